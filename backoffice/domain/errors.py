@@ -1,0 +1,46 @@
+"""Domain errors. Each carries the field it concerns so the edges can name it."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A business rule refused the request."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(DomainError):
+    """Input that can never be valid: bad shape, out of range, inconsistent."""
+
+    code = "invalid"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field)
+
+
+class IllegalTransition(DomainError):
+    """A state machine refused a move from its current state."""
+
+    code = "illegal_transition"
+
+    def __init__(self, entity: str, current: str, action: str, allowed: tuple[str, ...]) -> None:
+        allowed_text = "、".join(allowed) if allowed else "无"
+        super().__init__(
+            f"{entity}当前状态为 {current}，不能执行 {action}（当前可执行：{allowed_text}）",
+            "action",
+        )
+        self.current = current
+        self.action = action
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"

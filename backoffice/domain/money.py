@@ -1,0 +1,53 @@
+"""Money: exact decimals in yuan at the edges, integer fen in storage. Never float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from backoffice.domain.errors import ValidationError
+
+FEN = Decimal("0.01")
+
+
+def round_yuan(amount: Decimal) -> Decimal:
+    """Round to the fen, half up, as premium and benefit notices do."""
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def to_fen(amount: Decimal) -> int:
+    return int(round_yuan(amount) * 100)
+
+
+def from_fen(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(FEN)
+
+
+def fmt(amount: Decimal) -> str:
+    """Decimal string for the API: '1234.50'."""
+    return f"{round_yuan(amount):.2f}"
+
+
+def fmt_cn(amount: Decimal) -> str:
+    """For people: '1,234.50 元'."""
+    return f"{round_yuan(amount):,.2f} 元"
+
+
+def parse_amount(raw: object, field: str, *, allow_zero: bool = True) -> Decimal:
+    """An amount from outside: a decimal string or an integer, never a float or negative."""
+    if isinstance(raw, bool) or raw is None or isinstance(raw, float):
+        raise ValidationError(field, "金额须为十进制字符串，如 \"1234.50\"")
+    try:
+        amount = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise ValidationError(field, f"金额 {raw!r} 不是数字") from None
+    if not amount.is_finite():
+        raise ValidationError(field, "金额不是有限数")
+    if amount < 0:
+        raise ValidationError(field, "金额不能为负数")
+    if amount == 0 and not allow_zero:
+        raise ValidationError(field, "金额必须大于零")
+    if amount != amount.quantize(FEN, rounding=ROUND_HALF_UP):
+        raise ValidationError(field, "金额最多两位小数（分）")
+    if amount >= Decimal("1e12"):
+        raise ValidationError(field, "金额过大")
+    return amount.quantize(FEN)

@@ -1,0 +1,232 @@
+"""Products as data: a product definition (JSON) parsed into immutable value objects.
+
+A product names its coverages (benefits with limits), how it is rated, who may buy it,
+its waiting period, exclusions, and the documents each claim type needs. Adding a product
+is adding a data file, not code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from backoffice.domain.errors import ValidationError
+
+CLAIM_TYPES = ("death", "transport_death", "disability", "hospital_allowance", "medical")
+PAYMENT_FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
+INSTALMENTS_PER_YEAR = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}
+FREQUENCY_NAMES = {"annual": "年缴", "semiannual": "半年缴", "quarterly": "季缴", "monthly": "月缴"}
+
+
+@dataclass(frozen=True, slots=True)
+class AgeBandRate:
+    min_age: int
+    max_age: int
+    rate: Decimal  # per rate unit of sum insured, per year
+
+    def covers(self, age: int) -> bool:
+        return self.min_age <= age <= self.max_age
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """One benefit (保险责任) with its limits and rating."""
+
+    code: str
+    name: str
+    claim_types: tuple[str, ...]
+    benefit: Mapping[str, Any]
+    required: bool
+    default_sum_insured: Decimal
+    min_sum_insured: Decimal
+    max_sum_insured: Decimal
+    sum_insured_step: Decimal
+    rate_unit: Decimal  # sum insured per rate, e.g. 1000 → rate is per mille
+    rate_unit_text: str
+    age_band_rates: tuple[AgeBandRate, ...]
+    exclusions: tuple[str, ...] = ()
+
+    def band_for(self, age: int) -> AgeBandRate | None:
+        return next((b for b in self.age_band_rates if b.covers(age)), None)
+
+    def check_sum_insured(self, amount: Decimal, field_name: str) -> None:
+        if amount < self.min_sum_insured or amount > self.max_sum_insured:
+            raise ValidationError(
+                field_name,
+                f"{self.name}保额须在 {self.min_sum_insured} 至 {self.max_sum_insured} 元之间",
+            )
+        if self.sum_insured_step and (amount - self.min_sum_insured) % self.sum_insured_step:
+            raise ValidationError(
+                field_name, f"{self.name}保额须按 {self.sum_insured_step} 元递增"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class HealthQuestion:
+    code: str
+    text: str
+    if_yes: str  # "accept" | "load" | "postpone" | "decline"
+    reason: str
+    loading_pct: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class UnderwritingRules:
+    min_entry_age: int
+    max_entry_age: int
+    max_occupation_class: int
+    occupation_loading_pct: Mapping[int, Decimal]
+    health_questions: tuple[HealthQuestion, ...]
+    max_loading_pct: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRequirement:
+    type: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    code: str
+    name: str
+    kind: str  # "individual" | "group"
+    line: str  # "accident" | "health"
+    term_months: int
+    waiting_period_days: int
+    cooling_off_days: int
+    grace_period_days: int
+    reinstatement_years: int
+    time_bar_years: int
+    surrender_fee_pct: Decimal
+    flat_premium_per_insured: Decimal | None
+    occupation_class_factors: Mapping[int, Decimal]
+    frequency_factors: Mapping[str, Decimal]
+    payment_modes: tuple[str, ...]
+    coverages: tuple[Coverage, ...]
+    underwriting: UnderwritingRules
+    exclusions: tuple[Exclusion, ...]
+    claim_documents: Mapping[str, tuple[DocumentRequirement, ...]]
+    eligibility: Mapping[str, Any] = field(default_factory=dict)
+
+    def coverage(self, code: str, field_name: str = "coverages") -> Coverage:
+        for cov in self.coverages:
+            if cov.code == code:
+                return cov
+        known = "、".join(c.code for c in self.coverages)
+        raise ValidationError(field_name, f"产品 {self.code} 没有保险责任 {code}（可选：{known}）")
+
+    def documents_for(self, claim_type: str) -> tuple[DocumentRequirement, ...]:
+        return self.claim_documents.get(claim_type, ())
+
+
+def _dec(raw: Any, where: str) -> Decimal:
+    try:
+        return Decimal(str(raw))
+    except Exception:
+        raise ValidationError(where, f"产品定义中 {where} 不是数字：{raw!r}") from None
+
+
+def _coverage(raw: Mapping[str, Any], where: str) -> Coverage:
+    si = raw.get("sum_insured", {})
+    rating = raw.get("rating", {})
+    default = _dec(si.get("default", 0), f"{where}.sum_insured.default")
+    bands = tuple(
+        AgeBandRate(int(b["min_age"]), int(b["max_age"]), _dec(b["rate"], f"{where}.rating"))
+        for b in rating.get("age_bands", ())
+    )
+    claim_types = tuple(raw.get("claim_types", ()))
+    for ct in claim_types:
+        if ct not in CLAIM_TYPES:
+            raise ValidationError(f"{where}.claim_types", f"未知的理赔类型 {ct}")
+    return Coverage(
+        code=raw["code"],
+        name=raw["name"],
+        claim_types=claim_types,
+        benefit=dict(raw.get("benefit", {})),
+        required=bool(raw.get("required", False)),
+        default_sum_insured=default,
+        min_sum_insured=_dec(si.get("min", default), f"{where}.sum_insured.min"),
+        max_sum_insured=_dec(si.get("max", default), f"{where}.sum_insured.max"),
+        sum_insured_step=_dec(si.get("step", 0), f"{where}.sum_insured.step"),
+        rate_unit=_dec(rating.get("unit", 1000), f"{where}.rating.unit"),
+        rate_unit_text=rating.get("unit_text", "每千元保额"),
+        age_band_rates=bands,
+        exclusions=tuple(raw.get("exclusions", ())),
+    )
+
+
+def _underwriting(raw: Mapping[str, Any]) -> UnderwritingRules:
+    return UnderwritingRules(
+        min_entry_age=int(raw.get("min_entry_age", 0)),
+        max_entry_age=int(raw.get("max_entry_age", 120)),
+        max_occupation_class=int(raw.get("max_occupation_class", 6)),
+        occupation_loading_pct={
+            int(k): _dec(v, "underwriting.occupation_loading_pct")
+            for k, v in raw.get("occupation_loading_pct", {}).items()
+        },
+        health_questions=tuple(
+            HealthQuestion(
+                code=q["code"],
+                text=q["text"],
+                if_yes=q["if_yes"],
+                reason=q["reason"],
+                loading_pct=_dec(q.get("loading_pct", 0), "underwriting.health_questions"),
+            )
+            for q in raw.get("health_questions", ())
+        ),
+        max_loading_pct=_dec(raw.get("max_loading_pct", 100), "underwriting.max_loading_pct"),
+    )
+
+
+def parse_product(raw: Mapping[str, Any]) -> Product:
+    """Build a Product from its JSON definition; a malformed definition fails loudly."""
+    try:
+        rating = raw.get("rating", {})
+        flat = rating.get("flat_premium_per_insured")
+        product = Product(
+            code=raw["code"],
+            name=raw["name"],
+            kind=raw["kind"],
+            line=raw["line"],
+            term_months=int(raw.get("term_months", 12)),
+            waiting_period_days=int(raw.get("waiting_period_days", 0)),
+            cooling_off_days=int(raw.get("cooling_off_days", 0)),
+            grace_period_days=int(raw.get("grace_period_days", 60)),
+            reinstatement_years=int(raw.get("reinstatement_years", 2)),
+            time_bar_years=int(raw.get("time_bar_years", 2)),
+            surrender_fee_pct=_dec(raw.get("surrender_fee_pct", 0), "surrender_fee_pct"),
+            flat_premium_per_insured=None if flat is None else _dec(flat, "rating.flat"),
+            occupation_class_factors={
+                int(k): _dec(v, "rating.occupation_class_factors")
+                for k, v in rating.get("occupation_class_factors", {}).items()
+            },
+            frequency_factors={
+                k: _dec(v, "rating.frequency_factors")
+                for k, v in rating.get("frequency_factors", {"annual": 1}).items()
+            },
+            payment_modes=tuple(raw.get("payment_modes", ("single",))),
+            coverages=tuple(
+                _coverage(c, f"coverages[{i}]") for i, c in enumerate(raw["coverages"])
+            ),
+            underwriting=_underwriting(raw.get("underwriting", {})),
+            exclusions=tuple(Exclusion(e["code"], e["text"]) for e in raw.get("exclusions", ())),
+            claim_documents={
+                ct: tuple(DocumentRequirement(d["type"], d["name"]) for d in docs)
+                for ct, docs in raw.get("claim_documents", {}).items()
+            },
+            eligibility=dict(raw.get("eligibility", {})),
+        )
+    except KeyError as exc:
+        raise ValidationError(str(exc.args[0]), f"产品定义缺少字段 {exc.args[0]}") from None
+    if product.kind not in ("individual", "group"):
+        raise ValidationError("kind", f"产品类型 {product.kind} 无效")
+    return product

@@ -1,0 +1,216 @@
+"""Endorsements (保全): each one records before/after, its effective date and any premium."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from backoffice.domain.endorsement import (
+    KIND_NAMES,
+    check_effective_date,
+    check_endorsable,
+    parse_beneficiaries,
+    prorated_difference,
+    surrender_refund,
+)
+from backoffice.domain.errors import DomainError, ValidationError
+from backoffice.domain.identity import age_on
+from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
+from backoffice.domain.party import parse_date, parse_party_update
+from backoffice.domain.product import Product
+from backoffice.services.base import audit, emit, number, today_cn
+from backoffice.services.parties import apply_update
+from backoffice.services.policies import (
+    _reprice,
+    active_coverages,
+    load_policy,
+    paid_instalments,
+    policy_detail,
+    to_domain,
+    unpaid_instalments,
+    write_back,
+)
+from backoffice.services.products import load_product
+from backoffice.store.db import Database
+from backoffice.store.models import Beneficiary, Endorsement, Payment, PolicyCoverage, PolicyRow
+
+
+def endorse(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    """Apply one endorsement to an in-force policy in one transaction."""
+    if not isinstance(raw, Mapping):
+        raise ValidationError("body", "请求体须为 JSON 对象")
+    kind = raw.get("kind")
+    today = today_cn()
+    with db.transaction() as s:
+        row = load_policy(s, ref, lock=True)
+        check_endorsable(row.status, str(kind))
+        if row.kind != "individual":
+            raise DomainError("团体保单被保险人的联系方式请通过客户信息更新办理", "policy_no")
+        product = load_product(s, row.product_code)
+        assert row.start_date is not None and row.end_date is not None
+        effective = (parse_date(raw["effective_date"], "effective_date")
+                     if raw.get("effective_date") else today)
+        check_effective_date(effective, today, row.start_date, row.end_date)
+        handler = _HANDLERS[str(kind)]
+        before, after, difference, lines = handler(s, row, product, raw, effective)
+        e = Endorsement(
+            endorsement_no=number(s, "E", today.year, 8), policy_id=row.id, kind=str(kind),
+            before=before, after=after, effective_date=effective,
+            premium_difference_fen=to_fen(difference), explanation=lines, actor=actor,
+        )
+        s.add(e)
+        audit(s, actor, "policy", row.policy_no or "", f"endorsement.{kind}", before,
+              {**after, "endorsement_no": e.endorsement_no})
+        emit(s, "policy.endorsed", {"policy_no": row.policy_no, "kind": kind,
+                                    "endorsement_no": e.endorsement_no})
+        s.flush()
+        detail = policy_detail(s, row, product)
+        detail["endorsement"] = detail["endorsements"][-1]
+        return detail
+
+
+Result = tuple[dict[str, Any], dict[str, Any], Decimal, list[dict[str, str]]]
+
+
+def _change_beneficiary(s: Session, row: PolicyRow, product: Product,
+                        raw: Mapping[str, Any], effective: date) -> Result:
+    new = parse_beneficiaries(raw.get("beneficiaries"))
+    old = s.execute(select(Beneficiary).where(Beneficiary.policy_id == row.id)).scalars().all()
+    before = {"beneficiaries": [{"name": b.name, "relation": b.relation, "share_pct": b.share_pct}
+                                for b in old]}
+    s.execute(delete(Beneficiary).where(Beneficiary.policy_id == row.id))
+    for b in new:
+        s.add(Beneficiary(policy_id=row.id, name=b.name, relation=b.relation,
+                          id_number=b.id_number, share_pct=b.share_pct))
+    after = {"beneficiaries": [{"name": b.name, "relation": b.relation, "share_pct": b.share_pct}
+                               for b in new]}
+    return before, after, Decimal(0), []
+
+
+def _change_contact(s: Session, row: PolicyRow, product: Product,
+                    raw: Mapping[str, Any], effective: date) -> Result:
+    changes = parse_party_update({k: raw[k] for k in ("phone", "address") if k in raw})
+    party = row.applicant or row.insured
+    assert party is not None
+    done = apply_update(s, party, changes, "endorsement", "endorsement")
+    if not done:
+        raise ValidationError("phone", "新的联系方式与原来相同")
+    return ({k: v[0] for k, v in done.items()}, {k: v[1] for k, v in done.items()},
+            Decimal(0), [])
+
+
+def _reprice_difference(row: PolicyRow, product: Product, effective: date,
+                        change: str) -> tuple[Decimal, list[dict[str, str]]]:
+    old = from_fen(row.annual_premium_fen)
+    insured = row.insured
+    assert insured is not None and row.start_date and row.end_date
+    _reprice(row, product, age_on(insured.birth_date, row.start_date),
+             insured.occupation_class or 1, Decimal(row.loading_pct))
+    new = from_fen(row.annual_premium_fen)
+    diff = prorated_difference(old, new, effective, row.start_date, row.end_date)
+    remaining = (row.end_date - effective).days
+    term = (row.end_date - row.start_date).days
+    lines = [
+        {"text": f"{change}前年保费", "amount": fmt(old)},
+        {"text": f"{change}后年保费", "amount": fmt(new)},
+        {"text": f"按剩余保险期间 {remaining}/{term} 天计算"
+                 f"{'应补缴' if diff >= 0 else '应退还'}保费", "amount": fmt(diff)},
+    ]
+    return diff, lines
+
+
+def _settle_difference(s: Session, row: PolicyRow, diff: Decimal) -> None:
+    if diff:
+        s.add(Payment(policy_id=row.id, kind="additional_premium" if diff > 0 else "refund",
+                      amount_fen=to_fen(diff), method="pending", reference=None))
+
+
+def _change_sum_insured(s: Session, row: PolicyRow, product: Product,
+                        raw: Mapping[str, Any], effective: date) -> Result:
+    code = raw.get("coverage_code")
+    cov_def = product.coverage(str(code), "coverage_code")
+    new_si = parse_amount(raw.get("sum_insured"), "sum_insured", allow_zero=False)
+    cov_def.check_sum_insured(new_si, "sum_insured")
+    line = next((c for c in active_coverages(row) if c.code == cov_def.code), None)
+    if line is None:
+        raise ValidationError("coverage_code", f"保单未投保{cov_def.name}")
+    old_si = from_fen(line.sum_insured_fen)
+    if old_si == new_si:
+        raise ValidationError("sum_insured", "新保额与原保额相同")
+    line.sum_insured_fen = to_fen(new_si)
+    diff, lines = _reprice_difference(row, product, effective, "变更保额")
+    _settle_difference(s, row, diff)
+    return ({"coverage_code": line.code, "sum_insured": fmt(old_si)},
+            {"coverage_code": line.code, "sum_insured": fmt(new_si)}, diff, lines)
+
+
+def _add_coverage(s: Session, row: PolicyRow, product: Product,
+                  raw: Mapping[str, Any], effective: date) -> Result:
+    cov_def = product.coverage(str(raw.get("coverage_code")), "coverage_code")
+    if any(c.code == cov_def.code for c in active_coverages(row)):
+        raise ValidationError("coverage_code", f"保单已有{cov_def.name}")
+    si = parse_amount(raw.get("sum_insured", f"{cov_def.default_sum_insured:.2f}"),
+                      "sum_insured", allow_zero=False)
+    cov_def.check_sum_insured(si, "sum_insured")
+    new = PolicyCoverage(policy_id=row.id, code=cov_def.code, name=cov_def.name,
+                         sum_insured_fen=to_fen(si), effective_from=effective)
+    s.add(new)
+    row.coverages.append(new)
+    diff, lines = _reprice_difference(row, product, effective, "增加责任")
+    _settle_difference(s, row, diff)
+    return ({"coverages": [c.code for c in active_coverages(row) if c is not new]},
+            {"coverages": [c.code for c in active_coverages(row)], "added": cov_def.code,
+             "sum_insured": fmt(si)}, diff, lines)
+
+
+def _remove_coverage(s: Session, row: PolicyRow, product: Product,
+                     raw: Mapping[str, Any], effective: date) -> Result:
+    cov_def = product.coverage(str(raw.get("coverage_code")), "coverage_code")
+    if cov_def.required:
+        raise ValidationError("coverage_code", f"{cov_def.name}为必选责任，不能减少")
+    line = next((c for c in active_coverages(row) if c.code == cov_def.code), None)
+    if line is None:
+        raise ValidationError("coverage_code", f"保单未投保{cov_def.name}")
+    before = {"coverages": [c.code for c in active_coverages(row)]}
+    line.removed_on = effective
+    diff, lines = _reprice_difference(row, product, effective, "减少责任")
+    _settle_difference(s, row, diff)
+    return before, {"coverages": [c.code for c in active_coverages(row)],
+                    "removed": cov_def.code}, diff, lines
+
+
+def _surrender(s: Session, row: PolicyRow, product: Product,
+               raw: Mapping[str, Any], effective: date) -> Result:
+    policy = to_domain(row, product)
+    cooling = policy.in_cooling_off(effective)
+    refund = surrender_refund(paid_instalments(s, row), effective,
+                              product.surrender_fee_pct, cooling)
+    before = {"status": row.status}
+    if cooling:
+        policy.cancel(effective)
+    else:
+        policy.surrender(effective)
+    write_back(row, policy)
+    for line in unpaid_instalments(s, row):
+        line.status = "cancelled"
+    if refund.amount:
+        s.add(Payment(policy_id=row.id, kind="refund", amount_fen=-to_fen(refund.amount),
+                      method="bank_transfer", reference=None))
+    lines = [{"text": text, "amount": fmt(amount)} for text, amount in refund.lines]
+    return before, {"status": row.status, "refund": fmt(refund.amount)}, -refund.amount, lines
+
+
+_HANDLERS = {
+    "change_beneficiary": _change_beneficiary,
+    "change_contact": _change_contact,
+    "change_sum_insured": _change_sum_insured,
+    "add_coverage": _add_coverage,
+    "remove_coverage": _remove_coverage,
+    "surrender": _surrender,
+}
+assert set(_HANDLERS) == set(KIND_NAMES)

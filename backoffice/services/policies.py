@@ -1,0 +1,554 @@
+"""Individual policies: application, underwriting, premium, issue and lifecycle moves.
+
+Each public function is one use case in one transaction. The rules live in
+backoffice.domain; this module loads, calls the domain, and writes back with an audit entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from backoffice.domain.endorsement import parse_beneficiaries
+from backoffice.domain.errors import DomainError, NotFound, ValidationError
+from backoffice.domain.identity import age_on, mask_bank_card, parse_bank_card
+from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
+from backoffice.domain.party import parse_date, parse_person
+from backoffice.domain.policy import (
+    ACCEPTED,
+    COVERED,
+    GRACE_PERIOD,
+    IN_FORCE,
+    LAPSED,
+    PREMIUM_DUE,
+    STATUS_NAMES,
+    Instalment,
+    Policy,
+    payment_schedule,
+)
+from backoffice.domain.product import Product
+from backoffice.domain.rating import PremiumQuote, quote
+from backoffice.domain.underwriting import OUTCOME_NAMES, check_declarations, underwrite
+from backoffice.services.base import audit, emit, number, today_cn
+from backoffice.services.parties import ensure_party, party_view
+from backoffice.services.products import load_product
+from backoffice.store.db import Database
+from backoffice.store.models import (
+    Beneficiary,
+    Endorsement,
+    Payment,
+    PolicyCoverage,
+    PolicyRow,
+    PremiumInstalment,
+    utcnow,
+)
+
+PAYMENT_METHODS = ("bank_transfer", "auto_debit", "wechat_pay", "cash", "card")
+APPLICANT_RELATIONS = ("self", "spouse", "child", "parent", "other")
+
+
+# ---- loading and views -------------------------------------------------------------------
+
+def load_policy(session: Session, ref: str, *, lock: bool = False) -> PolicyRow:
+    """A policy by policy number or application number."""
+    column = PolicyRow.application_no if ref.startswith("A") else PolicyRow.policy_no
+    stmt = select(PolicyRow).where(column == ref).options(
+        selectinload(PolicyRow.coverages), selectinload(PolicyRow.insured)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).scalar()
+    if row is None:
+        raise NotFound(f"保单 {ref} 不存在", "policy_no")
+    return row
+
+
+def to_domain(row: PolicyRow, product: Product) -> Policy:
+    return Policy(
+        status=row.status, term_months=row.term_months,
+        cooling_off_days=product.cooling_off_days,
+        grace_period_days=product.grace_period_days,
+        reinstatement_years=product.reinstatement_years,
+        start_date=row.start_date, end_date=row.end_date,
+        loading_pct=Decimal(row.loading_pct), due_date=row.due_date,
+        grace_ends_on=row.grace_ends_on, lapsed_on=row.lapsed_on, ended_on=row.ended_on,
+    )
+
+
+def write_back(row: PolicyRow, policy: Policy) -> None:
+    row.status = policy.status
+    row.start_date, row.end_date = policy.start_date, policy.end_date
+    row.loading_pct = str(policy.loading_pct)
+    row.due_date, row.grace_ends_on = policy.due_date, policy.grace_ends_on
+    row.lapsed_on, row.ended_on = policy.lapsed_on, policy.ended_on
+
+
+def _state(row: PolicyRow) -> dict[str, Any]:
+    return {"status": row.status, "start_date": _iso(row.start_date),
+            "end_date": _iso(row.end_date), "due_date": _iso(row.due_date)}
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def active_coverages(row: PolicyRow) -> list[PolicyCoverage]:
+    return [c for c in row.coverages if c.removed_on is None]
+
+
+def coverage_view(c: PolicyCoverage) -> dict[str, Any]:
+    return {"code": c.code, "name": c.name, "sum_insured": fmt(from_fen(c.sum_insured_fen))}
+
+
+def policy_summary(row: PolicyRow, product: Product) -> dict[str, Any]:
+    return {
+        "policy_no": row.policy_no,
+        "application_no": row.application_no,
+        "product_code": row.product_code,
+        "product_name": product.name,
+        "kind": row.kind,
+        "status": row.status,
+        "status_text": STATUS_NAMES[row.status],
+        "start_date": _iso(row.start_date),
+        "end_date": _iso(row.end_date),
+        "insured": party_view(row.insured) if row.insured else None,
+        "coverages": [coverage_view(c) for c in active_coverages(row)],
+    }
+
+
+def policy_detail(session: Session, row: PolicyRow, product: Product) -> dict[str, Any]:
+    instalments = session.execute(
+        select(PremiumInstalment).where(PremiumInstalment.policy_id == row.id)
+        .order_by(PremiumInstalment.seq)
+    ).scalars().all()
+    payments = session.execute(
+        select(Payment).where(Payment.policy_id == row.id).order_by(Payment.id)
+    ).scalars().all()
+    endorsements = session.execute(
+        select(Endorsement).where(Endorsement.policy_id == row.id).order_by(Endorsement.id)
+    ).scalars().all()
+    beneficiaries = session.execute(
+        select(Beneficiary).where(Beneficiary.policy_id == row.id).order_by(Beneficiary.id)
+    ).scalars().all()
+    view = policy_summary(row, product)
+    view.update({
+        "applicant": party_view(row.applicant) if row.applicant else {"name": row.applicant_name},
+        "applicant_relation": row.applicant_relation,
+        "application_date": row.application_date.isoformat(),
+        "underwriting": {
+            "outcome": row.underwriting_outcome,
+            "outcome_text": OUTCOME_NAMES.get(row.underwriting_outcome or "", None),
+            "loading_pct": row.loading_pct,
+            "reasons": row.underwriting_reasons,
+        },
+        "premium": {
+            "annual": fmt(from_fen(row.annual_premium_fen)),
+            "instalment": fmt(from_fen(row.instalment_fen)),
+            "instalments": row.instalments,
+            "payment_mode": row.payment_mode,
+            "frequency": row.frequency,
+            "debit_account": mask_bank_card(row.debit_account) if row.debit_account else None,
+            "lines": row.premium_lines,
+        },
+        "premium_schedule": [
+            {"seq": i.seq, "due_date": i.due_date.isoformat(), "amount": fmt(from_fen(i.amount_fen)),
+             "period_start": i.period_start.isoformat(), "period_end": i.period_end.isoformat(),
+             "status": i.status, "paid_at": i.paid_at.isoformat() if i.paid_at else None}
+            for i in instalments
+        ],
+        "payments": [
+            {"kind": p.kind, "amount": fmt(from_fen(p.amount_fen)), "method": p.method,
+             "reference": p.reference, "paid_at": p.paid_at.isoformat()}
+            for p in payments
+        ],
+        "beneficiaries": [
+            {"name": b.name, "relation": b.relation, "share_pct": b.share_pct}
+            for b in beneficiaries
+        ],
+        "endorsements": [
+            {"endorsement_no": e.endorsement_no, "kind": e.kind, "status": e.status,
+             "effective_date": e.effective_date.isoformat(), "before": e.before, "after": e.after,
+             "premium_difference": fmt(from_fen(e.premium_difference_fen)),
+             "explanation": e.explanation, "actor": e.actor, "created_at": e.created_at.isoformat()}
+            for e in endorsements
+        ],
+        "grace_ends_on": _iso(row.grace_ends_on),
+        "lapsed_on": _iso(row.lapsed_on),
+        "ended_on": _iso(row.ended_on),
+    })
+    return view
+
+
+def get_policy(db: Database, ref: str) -> dict[str, Any]:
+    with db.read() as s:
+        row = load_policy(s, ref)
+        return policy_detail(s, row, load_product(s, row.product_code))
+
+
+# ---- application and underwriting ----------------------------------------------------------
+
+def _sums_insured(product: Product, raw: object) -> dict[str, Decimal]:
+    if raw is None:
+        return {c.code: c.default_sum_insured for c in product.coverages if c.required}
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError("coverages", "请选择保险责任：[{\"code\", \"sum_insured\"}]")
+    sums: dict[str, Decimal] = {}
+    for i, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not isinstance(item.get("code"), str):
+            raise ValidationError(f"coverages[{i}].code", "须提供保险责任代码")
+        cov = product.coverage(item["code"], f"coverages[{i}].code")
+        if cov.code in sums:
+            raise ValidationError(f"coverages[{i}].code", f"{cov.name}重复")
+        raw_si = item.get("sum_insured", f"{cov.default_sum_insured:.2f}")
+        sums[cov.code] = parse_amount(raw_si, f"coverages[{i}].sum_insured", allow_zero=False)
+    return sums
+
+
+def price(product: Product, age: int, occupation_class: int, sums: Mapping[str, Decimal],
+          loading: Decimal, payment_mode: str, frequency: str) -> PremiumQuote:
+    return quote(product, age, occupation_class, sums, loading, payment_mode, frequency)
+
+
+def quote_request(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A premium quote with its explanation, without applying."""
+    birth = parse_date(raw.get("birth_date"), "birth_date")
+    occ = raw.get("occupation_class")
+    if isinstance(occ, bool) or not isinstance(occ, int):
+        raise ValidationError("occupation_class", "职业类别须为 1–6 的整数")
+    with db.read() as s:
+        product = load_product(s, raw.get("product_code"))
+    on = parse_date(raw["on"], "on") if raw.get("on") else today_cn()
+    q = quote(product, age_on(birth, on), occ, _sums_insured(product, raw.get("coverages")),
+              Decimal(0), str(raw.get("payment_mode", "single")),
+              str(raw.get("frequency", "annual")))
+    return quote_view(q)
+
+
+def quote_view(q: PremiumQuote) -> dict[str, Any]:
+    return {
+        "annual_premium": fmt(q.annual_premium),
+        "instalment_amount": fmt(q.instalment_amount),
+        "instalments": q.instalments,
+        "total_premium": fmt(q.total_premium),
+        "lines": [{"text": ln.text, "amount": fmt(ln.amount)} for ln in q.lines],
+    }
+
+
+def apply(db: Database, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    """投保: validate everything, price it, and file the application (status applied)."""
+    if not isinstance(raw, Mapping):
+        raise ValidationError("body", "请求体须为 JSON 对象")
+    insured = parse_person(raw.get("insured") or {}, "insured.")
+    if insured.occupation_class is None:
+        raise ValidationError("insured.occupation_class", "请填写被保险人职业类别（1–6）")
+    relation = raw.get("applicant_relation", "self")
+    if relation not in APPLICANT_RELATIONS:
+        raise ValidationError("applicant_relation", f"须为 {', '.join(APPLICANT_RELATIONS)} 之一")
+    applicant = insured if relation == "self" else parse_person(
+        raw.get("applicant") or {}, "applicant.")
+    today = today_cn()
+    application_date = parse_date(raw["application_date"], "application_date") if raw.get(
+        "application_date") else today
+    start = parse_date(raw["start_date"], "start_date") if raw.get(
+        "start_date") else application_date + timedelta(days=1)
+    if start <= application_date:
+        raise ValidationError("start_date", "保险起期须晚于投保日期")
+    beneficiaries = parse_beneficiaries(raw["beneficiaries"]) if raw.get("beneficiaries") else ()
+    payment_mode = raw.get("payment_mode", "single")
+    frequency = raw.get("frequency", "annual" if payment_mode == "single" else "monthly")
+    debit_account = None
+    if payment_mode == "auto_debit":
+        debit_account = parse_bank_card(raw.get("debit_account"))
+
+    with db.transaction() as s:
+        product = load_product(s, raw.get("product_code"))
+        if product.kind != "individual":
+            raise ValidationError("product_code", f"{product.name}为团体产品，不接受个人投保")
+        answers = check_declarations(product, raw.get("health_declarations") or {})
+        sums = _sums_insured(product, raw.get("coverages"))
+        age = age_on(insured.birth_date, start)
+        q = price(product, age, insured.occupation_class, sums, Decimal(0),
+                  str(payment_mode), str(frequency))
+        insured_party = ensure_party(s, insured, actor, "insured")
+        applicant_party = insured_party if relation == "self" else ensure_party(
+            s, applicant, actor, "applicant")
+        row = PolicyRow(
+            application_no=number(s, "A", today.year, 8),
+            product_code=product.code, kind="individual", status="applied",
+            applicant_party_id=applicant_party.id, applicant_name=applicant_party.name,
+            insured_party_id=insured_party.id, applicant_relation=relation,
+            application_date=application_date, requested_start=start,
+            term_months=product.term_months, payment_mode=payment_mode, frequency=frequency,
+            debit_account=debit_account, health_declarations=answers,
+            annual_premium_fen=to_fen(q.annual_premium), instalment_fen=to_fen(q.instalment_amount),
+            instalments=q.instalments, premium_lines=quote_view(q)["lines"],
+        )
+        s.add(row)
+        s.flush()
+        for code, si in sums.items():
+            cov = product.coverage(code)
+            s.add(PolicyCoverage(policy_id=row.id, code=code, name=cov.name,
+                                 sum_insured_fen=to_fen(si),
+                                 annual_premium_fen=to_fen(q.coverage_premiums[code])))
+        for b in beneficiaries:
+            s.add(Beneficiary(policy_id=row.id, name=b.name, relation=b.relation,
+                              id_number=b.id_number, share_pct=b.share_pct))
+        audit(s, actor, "policy", row.application_no, "apply", None, _state(row))
+        s.flush()
+        s.refresh(row)
+        return policy_detail(s, row, product)
+
+
+def run_underwriting(db: Database, ref: str, actor: str) -> dict[str, Any]:
+    """核保: the product's rules decide; loading reprices; an accepted case gets its schedule."""
+    with db.transaction() as s:
+        row = load_policy(s, ref, lock=True)
+        product = load_product(s, row.product_code)
+        insured = row.insured
+        assert insured is not None
+        age = age_on(insured.birth_date, row.requested_start)
+        occ = insured.occupation_class or 1
+        decision = underwrite(product, age, occ, row.health_declarations)
+        policy = to_domain(row, product)
+        before = _state(row)
+        policy.underwrite(decision)
+        write_back(row, policy)
+        row.underwriting_outcome = decision.outcome
+        row.underwriting_reasons = list(decision.reasons)
+        if policy.status == ACCEPTED:
+            _reprice(row, product, age, occ, decision.loading_pct)
+            _build_schedule(s, row, row.requested_start)
+        audit(s, actor, "policy", row.application_no, "underwrite", before,
+              {**_state(row), "outcome": decision.outcome, "reasons": list(decision.reasons)})
+        emit(s, "policy.underwritten", {"application_no": row.application_no,
+                                        "outcome": decision.outcome})
+        return policy_detail(s, row, product)
+
+
+def _reprice(row: PolicyRow, product: Product, age: int, occ: int, loading: Decimal) -> None:
+    sums = {c.code: from_fen(c.sum_insured_fen) for c in active_coverages(row)}
+    q = price(product, age, occ, sums, loading, row.payment_mode, row.frequency)
+    row.annual_premium_fen = to_fen(q.annual_premium)
+    row.instalment_fen = to_fen(q.instalment_amount)
+    row.instalments = q.instalments
+    row.premium_lines = quote_view(q)["lines"]
+    for c in active_coverages(row):
+        c.annual_premium_fen = to_fen(q.coverage_premiums[c.code])
+
+
+def _build_schedule(s: Session, row: PolicyRow, start: date) -> None:
+    """(Re)date the schedule from the start date; paid lines keep their money."""
+    existing = {i.seq: i for i in s.execute(
+        select(PremiumInstalment).where(PremiumInstalment.policy_id == row.id)).scalars()}
+    for inst in payment_schedule(start, row.term_months, row.instalments,
+                                 from_fen(row.instalment_fen)):
+        line = existing.get(inst.seq)
+        if line is None:
+            s.add(PremiumInstalment(policy_id=row.id, seq=inst.seq, amount_fen=to_fen(inst.amount),
+                                    due_date=inst.due_date, period_start=inst.period_start,
+                                    period_end=inst.period_end))
+        else:
+            line.due_date, line.period_start, line.period_end = (
+                inst.due_date, inst.period_start, inst.period_end)
+            if line.status == "due":
+                line.amount_fen = to_fen(inst.amount)
+    s.flush()
+
+
+def unpaid_instalments(s: Session, row: PolicyRow) -> list[PremiumInstalment]:
+    return list(s.execute(
+        select(PremiumInstalment)
+        .where(PremiumInstalment.policy_id == row.id, PremiumInstalment.status == "due")
+        .order_by(PremiumInstalment.seq)
+    ).scalars())
+
+
+def paid_instalments(s: Session, row: PolicyRow) -> list[Instalment]:
+    lines = s.execute(
+        select(PremiumInstalment)
+        .where(PremiumInstalment.policy_id == row.id, PremiumInstalment.status == "paid")
+        .order_by(PremiumInstalment.seq)
+    ).scalars()
+    return [Instalment(i.seq, i.due_date, from_fen(i.amount_fen), i.period_start, i.period_end)
+            for i in lines]
+
+
+# ---- premium and issue -------------------------------------------------------------------------
+
+def _parse_payment(raw: Mapping[str, Any]) -> tuple[Decimal, str, str | None]:
+    amount = parse_amount(raw.get("amount"), "amount", allow_zero=False)
+    method = raw.get("method", "bank_transfer")
+    if method not in PAYMENT_METHODS:
+        raise ValidationError("method", f"缴费方式须为 {', '.join(PAYMENT_METHODS)} 之一")
+    reference = raw.get("reference")
+    if reference is not None and (not isinstance(reference, str) or len(reference) > 60):
+        raise ValidationError("reference", "流水号须为不超过 60 字的文本")
+    return amount, method, reference
+
+
+def _pay(s: Session, row: PolicyRow, lines: list[PremiumInstalment], amount: Decimal,
+         method: str, reference: str | None) -> None:
+    owed = sum((from_fen(i.amount_fen) for i in lines), Decimal(0))
+    if amount != owed:
+        raise ValidationError("amount", f"应缴金额为 {fmt(owed)} 元，收到 {fmt(amount)} 元")
+    now = utcnow()
+    for line in lines:
+        line.status, line.paid_at = "paid", now
+        s.add(Payment(policy_id=row.id, instalment_id=line.id, kind="premium",
+                      amount_fen=line.amount_fen, method=method, reference=reference))
+
+
+def record_payment(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    """收费: pays the next unpaid instalment; clears premium-due and grace states."""
+    amount, method, reference = _parse_payment(raw)
+    with db.transaction() as s:
+        row = load_policy(s, ref, lock=True)
+        product = load_product(s, row.product_code)
+        if row.status not in (ACCEPTED, *COVERED):
+            raise DomainError(f"保单状态为 {STATUS_NAMES[row.status]}，不能缴费", "policy_no")
+        unpaid = unpaid_instalments(s, row)
+        if not unpaid:
+            raise DomainError("本保险期间的保费已全部缴清", "amount")
+        before = _state(row)
+        _pay(s, row, unpaid[:1], amount, method, reference)
+        if row.status in (PREMIUM_DUE, GRACE_PERIOD):
+            policy = to_domain(row, product)
+            policy.premium_paid()
+            write_back(row, policy)
+        audit(s, actor, "policy", row.policy_no or row.application_no, "premium_paid", before,
+              {**_state(row), "amount": fmt(amount), "seq": unpaid[0].seq})
+        emit(s, "policy.premium_paid", {"ref": row.policy_no or row.application_no,
+                                        "amount": fmt(amount)})
+        return policy_detail(s, row, product)
+
+
+def issue(db: Database, ref: str, actor: str) -> dict[str, Any]:
+    """承保出单: a policy number; cover starts on the requested date, or tomorrow if later."""
+    with db.transaction() as s:
+        row = load_policy(s, ref, lock=True)
+        product = load_product(s, row.product_code)
+        policy = to_domain(row, product)
+        today = today_cn()
+        start = max(row.requested_start, today + timedelta(days=1))
+        first = s.execute(select(PremiumInstalment).where(
+            PremiumInstalment.policy_id == row.id, PremiumInstalment.seq == 1)).scalar()
+        before = _state(row)
+        policy.issue(start, first_premium_paid=first is not None and first.status == "paid")
+        write_back(row, policy)
+        row.policy_no = number(s, "P", today.year, 10)
+        row.issued_at = utcnow()
+        if start != row.requested_start:
+            _build_schedule(s, row, start)
+        audit(s, actor, "policy", row.policy_no, "issue", before,
+              {**_state(row), "application_no": row.application_no})
+        emit(s, "policy.issued", {"policy_no": row.policy_no})
+        return policy_detail(s, row, product)
+
+
+# ---- lifecycle moves ------------------------------------------------------------------------
+
+TRANSITIONS = ("premium_due", "start_grace", "lapse", "reinstate", "expire", "cancel")
+
+
+def transition(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
+    """Staff (or the scheduler) move a policy along its lifecycle."""
+    action = raw.get("action")
+    if action not in TRANSITIONS:
+        raise ValidationError("action", f"action 须为 {', '.join(TRANSITIONS)} 之一")
+    today = parse_date(raw["today"], "today") if raw.get("today") else today_cn()
+    with db.transaction() as s:
+        row = load_policy(s, ref, lock=True)
+        product = load_product(s, row.product_code)
+        policy = to_domain(row, product)
+        before = _state(row)
+        extra: dict[str, Any] = {}
+        if action == "premium_due":
+            unpaid = unpaid_instalments(s, row)
+            if not unpaid:
+                raise DomainError("没有未缴的续期保费", "action")
+            policy.premium_falls_due(unpaid[0].due_date)
+        elif action == "start_grace":
+            policy.start_grace(today)
+        elif action == "lapse":
+            policy.lapse(today)
+        elif action == "reinstate":
+            extra = _reinstate(s, row, product, policy, raw, today)
+        elif action == "expire":
+            policy.expire(today)
+        elif action == "cancel":
+            policy.cancel(today)
+            extra = _refund_all(s, row)
+        write_back(row, policy)
+        audit(s, actor, "policy", row.policy_no or row.application_no, action, before,
+              {**_state(row), **extra})
+        emit(s, f"policy.{action}", {"policy_no": row.policy_no, "status": row.status})
+        return policy_detail(s, row, product)
+
+
+def _reinstate(s: Session, row: PolicyRow, product: Product, policy: Policy,
+               raw: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """复效: the arrears in one payment and a fresh health declaration that still passes."""
+    if row.status != LAPSED:
+        policy.reinstate(today, arrears_paid=False, health_ok=False)  # raises the clear error
+    owed = [i for i in unpaid_instalments(s, row) if i.due_date <= today]
+    answers = check_declarations(product, raw.get("health_declarations") or {})
+    insured = row.insured
+    assert insured is not None
+    decision = underwrite(product, age_on(insured.birth_date, today),
+                          insured.occupation_class or 1, answers)
+    health_ok = decision.accepted and decision.loading_pct <= Decimal(row.loading_pct)
+    payment = raw.get("payment")
+    if owed and not isinstance(payment, Mapping):
+        raise ValidationError("payment", "复效须补缴欠缴保费：payment {amount, method}")
+    policy.reinstate(today, arrears_paid=True, health_ok=health_ok)
+    if owed:
+        assert isinstance(payment, Mapping)
+        amount, method, reference = _parse_payment(payment)
+        _pay(s, row, owed, amount, method, reference)
+    row.health_declarations = answers
+    return {"arrears_paid": fmt(sum((from_fen(i.amount_fen) for i in owed), Decimal(0)))}
+
+
+def _refund_all(s: Session, row: PolicyRow) -> dict[str, Any]:
+    paid = sum((i.amount for i in paid_instalments(s, row)), Decimal(0))
+    if paid:
+        s.add(Payment(policy_id=row.id, kind="refund", amount_fen=-to_fen(paid),
+                      method="bank_transfer", reference=None))
+    for line in unpaid_instalments(s, row):
+        line.status = "cancelled"
+    return {"refund": fmt(paid)}
+
+
+def policy_clock(db: Database, today: date, actor: str = "scheduler") -> dict[str, int]:
+    """The daily sweep the scheduler runs: premium due → grace → lapse, and expiry."""
+    counts = {"premium_due": 0, "start_grace": 0, "lapse": 0, "expire": 0}
+    with db.read() as s:
+        candidates = s.execute(
+            select(PolicyRow.policy_no, PolicyRow.status, PolicyRow.due_date,
+                   PolicyRow.grace_ends_on, PolicyRow.end_date)
+            .where(PolicyRow.kind == "individual", PolicyRow.status.in_(COVERED))
+        ).all()
+        due_soon = set(s.execute(
+            select(PolicyRow.policy_no).join(PremiumInstalment,
+                                             PremiumInstalment.policy_id == PolicyRow.id)
+            .where(PremiumInstalment.status == "due", PremiumInstalment.due_date <= today)
+        ).scalars())
+    for no, status, due, grace_end, end in candidates:
+        action = None
+        if end is not None and today >= end:
+            action = "expire"
+        elif status == IN_FORCE and no in due_soon:
+            action = "premium_due"
+        elif status == PREMIUM_DUE and due is not None and today > due:
+            action = "start_grace"
+        elif status == GRACE_PERIOD and grace_end is not None and today > grace_end:
+            action = "lapse"
+        if action:
+            transition(db, no, {"action": action, "today": today.isoformat()}, actor)
+            counts[action] += 1
+    return counts

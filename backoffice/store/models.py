@@ -1,0 +1,279 @@
+"""SQLAlchemy 2.x tables of the back office. Money in integer fen, times in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always hands back an aware datetime, also on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Party(Base):
+    __tablename__ = "parties"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    gender: Mapped[str] = mapped_column(String(6))
+    birth_date: Mapped[date] = mapped_column(Date)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(200))
+    occupation: Mapped[str | None] = mapped_column(String(60))
+    occupation_class: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PartyUpdate(Base):
+    """信息更新 history: one row per changed field."""
+
+    __tablename__ = "party_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Resident(Base):
+    """The area's household registry feed: who may be auto-enrolled in a scheme."""
+
+    __tablename__ = "residents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), unique=True)
+    area_code: Mapped[str] = mapped_column(String(6), index=True)
+    registered_on: Mapped[date] = mapped_column(Date)
+
+
+class PolicyRow(Base):
+    __tablename__ = "policies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_no: Mapped[str] = mapped_column(String(30), unique=True)
+    policy_no: Mapped[str | None] = mapped_column(String(30), unique=True)  # set on issue
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    applicant_party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+    applicant_name: Mapped[str] = mapped_column(String(100))
+    insured_party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)
+    applicant_relation: Mapped[str] = mapped_column(String(20), default="self")
+    application_date: Mapped[date] = mapped_column(Date)
+    requested_start: Mapped[date] = mapped_column(Date)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    term_months: Mapped[int] = mapped_column(Integer)
+    payment_mode: Mapped[str] = mapped_column(String(20))
+    frequency: Mapped[str] = mapped_column(String(20))
+    debit_account: Mapped[str | None] = mapped_column(String(30))
+    loading_pct: Mapped[str] = mapped_column(String(10), default="0")  # decimal text
+    annual_premium_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    instalment_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    instalments: Mapped[int] = mapped_column(Integer, default=1)
+    premium_lines: Mapped[list[Any]] = mapped_column(default=list)
+    health_declarations: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    underwriting_outcome: Mapped[str | None] = mapped_column(String(30))
+    underwriting_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    grace_ends_on: Mapped[date | None] = mapped_column(Date)
+    lapsed_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    issued_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    coverages: Mapped[list[PolicyCoverage]] = relationship(
+        back_populates="policy", order_by="PolicyCoverage.id"
+    )
+    insured: Mapped[Party | None] = relationship(foreign_keys=[insured_party_id])
+    applicant: Mapped[Party | None] = relationship(foreign_keys=[applicant_party_id])
+
+
+class PolicyCoverage(Base):
+    __tablename__ = "policy_coverages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(60))
+    sum_insured_fen: Mapped[int] = mapped_column(BigInteger)
+    annual_premium_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    removed_on: Mapped[date | None] = mapped_column(Date)
+    policy: Mapped[PolicyRow] = relationship(back_populates="coverages")
+
+
+class Beneficiary(Base):
+    __tablename__ = "beneficiaries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    relation: Mapped[str] = mapped_column(String(20))
+    id_number: Mapped[str] = mapped_column(String(18))
+    share_pct: Mapped[int] = mapped_column(Integer)
+
+
+class PremiumInstalment(Base):
+    """One line of the payment schedule; the scheduler reminds on `due_date`."""
+
+    __tablename__ = "premium_instalments"
+    __table_args__ = (UniqueConstraint("policy_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="due")  # due | paid | cancelled
+    paid_at: Mapped[datetime | None]
+    last_reminded_at: Mapped[datetime | None]
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    instalment_id: Mapped[int | None] = mapped_column(ForeignKey("premium_instalments.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # premium | additional_premium | refund
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(30))
+    reference: Mapped[str | None] = mapped_column(String(60))
+    paid_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Endorsement(Base):
+    __tablename__ = "endorsements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endorsement_no: Mapped[str] = mapped_column(String(30), unique=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="effective")
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    effective_date: Mapped[date] = mapped_column(Date)
+    premium_difference_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    explanation: Mapped[list[Any]] = mapped_column(default=list)
+    actor: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RosterMember(Base):
+    __tablename__ = "roster_members"
+    __table_args__ = (UniqueConstraint("policy_id", "party_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    source: Mapped[str] = mapped_column(String(30))
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(60))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OutboxEvent(Base):
+    """Events for other parts (notifications, bot), written in the same transaction."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    topic: Mapped[str] = mapped_column(String(60), index=True)
+    payload: Mapped[dict[str, Any]]
+    published_at: Mapped[datetime | None]
+
+
+class ServiceOutlet(Base):
+    __tablename__ = "service_outlets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    town: Mapped[str] = mapped_column(String(40), index=True)
+    address: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(20))
+    opening_hours: Mapped[dict[str, Any]]
+    opening_hours_text: Mapped[str] = mapped_column(String(200))
+    services: Mapped[list[Any]]
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+
+class Counter(Base):
+    """Number series (policy, endorsement numbers), incremented under a row lock."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

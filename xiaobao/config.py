@@ -1,0 +1,46 @@
+"""Settings from XIAOBAO_* environment variables, with working defaults for one machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("XIAOBAO_VAR_DIR", "var")).resolve()
+
+
+def _generated_secret(name: str) -> str:
+    """A per-installation secret kept under var/ (mode 0600), made on first use."""
+    path = _var_dir() / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    api_token: str
+    rasa_url: str
+    log_level: str
+    var_dir: Path
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        var_dir = _var_dir()
+        return cls(
+            database_url=os.environ.get("XIAOBAO_DATABASE_URL")
+            or f"sqlite:///{var_dir / 'xiaobao.db'}",
+            api_token=os.environ.get("XIAOBAO_API_TOKEN") or _generated_secret("api-token"),
+            rasa_url=os.environ.get("XIAOBAO_RASA_URL", "http://127.0.0.1:5005"),
+            log_level=os.environ.get("XIAOBAO_LOG_LEVEL", "INFO").upper(),
+            var_dir=var_dir,
+        )
