@@ -126,3 +126,19 @@ def surrender_refund(
 def contact_changes(current: Mapping[str, Any], requested: Mapping[str, Any]) -> dict[str, Any]:
     """Only the fields that really change."""
     return {k: v for k, v in requested.items() if current.get(k) != v}
+
+
+def instalment_difference(
+    paid: Iterable[Instalment], old_amount: Decimal, new_amount: Decimal, effective: date
+) -> Decimal:
+    """A repriced instalment applies to what is left of each period already paid for;
+    periods not yet paid are simply billed at the new amount."""
+    return sum(
+        (
+            prorated_difference(old_amount, new_amount, max(effective, i.period_start),
+                                i.period_start, i.period_end)
+            for i in paid
+            if i.period_end > effective
+        ),
+        Decimal(0),
+    )

@@ -90,7 +90,7 @@ def quote(
         ))
     if loading_pct:
         lines.append(PremiumLine(
-            f"核保加费 {loading_pct}%：{round_yuan(base_total * factor)} × {1 + loading_pct / 100}",
+            f"核保加费 {loading_pct}%：{round_yuan(base_total * factor)} × (1 + {loading_pct}%)",
             round_yuan(base_total * multiplier),
         ))
     annual = round_yuan(base_total * multiplier)

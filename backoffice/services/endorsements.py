@@ -14,8 +14,8 @@ from backoffice.domain.endorsement import (
     KIND_NAMES,
     check_effective_date,
     check_endorsable,
+    instalment_difference,
     parse_beneficiaries,
-    prorated_difference,
     surrender_refund,
 )
 from backoffice.domain.errors import DomainError, ValidationError
@@ -54,7 +54,7 @@ def endorse(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> dict[
         product = load_product(s, row.product_code)
         assert row.start_date is not None and row.end_date is not None
         effective = (parse_date(raw["effective_date"], "effective_date")
-                     if raw.get("effective_date") else today)
+                     if raw.get("effective_date") else max(today, row.start_date))
         check_effective_date(effective, today, row.start_date, row.end_date)
         handler = _HANDLERS[str(kind)]
         before, after, difference, lines = handler(s, row, product, raw, effective)
@@ -104,23 +104,28 @@ def _change_contact(s: Session, row: PolicyRow, product: Product,
             Decimal(0), [])
 
 
-def _reprice_difference(row: PolicyRow, product: Product, effective: date,
+def _reprice_difference(s: Session, row: PolicyRow, product: Product, effective: date,
                         change: str) -> tuple[Decimal, list[dict[str, str]]]:
-    old = from_fen(row.annual_premium_fen)
+    """Reprice the policy; bill or refund the paid periods' remainder, rebill unpaid ones."""
+    old_annual, old_inst = from_fen(row.annual_premium_fen), from_fen(row.instalment_fen)
     insured = row.insured
     assert insured is not None and row.start_date and row.end_date
     _reprice(row, product, age_on(insured.birth_date, row.start_date),
              insured.occupation_class or 1, Decimal(row.loading_pct))
-    new = from_fen(row.annual_premium_fen)
-    diff = prorated_difference(old, new, effective, row.start_date, row.end_date)
-    remaining = (row.end_date - effective).days
-    term = (row.end_date - row.start_date).days
+    new_annual, new_inst = from_fen(row.annual_premium_fen), from_fen(row.instalment_fen)
+    diff = instalment_difference(paid_instalments(s, row), old_inst, new_inst, effective)
+    unpaid = unpaid_instalments(s, row)
+    for line in unpaid:
+        line.amount_fen = row.instalment_fen
     lines = [
-        {"text": f"{change}前年保费", "amount": fmt(old)},
-        {"text": f"{change}后年保费", "amount": fmt(new)},
-        {"text": f"按剩余保险期间 {remaining}/{term} 天计算"
-                 f"{'应补缴' if diff >= 0 else '应退还'}保费", "amount": fmt(diff)},
+        {"text": f"{change}前年保费", "amount": fmt(old_annual)},
+        {"text": f"{change}后年保费", "amount": fmt(new_annual)},
+        {"text": f"已缴期间自 {effective} 起按剩余天数比例"
+                 f"{'补缴' if diff >= 0 else '退还'}", "amount": fmt(diff)},
     ]
+    if unpaid:
+        lines.append({"text": f"以后 {len(unpaid)} 期每期保费由 {fmt(old_inst)} 元调整为",
+                      "amount": fmt(new_inst)})
     return diff, lines
 
 
@@ -143,7 +148,7 @@ def _change_sum_insured(s: Session, row: PolicyRow, product: Product,
     if old_si == new_si:
         raise ValidationError("sum_insured", "新保额与原保额相同")
     line.sum_insured_fen = to_fen(new_si)
-    diff, lines = _reprice_difference(row, product, effective, "变更保额")
+    diff, lines = _reprice_difference(s, row, product, effective, "变更保额")
     _settle_difference(s, row, diff)
     return ({"coverage_code": line.code, "sum_insured": fmt(old_si)},
             {"coverage_code": line.code, "sum_insured": fmt(new_si)}, diff, lines)
@@ -161,7 +166,7 @@ def _add_coverage(s: Session, row: PolicyRow, product: Product,
                          sum_insured_fen=to_fen(si), effective_from=effective)
     s.add(new)
     row.coverages.append(new)
-    diff, lines = _reprice_difference(row, product, effective, "增加责任")
+    diff, lines = _reprice_difference(s, row, product, effective, "增加责任")
     _settle_difference(s, row, diff)
     return ({"coverages": [c.code for c in active_coverages(row) if c is not new]},
             {"coverages": [c.code for c in active_coverages(row)], "added": cov_def.code,
@@ -178,7 +183,7 @@ def _remove_coverage(s: Session, row: PolicyRow, product: Product,
         raise ValidationError("coverage_code", f"保单未投保{cov_def.name}")
     before = {"coverages": [c.code for c in active_coverages(row)]}
     line.removed_on = effective
-    diff, lines = _reprice_difference(row, product, effective, "减少责任")
+    diff, lines = _reprice_difference(s, row, product, effective, "减少责任")
     _settle_difference(s, row, diff)
     return before, {"coverages": [c.code for c in active_coverages(row)],
                     "removed": cov_def.code}, diff, lines

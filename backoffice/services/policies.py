@@ -177,6 +177,8 @@ def policy_detail(session: Session, row: PolicyRow, product: Product) -> dict[st
              "explanation": e.explanation, "actor": e.actor, "created_at": e.created_at.isoformat()}
             for e in endorsements
         ],
+        "cooling_off_days": product.cooling_off_days,
+        "grace_period_days": product.grace_period_days,
         "grace_ends_on": _iso(row.grace_ends_on),
         "lapsed_on": _iso(row.lapsed_on),
         "ended_on": _iso(row.ended_on),

@@ -1,8 +1,8 @@
-"""initial schema: parties, products, policies, rosters, audit
+"""initial schema
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 02:00:21.612228
+Create Date: 2026-11-22
 """
 
 from __future__ import annotations
@@ -122,7 +122,8 @@ def upgrade() -> None:
     op.create_table(
         "policies",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("policy_no", sa.String(length=30), nullable=False),
+        sa.Column("application_no", sa.String(length=30), nullable=False),
+        sa.Column("policy_no", sa.String(length=30), nullable=True),
         sa.Column("product_code", sa.String(length=40), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -131,6 +132,7 @@ def upgrade() -> None:
         sa.Column("insured_party_id", sa.Integer(), nullable=True),
         sa.Column("applicant_relation", sa.String(length=20), nullable=False),
         sa.Column("application_date", sa.Date(), nullable=False),
+        sa.Column("requested_start", sa.Date(), nullable=False),
         sa.Column("start_date", sa.Date(), nullable=True),
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("term_months", sa.Integer(), nullable=False),
@@ -165,6 +167,7 @@ def upgrade() -> None:
             ["product_code"], ["products.code"], name=op.f("fk_policies_product_code_products")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policies")),
+        sa.UniqueConstraint("application_no", name=op.f("uq_policies_application_no")),
         sa.UniqueConstraint("policy_no", name=op.f("uq_policies_policy_no")),
     )
     with op.batch_alter_table("policies", schema=None) as batch_op:

@@ -1,0 +1,291 @@
+"""The back office's REST API under /api/v1: JSON in and out, bearer-token auth.
+
+Handlers validate the request's shape, call one service (in a worker thread: the store is
+synchronous SQLAlchemy) and turn domain errors into 4xx answers naming the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+import io
+import json
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from backoffice.api.document import render_policy_document
+from backoffice.api.openapi import openapi_document
+from backoffice.domain.errors import Conflict, DomainError, IllegalTransition, NotFound
+from backoffice.domain.errors import ValidationError as Invalid
+from backoffice.domain.party import parse_date
+from backoffice.services import audit_log, endorsements, group, lookup, outlets, parties
+from backoffice.services import policies, products
+from backoffice.services.base import today_cn
+from backoffice.store.db import Database
+
+log = logging.getLogger("xiaobao.api")
+
+DB_KEY = web.AppKey("db", Database)
+TOKEN_KEY = web.AppKey("api_token", str)
+MAX_ROSTER_BYTES = 256 * 1024 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+    return web.json_response(
+        {"error": {"code": code, "message": message, "field": field}}, status=status,
+        dumps=_dumps,
+    )
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
+_STATUS = {NotFound: 404, Conflict: 409, IllegalTransition: 409, Invalid: 400}
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Domain errors become 4xx with the field; anything unexpected a bare 500, logged."""
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 422)
+        return error_response(status, exc.code, exc.message, exc.field)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return error_response(exc.status, "http_error", exc.reason, None)
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "服务暂时不可用，请稍后再试")
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.endswith("/openapi.json"):
+        return await handler(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = request.app[TOKEN_KEY]
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+        return error_response(401, "unauthorized", "需要有效的 Bearer 令牌", "Authorization")
+    return await handler(request)
+
+
+async def run(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a synchronous use case off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+
+
+async def body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise Invalid("body", "请求体不是有效的 JSON") from None
+    if not isinstance(data, dict):
+        raise Invalid("body", "请求体须为 JSON 对象")
+    return data
+
+
+def actor_of(request: web.Request, data: dict[str, Any] | None = None) -> str:
+    actor = (data or {}).get("actor") or request.headers.get("X-Actor") or "api"
+    if not isinstance(actor, str) or len(actor) > 60:
+        raise Invalid("actor", "actor 须为不超过 60 字的文本")
+    return actor
+
+
+def db_of(request: web.Request) -> Database:
+    return request.app[DB_KEY]
+
+
+# ---- handlers --------------------------------------------------------------------------------
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return ok(openapi_document())
+
+
+async def list_products(request: web.Request) -> web.Response:
+    return ok({"items": await run(products.list_products, db_of(request))})
+
+
+async def get_product(request: web.Request) -> web.Response:
+    return ok(await run(products.get_product, db_of(request), request.match_info["code"]))
+
+
+async def post_quote(request: web.Request) -> web.Response:
+    return ok(await run(policies.quote_request, db_of(request), await body(request)))
+
+
+async def post_application(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(policies.apply, db_of(request), data, actor_of(request, data)), 201)
+
+
+async def get_application(request: web.Request) -> web.Response:
+    no = request.match_info["application_no"]
+    if not no.startswith("A"):
+        raise NotFound(f"投保单 {no} 不存在", "application_no")
+    return ok(await run(policies.get_policy, db_of(request), no))
+
+
+async def post_underwriting(request: web.Request) -> web.Response:
+    no = request.match_info["application_no"]
+    data = await body(request) if request.can_read_body else {}
+    return ok(await run(policies.run_underwriting, db_of(request), no, actor_of(request, data)))
+
+
+async def post_issue(request: web.Request) -> web.Response:
+    no = request.match_info["application_no"]
+    data = await body(request) if request.can_read_body else {}
+    return ok(await run(policies.issue, db_of(request), no, actor_of(request, data)))
+
+
+async def post_payment(request: web.Request) -> web.Response:
+    ref = request.match_info.get("application_no") or request.match_info["policy_no"]
+    data = await body(request)
+    return ok(await run(policies.record_payment, db_of(request), ref, data,
+                        actor_of(request, data)), 201)
+
+
+async def find_policies(request: web.Request) -> web.Response:
+    id_number = request.query.get("id_number")
+    if not id_number:
+        raise Invalid("id_number", "请提供被保险人身份证号 id_number")
+    return ok({"items": await run(lookup.policies_for_id_number, db_of(request), id_number)})
+
+
+def _policy_no(request: web.Request) -> str:
+    no = request.match_info["policy_no"]
+    if no.startswith("A"):
+        raise NotFound(f"保单 {no} 不存在（投保单请用 /applications/{no}）", "policy_no")
+    return no
+
+
+async def get_policy(request: web.Request) -> web.Response:
+    return ok(await run(policies.get_policy, db_of(request), _policy_no(request)))
+
+
+async def post_transition(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(policies.transition, db_of(request), _policy_no(request), data,
+                        actor_of(request, data)))
+
+
+async def post_endorsement(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(endorsements.endorse, db_of(request), _policy_no(request), data,
+                        actor_of(request, data)), 201)
+
+
+async def get_document(request: web.Request) -> web.Response:
+    detail = await run(policies.get_policy, db_of(request), _policy_no(request))
+    return web.Response(text=render_policy_document(detail), content_type="text/html")
+
+
+async def get_party(request: web.Request) -> web.Response:
+    return ok(await run(parties.get_party, db_of(request), request.match_info["id_number"]))
+
+
+async def patch_party(request: web.Request) -> web.Response:
+    data = await body(request)
+    actor = actor_of(request, data)
+    data.pop("actor", None)
+    return ok(await run(parties.update_party, db_of(request), request.match_info["id_number"],
+                        data, actor))
+
+
+async def post_group_policy(request: web.Request) -> web.Response:
+    data = await body(request)
+    name = data.get("applicant_name")
+    if not isinstance(name, str):
+        raise Invalid("applicant_name", "请提供投保单位名称")
+    start = parse_date(data.get("start_date"), "start_date")
+    return ok(await run(group.create_group_policy, db_of(request), data.get("product_code"),
+                        name, start, actor_of(request, data)), 201)
+
+
+async def post_roster(request: web.Request) -> web.Response:
+    """A roster CSV as the request body, spooled to disk so any size streams through."""
+    policy_no = request.match_info["policy_no"]
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    size = 0
+    async for chunk in request.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > MAX_ROSTER_BYTES:
+            spool.close()
+            raise Invalid("file", "清单文件过大")
+        spool.write(chunk)
+    if size == 0:
+        spool.close()
+        raise Invalid("file", "请求体为空，请上传 CSV 清单")
+    spool.seek(0)
+    text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+    try:
+        result = await run(group.import_roster, db_of(request), policy_no, text,
+                           actor_of(request))
+    finally:
+        text.close()
+    return ok(result.as_dict())
+
+
+async def post_auto_enrollment(request: web.Request) -> web.Response:
+    data = await body(request) if request.can_read_body else {}
+    as_of = parse_date(data["as_of"], "as_of") if data.get("as_of") else today_cn()
+    count = await run(group.auto_enroll, db_of(request), request.match_info["policy_no"],
+                      as_of, actor_of(request, data))
+    return ok({"enrolled": count})
+
+
+async def get_outlets(request: web.Request) -> web.Response:
+    items = await run(outlets.list_outlets, db_of(request), request.query.get("town"),
+                      request.query.get("service"))
+    return ok({"items": items})
+
+
+async def get_audit(request: web.Request) -> web.Response:
+    entity_type = request.query.get("entity_type")
+    entity_id = request.query.get("entity_id")
+    if not entity_type or not entity_id:
+        raise Invalid("entity_id" if entity_type else "entity_type", "请提供 entity_type 和 entity_id")
+    return ok({"items": await run(audit_log.entries, db_of(request), entity_type, entity_id)})
+
+
+def create_api(db: Database, api_token: str) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware, auth_middleware])
+    app[DB_KEY] = db
+    app[TOKEN_KEY] = api_token
+    r = app.router
+    r.add_get("/openapi.json", get_openapi)
+    r.add_get("/products", list_products)
+    r.add_get("/products/{code}", get_product)
+    r.add_post("/quotes", post_quote)
+    r.add_post("/applications", post_application)
+    r.add_get("/applications/{application_no}", get_application)
+    r.add_post("/applications/{application_no}/underwriting", post_underwriting)
+    r.add_post("/applications/{application_no}/payments", post_payment)
+    r.add_post("/applications/{application_no}/issue", post_issue)
+    r.add_get("/policies", find_policies)
+    r.add_get("/policies/{policy_no}", get_policy)
+    r.add_post("/policies/{policy_no}/payments", post_payment)
+    r.add_post("/policies/{policy_no}/transitions", post_transition)
+    r.add_post("/policies/{policy_no}/endorsements", post_endorsement)
+    r.add_get("/policies/{policy_no}/document", get_document)
+    r.add_get("/parties/{id_number}", get_party)
+    r.add_patch("/parties/{id_number}", patch_party)
+    r.add_post("/group-policies", post_group_policy)
+    r.add_post("/group-policies/{policy_no}/roster", post_roster)
+    r.add_post("/group-policies/{policy_no}/auto-enrollment", post_auto_enrollment)
+    r.add_get("/service-outlets", get_outlets)
+    r.add_get("/audit", get_audit)
+    return app

@@ -1,0 +1,49 @@
+"""Shared fixtures: a migrated database on SQLite, and on PostgreSQL when one is configured.
+
+Tests that take `db` run once per backend: `XIAOBAO_TEST_POSTGRES_URL` (set by .ci/run when a
+server answers on localhost:5432) adds the PostgreSQL run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from backoffice.services.products import install_products
+from backoffice.store.db import Database
+from backoffice.store.migrate import upgrade
+
+PG_URL = os.environ.get("XIAOBAO_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def fresh_database(backend: str, tmp_path: Path) -> Database:
+    if backend == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    else:
+        assert PG_URL
+        db = Database(PG_URL)
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(db)
+    install_products(db, "test")
+    return db
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    database = fresh_database(request.param, tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    database = fresh_database("sqlite", tmp_path)
+    yield database
+    database.dispose()

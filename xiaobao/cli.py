@@ -1,0 +1,162 @@
+"""`xiaobao` — the command line of the platform (see CONTRACTS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from backoffice.domain.errors import DomainError
+from backoffice.services import demo, group, products
+from backoffice.store.db import Database
+from backoffice.store.migrate import upgrade
+from xiaobao import logs
+from xiaobao.config import Settings
+from xiaobao.platform import create_app
+
+log = logging.getLogger("xiaobao")
+
+
+def _db(settings: Settings) -> Database:
+    return Database(settings.database_url)
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False), flush=True)
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    db = _db(settings)
+    upgrade(db)
+    changed = products.install_products(db)
+    print(f"数据库已迁移到最新版本；产品目录更新：{', '.join(changed) or '无变化'}")
+    return 0
+
+
+def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
+    db = _db(settings)
+    upgrade(db)
+    started = time.perf_counter()
+    result = demo.seed(db, args.members, args.seed)
+    print(f"演示数据已生成：团体保单 {result.group_policy_no}，被保险人 {result.members:,} 人，"
+          f"个人保单 {len(result.individual_policies)} 张，用时 {time.perf_counter() - started:.1f} 秒")
+    _print_json(result.as_dict())
+    return 0
+
+
+def cmd_import_roster(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise DomainError(f"文件 {path} 不存在", "file")
+    db = _db(settings)
+    upgrade(db)
+    started = time.perf_counter()
+    with path.open(encoding="utf-8", newline="") as f:
+        result = group.import_roster(db, args.policy, f, args.actor)
+    print(f"导入 {result.imported:,} 人，已在清单中跳过 {result.skipped:,} 人，"
+          f"错误 {len(result.errors):,} 行，用时 {time.perf_counter() - started:.1f} 秒")
+    _print_json(result.as_dict())
+    return 0
+
+
+def _prepare(settings: Settings, members: int) -> Database:
+    db = _db(settings)
+    upgrade(db)
+    products.install_products(db)
+    if demo.is_empty(db):
+        print(f"数据库为空，正在生成演示数据（{members:,} 名被保险人）…", flush=True)
+        result = demo.seed(db, members)
+        print(f"演示团体保单 {result.group_policy_no}；示例身份证号 "
+              f"{', '.join(result.sample_id_numbers)}", flush=True)
+    return db
+
+
+def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    print(f"小保平台已启动：\n  API      {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)\n"
+          f"  健康检查 {base}/healthz\n  指标     {base}/metrics\n"
+          f"  API 令牌 {settings.api_token}  (Authorization: Bearer …；仅限本机演示)",
+          flush=True)
+    web.run_app(create_app(settings, db), host=host, port=port, print=None,
+                access_log_format='%a "%r" %s %b %Tfs')
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    db = _db(settings)
+    upgrade(db)
+    products.install_products(db)
+    _serve(settings, db, args.host, args.port)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    db = _prepare(settings, args.members)
+    _serve(settings, db, args.host, args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xiaobao", description="小保：保险客服与后台平台")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[[argparse.Namespace, Settings], int], help_text: str,
+            parent: argparse._SubParsersAction | None = None) -> argparse.ArgumentParser:
+        p = (parent or sub).add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("serve", cmd_serve, "启动平台进程（渠道、后台 API、坐席台、调度器）")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
+    p = add("up", cmd_up, "一键启动：迁移数据库，空库时生成演示数据，启动平台")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--members", type=int, default=demo.DEFAULT_MEMBERS,
+                   help="空库时演示团体保单的被保险人数")
+
+    db_parser = sub.add_parser("db", help="数据库管理", description="数据库管理")
+    db_sub = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    add("upgrade", cmd_db_upgrade, "执行 Alembic 迁移到最新版本", db_sub)
+
+    demo_parser = sub.add_parser("demo", help="演示数据", description="演示数据")
+    demo_sub = demo_parser.add_subparsers(dest="demo_command", required=True, metavar="COMMAND")
+    p = add("seed", cmd_demo_seed, "生成演示数据：潮南区统保方案、被保险人清单、个人保单", demo_sub)
+    p.add_argument("--members", type=_positive, default=demo.DEFAULT_MEMBERS)
+    p.add_argument("--seed", type=int, default=1)
+
+    p = add("import-roster", cmd_import_roster, "导入团体保单被保险人清单（CSV，UTF-8）")
+    p.add_argument("--policy", required=True, help="团体保单号")
+    p.add_argument("--actor", default="cli", help="记入审计日志的操作人")
+    p.add_argument("file", help="CSV：name,gender,birth_date,id_number,phone,address")
+    return parser
+
+
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("须为正整数")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    logs.configure(settings.log_level)
+    try:
+        return int(args.fn(args, settings))
+    except DomainError as exc:
+        print(f"错误 [{exc.field or '-'}]：{exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The platform process: back office API, health and metrics on one aiohttp server.
+
+Later parts (channels, desk, scheduler) mount here too.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import generate_latest
+
+from backoffice.api.app import Handler, create_api, run
+from backoffice.store.db import Database
+from xiaobao.config import Settings
+
+DB = web.AppKey("db", Database)
+REGISTRY = web.AppKey("registry", CollectorRegistry)
+
+
+def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
+    requests = Counter("xiaobao_http_requests", "HTTP requests", ["method", "route", "status"],
+                       registry=registry)
+    latency = Histogram("xiaobao_http_request_seconds", "HTTP request latency",
+                        ["method", "route"], registry=registry)
+    return requests, latency
+
+
+def _metrics_middleware(registry: CollectorRegistry) -> web.Middleware:
+    requests, latency = _metrics(registry)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            # the route template, not the path: policy numbers must not become labels
+            info = request.match_info.route.resource
+            route = info.canonical if info is not None else "unmatched"
+            requests.labels(request.method, route, str(status)).inc()
+            latency.labels(request.method, route).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+async def healthz(request: web.Request) -> web.Response:
+    if await run(request.app[DB].ping):
+        return web.json_response({"status": "ok"})
+    return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def index(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/api/v1/openapi.json")
+
+
+def create_app(settings: Settings, db: Database | None = None) -> web.Application:
+    db = db or Database(settings.database_url)
+    registry = CollectorRegistry()
+    app = web.Application(middlewares=[_metrics_middleware(registry)])
+    app[DB] = db
+    app[REGISTRY] = registry
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.add_subapp("/api/v1", create_api(db, settings.api_token))
+    app.router.add_get("/", index)
+
+    async def close_db(_app: web.Application) -> None:
+        db.dispose()
+
+    app.on_cleanup.append(close_db)
+    return app
