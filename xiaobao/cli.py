@@ -44,8 +44,9 @@ def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(db)
     started = time.perf_counter()
     result = demo.seed(db, args.members, args.seed)
+    elapsed = time.perf_counter() - started
     print(f"演示数据已生成：团体保单 {result.group_policy_no}，被保险人 {result.members:,} 人，"
-          f"个人保单 {len(result.individual_policies)} 张，用时 {time.perf_counter() - started:.1f} 秒")
+          f"个人保单 {len(result.individual_policies)} 张，用时 {elapsed:.1f} 秒")
     _print_json(result.as_dict())
     return 0
 

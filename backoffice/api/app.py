@@ -23,8 +23,16 @@ from backoffice.api.openapi import openapi_document
 from backoffice.domain.errors import Conflict, DomainError, IllegalTransition, NotFound
 from backoffice.domain.errors import ValidationError as Invalid
 from backoffice.domain.party import parse_date
-from backoffice.services import audit_log, endorsements, group, lookup, outlets, parties
-from backoffice.services import policies, products
+from backoffice.services import (
+    audit_log,
+    endorsements,
+    group,
+    lookup,
+    outlets,
+    parties,
+    policies,
+    products,
+)
 from backoffice.services.base import today_cn
 from backoffice.store.db import Database
 
@@ -257,7 +265,8 @@ async def get_audit(request: web.Request) -> web.Response:
     entity_type = request.query.get("entity_type")
     entity_id = request.query.get("entity_id")
     if not entity_type or not entity_id:
-        raise Invalid("entity_id" if entity_type else "entity_type", "请提供 entity_type 和 entity_id")
+        missing = "entity_id" if entity_type else "entity_type"
+        raise Invalid(missing, "请提供 entity_type 和 entity_id")
     return ok({"items": await run(audit_log.entries, db_of(request), entity_type, entity_id)})
 
 

@@ -61,7 +61,9 @@ def parse_occupation_class(raw: object, field: str = "occupation_class") -> int:
     return raw
 
 
-def parse_person(raw: Mapping[str, Any], prefix: str = "", *, need_phone: bool = True) -> PersonData:
+def parse_person(
+    raw: Mapping[str, Any], prefix: str = "", *, need_phone: bool = True
+) -> PersonData:
     """Validate a person; birth date and gender default to what the ID number says."""
     if not isinstance(raw, Mapping):
         raise ValidationError(prefix.rstrip(".") or "person", "须为对象")
@@ -105,7 +107,8 @@ def parse_party_update(raw: Mapping[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in UPDATABLE_FIELDS:
-            raise ValidationError(key, f"不能通过信息更新修改 {key}（可改：{', '.join(UPDATABLE_FIELDS)}）")
+            allowed = ", ".join(UPDATABLE_FIELDS)
+            raise ValidationError(key, f"不能通过信息更新修改 {key}（可改：{allowed}）")
         if key == "phone":
             changes[key] = parse_phone(value)
         elif key == "occupation_class":

@@ -183,7 +183,13 @@ class Policy:
             self.start_date is not None
             and self.end_date is not None
             and self.start_date <= day < self.end_date
-            and (self.status in COVERED or (self.ended_on is not None and day < self.ended_on))
+            and (
+                self.status in COVERED
+                or (self.ended_on is not None and day < self.ended_on)
+                # a lapsed policy covered everything up to the end of its grace period
+                or (self.status == LAPSED and self.grace_ends_on is not None
+                    and day <= self.grace_ends_on)
+            )
         )
 
 

@@ -15,7 +15,11 @@ from backoffice.domain.product import (
 )
 
 PAYMENT_MODES = ("single", "instalments", "auto_debit")
-PAYMENT_MODE_NAMES = {"single": "趸交（一次交清）", "instalments": "分期缴费", "auto_debit": "自动扣款"}
+PAYMENT_MODE_NAMES = {
+    "single": "趸交（一次交清）",
+    "instalments": "分期缴费",
+    "auto_debit": "自动扣款",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.identity import age_on
@@ -44,4 +44,6 @@ def parse_row(row: Mapping[str, str | None], min_age: int | None, on: date) -> P
 def enrollment_date(birth: date, min_age: int) -> date:
     """Residents are covered from the 1st of the month after they reach the minimum age."""
     birthday = add_months(birth, 12 * min_age)
+    if birthday.day != birth.day:  # born 29 Feb: in a common year one comes of age on 1 Mar
+        birthday += timedelta(days=1)
     return add_months(date(birthday.year, birthday.month, 1), 1)

@@ -37,7 +37,9 @@ def check_declarations(product: Product, answers: Mapping[str, object]) -> dict[
     known = {q.code for q in product.underwriting.health_questions}
     for code in answers:
         if code not in known:
-            raise ValidationError(f"health_declarations.{code}", f"产品 {product.code} 没有此健康告知项")
+            raise ValidationError(
+                f"health_declarations.{code}", f"产品 {product.code} 没有此健康告知项"
+            )
     result: dict[str, bool] = {}
     for q in product.underwriting.health_questions:
         value = answers.get(q.code)
@@ -52,7 +54,8 @@ def check_declarations(product: Product, answers: Mapping[str, object]) -> dict[
 def underwrite(
     product: Product, age: int, occupation_class: int, answers: Mapping[str, bool]
 ) -> UnderwritingDecision:
-    """Apply the product's rules. Decline beats postpone beats loading; every reason is kept."""
+    """Apply the product's rules. Decline beats postpone beats loading; the reasons of the
+    deciding outcome are all kept."""
     rules = product.underwriting
     declines: list[str] = []
     postpones: list[str] = []
@@ -60,7 +63,8 @@ def underwrite(
 
     if age < rules.min_entry_age or age > rules.max_entry_age:
         declines.append(
-            f"投保年龄 {age} 周岁不在本产品可投保年龄 {rules.min_entry_age}–{rules.max_entry_age} 周岁内"
+            f"投保年龄 {age} 周岁不在本产品可投保年龄 "
+            f"{rules.min_entry_age}–{rules.max_entry_age} 周岁内"
         )
     if occupation_class > rules.max_occupation_class:
         declines.append(
@@ -86,9 +90,8 @@ def underwrite(
         return UnderwritingDecision(POSTPONE, Decimal(0), tuple(postpones))
     total = sum((pct for pct, _ in loadings), Decimal(0))
     if total > rules.max_loading_pct:
-        reasons = tuple(r for _, r in loadings) + (
-            f"合计加费 {total}% 超过本产品上限 {rules.max_loading_pct}%",
-        )
+        limit = f"合计加费 {total}% 超过本产品上限 {rules.max_loading_pct}%"
+        reasons = (*(r for _, r in loadings), limit)
         return UnderwritingDecision(DECLINE, Decimal(0), reasons)
     if loadings:
         return UnderwritingDecision(ACCEPT_WITH_LOADING, total, tuple(r for _, r in loadings))

@@ -17,7 +17,13 @@ from backoffice.domain.party import PersonData
 from backoffice.domain.policy import COVERED, IN_FORCE, add_months
 from backoffice.domain.product import Product
 from backoffice.domain.rating import group_quote
-from backoffice.domain.roster import ROSTER_COLUMNS, RowError, check_header, enrollment_date, parse_row
+from backoffice.domain.roster import (
+    ROSTER_COLUMNS,
+    RowError,
+    check_header,
+    enrollment_date,
+    parse_row,
+)
 from backoffice.services.base import audit, emit, number, today_cn
 from backoffice.services.policies import load_policy, quote_view
 from backoffice.services.products import load_product

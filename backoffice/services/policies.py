@@ -156,7 +156,8 @@ def policy_detail(session: Session, row: PolicyRow, product: Product) -> dict[st
             "lines": row.premium_lines,
         },
         "premium_schedule": [
-            {"seq": i.seq, "due_date": i.due_date.isoformat(), "amount": fmt(from_fen(i.amount_fen)),
+            {"seq": i.seq, "due_date": i.due_date.isoformat(),
+             "amount": fmt(from_fen(i.amount_fen)),
              "period_start": i.period_start.isoformat(), "period_end": i.period_end.isoformat(),
              "status": i.status, "paid_at": i.paid_at.isoformat() if i.paid_at else None}
             for i in instalments
