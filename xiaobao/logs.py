@@ -11,7 +11,8 @@ from backoffice.domain.identity import mask_bank_card, mask_id_number, mask_phon
 _PATTERNS: tuple[tuple[re.Pattern[str], object], ...] = (
     (re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),
      lambda m: mask_id_number(m.group(0))),
-    (re.compile(r"(?<!\d)\d{12,19}(?!\d)"), lambda m: mask_bank_card(m.group(0))),
+    # not after a letter: P2026… policy and G… group numbers stay readable
+    (re.compile(r"(?<![0-9A-Za-z])\d{12,19}(?!\d)"), lambda m: mask_bank_card(m.group(0))),
     (re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)"), lambda m: mask_phone(m.group(0))),
 )
 
@@ -30,6 +31,13 @@ class MaskingFilter(logging.Filter):
         masked = mask_text(message)
         if masked != message:
             record.msg, record.args = masked, None
+        # Tracebacks (an IntegrityError lists its row) and stack info are text too.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         return True
 
 

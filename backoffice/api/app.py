@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import DataError
 
 from backoffice.api.document import render_policy_document
 from backoffice.api.openapi import openapi_document
@@ -74,6 +75,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status >= 400:
             return error_response(exc.status, "http_error", exc.reason, None)
         raise
+    except DataError:  # the database refused a value (too long, out of range): bad input
+        log.warning("database refused a value on %s %s", request.method, request.path,
+                    exc_info=True)
+        return error_response(400, "invalid", "输入的数据超出允许的长度或范围")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "服务暂时不可用，请稍后再试")
@@ -86,9 +91,41 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     expected = request.app[TOKEN_KEY]
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+    # bytes: compare_digest refuses non-ASCII str, and a header may carry any character
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
         return error_response(401, "unauthorized", "需要有效的 Bearer 令牌", "Authorization")
     return await handler(request)
+
+
+@web.middleware
+async def nul_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """No real value holds a NUL character, and PostgreSQL text cannot store one."""
+    for key, value in request.query.items():
+        if "\x00" in key or "\x00" in value:
+            raise Invalid(key.replace("\x00", ""), "参数含有不允许的控制字符")
+    if "\x00" in request.path:
+        raise Invalid("path", "路径含有不允许的控制字符")
+    return await handler(request)
+
+
+def _nul_field(value: Any, where: str = "") -> str | None:
+    """The place in a JSON value where a string or a key holds a NUL character, if any."""
+    if isinstance(value, str):
+        return (where or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        places = [(f"{where}.{k}" if where else k, v) for k, v in value.items()]
+    elif isinstance(value, list):
+        places = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for place, item in places:
+        if "\x00" in place:
+            return place.replace("\x00", "")
+        found = _nul_field(item, place)
+        if found:
+            return found
+    return None
 
 
 async def run(fn: Callable[..., Any], *args: Any) -> Any:
@@ -99,10 +136,15 @@ async def run(fn: Callable[..., Any], *args: Any) -> Any:
 async def body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, LookupError, RecursionError):
+        # not JSON, not decodable (bad bytes or unknown charset), a number beyond int's digit
+        # limit, or nesting beyond the parser's recursion limit
         raise Invalid("body", "请求体不是有效的 JSON") from None
     if not isinstance(data, dict):
         raise Invalid("body", "请求体须为 JSON 对象")
+    nul = _nul_field(data)
+    if nul:
+        raise Invalid(nul, "含有不允许的控制字符")
     return data
 
 
@@ -271,7 +313,7 @@ async def get_audit(request: web.Request) -> web.Response:
 
 
 def create_api(db: Database, api_token: str) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware, auth_middleware])
+    app = web.Application(middlewares=[errors_middleware, auth_middleware, nul_middleware])
     app[DB_KEY] = db
     app[TOKEN_KEY] = api_token
     r = app.router

@@ -1,10 +1,634 @@
-"""The OpenAPI 3.1 document of /api/v1."""
+"""The OpenAPI 3.1 document of /api/v1, kept as Python data next to the routes it describes.
+
+Paths are relative to the server url `/api/v1`. Every operation needs the bearer token except
+`GET /openapi.json`. Money is a decimal string ("1234.50"), dates are `YYYY-MM-DD`,
+timestamps ISO 8601 with an offset. Response schemas list what clients may rely on and leave
+room for more fields (`additionalProperties` is not closed).
+"""
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from typing import Any
+
+Schema = dict[str, Any]
+
+MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
+AMOUNT_INPUT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+STATUSES = ["applied", "accepted", "declined", "postponed", "in_force", "premium_due",
+            "grace_period", "lapsed", "surrendered", "expired", "cancelled"]
+RELATIONS = ["self", "spouse", "child", "parent", "sibling", "other"]
+APPLICANT_RELATIONS = ["self", "spouse", "child", "parent", "other"]
+PAYMENT_MODES = ["single", "instalments", "auto_debit"]
+FREQUENCIES = ["annual", "semiannual", "quarterly", "monthly"]
+PAYMENT_METHODS = ["bank_transfer", "auto_debit", "wechat_pay", "cash", "card"]
+TRANSITIONS = ["premium_due", "start_grace", "lapse", "reinstate", "expire", "cancel"]
+ENDORSEMENT_KINDS = ["change_beneficiary", "change_contact", "change_sum_insured",
+                     "add_coverage", "remove_coverage", "surrender"]
+CLAIM_TYPES = ["death", "transport_death", "disability", "hospital_allowance", "medical"]
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Schema], required: list[str] | None = None,
+        description: str | None = None, **extra: Any) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    if description:
+        schema["description"] = description
+    schema.update(extra)
+    return schema
+
+
+def array(items: Schema, **extra: Any) -> Schema:
+    return {"type": "array", "items": items, **extra}
+
+
+def nullable(schema: Schema) -> Schema:
+    """The schema or null (3.1 style)."""
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    out = dict(schema)
+    kind = out.get("type")
+    out["type"] = [*kind, "null"] if isinstance(kind, list) else [kind, "null"]
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def string(description: str | None = None, **extra: Any) -> Schema:
+    schema: Schema = {"type": "string", **extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def enum(values: list[str], description: str | None = None) -> Schema:
+    return string(description, enum=list(values))
+
+
+MONEY = ref("Money")
+DATE = ref("Date")
+TIMESTAMP = ref("Timestamp")
+ACTOR = string("Who acts (staff user, channel); defaults to the X-Actor header or `api`.",
+               maxLength=60)
+
+
+# ---- component schemas -----------------------------------------------------------------------
+
+def _schemas() -> dict[str, Schema]:
+    line = obj({"text": string("Explanation, in Chinese."), "amount": MONEY}, ["text", "amount"])
+    person = obj(
+        {
+            "name": string("Full name.", maxLength=40),
+            "id_number": string("PRC resident ID number, 18 characters with check character.",
+                                pattern=r"^[0-9]{17}[0-9Xx]$"),
+            "gender": string("male/female (男/女); must agree with the ID number."),
+            "birth_date": ref("Date"),
+            "phone": string("Mainland mobile (11 digits) or landline with area code."),
+            "address": string(maxLength=200),
+            "occupation": string(),
+            "occupation_class": {"type": "integer", "minimum": 1, "maximum": 6},
+        },
+        ["name", "id_number", "phone"],
+        "A person as entered; birth date and gender default to what the ID number says.",
+    )
+    beneficiary = obj(
+        {
+            "name": string(),
+            "relation": enum(RELATIONS),
+            "id_number": string(pattern=r"^[0-9]{17}[0-9Xx]$"),
+            "share_pct": {"type": "integer", "minimum": 1, "maximum": 100},
+        },
+        ["name", "relation", "id_number", "share_pct"],
+        "A named death beneficiary; shares add up to 100.",
+    )
+    coverage_choice = obj(
+        {"code": string("Coverage code of the product."), "sum_insured": ref("AmountInput")},
+        ["code"],
+        "A coverage to buy; the sum insured defaults to the product's default.",
+    )
+    health = {
+        "type": "object",
+        "description": "Answers to every health question of the product, by question code.",
+        "additionalProperties": {"type": "boolean"},
+    }
+    party = obj(
+        {
+            "name": string(),
+            "gender": enum(["male", "female"]),
+            "birth_date": DATE,
+            "id_number": string("Masked: area code and last four characters."),
+            "phone": nullable(string("Masked.")),
+            "address": nullable(string()),
+            "occupation": nullable(string()),
+            "occupation_class": nullable({"type": "integer"}),
+        },
+        ["name", "gender", "birth_date", "id_number", "phone"],
+        "A party (person) as shown to staff, with personal data masked.",
+    )
+    coverage = obj({"code": string(), "name": string(), "sum_insured": MONEY},
+                   ["code", "name", "sum_insured"])
+    summary_props: dict[str, Schema] = {
+        "policy_no": nullable(string("Set when issued.")),
+        "application_no": string(),
+        "product_code": string(),
+        "product_name": string(),
+        "kind": enum(["individual", "group"]),
+        "status": enum([*STATUSES, "removed"],
+                       "Policy status; `removed` for a group member taken off the roster."),
+        "status_text": string("Status in Chinese."),
+        "start_date": nullable(DATE),
+        "end_date": nullable(DATE),
+        "insured": nullable(ref("Party")),
+        "coverages": array(ref("Coverage")),
+        "applicant": obj({"name": string()}),
+        "enrolled_on": {**DATE, "description": "Group members: the enrollment date."},
+        "covered": {"type": "boolean", "description": "Group members: covered now."},
+    }
+    instalment = obj(
+        {
+            "seq": {"type": "integer", "minimum": 1},
+            "due_date": DATE,
+            "amount": MONEY,
+            "period_start": DATE,
+            "period_end": DATE,
+            "status": enum(["due", "paid", "cancelled"]),
+            "paid_at": nullable(TIMESTAMP),
+        },
+        ["seq", "due_date", "amount", "period_start", "period_end", "status", "paid_at"],
+    )
+    payment_record = obj(
+        {
+            "kind": enum(["premium", "additional_premium", "refund"]),
+            "amount": {**MONEY, "description": "Negative for a refund."},
+            "method": string(),
+            "reference": nullable(string()),
+            "paid_at": TIMESTAMP,
+        },
+        ["kind", "amount", "method", "paid_at"],
+    )
+    endorsement = obj(
+        {
+            "endorsement_no": string(),
+            "kind": enum(ENDORSEMENT_KINDS),
+            "status": string(),
+            "effective_date": DATE,
+            "before": {"type": "object"},
+            "after": {"type": "object"},
+            "premium_difference": {**MONEY,
+                                   "description": "To collect (positive) or refund (negative)."},
+            "explanation": array(line),
+            "actor": string(),
+            "created_at": TIMESTAMP,
+        },
+        ["endorsement_no", "kind", "effective_date", "before", "after", "premium_difference",
+         "actor", "created_at"],
+        "One endorsement (保全) with its before and after.",
+    )
+    detail: Schema = {
+        "description": "One policy or application with coverages, premium schedule, payments, "
+                       "beneficiaries and endorsements.",
+        "allOf": [
+            ref("PolicySummary"),
+            obj(
+                {
+                    "applicant": obj({"name": string()}, ["name"]),
+                    "applicant_relation": string(),
+                    "application_date": DATE,
+                    "underwriting": obj({
+                        "outcome": nullable(enum(["accept", "accept_with_loading", "decline",
+                                                  "postpone"])),
+                        "outcome_text": nullable(string()),
+                        "loading_pct": string("Loading in percent, decimal text."),
+                        "reasons": array(string()),
+                    }, ["outcome", "reasons"]),
+                    "premium": obj({
+                        "annual": MONEY,
+                        "instalment": MONEY,
+                        "instalments": {"type": "integer"},
+                        "payment_mode": string(),
+                        "frequency": string(),
+                        "debit_account": nullable(string("Masked bank card.")),
+                        "lines": array(line),
+                    }, ["annual", "instalment", "instalments", "payment_mode", "lines"]),
+                    "premium_schedule": array(ref("Instalment")),
+                    "payments": array(ref("PaymentRecord")),
+                    "beneficiaries": array(obj({"name": string(), "relation": string(),
+                                                "share_pct": {"type": "integer"}})),
+                    "endorsements": array(ref("Endorsement")),
+                    "cooling_off_days": {"type": "integer"},
+                    "grace_period_days": {"type": "integer"},
+                    "grace_ends_on": nullable(DATE),
+                    "lapsed_on": nullable(DATE),
+                    "ended_on": nullable(DATE),
+                },
+                ["application_no", "applicant", "application_date", "underwriting", "premium",
+                 "premium_schedule", "payments", "beneficiaries", "endorsements"],
+            ),
+        ],
+    }
+
+    def endorsement_kind(kind: str, description: str, props: dict[str, Schema],
+                         required: list[str]) -> Schema:
+        return obj(
+            {"kind": {"type": "string", "const": kind}, "effective_date": DATE,
+             "actor": ACTOR, **props},
+            ["kind", *required],
+            description + " `effective_date` defaults to today (or the start date).",
+        )
+
+    kinds = {
+        "change_beneficiary": endorsement_kind(
+            "change_beneficiary", "Replace the named beneficiaries.",
+            {"beneficiaries": array(ref("Beneficiary"), minItems=1)}, ["beneficiaries"]),
+        "change_contact": endorsement_kind(
+            "change_contact", "Change the policyholder's phone and/or address.",
+            {"phone": string(), "address": string(maxLength=200)}, []),
+        "change_sum_insured": endorsement_kind(
+            "change_sum_insured", "Change one coverage's sum insured; reprices.",
+            {"coverage_code": string(), "sum_insured": ref("AmountInput")},
+            ["coverage_code", "sum_insured"]),
+        "add_coverage": endorsement_kind(
+            "add_coverage", "Add an optional coverage; reprices.",
+            {"coverage_code": string(), "sum_insured": ref("AmountInput")}, ["coverage_code"]),
+        "remove_coverage": endorsement_kind(
+            "remove_coverage", "Remove an optional coverage; reprices.",
+            {"coverage_code": string()}, ["coverage_code"]),
+        "surrender": endorsement_kind(
+            "surrender", "Surrender (退保); within the cooling-off period a full refund.",
+            {}, []),
+    }
+    names = {k: "".join(p.title() for p in k.split("_")) + "Request" for k in kinds}
+
+    return {
+        "Money": string("Amount in yuan as a decimal string with two decimals.",
+                        pattern=MONEY_PATTERN, examples=["1234.50"]),
+        "AmountInput": {
+            "description": "An amount sent in: a decimal string (at most two decimals) or a "
+                           "whole number; never a float, never negative.",
+            "oneOf": [string(pattern=AMOUNT_INPUT_PATTERN, examples=["1234.50"]),
+                      {"type": "integer", "minimum": 0}],
+        },
+        "Date": string("A date, YYYY-MM-DD.", format="date"),
+        "Timestamp": string("ISO 8601 with offset.", format="date-time"),
+        "Error": obj(
+            {"error": obj(
+                {"code": string("Machine-readable code: invalid, not_found, conflict, "
+                                "illegal_transition, domain_error, unauthorized, http_error."),
+                 "message": string("What went wrong, in Chinese."),
+                 "field": nullable(string("The request field concerned, if any."))},
+                ["code", "message", "field"])},
+            ["error"], "Every 4xx answer.",
+        ),
+        "PremiumLine": line,
+        "Person": person,
+        "Beneficiary": beneficiary,
+        "CoverageChoice": coverage_choice,
+        "HealthDeclarations": health,
+        "Party": party,
+        "Coverage": coverage,
+        "PolicySummary": obj(summary_props,
+                             ["policy_no", "product_code", "status", "insured", "coverages"],
+                             "A policy as listed; group memberships carry enrollment fields."),
+        "PolicyList": obj({"items": array(ref("PolicySummary"))}, ["items"]),
+        "Instalment": instalment,
+        "PaymentRecord": payment_record,
+        "Endorsement": endorsement,
+        "PolicyDetail": detail,
+        "EndorsementResult": {
+            "allOf": [ref("PolicyDetail"),
+                      obj({"endorsement": ref("Endorsement")}, ["endorsement"])],
+            "description": "The policy after the endorsement, and the endorsement itself.",
+        },
+        "Product": obj(
+            {
+                "code": string(), "name": string(), "kind": enum(["individual", "group"]),
+                "line": string(), "term_months": {"type": "integer"},
+                "waiting_period_days": {"type": "integer"},
+                "cooling_off_days": {"type": "integer"},
+                "grace_period_days": {"type": "integer"},
+                "entry_age": obj({"min": {"type": "integer"}, "max": {"type": "integer"}}),
+                "payment_modes": array(string()),
+                "frequencies": array(string()),
+                "coverages": array(obj(
+                    {"code": string(), "name": string(),
+                     "claim_types": array(enum(CLAIM_TYPES)), "required": {"type": "boolean"},
+                     "sum_insured": obj({"default": MONEY, "min": MONEY, "max": MONEY}),
+                     "benefit": {"type": "object"}},
+                    ["code", "name", "required", "sum_insured"])),
+                "health_questions": array(obj({"code": string(), "text": string()})),
+                "exclusions": array(obj({"code": string(), "text": string()})),
+                "claim_documents": {"type": "object", "additionalProperties": array(
+                    obj({"type": string(), "name": string()}))},
+            },
+            ["code", "name", "kind", "coverages"],
+            "A product with its coverages, rules and claim documents.",
+        ),
+        "ProductList": obj({"items": array(ref("Product"))}, ["items"]),
+        "QuoteRequest": obj(
+            {"product_code": string(), "birth_date": DATE,
+             "occupation_class": {"type": "integer", "minimum": 1, "maximum": 6},
+             "coverages": array(ref("CoverageChoice"), minItems=1),
+             "payment_mode": enum(PAYMENT_MODES), "frequency": enum(FREQUENCIES),
+             "on": {**DATE, "description": "Age is taken on this day; default today."}},
+            ["product_code", "birth_date", "occupation_class"],
+        ),
+        "Quote": obj(
+            {"annual_premium": MONEY, "instalment_amount": MONEY,
+             "instalments": {"type": "integer", "minimum": 1}, "total_premium": MONEY,
+             "lines": array(ref("PremiumLine"))},
+            ["annual_premium", "instalment_amount", "instalments", "total_premium", "lines"],
+            "A premium quote with a line-by-line explanation.",
+        ),
+        "ApplicationRequest": obj(
+            {
+                "product_code": string("An individual product."),
+                "insured": {**ref("Person"),
+                            "description": "The insured; occupation_class is required."},
+                "applicant_relation": enum(APPLICANT_RELATIONS,
+                                           "Applicant to insured; default self."),
+                "applicant": {**ref("Person"), "description": "Needed unless relation is self."},
+                "application_date": DATE,
+                "start_date": {**DATE, "description": "After the application date; "
+                                                      "default the next day."},
+                "coverages": array(ref("CoverageChoice"), minItems=1),
+                "beneficiaries": array(ref("Beneficiary")),
+                "payment_mode": enum(PAYMENT_MODES),
+                "frequency": enum(FREQUENCIES),
+                "debit_account": string("Bank card for auto_debit (Luhn-checked)."),
+                "health_declarations": ref("HealthDeclarations"),
+                "actor": ACTOR,
+            },
+            ["product_code", "insured"],
+            "An application (投保); priced and filed with status applied.",
+        ),
+        "ActorRequest": obj({"actor": ACTOR}, description="Optional body naming the actor."),
+        "Payment": obj(
+            {"amount": {**ref("AmountInput"),
+                        "description": "Exactly the amount owed for the next instalment."},
+             "method": enum(PAYMENT_METHODS), "reference": string(maxLength=60),
+             "actor": ACTOR},
+            ["amount"], "A premium payment; pays the next unpaid instalment.",
+        ),
+        "Transition": obj(
+            {"action": enum(TRANSITIONS),
+             "today": {**DATE, "description": "Business date of the move; default today."},
+             "payment": {**ref("Payment"), "description": "reinstate: the arrears."},
+             "health_declarations": ref("HealthDeclarations"),
+             "actor": ACTOR},
+            ["action"], "A lifecycle move by staff or the scheduler.",
+        ),
+        **{names[k]: v for k, v in kinds.items()},
+        "EndorsementRequest": {
+            "description": "An endorsement (保全), one schema per kind.",
+            "oneOf": [ref(names[k]) for k in kinds],
+            "discriminator": {"propertyName": "kind",
+                              "mapping": {k: f"#/components/schemas/{names[k]}"
+                                          for k in kinds}},
+        },
+        "PartyRecord": obj(
+            {"party": ref("Party"),
+             "updates": array(obj(
+                 {"field": string(), "before": nullable(string()), "after": nullable(string()),
+                  "actor": string(), "source": string(), "at": TIMESTAMP},
+                 ["field", "before", "after", "actor", "source", "at"]))},
+            ["party", "updates"], "A party and the history of its updates (phones masked).",
+        ),
+        "PartyUpdate": obj(
+            {"phone": string(), "address": string(maxLength=200), "occupation": string(),
+             "occupation_class": {"type": "integer", "minimum": 1, "maximum": 6},
+             "actor": ACTOR},
+            description="信息更新: the fields to change; at least one.",
+            minProperties=1, additionalProperties=False,
+        ),
+        "PartyUpdateResult": obj(
+            {"party": ref("Party"), "changed": array(string())}, ["party", "changed"]),
+        "GroupPolicyRequest": obj(
+            {"product_code": string("A group product."),
+             "applicant_name": string("The sponsoring body."),
+             "start_date": DATE, "actor": ACTOR},
+            ["product_code", "applicant_name", "start_date"],
+        ),
+        "GroupPolicy": obj(
+            {"policy_no": string(), "product_code": string(), "start_date": DATE,
+             "end_date": DATE},
+            ["policy_no", "product_code", "start_date", "end_date"],
+            "A group policy, issued in force; insureds come by roster.",
+        ),
+        "RosterImportResult": obj(
+            {"imported": {"type": "integer", "minimum": 0},
+             "skipped": {"type": "integer", "minimum": 0,
+                         "description": "Already on the roster."},
+             "errors": array(obj(
+                 {"line": {"type": "integer", "minimum": 1,
+                           "description": "Line in the file; the header is line 1."},
+                  "field": string(), "message": string()},
+                 ["line", "field", "message"]))},
+            ["imported", "skipped", "errors"],
+        ),
+        "AutoEnrollmentRequest": obj(
+            {"as_of": {**DATE, "description": "Default today."}, "actor": ACTOR}),
+        "AutoEnrollmentResult": obj({"enrolled": {"type": "integer", "minimum": 0}},
+                                    ["enrolled"]),
+        "Outlet": obj(
+            {"code": string(), "name": string(), "town": string(), "address": string(),
+             "phone": string(), "opening_hours": {"type": "object"},
+             "opening_hours_text": string(), "services": array(string()),
+             "latitude": nullable({"type": "number"}),
+             "longitude": nullable({"type": "number"})},
+            ["code", "name", "town", "address", "phone", "services"],
+            "A service outlet (服务网点).",
+        ),
+        "OutletList": obj({"items": array(ref("Outlet"))}, ["items"]),
+        "AuditEntry": obj(
+            {"at": TIMESTAMP, "actor": string(), "action": string(),
+             "before": nullable({"type": "object"}), "after": nullable({"type": "object"})},
+            ["at", "actor", "action", "before", "after"], "Who changed what, when.",
+        ),
+        "AuditList": obj({"items": array(ref("AuditEntry"))}, ["items"]),
+    }
+
+
+# ---- operations --------------------------------------------------------------------------------
+
+ERRORS = {
+    "400": "Bad input",
+    "401": "Missing or wrong bearer token",
+    "404": "Not found",
+    "409": "Conflict or illegal state transition",
+    "422": "Refused by a business rule",
+}
+
+
+def _json(schema: Schema) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _param(name: str, where: str, description: str, required: bool = True) -> Schema:
+    return {"name": name, "in": where, "required": required, "description": description,
+            "schema": {"type": "string"}}
+
+
+def op(summary: str, tag: str, operation_id: str, answer: str | None, *,
+       status: str = "200", body: str | None = None, body_required: bool = True,
+       params: list[Schema] | None = None, errors: tuple[str, ...] = (),
+       writes: bool = False) -> Schema:
+    """One operation; `answer` names the response schema (None for non-JSON answers).
+
+    Every operation may answer 400 (bad input, also a NUL character anywhere) and 401."""
+    operation: Schema = {"summary": summary, "tags": [tag], "operationId": operation_id}
+    parameters = list(params or [])
+    if writes:
+        parameters.append({"$ref": "#/components/parameters/Actor"})
+    if parameters:
+        operation["parameters"] = parameters
+    if body:
+        operation["requestBody"] = {"required": body_required, "content": _json(ref(body))}
+    ok: Schema = {"description": "OK" if status == "200" else "Created"}
+    if answer:
+        ok["content"] = _json(ref(answer))
+    responses: dict[str, Any] = {status: ok}
+    for code in ("400", "401", *errors):
+        responses[code] = {"$ref": f"#/components/responses/E{code}"}
+    operation["responses"] = dict(sorted(responses.items()))
+    return operation
+
+
+def _paths() -> dict[str, Any]:
+    application_no = _param("application_no", "path", "Application number (A…).")
+    policy_no = _param("policy_no", "path", "Policy number.")
+    id_number = _param("id_number", "path", "ID number of the party.")
+    document: Schema = op("Electronic policy document (HTML)", "policies", "getPolicyDocument",
+                          None, params=[policy_no], errors=("404",))
+    document["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    roster = op("Import a roster CSV (the request body)", "group", "importRoster",
+                "RosterImportResult", params=[policy_no], errors=("404", "422"),
+                writes=True)
+    roster["description"] = (
+        "The body is the CSV file, UTF-8, header `name,gender,birth_date,id_number,phone,"
+        "address`. Good rows are enrolled, bad rows reported by line and field; people "
+        "already on the roster are skipped. A file that cannot be read (empty, no header, "
+        "not UTF-8) changes nothing.")
+    roster["requestBody"] = {"required": True, "content": {
+        "text/csv": {"schema": {"type": "string"}}}}
+    openapi_op: Schema = {
+        "summary": "This document", "tags": ["meta"], "operationId": "getOpenApi",
+        "security": [],
+        "responses": {"200": {"description": "The OpenAPI document",
+                              "content": _json({"type": "object"})}},
+    }
+    return {
+        "/openapi.json": {"get": openapi_op},
+        "/products": {"get": op("List products", "products", "listProducts", "ProductList",
+                                errors=())},
+        "/products/{code}": {"get": op(
+            "One product", "products", "getProduct", "Product",
+            params=[_param("code", "path", "Product code.")], errors=("404",))},
+        "/quotes": {"post": op("Quote a premium", "policies", "createQuote", "Quote",
+                               body="QuoteRequest", errors=("404",))},
+        "/applications": {"post": op(
+            "Apply for an individual policy", "policies", "createApplication", "PolicyDetail",
+            status="201", body="ApplicationRequest", errors=("404", "409", "422"),
+            writes=True)},
+        "/applications/{application_no}": {"get": op(
+            "One application", "policies", "getApplication", "PolicyDetail",
+            params=[application_no], errors=("404",))},
+        "/applications/{application_no}/underwriting": {"post": op(
+            "Underwrite an application", "policies", "underwriteApplication", "PolicyDetail",
+            body="ActorRequest", body_required=False, params=[application_no],
+            errors=("404", "409"), writes=True)},
+        "/applications/{application_no}/payments": {"post": op(
+            "Pay the first premium", "policies", "payApplication", "PolicyDetail",
+            status="201", body="Payment", params=[application_no],
+            errors=("404", "422"), writes=True)},
+        "/applications/{application_no}/issue": {"post": op(
+            "Issue the policy", "policies", "issuePolicy", "PolicyDetail",
+            body="ActorRequest", body_required=False, params=[application_no],
+            errors=("404", "409", "422"), writes=True)},
+        "/policies": {"get": op(
+            "Policies of an insured", "policies", "findPolicies", "PolicyList",
+            params=[_param("id_number", "query", "ID number of the insured.")])},
+        "/policies/{policy_no}": {"get": op(
+            "One policy", "policies", "getPolicy", "PolicyDetail", params=[policy_no],
+            errors=("404",))},
+        "/policies/{policy_no}/payments": {"post": op(
+            "Pay the next premium", "policies", "payPolicy", "PolicyDetail", status="201",
+            body="Payment", params=[policy_no], errors=("404", "422"), writes=True)},
+        "/policies/{policy_no}/transitions": {"post": op(
+            "Move a policy along its lifecycle", "policies", "transitionPolicy",
+            "PolicyDetail", body="Transition", params=[policy_no],
+            errors=("404", "409", "422"), writes=True)},
+        "/policies/{policy_no}/endorsements": {"post": op(
+            "Endorse a policy (保全)", "policies", "endorsePolicy", "EndorsementResult",
+            status="201", body="EndorsementRequest", params=[policy_no],
+            errors=("404", "409", "422"), writes=True)},
+        "/policies/{policy_no}/document": {"get": document},
+        "/parties/{id_number}": {
+            "get": op("A party and its update history", "parties", "getParty", "PartyRecord",
+                      params=[id_number], errors=("404",)),
+            "patch": op("Update a party's contact or occupation", "parties", "updateParty",
+                        "PartyUpdateResult", body="PartyUpdate", params=[id_number],
+                        errors=("404",), writes=True),
+        },
+        "/group-policies": {"post": op(
+            "Create a group policy", "group", "createGroupPolicy", "GroupPolicy",
+            status="201", body="GroupPolicyRequest", errors=("404",), writes=True)},
+        "/group-policies/{policy_no}/roster": {"post": roster},
+        "/group-policies/{policy_no}/auto-enrollment": {"post": op(
+            "Enroll residents who reached the minimum age", "group", "autoEnroll",
+            "AutoEnrollmentResult", body="AutoEnrollmentRequest", body_required=False,
+            params=[policy_no], errors=("404", "422"), writes=True)},
+        "/service-outlets": {"get": op(
+            "Service outlets", "outlets", "listOutlets", "OutletList",
+            params=[_param("town", "query", "Part of the town name.", required=False),
+                    _param("service", "query", "A service the outlet offers.",
+                           required=False)],
+            errors=())},
+        "/audit": {"get": op(
+            "Audit log of one entity", "audit", "getAudit", "AuditList",
+            params=[_param("entity_type", "query", "policy, party, product…"),
+                    _param("entity_id", "query", "Policy number, application number…")])},
+    }
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Xiaobao back office API",
+            "version": "1",
+            "description": "Policies, endorsements, group schemes, parties, outlets and the "
+                           "audit log. Money is a decimal string, dates are YYYY-MM-DD.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "tags": [{"name": t} for t in ("meta", "products", "policies", "parties", "group",
+                                       "outlets", "audit")],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "The API token (XIAOBAO_API_TOKEN)."}},
+            "parameters": {"Actor": {
+                "name": "X-Actor", "in": "header", "required": False,
+                "description": "Who acts, when the body does not say (`actor`).",
+                "schema": {"type": "string", "maxLength": 60}}},
+            "responses": {
+                f"E{code}": {"description": text, "content": _json(ref("Error"))}
+                for code, text in ERRORS.items()
+            },
+            "schemas": _schemas(),
+        },
+    }
 
 
 def openapi_document() -> dict[str, Any]:
-    return {"openapi": "3.1.0", "info": {"title": "Xiaobao back office API", "version": "1"},
-            "paths": {}}
+    """The document; a fresh copy, so callers may change it."""
+    return copy.deepcopy(_document())

@@ -46,8 +46,8 @@ def parse_amount(raw: object, field: str, *, allow_zero: bool = True) -> Decimal
         raise ValidationError(field, "金额不能为负数")
     if amount == 0 and not allow_zero:
         raise ValidationError(field, "金额必须大于零")
+    if amount >= Decimal("1e12"):  # before quantize, which overflows on huge exponents
+        raise ValidationError(field, "金额过大")
     if amount != amount.quantize(FEN, rounding=ROUND_HALF_UP):
         raise ValidationError(field, "金额最多两位小数（分）")
-    if amount >= Decimal("1e12"):
-        raise ValidationError(field, "金额过大")
     return amount.quantize(FEN)

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from backoffice.store.db import Database
-from backoffice.store.models import AuditEntry
+from backoffice.store.models import AuditEntry, PolicyRow
 
 
 def entries(db: Database, entity_type: str, entity_id: str, limit: int = 500
             ) -> list[dict[str, Any]]:
     with db.read() as s:
+        ids = {entity_id}
+        if entity_type == "policy":  # its history before issue is under the application number
+            ids.update(n for n in s.execute(
+                select(PolicyRow.application_no, PolicyRow.policy_no).where(or_(
+                    PolicyRow.policy_no == entity_id, PolicyRow.application_no == entity_id))
+            ).one_or_none() or () if n)
         rows = s.execute(
             select(AuditEntry)
-            .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
+            .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id.in_(ids))
             .order_by(AuditEntry.id).limit(limit)
         ).scalars()
         return [

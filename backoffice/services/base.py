@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from backoffice.domain.errors import ValidationError
 from backoffice.store.models import AuditEntry, Counter, OutboxEvent, utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -17,6 +18,16 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 def today_cn(now: datetime | None = None) -> date:
     """Business dates are Beijing dates."""
     return (now or utcnow()).astimezone(SHANGHAI).date()
+
+
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def business_date(day: date, field: str) -> date:
+    """A date from outside that terms, ages and deadlines can be computed from (no overflow)."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(field, f"日期须在 {EARLIEST_DATE} 至 {LATEST_DATE} 之间")
+    return day
 
 
 def audit(
@@ -68,4 +79,5 @@ def one(session: Session, stmt: Any) -> Any:
     return session.execute(stmt).scalar_one_or_none()
 
 
-__all__ = ["SHANGHAI", "audit", "emit", "next_number", "number", "one", "select", "today_cn"]
+__all__ = ["SHANGHAI", "audit", "business_date", "emit", "next_number", "number", "one",
+           "select", "today_cn"]

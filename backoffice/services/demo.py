@@ -111,7 +111,7 @@ def _sample_individual_policies(db: Database, people: list[Person]) -> list[str]
             "payment_mode": mode, "frequency": freq, "health_declarations": health,
         }
         if mode == "auto_debit":
-            request["debit_account"] = "6222020200112233445"  # demo-only, passes Luhn
+            request["debit_account"] = "6222020200112233446"  # demo-only, passes Luhn
         app = policies.apply(db, request, "demo")
         uw = policies.run_underwriting(db, app["application_no"], "demo")
         if uw["status"] != "accepted":

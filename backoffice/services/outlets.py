@@ -38,7 +38,7 @@ def list_outlets(db: Database, town: str | None = None, service: str | None = No
     with db.read() as s:
         stmt = select(ServiceOutlet).order_by(ServiceOutlet.code)
         if town:
-            stmt = stmt.where(ServiceOutlet.town.contains(town))
+            stmt = stmt.where(ServiceOutlet.town.contains(town, autoescape=True))
         rows = s.execute(stmt).scalars().all()
         return [
             {k: getattr(o, k) for k in _FIELDS}

@@ -34,7 +34,7 @@ from backoffice.domain.policy import (
 from backoffice.domain.product import Product
 from backoffice.domain.rating import PremiumQuote, quote
 from backoffice.domain.underwriting import OUTCOME_NAMES, check_declarations, underwrite
-from backoffice.services.base import audit, emit, number, today_cn
+from backoffice.services.base import audit, business_date, emit, number, today_cn
 from backoffice.services.parties import ensure_party, party_view
 from backoffice.services.products import load_product
 from backoffice.store.db import Database
@@ -64,7 +64,8 @@ def load_policy(session: Session, ref: str, *, lock: bool = False) -> PolicyRow:
         stmt = stmt.with_for_update()
     row = session.execute(stmt).scalar()
     if row is None:
-        raise NotFound(f"保单 {ref} 不存在", "policy_no")
+        field = "application_no" if ref.startswith("A") else "policy_no"
+        raise NotFound(f"保单 {ref} 不存在", field)
     return row
 
 
@@ -212,6 +213,13 @@ def _sums_insured(product: Product, raw: object) -> dict[str, Decimal]:
     return sums
 
 
+def _declarations(product: Product, raw: Mapping[str, Any]) -> dict[str, bool]:
+    answers = raw.get("health_declarations") or {}
+    if not isinstance(answers, Mapping):
+        raise ValidationError("health_declarations", "健康告知须为对象：{问题代码: true/false}")
+    return check_declarations(product, answers)
+
+
 def price(product: Product, age: int, occupation_class: int, sums: Mapping[str, Decimal],
           loading: Decimal, payment_mode: str, frequency: str) -> PremiumQuote:
     return quote(product, age, occupation_class, sums, loading, payment_mode, frequency)
@@ -255,9 +263,9 @@ def apply(db: Database, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
     applicant = insured if relation == "self" else parse_person(
         raw.get("applicant") or {}, "applicant.")
     today = today_cn()
-    application_date = parse_date(raw["application_date"], "application_date") if raw.get(
-        "application_date") else today
-    start = parse_date(raw["start_date"], "start_date") if raw.get(
+    application_date = business_date(parse_date(raw["application_date"], "application_date"),
+                                     "application_date") if raw.get("application_date") else today
+    start = business_date(parse_date(raw["start_date"], "start_date"), "start_date") if raw.get(
         "start_date") else application_date + timedelta(days=1)
     if start <= application_date:
         raise ValidationError("start_date", "保险起期须晚于投保日期")
@@ -272,7 +280,7 @@ def apply(db: Database, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
         product = load_product(s, raw.get("product_code"))
         if product.kind != "individual":
             raise ValidationError("product_code", f"{product.name}为团体产品，不接受个人投保")
-        answers = check_declarations(product, raw.get("health_declarations") or {})
+        answers = _declarations(product, raw)
         sums = _sums_insured(product, raw.get("coverages"))
         age = age_on(insured.birth_date, start)
         q = price(product, age, insured.occupation_class, sums, Decimal(0),
@@ -463,7 +471,8 @@ def transition(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> di
     action = raw.get("action")
     if action not in TRANSITIONS:
         raise ValidationError("action", f"action 须为 {', '.join(TRANSITIONS)} 之一")
-    today = parse_date(raw["today"], "today") if raw.get("today") else today_cn()
+    today = business_date(parse_date(raw["today"], "today"), "today") if raw.get(
+        "today") else today_cn()
     with db.transaction() as s:
         row = load_policy(s, ref, lock=True)
         product = load_product(s, row.product_code)
@@ -472,9 +481,9 @@ def transition(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> di
         extra: dict[str, Any] = {}
         if action == "premium_due":
             unpaid = unpaid_instalments(s, row)
-            if not unpaid:
+            if not unpaid and row.status == IN_FORCE:  # other states: the illegal move's 409
                 raise DomainError("没有未缴的续期保费", "action")
-            policy.premium_falls_due(unpaid[0].due_date)
+            policy.premium_falls_due(unpaid[0].due_date if unpaid else today)
         elif action == "start_grace":
             policy.start_grace(today)
         elif action == "lapse":
@@ -499,7 +508,7 @@ def _reinstate(s: Session, row: PolicyRow, product: Product, policy: Policy,
     if row.status != LAPSED:
         policy.reinstate(today, arrears_paid=False, health_ok=False)  # raises the clear error
     owed = [i for i in unpaid_instalments(s, row) if i.due_date <= today]
-    answers = check_declarations(product, raw.get("health_declarations") or {})
+    answers = _declarations(product, raw)
     insured = row.insured
     assert insured is not None
     decision = underwrite(product, age_on(insured.birth_date, today),

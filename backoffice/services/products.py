@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backoffice.domain.errors import NotFound
+from backoffice.domain.errors import NotFound, ValidationError
 from backoffice.domain.product import Product, parse_product
 from backoffice.services.base import audit
 from backoffice.store.db import Database
@@ -50,7 +50,7 @@ def install_products(db: Database, actor: str = "system") -> list[str]:
 
 def load_product(session: Session, code: object, field: str = "product_code") -> Product:
     if not isinstance(code, str) or not code:
-        raise NotFound("请提供产品代码", field)
+        raise ValidationError(field, "请提供产品代码")  # missing is bad input, not unknown
     row = session.execute(select(ProductRow).where(ProductRow.code == code)).scalar()
     if row is None:
         raise NotFound(f"产品 {code} 不存在", field)

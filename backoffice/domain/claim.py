@@ -1,0 +1,280 @@
+"""The claim lifecycle (理赔流程) as an explicit state machine.
+
+report → registration (coverage check) → documents pending (one consolidated notice,
+Art. 22) → review → investigation when needed → adjudication → approval within authority
+limits (超权限上报) → payment → close. Also rejection with reasons (Art. 24), withdrawal and
+reopening. Every move names its actor; an illegal move raises IllegalTransition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from backoffice.domain.errors import DomainError, IllegalTransition, ValidationError
+
+REPORTED = "reported"
+REGISTERED = "registered"
+DOCUMENTS_PENDING = "documents_pending"
+UNDER_REVIEW = "under_review"
+INVESTIGATING = "investigating"
+ADJUDICATED = "adjudicated"
+PENDING_APPROVAL = "pending_approval"
+APPROVED = "approved"
+PAID = "paid"
+CLOSED = "closed"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+
+STATUSES = (REPORTED, REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING, ADJUDICATED,
+            PENDING_APPROVAL, APPROVED, PAID, CLOSED, REJECTED, WITHDRAWN)
+OPEN = (REPORTED, REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING, ADJUDICATED,
+        PENDING_APPROVAL, APPROVED, PAID)
+STAGE_NAMES = {
+    REPORTED: "已报案",
+    REGISTERED: "已立案",
+    DOCUMENTS_PENDING: "待补充材料",
+    UNDER_REVIEW: "材料审核中",
+    INVESTIGATING: "调查核实中",
+    ADJUDICATED: "已理算",
+    PENDING_APPROVAL: "待审批",
+    APPROVED: "已审批，待支付",
+    PAID: "已支付",
+    CLOSED: "已结案",
+    REJECTED: "已拒赔",
+    WITHDRAWN: "已撤案",
+}
+
+_BEFORE_DECISION = (REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING, ADJUDICATED,
+                    PENDING_APPROVAL)
+_ALLOWED: dict[str, tuple[str, ...]] = {
+    "register": (REPORTED,),
+    "decline_registration": (REPORTED,),
+    "request_documents": (REGISTERED, UNDER_REVIEW, INVESTIGATING),
+    "documents_complete": (REGISTERED, DOCUMENTS_PENDING),
+    "investigate": (UNDER_REVIEW,),
+    "finish_investigation": (INVESTIGATING,),
+    "adjudicate": (UNDER_REVIEW,),
+    "approve": (ADJUDICATED, PENDING_APPROVAL),
+    "pay": (APPROVED,),
+    "close": (PAID,),
+    "reject": _BEFORE_DECISION,
+    "withdraw": (REPORTED, REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING),
+    "reopen": (CLOSED, REJECTED, WITHDRAWN),
+    "advance_payment": (UNDER_REVIEW, INVESTIGATING, ADJUDICATED, PENDING_APPROVAL),
+}
+STAFF_ACTIONS = tuple(_ALLOWED)
+
+
+def allowed_actions(status: str) -> tuple[str, ...]:
+    return tuple(a for a, froms in _ALLOWED.items() if status in froms)
+
+
+# ---- authority limits (审批权限) --------------------------------------------------------------
+
+ROLES = ("adjuster", "supervisor", "branch_head")
+ROLE_NAMES = {"system": "系统快速通道", "adjuster": "理赔员", "supervisor": "理赔主管",
+              "branch_head": "分公司负责人"}
+DEFAULT_LIMITS: dict[str, Decimal | None] = {
+    "adjuster": Decimal("5000"), "supervisor": Decimal("50000"), "branch_head": None,
+}
+
+
+def required_role(amount: Decimal, limits: dict[str, Decimal | None] = DEFAULT_LIMITS) -> str:
+    """The lowest role whose authority covers the amount."""
+    for role in ROLES:
+        limit = limits[role]
+        if limit is None or amount <= limit:
+            return role
+    return ROLES[-1]
+
+
+def within_authority(role: str, amount: Decimal,
+                     limits: dict[str, Decimal | None] = DEFAULT_LIMITS) -> bool:
+    if role not in limits:
+        return False
+    limit = limits[role]
+    return limit is None or amount <= limit
+
+
+# ---- coverage check at registration (立案) -----------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CoverageFacts:
+    """What registration checks, gathered by the service from the policy and product."""
+
+    incident_date: date
+    reported_on: date
+    policy_start: date | None
+    policy_end: date | None
+    policy_covered_on_incident: bool
+    insured_matches: bool
+    waiting_period_days: int
+    time_bar_years: int
+    claim_type_covered: bool
+    product_line: str
+
+
+def coverage_problems(f: CoverageFacts) -> list[str]:
+    """Reasons a claim cannot be registered; empty when it can."""
+    problems = []
+    if not f.insured_matches:
+        problems.append("出险人不是该保单的被保险人")
+    if f.incident_date > f.reported_on:
+        problems.append("出险日期晚于报案日期")
+    if not f.policy_covered_on_incident:
+        period = (f"{f.policy_start} 至 {f.policy_end}" if f.policy_start and f.policy_end
+                  else "无有效保险期间")
+        problems.append(f"出险日期 {f.incident_date} 不在保单有效期内（{period}）")
+    elif f.policy_start and f.waiting_period_days and (
+            f.incident_date < f.policy_start + timedelta(days=f.waiting_period_days)):
+        problems.append(f"出险日期在 {f.waiting_period_days} 天等待期内")
+    bar = _years_after(f.incident_date, f.time_bar_years)
+    if f.reported_on > bar:
+        problems.append(f"已超过 {f.time_bar_years} 年诉讼时效（保险法第26条，至 {bar}）")
+    if not f.claim_type_covered:
+        problems.append("该保单不承保此类理赔")
+    return problems
+
+
+def _years_after(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 Feb
+        return d.replace(year=d.year + years, day=28)
+
+
+def is_late_report(incident_date: date, reported_on: date, days: int = 10) -> bool:
+    """Art. 21 asks for prompt notice; a report this late is flagged, not refused."""
+    return (reported_on - incident_date).days > days
+
+
+# ---- the claim -----------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class Claim:
+    status: str
+    payable: Decimal | None = None
+    approved_amount: Decimal | None = None
+    approval_role: str | None = None  # the role the pending approval waits for
+    missing: tuple[str, ...] = ()
+    rejection_reasons: tuple[str, ...] = ()
+    advance_paid: Decimal = Decimal(0)
+    reopen_count: int = 0
+    history: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, actor)
+
+    def _check(self, action: str) -> None:
+        if self.status not in _ALLOWED[action]:
+            raise IllegalTransition("理赔案件", self.status, action, allowed_actions(self.status))
+
+    def _move(self, to: str, actor: str) -> None:
+        if not actor:
+            raise ValidationError("actor", "每一步都须记录操作人")
+        self.history.append((self.status, to, actor))
+        self.status = to
+
+    def register(self, problems: Sequence[str], actor: str) -> None:
+        """立案: a coverage check that finds nothing wrong."""
+        self._check("register")
+        if problems:
+            raise DomainError("不符合立案条件：" + "；".join(problems), "coverage")
+        self._move(REGISTERED, actor)
+
+    def decline_registration(self, problems: Sequence[str], actor: str) -> None:
+        """不予立案: a rejection with the coverage check's reasons."""
+        self._check("decline_registration")
+        if not problems:
+            raise ValidationError("reasons", "不予立案须说明理由")
+        self.rejection_reasons = tuple(problems)
+        self._move(REJECTED, actor)
+
+    def request_documents(self, missing: Iterable[str], actor: str) -> None:
+        """The one consolidated notice of everything missing (Art. 22)."""
+        self._check("request_documents")
+        items = tuple(missing)
+        if not items:
+            raise ValidationError("missing_documents", "没有缺少的材料，无需发补材料通知")
+        self.missing = items
+        self._move(DOCUMENTS_PENDING, actor)
+
+    def documents_complete(self, actor: str) -> None:
+        self._check("documents_complete")
+        self.missing = ()
+        self._move(UNDER_REVIEW, actor)
+
+    def investigate(self, actor: str) -> None:
+        self._check("investigate")
+        self._move(INVESTIGATING, actor)
+
+    def finish_investigation(self, actor: str) -> None:
+        self._check("finish_investigation")
+        self._move(UNDER_REVIEW, actor)
+
+    def adjudicate(self, payable: Decimal, actor: str) -> None:
+        self._check("adjudicate")
+        if payable < 0:
+            raise ValidationError("payable", "赔付金额不能为负数")
+        self.payable = payable
+        self._move(ADJUDICATED, actor)
+
+    def approve(self, role: str, actor: str,
+                limits: dict[str, Decimal | None] = DEFAULT_LIMITS) -> bool:
+        """Approve within the role's authority; beyond it the claim escalates (超权限上报).
+
+        Returns True when approved, False when escalated to a higher role.
+        """
+        self._check("approve")
+        assert self.payable is not None
+        if role != "system" and role not in limits:
+            raise ValidationError("role", f"角色须为 {', '.join(ROLES)} 之一")
+        needed = required_role(self.payable, limits)
+        if role == "system" or within_authority(role, self.payable, limits):
+            self.approved_amount, self.approval_role = self.payable, None
+            self._move(APPROVED, actor)
+            return True
+        self.approval_role = needed
+        if self.status != PENDING_APPROVAL:
+            self._move(PENDING_APPROVAL, actor)
+        return False
+
+    def pay(self, amount: Decimal, actor: str) -> None:
+        self._check("pay")
+        assert self.approved_amount is not None
+        due = self.approved_amount - self.advance_paid
+        if amount != due:
+            raise ValidationError("amount", f"应支付 {due} 元（核定 {self.approved_amount} 元，"
+                                            f"已先予支付 {self.advance_paid} 元）")
+        self._move(PAID, actor)
+
+    def advance(self, amount: Decimal, determinable: Decimal, actor: str) -> None:
+        """先予支付 (Art. 25): pay the part that can already be determined."""
+        self._check("advance_payment")
+        if amount <= 0 or self.advance_paid + amount > determinable:
+            raise ValidationError("amount", f"先予支付不能超过可确定的金额 {determinable} 元")
+        self.advance_paid += amount
+        self.history.append((self.status, self.status, actor))
+
+    def close(self, actor: str) -> None:
+        self._check("close")
+        self._move(CLOSED, actor)
+
+    def reject(self, reasons: Sequence[str], actor: str) -> None:
+        """拒赔 with reasons; the letter follows within 3 days (Art. 24)."""
+        self._check("reject")
+        cleaned = tuple(r.strip() for r in reasons if r and r.strip())
+        if not cleaned:
+            raise ValidationError("reasons", "拒赔须书面说明理由")
+        self.rejection_reasons = cleaned
+        self._move(REJECTED, actor)
+
+    def withdraw(self, actor: str) -> None:
+        self._check("withdraw")
+        self._move(WITHDRAWN, actor)
+
+    def reopen(self, actor: str) -> None:
+        self._check("reopen")
+        self.reopen_count += 1
+        self.approved_amount = self.approval_role = None
+        self._move(UNDER_REVIEW, actor)

@@ -1,0 +1,1 @@
+"""Performance benchmarks (run as modules: `.venv/bin/python -m bench.roster_import`)."""

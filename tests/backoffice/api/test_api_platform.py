@@ -1,0 +1,112 @@
+"""The platform around the API: bearer auth, /healthz, /metrics."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from aiohttp.test_utils import TestClient
+from api_testkit import TOKEN, Api, issue_policy
+
+WRONG = [
+    {},
+    {"Authorization": "Bearer wrong-token"},
+    {"Authorization": f"Bearer {TOKEN}x"},
+    {"Authorization": f"Basic {TOKEN}"},
+    {"Authorization": TOKEN},
+    {"Authorization": "Bearer "},
+    {"Authorization": "Bearer 令牌"},
+]
+
+
+@pytest.mark.parametrize("headers", WRONG, ids=range(len(WRONG)))
+@pytest.mark.parametrize("path", ["/products", "/policies?id_number=x", "/policies/P1",
+                                  "/no-such-route"])
+async def test_401_without_the_right_bearer_token(sqlite_api: Api, headers: dict[str, str],
+                                                  path: str) -> None:
+    await sqlite_api.error("GET", path, 401, "unauthorized", "Authorization", auth=False,
+                           headers=headers)
+
+
+async def test_401_on_writes_before_anything_is_read(sqlite_api: Api) -> None:
+    await sqlite_api.error("POST", "/applications", 401, "unauthorized", "Authorization",
+                           auth=False, data=b"not json")
+    await sqlite_api.error("PATCH", "/parties/110101198005061237", 401, "unauthorized",
+                           "Authorization", auth=False, body={"phone": "13900000000"})
+
+
+async def test_token_in_the_query_string_does_not_count(sqlite_api: Api) -> None:
+    await sqlite_api.error("GET", f"/products?token={TOKEN}", 401, "unauthorized",
+                           "Authorization", auth=False)
+
+
+async def test_right_token_passes(sqlite_api: Api) -> None:
+    products = await sqlite_api.get("/products", expect=200)
+    codes = {p["code"] for p in products["items"]}
+    assert {"PA-GUARD", "CN-ELDER-ACC"} <= codes
+    lower_scheme = await sqlite_api.get("/products/PA-GUARD", auth=False, expect=200,
+                                        headers={"Authorization": f"bearer {TOKEN}"})
+    assert lower_scheme["code"] == "PA-GUARD"
+
+
+async def test_unknown_api_route_is_a_json_404(sqlite_api: Api) -> None:
+    err = await sqlite_api.error("GET", "/no-such-route", 404, "http_error", None)
+    assert err["message"]
+
+
+async def test_healthz(sqlite_client: TestClient) -> None:
+    resp = await sqlite_client.get("/healthz")
+    assert resp.status == 200
+    assert await resp.json() == {"status": "ok"}
+
+
+async def test_healthz_needs_no_token_and_reports_a_dead_database(
+        sqlite_client: TestClient) -> None:
+    from xiaobao.platform import DB
+
+    db = sqlite_client.app[DB]
+    db.ping = lambda: False  # type: ignore[method-assign]
+    resp = await sqlite_client.get("/healthz")
+    assert resp.status == 503
+    assert (await resp.json())["status"] != "ok"
+
+
+async def test_metrics_count_requests_by_route_template(api: Api, client: TestClient) -> None:
+    policy = await issue_policy(api)
+    no = policy["policy_no"]
+    for _ in range(3):
+        await api.get(f"/policies/{no}", expect=200)
+    await api.get("/policies/P19990000000000", expect=404)
+    await api.get("/no/such/thing", expect=404)
+
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    assert resp.content_type == "text/plain"
+    text = await resp.text()
+    assert "# TYPE xiaobao_http_requests_total counter" in text
+    assert "# TYPE xiaobao_http_request_seconds histogram" in text
+
+    def count(route: str, status: str, method: str = "GET") -> float:
+        pattern = (rf'^xiaobao_http_requests_total\{{method="{method}",'
+                   rf'route="{re.escape(route)}",status="{status}"\}} (\S+)$')
+        found = re.search(pattern, text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    assert count("/api/v1/policies/{policy_no}", "200") == 3
+    assert count("/api/v1/policies/{policy_no}", "404") == 1
+    assert count("/api/v1/applications", "201", "POST") == 1
+    assert count("/api/v1/applications/{application_no}/issue", "200", "POST") == 1
+    # numbers stay out of the labels: a label set per policy would grow without bound
+    labels = re.findall(r'route="([^"]*)"', text)
+    assert labels
+    assert not any(no in label or "P1999" in label or "A20" in label for label in labels)
+    assert not any(re.search(r"\d{6,}", label) for label in labels), labels
+
+
+async def test_metrics_count_unauthorised_and_unmatched_requests(
+        sqlite_client: TestClient) -> None:
+    await sqlite_client.get("/api/v1/products")
+    await sqlite_client.get("/nowhere/12345678")
+    text = await (await sqlite_client.get("/metrics")).text()
+    assert 'route="/api/v1/products",status="401"' in text
+    assert "/nowhere/12345678" not in text

@@ -1,0 +1,279 @@
+"""The `xiaobao` console script, run as a user runs it: a subprocess with XIAOBAO_* settings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from backoffice.domain.identity import make_id_number
+from backoffice.services import lookup
+from backoffice.store.db import Database
+from backoffice.store.migrate import current_revision
+from backoffice.store.models import PolicyRow, ProductRow, RosterMember
+from xiaobao.cli import build_parser
+
+XIAOBAO = Path(sys.executable).with_name("xiaobao")
+PG_URL = os.environ.get("XIAOBAO_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+HEADER = "name,gender,birth_date,id_number,phone,address"
+
+
+@dataclass
+class Cli:
+    env: dict[str, str]
+    url: str
+    tmp: Path
+
+    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([str(XIAOBAO), *args], env=self.env, capture_output=True,
+                              text=True, timeout=300, cwd=self.tmp)
+        if ok:
+            assert proc.returncode == 0, proc.stderr
+        return proc
+
+    def last_json(self, *args: str) -> dict[str, Any]:
+        proc = self.run(*args)
+        lines = proc.stdout.strip().splitlines()
+        assert lines, proc.stderr
+        data = json.loads(lines[-1])
+        assert isinstance(data, dict)
+        return data
+
+    def database(self) -> Database:
+        return Database(self.url)
+
+
+def _env(tmp: Path, url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
+    env.update({"XIAOBAO_DATABASE_URL": url, "XIAOBAO_VAR_DIR": str(tmp / "var"),
+                "PYTHONIOENCODING": "utf-8"})
+    return env
+
+
+@pytest.fixture(params=BACKENDS)
+def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'x.db'}"
+    else:
+        assert PG_URL
+        url = PG_URL
+        empty = Database(url)
+        with empty.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        empty.dispose()
+    yield Cli(_env(tmp_path, url), url, tmp_path)
+
+
+# ---- --help -------------------------------------------------------------------------------
+
+def _command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+                   ) -> Iterator[tuple[str, ...]]:
+    yield prefix
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _command_paths(sub, (*prefix, name))
+
+
+COMMANDS = sorted(set(_command_paths(build_parser())) | {
+    (), ("serve",), ("up",), ("db",), ("db", "upgrade"), ("demo",), ("demo", "seed"),
+    ("import-roster",)})
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "xiaobao")
+def test_help_for_every_command(command: tuple[str, ...], tmp_path: Path) -> None:
+    proc = subprocess.run([str(XIAOBAO), *command, "--help"],
+                          env=_env(tmp_path, f"sqlite:///{tmp_path / 'x.db'}"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"usage: xiaobao {' '.join(command)}".rstrip())
+    assert not (tmp_path / "x.db").exists()  # help touches nothing
+
+
+def test_help_lists_the_contract_options(tmp_path: Path) -> None:
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'x.db'}")
+    seed = subprocess.run([str(XIAOBAO), "demo", "seed", "--help"], env=env,
+                          capture_output=True, text=True, timeout=120).stdout
+    assert "--members" in seed and "--seed" in seed
+    roster = subprocess.run([str(XIAOBAO), "import-roster", "--help"], env=env,
+                            capture_output=True, text=True, timeout=120).stdout
+    assert "--policy" in roster
+
+
+def test_no_command_is_an_error(tmp_path: Path) -> None:
+    proc = subprocess.run([str(XIAOBAO)], env=_env(tmp_path, f"sqlite:///{tmp_path / 'x.db'}"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "usage" in proc.stderr
+
+
+# ---- db upgrade ------------------------------------------------------------------------------
+
+def test_db_upgrade(cli: Cli) -> None:
+    cli.run("db", "upgrade")
+    cli.run("db", "upgrade")  # again: nothing to do, still fine
+    db = cli.database()
+    try:
+        assert current_revision(db) is not None
+        with db.read() as s:
+            codes = set(s.execute(select(ProductRow.code)).scalars())
+        assert {"CN-ELDER-ACC", "PA-GUARD"} <= codes
+    finally:
+        db.dispose()
+
+
+# ---- demo seed ------------------------------------------------------------------------------
+
+def test_demo_seed_prints_json_last(cli: Cli) -> None:
+    result = cli.last_json("demo", "seed", "--members", "200", "--seed", "3")
+    assert set(result) == {"group_policy_no", "product_code", "members", "sample_id_numbers"}
+    assert result["members"] == 200
+    assert result["product_code"] == "CN-ELDER-ACC"
+    assert str(result["group_policy_no"]).startswith("G")
+    samples = result["sample_id_numbers"]
+    assert isinstance(samples, list) and samples
+    db = cli.database()
+    try:
+        with db.read() as s:
+            members = s.execute(
+                select(func.count()).select_from(RosterMember)
+                .join(PolicyRow, PolicyRow.id == RosterMember.policy_id)
+                .where(PolicyRow.policy_no == result["group_policy_no"])).scalar_one()
+        assert members == 200
+        for idn in samples:
+            assert lookup.policies_for_id_number(db, idn), idn
+    finally:
+        db.dispose()
+    # the same seed again: the same answer, nothing added
+    assert cli.last_json("demo", "seed", "--members", "200", "--seed", "3") == result
+
+
+def test_demo_seed_refuses_a_non_positive_member_count(cli: Cli) -> None:
+    proc = cli.run("demo", "seed", "--members", "0", ok=False)
+    assert proc.returncode != 0
+    assert "--members" in proc.stderr
+
+
+# ---- import-roster --------------------------------------------------------------------------
+
+def _person(seq: int, birth: date = date(1950, 3, 3), name: str = "林伯") -> str:
+    gender = "男" if seq % 2 else "女"
+    return (f"{name},{gender},{birth.isoformat()},{make_id_number('110101', birth, seq)},"
+            f"13800001111,潮南区峡山街道")
+
+
+@pytest.fixture
+def scheme(cli: Cli) -> str:
+    return str(cli.last_json("demo", "seed", "--members", "20", "--seed", "3")["group_policy_no"])
+
+
+def test_import_roster(cli: Cli, scheme: str) -> None:
+    csv_file = cli.tmp / "roster.csv"
+    csv_file.write_text("\n".join([
+        HEADER,
+        _person(1),                                          # 2 ok
+        _person(3, name=""),                                 # 3 name
+        _person(5).replace("13800001111", "1380000"),        # 4 phone
+        "",                                                  # 5 blank
+        _person(7, date(1990, 1, 1)),                        # 6 under 60
+        _person(9) + ",extra",                               # 7 columns
+        _person(11),                                         # 8 ok
+        _person(1, name="林伯"),                             # 9 duplicate of line 2
+        '"陈婆",女,1948-08-08,' + make_id_number("110101", date(1948, 8, 8), 12)
+        + ',13800002222,"潮南区,陈店镇"',                    # 10 ok, quoted comma
+    ]) + "\n", encoding="utf-8")
+    first = cli.last_json("import-roster", "--policy", scheme, str(csv_file))
+    assert set(first) == {"imported", "skipped", "errors"}
+    assert (first["imported"], first["skipped"]) == (3, 0)
+    assert [(e["line"], e["field"]) for e in first["errors"]] == [
+        (3, "name"), (4, "phone"), (6, "birth_date"), (7, "row"), (9, "id_number")]
+    assert all(set(e) == {"line", "field", "message"} and e["message"]
+               for e in first["errors"])
+
+    second = cli.last_json("import-roster", "--policy", scheme, str(csv_file))
+    assert (second["imported"], second["skipped"]) == (0, 3)
+    assert second["errors"] == first["errors"]
+
+    db = cli.database()
+    try:
+        with db.read() as s:
+            premium, count = s.execute(
+                select(PolicyRow.annual_premium_fen, func.count(RosterMember.id))
+                .join(RosterMember, RosterMember.policy_id == PolicyRow.id)
+                .where(PolicyRow.policy_no == scheme)
+                .group_by(PolicyRow.annual_premium_fen)).one()
+        assert count == 23
+        assert premium == 23 * 1000
+    finally:
+        db.dispose()
+
+
+def test_import_roster_with_bom(cli: Cli, scheme: str) -> None:
+    csv_file = cli.tmp / "bom.csv"
+    csv_file.write_text("\ufeff" + HEADER + "\r\n" + _person(21) + "\r\n", encoding="utf-8")
+    assert cli.last_json("import-roster", "--policy", scheme, str(csv_file)) == {
+        "imported": 1, "skipped": 0, "errors": []}
+
+
+def test_import_roster_missing_file(cli: Cli, scheme: str) -> None:
+    proc = cli.run("import-roster", "--policy", scheme, str(cli.tmp / "nope.csv"), ok=False)
+    assert proc.returncode != 0
+    assert "file" in proc.stderr and "nope.csv" in proc.stderr
+
+
+def test_import_roster_unknown_policy(cli: Cli, scheme: str) -> None:
+    csv_file = cli.tmp / "roster.csv"
+    csv_file.write_text(HEADER + "\n" + _person(1) + "\n", encoding="utf-8")
+    proc = cli.run("import-roster", "--policy", "G209900009999", str(csv_file), ok=False)
+    assert proc.returncode != 0
+    assert "policy_no" in proc.stderr and "G209900009999" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_import_roster_refuses_bad_files_and_writes_nothing(cli: Cli, scheme: str) -> None:
+    cases = {
+        "header": (HEADER.replace(",address", "") + "\n" + _person(1) + "\n").encode(),
+        "file": ((HEADER + "\n" + _person(1) + "\n") * 400).encode()
+        + "潮南".encode("gbk") + b"\n",
+    }
+    for field, content in cases.items():
+        csv_file = cli.tmp / f"{field}.csv"
+        csv_file.write_bytes(content)
+        proc = cli.run("import-roster", "--policy", scheme, str(csv_file), ok=False)
+        assert proc.returncode != 0, field
+        assert f"[{field}]" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    db = cli.database()
+    try:
+        with db.read() as s:
+            assert s.execute(select(func.count()).select_from(RosterMember)).scalar_one() == 20
+    finally:
+        db.dispose()
+
+
+def test_import_roster_into_an_individual_policy(cli: Cli, scheme: str) -> None:
+    db = cli.database()
+    try:
+        with db.read() as s:
+            individual = s.execute(select(PolicyRow.policy_no).where(
+                PolicyRow.kind == "individual", PolicyRow.policy_no.is_not(None))).scalar()
+    finally:
+        db.dispose()
+    assert individual
+    csv_file = cli.tmp / "roster.csv"
+    csv_file.write_text(HEADER + "\n" + _person(1) + "\n", encoding="utf-8")
+    proc = cli.run("import-roster", "--policy", individual, str(csv_file), ok=False)
+    assert proc.returncode != 0
+    assert "policy_no" in proc.stderr
