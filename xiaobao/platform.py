@@ -5,6 +5,7 @@ Later parts (channels, desk, scheduler) mount here too.
 
 from __future__ import annotations
 
+import hmac
 import time
 
 from aiohttp import web
@@ -16,12 +17,16 @@ from prometheus_client import (
     generate_latest,
 )
 
-from backoffice.api.app import Handler, create_api, run
+from backoffice.api.app import Handler, create_api, document_signature, run
+from backoffice.api.document import render_policy_document
+from backoffice.domain.errors import NotFound
+from backoffice.services.policies import get_policy
 from backoffice.store.db import Database
 from xiaobao.config import Settings
 
 DB = web.AppKey("db", Database)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
+TOKEN = web.AppKey("api_token", str)
 
 
 def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
@@ -67,6 +72,20 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+async def policy_document(request: web.Request) -> web.Response:
+    """The customer's link to their electronic policy: the signature is the credential."""
+    no = request.match_info["policy_no"]
+    sig = request.query.get("sig", "")
+    expected = document_signature(request.app[TOKEN], no)
+    if not hmac.compare_digest(sig.encode(), expected.encode()):
+        return web.Response(status=403, text="链接无效或已过期", content_type="text/plain")
+    try:
+        detail = await run(get_policy, request.app[DB], no)
+    except NotFound:
+        return web.Response(status=404, text="保单不存在", content_type="text/plain")
+    return web.Response(text=render_policy_document(detail), content_type="text/html")
+
+
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/api/v1/openapi.json")
 
@@ -77,9 +96,11 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app = web.Application(middlewares=[_metrics_middleware(registry)])
     app[DB] = db
     app[REGISTRY] = registry
+    app[TOKEN] = settings.api_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.add_subapp("/api/v1", create_api(db, settings.api_token))
+    app.router.add_get("/documents/policies/{policy_no}", policy_document)
     app.router.add_get("/", index)
 
     async def close_db(_app: web.Application) -> None:

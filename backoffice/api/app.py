@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import hmac
 import io
 import json
@@ -198,7 +199,8 @@ async def post_underwriting(request: web.Request) -> web.Response:
 async def post_issue(request: web.Request) -> web.Response:
     no = request.match_info["application_no"]
     data = await body(request) if request.can_read_body else {}
-    return ok(await run(policies.issue, db_of(request), no, actor_of(request, data)))
+    detail = await run(policies.issue, db_of(request), no, actor_of(request, data))
+    return ok(with_document_url(request, detail))
 
 
 async def post_payment(request: web.Request) -> web.Response:
@@ -222,8 +224,23 @@ def _policy_no(request: web.Request) -> str:
     return no
 
 
+def document_signature(api_token: str, policy_no: str) -> str:
+    """A capability for one policy's document: shareable with the customer, not guessable."""
+    key = hashlib.sha256(b"policy-document:" + api_token.encode()).digest()
+    return hmac.new(key, policy_no.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def with_document_url(request: web.Request, detail: dict[str, Any]) -> dict[str, Any]:
+    no = detail.get("policy_no")
+    if no:
+        sig = document_signature(request.app[TOKEN_KEY], no)
+        detail["document_url"] = f"/documents/policies/{no}?sig={sig}"
+    return detail
+
+
 async def get_policy(request: web.Request) -> web.Response:
-    return ok(await run(policies.get_policy, db_of(request), _policy_no(request)))
+    detail = await run(policies.get_policy, db_of(request), _policy_no(request))
+    return ok(with_document_url(request, detail))
 
 
 async def post_transition(request: web.Request) -> web.Response:

@@ -227,6 +227,9 @@ def _schemas() -> dict[str, Schema]:
                     "grace_ends_on": nullable(DATE),
                     "lapsed_on": nullable(DATE),
                     "ended_on": nullable(DATE),
+                    "document_url": string(
+                        "Signed link to the electronic policy document (HTML), openable "
+                        "without a token; on GET of an issued policy and on issue."),
                 },
                 ["application_no", "applicant", "application_date", "underwriting", "premium",
                  "premium_schedule", "payments", "beneficiaries", "endorsements"],

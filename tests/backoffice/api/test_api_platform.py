@@ -110,3 +110,23 @@ async def test_metrics_count_unauthorised_and_unmatched_requests(
     text = await (await sqlite_client.get("/metrics")).text()
     assert 'route="/api/v1/products",status="401"' in text
     assert "/nowhere/12345678" not in text
+
+
+async def test_the_policy_document_link_opens_without_a_token_and_only_with_its_signature(
+        api: Api, client: TestClient) -> None:
+    policy = await issue_policy(api)
+    no = policy["policy_no"]
+    detail = await api.get(f"/policies/{no}", expect=200)
+    url = detail["document_url"]
+    assert url.startswith(f"/documents/policies/{no}?sig=")
+    resp = await client.get(url)
+    assert resp.status == 200
+    page = await resp.text()
+    assert no in page and "电子保险单" in page
+    for coverage in detail["coverages"]:
+        assert coverage["name"] in page
+    forged = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
+    assert (await client.get(forged)).status == 403
+    assert (await client.get(f"/documents/policies/{no}")).status == 403
+    other = url.replace(no, "P20269999999999")
+    assert (await client.get(other)).status == 403
