@@ -146,7 +146,7 @@ def _years_after(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
-def is_late_report(incident_date: date, reported_on: date, days: int = 10) -> bool:
+def is_late_report(incident_date: date, reported_on: date, days: int = 30) -> bool:
     """Art. 21 asks for prompt notice; a report this late is flagged, not refused."""
     return (reported_on - incident_date).days > days
 

@@ -130,7 +130,8 @@ def seed(db: Database, members: int = DEFAULT_MEMBERS, seed_value: int = 1) -> S
     outlets.install_outlets(db, load_outlets())
     policy_no = _scheme_policy(db, start)
     people = list(generate_people(members, seed_value, start))
-    group.import_roster(db, policy_no, _roster_lines(people), "demo", today)
+    # the scheme covers its founding roster from its first day
+    group.import_roster(db, policy_no, _roster_lines(people), "demo", start)
     turning = list(generate_people_turning(20, seed_value, today))
     _register_residents(db, people + turning, start - timedelta(days=365))
     young = list(generate_people(3, seed_value + 1, today, min_age=35, max_age=55))

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from backoffice import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -32,7 +34,7 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.utcnow()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -277,3 +279,195 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# ---- claims -----------------------------------------------------------------------------------
+
+class ClaimRow(Base):
+    __tablename__ = "claims"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_no: Mapped[str] = mapped_column(String(30), unique=True)  # 报案号
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    insured_party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    product_code: Mapped[str] = mapped_column(String(40))
+    claim_type: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    incident_date: Mapped[date] = mapped_column(Date)
+    incident_place: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    cause: Mapped[str | None] = mapped_column(String(40))
+    reporter_name: Mapped[str] = mapped_column(String(40))
+    reporter_relation: Mapped[str] = mapped_column(String(20))
+    reporter_phone: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reported_on: Mapped[date] = mapped_column(Date)
+    late_report: Mapped[bool] = mapped_column(default=False)
+    handler: Mapped[str | None] = mapped_column(String(60), index=True)
+    track: Mapped[str] = mapped_column(String(20), default="manual")  # fast | manual
+    track_rule: Mapped[str] = mapped_column(Text, default="")
+    special_case: Mapped[bool] = mapped_column(default=False)
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payable_fen: Mapped[int | None] = mapped_column(BigInteger)
+    approved_fen: Mapped[int | None] = mapped_column(BigInteger)
+    advance_paid_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    approval_role: Mapped[str | None] = mapped_column(String(20))
+    adjudication_lines: Mapped[list[Any]] = mapped_column(default=list)
+    allowance_days_by_year: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rejection_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    documents_complete_on: Mapped[date | None] = mapped_column(Date)
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    agreed_on: Mapped[date | None] = mapped_column(Date)
+    advance_paid_on: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    rejected_on: Mapped[date | None] = mapped_column(Date)
+    letter_sent_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_progress_notice_on: Mapped[date | None] = mapped_column(Date, index=True)
+    bank_account: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ClaimRequirement(Base):
+    """A document the claim needs; listed once in the consolidated notice (Art. 22)."""
+
+    __tablename__ = "claim_requirements"
+    __table_args__ = (UniqueConstraint("claim_id", "doc_type"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(60))
+    notice_no: Mapped[int] = mapped_column(Integer, default=1)  # >1: a later notice (a defect)
+    requested_on: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ClaimDocument(Base):
+    __tablename__ = "claim_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(String(300))
+    uploaded_by: Mapped[str] = mapped_column(String(60))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    needs_review: Mapped[bool] = mapped_column(default=False)
+
+
+class ClaimPause(Base):
+    """While the claimant gathers requested documents the decision clock stands still."""
+
+    __tablename__ = "claim_pauses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ClaimEvent(Base):
+    """The claim's timeline: every transition with its actor."""
+
+    __tablename__ = "claim_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ClaimPayment(Base):
+    __tablename__ = "claim_payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # advance | final
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(30), default="bank_transfer")
+    account: Mapped[str | None] = mapped_column(String(30))
+    reference: Mapped[str | None] = mapped_column(String(60))
+    paid_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(60))
+
+
+class Letter(Base):
+    """Written notices: rejection letters (Art. 24), missing-documents notices (Art. 22)."""
+
+    __tablename__ = "letters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_no: Mapped[str] = mapped_column(String(30), unique=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Task(Base):
+    """Work for people: follow-up visits (回访), escalations to a supervisor."""
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    assigned_to: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    note: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """A message to a person, sent by a pluggable sender; retried, dead-lettered, never lost."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))  # wechat | sms | log
+    recipient: Mapped[str] = mapped_column(String(80))
+    template: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_via: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class JobRun(Base):
+    """One row per job firing: the unique key is the lock that lets exactly one scheduler run it."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "slot"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(60))
+    slot: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)

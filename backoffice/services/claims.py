@@ -1,0 +1,941 @@
+"""Claims: report, registration, documents, adjudication, approval, payment, close.
+
+Each public function is one use case in one transaction. The rules are in backoffice.domain
+(claim state machine, coverage check, adjudication, fast track, clocks); this module loads,
+calls them, writes back, keeps the timeline and the audit log, and queues notices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backoffice.domain import claim as cl
+from backoffice.domain.adjudication import Adjudication, adjudicate
+from backoffice.domain.calendar import CN_CALENDAR
+from backoffice.domain.clocks import ClaimEvents, claim_deadlines
+from backoffice.domain.endorsement import RELATIONS
+from backoffice.domain.errors import Conflict, DomainError, NotFound, ValidationError
+from backoffice.domain.fast_track import FAST, TrackFacts, decide_track
+from backoffice.domain.identity import mask_bank_card, parse_bank_card, parse_id_number, parse_phone
+from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
+from backoffice.domain.party import parse_date, parse_name
+from backoffice.domain.product import CLAIM_TYPES, Product
+from backoffice.services.base import audit, business_date, emit, number, today_cn
+from backoffice.services.parties import find_party
+from backoffice.services.products import load_product
+from backoffice.store.db import Database
+from backoffice.store.files import FileStore
+from backoffice.store.models import (
+    ClaimDocument,
+    ClaimEvent,
+    ClaimPause,
+    ClaimPayment,
+    ClaimRequirement,
+    ClaimRow,
+    IdempotencyKey,
+    Letter,
+    Party,
+    PolicyCoverage,
+    PolicyRow,
+    RosterMember,
+    Task,
+    utcnow,
+)
+
+CHANNELS = ("wechat", "ivr", "web", "desk", "api", "counter", "phone")
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+# ---- loading --------------------------------------------------------------------------------
+
+def load_claim(s: Session, claim_no: str, *, lock: bool = False) -> ClaimRow:
+    stmt = select(ClaimRow).where(ClaimRow.claim_no == claim_no)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = s.execute(stmt).scalar()
+    if row is None:
+        raise NotFound(f"案件 {claim_no} 不存在", "claim_no")
+    return row
+
+
+def to_domain(row: ClaimRow, missing: tuple[str, ...] = ()) -> cl.Claim:
+    return cl.Claim(
+        status=row.status,
+        payable=None if row.payable_fen is None else from_fen(row.payable_fen),
+        approved_amount=None if row.approved_fen is None else from_fen(row.approved_fen),
+        approval_role=row.approval_role, missing=missing,
+        rejection_reasons=tuple(row.rejection_reasons or ()),
+        advance_paid=from_fen(row.advance_paid_fen), reopen_count=row.reopen_count,
+    )
+
+
+def write_back(s: Session, row: ClaimRow, claim: cl.Claim, action: str, actor: str,
+               note: str | None = None) -> None:
+    before = row.status
+    row.status = claim.status
+    row.payable_fen = None if claim.payable is None else to_fen(claim.payable)
+    row.approved_fen = None if claim.approved_amount is None else to_fen(claim.approved_amount)
+    row.approval_role = claim.approval_role
+    row.rejection_reasons = list(claim.rejection_reasons)
+    row.advance_paid_fen = to_fen(claim.advance_paid)
+    row.reopen_count = claim.reopen_count
+    s.add(ClaimEvent(claim_id=row.id, action=action, status=claim.status, actor=actor, note=note))
+    audit(s, actor, "claim", row.claim_no, action, {"status": before},
+          {"status": claim.status, **({"note": note} if note else {})})
+    emit(s, f"claim.{action}", {"claim_no": row.claim_no, "status": claim.status})
+
+
+def _requirements(s: Session, row: ClaimRow) -> list[ClaimRequirement]:
+    return list(s.execute(select(ClaimRequirement).where(ClaimRequirement.claim_id == row.id)
+                          .order_by(ClaimRequirement.id)).scalars())
+
+
+def _missing(s: Session, row: ClaimRow) -> list[ClaimRequirement]:
+    return [r for r in _requirements(s, row) if r.received_on is None]
+
+
+# ---- report and registration ------------------------------------------------------------------
+
+def _request_hash(raw: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False,
+                                     default=str).encode()).hexdigest()
+
+
+def _parse_report(raw: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise ValidationError("body", "请求体须为 JSON 对象")
+    policy_no = raw.get("policy_no")
+    if not isinstance(policy_no, str) or not policy_no.strip():
+        raise ValidationError("policy_no", "请提供保单号")
+    idn = parse_id_number(raw.get("insured_id_number"), "insured_id_number").value
+    claim_type = raw.get("claim_type")
+    if claim_type not in CLAIM_TYPES:
+        raise ValidationError("claim_type", f"理赔类型须为 {', '.join(CLAIM_TYPES)} 之一")
+    incident = business_date(parse_date(raw.get("incident_date"), "incident_date"),
+                             "incident_date")
+    if incident > today_cn():
+        raise ValidationError("incident_date", "出险日期不能晚于今天")
+    reporter = raw.get("reporter")
+    if not isinstance(reporter, Mapping):
+        raise ValidationError("reporter", "请提供报案人信息 {name, relation, phone}")
+    relation = reporter.get("relation")
+    if relation not in RELATIONS:
+        raise ValidationError("reporter.relation", f"关系须为 {', '.join(RELATIONS)} 之一")
+    channel = raw.get("channel", "api")
+    if channel not in CHANNELS:
+        raise ValidationError("channel", f"渠道须为 {', '.join(CHANNELS)} 之一")
+    texts = {}
+    for key, limit in (("incident_place", 200), ("description", 2000), ("cause", 40)):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise ValidationError(key, f"须为不超过 {limit} 字的文本")
+        texts[key] = value.strip() if isinstance(value, str) else None
+    facts = raw.get("facts") or {}
+    if not isinstance(facts, Mapping):
+        raise ValidationError("facts", "facts 须为对象")
+    return {
+        "policy_no": policy_no.strip(), "insured_id_number": idn, "claim_type": claim_type,
+        "incident_date": incident, "channel": channel, "facts": dict(facts),
+        "reporter_name": parse_name(reporter.get("name"), "reporter.name"),
+        "reporter_relation": relation,
+        "reporter_phone": parse_phone(reporter.get("phone"), "reporter.phone"),
+        **texts,
+    }
+
+
+def _policy_and_insured(s: Session, policy_no: str, id_number: str
+                        ) -> tuple[PolicyRow, Party | None, date | None]:
+    """The policy, the insured if they are on it, and from when they are covered."""
+    policy = s.execute(select(PolicyRow).where(PolicyRow.policy_no == policy_no)).scalar()
+    if policy is None:
+        raise NotFound(f"保单 {policy_no} 不存在", "policy_no")
+    party = find_party(s, id_number)
+    if party is None:
+        return policy, None, None
+    if policy.kind == "group":
+        member = s.execute(select(RosterMember).where(
+            RosterMember.policy_id == policy.id, RosterMember.party_id == party.id,
+            RosterMember.status == "active")).scalar()
+        return policy, party if member else None, member.enrolled_on if member else None
+    return policy, party if policy.insured_party_id == party.id else None, policy.start_date
+
+
+def _coverage_problems(s: Session, policy: PolicyRow, product: Product, insured: Party | None,
+                       covered_from: date | None, claim_type: str, incident: date,
+                       reported_on: date) -> list[str]:
+    start = max(d for d in (policy.start_date, covered_from) if d) if policy.start_date else None
+    covered = (
+        start is not None and policy.end_date is not None and start <= incident < policy.end_date
+        and (policy.status in ("in_force", "premium_due", "grace_period")
+             or (policy.ended_on is not None and incident < policy.ended_on)
+             or (policy.lapsed_on is not None and policy.grace_ends_on is not None
+                 and incident <= policy.grace_ends_on))
+    )
+    return cl.coverage_problems(cl.CoverageFacts(
+        incident_date=incident, reported_on=reported_on, policy_start=start,
+        policy_end=policy.end_date, policy_covered_on_incident=covered,
+        insured_matches=insured is not None,
+        waiting_period_days=product.waiting_period_days,
+        time_bar_years=product.time_bar_years,
+        claim_type_covered=any(claim_type in c.claim_types for c in product.coverages),
+        product_line=product.line,
+    ))
+
+
+def report(db: Database, raw: Mapping[str, Any], idempotency_key: str | None,
+           actor: str = "customer") -> tuple[int, dict[str, Any]]:
+    """报案: a report number at once, then registration and the one missing-documents notice.
+
+    Idempotent on the key: the same key again returns the same claim (200), a different body
+    under a used key is a conflict. Returns (HTTP status, claim view).
+    """
+    data = _parse_report(raw)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        raise ValidationError("Idempotency-Key", "Idempotency-Key 长度须为 1–200")
+    digest = _request_hash(raw)
+    try:
+        with db.transaction() as s:
+            if idempotency_key:
+                existing = _replay(s, idempotency_key, digest)
+                if existing:
+                    return 200, claim_view(s, existing)
+            row = _create_claim(s, data, actor)
+            if idempotency_key:
+                s.add(IdempotencyKey(scope="claim_report", key=idempotency_key,
+                                     request_hash=digest, resource_id=row.claim_no))
+                s.flush()
+            return 201, claim_view(s, row)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        with db.read() as s:  # a concurrent retry won the race: answer with its claim
+            existing = _replay(s, idempotency_key, digest)
+            if existing is None:
+                raise
+            return 200, claim_view(s, existing)
+
+
+def _replay(s: Session, key: str, digest: str) -> ClaimRow | None:
+    saved = s.execute(select(IdempotencyKey).where(
+        IdempotencyKey.scope == "claim_report", IdempotencyKey.key == key)).scalar()
+    if saved is None:
+        return None
+    if saved.request_hash != digest:
+        raise Conflict("该 Idempotency-Key 已用于另一次报案", "Idempotency-Key")
+    return load_claim(s, saved.resource_id)
+
+
+def _create_claim(s: Session, d: dict[str, Any], actor: str) -> ClaimRow:
+    today = today_cn()
+    policy, insured, covered_from = _policy_and_insured(s, d["policy_no"],
+                                                        d["insured_id_number"])
+    product = load_product(s, policy.product_code)
+    party_id = insured.id if insured else _party_id_for_report(s, d["insured_id_number"])
+    row = ClaimRow(
+        claim_no=number(s, "R", today.year, 8), policy_id=policy.id, insured_party_id=party_id,
+        product_code=product.code, claim_type=d["claim_type"], status=cl.REPORTED,
+        incident_date=d["incident_date"], incident_place=d["incident_place"],
+        description=d["description"], cause=d["cause"], reporter_name=d["reporter_name"],
+        reporter_relation=d["reporter_relation"], reporter_phone=d["reporter_phone"],
+        channel=d["channel"], reported_on=today, facts=d["facts"],
+        late_report=cl.is_late_report(d["incident_date"], today),
+    )
+    s.add(row)
+    s.flush()
+    s.add(ClaimEvent(claim_id=row.id, action="report", status=cl.REPORTED, actor=actor,
+                     note=f"{d['reporter_name']}（{d['reporter_relation']}）"
+                          f"经 {d['channel']} 报案"))
+    audit(s, actor, "claim", row.claim_no, "report", None, {"status": cl.REPORTED})
+    problems = _coverage_problems(s, policy, product, insured, covered_from, row.claim_type,
+                                  row.incident_date, today)
+    if problems:
+        row.track_rule = "立案核查未通过，待人工处理：" + "；".join(problems)
+        _task(s, "registration_review", row, today, "；".join(problems))
+    else:
+        _register(s, row, product, "system")
+    emit(s, "claim.reported", {"claim_no": row.claim_no, "channel": row.channel})
+    return row
+
+
+def _party_id_for_report(s: Session, id_number: str) -> int:
+    """A report about someone not on the policy is still taken (and then not registered)."""
+    party = find_party(s, id_number)
+    if party is None:
+        raise NotFound("未找到该身份证号对应的被保险人", "insured_id_number")
+    return party.id
+
+
+def _register(s: Session, row: ClaimRow, product: Product, actor: str) -> None:
+    """立案, then the consolidated notice of every document the claim type needs (Art. 22)."""
+    claim = to_domain(row)
+    claim.register((), actor)
+    write_back(s, row, claim, "register", actor, "承保核查通过，立案")
+    today = today_cn()
+    needed = product.documents_for(row.claim_type)
+    on_file = {d.doc_type for d in _documents(s, row)}
+    for doc in needed:
+        s.add(ClaimRequirement(claim_id=row.id, doc_type=doc.type, name=doc.name,
+                               requested_on=today,
+                               received_on=today if doc.type in on_file else None))
+    s.flush()
+    missing = _missing(s, row)
+    if missing:
+        claim = to_domain(row)
+        claim.request_documents([m.doc_type for m in missing], actor)
+        write_back(s, row, claim, "request_documents", actor,
+                   "一次性告知所需材料：" + "、".join(m.name for m in missing))
+        _notify_missing(s, row, missing, first=True)
+    else:
+        _documents_complete(s, row, actor)
+
+
+# ---- documents ---------------------------------------------------------------------------------
+
+def _documents(s: Session, row: ClaimRow) -> list[ClaimDocument]:
+    return list(s.execute(select(ClaimDocument).where(ClaimDocument.claim_id == row.id)
+                          .order_by(ClaimDocument.id)).scalars())
+
+
+def upload_document(db: Database, files: FileStore, claim_no: str, filename: str,
+                    content_type: str, data: bytes, doc_type: str | None, actor: str
+                    ) -> dict[str, Any]:
+    """Store a document; it ticks off its requirement and may complete the file."""
+    if not data:
+        raise ValidationError("file", "文件为空")
+    if len(data) > MAX_UPLOAD:
+        raise ValidationError("file", f"文件不能超过 {MAX_UPLOAD // (1024 * 1024)} MB")
+    if doc_type is not None and (not doc_type.isidentifier() or len(doc_type) > 40):
+        raise ValidationError("doc_type", "材料类型代码无效")
+    with db.transaction() as s:
+        row = load_claim(s, claim_no, lock=True)
+        if row.status in (cl.CLOSED, cl.WITHDRAWN):
+            stage = cl.STAGE_NAMES[row.status]
+            raise DomainError(f"案件状态为 {stage}，不能再上传材料", "claim_no")
+        kind = doc_type or "other"
+        path, digest = files.save(row.claim_no, filename or "upload", data)
+        doc = ClaimDocument(claim_id=row.id, doc_type=kind, filename=(filename or "upload")[:200],
+                            content_type=(content_type or "application/octet-stream")[:100],
+                            size=len(data), sha256=digest, storage_path=path, uploaded_by=actor)
+        s.add(doc)
+        s.flush()
+        s.add(ClaimEvent(claim_id=row.id, action="document", status=row.status, actor=actor,
+                         note=f"收到材料 {kind}：{doc.filename}"))
+        audit(s, actor, "claim", row.claim_no, "document", None,
+              {"doc_type": kind, "sha256": digest})
+        today = today_cn()
+        for req in _missing(s, row):
+            if req.doc_type == kind:
+                req.received_on = today
+        if row.status == cl.DOCUMENTS_PENDING and not _missing(s, row):
+            _documents_complete(s, row, "system")
+        return {"document_id": doc.id, "doc_type": kind, "fields": doc.fields,
+                "needs_review": doc.needs_review, "claim_status": row.status}
+
+
+def _documents_complete(s: Session, row: ClaimRow, actor: str) -> None:
+    today = today_cn()
+    claim = to_domain(row)
+    claim.documents_complete(actor)
+    write_back(s, row, claim, "documents_complete", actor, "材料齐全，进入审核")
+    if row.documents_complete_on is None:
+        row.documents_complete_on = today
+    for pause in s.execute(select(ClaimPause).where(ClaimPause.claim_id == row.id,
+                                                    ClaimPause.ended_on.is_(None))).scalars():
+        pause.ended_on = today
+    row.next_progress_notice_on = CN_CALENDAR.add_working_days(today, 3)
+    _try_fast_track(s, row)
+
+
+def _notify_missing(s: Session, row: ClaimRow, missing: list[ClaimRequirement],
+                    first: bool) -> None:
+    names = "、".join(m.name for m in missing)
+    text = (f"【小保】您的报案（报案号 {row.claim_no}）已受理。请一次性准备以下材料：{names}。"
+            "可在公众号上传照片，或到就近服务网点提交。")
+    if not first:
+        text = f"【小保】报案号 {row.claim_no} 还需补充：{names}。"
+    from backoffice.services.notifications import queue
+
+    queue(s, f"claim:{row.claim_no}:missing:{len(missing)}:{today_cn()}", "sms",
+          row.reporter_phone, "missing_documents", text, {"claim_no": row.claim_no})
+
+
+# ---- adjudication and the fast track -------------------------------------------------------------
+
+def _sums_insured(s: Session, row: ClaimRow) -> dict[str, Decimal]:
+    return {c.code: from_fen(c.sum_insured_fen) for c in s.execute(
+        select(PolicyCoverage).where(PolicyCoverage.policy_id == row.policy_id,
+                                     PolicyCoverage.removed_on.is_(None))).scalars()}
+
+
+def _allowance_days(s: Session, row: ClaimRow) -> dict[int, int]:
+    """Hospital-allowance days already paid per year across the insured's other claims."""
+    used: dict[int, int] = {}
+    others = s.execute(select(ClaimRow.allowance_days_by_year).where(
+        ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id,
+        ClaimRow.status.in_((cl.APPROVED, cl.PAID, cl.CLOSED)))).scalars()
+    for by_year in others:
+        for year, days in (by_year or {}).items():
+            used[int(year)] = used.get(int(year), 0) + int(days)
+    return used
+
+
+def _paid_before(s: Session, row: ClaimRow) -> Decimal:
+    """Disability already paid for the same accident comes off a later death benefit."""
+    if row.claim_type not in ("death", "transport_death"):
+        return Decimal(0)
+    paid = s.execute(select(func.coalesce(func.sum(ClaimRow.approved_fen), 0)).where(
+        ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id,
+        ClaimRow.incident_date == row.incident_date, ClaimRow.claim_type == "disability",
+        ClaimRow.status.in_((cl.APPROVED, cl.PAID, cl.CLOSED)))).scalar_one()
+    return from_fen(int(paid))
+
+
+def run_adjudication(s: Session, row: ClaimRow) -> Adjudication:
+    product = load_product(s, row.product_code)
+    facts = dict(row.facts or {})
+    if row.cause and "cause" not in facts:
+        facts["cause"] = row.cause
+    return adjudicate(product, row.claim_type, row.incident_date, facts,
+                      sums_insured=_sums_insured(s, row), paid_before=_paid_before(s, row),
+                      allowance_days_by_year=_allowance_days(s, row))
+
+
+def _apply_adjudication(s: Session, row: ClaimRow, result: Adjudication, actor: str) -> None:
+    claim = to_domain(row)
+    claim.adjudicate(result.payable, actor)
+    row.adjudication_lines = [{"text": ln.text, "amount": fmt(ln.amount)} for ln in result.lines]
+    row.allowance_days_by_year = {str(y): d for y, d in result.days_paid_by_year.items()}
+    write_back(s, row, claim, "adjudicate", actor, f"理算金额 {fmt(result.payable)} 元")
+    if row.reviewed_on is None:
+        row.reviewed_on = today_cn()
+
+
+def _try_fast_track(s: Session, row: ClaimRow) -> None:
+    """Decide the track; the fast track adjudicates and approves in the same transaction."""
+    result: Adjudication | None = None
+    try:
+        result = run_adjudication(s, row) if row.claim_type == "hospital_allowance" else None
+    except ValidationError:
+        result = None
+    needs_review = any(d.needs_review for d in _documents(s, row))
+    decision = decide_track(TrackFacts(
+        claim_type=row.claim_type, payable=result.payable if result else None,
+        excluded=bool(result and result.excluded), documents_complete=not _missing(s, row),
+        fields_need_review=needs_review, late_report=row.late_report,
+        reopened=row.reopen_count > 0, special_case=row.special_case,
+    ))
+    row.track, row.track_rule = decision.track, decision.rule
+    if decision.track == FAST and result is not None:
+        _apply_adjudication(s, row, result, "system")
+        claim = to_domain(row)
+        claim.approve("system", "system")
+        write_back(s, row, claim, "approve", "system", decision.rule)
+        row.decided_on = row.agreed_on = today_cn()
+    else:
+        _task(s, "claim_review", row, CN_CALENDAR.add_working_days(today_cn(), 3),
+              decision.rule)
+
+
+def _task(s: Session, kind: str, row: ClaimRow, due: date, note: str) -> None:
+    key = f"{kind}:{row.claim_no}:{row.reopen_count}"
+    if s.execute(select(Task.id).where(Task.dedupe_key == key)).first() is None:
+        s.add(Task(kind=kind, claim_id=row.id, due_on=due, assigned_to=row.handler,
+                   note=note, dedupe_key=key))
+
+
+def preview(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """理算试算: the same adjudication the claim uses, without a claim."""
+    if not isinstance(raw, Mapping):
+        raise ValidationError("body", "请求体须为 JSON 对象")
+    facts = raw.get("facts") or {}
+    if not isinstance(facts, Mapping):
+        raise ValidationError("facts", "facts 须为对象")
+    with db.read() as s:
+        product = load_product(s, raw.get("product_code"))
+    result = adjudicate(product, str(raw.get("claim_type")), raw.get("incident_date"),  # type: ignore[arg-type]
+                        facts)
+    return {"payable": fmt(result.payable),
+            "lines": [{"text": ln.text, "amount": fmt(ln.amount)} for ln in result.lines],
+            "excluded": result.excluded, "reasons": list(result.reasons)}
+
+
+# ---- staff transitions --------------------------------------------------------------------------
+
+def transition(db: Database, claim_no: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Every staff action on a claim, named by `action`, with its `actor` (and `role`)."""
+    if not isinstance(raw, Mapping):
+        raise ValidationError("body", "请求体须为 JSON 对象")
+    action = raw.get("action")
+    if action not in _ACTIONS:
+        raise ValidationError("action", f"action 须为 {', '.join(_ACTIONS)} 之一")
+    actor = raw.get("actor")
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > 60:
+        raise ValidationError("actor", "请提供操作人 actor")
+    with db.transaction() as s:
+        row = load_claim(s, claim_no, lock=True)
+        _ACTIONS[action](s, row, raw, actor.strip())
+        s.flush()
+        return claim_view(s, row)
+
+
+def _note(raw: Mapping[str, Any]) -> str | None:
+    note = raw.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        raise ValidationError("note", "备注须为不超过 2000 字的文本")
+    return note
+
+
+def _act_register(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    policy = s.get(PolicyRow, row.policy_id)
+    assert policy is not None
+    party = s.get(Party, row.insured_party_id)
+    assert party is not None
+    _, insured, covered_from = _policy_and_insured(s, policy.policy_no or "", party.id_number)
+    product = load_product(s, row.product_code)
+    problems = _coverage_problems(s, policy, product, insured, covered_from, row.claim_type,
+                                  row.incident_date, row.reported_on)
+    to_domain(row).register(problems, actor)  # raises with the reasons when not coverable
+    _register(s, row, product, actor)
+
+
+def _act_decline_registration(s: Session, row: ClaimRow, raw: Mapping[str, Any],
+                              actor: str) -> None:
+    reasons = _reasons(raw)
+    claim = to_domain(row)
+    claim.decline_registration(reasons, actor)
+    write_back(s, row, claim, "decline_registration", actor, "；".join(reasons))
+    _after_rejection(s, row)
+
+
+def _act_request_documents(s: Session, row: ClaimRow, raw: Mapping[str, Any],
+                           actor: str) -> None:
+    """A further notice: items the product already required are a defect of the first one."""
+    items = raw.get("documents")
+    if not isinstance(items, list) or not items:
+        raise ValidationError("documents", "请列出需补充的材料 [{type, name}]")
+    product = load_product(s, row.product_code)
+    standard = {d.type for d in product.documents_for(row.claim_type)}
+    existing = {r.doc_type: r for r in _requirements(s, row)}
+    notice = max((r.notice_no for r in existing.values()), default=1) + 1
+    today = today_cn()
+    new = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping) or not isinstance(item.get("type"), str):
+            raise ValidationError(f"documents[{i}].type", "须提供材料类型")
+        kind, name = item["type"], item.get("name") or item["type"]
+        if not kind.isidentifier() or len(kind) > 40 or not isinstance(name, str):
+            raise ValidationError(f"documents[{i}]", "材料类型或名称无效")
+        if kind in existing and existing[kind].received_on is None:
+            continue
+        req = existing.get(kind) or ClaimRequirement(claim_id=row.id, doc_type=kind,
+                                                      name=name[:60], notice_no=notice,
+                                                      requested_on=today)
+        req.received_on = None
+        s.add(req)
+        new.append(req)
+    if not new:
+        raise ValidationError("documents", "所列材料均已在待补清单中")
+    s.flush()
+    claim = to_domain(row)
+    claim.request_documents([r.doc_type for r in new], actor)
+    defects = [r.name for r in new if r.doc_type in standard]
+    note = "补充材料通知：" + "、".join(r.name for r in new)
+    if defects:
+        note += f"（其中 {'、'.join(defects)} 本应在首次通知中一并告知，记为一次性告知缺陷）"
+    write_back(s, row, claim, "request_documents", actor, note)
+    s.add(ClaimPause(claim_id=row.id, started_on=today))
+    _notify_missing(s, row, new, first=False)
+
+
+def _act_documents_complete(s: Session, row: ClaimRow, raw: Mapping[str, Any],
+                            actor: str) -> None:
+    missing = _missing(s, row)
+    if missing and not raw.get("waive_missing"):
+        names = "、".join(m.name for m in missing)
+        raise DomainError(f"仍缺少材料：{names}（如确认无需可传 waive_missing=true）",
+                          "missing_documents")
+    for m in missing:
+        m.received_on = today_cn()
+    _documents_complete(s, row, actor)
+
+
+def _act_investigate(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    claim = to_domain(row)
+    claim.investigate(actor)
+    write_back(s, row, claim, "investigate", actor, _note(raw) or "启动查勘调查")
+
+
+def _act_finish_investigation(s: Session, row: ClaimRow, raw: Mapping[str, Any],
+                              actor: str) -> None:
+    claim = to_domain(row)
+    claim.finish_investigation(actor)
+    write_back(s, row, claim, "finish_investigation", actor, _note(raw) or "调查完成")
+
+
+def _act_adjudicate(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    facts = raw.get("facts")
+    if facts is not None:
+        if not isinstance(facts, Mapping):
+            raise ValidationError("facts", "facts 须为对象")
+        row.facts = {**(row.facts or {}), **facts}
+    _apply_adjudication(s, row, run_adjudication(s, row), actor)
+
+
+def _act_approve(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    role = raw.get("role")
+    if role not in cl.ROLES:
+        raise ValidationError("role", f"role 须为 {', '.join(cl.ROLES)} 之一")
+    claim = to_domain(row)
+    approved = claim.approve(str(role), actor)
+    if approved:
+        write_back(s, row, claim, "approve", actor, _note(raw) or f"{cl.ROLE_NAMES[role]}审批通过")
+        row.decided_on = row.agreed_on = today_cn()
+    else:
+        write_back(s, row, claim, "escalate", actor,
+                   f"超权限上报：{fmt(claim.payable or Decimal(0))} 元须由"
+                   f"{cl.ROLE_NAMES[claim.approval_role or '']}审批")
+        _task(s, f"approval_{claim.approval_role}", row, today_cn(), "超权限上报")
+
+
+def _act_pay(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    amount = parse_amount(raw.get("amount"), "amount")
+    account = parse_bank_card(raw.get("account") or row.bank_account, "account")
+    reference = raw.get("reference")
+    if reference is not None and (not isinstance(reference, str) or len(reference) > 60):
+        raise ValidationError("reference", "转账流水号须为不超过 60 字的文本")
+    claim = to_domain(row)
+    claim.pay(amount, actor)
+    row.bank_account = account
+    s.add(ClaimPayment(claim_id=row.id, kind="final", amount_fen=to_fen(amount),
+                       account=account, reference=reference, actor=actor))
+    write_back(s, row, claim, "pay", actor,
+               f"银行转账 {fmt(amount)} 元至 {mask_bank_card(account)}")
+    row.paid_on = today_cn()
+
+
+def _act_advance_payment(s: Session, row: ClaimRow, raw: Mapping[str, Any],
+                         actor: str) -> None:
+    amount = parse_amount(raw.get("amount"), "amount", allow_zero=False)
+    determinable = parse_amount(raw.get("determinable", raw.get("amount")), "determinable")
+    account = parse_bank_card(raw.get("account") or row.bank_account, "account")
+    claim = to_domain(row)
+    claim.advance(amount, determinable, actor)
+    row.bank_account = account
+    s.add(ClaimPayment(claim_id=row.id, kind="advance", amount_fen=to_fen(amount),
+                       account=account, reference=raw.get("reference"), actor=actor))
+    write_back(s, row, claim, "advance_payment", actor,
+               f"先予支付 {fmt(amount)} 元（保险法第25条）")
+    row.advance_paid_on = today_cn()
+
+
+def _act_close(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    claim = to_domain(row)
+    claim.close(actor)
+    write_back(s, row, claim, "close", actor, _note(raw) or "结案")
+    row.closed_on = today_cn()
+    row.next_progress_notice_on = None
+    _task(s, "follow_up", row, row.closed_on + timedelta(days=7), "结案后一周内回访")
+
+
+def _reasons(raw: Mapping[str, Any]) -> list[str]:
+    reasons = raw.get("reasons")
+    if not isinstance(reasons, list) or not reasons or not all(
+            isinstance(r, str) and r.strip() and len(r) <= 500 for r in reasons):
+        raise ValidationError("reasons", "请以文字列出拒赔理由")
+    return reasons
+
+
+def _act_reject(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    reasons = _reasons(raw)
+    claim = to_domain(row)
+    claim.reject(reasons, actor)
+    write_back(s, row, claim, "reject", actor, "；".join(reasons))
+    _after_rejection(s, row)
+
+
+def _after_rejection(s: Session, row: ClaimRow) -> None:
+    """The decision date, the letter (Art. 24) and its clock."""
+    today = today_cn()
+    row.rejected_on = row.decided_on = today
+    row.next_progress_notice_on = None
+    party = s.get(Party, row.insured_party_id)
+    body = rejection_letter(row, party.name if party else "")
+    s.add(Letter(letter_no=number(s, "L", today.year, 8), claim_id=row.id, kind="rejection",
+                 body=body))
+
+
+def rejection_letter(row: ClaimRow, insured_name: str) -> str:
+    reasons = "\n".join(f"{i}. {r}" for i, r in enumerate(row.rejection_reasons, 1))
+    return (
+        f"拒绝赔付通知书\n\n{row.reporter_name} 先生/女士：\n\n"
+        f"您于 {row.reported_on} 报案的被保险人 {insured_name} 于 {row.incident_date} "
+        f"发生的保险事故（报案号 {row.claim_no}），经审核，我公司决定不予赔付，理由如下：\n"
+        f"{reasons}\n\n"
+        "根据《中华人民共和国保险法》第二十四条，特此书面通知。如您对本决定有异议，可在收到"
+        "本通知之日起向我公司申请复核，或拨打客服电话、到服务网点咨询，也可依法向监管部门"
+        "投诉或向人民法院起诉。\n"
+    )
+
+
+def _act_send_rejection_letter(s: Session, row: ClaimRow, raw: Mapping[str, Any],
+                               actor: str) -> None:
+    letter = s.execute(select(Letter).where(Letter.claim_id == row.id,
+                                            Letter.kind == "rejection",
+                                            Letter.sent_at.is_(None))).scalar()
+    if row.status != cl.REJECTED or letter is None:
+        raise DomainError("没有待发送的拒赔通知书", "action")
+    letter.sent_at = utcnow()
+    row.letter_sent_on = today_cn()
+    from backoffice.services.notifications import queue
+
+    queue(s, f"claim:{row.claim_no}:rejection_letter:{letter.letter_no}", "sms",
+          row.reporter_phone, "rejection_letter",
+          f"【小保】报案号 {row.claim_no} 的审核结论与理由已以书面通知书寄出，请查收。",
+          {"claim_no": row.claim_no, "letter_no": letter.letter_no})
+    s.add(ClaimEvent(claim_id=row.id, action="send_rejection_letter", status=row.status,
+                     actor=actor, note=f"拒赔通知书 {letter.letter_no} 已发送"))
+    audit(s, actor, "claim", row.claim_no, "send_rejection_letter", None,
+          {"letter_no": letter.letter_no})
+
+
+def _act_withdraw(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    claim = to_domain(row)
+    claim.withdraw(actor)
+    write_back(s, row, claim, "withdraw", actor, _note(raw) or "客户撤案")
+    row.closed_on, row.next_progress_notice_on = today_cn(), None
+
+
+def _act_reopen(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    claim = to_domain(row)
+    claim.reopen(actor)
+    write_back(s, row, claim, "reopen", actor, _note(raw) or "重开案件")
+    row.closed_on = row.decided_on = row.agreed_on = row.rejected_on = None
+    row.letter_sent_on = row.paid_on = None
+    row.track, row.track_rule = "manual", "M4 重开案件须人工复核"
+    row.next_progress_notice_on = CN_CALENDAR.add_working_days(today_cn(), 3)
+
+
+def _act_assign(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    handler = raw.get("handler")
+    if not isinstance(handler, str) or not handler.strip() or len(handler) > 60:
+        raise ValidationError("handler", "请提供经办人")
+    before = row.handler
+    row.handler = handler.strip()
+    s.add(ClaimEvent(claim_id=row.id, action="assign", status=row.status, actor=actor,
+                     note=f"经办人：{row.handler}"))
+    audit(s, actor, "claim", row.claim_no, "assign", {"handler": before},
+          {"handler": row.handler})
+
+
+def _act_special_case(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+    if row.status not in cl.OPEN:
+        raise DomainError("案件已结束，不能标记为重大案件", "action")
+    row.special_case = True
+    s.add(ClaimEvent(claim_id=row.id, action="special_case", status=row.status, actor=actor,
+                     note=_note(raw) or "标记为重大/特殊案件（30个工作日时限）"))
+    audit(s, actor, "claim", row.claim_no, "special_case", None, {"special_case": True})
+
+
+def _act_set_bank_account(s: Session, row: ClaimRow, raw: Mapping[str, Any],
+                          actor: str) -> None:
+    row.bank_account = parse_bank_card(raw.get("account"), "account")
+    audit(s, actor, "claim", row.claim_no, "set_bank_account", None,
+          {"account": mask_bank_card(row.bank_account)})
+
+
+_ACTIONS = {
+    "register": _act_register,
+    "decline_registration": _act_decline_registration,
+    "request_documents": _act_request_documents,
+    "documents_complete": _act_documents_complete,
+    "investigate": _act_investigate,
+    "finish_investigation": _act_finish_investigation,
+    "adjudicate": _act_adjudicate,
+    "approve": _act_approve,
+    "pay": _act_pay,
+    "advance_payment": _act_advance_payment,
+    "close": _act_close,
+    "reject": _act_reject,
+    "send_rejection_letter": _act_send_rejection_letter,
+    "withdraw": _act_withdraw,
+    "reopen": _act_reopen,
+    "assign": _act_assign,
+    "special_case": _act_special_case,
+    "set_bank_account": _act_set_bank_account,
+}
+
+
+# ---- views ------------------------------------------------------------------------------
+
+def _events(s: Session, row: ClaimRow) -> ClaimEvents:
+    pauses = tuple((p.started_on, p.ended_on) for p in s.execute(
+        select(ClaimPause).where(ClaimPause.claim_id == row.id).order_by(ClaimPause.id)
+    ).scalars())
+    return ClaimEvents(
+        reported_on=row.reported_on, documents_complete_on=row.documents_complete_on,
+        pauses=pauses, reviewed_on=row.reviewed_on, decided_on=row.decided_on,
+        agreed_on=row.agreed_on,
+        payout=None if row.approved_fen is None else from_fen(row.approved_fen),
+        paid_on=row.paid_on, advance_paid_on=row.advance_paid_on, rejected_on=row.rejected_on,
+        letter_sent_on=row.letter_sent_on, special_case=row.special_case,
+    )
+
+
+def deadlines(s: Session, row: ClaimRow, today: date | None = None) -> dict[str, Any]:
+    today = today or today_cn()
+    return {
+        name: {"due": d.due.isoformat(), "breached": d.breached, "paused": d.paused,
+               "done_on": d.done_on.isoformat() if d.done_on else None, "basis": d.basis}
+        for name, d in claim_deadlines(_events(s, row), today).items()
+    }
+
+
+def claim_view(s: Session, row: ClaimRow) -> dict[str, Any]:
+    reqs = _requirements(s, row)
+    events = s.execute(select(ClaimEvent).where(ClaimEvent.claim_id == row.id)
+                       .order_by(ClaimEvent.id)).scalars()
+    policy = s.get(PolicyRow, row.policy_id)
+    letters = s.execute(select(Letter).where(Letter.claim_id == row.id)
+                        .order_by(Letter.id)).scalars()
+    return {
+        "claim_no": row.claim_no,
+        "status": row.status,
+        "stage": cl.STAGE_NAMES[row.status],
+        "claim_type": row.claim_type,
+        "policy_no": policy.policy_no if policy else None,
+        "product_code": row.product_code,
+        "incident_date": row.incident_date.isoformat(),
+        "incident_place": row.incident_place,
+        "reported_on": row.reported_on.isoformat(),
+        "late_report": row.late_report,
+        "channel": row.channel,
+        "handler": row.handler,
+        "track": row.track,
+        "track_rule": row.track_rule,
+        "special_case": row.special_case,
+        "missing_documents": [{"type": r.doc_type, "name": r.name} for r in reqs
+                              if r.received_on is None],
+        "documents": [
+            {"document_id": d.id, "doc_type": d.doc_type, "filename": d.filename,
+             "size": d.size, "uploaded_at": d.uploaded_at.isoformat(), "fields": d.fields,
+             "needs_review": d.needs_review}
+            for d in _documents(s, row)
+        ],
+        "deadlines": deadlines(s, row),
+        "payable": None if row.payable_fen is None else fmt(from_fen(row.payable_fen)),
+        "approved": None if row.approved_fen is None else fmt(from_fen(row.approved_fen)),
+        "advance_paid": fmt(from_fen(row.advance_paid_fen)),
+        "approval_role": row.approval_role,
+        "adjudication_lines": row.adjudication_lines,
+        "rejection_reasons": row.rejection_reasons,
+        "letters": [{"letter_no": x.letter_no, "kind": x.kind, "body": x.body,
+                     "sent_at": x.sent_at.isoformat() if x.sent_at else None} for x in letters],
+        "allowed_actions": [a for a in cl.allowed_actions(row.status)],
+        "timeline": [{"at": e.at.isoformat(), "status": e.status, "action": e.action,
+                      "actor": e.actor, "note": e.note} for e in events],
+    }
+
+
+def get_claim(db: Database, claim_no: str) -> dict[str, Any]:
+    with db.read() as s:
+        return claim_view(s, load_claim(s, claim_no))
+
+
+_NEXT_STEP = {
+    cl.REPORTED: "我们正在核对保单信息，完成后会通知您所需材料",
+    cl.REGISTERED: "我们正在整理所需材料清单",
+    cl.DOCUMENTS_PENDING: "请提交下列材料，材料齐全后我们将在3个工作日内完成审核",
+    cl.UNDER_REVIEW: "理赔人员正在审核您的材料",
+    cl.INVESTIGATING: "我们正在核实事故情况，可能会联系您了解详情",
+    cl.ADJUDICATED: "赔付金额已计算，正在审批",
+    cl.PENDING_APPROVAL: "赔付金额已计算，正在等待上级审批",
+    cl.APPROVED: "审批已通过，赔款将转入您提供的银行账户",
+    cl.PAID: "赔款已支付，请留意银行到账",
+    cl.CLOSED: "案件已结案，感谢您的信任",
+    cl.REJECTED: "如对结论有异议，可申请复核或联系客服",
+    cl.WITHDRAWN: "案件已撤销，如需重新报案请联系我们",
+}
+
+
+def progress(db: Database, claim_no: str) -> dict[str, Any]:
+    """The customer's view in Chinese: stage, what is missing, next step, expected date."""
+    with db.read() as s:
+        row = load_claim(s, claim_no)
+        view = claim_view(s, row)
+    missing = view["missing_documents"]
+    expected = _expected_by(view["deadlines"], row)
+    stage = cl.STAGE_NAMES[row.status]
+    text = f"您的理赔（报案号 {row.claim_no}）当前进度：{stage}。"
+    if missing:
+        text += "还需提交：" + "、".join(m["name"] for m in missing) + "。"
+    if row.status in (cl.APPROVED, cl.PAID, cl.CLOSED) and row.approved_fen is not None:
+        text += f"核定赔付金额 {fmt(from_fen(row.approved_fen))} 元。"
+    if row.status == cl.REJECTED:
+        text += "拒赔理由：" + "；".join(row.rejection_reasons) + "。"
+    if expected:
+        text += f"预计 {expected} 前完成下一步。"
+    return {"claim_no": row.claim_no, "stage": stage, "status": row.status, "text": text,
+            "missing_documents": missing, "next_step": _NEXT_STEP[row.status],
+            "expected_by": expected}
+
+
+def _expected_by(dl: dict[str, Any], row: ClaimRow) -> str | None:
+    order = {cl.APPROVED: ("payment",), cl.UNDER_REVIEW: ("review", "special_case", "decision"),
+             cl.INVESTIGATING: ("special_case", "decision"),
+             cl.ADJUDICATED: ("decision",), cl.PENDING_APPROVAL: ("decision",)}
+    for name in order.get(row.status, ()):
+        if name in dl and dl[name]["done_on"] is None:
+            return str(dl[name]["due"])
+    return None
+
+
+def search(db: Database, insured_id_number: str | None = None, status: str | None = None,
+           handler: str | None = None, due_before: str | None = None,
+           breached: bool | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Claims by insured, status and handler; by deadline for the work queue."""
+    if status is not None and status not in cl.STATUSES:
+        raise ValidationError("status", f"status 须为 {', '.join(cl.STATUSES)} 之一")
+    before = parse_date(due_before, "due_before") if due_before else None
+    with db.read() as s:
+        stmt = select(ClaimRow).order_by(ClaimRow.id.desc())
+        if insured_id_number:
+            party = find_party(s, parse_id_number(insured_id_number, "insured_id_number").value)
+            if party is None:
+                return []
+            stmt = stmt.where(ClaimRow.insured_party_id == party.id)
+        if status:
+            stmt = stmt.where(ClaimRow.status == status)
+        if handler:
+            stmt = stmt.where(ClaimRow.handler == handler)
+        if before is not None or breached is not None:
+            stmt = stmt.where(ClaimRow.status.in_(cl.OPEN))
+        items = []
+        for row in s.execute(stmt.limit(5000 if before or breached is not None else limit)
+                             ).scalars():
+            item = {"claim_no": row.claim_no, "status": row.status,
+                    "claim_type": row.claim_type, "incident_date": row.incident_date.isoformat(),
+                    "handler": row.handler, "track": row.track}
+            if before is not None or breached is not None:
+                dl = {k: v for k, v in deadlines(s, row).items() if v["done_on"] is None}
+                nearest = min((v["due"] for v in dl.values()), default=None)
+                is_breached = any(v["breached"] for v in dl.values())
+                if before is not None and (nearest is None or nearest > before.isoformat()):
+                    continue
+                if breached is not None and is_breached != breached:
+                    continue
+                item["next_due"], item["breached"] = nearest, is_breached
+            items.append(item)
+            if len(items) >= limit:
+                break
+        if before is not None:
+            items.sort(key=lambda i: i.get("next_due") or "9999")
+        return items
