@@ -78,13 +78,14 @@ def _prepare(settings: Settings, members: int) -> Database:
     return db
 
 
-def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
+def _serve(settings: Settings, db: Database, host: str, port: int,
+           scheduler: bool = True) -> None:
     base = f"http://{host}:{port}"
     print(f"小保平台已启动：\n  API      {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)\n"
           f"  健康检查 {base}/healthz\n  指标     {base}/metrics\n"
           f"  API 令牌 {settings.api_token}  (Authorization: Bearer …；仅限本机演示)",
           flush=True)
-    web.run_app(create_app(settings, db), host=host, port=port, print=None,
+    web.run_app(create_app(settings, db, scheduler=scheduler), host=host, port=port, print=None,
                 access_log_format='%a "%r" %s %b %Tfs')
 
 
@@ -92,13 +93,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     db = _db(settings)
     upgrade(db)
     products.install_products(db)
-    _serve(settings, db, args.host, args.port)
+    _serve(settings, db, args.host, args.port, not args.no_scheduler)
     return 0
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     db = _prepare(settings, args.members)
-    _serve(settings, db, args.host, args.port)
+    _serve(settings, db, args.host, args.port, not args.no_scheduler)
     return 0
 
 
@@ -115,12 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "启动平台进程（渠道、后台 API、坐席台、调度器）")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-scheduler", action="store_true",
+                   help="不启动调度器（另有进程运行定时任务时）")
 
     p = add("up", cmd_up, "一键启动：迁移数据库，空库时生成演示数据，启动平台")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--members", type=int, default=demo.DEFAULT_MEMBERS,
                    help="空库时演示团体保单的被保险人数")
+    p.add_argument("--no-scheduler", action="store_true", help="不启动调度器")
 
     db_parser = sub.add_parser("db", help="数据库管理", description="数据库管理")
     db_sub = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from backoffice.notifications.config import NotifyConfig
 
 
 def _var_dir() -> Path:
@@ -32,6 +34,19 @@ class Settings:
     rasa_url: str
     log_level: str
     var_dir: Path
+    #: Uploaded claim documents (XIAOBAO_FILES_DIR); None means `<var_dir>/files`.
+    files_dir: Path | None = None
+    #: Senders (WeChat, SMS), token cache (Redis), retries: XIAOBAO_WECHAT_*, XIAOBAO_SMS_*, …
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+    def __post_init__(self) -> None:
+        if self.files_dir is None:
+            object.__setattr__(self, "files_dir", self.var_dir / "files")
+
+    @property
+    def files_root(self) -> Path:
+        """`files_dir`, typed: always set after construction."""
+        return self.files_dir or self.var_dir / "files"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,4 +58,7 @@ class Settings:
             rasa_url=os.environ.get("XIAOBAO_RASA_URL", "http://127.0.0.1:5005"),
             log_level=os.environ.get("XIAOBAO_LOG_LEVEL", "INFO").upper(),
             var_dir=var_dir,
+            files_dir=Path(os.environ["XIAOBAO_FILES_DIR"]).resolve()
+            if os.environ.get("XIAOBAO_FILES_DIR") else None,
+            notify=NotifyConfig.from_env(),
         )

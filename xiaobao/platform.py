@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from prometheus_client import (
@@ -20,13 +21,16 @@ from prometheus_client import (
 from backoffice.api.app import Handler, create_api, document_signature, run
 from backoffice.api.document import render_policy_document
 from backoffice.domain.errors import NotFound
+from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import get_policy
 from backoffice.store.db import Database
+from backoffice.store.files import FileStore
 from xiaobao.config import Settings
 
 DB = web.AppKey("db", Database)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 TOKEN = web.AppKey("api_token", str)
+SCHEDULER = web.AppKey("scheduler", PlatformScheduler)
 
 
 def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
@@ -90,7 +94,22 @@ async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/api/v1/openapi.json")
 
 
-def create_app(settings: Settings, db: Database | None = None) -> web.Application:
+def _run_scheduler(scheduler: PlatformScheduler) -> Callable[
+        [web.Application], AsyncIterator[None]]:
+    """The scheduler runs while the app runs; it stops (running jobs finish) on the way out."""
+
+    async def context(_app: web.Application) -> AsyncIterator[None]:
+        scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+
+    return context
+
+
+def create_app(settings: Settings, db: Database | None = None, *,
+               scheduler: bool = False) -> web.Application:
     db = db or Database(settings.database_url)
     registry = CollectorRegistry()
     app = web.Application(middlewares=[_metrics_middleware(registry)])
@@ -99,7 +118,8 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
     app[TOKEN] = settings.api_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    app.add_subapp("/api/v1", create_api(db, settings.api_token))
+    app.add_subapp("/api/v1", create_api(db, settings.api_token,
+                                          FileStore(settings.files_root)))
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
     app.router.add_get("/", index)
 
@@ -107,4 +127,7 @@ def create_app(settings: Settings, db: Database | None = None) -> web.Applicatio
         db.dispose()
 
     app.on_cleanup.append(close_db)
+    if scheduler:
+        app[SCHEDULER] = PlatformScheduler.from_config(db, settings.notify)
+        app.cleanup_ctx.append(_run_scheduler(app[SCHEDULER]))
     return app

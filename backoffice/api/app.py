@@ -15,11 +15,14 @@ import json
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.exc import DataError
 
+from backoffice.api.charts import render_claim_charts
 from backoffice.api.document import render_policy_document
 from backoffice.api.openapi import openapi_document
 from backoffice.domain.errors import Conflict, DomainError, IllegalTransition, NotFound
@@ -27,6 +30,8 @@ from backoffice.domain.errors import ValidationError as Invalid
 from backoffice.domain.party import parse_date
 from backoffice.services import (
     audit_log,
+    claim_stats,
+    claims,
     endorsements,
     group,
     lookup,
@@ -37,11 +42,13 @@ from backoffice.services import (
 )
 from backoffice.services.base import today_cn
 from backoffice.store.db import Database
+from backoffice.store.files import FileStore
 
 log = logging.getLogger("xiaobao.api")
 
 DB_KEY = web.AppKey("db", Database)
 TOKEN_KEY = web.AppKey("api_token", str)
+FILES_KEY = web.AppKey("files", FileStore)
 MAX_ROSTER_BYTES = 256 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -329,10 +336,197 @@ async def get_audit(request: web.Request) -> web.Response:
     return ok({"items": await run(audit_log.entries, db_of(request), entity_type, entity_id)})
 
 
-def create_api(db: Database, api_token: str) -> web.Application:
+# ---- claims ------------------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_MULTIPART_OVERHEAD = 64 * 1024
+MAX_FORM_FIELD = 200
+_BOOLEAN = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _header_text(value: str, field: str, limit: int) -> str:
+    """A header value that can be stored: printable, valid Unicode, not too long."""
+    if not 1 <= len(value) <= limit or not value.isprintable():
+        raise Invalid(field, f"{field} 须为 1–{limit} 个可打印字符")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(field, f"{field} 含有无效字符") from None
+    return value
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    return _header_text(key, IDEMPOTENCY_HEADER, 200)
+
+
+def claim_actor(request: web.Request, data: dict[str, Any] | None = None,
+                default: str = "api") -> str:
+    """The body's `actor`, else the X-Actor header, else `default`; checked like any text."""
+    raw = (data or {}).get("actor")
+    if raw is None:
+        header = request.headers.get("X-Actor")
+        return _header_text(header, "actor", 60) if header is not None else default
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > 60:
+        raise Invalid("actor", "actor 须为不超过 60 字的文本")
+    return raw.strip()
+
+
+def _clean_text(value: str | None, limit: int) -> str:
+    """Printable, encodable text from a multipart header (file name, content type)."""
+    text = "".join(ch for ch in (value or "") if ch.isprintable())
+    return text.encode("utf-8", "ignore").decode("utf-8")[:limit]
+
+
+def files_of(request: web.Request) -> FileStore:
+    return request.app[FILES_KEY]
+
+
+async def post_claim(request: web.Request) -> web.Response:
+    """报案. The same Idempotency-Key again answers 200 with the claim it made."""
+    data = await body(request)
+    key = _idempotency_key(request)
+    status, view = await run(claims.report, db_of(request), data, key,
+                             claim_actor(request, data, "customer"))
+    return ok(view, status)
+
+
+async def list_claims(request: web.Request) -> web.Response:
+    q = request.query
+    breached: bool | None = None
+    if "breached" in q:
+        breached = _BOOLEAN.get(q["breached"].strip().lower())
+        if breached is None:
+            raise Invalid("breached", "breached 须为 true 或 false")
+    handler = q.get("handler") or None
+    if handler is not None and len(handler) > 60:
+        raise Invalid("handler", "经办人不超过 60 字")
+    limit = 200
+    if "limit" in q:
+        raw = q["limit"].strip()
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= 500):
+            raise Invalid("limit", "limit 须为 1–500 的整数")
+        limit = int(raw)
+    items = await run(claims.search, db_of(request), q.get("insured_id_number") or None,
+                      q.get("status") or None, handler, q.get("due_before") or None, breached,
+                      limit)
+    return ok({"items": items})
+
+
+async def get_claim(request: web.Request) -> web.Response:
+    return ok(await run(claims.get_claim, db_of(request), request.match_info["claim_no"]))
+
+
+async def get_claim_progress(request: web.Request) -> web.Response:
+    return ok(await run(claims.progress, db_of(request), request.match_info["claim_no"]))
+
+
+async def _read_part(part: Any, limit: int) -> bytes | None:
+    """A part's bytes, or None when it holds more than `limit`."""
+    chunks, size = [], 0
+    while True:
+        chunk = await part.read_chunk(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+
+
+def _too_large(what: str) -> web.Response:
+    mb = claims.MAX_UPLOAD // (1024 * 1024)
+    return error_response(413, "too_large", f"{what}不能超过 {mb} MB", "file")
+
+
+async def post_claim_document(request: web.Request) -> web.Response:
+    """A document for a claim: multipart/form-data with `file` and optional `doc_type`."""
+    claim_no = request.match_info["claim_no"]
+    if (request.content_length or 0) > claims.MAX_UPLOAD + MAX_MULTIPART_OVERHEAD:
+        return _too_large("上传的文件")
+    if not request.content_type.startswith("multipart/"):
+        raise Invalid("file", "请以 multipart/form-data 上传，文件字段名为 file")
+    data: bytes | None = None
+    filename, content_type = "", ""
+    fields: dict[str, str] = {}
+    try:
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader):
+                raise Invalid("file", "不支持嵌套的 multipart")
+            if part.name == "file" and data is None:
+                data = await _read_part(part, claims.MAX_UPLOAD)
+                if data is None:
+                    return _too_large("上传的文件")
+                filename = _clean_text(part.filename, 200)
+                content_type = _clean_text(part.headers.get("Content-Type"), 100)
+            elif part.name in ("doc_type", "actor") and part.name not in fields:
+                raw = await _read_part(part, MAX_FORM_FIELD)
+                try:
+                    text = raw.decode("utf-8") if raw is not None else None
+                except UnicodeDecodeError:
+                    text = None
+                if text is None or "\x00" in text:
+                    raise Invalid(part.name, f"{part.name} 须为不超过 {MAX_FORM_FIELD} 字节的文本")
+                fields[part.name] = text.strip()
+            else:
+                await part.release()
+    except (HttpProcessingError, ValueError, AssertionError, LookupError, RuntimeError,
+            TypeError) as exc:
+        log.info("unreadable multipart on %s: %s", request.path, exc)
+        raise Invalid("file", "multipart 请求体无法解析") from None
+    if data is None:
+        raise Invalid("file", "请上传文件（字段名 file）")
+    actor = claim_actor(request, {"actor": fields["actor"]} if "actor" in fields else None,
+                        "customer")
+    receipt = await run(claims.upload_document, db_of(request), files_of(request), claim_no,
+                        filename, content_type, data, fields.get("doc_type") or None, actor)
+    return ok(receipt, 201)
+
+
+async def post_claim_transition(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(claims.transition, db_of(request), request.match_info["claim_no"],
+                        data))
+
+
+async def get_claim_letter(request: web.Request) -> web.Response:
+    """A written notice of the claim (e.g. the rejection letter, Art. 24) as plain text."""
+    letter_no = request.match_info["letter_no"]
+    view = await run(claims.get_claim, db_of(request), request.match_info["claim_no"])
+    letter = next((x for x in view["letters"] if x["letter_no"] == letter_no), None)
+    if letter is None:
+        raise NotFound(f"通知书 {letter_no} 不存在", "letter_no")
+    return web.Response(text=letter["body"], content_type="text/plain", charset="utf-8")
+
+
+async def post_adjudication_preview(request: web.Request) -> web.Response:
+    return ok(await run(claims.preview, db_of(request), await body(request)))
+
+
+async def get_claim_stats(request: web.Request) -> web.Response:
+    q = request.query
+    return ok(await run(claim_stats.claim_stats, db_of(request), q.get("from"), q.get("to")))
+
+
+async def get_claim_charts(request: web.Request) -> web.Response:
+    q = request.query
+    stats = await run(claim_stats.claim_stats, db_of(request), q.get("from"), q.get("to"))
+    return web.Response(text=render_claim_charts(stats), content_type="text/html",
+                        charset="utf-8")
+
+
+def create_api(db: Database, api_token: str, files: FileStore | None = None) -> web.Application:
+    """The /api/v1 app; `files` keeps uploaded claim documents (default var/files)."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware, nul_middleware])
     app[DB_KEY] = db
     app[TOKEN_KEY] = api_token
+    app[FILES_KEY] = files or FileStore(Path("var", "files").resolve())
     r = app.router
     r.add_get("/openapi.json", get_openapi)
     r.add_get("/products", list_products)
@@ -356,4 +550,14 @@ def create_api(db: Database, api_token: str) -> web.Application:
     r.add_post("/group-policies/{policy_no}/auto-enrollment", post_auto_enrollment)
     r.add_get("/service-outlets", get_outlets)
     r.add_get("/audit", get_audit)
+    r.add_post("/claims", post_claim)
+    r.add_get("/claims", list_claims)
+    r.add_get("/claims/{claim_no}", get_claim)
+    r.add_get("/claims/{claim_no}/progress", get_claim_progress)
+    r.add_post("/claims/{claim_no}/documents", post_claim_document)
+    r.add_post("/claims/{claim_no}/transitions", post_claim_transition)
+    r.add_get("/claims/{claim_no}/letters/{letter_no}", get_claim_letter)
+    r.add_post("/adjudication/preview", post_adjudication_preview)
+    r.add_get("/stats/claims", get_claim_stats)
+    r.add_get("/stats/claims/charts", get_claim_charts)
     return app

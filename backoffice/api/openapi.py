@@ -12,6 +12,11 @@ import copy
 from functools import cache
 from typing import Any
 
+from backoffice.domain import claim as cl
+from backoffice.domain.adjudication import TRANSPORT_MODES
+from backoffice.services import claim_stats
+from backoffice.services import claims as claims_service
+
 Schema = dict[str, Any]
 
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
@@ -28,6 +33,10 @@ TRANSITIONS = ["premium_due", "start_grace", "lapse", "reinstate", "expire", "ca
 ENDORSEMENT_KINDS = ["change_beneficiary", "change_contact", "change_sum_insured",
                      "add_coverage", "remove_coverage", "surrender"]
 CLAIM_TYPES = ["death", "transport_death", "disability", "hospital_allowance", "medical"]
+CLAIM_STATUSES = list(cl.STATUSES)
+CLAIM_ACTIONS = list(claims_service._ACTIONS)
+CLAIM_CHANNELS = list(claims_service.CHANNELS)
+APPROVAL_ROLES = list(cl.ROLES)
 
 
 def ref(name: str) -> Schema:
@@ -283,7 +292,8 @@ def _schemas() -> dict[str, Schema]:
         "Error": obj(
             {"error": obj(
                 {"code": string("Machine-readable code: invalid, not_found, conflict, "
-                                "illegal_transition, domain_error, unauthorized, http_error."),
+                                "illegal_transition, domain_error, unauthorized, too_large, "
+                                "http_error."),
                  "message": string("What went wrong, in Chinese."),
                  "field": nullable(string("The request field concerned, if any."))},
                 ["code", "message", "field"])},
@@ -455,6 +465,237 @@ def _schemas() -> dict[str, Schema]:
             ["at", "actor", "action", "before", "after"], "Who changed what, when.",
         ),
         "AuditList": obj({"items": array(ref("AuditEntry"))}, ["items"]),
+        **_claim_schemas(line),
+    }
+
+
+def _claim_schemas(line: Schema) -> dict[str, Schema]:
+    """Claims (理赔), adjudication preview and claims statistics."""
+    status = enum(CLAIM_STATUSES, "Claim status; a reopened claim returns to under_review.")
+    doc_item = obj({"type": string("Document type code."), "name": string("Name, in Chinese.")},
+                   ["type", "name"])
+    facts = obj(
+        {
+            "admission_date": DATE, "discharge_date": DATE,
+            "hospital_days": {"type": "integer", "minimum": 0,
+                              "description": "Discharge minus admission date, when no dates."},
+            "allowance_days_used_this_year": {"type": "integer", "minimum": 0},
+            "disability_levels": array({"type": "integer", "minimum": 1, "maximum": 10},
+                                       minItems=1, description="JR/T 0083-2013 levels."),
+            "transport": enum(list(TRANSPORT_MODES)),
+            "death_date": DATE, "assessment_date": DATE,
+            "cause": string("accident (default), or an exclusion code such as disease."),
+            "hospital_level": {"type": "integer", "minimum": 1, "maximum": 3},
+            "expenses": ref("AmountInput"), "social_insurance_paid": ref("AmountInput"),
+            "out_of_scope_expenses": ref("AmountInput"),
+        },
+        description="Facts the adjudication reads, each optional by claim type; unknown keys "
+                    "are kept and ignored.",
+    )
+    deadline = obj(
+        {"due": {**DATE, "description": "Provisional while paused."},
+         "breached": {"type": "boolean"},
+         "paused": {"type": "boolean",
+                    "description": "Stopped while the claimant supplies requested documents."},
+         "done_on": nullable(DATE), "basis": string("The rule, in Chinese.")},
+        ["due", "breached", "paused", "done_on"],
+    )
+    document = obj(
+        {"document_id": {"type": "integer"}, "doc_type": string(), "filename": string(),
+         "size": {"type": "integer", "minimum": 1}, "uploaded_at": TIMESTAMP,
+         "fields": {"type": "object", "description": "Recognised fields (OCR), if any."},
+         "needs_review": {"type": "boolean"}},
+        ["document_id", "doc_type", "fields", "needs_review"],
+    )
+    count = {"type": "integer", "minimum": 0}
+    days = nullable({"type": "number", "minimum": 0})
+    cycle = obj(
+        {"count": count, "mean": days, "p50": days, "p90": days,
+         "min": nullable(count), "max": nullable(count),
+         "distribution": array(obj(
+             {"bucket": string(), "min_days": count, "max_days": nullable(count),
+              "count": count}, ["bucket", "min_days", "max_days", "count"]))},
+        ["count", "mean", "p50", "p90", "distribution"],
+        "Days; p50/p90 interpolate linearly between ranks; null without claims.",
+    )
+    pct = nullable(string("Percent with two decimals.", pattern=r"^[0-9]+\.[0-9]{2}$"))
+    return {
+        "ClaimFacts": facts,
+        "ClaimReport": obj(
+            {
+                "policy_no": string("The policy (group or individual)."),
+                "insured_id_number": string(pattern=r"^[0-9]{17}[0-9Xx]$"),
+                "claim_type": enum(CLAIM_TYPES),
+                "incident_date": {**DATE, "description": "Not after today."},
+                "incident_place": string(maxLength=200),
+                "description": string(maxLength=2000),
+                "cause": string(maxLength=40),
+                "reporter": obj({"name": string(), "relation": enum(RELATIONS),
+                                 "phone": string()}, ["name", "relation", "phone"]),
+                "channel": enum(CLAIM_CHANNELS, "Default api."),
+                "facts": ref("ClaimFacts"),
+                "actor": ACTOR,
+            },
+            ["policy_no", "insured_id_number", "claim_type", "incident_date", "reporter"],
+            "A report (报案). Registered at once when the coverage check passes; then the one "
+            "consolidated notice of missing documents (Art. 22).",
+        ),
+        "MissingDocument": doc_item,
+        "ClaimDocument": document,
+        "ClaimDeadline": deadline,
+        "Claim": obj(
+            {
+                "claim_no": string("Report number (报案号)."),
+                "status": status,
+                "stage": string("Status in Chinese."),
+                "claim_type": enum(CLAIM_TYPES),
+                "policy_no": nullable(string()),
+                "product_code": string(),
+                "incident_date": DATE,
+                "incident_place": nullable(string()),
+                "reported_on": DATE,
+                "late_report": {"type": "boolean"},
+                "channel": string(),
+                "handler": nullable(string()),
+                "track": enum(["fast", "manual"]),
+                "track_rule": string("The rule that chose the track, in Chinese."),
+                "special_case": {"type": "boolean"},
+                "missing_documents": array(ref("MissingDocument")),
+                "documents": array(ref("ClaimDocument")),
+                "deadlines": {"type": "object", "additionalProperties": ref("ClaimDeadline"),
+                              "description": "Clocks by name: review, special_case, decision, "
+                                             "payment, rejection_letter, advance_payment."},
+                "payable": nullable(MONEY),
+                "approved": nullable(MONEY),
+                "advance_paid": MONEY,
+                "approval_role": nullable(enum(APPROVAL_ROLES)),
+                "adjudication_lines": array(line),
+                "rejection_reasons": array(string()),
+                "letters": array(obj({"letter_no": string(), "kind": string(),
+                                      "body": string(), "sent_at": nullable(TIMESTAMP)},
+                                     ["letter_no", "kind", "body", "sent_at"])),
+                "allowed_actions": array(string()),
+                "timeline": array(obj(
+                    {"at": TIMESTAMP, "status": status, "action": string(), "actor": string(),
+                     "note": nullable(string())},
+                    ["at", "status", "actor", "note"])),
+            },
+            ["claim_no", "status", "claim_type", "missing_documents", "documents",
+             "deadlines", "payable", "timeline"],
+            "One claim with its documents, clocks and timeline.",
+        ),
+        "ClaimSummary": obj(
+            {"claim_no": string(), "status": status, "claim_type": enum(CLAIM_TYPES),
+             "incident_date": DATE, "handler": nullable(string()),
+             "track": enum(["fast", "manual"]),
+             "next_due": {**nullable(DATE),
+                          "description": "With due_before or breached: the nearest open clock."},
+             "breached": {"type": "boolean",
+                          "description": "With due_before or breached: an open clock is late."}},
+            ["claim_no", "status", "claim_type", "incident_date"],
+        ),
+        "ClaimList": obj({"items": array(ref("ClaimSummary"))}, ["items"]),
+        "ClaimProgress": obj(
+            {"claim_no": string(), "stage": string("In Chinese."), "status": status,
+             "text": string("The whole answer for the customer, in Chinese."),
+             "missing_documents": array(ref("MissingDocument")),
+             "next_step": string("In Chinese."), "expected_by": nullable(DATE)},
+            ["claim_no", "stage", "text", "missing_documents", "next_step", "expected_by"],
+            "The customer's view of a claim.",
+        ),
+        "DocumentUpload": obj(
+            {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                      "description": "The document (photo, scan, PDF); not empty, at most "
+                                     f"{claims_service.MAX_UPLOAD // (1024 * 1024)} MB."},
+             "doc_type": string("Document type code (e.g. discharge_summary); ticks off the "
+                                "requirement of that type. Default other.", maxLength=40),
+             "actor": ACTOR},
+            ["file"],
+        ),
+        "DocumentReceipt": obj(
+            {"document_id": {"type": "integer"}, "doc_type": string(),
+             "fields": {"type": "object"}, "needs_review": {"type": "boolean"},
+             "claim_status": status},
+            ["document_id", "doc_type", "fields", "needs_review"],
+        ),
+        "ClaimTransition": obj(
+            {
+                "action": enum(CLAIM_ACTIONS),
+                "actor": ACTOR,
+                "role": enum(APPROVAL_ROLES,
+                             "approve: the approver's role; beyond its authority the claim "
+                             "escalates (adjuster ≤ 5,000, supervisor ≤ 50,000)."),
+                "note": string(maxLength=2000),
+                "reasons": array(string(maxLength=500), minItems=1,
+                                 description="reject, decline_registration."),
+                "documents": array(ref("MissingDocument"), minItems=1,
+                                   description="request_documents: the further items."),
+                "waive_missing": {"type": "boolean",
+                                  "description": "documents_complete despite missing items."},
+                "facts": ref("ClaimFacts"),
+                "amount": {**ref("AmountInput"),
+                           "description": "pay: approved minus advance; advance_payment."},
+                "determinable": {**ref("AmountInput"),
+                                 "description": "advance_payment: the part already certain."},
+                "account": string("pay, advance_payment, set_bank_account: bank card "
+                                  "(Luhn-checked)."),
+                "reference": string(maxLength=60),
+                "handler": string("assign: the handler.", maxLength=60),
+            },
+            ["action", "actor"],
+            "A staff action on a claim; an action the status does not allow is a 409.",
+        ),
+        "AdjudicationPreviewRequest": obj(
+            {"product_code": string(), "claim_type": enum(CLAIM_TYPES), "incident_date": DATE,
+             "facts": ref("ClaimFacts")},
+            ["product_code", "claim_type", "incident_date"],
+        ),
+        "AdjudicationPreview": obj(
+            {"payable": MONEY, "lines": array(line, description="The last line states the "
+                                                               "total."),
+             "excluded": {"type": "boolean"}, "reasons": array(string())},
+            ["payable", "lines"],
+            "What the claim would pay, with the calculation statement.",
+        ),
+        "ClaimStats": obj(
+            {
+                "from": DATE, "to": DATE, "as_of": DATE,
+                "claims": obj({"total": count, "open": count}, ["total", "open"]),
+                "by_stage": array(obj({"status": status, "stage": string(), "count": count},
+                                      ["status", "stage", "count"])),
+                "by_claim_type": array(obj({"claim_type": enum(CLAIM_TYPES), "name": string(),
+                                            "count": count},
+                                           ["claim_type", "name", "count"])),
+                "by_track": array(obj({"track": enum(list(claim_stats.TRACKS)),
+                                       "name": string(), "count": count},
+                                      ["track", "name", "count"])),
+                "cycle_time_days": obj({"report_to_close": cycle, "report_to_payment": cycle},
+                                       ["report_to_close", "report_to_payment"]),
+                "sla": array(obj(
+                    {"deadline": enum(list(claim_stats.DEADLINES)), "name": string(),
+                     "met": count, "breached": count, "open": count, "total": count,
+                     "compliance_pct": {**pct, "description": "met / (met + breached)."}},
+                    ["deadline", "met", "breached", "open", "compliance_pct"])),
+                "loss_ratio": array(obj(
+                    {"product_code": string(), "product_name": string(),
+                     "kind": enum(["individual", "group"]), "premium": MONEY,
+                     "claims_paid": MONEY,
+                     "loss_ratio": nullable(string("Claims paid / premium, 4 decimals; null "
+                                                   "without premium.",
+                                                   pattern=r"^[0-9]+\.[0-9]{4}$")),
+                     "premium_basis": string()},
+                    ["product_code", "premium", "claims_paid", "loss_ratio"])),
+                "payouts": obj({"total": MONEY, "count": count, "final": MONEY,
+                                "advance": MONEY, "claims": count},
+                               ["total", "count"]),
+            },
+            ["from", "to", "by_stage", "by_claim_type", "by_track", "cycle_time_days", "sla",
+             "loss_ratio", "payouts"],
+            "Claims reported in the window by stage, type and track; their cycle times and "
+            "clocks (met on time, breached, open); claim payments made in the window, and "
+            "per product the loss ratio: payments / premium (individual: premium received "
+            "in the window; group: annual premium of policies overlapping the window).",
+        ),
     }
 
 
@@ -465,6 +706,7 @@ ERRORS = {
     "401": "Missing or wrong bearer token",
     "404": "Not found",
     "409": "Conflict or illegal state transition",
+    "413": "Too large",
     "422": "Refused by a business rule",
 }
 
@@ -597,6 +839,74 @@ def _paths() -> dict[str, Any]:
             "Audit log of one entity", "audit", "getAudit", "AuditList",
             params=[_param("entity_type", "query", "policy, party, product…"),
                     _param("entity_id", "query", "Policy number, application number…")])},
+        **_claim_paths(),
+    }
+
+
+def _query(name: str, description: str, schema: Schema | None = None) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _claim_paths() -> dict[str, Any]:
+    claim_no = _param("claim_no", "path", "Report number (报案号).")
+    idempotency = {
+        "name": "Idempotency-Key", "in": "header", "required": False,
+        "description": "Recommended. The same key again answers 200 with the same claim; the "
+                       "same key with a different body is a 409.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+    report = op("Report a claim (报案)", "claims", "reportClaim", "Claim", status="201",
+                body="ClaimReport", params=[idempotency], errors=("404", "409"), writes=True)
+    report["responses"]["200"] = {"description": "The claim made earlier with this key",
+                                  "content": _json(ref("Claim"))}
+    upload = op("Upload a document for a claim", "claims", "uploadClaimDocument",
+                "DocumentReceipt", status="201", params=[claim_no],
+                errors=("404", "413", "422"), writes=True)
+    upload["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+        "schema": ref("DocumentUpload"),
+        "encoding": {"file": {"contentType": "*/*"}}}}}
+    letter = op("A letter of the claim (text)", "claims", "getClaimLetter", None,
+                params=[claim_no, _param("letter_no", "path", "Letter number.")],
+                errors=("404",))
+    letter["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
+    window = [_query("from", "First report date, YYYY-MM-DD; default 1 January of `to`.",
+                     {"type": "string", "format": "date"}),
+              _query("to", "Last date, YYYY-MM-DD (inclusive); default today.",
+                     {"type": "string", "format": "date"})]
+    charts = op("Claims charts (HTML with inline SVG)", "stats", "getClaimCharts", None,
+                params=window)
+    charts["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    return {
+        "/claims": {
+            "post": report,
+            "get": op("Find claims", "claims", "findClaims", "ClaimList", params=[
+                _query("insured_id_number", "ID number of the insured."),
+                _query("status", "Claim status.", enum(CLAIM_STATUSES)),
+                _query("handler", "Handler (经办人)."),
+                _query("due_before", "Open claims with a clock due on or before this date, "
+                                     "nearest first.", {"type": "string", "format": "date"}),
+                _query("breached", "Open claims with (true) or without (false) a late clock.",
+                       enum(["true", "false"])),
+                _query("limit", "At most this many (1–500, default 200).",
+                       {"type": "string", "pattern": "^[0-9]{1,3}$"}),
+            ]),
+        },
+        "/claims/{claim_no}": {"get": op("One claim", "claims", "getClaim", "Claim",
+                                         params=[claim_no], errors=("404",))},
+        "/claims/{claim_no}/progress": {"get": op(
+            "Progress of a claim, for the customer", "claims", "getClaimProgress",
+            "ClaimProgress", params=[claim_no], errors=("404",))},
+        "/claims/{claim_no}/documents": {"post": upload},
+        "/claims/{claim_no}/transitions": {"post": op(
+            "A staff action on a claim", "claims", "transitionClaim", "Claim",
+            body="ClaimTransition", params=[claim_no], errors=("404", "409", "422"))},
+        "/claims/{claim_no}/letters/{letter_no}": {"get": letter},
+        "/adjudication/preview": {"post": op(
+            "Adjudication preview (理算试算)", "claims", "previewAdjudication",
+            "AdjudicationPreview", body="AdjudicationPreviewRequest", errors=("404",))},
+        "/stats/claims": {"get": op("Claims statistics", "stats", "getClaimStats",
+                                    "ClaimStats", params=window)},
+        "/stats/claims/charts": {"get": charts},
     }
 
 
@@ -607,13 +917,14 @@ def _document() -> dict[str, Any]:
         "info": {
             "title": "Xiaobao back office API",
             "version": "1",
-            "description": "Policies, endorsements, group schemes, parties, outlets and the "
-                           "audit log. Money is a decimal string, dates are YYYY-MM-DD.",
+            "description": "Policies, endorsements, group schemes, parties, outlets, the "
+                           "audit log, claims and claims statistics. Money is a decimal "
+                           "string, dates are YYYY-MM-DD.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": t} for t in ("meta", "products", "policies", "parties", "group",
-                                       "outlets", "audit")],
+                                       "outlets", "audit", "claims", "stats")],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {

@@ -165,9 +165,11 @@ class Claim:
     reopen_count: int = 0
     history: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, actor)
 
-    def _check(self, action: str) -> None:
+    def _check(self, action: str, actor: str) -> None:
         if self.status not in _ALLOWED[action]:
             raise IllegalTransition("理赔案件", self.status, action, allowed_actions(self.status))
+        if not actor:  # before anything changes, so a refused move leaves the claim as it was
+            raise ValidationError("actor", "每一步都须记录操作人")
 
     def _move(self, to: str, actor: str) -> None:
         if not actor:
@@ -177,14 +179,14 @@ class Claim:
 
     def register(self, problems: Sequence[str], actor: str) -> None:
         """立案: a coverage check that finds nothing wrong."""
-        self._check("register")
+        self._check("register", actor)
         if problems:
             raise DomainError("不符合立案条件：" + "；".join(problems), "coverage")
         self._move(REGISTERED, actor)
 
     def decline_registration(self, problems: Sequence[str], actor: str) -> None:
         """不予立案: a rejection with the coverage check's reasons."""
-        self._check("decline_registration")
+        self._check("decline_registration", actor)
         if not problems:
             raise ValidationError("reasons", "不予立案须说明理由")
         self.rejection_reasons = tuple(problems)
@@ -192,7 +194,7 @@ class Claim:
 
     def request_documents(self, missing: Iterable[str], actor: str) -> None:
         """The one consolidated notice of everything missing (Art. 22)."""
-        self._check("request_documents")
+        self._check("request_documents", actor)
         items = tuple(missing)
         if not items:
             raise ValidationError("missing_documents", "没有缺少的材料，无需发补材料通知")
@@ -200,20 +202,20 @@ class Claim:
         self._move(DOCUMENTS_PENDING, actor)
 
     def documents_complete(self, actor: str) -> None:
-        self._check("documents_complete")
+        self._check("documents_complete", actor)
         self.missing = ()
         self._move(UNDER_REVIEW, actor)
 
     def investigate(self, actor: str) -> None:
-        self._check("investigate")
+        self._check("investigate", actor)
         self._move(INVESTIGATING, actor)
 
     def finish_investigation(self, actor: str) -> None:
-        self._check("finish_investigation")
+        self._check("finish_investigation", actor)
         self._move(UNDER_REVIEW, actor)
 
     def adjudicate(self, payable: Decimal, actor: str) -> None:
-        self._check("adjudicate")
+        self._check("adjudicate", actor)
         if payable < 0:
             raise ValidationError("payable", "赔付金额不能为负数")
         self.payable = payable
@@ -225,7 +227,7 @@ class Claim:
 
         Returns True when approved, False when escalated to a higher role.
         """
-        self._check("approve")
+        self._check("approve", actor)
         assert self.payable is not None
         if role != "system" and role not in limits:
             raise ValidationError("role", f"角色须为 {', '.join(ROLES)} 之一")
@@ -240,7 +242,7 @@ class Claim:
         return False
 
     def pay(self, amount: Decimal, actor: str) -> None:
-        self._check("pay")
+        self._check("pay", actor)
         assert self.approved_amount is not None
         due = self.approved_amount - self.advance_paid
         if amount != due:
@@ -250,19 +252,19 @@ class Claim:
 
     def advance(self, amount: Decimal, determinable: Decimal, actor: str) -> None:
         """先予支付 (Art. 25): pay the part that can already be determined."""
-        self._check("advance_payment")
+        self._check("advance_payment", actor)
         if amount <= 0 or self.advance_paid + amount > determinable:
             raise ValidationError("amount", f"先予支付不能超过可确定的金额 {determinable} 元")
         self.advance_paid += amount
         self.history.append((self.status, self.status, actor))
 
     def close(self, actor: str) -> None:
-        self._check("close")
+        self._check("close", actor)
         self._move(CLOSED, actor)
 
     def reject(self, reasons: Sequence[str], actor: str) -> None:
         """拒赔 with reasons; the letter follows within 3 days (Art. 24)."""
-        self._check("reject")
+        self._check("reject", actor)
         cleaned = tuple(r.strip() for r in reasons if r and r.strip())
         if not cleaned:
             raise ValidationError("reasons", "拒赔须书面说明理由")
@@ -270,11 +272,13 @@ class Claim:
         self._move(REJECTED, actor)
 
     def withdraw(self, actor: str) -> None:
-        self._check("withdraw")
+        self._check("withdraw", actor)
         self._move(WITHDRAWN, actor)
 
     def reopen(self, actor: str) -> None:
-        self._check("reopen")
+        self._check("reopen", actor)
+        if self.status == CLOSED and self.approved_amount is not None:
+            self.advance_paid = self.approved_amount  # all paid already: only a top-up is due
         self.reopen_count += 1
         self.approved_amount = self.approval_role = None
         self._move(UNDER_REVIEW, actor)

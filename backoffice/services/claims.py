@@ -364,7 +364,9 @@ def _notify_missing(s: Session, row: ClaimRow, missing: list[ClaimRequirement],
         text = f"【小保】报案号 {row.claim_no} 还需补充：{names}。"
     from backoffice.services.notifications import queue
 
-    queue(s, f"claim:{row.claim_no}:missing:{len(missing)}:{today_cn()}", "sms",
+    notice = s.execute(select(func.count()).select_from(ClaimEvent).where(  # this one included
+        ClaimEvent.claim_id == row.id, ClaimEvent.action == "request_documents")).scalar_one()
+    queue(s, f"claim:{row.claim_no}:missing:notice-{notice}", "sms",
           row.reporter_phone, "missing_documents", text, {"claim_no": row.claim_no})
 
 
@@ -399,14 +401,22 @@ def _paid_before(s: Session, row: ClaimRow) -> Decimal:
     return from_fen(int(paid))
 
 
+def _adjudicate(*args: Any, **kwargs: Any) -> Adjudication:
+    """adjudicate(), with facts whose dates or day counts run off the calendar as bad input."""
+    try:
+        return adjudicate(*args, **kwargs)
+    except OverflowError:  # e.g. hospital_days of 10**9 added to a date
+        raise ValidationError("facts", "日期或天数超出可计算的范围") from None
+
+
 def run_adjudication(s: Session, row: ClaimRow) -> Adjudication:
     product = load_product(s, row.product_code)
     facts = dict(row.facts or {})
     if row.cause and "cause" not in facts:
         facts["cause"] = row.cause
-    return adjudicate(product, row.claim_type, row.incident_date, facts,
-                      sums_insured=_sums_insured(s, row), paid_before=_paid_before(s, row),
-                      allowance_days_by_year=_allowance_days(s, row))
+    return _adjudicate(product, row.claim_type, row.incident_date, facts,
+                       sums_insured=_sums_insured(s, row), paid_before=_paid_before(s, row),
+                       allowance_days_by_year=_allowance_days(s, row))
 
 
 def _apply_adjudication(s: Session, row: ClaimRow, result: Adjudication, actor: str) -> None:
@@ -461,8 +471,7 @@ def preview(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationError("facts", "facts 须为对象")
     with db.read() as s:
         product = load_product(s, raw.get("product_code"))
-    result = adjudicate(product, str(raw.get("claim_type")), raw.get("incident_date"),  # type: ignore[arg-type]
-                        facts)
+    result = _adjudicate(product, str(raw.get("claim_type")), raw.get("incident_date"), facts)
     return {"payable": fmt(result.payable),
             "lines": [{"text": ln.text, "amount": fmt(ln.amount)} for ln in result.lines],
             "excluded": result.excluded, "reasons": list(result.reasons)}
@@ -475,7 +484,7 @@ def transition(db: Database, claim_no: str, raw: Mapping[str, Any]) -> dict[str,
     if not isinstance(raw, Mapping):
         raise ValidationError("body", "请求体须为 JSON 对象")
     action = raw.get("action")
-    if action not in _ACTIONS:
+    if not isinstance(action, str) or action not in _ACTIONS:
         raise ValidationError("action", f"action 须为 {', '.join(_ACTIONS)} 之一")
     actor = raw.get("actor")
     if not isinstance(actor, str) or not actor.strip() or len(actor) > 60:
@@ -916,8 +925,8 @@ def search(db: Database, insured_id_number: str | None = None, status: str | Non
             stmt = stmt.where(ClaimRow.status == status)
         if handler:
             stmt = stmt.where(ClaimRow.handler == handler)
-        if before is not None or breached is not None:
-            stmt = stmt.where(ClaimRow.status.in_(cl.OPEN))
+        if before is not None or breached is not None:  # a rejection still owes its letter
+            stmt = stmt.where(ClaimRow.status.in_((*cl.OPEN, cl.REJECTED)))
         items = []
         for row in s.execute(stmt.limit(5000 if before or breached is not None else limit)
                              ).scalars():
@@ -926,6 +935,8 @@ def search(db: Database, insured_id_number: str | None = None, status: str | Non
                     "handler": row.handler, "track": row.track}
             if before is not None or breached is not None:
                 dl = {k: v for k, v in deadlines(s, row).items() if v["done_on"] is None}
+                if not dl and row.status == cl.REJECTED:
+                    continue
                 nearest = min((v["due"] for v in dl.values()), default=None)
                 is_breached = any(v["breached"] for v in dl.values())
                 if before is not None and (nearest is None or nearest > before.isoformat()):

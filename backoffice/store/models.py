@@ -8,15 +8,20 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -443,6 +448,8 @@ class Notification(Base):
     """A message to a person, sent by a pluggable sender; retried, dead-lettered, never lost."""
 
     __tablename__ = "notifications"
+    # the dispatcher's query: pending rows whose next attempt is due
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     channel: Mapped[str] = mapped_column(String(20))  # wechat | sms | log
@@ -471,3 +478,27 @@ class JobRun(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# ---- scheduler and notification senders ---------------------------------------------------
+
+class AccessToken(Base):
+    """A cached API credential (the WeChat access_token) shared by every platform process."""
+
+    __tablename__ = "access_tokens"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# APScheduler 3's SQLAlchemyJobStore table, declared here (same columns as the job store's own
+# definition) so that Alembic creates it and the schema check knows it; the job store then finds
+# it in place and only reads and writes it.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
