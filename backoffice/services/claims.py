@@ -89,9 +89,31 @@ def write_back(s: Session, row: ClaimRow, claim: cl.Claim, action: str, actor: s
     row.advance_paid_fen = to_fen(claim.advance_paid)
     row.reopen_count = claim.reopen_count
     s.add(ClaimEvent(claim_id=row.id, action=action, status=claim.status, actor=actor, note=note))
+    if claim.status != before:
+        _settle_work(s, row)
     audit(s, actor, "claim", row.claim_no, action, {"status": before},
           {"status": claim.status, **({"note": note} if note else {})})
     emit(s, f"claim.{action}", {"claim_no": row.claim_no, "status": claim.status})
+
+
+_DONE_WITH = {  # a task is finished once the claim reaches one of these statuses
+    "registration_review": (cl.REGISTERED, cl.REJECTED, cl.WITHDRAWN),
+    "claim_review": (cl.APPROVED, cl.REJECTED, cl.WITHDRAWN),
+    "approval_": (cl.APPROVED, cl.REJECTED, cl.WITHDRAWN),
+}
+
+
+def _settle_work(s: Session, row: ClaimRow) -> None:
+    """Close the tasks the new status finishes; a decided claim no longer waits on documents."""
+    for task in s.execute(select(Task).where(Task.claim_id == row.id,
+                                             Task.status == "open")).scalars():
+        kind = next((k for k in _DONE_WITH if task.kind.startswith(k)), None)
+        if kind and row.status in _DONE_WITH[kind]:
+            task.status = "done"
+    if row.status in (cl.REJECTED, cl.WITHDRAWN, cl.APPROVED):
+        for pause in s.execute(select(ClaimPause).where(ClaimPause.claim_id == row.id,
+                                                        ClaimPause.ended_on.is_(None))).scalars():
+            pause.ended_on = today_cn()
 
 
 def _requirements(s: Session, row: ClaimRow) -> list[ClaimRequirement]:

@@ -978,3 +978,23 @@ def test_a_report_about_an_unknown_person_is_refused(
     assert err.value.field == "insured_id_number"
     with db.read() as s:
         assert s.execute(select(ClaimRow.id)).first() is None
+
+
+def test_a_decision_ends_the_pause_and_the_work_it_finishes(
+    db: Database, scheme: demo.SeedResult, files: FileStore, clock: ManualClock
+) -> None:
+    no = manual_claim(db, files, scheme, 0, "disability")
+    on(clock, D(2026, 3, 12))
+    act(db, no, "request_documents", "adj-1",
+        documents=[{"type": "accident_certificate", "name": "意外事故证明"}])
+    assert pauses(db, no) == [(D(2026, 3, 12), None)]
+    on(clock, D(2026, 3, 13))
+    act(db, no, "withdraw", "adj-1")
+    assert pauses(db, no) == [(D(2026, 3, 12), D(2026, 3, 13))]
+    with db.read() as s:
+        open_tasks = s.execute(select(Task.kind).join(ClaimRow, ClaimRow.id == Task.claim_id)
+                               .where(ClaimRow.claim_no == no, Task.status == "open")).all()
+    assert open_tasks == []  # the review task is finished by the withdrawal
+    on(clock, D(2026, 6, 30))
+    view = act(db, no, "reopen", "adj-1")
+    assert not dl(view, "decision")[2]  # no pause is left holding the clock
