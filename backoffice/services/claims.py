@@ -89,7 +89,7 @@ def write_back(s: Session, row: ClaimRow, claim: cl.Claim, action: str, actor: s
     row.advance_paid_fen = to_fen(claim.advance_paid)
     row.reopen_count = claim.reopen_count
     s.add(ClaimEvent(claim_id=row.id, action=action, status=claim.status, actor=actor, note=note))
-    if claim.status != before:
+    if claim.status != before and (claim.status in _SETTLING or actor != "system"):
         _settle_work(s, row)
     audit(s, actor, "claim", row.claim_no, action, {"status": before},
           {"status": claim.status, **({"note": note} if note else {})})
@@ -101,6 +101,10 @@ _DONE_WITH = {  # a task is finished once the claim reaches one of these statuse
     "claim_review": (cl.APPROVED, cl.REJECTED, cl.WITHDRAWN),
     "approval_": (cl.APPROVED, cl.REJECTED, cl.WITHDRAWN),
 }
+
+
+# statuses that can finish work; the system's own registration of a new claim finishes none
+_SETTLING = (cl.APPROVED, cl.REJECTED, cl.WITHDRAWN)
 
 
 def _settle_work(s: Session, row: ClaimRow) -> None:
@@ -283,7 +287,7 @@ def _create_claim(s: Session, d: dict[str, Any], actor: str) -> ClaimRow:
         row.track_rule = "立案核查未通过，待人工处理：" + "；".join(problems)
         _task(s, "registration_review", row, today, "；".join(problems))
     else:
-        _register(s, row, product, "system")
+        _register(s, row, product, "system", new=True)
     emit(s, "claim.reported", {"claim_no": row.claim_no, "channel": row.channel})
     return row
 
@@ -296,20 +300,21 @@ def _party_id_for_report(s: Session, id_number: str) -> int:
     return party.id
 
 
-def _register(s: Session, row: ClaimRow, product: Product, actor: str) -> None:
+def _register(s: Session, row: ClaimRow, product: Product, actor: str,
+              new: bool = False) -> None:
     """立案, then the consolidated notice of every document the claim type needs (Art. 22)."""
     claim = to_domain(row)
     claim.register((), actor)
     write_back(s, row, claim, "register", actor, "承保核查通过，立案")
     today = today_cn()
     needed = product.documents_for(row.claim_type)
-    on_file = {d.doc_type for d in _documents(s, row)}
-    for doc in needed:
-        s.add(ClaimRequirement(claim_id=row.id, doc_type=doc.type, name=doc.name,
-                               requested_on=today,
-                               received_on=today if doc.type in on_file else None))
-    s.flush()
-    missing = _missing(s, row)
+    on_file = set() if new else {d.doc_type for d in _documents(s, row)}
+    created = [ClaimRequirement(claim_id=row.id, doc_type=doc.type, name=doc.name,
+                                requested_on=today,
+                                received_on=today if doc.type in on_file else None)
+               for doc in needed]
+    s.add_all(created)
+    missing = [r for r in created if r.received_on is None]
     if missing:
         claim = to_domain(row)
         claim.request_documents([m.doc_type for m in missing], actor)
@@ -386,7 +391,7 @@ def _notify_missing(s: Session, row: ClaimRow, missing: list[ClaimRequirement],
         text = f"【小保】报案号 {row.claim_no} 还需补充：{names}。"
     from backoffice.services.notifications import queue
 
-    notice = s.execute(select(func.count()).select_from(ClaimEvent).where(  # this one included
+    notice = 1 if first else s.execute(select(func.count()).select_from(ClaimEvent).where(
         ClaimEvent.claim_id == row.id, ClaimEvent.action == "request_documents")).scalar_one()
     queue(s, f"claim:{row.claim_no}:missing:notice-{notice}", "sms",
           row.reporter_phone, "missing_documents", text, {"claim_no": row.claim_no})
