@@ -71,8 +71,9 @@ def run(url: str, members: int, reports: int, warmup: int) -> list[float]:
     with tempfile.TemporaryDirectory(prefix="xiaobao-bench-claims-") as var_dir:
         env = {**os.environ, "XIAOBAO_DATABASE_URL": url, "XIAOBAO_API_TOKEN": token,
                "XIAOBAO_VAR_DIR": var_dir, "XIAOBAO_LOG_LEVEL": "INFO"}
+        log = Path(var_dir) / "server.log"
         server = subprocess.Popen([sys.executable, "-m", "bench.policy_lookup", "--serve"],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  env=env, stdout=subprocess.PIPE, stderr=log.open("w"),
                                   text=True, cwd=ROOT)
         try:
             assert server.stdout is not None
@@ -80,7 +81,11 @@ def run(url: str, members: int, reports: int, warmup: int) -> list[float]:
             if not line.startswith("LISTENING "):
                 raise SystemExit(f"the app did not start: {line!r}")
             base = f"http://127.0.0.1:{int(line.split()[1])}"
-            return asyncio.run(client(base, token, bodies, warmup))
+            try:
+                return asyncio.run(client(base, token, bodies, warmup))
+            except SystemExit:
+                print("".join(log.read_text().splitlines(keepends=True)[-30:]))
+                raise
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -104,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--members", type=int, default=5000)
     ap.add_argument("--backends", default="sqlite,postgresql")
-    ap.add_argument("--postgres-url", default=DEFAULT_PG_URL)
+    ap.add_argument("--postgres-url", default=DEFAULT_PG_URL + "_claims")
     args = ap.parse_args(argv)
     rows = []
     for backend in args.backends.split(","):
@@ -116,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"postgresql skipped: {problem}")
                 continue
             url = args.postgres_url
+        print(f"{backend}: seeding {args.members:,} insureds, then {args.reports:,} reports …",
+              flush=True)
         ms = sorted(run(url, args.members, args.reports, args.warmup))
         rows.append((backend, len(ms), f"{percentile(ms, 50):.1f}", f"{percentile(ms, 95):.1f}",
                      f"{percentile(ms, 99):.1f}", f"{ms[-1]:.1f}",

@@ -5,32 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import queue
+import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import (
-    ColumnElement,
-    Date,
-    Integer,
-    String,
-    and_,
-    any_,
-    bindparam,
-    cast,
-    exists,
-    func,
-    insert,
-    literal,
-    literal_column,
-    select,
-)
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Date, and_, bindparam, exists, func, insert, select, text
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from backoffice.domain.errors import DomainError, ValidationError
 from backoffice.domain.money import fmt, from_fen, to_fen
@@ -253,55 +237,73 @@ def _read_ahead(items: Iterator[_T], depth: int = 2) -> Iterator[Iterator[_T]]:
                 raise value
 
     helper = threading.Thread(target=produce, name="roster-read-ahead", daemon=True)
-    helper.start()
-    try:
-        yield consume()
-    finally:
-        stop.set()
-        while helper.is_alive():  # free the slot the helper may be waiting for
-            with suppress(queue.Empty):
-                handoff.get(timeout=0.01)
-        helper.join()
+    with _SWITCH_INTERVAL:
+        helper.start()
+        try:
+            yield consume()
+        finally:
+            stop.set()
+            while helper.is_alive():  # free the slot the helper may be waiting for
+                with suppress(queue.Empty):
+                    handoff.get(timeout=0.01)
+            helper.join()
+
+
+class _ShortSwitchInterval:
+    """Process-wide: threads switch every `seconds` while at least one import runs.
+
+    After each blocking database call the writing thread needs the GIL back from the
+    read-ahead thread, which is busy validating; with CPython's default interval it waits up
+    to 5 ms each time, several times per batch (3–4 s on the 215,864-member roster). Only
+    ever lowers the interval; the previous value returns when the last import ends.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.users = 0
+        self.saved = 0.0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.users == 0:
+                self.saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.saved, self.seconds))
+            self.users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                sys.setswitchinterval(self.saved)
+
+
+_SWITCH_INTERVAL = _ShortSwitchInterval(0.001)
 
 
 def _enroll(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
             members: set[int], enrolled_on: date, source: str, result: ImportResult) -> None:
     """Find or create the parties of a batch, then add those not yet on the roster.
 
-    Three statements per batch whatever its size, each taking the batch as one JSON
-    parameter (see `_derived`), so neither SQLAlchemy nor the driver handles rows one by one.
-    Other databases take the generic executemany path.
+    On SQLite and PostgreSQL a batch travels as one JSON parameter and comes back as one
+    JSON value (`_SetSQL`): a few statements per batch whatever its size, no per-row work in
+    SQLAlchemy or the driver, and few blocking calls (each one hands the GIL to the
+    read-ahead thread). Other databases take the generic executemany path.
     """
     if not batch:
         return
-    dialect = s.get_bind().dialect.name
-    if dialect not in _SET_DIALECTS:
+    sql = _SET_SQL.get(s.get_bind().dialect.name)
+    if sql is None:
         _enroll_generic(s, policy, batch, members, enrolled_on, source, result)
         return
-    parties = _PARTIES
-    ids = [p.id_number for _, p in batch]
-    if dialect == "postgresql":  # = ANY(array): always an index scan, never a hash join
-        wanted = parties.c.id_number == any_(func.string_to_array(",".join(ids), ","))
-    else:
-        wanted = parties.c.id_number.in_(select(*_derived(dialect, [_ID_NUMBER], ids)))
-    known = {
-        idn: (pid, name) for pid, idn, name in s.execute(
-            select(parties.c.id, parties.c.id_number, parties.c.name).where(wanted))
-    }
-    new = [
-        (p.name, p.gender, p.birth_date, p.id_number, p.phone, p.address, p.occupation,
-         p.occupation_class)
-        for _, p in batch if p.id_number not in known
+    rows = [
+        (p.name, p.gender, p.birth_date.isoformat(), p.id_number, p.phone, p.address,
+         p.occupation, p.occupation_class)
+        for _, p in batch
     ]
-    if new:
-        now = utcnow()
-        values = select(*_derived(dialect, _PARTY_COLUMNS, new),
-                        literal(now, UTCDateTime()), literal(now, UTCDateTime()))
-        created = insert(parties).from_select(
-            [*(name for name, _ in _PARTY_COLUMNS), "created_at", "updated_at"], values
-        ).returning(parties.c.id, parties.c.id_number)
-        for pid, idn in s.execute(created):
-            known[idn] = (pid, "")
+    known, created = sql.find_or_create(s, rows, utcnow())
+    for pid, idn in created:
+        known[idn] = (pid, "")
     enroll: list[int] = []
     for line, p in batch:
         pid, name = known[p.id_number]
@@ -314,56 +316,107 @@ def _enroll(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
         members.add(pid)
         enroll.append(pid)
     if enroll:
-        rows = select(literal(policy.id, Integer()), *_derived(dialect, [_PARTY_ID], enroll),
-                      literal(enrolled_on, Date()), literal("active", String()),
-                      literal(source, String()))
-        s.execute(insert(_ROSTER).from_select(
-            ["policy_id", "party_id", "enrolled_on", "status", "source"], rows))
+        s.execute(sql.enroll, {"policy_id": policy.id, "party_ids": _json(enroll),
+                               "enrolled_on": enrolled_on, "source": source})
         result.imported += len(enroll)
 
 
-_PARTIES = Party.__table__
-_ROSTER = RosterMember.__table__
-_SET_DIALECTS = ("sqlite", "postgresql")
-# (column, type) of the parties a roster creates, in the order of the value tuples.
-_PARTY_COLUMNS: tuple[tuple[str, TypeEngine[Any]], ...] = (
-    ("name", String()), ("gender", String()), ("birth_date", Date()), ("id_number", String()),
-    ("phone", String()), ("address", String()), ("occupation", String()),
-    ("occupation_class", Integer()),
-)
-_ID_NUMBER: tuple[str, TypeEngine[Any]] = ("id_number", String())
-_PARTY_ID: tuple[str, TypeEngine[Any]] = ("party_id", Integer())
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _derived(dialect: str, columns: Sequence[tuple[str, TypeEngine[Any]]],
-             rows: Sequence[Any]) -> list[ColumnElement[Any]]:
-    """The columns of a derived table holding `rows`, all bound as ONE JSON parameter.
-
-    `rows` are tuples in `columns` order, or plain values when there is one column. Dates
-    travel as ISO text: what SQLAlchemy's SQLite `Date` stores, and cast on PostgreSQL.
-    SQLite: `json_each` + `json_extract`. PostgreSQL: `jsonb_array_elements` + `->>` + casts
-    (jsonb, not json: each element is parsed once, not once per `->>`).
-    """
-    payload = bindparam(None, json.dumps(list(rows), ensure_ascii=False, default=_json_date),
-                        type_=String())
-    single = len(columns) == 1
-    if dialect == "postgresql":
-        if single:
-            elements = func.jsonb_array_elements_text(cast(payload, JSONB)).table_valued("value")
-            return [cast(elements.c.value, columns[0][1])]
-        elements = func.jsonb_array_elements(cast(payload, JSONB)).table_valued("value")
-        return [cast(elements.c.value.op("->>")(literal_column(str(i))), t)
-                for i, (_, t) in enumerate(columns)]
-    each = func.json_each(payload).table_valued("value")
-    if single:
-        return [each.c.value]
-    return [func.json_extract(each.c.value, f"$[{i}]") for i in range(len(columns))]
+# A batch of parties as JSON: [[name, gender, birth_date (ISO), id_number, phone, address,
+# occupation, occupation_class], ...]. Dates as ISO text are what SQLAlchemy's SQLite Date
+# stores; PostgreSQL casts them.
+_PARTY_INSERT = ("INSERT INTO parties (name, gender, birth_date, id_number, phone, address, "
+                 "occupation, occupation_class, created_at, updated_at) ")
+_TYPES = (bindparam("now", type_=UTCDateTime()), bindparam("enrolled_on", type_=Date()))
 
 
-def _json_date(value: object) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+@dataclass(frozen=True)
+class _SetSQL:
+    """The statements of `_enroll` for one dialect, and how to run the first part."""
+
+    dialect: str
+    known: Any  # (id, id_number, name) of the batch's existing parties, as one JSON array
+    create: Any  # insert the parties not found; PostgreSQL: also the known ones and new ids
+    created: Any  # SQLite: (id, id_number) of the parties of the given ID numbers
+    enroll: Any  # roster rows for the given party ids, in their order
+
+    def find_or_create(self, s: Session, rows: list[tuple[Any, ...]], now: Any
+                       ) -> tuple[dict[str, tuple[int, str]], list[tuple[int, str]]]:
+        """The batch's known parties {id_number: (id, name)}, and (id, id_number) of the
+        parties created for the others — the same as a SELECT, then an INSERT of those not
+        found, in one transaction."""
+        if self.dialect == "postgresql":  # one statement (data-modifying CTE)
+            found, new_ids = s.execute(self.create, {"rows": _json(rows), "now": now}).one()
+            known = {idn: (pid, name) for pid, idn, name in found or ()}
+            fresh = [r[3] for r in rows if r[3] not in known]
+            return known, list(zip(new_ids or (), fresh, strict=True))
+        ids = _json([r[3] for r in rows])
+        known = {idn: (pid, name) for pid, idn, name in
+                 json.loads(s.execute(self.known, {"ids": ids}).scalar_one())}
+        new = [r for r in rows if r[3] not in known]
+        if not new:
+            return known, []
+        s.execute(self.create, {"rows": _json(new), "now": now})
+        created = json.loads(s.execute(self.created, {"ids": _json([r[3] for r in new])})
+                             .scalar_one())
+        return known, [(pid, idn) for pid, idn in created]
+
+
+_SET_SQL = {
+    "sqlite": _SetSQL(
+        "sqlite",
+        known=text(
+            "SELECT json_group_array(json_array(p.id, p.id_number, p.name)) FROM parties AS p "
+            "WHERE p.id_number IN (SELECT value FROM json_each(:ids))"),
+        create=text(
+            _PARTY_INSERT
+            + "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+            "json_extract(value, '$[2]'), json_extract(value, '$[3]'), "
+            "json_extract(value, '$[4]'), json_extract(value, '$[5]'), "
+            "json_extract(value, '$[6]'), json_extract(value, '$[7]'), :now, :now "
+            "FROM json_each(:rows) ORDER BY key").bindparams(*_TYPES[:1]),
+        created=text(
+            "SELECT json_group_array(json_array(p.id, p.id_number)) FROM parties AS p "
+            "WHERE p.id_number IN (SELECT value FROM json_each(:ids))"),
+        enroll=text(
+            "INSERT INTO roster_members (policy_id, party_id, enrolled_on, status, source) "
+            "SELECT :policy_id, value, :enrolled_on, 'active', :source "
+            "FROM json_each(:party_ids) ORDER BY key").bindparams(*_TYPES[1:]),
+    ),
+    "postgresql": _SetSQL(
+        "postgresql",
+        known=None,
+        create=text(
+            "WITH input AS ("
+            " SELECT t.ord, t.e ->> 0 AS name, t.e ->> 1 AS gender,"
+            " CAST(t.e ->> 2 AS DATE) AS birth_date, t.e ->> 3 AS id_number,"
+            " t.e ->> 4 AS phone, t.e ->> 5 AS address, t.e ->> 6 AS occupation,"
+            " CAST(t.e ->> 7 AS INTEGER) AS occupation_class"
+            " FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS t(e, ord)"
+            "), known AS ("  # = ANY(ARRAY(…)): an index scan, never a hash join
+            " SELECT p.id, p.id_number, p.name FROM parties AS p"
+            " WHERE p.id_number = ANY (ARRAY(SELECT id_number FROM input))"
+            "), created AS ("
+            f" {_PARTY_INSERT}"
+            " SELECT name, gender, birth_date, id_number, phone, address, occupation,"
+            " occupation_class, :now, :now FROM input"
+            " WHERE id_number NOT IN (SELECT id_number FROM known) ORDER BY ord"
+            " RETURNING id, id_number"
+            ") SELECT"
+            " (SELECT json_agg(json_build_array(id, id_number, name)) FROM known),"
+            " (SELECT json_agg(c.id ORDER BY i.ord) FROM created AS c"
+            "  JOIN input AS i ON i.id_number = c.id_number)").bindparams(*_TYPES[:1]),
+        created=None,
+        enroll=text(
+            "INSERT INTO roster_members (policy_id, party_id, enrolled_on, status, source) "
+            "SELECT :policy_id, CAST(t.value AS INTEGER), :enrolled_on, 'active', :source "
+            "FROM jsonb_array_elements_text(CAST(:party_ids AS JSONB)) WITH ORDINALITY "
+            "AS t(value, ord) ORDER BY t.ord").bindparams(*_TYPES[1:]),
+    ),
+}
 
 
 def _enroll_generic(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
