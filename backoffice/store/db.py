@@ -29,7 +29,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # no pre-ping: it doubles the round trips of a lookup; dead connections are recycled and
+    # a disconnect invalidates the pool (that one request fails, the next reconnects)
+    return create_engine(url, pool_recycle=1800, **kwargs)
 
 
 class Database:
