@@ -304,17 +304,7 @@ def _enroll(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
     known, created = sql.find_or_create(s, rows, utcnow())
     for pid, idn in created:
         known[idn] = (pid, "")
-    enroll: list[int] = []
-    for line, p in batch:
-        pid, name = known[p.id_number]
-        if name and name != p.name:
-            result.errors.append(RowError(line, "name", "该身份证号已登记为另一姓名，请核对"))
-            continue
-        if pid in members:
-            result.skipped += 1
-            continue
-        members.add(pid)
-        enroll.append(pid)
+    enroll = _to_enroll(batch, known, members, result)
     if enroll:
         s.execute(sql.enroll, {"policy_id": policy.id, "party_ids": _json(enroll),
                                "enrolled_on": enrolled_on, "source": source})
@@ -439,18 +429,9 @@ def _enroll_generic(s: Session, policy: PolicyRow, batch: list[tuple[int, Person
     if new:
         for pid, idn in s.execute(insert(Party).returning(Party.id, Party.id_number), new):
             known[idn] = (pid, "")
-    enroll = []
-    for line, p in batch:
-        pid, name = known[p.id_number]
-        if name and name != p.name:
-            result.errors.append(RowError(line, "name", "该身份证号已登记为另一姓名，请核对"))
-            continue
-        if pid in members:
-            result.skipped += 1
-            continue
-        members.add(pid)
-        enroll.append({"policy_id": policy.id, "party_id": pid, "enrolled_on": enrolled_on,
-                       "status": "active", "source": source})
+    enroll = [{"policy_id": policy.id, "party_id": pid, "enrolled_on": enrolled_on,
+               "status": "active", "source": source}
+              for pid in _to_enroll(batch, known, members, result)]
     if enroll:
         s.execute(insert(RosterMember), enroll)
         result.imported += len(enroll)
@@ -497,3 +478,19 @@ def auto_enroll(db: Database, policy_no: str, as_of: date, actor: str = "schedul
                                              "premium": fmt(from_fen(policy.annual_premium_fen))})
         return len(rows)
 
+
+def _to_enroll(batch: list[tuple[int, PersonData]], known: dict[str, tuple[int, str]],
+               members: set[int], result: ImportResult) -> list[int]:
+    """Party ids to add to the roster; a name clash is a row error, a member is skipped."""
+    enroll: list[int] = []
+    for line, p in batch:
+        pid, name = known[p.id_number]
+        if name and name != p.name:
+            result.errors.append(RowError(line, "name", "该身份证号已登记为另一姓名，请核对"))
+            continue
+        if pid in members:
+            result.skipped += 1
+            continue
+        members.add(pid)
+        enroll.append(pid)
+    return enroll
