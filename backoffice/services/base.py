@@ -49,6 +49,13 @@ def emit(session: Session, topic: str, payload: dict[str, Any]) -> None:
     session.add(OutboxEvent(topic=topic, payload=payload))
 
 
+def append_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert append-only rows (events, audit entries, outbox) in one executemany: no ORM
+    identity bookkeeping and no RETURNING round trip per row."""
+    if rows:
+        session.execute(insert(model.__table__).inline(), rows)
+
+
 def next_number(session: Session, series: str) -> int:
     """Next value of a number series, safe under concurrent transactions."""
     bumped = session.execute(
@@ -79,5 +86,5 @@ def one(session: Session, stmt: Any) -> Any:
     return session.execute(stmt).scalar_one_or_none()
 
 
-__all__ = ["SHANGHAI", "audit", "business_date", "emit", "next_number", "number", "one",
-           "select", "today_cn"]
+__all__ = ["SHANGHAI", "append_rows", "audit", "business_date", "emit", "next_number", "number",
+           "one", "select", "today_cn"]

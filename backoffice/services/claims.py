@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,12 +30,13 @@ from backoffice.domain.identity import mask_bank_card, parse_bank_card, parse_id
 from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
 from backoffice.domain.party import parse_date, parse_name
 from backoffice.domain.product import CLAIM_TYPES, Product
-from backoffice.services.base import audit, business_date, emit, number, today_cn
+from backoffice.services.base import append_rows, audit, business_date, emit, number, today_cn
 from backoffice.services.parties import find_party
 from backoffice.services.products import load_product
-from backoffice.store.db import Database
+from backoffice.store.db import Database, pipelined
 from backoffice.store.files import FileStore
 from backoffice.store.models import (
+    AuditEntry,
     ClaimDocument,
     ClaimEvent,
     ClaimPause,
@@ -43,6 +45,8 @@ from backoffice.store.models import (
     ClaimRow,
     IdempotencyKey,
     Letter,
+    Notification,
+    OutboxEvent,
     Party,
     PolicyCoverage,
     PolicyRow,
@@ -179,20 +183,26 @@ def _parse_report(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _policy_and_insured(s: Session, policy_no: str, id_number: str
-                        ) -> tuple[PolicyRow, Party | None, date | None]:
-    """The policy, the insured if they are on it, and from when they are covered."""
-    policy = s.execute(select(PolicyRow).where(PolicyRow.policy_no == policy_no)).scalar()
-    if policy is None:
+                        ) -> tuple[PolicyRow, Party | None, date | None, int | None]:
+    """The policy, the insured if they are on it, from when they are covered, and the party
+    the ID number belongs to — one round trip."""
+    found = s.execute(
+        select(PolicyRow, Party, RosterMember.enrolled_on).select_from(PolicyRow)
+        .outerjoin(Party, Party.id_number == id_number)
+        .outerjoin(RosterMember, and_(RosterMember.policy_id == PolicyRow.id,
+                                      RosterMember.party_id == Party.id,
+                                      RosterMember.status == "active"))
+        .where(PolicyRow.policy_no == policy_no).limit(1)
+    ).first()
+    if found is None:
         raise NotFound(f"保单 {policy_no} 不存在", "policy_no")
-    party = find_party(s, id_number)
+    policy, party, enrolled_on = found
     if party is None:
-        return policy, None, None
+        return policy, None, None, None
     if policy.kind == "group":
-        member = s.execute(select(RosterMember).where(
-            RosterMember.policy_id == policy.id, RosterMember.party_id == party.id,
-            RosterMember.status == "active")).scalar()
-        return policy, party if member else None, member.enrolled_on if member else None
-    return policy, party if policy.insured_party_id == party.id else None, policy.start_date
+        return policy, party if enrolled_on else None, enrolled_on, party.id
+    on_policy = policy.insured_party_id == party.id
+    return policy, party if on_policy else None, policy.start_date, party.id
 
 
 def _coverage_problems(s: Session, policy: PolicyRow, product: Product, insured: Party | None,
@@ -234,12 +244,12 @@ def report(db: Database, raw: Mapping[str, Any], idempotency_key: str | None,
                 existing = _replay(s, idempotency_key, digest)
                 if existing:
                     return 200, claim_view(s, existing)
-            row = _create_claim(s, data, actor)
-            if idempotency_key:
-                s.add(IdempotencyKey(scope="claim_report", key=idempotency_key,
-                                     request_hash=digest, resource_id=row.claim_no))
-                s.flush()
-            return 201, claim_view(s, row)
+            row, fresh = _create_claim(s, data, actor,
+                                       (idempotency_key, digest) if idempotency_key else None)
+            if fresh is None:
+                return 201, claim_view(s, row)
+            return 201, _assemble_view(row, data["policy_no"], fresh.requirements,
+                                       fresh.events, [], [], ())
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -260,44 +270,102 @@ def _replay(s: Session, key: str, digest: str) -> ClaimRow | None:
     return load_claim(s, saved.resource_id)
 
 
-def _create_claim(s: Session, d: dict[str, Any], actor: str) -> ClaimRow:
+def _create_claim(s: Session, d: dict[str, Any], actor: str, key: tuple[str, str] | None
+                  ) -> tuple[ClaimRow, _Fresh | None]:
+    """The claim as it leaves the report: checked, registered and told what to send.
+
+    The domain plays report → register → request_documents in memory, so the claim is inserted
+    once with its final status and its events, requirements, audit entries and outbox events go
+    in one bulk insert each, with the idempotency record of `key` (key, request digest).
+    Returns the row and, for the answer, what was written with it.
+    """
     today = today_cn()
-    policy, insured, covered_from = _policy_and_insured(s, d["policy_no"],
-                                                        d["insured_id_number"])
+    policy, insured, covered_from, party_id = _policy_and_insured(
+        s, d["policy_no"], d["insured_id_number"])
+    if party_id is None:  # a report about someone not on the policy is still taken, if known
+        raise NotFound("未找到该身份证号对应的被保险人", "insured_id_number")
     product = load_product(s, policy.product_code)
-    party_id = insured.id if insured else _party_id_for_report(s, d["insured_id_number"])
+    problems = _coverage_problems(s, policy, product, insured, covered_from, d["claim_type"],
+                                  d["incident_date"], today)
+    claim = cl.Claim(status=cl.REPORTED)
+    steps = [("report", cl.REPORTED, actor,
+              f"{d['reporter_name']}（{d['reporter_relation']}）经 {d['channel']} 报案")]
+    needed = [] if problems else list(product.documents_for(d["claim_type"]))
+    if not problems:
+        claim.register((), "system")
+        steps.append(("register", claim.status, "system", "承保核查通过，立案"))
+    if needed:
+        claim.request_documents([doc.type for doc in needed], "system")
+        steps.append(("request_documents", claim.status, "system",
+                      "一次性告知所需材料：" + "、".join(doc.name for doc in needed)))
     row = ClaimRow(
         claim_no=number(s, "R", today.year, 8), policy_id=policy.id, insured_party_id=party_id,
-        product_code=product.code, claim_type=d["claim_type"], status=cl.REPORTED,
+        product_code=product.code, claim_type=d["claim_type"], status=claim.status,
         incident_date=d["incident_date"], incident_place=d["incident_place"],
         description=d["description"], cause=d["cause"], reporter_name=d["reporter_name"],
         reporter_relation=d["reporter_relation"], reporter_phone=d["reporter_phone"],
         channel=d["channel"], reported_on=today, facts=d["facts"],
         late_report=cl.is_late_report(d["incident_date"], today),
+        track_rule=("立案核查未通过，待人工处理：" + "；".join(problems)) if problems else None,
     )
     s.add(row)
     s.flush()
-    s.add(ClaimEvent(claim_id=row.id, action="report", status=cl.REPORTED, actor=actor,
-                     note=f"{d['reporter_name']}（{d['reporter_relation']}）"
-                          f"经 {d['channel']} 报案"))
-    audit(s, actor, "claim", row.claim_no, "report", None, {"status": cl.REPORTED})
-    problems = _coverage_problems(s, policy, product, insured, covered_from, row.claim_type,
-                                  row.incident_date, today)
+    if key:
+        append_rows(s, IdempotencyKey, [{"scope": "claim_report", "key": key[0],
+                                         "request_hash": key[1], "resource_id": row.claim_no}])
     if problems:
-        row.track_rule = "立案核查未通过，待人工处理：" + "；".join(problems)
+        fresh = _write_report_trail(s, row, steps, needed, today)
         _task(s, "registration_review", row, today, "；".join(problems))
-    else:
-        _register(s, row, product, "system", new=True)
-    emit(s, "claim.reported", {"claim_no": row.claim_no, "channel": row.channel})
-    return row
+    elif needed:
+        with pipelined(s):  # the trail and the notice need no answers: one round trip
+            fresh = _write_report_trail(s, row, steps, needed, today)
+            _notify_missing(s, row, fresh.requirements, first=True, new_claim=True)
+    else:  # nothing to send: straight to review, where the fast track may decide it
+        _write_report_trail(s, row, steps, needed, today)
+        _documents_complete(s, row, "system")
+        return row, None
+    return row, fresh
 
 
-def _party_id_for_report(s: Session, id_number: str) -> int:
-    """A report about someone not on the policy is still taken (and then not registered)."""
-    party = find_party(s, id_number)
-    if party is None:
-        raise NotFound("未找到该身份证号对应的被保险人", "insured_id_number")
-    return party.id
+@dataclass(frozen=True, slots=True)
+class _Fresh:
+    """What a report wrote beside the claim row, so its answer needs no reads."""
+
+    events: list[ClaimEvent]
+    requirements: list[ClaimRequirement]
+
+
+def _write_report_trail(s: Session, row: ClaimRow, steps: list[tuple[str, str, str, str]],
+                        needed: list[Any], today: date) -> _Fresh:
+    at = utcnow()
+    events = [ClaimEvent(claim_id=row.id, at=at, action=action, status=status, actor=who,
+                         note=note) for action, status, who, note in steps]
+    reqs = [ClaimRequirement(claim_id=row.id, doc_type=doc.type, name=doc.name,
+                             requested_on=today, received_on=None) for doc in needed]
+    append_rows(s, ClaimEvent, [_columns(e, "claim_id", "at", "action", "status", "actor",
+                                         "note") for e in events])
+    append_rows(s, ClaimRequirement, [_columns(r, "claim_id", "doc_type", "name", "requested_on",
+                                               "received_on") for r in reqs])
+    trail: list[dict[str, Any]] = []
+    topics: list[dict[str, Any]] = []
+    before: str | None = None
+    for action, status, who, note in steps:  # the same entries write_back makes, one per step
+        trail.append({"at": at, "actor": who, "entity_type": "claim", "entity_id": row.claim_no,
+                      "action": action, "before": {"status": before} if before else None,
+                      "after": {"status": status, **({"note": note} if before else {})}})
+        if before:
+            topics.append({"at": at, "topic": f"claim.{action}",
+                           "payload": {"claim_no": row.claim_no, "status": status}})
+        before = status
+    topics.append({"at": at, "topic": "claim.reported",
+                   "payload": {"claim_no": row.claim_no, "channel": row.channel}})
+    append_rows(s, AuditEntry, trail)
+    append_rows(s, OutboxEvent, topics)
+    return _Fresh(events, reqs)
+
+
+def _columns(obj: Any, *names: str) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names}
 
 
 def _register(s: Session, row: ClaimRow, product: Product, actor: str,
@@ -383,18 +451,22 @@ def _documents_complete(s: Session, row: ClaimRow, actor: str) -> None:
 
 
 def _notify_missing(s: Session, row: ClaimRow, missing: list[ClaimRequirement],
-                    first: bool) -> None:
+                    first: bool, new_claim: bool = False) -> None:
     names = "、".join(m.name for m in missing)
     text = (f"【小保】您的报案（报案号 {row.claim_no}）已受理。请一次性准备以下材料：{names}。"
             "可在公众号上传照片，或到就近服务网点提交。")
     if not first:
         text = f"【小保】报案号 {row.claim_no} 还需补充：{names}。"
-    from backoffice.services.notifications import queue
+    from backoffice.services.notifications import notification_row, queue
 
     notice = 1 if first else s.execute(select(func.count()).select_from(ClaimEvent).where(
         ClaimEvent.claim_id == row.id, ClaimEvent.action == "request_documents")).scalar_one()
-    queue(s, f"claim:{row.claim_no}:missing:notice-{notice}", "sms",
-          row.reporter_phone, "missing_documents", text, {"claim_no": row.claim_no})
+    args = (f"claim:{row.claim_no}:missing:notice-{notice}", "sms", row.reporter_phone,
+            "missing_documents", text, {"claim_no": row.claim_no})
+    if new_claim:  # the claim was created in this transaction: its first notice is new
+        append_rows(s, Notification, [notification_row(*args)])
+    else:
+        queue(s, *args)
 
 
 # ---- adjudication and the fast track -------------------------------------------------------------
@@ -535,7 +607,8 @@ def _act_register(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str)
     assert policy is not None
     party = s.get(Party, row.insured_party_id)
     assert party is not None
-    _, insured, covered_from = _policy_and_insured(s, policy.policy_no or "", party.id_number)
+    _, insured, covered_from, _ = _policy_and_insured(s, policy.policy_no or "",
+                                                      party.id_number)
     product = load_product(s, row.product_code)
     problems = _coverage_problems(s, policy, product, insured, covered_from, row.claim_type,
                                   row.incident_date, row.reported_on)
@@ -812,10 +885,7 @@ _ACTIONS = {
 
 # ---- views ------------------------------------------------------------------------------
 
-def _events(s: Session, row: ClaimRow) -> ClaimEvents:
-    pauses = tuple((p.started_on, p.ended_on) for p in s.execute(
-        select(ClaimPause).where(ClaimPause.claim_id == row.id).order_by(ClaimPause.id)
-    ).scalars())
+def _clock_events(row: ClaimRow, pauses: tuple[tuple[date, date | None], ...]) -> ClaimEvents:
     return ClaimEvents(
         reported_on=row.reported_on, documents_complete_on=row.documents_complete_on,
         pauses=pauses, reviewed_on=row.reviewed_on, decided_on=row.decided_on,
@@ -826,28 +896,50 @@ def _events(s: Session, row: ClaimRow) -> ClaimEvents:
     )
 
 
-def deadlines(s: Session, row: ClaimRow, today: date | None = None) -> dict[str, Any]:
-    today = today or today_cn()
+def _pauses(s: Session, row: ClaimRow) -> tuple[tuple[date, date | None], ...]:
+    return tuple((p.started_on, p.ended_on) for p in s.execute(
+        select(ClaimPause).where(ClaimPause.claim_id == row.id).order_by(ClaimPause.id)
+    ).scalars())
+
+
+def _events(s: Session, row: ClaimRow) -> ClaimEvents:
+    return _clock_events(row, _pauses(s, row))
+
+
+def _deadline_view(events: ClaimEvents, today: date) -> dict[str, Any]:
     return {
         name: {"due": d.due.isoformat(), "breached": d.breached, "paused": d.paused,
                "done_on": d.done_on.isoformat() if d.done_on else None, "basis": d.basis}
-        for name, d in claim_deadlines(_events(s, row), today).items()
+        for name, d in claim_deadlines(events, today).items()
     }
+
+
+def deadlines(s: Session, row: ClaimRow, today: date | None = None) -> dict[str, Any]:
+    return _deadline_view(_events(s, row), today or today_cn())
 
 
 def claim_view(s: Session, row: ClaimRow) -> dict[str, Any]:
     reqs = _requirements(s, row)
-    events = s.execute(select(ClaimEvent).where(ClaimEvent.claim_id == row.id)
-                       .order_by(ClaimEvent.id)).scalars()
-    policy = s.get(PolicyRow, row.policy_id)
-    letters = s.execute(select(Letter).where(Letter.claim_id == row.id)
-                        .order_by(Letter.id)).scalars()
+    events = list(s.execute(select(ClaimEvent).where(ClaimEvent.claim_id == row.id)
+                            .order_by(ClaimEvent.id)).scalars())
+    policy_no = s.execute(select(PolicyRow.policy_no)
+                          .where(PolicyRow.id == row.policy_id)).scalar()
+    letters = list(s.execute(select(Letter).where(Letter.claim_id == row.id)
+                             .order_by(Letter.id)).scalars())
+    return _assemble_view(row, policy_no, reqs, events, _documents(s, row), letters,
+                          _pauses(s, row))
+
+
+def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequirement],
+                   events: list[ClaimEvent], documents: list[ClaimDocument],
+                   letters: list[Letter], pauses: tuple[tuple[date, date | None], ...]
+                   ) -> dict[str, Any]:
     return {
         "claim_no": row.claim_no,
         "status": row.status,
         "stage": cl.STAGE_NAMES[row.status],
         "claim_type": row.claim_type,
-        "policy_no": policy.policy_no if policy else None,
+        "policy_no": policy_no,
         "product_code": row.product_code,
         "incident_date": row.incident_date.isoformat(),
         "incident_place": row.incident_place,
@@ -864,9 +956,9 @@ def claim_view(s: Session, row: ClaimRow) -> dict[str, Any]:
             {"document_id": d.id, "doc_type": d.doc_type, "filename": d.filename,
              "size": d.size, "uploaded_at": d.uploaded_at.isoformat(), "fields": d.fields,
              "needs_review": d.needs_review}
-            for d in _documents(s, row)
+            for d in documents
         ],
-        "deadlines": deadlines(s, row),
+        "deadlines": _deadline_view(_clock_events(row, pauses), today_cn()),
         "payable": None if row.payable_fen is None else fmt(from_fen(row.payable_fen)),
         "approved": None if row.approved_fen is None else fmt(from_fen(row.approved_fen)),
         "advance_paid": fmt(from_fen(row.advance_paid_fen)),

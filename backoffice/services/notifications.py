@@ -39,14 +39,23 @@ STATUSES = ("pending", "sent", "dead")
 def queue(s: Session, dedupe_key: str, channel: str, recipient: str, template: str, text: str,
           payload: dict[str, Any] | None = None) -> Notification | None:
     """Queue once per dedupe key: a job that runs twice does not notify twice."""
-    if channel not in NOTIFICATION_CHANNELS:
-        raise ValueError(f"unknown channel {channel}")
-    if s.execute(select(Notification.id).where(Notification.dedupe_key == dedupe_key)).first():
+    row = notification_row(dedupe_key, channel, recipient, template, text, payload)
+    if s.execute(select(Notification.id).where(Notification.dedupe_key == row["dedupe_key"])
+                 ).first():
         return None
-    note = Notification(dedupe_key=dedupe_key[:160], channel=channel, recipient=recipient,
-                        template=template, text=text, payload=payload or {})
+    note = Notification(**row)
     s.add(note)
     return note
+
+
+def notification_row(dedupe_key: str, channel: str, recipient: str, template: str, text: str,
+                     payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The columns of a new notification, for a caller that inserts it in bulk because its key
+    is known to be new (the unique key still guards it)."""
+    if channel not in NOTIFICATION_CHANNELS:
+        raise ValueError(f"unknown channel {channel}")
+    return {"dedupe_key": dedupe_key[:160], "channel": channel, "recipient": recipient,
+            "template": template, "text": text, "payload": payload or {}}
 
 
 # ---- dispatching --------------------------------------------------------------------------

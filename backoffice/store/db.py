@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -66,3 +67,24 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def pipelined(session: Session) -> Iterator[None]:
+    """Send the statements of the block to PostgreSQL together (psycopg pipeline mode): one
+    round trip for a run of writes whose results are not needed in between. Elsewhere a no-op.
+    Errors surface when the block ends, still inside the caller's transaction."""
+    session.flush()
+    driver = session.connection().connection.driver_connection
+    pipeline = getattr(driver, "pipeline", None)
+    if pipeline is None:
+        yield
+        return
+    try:
+        with pipeline():
+            yield
+            session.flush()
+    except DBAPIError:
+        raise
+    except driver.Error as err:  # raised by the pipeline's sync, outside SQLAlchemy's wrapping
+        raise DBAPIError.instance(None, None, err, type(driver).Error) from err

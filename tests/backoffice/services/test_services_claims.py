@@ -37,6 +37,7 @@ from backoffice.store.models import (
     ClaimRequirement,
     ClaimRow,
     Notification,
+    OutboxEvent,
     Party,
     Task,
 )
@@ -245,6 +246,24 @@ def test_a_report_taken_twice_under_one_key_is_one_claim(
     with pytest.raises(ValidationError) as bad:
         claims.report(db, raw, "k" * 201)
     assert bad.value.field == "Idempotency-Key"
+
+
+def test_the_report_answer_is_the_claim_as_read_back(
+    db: Database, scheme: demo.SeedResult
+) -> None:
+    """The report answers from what it wrote; a later read must show exactly that claim."""
+    for claim_type in DOCS:
+        answer = report(db, body(scheme, 1, claim_type))
+        assert answer == claims.get_claim(db, answer["claim_no"])
+        trail = audits(db, answer["claim_no"])
+        assert [(a.action, a.before, (a.after or {}).get("status")) for a in trail] == [
+            ("report", None, "reported"), ("register", {"status": "reported"}, "registered"),
+            ("request_documents", {"status": "registered"}, "documents_pending")]
+        with db.read() as s:
+            topics = s.execute(select(OutboxEvent.topic).where(
+                OutboxEvent.payload["claim_no"].as_string() == answer["claim_no"])
+                .order_by(OutboxEvent.id)).scalars().all()
+        assert topics == ["claim.register", "claim.request_documents", "claim.reported"]
 
 
 def test_someone_not_on_the_policy_stays_reported_for_review_then_is_declined(
