@@ -32,7 +32,7 @@ from backoffice.domain.party import parse_date, parse_name
 from backoffice.domain.product import CLAIM_TYPES, Product
 from backoffice.services.base import append_rows, audit, business_date, emit, number, today_cn
 from backoffice.services.parties import find_party
-from backoffice.services.products import load_product
+from backoffice.services.products import load_product, product_of
 from backoffice.store.db import Database, pipelined
 from backoffice.store.files import FileStore
 from backoffice.store.models import (
@@ -50,6 +50,7 @@ from backoffice.store.models import (
     Party,
     PolicyCoverage,
     PolicyRow,
+    ProductRow,
     RosterMember,
     Task,
     utcnow,
@@ -183,11 +184,12 @@ def _parse_report(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _policy_and_insured(s: Session, policy_no: str, id_number: str
-                        ) -> tuple[PolicyRow, Party | None, date | None, int | None]:
-    """The policy, the insured if they are on it, from when they are covered, and the party
-    the ID number belongs to — one round trip."""
+                        ) -> tuple[PolicyRow, Party | None, date | None, int | None, Product]:
+    """The policy, the insured if they are on it, from when they are covered, the party the
+    ID number belongs to, and the policy's product — one round trip."""
     found = s.execute(
-        select(PolicyRow, Party, RosterMember.enrolled_on).select_from(PolicyRow)
+        select(PolicyRow, Party, RosterMember.enrolled_on, ProductRow).select_from(PolicyRow)
+        .join(ProductRow, ProductRow.code == PolicyRow.product_code)
         .outerjoin(Party, Party.id_number == id_number)
         .outerjoin(RosterMember, and_(RosterMember.policy_id == PolicyRow.id,
                                       RosterMember.party_id == Party.id,
@@ -196,13 +198,14 @@ def _policy_and_insured(s: Session, policy_no: str, id_number: str
     ).first()
     if found is None:
         raise NotFound(f"保单 {policy_no} 不存在", "policy_no")
-    policy, party, enrolled_on = found
+    policy, party, enrolled_on, product_row = found
+    product = product_of(product_row)
     if party is None:
-        return policy, None, None, None
+        return policy, None, None, None, product
     if policy.kind == "group":
-        return policy, party if enrolled_on else None, enrolled_on, party.id
+        return policy, party if enrolled_on else None, enrolled_on, party.id, product
     on_policy = policy.insured_party_id == party.id
-    return policy, party if on_policy else None, policy.start_date, party.id
+    return policy, party if on_policy else None, policy.start_date, party.id, product
 
 
 def _coverage_problems(s: Session, policy: PolicyRow, product: Product, insured: Party | None,
@@ -280,11 +283,10 @@ def _create_claim(s: Session, d: dict[str, Any], actor: str, key: tuple[str, str
     Returns the row and, for the answer, what was written with it.
     """
     today = today_cn()
-    policy, insured, covered_from, party_id = _policy_and_insured(
+    policy, insured, covered_from, party_id, product = _policy_and_insured(
         s, d["policy_no"], d["insured_id_number"])
     if party_id is None:  # a report about someone not on the policy is still taken, if known
         raise NotFound("未找到该身份证号对应的被保险人", "insured_id_number")
-    product = load_product(s, policy.product_code)
     problems = _coverage_problems(s, policy, product, insured, covered_from, d["claim_type"],
                                   d["incident_date"], today)
     claim = cl.Claim(status=cl.REPORTED)
@@ -607,8 +609,8 @@ def _act_register(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str)
     assert policy is not None
     party = s.get(Party, row.insured_party_id)
     assert party is not None
-    _, insured, covered_from, _ = _policy_and_insured(s, policy.policy_no or "",
-                                                      party.id_number)
+    _, insured, covered_from, _, _ = _policy_and_insured(s, policy.policy_no or "",
+                                                         party.id_number)
     product = load_product(s, row.product_code)
     problems = _coverage_problems(s, policy, product, insured, covered_from, row.claim_type,
                                   row.incident_date, row.reported_on)

@@ -54,11 +54,16 @@ def load_product(session: Session, code: object, field: str = "product_code") ->
     row = session.execute(select(ProductRow).where(ProductRow.code == code)).scalar()
     if row is None:
         raise NotFound(f"产品 {code} 不存在", field)
-    cached = _cache.get(code)
+    return product_of(row)
+
+
+def product_of(row: ProductRow) -> Product:
+    """The parsed product of a row, parsed once per version (its `updated_at`)."""
+    cached = _cache.get(row.code)
     if cached and cached[0] == row.updated_at:
         return cached[1]
     product = parse_product(row.definition)
-    _cache[code] = (row.updated_at, product)
+    _cache[row.code] = (row.updated_at, product)
     return product
 
 
