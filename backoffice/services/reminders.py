@@ -184,18 +184,22 @@ def deadline_checks(db: Database, today: date, supervisor: str = SUPERVISOR) -> 
     """A warning when a clock falls due within one working day; an escalation once breached.
 
     Each once per claim, clock and due date. A clock held by an open pause (documents being
-    supplied) has only a provisional due date and is left alone.
+    supplied) has only a provisional due date and is left alone. Warning and escalation tasks
+    whose clock has since been met (or no longer runs) are closed.
     """
     horizon = CN_CALENDAR.add_working_days(today, 1)
     counts = {"warnings": 0, "escalations": 0}
     with db.read() as s:
-        claim_ids = _watched_claims(s)
+        claim_ids = sorted(set(_watched_claims(s)) | set(_claims_with_open_clock_tasks(s)))
 
     def check(claim_id: int) -> None:
         with db.transaction() as s:
             row = s.get(ClaimRow, claim_id)
             assert row is not None
-            for name, d in deadlines(s, row, today).items():
+            clocks = deadlines(s, row, today)
+            if not _close_finished_clock_tasks(s, row, clocks):
+                return  # the claim's clocks have stopped: nothing more to warn about
+            for name, d in clocks.items():
                 if d["done_on"] is not None or d["paused"]:
                     continue
                 due = date.fromisoformat(d["due"])
@@ -211,6 +215,28 @@ def deadline_checks(db: Database, today: date, supervisor: str = SUPERVISOR) -> 
             log.exception("deadline check failed for claim %s", claim_id)
             counts["errors"] = counts.get("errors", 0) + 1
     return counts
+
+
+_CLOCK_TASKS = ("deadline_warning", "escalation")
+
+
+def _claims_with_open_clock_tasks(s: Session) -> list[int]:
+    return list(s.execute(select(Task.claim_id).distinct().where(
+        Task.kind.in_(_CLOCK_TASKS), Task.status == "open", Task.claim_id.is_not(None))
+    ).scalars())
+
+
+def _close_finished_clock_tasks(s: Session, row: ClaimRow, clocks: dict[str, Any]) -> bool:
+    """A warning or escalation is done once its clock is met or no longer runs (a claim
+    withdrawn, closed, or rejected with its letter sent). Returns whether clocks still run."""
+    running = row.status in cl.OPEN or (row.status == cl.REJECTED and row.letter_sent_on is None)
+    for task in s.execute(select(Task).where(Task.claim_id == row.id, Task.status == "open",
+                                             Task.kind.in_(_CLOCK_TASKS))).scalars():
+        name = task.dedupe_key.split(":")[2]  # "<kind>:<claim_no>:<clock>:<due>"
+        clock = clocks.get(name)
+        if not running or clock is None or clock["done_on"] is not None:
+            task.status = "done"
+    return running
 
 
 def _warn(s: Session, row: ClaimRow, name: str, due: date, today: date) -> int:

@@ -173,9 +173,28 @@ def test_a_clock_met_in_time_is_not_escalated(db: Database, world: World) -> Non
         if day == date(2026, 9, 30):
             world.act(claim_no, "pay", amount=view["approved"], account=bank_card())
         reminders.deadline_checks(db, day)
-    assert [t.dedupe_key for t in world.tasks("deadline_warning")] == [
-        f"deadline_warning:{claim_no}:payment:2026-09-30"]
+    assert [(t.dedupe_key, t.status) for t in world.tasks("deadline_warning")] == [
+        (f"deadline_warning:{claim_no}:payment:2026-09-30", "done")]  # paid: the next check
     assert world.tasks("escalation") == []
+
+
+def test_warning_and_escalation_stay_open_until_their_clock_stops(db: Database,
+                                                                  world: World) -> None:
+    claim_no = _manual_claim(world)
+    for day in _days(date(2026, 9, 29), date(2026, 10, 8)):
+        world.on(day, 9)
+        reminders.deadline_checks(db, day)
+    assert [t.status for t in world.tasks("deadline_warning")] == ["open"]
+    assert [t.status for t in world.tasks("escalation")] == ["open"]
+    world.on(date(2026, 10, 9), 10)
+    world.act(claim_no, "withdraw", reason="客户撤案")
+    assert [t.status for t in world.tasks("deadline_warning")] == ["open"]  # until the job runs
+    reminders.deadline_checks(db, date(2026, 10, 9))
+    assert [t.status for t in world.tasks("deadline_warning")] == ["done"]
+    assert [t.status for t in world.tasks("escalation")] == ["done"]
+    world.on(date(2026, 10, 12), 9)  # a stopped clock raises nothing new
+    assert reminders.deadline_checks(db, date(2026, 10, 12)) == {"warnings": 0,
+                                                                 "escalations": 0}
 
 
 # ---- follow-up visits -----------------------------------------------------------------------
