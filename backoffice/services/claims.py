@@ -830,7 +830,10 @@ def _act_reopen(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -
     claim.reopen(actor)
     write_back(s, row, claim, "reopen", actor, _note(raw) or "重开案件")
     row.closed_on = row.decided_on = row.agreed_on = row.rejected_on = None
-    row.letter_sent_on = row.paid_on = None
+    row.letter_sent_on = row.paid_on = row.reviewed_on = None
+    # a reopened claim asks for a new decision on the file as it stands: its review and
+    # decision clocks run afresh from today, not from when the documents first came in
+    row.documents_complete_on = today_cn()
     row.track, row.track_rule = "manual", "M4 重开案件须人工复核"
     row.next_progress_notice_on = CN_CALENDAR.add_working_days(today_cn(), 3)
 

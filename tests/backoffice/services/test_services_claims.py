@@ -785,7 +785,7 @@ def test_deadlines_breach_the_day_after_they_fall_due(
 # ---- withdraw and reopen -----------------------------------------------------------------------
 
 def test_withdraw_and_reopen(
-    db: Database, scheme: demo.SeedResult, files: FileStore
+    db: Database, scheme: demo.SeedResult, files: FileStore, clock: ManualClock
 ) -> None:
     no = report(db, body(scheme))["claim_no"]
     view = act(db, no, "withdraw", "clerk-1", note="客户来电撤案")
@@ -808,7 +808,10 @@ def test_withdraw_and_reopen(
         act(db, fast, "withdraw", "clerk-1")
     act(db, fast, "pay", "cashier-1", amount="60.00", account=CARD)
     act(db, fast, "close", "clerk-1")
+    on(clock, D(2026, 5, 6))  # eight weeks later: the clocks of the new decision start today
     view = act(db, fast, "reopen", "sup-1", note="客户对天数有异议")
+    assert dl(view, "review") == ("2026-05-09", False, False, None)  # Sat 9th: 调休
+    assert dl(view, "decision") == ("2026-06-05", False, False, None)  # 30 days
     assert (view["status"], view["approved"], view["track"]) == ("under_review", None, "manual")
     assert view["track_rule"] == "M4 重开案件须人工复核"
     assert view["allowed_actions"] == ["request_documents", "investigate", "adjudicate",
