@@ -35,6 +35,7 @@ from backoffice.services import (
     endorsements,
     group,
     lookup,
+    notifications,
     outlets,
     parties,
     policies,
@@ -336,6 +337,33 @@ async def get_audit(request: web.Request) -> web.Response:
     return ok({"items": await run(audit_log.entries, db_of(request), entity_type, entity_id)})
 
 
+# ---- notifications -----------------------------------------------------------------------------
+
+async def get_dead_letters(request: web.Request) -> web.Response:
+    limit = _limit(request.query.get("limit"))
+    return ok({"items": await run(notifications.dead_letters, db_of(request), limit)})
+
+
+async def post_requeue(request: web.Request) -> web.Response:
+    """Give dead letters (those listed, or all) a fresh set of tries."""
+    data = await body(request)
+    ids = data.get("ids")
+    if ids is not None and (not isinstance(ids, list) or len(ids) > 1000 or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+        raise Invalid("ids", "ids 须为整数列表（最多 1000 个），省略则全部重发")
+    count = await run(notifications.requeue_dead, db_of(request), None, ids,
+                      actor_of(request, data))
+    return ok({"requeued": count})
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return 100
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise Invalid("limit", "limit 须为 1–1000 的整数")
+    return int(raw)
+
+
 # ---- claims ------------------------------------------------------------------------------------
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -560,4 +588,6 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None) -> 
     r.add_post("/adjudication/preview", post_adjudication_preview)
     r.add_get("/stats/claims", get_claim_stats)
     r.add_get("/stats/claims/charts", get_claim_charts)
+    r.add_get("/notifications/dead", get_dead_letters)
+    r.add_post("/notifications/dead/requeue", post_requeue)
     return app

@@ -465,6 +465,17 @@ def _schemas() -> dict[str, Schema]:
             ["at", "actor", "action", "before", "after"], "Who changed what, when.",
         ),
         "AuditList": obj({"items": array(ref("AuditEntry"))}, ["items"]),
+        "DeadLetter": obj(
+            {"id": {"type": "integer"}, "channel": string(), "recipient": string(),
+             "template": string(), "attempts": {"type": "integer"},
+             "last_error": nullable(string()), "created_at": TIMESTAMP},
+            ["id", "channel", "recipient", "template", "attempts", "last_error", "created_at"],
+            "A notification that used up its tries (recipient masked).",
+        ),
+        "DeadLetterList": obj({"items": array(ref("DeadLetter"))}, ["items"]),
+        "Requeue": obj({"ids": array({"type": "integer"}), "actor": string()}, [],
+                       "Dead letters to try again; without `ids`, all of them."),
+        "Requeued": obj({"requeued": {"type": "integer"}}, ["requeued"]),
         **_claim_schemas(line),
     }
 
@@ -839,6 +850,14 @@ def _paths() -> dict[str, Any]:
             "Audit log of one entity", "audit", "getAudit", "AuditList",
             params=[_param("entity_type", "query", "policy, party, product…"),
                     _param("entity_id", "query", "Policy number, application number…")])},
+        "/notifications/dead": {"get": op(
+            "Dead-lettered notifications, newest first", "notifications", "listDeadLetters",
+            "DeadLetterList", params=[_query("limit", "1–1000, default 100",
+                                             {"type": "integer", "minimum": 1,
+                                              "maximum": 1000})])},
+        "/notifications/dead/requeue": {"post": op(
+            "Try dead letters again", "notifications", "requeueDeadLetters", "Requeued",
+            body="Requeue", body_required=False, writes=True)},
         **_claim_paths(),
     }
 
@@ -924,7 +943,7 @@ def _document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": t} for t in ("meta", "products", "policies", "parties", "group",
-                                       "outlets", "audit", "claims", "stats")],
+                                       "outlets", "audit", "claims", "stats", "notifications")],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backoffice import clock
+from backoffice.domain.identity import mask_phone
 from backoffice.notifications.base import SendError
 from backoffice.services.base import audit
 from backoffice.store.db import Database
@@ -193,6 +194,24 @@ def requeue_dead(db: Database, now: datetime | None = None, ids: Sequence[int] |
         audit(s, actor, "notification", "dead_letters", "requeue", None,
               {"count": len(chosen), "ids": chosen[:100]})
         return len(chosen)
+
+
+def dead_letters(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+    """Notifications that used up their tries, newest first, recipients masked."""
+    with db.read() as s:
+        rows = s.execute(select(Notification).where(Notification.status == "dead")
+                         .order_by(Notification.id.desc()).limit(limit)).scalars()
+        return [{"id": n.id, "channel": n.channel,
+                 "recipient": _masked(n.channel, n.recipient),
+                 "template": n.template, "attempts": n.attempts, "last_error": n.last_error,
+                 "created_at": n.created_at.isoformat()} for n in rows]
+
+
+def _masked(channel: str, recipient: str) -> str:
+    """Customers' phone numbers and openids are personal data; staff queues are not."""
+    if channel == "sms":
+        return mask_phone(recipient)
+    return recipient[:4] + "***" if channel == "wechat" else recipient
 
 
 def counts_by_status(db: Database) -> dict[str, int]:
