@@ -30,6 +30,7 @@ from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
 from backoffice.domain.party import parse_date, parse_name
 from backoffice.domain.product import CLAIM_TYPES, Product
 from backoffice.services.base import audit, business_date, emit, number, today_cn
+from backoffice.services.complaints import for_claim as complaints_for_claim
 from backoffice.services.parties import find_party
 from backoffice.services.products import load_product
 from backoffice.store.db import Database
@@ -680,6 +681,10 @@ def _act_close(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) ->
     row.closed_on = today_cn()
     row.next_progress_notice_on = None
     _task(s, "follow_up", row, row.closed_on + timedelta(days=7), "结案后一周内回访")
+    from backoffice.services import satisfaction
+
+    satisfaction.ask(s, "claim", row.claim_no, "sms", row.reporter_phone, agent=row.handler,
+                     round_no=row.reopen_count)
 
 
 def _reasons(raw: Mapping[str, Any]) -> list[str]:
@@ -876,6 +881,7 @@ def claim_view(s: Session, row: ClaimRow) -> dict[str, Any]:
         "letters": [{"letter_no": x.letter_no, "kind": x.kind, "body": x.body,
                      "sent_at": x.sent_at.isoformat() if x.sent_at else None} for x in letters],
         "allowed_actions": [a for a in cl.allowed_actions(row.status)],
+        "complaints": complaints_for_claim(s, row.claim_no),
         "timeline": [{"at": e.at.isoformat(), "status": e.status, "action": e.action,
                       "actor": e.actor, "note": e.note} for e in events],
     }
