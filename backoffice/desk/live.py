@@ -1,0 +1,69 @@
+"""Live updates: every open desk page holds a websocket; when the back office changes (a new
+outbox event, written by every use case in its own transaction) the desk tells the pages, which
+then refresh what they show. One watcher per process polls the outbox's newest id."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from backoffice.store.db import Database
+from backoffice.store.models import OutboxEvent
+
+log = logging.getLogger("xiaobao.desk")
+POLL_SECONDS = 1.5
+
+
+class LiveHub:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.version = 0
+
+    def _latest(self) -> int:
+        with self.db.read() as s:
+            return int(s.execute(select(func.coalesce(func.max(OutboxEvent.id), 0))).scalar_one())
+
+    async def watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                latest = await loop.run_in_executor(None, self._latest)
+                if latest != self.version:
+                    self.version = latest
+                    await self.broadcast({"type": "changed", "version": latest})
+            except Exception:  # the database may be briefly away; try again next round
+                log.warning("desk live watcher could not read the outbox", exc_info=True)
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def broadcast(self, message: dict[str, object]) -> None:
+        for ws in list(self.sockets):
+            if not ws.closed:
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await ws.send_json(message)
+
+    async def serve(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        self.sockets.add(ws)
+        await ws.send_json({"type": "hello", "version": self.version})
+        async for _msg in ws:  # the page sends nothing we act on; read until it closes
+            pass
+        return ws
+
+    async def context(self, _app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.watch())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            for ws in list(self.sockets):
+                await ws.close()
