@@ -64,8 +64,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         "incident_place": "峡山街道", "description": "摔倒住院", "channel": "wechat",
         "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}}, None)
     home_visits.request(db, {"channel": "ivr", "name": "林阿婆", "phone": "13812340000",
-                             "address": "潮南区峡山街道1号", "reason": "行动不便，需上门收取理赔材料",
-                             "preferred_time": "上午"})
+                             "address": "潮南区峡山街道1号", "preferred_time": "上午",
+                             "reason": "行动不便，需上门收取理赔材料"})
     db.dispose()
     port = _free_port()
     env = {**os.environ, "XIAOBAO_DATABASE_URL": url, "XIAOBAO_API_TOKEN": TOKEN,
