@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import CSRF, PASSWORDS, World, login
+from desk_testkit import CSRF, PASSWORDS, World, login
 from sqlalchemy import select
 
 from backoffice.clock import ManualClock
