@@ -6,7 +6,7 @@ staff, and the customer is told the agreed time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -98,7 +98,11 @@ def _parse_time(raw: Mapping[str, Any]) -> datetime:
         at = None
     if at is None:
         raise ValidationError("time", "time 须为 ISO 8601 时间，如 2026-11-23T10:00+08:00")
-    return at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at
+    at = at.replace(tzinfo=SHANGHAI) if at.tzinfo is None else at
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-12:00 has no UTC time
+        raise ValidationError("time", "时间超出可表示的范围") from None
 
 
 def transition(db: Database, visit_no: str, raw: Mapping[str, Any]) -> dict[str, Any]:
