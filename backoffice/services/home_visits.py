@@ -110,7 +110,7 @@ def transition(db: Database, visit_no: str, raw: Mapping[str, Any]) -> dict[str,
     if not isinstance(raw, Mapping):
         raise ValidationError("body", "请求体须为 JSON 对象")
     action = raw.get("action")
-    if action not in _MOVES:
+    if not isinstance(action, str) or action not in _MOVES:
         raise ValidationError("action", f"action 须为 {', '.join(ACTIONS)} 之一")
     actor = _text(raw, "actor", 60)
     note = _text(raw, "note", 2000, required=False)
