@@ -1,6 +1,7 @@
 """Live updates: every open desk page holds a websocket; when the back office changes (a new
 outbox event, written by every use case in its own transaction) the desk tells the pages, which
-then refresh what they show. One watcher per process polls the outbox's newest id."""
+then refresh what they show. One watcher per process polls the outbox's newest id, from the
+first page that listens on."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class LiveHub:
         self.db = db
         self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
         self.version = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def _start(self) -> None:
+        """The watcher runs from the first page that listens until the platform stops."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.watch())
 
     def _latest(self) -> int:
         with self.db.read() as s:
@@ -51,19 +58,22 @@ class LiveHub:
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
+        if self._task is None:
+            self.version = await asyncio.get_running_loop().run_in_executor(None, self._latest)
         self.sockets.add(ws)
+        self._start()
         await ws.send_json({"type": "hello", "version": self.version})
         async for _msg in ws:  # the page sends nothing we act on; read until it closes
             pass
         return ws
 
     async def context(self, _app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(self.watch())
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if self._task is not None:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             for ws in list(self.sockets):
                 await ws.close()
