@@ -23,6 +23,8 @@ class World:
         result = seed(db, members=20, seed_value=5)
         seed_staff(db)
         self.db = db
+        self.group_policy_no = result.group_policy_no
+        self.members = result.sample_id_numbers
         _, claim = claims.report(db, {
             "policy_no": result.group_policy_no,
             "insured_id_number": result.sample_id_numbers[0], "claim_type": "hospital_allowance",
