@@ -12,10 +12,9 @@ import weakref
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from sqlalchemy import func, select
 
+from backoffice.services.desk_feed import latest_change
 from backoffice.store.db import Database
-from backoffice.store.models import OutboxEvent
 
 log = logging.getLogger("xiaobao.desk")
 POLL_SECONDS = 1.5
@@ -34,8 +33,7 @@ class LiveHub:
             self._task = asyncio.create_task(self.watch())
 
     def _latest(self) -> int:
-        with self.db.read() as s:
-            return int(s.execute(select(func.coalesce(func.max(OutboxEvent.id), 0))).scalar_one())
+        return latest_change(self.db)
 
     async def watch(self) -> None:
         loop = asyncio.get_running_loop()

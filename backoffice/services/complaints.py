@@ -235,6 +235,13 @@ def _act_close(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str
     c.close(actor)
     row.closed_on = today_cn()
     _write_back(s, row, c, "close", actor, _text(raw, "note", MAX_TEXT) or "办结")
+    if row.satisfaction_score is None:  # asked with the result; a close asks once if it was not
+        from backoffice.services import satisfaction
+
+        channel, recipient = customer_route(row.channel, row.channel_user,
+                                            row.complainant_phone)
+        satisfaction.ask(s, "complaint", row.complaint_no, channel, recipient,
+                         agent=row.handler, queue_name="complaints", round_no=row.reopen_count)
 
 
 def _act_reopen(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:

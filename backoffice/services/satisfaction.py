@@ -49,7 +49,8 @@ def ask(s: Session, subject_type: str, subject_id: str, channel: str, recipient:
     queued = queue(s, f"satisfaction:{subject_type}:{subject_id}:{round_no}", channel, recipient,
                    "satisfaction_request", ASK_TEXT.format(what=_WHAT[subject_type]),
                    {"subject_type": subject_type, "subject_id": subject_id})
-    emit(s, "satisfaction.asked", {"subject_type": subject_type, "subject_id": subject_id})
+    if queued is not None:
+        emit(s, "satisfaction.asked", {"subject_type": subject_type, "subject_id": subject_id})
     return queued is not None
 
 
