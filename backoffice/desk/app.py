@@ -346,7 +346,13 @@ def _supervisor_data(db: Database, handoff: HandoffQueue) -> dict[str, Any]:
         by_status[c["status"]] = by_status.get(c["status"], 0) + 1
     visits = home_visits.search(db, limit=1000)
     queued = handoff.list(db, "queued")
+    waits = [int(c["waiting_seconds"]) for c in queued
+             if isinstance(c.get("waiting_seconds"), int | float)]
+    unassigned = [c for c in open_complaints if not c["handler"]]
     return {
+        "handoff_longest_wait": max(waits, default=0),
+        "unassigned": len(unassigned),
+        "oldest_unassigned": min((c["received_on"] for c in unassigned), default=None),
         "complaints": open_complaints,
         "complaints_by_status": by_status,
         "complaints_breached": [c for c in open_complaints if c["clock"]["breached"]],
