@@ -56,11 +56,14 @@ class LiveHub:
     async def serve(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=30)
         await ws.prepare(request)
+        # the page starts from the newest change now, so a change it already shows is not
+        # announced to it again when the watcher catches up
+        latest = await asyncio.get_running_loop().run_in_executor(None, self._latest)
         if self._task is None:
-            self.version = await asyncio.get_running_loop().run_in_executor(None, self._latest)
+            self.version = latest
         self.sockets.add(ws)
         self._start()
-        await ws.send_json({"type": "hello", "version": self.version})
+        await ws.send_json({"type": "hello", "version": latest})
         async for _msg in ws:  # the page sends nothing we act on; read until it closes
             pass
         return ws

@@ -11,7 +11,7 @@
     ws.onmessage = function (ev) {
       var msg = JSON.parse(ev.data);
       if (version === null) { version = msg.version; return; }
-      if (msg.version === version) return;
+      if (msg.version <= version) return;
       version = msg.version;
       if (document.body.dataset.live === "list") {
         var typing = document.activeElement && /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -28,6 +29,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from backoffice.demo.staff import DEMO_STAFF, seed_staff
 from backoffice.services import claims, home_visits
+from backoffice.services.base import today_cn
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
@@ -60,7 +62,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     seed_staff(db)
     _, claim = claims.report(db, {
         "policy_no": result.group_policy_no, "insured_id_number": result.sample_id_numbers[0],
-        "claim_type": "hospital_allowance", "incident_date": "2026-01-10",
+        "claim_type": "hospital_allowance", "incident_date": today_cn().isoformat(),
         "incident_place": "峡山街道", "description": "摔倒住院", "channel": "wechat",
         "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}}, None)
     home_visits.request(db, {"channel": "ivr", "name": "林阿婆", "phone": "13812340000",
@@ -126,7 +128,9 @@ def api_post(base: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def wait_text(driver: WebDriver, by: str, what: str, text: str) -> None:
-    WebDriverWait(driver, WAIT).until(ec.text_to_be_present_in_element((by, what), text))
+    # a page may be replaced while it is read (a form posted, a live refresh): read it again
+    WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+        ec.text_to_be_present_in_element((by, what), text))
 
 
 def login(driver: WebDriver, base: str, username: str) -> None:
