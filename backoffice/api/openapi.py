@@ -932,7 +932,7 @@ def _desk_schemas() -> dict[str, Schema]:
                 ["due", "days_left", "breached", "track", "text"])
     summary = {
         "complaint_no": string(), "status": status, "status_name": string(),
-        "channel": enum(list(cp.CHANNELS)), "category": enum(list(cp.CATEGORIES)),
+        "channel": enum(list(cp.CHANNELS)), "category": string(),
         "complainant": obj({"name": string(), "phone": string()}, ["name", "phone"]),
         "claim_no": nullable(string()), "policy_no": nullable(string()),
         "handler": nullable(string()), "received_on": DATE,
@@ -946,7 +946,10 @@ def _desk_schemas() -> dict[str, Schema]:
             "user": string("The channel's user id (openid, caller number), to answer there.",
                            maxLength=80),
             "complainant": obj({"name": string(), "phone": string()}, ["name", "phone"]),
-            "category": enum(list(cp.CATEGORIES)), "description": string(maxLength=4000),
+            "category": string(
+                "A code (" + ", ".join(cp.CATEGORIES) + ") or the channel's own words.",
+                maxLength=40),
+            "description": string(maxLength=4000),
             "claim_no": string(maxLength=30), "policy_no": string(maxLength=30)},
             ["channel", "complainant", "category", "description"]),
         "ComplaintSummary": obj(summary, ["complaint_no", "status", "due_by", "clock"]),

@@ -136,7 +136,8 @@ async def test_bad_complaints_change_nothing(api: Api, scheme: Scheme) -> None:
         ({**body(), "channel": "fax"}, "channel"),
         ({**body(), "complainant": {"name": "陈美玲", "phone": "123"}}, "complainant.phone"),
         ({**body(), "complainant": "x"}, "complainant"),
-        ({**body(), "category": "weather"}, "category"),
+        ({**body(), "category": ""}, "category"),
+        ({**body(), "category": "x" * 41}, "category"),
         ({**body(), "description": ""}, "description"),
         ({**body(), "description": "x" * 4001}, "description"),
     ]
@@ -217,3 +218,10 @@ async def test_home_visit_clocks_and_the_customer_told_the_time(
     await api.error("POST", "/home-visits", 400, "invalid", "phone",
                     {"channel": "ivr", "name": "林阿婆", "phone": "1", "address": "a",
                      "reason": "r"})
+
+
+async def test_a_channels_own_category_is_kept(api: Api, scheme: Scheme) -> None:
+    made = await api.post("/complaints", body(channel="bot", category="理赔时效"), expect=201)
+    assert made["category"] == "理赔时效" and made["channel"] == "bot"
+    got = await api.get(f"/complaints/{made['complaint_no']}", expect=200)
+    assert got["category"] == "理赔时效" and got["status"] == "acknowledged"
