@@ -3,6 +3,7 @@ passwords and the masking of personal data."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -51,12 +52,14 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
     ]
 
 
-def test_every_route_is_covered() -> None:
-    routes = {(m, p) for m, p, _, perm in ROUTES if perm != "public" and p != "/ws"}
-    covered = {(m, p) for m, p, _, _ in [
-        (m, "/desk" + p.replace("{complaint_no}", "x").replace("{claim_no}", "x")
-         .replace("{visit_no}", "x"), None, None) for m, p, _, _ in ROUTES]}
-    assert len(routes) == 17 and len(covered) >= len(routes)
+def test_every_route_is_covered(world: World) -> None:
+    """Each desk route (but login and the websocket) is walked by the role test below."""
+    walked = [(m, p) for m, p, _, _ in cases(world)]
+    for method, template, _, permission in ROUTES:
+        if permission == "public" or template == "/ws":
+            continue
+        pattern = re.compile("^/desk" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
+        assert any(m == method and pattern.match(p) for m, p in walked), (method, template)
     assert set(roles.PERMISSIONS) >= {perm for *_, perm in ROUTES if perm != "public"}
 
 
