@@ -12,8 +12,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from backoffice.demo import staff as demo_staff
+from backoffice.domain import staff as staff_roles
 from backoffice.domain.errors import DomainError
 from backoffice.services import demo, group, products
+from backoffice.services import staff as staff_service
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
 from xiaobao import logs
@@ -45,6 +48,8 @@ def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     result = demo.seed(db, args.members, args.seed)
     elapsed = time.perf_counter() - started
+    made = demo_staff.seed_staff(db)
+    print(f"坐席台演示账号（仅限演示，密码见 README）：{', '.join(made) or '已存在'}")
     print(f"演示数据已生成：团体保单 {result.group_policy_no}，被保险人 {result.members:,} 人，"
           f"个人保单 {len(result.individual_policies)} 张，用时 {elapsed:.1f} 秒")
     _print_json(result.as_dict())
@@ -66,6 +71,23 @@ def cmd_import_roster(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    """A desk account; the password from standard input (one line) or asked for."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        import getpass
+
+        password = getpass.getpass("密码：")
+    db = _db(settings)
+    upgrade(db)
+    made = staff_service.add(db, args.username, password, args.role, args.name, args.phone,
+                             actor="cli")
+    print(f"已添加坐席台账号 {made['username']}（{made['role_name']}）")
+    _print_json(made)
+    return 0
+
+
 def _prepare(settings: Settings, members: int) -> Database:
     db = _db(settings)
     upgrade(db)
@@ -75,6 +97,7 @@ def _prepare(settings: Settings, members: int) -> Database:
         result = demo.seed(db, members)
         print(f"演示团体保单 {result.group_policy_no}；示例身份证号 "
               f"{', '.join(result.sample_id_numbers)}", flush=True)
+        demo_staff.seed_staff(db)
     return db
 
 
@@ -135,6 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("seed", cmd_demo_seed, "生成演示数据：潮南区统保方案、被保险人清单、个人保单", demo_sub)
     p.add_argument("--members", type=_positive, default=demo.DEFAULT_MEMBERS)
     p.add_argument("--seed", type=int, default=1)
+
+    staff_parser = sub.add_parser("staff", help="坐席台人员", description="坐席台人员")
+    staff_sub = staff_parser.add_subparsers(dest="staff_command", required=True,
+                                            metavar="COMMAND")
+    p = add("add", cmd_staff_add, "添加坐席台账号（密码以 scrypt 散列保存）", staff_sub)
+    p.add_argument("username", help="用户名：小写字母开头，3–40 位")
+    p.add_argument("--role", required=True, choices=staff_roles.ROLES)
+    p.add_argument("--name", help="显示姓名")
+    p.add_argument("--phone", help="手机号（接收时限提醒短信）")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
 
     p = add("import-roster", cmd_import_roster, "导入团体保单被保险人清单（CSV，UTF-8）")
     p.add_argument("--policy", required=True, help="团体保单号")

@@ -1,6 +1,6 @@
 """The platform process: back office API, health and metrics on one aiohttp server.
 
-Later parts (channels, desk, scheduler) mount here too.
+Later parts (channels, desk, scheduler) mount here too; the agents' desk is at /desk.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from prometheus_client import (
 
 from backoffice.api.app import Handler, create_api, document_signature, run
 from backoffice.api.document import render_policy_document
+from backoffice.desk.app import create_desk
 from backoffice.domain.errors import NotFound
 from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import get_policy
@@ -121,6 +122,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app.add_subapp("/api/v1", create_api(db, settings.api_token,
                                           FileStore(settings.files_root)))
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
+    app.add_subapp("/desk", create_desk(db))
     app.router.add_get("/", index)
 
     async def close_db(_app: web.Application) -> None:

@@ -32,14 +32,17 @@ from backoffice.services import (
     audit_log,
     claim_stats,
     claims,
+    complaints,
     endorsements,
     group,
+    home_visits,
     lookup,
     notifications,
     outlets,
     parties,
     policies,
     products,
+    satisfaction,
 )
 from backoffice.services.base import today_cn
 from backoffice.store.db import Database
@@ -549,6 +552,78 @@ async def get_claim_charts(request: web.Request) -> web.Response:
                         charset="utf-8")
 
 
+# ---- complaints, home visits, satisfaction ----------------------------------------------------
+
+def _flag(q: Any, name: str) -> bool | None:
+    if name not in q:
+        return None
+    value = _BOOLEAN.get(q[name].strip().lower())
+    if value is None:
+        raise Invalid(name, f"{name} 须为 true 或 false")
+    return value
+
+
+def _short(q: Any, name: str, limit: int = 60) -> str | None:
+    value = (q.get(name) or "").strip() or None
+    if value is not None and len(value) > limit:
+        raise Invalid(name, f"{name} 不超过 {limit} 字")
+    return value
+
+
+async def post_complaint(request: web.Request) -> web.Response:
+    data = await body(request)
+    view = await run(complaints.intake, db_of(request), data,
+                     claim_actor(request, data, "customer"))
+    return ok(view, 201)
+
+
+async def list_complaints(request: web.Request) -> web.Response:
+    q = request.query
+    items = await run(functools.partial(
+        complaints.search, db_of(request), status=_short(q, "status"),
+        handler=_short(q, "handler"), claim_no=_short(q, "claim_no"), q=_short(q, "q", 100),
+        open_only=bool(_flag(q, "open")), breached=_flag(q, "breached")))
+    return ok({"items": items})
+
+
+async def get_complaint(request: web.Request) -> web.Response:
+    return ok(await run(complaints.get, db_of(request), request.match_info["complaint_no"]))
+
+
+async def post_complaint_transition(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(complaints.transition, db_of(request),
+                        request.match_info["complaint_no"], data))
+
+
+async def post_home_visit(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(home_visits.request, db_of(request), data,
+                        claim_actor(request, data, "customer")), 201)
+
+
+async def list_home_visits(request: web.Request) -> web.Response:
+    return ok({"items": await run(home_visits.search, db_of(request))})
+
+
+async def get_home_visit(request: web.Request) -> web.Response:
+    return ok(await run(home_visits.get, db_of(request), request.match_info["visit_no"]))
+
+
+async def post_home_visit_transition(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(home_visits.transition, db_of(request), request.match_info["visit_no"],
+                        data))
+
+
+async def post_satisfaction(request: web.Request) -> web.Response:
+    return ok(await run(satisfaction.record, db_of(request), await body(request)), 201)
+
+
+async def get_satisfaction_stats(request: web.Request) -> web.Response:
+    return ok(await run(satisfaction.stats, db_of(request)))
+
+
 def create_api(db: Database, api_token: str, files: FileStore | None = None) -> web.Application:
     """The /api/v1 app; `files` keeps uploaded claim documents (default var/files)."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware, nul_middleware])
@@ -590,4 +665,14 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None) -> 
     r.add_get("/stats/claims/charts", get_claim_charts)
     r.add_get("/notifications/dead", get_dead_letters)
     r.add_post("/notifications/dead/requeue", post_requeue)
+    r.add_post("/complaints", post_complaint)
+    r.add_get("/complaints", list_complaints)
+    r.add_get("/complaints/{complaint_no}", get_complaint)
+    r.add_post("/complaints/{complaint_no}/transitions", post_complaint_transition)
+    r.add_post("/home-visits", post_home_visit)
+    r.add_get("/home-visits", list_home_visits)
+    r.add_get("/home-visits/{visit_no}", get_home_visit)
+    r.add_post("/home-visits/{visit_no}/transitions", post_home_visit_transition)
+    r.add_post("/satisfaction", post_satisfaction)
+    r.add_get("/stats/satisfaction", get_satisfaction_stats)
     return app

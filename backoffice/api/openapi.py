@@ -13,9 +13,13 @@ from functools import cache
 from typing import Any
 
 from backoffice.domain import claim as cl
+from backoffice.domain import complaint as cp
 from backoffice.domain.adjudication import TRANSPORT_MODES
 from backoffice.services import claim_stats
 from backoffice.services import claims as claims_service
+from backoffice.services import complaints as complaints_service
+from backoffice.services import home_visits as home_visits_service
+from backoffice.services import satisfaction as satisfaction_service
 
 Schema = dict[str, Any]
 
@@ -37,6 +41,7 @@ CLAIM_STATUSES = list(cl.STATUSES)
 CLAIM_ACTIONS = list(claims_service._ACTIONS)
 CLAIM_CHANNELS = list(claims_service.CHANNELS)
 APPROVAL_ROLES = list(cl.ROLES)
+COMPLAINT_STATUSES = list(cp.STATUSES)
 
 
 def ref(name: str) -> Schema:
@@ -477,6 +482,7 @@ def _schemas() -> dict[str, Schema]:
                        "Dead letters to try again; without `ids`, all of them."),
         "Requeued": obj({"requeued": {"type": "integer"}}, ["requeued"]),
         **_claim_schemas(line),
+        **_desk_schemas(),
     }
 
 
@@ -586,6 +592,11 @@ def _claim_schemas(line: Schema) -> dict[str, Schema]:
                                       "body": string(), "sent_at": nullable(TIMESTAMP)},
                                      ["letter_no", "kind", "body", "sent_at"])),
                 "allowed_actions": array(string()),
+                "complaints": array(obj(
+                    {"complaint_no": string(), "status": enum(COMPLAINT_STATUSES),
+                     "due_by": DATE, "category": string()},
+                    ["complaint_no", "status", "due_by"]),
+                    description="Complaints linked to this claim."),
                 "timeline": array(obj(
                     {"at": TIMESTAMP, "status": status, "action": string(), "actor": string(),
                      "note": nullable(string())},
@@ -859,6 +870,7 @@ def _paths() -> dict[str, Any]:
             "Try dead letters again", "notifications", "requeueDeadLetters", "Requeued",
             body="Requeue", body_required=False, writes=True)},
         **_claim_paths(),
+        **_desk_paths(),
     }
 
 
@@ -929,6 +941,146 @@ def _claim_paths() -> dict[str, Any]:
     }
 
 
+# ---- complaints, home visits, satisfaction ----------------------------------------------------
+
+def _desk_schemas() -> dict[str, Schema]:
+    status = enum(COMPLAINT_STATUSES)
+    clock = obj({"due": DATE, "days_left": {"type": "integer"}, "breached": {"type": "boolean"},
+                 "warn": {"type": "boolean"}, "track": enum(["standard", "complex", "extended"]),
+                 "done_on": nullable(DATE), "text": string("In Chinese."), "basis": string()},
+                ["due", "days_left", "breached", "track", "text"])
+    summary = {
+        "complaint_no": string(), "status": status, "status_name": string(),
+        "channel": enum(list(cp.CHANNELS)), "category": string(),
+        "complainant": obj({"name": string(), "phone": string()}, ["name", "phone"]),
+        "claim_no": nullable(string()), "policy_no": nullable(string()),
+        "handler": nullable(string()), "received_on": DATE,
+        "due_by": {**DATE, "description": "The decision clock's due date (rules.md §2)."},
+        "clock": clock}
+    visit_clock = obj({"due": TIMESTAMP, "breached": {"type": "boolean"},
+                       "done_at": nullable(TIMESTAMP)}, ["due", "breached"])
+    return {
+        "ComplaintIntake": obj({
+            "channel": enum(list(cp.CHANNELS)),
+            "user": string("The channel's user id (openid, caller number), to answer there.",
+                           maxLength=80),
+            "complainant": obj({"name": string(), "phone": string()}, ["name", "phone"]),
+            "category": string(
+                "A code (" + ", ".join(cp.CATEGORIES) + ") or the channel's own words.",
+                maxLength=40),
+            "description": string(maxLength=4000),
+            "claim_no": string(maxLength=30), "policy_no": string(maxLength=30)},
+            ["channel", "complainant", "category", "description"]),
+        "ComplaintSummary": obj(summary, ["complaint_no", "status", "due_by", "clock"]),
+        "Complaint": obj({
+            **summary, "description": string(), "decision": nullable(string()),
+            "outcome": nullable(enum(list(cp.OUTCOMES))), "decided_on": nullable(DATE),
+            "told_on": nullable(DATE), "told_via": nullable(string()),
+            "satisfaction": nullable({"type": "integer", "minimum": 1, "maximum": 5}),
+            "extension_approved_by": nullable(string()), "escalated_on": nullable(DATE),
+            "closed_on": nullable(DATE), "reopen_count": {"type": "integer"},
+            "allowed_actions": array(string()),
+            "timeline": array(obj({"at": TIMESTAMP, "action": string(), "status": status,
+                                   "actor": string(), "note": nullable(string())},
+                                  ["at", "action", "status", "actor"]))},
+            ["complaint_no", "status", "due_by", "clock", "timeline"]),
+        "ComplaintList": obj({"items": array(ref("ComplaintSummary"))}, ["items"]),
+        "ComplaintTransition": obj({
+            "action": enum(list(complaints_service.ACTIONS)), "actor": ACTOR,
+            "handler": string("assign: the complaint handler."),
+            "note": string("note: the investigation note; reopen: the appeal."),
+            "track": enum(["standard", "complex"]),
+            "approved_by": string("extend: the approving supervisor (a desk user)."),
+            "decision": string(), "outcome": enum(list(cp.OUTCOMES)),
+            "score": {"type": "integer", "minimum": 1, "maximum": 5},
+            "via": string("notify: how the complainant was told.")},
+            ["action", "actor"]),
+        "HomeVisitRequest": obj({
+            "channel": enum(list(home_visits_service.CHANNELS)), "name": string(),
+            "phone": string(), "address": string(maxLength=200), "reason": string(),
+            "id_number": string(), "preferred_time": string(maxLength=100),
+            "user": string(maxLength=80)},
+            ["channel", "name", "phone", "address", "reason"]),
+        "HomeVisit": obj({
+            "visit_no": string(), "status": enum(list(home_visits_service.STATUSES)),
+            "status_name": string(), "channel": string(), "name": string(), "phone": string(),
+            "id_number": nullable(string()), "address": string(), "reason": string(),
+            "preferred_time": nullable(string()), "requested_at": TIMESTAMP,
+            "contact_by": TIMESTAMP, "visit_by": TIMESTAMP, "assigned_to": nullable(string()),
+            "scheduled_for": nullable(TIMESTAMP), "contacted_at": nullable(TIMESTAMP),
+            "visited_at": nullable(TIMESTAMP), "note": nullable(string()),
+            "clocks": obj({"home_visit_contact": visit_clock, "home_visit": visit_clock})},
+            ["visit_no", "status", "contact_by", "visit_by"]),
+        "HomeVisitList": obj({"items": array(ref("HomeVisit"))}, ["items"]),
+        "HomeVisitTransition": obj({
+            "action": enum(list(home_visits_service.ACTIONS)), "actor": ACTOR,
+            "handler": string(), "time": {**TIMESTAMP, "description": "schedule: the visit."},
+            "note": string()}, ["action", "actor"]),
+        "SatisfactionRating": obj({
+            "subject_type": enum(list(satisfaction_service.SUBJECT_TYPES)),
+            "subject_id": string(maxLength=40),
+            "score": {"type": "integer", "minimum": 1, "maximum": 5},
+            "channel": enum(list(satisfaction_service.RATING_CHANNELS)),
+            "comment": string(maxLength=1000)},
+            ["subject_type", "subject_id", "score", "channel"]),
+        "Satisfaction": obj({
+            "subject_type": string(), "subject_id": string(),
+            "score": {"type": "integer", "minimum": 1, "maximum": 5}, "channel": string(),
+            "comment": nullable(string()), "agent": nullable(string()),
+            "queue": nullable(string()), "rated_at": nullable(TIMESTAMP)},
+            ["subject_type", "subject_id", "score"]),
+        "SatisfactionStats": obj({k: array(obj({
+            "name": string(), "ratings": {"type": "integer"}, "asked": {"type": "integer"},
+            "average": nullable({"type": "number"})}, ["name", "ratings", "average"]))
+            for k in ("by_agent", "by_queue")}, ["by_agent", "by_queue"]),
+    }
+
+
+def _desk_paths() -> dict[str, Any]:
+    complaint_no = _param("complaint_no", "path", "Complaint number.")
+    visit_no = _param("visit_no", "path", "Home visit number.")
+    return {
+        "/complaints": {
+            "post": op("Take a complaint (投诉受理)", "complaints", "intakeComplaint",
+                       "Complaint", status="201", body="ComplaintIntake", errors=("404",),
+                       writes=True),
+            "get": op("Find complaints (nearest due first)", "complaints", "findComplaints",
+                      "ComplaintList", params=[
+                          _query("status", "Complaint status.", enum(COMPLAINT_STATUSES)),
+                          _query("handler", "Handler."), _query("claim_no", "Linked claim."),
+                          _query("q", "Number, name or words of the description."),
+                          _query("open", "Only complaints whose clock runs.",
+                                 enum(["true", "false"])),
+                          _query("breached", "Open complaints past (true) or within (false) "
+                                             "their due date.", enum(["true", "false"]))]),
+        },
+        "/complaints/{complaint_no}": {"get": op(
+            "One complaint", "complaints", "getComplaint", "Complaint", params=[complaint_no],
+            errors=("404",))},
+        "/complaints/{complaint_no}/transitions": {"post": op(
+            "A staff step on a complaint", "complaints", "transitionComplaint", "Complaint",
+            body="ComplaintTransition", params=[complaint_no], errors=("404", "409", "422"))},
+        "/home-visits": {
+            "post": op("Request a home visit (上门服务)", "home-visits", "requestHomeVisit",
+                       "HomeVisit", status="201", body="HomeVisitRequest", writes=True),
+            "get": op("Open home visits, nearest contact deadline first", "home-visits",
+                      "findHomeVisits", "HomeVisitList"),
+        },
+        "/home-visits/{visit_no}": {"get": op(
+            "One home visit", "home-visits", "getHomeVisit", "HomeVisit", params=[visit_no],
+            errors=("404",))},
+        "/home-visits/{visit_no}/transitions": {"post": op(
+            "A staff step on a home visit", "home-visits", "transitionHomeVisit", "HomeVisit",
+            body="HomeVisitTransition", params=[visit_no], errors=("404", "422"))},
+        "/satisfaction": {"post": op(
+            "A customer's 1–5 rating", "satisfaction", "rateService", "Satisfaction",
+            status="201", body="SatisfactionRating", errors=("404", "409"))},
+        "/stats/satisfaction": {"get": op(
+            "Ratings per agent and per queue", "stats", "getSatisfactionStats",
+            "SatisfactionStats")},
+    }
+
+
 @cache
 def _document() -> dict[str, Any]:
     return {
@@ -943,7 +1095,8 @@ def _document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": t} for t in ("meta", "products", "policies", "parties", "group",
-                                       "outlets", "audit", "claims", "stats", "notifications")],
+                                       "outlets", "audit", "claims", "stats", "notifications",
+                                       "complaints", "home-visits", "satisfaction")],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {

@@ -10,6 +10,8 @@
 | `deadline_checks` | daily 09:00 | warnings one working day ahead, escalations after a breach |
 | `follow_up_visits` | daily 09:00 | a follow-up task for every closed claim |
 | `premium_reminders` | daily 09:00 | reminders 7 days ahead and on the due day |
+| `complaint_clocks` | daily 08:30 | complaint warnings 3 days ahead, escalation on a breach |
+| `home_visit_clocks` | every 15 min | home-visit warnings 4 h ahead, breaches flagged |
 
 The job store keeps only `fire(job_id)` and the trigger; what a job needs at run time (the
 database, the senders) is this process's Runtime, installed when its scheduler starts.
@@ -29,7 +31,7 @@ from sqlalchemy import select
 from backoffice import clock
 from backoffice.notifications.base import Sender
 from backoffice.scheduler.guard import owner_id, prune_runs, run_guarded
-from backoffice.services import reminders
+from backoffice.services import complaints, home_visits, reminders
 from backoffice.services.base import SHANGHAI
 from backoffice.services.notifications import dispatch_due
 from backoffice.store.db import Database
@@ -123,6 +125,14 @@ def _auto_enrollment(rt: Runtime, at: datetime) -> dict[str, Any]:
     return reminders.auto_enrollment(rt.db, business_day(at))
 
 
+def _complaint_clocks(rt: Runtime, at: datetime) -> dict[str, Any]:
+    return complaints.clock_checks(rt.db, business_day(at))
+
+
+def _home_visit_clocks(rt: Runtime, at: datetime) -> dict[str, Any]:
+    return home_visits.clock_checks(rt.db, clock.utcnow())
+
+
 def _dispatch(rt: Runtime, at: datetime) -> dict[str, Any]:
     total: dict[str, int] = {}
     for _ in range(DISPATCH_ROUNDS):
@@ -151,6 +161,9 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec("deadline_checks", NINE, _deadline_checks),
     JobSpec("follow_up_visits", NINE, _follow_up_visits),
     JobSpec("premium_reminders", NINE, _premium_reminders),
+    JobSpec("complaint_clocks", {"hour": 8, "minute": 30}, _complaint_clocks),
+    JobSpec("home_visit_clocks", {"minute": "*/15"}, _home_visit_clocks, slot="time",
+            misfire_grace=15 * 60, lookback=timedelta(hours=1)),
 )
 JOBS: dict[str, JobSpec] = {spec.id: spec for spec in DEFAULT_JOBS}
 

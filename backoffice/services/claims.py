@@ -31,6 +31,7 @@ from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
 from backoffice.domain.party import parse_date, parse_name
 from backoffice.domain.product import CLAIM_TYPES, Product
 from backoffice.services.base import append_rows, audit, business_date, emit, number, today_cn
+from backoffice.services.complaints import for_claim as complaints_for_claim
 from backoffice.services.parties import find_party
 from backoffice.services.products import load_product, product_of
 from backoffice.store.db import Database, pipelined
@@ -252,7 +253,7 @@ def report(db: Database, raw: Mapping[str, Any], idempotency_key: str | None,
             if fresh is None:
                 return 201, claim_view(s, row)
             return 201, _assemble_view(row, data["policy_no"], fresh.requirements,
-                                       fresh.events, [], [], ())
+                                       fresh.events, [], [], (), [])
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -755,6 +756,10 @@ def _act_close(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) ->
     row.closed_on = today_cn()
     row.next_progress_notice_on = None
     _task(s, "follow_up", row, row.closed_on + timedelta(days=7), "结案后一周内回访")
+    from backoffice.services import satisfaction
+
+    satisfaction.ask(s, "claim", row.claim_no, "sms", row.reporter_phone, agent=row.handler,
+                     round_no=row.reopen_count)
 
 
 def _reasons(raw: Mapping[str, Any]) -> list[str]:
@@ -932,13 +937,13 @@ def claim_view(s: Session, row: ClaimRow) -> dict[str, Any]:
     letters = list(s.execute(select(Letter).where(Letter.claim_id == row.id)
                              .order_by(Letter.id)).scalars())
     return _assemble_view(row, policy_no, reqs, events, _documents(s, row), letters,
-                          _pauses(s, row))
+                          _pauses(s, row), complaints_for_claim(s, row.claim_no))
 
 
 def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequirement],
                    events: list[ClaimEvent], documents: list[ClaimDocument],
-                   letters: list[Letter], pauses: tuple[tuple[date, date | None], ...]
-                   ) -> dict[str, Any]:
+                   letters: list[Letter], pauses: tuple[tuple[date, date | None], ...],
+                   complaints: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "claim_no": row.claim_no,
         "status": row.status,
@@ -973,6 +978,7 @@ def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequire
         "letters": [{"letter_no": x.letter_no, "kind": x.kind, "body": x.body,
                      "sent_at": x.sent_at.isoformat() if x.sent_at else None} for x in letters],
         "allowed_actions": [a for a in cl.allowed_actions(row.status)],
+        "complaints": complaints,
         "timeline": [{"at": e.at.isoformat(), "status": e.status, "action": e.action,
                       "actor": e.actor, "note": e.note} for e in events],
     }

@@ -502,3 +502,118 @@ apscheduler_jobs = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
+
+
+# ---- staff, complaints, home visits, satisfaction (the desk) ---------------------------------
+
+class StaffRow(Base):
+    """A desk account. The password is kept only as a scrypt hash."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(30), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class StaffSession(Base):
+    """A login: the cookie holds the token, the table only its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComplaintRow(Base):
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_no: Mapped[str] = mapped_column(String(30), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    channel_user: Mapped[str | None] = mapped_column(String(80))  # openid, caller number
+    complainant_name: Mapped[str] = mapped_column(String(60))
+    complainant_phone: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    claim_no: Mapped[str | None] = mapped_column(String(30), index=True)
+    policy_no: Mapped[str | None] = mapped_column(String(30), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    track: Mapped[str] = mapped_column(String(20), default="standard")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_on: Mapped[date] = mapped_column(Date)  # the clock's start (or the appeal's)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    handler: Mapped[str | None] = mapped_column(String(60), index=True)
+    notes_count: Mapped[int] = mapped_column(Integer, default=0)
+    decision: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    told_on: Mapped[date | None] = mapped_column(Date)
+    told_via: Mapped[str | None] = mapped_column(String(20))
+    satisfaction_score: Mapped[int | None] = mapped_column(Integer)
+    extension_approved_by: Mapped[str | None] = mapped_column(String(60))
+    escalated_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ComplaintEvent(Base):
+    """The complaint's history: each step, who took it, and the investigation notes."""
+
+    __tablename__ = "complaint_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HomeVisit(Base):
+    """上门服务: contact within 24 h of the request, visit within 48 h."""
+
+    __tablename__ = "home_visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_no: Mapped[str] = mapped_column(String(30), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    channel_user: Mapped[str | None] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(20))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    address: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    preferred_time: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    contact_by: Mapped[datetime]
+    visit_by: Mapped[datetime] = mapped_column(index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(60))
+    contacted_at: Mapped[datetime | None]
+    scheduled_for: Mapped[datetime | None]
+    visited_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SatisfactionRow(Base):
+    """One 1–5 rating per subject: asked (score None) and then answered."""
+
+    __tablename__ = "satisfaction"
+    __table_args__ = (UniqueConstraint("subject_type", "subject_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(20))  # conversation | claim | complaint
+    subject_id: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    agent: Mapped[str | None] = mapped_column(String(60), index=True)
+    queue: Mapped[str | None] = mapped_column(String(40), index=True)
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    asked_at: Mapped[datetime | None]
+    rated_at: Mapped[datetime | None]

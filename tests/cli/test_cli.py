@@ -277,3 +277,28 @@ def test_import_roster_into_an_individual_policy(cli: Cli, scheme: str) -> None:
     proc = cli.run("import-roster", "--policy", individual, str(csv_file), ok=False)
     assert proc.returncode != 0
     assert "policy_no" in proc.stderr
+
+
+def test_staff_add_hashes_the_password_and_refuses_bad_input(cli: Cli) -> None:
+    from backoffice.services import staff
+
+    proc = subprocess.run([str(XIAOBAO), "staff", "add", "handler.zhou", "--role",
+                           "complaint_handler", "--name", "周专员", "--password-stdin"],
+                          input="a-good-long-password\n", env=cli.env, capture_output=True,
+                          text=True, timeout=300, cwd=cli.tmp)
+    assert proc.returncode == 0, proc.stderr
+    made = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert made["username"] == "handler.zhou" and made["role"] == "complaint_handler"
+    db = cli.database()
+    try:
+        assert staff.login(db, "handler.zhou", "a-good-long-password") is not None
+        assert staff.login(db, "handler.zhou", "a-good-long-passwor") is None
+    finally:
+        db.dispose()
+    for args, stdin in (((("handler.zhou", "--role", "cs_agent")), "another-long-pass\n"),
+                        (("x", "--role", "cs_agent"), "another-long-pass\n"),
+                        (("ok.name", "--role", "cs_agent"), "short\n")):
+        bad = subprocess.run([str(XIAOBAO), "staff", "add", *args, "--password-stdin"],
+                             input=stdin, env=cli.env, capture_output=True, text=True,
+                             timeout=300, cwd=cli.tmp)
+        assert bad.returncode != 0 and "错误" in bad.stderr, bad.stderr

@@ -36,6 +36,8 @@ class World:
     lapsed_no: str  # lapsed, one instalment in arrears
     arrears: str
     group_no: str
+    complaint_no: str = ""
+    visit_no: str = ""
 
     def fill(self, template: str) -> str:
         group = template.startswith("/group-policies/")
@@ -43,6 +45,7 @@ class World:
             application_no=self.application_no,
             policy_no=self.group_no if group else self.policy_no,
             id_number=self.insured_id, code="PA-GUARD",
+            complaint_no=self.complaint_no, visit_no=self.visit_no,
         )
 
 
@@ -69,11 +72,24 @@ async def world(api: Api) -> World:
     group = await api.post("/group-policies", {"product_code": "CN-ELDER-ACC",
                                                "applicant_name": "潮南区民政局",
                                                "start_date": "2026-01-01"}, expect=201)
+    complaint = await api.post("/complaints", COMPLAINT, expect=201)
+    await api.post(f"/complaints/{complaint['complaint_no']}/transitions",
+                   {"action": "assign", "actor": "lead", "handler": "h1"}, expect=200)
+    visit = await api.post("/home-visits", HOME_VISIT, expect=201)
     return World(
         application_no=filed["application_no"], policy_no=policy["policy_no"],
         insured_id=id_number(date(1980, 5, 6)), lapsed_no=lapsed["policy_no"],
         arrears=lapsed["premium_schedule"][1]["amount"], group_no=group["policy_no"],
+        complaint_no=complaint["complaint_no"], visit_no=visit["visit_no"],
     )
+
+
+COMPLAINT = {"channel": "wechat", "user": "wechat:o-1", "category": "claims",
+             "complainant": {"name": "陈美玲", "phone": "13912345678"},
+             "description": "理赔太慢", "policy_no": "P1"}
+HOME_VISIT = {"channel": "ivr", "name": "林阿婆", "phone": "13812340000", "address": "峡山街道1号",
+              "reason": "行动不便", "preferred_time": "上午",
+              "id_number": id_number(date(1950, 1, 2))}
 
 
 # ---- the body is not a JSON object ----------------------------------------------------------
@@ -440,6 +456,19 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
             "start_date": "2026-01-01"})],
         ("POST", "/group-policies/{policy_no}/roster"): [],  # a CSV body: raw bodies only
         ("POST", "/group-policies/{policy_no}/auto-enrollment"): [(None, {"as_of": "2026-07-01"})],
+        ("POST", "/complaints"): [(None, COMPLAINT)],
+        ("POST", "/complaints/{complaint_no}/transitions"): [
+            (None, {"action": "note", "actor": "h1", "note": "已核实"}),
+            (None, {"action": "classify", "actor": "h1", "track": "complex"}),
+            (None, {"action": "extend", "actor": "h1", "approved_by": "sup"}),
+            (None, {"action": "decide", "actor": "h1", "decision": "致歉",
+                    "outcome": "upheld"})],
+        ("POST", "/home-visits"): [(None, HOME_VISIT)],
+        ("POST", "/home-visits/{visit_no}/transitions"): [
+            (None, {"action": "schedule", "actor": "a1", "time": "2030-01-01T10:00+08:00",
+                    "note": "约好"})],
+        ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
+                                            "score": 3, "channel": "wechat", "comment": "好"})],
     }
 
 

@@ -83,7 +83,7 @@ def test_every_claims_route_is_covered_here(tmp_path: Path) -> None:
                      if r[1].startswith(("/claims", "/adjudication"))}
     assert claims_writes == CLAIM_WRITE_ROUTES
     assert {t for t in read_routes(tmp_path)
-            if t.startswith(("/claims", "/stats"))} == CLAIM_READ_ROUTES
+            if t.startswith(("/claims", "/stats/claims"))} == CLAIM_READ_ROUTES
 
 
 # ---- named fields ---------------------------------------------------------------------------

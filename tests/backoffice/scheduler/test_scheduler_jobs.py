@@ -52,6 +52,8 @@ def test_the_schedule_in_beijing_time() -> None:
     assert {job: t.astimezone(UTC).isoformat() for job, t in nxt.items() if t} == {
         "notifications_dispatch": "2026-09-27T16:00:00+00:00",
         "policy_clock": "2026-09-27T16:30:00+00:00",
+        "complaint_clocks": "2026-09-28T00:30:00+00:00",  # 08:30 Beijing
+        "home_visit_clocks": "2026-09-27T16:00:00+00:00",  # every quarter hour
         "auto_enrollment": "2026-09-30T17:00:00+00:00",  # 1 Oct 01:00 Beijing
         "job_runs_prune": "2026-09-27T19:15:00+00:00",
         "progress_notices": "2026-09-28T01:00:00+00:00",

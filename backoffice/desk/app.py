@@ -1,0 +1,455 @@
+"""The desk's pages and form posts. Every route is in ROUTES with the permission it needs;
+the auth middleware enforces it before the handler runs (backoffice/desk/auth.py)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from backoffice.api.charts import render_claim_charts
+from backoffice.desk import auth
+from backoffice.desk.handoff import HandoffQueue
+from backoffice.desk.live import LiveHub
+from backoffice.domain import complaint as cp
+from backoffice.domain import staff as roles
+from backoffice.domain.errors import DomainError
+from backoffice.domain.identity import mask_id_number, mask_phone
+from backoffice.services import (
+    claim_stats,
+    claims,
+    complaints,
+    home_visits,
+    satisfaction,
+    staff,
+)
+from backoffice.services.base import SHANGHAI
+from backoffice.store.db import Database
+
+DB = web.AppKey("desk_db", Database)
+HUB = web.AppKey("desk_hub", LiveHub)
+HANDOFF = web.AppKey("desk_handoff", HandoffQueue)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+)
+
+
+def _local(value: str | datetime | None) -> str:
+    if not value:
+        return ""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+_env.filters["local"] = _local
+_env.globals.update(ROLE_NAMES=roles.ROLE_NAMES, STATUS_NAMES=cp.STATUS_NAMES,
+                    CATEGORY_NAMES=cp.CATEGORY_NAMES, OUTCOME_NAMES=cp.OUTCOME_NAMES)
+
+
+async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    import asyncio
+
+    return await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(fn, *args, **kwargs))
+
+
+def page(request: web.Request, template: str, http_status: int = 200,
+         **ctx: Any) -> web.Response:
+    user = request.get(auth.USER_KEY)
+    html = _env.get_template(template).render(user=user, path=request.path,
+                                              flash=request.query.get("msg", ""),
+                                              error=request.query.get("err", ""), **ctx)
+    return web.Response(text=html, status=http_status, content_type="text/html",
+                        charset="utf-8",
+                        headers={"Cache-Control": "no-store", "X-Frame-Options": "SAMEORIGIN",
+                                 "Referrer-Policy": "same-origin"})
+
+
+def render_error(request: web.Request, status: int, message: str) -> web.Response:
+    return page(request, "error.html", http_status=status, status_code=status, message=message)
+
+
+def back(to: str, *, msg: str = "", err: str = "") -> web.HTTPFound:
+    query = f"?msg={quote(msg)}" if msg else f"?err={quote(err)}" if err else ""
+    return web.HTTPFound(to + query)
+
+
+def db_of(request: web.Request) -> Database:
+    return request.app[DB]
+
+
+def _form_text(form: MultiDictProxy[Any], key: str) -> str | None:
+    value = form.get(key)
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
+
+
+# ---- login -------------------------------------------------------------------------------
+
+def _safe_next(raw: str | None) -> str:
+    """Only a path inside the desk: no open redirects."""
+    if not raw or not raw.startswith("/desk") or urlsplit(raw).netloc or "\\" in raw:
+        return "/desk/"
+    return raw
+
+
+async def login_page(request: web.Request) -> web.Response:
+    response = page(request, "login.html", next=_safe_next(request.query.get("next")),
+                    csrf="")
+    token = auth.login_csrf(request, response)
+    response.text = _env.get_template("login.html").render(
+        user=None, path=request.path, flash="", error=request.query.get("err", ""),
+        next=_safe_next(request.query.get("next")), csrf=token)
+    return response
+
+
+async def login_post(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    if not auth.login_csrf_ok(request, str(form.get("csrf_token") or "")):
+        raise back("/desk/login", err="登录表单已失效，请重试")
+    result = await run(staff.login, db_of(request), str(form.get("username") or ""),
+                       str(form.get("password") or ""))
+    if result is None:
+        raise back("/desk/login", err="用户名或密码错误")
+    token, _user = result
+    response = web.HTTPFound(_safe_next(_form_text(form, "next")))
+    auth.set_session_cookie(request, response, token)
+    response.del_cookie(auth.LOGIN_CSRF_COOKIE, path="/desk")
+    raise response
+
+
+async def logout_post(request: web.Request) -> web.StreamResponse:
+    await run(staff.logout, db_of(request), request.get(auth.TOKEN_KEY))
+    response = web.HTTPFound("/desk/login")
+    response.del_cookie(auth.SESSION_COOKIE, path="/desk")
+    raise response
+
+
+# ---- home and live ----------------------------------------------------------------------
+
+async def home(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    summary = await run(_summary, db_of(request), request.app[HANDOFF], user.role)
+    return page(request, "home.html", summary=summary)
+
+
+def _summary(db: Database, handoff: HandoffQueue, role: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if roles.allowed(role, "complaints.view"):
+        items = complaints.search(db, open_only=True, limit=1000)
+        out["complaints_open"] = len(items)
+        out["complaints_breached"] = sum(1 for c in items if c["clock"]["breached"])
+        out["complaints_warn"] = sum(1 for c in items if c["clock"]["warn"])
+    if roles.allowed(role, "claims.view"):
+        out["claims_due"] = len(claims.search(db, due_before="2999-12-31", limit=500))
+        out["claims_breached"] = len(claims.search(db, breached=True, limit=500))
+    if roles.allowed(role, "home_visits.view"):
+        out["home_visits_open"] = len(home_visits.search(db, limit=1000))
+    if roles.allowed(role, "handoff.view"):
+        out["handoff_queued"] = len(handoff.list(db, "queued"))
+    return out
+
+
+async def summary_api(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    data = await run(_summary, db_of(request), request.app[HANDOFF], user.role)
+    return web.json_response({"user": user.username, "role": user.role, **data})
+
+
+async def live_ws(request: web.Request) -> web.StreamResponse:
+    return await request.app[HUB].serve(request)
+
+
+# ---- complaints ----------------------------------------------------------------------------
+
+async def complaints_page(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    q = request.query
+    mine = q.get("mine") == "1"
+    status = q.get("status") if q.get("status") in cp.STATUSES else None
+    items = await run(complaints.search, db_of(request), status=status,
+                      handler=user.username if mine else None, open_only=not status,
+                      pii=roles.sees_pii(user.role), q=(q.get("q") or "")[:100] or None)
+    return page(request, "complaints.html", items=items, mine=mine, status=status,
+                channels=cp.CHANNELS, categories=cp.CATEGORIES, statuses=cp.STATUSES,
+                live=True)
+
+
+async def complaint_create(request: web.Request) -> web.StreamResponse:
+    user = auth.user_of(request)
+    form = await request.post()
+    raw = {"channel": _form_text(form, "channel") or "desk",
+           "complainant": {"name": _form_text(form, "name"), "phone": _form_text(form, "phone")},
+           "category": _form_text(form, "category"),
+           "description": _form_text(form, "description"),
+           "claim_no": _form_text(form, "claim_no"), "policy_no": _form_text(form, "policy_no")}
+    try:
+        made = await run(complaints.intake, db_of(request), raw, user.username)
+    except DomainError as exc:
+        raise back("/desk/complaints", err=f"{exc.field or ''} {exc.message}".strip()) from None
+    raise back(f"/desk/complaints/{made['complaint_no']}", msg="投诉已受理并编号")
+
+
+async def complaint_page(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    no = request.match_info["complaint_no"]
+    try:
+        view = await run(complaints.get, db_of(request), no, pii=roles.sees_pii(user.role))
+    except DomainError as exc:
+        return render_error(request, 404, exc.message)
+    supervisors = await run(staff.list_staff, db_of(request), roles.CLAIMS_SUPERVISOR)
+    handlers = await run(staff.list_staff, db_of(request), roles.COMPLAINT_HANDLER)
+    return page(request, "complaint.html", c=view, supervisors=supervisors, handlers=handlers,
+                outcomes=cp.OUTCOMES, may_work=user.may("complaints.work"),
+                may_extend=user.may("complaints.approve_extension"), live=True)
+
+
+async def complaint_act(request: web.Request) -> web.StreamResponse:
+    """A step on a complaint. An extension needs a supervisor, who approves it as themself."""
+    user = auth.user_of(request)
+    no = request.match_info["complaint_no"]
+    form = await request.post()
+    action = _form_text(form, "action") or ""
+    needed = "complaints.approve_extension" if action == "extend" else "complaints.work"
+    if not user.may(needed):
+        return render_error(request, 403, f"您的角色（{user.role_name}）不能执行此操作")
+    raw: dict[str, Any] = {k: _form_text(form, k) for k in (
+        "handler", "note", "track", "decision", "outcome", "via")}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    if action == "extend":
+        raw["approved_by"] = user.username
+    if action == "record_satisfaction":
+        score = _form_text(form, "score") or ""
+        raw["score"] = int(score) if score.isdigit() and len(score) == 1 else score
+    raw.update(action=action, actor=user.username)
+    try:
+        await run(complaints.transition, db_of(request), no, raw)
+    except DomainError as exc:
+        raise back(f"/desk/complaints/{no}", err=exc.message) from None
+    raise back(f"/desk/complaints/{no}", msg="已保存")
+
+
+# ---- claims ------------------------------------------------------------------------------
+
+async def claims_page(request: web.Request) -> web.Response:
+    db = db_of(request)
+    due = await run(claims.search, db, due_before="2999-12-31", limit=300)
+    waiting = []
+    for status in ("reported", "documents_pending"):
+        waiting += await run(claims.search, db, status=status, limit=100)
+    return page(request, "claims.html", due=due, waiting=waiting, live=True)
+
+
+def _mask_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, item in (fields or {}).items():
+        value = item.get("value") if isinstance(item, Mapping) else item
+        if isinstance(value, str) and name in ("id_number",):
+            value = mask_id_number(value)
+        elif isinstance(value, str) and name in ("phone", "card_number"):
+            value = mask_phone(value) if name == "phone" else "****" + value[-4:]
+        out[name] = {**item, "value": value} if isinstance(item, Mapping) else value
+    return out
+
+
+async def claim_page(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    no = request.match_info["claim_no"]
+    try:
+        view = await run(claims.get_claim, db_of(request), no)
+    except DomainError as exc:
+        return render_error(request, 404, exc.message)
+    if not roles.sees_pii(user.role):
+        for doc in view["documents"]:
+            doc["fields"] = _mask_fields(doc.get("fields") or {})
+    actions = [a for a in view["allowed_actions"] if roles.may_take_claim_action(user.role, a)]
+    return page(request, "claim.html", c=view, actions=actions, live=True,
+                approval_role=roles.CLAIM_APPROVAL_ROLE.get(user.role))
+
+
+async def claim_act(request: web.Request) -> web.StreamResponse:
+    """A staff transition, with the authority of the logged-in role (never the form's)."""
+    user = auth.user_of(request)
+    no = request.match_info["claim_no"]
+    form = await request.post()
+    action = _form_text(form, "action") or ""
+    if not roles.may_take_claim_action(user.role, action):
+        return render_error(request, 403, f"您的角色（{user.role_name}）不能执行 {action}")
+    raw: dict[str, Any] = {"action": action, "actor": user.username}
+    for key in ("note", "amount", "account", "handler", "reference"):
+        value = _form_text(form, key)
+        if value is not None:
+            raw[key] = value
+    if action == "approve":
+        raw["role"] = roles.CLAIM_APPROVAL_ROLE[user.role]
+    if action in ("reject", "decline_registration"):
+        raw["reasons"] = [r.strip() for r in (_form_text(form, "reasons") or "").splitlines()
+                          if r.strip()]
+    if action == "request_documents":
+        lines = (_form_text(form, "documents") or "").splitlines()
+        raw["documents"] = [{"type": t.partition(":")[0].strip(),
+                             "name": (t.partition(":")[2] or t).strip()}
+                            for t in lines if t.strip()]
+    if action == "documents_complete" and form.get("waive_missing"):
+        raw["waive_missing"] = True
+    try:
+        await run(claims.transition, db_of(request), no, raw)
+    except DomainError as exc:
+        raise back(f"/desk/claims/{no}", err=exc.message) from None
+    raise back(f"/desk/claims/{no}", msg="已保存")
+
+
+# ---- home visits -------------------------------------------------------------------------
+
+async def home_visits_page(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    items = await run(home_visits.search, db_of(request),
+                      pii=roles.sees_pii(user.role, "home_visits"))
+    return page(request, "home_visits.html", items=items, live=True,
+                may_work=user.may("home_visits.work"))
+
+
+async def home_visit_act(request: web.Request) -> web.StreamResponse:
+    user = auth.user_of(request)
+    no = request.match_info["visit_no"]
+    form = await request.post()
+    raw: dict[str, Any] = {"action": _form_text(form, "action"), "actor": user.username}
+    for key in ("handler", "note"):
+        if _form_text(form, key):
+            raw[key] = _form_text(form, key)
+    if _form_text(form, "time"):
+        raw["time"] = _form_text(form, "time")
+    try:
+        await run(home_visits.transition, db_of(request), no, raw)
+    except DomainError as exc:
+        raise back("/desk/home-visits", err=exc.message) from None
+    raise back("/desk/home-visits", msg="已保存")
+
+
+# ---- supervisor ---------------------------------------------------------------------------
+
+def _supervisor_data(db: Database, handoff: HandoffQueue) -> dict[str, Any]:
+    open_complaints = complaints.search(db, open_only=True, limit=1000)
+    by_status: dict[str, int] = {}
+    for c in open_complaints:
+        by_status[c["status"]] = by_status.get(c["status"], 0) + 1
+    visits = home_visits.search(db, limit=1000)
+    queued = handoff.list(db, "queued")
+    waits = [int(c["waiting_seconds"]) for c in queued
+             if isinstance(c.get("waiting_seconds"), int | float)]
+    unassigned = [c for c in open_complaints if not c["handler"]]
+    return {
+        "handoff_longest_wait": max(waits, default=0),
+        "unassigned": len(unassigned),
+        "oldest_unassigned": min((c["received_on"] for c in unassigned), default=None),
+        "complaints": open_complaints,
+        "complaints_by_status": by_status,
+        "complaints_breached": [c for c in open_complaints if c["clock"]["breached"]],
+        "claims_breached": claims.search(db, breached=True, limit=200),
+        "claims_due": len(claims.search(db, due_before="2999-12-31", limit=500)),
+        "visits": visits,
+        "visits_breached": [v for v in visits if any(
+            d["breached"] for d in v["clocks"].values())],
+        "handoff_available": handoff.available,
+        "handoff_queued": queued,
+        "stats": claim_stats.claim_stats(db),
+        "satisfaction": satisfaction.stats(db),
+    }
+
+
+async def supervisor_page(request: web.Request) -> web.Response:
+    data = await run(_supervisor_data, db_of(request), request.app[HANDOFF])
+    return page(request, "supervisor.html", live=True, **data)
+
+
+async def supervisor_charts(request: web.Request) -> web.Response:
+    stats = await run(claim_stats.claim_stats, db_of(request))
+    return web.Response(text=render_claim_charts(stats), content_type="text/html",
+                        charset="utf-8")
+
+
+# ---- handoff (filled by the conversation router) ------------------------------------------
+
+async def handoff_page(request: web.Request) -> web.Response:
+    queue = request.app[HANDOFF]
+    items = await run(queue.list, db_of(request), "queued")
+    serving = await run(queue.list, db_of(request), "agent")
+    return page(request, "handoff.html", items=items, serving=serving,
+                available=queue.available, live=True)
+
+
+# ---- staff administration ------------------------------------------------------------------
+
+async def staff_page(request: web.Request) -> web.Response:
+    people = await run(staff.list_staff, db_of(request))
+    return page(request, "staff.html", people=people, roles_list=roles.ROLES,
+                permissions=roles.PERMISSIONS)
+
+
+async def staff_add(request: web.Request) -> web.StreamResponse:
+    user = auth.user_of(request)
+    form = await request.post()
+    try:
+        await run(staff.add, db_of(request), _form_text(form, "username") or "",
+                  str(form.get("password") or ""), _form_text(form, "role") or "",
+                  _form_text(form, "display_name"), _form_text(form, "phone"), user.username)
+    except DomainError as exc:
+        raise back("/desk/staff", err=exc.message) from None
+    raise back("/desk/staff", msg="已添加")
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/desk/")
+
+
+# (method, path, handler, permission): the one table of what each desk route needs
+ROUTES: list[tuple[str, str, Handler, str]] = [
+    ("GET", "/login", login_page, "public"),
+    ("POST", "/login", login_post, "public"),
+    ("POST", "/logout", logout_post, "desk.home"),
+    ("GET", "/", home, "desk.home"),
+    ("GET", "/api/summary", summary_api, "desk.home"),
+    ("GET", "/ws", live_ws, "desk.home"),
+    ("GET", "/complaints", complaints_page, "complaints.view"),
+    ("POST", "/complaints", complaint_create, "complaints.create"),
+    ("GET", "/complaints/{complaint_no}", complaint_page, "complaints.view"),
+    ("POST", "/complaints/{complaint_no}/act", complaint_act, "complaints.view"),
+    ("GET", "/claims", claims_page, "claims.view"),
+    ("GET", "/claims/{claim_no}", claim_page, "claims.view"),
+    ("POST", "/claims/{claim_no}/act", claim_act, "claims.work"),
+    ("GET", "/home-visits", home_visits_page, "home_visits.view"),
+    ("POST", "/home-visits/{visit_no}/act", home_visit_act, "home_visits.work"),
+    ("GET", "/supervisor", supervisor_page, "supervisor.view"),
+    ("GET", "/supervisor/charts", supervisor_charts, "supervisor.view"),
+    ("GET", "/handoff", handoff_page, "handoff.view"),
+    ("GET", "/staff", staff_page, "staff.manage"),
+    ("POST", "/staff", staff_add, "staff.manage"),
+]
+
+
+def create_desk(db: Database, handoff: HandoffQueue | None = None,
+                live: bool = True) -> web.Application:
+    """The /desk sub-application."""
+    permissions = {(m, p): perm for m, p, _, perm in ROUTES}
+    app = web.Application(middlewares=[auth.make_middleware(db, permissions, render_error)])
+    app[DB] = db
+    app[HUB] = LiveHub(db)
+    app[HANDOFF] = handoff or HandoffQueue()
+    for method, path, handler, _ in ROUTES:
+        app.router.add_route(method, path, handler)
+    app.router.add_get("", index)
+    app.router.add_static("/static", Path(__file__).parent / "static")
+    if live:
+        app.cleanup_ctx.append(app[HUB].context)
+    return app

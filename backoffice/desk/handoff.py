@@ -1,0 +1,54 @@
+"""The seam between the desk and the conversation router (interface 6).
+
+The router owns the handoff queue: its service `backoffice.services.conversations` lists
+conversations by state. The desk reads the queue only through `HandoffQueue`, so the pages work
+before the router is installed (an empty queue, said so on the page) and pick the router's
+service up as soon as it is there. Everything read from it is shown masked and escaped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from backoffice.store.db import Database
+
+log = logging.getLogger("xiaobao.desk")
+
+ListFn = Callable[..., Any]
+
+
+class HandoffQueue:
+    """Conversations waiting for an agent, or being served by one, from the router's service."""
+
+    def __init__(self, list_fn: ListFn | None = None) -> None:
+        self._list_fn = list_fn
+
+    def _source(self) -> ListFn | None:
+        if self._list_fn is not None:
+            return self._list_fn
+        try:
+            module = importlib.import_module("backoffice.services.conversations")
+        except ImportError:
+            return None
+        return getattr(module, "list_conversations", None)
+
+    @property
+    def available(self) -> bool:
+        return self._source() is not None
+
+    def list(self, db: Database, state: str = "queued") -> list[dict[str, Any]]:
+        """The conversations in `state`; an empty list when the router is not installed or
+        fails (the desk must stay up when the router's side has a problem)."""
+        source = self._source()
+        if source is None:
+            return []
+        try:
+            answer = source(db, state=state)
+        except Exception:
+            log.exception("the handoff queue could not be read")
+            return []
+        items = answer.get("items", []) if isinstance(answer, dict) else answer
+        return [dict(item) for item in items if isinstance(item, dict)]

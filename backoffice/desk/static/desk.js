@@ -1,0 +1,25 @@
+// Live updates: the server says "changed" when the back office changes; list pages refresh,
+// detail pages show a notice (so a form being filled in is never thrown away).
+(function () {
+  var el = document.getElementById("live");
+  if (!el || !window.WebSocket) return;
+  var version = null;
+  function connect() {
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/desk/ws");
+    ws.onopen = function () { el.textContent = "● 实时"; };
+    ws.onclose = function () { el.textContent = "○ 重连中"; setTimeout(connect, 3000); };
+    ws.onmessage = function (ev) {
+      var msg = JSON.parse(ev.data);
+      if (version === null) { version = msg.version; return; }
+      if (msg.version <= version) return;
+      version = msg.version;
+      if (document.body.dataset.live === "list") {
+        var typing = document.activeElement && /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);
+        if (!typing) { location.reload(); return; }
+      }
+      var note = document.getElementById("changed");
+      if (note) note.hidden = false;
+    };
+  }
+  connect();
+})();

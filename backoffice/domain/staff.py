@@ -1,0 +1,94 @@
+"""Staff roles and what each may see and do on the desk. Pure: a table and its questions.
+
+The server asks `allowed(role, permission)` on every desk page and desk call; a role not listed
+for a permission is refused. Personal data (ID numbers, phone numbers) is shown in full only to
+the roles whose work needs it (`sees_pii`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from backoffice.domain.errors import ValidationError
+
+CS_AGENT = "cs_agent"  # 客服坐席
+CLAIMS_ADJUSTER = "claims_adjuster"  # 理赔员
+CLAIMS_SUPERVISOR = "claims_supervisor"  # 理赔主管
+COMPLAINT_HANDLER = "complaint_handler"  # 投诉处理专员
+UNDERWRITER = "underwriter"  # 核保员
+ADMINISTRATOR = "administrator"  # 系统管理员
+
+ROLES = (CS_AGENT, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR, COMPLAINT_HANDLER, UNDERWRITER,
+         ADMINISTRATOR)
+ROLE_NAMES = {CS_AGENT: "客服坐席", CLAIMS_ADJUSTER: "理赔员", CLAIMS_SUPERVISOR: "理赔主管",
+              COMPLAINT_HANDLER: "投诉处理专员", UNDERWRITER: "核保员",
+              ADMINISTRATOR: "系统管理员"}
+
+# the approval role of the claim rules (backoffice.domain.claim.ROLES) each staff role acts as
+CLAIM_APPROVAL_ROLE = {CLAIMS_ADJUSTER: "adjuster", CLAIMS_SUPERVISOR: "supervisor"}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "desk.home": frozenset(ROLES),
+    "handoff.view": frozenset({CS_AGENT, CLAIMS_SUPERVISOR}),
+    "complaints.view": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
+    "complaints.create": frozenset({CS_AGENT, COMPLAINT_HANDLER}),
+    "complaints.work": frozenset({COMPLAINT_HANDLER}),
+    "complaints.approve_extension": frozenset({CLAIMS_SUPERVISOR}),
+    "claims.view": frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
+    "claims.work": frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
+    "home_visits.view": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
+    "home_visits.work": frozenset({CS_AGENT, COMPLAINT_HANDLER}),
+    "supervisor.view": frozenset({CLAIMS_SUPERVISOR, ADMINISTRATOR}),
+    "staff.manage": frozenset({ADMINISTRATOR}),
+}
+
+# claim actions a role may take on the desk (approval beyond its limit escalates by the rules)
+CLAIM_ACTIONS: dict[str, frozenset[str]] = {
+    CLAIMS_ADJUSTER: frozenset({
+        "register", "request_documents", "documents_complete", "investigate",
+        "finish_investigation", "adjudicate", "approve", "pay", "close", "send_rejection_letter",
+        "assign"}),
+    CLAIMS_SUPERVISOR: frozenset({
+        "register", "decline_registration", "request_documents", "documents_complete",
+        "investigate", "finish_investigation", "adjudicate", "approve", "pay", "close",
+        "reject", "send_rejection_letter", "withdraw", "reopen", "assign", "special_case"}),
+}
+
+_PII_ROLES = frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR, COMPLAINT_HANDLER})
+_USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
+MIN_PASSWORD = 10
+
+
+def allowed(role: str, permission: str) -> bool:
+    return role in PERMISSIONS.get(permission, frozenset())
+
+
+def may_take_claim_action(role: str, action: str) -> bool:
+    return action in CLAIM_ACTIONS.get(role, frozenset())
+
+
+def sees_pii(role: str, area: str = "") -> bool:
+    """Full ID and phone numbers: claims and complaint staff; home-visit workers for visits
+    (they must phone the customer). Everyone else sees them masked."""
+    if area == "home_visits" and allowed(role, "home_visits.work"):
+        return True
+    return role in _PII_ROLES
+
+
+def check_role(role: object) -> str:
+    if role not in ROLES:
+        raise ValidationError("role", f"角色须为 {', '.join(ROLES)} 之一")
+    return str(role)
+
+
+def check_username(name: object) -> str:
+    if not isinstance(name, str) or not _USERNAME.match(name):
+        raise ValidationError("username", "用户名须为 3–40 位小写字母、数字、下划线、点或连字符，"
+                                          "以字母开头")
+    return name
+
+
+def check_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 200:
+        raise ValidationError("password", f"密码长度须为 {MIN_PASSWORD}–200 个字符")
+    return password

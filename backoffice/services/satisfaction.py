@@ -1,0 +1,162 @@
+"""Satisfaction (满意度): asking for a 1–5 rating on the customer's channel, storing it, and
+the figures per agent and per queue.
+
+A rating is asked after a claim closes, after a complaint's result is told, and after an agent
+conversation closes (`ask_after_conversation`, for the conversation router). One rating per
+subject: the ask creates the row, the answer fills it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backoffice.domain.complaint import check_score
+from backoffice.domain.errors import Conflict, NotFound, ValidationError
+from backoffice.services.base import audit, emit
+from backoffice.services.notifications import NOTIFICATION_CHANNELS, queue
+from backoffice.store.db import Database
+from backoffice.store.models import ClaimRow, ComplaintRow, SatisfactionRow, utcnow
+
+SUBJECT_TYPES = ("conversation", "claim", "complaint")
+QUEUES = {"claim": "claims", "complaint": "complaints", "conversation": "agents"}
+RATING_CHANNELS = ("wechat", "ivr", "web", "sms", "desk", "api", "bot", "phone")
+ASK_TEXT = ("【小保】感谢您的耐心。请为本次{what}服务打分：回复 1–5（5 为非常满意），"
+            "也可以附上您的意见。")
+_WHAT = {"claim": "理赔", "complaint": "投诉处理", "conversation": "人工客服"}
+
+
+def ask(s: Session, subject_type: str, subject_id: str, channel: str, recipient: str, *,
+        agent: str | None = None, queue_name: str | None = None, round_no: int = 0) -> bool:
+    """Queue the question on the customer's channel, once per subject (and appeal round)."""
+    if channel not in NOTIFICATION_CHANNELS:
+        channel = "sms"
+    row = s.execute(select(SatisfactionRow).where(
+        SatisfactionRow.subject_type == subject_type,
+        SatisfactionRow.subject_id == subject_id)).scalar()
+    if row is None:
+        s.add(SatisfactionRow(subject_type=subject_type, subject_id=subject_id, channel=channel,
+                              agent=agent, queue=queue_name or QUEUES[subject_type],
+                              asked_at=utcnow()))
+    elif row.score is not None and round_no == 0:
+        return False
+    elif row.score is not None:  # an appeal's new result asks again; the old rating goes
+        row.score, row.comment, row.rated_at, row.agent = None, None, None, agent
+    queued = queue(s, f"satisfaction:{subject_type}:{subject_id}:{round_no}", channel, recipient,
+                   "satisfaction_request", ASK_TEXT.format(what=_WHAT[subject_type]),
+                   {"subject_type": subject_type, "subject_id": subject_id})
+    if queued is not None:
+        emit(s, "satisfaction.asked", {"subject_type": subject_type, "subject_id": subject_id})
+    return queued is not None
+
+
+def ask_after_conversation(db: Database, conversation_id: str, channel: str, user: str,
+                           agent: str | None, queue_name: str = "agents") -> bool:
+    """For the conversation router: an agent conversation closed, ask its customer.
+
+    `channel` is the conversation's (wechat: `user` is the openid; ivr: the caller number,
+    asked by SMS; web: the web id, through the log sender)."""
+    notify_channel = {"wechat": "wechat", "ivr": "sms"}.get(channel, "log")
+    with db.transaction() as s:
+        return ask(s, "conversation", str(conversation_id), notify_channel, user,
+                   agent=agent, queue_name=queue_name)
+
+
+def _parse(raw: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise ValidationError("body", "请求体须为 JSON 对象")
+    subject_type = raw.get("subject_type")
+    if subject_type not in SUBJECT_TYPES:
+        raise ValidationError("subject_type", f"subject_type 须为 {', '.join(SUBJECT_TYPES)} 之一")
+    subject_id = raw.get("subject_id")
+    if isinstance(subject_id, int) and not isinstance(subject_id, bool):
+        subject_id = str(subject_id)
+    if not isinstance(subject_id, str) or not subject_id.strip() or len(subject_id) > 40:
+        raise ValidationError("subject_id", "subject_id 须为不超过 40 字的文本")
+    channel = raw.get("channel")
+    if channel not in RATING_CHANNELS:
+        raise ValidationError("channel", f"渠道须为 {', '.join(RATING_CHANNELS)} 之一")
+    comment = raw.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
+        raise ValidationError("comment", "意见须为不超过 1000 字的文本")
+    return {"subject_type": subject_type, "subject_id": subject_id.strip(),
+            "score": check_score(raw.get("score")), "channel": channel,
+            "comment": comment.strip() if comment else None}
+
+
+def _subject(s: Session, subject_type: str, subject_id: str) -> tuple[str | None, Any]:
+    """The handler of a claim or complaint (the agent rated) and the complaint row."""
+    if subject_type == "claim":
+        claim = s.execute(select(ClaimRow).where(ClaimRow.claim_no == subject_id)).scalar()
+        if claim is None:
+            raise NotFound(f"案件 {subject_id} 不存在", "subject_id")
+        return claim.handler, None
+    if subject_type == "complaint":
+        row = s.execute(select(ComplaintRow).where(
+            ComplaintRow.complaint_no == subject_id)).scalar()
+        if row is None:
+            raise NotFound(f"投诉 {subject_id} 不存在", "subject_id")
+        return row.handler, row
+    return None, None
+
+
+def record(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A customer's rating. A subject is rated once; a second rating is a conflict."""
+    data = _parse(raw)
+    try:
+        with db.transaction() as s:
+            agent, complaint = _subject(s, data["subject_type"], data["subject_id"])
+            row = s.execute(select(SatisfactionRow).where(
+                SatisfactionRow.subject_type == data["subject_type"],
+                SatisfactionRow.subject_id == data["subject_id"])).scalar()
+            if row is not None and row.score is not None:
+                raise Conflict("该服务已评价过", "subject_id")
+            if row is None:
+                row = SatisfactionRow(subject_type=data["subject_type"],
+                                      subject_id=data["subject_id"], channel=data["channel"],
+                                      agent=agent, queue=QUEUES[data["subject_type"]])
+                s.add(row)
+            row.score, row.comment, row.rated_at = data["score"], data["comment"], utcnow()
+            row.agent = row.agent or agent
+            if complaint is not None:
+                _onto_complaint(s, complaint, data["score"])
+            audit(s, "customer", "satisfaction", f"{row.subject_type}:{row.subject_id}",
+                  "rate", None, {"score": row.score})
+            s.flush()
+            return _view(row)
+    except IntegrityError:
+        raise Conflict("该服务已评价过", "subject_id") from None
+
+
+def _onto_complaint(s: Session, row: ComplaintRow, score: int) -> None:
+    """A complaint told its result and now rated moves on to `rated` by the workflow."""
+    from backoffice.services import complaints
+
+    row.satisfaction_score = score
+    if row.status == "notified":
+        complaints._ACTIONS["record_satisfaction"](s, row, {"score": score}, "customer")
+
+
+def _view(row: SatisfactionRow) -> dict[str, Any]:
+    return {"subject_type": row.subject_type, "subject_id": row.subject_id, "score": row.score,
+            "channel": row.channel, "comment": row.comment, "agent": row.agent,
+            "queue": row.queue, "rated_at": row.rated_at.isoformat() if row.rated_at else None}
+
+
+def stats(db: Database) -> dict[str, Any]:
+    """Average score and count per agent and per queue, plus how many were asked."""
+    with db.read() as s:
+        def group(col: Any) -> list[dict[str, Any]]:
+            rows = s.execute(select(col, func.count(SatisfactionRow.score),
+                                    func.avg(SatisfactionRow.score), func.count())
+                             .group_by(col).order_by(col)).all()
+            return [{"name": name or "-", "ratings": int(n), "asked": int(asked),
+                     "average": None if avg is None else round(float(avg), 2)}
+                    for name, n, avg, asked in rows]
+
+        return {"by_agent": group(SatisfactionRow.agent),
+                "by_queue": group(SatisfactionRow.queue)}

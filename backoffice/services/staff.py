@@ -1,0 +1,181 @@
+"""Staff accounts and desk sessions.
+
+Passwords are kept as scrypt hashes (hashlib.scrypt, n=2^14, r=8, p=1, 16-byte salt).
+A login creates a server-side session: the browser holds a random token in a cookie, the table
+only its SHA-256, with a CSRF token for the session's forms. Sessions expire after a fixed
+lifetime and after a spell of inactivity; logging out deletes the row.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from backoffice.domain import staff as roles
+from backoffice.domain.errors import Conflict, NotFound, ValidationError
+from backoffice.domain.identity import parse_phone
+from backoffice.domain.party import parse_name
+from backoffice.services.base import audit
+from backoffice.store.db import Database
+from backoffice.store.models import StaffRow, StaffSession, utcnow
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+SESSION_LIFETIME = timedelta(hours=12)
+SESSION_IDLE = timedelta(minutes=60)
+# a hash to compare against when the user does not exist, so both cases take the same time
+_DUMMY = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 88
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    key = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                         dklen=64)
+    b64 = base64.b64encode
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(key).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, key = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(key)
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
+                             r=int(r), p=int(p), dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """The logged-in person, as the desk sees them."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    csrf_token: str
+
+    @property
+    def role_name(self) -> str:
+        return roles.ROLE_NAMES[self.role]
+
+    def may(self, permission: str) -> bool:
+        return roles.allowed(self.role, permission)
+
+
+def add(db: Database, username: str, password: str, role: str, display_name: str | None = None,
+        phone: str | None = None, actor: str = "admin") -> dict[str, Any]:
+    username = roles.check_username(username)
+    roles.check_password(password)
+    role = roles.check_role(role)
+    name = parse_name(display_name, "display_name") if display_name else username
+    phone = parse_phone(phone) if phone else None
+    with db.transaction() as s:
+        if s.execute(select(StaffRow.id).where(StaffRow.username == username)).first():
+            raise Conflict(f"用户名 {username} 已存在", "username")
+        row = StaffRow(username=username, display_name=name, role=role, phone=phone,
+                       password_hash=hash_password(password))
+        s.add(row)
+        audit(s, actor, "staff", username, "add", None, {"role": role})
+        s.flush()
+        return view(row)
+
+
+def set_password(db: Database, username: str, password: str, actor: str = "admin") -> None:
+    roles.check_password(password)
+    with db.transaction() as s:
+        row = s.execute(select(StaffRow).where(StaffRow.username == username)).scalar()
+        if row is None:
+            raise NotFound(f"用户 {username} 不存在", "username")
+        row.password_hash = hash_password(password)
+        s.execute(delete(StaffSession).where(StaffSession.staff_id == row.id))
+        audit(s, actor, "staff", username, "set_password")
+
+
+def view(row: StaffRow) -> dict[str, Any]:
+    return {"username": row.username, "display_name": row.display_name, "role": row.role,
+            "role_name": roles.ROLE_NAMES.get(row.role, row.role), "active": row.active,
+            "phone": row.phone}
+
+
+def list_staff(db: Database, role: str | None = None) -> list[dict[str, Any]]:
+    with db.read() as s:
+        stmt = select(StaffRow).order_by(StaffRow.role, StaffRow.username)
+        if role:
+            stmt = stmt.where(StaffRow.role == role)
+        return [view(r) for r in s.execute(stmt).scalars()]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(db: Database, username: str, password: str) -> tuple[str, StaffUser] | None:
+    """A new session token and the user, or None (the same answer for any wrong part)."""
+    if not isinstance(username, str) or not isinstance(password, str) or len(password) > 200:
+        return None
+    with db.transaction() as s:
+        row = s.execute(select(StaffRow).where(StaffRow.username == username[:40])).scalar()
+        ok = verify_password(password, row.password_hash if row else _DUMMY)
+        if row is None or not ok or not row.active:
+            audit(s, username[:60] or "-", "staff", username[:40] or "-", "login_failed")
+            return None
+        now = utcnow()
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        s.add(StaffSession(token_hash=_digest(token), staff_id=row.id, csrf_token=csrf,
+                           created_at=now, expires_at=now + SESSION_LIFETIME, last_seen_at=now))
+        row.last_login_at = now
+        audit(s, row.username, "staff", row.username, "login")
+        return token, StaffUser(row.id, row.username, row.display_name, row.role, csrf)
+
+
+def session_user(db: Database, token: str | None) -> StaffUser | None:
+    """The user of a live session; an expired or idle session is deleted and answers None."""
+    if not token or len(token) > 100:
+        return None
+    with db.transaction() as s:
+        sess = s.get(StaffSession, _digest(token))
+        if sess is None:
+            return None
+        now = utcnow()
+        if now >= sess.expires_at or now - sess.last_seen_at > SESSION_IDLE:
+            s.delete(sess)
+            return None
+        row = s.get(StaffRow, sess.staff_id)
+        if row is None or not row.active:
+            s.delete(sess)
+            return None
+        sess.last_seen_at = now
+        return StaffUser(row.id, row.username, row.display_name, row.role, sess.csrf_token)
+
+
+def logout(db: Database, token: str | None) -> None:
+    if token:
+        with db.transaction() as s:
+            s.execute(delete(StaffSession).where(StaffSession.token_hash == _digest(token)))
+
+
+def purge_sessions(db: Database) -> int:
+    with db.transaction() as s:
+        result = s.execute(delete(StaffSession).where(StaffSession.expires_at <= utcnow()))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def is_staff(db: Database, username: str, role: str | None = None) -> bool:
+    with db.read() as s:
+        row = s.execute(select(StaffRow).where(StaffRow.username == username)).scalar()
+    return row is not None and row.active and (role is None or row.role == role)
+
+
+def require_known(db: Database, username: str) -> None:
+    if not is_staff(db, username):
+        raise ValidationError("username", f"没有名为 {username} 的工作人员")

@@ -1,0 +1,55 @@
+"""Helpers of the desk tests: the seeded world, the demo staff's passwords, logging in."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp.test_utils import TestClient
+
+from backoffice.demo.staff import DEMO_STAFF, seed_staff
+from backoffice.services import claims, complaints
+from backoffice.services.demo import seed
+from backoffice.store.db import Database
+
+PASSWORDS = {username: password for username, _, _, _, password in DEMO_STAFF}
+USER_OF_ROLE = {role: username for username, _, role, _, _ in DEMO_STAFF}
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class World:
+    """A seeded database: the demo staff, a claim and a complaint linked to it."""
+
+    def __init__(self, db: Database) -> None:
+        result = seed(db, members=20, seed_value=5)
+        seed_staff(db)
+        self.db = db
+        self.group_policy_no = result.group_policy_no
+        self.members = result.sample_id_numbers
+        _, claim = claims.report(db, {
+            "policy_no": result.group_policy_no,
+            "insured_id_number": result.sample_id_numbers[0], "claim_type": "hospital_allowance",
+            "incident_date": "2026-05-20", "incident_place": "峡山街道",
+            "description": "摔倒住院", "channel": "wechat",
+            "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}}, None)
+        self.claim_no = claim["claim_no"]
+        made = complaints.intake(db, {
+            "channel": "wechat", "complainant": {"name": "林小红", "phone": "13811112222"},
+            "category": "claims", "description": "材料交了很久没有消息",
+            "claim_no": self.claim_no})
+        self.complaint_no = made["complaint_no"]
+
+
+async def login(client: TestClient, username: str, password: str) -> str:
+    """Log in through the form; the session's CSRF token."""
+    page = await client.get("/desk/login")
+    token = CSRF.search(await page.text())
+    assert token
+    resp = await client.post("/desk/login", data={
+        "csrf_token": token.group(1), "username": username, "password": password,
+        "next": "/desk/"}, allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/desk/", await resp.text()
+    home = await client.get("/desk/")
+    assert home.status == 200
+    found = CSRF.search(await home.text())
+    assert found
+    return found.group(1)

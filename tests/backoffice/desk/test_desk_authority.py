@@ -1,0 +1,51 @@
+"""Approval on the desk uses the logged-in role's authority limit, never a role the form
+names: above the adjuster's limit the claim escalates to the supervisor, who approves it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+import pytest
+from aiohttp.test_utils import TestClient
+from desk_testkit import CSRF, World
+
+from backoffice.domain import claim as cl
+from backoffice.services import claims
+
+Desk = Callable[[str | None], Awaitable[TestClient]]
+
+
+async def approve(client: TestClient, claim_no: str, **extra: str) -> None:
+    page = await client.get(f"/desk/claims/{claim_no}")
+    token = CSRF.search(await page.text())
+    assert token
+    resp = await client.post(f"/desk/claims/{claim_no}/act", data={
+        "csrf_token": token.group(1), "action": "approve", **extra}, allow_redirects=False)
+    assert resp.status == 302 and "msg=" in resp.headers["Location"], resp.headers["Location"]
+
+
+async def test_escalation_above_the_adjusters_limit(desk: Desk, world: World,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # the demo scheme's death benefit is 3,000 元: lower the adjuster's limit below it
+    monkeypatch.setitem(cl.DEFAULT_LIMITS, "adjuster", Decimal("1000"))
+    _, claim = claims.report(world.db, {
+        "policy_no": world.group_policy_no, "insured_id_number": world.members[1],
+        "claim_type": "death", "incident_date": "2026-05-20", "incident_place": "峡山",
+        "description": "交通事故", "channel": "wechat",
+        "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"},
+        "facts": {"death_date": "2026-05-20", "cause": "accident"}}, None)
+    no = claim["claim_no"]
+    claims.transition(world.db, no, {"action": "documents_complete", "actor": "adjuster.chen",
+                                     "waive_missing": True})
+    claims.transition(world.db, no, {"action": "adjudicate", "actor": "adjuster.chen"})
+    adjuster = await desk("claims_adjuster")
+    await approve(adjuster, no, role="branch_head")  # the form's role is ignored
+    after = claims.get_claim(world.db, no)
+    assert (after["status"], after["approval_role"]) == ("pending_approval", "supervisor")
+    assert after["timeline"][-1]["action"] == "escalate"
+    supervisor = await desk("claims_supervisor")
+    await approve(supervisor, no)
+    done = claims.get_claim(world.db, no)
+    assert done["status"] == "approved" and done["approved"] == "3000.00"
+    assert done["timeline"][-1]["actor"] == "supervisor.zhao"

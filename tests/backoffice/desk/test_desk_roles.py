@@ -1,0 +1,205 @@
+"""Every role against every desk page and form, with the refusals; login, sessions, CSRF,
+passwords and the masking of personal data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from desk_testkit import CSRF, PASSWORDS, World, login
+from sqlalchemy import select
+
+from backoffice.clock import ManualClock
+from backoffice.desk.app import ROUTES
+from backoffice.domain import staff as roles
+from backoffice.services import staff
+from backoffice.store.models import StaffRow
+
+Desk = Callable[[str | None], Awaitable[TestClient]]
+
+
+def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(method, path, form, the permission that decides) for every desk route but login/ws."""
+    c, k = world.complaint_no, world.claim_no
+    return [
+        ("GET", "/desk/", {}, "desk.home"),
+        ("GET", "/desk/api/summary", {}, "desk.home"),
+        ("GET", "/desk/complaints", {}, "complaints.view"),
+        ("POST", "/desk/complaints", {"channel": "desk", "name": "周先生", "phone": "13900001111",
+                                      "category": "service", "description": "电话打不通"},
+         "complaints.create"),
+        ("GET", f"/desk/complaints/{c}", {}, "complaints.view"),
+        ("POST", f"/desk/complaints/{c}/act", {"action": "classify", "track": "standard"},
+         "complaints.work"),
+        ("POST", f"/desk/complaints/{c}/act", {"action": "extend"},
+         "complaints.approve_extension"),
+        ("GET", "/desk/claims", {}, "claims.view"),
+        ("GET", f"/desk/claims/{k}", {}, "claims.view"),
+        ("POST", f"/desk/claims/{k}/act", {"action": "assign", "handler": "adjuster.chen"},
+         "claims.work"),
+        ("GET", "/desk/home-visits", {}, "home_visits.view"),
+        ("POST", "/desk/home-visits/V0/act", {"action": "contact"}, "home_visits.work"),
+        ("GET", "/desk/supervisor", {}, "supervisor.view"),
+        ("GET", "/desk/supervisor/charts", {}, "supervisor.view"),
+        ("GET", "/desk/handoff", {}, "handoff.view"),
+        ("GET", "/desk/staff", {}, "staff.manage"),
+        ("POST", "/desk/staff", {"username": "new.person", "password": "a-long-password",
+                                 "role": "cs_agent"}, "staff.manage"),
+        ("POST", "/desk/logout", {}, "desk.home"),
+    ]
+
+
+def test_every_route_is_covered(world: World) -> None:
+    """Each desk route (but login and the websocket) is walked by the role test below."""
+    walked = [(m, p) for m, p, _, _ in cases(world)]
+    for method, template, _, permission in ROUTES:
+        if permission == "public" or template == "/ws":
+            continue
+        pattern = re.compile("^/desk" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
+        assert any(m == method and pattern.match(p) for m, p in walked), (method, template)
+    assert set(roles.PERMISSIONS) >= {perm for *_, perm in ROUTES if perm != "public"}
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+async def test_each_role_against_each_page_and_form(desk: Desk, world: World,
+                                                    role: str) -> None:
+    client = await desk(role)
+    token = ""
+    for method, path, form, permission in cases(world):
+        if method == "GET":
+            resp = await client.get(path, allow_redirects=False)
+            text = await resp.text()
+            expected = 200 if roles.allowed(role, permission) else 403
+            assert resp.status == expected, (role, path, resp.status, text[:300])
+            if expected == 403:
+                assert "无权" in text
+            elif resp.content_type == "text/html" and "csrf_token" in text:
+                found = CSRF.search(text)
+                token = found.group(1) if found else token
+        else:
+            if path == "/desk/logout":
+                continue
+            resp = await client.post(path, data={**form, "csrf_token": token},
+                                     allow_redirects=False)
+            expected = 302 if roles.allowed(role, permission) else 403
+            assert resp.status == expected, (role, method, path, resp.status,
+                                             (await resp.text())[:300])
+    resp = await client.post("/desk/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert resp.status == 302
+    after = await client.get("/desk/", allow_redirects=False)
+    assert after.status == 302 and after.headers["Location"].startswith("/desk/login")
+
+
+async def test_strangers_are_sent_to_login_and_refused(desk: Desk, world: World) -> None:
+    client = await desk(None)
+    for method, path, form, _ in cases(world):
+        resp = await client.request(method, path, data=form or None, allow_redirects=False)
+        if method == "GET":
+            assert resp.status == 302 and "/desk/login?next=" in resp.headers["Location"]
+        else:
+            assert resp.status == 401
+    resp = await client.get("/desk/ws", allow_redirects=False)
+    assert resp.status == 401
+    resp = await client.get("/desk/nowhere", allow_redirects=False)
+    assert resp.status == 404
+
+
+async def test_csrf_and_wrong_passwords(desk: Desk, world: World) -> None:
+    client = await desk("complaint_handler")
+    resp = await client.post(f"/desk/complaints/{world.complaint_no}/act",
+                             data={"action": "take"}, allow_redirects=False)
+    assert resp.status == 403 and "CSRF" in await resp.text()
+    resp = await client.post(f"/desk/complaints/{world.complaint_no}/act",
+                             data={"action": "take", "csrf_token": "forged"},
+                             allow_redirects=False)
+    assert resp.status == 403
+    stranger = await desk(None)
+    page = await stranger.get("/desk/login")
+    token = CSRF.search(await page.text())
+    assert token
+    for user, password in (("handler.wang", "wrong-password"), ("nobody", "x"),
+                           ("handler.wang", PASSWORDS["handler.wang"] + "x")):
+        resp = await stranger.post("/desk/login", data={
+            "csrf_token": token.group(1), "username": user, "password": password},
+            allow_redirects=False)
+        assert resp.status == 302 and "err=" in resp.headers["Location"]
+    resp = await stranger.post("/desk/login", data={
+        "csrf_token": "forged", "username": "handler.wang",
+        "password": PASSWORDS["handler.wang"]}, allow_redirects=False)
+    assert "err=" in resp.headers["Location"]
+    assert (await stranger.get("/desk/", allow_redirects=False)).status == 302
+    # an open redirect through ?next= leads back into the desk only
+    resp = await stranger.post("/desk/login", data={
+        "csrf_token": token.group(1), "username": "handler.wang",
+        "password": PASSWORDS["handler.wang"], "next": "//evil.example/"},
+        allow_redirects=False)
+    assert resp.headers["Location"] == "/desk/"
+
+
+async def test_sessions_expire(desk: Desk, world: World, clock: ManualClock) -> None:
+    client = await desk("complaint_handler")
+    clock.advance(minutes=50)
+    assert (await client.get("/desk/complaints", allow_redirects=False)).status == 200
+    clock.advance(minutes=50)  # active: the idle limit counts from the last request
+    assert (await client.get("/desk/complaints", allow_redirects=False)).status == 200
+    clock.advance(minutes=61)
+    resp = await client.get("/desk/complaints", allow_redirects=False)
+    assert resp.status == 302 and "/desk/login" in resp.headers["Location"]
+    again = await desk("complaint_handler")
+    for _ in range(14):  # active every 55 minutes, still ends after the 12-hour lifetime
+        clock.advance(minutes=55)
+        last = await again.get("/desk/", allow_redirects=False)
+    assert last.status == 302
+
+
+def test_passwords_are_scrypt_hashes(world: World) -> None:
+    with world.db.read() as s:
+        row = s.execute(select(StaffRow).where(StaffRow.username == "handler.wang")).scalar_one()
+    assert row.password_hash.startswith("scrypt$16384$8$1$")
+    assert PASSWORDS["handler.wang"] not in row.password_hash
+    assert staff.verify_password(PASSWORDS["handler.wang"], row.password_hash)
+    assert not staff.verify_password("demo-handler-2027", row.password_hash)
+    assert not staff.verify_password("x", "md5$abc")
+    assert staff.hash_password("same-password") != staff.hash_password("same-password")
+
+
+async def test_personal_data_is_masked_unless_the_role_needs_it(desk: Desk,
+                                                               world: World) -> None:
+    handler = await desk("complaint_handler")
+    assert "13811112222" in await (await handler.get("/desk/complaints")).text()
+    agent = await desk("cs_agent")
+    text = await (await agent.get("/desk/complaints")).text()
+    assert "13811112222" not in text and "138****2222" in text
+    text = await (await agent.get(f"/desk/complaints/{world.complaint_no}")).text()
+    assert "13811112222" not in text
+
+
+async def test_claim_actions_follow_the_role(desk: Desk, world: World) -> None:
+    adjuster = await desk("claims_adjuster")
+    page = await adjuster.get(f"/desk/claims/{world.claim_no}")
+    token = CSRF.search(await page.text())
+    assert token
+    refused = await adjuster.post(f"/desk/claims/{world.claim_no}/act", data={
+        "csrf_token": token.group(1), "action": "withdraw"}, allow_redirects=False)
+    assert refused.status == 403  # a supervisor's action
+    supervisor = await desk("claims_supervisor")
+    page = await supervisor.get(f"/desk/claims/{world.claim_no}")
+    token = CSRF.search(await page.text())
+    assert token
+    done = await supervisor.post(f"/desk/claims/{world.claim_no}/act", data={
+        "csrf_token": token.group(1), "action": "special_case", "note": "重大案件"},
+        allow_redirects=False)
+    assert done.status == 302 and "msg=" in done.headers["Location"]
+    detail = await (await supervisor.get(f"/desk/claims/{world.claim_no}")).text()
+    assert "重大案件" in detail and world.complaint_no in detail
+
+
+async def test_a_new_login_after_a_password_change_is_needed(desk: Desk, world: World) -> None:
+    client = await desk("cs_agent")
+    staff.set_password(world.db, "agent.li", "a-brand-new-password")
+    assert (await client.get("/desk/", allow_redirects=False)).status == 302
+    fresh = await desk(None)
+    await login(fresh, "agent.li", "a-brand-new-password")
