@@ -469,6 +469,7 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
                     "note": "约好"})],
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
+        ("POST", "/notifications/dead/requeue"): [(None, {"ids": [1, 2], "actor": "ops-1"})],
     }
 
 
