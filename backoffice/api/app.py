@@ -560,4 +560,7 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None) -> 
     r.add_post("/adjudication/preview", post_adjudication_preview)
     r.add_get("/stats/claims", get_claim_stats)
     r.add_get("/stats/claims/charts", get_claim_charts)
+    from backoffice.api import conversations as conversations_api  # needs this module's helpers
+
+    conversations_api.add_routes(app)
     return app
