@@ -169,8 +169,10 @@ class WeChatProtocol:
         return parse_xml(plain), True
 
     def reply(self, message: dict[str, str], text: str, encrypted: bool, nonce: str) -> str:
+        # the reply's fields are CDATA sections: a "]]>" inside would end one early
         xml = TextReply(source=message.get("ToUserName", ""),
-                        target=message.get("FromUserName", ""), content=text).render()
+                        target=message.get("FromUserName", ""),
+                        content=_CONTROL.sub("", text).replace("]]>", "]] >")).render()
         if encrypted and self.crypto is not None:
             return str(self.crypto.encrypt_message(xml, nonce, str(int(self.now()))))
         return str(xml)
