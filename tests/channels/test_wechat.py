@@ -10,11 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
-
-from backoffice.services import conversations as conv
-from backoffice.store.db import Database
-from backoffice.store.models import Conversation, Notification
 from channel_kit import (
     TOKEN,
     Platform,
@@ -25,9 +20,14 @@ from channel_kit import (
     platform_env,
     start_platform,
 )
+from sqlalchemy import select
+from wechat_client import WeChatPusher, message_xml, reply_text, sign, text_xml
+
+from backoffice.services import conversations as conv
+from backoffice.store.db import Database
+from backoffice.store.models import Conversation, Notification
 from channels.router import BOT_DOWN
 from channels.wechat import WeChatConfig, WeChatProtocol
-from wechat_client import WeChatPusher, message_xml, reply_text, sign, text_xml
 
 # Tencent's published WXBizMsgCrypt sample (safe mode)
 SAMPLE = json.loads((Path(__file__).parent / "wechat_official_sample.json").read_text())

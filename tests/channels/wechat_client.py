@@ -10,9 +10,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 import aiohttp
-from wechatpy.crypto import WeChatCrypto
-
 from channel_kit import AES_KEY, APPID, WECHAT_TOKEN
+from wechatpy.crypto import WeChatCrypto
 
 ACCOUNT = "gh_xiaobao0001"
 
