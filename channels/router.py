@@ -68,6 +68,16 @@ def visible(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in messages if m.get("text") or m.get("image") or m.get("buttons")]
 
 
+async def call_store(db: Database, fn: Callable[..., Any], *args: Any) -> Any:
+    """A use case from the event loop. PostgreSQL calls run in a worker thread. SQLite calls
+    (about a millisecond, one writer at a time anyway) run on the loop itself: handing them to
+    threads costs more than they take, as the threads and the loop then queue for the GIL on
+    every socket write."""
+    if db.is_sqlite:
+        return fn(*args)
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
 class SenderLocks:
     """One asyncio lock per sender, dropped when nobody holds or waits for it."""
 
@@ -105,7 +115,7 @@ class Router:
         self.deliverers[channel] = deliverer
 
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        return await call_store(self.db, fn, *args)
 
     # ---- user messages ----------------------------------------------------------------------
 

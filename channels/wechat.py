@@ -48,7 +48,7 @@ from backoffice.notifications.wechat import DEFAULT_API_BASE, OUTSIDE_48_HOURS, 
 from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from channels.backoffice import BackofficeClient, document_uploaded
-from channels.router import Reply, Router
+from channels.router import Reply, Router, call_store
 from xiaobao.logs import mask_text
 
 log = logging.getLogger("xiaobao.channels.wechat")
@@ -201,8 +201,7 @@ class Deduper:
         if self.redis is not None:
             return bool(await self.redis.set(f"xiaobao:dedupe:{key}", b"1", nx=True,
                                              ex=DEDUPE_TTL))
-        loop = asyncio.get_running_loop()
-        return bool(await loop.run_in_executor(None, conv.first_seen, self.db, key))
+        return bool(await call_store(self.db, conv.first_seen, self.db, key))
 
     async def close(self) -> None:
         if self.redis is not None:

@@ -19,6 +19,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,13 @@ def rasa_url() -> Iterator[str]:
         return
     if not RASA.exists():
         pytest.fail(".venv-bot is missing: run `make install-bot`")
+    with fixture_rasa() as url:
+        yield url
+
+
+@contextmanager
+def fixture_rasa() -> Iterator[str]:
+    """The fixture bot trained (or taken from the cache) and served with its action server."""
     model = _train()
     env = {**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONPATH": str(BOT)}
     actions_port, rasa_port = free_port(), free_port()

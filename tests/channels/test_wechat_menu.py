@@ -8,8 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from backoffice.store.db import Database
 from channel_kit import APPID, WECHAT_TOKEN, WeChatApiStandIn
+
+from backoffice.store.db import Database
 
 XIAOBAO = Path(sys.executable).with_name("xiaobao")
 

@@ -3,6 +3,7 @@ mode; and the reading of the account's passive reply."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import time
@@ -40,8 +41,10 @@ def message_xml(openid: str, kind: str, fields: dict[str, Any], msg_id: int | No
 class WeChatPusher:
     """One Official Account's pushes to `url` (plain or safe mode)."""
 
-    def __init__(self, url: str, *, aes: bool = False, token: str = WECHAT_TOKEN) -> None:
+    def __init__(self, url: str, *, aes: bool = False, token: str = WECHAT_TOKEN,
+                 session: aiohttp.ClientSession | None = None) -> None:
         self.url = url
+        self.session = session  # kept alive between pushes, as WeChat's servers do
         self.aes = aes
         self.token = token
         self.crypto = WeChatCrypto(token, AES_KEY, APPID)
@@ -67,11 +70,12 @@ class WeChatPusher:
             body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>" \
                    f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
         query.update(query_overrides)
-        async with aiohttp.ClientSession() as session, session.post(
-                self.url, params=query, data=body.encode("utf-8"),
-                headers={"Content-Type": "text/xml"}) as response:
-            text = await response.text()
-            status = response.status
+        async with contextlib.AsyncExitStack() as stack:
+            session = self.session or await stack.enter_async_context(aiohttp.ClientSession())
+            async with session.post(self.url, params=query, data=body.encode("utf-8"),
+                                    headers={"Content-Type": "text/xml"}) as response:
+                text = await response.text()
+                status = response.status
         if self.aes and status == 200 and text.startswith("<xml>"):
             root = ElementTree.fromstring(text)
             expected = sign(self.token, root.findtext("TimeStamp") or "",
