@@ -146,6 +146,25 @@ async def throughput(platform: str, api: WeChatApiStandIn, users: int, messages:
             "cs_api_messages_seen": len(api.sent)}
 
 
+async def rasa_throughput(rasa_url: str, users: int, messages: int) -> float:
+    """The same load sent straight to Rasa: what the bot alone sustains on this machine."""
+    texts = ["你好", "我要报案", "昨天", "在家里", "再见"]
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+    async def user(n: int) -> None:
+        sender = f"direct-load{n:05d}{random.randint(0, 10**6):06d}"
+        for i in range(messages):
+            async with session.post(f"{rasa_url}/webhooks/rest/webhook", json={
+                    "sender": sender, "message": texts[i % len(texts)]}) as r:
+                await r.read()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user(n) for n in range(users)))
+    elapsed = time.perf_counter() - started
+    await session.close()
+    return users * messages / elapsed
+
+
 async def main_async(args: argparse.Namespace) -> None:
     from aiohttp.test_utils import TestServer
 
@@ -165,6 +184,9 @@ async def main_async(args: argparse.Namespace) -> None:
         print(f"throughput: {t['users']} concurrent WeChat users, {t['messages']} messages in "
               f"{t['seconds']} s = {t['msg_per_s']} msg/s (target ≥ 50); p50 {t['p50_ms']} ms, "
               f"p99 {t['p99_ms']} ms")
+        direct_rate = await rasa_throughput(rasa_url, args.users, args.messages)
+        print(f"the same load straight to Rasa: {direct_rate:.1f} msg/s (what the bot alone "
+              "sustains here)")
         print(f"5-second rule: {t['passive']} passive, {t['switched_to_cs_api']} switched to the "
               f"CS API, {t['neither']} neither → {t['passive_or_switched_pct']} % one or the "
               f"other (target 100 %)")

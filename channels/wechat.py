@@ -24,7 +24,6 @@ Outside the 48-hour window (errcode 45015) the text is queued in the notificatio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import os
@@ -370,10 +369,9 @@ class WeChatChannel:
         await self.api.send_texts(user, texts, phone)
 
     async def close(self) -> None:
-        for task in list(self.tasks):
-            # a turn still running at shutdown gets a moment to deliver its answer
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(task), timeout=10)
+        if self.tasks:
+            # turns still running at shutdown get a moment, together, to deliver their answers
+            await asyncio.wait(list(self.tasks), timeout=10)
         await self.deduper.close()
 
     # ---- message types --------------------------------------------------------------------
