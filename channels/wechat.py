@@ -32,6 +32,7 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,7 @@ class Deduper:
 
     def __init__(self, db: Database, redis_url: str | None = None) -> None:
         self.db = db
+        self.seen = 0
         self.redis: Any = None
         if redis_url:
             import redis.asyncio as aioredis
@@ -200,6 +202,10 @@ class Deduper:
         if self.redis is not None:
             return bool(await self.redis.set(f"xiaobao:dedupe:{key}", b"1", nx=True,
                                              ex=DEDUPE_TTL))
+        self.seen += 1
+        if self.seen % 1000 == 0:  # keys older than WeChat's retries are of no use any more
+            before = datetime.now(UTC) - timedelta(seconds=DEDUPE_TTL)
+            await call_store(self.db, conv.forget_seen_before, self.db, before)
         return bool(await call_store(self.db, conv.first_seen, self.db, key))
 
     async def close(self) -> None:

@@ -158,3 +158,12 @@ async def test_redis_dedupe_against_a_real_redis(sqlite_db: Database) -> None:
     finally:
         await first.close()
         await second.close()
+
+
+def test_old_dedupe_keys_are_forgotten(db: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    assert conv.first_seen(db, "wechat:msg:1")
+    assert conv.forget_seen_before(db, datetime.now(UTC) - timedelta(minutes=10)) == 0
+    assert conv.forget_seen_before(db, datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert conv.first_seen(db, "wechat:msg:1")  # a new push may reuse nothing after that
