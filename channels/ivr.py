@@ -29,7 +29,7 @@ from aiohttp import web
 from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from channels.backoffice import BackofficeClient
-from channels.router import Reply, Router
+from channels.router import Reply, Router, call_store
 
 log = logging.getLogger("xiaobao.channels.ivr")
 
@@ -144,10 +144,10 @@ class IvrDialog:
 
     async def _queue(self, call: Call) -> None:
         try:
-            turn = await _run(conv.user_message, self.db, "ivr", call.caller, "（多次未应答）",
-                              None, call.caller)
-            await _run(conv.bot_failed, self.db, turn.conversation_id, "no_input",
-                       "来电多次无输入或无法识别，转人工")
+            turn = await call_store(self.db, conv.user_message, self.db, "ivr", call.caller,
+                                    "（多次未应答）", None, call.caller)
+            await call_store(self.db, conv.bot_failed, self.db, turn.conversation_id, "no_input",
+                             "来电多次无输入或无法识别，转人工")
         except Exception:
             log.exception("could not queue the call for an agent")
 
@@ -170,14 +170,10 @@ class IvrDialog:
         """An agent's message to a caller who has hung up: by SMS through the outbox."""
         texts = [str(m["text"]) for m in messages if m.get("text")]
         if texts:
-            await _run(conv.offline_notice, self.db, "ivr", user, "\n".join(texts),
+            await call_store(self.db, conv.offline_notice, self.db, "ivr", user, "\n".join(texts),
                        phone or user, False)
 
 
-async def _run(fn: Any, *args: Any) -> Any:
-    import asyncio
-
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 
 def validate(data: Any) -> dict[str, Any]:
@@ -265,8 +261,9 @@ class IvrChannel:
             actions = [say(TRANSFER), {"type": "transfer", "queue": "agents"}]
         for action in actions:  # VoiceXML has no SMS: it goes out through the outbox
             if action["type"] == "sms":
-                await _run(conv.offline_notice, self.dialog.db, "ivr", event["from"],
-                           action["text"], action["to"], False)
+                db = self.dialog.db
+                await call_store(db, conv.offline_notice, db, "ivr", event["from"],
+                                 action["text"], action["to"], False)
         text = render_vxml(actions, event["call_id"], event["from"], self.transfer_uri)
         return web.Response(text=text, content_type="application/voicexml+xml",
                             charset="utf-8")

@@ -96,15 +96,24 @@ async def test_zero_hands_off_and_id_numbers_take_star_for_x(platform: Platform)
     await phone.actions("start")
     actions = await phone.actions("dtmf", digits="0")
     assert actions[-1]["type"] == "transfer" and "人工" in said(actions)
+    # an agent's written message to a caller goes out by SMS through the outbox
+    cid = next(c["id"] for c in conv.list_conversations(platform.db, "queued")
+               if c["user"] == phone.caller)
+    async with aiohttp.ClientSession() as http, http.post(
+            platform.url(f"/api/v1/conversations/{cid}/messages"),
+            headers={"Authorization": "Bearer test-token"},
+            json={"agent": "a9", "text": "您的案件已加急处理。"}) as r:
+        assert r.status == 201 and (await r.json())["delivered"] is True
+    with platform.db.read() as s:
+        note = s.execute(select(Notification).where(
+            Notification.recipient == phone.caller)).scalar_one()
+    assert (note.channel, note.text) == ("sms", "您的案件已加急处理。")
     other = Phone(platform)
     await other.actions("start")
     await other.actions("dtmf", digits="1")
     await other.actions("dtmf", digits="11010119800506123*#")
-    conversations = platform.db
-    from backoffice.services import conversations as conv
-
-    items = [c for c in conv.list_conversations(conversations) if c["user"] == other.caller]
-    texts = [m["text"] for m in conv.get_conversation(conversations, items[0]["id"])["messages"]]
+    items = [c for c in conv.list_conversations(platform.db) if c["user"] == other.caller]
+    texts = [m["text"] for m in conv.get_conversation(platform.db, items[0]["id"])["messages"]]
     assert "11010119800506123X" in texts
 
 
