@@ -16,8 +16,11 @@ from xml.etree import ElementTree
 import aiohttp
 import pytest
 from channel_kit import IVR_SECRET, Platform, platform_env, start_platform
+from sqlalchemy import select
 
+from backoffice.services import conversations as conv
 from backoffice.store.db import Database
+from backoffice.store.models import Notification
 from channels.ivr import MENU, spell
 
 VXML = "{http://www.w3.org/2001/vxml}"
