@@ -287,7 +287,9 @@ class WeChatChannel:
         self.deduper = deduper
         self.api = api
         self.backoffice = backoffice
-        self.tasks: set[asyncio.Task[Any]] = set()
+        self.tasks: set[asyncio.Future[Any]] = set()
+        # per user, the last answer on its way by the CS API
+        self.chains: dict[str, asyncio.Future[None]] = {}
         self.passive = 0
         self.switched = 0
         router.register("wechat", self.deliver)
@@ -336,7 +338,9 @@ class WeChatChannel:
         # the wait counts from the push's arrival: reading, checks and dedupe are part of it
         left = self.config.passive_wait - (asyncio.get_running_loop().time() - started)
         done, _ = await asyncio.wait({task}, timeout=max(left, 0.001))
-        if not done:
+        if not done or user in self.chains:
+            # too slow for a passive reply, or an earlier answer is still on its way by the
+            # CS API and this one must not overtake it
             self.switched += 1
             self._keep(task, user)
             return web.Response(text="success")
@@ -347,24 +351,30 @@ class WeChatChannel:
         body = self.protocol.reply(message, text, encrypted, query.get("nonce", ""))
         return web.Response(text=body, content_type="application/xml")
 
-    def _keep(self, task: asyncio.Task[Reply], user: str) -> None:
-        """The slow turn finishes in the background; its answer goes by the CS API."""
-        self.tasks.add(task)
+    def _keep(self, turn: asyncio.Task[Reply], user: str) -> None:
+        """The turn's answer goes by the CS API once the turn is over, and after any earlier
+        answer to the same user still on its way: a user reads the answers in order."""
+        previous = self.chains.get(user)
 
-        async def deliver_late(t: asyncio.Task[Reply]) -> None:
+        async def deliver_in_order() -> None:
             try:
-                reply = t.result()
+                reply = await turn
+                if previous is not None:
+                    await asyncio.wait([previous])
                 await self.deliver(user, reply.messages, None)
             except Exception:
                 log.exception("late delivery failed")
 
-        def done(t: asyncio.Task[Reply]) -> None:
-            self.tasks.discard(t)
-            late = asyncio.ensure_future(deliver_late(t))
-            self.tasks.add(late)
-            late.add_done_callback(self.tasks.discard)
+        chained = asyncio.ensure_future(deliver_in_order())
+        self.chains[user] = chained
+        self.tasks.add(chained)
 
-        task.add_done_callback(done)
+        def forget(t: asyncio.Future[None]) -> None:
+            self.tasks.discard(t)
+            if self.chains.get(user) is t:
+                del self.chains[user]
+
+        chained.add_done_callback(forget)
 
     async def deliver(self, user: str, messages: list[dict[str, Any]], phone: str | None
                       ) -> None:

@@ -30,7 +30,7 @@ from aiohttp.test_utils import TestServer
 
 from backoffice.notifications.config import NotifyConfig
 from backoffice.store.db import Database
-from tests.conftest import fresh_database
+from tests.conftest import BACKENDS, fresh_database
 from xiaobao.config import Settings
 from xiaobao.platform import create_app
 
@@ -249,9 +249,10 @@ def platform_env(wechat_api: WeChatApiStandIn | None, *, aes: bool = False,
     return env
 
 
-@pytest.fixture
-def channel_db(tmp_path: Path) -> Iterator[Database]:
-    database = fresh_database("sqlite", tmp_path)
+@pytest.fixture(params=BACKENDS)
+def channel_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """The platform's database: SQLite, and PostgreSQL when XIAOBAO_TEST_POSTGRES_URL is set."""
+    database = fresh_database(request.param, tmp_path)
     yield database
     database.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,16 @@ async def test_concurrent_messages_of_one_user_keep_their_order(
     rasa = RasaClient(rasa_url)
     router = Router(sqlite_db, rasa, tmp_path / "spool.jsonl")
     try:
-        replies = await asyncio.gather(*(router.handle("web", "web-order", text)
+        user = f"web-order-{uuid.uuid4().hex[:8]}"
+        replies = await asyncio.gather(*(router.handle("web", user, text)
                                          for text in ("你好", "我要报案", "昨天")))
     finally:
         await rasa.close()
     assert all(r.messages for r in replies)
     body = conv.get_conversation(sqlite_db, replies[0].conversation_id or 0)
     roles = [m["role"] for m in body["messages"]]
-    assert roles == ["user", "bot", "user", "bot", "user", "bot"]  # turns never interleave
+    turns = [r for i, r in enumerate(roles) if i == 0 or r != roles[i - 1]]
+    assert turns == ["user", "bot", "user", "bot", "user", "bot"]  # turns never interleave
 
 
 async def test_a_database_outage_spools_then_queues_for_an_agent(

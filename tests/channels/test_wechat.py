@@ -3,6 +3,7 @@ and a real Rasa server; WeChat's API is a local stand-in speaking its protocol."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -261,3 +262,19 @@ async def test_hostile_pushes_get_4xx_never_5xx(start: Start) -> None:
     # control characters in the user's text are removed, the message still answered
     status, reply = await pusher.push(text_xml(user, "你\x01好\x08"))
     assert status == 200 and "小保" in reply_text(reply)
+
+
+async def test_an_answer_never_overtakes_a_slower_earlier_one(
+        start: Start, wechat_api: WeChatApiStandIn) -> None:
+    # the fixture bot's slow look-up takes 6 s, beyond the 4 s passive wait
+    platform = await start()
+    pusher, user = WeChatPusher(platform.url("/wechat")), openid()
+    slow = asyncio.ensure_future(pusher.push(text_xml(user, "慢慢查一下")))
+    await asyncio.sleep(0.5)  # the second push arrives while the first turn runs
+    status, reply = await pusher.push(text_xml(user, "你好"))
+    assert await slow == (200, "success")
+    if reply_text(reply):  # answered passively: only after the slow answer went out
+        assert any("查询完成" in t for t in wechat_api.texts_to(user))
+    texts = await eventually(lambda: (t := wechat_api.texts_to(user)) and
+                             len(t) >= (1 if reply_text(reply) else 2) and t, "both answers")
+    assert "查询完成" in texts[0]
