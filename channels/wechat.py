@@ -14,7 +14,7 @@ Protocol (all of it in `WeChatProtocol`):
 
 Delivery (`WeChatChannel`): WeChat waits 5 s for the answer and retries three times. Each push
 is deduplicated (MsgId; FromUserName + CreateTime for events) in Redis or the database. The turn
-runs in a task: when the bot answers within `passive_wait` (4 s) the answer is the passive
+runs in a task: when the bot answers within `passive_wait` (3.5 s) the answer is the passive
 reply (all texts of the turn, in order, in one message); otherwise WeChat gets `success` at
 once and the answer goes out through the customer-service API, message by message, in order.
 Outside the 48-hour window (errcode 45015) the text is queued in the notification outbox
@@ -56,7 +56,7 @@ log = logging.getLogger("xiaobao.channels.wechat")
 MAX_BODY = 64 * 1024
 REPLAY_WINDOW = 300
 # WeChat waits 5 s; the rest of the second is for the network and a busy machine
-PASSIVE_WAIT = 4.0
+PASSIVE_WAIT = 3.5
 DEDUPE_TTL = 600
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
