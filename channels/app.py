@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
 
 from backoffice.api.conversations import HOOKS_KEY
 from backoffice.notifications.config import token_cache
@@ -28,7 +29,7 @@ WEB = web.AppKey("web", WebChannel)
 
 
 def mount_channels(app: web.Application, api: web.Application, settings: Settings,
-                   db: Database) -> Router:
+                   db: Database, registry: CollectorRegistry | None = None) -> Router:
     rasa = RasaClient(settings.rasa_url,
                       timeout=float(os.environ.get("XIAOBAO_RASA_TIMEOUT", "30")))
     router = Router(db, rasa, settings.var_dir / "channels-spool.jsonl")
@@ -45,8 +46,11 @@ def mount_channels(app: web.Application, api: web.Application, settings: Setting
                                   cache=token_cache(settings.notify, db),
                                   api_base=wechat.api_base, template_id=wechat.template_id)
             api_client = WeChatApi(sender, db)
+        answers = None if registry is None else Counter(
+            "xiaobao_wechat_answers", "WeChat turns by how they were answered (passive reply "
+            "within the wait, or the customer-service API)", ["how"], registry=registry)
         app[WECHAT] = WeChatChannel(wechat, router, Deduper(db, settings.notify.redis_url),
-                                    api_client, backoffice)
+                                    api_client, backoffice, answers)
         app[WECHAT].routes(app)
     secret = os.environ.get("XIAOBAO_IVR_SECRET", "").strip()
     if secret:

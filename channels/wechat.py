@@ -280,7 +280,8 @@ class WeChatChannel:
     """The `/wechat` endpoint: protocol in, router through, passive reply or CS API out."""
 
     def __init__(self, config: WeChatConfig, router: Router, deduper: Deduper,
-                 api: WeChatApi | None, backoffice: BackofficeClient) -> None:
+                 api: WeChatApi | None, backoffice: BackofficeClient,
+                 answers: Any = None) -> None:
         self.config = config
         self.protocol = WeChatProtocol(config)
         self.router = router
@@ -290,8 +291,8 @@ class WeChatChannel:
         self.tasks: set[asyncio.Future[Any]] = set()
         # per user, the last answer on its way by the CS API
         self.chains: dict[str, asyncio.Future[None]] = {}
-        self.passive = 0
-        self.switched = 0
+        # a prometheus Counter labelled by how turns were answered: passive | cs_api
+        self.answers = answers
         router.register("wechat", self.deliver)
 
     def routes(self, app: web.Application) -> None:
@@ -341,15 +342,19 @@ class WeChatChannel:
         if not done or user in self.chains:
             # too slow for a passive reply, or an earlier answer is still on its way by the
             # CS API and this one must not overtake it
-            self.switched += 1
+            self._count("cs_api")
             self._keep(task, user)
             return web.Response(text="success")
-        self.passive += 1
+        self._count("passive")
         text = "\n\n".join(t for t in (render(m) for m in task.result().messages) if t)
         if not text:
             return web.Response(text="success")
         body = self.protocol.reply(message, text, encrypted, query.get("nonce", ""))
         return web.Response(text=body, content_type="application/xml")
+
+    def _count(self, how: str) -> None:
+        if self.answers is not None:
+            self.answers.labels(how).inc()
 
     def _keep(self, turn: asyncio.Task[Reply], user: str) -> None:
         """The turn's answer goes by the CS API once the turn is over, and after any earlier

@@ -36,7 +36,8 @@ from xiaobao.platform import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT = Path(__file__).resolve().parent / "fixture_bot"
-RASA = ROOT / ".venv-bot" / "bin" / "rasa"
+# the bot environment's rasa (XIAOBAO_TEST_RASA_BIN names another Rasa 3.6 environment's)
+RASA = Path(os.environ.get("XIAOBAO_TEST_RASA_BIN") or ROOT / ".venv-bot" / "bin" / "rasa")
 TOKEN = "test-token"
 
 

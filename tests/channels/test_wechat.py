@@ -121,6 +121,8 @@ async def test_an_incident_report_answered_passively(start: Start, aes: bool,
     assert [m["text"] for m in lines if m["role"] == "user"] == ["我要报案", "昨天", "在家里"]
     assert all(m["at"] for m in lines)
     assert wechat_api.sent == []  # nothing needed the customer-service API
+    async with aiohttp.ClientSession() as http, http.get(platform.url("/metrics")) as r:
+        assert 'xiaobao_wechat_answers_total{how="passive"} 3.0' in await r.text()
 
 
 async def test_a_retried_push_is_answered_once(start: Start) -> None:
@@ -152,6 +154,8 @@ async def test_a_slow_turn_switches_to_the_customer_service_api(
                              "the report's two answers")
     assert "报案号" in texts[2] and "联系您" in texts[3]  # several messages, in order
     assert wechat_api.token_fetches == 1  # the token is cached and shared
+    async with aiohttp.ClientSession() as http, http.get(platform.url("/metrics")) as r:
+        assert 'xiaobao_wechat_answers_total{how="cs_api"} 3.0' in await r.text()
 
 
 async def test_outside_the_48_hour_window_the_answer_goes_to_the_outbox(
