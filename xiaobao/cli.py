@@ -126,6 +126,39 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_wechat_menu(args: argparse.Namespace, settings: Settings) -> int:
+    """Create the Official Account's menu from a JSON file (WeChat's menu/create body)."""
+    from pathlib import Path
+
+    from backoffice.notifications.base import SendError
+    from backoffice.notifications.config import token_cache
+    from backoffice.notifications.wechat import WeChatSender
+    from channels.wechat import WeChatConfig, load_menu
+
+    config = WeChatConfig.from_env()
+    if config is None or not config.appid or not config.secret:
+        print("错误：需要 XIAOBAO_WECHAT_TOKEN、XIAOBAO_WECHAT_APPID 和 XIAOBAO_WECHAT_SECRET",
+              file=sys.stderr)
+        return 2
+    path = Path(args.file) if args.file else Path(__file__).parents[1] / "channels" / \
+        "wechat_menu.json"
+    try:
+        menu = load_menu(path)
+    except (OSError, ValueError) as exc:
+        print(f"错误 [file]：菜单文件无法读取：{exc}", file=sys.stderr)
+        return 2
+    sender = WeChatSender(config.appid, config.secret, cache=token_cache(settings.notify,
+                                                                         _db(settings)),
+                          api_base=config.api_base)
+    try:
+        answer = sender.api("/cgi-bin/menu/create", menu)
+    except SendError as exc:
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return 1
+    _print_json(answer)
+    return 0 if answer.get("errcode", 0) == 0 else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xiaobao", description="小保：保险客服与后台平台")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -173,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", required=True, help="团体保单号")
     p.add_argument("--actor", default="cli", help="记入审计日志的操作人")
     p.add_argument("file", help="CSV：name,gender,birth_date,id_number,phone,address")
+
+    p = add("wechat-menu", cmd_wechat_menu, "按配置文件创建公众号自定义菜单")
+    p.add_argument("file", nargs="?", help="菜单 JSON（默认 channels/wechat_menu.json）")
     return parser
 
 

@@ -26,6 +26,7 @@ from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import get_policy
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
+from channels.app import mount_channels
 from xiaobao.config import Settings
 
 DB = web.AppKey("db", Database)
@@ -119,8 +120,9 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[TOKEN] = settings.api_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    app.add_subapp("/api/v1", create_api(db, settings.api_token,
-                                          FileStore(settings.files_root)))
+    api = create_api(db, settings.api_token, FileStore(settings.files_root))
+    mount_channels(app, api, settings, db, registry)
+    app.add_subapp("/api/v1", api)
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
     app.add_subapp("/desk", create_desk(db))
     app.router.add_get("/", index)

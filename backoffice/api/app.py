@@ -675,4 +675,7 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None) -> 
     r.add_post("/home-visits/{visit_no}/transitions", post_home_visit_transition)
     r.add_post("/satisfaction", post_satisfaction)
     r.add_get("/stats/satisfaction", get_satisfaction_stats)
+    from backoffice.api import conversations as conversations_api  # needs this module's helpers
+
+    conversations_api.add_routes(app)
     return app

@@ -871,6 +871,7 @@ def _paths() -> dict[str, Any]:
             body="Requeue", body_required=False, writes=True)},
         **_claim_paths(),
         **_desk_paths(),
+        **_conversation_paths(),
     }
 
 
@@ -1082,6 +1083,75 @@ def _desk_paths() -> dict[str, Any]:
 
 
 @cache
+# ---- conversations (the agents' API) ------------------------------------------------------------
+
+def _conversation_schemas() -> dict[str, Schema]:
+    states = ["bot", "queued", "agent", "closed"]
+    conversation = obj({
+        "id": {"type": "integer"},
+        "channel": enum(["wechat", "ivr", "web"]),
+        "user": string("The user on the channel: openid, caller number or web id."),
+        "state": enum(states, "Who owns the conversation."),
+        "agent": nullable(string("The agent who has it.")),
+        "handoff_reason": nullable(string("Why the bot handed it off (user_request, fallback, "
+                                          "anger, complaint, backoffice_down, unsure, "
+                                          "bot_unavailable, no_input).")),
+        "handoff_summary": nullable(obj({"text": string("For the agent, in Chinese.")})),
+        "disposition": nullable(string()),
+        "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
+        "last_user_at": nullable(TIMESTAMP),
+    }, ["id", "channel", "user", "state"], "One user's conversation on one channel.")
+    line = obj({"role": enum(["user", "bot", "agent", "system"]), "author": nullable(string()),
+                "text": string(), "payload": nullable(obj({})), "at": TIMESTAMP},
+               ["role", "text", "at"])
+    detail = dict(conversation)
+    detail["properties"] = {**conversation["properties"], "messages": array(line)}
+    return {
+        "Conversation": conversation,
+        "ConversationDetail": detail,
+        "ConversationList": obj({"items": array(ref("Conversation"))}, ["items"]),
+        "ConversationHandback": {**conversation, "properties": {
+            **conversation["properties"],
+            "delivered": {"type": "boolean", "description": "The bot's answer reached the user."}}},
+        "AgentTake": obj({"agent": string(maxLength=60)}, ["agent"]),
+        "AgentMessage": obj({"agent": string(maxLength=60), "text": string(maxLength=4000)},
+                            ["agent", "text"]),
+        "AgentMessageReceipt": obj({"conversation_id": {"type": "integer"},
+                                    "delivered": {"type": "boolean"}},
+                                   ["conversation_id", "delivered"]),
+        "AgentHandback": obj({"agent": string(maxLength=60)}),
+        "ConversationClose": obj({"disposition": string(maxLength=60)}, ["disposition"]),
+    }
+
+
+def _conversation_paths() -> dict[str, Any]:
+    cid = _param("conversation_id", "path", "Conversation id.")
+    return {
+        "/conversations": {"get": op(
+            "Conversations by state: the agents' queue", "conversations", "listConversations",
+            "ConversationList", params=[_query("state", "bot, queued, agent or closed.",
+                                               enum(["bot", "queued", "agent", "closed"]))])},
+        "/conversations/{conversation_id}": {"get": op(
+            "One conversation with its transcript", "conversations", "getConversation",
+            "ConversationDetail", params=[cid], errors=("404",))},
+        "/conversations/{conversation_id}/take": {"post": op(
+            "An agent takes the conversation", "conversations", "takeConversation",
+            "Conversation", body="AgentTake", params=[cid], errors=("404", "409"))},
+        "/conversations/{conversation_id}/messages": {"post": op(
+            "An agent's message, delivered through the conversation's channel",
+            "conversations", "postAgentMessage", "AgentMessageReceipt", status="201",
+            body="AgentMessage", params=[cid], errors=("404", "409"))},
+        "/conversations/{conversation_id}/handback": {"post": op(
+            "Hand the conversation back to the bot", "conversations", "handbackConversation",
+            "ConversationHandback", body="AgentHandback", body_required=False, params=[cid],
+            errors=("404", "409"))},
+        "/conversations/{conversation_id}/close": {"post": op(
+            "Close the conversation", "conversations", "closeConversation", "Conversation",
+            body="ConversationClose", params=[cid], errors=("404", "409"))},
+    }
+
+
+@cache
 def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -1096,7 +1166,8 @@ def _document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "tags": [{"name": t} for t in ("meta", "products", "policies", "parties", "group",
                                        "outlets", "audit", "claims", "stats", "notifications",
-                                       "complaints", "home-visits", "satisfaction")],
+                                       "complaints", "home-visits", "satisfaction",
+                                       "conversations")],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {
@@ -1110,7 +1181,7 @@ def _document() -> dict[str, Any]:
                 f"E{code}": {"description": text, "content": _json(ref("Error"))}
                 for code, text in ERRORS.items()
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **_conversation_schemas()},
         },
     }
 

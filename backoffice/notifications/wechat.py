@@ -194,6 +194,11 @@ class WeChatSender:
             answer = self._post(path, token, body)
         return answer
 
+    def api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Any JSON API of the account (customer-service messages, menus), with the shared
+        token; the parsed answer, errcode included."""
+        return self._call(path, body)
+
     def _post(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.api_base}{path}?{urllib.parse.urlencode({'access_token': token})}"
         answer = http_json("POST", url, body, timeout=self.timeout, what=f"wechat {path}")

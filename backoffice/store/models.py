@@ -617,3 +617,47 @@ class SatisfactionRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     asked_at: Mapped[datetime | None]
     rated_at: Mapped[datetime | None]
+# ---- channels: conversations, transcripts, dedupe (migration 0006) ----------------------------
+
+class Conversation(Base):
+    """One user's conversation on one channel, owned by the bot, queued for an agent, with an
+    agent, or closed. `open_key` ("channel:user") is set while it is open: at most one open
+    conversation per (channel, user)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_state", "state", "updated_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[str] = mapped_column(String(80), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    state: Mapped[str] = mapped_column(String(10), default="bot")  # bot|queued|agent|closed
+    agent: Mapped[str | None] = mapped_column(String(60))
+    handoff_reason: Mapped[str | None] = mapped_column(String(30))
+    handoff_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    disposition: Mapped[str | None] = mapped_column(String(60))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_user_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class ConversationMessage(Base):
+    """One line of a transcript: what the user, the bot, an agent or the system said, when."""
+
+    __tablename__ = "conversation_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # user | bot | agent | system
+    author: Mapped[str | None] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChannelDedupe(Base):
+    """Keys of pushes already taken (WeChat MsgId…): a retried push is answered, not re-run."""
+
+    __tablename__ = "channel_dedupe"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,81 @@
+"""The agents' API over conversations (BRIEF interface 6): the queue with handoff reason and
+summary, a transcript, take, send a message, hand back to the bot, close.
+
+Sending and handing back involve the channels (delivery, the bot): the platform installs a
+`ConversationHooks` (the channels' router) under HOOKS_KEY. Without one (the back office run
+alone) messages are kept in the transcript but not delivered.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from backoffice.api.app import body, db_of, ok, run
+from backoffice.domain.errors import ValidationError
+from backoffice.services import conversations as conv
+
+
+class ConversationHooks(Protocol):
+    async def agent_message(self, conversation_id: int, agent: Any, text: Any) -> bool: ...
+
+    async def handback(self, conversation_id: int, agent: Any = None) -> dict[str, Any]: ...
+
+
+HOOKS_KEY = web.AppKey("conversation_hooks", ConversationHooks)
+
+
+def _id(request: web.Request) -> int:
+    raw = request.match_info["conversation_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ValidationError("conversation_id", "会话编号须为正整数")
+    return int(raw)
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    state = request.query.get("state") or None
+    return ok({"items": await run(conv.list_conversations, db_of(request), state)})
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    return ok(await run(conv.get_conversation, db_of(request), _id(request)))
+
+
+async def take(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(conv.take, db_of(request), _id(request), data.get("agent")))
+
+
+async def post_message(request: web.Request) -> web.Response:
+    data = await body(request)
+    hooks = request.app.get(HOOKS_KEY)
+    if hooks is None:
+        delivery = await run(conv.agent_message, db_of(request), _id(request),
+                             data.get("agent"), data.get("text"))
+        return ok({"conversation_id": delivery.conversation_id, "delivered": False}, 201)
+    delivered = await hooks.agent_message(_id(request), data.get("agent"), data.get("text"))
+    return ok({"conversation_id": _id(request), "delivered": delivered}, 201)
+
+
+async def handback(request: web.Request) -> web.Response:
+    data = await body(request) if request.can_read_body else {}
+    hooks = request.app.get(HOOKS_KEY)
+    if hooks is None:
+        return ok(await run(conv.handback, db_of(request), _id(request), data.get("agent")))
+    return ok(await hooks.handback(_id(request), data.get("agent")))
+
+
+async def close(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(conv.close, db_of(request), _id(request), data.get("disposition")))
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/conversations", list_conversations)
+    r.add_get("/conversations/{conversation_id}", get_conversation)
+    r.add_post("/conversations/{conversation_id}/take", take)
+    r.add_post("/conversations/{conversation_id}/messages", post_message)
+    r.add_post("/conversations/{conversation_id}/handback", handback)
+    r.add_post("/conversations/{conversation_id}/close", close)

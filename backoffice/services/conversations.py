@@ -1,0 +1,308 @@
+"""Conversations between users and Xiaobao: who owns them (bot, agents' queue, an agent),
+their transcripts, and the dedupe keys of channel pushes.
+
+Each public function is one use case in one transaction. The channels' router calls the first
+group on every turn; the agents' API calls the second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backoffice import clock
+from backoffice.domain.errors import Conflict, NotFound, ValidationError
+from backoffice.services.base import SHANGHAI, audit
+from backoffice.services.notifications import queue
+from backoffice.store.db import Database
+from backoffice.store.models import ChannelDedupe, Conversation, ConversationMessage
+
+CHANNELS = ("wechat", "ivr", "web")
+STATES = ("bot", "queued", "agent", "closed")
+HANDOFF_REASONS = ("user_request", "fallback", "anger", "complaint", "backoffice_down",
+                   "unsure", "bot_unavailable", "no_input")
+MAX_TEXT = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Where a user's message went: the conversation and who owns it now."""
+
+    conversation_id: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An agent's message to deliver: through which channel, to whom."""
+
+    conversation_id: int
+    channel: str
+    user: str
+    text: str
+    phone: str | None
+
+
+def _key(channel: str, user: str) -> str:
+    return f"{channel}:{user}"
+
+
+def _open(s: Session, channel: str, user: str, phone: str | None = None) -> Conversation:
+    row = s.execute(select(Conversation).where(Conversation.open_key == _key(channel, user))
+                    .with_for_update()).scalar()
+    if row is not None:
+        return row
+    now = clock.utcnow()
+    row = Conversation(channel=channel, user_id=user, open_key=_key(channel, user), state="bot",
+                       phone=phone, created_at=now, updated_at=now)
+    try:
+        with s.begin_nested():  # another process may open the same conversation meanwhile
+            s.add(row)
+            s.flush()
+    except IntegrityError:
+        row = s.execute(select(Conversation).where(
+            Conversation.open_key == _key(channel, user)).with_for_update()).scalar_one()
+    return row
+
+
+def _say(s: Session, conv: Conversation, role: str, text: str,
+         payload: dict[str, Any] | None = None, author: str | None = None) -> None:
+    now = clock.utcnow()
+    s.add(ConversationMessage(conversation_id=conv.id, role=role, author=author,
+                              text=text[:MAX_TEXT], payload=payload, created_at=now))
+    conv.updated_at = now
+
+
+def _check_channel(channel: str, user: str) -> None:
+    if channel not in CHANNELS:
+        raise ValidationError("channel", f"未知渠道 {channel}")
+    if not user or len(user) > 80:
+        raise ValidationError("user", "用户标识须为 1 至 80 个字符")
+
+
+# ---- the router's use cases --------------------------------------------------------------------
+
+def user_message(db: Database, channel: str, user: str, text: str,
+                 payload: dict[str, Any] | None = None, phone: str | None = None) -> Turn:
+    """Keep the user's message in their open conversation (opened if none) and say who
+    answers it: the bot (`bot`) or the agents (`queued`, `agent`)."""
+    _check_channel(channel, user)
+    with db.transaction() as s:
+        conv = _open(s, channel, user, phone)
+        _say(s, conv, "user", text, payload)
+        conv.last_user_at = clock.utcnow()
+        if phone and not conv.phone:
+            conv.phone = phone
+        return Turn(conv.id, conv.state)
+
+
+def bot_messages(db: Database, conversation_id: int, messages: list[dict[str, Any]]) -> Turn:
+    """Keep the bot's answer; a handoff payload (BRIEF interface 2) queues the conversation
+    for the agents with its reason and summary."""
+    with db.transaction() as s:
+        conv = _load(s, conversation_id, lock=True)
+        for message in messages:
+            custom = message.get("custom")
+            extra = {k: v for k, v in message.items() if k in ("buttons", "image", "custom")}
+            _say(s, conv, "bot", str(message.get("text") or ""), extra or None)
+            handoff = custom.get("handoff") if isinstance(custom, dict) else None
+            if isinstance(handoff, dict) and conv.state == "bot":
+                _queue(s, conv, str(handoff.get("reason") or "unsure"),
+                       handoff.get("summary") if isinstance(handoff.get("summary"), dict)
+                       else {"text": str(handoff.get("summary") or "")})
+        return Turn(conv.id, conv.state)
+
+
+def bot_failed(db: Database, conversation_id: int, reason: str, note: str) -> Turn:
+    """The bot could not answer: the note goes into the transcript and the conversation to
+    the agents' queue, so the user's message is answered by a person."""
+    with db.transaction() as s:
+        conv = _load(s, conversation_id, lock=True)
+        _say(s, conv, "system", note)
+        if conv.state == "bot":
+            last = s.execute(select(ConversationMessage.text).where(
+                ConversationMessage.conversation_id == conv.id,
+                ConversationMessage.role == "user").order_by(
+                ConversationMessage.id.desc()).limit(1)).scalar() or ""
+            _queue(s, conv, reason, {"text": f"小保暂时无法应答（{note}），客户最后说：{last}",
+                                     "intent": "", "slots": {}})
+        return Turn(conv.id, conv.state)
+
+
+def _queue(s: Session, conv: Conversation, reason: str, summary: dict[str, Any]) -> None:
+    conv.state = "queued"
+    conv.handoff_reason = reason[:30]
+    conv.handoff_summary = summary
+    conv.agent = None
+    audit(s, "bot", "conversation", str(conv.id), "handoff", None, {"reason": reason[:30]})
+
+
+def system_note(db: Database, conversation_id: int, text: str) -> None:
+    with db.transaction() as s:
+        _say(s, _load(s, conversation_id), "system", text)
+
+
+def offline_notice(db: Database, channel: str, user: str, text: str, phone: str | None,
+                   template: bool) -> None:
+    """A reply the channel could not deliver now (WeChat's 48-hour window): queued in the
+    outbox, as a template message when one is configured, else by SMS when the phone is
+    known; the transcript notes it."""
+    via, recipient = ("sms", phone) if phone and not template else ("wechat", user)
+    key = hashlib.sha1(f"{channel}:{user}:{text}:{clock.utcnow().isoformat()}".encode())
+    with db.transaction() as s:
+        queue(s, f"chat:{key.hexdigest()}", via, recipient, "chat_reply", text,
+              {"channel": channel})
+        row = s.execute(select(Conversation).where(
+            Conversation.open_key == _key(channel, user))).scalar()
+        if row is not None:
+            _say(s, row, "system", f"超出 48 小时客服消息窗口，改由{via}发送")
+
+
+def first_seen(db: Database, key: str) -> bool:
+    """True the first time a push key is seen; False for a retry of the same push."""
+    with db.transaction() as s:
+        try:
+            with s.begin_nested():
+                s.add(ChannelDedupe(key=key[:160], created_at=clock.utcnow()))
+                s.flush()
+        except IntegrityError:
+            return False
+        return True
+
+
+def forget_seen_before(db: Database, before: datetime) -> int:
+    """Dedupe keys older than WeChat's retry window are of no use any more."""
+    with db.transaction() as s:
+        result = s.execute(delete(ChannelDedupe).where(ChannelDedupe.created_at < before))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# ---- the agents' use cases ---------------------------------------------------------------------
+
+def _load(s: Session, conversation_id: int, *, lock: bool = False) -> Conversation:
+    stmt = select(Conversation).where(Conversation.id == conversation_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = s.execute(stmt).scalar()
+    if row is None:
+        raise NotFound(f"会话 {conversation_id} 不存在", "conversation_id")
+    return row
+
+
+def _at(value: datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).isoformat() if value else None
+
+
+def _summary(conv: Conversation) -> dict[str, Any]:
+    return {"id": conv.id, "channel": conv.channel, "user": conv.user_id, "state": conv.state,
+            "agent": conv.agent, "handoff_reason": conv.handoff_reason,
+            "handoff_summary": conv.handoff_summary, "disposition": conv.disposition,
+            "created_at": _at(conv.created_at), "updated_at": _at(conv.updated_at),
+            "last_user_at": _at(conv.last_user_at)}
+
+
+def list_conversations(db: Database, state: str | None = None, limit: int = 100
+                       ) -> list[dict[str, Any]]:
+    if state is not None and state not in STATES:
+        raise ValidationError("state", f"state 须为 {'|'.join(STATES)} 之一")
+    with db.read() as s:
+        stmt = select(Conversation)
+        if state:
+            stmt = stmt.where(Conversation.state == state)
+        rows = s.execute(stmt.order_by(Conversation.updated_at.asc(), Conversation.id)
+                         .limit(limit)).scalars()
+        return [_summary(row) for row in rows]
+
+
+def get_conversation(db: Database, conversation_id: int) -> dict[str, Any]:
+    with db.read() as s:
+        conv = _load(s, conversation_id)
+        lines = s.execute(select(ConversationMessage).where(
+            ConversationMessage.conversation_id == conv.id).order_by(ConversationMessage.id)
+        ).scalars()
+        body = _summary(conv)
+        body["messages"] = [{"role": m.role, "author": m.author, "text": m.text,
+                             "payload": m.payload, "at": _at(m.created_at)} for m in lines]
+        return body
+
+
+def count_by_state(db: Database) -> dict[str, int]:
+    with db.read() as s:
+        rows = s.execute(select(Conversation.state, func.count())
+                         .group_by(Conversation.state)).all()
+    counts = dict.fromkeys(STATES, 0)
+    counts.update({state: int(n) for state, n in rows})
+    return counts
+
+
+def _agent(agent: Any) -> str:
+    if not isinstance(agent, str) or not agent.strip() or len(agent) > 60:
+        raise ValidationError("agent", "agent 须为 1 至 60 字的坐席标识")
+    return agent.strip()
+
+
+def take(db: Database, conversation_id: int, agent: Any) -> dict[str, Any]:
+    """An agent takes a queued conversation (or one with a bot, to step in)."""
+    name = _agent(agent)
+    with db.transaction() as s:
+        conv = _load(s, conversation_id, lock=True)
+        if conv.state == "closed":
+            raise Conflict("会话已结束", "conversation_id")
+        if conv.state == "agent" and conv.agent != name:
+            raise Conflict(f"会话已由坐席 {conv.agent} 接待", "agent")
+        conv.state, conv.agent = "agent", name
+        _say(s, conv, "system", f"坐席 {name} 接入", author=name)
+        audit(s, name, "conversation", str(conv.id), "take")
+        return _summary(conv)
+
+
+def agent_message(db: Database, conversation_id: int, agent: Any, text: Any) -> Delivery:
+    """Keep an agent's message in the transcript; the caller delivers it on the channel."""
+    name = _agent(agent)
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        raise ValidationError("text", f"text 须为 1 至 {MAX_TEXT} 字")
+    with db.transaction() as s:
+        conv = _load(s, conversation_id, lock=True)
+        if conv.state == "closed":
+            raise Conflict("会话已结束", "conversation_id")
+        if conv.state == "agent" and conv.agent != name:
+            raise Conflict(f"会话由坐席 {conv.agent} 接待", "agent")
+        if conv.state != "agent":  # writing to a queued conversation takes it
+            conv.state, conv.agent = "agent", name
+        _say(s, conv, "agent", text.strip(), author=name)
+        return Delivery(conv.id, conv.channel, conv.user_id, text.strip(), conv.phone)
+
+
+def handback(db: Database, conversation_id: int, agent: Any = None) -> dict[str, Any]:
+    """The bot owns the conversation again; the router tells Rasa `/agent_handback`."""
+    with db.transaction() as s:
+        conv = _load(s, conversation_id, lock=True)
+        if conv.state not in ("agent", "queued"):
+            raise Conflict(f"会话当前状态为 {conv.state}，不能交回小保", "conversation_id")
+        who = conv.agent or (agent if isinstance(agent, str) else None) or "agent"
+        conv.state, conv.agent = "bot", None
+        _say(s, conv, "system", "坐席将会话交回小保", author=who)
+        audit(s, who, "conversation", str(conv.id), "handback")
+        return _summary(conv)
+
+
+def close(db: Database, conversation_id: int, disposition: Any) -> dict[str, Any]:
+    if not isinstance(disposition, str) or not disposition.strip() or len(disposition) > 60:
+        raise ValidationError("disposition", "disposition 须为 1 至 60 字")
+    with db.transaction() as s:
+        conv = _load(s, conversation_id, lock=True)
+        if conv.state == "closed":
+            raise Conflict("会话已结束", "conversation_id")
+        now = clock.utcnow()
+        conv.state, conv.open_key, conv.closed_at = "closed", None, now
+        conv.disposition = disposition.strip()
+        _say(s, conv, "system", f"会话结束：{conv.disposition}", author=conv.agent)
+        audit(s, conv.agent or "agent", "conversation", str(conv.id), "close", None,
+              {"disposition": conv.disposition})
+        return _summary(conv)

@@ -1,0 +1,68 @@
+"""Mounts the channels on the platform's aiohttp app: `/wechat` (when XIAOBAO_WECHAT_TOKEN is
+set), `/ivr/…` (when XIAOBAO_IVR_SECRET is set), `/chat` (always), and installs the router as
+the agents' API hooks (delivery, hand-back)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter
+
+from backoffice.api.conversations import HOOKS_KEY
+from backoffice.notifications.config import token_cache
+from backoffice.notifications.wechat import WeChatSender
+from backoffice.store.db import Database
+from channels.backoffice import BackofficeClient
+from channels.ivr import IvrChannel, IvrDialog
+from channels.rasa import RasaClient
+from channels.router import Router
+from channels.web import WebChannel
+from channels.wechat import Deduper, WeChatApi, WeChatChannel, WeChatConfig
+from xiaobao.config import Settings
+
+ROUTER = web.AppKey("router", Router)
+WECHAT = web.AppKey("wechat", WeChatChannel)
+IVR = web.AppKey("ivr", IvrDialog)
+WEB = web.AppKey("web", WebChannel)
+
+
+def mount_channels(app: web.Application, api: web.Application, settings: Settings,
+                   db: Database, registry: CollectorRegistry | None = None) -> Router:
+    rasa = RasaClient(settings.rasa_url,
+                      timeout=float(os.environ.get("XIAOBAO_RASA_TIMEOUT", "30")))
+    router = Router(db, rasa, settings.var_dir / "channels-spool.jsonl")
+    backoffice = BackofficeClient(os.environ.get("XIAOBAO_BACKOFFICE_URL"), settings.api_token)
+    app[ROUTER] = router
+    api[HOOKS_KEY] = router
+    app[WEB] = WebChannel(router)
+    app[WEB].routes(app)
+    wechat = WeChatConfig.from_env()
+    if wechat is not None:
+        api_client = None
+        if wechat.appid and wechat.secret:
+            sender = WeChatSender(wechat.appid, wechat.secret,
+                                  cache=token_cache(settings.notify, db),
+                                  api_base=wechat.api_base, template_id=wechat.template_id)
+            api_client = WeChatApi(sender, db)
+        answers = None if registry is None else Counter(
+            "xiaobao_wechat_answers", "WeChat turns by how they were answered (passive reply "
+            "within the wait, or the customer-service API)", ["how"], registry=registry)
+        app[WECHAT] = WeChatChannel(wechat, router, Deduper(db, settings.notify.redis_url),
+                                    api_client, backoffice, answers)
+        app[WECHAT].routes(app)
+    secret = os.environ.get("XIAOBAO_IVR_SECRET", "").strip()
+    if secret:
+        app[IVR] = IvrDialog(router, db, backoffice)
+        transfer = os.environ.get("XIAOBAO_IVR_TRANSFER_URI", "sip:agents@xiaobao.local")
+        IvrChannel(secret, app[IVR], transfer).routes(app)
+
+    async def lifetime(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        if WECHAT in app:
+            await app[WECHAT].close()
+        await rasa.close()
+
+    app.cleanup_ctx.append(lifetime)
+    return router

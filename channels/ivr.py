@@ -1,0 +1,309 @@
+"""The phone channel: a telephony platform's JSON events (`POST /ivr/events`) and the same
+dialog as VoiceXML 2.1 documents (`/ivr/vxml`) — CONTRACTS.md, "IVR".
+
+Events carry `X-Xiaobao-Signature`: the hex HMAC-SHA256 of the raw body with
+XIAOBAO_IVR_SECRET. The dialog (`IvrDialog`) is one state machine for both renderings:
+- a DTMF menu first ("报案请按1，查询理赔进度请按2，投诉请按3，人工服务请按0"); speech is
+  accepted anywhere and goes to the bot;
+- digits typed later are passed to the bot, `*` read as X (ID numbers end in X);
+- the caller's number finds the party (GET /api/v1/bindings/ivr/{phone}); without a binding
+  the call goes on anonymously;
+- report numbers are spoken digit by digit and sent by SMS;
+- no input or no match: re-prompt twice, then transfer to an agent; "请再说一遍" repeats.
+Prompts stay short: callers are often elderly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from aiohttp import web
+
+from backoffice.services import conversations as conv
+from backoffice.store.db import Database
+from channels.backoffice import BackofficeClient
+from channels.router import Reply, Router, call_store
+
+log = logging.getLogger("xiaobao.channels.ivr")
+
+MENU = "报案请按1，查询理赔进度请按2，投诉请按3，人工服务请按0。"
+MENU_KEYS = {"1": "/report_incident", "2": "/claim_progress", "3": "/complain",
+             "0": "/human_handoff"}
+NOT_HEARD = "抱歉，没有听清。"
+TRANSFER = "正在为您转接人工服务，请稍候。"
+REPEAT = ("再说一遍", "重复一遍", "没听清", "再讲一遍")
+EVENTS = ("start", "speech", "dtmf", "noinput", "nomatch", "recording", "hangup")
+MAX_MISSES = 2
+MAX_BODY = 32 * 1024
+REPORT_NO = re.compile(r"R\d{12}")
+LONG_NUMBER = re.compile(r"[A-Z]?\d{5,}")
+VXML_NS = "http://www.w3.org/2001/vxml"
+# what callers say at the menu; anything else is heard by the platform's dictation
+GRAMMAR = ('<?xml version="1.0" encoding="UTF-8"?>'
+           '<grammar xmlns="http://www.w3.org/2001/06/grammar" version="1.0" xml:lang="zh-CN" '
+           'mode="voice" root="menu"><rule id="menu" scope="public"><one-of>'
+           + "".join(f"<item>{w}</item>" for w in ("报案", "我要报案", "查询理赔进度", "理赔进度",
+                                                   "投诉", "人工", "转人工", "人工服务",
+                                                   "请再说一遍", "再说一遍"))
+           + "</one-of></rule></grammar>")
+
+
+class Invalid(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def spell(text: str) -> str:
+    """Long numbers read digit by digit: "R202600000012" → "R 2 0 2 6 …"."""
+    return LONG_NUMBER.sub(lambda m: " ".join(m.group(0)), text)
+
+
+def say(text: str) -> dict[str, Any]:
+    return {"type": "say", "text": spell(text), "bargein": True}
+
+
+def collect(max_digits: int = 1) -> dict[str, Any]:
+    return {"type": "collect", "input": ["speech", "dtmf"], "max_digits": max_digits,
+            "terminator": "#", "timeout_ms": 8000}
+
+
+@dataclass(slots=True)
+class Call:
+    caller: str
+    stage: str = "menu"  # menu | bot | agent | ended
+    misses: int = 0
+    last: list[dict[str, Any]] = field(default_factory=list)
+
+
+class IvrDialog:
+    """One dialog for both renderings: an event in, the actions to perform out."""
+
+    def __init__(self, router: Router, db: Database, backoffice: BackofficeClient) -> None:
+        self.router = router
+        self.db = db
+        self.backoffice = backoffice
+        # calls in progress; a call stays on one platform process (sticky by call id)
+        self.calls: dict[str, Call] = {}
+        router.register("ivr", self.deliver)
+
+    async def event(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        call_id, kind = event["call_id"], event["event"]
+        if kind == "hangup":
+            self.calls.pop(call_id, None)
+            return []
+        call = self.calls.get(call_id)
+        if kind == "start" or call is None:
+            return await self._start(call_id, event["from"])
+        if call.stage == "agent":
+            return [{"type": "transfer", "queue": "agents"}]
+        if kind in ("noinput", "nomatch"):
+            return await self._missed(call)
+        text = self._text(call, event)
+        if text is None:
+            return await self._missed(call)
+        if any(word in text for word in REPEAT):
+            return call.last or [say(MENU), collect()]
+        call.misses = 0
+        call.stage = "bot"
+        return await self._ask(call, text)
+
+    def _text(self, call: Call, event: dict[str, Any]) -> str | None:
+        if event["event"] == "dtmf":
+            digits = str(event.get("digits") or "").rstrip("#")
+            if call.stage == "menu":
+                return MENU_KEYS.get(digits)
+            return digits.replace("*", "X") or None
+        text = str(event.get("text") or "").strip()
+        return text or None
+
+    async def _start(self, call_id: str, caller: str) -> list[dict[str, Any]]:
+        call = Call(caller=caller)
+        self.calls[call_id] = call
+        bound = await self.backoffice.binding("ivr", caller)
+        name = ((bound or {}).get("party") or {}).get("name_masked")
+        hello = f"{name or ''}您好，这里是小保保险服务热线。"
+        call.last = [say(MENU), collect()]
+        return [say(hello), *call.last]
+
+    async def _missed(self, call: Call) -> list[dict[str, Any]]:
+        call.misses += 1
+        if call.misses > MAX_MISSES:
+            call.stage = "agent"
+            await self._queue(call)
+            return [say(TRANSFER), {"type": "transfer", "queue": "agents"}]
+        return [say(NOT_HEARD), *(call.last or [say(MENU), collect()])]
+
+    async def _queue(self, call: Call) -> None:
+        try:
+            turn = await call_store(self.db, conv.user_message, self.db, "ivr", call.caller,
+                                    "（多次未应答）", None, call.caller)
+            await call_store(self.db, conv.bot_failed, self.db, turn.conversation_id, "no_input",
+                             "来电多次无输入或无法识别，转人工")
+        except Exception:
+            log.exception("could not queue the call for an agent")
+
+    async def _ask(self, call: Call, text: str) -> list[dict[str, Any]]:
+        reply: Reply = await self.router.handle("ivr", call.caller, text, phone=call.caller)
+        actions = [say(t) for t in reply.texts]
+        for t in reply.texts:
+            for number in REPORT_NO.findall(t):
+                actions.append({"type": "sms", "to": call.caller,
+                                "text": f"【小保】您的报案号为{number}，请妥善保存。"})
+        if reply.handoff or reply.failed:
+            call.stage = "agent"
+            return [*actions, {"type": "transfer", "queue": "agents"}]
+        prompts = [a for a in actions if a["type"] == "say"]
+        call.last = [*(prompts[-1:] or [say(MENU)]), collect(18)]
+        return [*actions, collect(18)]
+
+    async def deliver(self, user: str, messages: list[dict[str, Any]], phone: str | None
+                      ) -> None:
+        """An agent's message to a caller who has hung up: by SMS through the outbox."""
+        texts = [str(m["text"]) for m in messages if m.get("text")]
+        if texts:
+            await call_store(self.db, conv.offline_notice, self.db, "ivr", user, "\n".join(texts),
+                       phone or user, False)
+
+
+
+
+def validate(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise Invalid("body", "请求体须为 JSON 对象")
+    for name, limit in (("call_id", 64), ("from", 32)):
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value) > limit \
+                or "\x00" in value:
+            raise Invalid(name, f"{name} 须为 1 至 {limit} 个字符")
+    if data.get("event") not in EVENTS:
+        raise Invalid("event", f"event 须为 {'|'.join(EVENTS)} 之一")
+    for name in ("text", "digits", "to", "recording_url"):
+        value = data.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > 1000
+                                  or "\x00" in value):
+            raise Invalid(name, f"{name} 须为不超过 1000 字的文本")
+    if data.get("digits") and not re.fullmatch(r"[0-9*#]{1,40}", data["digits"]):
+        raise Invalid("digits", "digits 只能包含 0-9、* 和 #")
+    return data
+
+
+def _error(status: int, code: str, message: str, field: str | None) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message, "field": field}},
+                             status=status, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+
+class IvrChannel:
+    """`/ivr/events` (JSON, signed) and `/ivr/vxml` (VoiceXML 2.1)."""
+
+    def __init__(self, secret: str, dialog: IvrDialog, transfer_uri: str) -> None:
+        self.secret = secret.encode("utf-8")
+        self.dialog = dialog
+        self.transfer_uri = transfer_uri
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/ivr/events", self.events)
+        app.router.add_route("*", "/ivr/vxml", self.vxml)
+        app.router.add_get("/ivr/vxml/grammar.grxml", self.grammar)
+
+    async def grammar(self, request: web.Request) -> web.Response:
+        return web.Response(text=GRAMMAR, content_type="application/srgs+xml", charset="utf-8")
+
+    async def events(self, request: web.Request) -> web.Response:
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            return _error(413, "too_large", "请求体过大", "body")
+        given = request.headers.get("X-Xiaobao-Signature", "")
+        expected = hmac.new(self.secret, raw, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(given.strip().lower().encode("utf-8", "replace"),
+                                   expected.encode()):
+            return _error(403, "bad_signature", "签名无效", "X-Xiaobao-Signature")
+        try:
+            data = validate(json.loads(raw.decode("utf-8")))
+            actions = await self.dialog.event(data)
+        except (ValueError, RecursionError):
+            return _error(400, "invalid", "请求体不是有效的 JSON", "body")
+        except Invalid as exc:
+            return _error(400, "invalid", exc.message, exc.field)
+        except Exception:
+            log.exception("ivr event failed")
+            actions = [say(TRANSFER), {"type": "transfer", "queue": "agents"}]
+        return web.json_response({"actions": actions},
+                                 dumps=lambda d: json.dumps(d, ensure_ascii=False))
+
+    async def vxml(self, request: web.Request) -> web.Response:
+        """The same dialog for VoiceXML platforms: each document submits the caller's input
+        (or noinput/nomatch) back here with the call id and gets the next document."""
+        params = dict(request.query)
+        if request.method == "POST":
+            form = await request.post()
+            params.update({k: str(v) for k, v in form.items() if isinstance(v, str)})
+        event = {"call_id": params.get("call_id", ""), "event": params.get("event", "start"),
+                 "from": params.get("from") or params.get("session.callerid", "") or "unknown",
+                 "text": params.get("text") or None, "digits": params.get("digits") or None}
+        if event["event"] in ("speech", "dtmf") and params.get("answer"):
+            key = "digits" if event["event"] == "dtmf" else "text"
+            event[key] = params["answer"]
+        try:
+            actions = await self.dialog.event(validate(event))
+        except Invalid as exc:
+            return _error(400, "invalid", exc.message, exc.field)
+        except Exception:
+            log.exception("ivr vxml turn failed")
+            actions = [say(TRANSFER), {"type": "transfer", "queue": "agents"}]
+        for action in actions:  # VoiceXML has no SMS: it goes out through the outbox
+            if action["type"] == "sms":
+                db = self.dialog.db
+                await call_store(db, conv.offline_notice, db, "ivr", event["from"],
+                                 action["text"], action["to"], False)
+        text = render_vxml(actions, event["call_id"], event["from"], self.transfer_uri)
+        return web.Response(text=text, content_type="application/voicexml+xml",
+                            charset="utf-8")
+
+
+def render_vxml(actions: list[dict[str, Any]], call_id: str, caller: str,
+                transfer_uri: str) -> str:
+    """Actions as one VoiceXML 2.1 document."""
+    prompts = "".join(
+        f'<prompt bargein="{str(a.get("bargein", True)).lower()}">{escape(a["text"])}</prompt>'
+        for a in actions if a["type"] == "say")
+    gather = next((a for a in actions if a["type"] == "collect"), None)
+    transfer = any(a["type"] == "transfer" for a in actions)
+    submit = ('<submit next="/ivr/vxml" method="post" namelist="call_id from event answer"/>')
+    head = (f'<var name="call_id" expr={quoteattr(_js(call_id))}/>'
+            f'<var name="from" expr={quoteattr(_js(caller))}/>'
+            '<var name="event" expr="\'start\'"/><var name="answer" expr="\'\'"/>')
+    if transfer:
+        body = (f'<block>{prompts}</block><transfer name="agent" '
+                f'dest={quoteattr(transfer_uri)} bridge="true"/>')
+    elif gather:
+        digits = int(gather.get("max_digits", 1))
+        body = (
+            f'<field name="input">{prompts}'
+            f'<grammar mode="dtmf" src="builtin:dtmf/digits?minlength=1;maxlength={digits}"/>'
+            '<grammar mode="voice" src="/ivr/vxml/grammar.grxml" '
+            'type="application/srgs+xml"/>'
+            '<noinput><assign name="event" expr="\'noinput\'"/>' + submit + '</noinput>'
+            '<nomatch><assign name="event" expr="\'nomatch\'"/>' + submit + '</nomatch>'
+            '<filled><assign name="answer" expr="input"/>'
+            '<if cond="input$.inputmode == \'dtmf\'"><assign name="event" expr="\'dtmf\'"/>'
+            '<else/><assign name="event" expr="\'speech\'"/></if>' + submit + '</filled>'
+            '</field>')
+    else:
+        body = f"<block>{prompts}<disconnect/></block>"
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            f'<vxml version="2.1" xmlns="{VXML_NS}" xml:lang="zh-CN">'
+            f'<form id="turn">{head}{body}</form></vxml>')
+
+
+def _js(value: str) -> str:
+    """A value as an ECMAScript string literal inside a VoiceXML expr."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

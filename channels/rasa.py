@@ -1,0 +1,53 @@
+"""The Rasa client: one turn over Rasa's REST channel (BRIEF interface 1).
+
+Rasa's REST channel answers `200 []` when a turn fails inside it (it catches every
+exception), so an empty answer counts as a failed turn, like no answer at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger("xiaobao.channels.rasa")
+
+
+class RasaUnavailable(Exception):
+    """The turn got no usable answer: Rasa down, too slow, an error, or an empty list."""
+
+
+class RasaClient:
+    """POST {rasa_url}/webhooks/rest/webhook; one shared aiohttp session."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0, connect_timeout: float = 3.0
+                 ) -> None:
+        self.url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout, connector=aiohttp.TCPConnector(limit=100))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def turn(self, sender: str, text: str, metadata: dict[str, Any]
+                   ) -> list[dict[str, Any]]:
+        body = {"sender": sender, "message": text, "metadata": metadata}
+        try:
+            async with self._client().post(self.url, json=body) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"HTTP {response.status}")
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(type(exc).__name__) from None
+        if not isinstance(answer, list) or not answer:
+            # the REST channel's way of saying the turn failed
+            raise RasaUnavailable("empty answer")
+        return [m for m in answer if isinstance(m, dict)]

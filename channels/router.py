@@ -1,0 +1,235 @@
+"""The conversation router: every user message of every channel passes here.
+
+- One conversation per (channel, user), owned by the bot, queued for the agents, with an agent,
+  or closed (backoffice.services.conversations keeps it and its transcript).
+- A bot-owned message goes to Rasa; a handoff payload in the answer (BRIEF interface 2) moves
+  the conversation to the agents' queue, and the user's next messages go to the agents.
+  Handing back sends Rasa `/agent_handback` and the bot's answer to the user.
+- Two turns of one sender never run against Rasa at the same time: Rasa's lock store does not
+  protect one sender served by two Rasa instances (RasaHQ/rasa#9213). Within a process a
+  per-sender asyncio lock serialises them; across processes the load balancer routes a sender
+  consistently (sticky routing by a hash of the sender: WeChat openid / caller number / web id),
+  so a sender's turns always reach the same process.
+- Nothing is lost: when Rasa fails the message stays in the transcript and the conversation is
+  queued for an agent; when the database fails the message goes to a spool file under var/
+  and is queued for an agent as soon as the database answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from backoffice.domain.errors import DomainError
+from backoffice.services import conversations as conv
+from backoffice.store.db import Database
+from channels.rasa import RasaClient, RasaUnavailable
+from xiaobao.logs import mask_text
+
+log = logging.getLogger("xiaobao.channels.router")
+
+BOT_DOWN = "抱歉，小保暂时无法回答。您的留言已记录，人工客服会尽快回复您。"
+STORE_DOWN = "抱歉，系统繁忙。您的留言已记录，人工客服会尽快联系您。"
+QUEUED = "您的消息已转给人工客服，请稍候。"
+HANDBACK = "/agent_handback"
+
+# delivers messages to a user outside a request (agent messages, slow turns, hand-backs)
+Deliverer = Callable[[str, list[dict[str, Any]], str | None], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class Reply:
+    """The answer to one user message: what to show the user, and who owns the conversation."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    state: str = "bot"
+    conversation_id: int | None = None
+    failed: bool = False
+
+    @property
+    def handoff(self) -> bool:
+        return self.state in ("queued", "agent")
+
+    @property
+    def texts(self) -> list[str]:
+        return [str(m["text"]) for m in self.messages if m.get("text")]
+
+
+def visible(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a user sees of the bot's answer: texts, buttons, images (not control payloads)."""
+    return [m for m in messages if m.get("text") or m.get("image") or m.get("buttons")]
+
+
+async def call_store(db: Database, fn: Callable[..., Any], *args: Any) -> Any:
+    """A use case from the event loop. PostgreSQL calls run in a worker thread. SQLite calls
+    (about a millisecond, one writer at a time anyway) run on the loop itself: handing them to
+    threads costs more than they take, as the threads and the loop then queue for the GIL on
+    every socket write."""
+    if db.is_sqlite:
+        return fn(*args)
+    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+
+class SenderLocks:
+    """One asyncio lock per sender, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def __call__(self, sender: str, work: Callable[[], Awaitable[Reply]]) -> Reply:
+        lock, users = self._locks.get(sender, (asyncio.Lock(), 0))
+        self._locks[sender] = (lock, users + 1)
+        try:
+            async with lock:
+                return await work()
+        finally:
+            lock, users = self._locks[sender]
+            if users <= 1:
+                del self._locks[sender]
+            else:
+                self._locks[sender] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Router:
+    """Routes messages between the channels, Rasa and the agents' queue."""
+
+    def __init__(self, db: Database, rasa: RasaClient, spool: Path) -> None:
+        self.db = db
+        self.rasa = rasa
+        self.spool = spool
+        self.locks = SenderLocks()
+        self.deliverers: dict[str, Deliverer] = {}
+
+    def register(self, channel: str, deliverer: Deliverer) -> None:
+        self.deliverers[channel] = deliverer
+
+    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await call_store(self.db, fn, *args)
+
+    # ---- user messages ----------------------------------------------------------------------
+
+    async def handle(self, channel: str, user: str, text: str, *,
+                     metadata: dict[str, Any] | None = None, phone: str | None = None
+                     ) -> Reply:
+        """One user message: recorded, then answered by the bot or left for the agents."""
+        sender = f"{channel}:{user}"
+        return await self.locks(sender, lambda: self._turn(channel, user, text, metadata, phone))
+
+    async def _turn(self, channel: str, user: str, text: str, metadata: dict[str, Any] | None,
+                    phone: str | None) -> Reply:
+        try:
+            turn = await self._db(conv.user_message, self.db, channel, user, text, None, phone)
+        except SQLAlchemyError:
+            log.exception("conversation store unavailable; message spooled")
+            self._spool(channel, user, text, phone)
+            return Reply([{"text": STORE_DOWN}], state="queued", failed=True)
+        await self._drain_spool()
+        if turn.state != "bot":
+            return Reply([], state=turn.state, conversation_id=turn.conversation_id)
+        meta = {"channel": channel, "user": user, **(metadata or {})}
+        if phone:
+            meta["phone"] = phone
+        return await self._ask_bot(turn.conversation_id, f"{channel}:{user}", text, meta)
+
+    async def _ask_bot(self, conversation_id: int, sender: str, text: str,
+                       metadata: dict[str, Any]) -> Reply:
+        try:
+            answer = await self.rasa.turn(sender, text, metadata)
+        except RasaUnavailable as exc:
+            log.warning("bot turn failed for %s: %s", mask_text(sender), exc)
+            return await self._bot_failed(conversation_id, str(exc))
+        try:
+            turn = await self._db(conv.bot_messages, self.db, conversation_id, answer)
+        except SQLAlchemyError:
+            log.exception("conversation store unavailable while keeping the bot's answer")
+            return Reply(visible(answer), conversation_id=conversation_id)
+        return Reply(visible(answer), state=turn.state, conversation_id=conversation_id)
+
+    async def _bot_failed(self, conversation_id: int, why: str) -> Reply:
+        try:
+            turn = await self._db(conv.bot_failed, self.db, conversation_id, "bot_unavailable",
+                                  f"小保无应答：{why}")
+            state = turn.state
+        except SQLAlchemyError:
+            log.exception("conversation store unavailable while queueing for an agent")
+            state = "queued"
+        return Reply([{"text": BOT_DOWN}], state=state, conversation_id=conversation_id,
+                     failed=True)
+
+    # ---- agents ---------------------------------------------------------------------------
+
+    async def deliver(self, channel: str, user: str, messages: list[dict[str, Any]],
+                      phone: str | None = None) -> bool:
+        deliverer = self.deliverers.get(channel)
+        if deliverer is None or not messages:
+            return False
+        try:
+            await deliverer(user, messages, phone)
+        except Exception:  # a channel's failure must not lose the agent's request
+            log.exception("delivery on %s failed", channel)
+            return False
+        return True
+
+    async def agent_message(self, conversation_id: int, agent: Any, text: Any) -> bool:
+        """Keep an agent's message and deliver it through the conversation's channel."""
+        delivery = await self._db(conv.agent_message, self.db, conversation_id, agent, text)
+        return await self.deliver(delivery.channel, delivery.user, [{"text": delivery.text}],
+                                  delivery.phone)
+
+    async def handback(self, conversation_id: int, agent: Any = None) -> dict[str, Any]:
+        """The bot resumes: Rasa hears `/agent_handback`, the user gets its answer."""
+        summary = await self._db(conv.handback, self.db, conversation_id, agent)
+        channel, user = summary["channel"], summary["user"]
+        metadata = {"channel": channel, "user": user}
+
+        async def resume() -> Reply:
+            return await self._ask_bot(conversation_id, f"{channel}:{user}", HANDBACK, metadata)
+
+        reply = await self.locks(f"{channel}:{user}", resume)
+        summary["delivered"] = await self.deliver(channel, user, reply.messages)
+        summary["state"] = reply.state
+        return summary
+
+    # ---- the spool: messages kept while the database is down --------------------------------
+
+    def _spool(self, channel: str, user: str, text: str, phone: str | None) -> None:
+        self.spool.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"channel": channel, "user": user, "text": text, "phone": phone},
+                          ensure_ascii=False)
+        with self.spool.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    async def _drain_spool(self) -> None:
+        if not self.spool.exists():
+            return
+        taken = self.spool.with_suffix(f".{os.getpid()}.draining")
+        try:
+            self.spool.rename(taken)
+        except OSError:
+            return  # another process took it
+        await self._db(self._replay, taken)
+
+    def _replay(self, path: Path) -> None:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                item = json.loads(line)
+                turn = conv.user_message(self.db, item["channel"], item["user"], item["text"],
+                                         None, item.get("phone"))
+                conv.bot_failed(self.db, turn.conversation_id, "backoffice_down",
+                                "消息在系统故障期间收到")
+            except (ValueError, KeyError, DomainError):
+                log.warning("unreadable spool line skipped")
+        path.unlink()

@@ -1,0 +1,457 @@
+"""WeChat Official Account: the push protocol (`/wechat`) and the customer-service API.
+
+Protocol (all of it in `WeChatProtocol`):
+- GET `/wechat?signature&timestamp&nonce&echostr`: URL verification, `sha1(sort(token,
+  timestamp, nonce))` must equal `signature`; the answer is `echostr`.
+- POST `/wechat?signature&timestamp&nonce[&encrypt_type=aes&msg_signature]`: one message as
+  XML. Plain mode: the message itself. Compatible and safe mode (`encrypt_type=aes`): an
+  `<Encrypt>` element (AES-256-CBC, WXBizMsgCrypt) signed by `msg_signature`; the passive reply
+  is then encrypted and signed the same way.
+- XML is parsed with defusedxml (no entities, no DTDs) after removing the control characters
+  XML 1.0 forbids (user text may carry them); the body is limited in size; a bad signature or
+  a timestamp outside the replay window is refused with 403; nothing answers 5xx: WeChat would
+  retry, and the user would see "该公众号暂时无法提供服务".
+
+Delivery (`WeChatChannel`): WeChat waits 5 s for the answer and retries three times. Each push
+is deduplicated (MsgId; FromUserName + CreateTime for events) in Redis or the database. The turn
+runs in a task: when the bot answers within `passive_wait` (3.5 s) the answer is the passive
+reply (all texts of the turn, in order, in one message); otherwise WeChat gets `success` at
+once and the answer goes out through the customer-service API, message by message, in order.
+Outside the 48-hour window (errcode 45015) the text is queued in the notification outbox
+(template message, or SMS when the phone is known).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import re
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from defusedxml import ElementTree as SafeET
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.replies import TextReply
+
+from backoffice.notifications.base import SendError
+from backoffice.notifications.wechat import DEFAULT_API_BASE, OUTSIDE_48_HOURS, WeChatSender
+from backoffice.services import conversations as conv
+from backoffice.store.db import Database
+from channels.backoffice import BackofficeClient, document_uploaded
+from channels.router import Reply, Router, call_store
+from xiaobao.logs import mask_text
+
+log = logging.getLogger("xiaobao.channels.wechat")
+
+MAX_BODY = 64 * 1024
+REPLAY_WINDOW = 300
+# WeChat waits 5 s; the rest of the second is for the network and a busy machine
+PASSIVE_WAIT = 3.5
+DEDUPE_TTL = 600
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+WELCOME = ("您好，欢迎关注！我是小保，您的保险服务助手。\n"
+           "我可以帮您：报案、查询理赔进度、上传理赔资料（直接发照片）、投诉建议。\n"
+           "直接发文字或语音告诉我即可；需要人工服务请发送“转人工”。")
+VOICE_NOT_UNDERSTOOD = ("抱歉，小保没有听懂这段语音。您可以发文字，或回复："
+                        "报案、查询理赔进度、投诉、转人工。")
+UNSUPPORTED = "抱歉，小保暂时只能处理文字、语音、图片和位置消息。"
+IMAGE_FAILED = "抱歉，图片没有接收成功，请稍后重新发送。"
+
+
+class BadRequest(Exception):
+    """The push is malformed (400)."""
+
+
+class Forbidden(Exception):
+    """Signature or timestamp refused (403)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WeChatConfig:
+    token: str
+    aes_key: str | None = None
+    appid: str | None = None
+    secret: str | None = None
+    api_base: str = DEFAULT_API_BASE
+    template_id: str | None = None
+    replay_window: int = REPLAY_WINDOW
+    passive_wait: float = PASSIVE_WAIT
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> WeChatConfig | None:
+        """None when XIAOBAO_WECHAT_TOKEN is not set (the channel is then not mounted)."""
+        env = dict(os.environ) if env is None else env
+
+        def opt(name: str) -> str | None:
+            return env.get(name, "").strip() or None
+
+        token = opt("XIAOBAO_WECHAT_TOKEN")
+        if token is None:
+            return None
+        return cls(token=token, aes_key=opt("XIAOBAO_WECHAT_AES_KEY"),
+                   appid=opt("XIAOBAO_WECHAT_APPID"), secret=opt("XIAOBAO_WECHAT_SECRET"),
+                   api_base=opt("XIAOBAO_WECHAT_API_BASE") or DEFAULT_API_BASE,
+                   template_id=opt("XIAOBAO_WECHAT_TEMPLATE_ID"),
+                   replay_window=int(opt("XIAOBAO_WECHAT_REPLAY_WINDOW") or REPLAY_WINDOW),
+                   passive_wait=float(opt("XIAOBAO_WECHAT_PASSIVE_WAIT") or PASSIVE_WAIT))
+
+
+# ---- the protocol ------------------------------------------------------------------------------
+
+def signature(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
+
+
+def parse_xml(text: str) -> dict[str, str]:
+    """A flat `<xml>` document as a dict; control characters removed first."""
+    try:
+        root = SafeET.fromstring(_CONTROL.sub("", text))
+    except Exception:  # ParseError, and defusedxml's refusals of entities and DTDs
+        raise BadRequest("not a well-formed WeChat XML message") from None
+    if root.tag != "xml":
+        raise BadRequest("the root element is not <xml>")
+    return {child.tag: (child.text or "").strip() for child in root}
+
+
+class WeChatProtocol:
+    """Signatures, replay window, XML and AES: everything WeChat's push protocol defines."""
+
+    def __init__(self, config: WeChatConfig, now: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.now = now
+        self.crypto = (WeChatCrypto(config.token, config.aes_key, config.appid or "")
+                       if config.aes_key else None)
+
+    def check(self, query: dict[str, str]) -> None:
+        sig, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
+        if not sig or not timestamp.isdigit() or not nonce:
+            raise Forbidden("signature, timestamp and nonce are required")
+        if signature(self.config.token, timestamp, nonce) != sig:
+            raise Forbidden("bad signature")
+        window = self.config.replay_window
+        if window and abs(self.now() - int(timestamp)) > window:
+            raise Forbidden("timestamp outside the replay window")
+
+    def verify_url(self, query: dict[str, str]) -> str:
+        self.check(query)
+        return query.get("echostr", "")
+
+    def message(self, query: dict[str, str], body: str) -> tuple[dict[str, str], bool]:
+        """The pushed message and whether it came encrypted (then reply encrypted)."""
+        self.check(query)
+        outer = parse_xml(body)
+        if query.get("encrypt_type", "raw").lower() != "aes":
+            if "Encrypt" in outer and "MsgType" not in outer:
+                raise BadRequest("encrypted message without encrypt_type=aes")
+            return outer, False
+        if self.crypto is None:
+            raise BadRequest("safe mode message but no AES key configured")
+        if "Encrypt" not in outer:
+            raise BadRequest("Encrypt element missing")
+        try:
+            plain = self.crypto.decrypt_message({"Encrypt": outer["Encrypt"]},
+                                                query.get("msg_signature", ""),
+                                                query["timestamp"], query["nonce"])
+        except InvalidSignatureException:
+            raise Forbidden("bad msg_signature") from None
+        except Exception:  # bad base64, padding, appid mismatch
+            raise BadRequest("the message does not decrypt") from None
+        return parse_xml(plain), True
+
+    def reply(self, message: dict[str, str], text: str, encrypted: bool, nonce: str) -> str:
+        # the reply's fields are CDATA sections: a "]]>" inside would end one early
+        xml = TextReply(source=message.get("ToUserName", ""),
+                        target=message.get("FromUserName", ""),
+                        content=_CONTROL.sub("", text).replace("]]>", "]] >")).render()
+        if encrypted and self.crypto is not None:
+            return str(self.crypto.encrypt_message(xml, nonce, str(int(self.now()))))
+        return str(xml)
+
+
+def dedupe_key(message: dict[str, str]) -> str:
+    if message.get("MsgId"):
+        return f"wechat:msg:{message['MsgId']}"
+    return f"wechat:event:{message.get('FromUserName', '')}:{message.get('CreateTime', '')}"
+
+
+# ---- dedupe --------------------------------------------------------------------------------------
+
+class Deduper:
+    """First sight of a push key: Redis `SET NX EX` when configured, else the database."""
+
+    def __init__(self, db: Database, redis_url: str | None = None) -> None:
+        self.db = db
+        self.seen = 0
+        self.redis: Any = None
+        if redis_url:
+            import redis.asyncio as aioredis
+
+            self.redis = aioredis.Redis.from_url(redis_url)
+
+    async def first(self, key: str) -> bool:
+        if self.redis is not None:
+            return bool(await self.redis.set(f"xiaobao:dedupe:{key}", b"1", nx=True,
+                                             ex=DEDUPE_TTL))
+        self.seen += 1
+        if self.seen % 1000 == 0:  # keys older than WeChat's retries are of no use any more
+            before = datetime.now(UTC) - timedelta(seconds=DEDUPE_TTL)
+            await call_store(self.db, conv.forget_seen_before, self.db, before)
+        return bool(await call_store(self.db, conv.first_seen, self.db, key))
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
+# ---- the customer-service API ------------------------------------------------------------------
+
+def render(message: dict[str, Any]) -> str:
+    """A bot message as WeChat text: buttons become a list, an image a link."""
+    lines = [str(message["text"])] if message.get("text") else []
+    buttons = message.get("buttons") or []
+    if buttons:
+        lines.append("您可以回复：" + "、".join(str(b.get("title", "")) for b in buttons
+                                             if isinstance(b, dict)))
+    if message.get("image"):
+        lines.append(str(message["image"]))
+    return "\n".join(lines)
+
+
+class WeChatApi:
+    """Customer-service messages and media downloads, with the token shared by all processes
+    (backoffice.notifications: the access_tokens table, or Redis)."""
+
+    def __init__(self, sender: WeChatSender, db: Database) -> None:
+        self.sender = sender
+        self.db = db
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def send_texts(self, openid: str, texts: list[str], phone: str | None = None) -> None:
+        """Each text in order; outside the 48-hour window the rest go to the outbox."""
+        for i, text in enumerate(texts):
+            try:
+                answer = await self._run(self.sender.api, "/cgi-bin/message/custom/send", {
+                    "touser": openid, "msgtype": "text", "text": {"content": text}})
+            except SendError as exc:
+                log.warning("customer-service message failed: %s; queued in the outbox", exc)
+                answer = {"errcode": OUTSIDE_48_HOURS}
+            code = answer.get("errcode", 0)
+            if code == OUTSIDE_48_HOURS:
+                rest = "\n".join(texts[i:])
+                await self._run(conv.offline_notice, self.db, "wechat", openid, rest, phone,
+                                bool(self.sender.template_id))
+                return
+            if code != 0:
+                log.warning("customer-service message refused: errcode %s", code)
+
+    async def media(self, media_id: str) -> tuple[bytes, str]:
+        """The file of a media_id (image pushed by the user) and its content type."""
+        token = await self._run(self.sender.access_token)
+        query = urllib.parse.urlencode({"access_token": token, "media_id": media_id})
+        timeout = aiohttp.ClientTimeout(total=20)
+        async with aiohttp.ClientSession(timeout=timeout) as session, \
+                session.get(f"{self.sender.api_base}/cgi-bin/media/get?{query}") as response:
+            kind = response.headers.get("Content-Type", "application/octet-stream")
+            data = await response.read()
+        if response.status != 200 or kind.startswith(("application/json", "text/")):
+            raise SendError("wechat media/get refused", retryable=False)
+        return data, kind.split(";")[0]
+
+
+# ---- the channel -------------------------------------------------------------------------------
+
+Turn = Callable[[], Awaitable[Reply]]
+
+
+class WeChatChannel:
+    """The `/wechat` endpoint: protocol in, router through, passive reply or CS API out."""
+
+    def __init__(self, config: WeChatConfig, router: Router, deduper: Deduper,
+                 api: WeChatApi | None, backoffice: BackofficeClient,
+                 answers: Any = None) -> None:
+        self.config = config
+        self.protocol = WeChatProtocol(config)
+        self.router = router
+        self.deduper = deduper
+        self.api = api
+        self.backoffice = backoffice
+        self.tasks: set[asyncio.Future[Any]] = set()
+        # per user, the last answer on its way by the CS API
+        self.chains: dict[str, asyncio.Future[None]] = {}
+        # a prometheus Counter labelled by how turns were answered: passive | cs_api
+        self.answers = answers
+        router.register("wechat", self.deliver)
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/wechat", self.get)
+        app.router.add_post("/wechat", self.post)
+
+    async def get(self, request: web.Request) -> web.Response:
+        try:
+            echo = self.protocol.verify_url(dict(request.query))
+        except Forbidden:
+            return web.Response(status=403, text="forbidden")
+        return web.Response(text=echo)
+
+    async def post(self, request: web.Request) -> web.Response:
+        try:
+            return await self._post(request, asyncio.get_running_loop().time())
+        except Forbidden:
+            return web.Response(status=403, text="forbidden")
+        except BadRequest as exc:
+            log.info("wechat push refused: %s", exc)
+            return web.Response(status=400, text="bad request")
+        except Exception:  # never a 5xx: WeChat would show the user an error
+            log.exception("wechat push failed")
+            return web.Response(text="success")
+
+    async def _read(self, request: web.Request) -> str:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise BadRequest("body too large")
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            raise BadRequest("body too large")
+        return raw.decode("utf-8", errors="replace")
+
+    async def _post(self, request: web.Request, started: float) -> web.Response:
+        self.backoffice.learn_base(str(request.url.origin()))
+        query = dict(request.query)
+        message, encrypted = self.protocol.message(query, await self._read(request))
+        user = message.get("FromUserName", "")
+        if not user or len(user) > 80:
+            raise BadRequest("FromUserName missing")
+        if not await self.deduper.first(dedupe_key(message)):
+            return web.Response(text="success")  # a retry: the first push is being answered
+        task = asyncio.create_task(self._turn(message))
+        # the wait counts from the push's arrival: reading, checks and dedupe are part of it
+        left = self.config.passive_wait - (asyncio.get_running_loop().time() - started)
+        done, _ = await asyncio.wait({task}, timeout=max(left, 0.001))
+        if not done or user in self.chains:
+            # too slow for a passive reply, or an earlier answer is still on its way by the
+            # CS API and this one must not overtake it
+            self._count("cs_api")
+            self._keep(task, user)
+            return web.Response(text="success")
+        self._count("passive")
+        text = "\n\n".join(t for t in (render(m) for m in task.result().messages) if t)
+        if not text:
+            return web.Response(text="success")
+        body = self.protocol.reply(message, text, encrypted, query.get("nonce", ""))
+        return web.Response(text=body, content_type="application/xml")
+
+    def _count(self, how: str) -> None:
+        if self.answers is not None:
+            self.answers.labels(how).inc()
+
+    def _keep(self, turn: asyncio.Task[Reply], user: str) -> None:
+        """The turn's answer goes by the CS API once the turn is over, and after any earlier
+        answer to the same user still on its way: a user reads the answers in order."""
+        previous = self.chains.get(user)
+
+        async def deliver_in_order() -> None:
+            try:
+                reply = await turn
+                if previous is not None:
+                    await asyncio.wait([previous])
+                await self.deliver(user, reply.messages, None)
+            except Exception:
+                log.exception("late delivery failed")
+
+        chained = asyncio.ensure_future(deliver_in_order())
+        self.chains[user] = chained
+        self.tasks.add(chained)
+
+        def forget(t: asyncio.Future[None]) -> None:
+            self.tasks.discard(t)
+            if self.chains.get(user) is t:
+                del self.chains[user]
+
+        chained.add_done_callback(forget)
+
+    async def deliver(self, user: str, messages: list[dict[str, Any]], phone: str | None
+                      ) -> None:
+        texts = [t for t in (render(m) for m in messages) if t]
+        if not texts:
+            return
+        if self.api is None:
+            log.warning("no WeChat API credentials: %d message(s) to %s not delivered",
+                        len(texts), mask_text(user))
+            return
+        await self.api.send_texts(user, texts, phone)
+
+    async def close(self) -> None:
+        if self.tasks:
+            # turns still running at shutdown get a moment, together, to deliver their answers
+            await asyncio.wait(list(self.tasks), timeout=10)
+        await self.deduper.close()
+
+    # ---- message types --------------------------------------------------------------------
+
+    async def _turn(self, message: dict[str, str]) -> Reply:
+        user = message["FromUserName"]
+        kind = message.get("MsgType", "").lower()
+        if kind == "text":
+            return await self.router.handle("wechat", user, message.get("Content", ""))
+        if kind == "voice":
+            text = message.get("Recognition", "")
+            if not text:
+                return Reply([{"text": VOICE_NOT_UNDERSTOOD}])
+            return await self.router.handle("wechat", user, text, metadata={"voice": True})
+        if kind == "location":
+            label = message.get("Label", "")
+            text = f"我的位置：{label}（{message.get('Location_X')},{message.get('Location_Y')}）"
+            return await self.router.handle("wechat", user, text, metadata={
+                "location": {"label": label, "lat": message.get("Location_X"),
+                             "lng": message.get("Location_Y")}})
+        if kind == "image":
+            return await self._image(user, message)
+        if kind == "event":
+            return await self._event(user, message)
+        return Reply([{"text": UNSUPPORTED}])
+
+    async def _image(self, user: str, message: dict[str, str]) -> Reply:
+        if self.api is None or not message.get("MediaId"):
+            return Reply([{"text": IMAGE_FAILED}])
+        try:
+            data, kind = await self.api.media(message["MediaId"])
+        except (SendError, aiohttp.ClientError, TimeoutError):
+            log.warning("image download failed")
+            return Reply([{"text": IMAGE_FAILED}])
+        suffix = {"image/png": "png", "image/gif": "gif"}.get(kind, "jpg")
+        claim_no, document_id = await self.backoffice.attach_to_open_claim(
+            "wechat", user, data, f"{message.get('MsgId', 'image')}.{suffix}", kind)
+        return await self.router.handle("wechat", user, document_uploaded(claim_no, document_id))
+
+    async def _event(self, user: str, message: dict[str, str]) -> Reply:
+        event = message.get("Event", "").lower()
+        key = message.get("EventKey", "")
+        if event == "subscribe":
+            return Reply([{"text": WELCOME}])
+        if event == "scan":
+            return Reply([{"text": "欢迎回来！请问有什么可以帮您？"}])
+        if event == "click" and re.fullmatch(r"[a-z_]{1,40}", key):
+            # menu keys are intent names (CONTRACTS.md, NLU): the bot starts that flow
+            return await self.router.handle("wechat", user, f"/{key}")
+        return Reply([])  # unsubscribe, VIEW, template/send receipts: nothing to say
+
+
+def load_menu(path: Path) -> dict[str, Any]:
+    import json
+
+    menu = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(menu, dict) or not isinstance(menu.get("button"), list):
+        raise ValueError("the menu file must hold {\"button\": [...]}")
+    return menu

@@ -1,0 +1,165 @@
+"""The phone channel as a telephony platform drives it: signed JSON events, and VoiceXML
+documents for VoiceXML platforms; against the running platform and a real Rasa server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import aiohttp
+import pytest
+from channel_kit import IVR_SECRET, Platform, platform_env, start_platform
+from sqlalchemy import select
+
+from backoffice.services import conversations as conv
+from backoffice.store.db import Database
+from backoffice.store.models import Notification
+from channels.ivr import MENU, spell
+
+VXML = "{http://www.w3.org/2001/vxml}"
+
+
+@pytest.fixture
+async def platform(tmp_path: Path, channel_db: Database, rasa_url: str,
+                   monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Platform]:
+    started = await start_platform(tmp_path, channel_db, rasa_url, platform_env(None),
+                                   monkeypatch)
+    yield started
+    await started.server.close()
+
+
+class Phone:
+    """One call, as the telephony platform reports it."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.url = platform.url("/ivr/events")
+        self.call_id = uuid.uuid4().hex
+        self.caller = f"139{random.randint(10**7, 10**8 - 1)}"
+
+    async def send(self, event: str, secret: str = IVR_SECRET, **fields: Any
+                   ) -> tuple[int, dict[str, Any]]:
+        body = json.dumps({"call_id": self.call_id, "event": event, "from": self.caller,
+                           "to": "95500", **fields}, ensure_ascii=False).encode()
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        async with aiohttp.ClientSession() as session, session.post(
+                self.url, data=body, headers={"Content-Type": "application/json",
+                                              "X-Xiaobao-Signature": signature}) as r:
+            return r.status, await r.json()
+
+    async def actions(self, event: str, **fields: Any) -> list[dict[str, Any]]:
+        status, body = await self.send(event, **fields)
+        assert status == 200, body
+        return body["actions"]
+
+
+def said(actions: list[dict[str, Any]]) -> str:
+    return " ".join(a["text"] for a in actions if a["type"] == "say")
+
+
+async def test_an_incident_report_by_phone(platform: Platform) -> None:
+    phone = Phone(platform)
+    start = await phone.actions("start")
+    assert MENU in said(start) and start[-1]["type"] == "collect"
+    assert set(start[-1]["input"]) == {"speech", "dtmf"}
+    assert "出险日期" in said(await phone.actions("dtmf", digits="1"))
+    assert "哪里" in said(await phone.actions("speech", text="昨天", confidence=0.9))
+    done = await phone.actions("speech", text="在家里", confidence=0.8)
+    sms = [a for a in done if a["type"] == "sms"]
+    assert sms and sms[0]["to"] == phone.caller and "R2026" in sms[0]["text"]
+    number = sms[0]["text"].split("为")[1].split("，")[0]
+    assert spell(number) in said(done)  # read digit by digit: "R 2 0 2 6 …"
+    assert " ".join(number) in said(done)
+    assert await phone.actions("hangup") == []
+
+
+async def test_repeat_reprompt_then_transfer(platform: Platform) -> None:
+    phone = Phone(platform)
+    await phone.actions("start")
+    assert MENU in said(await phone.actions("speech", text="请再说一遍"))
+    assert "没有听清" in said(await phone.actions("noinput"))
+    assert "没有听清" in said(await phone.actions("nomatch"))
+    last = await phone.actions("noinput")
+    assert last[-1] == {"type": "transfer", "queue": "agents"}
+    async with aiohttp.ClientSession() as http, http.get(
+            platform.url("/api/v1/conversations?state=queued"),
+            headers={"Authorization": "Bearer test-token"}) as r:
+        queued = [c for c in (await r.json())["items"] if c["user"] == phone.caller]
+    assert queued and queued[0]["channel"] == "ivr"
+
+
+async def test_zero_hands_off_and_id_numbers_take_star_for_x(platform: Platform) -> None:
+    phone = Phone(platform)
+    await phone.actions("start")
+    actions = await phone.actions("dtmf", digits="0")
+    assert actions[-1]["type"] == "transfer" and "人工" in said(actions)
+    # an agent's written message to a caller goes out by SMS through the outbox
+    cid = next(c["id"] for c in conv.list_conversations(platform.db, "queued")
+               if c["user"] == phone.caller)
+    async with aiohttp.ClientSession() as http, http.post(
+            platform.url(f"/api/v1/conversations/{cid}/messages"),
+            headers={"Authorization": "Bearer test-token"},
+            json={"agent": "a9", "text": "您的案件已加急处理。"}) as r:
+        assert r.status == 201 and (await r.json())["delivered"] is True
+    with platform.db.read() as s:
+        note = s.execute(select(Notification).where(
+            Notification.recipient == phone.caller)).scalar_one()
+    assert (note.channel, note.text) == ("sms", "您的案件已加急处理。")
+    other = Phone(platform)
+    await other.actions("start")
+    await other.actions("dtmf", digits="1")
+    await other.actions("dtmf", digits="11010119800506123*#")
+    items = [c for c in conv.list_conversations(platform.db) if c["user"] == other.caller]
+    texts = [m["text"] for m in conv.get_conversation(platform.db, items[0]["id"])["messages"]]
+    assert "11010119800506123X" in texts
+
+
+async def test_bad_signatures_and_bodies(platform: Platform) -> None:
+    phone = Phone(platform)
+    status, body = await phone.send("start", secret="wrong")
+    assert status == 403 and body["error"]["field"] == "X-Xiaobao-Signature"
+    status, body = await phone.send("explode")
+    assert status == 400 and body["error"]["field"] == "event"
+    status, body = await phone.send("dtmf", digits="12a")
+    assert status == 400 and body["error"]["field"] == "digits"
+    raw = b"{not json"
+    sig = hmac.new(IVR_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    async with aiohttp.ClientSession() as session, session.post(
+            phone.url, data=raw, headers={"X-Xiaobao-Signature": sig}) as r:
+        assert r.status == 400
+
+
+async def test_voicexml_documents(platform: Platform) -> None:
+    call = uuid.uuid4().hex
+    number = f"139{random.randint(10**7, 10**8 - 1)}"  # a caller new to the bot
+    async with aiohttp.ClientSession() as session:
+        async def doc(call_id: str = call, **params: str) -> ElementTree.Element:
+            async with session.post(platform.url("/ivr/vxml"), data={
+                    "call_id": call_id, "from": number, **params}) as r:
+                assert r.status == 200
+                assert r.headers["Content-Type"].startswith("application/voicexml+xml")
+                root = ElementTree.fromstring(await r.text())  # well-formed
+            assert root.tag == f"{VXML}vxml" and root.get("version") == "2.1"
+            return root
+
+        first = await doc(event="start")
+        prompts = "".join(p.text or "" for p in first.iter(f"{VXML}prompt"))
+        assert MENU in prompts
+        assert first.find(f".//{VXML}field/{VXML}filled/{VXML}submit") is not None
+        assert first.find(f".//{VXML}noinput") is not None
+        second = await doc(event="dtmf", answer="1")
+        assert "出险日期" in "".join(p.text or "" for p in second.iter(f"{VXML}prompt"))
+        other = uuid.uuid4().hex
+        caller = {"from": f"139{random.randint(10**7, 10**8 - 1)}"}  # another caller
+        await doc(other, event="start", **caller)
+        handoff = await doc(other, event="speech", answer="转人工", **caller)
+        assert handoff.find(f".//{VXML}transfer") is not None
+        async with session.get(platform.url("/ivr/vxml/grammar.grxml")) as r:
+            grammar = ElementTree.fromstring(await r.text())
+        assert grammar.tag == "{http://www.w3.org/2001/06/grammar}grammar"
