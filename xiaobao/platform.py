@@ -20,6 +20,7 @@ from prometheus_client import (
 
 from backoffice.api.app import Handler, create_api, document_signature, run
 from backoffice.api.document import render_policy_document
+from backoffice.api.reading import reader_from_env
 from backoffice.domain.errors import NotFound
 from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import get_policy
@@ -119,7 +120,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.add_subapp("/api/v1", create_api(db, settings.api_token,
-                                          FileStore(settings.files_root)))
+                                          FileStore(settings.files_root), reader_from_env()))
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
     app.router.add_get("/", index)
 
