@@ -165,8 +165,12 @@ def labelled(c: Canvas, x: float, y: float, label: str, value: str, size: int,
 
 # ---- the document types ----------------------------------------------------------------------
 
-def draw_id_front(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[str, Any]]:
+def draw_id_front(rng: random.Random, fonts: list[str], tamper: bool = False
+                  ) -> tuple[Image.Image, dict[str, Any]]:
     p = person(rng)
+    if tamper:  # a wrong check character
+        last = p["id_number"][-1]
+        p["id_number"] = p["id_number"][:-1] + ("0" if last != "0" else "1")
     c = Canvas((1012, 638), rng, fonts, paper=(236, 242, 240))
     # the card's pale pattern
     for i in range(0, 1012, 24):
@@ -196,7 +200,8 @@ def draw_id_front(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, di
     return c.img, truth
 
 
-def draw_id_back(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[str, Any]]:
+def draw_id_back(rng: random.Random, fonts: list[str], tamper: bool = False
+                 ) -> tuple[Image.Image, dict[str, Any]]:
     c = Canvas((1012, 638), rng, fonts, paper=(236, 242, 240))
     c.draw.ellipse((70, 60, 230, 220), outline=(200, 60, 60), width=6)
     c.text((330, 90), "中华人民共和国", 52)
@@ -214,7 +219,8 @@ def draw_id_back(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dic
     return c.img, truth
 
 
-def draw_invoice(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[str, Any]]:
+def draw_invoice(rng: random.Random, fonts: list[str], tamper: bool = False
+                 ) -> tuple[Image.Image, dict[str, Any]]:
     p = person(rng)
     c = Canvas((1240, 874), rng, fonts)
     hospital = rng.choice(HOSPITALS)
@@ -250,7 +256,8 @@ def draw_invoice(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dic
         c.text((x, y), item, size)
         c.text((x + 330, y), f"{amount:.2f}", size)
     c.rule(450)
-    c.text((70, 480), f"金额合计（大写）{amount_to_words(total)}", size)
+    words = amount_to_words(total + (100 if tamper else 0))  # tampered: words say 100 more
+    c.text((70, 480), f"金额合计（大写）{words}", size)
     c.text((820, 480), f"（小写）{total:.2f}", size)
     c.rule(540)
     labelled(c, 70, 570, "收款单位（章）", hospital, size)
@@ -263,13 +270,17 @@ def draw_invoice(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dic
     return c.img, truth
 
 
-def draw_discharge(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[str, Any]]:
+def draw_discharge(rng: random.Random, fonts: list[str], tamper: bool = False, *,
+                   name: str | None = None, admitted: date | None = None,
+                   discharged: date | None = None) -> tuple[Image.Image, dict[str, Any]]:
     p = person(rng)
+    if name:
+        p["name"] = name
     c = Canvas((1240, 1000), rng, fonts)
     hospital = rng.choice(HOSPITALS)
-    admitted = some_day(rng)
-    days = rng.randrange(1, 40)
-    discharged = admitted + timedelta(days=days)
+    admitted = admitted or some_day(rng)
+    discharged = discharged or admitted + timedelta(days=rng.randrange(1, 40))
+    days = (discharged - admitted).days
     diagnosis = rng.choice(DIAGNOSES)
     title = rng.choice(("出院记录", "出院小结"))
     c.centred(40, hospital, 40)
@@ -282,10 +293,10 @@ def draw_discharge(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, d
     labelled(c, 720, 180, "科室", rng.choice(DEPARTMENTS), size)
     labelled(c, 950, 180, "住院号", str(rng.randrange(100000, 999999)), size)
     c.rule(225)
-    if rng.random() < 0.5:
+    if tamper or rng.random() < 0.5:
         labelled(c, 70, 250, "入院日期", cn_date(admitted, rng), size)
         labelled(c, 640, 250, "出院日期", cn_date(discharged, rng), size)
-        labelled(c, 70, 300, "住院天数", f"{days}天", size)
+        labelled(c, 70, 300, "住院天数", f"{days + 3 if tamper else days}天", size)
         y = 350
     else:
         labelled(c, 70, 250, "入院日期", cn_date(admitted, rng), size)
@@ -303,8 +314,11 @@ def draw_discharge(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, d
     return c.img, truth
 
 
-def draw_bank_card(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[str, Any]]:
+def draw_bank_card(rng: random.Random, fonts: list[str], tamper: bool = False
+                   ) -> tuple[Image.Image, dict[str, Any]]:
     number, bank = card_number(rng)
+    if tamper:  # one digit off: the Luhn check fails
+        number = number[:-1] + str((int(number[-1]) + 5) % 10)
     base = rng.choice(((30, 70, 140), (150, 30, 40), (20, 110, 80), (60, 60, 70), (190, 150, 60)))
     c = Canvas((1012, 638), rng, fonts, paper=base)
     for i in range(638):
@@ -322,7 +336,8 @@ def draw_bank_card(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, d
     return c.img, truth
 
 
-def draw_death(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[str, Any]]:
+def draw_death(rng: random.Random, fonts: list[str], tamper: bool = False
+               ) -> tuple[Image.Image, dict[str, Any]]:
     p = person(rng)
     c = Canvas((1240, 900), rng, fonts)
     died = some_day(rng)
@@ -349,7 +364,8 @@ def draw_death(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[
 LEVELS = "一二三四五六七八九十"
 
 
-def draw_disability(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[str, Any]]:
+def draw_disability(rng: random.Random, fonts: list[str], tamper: bool = False
+                    ) -> tuple[Image.Image, dict[str, Any]]:
     p = person(rng)
     c = Canvas((1240, 900), rng, fonts)
     level = rng.randrange(1, 11)
@@ -370,12 +386,12 @@ def draw_disability(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, 
     return c.img, truth
 
 
-def draw_accident(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, dict[str, Any]]:
+def draw_accident(rng: random.Random, fonts: list[str], tamper: bool = False
+                  ) -> tuple[Image.Image, dict[str, Any]]:
     people = [person(rng)["name"] for _ in range(rng.choice((1, 2)))]
     c = Canvas((1240, 900), rng, fonts)
     when = some_day(rng)
-    place = rng.choice(AREAS.values()) if False else (
-        "汕头市潮南区" + rng.choice(TOWNS) + rng.choice(STREETS) + "路口")
+    place = "汕头市潮南区" + rng.choice(TOWNS) + rng.choice(STREETS) + "路口"
     c.centred(40, rng.choice(("道路交通事故认定书", "事故证明")), 40)
     size = 26
     labelled(c, 70, 140, "事故时间", f"{cn_date(when, rng)} {rng.randrange(24)}时"
@@ -390,8 +406,8 @@ def draw_accident(rng: random.Random, fonts: list[str]) -> tuple[Image.Image, di
     return c.img, truth
 
 
-DRAWERS: dict[str, tuple[str, Callable[[random.Random, list[str]],
-                                        tuple[Image.Image, dict[str, Any]]]]] = {
+Drawer = Callable[[random.Random, list[str], bool], tuple[Image.Image, dict[str, Any]]]
+DRAWERS: dict[str, tuple[str, Drawer]] = {
     "id_card": ("id_card", draw_id_front),
     "id_card_back": ("id_card", draw_id_back),
     "medical_invoice": ("medical_invoice", draw_invoice),
@@ -463,17 +479,19 @@ def encode(img: Image.Image, fmt: str = "JPEG", quality: int = 80,
     return buf.getvalue()
 
 
-def make_sample(kind: str, seed: int, *, variant: str | None = None) -> Sample:
+def make_sample(kind: str, seed: int, *, variant: str | None = None,
+                tamper: bool = False) -> Sample:
     """One document photo: `variant` picks the way it was taken (random from the seed if None).
 
     Variants: photo (the common case), turned (a quarter or half turn), exif (the camera's
     orientation tag instead of turned pixels), small (a thumbnail), large (12 megapixels),
-    pdf (a scan as PDF), png (a screenshot).
+    pdf (a scan as PDF), png (a screenshot). `tamper` draws a document that must fail its
+    check (ID check character, amount in words, printed days, Luhn).
     """
     rng = random.Random(f"{kind}:{seed}")
     fonts = available_fonts()
     doc_type, draw = DRAWERS[kind]
-    doc, truth = draw(rng, fonts)
+    doc, truth = draw(rng, fonts, tamper)
     variant = variant or rng.choice(("photo",) * 5 + ("turned", "exif", "small", "large",
                                                        "pdf", "png"))
     meta: dict[str, Any] = {"variant": variant}
@@ -500,6 +518,14 @@ def make_sample(kind: str, seed: int, *, variant: str | None = None) -> Sample:
 
 def samples(per_kind: int, seed: int = 0, kinds: tuple[str, ...] = DOC_TYPES) -> list[Sample]:
     return [make_sample(k, seed + i) for k in kinds for i in range(per_kind)]
+
+
+def discharge_photo(seed: int, name: str, admitted: date, discharged: date) -> bytes:
+    """A phone photo of a discharge summary for a given patient and stay (claim walks)."""
+    rng = random.Random(f"discharge-for:{seed}")
+    doc, _ = draw_discharge(rng, available_fonts(), name=name, admitted=admitted,
+                            discharged=discharged)
+    return encode(photo(doc, rng), quality=85)
 
 
 def phone_photo_a5(seed: int) -> bytes:

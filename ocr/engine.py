@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+DET_SIDE = int(os.environ.get("XIAOBAO_OCR_DET_SIDE", "960") or 960)
 MIN_SCORE = 0.5  # lines recognised with less confidence are noise (stains, stamps, patterns)
 
 
@@ -142,20 +143,33 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(self, threads: int = 0, det_side: int = DET_SIDE) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
         params: dict[str, object] = {"print_verbose": False}
         if threads > 0:
             params["intra_op_num_threads"] = threads
         self._ocr = RapidOCR(**params)
+        # Detection runs on a copy reduced to det_side (its cost grows with the pixels; text
+        # lines stay findable), recognition on crops of the full picture (its accuracy needs
+        # the pixels). A minimum of 32 stops the detector from enlarging the copy again.
+        self._ocr.text_det.limit_type = "min"
+        self._ocr.text_det.limit_side_len = 32
+        self.det_side = det_side
 
     def _detect(self, bgr: np.ndarray, timings: dict[str, float]) -> list[np.ndarray]:
+        import cv2
+
         started = time.perf_counter()
-        boxes, _ = self._ocr.text_det(bgr)
+        height, width = bgr.shape[:2]
+        scale = min(1.0, self.det_side / max(height, width))
+        small = bgr if scale == 1.0 else cv2.resize(
+            bgr, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+        boxes, _ = self._ocr.text_det(small)
         timings["detection"] = timings.get("detection", 0.0) + time.perf_counter() - started
         if boxes is None or len(boxes) == 0:
             return []
+        boxes = (np.asarray(boxes, dtype=np.float32) / scale).astype(np.float32)
         return list(self._ocr.sorted_boxes(boxes))
 
     def _classify(self, bgr: np.ndarray, quads: list[np.ndarray], timings: dict[str, float]

@@ -123,8 +123,44 @@ def clean_name(text: str) -> str | None:
     return found.group(0) if found else None
 
 
+PERSON = re.compile(r"[\u4e00-\u9fff·]{2,4}")
+# common surnames: where a separator between two names was lost, the second name starts here
+SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘"
+               "袁蔡蒋余杜叶程魏苏吕丁沈任姚卢钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯"
+               "江尹薛闫段雷龙史陶贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+
+
+def split_names(token: str) -> list[str]:
+    """Person names in a token; two names run together (a lost 、) are split at a surname."""
+    token = re.sub(r"[^\u4e00-\u9fff·]", "", token)
+    if PERSON.fullmatch(token) and len(token) <= 3:
+        return [token]
+    if len(token) >= 4:
+        for cut in (2, 3, len(token) - 2, len(token) - 3):
+            head, tail = token[:cut], token[cut:]
+            if 2 <= len(head) <= 3 and 2 <= len(tail) <= 3 and tail[0] in SURNAMES \
+                    and head[0] in SURNAMES:
+                return [head, tail]
+    return [token] if PERSON.fullmatch(token) else []
+
+
 def clean_text(text: str) -> str:
     return re.sub(r"^[（(]?章[）)]?", "", text).strip(" ：:;；,，。.")
+
+
+# Medical words the recogniser gets wrong with a look-alike character (桡 is rare in its
+# training text). Applied to diagnoses and causes of death only.
+MEDICAL_FIXES = {"烧骨": "桡骨", "挠骨": "桡骨", "饶骨": "桡骨", "胫排骨": "胫腓骨",
+                 "径骨": "胫骨", "颈骨": "胫骨", "胧骨": "肱骨", "肪骨": "肋骨", "腰推": "腰椎",
+                 "颈推": "颈椎", "胸推": "胸椎", "骨拆": "骨折", "骨析": "骨折", "脑震汤": "脑震荡",
+                 "颅脑损份": "颅脑损伤"}
+
+
+def medical_text(text: str) -> str | None:
+    cleaned = clean_text(text)
+    for wrong, right in MEDICAL_FIXES.items():
+        cleaned = cleaned.replace(wrong, right)
+    return cleaned or None
 
 
 def digits(text: str) -> str:
@@ -299,7 +335,7 @@ def extract_discharge(lines: list[Line]) -> Extraction:
             break
     _put_date(ex, "admission_date", first_value(vals, "admission_date"))
     _put_date(ex, "discharge_date", first_value(vals, "discharge_date"))
-    _put_text(ex, "diagnosis", first_value(vals, "diagnosis"))
+    _put_text(ex, "diagnosis", first_value(vals, "diagnosis"), medical_text)
     printed = first_value(vals, "days")
     printed_days = int(m.group(0)) if printed and (m := re.search(r"\d+", printed.text)) else None
     start, end = ex.value("admission_date"), ex.value("discharge_date")
@@ -388,7 +424,7 @@ def extract_death(lines: list[Line]) -> Extraction:
     _put_date(ex, "death_date", first_value(vals, "death_date"))
     cause = next((c for key in ("root_cause", "direct_cause", "cause")
                   if (c := first_value(vals, key))), None)
-    _put_text(ex, "cause", cause)
+    _put_text(ex, "cause", cause, medical_text)
     _check_id(ex)
     ex.complete(FIELDS["death_certificate"])
     return ex
@@ -429,7 +465,7 @@ def extract_accident(lines: list[Line]) -> Extraction:
     parties = first_value(vals, "parties")
     if parties is not None:
         names = [n for part in re.split(r"[、,，;；\s]+", parties.text)
-                 if (n := clean_name(part))]
+                 for n in split_names(part)]
         if names:
             ex.put("parties", names, parties.score)
     ex.complete(FIELDS["accident_certificate"])

@@ -33,6 +33,7 @@ class Value:
     text: str
     score: float
     line: Line
+    heads_line: bool = True  # the label opens its line (not a word inside a sentence)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,9 @@ def find_values(lines: list[Line], labels: Labels) -> dict[str, list[Value]]:
                     source = neighbour
                     value = _clean(_until_label(neighbour, hits_by_line))
             if value:
-                out.setdefault(hit.key, []).append(Value(hit.key, value, source.score, source))
+                heads = i > 0 or hit.start == 0
+                out.setdefault(hit.key, []).append(Value(hit.key, value, source.score, source,
+                                                         heads))
     return out
 
 
@@ -132,7 +135,9 @@ def _neighbour(ln: Line, lines: list[Line], hits_by_line: dict[int, list[_Hit]]
         hits = hits_by_line[id(other)]
         return bool(hits) and hits[0].start == 0
 
-    right = [o for o in lines if o is not ln and _same_row(ln, o) and o.x0 >= ln.x1 - 2
+    # boxes of a label and its value may overlap a little: the value starts right of the
+    # label's middle
+    right = [o for o in lines if o is not ln and _same_row(ln, o) and o.x0 > ln.cx
              and not starts_with_label(o)]
     if right:
         return min(right, key=lambda o: o.x0)
@@ -159,5 +164,6 @@ def continuation(first: Value, lines: list[Line], labels: Labels) -> list[Line]:
 
 
 def first_value(values: dict[str, list[Value]], key: str) -> Value | None:
-    found = values.get(key)
-    return found[0] if found else None
+    """The first value of a label that opens its line (a cell), else the first at all."""
+    found = values.get(key) or []
+    return next((v for v in found if v.heads_line), found[0] if found else None)
