@@ -361,7 +361,8 @@ BANK_PRINTED = re.compile(r"[\u4e00-\u9fff]{2,12}银行")
 
 def extract_bank_card(lines: list[Line]) -> Extraction:
     ex = Extraction("bank_card")
-    candidates = _card_numbers(lines)
+    # an ID number on the same page is 18 digits too, but never a card number
+    candidates = [(n, sc) for n, sc in _card_numbers(lines) if v.id_problems(n)]
     valid = [(n, s) for n, s in candidates if v.luhn_ok(n)]
     if valid or candidates:
         number, score = (valid or candidates)[0]
