@@ -170,9 +170,14 @@ def _feed_facts(row: ClaimRow, doc_type: str, fields: Mapping[str, Any],
 
     facts = dict(row.facts or {})
     if doc_type == "discharge_summary":
-        for name in ("admission_date", "discharge_date", "hospital_days"):
-            if trusted(name) is not None:
-                facts[name] = trusted(name)
+        if trusted("admission_date") and trusted("discharge_date"):
+            # the dates decide the days (the adjudication counts them its own way): a day
+            # count reported earlier must not contradict the document
+            facts["admission_date"] = trusted("admission_date")
+            facts["discharge_date"] = trusted("discharge_date")
+            facts.pop("hospital_days", None)
+        elif trusted("hospital_days") is not None:
+            facts["hospital_days"] = trusted("hospital_days")
     elif doc_type == "death_certificate" and trusted("death_date"):
         facts["death_date"] = trusted("death_date")
     elif doc_type == "disability_assessment" and trusted("disability_level"):
