@@ -16,6 +16,10 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
+
+if not __package__:  # run as a script (make bench): the repository root holds `bench`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ocr_synth import DOC_TYPES, make_sample, phone_photo_a5
 from ocr import read_document

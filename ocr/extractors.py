@@ -151,7 +151,7 @@ def clean_text(text: str) -> str:
 # Medical words the recogniser gets wrong with a look-alike character (桡 is rare in its
 # training text). Applied to diagnoses and causes of death only.
 MEDICAL_FIXES = {"烧骨": "桡骨", "桃骨": "桡骨", "挠骨": "桡骨", "饶骨": "桡骨", "胫排骨": "胫腓骨",
-                 "径骨": "胫骨", "颈骨": "胫骨", "胧骨": "肱骨", "肪骨": "肋骨", "腰推": "腰椎",
+                 "径骨": "胫骨", "股骨胫": "股骨颈", "胧骨": "肱骨", "肪骨": "肋骨", "腰推": "腰椎",
                  "颈推": "颈椎", "胸推": "胸椎", "骨拆": "骨折", "骨析": "骨折", "脑震汤": "脑震荡",
                  "颅脑损份": "颅脑损伤"}
 
