@@ -226,7 +226,10 @@ def extract_id_card(lines: list[Line]) -> Extraction:
         ex.put("gender", g.group(0), gender.score)
     eth = first_value(vals, "ethnicity")
     if eth and (e := re.match(r"[\u4e00-\u9fff]+", eth.text)):
-        ex.put("ethnicity", e.group(0).removesuffix("族"), eth.score)
+        group, known = v.ethnic_group(e.group(0))
+        ex.put("ethnicity", group, eth.score)
+        if not known:
+            ex.doubt("ethnicity", f"民族“{group}”不在56个民族之列")
     _put_date(ex, "birth_date", first_value(vals, "birth_date"))
     addr = first_value(vals, "address")
     if addr is not None:
@@ -465,7 +468,7 @@ def extract_accident(lines: list[Line]) -> Extraction:
     _put_text(ex, "location", first_value(vals, "location"))
     parties = first_value(vals, "parties")
     if parties is not None:
-        names = [n for part in re.split(r"[、,，;；\s]+", parties.text)
+        names = [n for part in re.split(r"[、丶,，;；\s]+", parties.text)
                  for n in split_names(part)]
         if names:
             ex.put("parties", names, parties.score)

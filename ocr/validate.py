@@ -234,6 +234,25 @@ def days_between(start: str, end: str) -> int:
     return max((date.fromisoformat(end) - date.fromisoformat(start)).days, 1)
 
 
+# the 56 ethnic groups as the ID card prints them (without 族)
+ETHNIC_GROUPS = frozenset(
+    "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 "
+    "佤 畲 高山 拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 "
+    "锡伯 阿昌 普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 "
+    "鄂伦春 赫哲 门巴 珞巴 基诺".split())
+# rare characters of those names and what the recogniser reads instead
+ETHNIC_LOOK_ALIKES = {"佘": "畲", "畬": "畲", "鑫": "畲", "余": "畲", "低": "佤"}
+
+
+def ethnic_group(raw: str) -> tuple[str, bool]:
+    """(the ethnic group, whether it is one of the 56); look-alikes of rare names mapped."""
+    name = raw.removesuffix("族")
+    if name in ETHNIC_GROUPS:
+        return name, True
+    fixed = "".join(ETHNIC_LOOK_ALIKES.get(ch, ch) for ch in name)
+    return (fixed, True) if fixed in ETHNIC_GROUPS else (name, False)
+
+
 _CN_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
                 "九": 9, "十": 10, "壹": 1, "贰": 2, "叁": 3, "肆": 4, "伍": 5, "陆": 6,
                 "柒": 7, "捌": 8, "玖": 9, "拾": 10}
