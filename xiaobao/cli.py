@@ -106,6 +106,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     """Read one document with the OCR models; --json prints the CONTRACTS.md object."""
     from ocr import OcrInputError, read_document
+    from ocr.engine import EngineUnavailable
 
     path = Path(args.file)
     if not path.is_file():
@@ -114,6 +115,8 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
         reading = read_document(path.read_bytes(), args.type)
     except OcrInputError as exc:
         raise DomainError(exc.message, exc.field) from None
+    except EngineUnavailable as exc:
+        raise DomainError(str(exc), "XIAOBAO_OCR_ENGINE") from None
     if args.json:
         _print_json(reading.as_contract())
         return 0
