@@ -492,6 +492,7 @@ async def post_claim_document(request: web.Request) -> web.Response:
     reading = None
     if reader is not None and (doc_type is None or doc_type.isidentifier()):
         # read off the event loop before the transaction: the claim is locked only briefly
+        await run(document_reading.check_claim_open, db_of(request), claim_no)
         reading = await reader.read(data, document_reading.ocr_type_for(doc_type))
     receipt = await run(claims.upload_document, db_of(request), files_of(request), claim_no,
                         filename, content_type, data, doc_type, actor, reading)

@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backoffice.domain.errors import NotFound
+from backoffice.domain import claim as cl
+from backoffice.domain.errors import DomainError, NotFound
 from backoffice.store.db import Database
 from backoffice.store.models import (
     ClaimDocument,
@@ -187,6 +188,16 @@ def _feed_facts(row: ClaimRow, doc_type: str, fields: Mapping[str, Any],
         facts["disability_levels"] = levels
     if facts != (row.facts or {}):
         row.facts = facts  # a new dict, so that the JSON column is written
+
+
+def check_claim_open(db: Database, claim_no: str) -> None:
+    """Before the costly reading: the claim exists and still takes documents."""
+    with db.read() as s:
+        status = s.execute(select(ClaimRow.status).where(ClaimRow.claim_no == claim_no)).scalar()
+    if status is None:
+        raise NotFound(f"案件 {claim_no} 不存在", "claim_no")
+    if status in (cl.CLOSED, cl.WITHDRAWN):
+        raise DomainError(f"案件状态为 {cl.STAGE_NAMES[status]}，不能再上传材料", "claim_no")
 
 
 def document_view(db: Database, claim_no: str, document_id: str) -> dict[str, Any]:
