@@ -114,12 +114,24 @@ def find_values(lines: list[Line], labels: Labels) -> dict[str, list[Value]]:
                 neighbour = _neighbour(ln, lines, hits_by_line)
                 if neighbour is not None:
                     source = neighbour
-                    value = _clean(_until_label(neighbour, hits_by_line))
+                    value = _clean(_overlap_trimmed(ln, neighbour,
+                                                    _until_label(neighbour, hits_by_line)))
             if value:
                 heads = i > 0 or hit.start == 0
                 out.setdefault(hit.key, []).append(Value(hit.key, value, source.score, source,
                                                          heads))
     return out
+
+
+def _overlap_trimmed(label: Line, value: Line, text: str) -> str:
+    """A value box that starts inside its label's box begins with a piece of the label (a
+    stray character): drop the characters that lie over the label."""
+    overlap = label.x1 - value.x0
+    if overlap <= 0 or value.y0 > label.y1 or not text:
+        return text
+    char_width = (value.x1 - value.x0) / max(len(compact(value.text)), 1)
+    drop = round(overlap / char_width) if char_width else 0
+    return text[drop:] if 0 < drop < len(text) else text
 
 
 def _until_label(ln: Line, hits_by_line: dict[int, list[_Hit]]) -> str:

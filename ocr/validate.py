@@ -208,7 +208,8 @@ def parse_amount(text: str) -> Decimal | None:
 
 _DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*(?:年|[-./])\s*(?P<m>\d{1,2})\s*(?:月|[-./])\s*(?P<d>\d{1,2})"
-    r"|(?P<cy>(?:19|20)\d{2})(?P<cm>[01]\d)(?P<cd>[0-3]\d)"
+    # two-digit month and day with a separator lost: 20240520, 202405-20, 2024-0520
+    r"|(?P<cy>(?:19|20)\d{2})[-./]?(?P<cm>[01]\d)[-./]?(?P<cd>[0-3]\d)"
 )
 
 
