@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,19 @@ def test_cli_refuses_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["ocr", str(text), "--json"]) == 2
     err = capsys.readouterr()
     assert err.out == "" and "Traceback" not in err.err
+
+
+def test_the_console_script(tmp_path: Path) -> None:
+    sample = make_sample("disability_assessment", 14, variant="photo")
+    path = tmp_path / "assessment.jpg"
+    path.write_bytes(sample.image)
+    xiaobao = Path(sys.executable).with_name("xiaobao")
+    proc = subprocess.run([str(xiaobao), "ocr", str(path), "--json"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["doc_type"] == "disability_assessment"
+    assert {n: f["value"] for n, f in out["fields"].items()} == sample.truth
+    bad = subprocess.run([str(xiaobao), "ocr", str(tmp_path), "--json"], capture_output=True,
+                         text=True, timeout=600)
+    assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
