@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
 from backoffice.domain.errors import DomainError, NotFound
+from backoffice.domain.identity import mask_bank_card, mask_id_number
 from backoffice.store.db import Database
 from backoffice.store.models import (
     ClaimDocument,
@@ -217,12 +218,26 @@ def document_view(db: Database, claim_no: str, document_id: str) -> dict[str, An
         return receipt(doc, reading)
 
 
+MASKED = {"id_number": mask_id_number, "card_number": mask_bank_card}
+
+
+def masked_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """ID and card numbers masked, as everywhere in API answers (stored in full)."""
+    out = {}
+    for name, item in fields.items():
+        value = item.get("value") if isinstance(item, Mapping) else None
+        if name in MASKED and isinstance(value, str):
+            item = {**item, "value": MASKED[name](value)}
+        out[name] = item
+    return out
+
+
 def receipt(doc: ClaimDocument, reading: DocumentReading | None) -> dict[str, Any]:
     return {
         "document_id": doc.id,
         "doc_type": doc.doc_type,
         "detected_type": reading.detected_type if reading else None,
-        "fields": dict(doc.fields or {}),
+        "fields": masked_fields(doc.fields or {}),
         "needs_review": list(reading.needs_review) if reading else [],
         "status": _status(doc, reading),
         "warnings": list(reading.warnings) if reading else [],

@@ -52,6 +52,8 @@ def test_a_trusted_disability_assessment_feeds_the_level(db: Database, scheme: d
         "disability_assessment", name=who.name, id_number=who.id_number, disability_level=8,
         assessment_date="2026-03-05"))
     assert receipt["doc_type"] == "disability_assessment" and receipt["needs_review"] == []
+    masked = who.id_number[:6] + "********" + who.id_number[-4:]
+    assert receipt["fields"]["id_number"]["value"] == masked  # masked in answers
     assert receipt["status"] == "read"
     assert facts(db, claim["claim_no"])["disability_levels"] == [8]
     view = claims.get_claim(db, claim["claim_no"])
@@ -59,6 +61,7 @@ def test_a_trusted_disability_assessment_feeds_the_level(db: Database, scheme: d
     with db.read() as s:
         stored = s.execute(select(DocumentReading)).scalar_one()
         assert stored.detected_type == "disability_assessment" and stored.engine == "rapidocr"
+        assert stored.fields["id_number"]["value"] == who.id_number  # stored in full
 
 
 def test_an_id_card_without_a_type_is_the_claimants_and_may_be_the_reporters(
