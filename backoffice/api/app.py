@@ -490,7 +490,8 @@ async def post_claim_document(request: web.Request) -> web.Response:
     doc_type = fields.get("doc_type") or None
     reader = request.app.get(READER_KEY)
     reading = None
-    if reader is not None and (doc_type is None or doc_type.isidentifier()):
+    if reader is not None and (doc_type is None or (doc_type.isidentifier()
+                                                    and len(doc_type) <= 40)):
         # read off the event loop before the transaction: the claim is locked only briefly
         await run(document_reading.check_claim_open, db_of(request), claim_no)
         reading = await reader.read(data, document_reading.ocr_type_for(doc_type))
