@@ -40,7 +40,7 @@ FIND_PY_BOT = for c in python3.10 \
 APP_OK := $(shell $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo ok)
 BOT_OK := $(shell $(PY_BOT) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && echo ok)
 
-.PHONY: help install install-app install-bot test lint run bench clean FORCE
+.PHONY: help install install-app install-bot fonts test lint run bench clean FORCE
 
 help: ## List the targets
 	@echo "Xiaobao (小保) — make targets:"
@@ -88,19 +88,37 @@ $(VENV_BOT)/.installed: bot/requirements.txt $(if $(BOT_OK),,FORCE)
 
 FORCE:
 
+# Chinese fonts for the OCR tests and bench, which draw their documents (bench/ocr_synth.py).
+# Debian packages; installed here when missing and we may (root with apt-get), else named.
+OCR_FONT_PKGS := fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-uming
+OCR_FONT_FILE := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+
+fonts: ## Install the Chinese fonts the OCR tests draw with (Debian, as root) when missing
+	@if [ -f $(OCR_FONT_FILE) ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "==> apt-get install $(OCR_FONT_PKGS)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(OCR_FONT_PKGS) >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(OCR_FONT_PKGS) >/dev/null; }; \
+	else \
+	  echo "error: the OCR tests need Chinese fonts: install the Debian packages" >&2; \
+	  echo "       $(OCR_FONT_PKGS) (sudo apt-get install ...)" >&2; \
+	  exit 1; \
+	fi
+
 lint: install-app ## ruff check
 	$(VENV)/bin/ruff check .
 
 # Both venvs: tests drive a real Rasa from .venv-bot. pytest's exit code is passed on as is
 # (5 = no tests collected is a failure too).
-test: install ## ruff check, then pytest (PYTEST_ARGS passed through)
+test: install fonts ## ruff check, then pytest (PYTEST_ARGS passed through)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: install ## xiaobao up: migrate, seed demo data into an empty DB, serve (Ctrl-C stops)
 	$(VENV)/bin/xiaobao up
 
-bench: install ## Run every bench/*.py with .venv's Python; each prints its figures
+bench: install fonts ## Run every bench/*.py with .venv's Python; each prints its figures
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no bench/*.py scripts"; exit 0; fi; \
 	failed=(); \

@@ -157,6 +157,29 @@ def cmd_wechat_menu(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     _print_json(answer)
     return 0 if answer.get("errcode", 0) == 0 else 1
+def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
+    """Read one document with the OCR models; --json prints the CONTRACTS.md object."""
+    from ocr import OcrInputError, read_document
+    from ocr.engine import EngineUnavailable
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise DomainError(f"文件 {path} 不存在", "file")
+    try:
+        reading = read_document(path.read_bytes(), args.type)
+    except OcrInputError as exc:
+        raise DomainError(exc.message, exc.field) from None
+    except EngineUnavailable as exc:
+        raise DomainError(str(exc), "XIAOBAO_OCR_ENGINE") from None
+    if args.json:
+        _print_json(reading.as_contract())
+        return 0
+    print(f"材料类型：{reading.doc_type}")
+    for name, item in reading.fields.items():
+        print(f"  {name}: {item['value']}（置信度 {item['confidence']:.2f}）")
+    for warning in reading.warnings:
+        print(f"  注意：{warning}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("wechat-menu", cmd_wechat_menu, "按配置文件创建公众号自定义菜单")
     p.add_argument("file", nargs="?", help="菜单 JSON（默认 channels/wechat_menu.json）")
+    from ocr.extractors import DOC_TYPES as OCR_TYPES
+
+    p = add("ocr", cmd_ocr, "识别一份材料（照片、扫描件或 PDF），输出材料类型与字段")
+    p.add_argument("file", help="图片（JPEG/PNG/…）或 PDF")
+    p.add_argument("--type", default="auto", choices=("auto", *OCR_TYPES),
+                   help="材料类型（默认 auto：自动判断）")
+    p.add_argument("--json", action="store_true", help="输出 JSON（见 CONTRACTS.md）")
     return parser
 
 

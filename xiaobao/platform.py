@@ -20,6 +20,7 @@ from prometheus_client import (
 
 from backoffice.api.app import Handler, create_api, document_signature, run
 from backoffice.api.document import render_policy_document
+from backoffice.api.reading import reader_from_env
 from backoffice.desk.app import create_desk
 from backoffice.domain.errors import NotFound
 from backoffice.scheduler.service import PlatformScheduler
@@ -120,7 +121,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[TOKEN] = settings.api_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    api = create_api(db, settings.api_token, FileStore(settings.files_root))
+    api = create_api(db, settings.api_token, FileStore(settings.files_root), reader_from_env())
     mount_channels(app, api, settings, db, registry)
     app.add_subapp("/api/v1", api)
     app.router.add_get("/documents/policies/{policy_no}", policy_document)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DataError
 from backoffice.api.charts import render_claim_charts
 from backoffice.api.document import render_policy_document
 from backoffice.api.openapi import openapi_document
+from backoffice.api.reading import DocumentReader
 from backoffice.domain.errors import Conflict, DomainError, IllegalTransition, NotFound
 from backoffice.domain.errors import ValidationError as Invalid
 from backoffice.domain.party import parse_date
@@ -33,6 +34,7 @@ from backoffice.services import (
     claim_stats,
     claims,
     complaints,
+    document_reading,
     endorsements,
     group,
     home_visits,
@@ -53,6 +55,7 @@ log = logging.getLogger("xiaobao.api")
 DB_KEY = web.AppKey("db", Database)
 TOKEN_KEY = web.AppKey("api_token", str)
 FILES_KEY = web.AppKey("files", FileStore)
+READER_KEY = web.AppKey("document_reader", DocumentReader)
 MAX_ROSTER_BYTES = 256 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -515,9 +518,23 @@ async def post_claim_document(request: web.Request) -> web.Response:
         raise Invalid("file", "请上传文件（字段名 file）")
     actor = claim_actor(request, {"actor": fields["actor"]} if "actor" in fields else None,
                         "customer")
+    doc_type = fields.get("doc_type") or None
+    reader = request.app.get(READER_KEY)
+    reading = None
+    if reader is not None and (doc_type is None or (doc_type.isidentifier()
+                                                    and len(doc_type) <= 40)):
+        # read off the event loop before the transaction: the claim is locked only briefly
+        await run(document_reading.check_claim_open, db_of(request), claim_no)
+        reading = await reader.read(data, document_reading.ocr_type_for(doc_type))
     receipt = await run(claims.upload_document, db_of(request), files_of(request), claim_no,
-                        filename, content_type, data, fields.get("doc_type") or None, actor)
+                        filename, content_type, data, doc_type, actor, reading)
     return ok(receipt, 201)
+
+
+async def get_claim_document(request: web.Request) -> web.Response:
+    """One document of a claim with what OCR read on it (fields, needs_review, status)."""
+    return ok(await run(document_reading.document_view, db_of(request),
+                        request.match_info["claim_no"], request.match_info["document_id"]))
 
 
 async def post_claim_transition(request: web.Request) -> web.Response:
@@ -624,9 +641,18 @@ async def get_satisfaction_stats(request: web.Request) -> web.Response:
     return ok(await run(satisfaction.stats, db_of(request)))
 
 
-def create_api(db: Database, api_token: str, files: FileStore | None = None) -> web.Application:
-    """The /api/v1 app; `files` keeps uploaded claim documents (default var/files)."""
+def create_api(db: Database, api_token: str, files: FileStore | None = None,
+               reader: DocumentReader | None = None) -> web.Application:
+    """The /api/v1 app; `files` keeps uploaded claim documents (default var/files); `reader`
+    reads them with OCR (none: documents are stored unread)."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware, nul_middleware])
+    if reader is not None:
+        app[READER_KEY] = reader
+
+        async def close_reader(_app: web.Application) -> None:
+            reader.close()
+
+        app.on_cleanup.append(close_reader)
     app[DB_KEY] = db
     app[TOKEN_KEY] = api_token
     app[FILES_KEY] = files or FileStore(Path("var", "files").resolve())
@@ -658,6 +684,7 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None) -> 
     r.add_get("/claims/{claim_no}", get_claim)
     r.add_get("/claims/{claim_no}/progress", get_claim_progress)
     r.add_post("/claims/{claim_no}/documents", post_claim_document)
+    r.add_get("/claims/{claim_no}/documents/{document_id}", get_claim_document)
     r.add_post("/claims/{claim_no}/transitions", post_claim_transition)
     r.add_get("/claims/{claim_no}/letters/{letter_no}", get_claim_letter)
     r.add_post("/adjudication/preview", post_adjudication_preview)

@@ -635,10 +635,14 @@ def _claim_schemas(line: Schema) -> dict[str, Schema]:
             ["file"],
         ),
         "DocumentReceipt": obj(
-            {"document_id": {"type": "integer"}, "doc_type": string(),
-             "fields": {"type": "object"}, "needs_review": {"type": "boolean"},
-             "claim_status": status},
+            {**_reading_properties(), "claim_status": status},
             ["document_id", "doc_type", "fields", "needs_review"],
+            "The stored document and what OCR read on it (read before the answer).",
+        ),
+        "ClaimDocumentReading": obj(
+            _reading_properties(),
+            ["document_id", "doc_type", "fields", "needs_review", "status"],
+            "One claim document with what OCR read on it.",
         ),
         "ClaimTransition": obj(
             {
@@ -740,6 +744,31 @@ def _json(schema: Schema) -> dict[str, Any]:
 def _param(name: str, where: str, description: str, required: bool = True) -> Schema:
     return {"name": name, "in": where, "required": required, "description": description,
             "schema": {"type": "string"}}
+
+
+def _reading_properties() -> dict[str, Schema]:
+    """A claim document as read by OCR (backoffice.services.document_reading.receipt)."""
+    read_field = obj({"value": {"description": "String, integer (days, levels) or list of "
+                                               "strings (parties); null when not read."},
+                      "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
+                     ["value", "confidence"])
+    return {
+        "document_id": {"type": "integer"},
+        "doc_type": string("The requirement type it was stored as (e.g. discharge_summary)."),
+        "detected_type": nullable(string("The document type OCR recognised.")),
+        "fields": {"type": "object", "additionalProperties": read_field,
+                   "description": "Field name (CONTRACTS.md OCR field names) → value."},
+        "needs_review": array(string(), description="Fields a person must check before they "
+                              "are trusted: low confidence, a failed check, or at odds with "
+                              "the claim."),
+        "status": enum(["received", "read", "needs_review", "unreadable", "failed"],
+                       "received = stored unread; unreadable = not an image or PDF."),
+        "warnings": array(string()),
+        "problems": {"type": "object", "additionalProperties": array(string()),
+                     "description": "Why each field needs review."},
+        "filename": string(),
+        "uploaded_at": TIMESTAMP,
+    }
 
 
 def op(summary: str, tag: str, operation_id: str, answer: str | None, *,
@@ -929,6 +958,11 @@ def _claim_paths() -> dict[str, Any]:
             "Progress of a claim, for the customer", "claims", "getClaimProgress",
             "ClaimProgress", params=[claim_no], errors=("404",))},
         "/claims/{claim_no}/documents": {"post": upload},
+        "/claims/{claim_no}/documents/{document_id}": {"get": op(
+            "A claim document with what OCR read on it", "claims", "getClaimDocument",
+            "ClaimDocumentReading",
+            params=[claim_no, _param("document_id", "path", "Document id (from the upload).")],
+            errors=("404",))},
         "/claims/{claim_no}/transitions": {"post": op(
             "A staff action on a claim", "claims", "transitionClaim", "Claim",
             body="ClaimTransition", params=[claim_no], errors=("404", "409", "422"))},

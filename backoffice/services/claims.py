@@ -30,6 +30,7 @@ from backoffice.domain.identity import mask_bank_card, parse_bank_card, parse_id
 from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
 from backoffice.domain.party import parse_date, parse_name
 from backoffice.domain.product import CLAIM_TYPES, Product
+from backoffice.services import document_reading as reading_service
 from backoffice.services.base import append_rows, audit, business_date, emit, number, today_cn
 from backoffice.services.complaints import for_claim as complaints_for_claim
 from backoffice.services.parties import find_party
@@ -404,9 +405,14 @@ def _documents(s: Session, row: ClaimRow) -> list[ClaimDocument]:
 
 
 def upload_document(db: Database, files: FileStore, claim_no: str, filename: str,
-                    content_type: str, data: bytes, doc_type: str | None, actor: str
-                    ) -> dict[str, Any]:
-    """Store a document; it ticks off its requirement and may complete the file."""
+                    content_type: str, data: bytes, doc_type: str | None, actor: str,
+                    reading: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Store a document; it ticks off its requirement and may complete the file.
+
+    `reading` is what OCR read on it (backoffice.api.reading), checked against the claim and
+    fed to its facts before the requirement is ticked off, so that the fast track decides on
+    the document (backoffice.services.document_reading).
+    """
     if not data:
         raise ValidationError("file", "文件为空")
     if len(data) > MAX_UPLOAD:
@@ -419,12 +425,16 @@ def upload_document(db: Database, files: FileStore, claim_no: str, filename: str
             stage = cl.STAGE_NAMES[row.status]
             raise DomainError(f"案件状态为 {stage}，不能再上传材料", "claim_no")
         kind = doc_type or "other"
+        if reading is not None:
+            kind = reading_service.document_kind(doc_type, reading,
+                                                 [r.doc_type for r in _missing(s, row)])
         path, digest = files.save(row.claim_no, filename or "upload", data)
         doc = ClaimDocument(claim_id=row.id, doc_type=kind, filename=(filename or "upload")[:200],
                             content_type=(content_type or "application/octet-stream")[:100],
                             size=len(data), sha256=digest, storage_path=path, uploaded_by=actor)
         s.add(doc)
         s.flush()
+        read = reading_service.apply_reading(s, row, doc, reading) if reading else None
         s.add(ClaimEvent(claim_id=row.id, action="document", status=row.status, actor=actor,
                          note=f"收到材料 {kind}：{doc.filename}"))
         audit(s, actor, "claim", row.claim_no, "document", None,
@@ -435,8 +445,7 @@ def upload_document(db: Database, files: FileStore, claim_no: str, filename: str
                 req.received_on = today
         if row.status == cl.DOCUMENTS_PENDING and not _missing(s, row):
             _documents_complete(s, row, "system")
-        return {"document_id": doc.id, "doc_type": kind, "fields": doc.fields,
-                "needs_review": doc.needs_review, "claim_status": row.status}
+        return {**reading_service.receipt(doc, read), "claim_status": row.status}
 
 
 def _documents_complete(s: Session, row: ClaimRow, actor: str) -> None:

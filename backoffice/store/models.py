@@ -661,3 +661,26 @@ class ChannelDedupe(Base):
     __tablename__ = "channel_dedupe"
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+# ---- OCR readings of claim documents -------------------------------------------------------
+
+class DocumentReading(Base):
+    """What OCR read on a claim document: text, fields with confidence, and what needs a person.
+
+    `fields` maps a field name to {"value", "confidence"}; `needs_review` lists the fields not to
+    be trusted without a person (low confidence, a failed check, or at odds with the claim);
+    `problems` says why, field by field.
+    """
+
+    __tablename__ = "document_readings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("claim_documents.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20))  # read | unreadable | failed
+    engine: Mapped[str] = mapped_column(String(20))
+    detected_type: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    needs_review: Mapped[list[str]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    problems: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -48,7 +48,7 @@ CLAIM_WRITE_ROUTES = {("POST", "/claims"), ("POST", "/claims/{claim_no}/document
                       ("POST", "/adjudication/preview")}
 CLAIM_READ_ROUTES = {"/claims", "/claims/{claim_no}", "/claims/{claim_no}/progress",
                      "/claims/{claim_no}/letters/{letter_no}", "/stats/claims",
-                     "/stats/claims/charts"}
+                     "/stats/claims/charts", "/claims/{claim_no}/documents/{document_id}"}
 NO_CLAIM = "R202699999999"
 
 
@@ -161,6 +161,8 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
         # one claim
         ("GET", f"/claims/{NO_CLAIM}", None, 404, "not_found", "claim_no"),
         ("GET", f"/claims/{NO_CLAIM}/progress", None, 404, "not_found", "claim_no"),
+        ("GET", f"/claims/{NO_CLAIM}/documents/1", None, 404, "not_found", "document_id"),
+        ("GET", f"/claims/{w.pending}/documents/0", None, 404, "not_found", "document_id"),
         ("GET", f"/claims/{NO_CLAIM}/letters/L202600000001", None, 404, "not_found",
          "claim_no"),
         ("GET", f"/claims/{w.pending}/letters/L202600000001", None, 404, "not_found",
