@@ -30,6 +30,7 @@ from backoffice.domain.errors import ValidationError as Invalid
 from backoffice.domain.party import parse_date
 from backoffice.services import (
     audit_log,
+    bindings,
     claim_stats,
     claims,
     endorsements,
@@ -521,6 +522,25 @@ async def get_claim_charts(request: web.Request) -> web.Response:
                         charset="utf-8")
 
 
+async def post_binding(request: web.Request) -> web.Response:
+    try:
+        return ok(await run(bindings.bind, db_of(request), await body(request)))
+    except bindings.IdentityMismatch as exc:
+        return error_response(403, exc.code, exc.message, exc.field)
+    except bindings.TooManyAttempts as exc:
+        return error_response(429, exc.code, exc.message, exc.field)
+
+
+async def get_binding(request: web.Request) -> web.Response:
+    m = request.match_info
+    return ok(await run(bindings.get, db_of(request), m["channel"], m["user"]))
+
+
+async def delete_binding(request: web.Request) -> web.Response:
+    m = request.match_info
+    return ok(await run(bindings.unbind, db_of(request), m["channel"], m["user"]))
+
+
 def create_api(db: Database, api_token: str, files: FileStore | None = None) -> web.Application:
     """The /api/v1 app; `files` keeps uploaded claim documents (default var/files)."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware, nul_middleware])
@@ -560,4 +580,7 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None) -> 
     r.add_post("/adjudication/preview", post_adjudication_preview)
     r.add_get("/stats/claims", get_claim_stats)
     r.add_get("/stats/claims/charts", get_claim_charts)
+    r.add_post("/bindings", post_binding)
+    r.add_get("/bindings/{channel}/{user}", get_binding)
+    r.add_delete("/bindings/{channel}/{user}", delete_binding)
     return app

@@ -502,3 +502,28 @@ apscheduler_jobs = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
+
+
+# ---- bot: channel bindings (identification of a WeChat user or caller) ----------------------
+
+class ChannelBinding(Base):
+    """A channel user (WeChat openid, caller number, web id) identified as a party."""
+
+    __tablename__ = "channel_bindings"
+    __table_args__ = (UniqueConstraint("channel", "user"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user: Mapped[str] = mapped_column(String(128))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BindingFailure(Base):
+    """A failed identification attempt: counted to refuse guessing (rate limit)."""
+
+    __tablename__ = "binding_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
