@@ -89,7 +89,8 @@ class ActionClaimProgress(PersonalAction):
             dispatcher.utter_message(text="您名下目前没有进行中的理赔。如果需要报案，请直接告诉我发生了什么。")
             return []
         progress = await client().progress(claim_no)
-        text = str(progress.get("text") or f"您的理赔（报案号 {claim_no}）当前进度：{progress.get('stage')}。")
+        text = str(progress.get("text") or f"您的理赔（报案号 {claim_no}）当前进度："
+                                           f"{progress.get('stage')}。")
         if progress.get("next_step"):
             text += f"下一步：{progress['next_step']}。"
         if len(open_claims) > 1 and not asked:
@@ -133,7 +134,8 @@ class ActionPolicyQuery(PersonalAction):
         for p in policies:
             status = _POLICY_STATUS.get(str(p.get("status")), str(p.get("status")))
             period = f"{p.get('start_date') or ''}至{p.get('end_date') or ''}"
-            lines.append(f"· 保单 {p.get('policy_no')}：{p.get('product_name') or p.get('product_code')}，"
+            lines.append(f"· 保单 {p.get('policy_no')}："
+                         f"{p.get('product_name') or p.get('product_code')}，"
                          f"{status}，保障期 {period}")
             due = _next_due(p)
             if due:
@@ -165,7 +167,8 @@ class ActionCoverageQuestion(PersonalAction):
         lines = []
         for p in policies:
             name = p.get("product_name") or p.get("product_code")
-            lines.append(f"· {name}（保单 {p.get('policy_no')}）保障：{_coverages_text(p) or '见保单条款'}")
+            lines.append(f"· {name}（保单 {p.get('policy_no')}）保障："
+                         f"{_coverages_text(p) or '见保单条款'}")
         text = "根据您的保单：\n" + "\n".join(lines)
         text += "\n具体能否赔付以报案后的审核为准；需要报案请直接告诉我发生了什么。"
         dispatcher.utter_message(text=text)
@@ -189,7 +192,8 @@ class ActionPremiumPayment(Action):
                 for p in await _policies(binding):
                     due = _next_due(p)
                     if due:
-                        text += f"\n您的保单 {p.get('policy_no')} 下期应交 {due['amount']} 元，日期 {due['due_date']}。"
+                        text += (f"\n您的保单 {p.get('policy_no')} 下期应交 {due['amount']} 元，"
+                                 f"日期 {due['due_date']}。")
             else:
                 text += "\n如需查询您保单的应交金额和日期，请说“查保单”，核验身份后为您查询。"
         except (BackofficeDown, ApiError):
@@ -311,7 +315,7 @@ class ActionIdentified(Action):
         pending = tracker.get_slot("pending_action")
         events: list[EventType] = [SlotSet("pending_action", None)]
         if pending in _FORM_STARTS:
-            return events + [FollowupAction(_FORM_STARTS[pending])]
+            return [*events, FollowupAction(_FORM_STARTS[pending])]
         answer = _ANSWERS.get(str(pending))
         if answer is None:
             dispatcher.utter_message(text="请问需要办理什么业务？")
@@ -349,9 +353,9 @@ class StartPersonalForm(Action):
             return []
         if binding is None:
             dispatcher.utter_message(text="办理前需要先核验身份。")
-            return reset + [SlotSet("pending_action", self.name()), SlotSet("identity_proof", None),
-                            FollowupAction("identify_form")]
-        return reset + [FollowupAction(self.form)]
+            return [*reset, SlotSet("pending_action", self.name()), SlotSet("identity_proof", None),
+                    FollowupAction("identify_form")]
+        return [*reset, FollowupAction(self.form)]
 
 
 class ActionStartContactUpdate(StartPersonalForm):
@@ -376,7 +380,8 @@ class ActionSubmitContactUpdate(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        changes = {k: tracker.get_slot(s) for k, s in (("phone", "new_phone"), ("address", "new_address"))
+        changes = {k: tracker.get_slot(s) for k, s in (("phone", "new_phone"), ("address", "new_add"
+                                                                                           "ress"))
                    if tracker.get_slot(s) not in (None, "", "-")}
         done = [SlotSet("new_phone", None), SlotSet("new_address", None)]
         id_number = tracker.get_slot("id_number")
@@ -388,7 +393,7 @@ class ActionSubmitContactUpdate(Action):
             party = (binding or {}).get("party") or {}
             if not id_number or mask_id(id_number) != party.get("id_number_masked"):
                 dispatcher.utter_message(text="为安全起见，修改联系方式需要在本次对话中核验身份，请说“改手机号”重新办理。")
-                return done + [SlotSet("identified", False)]
+                return [*done, SlotSet("identified", False)]
             await client().request("PATCH", f"/parties/{id_number}", {**changes, "actor": "bot"},
                                    idempotent=True)
         except BackofficeDown:
@@ -407,7 +412,8 @@ class ActionSubmitContactUpdate(Action):
 
 
 class ActionSubmitBeneficiaryChange(Action):
-    """Changing a beneficiary needs the policyholder's signature: an endorsement request for staff."""
+    """Changing a beneficiary needs the policyholder's signature: an endorsement request for sta"
+      "ff."""
 
     def name(self) -> str:
         return "action_submit_beneficiary_change"
@@ -416,7 +422,8 @@ class ActionSubmitBeneficiaryChange(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         name = tracker.get_slot("beneficiary_name")
         relation = tracker.get_slot("beneficiary_relation")
-        dispatcher.utter_message(text=f"已记录您的受益人变更申请：新受益人 {name[:1] if name else ''}**（{relation}）。"
+        dispatcher.utter_message(text="已记录您的受益人变更申请："
+                                      f"新受益人 {name[:1] if name else ''}**（{relation}）。"
                                       "变更受益人需投保人签字确认，已转交保全人员办理，工作人员会联系您核对材料。")
         handoff(dispatcher, tracker, "user_request",
                 f"客户申请变更受益人（保全）：新受益人 {name}，关系 {relation}，请核实身份后办理")
@@ -476,10 +483,12 @@ class ActionDocumentUploaded(Action):
         except ApiError:
             doc = None
         if not doc or not doc.get("fields"):
-            dispatcher.utter_message(text=f"材料已收到，已附到报案号 {claim_no} 的理赔中，工作人员会尽快审核。")
+            dispatcher.utter_message(text=f"材料已收到，已附到报案号 {claim_no} 的理赔中，"
+                                          "工作人员会尽快审核。")
             return [SlotSet("claim_no", claim_no)]
         fields = doc["fields"]
-        order = [k for k in _DOC_FIELDS if k in fields] + [k for k in fields if k not in _DOC_FIELDS]
+        order = [*(k for k in _DOC_FIELDS if k in fields),
+                 *(k for k in fields if k not in _DOC_FIELDS)]
         shown = [_field_text(k, (fields[k] or {}).get("value")) for k in order
                  if (fields[k] or {}).get("value") not in (None, "")][:4]
         unsure = [_DOC_FIELDS.get(k, k) for k in doc.get("needs_review") or []]

@@ -71,11 +71,12 @@ class Client:
         url = f"{self.base_url}/api/v1{path}"
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.request(method, url, json=body, headers=headers) as resp:
-                    data = await resp.json(content_type=None) if resp.content_length != 0 else None
-                    status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.request(
+                    method, url, json=body, headers=headers) as resp:
+                data = await resp.json(content_type=None) if resp.content_length != 0 else None
+                status = resp.status
+        # asyncio.TimeoutError is not the builtin TimeoutError on Python 3.10 (the bot's env)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:  # noqa: UP041
             log.warning("back office %s %s failed: %s", method, path, type(exc).__name__)
             raise BackofficeDown(path) from exc
         if status >= 500:

@@ -15,7 +15,8 @@ PHONE_RE = re.compile(r"(?<![0-9])(1[3-9][0-9]{9})(?![0-9])")
 POLICY_RE = re.compile(r"(?<![A-Za-z0-9])([PpGg]20[0-9]{10}(?:[0-9]{2})?)(?![0-9])")
 CLAIM_RE = re.compile(r"(?<![A-Za-z0-9])([Rr]20[0-9]{10})(?![0-9])")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ANGER_WORDS = ("骗子", "垃圾", "混蛋", "他妈", "气死", "滚", "王八蛋", "坑人", "去死", "忽悠", "骗人",
+ANGER_WORDS = ("骗子", "垃圾", "混蛋", "他妈", "气死", "滚",
+               "王八蛋", "坑人", "去死", "忽悠", "骗人",
                "太气人", "欺负人", "有病")
 
 _client: Client | None = None
@@ -33,7 +34,7 @@ def valid_id_number(value: str) -> bool:
     value = value.upper()
     if not re.fullmatch(r"[1-9][0-9]{16}[0-9X]", value):
         return False
-    total = sum(int(c) * w for c, w in zip(value[:17], _WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(value[:17], _WEIGHTS, strict=False))
     return "10X98765432"[total % 11] == value[17]
 
 

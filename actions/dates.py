@@ -14,7 +14,8 @@ _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
            "七": 7, "八": 8, "九": 9}
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
              "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
-_RELATIVE = {"大前天": 3, "前天": 2, "昨天": 1, "昨日": 1, "昨晚": 1, "昨儿": 1, "今天": 0, "今日": 0,
+_RELATIVE = {"大前天": 3, "前天": 2, "昨天": 1, "昨日": 1,
+             "昨晚": 1, "昨儿": 1, "今天": 0, "今日": 0,
              "今早": 0, "今晚": 0, "今儿": 0, "刚才": 0, "刚刚": 0}
 _NUM = r"[0-9零〇一二两三四五六七八九十]{1,4}"
 
@@ -62,7 +63,8 @@ def _weekday(text: str, today: date) -> date | None:
 def _month_day(text: str, today: date) -> date | None:
     m = re.search(rf"(?:({_NUM})年)?({_NUM})月({_NUM})[日号]?", text)
     if not m:
-        m = re.search(r"(?<![0-9])(?:(20[0-9]{2})[./-])?([0-9]{1,2})[./-]([0-9]{1,2})(?![0-9])", text)
+        m = re.search(r"(?<![0-9])(?:(20[0-9]{2})[./-])?([0-9]{1,2})[./-]([0-9]{1,2})(?![0-"
+                       "9])", text)
     if not m:
         return None
     month, day = chinese_number(m.group(2)), chinese_number(m.group(3))
@@ -112,11 +114,9 @@ def parse_date(text: str, today: date) -> date | None:
     for word, days in sorted(_RELATIVE.items(), key=lambda kv: -len(kv[0])):
         if word in text:
             return today - timedelta(days=days)
-    for parser in (_month_day, _weekday, _day_of_month):
-        found = parser(text, today)
-        if found is not None:
-            return found
-    return None
+    if re.search(rf"{_NUM}月{_NUM}|(?<![0-9])[0-9]{{1,2}}[./-][0-9]{{1,2}}(?![0-9])", text):
+        return _month_day(text, today)  # a month was named: no falling back to "30号"
+    return _weekday(text, today) or _day_of_month(text, today)
 
 
 def spoken(day: date) -> str:

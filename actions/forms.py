@@ -44,7 +44,8 @@ Slots = dict[str, Any]
 _NOT_ANSWERS = {"human_handoff", "complain", "greet", "goodbye", "thank", "bot_challenge", "faq",
                 "agent_handback", "document_uploaded"}
 _RELATION_WORDS = [
-    ("self", ("本人", "自己", "我")), ("spouse", ("老伴", "老公", "老婆", "爱人", "丈夫", "妻子", "配偶")),
+    ("self", ("本人", "自己", "我")),
+    ("spouse", ("老伴", "老公", "老婆", "爱人", "丈夫", "妻子", "配偶")),
     ("parent", ("妈", "爸", "母亲", "父亲", "婆婆", "公公", "岳母", "岳父", "老人")),
     ("child", ("儿子", "女儿", "孩子", "子女")), ("sibling", ("哥", "姐", "弟", "妹")),
     ("other", ("奶奶", "爷爷", "外婆", "外公", "邻居", "朋友", "亲戚", "姑", "舅", "姨")),
@@ -115,8 +116,8 @@ class ValidateIdentifyForm(FormValidationAction):
         is_policy = bool(POLICY_RE.fullmatch(proof))
         channel, user = channel_user(tracker)
         try:
-            binding = await client().bind(channel, user, id_number,
-                                          None if is_policy else proof, proof if is_policy else None)
+            binding = await client().bind(channel, user, id_number, None if is_policy else proof,
+                                          proof if is_policy else None)
         except BackofficeDown:
             dispatcher.utter_message(text="非常抱歉，系统暂时无法核验身份，已为您转接人工客服。")
             handoff(dispatcher, tracker, "backoffice_down", "核验身份时后台系统不可用")
@@ -143,7 +144,8 @@ class ValidateIncidentForm(FormValidationAction):
         if value not in RELATION_NAMES:
             answer = free_answer(tracker, "relation")
             value = relation_of(answer) if answer else None
-        if value is None and intent_of(tracker) == "report_incident" and not tracker.get_slot("relation"):
+        first = intent_of(tracker) == "report_incident" and not tracker.get_slot("relation")
+        if value is None and first:
             value = relation_of(text_of(tracker)[:6])
         return {"relation": value} if value else {}
 
@@ -259,7 +261,8 @@ def incident_summary(tracker: Tracker) -> str:
     when = spoken(date.fromisoformat(day)) if day else "未填"
     return (f"出险人：{RELATION_NAMES.get(g('relation') or '', '未填')}"
             f"（身份证 {mask_id(g('insured_id_number'))}）；时间：{when}；"
-            f"地点：{mask_text(g('incident_place') or '未填')}；经过：{mask_text(g('description') or '未填')}；"
+            f"地点：{mask_text(g('incident_place') or '未填')}；经过："
+            f"{mask_text(g('description') or '未填')}；"
             f"伤情：{mask_text(g('injury') or '未填')}；医院：{g('hospital') or '未填'}；"
             f"联系电话：{mask_phone(g('contact_phone'))}")
 
@@ -305,7 +308,8 @@ _CATEGORIES = [("claim_delay", ("慢", "拖", "久", "还没赔", "不给钱")),
                ("service_attitude", ("态度", "服务", "没人管", "不理", "骂")),
                ("billing", ("收费", "扣费", "保费", "乱扣")),
                ("sales", ("业务员", "销售", "误导", "骗"))]
-CATEGORY_NAMES = {"claim_delay": "理赔时效", "claim_decision": "理赔结果", "service_attitude": "服务态度",
+CATEGORY_NAMES = {"claim_delay": "理赔时效", "claim_decision": "理赔结果", "service_attit"
+                                                                   "ude": "服务态度",
                   "billing": "收费问题", "sales": "销售行为", "other": "其他"}
 
 

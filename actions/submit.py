@@ -97,7 +97,8 @@ class ActionSubmitIncident(Action):
                         if p.get("status") in _OPEN_POLICY] if insured else []
             if not policies:
                 dispatcher.utter_message(text="没有查到出险人名下有效的保单，已为您转接人工客服核实，报案信息已转交，不用重复说明。")
-                handoff(dispatcher, tracker, "unsure", f"客户报案但未查到有效保单：{incident_summary(tracker)}")
+                handoff(dispatcher, tracker, "unsure", "客户报案但未查到有效保单："
+                                                       f"{incident_summary(tracker)}")
                 return reset
             body = claim_body(tracker, str(policies[0]["policy_no"]))
             key = "bot-" + hashlib.sha256(
@@ -108,14 +109,17 @@ class ActionSubmitIncident(Action):
             return reset
         except ApiError as e:
             dispatcher.utter_message(text=f"报案没有成功：{e.message}。已为您转接人工客服继续办理。")
-            handoff(dispatcher, tracker, "unsure", f"报案被后台拒绝（{e.code}）：{incident_summary(tracker)}")
+            handoff(dispatcher, tracker, "unsure", f"报案被后台拒绝（{e.code}）："
+                                                   f"{incident_summary(tracker)}")
             return reset
         claim_no = claim.get("claim_no")
-        text = f"报案成功，您的报案号是 {claim_no}，请记好。理赔人员会通过 {mask_phone(body['reporter']['phone'])} 联系您。"
+        text = (f"报案成功，您的报案号是 {claim_no}，请记好。"
+                f"理赔人员会通过 {mask_phone(body['reporter']['phone'])} 联系您。")
         missing = claim.get("missing_documents") or []
         if missing:
             names = "\n".join(f"{i}. {m.get('name')}" for i, m in enumerate(missing, 1))
-            text += f"\n请准备以下材料（一次性告知）：\n{names}\n可以直接拍照发给我，我会附到这个理赔里。"
+            text += (f"\n请准备以下材料（一次性告知）：\n{names}\n可以直接拍照发给我，"
+                     "我会附到这个理赔里。")
         dispatcher.utter_message(text=text)
         return [*reset, SlotSet("claim_no", claim_no), SlotSet("policy_no", body["policy_no"])]
 
@@ -149,7 +153,8 @@ class ActionSubmitComplaint(Action):
             "channel": channel if channel in ("wechat", "ivr", "web") else "web",
             "complainant": {"name": g("reporter_name") or "客户", "phone": g("complainant_phone")},
             "category": g("complaint_category") or "other",
-            "description": f"{g('complaint_description') or ''}；诉求：{g('complaint_outcome') or ''}"[:2000],
+            "description": f"{g('complaint_description') or ''}；诉求："
+                           f"{g('complaint_outcome') or ''}"[:2000],
         }
         if g("claim_no"):
             body["claim_no"] = g("claim_no")
@@ -165,7 +170,8 @@ class ActionSubmitComplaint(Action):
             handoff(dispatcher, tracker, "complaint", note)
             return reset
         due = done.get("due_by")
-        dispatcher.utter_message(text=f"您的投诉已登记，投诉编号 {done.get('complaint_no')}。我们会在15日内处理并答复您"
+        dispatcher.utter_message(text=f"您的投诉已登记，投诉编号 {done.get('complaint_no')}。"
+                                      "我们会在15日内处理并答复您"
                                       f"{f'（最迟 {due}）' if due else ''}，处理人员会通过 "
                                       f"{mask_phone(g('complainant_phone'))} 联系您。")
         return reset
@@ -191,6 +197,7 @@ class ActionSubmitHomeVisit(Action):
             dispatcher.utter_message(text="非常抱歉，上门预约暂时无法自动登记，已为您转接人工客服安排。")
             handoff(dispatcher, tracker, "unsure", f"客户预约上门服务，地址：{g('visit_address')}")
             return reset
-        dispatcher.utter_message(text=f"已为您预约上门服务，预约编号 {done.get('visit_no')}。工作人员会在24小时内"
+        dispatcher.utter_message(text=f"已为您预约上门服务，预约编号 {done.get('visit_no')}。"
+                                      "工作人员会在24小时内"
                                       f"联系 {mask_phone(g('visit_phone'))}，48小时内上门。")
         return reset
