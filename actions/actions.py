@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -37,11 +38,11 @@ async def current_binding(tracker: Tracker) -> Binding | None:
     return await client().binding(channel, user)
 
 
-class PersonalAction(Action):
+class PersonalAction(Action, ABC):
     """An answer that discloses personal data: only to an identified (bound) user."""
 
-    def name(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      binding: Binding) -> list[EventType]:
@@ -334,13 +335,13 @@ _FORM_STARTS = {"action_start_contact_update": "contact_form",
                 "action_start_beneficiary_change": "beneficiary_form"}
 
 
-class StartPersonalForm(Action):
+class StartPersonalForm(Action, ABC):
     """Policy services: identification first, then the form."""
 
     form = ""
 
-    def name(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:

@@ -65,9 +65,25 @@ def train(force: bool = False, root: Path = ROOT) -> tuple[Path, bool]:
 
 
 def endpoints_file(action_port: int, directory: Path) -> Path:
-    """endpoints.yml pointing at the action server on this port."""
+    """endpoints.yml: the action server on this port and an SQL tracker store.
+
+    The SQL tracker store reads only the last conversation session of a sender (the in-memory
+    one deserialises the whole history on every turn): a user of many years costs like a new one.
+    XIAOBAO_RASA_TRACKER_URL (a SQLAlchemy URL) puts it on PostgreSQL; default SQLite in var/.
+    """
     path = directory / f"endpoints-{action_port}.yml"
-    path.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    url = os.environ.get("XIAOBAO_RASA_TRACKER_URL", "")
+    if url.startswith("postgresql"):
+        from urllib.parse import urlsplit
+
+        u = urlsplit(url.replace("+psycopg", "").replace("+psycopg2", ""))
+        store = (f'  type: SQL\n  dialect: "postgresql"\n  url: "{u.hostname}"\n'
+                 f'  port: {u.port or 5432}\n  db: "{u.path.lstrip("/")}"\n'
+                 f'  username: "{u.username or ""}"\n  password: "{u.password or ""}"\n')
+    else:
+        store = f'  type: SQL\n  dialect: "sqlite"\n  db: "{directory / "rasa-tracker.db"}"\n'
+    path.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+                    f"tracker_store:\n{store}")
     return path
 
 

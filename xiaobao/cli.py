@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -121,7 +122,11 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
-    model, trained = bot.train(force=args.force)
+    try:
+        model, trained = bot.train(force=args.force)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"训练失败：{exc}", file=sys.stderr)
+        return 1
     if trained:
         print(f"模型已训练：{model}（用时 {time.perf_counter() - started:.0f} 秒）")
     else:
