@@ -102,7 +102,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     db = _prepare(settings, args.members)
-    procs = []
+    procs: list[subprocess.Popen[bytes]] = []
     if not args.no_bot:
         model, trained = bot.train()
         print(f"Rasa 模型：{model.name}{'（已重新训练）' if trained else ''}", flush=True)
@@ -111,13 +111,18 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
                               settings.var_dir)
         print(f"Rasa 服务器 http://127.0.0.1:{args.rasa_port}（REST 渠道 /webhooks/rest/webhook），"
               f"动作服务器 http://127.0.0.1:{args.action_port}", flush=True)
-    # SIGTERM stops like Ctrl-C: aiohttp's run_app ends, then the bot processes are stopped
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # SIGTERM stops like Ctrl-C (aiohttp's run_app handles both once serving); then the bot
+    # processes are stopped in `finally`
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         _serve(settings, db, args.host, args.port, not args.no_scheduler)
     finally:
         bot.stop(procs)
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
