@@ -99,6 +99,9 @@ async def evaluate(model: Path, data: Path) -> dict[str, Any]:
         p = {e for e in pred_ents if e[1] == name}
         by_entity[name] = round(f1(len(g & p), len(p - g), len(g - p))[2], 3)
     latencies.sort()
+    texts = [t for t, _, _ in intents]
+    entity_errors = [f"{'多' if e in pred_ents else '漏'} {e[1]} 「{texts[e[0]][e[2]:e[3]]}」 in "
+                     f"{texts[e[0]]}" for e in sorted(pred_ents ^ gold_ents)]
     return {
         "utterances": len(intents),
         "intents": len(labels),
@@ -107,6 +110,7 @@ async def evaluate(model: Path, data: Path) -> dict[str, Any]:
         "entity_precision": round(ep, 4), "entity_recall": round(er, 4),
         "entity_f1": round(ef, 4), "entity_mentions": len(gold_ents),
         "per_intent_f1": per_intent, "per_entity_f1": by_entity,
+        "entity_errors": entity_errors,
         "errors": [f"{t} → {p}（应为 {g}）" for t, g, p in intents if g != p],
         "confusions": Counter(f"{g}→{p}" for _, g, p in intents if g != p).most_common(10),
         "parse_ms_p50": round(latencies[len(latencies) // 2], 1),
@@ -141,6 +145,8 @@ def main() -> int:
     print(f"in-process parse p50 {result['parse_ms_p50']} ms, p99 {result['parse_ms_p99']} ms")
     for line in result["errors"]:
         print("  miss:", line)
+    for line in result["entity_errors"]:
+        print("  entity:", line)
     return 0
 
 
