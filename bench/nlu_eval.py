@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BOT_PY = ROOT / ".venv-bot" / "bin" / "python"
+BOT_PY = Path(os.environ.get("XIAOBAO_BOT_VENV") or ROOT / ".venv-bot") / "bin" / "python"
 
 
 def _reexec_in_bot_env() -> None:

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BOT_BIN = ROOT / ".venv-bot" / "bin"
+# XIAOBAO_BOT_VENV: another Python 3.10 venv built from bot/requirements.txt (default .venv-bot)
+BOT_BIN = Path(os.environ.get("XIAOBAO_BOT_VENV") or ROOT / ".venv-bot") / "bin"
 MODELS = ROOT / "models"
 TRAINING_INPUTS = ("bot", "data/nlu")
 
