@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -41,6 +41,7 @@ class Client:
     token: str
     timeout: float = 5.0
     retries: int = 2
+    _http: aiohttp.ClientSession | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_env(cls) -> Client:
@@ -66,13 +67,19 @@ class Client:
                 await asyncio.sleep(0.2 * (attempt + 1))
         raise BackofficeDown(path)  # not reached
 
+    def _session(self) -> aiohttp.ClientSession:
+        # one pooled session for the action server's event loop: no new connection per call
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(limit=50, keepalive_timeout=30))
+        return self._http
+
     async def _once(self, method: str, path: str, body: dict[str, Any] | None,
                     headers: dict[str, str]) -> tuple[int, Any]:
         url = f"{self.base_url}/api/v1{path}"
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session, session.request(
-                    method, url, json=body, headers=headers) as resp:
+            async with self._session().request(method, url, json=body, headers=headers) as resp:
                 data = await resp.json(content_type=None) if resp.content_length != 0 else None
                 status = resp.status
         # asyncio.TimeoutError is not the builtin TimeoutError on Python 3.10 (the bot's env)

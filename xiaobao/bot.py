@@ -70,11 +70,14 @@ def endpoints_file(action_port: int, directory: Path) -> Path:
 
     The SQL tracker store reads only the last conversation session of a sender (the in-memory
     one deserialises the whole history on every turn): a user of many years costs like a new one.
-    XIAOBAO_RASA_TRACKER_URL (a SQLAlchemy URL) puts it on PostgreSQL; default SQLite in var/.
+    XIAOBAO_RASA_TRACKER_URL (a SQLAlchemy URL) puts it on PostgreSQL, `memory` in memory;
+    default SQLite in var/.
     """
     path = directory / f"endpoints-{action_port}.yml"
     url = os.environ.get("XIAOBAO_RASA_TRACKER_URL", "")
-    if url.startswith("postgresql"):
+    if url == "memory":  # Rasa's in-memory store: nothing survives a restart
+        store = "  type: InMemoryTrackerStore\n"
+    elif url.startswith("postgresql"):
         from urllib.parse import urlsplit
 
         u = urlsplit(url.replace("+psycopg", "").replace("+psycopg2", ""))
