@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +22,7 @@ from backoffice.services import demo, group, products
 from backoffice.services import staff as staff_service
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
-from xiaobao import logs
+from xiaobao import bot, logs
 from xiaobao.config import Settings
 from xiaobao.platform import create_app
 
@@ -122,7 +125,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     db = _prepare(settings, args.members)
-    _serve(settings, db, args.host, args.port, not args.no_scheduler)
+    procs: list[subprocess.Popen[bytes]] = []
+    if not args.no_bot:
+        model, trained = bot.train()
+        print(f"Rasa 模型：{model.name}{'（已重新训练）' if trained else ''}", flush=True)
+        procs = bot.start_bot(model, args.rasa_port, args.action_port,
+                              f"http://{args.host}:{args.port}", settings.api_token,
+                              settings.var_dir)
+        print(f"Rasa 服务器 http://127.0.0.1:{args.rasa_port}（REST 渠道 /webhooks/rest/webhook），"
+              f"动作服务器 http://127.0.0.1:{args.action_port}", flush=True)
+    # SIGTERM stops like Ctrl-C (aiohttp's run_app handles both once serving); then the bot
+    # processes are stopped in `finally`
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _serve(settings, db, args.host, args.port, not args.no_scheduler)
+    finally:
+        bot.stop(procs)
     return 0
 
 
@@ -182,6 +200,30 @@ def cmd_ocr(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    started = time.perf_counter()
+    try:
+        model, trained = bot.train(force=args.force)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"训练失败：{exc}", file=sys.stderr)
+        return 1
+    if trained:
+        print(f"模型已训练：{model}（用时 {time.perf_counter() - started:.0f} 秒）")
+    else:
+        print(f"训练数据未变化，沿用模型：{model}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    url = args.url or os.environ.get("XIAOBAO_CHAT_URL") \
+        or f"{settings.rasa_url}/webhooks/rest/webhook"
+    return bot.chat(url, args.user)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xiaobao", description="小保：保险客服与后台平台")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -204,6 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--members", type=int, default=demo.DEFAULT_MEMBERS,
                    help="空库时演示团体保单的被保险人数")
     p.add_argument("--no-scheduler", action="store_true", help="不启动调度器")
+    p.add_argument("--rasa-port", type=int, default=5005)
+    p.add_argument("--action-port", type=int, default=5055)
+    p.add_argument("--no-bot", action="store_true", help="不启动 Rasa 与动作服务器")
+
+    p = add("train", cmd_train, "训练 Rasa 模型到 models/（训练数据未变化时跳过）")
+    p.add_argument("--force", action="store_true", help="即使训练数据未变化也重新训练")
+
+    p = add("chat", cmd_chat, "终端聊天：以 web 用户身份与小保对话")
+    p.add_argument("--url", help="REST 渠道地址（默认 $XIAOBAO_RASA_URL/webhooks/rest/webhook）")
+    p.add_argument("--user", help="web 用户 id（默认随机）")
 
     db_parser = sub.add_parser("db", help="数据库管理", description="数据库管理")
     db_sub = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

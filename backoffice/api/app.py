@@ -31,6 +31,7 @@ from backoffice.domain.errors import ValidationError as Invalid
 from backoffice.domain.party import parse_date
 from backoffice.services import (
     audit_log,
+    bindings,
     claim_stats,
     claims,
     complaints,
@@ -641,6 +642,25 @@ async def get_satisfaction_stats(request: web.Request) -> web.Response:
     return ok(await run(satisfaction.stats, db_of(request)))
 
 
+async def post_binding(request: web.Request) -> web.Response:
+    try:
+        return ok(await run(bindings.bind, db_of(request), await body(request)))
+    except bindings.IdentityMismatch as exc:
+        return error_response(403, exc.code, exc.message, exc.field)
+    except bindings.TooManyAttempts as exc:
+        return error_response(429, exc.code, exc.message, exc.field)
+
+
+async def get_binding(request: web.Request) -> web.Response:
+    m = request.match_info
+    return ok(await run(bindings.get, db_of(request), m["channel"], m["user"]))
+
+
+async def delete_binding(request: web.Request) -> web.Response:
+    m = request.match_info
+    return ok(await run(bindings.unbind, db_of(request), m["channel"], m["user"]))
+
+
 def create_api(db: Database, api_token: str, files: FileStore | None = None,
                reader: DocumentReader | None = None) -> web.Application:
     """The /api/v1 app; `files` keeps uploaded claim documents (default var/files); `reader`
@@ -705,4 +725,7 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None,
     from backoffice.api import conversations as conversations_api  # needs this module's helpers
 
     conversations_api.add_routes(app)
+    r.add_post("/bindings", post_binding)
+    r.add_get("/bindings/{channel}/{user}", get_binding)
+    r.add_delete("/bindings/{channel}/{user}", delete_binding)
     return app

@@ -483,6 +483,7 @@ def _schemas() -> dict[str, Schema]:
         "Requeued": obj({"requeued": {"type": "integer"}}, ["requeued"]),
         **_claim_schemas(line),
         **_desk_schemas(),
+        **_binding_schemas(),
     }
 
 
@@ -734,6 +735,8 @@ ERRORS = {
     "409": "Conflict or illegal state transition",
     "413": "Too large",
     "422": "Refused by a business rule",
+    "403": "Identity mismatch (never says which part was wrong)",
+    "429": "Too many failed attempts; try again later",
 }
 
 
@@ -901,6 +904,7 @@ def _paths() -> dict[str, Any]:
         **_claim_paths(),
         **_desk_paths(),
         **_conversation_paths(),
+        **_binding_paths(),
     }
 
 
@@ -1201,7 +1205,7 @@ def _document() -> dict[str, Any]:
         "tags": [{"name": t} for t in ("meta", "products", "policies", "parties", "group",
                                        "outlets", "audit", "claims", "stats", "notifications",
                                        "complaints", "home-visits", "satisfaction",
-                                       "conversations")],
+                                       "conversations", "bindings")],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {
@@ -1217,6 +1221,42 @@ def _document() -> dict[str, Any]:
             },
             "schemas": {**_schemas(), **_conversation_schemas()},
         },
+    }
+
+
+def _binding_schemas() -> dict[str, Schema]:
+    return {
+        "BindingRequest": obj(
+            {"channel": enum(["wechat", "ivr", "web"]),
+             "user": string("openid, caller number or web id", maxLength=128),
+             "id_number": string("18-character resident ID number"),
+             "phone": string("Phone on file (this or policy_no)"),
+             "policy_no": string("One of the party's policy numbers (this or phone)")},
+            ["channel", "user", "id_number"], "Identify a channel user as a party."),
+        "Binding": obj(
+            {"party": obj({"name_masked": string(), "id_number_masked": string(),
+                           "phone_masked": nullable(string())},
+                          ["name_masked", "id_number_masked", "phone_masked"]),
+             "policies": array(string("Policy number")),
+             "open_claims": array(string("Report number, newest first"))},
+            ["party", "policies", "open_claims"], "The identified party, masked."),
+        "Unbound": obj({"unbound": {"type": "boolean"}}, ["unbound"]),
+    }
+
+
+def _binding_paths() -> dict[str, Any]:
+    channel = _param("channel", "path", "wechat, ivr or web.")
+    user = _param("user", "path", "openid, caller number or web id.")
+    return {
+        "/bindings": {"post": op(
+            "Identify a channel user (ID number plus phone or policy number)", "bindings",
+            "createBinding", "Binding", body="BindingRequest", errors=("403", "429"))},
+        "/bindings/{channel}/{user}": {
+            "get": op("The party a channel user is bound to (ivr: else by caller phone)",
+                      "bindings", "getBinding", "Binding", params=[channel, user],
+                      errors=("404",)),
+            "delete": op("Unbind a channel user", "bindings", "deleteBinding", "Unbound",
+                         params=[channel, user], errors=("404",))},
     }
 
 

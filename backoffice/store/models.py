@@ -684,3 +684,26 @@ class DocumentReading(Base):
     problems: Mapped[dict[str, Any]] = mapped_column(default=dict)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     read_at: Mapped[datetime] = mapped_column(default=utcnow)
+# ---- bot: channel bindings (identification of a WeChat user or caller) ----------------------
+
+class ChannelBinding(Base):
+    """A channel user (WeChat openid, caller number, web id) identified as a party."""
+
+    __tablename__ = "channel_bindings"
+    __table_args__ = (UniqueConstraint("channel", "user"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user: Mapped[str] = mapped_column(String(128))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BindingFailure(Base):
+    """A failed identification attempt: counted to refuse guessing (rate limit)."""
+
+    __tablename__ = "binding_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

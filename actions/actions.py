@@ -1,0 +1,526 @@
+"""小保's actions: answers that read the back office, handoff, identification gate, documents."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backoffice import ApiError, BackofficeDown
+from actions.common import (
+    apologize_down,
+    channel_user,
+    client,
+    entity,
+    handoff,
+    intent_of,
+    is_angry,
+    mask_id,
+    mask_phone,
+    text_of,
+)
+
+Binding = dict[str, Any]
+Answer = Callable[[CollectingDispatcher, Tracker, Binding], Awaitable[list[EventType]]]
+_ANSWERS: dict[str, Answer] = {}
+_WHAT = {"action_claim_progress": "查询理赔进度", "action_policy_query": "查询保单",
+         "action_coverage_question": "咨询保障", "action_start_contact_update": "修改联系方式",
+         "action_start_beneficiary_change": "变更受益人", "action_premium_payment": "交费咨询"}
+
+
+async def current_binding(tracker: Tracker) -> Binding | None:
+    channel, user = channel_user(tracker)
+    return await client().binding(channel, user)
+
+
+class PersonalAction(Action, ABC):
+    """An answer that discloses personal data: only to an identified (bound) user."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     binding: Binding) -> list[EventType]:
+        raise NotImplementedError
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            binding = await current_binding(tracker)
+            if binding is None:
+                dispatcher.utter_message(text="为保护您的个人信息，查询前需要先核验身份。")
+                return [SlotSet("pending_action", self.name()), SlotSet("id_number", None),
+                        SlotSet("identity_proof", None), FollowupAction("identify_form")]
+            return await self.answer(dispatcher, tracker, binding)
+        except BackofficeDown:
+            apologize_down(dispatcher, tracker, _WHAT.get(self.name(), self.name()))
+            return []
+        except ApiError as e:
+            dispatcher.utter_message(text=f"抱歉，暂时没能办理：{e.message or '请求未被受理'}。"
+                                          "需要的话可以说“转人工”。")
+            return []
+
+
+def personal(cls: type[PersonalAction]) -> type[PersonalAction]:
+    _ANSWERS[cls().name()] = cls().answer
+    return cls
+
+
+@personal
+class ActionClaimProgress(PersonalAction):
+    def name(self) -> str:
+        return "action_claim_progress"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     binding: Binding) -> list[EventType]:
+        open_claims = list(binding.get("open_claims") or [])
+        asked = entity(tracker, "claim_no") or tracker.get_slot("claim_no")
+        asked = asked.upper() if asked else None
+        if asked and asked not in open_claims:
+            dispatcher.utter_message(text=f"在您名下进行中的理赔里没有找到报案号 {asked}，"
+                                          "请核对号码；已结案的案件可以说“转人工”查询。")
+            return []
+        claim_no = asked or (open_claims[0] if open_claims else None)
+        if claim_no is None:
+            dispatcher.utter_message(text="您名下目前没有进行中的理赔。如果需要报案，请直接告诉我发生了什么。")
+            return []
+        progress = await client().progress(claim_no)
+        text = str(progress.get("text") or f"您的理赔（报案号 {claim_no}）当前进度："
+                                           f"{progress.get('stage')}。")
+        if progress.get("next_step"):
+            text += f"下一步：{progress['next_step']}。"
+        if len(open_claims) > 1 and not asked:
+            text += f"您还有 {len(open_claims) - 1} 件理赔在办理中，告诉我报案号可以分别查询。"
+        dispatcher.utter_message(text=text)
+        return [SlotSet("claim_no", claim_no)]
+
+
+async def _policies(binding: Binding) -> list[dict[str, Any]]:
+    found = []
+    for policy_no in list(binding.get("policies") or [])[:5]:
+        found.append(await client().policy(policy_no))
+    return found
+
+
+_POLICY_STATUS = {"in_force": "有效", "premium_due": "待交费", "grace_period": "宽限期内",
+                  "lapsed": "已失效", "surrendered": "已退保", "expired": "已满期",
+                  "terminated": "已终止", "cancelled": "已撤销"}
+
+
+def _coverages_text(policy: dict[str, Any]) -> str:
+    parts = []
+    for c in policy.get("coverages") or []:
+        amount = c.get("sum_insured")
+        parts.append(f"{c.get('name')}（保额 {amount} 元）" if amount else str(c.get("name")))
+    return "、".join(parts)
+
+
+@personal
+class ActionPolicyQuery(PersonalAction):
+    def name(self) -> str:
+        return "action_policy_query"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     binding: Binding) -> list[EventType]:
+        policies = await _policies(binding)
+        if not policies:
+            dispatcher.utter_message(text="没有查到您名下的保单。如有疑问可以说“转人工”。")
+            return []
+        lines = []
+        for p in policies:
+            status = _POLICY_STATUS.get(str(p.get("status")), str(p.get("status")))
+            period = f"{p.get('start_date') or ''}至{p.get('end_date') or ''}"
+            lines.append(f"· 保单 {p.get('policy_no')}："
+                         f"{p.get('product_name') or p.get('product_code')}，"
+                         f"{status}，保障期 {period}")
+            due = _next_due(p)
+            if due:
+                lines.append(f"  下期保费 {due['amount']} 元，应交日期 {due['due_date']}")
+        dispatcher.utter_message(text="您名下的保单：\n" + "\n".join(lines))
+        return [SlotSet("policy_no", policies[0].get("policy_no"))]
+
+
+def _next_due(policy: dict[str, Any]) -> dict[str, Any] | None:
+    for item in policy.get("premium_schedule") or []:
+        if item.get("status") not in ("paid", "waived", "cancelled"):
+            return item
+    return None
+
+
+@personal
+class ActionCoverageQuestion(PersonalAction):
+    """Coverage answered from the policy's own data (no amounts written into the bot)."""
+
+    def name(self) -> str:
+        return "action_coverage_question"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     binding: Binding) -> list[EventType]:
+        policies = await _policies(binding)
+        if not policies:
+            dispatcher.utter_message(text="没有查到您名下的保单，暂时无法解答保障问题。可以说“转人工”咨询。")
+            return []
+        lines = []
+        for p in policies:
+            name = p.get("product_name") or p.get("product_code")
+            lines.append(f"· {name}（保单 {p.get('policy_no')}）保障："
+                         f"{_coverages_text(p) or '见保单条款'}")
+        text = "根据您的保单：\n" + "\n".join(lines)
+        text += "\n具体能否赔付以报案后的审核为准；需要报案请直接告诉我发生了什么。"
+        dispatcher.utter_message(text=text)
+        return [SlotSet("policy_no", policies[0].get("policy_no"))]
+
+
+class ActionPremiumPayment(Action):
+    """Payment modes for everyone; the amount and date due only for an identified user."""
+
+    def name(self) -> str:
+        return "action_premium_payment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = ("交费方式：银行卡自动扣款、微信或支付宝在线支付、到服务网点柜面交费。"
+                "续期保费在应交日后有宽限期，宽限期内交费保障不中断。"
+                "政府统保的老年人意外险保费由政府统一交纳，个人不用交钱。")
+        try:
+            binding = await current_binding(tracker)
+            if binding:
+                for p in await _policies(binding):
+                    due = _next_due(p)
+                    if due:
+                        text += (f"\n您的保单 {p.get('policy_no')} 下期应交 {due['amount']} 元，"
+                                 f"日期 {due['due_date']}。")
+            else:
+                text += "\n如需查询您保单的应交金额和日期，请说“查保单”，核验身份后为您查询。"
+        except (BackofficeDown, ApiError):
+            pass  # the general answer stands on its own
+        dispatcher.utter_message(text=text)
+        return []
+
+
+class ActionClaimDocuments(Action):
+    """Documents per claim type (Insurance Law art. 22: the claim itself lists what is missing)."""
+
+    def name(self) -> str:
+        return "action_claim_documents"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = text_of(tracker)
+        kind = entity(tracker, "incident_type")
+        if kind == "death" or any(w in text for w in ("身故", "去世", "死亡", "过世")):
+            dispatcher.utter_message(text="身故理赔需要：死亡证明、户籍注销证明、申请人身份证、与被保险人的关系证明、"
+                                          "银行卡；乘坐公共交通工具身故的还需车票或乘车记录。")
+        elif any(w in text for w in ("伤残", "残疾", "鉴定")):
+            dispatcher.utter_message(text="伤残理赔需要：伤残鉴定报告、病历、申请人身份证、银行卡。")
+        elif any(w in text for w in ("住院", "津贴", "出院")) or kind == "fall":
+            dispatcher.utter_message(text="住院津贴需要：出院小结（写明入院和出院日期）、住院发票、申请人身份证、银行卡。")
+        else:
+            dispatcher.utter_message(response="utter_claim_documents_general")
+        return []
+
+
+class ActionServiceOutlet(Action):
+    def name(self) -> str:
+        return "action_service_outlet"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        town = entity(tracker, "location")
+        try:
+            outlets = await client().outlets(town) if town else []
+            if not outlets:
+                outlets = await client().outlets()
+        except (BackofficeDown, ApiError):
+            dispatcher.utter_message(text="抱歉，网点信息暂时查不到，请稍后再试，或说“转人工”。")
+            return []
+        if not outlets:
+            dispatcher.utter_message(text="暂时没有网点信息，请说“转人工”咨询。")
+            return []
+        lines = [f"· {o.get('name')}：{o.get('address')}，{o.get('opening_hours_text') or ''}"
+                 f"{'，电话 ' + str(o['phone']) if o.get('phone') else ''}" for o in outlets[:3]]
+        more = "\n行动不便的老人可以预约上门服务，说“预约上门”即可。"
+        dispatcher.utter_message(text="可以到这些服务网点办理：\n" + "\n".join(lines) + more)
+        return []
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        angry = is_angry(text_of(tracker))
+        dispatcher.utter_message(text="好的，正在为您转接人工客服，请稍候。您刚才说的情况我已转告客服，不用重复。")
+        handoff(dispatcher, tracker, "anger" if angry else "user_request", "客户要求转人工")
+        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class ActionAgentHandback(Action):
+    def name(self) -> str:
+        return "action_agent_handback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_handback")
+        return [SlotSet("pending_action", None)]
+
+
+def consecutive_fallbacks(tracker: Tracker) -> int:
+    """How many of the last user messages in a row the bot did not understand."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if name != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
+class ActionDefaultFallback(Action):
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        if is_angry(text_of(tracker)):
+            dispatcher.utter_message(text="非常抱歉让您不满意，马上为您转接人工客服。")
+            handoff(dispatcher, tracker, "anger", "客户情绪激动")
+            return []
+        if consecutive_fallbacks(tracker) >= 2:
+            dispatcher.utter_message(text="抱歉我没能理解您的意思，已为您转接人工客服，请稍候。")
+            handoff(dispatcher, tracker, "fallback", "连续两次未能理解客户的问题")
+            return []
+        dispatcher.utter_message(text="抱歉，我没太明白。您可以换个说法，比如“我要报案”“查理赔进度”"
+                                      "“理赔要什么材料”，或者说“转人工”。")
+        return []
+
+
+class ActionIdentified(Action):
+    """After identify_form: continue with what the user asked for before identification."""
+
+    def name(self) -> str:
+        return "action_identified"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        if not tracker.get_slot("identified"):
+            return [SlotSet("pending_action", None)]
+        pending = tracker.get_slot("pending_action")
+        events: list[EventType] = [SlotSet("pending_action", None)]
+        if pending in _FORM_STARTS:
+            return [*events, FollowupAction(_FORM_STARTS[pending])]
+        answer = _ANSWERS.get(str(pending))
+        if answer is None:
+            dispatcher.utter_message(text="请问需要办理什么业务？")
+            return events
+        try:
+            binding = await current_binding(tracker)
+            if binding is None:
+                return events
+            return events + await answer(dispatcher, tracker, binding)
+        except BackofficeDown:
+            apologize_down(dispatcher, tracker, _WHAT.get(str(pending), "查询"))
+            return events
+
+
+_FORM_STARTS = {"action_start_contact_update": "contact_form",
+                "action_start_beneficiary_change": "beneficiary_form"}
+
+
+class StartPersonalForm(Action, ABC):
+    """Policy services: identification first, then the form."""
+
+    form = ""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        reset = [SlotSet(s, None) for s in domain.get("forms", {}).get(self.form, {})
+                 .get("required_slots", []) if s not in ("id_number",)]
+        try:
+            binding = await current_binding(tracker)
+        except BackofficeDown:
+            apologize_down(dispatcher, tracker, _WHAT[self.name()])
+            return []
+        if binding is None:
+            dispatcher.utter_message(text="办理前需要先核验身份。")
+            return [*reset, SlotSet("pending_action", self.name()), SlotSet("identity_proof", None),
+                    FollowupAction("identify_form")]
+        return [*reset, FollowupAction(self.form)]
+
+
+class ActionStartContactUpdate(StartPersonalForm):
+    form = "contact_form"
+
+    def name(self) -> str:
+        return "action_start_contact_update"
+
+
+class ActionStartBeneficiaryChange(StartPersonalForm):
+    form = "beneficiary_form"
+
+    def name(self) -> str:
+        return "action_start_beneficiary_change"
+
+
+class ActionSubmitContactUpdate(Action):
+    """信息更新 through the parties API, for the identified party only."""
+
+    def name(self) -> str:
+        return "action_submit_contact_update"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        changes = {k: tracker.get_slot(s) for k, s in (("phone", "new_phone"), ("address", "new_add"
+                                                                                           "ress"))
+                   if tracker.get_slot(s) not in (None, "", "-")}
+        done = [SlotSet("new_phone", None), SlotSet("new_address", None)]
+        id_number = tracker.get_slot("id_number")
+        if not changes:
+            dispatcher.utter_message(text="好的，联系方式保持不变。")
+            return done
+        try:
+            binding = await current_binding(tracker)
+            party = (binding or {}).get("party") or {}
+            if not id_number or mask_id(id_number) != party.get("id_number_masked"):
+                dispatcher.utter_message(text="为安全起见，修改联系方式需要在本次对话中核验身份，请说“改手机号”重新办理。")
+                return [*done, SlotSet("identified", False)]
+            await client().request("PATCH", f"/parties/{id_number}", {**changes, "actor": "bot"},
+                                   idempotent=True)
+        except BackofficeDown:
+            apologize_down(dispatcher, tracker, "修改联系方式")
+            return done
+        except ApiError as e:
+            dispatcher.utter_message(text=f"修改没有成功：{e.message}。请核对后重新办理。")
+            return done
+        parts = []
+        if "phone" in changes:
+            parts.append(f"手机号改为 {mask_phone(changes['phone'])}")
+        if "address" in changes:
+            parts.append("联系地址已更新")
+        dispatcher.utter_message(text="已为您更新：" + "，".join(parts) + "。")
+        return done
+
+
+class ActionSubmitBeneficiaryChange(Action):
+    """Changing a beneficiary needs the policyholder's signature: an endorsement request for sta"
+      "ff."""
+
+    def name(self) -> str:
+        return "action_submit_beneficiary_change"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        name = tracker.get_slot("beneficiary_name")
+        relation = tracker.get_slot("beneficiary_relation")
+        dispatcher.utter_message(text="已记录您的受益人变更申请："
+                                      f"新受益人 {name[:1] if name else ''}**（{relation}）。"
+                                      "变更受益人需投保人签字确认，已转交保全人员办理，工作人员会联系您核对材料。")
+        handoff(dispatcher, tracker, "user_request",
+                f"客户申请变更受益人（保全）：新受益人 {name}，关系 {relation}，请核实身份后办理")
+        return [SlotSet("beneficiary_name", None), SlotSet("beneficiary_relation", None)]
+
+
+_DOC_FIELDS = {
+    "admission_date": "入院日期", "discharge_date": "出院日期", "hospital_days": "住院天数",
+    "hospital": "医院", "diagnosis": "诊断", "total_amount": "金额", "issue_date": "开票日期",
+    "disability_level": "伤残等级", "assessment_date": "鉴定日期", "death_date": "死亡日期",
+    "accident_date": "事故日期", "bank_name": "银行", "card_number": "卡号", "name": "姓名",
+    "id_number": "身份证号", "patient_name": "患者", "payer_name": "交款人",
+}
+
+
+def _field_text(name: str, value: Any) -> str:
+    label = _DOC_FIELDS.get(name, name)
+    text = str(value)
+    if name == "id_number":
+        text = mask_id(text)
+    elif name == "card_number":
+        text = "尾号" + text[-4:]
+    elif name in ("name", "patient_name", "payer_name"):
+        text = text[:1] + "*" * (len(text) - 1)
+    elif name.endswith("_date") and len(text) == 10:
+        try:
+            day = date.fromisoformat(text)
+            text = f"{day.month}月{day.day}日"
+        except ValueError:
+            pass
+    elif name == "hospital_days":
+        return f"住院{text}天"
+    elif name == "total_amount":
+        text = f"{text}元"
+    return f"{label}{text}"
+
+
+class ActionDocumentUploaded(Action):
+    """Interface 3: read the uploaded document back and confirm its fields with the user."""
+
+    def name(self) -> str:
+        return "action_document_uploaded"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        claim_no = entity(tracker, "claim_no") or ""
+        document_id = entity(tracker, "document_id") or ""
+        if not claim_no:
+            dispatcher.utter_message(text="收到您的图片。不过没有找到您名下进行中的理赔：如果要报案，请告诉我发生了什么；"
+                                          "已经报过案的，请先核验身份（说“查理赔进度”）。")
+            return []
+        try:
+            doc = await client().document(claim_no, document_id) if document_id else None
+        except BackofficeDown:
+            apologize_down(dispatcher, tracker, "上传理赔材料")
+            return []
+        except ApiError:
+            doc = None
+        if not doc or not doc.get("fields"):
+            dispatcher.utter_message(text=f"材料已收到，已附到报案号 {claim_no} 的理赔中，"
+                                          "工作人员会尽快审核。")
+            return [SlotSet("claim_no", claim_no)]
+        fields = doc["fields"]
+        order = [*(k for k in _DOC_FIELDS if k in fields),
+                 *(k for k in fields if k not in _DOC_FIELDS)]
+        shown = [_field_text(k, (fields[k] or {}).get("value")) for k in order
+                 if (fields[k] or {}).get("value") not in (None, "")][:4]
+        unsure = [_DOC_FIELDS.get(k, k) for k in doc.get("needs_review") or []]
+        text = f"已收到材料，附到报案号 {claim_no}。识别到" + "，".join(shown) + "，对吗？"
+        if unsure:
+            text += f"（其中{'、'.join(unsure)}不太清楚，工作人员会再核对）"
+        dispatcher.utter_message(text=text)
+        return [SlotSet("claim_no", claim_no), SlotSet("document_id", document_id),
+                SlotSet("pending_action", "document_confirm")]
+
+
+class ActionYesNo(Action):
+    """Yes / no / a bare answer outside a form: what it answers depends on the last question."""
+
+    def name(self) -> str:
+        return "action_yes_no"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        pending = tracker.get_slot("pending_action")
+        intent = intent_of(tracker)
+        if pending == "document_confirm" and intent in ("affirm", "deny"):
+            if intent == "affirm":
+                dispatcher.utter_message(text="好的，信息已确认，工作人员审核时会以原件为准。")
+            else:
+                dispatcher.utter_message(text="好的，已标记这份材料需要人工核对，工作人员会按原件修正。")
+            return [SlotSet("pending_action", None)]
+        if intent == "affirm":
+            dispatcher.utter_message(response="utter_affirm_idle")
+        elif intent == "deny":
+            dispatcher.utter_message(text="好的。还有其他需要帮忙的吗？")
+        else:
+            dispatcher.utter_message(text="收到。请问您要办理什么？比如报案、查理赔进度、咨询保障，或者说“转人工”。")
+        return []

@@ -1,0 +1,389 @@
+"""Form validation: identification, incident report, complaint, contact, beneficiary, home visit.
+
+Form slots have custom mappings: the extract_* methods here read them from entities and, for the
+question just asked, from the whole answer. They run on every turn of an active form, so a
+correction like "不对，是10月3号" updates the slot it names whatever was asked.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.backoffice import ApiError, BackofficeDown
+from actions.common import (
+    ID_RE,
+    PHONE_RE,
+    POLICY_RE,
+    caller_phone,
+    channel_user,
+    client,
+    entity,
+    entity_text,
+    handoff,
+    intent_of,
+    mask_id,
+    mask_phone,
+    mask_text,
+    text_of,
+    valid_id_number,
+)
+from actions.dates import parse_date, spoken
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Slots = dict[str, Any]
+# intents that leave a free-text question unanswered (the rules take them)
+_NOT_ANSWERS = {"human_handoff", "complain", "greet", "goodbye", "thank", "bot_challenge", "faq",
+                "agent_handback", "document_uploaded"}
+_RELATION_WORDS = [
+    ("self", ("本人", "自己", "我")),
+    ("spouse", ("老伴", "老公", "老婆", "爱人", "丈夫", "妻子", "配偶")),
+    ("parent", ("妈", "爸", "母亲", "父亲", "婆婆", "公公", "岳母", "岳父", "老人")),
+    ("child", ("儿子", "女儿", "孩子", "子女")), ("sibling", ("哥", "姐", "弟", "妹")),
+    ("other", ("奶奶", "爷爷", "外婆", "外公", "邻居", "朋友", "亲戚", "姑", "舅", "姨")),
+]
+RELATION_NAMES = {"self": "本人", "spouse": "配偶", "parent": "父母", "child": "子女",
+                  "sibling": "兄弟姐妹", "other": "其他亲友"}
+_NONE_WORDS = ("没有", "没去", "没", "无", "不用", "还没")
+
+
+def today_cn() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+def requested(tracker: Tracker, slot: str) -> bool:
+    return tracker.get_slot("requested_slot") == slot
+
+
+def free_answer(tracker: Tracker, slot: str) -> str | None:
+    """The whole message as the answer to the question just asked (free-text slots)."""
+    if not requested(tracker, slot) or intent_of(tracker) in _NOT_ANSWERS:
+        return None
+    text = text_of(tracker)
+    return text if text and not text.startswith("/") else None
+
+
+def relation_of(text: str) -> str | None:
+    for value, words in _RELATION_WORDS[1:] + _RELATION_WORDS[:1]:
+        if any(w in text for w in words):
+            return value
+    return None
+
+
+def find(regex: re.Pattern[str], tracker: Tracker, name: str) -> str | None:
+    value = entity(tracker, name)
+    if value and regex.fullmatch(value):
+        return value
+    m = regex.search(text_of(tracker))
+    return m.group(1) if m else None
+
+
+class ValidateIdentifyForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_identify_form"
+
+    async def extract_id_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Slots:
+        value = find(ID_RE, tracker, "id_number")
+        return {"id_number": value.upper()} if value else {}
+
+    async def extract_identity_proof(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Slots:
+        value = find(POLICY_RE, tracker, "policy_no") or find(PHONE_RE, tracker, "phone")
+        return {"identity_proof": value.upper()} if value else {}
+
+    def validate_id_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> Slots:
+        if not value or not valid_id_number(str(value)):
+            dispatcher.utter_message(text="这个身份证号码好像不对（18位，最后一位可能是X），请再核对一下。")
+            return {"id_number": None}
+        return {"id_number": str(value)}
+
+    async def validate_identity_proof(self, value: Any, dispatcher: CollectingDispatcher,
+                                      tracker: Tracker, domain: DomainDict) -> Slots:
+        id_number = tracker.get_slot("id_number")
+        if not value or not id_number:
+            return {"identity_proof": None}
+        proof = str(value)
+        is_policy = bool(POLICY_RE.fullmatch(proof))
+        channel, user = channel_user(tracker)
+        try:
+            binding = await client().bind(channel, user, id_number, None if is_policy else proof,
+                                          proof if is_policy else None)
+        except BackofficeDown:
+            dispatcher.utter_message(text="非常抱歉，系统暂时无法核验身份，已为您转接人工客服。")
+            handoff(dispatcher, tracker, "backoffice_down", "核验身份时后台系统不可用")
+            return {"identity_proof": "-", "identified": False}
+        except ApiError as e:
+            if e.status == 429:
+                dispatcher.utter_message(text="核验失败次数过多，为保护您的信息安全，已暂停自助核验并为您转接人工客服。")
+                handoff(dispatcher, tracker, "unsure", "客户多次身份核验未通过")
+                return {"identity_proof": "-", "identified": False}
+            dispatcher.utter_message(response="utter_identify_failed")
+            return {"id_number": None, "identity_proof": None}
+        party = binding.get("party") or {}
+        dispatcher.utter_message(text=f"身份核验通过，{party.get('name_masked') or ''}您好。")
+        return {"identity_proof": proof, "identified": True}
+
+
+class ValidateIncidentForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_incident_form"
+
+    async def extract_relation(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Slots:
+        value = entity(tracker, "relation")
+        if value not in RELATION_NAMES:
+            answer = free_answer(tracker, "relation")
+            value = relation_of(answer) if answer else None
+        first = intent_of(tracker) == "report_incident" and not tracker.get_slot("relation")
+        if value is None and first:
+            value = relation_of(text_of(tracker)[:6])
+        return {"relation": value} if value else {}
+
+    async def extract_insured_id_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> Slots:
+        if not requested(tracker, "insured_id_number"):
+            return {}
+        value = find(ID_RE, tracker, "id_number")
+        return {"insured_id_number": value.upper() if value else ""}
+
+    async def extract_incident_date(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Slots:
+        said = entity_text(tracker, "date")
+        found = parse_date(said, today_cn()) if said else None
+        if found is None and (requested(tracker, "incident_date")
+                              or intent_of(tracker) in ("report_incident", "inform", "deny")):
+            found = parse_date(text_of(tracker), today_cn())
+        if found is None and requested(tracker, "incident_date"):
+            return {"incident_date": ""}
+        return {"incident_date": found.isoformat()} if found else {}
+
+    async def extract_incident_place(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Slots:
+        value = entity(tracker, "location") or free_answer(tracker, "incident_place")
+        return {"incident_place": value} if value else {}
+
+    async def extract_description(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Slots:
+        text = text_of(tracker)
+        if (intent_of(tracker) == "report_incident" and not tracker.get_slot("description")
+                and entity(tracker, "incident_type")):
+            return {"description": text}
+        value = free_answer(tracker, "description")
+        return {"description": value} if value else {}
+
+    async def extract_injury(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> Slots:
+        value = free_answer(tracker, "injury")
+        return {"injury": value} if value else {}
+
+    async def extract_hospital(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Slots:
+        value = entity(tracker, "hospital")
+        if value is None:
+            answer = free_answer(tracker, "hospital")
+            if answer and any(answer.startswith(w) for w in _NONE_WORDS):
+                value = "未就医"
+            else:
+                value = answer
+        return {"hospital": value} if value else {}
+
+    async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Slots:
+        value = find(PHONE_RE, tracker, "phone")
+        if value is None and not tracker.get_slot("contact_phone"):
+            value = caller_phone(tracker)
+        if value is None and requested(tracker, "contact_phone"):
+            return {"contact_phone": ""}
+        return {"contact_phone": value} if value else {}
+
+    async def extract_incident_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                         domain: DomainDict) -> Slots:
+        if not requested(tracker, "incident_confirmed"):
+            return {}
+        text = text_of(tracker)
+        yes = intent_of(tracker) == "affirm" and not any(w in text for w in ("不", "错"))
+        return {"incident_confirmed": True if yes else None}
+
+    def validate_relation(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> Slots:
+        if value not in RELATION_NAMES:
+            return {"relation": None}
+        slots: Slots = {"relation": value}
+        if value == "self" and tracker.get_slot("id_number") and not tracker.get_slot(
+                "insured_id_number"):
+            slots["insured_id_number"] = tracker.get_slot("id_number")
+        return slots
+
+    def validate_insured_id_number(self, value: Any, dispatcher: CollectingDispatcher,
+                                   tracker: Tracker, domain: DomainDict) -> Slots:
+        if not value or not valid_id_number(str(value)):
+            dispatcher.utter_message(text="身份证号码好像不对（18位，最后一位可能是X），请再说一遍。")
+            return {"insured_id_number": None}
+        return {"insured_id_number": str(value)}
+
+    def validate_incident_date(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Slots:
+        try:
+            day = date.fromisoformat(str(value))
+        except ValueError:
+            dispatcher.utter_message(text="没听清是哪天，可以说“昨天”“上周五”或“10月3号”。")
+            return {"incident_date": None}
+        if day > today_cn() or day < today_cn() - timedelta(days=5 * 366):
+            dispatcher.utter_message(text="这个日期好像不对，请再说一下事故是哪天发生的。")
+            return {"incident_date": None}
+        return {"incident_date": day.isoformat()}
+
+    def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Slots:
+        if not value or not PHONE_RE.fullmatch(str(value)):
+            dispatcher.utter_message(text="请留一个11位的手机号码。")
+            return {"contact_phone": None}
+        return {"contact_phone": str(value)}
+
+    def validate_incident_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: DomainDict) -> Slots:
+        return {"incident_confirmed": True if value is True else None}
+
+
+def incident_summary(tracker: Tracker) -> str:
+    g = tracker.get_slot
+    day = g("incident_date")
+    when = spoken(date.fromisoformat(day)) if day else "未填"
+    return (f"出险人：{RELATION_NAMES.get(g('relation') or '', '未填')}"
+            f"（身份证 {mask_id(g('insured_id_number'))}）；时间：{when}；"
+            f"地点：{mask_text(g('incident_place') or '未填')}；经过："
+            f"{mask_text(g('description') or '未填')}；"
+            f"伤情：{mask_text(g('injury') or '未填')}；医院：{g('hospital') or '未填'}；"
+            f"联系电话：{mask_phone(g('contact_phone'))}")
+
+
+class ValidateComplaintForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    async def extract_complaint_category(self, dispatcher: CollectingDispatcher,
+                                         tracker: Tracker, domain: DomainDict) -> Slots:
+        answer = free_answer(tracker, "complaint_category")
+        if answer is None and intent_of(tracker) == "complain" and not tracker.get_slot(
+                "complaint_category"):
+            answer = text_of(tracker)
+        category = complaint_category(answer) if answer else None
+        if category is None and answer and requested(tracker, "complaint_category"):
+            category = "other"
+        return {"complaint_category": category} if category else {}
+
+    async def extract_complaint_description(self, dispatcher: CollectingDispatcher,
+                                            tracker: Tracker, domain: DomainDict) -> Slots:
+        value = free_answer(tracker, "complaint_description")
+        if value is None and intent_of(tracker) == "complain" and len(text_of(tracker)) >= 12:
+            value = text_of(tracker)
+        return {"complaint_description": value} if value else {}
+
+    async def extract_complaint_outcome(self, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> Slots:
+        value = free_answer(tracker, "complaint_outcome")
+        return {"complaint_outcome": value} if value else {}
+
+    async def extract_complainant_phone(self, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> Slots:
+        value = find(PHONE_RE, tracker, "phone") or (
+            None if tracker.get_slot("complainant_phone") else caller_phone(tracker))
+        if value is None and requested(tracker, "complainant_phone"):
+            dispatcher.utter_message(text="请留一个11位的手机号码。")
+        return {"complainant_phone": value} if value else {}
+
+
+_CATEGORIES = [("claim_delay", ("慢", "拖", "久", "还没赔", "不给钱")),
+               ("claim_decision", ("不赔", "拒赔", "结果", "赔少", "扣钱", "金额")),
+               ("service_attitude", ("态度", "服务", "没人管", "不理", "骂")),
+               ("billing", ("收费", "扣费", "保费", "乱扣")),
+               ("sales", ("业务员", "销售", "误导", "骗"))]
+CATEGORY_NAMES = {"claim_delay": "理赔时效", "claim_decision": "理赔结果", "service_attit"
+                                                                   "ude": "服务态度",
+                  "billing": "收费问题", "sales": "销售行为", "other": "其他"}
+
+
+def complaint_category(text: str) -> str | None:
+    for code, words in _CATEGORIES:
+        if any(w in text for w in words):
+            return code
+    return None
+
+
+class ValidateContactForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_contact_form"
+
+    async def extract_new_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> Slots:
+        value = find(PHONE_RE, tracker, "phone")
+        if value:
+            return {"new_phone": value}
+        answer = free_answer(tracker, "new_phone")
+        if answer and ("不" in answer or "没" in answer):
+            return {"new_phone": "-"}
+        if answer:
+            dispatcher.utter_message(text="请说11位的新手机号码，不修改请说“不改”。")
+        return {}
+
+    async def extract_new_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Slots:
+        answer = free_answer(tracker, "new_address")
+        if not answer:
+            return {}
+        return {"new_address": "-" if answer.startswith(("不", "没", "地址不")) else answer}
+
+
+class ValidateBeneficiaryForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_beneficiary_form"
+
+    async def extract_beneficiary_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> Slots:
+        value = entity(tracker, "person_name") or free_answer(tracker, "beneficiary_name")
+        if value:
+            value = re.sub(r"^(叫|名字是|是|姓名)", "", value).strip("。，, ")
+        return {"beneficiary_name": value[:30]} if value else {}
+
+    async def extract_beneficiary_relation(self, dispatcher: CollectingDispatcher,
+                                           tracker: Tracker, domain: DomainDict) -> Slots:
+        answer = free_answer(tracker, "beneficiary_relation")
+        value = relation_of(answer) if answer else None
+        return {"beneficiary_relation": RELATION_NAMES[value]} if value else {}
+
+
+class ValidateHomeVisitForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_home_visit_form"
+
+    async def extract_visit_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> Slots:
+        value = entity(tracker, "person_name") or free_answer(tracker, "visit_name")
+        if value:
+            value = re.sub(r"^(叫|名字是|她叫|他叫|老人叫|是)", "", value).strip("。，, ")
+        return {"visit_name": value[:30]} if value else {}
+
+    async def extract_visit_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Slots:
+        value = find(PHONE_RE, tracker, "phone") or (
+            None if tracker.get_slot("visit_phone") else caller_phone(tracker))
+        return {"visit_phone": value} if value else {}
+
+    async def extract_visit_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Slots:
+        value = free_answer(tracker, "visit_address")
+        return {"visit_address": value} if value else {}
+
+
+def event_list(*events: EventType) -> list[EventType]:
+    return list(events)

@@ -1,0 +1,203 @@
+"""Starting and submitting the incident report, the complaint and the home visit."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backoffice import ApiError, BackofficeDown
+from actions.common import (
+    apologize_down,
+    channel_user,
+    client,
+    handoff,
+    is_angry,
+    mask_phone,
+    text_of,
+)
+from actions.forms import CATEGORY_NAMES, incident_summary
+
+INCIDENT_SLOTS = ("relation", "insured_id_number", "incident_date", "incident_place",
+                  "description", "injury", "hospital", "contact_phone", "incident_confirmed")
+COMPLAINT_SLOTS = ("complaint_category", "complaint_description", "complaint_outcome",
+                   "complainant_phone")
+VISIT_SLOTS = ("visit_name", "visit_phone", "visit_address")
+_OPEN_POLICY = ("in_force", "premium_due", "grace_period")
+_TRANSPORT = ("公交", "大巴", "客车", "火车", "地铁", "高铁", "轮船", "客船", "飞机", "出租车")
+
+
+class ActionStartIncident(Action):
+    def name(self) -> str:
+        return "action_start_incident"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text="别着急，我来帮您报案，问您几个问题。")
+        return [SlotSet(s, None) for s in INCIDENT_SLOTS]
+
+
+class ActionAskIncidentConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_incident_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=f"我核对一下：{incident_summary(tracker)}。\n信息对吗？"
+                                      "对的话请回复“对”，需要更正请直接说，比如“不对，是10月3号”。")
+        return []
+
+
+def claim_type(tracker: Tracker) -> str:
+    """The claim type from what was said (staff can still correct it at registration)."""
+    said = "".join(str(tracker.get_slot(s) or "") for s in ("description", "injury"))
+    if any(w in said for w in ("去世", "死亡", "身故", "过世", "走了", "没了")):
+        return "transport_death" if any(w in said for w in _TRANSPORT) else "death"
+    if any(w in said for w in ("伤残", "残疾", "瘫")):
+        return "disability"
+    if (tracker.get_slot("hospital") or "未就医") != "未就医":
+        return "hospital_allowance"
+    return "medical"
+
+
+def claim_body(tracker: Tracker, policy_no: str) -> dict[str, Any]:
+    channel, _ = channel_user(tracker)
+    g = tracker.get_slot
+    relation = g("relation") or "other"
+    injury = g("injury") or ""
+    hospital = g("hospital") or ""
+    return {
+        "policy_no": policy_no,
+        "insured_id_number": g("insured_id_number"),
+        "claim_type": claim_type(tracker),
+        "incident_date": g("incident_date"),
+        "incident_place": (g("incident_place") or "")[:200],
+        "description": f"{g('description') or ''}；伤情：{injury}；就医：{hospital}"[:1000],
+        "reporter": {"name": "本人" if relation == "self" else "家属",
+                     "relation": relation, "phone": g("contact_phone")},
+        "channel": channel if channel in ("wechat", "ivr", "web") else "web",
+    }
+
+
+class ActionSubmitIncident(Action):
+    """报案: POST /api/v1/claims, the report number read back, missing documents listed once."""
+
+    def name(self) -> str:
+        return "action_submit_incident"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        reset = [SlotSet(s, None) for s in INCIDENT_SLOTS]
+        insured = tracker.get_slot("insured_id_number")
+        try:
+            policies = [p for p in await client().policies_of(insured)
+                        if p.get("status") in _OPEN_POLICY] if insured else []
+            if not policies:
+                dispatcher.utter_message(text="没有查到出险人名下有效的保单，已为您转接人工客服核实，报案信息已转交，不用重复说明。")
+                handoff(dispatcher, tracker, "unsure", "客户报案但未查到有效保单："
+                                                       f"{incident_summary(tracker)}")
+                return reset
+            body = claim_body(tracker, str(policies[0]["policy_no"]))
+            key = "bot-" + hashlib.sha256(
+                f"{tracker.sender_id}|{sorted(body.items())}".encode()).hexdigest()[:40]
+            claim = await client().report_claim(body, key)
+        except BackofficeDown:
+            apologize_down(dispatcher, tracker, f"报案（{incident_summary(tracker)}）")
+            return reset
+        except ApiError as e:
+            dispatcher.utter_message(text=f"报案没有成功：{e.message}。已为您转接人工客服继续办理。")
+            handoff(dispatcher, tracker, "unsure", f"报案被后台拒绝（{e.code}）："
+                                                   f"{incident_summary(tracker)}")
+            return reset
+        claim_no = claim.get("claim_no")
+        text = (f"报案成功，您的报案号是 {claim_no}，请记好。"
+                f"理赔人员会通过 {mask_phone(body['reporter']['phone'])} 联系您。")
+        missing = claim.get("missing_documents") or []
+        if missing:
+            names = "\n".join(f"{i}. {m.get('name')}" for i, m in enumerate(missing, 1))
+            text += (f"\n请准备以下材料（一次性告知）：\n{names}\n可以直接拍照发给我，"
+                     "我会附到这个理赔里。")
+        dispatcher.utter_message(text=text)
+        return [*reset, SlotSet("claim_no", claim_no), SlotSet("policy_no", body["policy_no"])]
+
+
+class ActionStartComplaint(Action):
+    def name(self) -> str:
+        return "action_start_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        if is_angry(text_of(tracker)):
+            dispatcher.utter_message(text="非常抱歉让您这么生气，马上为您转接人工客服处理。")
+            handoff(dispatcher, tracker, "anger", "客户情绪激动，要求投诉")
+            return []
+        from rasa_sdk.events import FollowupAction
+
+        return [*(SlotSet(s, None) for s in COMPLAINT_SLOTS), FollowupAction("complaint_form")]
+
+
+class ActionSubmitComplaint(Action):
+    """POST /api/v1/complaints (built by the desk part); its absence ends in a handoff."""
+
+    def name(self) -> str:
+        return "action_submit_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        g = tracker.get_slot
+        channel, _ = channel_user(tracker)
+        body: dict[str, Any] = {
+            "channel": channel if channel in ("wechat", "ivr", "web") else "web",
+            "complainant": {"name": g("reporter_name") or "客户", "phone": g("complainant_phone")},
+            "category": g("complaint_category") or "other",
+            "description": f"{g('complaint_description') or ''}；诉求："
+                           f"{g('complaint_outcome') or ''}"[:2000],
+        }
+        if g("claim_no"):
+            body["claim_no"] = g("claim_no")
+        if g("policy_no"):
+            body["policy_no"] = g("policy_no")
+        reset = [SlotSet(s, None) for s in COMPLAINT_SLOTS]
+        note = (f"客户投诉（{CATEGORY_NAMES.get(body['category'], '其他')}）："
+                f"{g('complaint_description')}；诉求：{g('complaint_outcome')}")
+        try:
+            done = await client().post("/complaints", body)
+        except (BackofficeDown, ApiError):
+            dispatcher.utter_message(text="非常抱歉，投诉暂时无法自动登记，已为您转接人工客服，您说的内容已转交，不用重复。")
+            handoff(dispatcher, tracker, "complaint", note)
+            return reset
+        due = done.get("due_by")
+        dispatcher.utter_message(text=f"您的投诉已登记，投诉编号 {done.get('complaint_no')}。"
+                                      "我们会在15日内处理并答复您"
+                                      f"{f'（最迟 {due}）' if due else ''}，处理人员会通过 "
+                                      f"{mask_phone(g('complainant_phone'))} 联系您。")
+        return reset
+
+
+class ActionSubmitHomeVisit(Action):
+    """POST /api/v1/home-visits (built by the desk part); its absence ends in a handoff."""
+
+    def name(self) -> str:
+        return "action_submit_home_visit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        g = tracker.get_slot
+        channel, _ = channel_user(tracker)
+        body = {"channel": channel if channel in ("wechat", "ivr", "web") else "web",
+                "name": g("visit_name"), "phone": g("visit_phone"), "address": g("visit_address"),
+                "reason": "客户通过小保预约上门服务"}
+        reset = [SlotSet(s, None) for s in VISIT_SLOTS]
+        try:
+            done = await client().post("/home-visits", body)
+        except (BackofficeDown, ApiError):
+            dispatcher.utter_message(text="非常抱歉，上门预约暂时无法自动登记，已为您转接人工客服安排。")
+            handoff(dispatcher, tracker, "unsure", f"客户预约上门服务，地址：{g('visit_address')}")
+            return reset
+        dispatcher.utter_message(text=f"已为您预约上门服务，预约编号 {done.get('visit_no')}。"
+                                      "工作人员会在24小时内"
+                                      f"联系 {mask_phone(g('visit_phone'))}，48小时内上门。")
+        return reset

@@ -1,0 +1,103 @@
+"""Channel bindings (interface 4): identification of a WeChat user or caller, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from api_testkit import Api, application, id_number, issue_policy, person
+
+BIRTH = date(1956, 3, 4)
+
+
+async def _insured(api: Api) -> tuple[str, str]:
+    idn = id_number(BIRTH, 317)
+    policy = await issue_policy(api, application(person("陈秀兰", BIRTH, 317, phone="13822223333")))
+    return idn, str(policy["policy_no"])
+
+
+async def test_bind_by_phone_or_policy_and_read_back(api: Api) -> None:
+    idn, policy_no = await _insured(api)
+    await api.error("GET", "/bindings/wechat/o-abc", 404, "not_found", "user")
+
+    bound = await api.post("/bindings", {"channel": "wechat", "user": "o-abc", "id_number": idn,
+                                         "phone": "13822223333"}, expect=200)
+    assert bound["party"] == {"name_masked": "陈**", "id_number_masked": idn[:6] + "********"
+                              + idn[-4:], "phone_masked": "138****3333"}
+    assert bound["policies"] == [policy_no]
+    assert bound["open_claims"] == []
+    assert await api.get("/bindings/wechat/o-abc", expect=200) == bound
+    assert idn not in str(bound) and "13822223333" not in str(bound)
+
+    by_policy = await api.post("/bindings", {"channel": "web", "user": "w1", "id_number": idn,
+                                             "policy_no": policy_no}, expect=200)
+    assert by_policy["policies"] == [policy_no]
+
+    assert await api.call("DELETE", "/bindings/wechat/o-abc", expect=200) == {"unbound": True}
+    await api.error("GET", "/bindings/wechat/o-abc", 404, "not_found", "user")
+    await api.error("DELETE", "/bindings/wechat/o-abc", 404, "not_found", "user")
+
+
+async def test_open_claims_newest_first(api: Api) -> None:
+    idn, policy_no = await _insured(api)
+    numbers = []
+    for day in ("2026-01-05", "2026-01-09"):
+        claim = await api.post("/claims", {
+            "policy_no": policy_no, "insured_id_number": idn, "claim_type": "medical",
+            "incident_date": day, "incident_place": "家里", "description": "摔倒",
+            "reporter": {"name": "陈秀兰", "relation": "self", "phone": "13822223333"},
+            "channel": "wechat"}, expect=201)
+        numbers.append(claim["claim_no"])
+    bound = await api.post("/bindings", {"channel": "wechat", "user": "o-1", "id_number": idn,
+                                         "phone": "13822223333"}, expect=200)
+    assert bound["open_claims"] == numbers[::-1]
+
+
+async def test_mismatch_never_says_which_part_and_failures_are_limited(api: Api) -> None:
+    idn, policy_no = await _insured(api)
+    other = id_number(date(1950, 1, 1), 11, "440514")
+    wrong = [
+        {"id_number": idn, "phone": "13900000000"},
+        {"id_number": other, "phone": "13822223333"},
+        {"id_number": idn, "policy_no": "P20269999999999"},
+    ]
+    messages = set()
+    for body in wrong:
+        err = await api.error("POST", "/bindings", 403, "identity_mismatch", "id_number",
+                              {"channel": "ivr", "user": "13700001111", **body})
+        messages.add(err["message"])
+    assert len(messages) == 1
+    # a success clears the count; five failures in a row then lock the user out for a while
+    await api.post("/bindings", {"channel": "ivr", "user": "13700001111", "id_number": idn,
+                                 "phone": "13822223333"}, expect=200)
+    for _ in range(5):
+        await api.error("POST", "/bindings", 403, "identity_mismatch", "id_number",
+                        {"channel": "wechat", "user": "guesser", "id_number": other,
+                         "phone": "13822223333"})
+    await api.error("POST", "/bindings", 429, "too_many_attempts", "id_number",
+                    {"channel": "wechat", "user": "guesser", "id_number": idn,
+                     "phone": "13822223333"})
+    await api.error("GET", "/bindings/wechat/guesser", 404, "not_found", "user")
+
+
+async def test_ivr_caller_falls_back_to_the_party_with_that_phone(api: Api) -> None:
+    idn, policy_no = await _insured(api)
+    found = await api.get("/bindings/ivr/13822223333", expect=200)
+    assert found["policies"] == [policy_no]
+    await api.error("GET", "/bindings/wechat/13822223333", 404, "not_found", "user")
+    await api.error("GET", "/bindings/ivr/13900000000", 404, "not_found", "user")
+
+
+async def test_bad_input_names_the_field(api: Api) -> None:
+    idn, _ = await _insured(api)
+    base = {"channel": "wechat", "user": "u", "id_number": idn, "phone": "13822223333"}
+    await api.error("POST", "/bindings", 400, "invalid", "channel", {**base, "channel": "sms"})
+    await api.error("POST", "/bindings", 400, "invalid", "user", {**base, "user": ""})
+    await api.error("POST", "/bindings", 400, "invalid", "user", {**base, "user": "x" * 129})
+    await api.error("POST", "/bindings", 400, "invalid", "id_number", {**base, "id_number": "1"})
+    await api.error("POST", "/bindings", 400, "invalid", "phone", {**base, "phone": "123"})
+    no_proof = {k: v for k, v in base.items() if k != "phone"}
+    await api.error("POST", "/bindings", 400, "invalid", "phone", no_proof)
+    await api.error("POST", "/bindings", 400, "invalid", "policy_no", {**no_proof,
+                                                                        "policy_no": 5})
+    await api.error("POST", "/bindings", 400, "invalid", "body", [1])
+    await api.error("GET", "/bindings/sms/u", 400, "invalid", "channel")

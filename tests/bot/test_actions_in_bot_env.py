@@ -1,0 +1,109 @@
+"""Actions run in .venv-bot: exercised there directly (subprocess), without a Rasa server.
+
+Covers what a whole dialog cannot reach cheaply: the back office being down, masking, ID checks.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import textwrap
+from typing import Any
+
+from xiaobao import bot
+
+
+def run_bot_python(code: str, **env: str) -> Any:
+    """Run `code` in .venv-bot from the repository root; it prints one JSON value."""
+    result = subprocess.run([str(bot.BOT_BIN / "python"), "-c", textwrap.dedent(code)],
+                            cwd=bot.ROOT, env=bot.bot_env(**env), capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+RUN_ACTION = """
+import asyncio, json
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from actions import actions, submit
+
+def tracker(text, intent, slots=None, sender="wechat:o-1"):
+    message = {"text": text, "intent": {"name": intent}, "entities": [],
+               "metadata": {"channel": "wechat", "user": "o-1"}}
+    return Tracker(sender, slots or {}, message,
+                   [{"event": "user", "text": text, "parse_data": message}], False, None,
+                   {}, "action_listen")
+
+async def go(action, t):
+    d = CollectingDispatcher()
+    events = await action.run(d, t, {"forms": {}})
+    return {"messages": d.messages, "events": events}
+"""
+
+
+def test_back_office_down_means_an_apology_and_a_handoff() -> None:
+    out = run_bot_python(RUN_ACTION + """
+    t = tracker("我的理赔到哪一步了", "claim_progress")
+    print(json.dumps(asyncio.run(go(actions.ActionClaimProgress(), t)), ensure_ascii=False))
+    """.replace("\n    ", "\n"), XIAOBAO_API_URL=f"http://127.0.0.1:{closed_port()}",
+        XIAOBAO_API_TIMEOUT="2")
+    texts = [m.get("text") for m in out["messages"] if m.get("text")]
+    custom = [m["custom"] for m in out["messages"] if m.get("custom")]
+    assert any("抱歉" in t and "人工" in t for t in texts), texts
+    assert not any("Error" in t or "Traceback" in t for t in texts)
+    assert custom[0]["handoff"]["reason"] == "backoffice_down"
+    assert custom[0]["handoff"]["summary"]["text"]
+
+
+def test_report_while_down_keeps_the_facts_for_the_agent_masked() -> None:
+    out = run_bot_python(RUN_ACTION + """
+    slots = {"relation": "parent", "insured_id_number": "44051419560304031X",
+             "incident_date": "2026-10-03", "incident_place": "菜市场", "description": "滑倒",
+             "injury": "手腕骨折", "hospital": "潮南区人民医院", "contact_phone": "13922334455"}
+    t = tracker("对", "affirm", slots)
+    print(json.dumps(asyncio.run(go(submit.ActionSubmitIncident(), t)), ensure_ascii=False))
+    """.replace("\n    ", "\n"), XIAOBAO_API_URL=f"http://127.0.0.1:{closed_port()}",
+        XIAOBAO_API_TIMEOUT="2")
+    [handoff] = [m["custom"]["handoff"] for m in out["messages"] if m.get("custom")]
+    assert handoff["reason"] == "backoffice_down"
+    said = json.dumps(out["messages"], ensure_ascii=False)
+    assert "菜市场" in handoff["summary"]["text"] and "10月3日" in handoff["summary"]["text"]
+    assert "13922334455" not in said and "44051419560304031X" not in said
+    assert "139****4455" in said
+
+
+def test_masking_and_id_checks() -> None:
+    out = run_bot_python("""
+    import json
+    from actions.common import mask_id, mask_phone, mask_text, valid_id_number
+    print(json.dumps([mask_id("440514195603040317"), mask_phone("13922334455"),
+                      mask_text("我是440514195603040317，电话13922334455"),
+                      valid_id_number("11010519491231002X"), valid_id_number("110105194912310021"),
+                      valid_id_number("12345")]))
+    """.replace("\n    ", "\n"))
+    assert out == ["440514********0317", "139****4455", "我是440514********0317，电话139****4455",
+                   True, False, False]
+
+
+def test_fallbacks_are_counted_in_a_row() -> None:
+    out = run_bot_python("""
+    import json
+    from rasa_sdk import Tracker
+    from actions.actions import consecutive_fallbacks
+    def user(intent):
+        return {"event": "user", "text": "x", "parse_data": {"intent": {"name": intent}}}
+    events = [user("greet"), {"event": "action", "name": "utter_greet"}, user("nlu_fallback"),
+              {"event": "action", "name": "action_default_fallback"}, user("nlu_fallback")]
+    t = Tracker("web:1", {}, {}, events, False, None, {}, "action_listen")
+    t2 = Tracker("web:1", {}, {}, events[:3] + [user("greet")], False, None, {}, "action_listen")
+    print(json.dumps([consecutive_fallbacks(t), consecutive_fallbacks(t2)]))
+    """.replace("\n    ", "\n"))
+    assert out == [2, 0]

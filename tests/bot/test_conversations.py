@@ -1,0 +1,185 @@
+"""Whole dialogs over Rasa's REST channel against a real back office; then its state is checked."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from conftest import Stack, new_sender
+from sqlalchemy import select
+
+from backoffice.store.db import Database
+from backoffice.store.models import ChannelBinding, ClaimRow, Party
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def texts(replies: list[dict[str, Any]]) -> str:
+    return "\n".join(str(r.get("text")) for r in replies if r.get("text"))
+
+
+def handoffs(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r["custom"]["handoff"] for r in replies
+            if isinstance(r.get("custom"), dict) and "handoff" in r["custom"]]
+
+
+def db_of(stack: Stack) -> Database:
+    return Database(stack.database_url)
+
+
+def party(stack: Stack, id_number: str) -> Party:
+    db = db_of(stack)
+    with db.read() as s:
+        found = s.execute(select(Party).where(Party.id_number == id_number)).scalar_one()
+        s.expunge(found)
+    db.dispose()
+    return found
+
+
+def answer_form(stack: Stack, sender: str, replies: list[dict[str, Any]],
+                answers: dict[str, str], limit: int = 12) -> list[dict[str, Any]]:
+    """Answer the bot's questions by what they ask until it stops asking; all replies."""
+    seen = list(replies)
+    for _ in range(limit):
+        asked = texts(replies)
+        reply = next((a for key, a in answers.items() if key in asked.splitlines()[-1]), None) \
+            if asked else None
+        if reply is None:
+            return seen
+        replies = stack.say(sender, reply)
+        seen += replies
+    return seen
+
+
+def test_family_member_reports_an_incident_with_a_correction(stack: Stack) -> None:
+    insured = stack.seed["sample_id_numbers"][0]
+    sender = new_sender("wechat")
+    first = stack.say(sender, "我妈今天早上在菜市场摔倒了，现在在潮南区人民医院")
+    assert "报案" in texts(first)
+    answers = {"身份证": insured, "伤得怎么样": "右手腕骨折了", "联系": "13922334455",
+               "经过": "买菜的时候踩到菜叶滑倒的", "什么地方": "菜市场",
+               "哪天": "今天", "本人，还是您的家人": "我妈"}
+    replies = answer_form(stack, sender, first, answers)
+    summary = texts(replies)
+    assert "信息对吗" in summary
+    assert "13922334455" not in summary and "139****4455" in summary
+    assert insured not in summary
+    corrected = stack.say(sender, "不对，是10月3号")
+    assert "10月3日" in texts(corrected)
+    done = texts(stack.say(sender, "对"))
+    assert "报案成功" in done and "报案号" in done
+    assert "一次性告知" in done
+    claim_no = done.split("报案号是 ")[1].split("，")[0]
+
+    today = datetime.now(SHANGHAI).date()
+    expected = date(today.year, 10, 3)
+    expected = expected if expected <= today else date(today.year - 1, 10, 3)
+    db = db_of(stack)
+    with db.read() as s:
+        claim = s.execute(select(ClaimRow).where(ClaimRow.claim_no == claim_no)).scalar_one()
+        assert claim.incident_date == expected
+        assert claim.reporter_relation == "parent"
+        assert claim.reporter_phone == "13922334455"
+        assert "菜市场" in claim.incident_place
+        assert "潮南区人民医院" in claim.description and "骨折" in claim.description
+        assert claim.claim_type == "hospital_allowance"
+        assert claim.channel == "wechat"
+        assert claim.insured_party_id == party(stack, insured).id
+    db.dispose()
+
+
+def test_identification_then_progress_of_the_open_claim(stack: Stack) -> None:
+    insured = stack.seed["sample_id_numbers"][1]
+    phone = party(stack, insured).phone
+    assert phone
+    reported = stack.api("POST", "/claims", {
+        "policy_no": stack.seed["group_policy_no"], "insured_id_number": insured,
+        "claim_type": "hospital_allowance",
+        "incident_date": (datetime.now(SHANGHAI).date() - timedelta(days=3)).isoformat(),
+        "incident_place": "家里", "description": "在家摔倒",
+        "reporter": {"name": "本人", "relation": "self", "phone": phone}, "channel": "web"})
+    sender = new_sender("web")
+    asked = texts(stack.say(sender, "我的理赔到哪一步了"))
+    assert "核验身份" in asked and reported["claim_no"] not in asked
+    assert "手机号码或保单号" in texts(stack.say(sender, insured))
+    wrong = texts(stack.say(sender, "13000000000" if phone != "13000000000" else "13100000000"))
+    assert "不一致" in wrong
+    stack.say(sender, insured)
+    progress = texts(stack.say(sender, phone))
+    assert "身份核验通过" in progress
+    assert reported["claim_no"] in progress and "当前进度" in progress
+    assert insured not in progress and phone not in progress
+    again = texts(stack.say(sender, "理赔进度怎么样了"))
+    assert reported["claim_no"] in again
+
+    db = db_of(stack)
+    with db.read() as s:
+        binding = s.execute(select(ChannelBinding).where(
+            ChannelBinding.user == sender.split(":")[1])).scalar_one()
+        assert binding.channel == "web"
+        assert binding.party_id == party(stack, insured).id
+    db.dispose()
+
+
+def test_coverage_answer_comes_from_the_policy(stack: Stack) -> None:
+    insured = stack.seed["sample_id_numbers"][2]
+    phone = party(stack, insured).phone
+    assert phone
+    sender = new_sender("wechat")
+    stack.say(sender, "住院一天能赔多少钱")
+    stack.say(sender, insured)
+    answer = texts(stack.say(sender, phone))
+    policy = stack.api("GET", f"/policies/{stack.seed['group_policy_no']}")
+    assert stack.seed["group_policy_no"] in answer
+    for coverage in policy["coverages"]:
+        assert coverage["name"] in answer
+
+
+def test_human_handoff_on_request_and_handback(stack: Stack) -> None:
+    sender = new_sender("wechat")
+    stack.say(sender, "你好")
+    replies = stack.say(sender, "转人工")
+    [handoff] = handoffs(replies)
+    assert handoff["reason"] == "user_request"
+    assert handoff["summary"]["text"] and "intent" in handoff["summary"]
+    back = texts(stack.say(sender, "/agent_handback"))
+    assert "回来" in back
+
+
+def test_two_fallbacks_in_a_row_hand_off(stack: Stack) -> None:
+    sender = new_sender("web")
+    first = stack.say(sender, "/nlu_fallback")
+    assert not handoffs(first) and "没太明白" in texts(first)
+    [handoff] = handoffs(stack.say(sender, "/nlu_fallback"))
+    assert handoff["reason"] == "fallback"
+
+
+def test_complaint_is_filed_or_handed_to_an_agent(stack: Stack) -> None:
+    sender = new_sender("wechat")
+    first = stack.say(sender, "我要投诉")
+    replies = answer_form(stack, sender, first, {
+        "哪方面": "理赔太慢了", "发生了什么": "报案一个月了还没人联系我",
+        "怎么处理": "希望尽快处理赔款", "联系电话": "13811112222"})
+    said = texts(replies)
+    filed = "投诉编号" in said
+    if filed:
+        assert "15日" in said
+    else:
+        [handoff] = handoffs(replies)
+        assert handoff["reason"] == "complaint"
+        assert "一个月" in handoff["summary"]["text"]
+    assert "13811112222" not in said
+
+
+def test_document_upload_without_an_open_claim(stack: Stack) -> None:
+    sender = new_sender("wechat")
+    said = texts(stack.say(sender, '/document_uploaded{"claim_no": ""}'))
+    assert "没有找到" in said and "报案" in said
+
+
+def test_service_outlets_from_the_back_office(stack: Stack) -> None:
+    outlets = stack.api("GET", "/service-outlets")["items"]
+    said = texts(stack.say(new_sender("web"), "最近的服务网点在哪里"))
+    if outlets:
+        assert outlets[0]["name"] in said
