@@ -46,6 +46,7 @@ class World:
             policy_no=self.group_no if group else self.policy_no,
             id_number=self.insured_id, code="PA-GUARD",
             complaint_no=self.complaint_no, visit_no=self.visit_no,
+            channel="wechat", user="o-hostile",
         )
 
 
@@ -470,6 +471,9 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
         ("POST", "/notifications/dead/requeue"): [(None, {"ids": [1, 2], "actor": "ops-1"})],
+        ("POST", "/bindings"): [(None, {"channel": "wechat", "user": "o-hostile",
+                                        "id_number": w.insured_id, "phone": "13912345678"})],
+        ("DELETE", "/bindings/{channel}/{user}"): [(None, {})],
     }
 
 
