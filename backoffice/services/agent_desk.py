@@ -1,0 +1,231 @@
+"""The agents' side of a handed-off conversation, beyond what the router's service offers:
+the queue with waiting times, private notes, transfers, closing with a satisfaction request,
+and the customer's policies, claims and complaints beside the transcript.
+
+Each public function is one use case (one transaction, or one read).
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from backoffice import clock
+from backoffice.domain import staff as roles
+from backoffice.domain.errors import Conflict, NotFound, ValidationError
+from backoffice.domain.identity import mask_id_number, mask_phone
+from backoffice.services import conversations, satisfaction
+from backoffice.services.base import audit
+from backoffice.services.lookup import policies_for_id_number
+from backoffice.store.db import Database
+from backoffice.store.models import (
+    AuditEntry,
+    ClaimRow,
+    ComplaintRow,
+    Conversation,
+    ConversationMessage,
+    Party,
+    PolicyRow,
+    StaffRow,
+)
+from xiaobao.logs import mask_text
+
+MAX_NOTE = 2000
+TRANSFER_QUEUE = "queue"  # a transfer target: back to the agents' queue, for anyone to take
+AGENT_ROLES = (roles.CS_AGENT, roles.CLAIMS_SUPERVISOR)
+
+
+def _seconds_since(at: datetime | None, now: datetime) -> int | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:  # SQLite gives naive UTC back
+        from datetime import UTC
+
+        at = at.replace(tzinfo=UTC)
+    return max(0, int((now - at).total_seconds()))
+
+
+def queue(db: Database, state: str = "queued") -> list[dict[str, Any]]:
+    """The router's conversations in `state` with how long each has waited since it was
+    handed to the agents (the newest handoff or transfer to the queue)."""
+    items = conversations.list_conversations(db, state=state)
+    if not items:
+        return items
+    ids = [str(c["id"]) for c in items]
+    with db.read() as s:
+        rows = s.execute(select(AuditEntry.entity_id, func.max(AuditEntry.at)).where(
+            AuditEntry.entity_type == "conversation", AuditEntry.entity_id.in_(ids),
+            AuditEntry.action.in_(("handoff", "requeue"))).group_by(AuditEntry.entity_id)).all()
+    since = {entity_id: at for entity_id, at in rows}
+    now = clock.utcnow()
+    for item in items:
+        at = since.get(str(item["id"]))
+        item["waiting_seconds"] = _seconds_since(at, now) if at is not None else None
+        item["summary"] = item.get("handoff_summary") or {}
+        item["user_masked"] = mask_text(str(item.get("user") or ""))
+    return items
+
+
+def _author(agent: Any) -> str:
+    if not isinstance(agent, str) or not agent.strip() or len(agent) > 60:
+        raise ValidationError("agent", "agent 须为 1 至 60 字的坐席标识")
+    return agent.strip()
+
+
+def _load(s: Session, conversation_id: int) -> Conversation:
+    row = s.execute(select(Conversation).where(Conversation.id == conversation_id)
+                    .with_for_update()).scalar()
+    if row is None:
+        raise NotFound(f"会话 {conversation_id} 不存在", "conversation_id")
+    return row
+
+
+def _line(s: Session, conv: Conversation, role: str, text: str, author: str,
+          payload: dict[str, Any] | None = None) -> None:
+    now = clock.utcnow()
+    s.add(ConversationMessage(conversation_id=conv.id, role=role, author=author, text=text,
+                              payload=payload, created_at=now))
+    conv.updated_at = now
+
+
+def add_note(db: Database, conversation_id: int, agent: Any, text: Any) -> None:
+    """A private note on the conversation: kept in the transcript as `note`, never sent."""
+    name = _author(agent)
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_NOTE:
+        raise ValidationError("note", f"备注须为 1 至 {MAX_NOTE} 字")
+    with db.transaction() as s:
+        conv = _load(s, conversation_id)
+        _line(s, conv, "note", text.strip(), name)
+        audit(s, name, "conversation", str(conv.id), "note")
+
+
+def transfer(db: Database, conversation_id: int, agent: Any, target: Any) -> dict[str, Any]:
+    """Pass a conversation to another agent (a customer-service agent or supervisor) or back
+    to the queue (`queue`), where any agent may take it."""
+    name = _author(agent)
+    if not isinstance(target, str) or not target.strip():
+        raise ValidationError("target", "请选择转给的坐席或队列")
+    target = target.strip()
+    with db.transaction() as s:
+        conv = _load(s, conversation_id)
+        if conv.state not in ("agent", "queued"):
+            raise Conflict(f"会话当前状态为 {conv.state}，不能转接", "conversation_id")
+        if target == TRANSFER_QUEUE:
+            conv.state, conv.agent = "queued", None
+            _line(s, conv, "system", f"坐席 {name} 将会话转回人工队列", name)
+            audit(s, name, "conversation", str(conv.id), "requeue")
+        else:
+            person = s.execute(select(StaffRow).where(StaffRow.username == target)).scalar()
+            if person is None or person.role not in AGENT_ROLES or not person.active:
+                raise ValidationError("target", f"{target} 不是可接待会话的坐席")
+            if target == conv.agent:
+                raise Conflict("会话已由该坐席接待", "target")
+            conv.state, conv.agent = "agent", target
+            _line(s, conv, "system", f"坐席 {name} 将会话转给 {target}", name)
+            audit(s, name, "conversation", str(conv.id), "transfer", None, {"to": target})
+        return {"id": conv.id, "state": conv.state, "agent": conv.agent}
+
+
+def close(db: Database, conversation_id: int, agent: str, disposition: Any) -> dict[str, Any]:
+    """Close with a disposition, then ask the customer for a rating of the agent."""
+    closed = conversations.close(db, conversation_id, disposition)
+    asked = satisfaction.ask_after_conversation(
+        db, str(closed["id"]), closed["channel"], closed["user"], closed["agent"] or agent)
+    return {**closed, "satisfaction_asked": asked}
+
+
+def agents(db: Database) -> list[str]:
+    """Who a conversation may be transferred to."""
+    with db.read() as s:
+        return list(s.execute(select(StaffRow.username).where(
+            StaffRow.role.in_(AGENT_ROLES), StaffRow.active.is_(True))
+            .order_by(StaffRow.username)).scalars())
+
+
+# ---- the customer beside the transcript -----------------------------------------------------
+
+def _binding_party(db: Database, channel: str, user: str) -> str | None:
+    """The ID number bound to the channel user, when the bindings service is installed."""
+    try:
+        module = importlib.import_module("backoffice.services.bindings")
+    except ImportError:
+        return None
+    for name in ("id_number_for", "bound_id_number"):
+        fn = getattr(module, name, None)
+        if fn is not None:
+            try:
+                found = fn(db, channel, user)
+            except Exception:  # a lookup problem must not take the conversation page down
+                return None
+            return str(found) if found else None
+    return None
+
+
+def _party_ids(s: Session, conv: Conversation, summary: dict[str, Any],
+               bound: str | None) -> set[int]:
+    found: set[int] = set()
+    if bound:
+        found.update(s.execute(select(Party.id).where(Party.id_number == bound)).scalars())
+    phones = {p for p in (conv.phone, conv.user_id if conv.channel == "ivr" else None) if p}
+    if phones:
+        found.update(s.execute(select(Party.id).where(Party.phone.in_(phones))).scalars())
+    policy_no, claim_no = summary.get("policy_no"), summary.get("claim_no")
+    if isinstance(policy_no, str) and policy_no:
+        found.update(s.execute(select(PolicyRow.insured_party_id).where(
+            PolicyRow.policy_no == policy_no, PolicyRow.kind != "group")).scalars())
+    if isinstance(claim_no, str) and claim_no:
+        found.update(s.execute(select(ClaimRow.insured_party_id).where(
+            ClaimRow.claim_no == claim_no)).scalars())
+    return {p for p in found if p is not None}
+
+
+def customer(db: Database, conversation_id: int, *, pii: bool) -> dict[str, Any]:
+    """Who the customer is (bound party, phone, or the policy/claim the bot was told), with
+    their policies, claims and complaints; ID and phone numbers masked unless `pii`."""
+    phone_view = (lambda p: p) if pii else mask_phone
+    with db.read() as s:
+        conv = s.execute(select(Conversation).where(
+            Conversation.id == conversation_id)).scalar()
+        if conv is None:
+            raise NotFound(f"会话 {conversation_id} 不存在", "conversation_id")
+        summary = conv.handoff_summary if isinstance(conv.handoff_summary, dict) else {}
+        party_ids = _party_ids(s, conv, summary, _binding_party(db, conv.channel, conv.user_id))
+        parties = list(s.execute(select(Party).where(Party.id.in_(party_ids))).scalars()) \
+            if party_ids else []
+        claim_filter = [ClaimRow.insured_party_id.in_(party_ids)] if party_ids else []
+        if isinstance(summary.get("claim_no"), str):
+            claim_filter.append(ClaimRow.claim_no == summary["claim_no"])
+        claim_rows = list(s.execute(select(ClaimRow).where(or_(*claim_filter))
+                                    .order_by(ClaimRow.id.desc()).limit(20)).scalars()) \
+            if claim_filter else []
+        claim_nos = [c.claim_no for c in claim_rows]
+        phones = [p.phone for p in parties if p.phone] + ([conv.phone] if conv.phone else [])
+        complaint_filter = [ComplaintRow.channel_user == conv.user_id]
+        if phones:
+            complaint_filter.append(ComplaintRow.complainant_phone.in_(phones))
+        if claim_nos:
+            complaint_filter.append(ComplaintRow.claim_no.in_(claim_nos))
+        complaint_rows = list(s.execute(select(ComplaintRow).where(or_(*complaint_filter))
+                                        .order_by(ComplaintRow.id.desc()).limit(20)).scalars())
+        people = [{"name": p.name, "id_number": p.id_number if pii else
+                   mask_id_number(p.id_number),
+                   "phone": phone_view(p.phone) if p.phone else ""} for p in parties]
+        id_numbers = [p.id_number for p in parties]
+        claims_view = [{"claim_no": c.claim_no, "status": c.status, "claim_type": c.claim_type,
+                        "incident_date": c.incident_date.isoformat()} for c in claim_rows]
+        complaints_view = [{"complaint_no": c.complaint_no, "status": c.status,
+                            "category": c.category, "due_on": c.due_on.isoformat()}
+                           for c in complaint_rows]
+        caller = phone_view(conv.phone) if conv.phone else ""
+    policies: list[dict[str, Any]] = []
+    for id_number in id_numbers:
+        policies += [{"policy_no": p["policy_no"], "product_name": p["product_name"],
+                      "status_text": p["status_text"]} for p in policies_for_id_number(db,
+                                                                                  id_number)]
+    return {"people": people, "phone": caller, "policies": policies, "claims": claims_view,
+            "complaints": complaints_view, "found": bool(people or claims_view or
+                                                         complaints_view)}
