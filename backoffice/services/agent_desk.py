@@ -66,8 +66,15 @@ def queue(db: Database, state: str = "queued") -> list[dict[str, Any]]:
         at = since.get(str(item["id"]))
         item["waiting_seconds"] = _seconds_since(at, now) if at is not None else None
         item["summary"] = item.get("handoff_summary") or {}
-        item["user_masked"] = mask_text(str(item.get("user") or ""))
+        item["user_masked"] = masked_user(str(item.get("channel")), str(item.get("user") or ""))
     return items
+
+
+def masked_user(channel: str, user: str) -> str:
+    """Who wrote, as the queue shows it: a caller's number masked, an openid shortened."""
+    if channel == "ivr":
+        return mask_text(user)
+    return user if len(user) <= 10 else f"{user[:4]}…{user[-4:]}"
 
 
 def _author(agent: Any) -> str:
