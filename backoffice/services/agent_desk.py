@@ -7,7 +7,6 @@ Each public function is one use case (one transaction, or one read).
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.services import conversations, satisfaction
 from backoffice.services.base import audit
 from backoffice.services.lookup import policies_for_id_number
+from backoffice.store import models
 from backoffice.store.db import Database
 from backoffice.store.models import (
     AuditEntry,
@@ -155,28 +155,23 @@ def agents(db: Database) -> list[str]:
 
 # ---- the customer beside the transcript -----------------------------------------------------
 
-def _binding_party(db: Database, channel: str, user: str) -> str | None:
-    """The ID number bound to the channel user, when the bindings service is installed."""
-    try:
-        module = importlib.import_module("backoffice.services.bindings")
-    except ImportError:
+def _bound_party(s: Session, channel: str, user: str) -> int | None:
+    """The party the channel user proved to be (the bindings of BRIEF interface 4, table
+    `channel_bindings`), when that part of the back office is installed."""
+    binding = getattr(models, "ChannelBinding", None)
+    if binding is None:
         return None
-    for name in ("id_number_for", "bound_id_number"):
-        fn = getattr(module, name, None)
-        if fn is not None:
-            try:
-                found = fn(db, channel, user)
-            except Exception:  # a lookup problem must not take the conversation page down
-                return None
-            return str(found) if found else None
-    return None
+    return s.execute(select(binding.party_id).where(
+        binding.channel == channel, binding.user == user)).scalar()
 
 
-def _party_ids(s: Session, conv: Conversation, summary: dict[str, Any],
-               bound: str | None) -> set[int]:
+def _party_ids(s: Session, conv: Conversation, summary: dict[str, Any]) -> set[int]:
+    """The customer: bound to the channel user, else whose phone the caller's is, else the
+    insured of the policy or claim the bot was told about."""
     found: set[int] = set()
-    if bound:
-        found.update(s.execute(select(Party.id).where(Party.id_number == bound)).scalars())
+    bound = _bound_party(s, conv.channel, conv.user_id)
+    if bound is not None:
+        return {bound}
     phones = {p for p in (conv.phone, conv.user_id if conv.channel == "ivr" else None) if p}
     if phones:
         found.update(s.execute(select(Party.id).where(Party.phone.in_(phones))).scalars())
@@ -200,7 +195,7 @@ def customer(db: Database, conversation_id: int, *, pii: bool) -> dict[str, Any]
         if conv is None:
             raise NotFound(f"会话 {conversation_id} 不存在", "conversation_id")
         summary = conv.handoff_summary if isinstance(conv.handoff_summary, dict) else {}
-        party_ids = _party_ids(s, conv, summary, _binding_party(db, conv.channel, conv.user_id))
+        party_ids = _party_ids(s, conv, summary)
         parties = list(s.execute(select(Party).where(Party.id.in_(party_ids))).scalars()) \
             if party_ids else []
         claim_filter = [ClaimRow.insured_party_id.in_(party_ids)] if party_ids else []

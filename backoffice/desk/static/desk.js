@@ -32,7 +32,13 @@
           var now = document.getElementById(id), next = fresh.getElementById(id);
           if (now && next) now.innerHTML = next.innerHTML;
         });
+        toEnd();
       });
   }
+  function toEnd() {  // the newest lines of a transcript in view
+    var t = document.getElementById("transcript");
+    if (t) t.scrollTop = t.scrollHeight;
+  }
+  toEnd();
   connect();
 })();

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from backoffice.clock import ManualClock
 from backoffice.domain.errors import Conflict, ValidationError
 from backoffice.services import agent_desk, conversations
-from backoffice.store.models import ConversationMessage, Notification, SatisfactionRow
+from backoffice.store import models
+from backoffice.store.models import ConversationMessage, Notification, Party, SatisfactionRow
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
 
@@ -140,3 +141,16 @@ async def test_an_agent_works_a_conversation_on_the_desk(desk: Desk, world: Worl
         assert (await agent.get(path)).status == 404
     again = await _post(agent, f"/desk/handoff/{cid}/close", token, disposition="已解决")
     assert "err=" in again
+
+
+@pytest.mark.skipif(not hasattr(models, "ChannelBinding"),
+                    reason="the channel bindings (BRIEF interface 4) are not on this branch yet")
+def test_a_bound_customer_is_found_by_the_binding(world: World) -> None:
+    with world.db.transaction() as s:
+        party_id = s.execute(select(Party.id).where(
+            Party.id_number == world.members[0])).scalar_one()
+        s.add(models.ChannelBinding(channel="web", user="web-bound", party_id=party_id))
+    turn = conversations.user_message(world.db, "web", "web-bound", "转人工")
+    beside = agent_desk.customer(world.db, turn.conversation_id, pii=True)
+    assert [p["id_number"] for p in beside["people"]] == [world.members[0]]
+    assert [k["claim_no"] for k in beside["claims"]] == [world.claim_no]
