@@ -154,3 +154,24 @@ def test_a_bound_customer_is_found_by_the_binding(world: World) -> None:
     beside = agent_desk.customer(world.db, turn.conversation_id, pii=True)
     assert [p["id_number"] for p in beside["people"]] == [world.members[0]]
     assert [k["claim_no"] for k in beside["claims"]] == [world.claim_no]
+
+
+async def test_a_reply_to_a_phone_caller_goes_by_sms(desk: Desk, world: World,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XIAOBAO_IVR_SECRET", "desk-test-ivr-secret")
+    caller = "13922223333"
+    turn = conversations.user_message(world.db, "ivr", caller, "0", phone=caller)
+    conversations.bot_failed(world.db, turn.conversation_id, "user_request", "来电按 0 转人工")
+    agent = await desk("cs_agent")
+    token, queue = await _token(agent, "/desk/handoff")
+    assert caller not in queue and "139****3333" in queue and "电话" in queue
+    await _post(agent, f"/desk/handoff/{turn.conversation_id}/take", token)
+    where = await _post(agent, f"/desk/handoff/{turn.conversation_id}/reply", token,
+                        text="您的报案已登记，稍后短信告知进度。")
+    assert "msg=" in where
+    with world.db.read() as s:
+        sms = s.execute(select(Notification).where(Notification.recipient == caller)
+                        ).scalars().all()
+    assert [n.channel for n in sms] == ["sms"] and "稍后短信告知进度" in sms[0].text
+    page = await (await agent.get(f"/desk/handoff/{turn.conversation_id}")).text()
+    assert caller not in page  # the caller's number masked for an agent
