@@ -7,7 +7,7 @@ Each public function is one use case (one transaction, or one read).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -43,8 +43,6 @@ def _seconds_since(at: datetime | None, now: datetime) -> int | None:
     if at is None:
         return None
     if at.tzinfo is None:  # SQLite gives naive UTC back
-        from datetime import UTC
-
         at = at.replace(tzinfo=UTC)
     return max(0, int((now - at).total_seconds()))
 
@@ -185,10 +183,39 @@ def _party_ids(s: Session, conv: Conversation, summary: dict[str, Any]) -> set[i
     return {p for p in found if p is not None}
 
 
+def _claims(s: Session, party_ids: set[int], summary: dict[str, Any]) -> list[ClaimRow]:
+    wanted = [ClaimRow.insured_party_id.in_(party_ids)] if party_ids else []
+    if isinstance(summary.get("claim_no"), str):
+        wanted.append(ClaimRow.claim_no == summary["claim_no"])
+    if not wanted:
+        return []
+    return list(s.execute(select(ClaimRow).where(or_(*wanted))
+                          .order_by(ClaimRow.id.desc()).limit(20)).scalars())
+
+
+def _complaints(s: Session, conv: Conversation, phones: list[str],
+                claim_nos: list[str]) -> list[ComplaintRow]:
+    wanted = [ComplaintRow.channel_user == conv.user_id]
+    if phones:
+        wanted.append(ComplaintRow.complainant_phone.in_(phones))
+    if claim_nos:
+        wanted.append(ComplaintRow.claim_no.in_(claim_nos))
+    return list(s.execute(select(ComplaintRow).where(or_(*wanted))
+                          .order_by(ComplaintRow.id.desc()).limit(20)).scalars())
+
+
+def _policies(db: Database, id_numbers: list[str]) -> list[dict[str, Any]]:
+    return [{"policy_no": p["policy_no"], "product_name": p["product_name"],
+             "status_text": p["status_text"]}
+            for id_number in id_numbers for p in policies_for_id_number(db, id_number)]
+
+
 def customer(db: Database, conversation_id: int, *, pii: bool) -> dict[str, Any]:
     """Who the customer is (bound party, phone, or the policy/claim the bot was told), with
     their policies, claims and complaints; ID and phone numbers masked unless `pii`."""
-    phone_view = (lambda p: p) if pii else mask_phone
+    def phone_view(value: str | None) -> str:
+        return (value if pii else mask_phone(value)) if value else ""
+
     with db.read() as s:
         conv = s.execute(select(Conversation).where(
             Conversation.id == conversation_id)).scalar()
@@ -198,36 +225,19 @@ def customer(db: Database, conversation_id: int, *, pii: bool) -> dict[str, Any]
         party_ids = _party_ids(s, conv, summary)
         parties = list(s.execute(select(Party).where(Party.id.in_(party_ids))).scalars()) \
             if party_ids else []
-        claim_filter = [ClaimRow.insured_party_id.in_(party_ids)] if party_ids else []
-        if isinstance(summary.get("claim_no"), str):
-            claim_filter.append(ClaimRow.claim_no == summary["claim_no"])
-        claim_rows = list(s.execute(select(ClaimRow).where(or_(*claim_filter))
-                                    .order_by(ClaimRow.id.desc()).limit(20)).scalars()) \
-            if claim_filter else []
-        claim_nos = [c.claim_no for c in claim_rows]
+        claim_rows = _claims(s, party_ids, summary)
         phones = [p.phone for p in parties if p.phone] + ([conv.phone] if conv.phone else [])
-        complaint_filter = [ComplaintRow.channel_user == conv.user_id]
-        if phones:
-            complaint_filter.append(ComplaintRow.complainant_phone.in_(phones))
-        if claim_nos:
-            complaint_filter.append(ComplaintRow.claim_no.in_(claim_nos))
-        complaint_rows = list(s.execute(select(ComplaintRow).where(or_(*complaint_filter))
-                                        .order_by(ComplaintRow.id.desc()).limit(20)).scalars())
-        people = [{"name": p.name, "id_number": p.id_number if pii else
-                   mask_id_number(p.id_number),
-                   "phone": phone_view(p.phone) if p.phone else ""} for p in parties]
+        complaint_rows = _complaints(s, conv, phones, [c.claim_no for c in claim_rows])
+        people = [{"name": p.name,
+                   "id_number": p.id_number if pii else mask_id_number(p.id_number),
+                   "phone": phone_view(p.phone)} for p in parties]
         id_numbers = [p.id_number for p in parties]
         claims_view = [{"claim_no": c.claim_no, "status": c.status, "claim_type": c.claim_type,
                         "incident_date": c.incident_date.isoformat()} for c in claim_rows]
         complaints_view = [{"complaint_no": c.complaint_no, "status": c.status,
                             "category": c.category, "due_on": c.due_on.isoformat()}
                            for c in complaint_rows]
-        caller = phone_view(conv.phone) if conv.phone else ""
-    policies: list[dict[str, Any]] = []
-    for id_number in id_numbers:
-        policies += [{"policy_no": p["policy_no"], "product_name": p["product_name"],
-                      "status_text": p["status_text"]} for p in policies_for_id_number(db,
-                                                                                  id_number)]
-    return {"people": people, "phone": caller, "policies": policies, "claims": claims_view,
-            "complaints": complaints_view, "found": bool(people or claims_view or
-                                                         complaints_view)}
+        caller = phone_view(conv.phone)
+    return {"people": people, "phone": caller, "policies": _policies(db, id_numbers),
+            "claims": claims_view, "complaints": complaints_view,
+            "found": bool(people or claims_view or complaints_view)}
