@@ -122,10 +122,10 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     api = create_api(db, settings.api_token, FileStore(settings.files_root), reader_from_env())
-    mount_channels(app, api, settings, db, registry)
+    router = mount_channels(app, api, settings, db, registry)
     app.add_subapp("/api/v1", api)
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
-    app.add_subapp("/desk", create_desk(db))
+    app.add_subapp("/desk", create_desk(db, hooks=router))
     app.router.add_get("/", index)
 
     async def close_db(_app: web.Application) -> None:

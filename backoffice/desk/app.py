@@ -4,6 +4,7 @@ the auth middleware enforces it before the handler runs (backoffice/desk/auth.py
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from backoffice.api.charts import render_claim_charts
+from backoffice.api.conversations import ConversationHooks
 from backoffice.desk import auth
 from backoffice.desk.handoff import HandoffQueue
 from backoffice.desk.live import LiveHub
@@ -23,19 +25,23 @@ from backoffice.domain import staff as roles
 from backoffice.domain.errors import DomainError
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.services import (
+    agent_desk,
     claim_stats,
     claims,
     complaints,
+    conversations,
     home_visits,
     satisfaction,
     staff,
 )
 from backoffice.services.base import SHANGHAI
 from backoffice.store.db import Database
+from xiaobao.logs import mask_text
 
 DB = web.AppKey("desk_db", Database)
 HUB = web.AppKey("desk_hub", LiveHub)
 HANDOFF = web.AppKey("desk_handoff", HandoffQueue)
+HOOKS = web.AppKey("desk_conversation_hooks", ConversationHooks)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _env = jinja2.Environment(
@@ -54,6 +60,16 @@ def _local(value: str | datetime | None) -> str:
 _env.filters["local"] = _local
 _env.globals.update(ROLE_NAMES=roles.ROLE_NAMES, STATUS_NAMES=cp.STATUS_NAMES,
                     CATEGORY_NAMES=cp.CATEGORY_NAMES, OUTCOME_NAMES=cp.OUTCOME_NAMES)
+_env.globals.update(  # the handoff pages
+    CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页"},
+    STATE_NAMES={"bot": "小保接待", "queued": "排队中", "agent": "人工服务中", "closed": "已结束"},
+    ROLE_LINE_NAMES={"user": "客户", "bot": "小保", "agent": "坐席", "system": "系统",
+                     "note": "备注"},
+    HANDOFF_REASON_NAMES={"user_request": "客户要求", "fallback": "无法理解", "anger": "客户不满",
+                          "complaint": "投诉", "backoffice_down": "系统故障",
+                          "unsure": "小保不确定", "bot_unavailable": "小保无应答",
+                          "no_input": "无输入"},
+    DISPOSITIONS=["已解决", "已转投诉", "已登记报案", "需回访", "客户无回应", "其他"])
 
 
 async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -383,10 +399,127 @@ async def supervisor_charts(request: web.Request) -> web.Response:
 
 async def handoff_page(request: web.Request) -> web.Response:
     queue = request.app[HANDOFF]
+    user = auth.user_of(request)
     items = await run(queue.list, db_of(request), "queued")
     serving = await run(queue.list, db_of(request), "agent")
+    if not roles.sees_pii(user.role):
+        for item in items:
+            if isinstance(item.get("summary"), dict):
+                item["summary"] = _masked_transcript(
+                    {"messages": [], "handoff_summary": item["summary"]}, False)[
+                        "handoff_summary"]
     return page(request, "handoff.html", items=items, serving=serving,
-                available=queue.available, live=True)
+                available=queue.available, live=True, may_work=user.may("handoff.work"))
+
+
+def _conversation_id(request: web.Request) -> int:
+    raw = request.match_info["conversation_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+def _masked_transcript(view: dict[str, Any], pii: bool) -> dict[str, Any]:
+    """Numbers the customer typed are masked for roles that do not need them."""
+    if pii:
+        return view
+    for line in view["messages"]:
+        line["text"] = mask_text(line["text"])
+    summary = view.get("handoff_summary")
+    if isinstance(summary, dict):
+        view["handoff_summary"] = {k: mask_text(v) if isinstance(v, str) else v
+                                   for k, v in summary.items()}
+        if isinstance(summary.get("slots"), dict):
+            view["handoff_summary"]["slots"] = {
+                k: mask_text(v) if isinstance(v, str) else v
+                for k, v in summary["slots"].items()}
+    if view.get("channel") == "ivr":
+        view["user"] = mask_text(view["user"])
+    return view
+
+
+async def conversation_page(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    cid = _conversation_id(request)
+    try:
+        view = await run(conversations.get_conversation, db_of(request), cid)
+    except DomainError as exc:
+        return render_error(request, 404, exc.message)
+    pii = roles.sees_pii(user.role)
+    view = _masked_transcript(view, pii)
+    beside = await run(agent_desk.customer, db_of(request), cid, pii=pii)
+    people = await run(agent_desk.agents, db_of(request))
+    return page(request, "conversation.html", c=view, customer=beside, live=True,
+                canned=canned_replies(), agents=[p for p in people if p != user.username],
+                mine=view["agent"] == user.username, may_work=user.may("handoff.work"))
+
+
+def canned_replies() -> list[str]:
+    """The canned replies: one per line of $XIAOBAO_DESK_CANNED_REPLIES, else the defaults."""
+    path = os.environ.get("XIAOBAO_DESK_CANNED_REPLIES", "").strip()
+    if path:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+            return [line.strip() for line in lines if line.strip()][:50]
+        except OSError:
+            pass
+    return DEFAULT_CANNED
+
+
+DEFAULT_CANNED = [
+    "您好，我是人工客服，很高兴为您服务。",
+    "请稍等，我为您查询一下。",
+    "您的理赔正在处理中，结果出来后我们会第一时间通知您。",
+    "请问还有其他可以帮您的吗？",
+    "感谢您的耐心等待，祝您生活愉快！",
+]
+
+
+async def _conversation_act(request: web.Request, cid: int, action: str,
+                            form: MultiDictProxy[Any]) -> str:
+    """One agent action; the message shown after it."""
+    user = auth.user_of(request)
+    db, hooks = db_of(request), request.app.get(HOOKS)
+    if action == "take":
+        await run(conversations.take, db, cid, user.username)
+        return "已接入会话"
+    if action == "reply":
+        text = _form_text(form, "text")
+        if hooks is None:
+            await run(conversations.agent_message, db, cid, user.username, text)
+            return "已记录（渠道未连接，未发送）"
+        delivered = await hooks.agent_message(cid, user.username, text)
+        return "已发送" if delivered else "已记录，渠道发送失败"
+    if action == "note":
+        await run(agent_desk.add_note, db, cid, user.username, _form_text(form, "note"))
+        return "备注已保存（客户看不到）"
+    if action == "transfer":
+        done = await run(agent_desk.transfer, db, cid, user.username, _form_text(form, "target"))
+        return "已转回队列" if done["state"] == "queued" else f"已转给 {done['agent']}"
+    if action == "handback":
+        if hooks is None:
+            await run(conversations.handback, db, cid, user.username)
+        else:
+            await hooks.handback(cid, user.username)
+        return "已交回小保"
+    await run(agent_desk.close, db, cid, user.username, _form_text(form, "disposition"))
+    return "会话已结束，已请客户评价"
+
+
+def _conversation_action(action: str) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        cid = _conversation_id(request)
+        form = await request.post()
+        to = f"/desk/handoff/{cid}"
+        try:
+            msg = await _conversation_act(request, cid, action, form)
+        except DomainError as exc:
+            raise back(to, err=exc.message) from None
+        raise back("/desk/handoff" if action in ("handback", "close", "transfer") else to,
+                   msg=msg)
+
+    handler.__name__ = f"conversation_{action}"
+    return handler
 
 
 # ---- staff administration ------------------------------------------------------------------
@@ -433,19 +566,26 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/supervisor", supervisor_page, "supervisor.view"),
     ("GET", "/supervisor/charts", supervisor_charts, "supervisor.view"),
     ("GET", "/handoff", handoff_page, "handoff.view"),
+    ("GET", "/handoff/{conversation_id}", conversation_page, "handoff.view"),
+    *[("POST", f"/handoff/{{conversation_id}}/{action}", _conversation_action(action),
+       "handoff.work")
+      for action in ("take", "reply", "note", "transfer", "handback", "close")],
     ("GET", "/staff", staff_page, "staff.manage"),
     ("POST", "/staff", staff_add, "staff.manage"),
 ]
 
 
 def create_desk(db: Database, handoff: HandoffQueue | None = None,
-                live: bool = True) -> web.Application:
-    """The /desk sub-application."""
+                live: bool = True, hooks: ConversationHooks | None = None) -> web.Application:
+    """The /desk sub-application; `hooks` (the channels' router) delivers agents' messages
+    and hands conversations back to the bot."""
     permissions = {(m, p): perm for m, p, _, perm in ROUTES}
     app = web.Application(middlewares=[auth.make_middleware(db, permissions, render_error)])
     app[DB] = db
     app[HUB] = LiveHub(db)
     app[HANDOFF] = handoff or HandoffQueue()
+    if hooks is not None:
+        app[HOOKS] = hooks
     for method, path, handler, _ in ROUTES:
         app.router.add_route(method, path, handler)
     app.router.add_get("", index)

@@ -1,9 +1,10 @@
 """The seam between the desk and the conversation router (interface 6).
 
 The router owns the handoff queue: its service `backoffice.services.conversations` lists
-conversations by state. The desk reads the queue only through `HandoffQueue`, so the pages work
-before the router is installed (an empty queue, said so on the page) and pick the router's
-service up as soon as it is there. Everything read from it is shown masked and escaped.
+conversations by state (`list_conversations(db, state=…)`), and
+`backoffice.services.agent_desk.queue` adds how long each has waited. The desk reads the queue
+only through `HandoffQueue`, so a failure on the router's side leaves the desk up with an empty
+queue. Everything read from it is shown escaped.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ class HandoffQueue:
         if self._list_fn is not None:
             return self._list_fn
         try:
-            module = importlib.import_module("backoffice.services.conversations")
+            module = importlib.import_module("backoffice.services.agent_desk")
         except ImportError:
             return None
-        return getattr(module, "list_conversations", None)
+        return getattr(module, "queue", None)
 
     @property
     def available(self) -> bool:

@@ -30,6 +30,7 @@ CLAIM_APPROVAL_ROLE = {CLAIMS_ADJUSTER: "adjuster", CLAIMS_SUPERVISOR: "supervis
 PERMISSIONS: dict[str, frozenset[str]] = {
     "desk.home": frozenset(ROLES),
     "handoff.view": frozenset({CS_AGENT, CLAIMS_SUPERVISOR}),
+    "handoff.work": frozenset({CS_AGENT, CLAIMS_SUPERVISOR}),
     "complaints.view": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
     "complaints.create": frozenset({CS_AGENT, COMPLAINT_HANDLER}),
     "complaints.work": frozenset({COMPLAINT_HANDLER}),

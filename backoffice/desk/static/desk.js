@@ -13,6 +13,7 @@
       if (version === null) { version = msg.version; return; }
       if (msg.version <= version) return;
       version = msg.version;
+      if (document.body.dataset.live === "conversation") { refreshConversation(); return; }
       if (document.body.dataset.live === "list") {
         var typing = document.activeElement && /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);
         if (!typing) { location.reload(); return; }
@@ -21,5 +22,23 @@
       if (note) note.hidden = false;
     };
   }
+  // a conversation page takes the new transcript, state and customer from a fresh copy of
+  // itself, leaving the reply being typed alone
+  function refreshConversation() {
+    fetch(location.pathname, {credentials: "same-origin"}).then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ["transcript", "state", "agent", "customer", "summary"].forEach(function (id) {
+          var now = document.getElementById(id), next = fresh.getElementById(id);
+          if (now && next) now.innerHTML = next.innerHTML;
+        });
+        toEnd();
+      });
+  }
+  function toEnd() {  // the newest lines of a transcript in view
+    var t = document.getElementById("transcript");
+    if (t) t.scrollTop = t.scrollHeight;
+  }
+  toEnd();
   connect();
 })();

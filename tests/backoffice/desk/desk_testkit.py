@@ -7,7 +7,7 @@ import re
 from aiohttp.test_utils import TestClient
 
 from backoffice.demo.staff import DEMO_STAFF, seed_staff
-from backoffice.services import claims, complaints
+from backoffice.services import claims, complaints, conversations
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
 
@@ -37,6 +37,15 @@ class World:
             "category": "claims", "description": "材料交了很久没有消息",
             "claim_no": self.claim_no})
         self.complaint_no = made["complaint_no"]
+        self.openid = "oHandoffWorld0000000000000001"
+        turn = conversations.user_message(db, "wechat", self.openid, "我要转人工，电话13811112222")
+        conversations.bot_messages(db, turn.conversation_id, [
+            {"text": "好的，正在为您转接人工客服。"},
+            {"custom": {"handoff": {"reason": "user_request", "summary": {
+                "text": "客户询问理赔进度，要求转人工", "intent": "human_handoff",
+                "slots": {"claim_no": self.claim_no, "phone": "13811112222"},
+                "claim_no": self.claim_no}}}}])
+        self.conversation_id = turn.conversation_id
 
 
 async def login(client: TestClient, username: str, password: str) -> str:

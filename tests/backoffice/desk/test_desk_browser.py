@@ -221,7 +221,7 @@ def test_other_roles_see_their_pages_and_are_refused_the_rest(
     browser.get(base + "/desk/home-visits")
     assert "林阿婆" in browser.find_element(By.ID, "home-visits").text
     browser.save_screenshot(str(shots / "home-visits.png"))
-    browser.get(base + "/desk/handoff")
-    browser.save_screenshot(str(shots / "handoff.png"))
+    browser.get(base + "/desk/handoff")  # its screenshot: test_desk_handoff_browser.py
+    assert "队列为空" in browser.find_element(By.ID, "handoff").text
     browser.get(base + "/desk/claims")
     assert "无权" in browser.find_element(By.ID, "refusal").text

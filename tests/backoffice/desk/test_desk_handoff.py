@@ -52,7 +52,7 @@ async def test_the_page_lists_what_the_router_gives(aiohttp_client: ClientFactor
     client = await aiohttp_client(outer)
     await login(client, "agent.li", "demo-agent-2026")
     text = await (await client.get("/desk/handoff")).text()
-    assert "conv-7" in text and "anger" in text and "95" in text
+    assert "conv-7" in text and "anger" in text and "1 分 35 秒" in text
     assert "&lt;b&gt;客户&lt;/b&gt;询问理赔进度" in text and "<b>客户</b>" not in text
     assert asked[-2:] == ["queued", "agent"]  # after the home page's count of the queue
     await login(client, "supervisor.zhao", "demo-supervisor-2026")

@@ -23,7 +23,7 @@ Desk = Callable[[str | None], Awaitable[TestClient]]
 
 def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
     """(method, path, form, the permission that decides) for every desk route but login/ws."""
-    c, k = world.complaint_no, world.claim_no
+    c, k, h = world.complaint_no, world.claim_no, world.conversation_id
     return [
         ("GET", "/desk/", {}, "desk.home"),
         ("GET", "/desk/api/summary", {}, "desk.home"),
@@ -45,6 +45,13 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", "/desk/supervisor", {}, "supervisor.view"),
         ("GET", "/desk/supervisor/charts", {}, "supervisor.view"),
         ("GET", "/desk/handoff", {}, "handoff.view"),
+        ("GET", f"/desk/handoff/{h}", {}, "handoff.view"),
+        ("POST", f"/desk/handoff/{h}/take", {}, "handoff.work"),
+        ("POST", f"/desk/handoff/{h}/reply", {"text": "您好，我来帮您查。"}, "handoff.work"),
+        ("POST", f"/desk/handoff/{h}/note", {"note": "客户着急"}, "handoff.work"),
+        ("POST", f"/desk/handoff/{h}/transfer", {"target": "queue"}, "handoff.work"),
+        ("POST", f"/desk/handoff/{h}/handback", {}, "handoff.work"),
+        ("POST", f"/desk/handoff/{h}/close", {"disposition": "已解决"}, "handoff.work"),
         ("GET", "/desk/staff", {}, "staff.manage"),
         ("POST", "/desk/staff", {"username": "new.person", "password": "a-long-password",
                                  "role": "cs_agent"}, "staff.manage"),
