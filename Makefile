@@ -118,13 +118,15 @@ test: install fonts ## ruff check, then pytest (PYTEST_ARGS passed through)
 run: install ## xiaobao up: migrate, seed demo data into an empty DB, serve (Ctrl-C stops)
 	$(VENV)/bin/xiaobao up
 
-bench: install fonts ## Run every bench/*.py with .venv's Python; each prints its figures
-	@shopt -s nullglob; scripts=(bench/*.py); \
-	if [ $${#scripts[@]} -eq 0 ]; then echo "no bench/*.py scripts"; exit 0; fi; \
-	failed=(); \
-	for s in "$${scripts[@]}"; do \
-	  echo "==> $$s"; \
-	  $(PY) "$$s" || failed+=("$$s"); \
+# Each script runs as a module (python -m bench.X) so that it can import bench.common; files
+# without a main guard (helpers such as common.py, ocr_synth.py) are not benchmarks.
+bench: install fonts ## Run every benchmark in bench/ with .venv's Python; each prints its figures
+	@shopt -s nullglob; failed=(); \
+	for s in bench/*.py; do \
+	  grep -q '__name__ == "__main__"' "$$s" || continue; \
+	  mod="bench.$$(basename "$$s" .py)"; \
+	  echo "==> python -m $$mod"; \
+	  $(PY) -m "$$mod" || failed+=("$$mod"); \
 	done; \
 	if [ $${#failed[@]} -gt 0 ]; then echo "failed: $${failed[*]}" >&2; exit 1; fi
 
