@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -62,23 +63,43 @@ async def parses(rasa: str, n: int) -> list[float]:
                 for i in range(n)]
 
 
-async def conversation(s: aiohttp.ClientSession, rasa: str, sender: str, turns: int
-                       ) -> list[float]:
+async def conversation(s: aiohttp.ClientSession, rasa: str, sender: str, turns: int,
+                       think: float = 0.0, rng: random.Random | None = None) -> list[float]:
+    """`turns` messages from one sender; with `think` > 0 the user reads the reply and types
+    for a random 0.5–1.5 × `think` seconds before the next message, as people do."""
     url = f"{rasa}/webhooks/rest/webhook"
     channel, _, user = sender.partition(":")
     meta = {"channel": channel, "user": user}
-    return [await post(s, url, {"sender": sender, "message": ACTION_TURN, "metadata": meta})
-            for _ in range(turns)]
+    rng = rng or random.Random(0)
+    took: list[float] = []
+    for _ in range(turns):
+        if think and took:
+            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
+        took.append(await post(s, url, {"sender": sender, "message": ACTION_TURN,
+                                        "metadata": meta}))
+    return took
 
 
-async def concurrent(rasa: str, conversations: int, turns: int) -> tuple[list[float], float]:
+async def concurrent(rasa: str, conversations: int, turns: int, think: float = 0.0
+                     ) -> tuple[list[float], float]:
     started = time.perf_counter()
     async with aiohttp.ClientSession() as s:
         results = await asyncio.gather(*(
-            conversation(s, rasa, f"web:bench-{uuid.uuid4().hex[:8]}", turns)
-            for _ in range(conversations)))
+            conversation(s, rasa, f"web:bench-{uuid.uuid4().hex[:8]}", turns, think,
+                         random.Random(i))
+            for i in range(conversations)))
     elapsed = time.perf_counter() - started
     return [x for r in results for x in r], conversations * turns / elapsed
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU time of each process so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 async def history(rasa: str, sender: str, turns: int, age: timedelta | None) -> None:
@@ -144,17 +165,25 @@ def start(tmp: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
     return procs, rasa
 
 
-async def run(rasa: str, args: argparse.Namespace) -> dict[str, object]:
+async def run(rasa: str, pids: dict[str, int], args: argparse.Namespace) -> dict[str, object]:
     await parses(rasa, 20)  # warm-up
     p = await parses(rasa, args.parses)
     one, _ = await concurrent(rasa, 1, args.turns * 5)
+    before = cpu_seconds(pids)
     many, rate = await concurrent(rasa, 20, args.turns)
+    after = cpu_seconds(pids)
+    paced, paced_rate = await concurrent(rasa, 20, args.turns, args.think)
     deep = await deep_vs_fresh(rasa, args.deep, 20)
+    n = 20 * args.turns
     return {
         "parse_ms": {"p50": round(pct(p, 0.5), 1), "p99": round(pct(p, 0.99), 1)},
         "turn_ms_1": {"p50": round(pct(one, 0.5), 1), "p99": round(pct(one, 0.99), 1)},
         "turn_ms_20": {"p50": round(pct(many, 0.5), 1), "p99": round(pct(many, 0.99), 1),
                        "turns_per_s": round(rate, 1)},
+        "turn_ms_20_paced": {"p50": round(pct(paced, 0.5), 1),
+                             "p99": round(pct(paced, 0.99), 1),
+                             "turns_per_s": round(paced_rate, 1), "think_s": args.think},
+        "cpu_ms_per_turn": {k: round((after[k] - before[k]) * 1000 / n, 1) for k in pids},
         "deep": {k: round(v, 1) for k, v in deep.items()} | {
             "same_session_ratio": round(deep["deep_same_session_p50"] / deep["fresh_p50"], 2),
             "across_sessions_ratio": round(deep["deep_across_sessions_p50"] / deep["fresh_p50"],
@@ -167,11 +196,15 @@ def main() -> int:
     parser.add_argument("--parses", type=int, default=300)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--deep", type=int, default=300)
+    parser.add_argument("--think", type=float, default=2.0,
+                        help="mean seconds a user takes to read and type (paced run)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         procs, rasa = start(Path(tmp))
         try:
-            result = asyncio.run(run(rasa, args))
+            pids = dict(zip(("back office", "action server", "rasa"),
+                            (p.pid for p in procs), strict=True))
+            result = asyncio.run(run(rasa, pids, args))
         finally:
             bot.stop(procs)
     print(f"NLU parse (/model/parse, 1 client): p50 {result['parse_ms']['p50']} ms, "
@@ -180,6 +213,11 @@ def main() -> int:
         t = result[f"turn_ms_{n}"]
         print(f"turn through an action calling the back office, {n} concurrent: "
               f"p50 {t['p50']} ms, p99 {t['p99']} ms")
+    t = result["turn_ms_20_paced"]
+    print(f"20 concurrent conversations, users pausing ~{args.think} s between messages: "
+          f"p50 {t['p50']} ms, p99 {t['p99']} ms ({t['turns_per_s']} turns/s)")
+    print("CPU per turn (20 concurrent): " + ", ".join(
+        f"{k} {v} ms" for k, v in result["cpu_ms_per_turn"].items()))
     d = result["deep"]
     print(f"{args.deep} turns deep vs fresh (p50): fresh {d['fresh_p50']} ms; same session "
           f"{d['deep_same_session_p50']} ms (×{d['same_session_ratio']}); earlier sessions "
