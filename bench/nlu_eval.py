@@ -35,16 +35,12 @@ def _reexec_in_bot_env() -> None:
 
 
 def default_model() -> Path:
+    """The model `xiaobao train` makes from the current training data (xiaobao.bot imports
+    only the standard library, so it loads in the bot's Python 3.10 too)."""
     sys.path.insert(0, str(ROOT))
-    import hashlib
+    from xiaobao.bot import model_path
 
-    digest = hashlib.sha256()
-    for top in ("bot", "data/nlu"):
-        for path in sorted((ROOT / top).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
-                digest.update(path.read_bytes() + b"\0")
-    return ROOT / "models" / f"xiaobao-{digest.hexdigest()[:16]}.tar.gz"
+    return model_path(ROOT)
 
 
 def predicted_intent(parse: dict[str, Any]) -> str:
