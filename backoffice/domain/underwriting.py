@@ -107,7 +107,7 @@ def manual_decision(product: Product, outcome: object, loading_pct: object,
                     reasons: object) -> UnderwritingDecision:
     """An underwriter's own decision on a referred case: any outcome, always with reasons; a
     loading within what the product allows."""
-    if outcome not in OUTCOME_NAMES:
+    if not isinstance(outcome, str) or outcome not in OUTCOME_NAMES:
         raise ValidationError("outcome", f"核保结论须为 {', '.join(OUTCOME_NAMES)} 之一")
     if (not isinstance(reasons, list) or not reasons or len(reasons) > MAX_REASONS
             or not all(isinstance(r, str) and r.strip() and len(r) <= MAX_REASON_LENGTH
