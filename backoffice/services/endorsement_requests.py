@@ -77,7 +77,7 @@ def submit(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> dic
     details = _details(kind, raw)
     user, note = _text(raw, "user", 80), _text(raw, "note", MAX_NOTE)
     with db.transaction() as s:
-        policy = _policy(s, str(policy_no))
+        policy = _policy(s, str(policy_no), kind)
         today = today_cn()
         row = EndorsementRequestRow(
             request_no=number(s, "BQ", today.year, 6), policy_id=policy.id,
@@ -93,11 +93,11 @@ def submit(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> dic
         return view(s, row)
 
 
-def _policy(s: Session, policy_no: str) -> PolicyRow:
+def _policy(s: Session, policy_no: str, kind: str) -> PolicyRow:
     if policy_no.startswith("A"):  # an application is not a policy yet
         raise NotFound(f"保单 {policy_no} 不存在", "policy_no")
     row = load_policy(s, policy_no)
-    check_endorsable(row.status, "change_beneficiary")
+    check_endorsable(row.status, kind)
     if row.kind != "individual":
         raise DomainError("团体保单的保全请由投保单位办理", "policy_no")
     return row
@@ -179,7 +179,8 @@ def _tell(s: Session, row: EndorsementRequestRow, key: str, text: str) -> None:
     channel, recipient = customer_route(row.channel, row.channel_user, row.phone or "")
     if recipient:
         queue(s, f"{ENTITY}:{row.request_no}:{key}", channel, recipient,
-              f"endorsement_request_{key}", text, {"request_no": row.request_no})
+              f"endorsement_request_{key}", text,
+              {"request_no": row.request_no, "policy_no": row.policy_no})
 
 
 # ---- views -----------------------------------------------------------------------------------
