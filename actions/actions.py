@@ -412,23 +412,74 @@ class ActionSubmitContactUpdate(Action):
         return done
 
 
+_RELATION_CODES = {"本人": "self", "配偶": "spouse", "父母": "parent", "子女": "child",
+                   "兄弟姐妹": "sibling", "其他亲友": "other"}
+_ENDORSABLE = ("in_force", "premium_due", "grace_period")
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+async def endorsable_policy(binding: Binding, asked: str | None) -> dict[str, Any] | None:
+    """The identified party's individual policy a beneficiary change can be asked on: the one
+    the user named, else the newest (a group scheme's beneficiaries are the insurer's rules)."""
+    found = [p for p in await _policies(binding)
+             if p.get("kind") == "individual" and p.get("status") in _ENDORSABLE]
+    return next((p for p in found if asked and p.get("policy_no") == asked.upper()),
+                found[0] if found else None)
+
+
 class ActionSubmitBeneficiaryChange(Action):
-    """Changing a beneficiary needs the policyholder's signature: an endorsement request for sta"
-      "ff."""
+    """Changing a beneficiary needs the policyholder's signature: an endorsement request
+    (保全申请) for staff, through the back office's API; its number is read back."""
 
     def name(self) -> str:
         return "action_submit_beneficiary_change"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        name = tracker.get_slot("beneficiary_name")
-        relation = tracker.get_slot("beneficiary_relation")
-        dispatcher.utter_message(text="已记录您的受益人变更申请："
-                                      f"新受益人 {name[:1] if name else ''}**（{relation}）。"
-                                      "变更受益人需投保人签字确认，已转交保全人员办理，工作人员会联系您核对材料。")
-        handoff(dispatcher, tracker, "user_request",
-                f"客户申请变更受益人（保全）：新受益人 {name}，关系 {relation}，请核实身份后办理")
-        return [SlotSet("beneficiary_name", None), SlotSet("beneficiary_relation", None)]
+        name = str(tracker.get_slot("beneficiary_name") or "")
+        relation = str(tracker.get_slot("beneficiary_relation") or "其他亲友")
+        done: list[EventType] = [SlotSet("beneficiary_name", None),
+                                 SlotSet("beneficiary_relation", None)]
+        note = f"客户申请变更受益人（保全）：新受益人 {mask_name(name)}，关系 {relation}"
+        try:
+            binding = await current_binding(tracker)
+            policy = await endorsable_policy(binding, tracker.get_slot("policy_no")) \
+                if binding else None
+            if policy is None:
+                dispatcher.utter_message(text="没有查到您名下可以申请变更受益人的个人保单，"
+                                              "已为您转接人工客服核实，您说的内容已转交。")
+                handoff(dispatcher, tracker, "unsure", f"{note}，但未找到可办理的个人保单")
+                return done
+            made = await client().post("/endorsement-requests", self.body(tracker, policy, name,
+                                                                          relation))
+        except BackofficeDown:
+            apologize_down(dispatcher, tracker, note)
+            return done
+        except ApiError as e:
+            dispatcher.utter_message(text=f"受益人变更申请没有成功：{e.message}。已为您转接人工客服继续办理。")
+            handoff(dispatcher, tracker, "unsure", f"{note}，后台未受理（{e.code}）")
+            return done
+        dispatcher.utter_message(
+            text=f"已受理您的受益人变更申请，申请编号 {made.get('request_no')}：保单 "
+                 f"{policy.get('policy_no')} 的新受益人 {mask_name(name)}（{relation}）。"
+                 "变更受益人需投保人签字确认，工作人员会联系您核对材料，"
+                 f"{made.get('due_by') or '5个工作日内'} 前办结，结果会通知您。")
+        return [*done, SlotSet("policy_no", policy.get("policy_no"))]
+
+    @staticmethod
+    def body(tracker: Tracker, policy: dict[str, Any], name: str,
+             relation: str) -> dict[str, Any]:
+        channel, user = channel_user(tracker)
+        return {"channel": channel if channel in ("wechat", "ivr", "web") else "bot",
+                "user": user[:80], "policy_no": policy.get("policy_no"),
+                "kind": "change_beneficiary", "actor": "bot",
+                "note": "客户经小保申请，待投保人签字确认",
+                "details": {"beneficiaries": [{"name": name[:40],
+                                               "relation": _RELATION_CODES.get(relation,
+                                                                               "other")}]}}
 
 
 _DOC_FIELDS = {

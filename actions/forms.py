@@ -326,7 +326,10 @@ class ValidateContactForm(FormValidationAction):
 
     async def extract_new_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Slots:
-        value = find(PHONE_RE, tracker, "phone")
+        # the phone just given to identify oneself (the form starts right after) is the old one
+        asking = tracker.get_slot("requested_slot") in ("new_phone", "new_address")
+        value = find(PHONE_RE, tracker, "phone") if asking or intent_of(
+            tracker) == "update_contact" else None
         if value:
             return {"new_phone": value}
         answer = free_answer(tracker, "new_phone")

@@ -36,6 +36,7 @@ from backoffice.services import (
     claims,
     complaints,
     document_reading,
+    endorsement_requests,
     endorsements,
     group,
     home_visits,
@@ -208,7 +209,8 @@ async def get_application(request: web.Request) -> web.Response:
 async def post_underwriting(request: web.Request) -> web.Response:
     no = request.match_info["application_no"]
     data = await body(request) if request.can_read_body else {}
-    return ok(await run(policies.run_underwriting, db_of(request), no, actor_of(request, data)))
+    return ok(await run(policies.run_underwriting, db_of(request), no, actor_of(request, data),
+                        data))
 
 
 async def post_issue(request: web.Request) -> web.Response:
@@ -642,6 +644,34 @@ async def get_satisfaction_stats(request: web.Request) -> web.Response:
     return ok(await run(satisfaction.stats, db_of(request)))
 
 
+# ---- endorsement requests (保全申请) -------------------------------------------------------------
+
+async def post_endorsement_request(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(endorsement_requests.submit, db_of(request), data,
+                        claim_actor(request, data, "customer")), 201)
+
+
+async def list_endorsement_requests(request: web.Request) -> web.Response:
+    q = request.query
+    items = await run(functools.partial(
+        endorsement_requests.search, db_of(request), status=_short(q, "status"),
+        policy_no=_short(q, "policy_no", 30), kind=_short(q, "kind", 30),
+        limit=_limit(q.get("limit")) if "limit" in q else 200))
+    return ok({"items": items})
+
+
+async def get_endorsement_request(request: web.Request) -> web.Response:
+    return ok(await run(endorsement_requests.get, db_of(request),
+                        request.match_info["request_no"]))
+
+
+async def post_endorsement_request_transition(request: web.Request) -> web.Response:
+    data = await body(request)
+    return ok(await run(endorsement_requests.transition, db_of(request),
+                        request.match_info["request_no"], data))
+
+
 async def post_binding(request: web.Request) -> web.Response:
     try:
         return ok(await run(bindings.bind, db_of(request), await body(request)))
@@ -720,6 +750,11 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None,
     r.add_get("/home-visits", list_home_visits)
     r.add_get("/home-visits/{visit_no}", get_home_visit)
     r.add_post("/home-visits/{visit_no}/transitions", post_home_visit_transition)
+    r.add_post("/endorsement-requests", post_endorsement_request)
+    r.add_get("/endorsement-requests", list_endorsement_requests)
+    r.add_get("/endorsement-requests/{request_no}", get_endorsement_request)
+    r.add_post("/endorsement-requests/{request_no}/transitions",
+               post_endorsement_request_transition)
     r.add_post("/satisfaction", post_satisfaction)
     r.add_get("/stats/satisfaction", get_satisfaction_stats)
     from backoffice.api import conversations as conversations_api  # needs this module's helpers

@@ -14,6 +14,7 @@ from typing import Any
 
 from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
+from backoffice.domain import endorsement_request as er
 from backoffice.domain.adjudication import TRANSPORT_MODES
 from backoffice.services import claim_stats
 from backoffice.services import claims as claims_service
@@ -387,6 +388,16 @@ def _schemas() -> dict[str, Schema]:
             "An application (投保); priced and filed with status applied.",
         ),
         "ActorRequest": obj({"actor": ACTOR}, description="Optional body naming the actor."),
+        "UnderwritingRequest": obj({
+            "actor": ACTOR,
+            "outcome": enum(["accept", "accept_with_loading", "decline", "postpone"],
+                            "An underwriter's own decision; without it the product's rules "
+                            "decide."),
+            "loading_pct": string("accept_with_loading: 1 up to the product's maximum, "
+                                  "decimal text."),
+            "reasons": array(string(maxLength=500), maxItems=20,
+                             description="Why; required with `outcome`.")},
+            description="Optional: empty runs the product's underwriting rules."),
         "Payment": obj(
             {"amount": {**ref("AmountInput"),
                         "description": "Exactly the amount owed for the next instalment."},
@@ -484,6 +495,7 @@ def _schemas() -> dict[str, Schema]:
         **_claim_schemas(line),
         **_desk_schemas(),
         **_binding_schemas(),
+        **_endorsement_request_schemas(),
     }
 
 
@@ -840,7 +852,7 @@ def _paths() -> dict[str, Any]:
             params=[application_no], errors=("404",))},
         "/applications/{application_no}/underwriting": {"post": op(
             "Underwrite an application", "policies", "underwriteApplication", "PolicyDetail",
-            body="ActorRequest", body_required=False, params=[application_no],
+            body="UnderwritingRequest", body_required=False, params=[application_no],
             errors=("404", "409"), writes=True)},
         "/applications/{application_no}/payments": {"post": op(
             "Pay the first premium", "policies", "payApplication", "PolicyDetail",
@@ -905,6 +917,7 @@ def _paths() -> dict[str, Any]:
         **_desk_paths(),
         **_conversation_paths(),
         **_binding_paths(),
+        **_endorsement_request_paths(),
     }
 
 
@@ -1205,6 +1218,7 @@ def _document() -> dict[str, Any]:
         "tags": [{"name": t} for t in ("meta", "products", "policies", "parties", "group",
                                        "outlets", "audit", "claims", "stats", "notifications",
                                        "complaints", "home-visits", "satisfaction",
+                                       "endorsement-requests",
                                        "conversations", "bindings")],
         "paths": _paths(),
         "components": {
@@ -1221,6 +1235,84 @@ def _document() -> dict[str, Any]:
             },
             "schemas": {**_schemas(), **_conversation_schemas()},
         },
+    }
+
+
+# ---- endorsement requests (保全申请) -------------------------------------------------------------
+
+def _endorsement_request_schemas() -> dict[str, Schema]:
+    beneficiary = obj({"name": string(maxLength=40), "relation": enum(RELATIONS),
+                       "id_number": nullable(string("Masked in answers; may come later, from "
+                                                    "the signed form.")),
+                       "share_pct": {"type": "integer", "minimum": 1, "maximum": 100}},
+                      ["name", "relation"])
+    details = obj({"beneficiaries": array(beneficiary, minItems=1, maxItems=10),
+                   "phone": string(), "address": string(maxLength=200),
+                   "coverage_code": string(), "sum_insured": ref("AmountInput"),
+                   "effective_date": DATE},
+                  description="The endorsement asked for, as POST /policies/{no}/endorsements "
+                              "takes it (without `kind`). Shares left out are split equally.")
+    summary = {
+        "request_no": string("BQ + year + 6 digits."), "status": enum(list(er.STATUSES)),
+        "status_name": string(), "kind": enum(ENDORSEMENT_KINDS), "kind_name": string(),
+        "policy_no": string(), "channel": enum(list(er.CHANNELS)), "submitted_at": TIMESTAMP,
+        "due_by": {**DATE, "description": "Decided within 5 working days (our promise)."},
+        "clock": obj({"due": DATE, "breached": {"type": "boolean"}, "done_on": nullable(DATE),
+                      "text": string("In Chinese."), "basis": string()},
+                     ["due", "breached", "text"])}
+    return {
+        "EndorsementRequestSubmit": obj({
+            "channel": enum(list(er.CHANNELS)), "policy_no": string(maxLength=30),
+            "kind": enum(ENDORSEMENT_KINDS), "details": details,
+            "user": string("The channel's user id, to tell the decision there.",
+                           maxLength=80),
+            "note": string(maxLength=2000), "actor": ACTOR},
+            ["channel", "policy_no", "kind"]),
+        "EndorsementRequestSummary": obj(summary, ["request_no", "status", "kind",
+                                                   "policy_no", "due_by"]),
+        "EndorsementRequestView": obj({
+            **summary, "details": details,
+            "missing": array(string(), description="Fields staff must fill before approval."),
+            "note": nullable(string()), "decided_on": nullable(DATE),
+            "decided_by": nullable(string()), "reason": nullable(string()),
+            "endorsement_no": nullable(string("The endorsement an approval applied.")),
+            "allowed_actions": array(enum(list(er.ACTIONS))),
+            "timeline": array(obj({"at": TIMESTAMP, "action": string(), "actor": string(),
+                                   "status": nullable(string())}, ["at", "action", "actor"]))},
+            ["request_no", "status", "kind", "policy_no", "due_by", "details", "timeline"]),
+        "EndorsementRequestList": obj({"items": array(ref("EndorsementRequestSummary"))},
+                                      ["items"]),
+        "EndorsementRequestTransition": obj({
+            "action": enum(list(er.ACTIONS)), "actor": ACTOR,
+            "reason": string("reject: told to the customer.", maxLength=1000),
+            "details": {**details, "description": "approve: what the signed form completes "
+                                                  "(e.g. the beneficiaries' ID numbers)."},
+            "note": string(maxLength=2000)}, ["action", "actor"]),
+    }
+
+
+def _endorsement_request_paths() -> dict[str, Any]:
+    request_no = _param("request_no", "path", "Endorsement request number (BQ…).")
+    return {
+        "/endorsement-requests": {
+            "post": op("Ask for an endorsement staff decide (保全申请)", "endorsement-requests",
+                       "submitEndorsementRequest", "EndorsementRequestView", status="201",
+                       body="EndorsementRequestSubmit", errors=("404", "422"), writes=True),
+            "get": op("Endorsement requests, nearest due first", "endorsement-requests",
+                      "findEndorsementRequests", "EndorsementRequestList", params=[
+                          _query("status", "Request status.", enum(list(er.STATUSES))),
+                          _query("policy_no", "Policy number."),
+                          _query("kind", "Endorsement kind.", enum(ENDORSEMENT_KINDS)),
+                          _query("limit", "1–1000, default 200")]),
+        },
+        "/endorsement-requests/{request_no}": {"get": op(
+            "One endorsement request", "endorsement-requests", "getEndorsementRequest",
+            "EndorsementRequestView", params=[request_no], errors=("404",))},
+        "/endorsement-requests/{request_no}/transitions": {"post": op(
+            "Approve (applies the endorsement), reject with a reason, or withdraw",
+            "endorsement-requests", "transitionEndorsementRequest", "EndorsementRequestView",
+            body="EndorsementRequestTransition", params=[request_no],
+            errors=("404", "409", "422"))},
     }
 
 

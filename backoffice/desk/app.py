@@ -21,16 +21,20 @@ from backoffice.desk import auth
 from backoffice.desk.handoff import HandoffQueue
 from backoffice.desk.live import LiveHub
 from backoffice.domain import complaint as cp
+from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
 from backoffice.domain.errors import DomainError
 from backoffice.domain.identity import mask_id_number, mask_phone
+from backoffice.domain.underwriting import OUTCOME_NAMES as UW_OUTCOME_NAMES
 from backoffice.services import (
     agent_desk,
     claim_stats,
     claims,
     complaints,
     conversations,
+    endorsement_requests,
     home_visits,
+    policies,
     satisfaction,
     staff,
 )
@@ -174,6 +178,12 @@ def _summary(db: Database, handoff: HandoffQueue, role: str) -> dict[str, Any]:
         out["home_visits_open"] = len(home_visits.search(db, limit=1000))
     if roles.allowed(role, "handoff.view"):
         out["handoff_queued"] = len(handoff.list(db, "queued"))
+    if roles.allowed(role, "endorsement_requests.work"):
+        waiting = endorsement_requests.search(db, status=er.SUBMITTED, limit=1000)
+        out["endorsement_requests_open"] = len(waiting)
+        out["endorsement_requests_breached"] = sum(1 for r in waiting if r["clock"]["breached"])
+    if roles.allowed(role, "underwriting.work"):
+        out["underwriting_referrals"] = len(policies.referrals(db, limit=1000))
     return out
 
 
@@ -351,6 +361,89 @@ async def home_visit_act(request: web.Request) -> web.StreamResponse:
     except DomainError as exc:
         raise back("/desk/home-visits", err=exc.message) from None
     raise back("/desk/home-visits", msg="已保存")
+
+
+# ---- endorsement requests and underwriting (underwriters) ----------------------------------
+
+RELATION_NAMES = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母",
+                  "sibling": "兄弟姐妹", "other": "其他"}
+
+
+async def endorsement_requests_page(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    status = status if status in er.STATUSES or status == "all" else er.SUBMITTED
+    items = await run(endorsement_requests.search, db_of(request),
+                      status=None if status == "all" else status, limit=300)
+    return page(request, "endorsement_requests.html", items=items, status=status,
+                statuses=er.STATUSES, er_status_names=er.STATUS_NAMES, live=True)
+
+
+async def endorsement_request_page(request: web.Request) -> web.Response:
+    no = request.match_info["request_no"]
+    try:
+        view = await run(endorsement_requests.get, db_of(request), no)
+    except DomainError as exc:
+        return render_error(request, 404, exc.message)
+    policy = await run(policies.get_policy, db_of(request), view["policy_no"])
+    return page(request, "endorsement_request.html", r=view, policy=policy, live=True,
+                relation_names=RELATION_NAMES)
+
+
+def _signed_details(form: MultiDictProxy[Any], full: Mapping[str, Any]) -> dict[str, Any]:
+    """Approval: the beneficiaries as asked, with the ID numbers read off the signed form."""
+    details: dict[str, Any] = {}
+    asked = full.get("beneficiaries")
+    if isinstance(asked, list):
+        details["beneficiaries"] = [
+            {**b, "id_number": _form_text(form, f"id_number_{i}") or b.get("id_number")}
+            for i, b in enumerate(asked) if isinstance(b, Mapping)]
+    effective = _form_text(form, "effective_date")
+    if effective:
+        details["effective_date"] = effective
+    return details
+
+
+async def endorsement_request_act(request: web.Request) -> web.StreamResponse:
+    """approve · reject {reason} · withdraw, as the logged-in underwriter."""
+    user = auth.user_of(request)
+    no = request.match_info["request_no"]
+    form = await request.post()
+    action = _form_text(form, "action") or ""
+    raw: dict[str, Any] = {"action": action, "actor": user.username,
+                           "note": _form_text(form, "note"), "reason": _form_text(form, "reason")}
+    raw = {k: v for k, v in raw.items() if v is not None}
+    try:
+        if action == "approve":
+            full = await run(endorsement_requests.details_in_full, db_of(request), no)
+            raw["details"] = _signed_details(form, full)
+        done = await run(endorsement_requests.transition, db_of(request), no, raw)
+    except DomainError as exc:
+        raise back(f"/desk/endorsement-requests/{no}",
+                   err=f"{exc.message}（{exc.field}）" if exc.field else exc.message) from None
+    raise back(f"/desk/endorsement-requests/{no}", msg=f"已{done['status_name']}")
+
+
+async def underwriting_page(request: web.Request) -> web.Response:
+    items = await run(policies.referrals, db_of(request))
+    return page(request, "underwriting.html", items=items, outcomes=UW_OUTCOME_NAMES,
+                live=True)
+
+
+async def underwriting_decide(request: web.Request) -> web.StreamResponse:
+    """The underwriter's decision on a referred application, always with reasons."""
+    user = auth.user_of(request)
+    no = request.match_info["application_no"]
+    form = await request.post()
+    raw = {"outcome": _form_text(form, "outcome"), "loading_pct": _form_text(form, "loading_pct"),
+           "reasons": [r.strip() for r in (_form_text(form, "reasons") or "").splitlines()
+                       if r.strip()]}
+    if not no.startswith("A"):
+        return render_error(request, 404, f"投保单 {no} 不存在")
+    try:
+        done = await run(policies.run_underwriting, db_of(request), no, user.username, raw)
+    except DomainError as exc:
+        raise back("/desk/underwriting", err=f"{no}：{exc.message}") from None
+    raise back("/desk/underwriting", msg=f"{no} 核保结论：{done['underwriting']['outcome_text']}")
 
 
 # ---- supervisor ---------------------------------------------------------------------------
@@ -563,6 +656,13 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", "/claims/{claim_no}/act", claim_act, "claims.work"),
     ("GET", "/home-visits", home_visits_page, "home_visits.view"),
     ("POST", "/home-visits/{visit_no}/act", home_visit_act, "home_visits.work"),
+    ("GET", "/endorsement-requests", endorsement_requests_page, "endorsement_requests.work"),
+    ("GET", "/endorsement-requests/{request_no}", endorsement_request_page,
+     "endorsement_requests.work"),
+    ("POST", "/endorsement-requests/{request_no}/act", endorsement_request_act,
+     "endorsement_requests.work"),
+    ("GET", "/underwriting", underwriting_page, "underwriting.work"),
+    ("POST", "/underwriting/{application_no}/decide", underwriting_decide, "underwriting.work"),
     ("GET", "/supervisor", supervisor_page, "supervisor.view"),
     ("GET", "/supervisor/charts", supervisor_charts, "supervisor.view"),
     ("GET", "/handoff", handoff_page, "handoff.view"),

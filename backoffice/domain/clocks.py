@@ -53,6 +53,8 @@ SMALL_PAYOUT_LIMIT = Decimal("5000.00")  # "under 5,000 元": payout < 5000.00
 SMALL_PAYOUT_WORKING_DAYS = 3
 LARGE_PAYOUT_WORKING_DAYS = 7
 SPECIAL_CASE_WORKING_DAYS = 30
+# Our own promise for policy services needing staff (rules.md names none): decide in 5 working days
+ENDORSEMENT_REQUEST_WORKING_DAYS = 5
 HOME_VISIT_CONTACT = timedelta(hours=24)
 HOME_VISIT_VISIT = timedelta(hours=48)
 
@@ -402,6 +404,24 @@ def complaint_deadline(
         raise ValidationError("track", f"投诉处理类别须为 {allowed}") from None
     due = received_on + timedelta(days=COMPLAINT_DAYS[track])
     return _finish("complaint_decision", due, today, _COMPLAINT_BASIS[track], decided_on)
+
+
+def endorsement_request_deadline(
+    submitted_on: date,
+    today: date,
+    calendar: WorkingCalendar = CN_CALENDAR,
+    *,
+    decided_on: date | None = None,
+) -> Deadline:
+    """An endorsement request (保全申请) is approved or rejected within 5 working days.
+
+    Not a legal clock: the project's service promise, on the same working-day calendar as the
+    tender's promises for claims. A withdrawal by the customer also stops it.
+    """
+    _require_day(submitted_on, "submitted_on")
+    due = calendar.add_working_days(submitted_on, ENDORSEMENT_REQUEST_WORKING_DAYS)
+    basis = f"保全申请受理后{ENDORSEMENT_REQUEST_WORKING_DAYS}个工作日内审核办结（服务承诺）"
+    return _finish("endorsement_request", due, today, basis, decided_on)
 
 
 def home_visit_deadlines(

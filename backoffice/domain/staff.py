@@ -40,6 +40,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "home_visits.view": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
     "home_visits.work": frozenset({CS_AGENT, COMPLAINT_HANDLER}),
     "supervisor.view": frozenset({CLAIMS_SUPERVISOR, ADMINISTRATOR}),
+    # policy side: endorsement requests (保全申请) and underwriting referrals (核保)
+    "endorsement_requests.work": frozenset({UNDERWRITER, ADMINISTRATOR}),
+    "underwriting.work": frozenset({UNDERWRITER, ADMINISTRATOR}),
     "staff.manage": frozenset({ADMINISTRATOR}),
 }
 

@@ -98,3 +98,38 @@ def underwrite(
     return UnderwritingDecision(
         ACCEPT, Decimal(0), ("年龄、职业类别和健康告知均符合标准体承保条件",)
     )
+
+
+MAX_REASONS, MAX_REASON_LENGTH = 20, 500
+
+
+def manual_decision(product: Product, outcome: object, loading_pct: object,
+                    reasons: object) -> UnderwritingDecision:
+    """An underwriter's own decision on a referred case: any outcome, always with reasons; a
+    loading within what the product allows."""
+    if not isinstance(outcome, str) or outcome not in OUTCOME_NAMES:
+        raise ValidationError("outcome", f"核保结论须为 {', '.join(OUTCOME_NAMES)} 之一")
+    if (not isinstance(reasons, list) or not reasons or len(reasons) > MAX_REASONS
+            or not all(isinstance(r, str) and r.strip() and len(r) <= MAX_REASON_LENGTH
+                       for r in reasons)):
+        raise ValidationError("reasons", f"请写明核保理由（1–{MAX_REASONS} 条，每条不超过 "
+                                         f"{MAX_REASON_LENGTH} 字）")
+    loading = Decimal(0)
+    if outcome == ACCEPT_WITH_LOADING:
+        loading = _loading(loading_pct, product.underwriting.max_loading_pct)
+    elif loading_pct not in (None, "", "0", 0):
+        raise ValidationError("loading_pct", "只有加费承保才填写加费比例")
+    return UnderwritingDecision(str(outcome), loading, tuple(r.strip() for r in reasons))
+
+
+def _loading(raw: object, maximum: Decimal) -> Decimal:
+    try:
+        value = Decimal(str(raw)) if isinstance(raw, str | int) and not isinstance(
+            raw, bool) else None
+    except ArithmeticError:
+        value = None
+    if value is None or not value.is_finite() or not 0 < value <= maximum \
+            or value != value.quantize(Decimal("0.01")):
+        raise ValidationError("loading_pct",
+                              f"加费比例须为 0 以上、不超过 {maximum} 的数（百分比）")
+    return value

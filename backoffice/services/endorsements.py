@@ -42,36 +42,42 @@ from backoffice.store.models import Beneficiary, Endorsement, Payment, PolicyCov
 
 def endorse(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
     """Apply one endorsement to an in-force policy in one transaction."""
+    with db.transaction() as s:
+        return apply_endorsement(s, ref, raw, actor)
+
+
+def apply_endorsement(s: Session, ref: str, raw: Mapping[str, Any], actor: str
+                      ) -> dict[str, Any]:
+    """The endorsement inside the caller's transaction (an approved request applies it so)."""
     if not isinstance(raw, Mapping):
         raise ValidationError("body", "请求体须为 JSON 对象")
     kind = raw.get("kind")
     today = today_cn()
-    with db.transaction() as s:
-        row = load_policy(s, ref, lock=True)
-        check_endorsable(row.status, str(kind))
-        if row.kind != "individual":
-            raise DomainError("团体保单被保险人的联系方式请通过客户信息更新办理", "policy_no")
-        product = load_product(s, row.product_code)
-        assert row.start_date is not None and row.end_date is not None
-        effective = (parse_date(raw["effective_date"], "effective_date")
-                     if raw.get("effective_date") else max(today, row.start_date))
-        check_effective_date(effective, today, row.start_date, row.end_date)
-        handler = _HANDLERS[str(kind)]
-        before, after, difference, lines = handler(s, row, product, raw, effective)
-        e = Endorsement(
-            endorsement_no=number(s, "E", today.year, 8), policy_id=row.id, kind=str(kind),
-            before=before, after=after, effective_date=effective,
-            premium_difference_fen=to_fen(difference), explanation=lines, actor=actor,
-        )
-        s.add(e)
-        audit(s, actor, "policy", row.policy_no or "", f"endorsement.{kind}", before,
-              {**after, "endorsement_no": e.endorsement_no})
-        emit(s, "policy.endorsed", {"policy_no": row.policy_no, "kind": kind,
-                                    "endorsement_no": e.endorsement_no})
-        s.flush()
-        detail = policy_detail(s, row, product)
-        detail["endorsement"] = detail["endorsements"][-1]
-        return detail
+    row = load_policy(s, ref, lock=True)
+    check_endorsable(row.status, str(kind))
+    if row.kind != "individual":
+        raise DomainError("团体保单被保险人的联系方式请通过客户信息更新办理", "policy_no")
+    product = load_product(s, row.product_code)
+    assert row.start_date is not None and row.end_date is not None
+    effective = (parse_date(raw["effective_date"], "effective_date")
+                 if raw.get("effective_date") else max(today, row.start_date))
+    check_effective_date(effective, today, row.start_date, row.end_date)
+    handler = _HANDLERS[str(kind)]
+    before, after, difference, lines = handler(s, row, product, raw, effective)
+    e = Endorsement(
+        endorsement_no=number(s, "E", today.year, 8), policy_id=row.id, kind=str(kind),
+        before=before, after=after, effective_date=effective,
+        premium_difference_fen=to_fen(difference), explanation=lines, actor=actor,
+    )
+    s.add(e)
+    audit(s, actor, "policy", row.policy_no or "", f"endorsement.{kind}", before,
+          {**after, "endorsement_no": e.endorsement_no})
+    emit(s, "policy.endorsed", {"policy_no": row.policy_no, "kind": kind,
+                                "endorsement_no": e.endorsement_no})
+    s.flush()
+    detail = policy_detail(s, row, product)
+    detail["endorsement"] = detail["endorsements"][-1]
+    return detail
 
 
 Result = tuple[dict[str, Any], dict[str, Any], Decimal, list[dict[str, str]]]

@@ -21,6 +21,7 @@ from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
 from backoffice.domain.party import parse_date, parse_person
 from backoffice.domain.policy import (
     ACCEPTED,
+    APPLIED,
     COVERED,
     GRACE_PERIOD,
     IN_FORCE,
@@ -33,7 +34,12 @@ from backoffice.domain.policy import (
 )
 from backoffice.domain.product import Product
 from backoffice.domain.rating import PremiumQuote, quote
-from backoffice.domain.underwriting import OUTCOME_NAMES, check_declarations, underwrite
+from backoffice.domain.underwriting import (
+    OUTCOME_NAMES,
+    check_declarations,
+    manual_decision,
+    underwrite,
+)
 from backoffice.services.base import audit, business_date, emit, number, today_cn
 from backoffice.services.parties import ensure_party, party_view
 from backoffice.services.products import load_product
@@ -315,8 +321,10 @@ def apply(db: Database, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
         return policy_detail(s, row, product)
 
 
-def run_underwriting(db: Database, ref: str, actor: str) -> dict[str, Any]:
-    """核保: the product's rules decide; loading reprices; an accepted case gets its schedule."""
+def run_underwriting(db: Database, ref: str, actor: str,
+                     raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """核保: the product's rules decide; or, with `outcome` in `raw`, the underwriter does (a
+    referred case). Loading reprices; an accepted case gets its schedule."""
     with db.transaction() as s:
         row = load_policy(s, ref, lock=True)
         product = load_product(s, row.product_code)
@@ -324,7 +332,10 @@ def run_underwriting(db: Database, ref: str, actor: str) -> dict[str, Any]:
         assert insured is not None
         age = age_on(insured.birth_date, row.requested_start)
         occ = insured.occupation_class or 1
-        decision = underwrite(product, age, occ, row.health_declarations)
+        manual = raw is not None and raw.get("outcome") is not None
+        decision = (manual_decision(product, raw.get("outcome"), raw.get("loading_pct"),
+                                    raw.get("reasons")) if raw is not None and manual
+                    else underwrite(product, age, occ, row.health_declarations))
         policy = to_domain(row, product)
         before = _state(row)
         policy.underwrite(decision)
@@ -335,10 +346,36 @@ def run_underwriting(db: Database, ref: str, actor: str) -> dict[str, Any]:
             _reprice(row, product, age, occ, decision.loading_pct)
             _build_schedule(s, row, row.requested_start)
         audit(s, actor, "policy", row.application_no, "underwrite", before,
-              {**_state(row), "outcome": decision.outcome, "reasons": list(decision.reasons)})
+              {**_state(row), "outcome": decision.outcome, "reasons": list(decision.reasons),
+               "by": "underwriter" if manual else "rules"})
         emit(s, "policy.underwritten", {"application_no": row.application_no,
                                         "outcome": decision.outcome})
         return policy_detail(s, row, product)
+
+
+def referrals(db: Database, limit: int = 200) -> list[dict[str, Any]]:
+    """Applications waiting for an underwriting decision, oldest first, each with what the
+    product's rules would decide (the underwriter's starting point)."""
+    with db.read() as s:
+        rows = s.execute(select(PolicyRow).where(PolicyRow.status == APPLIED)
+                         .options(selectinload(PolicyRow.insured))
+                         .order_by(PolicyRow.application_date, PolicyRow.id).limit(limit)
+                         ).scalars().all()
+        out = []
+        for row in rows:
+            product = load_product(s, row.product_code)
+            insured = row.insured
+            assert insured is not None
+            rules = underwrite(product, age_on(insured.birth_date, row.requested_start),
+                               insured.occupation_class or 1, row.health_declarations)
+            out.append({**policy_summary(row, product),
+                        "application_date": row.application_date.isoformat(),
+                        "applicant_name": row.applicant_name,
+                        "suggested": {"outcome": rules.outcome,
+                                      "loading_pct": str(rules.loading_pct),
+                                      "reasons": list(rules.reasons)},
+                        "max_loading_pct": str(product.underwriting.max_loading_pct)})
+        return out
 
 
 def _reprice(row: PolicyRow, product: Product, age: int, occ: int, loading: Decimal) -> None:

@@ -228,6 +228,30 @@ class Endorsement(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class EndorsementRequestRow(Base):
+    """保全申请: an endorsement asked for by a customer and decided by staff (migration 0009)."""
+
+    __tablename__ = "endorsement_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_no: Mapped[str] = mapped_column(String(30), unique=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
+    policy_no: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(30))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the endorsement asked for
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    channel_user: Mapped[str | None] = mapped_column(String(80))  # openid, caller number
+    phone: Mapped[str | None] = mapped_column(String(20))  # where notices go without WeChat
+    note: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str | None] = mapped_column(Text)
+    endorsement_no: Mapped[str | None] = mapped_column(String(30))
+
+
 class RosterMember(Base):
     __tablename__ = "roster_members"
     __table_args__ = (UniqueConstraint("policy_id", "party_id"),)

@@ -107,3 +107,20 @@ def test_fallbacks_are_counted_in_a_row() -> None:
     print(json.dumps([consecutive_fallbacks(t), consecutive_fallbacks(t2)]))
     """.replace("\n    ", "\n"))
     assert out == [2, 0]
+
+
+def test_beneficiary_change_while_down_is_an_apology_and_a_masked_handoff() -> None:
+    out = run_bot_python(RUN_ACTION + """
+    slots = {"beneficiary_name": "许晓婷", "beneficiary_relation": "子女"}
+    t = tracker("我女儿", "inform", slots)
+    print(json.dumps(asyncio.run(go(actions.ActionSubmitBeneficiaryChange(), t)),
+                     ensure_ascii=False))
+    """.replace("\n    ", "\n"), XIAOBAO_API_URL=f"http://127.0.0.1:{closed_port()}",
+        XIAOBAO_API_TIMEOUT="2")
+    [handoff] = [m["custom"]["handoff"] for m in out["messages"] if m.get("custom")]
+    assert handoff["reason"] == "backoffice_down"
+    assert "许**" in handoff["summary"]["text"] and "子女" in handoff["summary"]["text"]
+    texts = [m.get("text") for m in out["messages"] if m.get("text")]
+    assert any("抱歉" in t and "人工" in t for t in texts), texts
+    assert {"event": "slot", "name": "beneficiary_name", "value": None} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in out["events"]]

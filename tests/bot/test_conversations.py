@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 from conftest import Stack, new_sender
 from sqlalchemy import select
 
+from backoffice.domain.identity import make_id_number
 from backoffice.store.db import Database
-from backoffice.store.models import ChannelBinding, ClaimRow, Party
+from backoffice.store.models import ChannelBinding, ClaimRow, EndorsementRequestRow, Party
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -183,3 +184,56 @@ def test_service_outlets_from_the_back_office(stack: Stack) -> None:
     said = texts(stack.say(new_sender("web"), "最近的服务网点在哪里"))
     if outlets:
         assert outlets[0]["name"] in said
+
+
+def individual_policy(stack: Stack, seq: int, phone: str) -> tuple[str, str]:
+    """(policy number, insured's ID number) of a PA-GUARD policy issued through the API."""
+    insured = make_id_number("440514", date(1979, 6, 1), seq)
+    filed = stack.api("POST", "/applications", {
+        "product_code": "PA-GUARD", "payment_mode": "single",
+        "insured": {"name": "许文华", "id_number": insured, "phone": phone,
+                    "occupation_class": 1},
+        "health_declarations": {"hospitalised_now": False, "disability_existing": False,
+                                "epilepsy": False, "hypertension": False, "diabetes": False},
+        "coverages": [{"code": "accidental_death_disability", "sum_insured": "100000.00"}]})
+    no = filed["application_no"]
+    accepted = stack.api("POST", f"/applications/{no}/underwriting", {})
+    stack.api("POST", f"/applications/{no}/payments",
+              {"amount": accepted["premium_schedule"][0]["amount"], "method": "wechat_pay"})
+    return stack.api("POST", f"/applications/{no}/issue", {})["policy_no"], insured
+
+
+def test_beneficiary_change_becomes_an_endorsement_request(stack: Stack) -> None:
+    policy_no, insured = individual_policy(stack, 301, "13711112222")
+    sender = new_sender("wechat")
+    first = stack.say(sender, "我要改受益人")
+    replies = answer_form(stack, sender, first, {
+        "身份证号码": insured, "手机号码或保单号": "13711112222",
+        "受益人姓名": "许晓婷", "什么关系": "我女儿"})
+    said = texts(replies)
+    assert "身份核验通过" in said and "申请编号 BQ" in said
+    assert "许晓婷" not in said and "许**" in said and policy_no in said
+    assert not handoffs(replies)
+    request_no = said.split("申请编号 ")[1].split("：")[0]
+    db = db_of(stack)
+    with db.read() as s:
+        row = s.execute(select(EndorsementRequestRow).where(
+            EndorsementRequestRow.request_no == request_no)).scalar_one()
+        assert (row.policy_no, row.kind, row.status) == (policy_no, "change_beneficiary",
+                                                         "submitted")
+        assert row.details["beneficiaries"] == [
+            {"name": "许晓婷", "relation": "child", "share_pct": 100}]
+        assert (row.channel, row.channel_user) == ("wechat", sender.split(":")[1])
+    db.dispose()
+
+
+def test_contact_change_updates_the_party_phone(stack: Stack) -> None:
+    _, insured = individual_policy(stack, 303, "13733334444")
+    sender = new_sender("web")
+    first = stack.say(sender, "我手机号变了")
+    replies = answer_form(stack, sender, first, {
+        "身份证号码": insured, "手机号码或保单号": "13733334444",
+        "新的手机号码": "13955556666", "新的联系地址": "不改"})
+    said = texts(replies)
+    assert "手机号改为 139****6666" in said and "13955556666" not in said
+    assert party(stack, insured).phone == "13955556666"

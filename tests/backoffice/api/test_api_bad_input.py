@@ -38,6 +38,7 @@ class World:
     group_no: str
     complaint_no: str = ""
     visit_no: str = ""
+    request_no: str = ""  # an endorsement request, submitted
 
     def fill(self, template: str) -> str:
         group = template.startswith("/group-policies/")
@@ -46,6 +47,7 @@ class World:
             policy_no=self.group_no if group else self.policy_no,
             id_number=self.insured_id, code="PA-GUARD",
             complaint_no=self.complaint_no, visit_no=self.visit_no,
+            request_no=self.request_no,
             channel="wechat", user="o-hostile",
         )
 
@@ -77,11 +79,15 @@ async def world(api: Api) -> World:
     await api.post(f"/complaints/{complaint['complaint_no']}/transitions",
                    {"action": "assign", "actor": "lead", "handler": "h1"}, expect=200)
     visit = await api.post("/home-visits", HOME_VISIT, expect=201)
+    asked = await api.post("/endorsement-requests", {**ENDORSEMENT_REQUEST,
+                                                     "policy_no": policy["policy_no"]},
+                           expect=201)
     return World(
         application_no=filed["application_no"], policy_no=policy["policy_no"],
         insured_id=id_number(date(1980, 5, 6)), lapsed_no=lapsed["policy_no"],
         arrears=lapsed["premium_schedule"][1]["amount"], group_no=group["policy_no"],
         complaint_no=complaint["complaint_no"], visit_no=visit["visit_no"],
+        request_no=asked["request_no"],
     )
 
 
@@ -92,6 +98,10 @@ HOME_VISIT = {"channel": "ivr", "name": "林阿婆", "phone": "13812340000", "ad
               "reason": "行动不便", "preferred_time": "上午",
               "id_number": id_number(date(1950, 1, 2))}
 
+ENDORSEMENT_REQUEST = {"channel": "wechat", "user": "wechat:o-2", "kind": "change_beneficiary",
+                       "details": {"beneficiaries": [{"name": "王小红", "relation": "child"}]},
+                       "note": "客户经小保申请"}
+
 
 # ---- the body is not a JSON object ----------------------------------------------------------
 
@@ -100,7 +110,8 @@ JSON_ROUTES = [
     ("POST", "/applications/{application_no}/payments"),
     ("POST", "/policies/{policy_no}/payments"), ("POST", "/policies/{policy_no}/transitions"),
     ("POST", "/policies/{policy_no}/endorsements"), ("PATCH", "/parties/{id_number}"),
-    ("POST", "/group-policies"),
+    ("POST", "/group-policies"), ("POST", "/endorsement-requests"),
+    ("POST", "/endorsement-requests/{request_no}/transitions"),
 ]
 NOT_AN_OBJECT = [b"{not json", b'{"a": 1,}', b"[1, 2]", b"[]", b'"text"', b"42", b"null",
                  b"true", b"", b"\xff\xfe{}", "{\"name\": \"张三\"}".encode("gbk")]
@@ -144,6 +155,8 @@ def field_cases(w: World) -> list[Case]:
     pay = f"/policies/{w.policy_no}/payments"
     endorse = f"/policies/{w.policy_no}/endorsements"
     move = f"/policies/{w.policy_no}/transitions"
+    asked = {**ENDORSEMENT_REQUEST, "policy_no": w.policy_no}
+    request = f"/endorsement-requests/{w.request_no}/transitions"
     ben = {"name": "李四", "relation": "spouse", "id_number": id_number(date(1982, 3, 4), 2),
            "share_pct": 100}
 
@@ -292,6 +305,50 @@ def field_cases(w: World) -> list[Case]:
         ("POST", "/group-policies/G20269999999/roster", None, 400, "invalid", "file"),
         # rosters
         ("POST", f"/group-policies/{w.group_no}/roster", None, 400, "invalid", "file"),
+        # endorsement requests
+        ("POST", "/endorsement-requests", {}, 400, "invalid", "channel"),
+        ("POST", "/endorsement-requests", {**asked, "policy_no": None}, 400, "invalid",
+         "policy_no"),
+        ("POST", "/endorsement-requests", {**asked, "kind": "explode"}, 400, "invalid",
+         "kind"),
+        ("POST", "/endorsement-requests", {**asked, "details": [1]}, 400, "invalid",
+         "details"),
+        ("POST", "/endorsement-requests", {**asked, "details": {"beneficiaries": [
+            {"name": "甲", "relation": "child", "id_number": bad_id}]}}, 400, "invalid",
+         "details.beneficiaries[0].id_number"),
+        ("POST", "/endorsement-requests", {**asked, "details": {"beneficiaries": [
+            {"name": "甲", "relation": "child", "share_pct": 101}]}}, 400, "invalid",
+         "details.beneficiaries[0].share_pct"),
+        ("POST", "/endorsement-requests", {**asked, "kind": "surrender", "details": {
+            "beneficiaries": [ben]}}, 400, "invalid", "details.beneficiaries"),
+        ("POST", "/endorsement-requests", {**asked, "policy_no": w.application_no}, 404,
+         "not_found", "policy_no"),
+        ("POST", "/endorsement-requests", {**asked, "policy_no": w.group_no}, 422,
+         "domain_error", "policy_no"),
+        ("POST", "/endorsement-requests", {**asked, "user": "x" * 81}, 400, "invalid",
+         "user"),
+        ("POST", request, {"actor": "u"}, 400, "invalid", "action"),
+        ("POST", request, {"action": "approve"}, 400, "invalid", "actor"),
+        ("POST", request, {"action": "approve", "actor": "u"}, 400, "invalid",
+         "details.beneficiaries[0].id_number"),
+        ("POST", request, {"action": "approve", "actor": "u", "details": {"beneficiaries": [
+            {**ben, "id_number": bad_id}]}}, 400, "invalid",
+         "details.beneficiaries[0].id_number"),
+        ("POST", request, {"action": "approve", "actor": "u", "details": {
+            "effective_date": "2000-01-01", "beneficiaries": [ben]}}, 400, "invalid",
+         "details.effective_date"),
+        ("POST", request, {"action": "reject", "actor": "u", "reason": "x" * 1001}, 400,
+         "invalid", "reason"),
+        ("POST", "/endorsement-requests/BQ2026999999/transitions",
+         {"action": "withdraw", "actor": "u"}, 404, "not_found", "request_no"),
+        ("POST", f"/applications/{w.application_no}/underwriting",
+         {"outcome": "decline"}, 400, "invalid", "reasons"),
+        ("POST", f"/applications/{w.application_no}/underwriting",
+         {"outcome": "accept", "loading_pct": "10", "reasons": ["x"]}, 400, "invalid",
+         "loading_pct"),
+        ("POST", f"/applications/{w.application_no}/underwriting",
+         {"outcome": "accept_with_loading", "loading_pct": "NaN", "reasons": ["x"]}, 400,
+         "invalid", "loading_pct"),
     ]
     return cases
 
@@ -306,6 +363,8 @@ async def snapshot(api: Api, w: World) -> list[Any]:
         await api.get(f"/policies?id_number={w.insured_id}", expect=200),
         await api.get(f"/audit?entity_type=policy&entity_id={w.policy_no}", expect=200),
         await api.get(f"/policies/{w.group_no}", expect=200),
+        await api.get(f"/endorsement-requests/{w.request_no}", expect=200),
+        await api.get("/endorsement-requests", expect=200),
     ]
 
 
@@ -427,7 +486,10 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
             applicant={"name": "配偶", "id_number": id_number(date(1981, 1, 1), 4),
                        "phone": "13700000000"},
             beneficiaries=[ben], start_date="2027-01-01", application_date="2026-12-01"))],
-        ("POST", "/applications/{application_no}/underwriting"): [(None, {"actor": "uw"})],
+        ("POST", "/applications/{application_no}/underwriting"): [
+            (None, {"actor": "uw"}),
+            (None, {"actor": "uw", "outcome": "accept_with_loading", "loading_pct": "25",
+                    "reasons": ["血压偏高"]})],
         ("POST", "/applications/{application_no}/payments"): [
             (None, {"amount": "34.45", "method": "cash", "reference": "R1"})],
         ("POST", "/applications/{application_no}/issue"): [(None, {"actor": "uw"})],
@@ -468,6 +530,17 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
         ("POST", "/home-visits/{visit_no}/transitions"): [
             (None, {"action": "schedule", "actor": "a1", "time": "2030-01-01T10:00+08:00",
                     "note": "约好"})],
+        ("POST", "/endorsement-requests"): [
+            (None, {**ENDORSEMENT_REQUEST, "policy_no": w.policy_no}),
+            (None, {**ENDORSEMENT_REQUEST, "policy_no": w.policy_no, "details": {
+                "beneficiaries": [ben, {**ben, "name": "王五", "share_pct": 50}]}}),
+            (None, {"channel": "api", "policy_no": w.policy_no, "kind": "change_sum_insured",
+                    "details": {"coverage_code": "accidental_death_disability",
+                                "sum_insured": "100000.00", "effective_date": "2027-01-01"}})],
+        ("POST", "/endorsement-requests/{request_no}/transitions"): [
+            (None, {"action": "reject", "actor": "u1", "reason": "未签字", "note": "电话核实"}),
+            (None, {"action": "approve", "actor": "u1", "details": {"beneficiaries": [ben]}}),
+        ],
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
         ("POST", "/notifications/dead/requeue"): [(None, {"ids": [1, 2], "actor": "ops-1"})],

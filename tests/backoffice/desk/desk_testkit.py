@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from aiohttp.test_utils import TestClient
 
 from backoffice.demo.staff import DEMO_STAFF, seed_staff
-from backoffice.services import claims, complaints, conversations
+from backoffice.domain.identity import make_id_number
+from backoffice.services import claims, complaints, conversations, endorsement_requests, policies
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
 
@@ -46,6 +48,24 @@ class World:
                 "slots": {"claim_no": self.claim_no, "phone": "13811112222"},
                 "claim_no": self.claim_no}}}}])
         self.conversation_id = turn.conversation_id
+        self.individual_policy_no = result.individual_policies[0]
+        self.request_no = endorsement_requests.submit(db, {
+            "channel": "wechat", "user": "oEndorseWorld", "policy_no": self.individual_policy_no,
+            "kind": "change_beneficiary",
+            "details": {"beneficiaries": [{"name": "林小红", "relation": "child"}]}})["request_no"]
+        self.application_no = policies.apply(db, application("陈建国", 61), "test")[
+            "application_no"]
+
+
+def application(name: str, seq: int, **health: bool) -> dict[str, object]:
+    """A PA-GUARD application waiting for underwriting."""
+    return {"product_code": "PA-GUARD",
+            "insured": {"name": name, "id_number": make_id_number("440514", date(1968, 8, 8), seq),
+                        "phone": "13622223333", "occupation": "司机", "occupation_class": 3},
+            "coverages": [{"code": "accidental_death_disability", "sum_insured": "80000.00"}],
+            "health_declarations": {"hospitalised_now": False, "disability_existing": False,
+                                    "epilepsy": False, "hypertension": False, "diabetes": False,
+                                    **health}}
 
 
 async def login(client: TestClient, username: str, password: str) -> str:

@@ -1,8 +1,10 @@
 """The desk in a real headless Chromium against a real platform process (`xiaobao serve`).
 
 A complaint handler logs in and takes a complaint from intake to close with the clock shown;
-the queue updates live when a complaint arrives through the API. The main pages are saved as
-screenshots in $XIAOBAO_SCREENSHOTS (docs/screenshots/ for the README) or a temporary folder.
+the queue updates live when a complaint arrives through the API. An underwriter approves a
+beneficiary change the bot asked for, and decides an application referred for underwriting.
+The main pages are saved as screenshots in $XIAOBAO_SCREENSHOTS (docs/screenshots/ for the
+README) or a temporary folder.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                 import time
 
                 time.sleep(0.1)
-        yield {"base": base, "claim_no": claim["claim_no"]}
+        yield {"base": base, "claim_no": claim["claim_no"],
+               "individual_policy_no": result.individual_policies[0]}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -225,3 +228,59 @@ def test_other_roles_see_their_pages_and_are_refused_the_rest(
     assert "队列为空" in browser.find_element(By.ID, "handoff").text
     browser.get(base + "/desk/claims")
     assert "无权" in browser.find_element(By.ID, "refusal").text
+
+
+def api_get(base: str, path: str) -> dict[str, Any]:
+    req = urllib.request.Request(base + "/api/v1" + path,
+                                 headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        answer: dict[str, Any] = json.loads(resp.read())
+        return answer
+
+
+def test_underwriter_approves_a_beneficiary_change_and_decides_a_referral(
+        platform: dict[str, Any], browser: WebDriver, shots: Path) -> None:
+    base, policy_no = platform["base"], platform["individual_policy_no"]
+    asked = api_post(base, "/endorsement-requests", {
+        "channel": "wechat", "user": "oBrowserCustomer", "policy_no": policy_no,
+        "kind": "change_beneficiary", "actor": "bot", "note": "客户经小保申请，待投保人签字确认",
+        "details": {"beneficiaries": [{"name": "郑晓燕", "relation": "child"}]}})
+    no = asked["request_no"]
+    filed = api_post(base, "/applications", {
+        "product_code": "PA-GUARD", "payment_mode": "single",
+        "insured": {"name": "黄志明", "id_number": "440514196808081232", "phone": "13622223333",
+                    "occupation": "货车司机", "occupation_class": 3},
+        "health_declarations": {"hospitalised_now": False, "disability_existing": False,
+                                "epilepsy": False, "hypertension": True, "diabetes": False},
+        "coverages": [{"code": "accidental_death_disability", "sum_insured": "80000.00"}]})
+
+    login(browser, base, "underwriter.sun")
+    assert "待审核的保全申请" in browser.find_element(By.TAG_NAME, "main").text
+    browser.get(base + "/desk/endorsement-requests")
+    assert no in browser.find_element(By.ID, "endorsement-requests").text
+    browser.save_screenshot(str(shots / "endorsement-requests.png"))
+    browser.find_element(By.LINK_TEXT, no).click()
+    wait_text(browser, By.ID, "status", "待审核")
+    assert "待按签字申请书补全" in browser.find_element(By.ID, "beneficiaries").text
+    browser.find_element(By.ID, "id-number-0").send_keys("440514199003030028")
+    browser.save_screenshot(str(shots / "endorsement-request.png"))
+    submit(browser, "approve")
+    wait_text(browser, By.ID, "status", "已批准并生效")
+    endorsement_no = browser.find_element(By.ID, "endorsement-no").text
+    policy = api_get(base, f"/policies/{policy_no}")
+    assert [(b["name"], b["relation"]) for b in policy["beneficiaries"]] == [("郑晓燕", "child")]
+    assert policy["endorsements"][-1]["endorsement_no"] == endorsement_no
+    assert api_get(base, f"/endorsement-requests/{no}")["status"] == "approved"
+
+    browser.get(base + "/desk/underwriting")
+    row = browser.find_element(By.ID, f"decide-{filed['application_no']}")
+    assert "加费承保" in browser.find_element(By.ID, "referrals").text
+    browser.save_screenshot(str(shots / "underwriting.png"))
+    loading = row.find_element(By.NAME, "loading_pct")
+    assert loading.get_attribute("value") == "20"  # the rules' suggestion, to start from
+    loading.clear()
+    loading.send_keys("30")
+    submit(browser, f"decide-{filed['application_no']}")
+    assert "加费承保" in browser.find_element(By.CLASS_NAME, "flash").text
+    decided = api_get(base, f"/applications/{filed['application_no']}")
+    assert decided["status"] == "accepted" and decided["underwriting"]["loading_pct"] == "30"

@@ -24,6 +24,7 @@ Desk = Callable[[str | None], Awaitable[TestClient]]
 def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
     """(method, path, form, the permission that decides) for every desk route but login/ws."""
     c, k, h = world.complaint_no, world.claim_no, world.conversation_id
+    r, a = world.request_no, world.application_no
     return [
         ("GET", "/desk/", {}, "desk.home"),
         ("GET", "/desk/api/summary", {}, "desk.home"),
@@ -42,6 +43,15 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
          "claims.work"),
         ("GET", "/desk/home-visits", {}, "home_visits.view"),
         ("POST", "/desk/home-visits/V0/act", {"action": "contact"}, "home_visits.work"),
+        ("GET", "/desk/endorsement-requests", {}, "endorsement_requests.work"),
+        ("GET", f"/desk/endorsement-requests/{r}", {}, "endorsement_requests.work"),
+        ("POST", f"/desk/endorsement-requests/{r}/act", {"action": "reject",
+                                                         "reason": "未见投保人签字"},
+         "endorsement_requests.work"),
+        ("GET", "/desk/underwriting", {}, "underwriting.work"),
+        ("POST", f"/desk/underwriting/{a}/decide", {"outcome": "accept",
+                                                    "reasons": "职业类别可承保"},
+         "underwriting.work"),
         ("GET", "/desk/supervisor", {}, "supervisor.view"),
         ("GET", "/desk/supervisor/charts", {}, "supervisor.view"),
         ("GET", "/desk/handoff", {}, "handoff.view"),
