@@ -246,6 +246,9 @@ class ValidateIncidentForm(FormValidationAction):
             known = tracker.get_slot("id_number") or await bound_id_masked(tracker)
             if known:
                 slots["insured_id_number"] = known
+        elif value != "self" and is_masked(tracker.get_slot("insured_id_number")):
+            # corrected to a family member: the bound party spoke, someone else was hurt
+            slots["insured_id_number"] = None
         return slots
 
     def validate_insured_id_number(self, value: Any, dispatcher: CollectingDispatcher,
