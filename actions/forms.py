@@ -78,6 +78,12 @@ def relation_of(text: str) -> str | None:
     return None
 
 
+def person_name(said: str) -> str:
+    """A name as people say it: "我叫张伟。" → "张伟"."""
+    name = re.sub(r"^(我叫|我是|免贵姓|名字是|姓名|叫|是)", "", said.strip()).strip("。，,.! ！")
+    return name[:20]
+
+
 def find(regex: re.Pattern[str], tracker: Tracker, name: str) -> str | None:
     value = entity(tracker, name)
     if value and regex.fullmatch(value):
@@ -132,6 +138,23 @@ class ValidateIdentifyForm(FormValidationAction):
         party = binding.get("party") or {}
         dispatcher.utter_message(text=f"身份核验通过，{party.get('name_masked') or ''}您好。")
         return {"identity_proof": proof, "identified": True}
+
+
+async def bound_id_masked(tracker: Tracker) -> str | None:
+    """The masked ID number of the party this channel user is bound to (a caller is also
+    known by the phone on file): who speaks for themselves is not asked for it again; the
+    claim then names the insured by the binding (see actions.submit)."""
+    channel, user = channel_user(tracker)
+    try:
+        bound = await client().binding(channel, user)
+    except (BackofficeDown, ApiError):
+        return None
+    masked = ((bound or {}).get("party") or {}).get("id_number_masked")
+    return str(masked) if masked else None
+
+
+def is_masked(id_number: str | None) -> bool:
+    return bool(id_number) and "*" in str(id_number)
 
 
 class ValidateIncidentForm(FormValidationAction):
@@ -214,14 +237,18 @@ class ValidateIncidentForm(FormValidationAction):
         yes = intent_of(tracker) == "affirm" and not any(w in text for w in ("不", "错"))
         return {"incident_confirmed": True if yes else None}
 
-    def validate_relation(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: DomainDict) -> Slots:
+    async def validate_relation(self, value: Any, dispatcher: CollectingDispatcher,
+                                tracker: Tracker, domain: DomainDict) -> Slots:
         if value not in RELATION_NAMES:
             return {"relation": None}
         slots: Slots = {"relation": value}
-        if value == "self" and tracker.get_slot("id_number") and not tracker.get_slot(
-                "insured_id_number"):
-            slots["insured_id_number"] = tracker.get_slot("id_number")
+        if value == "self" and not tracker.get_slot("insured_id_number"):
+            known = tracker.get_slot("id_number") or await bound_id_masked(tracker)
+            if known:
+                slots["insured_id_number"] = known
+        elif value != "self" and is_masked(tracker.get_slot("insured_id_number")):
+            # corrected to a family member: the bound party spoke, someone else was hurt
+            slots["insured_id_number"] = None
         return slots
 
     def validate_insured_id_number(self, value: Any, dispatcher: CollectingDispatcher,
@@ -293,6 +320,20 @@ class ValidateComplaintForm(FormValidationAction):
                                         tracker: Tracker, domain: DomainDict) -> Slots:
         value = free_answer(tracker, "complaint_outcome")
         return {"complaint_outcome": value} if value else {}
+
+    async def extract_complainant_name(self, dispatcher: CollectingDispatcher,
+                                       tracker: Tracker, domain: DomainDict) -> Slots:
+        value = entity(tracker, "person_name") or free_answer(tracker, "complainant_name")
+        return {"complainant_name": person_name(value)} if value else {}
+
+    def validate_complainant_name(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: DomainDict) -> Slots:
+        # the back office refuses names with digits: ask again rather than fail at the end
+        name = str(value or "")
+        if not name or any(c.isdigit() for c in name):
+            dispatcher.utter_message(text="请告诉我您的姓名，比如“张伟”或“王女士”。")
+            return {"complainant_name": None}
+        return {"complainant_name": name}
 
     async def extract_complainant_phone(self, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> Slots:

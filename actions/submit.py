@@ -19,12 +19,12 @@ from actions.common import (
     mask_phone,
     text_of,
 )
-from actions.forms import CATEGORY_NAMES, incident_summary
+from actions.forms import CATEGORY_NAMES, incident_summary, is_masked
 
 INCIDENT_SLOTS = ("relation", "insured_id_number", "incident_date", "incident_place",
                   "description", "injury", "hospital", "contact_phone", "incident_confirmed")
 COMPLAINT_SLOTS = ("complaint_category", "complaint_description", "complaint_outcome",
-                   "complainant_phone")
+                   "complainant_name", "complainant_phone")
 VISIT_SLOTS = ("visit_name", "visit_phone", "visit_address")
 _OPEN_POLICY = ("in_force", "premium_due", "grace_period")
 _TRANSPORT = ("公交", "大巴", "客车", "火车", "地铁", "高铁", "轮船", "客船", "飞机", "出租车")
@@ -64,14 +64,17 @@ def claim_type(tracker: Tracker) -> str:
 
 
 def claim_body(tracker: Tracker, policy_no: str) -> dict[str, Any]:
-    channel, _ = channel_user(tracker)
+    channel, user = channel_user(tracker)
     g = tracker.get_slot
     relation = g("relation") or "other"
     injury = g("injury") or ""
     hospital = g("hospital") or ""
+    insured: dict[str, Any] = {"insured_id_number": g("insured_id_number")}
+    if is_masked(g("insured_id_number")):  # known from the binding, not said in this chat
+        insured = {"insured": {"channel": channel, "user": user}}
     return {
         "policy_no": policy_no,
-        "insured_id_number": g("insured_id_number"),
+        **insured,
         "claim_type": claim_type(tracker),
         "incident_date": g("incident_date"),
         "incident_place": (g("incident_place") or "")[:200],
@@ -80,6 +83,15 @@ def claim_body(tracker: Tracker, policy_no: str) -> dict[str, Any]:
                      "relation": relation, "phone": g("contact_phone")},
         "channel": channel if channel in ("wechat", "ivr", "web") else "web",
     }
+
+
+async def policies_of_insured(tracker: Tracker, insured: str) -> list[dict[str, Any]]:
+    """The insured's policies: by ID number, or through the binding when only that is known."""
+    if not is_masked(insured):
+        return await client().policies_of(insured)
+    channel, user = channel_user(tracker)
+    bound = await client().binding(channel, user) or {}
+    return [await client().policy(no) for no in list(bound.get("policies") or [])[:5]]
 
 
 class ActionSubmitIncident(Action):
@@ -93,7 +105,7 @@ class ActionSubmitIncident(Action):
         reset = [SlotSet(s, None) for s in INCIDENT_SLOTS]
         insured = tracker.get_slot("insured_id_number")
         try:
-            policies = [p for p in await client().policies_of(insured)
+            policies = [p for p in await policies_of_insured(tracker, insured)
                         if p.get("status") in _OPEN_POLICY] if insured else []
             if not policies:
                 dispatcher.utter_message(text="没有查到出险人名下有效的保单，已为您转接人工客服核实，报案信息已转交，不用重复说明。")
@@ -148,10 +160,12 @@ class ActionSubmitComplaint(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         g = tracker.get_slot
-        channel, _ = channel_user(tracker)
+        channel, user = channel_user(tracker)
+        # the channel user lets the desk answer the customer where they wrote (WeChat openid)
         body: dict[str, Any] = {
-            "channel": channel if channel in ("wechat", "ivr", "web") else "web",
-            "complainant": {"name": g("reporter_name") or "客户", "phone": g("complainant_phone")},
+            "channel": channel if channel in ("wechat", "ivr", "web") else "web", "user": user,
+            "complainant": {"name": g("complainant_name") or "客户",
+                            "phone": g("complainant_phone")},
             "category": g("complaint_category") or "other",
             "description": f"{g('complaint_description') or ''}；诉求："
                            f"{g('complaint_outcome') or ''}"[:2000],
@@ -186,9 +200,10 @@ class ActionSubmitHomeVisit(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         g = tracker.get_slot
-        channel, _ = channel_user(tracker)
+        channel, user = channel_user(tracker)
         body = {"channel": channel if channel in ("wechat", "ivr", "web") else "web",
-                "name": g("visit_name"), "phone": g("visit_phone"), "address": g("visit_address"),
+                "user": user, "name": g("visit_name"), "phone": g("visit_phone"),
+                "address": g("visit_address"),
                 "reason": "客户通过小保预约上门服务"}
         reset = [SlotSet(s, None) for s in VISIT_SLOTS]
         try:

@@ -1,7 +1,8 @@
 """Shared fixtures: a migrated database on SQLite, and on PostgreSQL when one is configured.
 
 Tests that take `db` run once per backend: `XIAOBAO_TEST_POSTGRES_URL` (set by .ci/run when a
-server answers on localhost:5432) adds the PostgreSQL run.
+server answers on localhost:5432) adds the PostgreSQL run. `bot_stack` (tests/bot_stack.py) is
+the project's own bot on a real stack, started once per session for whoever needs it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy import text
 from backoffice.services.products import install_products
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
+
+pytest_plugins = ["tests.bot_stack"]
 
 PG_URL = os.environ.get("XIAOBAO_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

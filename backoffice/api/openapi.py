@@ -555,6 +555,10 @@ def _claim_schemas(line: Schema) -> dict[str, Schema]:
             {
                 "policy_no": string("The policy (group or individual)."),
                 "insured_id_number": string(pattern=r"^[0-9]{17}[0-9Xx]$"),
+                "insured": obj({"channel": enum(("wechat", "ivr", "web")), "user": string()},
+                               ["channel", "user"],
+                               "Instead of insured_id_number: the party this channel user is "
+                               "bound to (a caller also by the phone on file)."),
                 "claim_type": enum(CLAIM_TYPES),
                 "incident_date": {**DATE, "description": "Not after today."},
                 "incident_place": string(maxLength=200),
@@ -566,9 +570,10 @@ def _claim_schemas(line: Schema) -> dict[str, Schema]:
                 "facts": ref("ClaimFacts"),
                 "actor": ACTOR,
             },
-            ["policy_no", "insured_id_number", "claim_type", "incident_date", "reporter"],
+            ["policy_no", "claim_type", "incident_date", "reporter"],
             "A report (报案). Registered at once when the coverage check passes; then the one "
             "consolidated notice of missing documents (Art. 22).",
+            anyOf=[{"required": ["insured_id_number"]}, {"required": ["insured"]}],
         ),
         "MissingDocument": doc_item,
         "ClaimDocument": document,

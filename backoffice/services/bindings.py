@@ -135,15 +135,32 @@ def get(db: Database, channel: object, user: object) -> dict[str, Any]:
     """GET /bindings/{channel}/{user}; an unbound caller falls back to the party with that phone."""
     channel, user = _channel_user(channel, user)
     with db.read() as s:
-        row = s.execute(select(ChannelBinding).where(
-            ChannelBinding.channel == channel, ChannelBinding.user == user)).scalar()
-        party = s.get(Party, row.party_id) if row else None
-        if party is None and channel == "ivr":
-            found = s.execute(select(Party).where(Party.phone == user).limit(2)).scalars().all()
-            party = found[0] if len(found) == 1 else None
+        party = bound_party(s, channel, user)
         if party is None:
             raise NotFound("该渠道用户尚未核验身份", "user")
         return _view(s, party)
+
+
+def bound_party(s: Session, channel: str, user: str) -> Party | None:
+    """The party a channel user is bound to; a caller not bound yet is known by the phone on
+    file when exactly one party has it."""
+    row = s.execute(select(ChannelBinding).where(
+        ChannelBinding.channel == channel, ChannelBinding.user == user)).scalar()
+    party = s.get(Party, row.party_id) if row else None
+    if party is None and channel == "ivr":
+        found = s.execute(select(Party).where(Party.phone == user).limit(2)).scalars().all()
+        party = found[0] if len(found) == 1 else None
+    return party
+
+
+def parse_channel_user(raw: object, field: str) -> tuple[str, str]:
+    """`{"channel", "user"}` naming a bound channel user (a claim reported for them)."""
+    if not isinstance(raw, dict):
+        raise ValidationError(field, f"{field} 须为 {{channel, user}} 对象")
+    try:
+        return _channel_user(raw.get("channel"), raw.get("user"))
+    except ValidationError as exc:
+        raise ValidationError(f"{field}.{exc.field}", exc.message) from None
 
 
 def unbind(db: Database, channel: object, user: object, actor: str = "bot") -> dict[str, Any]:

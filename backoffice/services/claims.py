@@ -30,6 +30,7 @@ from backoffice.domain.identity import mask_bank_card, parse_bank_card, parse_id
 from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
 from backoffice.domain.party import parse_date, parse_name
 from backoffice.domain.product import CLAIM_TYPES, Product
+from backoffice.services import bindings
 from backoffice.services import document_reading as reading_service
 from backoffice.services.base import append_rows, audit, business_date, emit, number, today_cn
 from backoffice.services.complaints import for_claim as complaints_for_claim
@@ -149,7 +150,14 @@ def _parse_report(raw: Mapping[str, Any]) -> dict[str, Any]:
     policy_no = raw.get("policy_no")
     if not isinstance(policy_no, str) or not policy_no.strip():
         raise ValidationError("policy_no", "请提供保单号")
-    idn = parse_id_number(raw.get("insured_id_number"), "insured_id_number").value
+    # the insured by ID number, or as the party a channel user is bound to (a caller known
+    # by their number is not asked for their ID again)
+    bound = None
+    if raw.get("insured_id_number") is None and raw.get("insured") is not None:
+        bound = bindings.parse_channel_user(raw.get("insured"), "insured")
+        idn = None
+    else:
+        idn = parse_id_number(raw.get("insured_id_number"), "insured_id_number").value
     claim_type = raw.get("claim_type")
     if claim_type not in CLAIM_TYPES:
         raise ValidationError("claim_type", f"理赔类型须为 {', '.join(CLAIM_TYPES)} 之一")
@@ -176,7 +184,8 @@ def _parse_report(raw: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(facts, Mapping):
         raise ValidationError("facts", "facts 须为对象")
     return {
-        "policy_no": policy_no.strip(), "insured_id_number": idn, "claim_type": claim_type,
+        "policy_no": policy_no.strip(), "insured_id_number": idn, "insured_binding": bound,
+        "claim_type": claim_type,
         "incident_date": incident, "channel": channel, "facts": dict(facts),
         "reporter_name": parse_name(reporter.get("name"), "reporter.name"),
         "reporter_relation": relation,
@@ -249,6 +258,8 @@ def report(db: Database, raw: Mapping[str, Any], idempotency_key: str | None,
                 existing = _replay(s, idempotency_key, digest)
                 if existing:
                     return 200, claim_view(s, existing)
+            if data["insured_id_number"] is None:
+                data["insured_id_number"] = _bound_id_number(s, data["insured_binding"])
             row, fresh = _create_claim(s, data, actor,
                                        (idempotency_key, digest) if idempotency_key else None)
             if fresh is None:
@@ -263,6 +274,13 @@ def report(db: Database, raw: Mapping[str, Any], idempotency_key: str | None,
             if existing is None:
                 raise
             return 200, claim_view(s, existing)
+
+
+def _bound_id_number(s: Session, bound: tuple[str, str]) -> str:
+    party = bindings.bound_party(s, *bound)
+    if party is None:
+        raise NotFound("该渠道用户尚未核验身份，请提供 insured_id_number", "insured")
+    return party.id_number
 
 
 def _replay(s: Session, key: str, digest: str) -> ClaimRow | None:

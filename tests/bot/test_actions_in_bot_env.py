@@ -80,6 +80,26 @@ def test_report_while_down_keeps_the_facts_for_the_agent_masked() -> None:
     assert "139****4455" in said
 
 
+def test_the_binding_stands_for_the_id_number_only_of_who_speaks_for_themselves() -> None:
+    out = run_bot_python(RUN_ACTION + """
+    from actions import forms
+    form = forms.ValidateIncidentForm()
+    async def relation(value, slots):
+        return await form.validate_relation(value, CollectingDispatcher(),
+                                            tracker("x", "inform", slots), {})
+    async def all_cases():
+        return [await relation("parent", {"insured_id_number": "440514********0317"}),
+                await relation("parent", {"insured_id_number": "44051419560304031X"}),
+                await relation("self", {"id_number": "44051419560304031X"}),
+                await relation("self", {})]  # the back office down: the ID is asked
+    print(json.dumps(asyncio.run(all_cases())))
+    """.replace("\n    ", "\n"), XIAOBAO_API_URL=f"http://127.0.0.1:{closed_port()}",
+        XIAOBAO_API_TIMEOUT="1")
+    assert out == [{"relation": "parent", "insured_id_number": None}, {"relation": "parent"},
+                   {"relation": "self", "insured_id_number": "44051419560304031X"},
+                   {"relation": "self"}]
+
+
 def test_masking_and_id_checks() -> None:
     out = run_bot_python("""
     import json

@@ -101,3 +101,26 @@ async def test_bad_input_names_the_field(api: Api) -> None:
                                                                         "policy_no": 5})
     await api.error("POST", "/bindings", 400, "invalid", "body", [1])
     await api.error("GET", "/bindings/sms/u", 400, "invalid", "channel")
+
+
+async def test_a_claim_reported_for_a_bound_channel_user(api: Api) -> None:
+    """The bot reports for a caller it knows by their number without asking the ID again."""
+    idn, policy_no = await _insured(api)
+    body = {"policy_no": policy_no, "claim_type": "medical", "incident_date": "2026-01-07",
+            "incident_place": "家门口", "description": "下楼梯摔倒",
+            "reporter": {"name": "本人", "relation": "self", "phone": "13822223333"},
+            "channel": "ivr"}
+    await api.error("POST", "/claims", 404, "not_found", "insured",
+                    {**body, "insured": {"channel": "ivr", "user": "13900001111"}})
+    # a caller is known by the phone on file before any binding
+    by_phone = await api.post("/claims", {**body, "insured": {"channel": "ivr",
+                                                              "user": "13822223333"}},
+                              expect=201)
+    await api.post("/bindings", {"channel": "wechat", "user": "o-9", "id_number": idn,
+                                 "phone": "13822223333"}, expect=200)
+    by_openid = await api.post("/claims", {**body, "channel": "wechat",
+                                           "insured": {"channel": "wechat", "user": "o-9"}},
+                               expect=201)
+    found = await api.get(f"/claims?insured_id_number={idn}", expect=200)
+    assert {c["claim_no"] for c in found["items"]} == {by_phone["claim_no"],
+                                                       by_openid["claim_no"]}

@@ -101,6 +101,8 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
     def body(**changes: Any) -> dict[str, Any]:
         return {**good, **changes}
 
+    without_id = {k: v for k, v in good.items() if k != "insured_id_number"}
+
     def reporter(**changes: Any) -> dict[str, Any]:
         return body(reporter={**good["reporter"], **changes})
 
@@ -123,6 +125,15 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
          400, "invalid", "insured_id_number"),
         ("POST", "/claims", body(insured_id_number=bad_check_digit(s.members[0])), 400,
          "invalid", "insured_id_number"),
+        # the insured as a bound channel user instead of the ID number
+        ("POST", "/claims", {**without_id, "insured": "wechat:o-1"}, 400, "invalid",
+         "insured"),
+        ("POST", "/claims", {**without_id, "insured": {"channel": "fax", "user": "1"}}, 400,
+         "invalid", "insured.channel"),
+        ("POST", "/claims", {**without_id, "insured": {"channel": "ivr", "user": " "}}, 400,
+         "invalid", "insured.user"),
+        ("POST", "/claims", {**without_id, "insured": {"channel": "wechat", "user": "o-nobody"}},
+         404, "not_found", "insured"),
         ("POST", "/claims", body(claim_type="theft"), 400, "invalid", "claim_type"),
         ("POST", "/claims", body(claim_type=None), 400, "invalid", "claim_type"),
         ("POST", "/claims", body(incident_date="2026-02-30"), 400, "invalid", "incident_date"),
