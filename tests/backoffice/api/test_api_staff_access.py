@@ -24,7 +24,7 @@ from backoffice.services import claims, complaints, conversations, staff
 from backoffice.services.base import SHANGHAI
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
-from backoffice.store.models import ApiToken, Notification, SatisfactionRow
+from backoffice.store.models import ApiToken, Notification, SatisfactionRow, StaffLoginFailure
 from xiaobao.config import Settings
 from xiaobao.platform import create_app
 
@@ -234,6 +234,15 @@ async def test_tokens_expire_and_are_kept_only_hashed(api: Api, world: World,
                     headers=bearer(token))
     with world.db.read() as s:
         assert s.execute(select(ApiToken)).first() is None  # the expired row went
+    # the rest are purged by the scheduler's nightly prune, with aged-out failed sign-ins
+    await sign_in(api, roles.CS_AGENT)
+    await api.error("POST", "/auth/token", 401, "invalid_credentials", None,
+                    {"username": "agent.li", "password": "not-the-password"}, auth=False)
+    clock.advance(hours=9)
+    assert staff.purge_api_tokens(world.db) == 1
+    with world.db.read() as s:
+        assert s.execute(select(ApiToken)).first() is None
+        assert s.execute(select(StaffLoginFailure)).first() is None
 
 
 async def test_the_lifetime_is_configurable(aiohttp_client: Any, world: World,
