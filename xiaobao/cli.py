@@ -91,6 +91,17 @@ def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_staff_disable(args: argparse.Namespace, settings: Settings) -> int:
+    """Disable (or with --enable, enable again) a desk account; disabling ends its desk
+    sessions and API tokens at once."""
+    db = _db(settings)
+    upgrade(db)
+    staff_service.set_active(db, args.username, bool(args.enable), actor="cli")
+    print(f"已{'启用' if args.enable else '停用'}账号 {args.username}")
+    _print_json({"username": args.username, "active": bool(args.enable)})
+    return 0
+
+
 def _prepare(settings: Settings, members: int) -> Database:
     db = _db(settings)
     upgrade(db)
@@ -276,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="显示姓名")
     p.add_argument("--phone", help="手机号（接收时限提醒短信）")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（一行）")
+    p = add("disable", cmd_staff_disable, "停用账号（立即结束其坐席台会话和 API 令牌）", staff_sub)
+    p.add_argument("username")
+    p.add_argument("--enable", action="store_true", help="重新启用")
 
     p = add("import-roster", cmd_import_roster, "导入团体保单被保险人清单（CSV，UTF-8）")
     p.add_argument("--policy", required=True, help="团体保单号")

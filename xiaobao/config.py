@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from backoffice.notifications.config import NotifyConfig
@@ -38,6 +39,8 @@ class Settings:
     files_dir: Path | None = None
     #: Senders (WeChat, SMS), token cache (Redis), retries: XIAOBAO_WECHAT_*, XIAOBAO_SMS_*, …
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    #: How long a staff member's API token lives (XIAOBAO_STAFF_TOKEN_TTL_MINUTES).
+    staff_token_ttl: timedelta = timedelta(hours=8)
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -61,4 +64,14 @@ class Settings:
             files_dir=Path(os.environ["XIAOBAO_FILES_DIR"]).resolve()
             if os.environ.get("XIAOBAO_FILES_DIR") else None,
             notify=NotifyConfig.from_env(),
+            staff_token_ttl=_minutes("XIAOBAO_STAFF_TOKEN_TTL_MINUTES", 480),
         )
+
+
+def _minutes(name: str, default: int) -> timedelta:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return timedelta(minutes=default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 60 * 24 * 30:
+        raise SystemExit(f"{name} must be a whole number of minutes from 1 to 43200")
+    return timedelta(minutes=int(raw))

@@ -121,7 +121,8 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[TOKEN] = settings.api_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    api = create_api(db, settings.api_token, FileStore(settings.files_root), reader_from_env())
+    api = create_api(db, settings.api_token, FileStore(settings.files_root), reader_from_env(),
+                     staff_token_lifetime=settings.staff_token_ttl)
     router = mount_channels(app, api, settings, db, registry)
     app.add_subapp("/api/v1", api)
     app.router.add_get("/documents/policies/{policy_no}", policy_document)

@@ -15,6 +15,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,30 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.exc import DataError
 
+from backoffice.api.access import (
+    PRINCIPAL_KEY,
+    Principal,
+    bearer,
+    is_service_token,
+    masked_response,
+    refuse_role,
+    route_template,
+    staff_of,
+    wants_masking,
+)
 from backoffice.api.charts import render_claim_charts
 from backoffice.api.document import render_policy_document
 from backoffice.api.openapi import openapi_document
 from backoffice.api.reading import DocumentReader
-from backoffice.domain.errors import Conflict, DomainError, IllegalTransition, NotFound
+from backoffice.domain import api_access
+from backoffice.domain import staff as roles
+from backoffice.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+)
 from backoffice.domain.errors import ValidationError as Invalid
 from backoffice.domain.party import parse_date
 from backoffice.services import (
@@ -47,6 +67,7 @@ from backoffice.services import (
     policies,
     products,
     satisfaction,
+    staff,
 )
 from backoffice.services.base import today_cn
 from backoffice.store.db import Database
@@ -57,6 +78,7 @@ log = logging.getLogger("xiaobao.api")
 DB_KEY = web.AppKey("db", Database)
 TOKEN_KEY = web.AppKey("api_token", str)
 FILES_KEY = web.AppKey("files", FileStore)
+TOKEN_LIFETIME_KEY = web.AppKey("staff_token_lifetime", timedelta)
 READER_KEY = web.AppKey("document_reader", DocumentReader)
 MAX_ROSTER_BYTES = 256 * 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -77,7 +99,8 @@ def ok(data: Any, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=_dumps)
 
 
-_STATUS = {NotFound: 404, Conflict: 409, IllegalTransition: 409, Invalid: 400}
+_STATUS = {NotFound: 404, Conflict: 409, IllegalTransition: 409, Invalid: 400, Forbidden: 403,
+           staff.TooManyLogins: 429}
 
 
 @web.middleware
@@ -103,16 +126,26 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.endswith("/openapi.json"):
+    """The service token, or a staff member's token and the role table, on every route."""
+    template = route_template(request)
+    if template is not None and api_access.is_public(request.method, template):
         return await handler(request)
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    expected = request.app[TOKEN_KEY]
-    # bytes: compare_digest refuses non-ASCII str, and a header may carry any character
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
-        return error_response(401, "unauthorized", "需要有效的 Bearer 令牌", "Authorization")
-    return await handler(request)
+    token = bearer(request)
+    if token is not None and is_service_token(token, request.app[TOKEN_KEY]):
+        return await handler(request)
+    user = await run(staff.api_token_user, db_of(request), token) if token else None
+    if user is None:
+        return error_response(401, "unauthorized", "需要有效的 Bearer 令牌（令牌无效或已过期）",
+                              "Authorization")
+    principal = Principal(user.username, user.role, token)
+    request[PRINCIPAL_KEY] = principal
+    if template is None:  # no such route: the router's 404 or 405
+        return await handler(request)
+    if not api_access.staff_may(user.role, request.method, template):
+        return error_response(403, "forbidden",
+                              f"您的角色（{principal.role_name}）无权调用此接口", None)
+    response = await handler(request)
+    return masked_response(response) if wants_masking(principal, template) else response
 
 
 @web.middleware
@@ -166,6 +199,11 @@ async def body(request: web.Request) -> dict[str, Any]:
 
 
 def actor_of(request: web.Request, data: dict[str, Any] | None = None) -> str:
+    """A staff member acts as themself (the token says who); the service token names its
+    actor in the body or the X-Actor header."""
+    member = staff_of(request)
+    if member is not None and member.username:
+        return member.username
     actor = (data or {}).get("actor") or request.headers.get("X-Actor") or "api"
     if not isinstance(actor, str) or len(actor) > 60:
         raise Invalid("actor", "actor 须为不超过 60 字的文本")
@@ -180,6 +218,31 @@ def db_of(request: web.Request) -> Database:
 
 async def get_openapi(request: web.Request) -> web.Response:
     return ok(openapi_document())
+
+
+async def post_auth_token(request: web.Request) -> web.Response:
+    """A staff member signs in: username + password → a bearer token that expires."""
+    data = await body(request)
+    lifetime = request.app[TOKEN_LIFETIME_KEY]
+    grant = await run(staff.issue_api_token, db_of(request), data.get("username"),
+                      data.get("password"), lifetime)
+    if grant is None:  # the same answer whether the user exists, is disabled or mistyped
+        return error_response(401, "invalid_credentials", "用户名或密码错误", None)
+    user = grant.user
+    return ok({"access_token": grant.token, "token_type": "Bearer",
+               "expires_at": grant.expires_at.isoformat(),
+               "expires_in": int(lifetime.total_seconds()),
+               "staff": {"username": user.username, "display_name": user.display_name,
+                         "role": user.role, "role_name": user.role_name}}, 201)
+
+
+async def delete_auth_token(request: web.Request) -> web.Response:
+    """Sign out: the presented staff token stops working."""
+    member = staff_of(request)
+    if member is None or member.token is None:
+        raise Invalid("Authorization", "服务令牌不能注销；此接口注销工作人员的令牌")
+    await run(staff.revoke_api_token, db_of(request), member.token, member.username or "-")
+    return ok({"revoked": True})
 
 
 async def list_products(request: web.Request) -> web.Response:
@@ -401,7 +464,11 @@ def _idempotency_key(request: web.Request) -> str | None:
 
 def claim_actor(request: web.Request, data: dict[str, Any] | None = None,
                 default: str = "api") -> str:
-    """The body's `actor`, else the X-Actor header, else `default`; checked like any text."""
+    """The body's `actor`, else the X-Actor header, else `default`; checked like any text.
+    A staff member's token decides instead: they act as themself."""
+    member = staff_of(request)
+    if member is not None and member.username:
+        return member.username
     raw = (data or {}).get("actor")
     if raw is None:
         header = request.headers.get("X-Actor")
@@ -540,8 +607,23 @@ async def get_claim_document(request: web.Request) -> web.Response:
                         request.match_info["claim_no"], request.match_info["document_id"]))
 
 
+def _as_claims_staff(request: web.Request, data: dict[str, Any]) -> dict[str, Any]:
+    """A staff member's claim step: the actions of their role, as themself, with the authority
+    limit of their role (never the body's `actor` or `role`)."""
+    member = staff_of(request)
+    if member is None or member.role is None:
+        return data
+    action = data.get("action")
+    if not isinstance(action, str) or not roles.may_take_claim_action(member.role, action):
+        raise refuse_role(member, f"执行理赔操作 {str(action)[:40]}", "action")
+    data = {**data, "actor": member.username}
+    if action == "approve":
+        data["role"] = roles.CLAIM_APPROVAL_ROLE[member.role]
+    return data
+
+
 async def post_claim_transition(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = _as_claims_staff(request, await body(request))
     return ok(await run(claims.transition, db_of(request), request.match_info["claim_no"],
                         data))
 
@@ -612,6 +694,14 @@ async def get_complaint(request: web.Request) -> web.Response:
 
 async def post_complaint_transition(request: web.Request) -> web.Response:
     data = await body(request)
+    member = staff_of(request)
+    if member is not None:  # an extension is a supervisor's approval, given as themself
+        action = data.get("action")
+        if not member.may(api_access.complaint_action_permission(action)):
+            raise refuse_role(member, f"执行投诉操作 {str(action)[:40]}", "action")
+        data = {**data, "actor": member.username}
+        if action == "extend":
+            data["approved_by"] = member.username
     return ok(await run(complaints.transition, db_of(request),
                         request.match_info["complaint_no"], data))
 
@@ -632,6 +722,9 @@ async def get_home_visit(request: web.Request) -> web.Response:
 
 async def post_home_visit_transition(request: web.Request) -> web.Response:
     data = await body(request)
+    member = staff_of(request)
+    if member is not None:
+        data = {**data, "actor": member.username}
     return ok(await run(home_visits.transition, db_of(request), request.match_info["visit_no"],
                         data))
 
@@ -674,7 +767,9 @@ async def post_endorsement_request_transition(request: web.Request) -> web.Respo
 
 async def post_binding(request: web.Request) -> web.Response:
     try:
-        return ok(await run(bindings.bind, db_of(request), await body(request)))
+        member = staff_of(request)
+        return ok(await run(bindings.bind, db_of(request), await body(request),
+                            member.username if member else "bot"))
     except bindings.IdentityMismatch as exc:
         return error_response(403, exc.code, exc.message, exc.field)
     except bindings.TooManyAttempts as exc:
@@ -688,14 +783,19 @@ async def get_binding(request: web.Request) -> web.Response:
 
 async def delete_binding(request: web.Request) -> web.Response:
     m = request.match_info
-    return ok(await run(bindings.unbind, db_of(request), m["channel"], m["user"]))
+    member = staff_of(request)
+    return ok(await run(bindings.unbind, db_of(request), m["channel"], m["user"],
+                        member.username if member else "bot"))
 
 
 def create_api(db: Database, api_token: str, files: FileStore | None = None,
-               reader: DocumentReader | None = None) -> web.Application:
+               reader: DocumentReader | None = None,
+               staff_token_lifetime: timedelta = staff.API_TOKEN_LIFETIME) -> web.Application:
     """The /api/v1 app; `files` keeps uploaded claim documents (default var/files); `reader`
-    reads them with OCR (none: documents are stored unread)."""
+    reads them with OCR (none: documents are stored unread); staff tokens live
+    `staff_token_lifetime`."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware, nul_middleware])
+    app[TOKEN_LIFETIME_KEY] = staff_token_lifetime
     if reader is not None:
         app[READER_KEY] = reader
 
@@ -708,6 +808,8 @@ def create_api(db: Database, api_token: str, files: FileStore | None = None,
     app[FILES_KEY] = files or FileStore(Path("var", "files").resolve())
     r = app.router
     r.add_get("/openapi.json", get_openapi)
+    r.add_post("/auth/token", post_auth_token)
+    r.add_delete("/auth/token", delete_auth_token)
     r.add_get("/products", list_products)
     r.add_get("/products/{code}", get_product)
     r.add_post("/quotes", post_quote)

@@ -12,8 +12,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from backoffice.api.access import staff_of
 from backoffice.api.app import body, db_of, ok, run
 from backoffice.domain.errors import ValidationError
+from backoffice.services import agent_desk
 from backoffice.services import conversations as conv
 
 
@@ -42,9 +44,15 @@ async def get_conversation(request: web.Request) -> web.Response:
     return ok(await run(conv.get_conversation, db_of(request), _id(request)))
 
 
+def _agent(request: web.Request, data: dict[str, Any]) -> Any:
+    """A staff member is the agent themself; the service token names one in the body."""
+    member = staff_of(request)
+    return member.username if member is not None else data.get("agent")
+
+
 async def take(request: web.Request) -> web.Response:
     data = await body(request)
-    return ok(await run(conv.take, db_of(request), _id(request), data.get("agent")))
+    return ok(await run(conv.take, db_of(request), _id(request), _agent(request, data)))
 
 
 async def post_message(request: web.Request) -> web.Response:
@@ -52,9 +60,9 @@ async def post_message(request: web.Request) -> web.Response:
     hooks = request.app.get(HOOKS_KEY)
     if hooks is None:
         delivery = await run(conv.agent_message, db_of(request), _id(request),
-                             data.get("agent"), data.get("text"))
+                             _agent(request, data), data.get("text"))
         return ok({"conversation_id": delivery.conversation_id, "delivered": False}, 201)
-    delivered = await hooks.agent_message(_id(request), data.get("agent"), data.get("text"))
+    delivered = await hooks.agent_message(_id(request), _agent(request, data), data.get("text"))
     return ok({"conversation_id": _id(request), "delivered": delivered}, 201)
 
 
@@ -62,13 +70,20 @@ async def handback(request: web.Request) -> web.Response:
     data = await body(request) if request.can_read_body else {}
     hooks = request.app.get(HOOKS_KEY)
     if hooks is None:
-        return ok(await run(conv.handback, db_of(request), _id(request), data.get("agent")))
-    return ok(await hooks.handback(_id(request), data.get("agent")))
+        return ok(await run(conv.handback, db_of(request), _id(request),
+                            _agent(request, data)))
+    return ok(await hooks.handback(_id(request), _agent(request, data)))
 
 
 async def close(request: web.Request) -> web.Response:
+    """Close with a disposition and, as on the desk, ask the customer for a 1–5 rating on
+    their channel."""
     data = await body(request)
-    return ok(await run(conv.close, db_of(request), _id(request), data.get("disposition")))
+    agent = _agent(request, data)
+    closed = await run(agent_desk.close, db_of(request), _id(request),
+                       agent if isinstance(agent, str) and agent else "api",
+                       data.get("disposition"))
+    return ok(closed)
 
 
 def add_routes(app: web.Application) -> None:

@@ -496,6 +496,7 @@ def _schemas() -> dict[str, Schema]:
         **_desk_schemas(),
         **_binding_schemas(),
         **_endorsement_request_schemas(),
+        **_auth_schemas(),
     }
 
 
@@ -752,7 +753,8 @@ ERRORS = {
     "409": "Conflict or illegal state transition",
     "413": "Too large",
     "422": "Refused by a business rule",
-    "403": "Identity mismatch (never says which part was wrong)",
+    "403": "Forbidden: the staff member's role may not do this (code `forbidden`); for "
+           "bindings, an identity mismatch (never says which part was wrong)",
     "429": "Too many failed attempts; try again later",
 }
 
@@ -797,7 +799,8 @@ def op(summary: str, tag: str, operation_id: str, answer: str | None, *,
        writes: bool = False) -> Schema:
     """One operation; `answer` names the response schema (None for non-JSON answers).
 
-    Every operation may answer 400 (bad input, also a NUL character anywhere) and 401."""
+    Every operation may answer 400 (bad input, also a NUL character anywhere), 401, and 403
+    to a staff member whose role may not call it."""
     operation: Schema = {"summary": summary, "tags": [tag], "operationId": operation_id}
     parameters = list(params or [])
     if writes:
@@ -810,7 +813,7 @@ def op(summary: str, tag: str, operation_id: str, answer: str | None, *,
     if answer:
         ok["content"] = _json(ref(answer))
     responses: dict[str, Any] = {status: ok}
-    for code in ("400", "401", *errors):
+    for code in ("400", "401", "403", *errors):
         responses[code] = {"$ref": f"#/components/responses/E{code}"}
     operation["responses"] = dict(sorted(responses.items()))
     return operation
@@ -923,6 +926,7 @@ def _paths() -> dict[str, Any]:
         **_conversation_paths(),
         **_binding_paths(),
         **_endorsement_request_paths(),
+        **_auth_paths(),
     }
 
 
@@ -1177,6 +1181,10 @@ def _conversation_schemas() -> dict[str, Schema]:
                                    ["conversation_id", "delivered"]),
         "AgentHandback": obj({"agent": string(maxLength=60)}),
         "ConversationClose": obj({"disposition": string(maxLength=60)}, ["disposition"]),
+        "ConversationClosed": {**conversation, "properties": {
+            **conversation["properties"],
+            "satisfaction_asked": {"type": "boolean", "description": "The customer was asked "
+                                   "for a 1–5 rating on their channel."}}},
     }
 
 
@@ -1202,7 +1210,8 @@ def _conversation_paths() -> dict[str, Any]:
             "ConversationHandback", body="AgentHandback", body_required=False, params=[cid],
             errors=("404", "409"))},
         "/conversations/{conversation_id}/close": {"post": op(
-            "Close the conversation", "conversations", "closeConversation", "Conversation",
+            "Close the conversation and ask the customer for a rating", "conversations",
+            "closeConversation", "ConversationClosed",
             body="ConversationClose", params=[cid], errors=("404", "409"))},
     }
 
@@ -1224,12 +1233,15 @@ def _document() -> dict[str, Any]:
                                        "outlets", "audit", "claims", "stats", "notifications",
                                        "complaints", "home-visits", "satisfaction",
                                        "endorsement-requests",
-                                       "conversations", "bindings")],
+                                       "conversations", "bindings", "auth")],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {
                 "type": "http", "scheme": "bearer",
-                "description": "The API token (XIAOBAO_API_TOKEN)."}},
+                "description": "The service token (XIAOBAO_API_TOKEN): every right. Or a "
+                               "staff member's token from POST /auth/token: what their "
+                               "role allows, personal data masked unless the role needs "
+                               "it, and writes made as that staff member."}},
             "parameters": {"Actor": {
                 "name": "X-Actor", "in": "header", "required": False,
                 "description": "Who acts, when the body does not say (`actor`).",
@@ -1355,6 +1367,39 @@ def _binding_paths() -> dict[str, Any]:
             "delete": op("Unbind a channel user", "bindings", "deleteBinding", "Unbound",
                          params=[channel, user], errors=("404",))},
     }
+
+
+def _auth_schemas() -> dict[str, Schema]:
+    return {
+        "TokenRequest": obj({"username": string(maxLength=40), "password": string(maxLength=200)},
+                            ["username", "password"], "A desk account's username and password."),
+        "StaffToken": obj({
+            "access_token": string("Send as `Authorization: Bearer …`; kept only hashed."),
+            "token_type": enum(["Bearer"]),
+            "expires_at": TIMESTAMP,
+            "expires_in": {"type": "integer", "description": "Seconds the token lives "
+                                                             "(XIAOBAO_STAFF_TOKEN_TTL_MINUTES)."},
+            "staff": obj({"username": string(), "display_name": string(), "role": string(),
+                          "role_name": string()}, ["username", "display_name", "role"]),
+        }, ["access_token", "token_type", "expires_at", "expires_in", "staff"]),
+        "TokenRevoked": obj({"revoked": {"type": "boolean"}}, ["revoked"]),
+    }
+
+
+def _auth_paths() -> dict[str, Any]:
+    sign_in = op("A staff member signs in: a bearer token that expires", "auth",
+                 "createStaffToken", "StaffToken", status="201", body="TokenRequest",
+                 errors=("429",))
+    sign_in["security"] = []
+    sign_in["description"] = (
+        "The desk's accounts and passwords. A wrong password, an unknown user and a disabled "
+        "account get the same 401 (`invalid_credentials`); after repeated failures for a "
+        "username it is refused for a while (429).")
+    sign_in["responses"].pop("403")
+    return {"/auth/token": {
+        "post": sign_in,
+        "delete": op("Sign out: the staff token presented stops working", "auth",
+                     "revokeStaffToken", "TokenRevoked")}}
 
 
 def openapi_document() -> dict[str, Any]:

@@ -44,3 +44,9 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class Forbidden(DomainError):
+    """The caller is known but their role may not do this."""
+
+    code = "forbidden"

@@ -1,6 +1,7 @@
-"""Staff roles and what each may see and do on the desk. Pure: a table and its questions.
+"""Staff roles and what each may see and do on the desk and through the API. Pure: a table
+and its questions.
 
-The server asks `allowed(role, permission)` on every desk page and desk call; a role not listed
+The server asks `allowed(role, permission)` on every desk page and API call; a role not listed
 for a permission is refused. Personal data (ID numbers, phone numbers) is shown in full only to
 the roles whose work needs it (`sees_pii`).
 """
@@ -44,6 +45,24 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "endorsement_requests.work": frozenset({UNDERWRITER, ADMINISTRATOR}),
     "underwriting.work": frozenset({UNDERWRITER, ADMINISTRATOR}),
     "staff.manage": frozenset({ADMINISTRATOR}),
+    # the API's own (routes → permission: backoffice.domain.api_access)
+    "api.session": frozenset(ROLES),
+    "products.view": frozenset(ROLES),
+    "policies.view": frozenset({CS_AGENT, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR, COMPLAINT_HANDLER,
+                                UNDERWRITER}),
+    "policies.apply": frozenset({CS_AGENT, UNDERWRITER}),
+    "policies.service": frozenset({CS_AGENT, UNDERWRITER}),  # endorsements, contact changes
+    "policies.underwrite": frozenset({UNDERWRITER}),  # underwriting, issue, premiums, schemes
+    "policies.document": frozenset({UNDERWRITER, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR,
+                                    COMPLAINT_HANDLER}),  # unmasked: only roles that see PII
+    "claims.report": frozenset({CS_AGENT, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
+    "claims.lookup": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_ADJUSTER,
+                                CLAIMS_SUPERVISOR}),
+    "complaints.act": frozenset({COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
+    "satisfaction.record": frozenset({CS_AGENT, COMPLAINT_HANDLER}),
+    "bindings.manage": frozenset({CS_AGENT}),
+    "audit.view": frozenset({CLAIMS_SUPERVISOR, ADMINISTRATOR}),
+    "notifications.manage": frozenset({ADMINISTRATOR}),
 }
 
 # claim actions a role may take on the desk (approval beyond its limit escalates by the rules)
@@ -73,8 +92,11 @@ def may_take_claim_action(role: str, action: str) -> bool:
 
 def sees_pii(role: str, area: str = "") -> bool:
     """Full ID and phone numbers: claims and complaint staff; home-visit workers for visits
-    (they must phone the customer). Everyone else sees them masked."""
+    (they must phone the customer); underwriters for policies and parties. Everyone else sees
+    them masked."""
     if area == "home_visits" and allowed(role, "home_visits.work"):
+        return True
+    if area == "policies" and role == UNDERWRITER:
         return True
     return role in _PII_ROLES
 

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from backoffice import clock
 from backoffice.notifications.base import Sender
 from backoffice.scheduler.guard import owner_id, prune_runs, run_guarded
-from backoffice.services import complaints, home_visits, reminders
+from backoffice.services import complaints, home_visits, reminders, staff
 from backoffice.services.base import SHANGHAI
 from backoffice.services.notifications import dispatch_due
 from backoffice.store.db import Database
@@ -146,7 +146,10 @@ def _dispatch(rt: Runtime, at: datetime) -> dict[str, Any]:
 
 
 def _prune(rt: Runtime, at: datetime) -> dict[str, Any]:
-    return {"pruned": prune_runs(rt.db, "notifications_dispatch", at - DISPATCH_RUNS_KEPT)}
+    """Old dispatch firings, and the expired desk sessions and API tokens."""
+    return {"pruned": prune_runs(rt.db, "notifications_dispatch", at - DISPATCH_RUNS_KEPT),
+            "sessions_purged": staff.purge_sessions(rt.db),
+            "api_tokens_purged": staff.purge_api_tokens(rt.db)}
 
 
 NINE = {"hour": 9, "minute": 0}

@@ -4,6 +4,11 @@ Passwords are kept as scrypt hashes (hashlib.scrypt, n=2^14, r=8, p=1, 16-byte s
 A login creates a server-side session: the browser holds a random token in a cookie, the table
 only its SHA-256, with a CSRF token for the session's forms. Sessions expire after a fixed
 lifetime and after a spell of inactivity; logging out deletes the row.
+
+The API has its own sign-in (`issue_api_token`): the same accounts and KDF, a bearer token that
+expires after a configurable lifetime (the table keeps only its SHA-256), revoked on sign-out,
+and a limit on failed attempts per username, known or not, so guessing is slow and says nothing
+about who exists.
 """
 
 from __future__ import annotations
@@ -13,22 +18,32 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from backoffice.domain import staff as roles
-from backoffice.domain.errors import Conflict, NotFound, ValidationError
+from backoffice.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from backoffice.domain.identity import parse_phone
 from backoffice.domain.party import parse_name
 from backoffice.services.base import audit
 from backoffice.store.db import Database
-from backoffice.store.models import StaffRow, StaffSession, utcnow
+from backoffice.store.models import (
+    ApiToken,
+    StaffLoginFailure,
+    StaffRow,
+    StaffSession,
+    utcnow,
+)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SESSION_LIFETIME = timedelta(hours=12)
 SESSION_IDLE = timedelta(minutes=60)
+API_TOKEN_LIFETIME = timedelta(hours=8)
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_LOGIN_FAILURES = 5  # per username within LOGIN_WINDOW; then refused until they age out
 # a hash to compare against when the user does not exist, so both cases take the same time
 _DUMMY = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 88
 
@@ -97,8 +112,25 @@ def set_password(db: Database, username: str, password: str, actor: str = "admin
         if row is None:
             raise NotFound(f"用户 {username} 不存在", "username")
         row.password_hash = hash_password(password)
-        s.execute(delete(StaffSession).where(StaffSession.staff_id == row.id))
+        _end_logins(s, row.id)
         audit(s, actor, "staff", username, "set_password")
+
+
+def set_active(db: Database, username: str, active: bool, actor: str = "admin") -> None:
+    """Enable or disable an account; disabling ends its desk sessions and API tokens."""
+    with db.transaction() as s:
+        row = s.execute(select(StaffRow).where(StaffRow.username == username)).scalar()
+        if row is None:
+            raise NotFound(f"用户 {username} 不存在", "username")
+        row.active = active
+        if not active:
+            _end_logins(s, row.id)
+        audit(s, actor, "staff", username, "enable" if active else "disable")
+
+
+def _end_logins(s: Session, staff_id: int) -> None:
+    s.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
+    s.execute(delete(ApiToken).where(ApiToken.staff_id == staff_id))
 
 
 def view(row: StaffRow) -> dict[str, Any]:
@@ -179,3 +211,89 @@ def is_staff(db: Database, username: str, role: str | None = None) -> bool:
 def require_known(db: Database, username: str) -> None:
     if not is_staff(db, username):
         raise ValidationError("username", f"没有名为 {username} 的工作人员")
+
+
+# ---- API bearer tokens -------------------------------------------------------------------
+
+class TooManyLogins(DomainError):
+    code = "too_many_attempts"
+
+
+@dataclass(frozen=True)
+class ApiGrant:
+    token: str
+    expires_at: datetime
+    user: StaffUser
+
+
+def issue_api_token(db: Database, username: object, password: object,
+                    lifetime: timedelta = API_TOKEN_LIFETIME) -> ApiGrant | None:
+    """A new API token for a staff member, or None: the same answer for an unknown user, a
+    wrong password and a disabled account. Too many failures for a username → TooManyLogins."""
+    if not isinstance(username, str) or not username.strip():
+        raise ValidationError("username", "请提供用户名 username")
+    if not isinstance(password, str) or not password:
+        raise ValidationError("password", "请提供密码 password")
+    name = username.strip()[:40]
+    with db.transaction() as s:
+        now = utcnow()
+        since = now - LOGIN_WINDOW
+        failures = s.execute(select(func.count()).select_from(StaffLoginFailure).where(
+            StaffLoginFailure.username == name, StaffLoginFailure.at >= since)).scalar_one()
+        if failures >= MAX_LOGIN_FAILURES:
+            raise TooManyLogins("登录失败次数过多，请稍后再试", "username")
+        row = s.execute(select(StaffRow).where(StaffRow.username == name)).scalar()
+        ok = len(password) <= 200 and verify_password(
+            password, row.password_hash if row else _DUMMY)
+        if row is None or not ok or not row.active:
+            s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name,
+                                                      StaffLoginFailure.at < since))
+            s.add(StaffLoginFailure(username=name, at=now))
+            audit(s, name or "-", "staff", name or "-", "api_login_failed")
+            return None
+        s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name))
+        token = "xbs_" + secrets.token_urlsafe(32)
+        expires = now + lifetime
+        s.add(ApiToken(token_hash=_digest(token), staff_id=row.id, created_at=now,
+                       expires_at=expires))
+        row.last_login_at = now
+        audit(s, row.username, "staff", row.username, "api_login")
+        return ApiGrant(token, expires, StaffUser(row.id, row.username, row.display_name,
+                                                  row.role, ""))
+
+
+def api_token_user(db: Database, token: str) -> StaffUser | None:
+    """The staff member of a live API token; an expired token is deleted and answers None,
+    as does one whose account was disabled."""
+    if not token.startswith("xbs_") or len(token) > 100 or not token.isascii():
+        return None
+    with db.transaction() as s:
+        grant = s.get(ApiToken, _digest(token))
+        if grant is None:
+            return None
+        if utcnow() >= grant.expires_at:
+            s.delete(grant)
+            return None
+        row = s.get(StaffRow, grant.staff_id)
+        if row is None or not row.active:
+            s.delete(grant)
+            return None
+        return StaffUser(row.id, row.username, row.display_name, row.role, "")
+
+
+def revoke_api_token(db: Database, token: str, actor: str) -> bool:
+    with db.transaction() as s:
+        result = s.execute(delete(ApiToken).where(ApiToken.token_hash == _digest(token)))
+        if getattr(result, "rowcount", 0):
+            audit(s, actor, "staff", actor, "api_logout")
+            return True
+        return False
+
+
+def purge_api_tokens(db: Database) -> int:
+    """Expired tokens and aged-out failed sign-ins (their rows serve no purpose any more)."""
+    with db.transaction() as s:
+        now = utcnow()
+        result = s.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
+        s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.at < now - LOGIN_WINDOW))
+        return int(getattr(result, "rowcount", 0) or 0)

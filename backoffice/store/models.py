@@ -557,6 +557,25 @@ class StaffSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiToken(Base):
+    """A staff member's bearer token for /api/v1: the client holds it, the table its SHA-256."""
+
+    __tablename__ = "api_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StaffLoginFailure(Base):
+    """A failed API sign-in, counted per username (known or not) to slow down guessing."""
+
+    __tablename__ = "staff_login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class ComplaintRow(Base):
     __tablename__ = "complaints"
     id: Mapped[int] = mapped_column(primary_key=True)

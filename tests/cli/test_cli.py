@@ -302,3 +302,18 @@ def test_staff_add_hashes_the_password_and_refuses_bad_input(cli: Cli) -> None:
                              input=stdin, env=cli.env, capture_output=True, text=True,
                              timeout=300, cwd=cli.tmp)
         assert bad.returncode != 0 and "错误" in bad.stderr, bad.stderr
+    off = cli.run("staff", "disable", "handler.zhou")
+    assert json.loads(off.stdout.strip().splitlines()[-1]) == {"username": "handler.zhou",
+                                                               "active": False}
+    db = cli.database()
+    try:
+        assert staff.login(db, "handler.zhou", "a-good-long-password") is None
+    finally:
+        db.dispose()
+    cli.run("staff", "disable", "handler.zhou", "--enable")
+    db = cli.database()
+    try:
+        assert staff.login(db, "handler.zhou", "a-good-long-password") is not None
+    finally:
+        db.dispose()
+    assert cli.run("staff", "disable", "nobody.here", ok=False).returncode != 0

@@ -547,6 +547,9 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
         ("POST", "/bindings"): [(None, {"channel": "wechat", "user": "o-hostile",
                                         "id_number": w.insured_id, "phone": "13912345678"})],
         ("DELETE", "/bindings/{channel}/{user}"): [(None, {})],
+        ("POST", "/auth/token"): [(None, {"username": "hostile.user",
+                                          "password": "not-the-password"})],
+        ("DELETE", "/auth/token"): [(None, {})],  # the service token: nothing to revoke
     }
 
 
