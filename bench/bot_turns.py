@@ -65,16 +65,17 @@ async def parses(rasa: str, n: int) -> list[float]:
 
 async def conversation(s: aiohttp.ClientSession, rasa: str, sender: str, turns: int,
                        think: float = 0.0, rng: random.Random | None = None) -> list[float]:
-    """`turns` messages from one sender; with `think` > 0 the user reads the reply and types
-    for a random 0.5–1.5 × `think` seconds before the next message, as people do."""
+    """`turns` messages from one sender; with `think` > 0 the user arrives at a random moment
+    within `think` seconds and reads and types for a random 0.5–1.5 × `think` seconds before
+    each next message, as people do (not 20 first messages in the same millisecond)."""
     url = f"{rasa}/webhooks/rest/webhook"
     channel, _, user = sender.partition(":")
     meta = {"channel": channel, "user": user}
     rng = rng or random.Random(0)
     took: list[float] = []
     for _ in range(turns):
-        if think and took:
-            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
+        if think:
+            await asyncio.sleep(think * (rng.uniform(0.5, 1.5) if took else rng.uniform(0, 1)))
         took.append(await post(s, url, {"sender": sender, "message": ACTION_TURN,
                                         "metadata": meta}))
     return took
