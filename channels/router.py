@@ -184,8 +184,8 @@ class Router:
     async def agent_message(self, conversation_id: int, agent: Any, text: Any) -> bool:
         """Keep an agent's message and deliver it through the conversation's channel."""
         delivery = await self._db(conv.agent_message, self.db, conversation_id, agent, text)
-        return await self.deliver(delivery.channel, delivery.user, [{"text": delivery.text}],
-                                  delivery.phone)
+        return await self.deliver(delivery.channel, delivery.user,
+                                  [{"text": delivery.text, "role": "agent"}], delivery.phone)
 
     async def handback(self, conversation_id: int, agent: Any = None) -> dict[str, Any]:
         """The bot resumes: Rasa hears `/agent_handback`, the user gets its answer."""
