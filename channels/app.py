@@ -65,6 +65,7 @@ def mount_channels(app: web.Application, api: web.Application, settings: Setting
         yield
         if WECHAT in app:
             await app[WECHAT].close()
+        await router.close()  # the bot's answers not yet in the transcript
         await rasa.close()
         if redis is not None:
             await redis.aclose()
