@@ -352,7 +352,8 @@ class WeChatChannel:
         return raw.decode("utf-8", errors="replace")
 
     async def _post(self, request: web.Request, started: float) -> web.Response:
-        self.backoffice.learn_base(str(request.url.origin()))
+        if self.backoffice.base_url is None:
+            self.backoffice.learn_base(str(request.url.origin()))
         query = dict(request.query)
         message, encrypted = self.protocol.message(query, await self._read(request))
         user = message.get("FromUserName", "")
