@@ -18,6 +18,7 @@ from channels.backoffice import BackofficeClient
 from channels.ivr import IvrChannel, IvrDialog
 from channels.rasa import RasaClient
 from channels.router import Router
+from channels.state import CallStore, PendingStore, connect
 from channels.web import WebChannel
 from channels.wechat import Deduper, WeChatApi, WeChatChannel, WeChatConfig
 from xiaobao.config import Settings
@@ -36,7 +37,9 @@ def mount_channels(app: web.Application, api: web.Application, settings: Setting
     backoffice = BackofficeClient(os.environ.get("XIAOBAO_BACKOFFICE_URL"), settings.api_token)
     app[ROUTER] = router
     api[HOOKS_KEY] = router
-    app[WEB] = WebChannel(router)
+    # state several platform processes must share: in Redis when configured
+    redis = connect(settings.notify.redis_url)
+    app[WEB] = WebChannel(router, PendingStore(redis))
     app[WEB].routes(app)
     wechat = WeChatConfig.from_env()
     if wechat is not None:
@@ -54,7 +57,7 @@ def mount_channels(app: web.Application, api: web.Application, settings: Setting
         app[WECHAT].routes(app)
     secret = os.environ.get("XIAOBAO_IVR_SECRET", "").strip()
     if secret:
-        app[IVR] = IvrDialog(router, db, backoffice)
+        app[IVR] = IvrDialog(router, db, backoffice, CallStore(redis))
         transfer = os.environ.get("XIAOBAO_IVR_TRANSFER_URI", "sip:agents@xiaobao.local")
         IvrChannel(secret, app[IVR], transfer).routes(app)
 
@@ -62,7 +65,10 @@ def mount_channels(app: web.Application, api: web.Application, settings: Setting
         yield
         if WECHAT in app:
             await app[WECHAT].close()
+        await router.close()  # the bot's answers not yet in the transcript
         await rasa.close()
+        if redis is not None:
+            await redis.aclose()
 
     app.cleanup_ctx.append(lifetime)
     return router

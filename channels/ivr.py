@@ -11,6 +11,11 @@ XIAOBAO_IVR_SECRET. The dialog (`IvrDialog`) is one state machine for both rende
 - report numbers are spoken digit by digit and sent by SMS;
 - no input or no match: re-prompt twice, then transfer to an agent; "请再说一遍" repeats.
 Prompts stay short: callers are often elderly.
+
+VoiceXML documents submit the caller's input to a `next` URL signed by the gateway (call id,
+caller, expiry; HMAC-SHA256 with XIAOBAO_IVR_SECRET): a request without a good signature may
+only open a new call, never continue one. Calls in progress live in `channels.state`
+(memory, or Redis shared by all platform processes).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import hmac
 import json
 import logging
 import re
+import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -30,6 +37,7 @@ from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from channels.backoffice import BackofficeClient
 from channels.router import Reply, Router, call_store
+from channels.state import CallStore
 
 log = logging.getLogger("xiaobao.channels.ivr")
 
@@ -42,6 +50,8 @@ REPEAT = ("再说一遍", "重复一遍", "没听清", "再讲一遍")
 EVENTS = ("start", "speech", "dtmf", "noinput", "nomatch", "recording", "hangup")
 MAX_MISSES = 2
 MAX_BODY = 32 * 1024
+# how long a VoiceXML document's follow-up link is good for (prompts, input, retries)
+LINK_TTL = 600
 REPORT_NO = re.compile(r"R\d{12}")
 LONG_NUMBER = re.compile(r"[A-Z]?\d{5,}")
 VXML_NS = "http://www.w3.org/2001/vxml"
@@ -83,26 +93,48 @@ class Call:
     misses: int = 0
     last: list[dict[str, Any]] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"caller": self.caller, "stage": self.stage, "misses": self.misses,
+                "last": self.last}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Call:
+        return cls(str(data["caller"]), str(data.get("stage", "menu")),
+                   int(data.get("misses", 0)), list(data.get("last") or []))
+
 
 class IvrDialog:
     """One dialog for both renderings: an event in, the actions to perform out."""
 
-    def __init__(self, router: Router, db: Database, backoffice: BackofficeClient) -> None:
+    def __init__(self, router: Router, db: Database, backoffice: BackofficeClient,
+                 calls: CallStore | None = None) -> None:
         self.router = router
         self.db = db
         self.backoffice = backoffice
-        # calls in progress; a call stays on one platform process (sticky by call id)
-        self.calls: dict[str, Call] = {}
+        # calls in progress: in memory, or in Redis shared by every platform process
+        self.calls = calls or CallStore()
         router.register("ivr", self.deliver)
+
+    async def live(self, call_id: str) -> bool:
+        return await self.calls.get(call_id) is not None
 
     async def event(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         call_id, kind = event["call_id"], event["event"]
         if kind == "hangup":
-            self.calls.pop(call_id, None)
+            await self.calls.drop(call_id)
             return []
-        call = self.calls.get(call_id)
-        if kind == "start" or call is None:
-            return await self._start(call_id, event["from"])
+        found = await self.calls.get(call_id)
+        call = Call(caller=event["from"]) if kind == "start" or found is None \
+            else Call.from_dict(found)
+        try:
+            if kind == "start" or found is None:
+                return await self._start(call)
+            return await self._step(call, event)
+        finally:
+            await self.calls.put(call_id, call.as_dict())
+
+    async def _step(self, call: Call, event: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = event["event"]
         if call.stage == "agent":
             return [{"type": "transfer", "queue": "agents"}]
         if kind in ("noinput", "nomatch"):
@@ -125,10 +157,8 @@ class IvrDialog:
         text = str(event.get("text") or "").strip()
         return text or None
 
-    async def _start(self, call_id: str, caller: str) -> list[dict[str, Any]]:
-        call = Call(caller=caller)
-        self.calls[call_id] = call
-        bound = await self.backoffice.binding("ivr", caller)
+    async def _start(self, call: Call) -> list[dict[str, Any]]:
+        bound = await self.backoffice.binding("ivr", call.caller)
         name = ((bound or {}).get("party") or {}).get("name_masked")
         hello = f"{name or ''}您好，这里是小保保险服务热线。"
         call.last = [say(MENU), collect()]
@@ -208,6 +238,7 @@ class IvrChannel:
         self.secret = secret.encode("utf-8")
         self.dialog = dialog
         self.transfer_uri = transfer_uri
+        self.links = LinkSigner(self.secret)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/ivr/events", self.events)
@@ -239,13 +270,26 @@ class IvrChannel:
         return web.json_response({"actions": actions},
                                  dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
+    def link(self, call_id: str, caller: str, now: float | None = None) -> str:
+        """The signed URL of a call's next VoiceXML request (see `LinkSigner`)."""
+        return "/ivr/vxml?" + urllib.parse.urlencode(self.links.sign(call_id, caller, now))
+
     async def vxml(self, request: web.Request) -> web.Response:
-        """The same dialog for VoiceXML platforms: each document submits the caller's input
-        (or noinput/nomatch) back here with the call id and gets the next document."""
-        params = dict(request.query)
+        """The same dialog for VoiceXML platforms. The platform's first request (event
+        `start`, or none) opens the call; each document then submits the caller's input (or
+        noinput/nomatch) to its signed `next` URL, which alone may continue the call."""
+        params = {k: v for k, v in request.query.items()}
+        signed = "sig" in params
         if request.method == "POST":
             form = await request.post()
-            params.update({k: str(v) for k, v in form.items() if isinstance(v, str)})
+            for k, v in form.items():
+                if not isinstance(v, str):
+                    continue
+                if signed and k in SIGNED:
+                    if params.get(k) != v:  # the signed query names the call, not the body
+                        return _error(403, "bad_signature", "链接签名无效", k)
+                    continue
+                params[k] = v
         event = {"call_id": params.get("call_id", ""), "event": params.get("event", "start"),
                  "from": params.get("from") or params.get("session.callerid", "") or "unknown",
                  "text": params.get("text") or None, "digits": params.get("digits") or None}
@@ -253,7 +297,11 @@ class IvrChannel:
             key = "digits" if event["event"] == "dtmf" else "text"
             event[key] = params["answer"]
         try:
-            actions = await self.dialog.event(validate(event))
+            validate(event)
+            refused = await self._refused(params, event)
+            if refused is not None:
+                return refused
+            actions = await self.dialog.event(event)
         except Invalid as exc:
             return _error(400, "invalid", exc.message, exc.field)
         except Exception:
@@ -264,23 +312,72 @@ class IvrChannel:
                 db = self.dialog.db
                 await call_store(db, conv.offline_notice, db, "ivr", event["from"],
                                  action["text"], action["to"], False)
-        text = render_vxml(actions, event["call_id"], event["from"], self.transfer_uri)
+        text = render_vxml(actions, self.link(event["call_id"], event["from"]),
+                           self.transfer_uri)
         return web.Response(text=text, content_type="application/voicexml+xml",
                             charset="utf-8")
 
+    async def _refused(self, params: dict[str, str], event: dict[str, Any]
+                       ) -> web.Response | None:
+        """403 unless the request continues a call through a link this gateway signed (not
+        forged, not expired), or opens a call that is not in progress."""
+        if "sig" in params:
+            why = self.links.check(params)
+            if why is None:
+                return None
+            return _error(403, "bad_signature", why, "sig")
+        if event["event"] != "start":
+            return _error(403, "bad_signature", "后续请求须使用文档中的签名链接", "sig")
+        if await self.dialog.live(event["call_id"]):
+            # an unsigned start may not take over a call in progress
+            return _error(403, "bad_signature", "通话已在进行中", "call_id")
+        return None
 
-def render_vxml(actions: list[dict[str, Any]], call_id: str, caller: str,
-                transfer_uri: str) -> str:
-    """Actions as one VoiceXML 2.1 document."""
+
+SIGNED = ("call_id", "from", "exp", "sig")
+
+
+class LinkSigner:
+    """Signed follow-up URLs of VoiceXML documents: the call id, the caller and an expiry,
+    with the hex HMAC-SHA256 of them under XIAOBAO_IVR_SECRET. Whoever holds a document may
+    continue that call until the link expires; nobody can make a link for another call."""
+
+    def __init__(self, secret: bytes, ttl: int = LINK_TTL, now: Any = time.time) -> None:
+        self.secret = secret
+        self.ttl = ttl
+        self.now = now
+
+    def _mac(self, call_id: str, caller: str, exp: str) -> str:
+        message = "\n".join(("vxml", call_id, caller, exp)).encode("utf-8")
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def sign(self, call_id: str, caller: str, now: float | None = None) -> dict[str, str]:
+        exp = str(int((self.now() if now is None else now) + self.ttl))
+        return {"call_id": call_id, "from": caller, "exp": exp,
+                "sig": self._mac(call_id, caller, exp)}
+
+    def check(self, params: dict[str, str]) -> str | None:
+        """None when the link is good, else why it is refused."""
+        exp, sig = params.get("exp", ""), params.get("sig", "")
+        if not exp.isdigit() or len(exp) > 12:
+            return "链接缺少有效期"
+        expected = self._mac(params.get("call_id", ""), params.get("from", ""), exp)
+        if not hmac.compare_digest(sig.encode("utf-8", "replace"), expected.encode()):
+            return "链接签名无效"
+        if int(exp) < self.now():
+            return "链接已过期"
+        return None
+
+
+def render_vxml(actions: list[dict[str, Any]], next_url: str, transfer_uri: str) -> str:
+    """Actions as one VoiceXML 2.1 document; its input goes to `next_url` (signed)."""
     prompts = "".join(
         f'<prompt bargein="{str(a.get("bargein", True)).lower()}">{escape(a["text"])}</prompt>'
         for a in actions if a["type"] == "say")
     gather = next((a for a in actions if a["type"] == "collect"), None)
     transfer = any(a["type"] == "transfer" for a in actions)
-    submit = ('<submit next="/ivr/vxml" method="post" namelist="call_id from event answer"/>')
-    head = (f'<var name="call_id" expr={quoteattr(_js(call_id))}/>'
-            f'<var name="from" expr={quoteattr(_js(caller))}/>'
-            '<var name="event" expr="\'start\'"/><var name="answer" expr="\'\'"/>')
+    submit = f'<submit next={quoteattr(next_url)} method="post" namelist="event answer"/>'
+    head = '<var name="event" expr="\'start\'"/><var name="answer" expr="\'\'"/>'
     if transfer:
         body = (f'<block>{prompts}</block><transfer name="agent" '
                 f'dest={quoteattr(transfer_uri)} bridge="true"/>')
@@ -302,8 +399,3 @@ def render_vxml(actions: list[dict[str, Any]], call_id: str, caller: str,
     return ('<?xml version="1.0" encoding="UTF-8"?>'
             f'<vxml version="2.1" xmlns="{VXML_NS}" xml:lang="zh-CN">'
             f'<form id="turn">{head}{body}</form></vxml>')
-
-
-def _js(value: str) -> str:
-    """A value as an ECMAScript string literal inside a VoiceXML expr."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

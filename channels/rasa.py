@@ -6,6 +6,7 @@ exception), so an empty answer counts as a failed turn, like no answer at all.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -44,7 +45,8 @@ class RasaClient:
             async with self._client().post(self.url, json=body) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"HTTP {response.status}")
-                answer = await response.json(content_type=None)
+                # JSON is UTF-8 (RFC 8259): no charset sniffing per turn
+                answer = json.loads(await response.read())
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from None
         if not isinstance(answer, list) or not answer:

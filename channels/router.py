@@ -53,6 +53,7 @@ class Reply:
     state: str = "bot"
     conversation_id: int | None = None
     failed: bool = False
+    duplicate: bool = False  # a retried push already taken: nothing to answer
 
     @property
     def handoff(self) -> bool:
@@ -101,6 +102,57 @@ class SenderLocks:
         return len(self._locks)
 
 
+class LineWriter:
+    """Writes the bot's plain answers behind the turns, so a user's answer does not wait for
+    its transcript lines: a turn hands them over and returns; the writer yields to the loop
+    (the request waiting for the answer sends it two iterations after its turn ends), then
+    writes every answer handed over meanwhile in one transaction. A sender's next turn waits
+    for its previous lines (the transcript keeps its order); `close` writes what is left at
+    shutdown."""
+
+    YIELDS = 3
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.queue: list[tuple[int, list[dict[str, Any]]]] = []
+        self.batch: asyncio.Future[None] | None = None
+        self.senders: dict[str, asyncio.Future[None]] = {}  # sender → batch it waits in
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, sender: str, conversation_id: int, messages: list[dict[str, Any]]) -> None:
+        if self.batch is None:
+            self.batch = asyncio.get_running_loop().create_future()
+        self.queue.append((conversation_id, messages))
+        self.senders[sender] = self.batch
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+
+    async def written(self, sender: str) -> None:
+        batch = self.senders.get(sender)
+        if batch is not None:
+            await asyncio.shield(batch)
+
+    async def _run(self) -> None:
+        while self.queue:
+            for _ in range(self.YIELDS):
+                await asyncio.sleep(0)
+            answers, self.queue = self.queue, []
+            batch, self.batch = self.batch, None
+            try:
+                await call_store(self.db, conv.bot_lines, self.db, answers)
+            except SQLAlchemyError:
+                log.exception("conversation store unavailable while keeping the bot's answers")
+            finally:
+                if batch is not None:
+                    batch.set_result(None)
+                    for sender in [k for k, b in self.senders.items() if b is batch]:
+                        del self.senders[sender]
+
+    async def close(self) -> None:
+        while self.task is not None and not self.task.done():
+            await asyncio.shield(self.task)
+
+
 class Router:
     """Routes messages between the channels, Rasa and the agents' queue."""
 
@@ -109,7 +161,12 @@ class Router:
         self.rasa = rasa
         self.spool = spool
         self.locks = SenderLocks()
+        self.lines = LineWriter(db)
         self.deliverers: dict[str, Deliverer] = {}
+
+    async def close(self) -> None:
+        """At shutdown: the bot's answers not yet in the transcript are written."""
+        await self.lines.close()
 
     def register(self, channel: str, deliverer: Deliverer) -> None:
         self.deliverers[channel] = deliverer
@@ -120,20 +177,31 @@ class Router:
     # ---- user messages ----------------------------------------------------------------------
 
     async def handle(self, channel: str, user: str, text: str, *,
-                     metadata: dict[str, Any] | None = None, phone: str | None = None
-                     ) -> Reply:
-        """One user message: recorded, then answered by the bot or left for the agents."""
+                     metadata: dict[str, Any] | None = None, phone: str | None = None,
+                     push_key: str | None = None) -> Reply:
+        """One user message: recorded, then answered by the bot or left for the agents.
+        `push_key`: the channel's dedupe key, kept with the message in one transaction; a
+        key seen before gives a `duplicate` reply and changes nothing."""
         sender = f"{channel}:{user}"
-        return await self.locks(sender, lambda: self._turn(channel, user, text, metadata, phone))
+        return await self.locks(sender, lambda: self._turn(channel, user, text, metadata, phone,
+                                                           push_key))
 
     async def _turn(self, channel: str, user: str, text: str, metadata: dict[str, Any] | None,
-                    phone: str | None) -> Reply:
+                    phone: str | None, push_key: str | None) -> Reply:
+        await self.lines.written(f"{channel}:{user}")
         try:
-            turn = await self._db(conv.user_message, self.db, channel, user, text, None, phone)
+            if push_key is None:
+                turn = await self._db(conv.user_message, self.db, channel, user, text, None,
+                                      phone)
+            else:
+                turn = await self._db(conv.user_message_once, self.db, push_key, channel, user,
+                                      text, None, phone)
         except SQLAlchemyError:
             log.exception("conversation store unavailable; message spooled")
             self._spool(channel, user, text, phone)
             return Reply([{"text": STORE_DOWN}], state="queued", failed=True)
+        if turn is None:
+            return Reply([], duplicate=True)
         await self._drain_spool()
         if turn.state != "bot":
             return Reply([], state=turn.state, conversation_id=turn.conversation_id)
@@ -149,6 +217,10 @@ class Router:
         except RasaUnavailable as exc:
             log.warning("bot turn failed for %s: %s", mask_text(sender), exc)
             return await self._bot_failed(conversation_id, str(exc))
+        if not conv.handoff_in(answer):
+            # nobody's ownership changes: the lines are written after the answer is sent
+            self.lines.add(sender, conversation_id, answer)
+            return Reply(visible(answer), conversation_id=conversation_id)
         try:
             turn = await self._db(conv.bot_messages, self.db, conversation_id, answer)
         except SQLAlchemyError:
@@ -184,8 +256,8 @@ class Router:
     async def agent_message(self, conversation_id: int, agent: Any, text: Any) -> bool:
         """Keep an agent's message and deliver it through the conversation's channel."""
         delivery = await self._db(conv.agent_message, self.db, conversation_id, agent, text)
-        return await self.deliver(delivery.channel, delivery.user, [{"text": delivery.text}],
-                                  delivery.phone)
+        return await self.deliver(delivery.channel, delivery.user,
+                                  [{"text": delivery.text, "role": "agent"}], delivery.phone)
 
     async def handback(self, conversation_id: int, agent: Any = None) -> dict[str, Any]:
         """The bot resumes: Rasa hears `/agent_handback`, the user gets its answer."""

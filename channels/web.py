@@ -3,24 +3,25 @@
 - `POST /chat/messages` `{"user": "<web id>", "text": "…"}` → `{"messages": [{"text"…}],
   "state": "bot|queued|agent"}` (the bot's answer of this turn).
 - `GET /chat/messages?user=…&after=N` → `{"messages": [...], "next": M}`: messages delivered
-  later (agents, hand-backs), polled by the page. Kept in memory, the last 100 per user.
+  later (agents, hand-backs), polled by the page; an agent's message carries
+  `"role": "agent"`. The last 100 per user, in memory, or in Redis when XIAOBAO_REDIS_URL is
+  set (`channels.state`), so a poll may reach any platform process.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict, deque
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
 from channels.router import Router
+from channels.state import PendingStore
 
 USER = re.compile(r"[A-Za-z0-9_-]{1,40}")
 MAX_TEXT = 2000
-KEEP = 100
 
 
 def _dumps(data: Any) -> str:
@@ -33,11 +34,9 @@ def _error(field: str, message: str) -> web.Response:
 
 
 class WebChannel:
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, later: PendingStore | None = None) -> None:
         self.router = router
-        self.later: dict[str, deque[tuple[int, dict[str, Any]]]] = defaultdict(
-            lambda: deque(maxlen=KEEP))
-        self.seq = 0
+        self.later = later or PendingStore()
         router.register("web", self.deliver)
 
     def routes(self, app: web.Application) -> None:
@@ -73,12 +72,10 @@ class WebChannel:
             return _error("user", "user 须为 1 至 40 位字母、数字、下划线或连字符")
         if not after.isdigit() or len(after) > 12:
             return _error("after", "after 须为非负整数")
-        items = [(n, m) for n, m in self.later.get(user, ()) if n > int(after)]
+        items = await self.later.after(user, int(after))
         return web.json_response({"messages": [m for _, m in items],
                                   "next": items[-1][0] if items else int(after)})
 
     async def deliver(self, user: str, messages: list[dict[str, Any]], phone: str | None
                       ) -> None:
-        for message in messages:
-            self.seq += 1
-            self.later[user].append((self.seq, message))
+        await self.later.add(user, messages)

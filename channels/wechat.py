@@ -30,6 +30,7 @@ import os
 import re
 import time
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -188,25 +189,49 @@ def dedupe_key(message: dict[str, str]) -> str:
 # ---- dedupe --------------------------------------------------------------------------------------
 
 class Deduper:
-    """First sight of a push key: Redis `SET NX EX` when configured, else the database."""
+    """First sight of a push key: Redis `SET NX EX` when configured, else the database.
+
+    With the database, `first` only checks the keys this process saw lately (WeChat's retries
+    reach the process of the first push: routing is sticky by openid); the key is stored in
+    the database with the user's message, in the turn's one transaction (`keep` says so), or
+    by `first_in_database` for pushes that never reach the router — so processes and
+    restarts still agree."""
 
     def __init__(self, db: Database, redis_url: str | None = None) -> None:
         self.db = db
         self.seen = 0
+        self.recent: OrderedDict[str, float] = OrderedDict()
         self.redis: Any = None
         if redis_url:
             import redis.asyncio as aioredis
 
             self.redis = aioredis.Redis.from_url(redis_url)
 
+    @property
+    def keep(self) -> bool:
+        """Whether the key must still be stored in the database by the turn."""
+        return self.redis is None
+
     async def first(self, key: str) -> bool:
         if self.redis is not None:
             return bool(await self.redis.set(f"xiaobao:dedupe:{key}", b"1", nx=True,
                                              ex=DEDUPE_TTL))
+        now = time.monotonic()
+        while self.recent and next(iter(self.recent.values())) < now - DEDUPE_TTL:
+            self.recent.popitem(last=False)
+        if key in self.recent:
+            return False
+        self.recent[key] = now
         self.seen += 1
         if self.seen % 1000 == 0:  # keys older than WeChat's retries are of no use any more
             before = datetime.now(UTC) - timedelta(seconds=DEDUPE_TTL)
             await call_store(self.db, conv.forget_seen_before, self.db, before)
+        return True
+
+    async def first_in_database(self, key: str) -> bool:
+        """For pushes answered without the router: the key on its own."""
+        if self.redis is not None:
+            return True
         return bool(await call_store(self.db, conv.first_seen, self.db, key))
 
     async def close(self) -> None:
@@ -327,15 +352,17 @@ class WeChatChannel:
         return raw.decode("utf-8", errors="replace")
 
     async def _post(self, request: web.Request, started: float) -> web.Response:
-        self.backoffice.learn_base(str(request.url.origin()))
+        if self.backoffice.base_url is None:
+            self.backoffice.learn_base(str(request.url.origin()))
         query = dict(request.query)
         message, encrypted = self.protocol.message(query, await self._read(request))
         user = message.get("FromUserName", "")
         if not user or len(user) > 80:
             raise BadRequest("FromUserName missing")
-        if not await self.deduper.first(dedupe_key(message)):
+        key = dedupe_key(message)
+        if not await self.deduper.first(key):
             return web.Response(text="success")  # a retry: the first push is being answered
-        task = asyncio.create_task(self._turn(message))
+        task = asyncio.create_task(self._turn(message, key if self.deduper.keep else None))
         # the wait counts from the push's arrival: reading, checks and dedupe are part of it
         left = self.config.passive_wait - (asyncio.get_running_loop().time() - started)
         done, _ = await asyncio.wait({task}, timeout=max(left, 0.001))
@@ -344,6 +371,8 @@ class WeChatChannel:
             # CS API and this one must not overtake it
             self._count("cs_api")
             self._keep(task, user)
+            return web.Response(text="success")
+        if task.result().duplicate:  # a retry that reached another process first
             return web.Response(text="success")
         self._count("passive")
         text = "\n\n".join(t for t in (render(m) for m in task.result().messages) if t)
@@ -400,22 +429,27 @@ class WeChatChannel:
 
     # ---- message types --------------------------------------------------------------------
 
-    async def _turn(self, message: dict[str, str]) -> Reply:
+    async def _turn(self, message: dict[str, str], key: str | None) -> Reply:
+        """One push. `key`: its dedupe key when it is still to be stored in the database (with
+        the user's message, or on its own for pushes that do not reach the router)."""
         user = message["FromUserName"]
         kind = message.get("MsgType", "").lower()
         if kind == "text":
-            return await self.router.handle("wechat", user, message.get("Content", ""))
-        if kind == "voice":
-            text = message.get("Recognition", "")
-            if not text:
-                return Reply([{"text": VOICE_NOT_UNDERSTOOD}])
-            return await self.router.handle("wechat", user, text, metadata={"voice": True})
+            return await self.router.handle("wechat", user, message.get("Content", ""),
+                                            push_key=key)
+        if kind == "voice" and message.get("Recognition"):
+            return await self.router.handle("wechat", user, message["Recognition"],
+                                            metadata={"voice": True}, push_key=key)
         if kind == "location":
             label = message.get("Label", "")
             text = f"我的位置：{label}（{message.get('Location_X')},{message.get('Location_Y')}）"
             return await self.router.handle("wechat", user, text, metadata={
                 "location": {"label": label, "lat": message.get("Location_X"),
-                             "lng": message.get("Location_Y")}})
+                             "lng": message.get("Location_Y")}}, push_key=key)
+        if key is not None and not await self.deduper.first_in_database(key):
+            return Reply([], duplicate=True)
+        if kind == "voice":
+            return Reply([{"text": VOICE_NOT_UNDERSTOOD}])
         if kind == "image":
             return await self._image(user, message)
         if kind == "event":

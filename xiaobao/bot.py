@@ -12,12 +12,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # XIAOBAO_BOT_VENV: another Python 3.10 venv built from bot/requirements.txt (default .venv-bot)
@@ -141,35 +144,156 @@ def say(url: str, sender: str, text: str, metadata: dict[str, str]) -> list[dict
         return list(json.loads(resp.read() or b"[]"))
 
 
-def chat(url: str, user: str | None = None) -> int:
-    """A terminal chat as a web user (`web:<id>`), through the REST channel URL given."""
+REST_PATH = "/webhooks/rest/webhook"
+POLL_SECONDS = 1.0
+
+
+def _out(line: str) -> None:
+    print(line, flush=True)
+
+
+def _show(messages: list[dict[str, Any]]) -> None:
+    """A turn's messages as terminal lines: an agent's as 客服, the rest as 小保."""
+    for m in messages:
+        who = "客服" if m.get("role") == "agent" else "小保"
+        if m.get("text"):
+            _out(f"{who}：{m['text']}")
+        for b in m.get("buttons") or []:
+            if isinstance(b, dict):
+                _out(f"  [{b.get('title')}]")
+        custom = m.get("custom")
+        if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
+            _out(f"（已转人工：{custom['handoff'].get('reason')}）")
+        elif custom:
+            _out(f"（{json.dumps(custom, ensure_ascii=False)}）")
+
+
+def _http_json(url: str, body: dict[str, Any] | None = None, timeout: float = 60
+               ) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:  # 4xx: the platform says which field is wrong
+        try:
+            return exc.code, json.loads(exc.read() or b"null")
+        except ValueError:
+            return exc.code, None
+
+
+def platform_answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base.rstrip("/") + "/healthz", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class GatewayChat:
+    """The platform's web chat API (channels/web.py): the router records the transcript and
+    hands off to agents; what agents (and the bot, once handed back) say later is polled."""
+
+    def __init__(self, base: str, user: str) -> None:
+        self.base = base.rstrip("/")
+        self.user = user
+        self.state = "bot"
+        self.after = 0
+        self.stopped = threading.Event()
+
+    def start(self) -> None:
+        """Skip what this user was sent before; then poll in the background."""
+        status, body = _http_json(self._poll_url(), timeout=10)
+        if status == 200 and isinstance(body, dict):
+            self.after = int(body.get("next") or 0)
+        threading.Thread(target=self._poll_loop, daemon=True).start()
+
+    def _poll_url(self) -> str:
+        query = urllib.parse.urlencode({"user": self.user, "after": str(self.after)})
+        return f"{self.base}/chat/messages?{query}"
+
+    def _poll_loop(self) -> None:
+        while not self.stopped.wait(POLL_SECONDS):
+            try:
+                status, body = _http_json(self._poll_url(), timeout=10)
+            except (urllib.error.URLError, OSError, ValueError):
+                continue  # the platform restarting: try again at the next tick
+            if status == 200 and isinstance(body, dict) and body.get("messages"):
+                _show([m for m in body["messages"] if isinstance(m, dict)])
+                self.after = int(body.get("next") or self.after)
+
+    def send(self, text: str) -> None:
+        status, body = _http_json(f"{self.base}/chat/messages",
+                                  {"user": self.user, "text": text})
+        if status != 200 or not isinstance(body, dict):
+            error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
+            _out(f"（发送失败：{error.get('message') or f'HTTP {status}'}）")
+            return
+        _show([m for m in body.get("messages") or [] if isinstance(m, dict)])
+        state = str(body.get("state") or "bot")
+        if state in ("queued", "agent") and self.state == "bot":
+            _out("（已转人工客服，请稍候；客服的回复会显示在这里）")
+        self.state = state
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class RestChat:
+    """Rasa's REST channel directly (no platform running): no transcript, no agents."""
+
+    def __init__(self, url: str, user: str) -> None:
+        self.url = url
+        self.user = user
+
+    def start(self) -> None:
+        pass
+
+    def send(self, text: str) -> None:
+        _show([dict(m) for m in say(self.url, f"web:{self.user}", text,
+                                    {"channel": "web", "user": self.user})])
+
+    def stop(self) -> None:
+        pass
+
+
+def chat(url: str | None, user: str | None, platform: str, rasa_url: str) -> int:
+    """A terminal chat as a web user. Through the platform's gateway (`/chat/messages`) when
+    it answers, so handoffs to agents and the transcript work as on the other channels; a URL
+    ending in /webhooks/rest/webhook, or no platform running, talks to Rasa directly."""
     user = user or uuid.uuid4().hex[:12]
-    sender = f"web:{user}"
+    target = url or platform
+    session: GatewayChat | RestChat
+    if target.rstrip("/").endswith(REST_PATH):
+        session = RestChat(target, user)
+    elif url or platform_answers(platform):
+        session = GatewayChat(target, user)
+    else:
+        target = rasa_url.rstrip("/") + REST_PATH
+        print(f"（平台 {platform} 未运行：直接连接 Rasa，没有人工转接和会话记录）",
+              file=sys.stderr)
+        session = RestChat(target, user)
     width = shutil.get_terminal_size().columns
-    print(f"小保终端聊天（{url}，用户 {sender}）。输入 /quit 退出。".center(width // 2))
-    while True:
-        try:
-            text = input("您：").strip()
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if text in ("/quit", "/exit"):
-            return 0
-        if not text:
-            continue
-        try:
-            replies = say(url, sender, text, {"channel": "web", "user": user})
-        except (urllib.error.URLError, OSError) as exc:
-            print(f"（连接 {url} 失败：{exc}）", file=sys.stderr)
-            continue
-        for r in replies:
-            if r.get("text"):
-                print(f"小保：{r['text']}")
-            for b in r.get("buttons") or []:  # type: ignore[union-attr]
-                print(f"  [{b.get('title')}]")  # type: ignore[union-attr]
-            if r.get("custom"):
-                custom = r["custom"]
-                if isinstance(custom, dict) and "handoff" in custom:
-                    print(f"（已转人工：{custom['handoff'].get('reason')}）")
-                else:
-                    print(f"（{json.dumps(custom, ensure_ascii=False)}）")
+    _out(f"小保终端聊天（{target}，用户 {user}）。输入 /quit 退出。".center(width // 2))
+    try:
+        session.start()
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"（连接 {target} 失败：{exc}）", file=sys.stderr)
+        return 1
+    try:
+        while True:
+            try:
+                text = input("您：").strip()
+            except (EOFError, KeyboardInterrupt):
+                _out("")
+                return 0
+            if text in ("/quit", "/exit"):
+                return 0
+            if not text:
+                continue
+            try:
+                session.send(text)
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                print(f"（连接 {target} 失败：{exc}）", file=sys.stderr)
+    finally:
+        session.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -134,9 +135,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def up_settings(settings: Settings, args: argparse.Namespace) -> Settings:
+    """`xiaobao up` points the platform's channels at the Rasa server it starts."""
+    if args.no_bot:
+        return settings
+    return dataclasses.replace(settings, rasa_url=f"http://127.0.0.1:{args.rasa_port}")
+
+
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     db = _prepare(settings, args.members)
     procs: list[subprocess.Popen[bytes]] = []
+    settings = up_settings(settings, args)
     if not args.no_bot:
         model, trained = bot.train()
         print(f"Rasa 模型：{model.name}{'（已重新训练）' if trained else ''}", flush=True)
@@ -230,9 +239,9 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    url = args.url or os.environ.get("XIAOBAO_CHAT_URL") \
-        or f"{settings.rasa_url}/webhooks/rest/webhook"
-    return bot.chat(url, args.user)
+    url = args.url or os.environ.get("XIAOBAO_CHAT_URL") or None
+    platform = "http://127.0.0.1:8000"  # `xiaobao serve`/`up` by default
+    return bot.chat(url, args.user, platform, settings.rasa_url)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="即使训练数据未变化也重新训练")
 
     p = add("chat", cmd_chat, "终端聊天：以 web 用户身份与小保对话")
-    p.add_argument("--url", help="REST 渠道地址（默认 $XIAOBAO_RASA_URL/webhooks/rest/webhook）")
+    p.add_argument("--url", help="平台地址（经网关的网页聊天接口，支持转人工与会话记录；默认 "
+                   "$XIAOBAO_CHAT_URL，否则本机平台 http://127.0.0.1:8000，平台未运行时直连 "
+                   "Rasa）；以 /webhooks/rest/webhook 结尾则直连 Rasa 的 REST 渠道")
     p.add_argument("--user", help="web 用户 id（默认随机）")
 
     db_parser = sub.add_parser("db", help="数据库管理", description="数据库管理")

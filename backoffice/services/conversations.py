@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -93,13 +93,95 @@ def user_message(db: Database, channel: str, user: str, text: str,
     """Keep the user's message in their open conversation (opened if none) and say who
     answers it: the bot (`bot`) or the agents (`queued`, `agent`)."""
     _check_channel(channel, user)
+    with db.engine.begin() as conn:
+        turn = _user_line(conn, channel, user, text, payload, phone)
+    if turn is not None:
+        return turn
     with db.transaction() as s:
-        conv = _open(s, channel, user, phone)
-        _say(s, conv, "user", text, payload)
-        conv.last_user_at = clock.utcnow()
-        if phone and not conv.phone:
-            conv.phone = phone
-        return Turn(conv.id, conv.state)
+        return _first_message(s, channel, user, text, payload, phone)
+
+
+class _Retry(Exception):
+    """The push key was seen before."""
+
+
+class _NoConversation(Exception):
+    """The user has no open conversation yet."""
+
+
+def user_message_once(db: Database, push_key: str, channel: str, user: str, text: str,
+                      payload: dict[str, Any] | None = None, phone: str | None = None
+                      ) -> Turn | None:
+    """`user_message` and the push's dedupe key in one transaction (one commit per turn
+    instead of two); None, and nothing kept, when the key was seen before (a retry)."""
+    _check_channel(channel, user)
+    try:
+        try:
+            with db.engine.begin() as conn:
+                _seen(conn, push_key)
+                turn = _user_line(conn, channel, user, text, payload, phone)
+                if turn is None:
+                    raise _NoConversation  # the key goes in with the new conversation
+                return turn
+        except _NoConversation:
+            with db.transaction() as s:
+                _seen(s.connection(), push_key)
+                return _first_message(s, channel, user, text, payload, phone)
+    except _Retry:
+        return None
+
+
+_CONVERSATIONS = Conversation.__table__
+_MESSAGES = ConversationMessage.__table__
+_DEDUPE = ChannelDedupe.__table__
+# built once: every turn runs them (only the values change)
+_STAMP = (update(_CONVERSATIONS).where(_CONVERSATIONS.c.open_key == bindparam("open_"))
+          .values(updated_at=bindparam("now_"), last_user_at=bindparam("now_"),
+                  phone=func.coalesce(_CONVERSATIONS.c.phone, bindparam("phone_")))
+          .returning(_CONVERSATIONS.c.id, _CONVERSATIONS.c.state))
+_TOUCH = (update(_CONVERSATIONS).where(_CONVERSATIONS.c.id.in_(bindparam("ids_", expanding=True)))
+          .values(updated_at=bindparam("now_")))
+_ADD_LINE = insert(_MESSAGES)
+_ADD_KEY = insert(_DEDUPE)
+
+
+def _seen(conn: Connection, push_key: str) -> None:
+    """The key stored, or `_Retry`, which rolls the whole transaction back."""
+    try:
+        conn.execute(_ADD_KEY, {"key": push_key[:160], "created_at": clock.utcnow()})
+    except IntegrityError:
+        raise _Retry from None
+
+
+def _line(conversation_id: int, role: str, text: str, payload: dict[str, Any] | None,
+          now: datetime) -> dict[str, Any]:
+    return {"conversation_id": conversation_id, "role": role, "author": None,
+            "text": text[:MAX_TEXT], "payload": payload, "created_at": now}
+
+
+def _user_line(conn: Connection, channel: str, user: str, text: str,
+               payload: dict[str, Any] | None, phone: str | None) -> Turn | None:
+    """Every turn passes here, as statements rather than ORM objects: one UPDATE … RETURNING
+    both finds the open conversation (locking its row) and stamps it. None when the user has
+    no open conversation."""
+    now = clock.utcnow()
+    found = conn.execute(_STAMP, {"open_": _key(channel, user), "now_": now,
+                                  "phone_": phone}).first()
+    if found is None:
+        return None
+    conn.execute(_ADD_LINE, _line(found[0], "user", text, payload, now))
+    return Turn(int(found[0]), str(found[1]))
+
+
+def _first_message(s: Session, channel: str, user: str, text: str,
+                   payload: dict[str, Any] | None, phone: str | None) -> Turn:
+    conv = _open(s, channel, user, phone)
+    _say(s, conv, "user", text, payload)
+    conv.last_user_at = clock.utcnow()
+    if phone and not conv.phone:
+        conv.phone = phone
+    s.flush()
+    return Turn(conv.id, conv.state)
 
 
 def bot_messages(db: Database, conversation_id: int, messages: list[dict[str, Any]]) -> Turn:
@@ -117,6 +199,27 @@ def bot_messages(db: Database, conversation_id: int, messages: list[dict[str, An
                        handoff.get("summary") if isinstance(handoff.get("summary"), dict)
                        else {"text": str(handoff.get("summary") or "")})
         return Turn(conv.id, conv.state)
+
+
+def handoff_in(messages: list[dict[str, Any]]) -> bool:
+    """Whether a bot answer carries a handoff payload (BRIEF interface 2)."""
+    return any(isinstance(m.get("custom"), dict) and isinstance(m["custom"].get("handoff"), dict)
+               for m in messages)
+
+
+def bot_lines(db: Database, answers: list[tuple[int, list[dict[str, Any]]]]) -> None:
+    """The bot's plain answers (no handoff: nobody's ownership changes) of several turns,
+    written together after they were sent: one transaction for the lot."""
+    now = clock.utcnow()
+    rows = [_line(cid, "bot", str(m.get("text") or ""),
+                  {k: v for k, v in m.items() if k in ("buttons", "image", "custom")} or None,
+                  now)
+            for cid, messages in answers for m in messages]
+    if not rows:
+        return
+    with db.engine.begin() as conn:
+        conn.execute(_ADD_LINE, rows)
+        conn.execute(_TOUCH, {"ids_": sorted({cid for cid, _ in answers}), "now_": now})
 
 
 def bot_failed(db: Database, conversation_id: int, reason: str, note: str) -> Turn:

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import random
+import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from sqlalchemy import select
 from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from backoffice.store.models import Notification
-from channels.ivr import MENU, spell
+from channels.ivr import MENU, LinkSigner, spell
 
 VXML = "{http://www.w3.org/2001/vxml}"
 
@@ -135,31 +137,75 @@ async def test_bad_signatures_and_bodies(platform: Platform) -> None:
         assert r.status == 400
 
 
+def _next_url(root: ElementTree.Element) -> str:
+    """Where the document submits the caller's input (what a VoiceXML browser follows)."""
+    submit = root.find(f".//{VXML}submit")
+    assert submit is not None and submit.get("namelist") == "event answer"
+    return str(submit.get("next"))
+
+
 async def test_voicexml_documents(platform: Platform) -> None:
     call = uuid.uuid4().hex
     number = f"139{random.randint(10**7, 10**8 - 1)}"  # a caller new to the bot
     async with aiohttp.ClientSession() as session:
-        async def doc(call_id: str = call, **params: str) -> ElementTree.Element:
-            async with session.post(platform.url("/ivr/vxml"), data={
-                    "call_id": call_id, "from": number, **params}) as r:
-                assert r.status == 200
+        async def doc(url: str, **data: str) -> ElementTree.Element:
+            async with session.post(platform.url(url), data=data) as r:
+                assert r.status == 200, await r.text()
                 assert r.headers["Content-Type"].startswith("application/voicexml+xml")
                 root = ElementTree.fromstring(await r.text())  # well-formed
             assert root.tag == f"{VXML}vxml" and root.get("version") == "2.1"
             return root
 
-        first = await doc(event="start")
+        # the platform's first request opens the call; then it follows the documents' links
+        first = await doc("/ivr/vxml", call_id=call, event="start", **{"from": number})
         prompts = "".join(p.text or "" for p in first.iter(f"{VXML}prompt"))
         assert MENU in prompts
         assert first.find(f".//{VXML}field/{VXML}filled/{VXML}submit") is not None
         assert first.find(f".//{VXML}noinput") is not None
-        second = await doc(event="dtmf", answer="1")
+        second = await doc(_next_url(first), event="dtmf", answer="1")
         assert "出险日期" in "".join(p.text or "" for p in second.iter(f"{VXML}prompt"))
         other = uuid.uuid4().hex
         caller = {"from": f"139{random.randint(10**7, 10**8 - 1)}"}  # another caller
-        await doc(other, event="start", **caller)
-        handoff = await doc(other, event="speech", answer="转人工", **caller)
+        opened = await doc("/ivr/vxml", call_id=other, event="start", **caller)
+        handoff = await doc(_next_url(opened), event="speech", answer="转人工")
         assert handoff.find(f".//{VXML}transfer") is not None
         async with session.get(platform.url("/ivr/vxml/grammar.grxml")) as r:
             grammar = ElementTree.fromstring(await r.text())
         assert grammar.tag == "{http://www.w3.org/2001/06/grammar}grammar"
+
+
+async def test_voicexml_follow_ups_need_the_gateways_signature(platform: Platform) -> None:
+    call, number = uuid.uuid4().hex, f"139{random.randint(10**7, 10**8 - 1)}"
+    async with aiohttp.ClientSession() as session:
+        async def post(url: str, **data: str) -> tuple[int, str]:
+            async with session.post(platform.url(url), data=data) as r:
+                return r.status, await r.text()
+
+        status, text = await post("/ivr/vxml", call_id=call, event="start", **{"from": number})
+        assert status == 200
+        link = _next_url(ElementTree.fromstring(text))
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query))
+        assert set(query) == {"call_id", "from", "exp", "sig"} and query["call_id"] == call
+
+        def url(**changed: str) -> str:
+            return "/ivr/vxml?" + urllib.parse.urlencode({**query, **changed})
+
+        forged_sig = hmac.new(b"not-the-secret", b"x", hashlib.sha256).hexdigest()
+        expired = LinkSigner(IVR_SECRET.encode()).sign(call, number, now=time.time() - 3600)
+        for refused, data in [
+                ("/ivr/vxml", {"call_id": call, "from": number, "event": "dtmf",
+                               "answer": "1"}),                        # unsigned follow-up
+                (url(sig=forged_sig), {"event": "dtmf", "answer": "1"}),  # forged
+                (url(call_id=uuid.uuid4().hex), {"event": "dtmf", "answer": "1"}),  # other call
+                (url(exp=str(int(query["exp"]) + 86400)), {"event": "dtmf", "answer": "1"}),
+                ("/ivr/vxml?" + urllib.parse.urlencode(expired),        # expired
+                 {"event": "dtmf", "answer": "1"}),
+                (link, {"call_id": "someone-else", "event": "dtmf", "answer": "1"}),
+                ("/ivr/vxml", {"call_id": call, "from": number, "event": "start"}),  # takeover
+        ]:
+            status, text = await post(refused, **data)
+            assert status == 403, (refused, data, text)
+            assert json.loads(text)["error"]["code"] == "bad_signature"
+        # nothing moved: the signed link still continues the call from its menu
+        status, text = await post(link, event="dtmf", answer="1")
+        assert status == 200 and "出险日期" in text

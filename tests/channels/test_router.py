@@ -38,6 +38,7 @@ async def test_concurrent_messages_of_one_user_keep_their_order(
         replies = await asyncio.gather(*(router.handle("web", user, text)
                                          for text in ("你好", "我要报案", "昨天")))
     finally:
+        await router.close()  # the last answer's lines are written behind the turn
         await rasa.close()
     assert all(r.messages for r in replies)
     body = conv.get_conversation(sqlite_db, replies[0].conversation_id or 0)

@@ -65,7 +65,7 @@ async def test_web_chat_report_handoff_and_agent_messages(platform: Platform) ->
             got[:] = await polled()
 
         await check()
-        assert got == [{"text": "您好，请讲。"}]
+        assert got == [{"text": "您好，请讲。", "role": "agent"}]
         async with http.post(platform.url(f"/api/v1/conversations/{cid}/handback"),
                              headers=AUTH, json={}) as r:
             assert (await r.json())["delivered"] is True

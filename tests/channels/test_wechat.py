@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,22 @@ async def test_a_retried_push_is_answered_once(start: Start) -> None:
     event = message_xml(user, "event", {"Event": "subscribe", "EventKey": ""}, created=1700000000)
     assert "欢迎关注" in reply_text((await pusher.push(event))[1])
     assert await pusher.push(event) == (200, "success")
+
+
+async def test_a_retry_reaching_another_process_is_answered_once(start: Start) -> None:
+    """Without Redis the key is stored with the user's message, in the turn's transaction: a
+    process that did not see the first push still knows it from the database."""
+    first, second = await start(), await start()
+    user = openid()
+    xml = text_xml(user, "你好", msg_id=random.getrandbits(62))
+    assert "小保" in reply_text((await WeChatPusher(first.url("/wechat")).push(xml))[1])
+    assert await WeChatPusher(second.url("/wechat")).push(xml) == (200, "success")
+    users = [m for m in transcript(first.db, user)["messages"] if m["role"] == "user"]
+    assert [m["text"] for m in users] == ["你好"]
+    event = message_xml(user, "event", {"Event": "subscribe", "EventKey": ""},
+                        created=1700000123)
+    assert "欢迎关注" in reply_text((await WeChatPusher(first.url("/wechat")).push(event))[1])
+    assert await WeChatPusher(second.url("/wechat")).push(event) == (200, "success")
 
 
 async def test_a_slow_turn_switches_to_the_customer_service_api(

@@ -317,3 +317,20 @@ def test_staff_add_hashes_the_password_and_refuses_bad_input(cli: Cli) -> None:
     finally:
         db.dispose()
     assert cli.run("staff", "disable", "nobody.here", ok=False).returncode != 0
+
+
+# ---- up -----------------------------------------------------------------------------------
+
+def test_up_points_the_channels_at_the_rasa_it_starts(tmp_path: Path) -> None:
+    from xiaobao.cli import up_settings
+    from xiaobao.config import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}", api_token="t",
+                        rasa_url="http://rasa.elsewhere:5005", log_level="INFO",
+                        var_dir=tmp_path)
+    started = up_settings(settings, build_parser().parse_args(["up", "--rasa-port", "5999"]))
+    assert started.rasa_url == "http://127.0.0.1:5999"
+    assert started.database_url == settings.database_url
+    # without the bot, the platform keeps XIAOBAO_RASA_URL (a Rasa run elsewhere)
+    alone = up_settings(settings, build_parser().parse_args(["up", "--no-bot"]))
+    assert alone.rasa_url == "http://rasa.elsewhere:5005"
