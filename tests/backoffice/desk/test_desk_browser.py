@@ -281,6 +281,6 @@ def test_underwriter_approves_a_beneficiary_change_and_decides_a_referral(
     loading.clear()
     loading.send_keys("30")
     submit(browser, f"decide-{filed['application_no']}")
-    assert "加费承保" in browser.find_element(By.CLASS_NAME, "flash").text
+    wait_text(browser, By.CLASS_NAME, "flash", "加费承保")
     decided = api_get(base, f"/applications/{filed['application_no']}")
     assert decided["status"] == "accepted" and decided["underwriting"]["loading_pct"] == "30"
