@@ -53,3 +53,24 @@ def queue_for_handoff(reason: str | None, summary: Mapping[str, Any] | None,
     if channel == "ivr":
         return ELDERLY
     return GENERAL
+
+
+def queue_figures(waiting: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per queue, from the conversations waiting (each with `queue` and `waiting_seconds`):
+    how many, the longest and the average wait in seconds. Every queue is listed."""
+    figures = {name: {"queue": name, "name": QUEUE_NAMES[name], "waiting": 0,
+                      "longest_wait": 0, "average_wait": 0, "_total": 0}
+               for name in QUEUES}
+    for item in waiting:
+        row = figures.get(str(item.get("queue") or GENERAL))
+        if row is None:
+            continue
+        seconds = item.get("waiting_seconds")
+        wait = int(seconds) if isinstance(seconds, int | float) else 0
+        row["waiting"] += 1
+        row["_total"] += wait
+        row["longest_wait"] = max(row["longest_wait"], wait)
+    for row in figures.values():
+        total = row.pop("_total")
+        row["average_wait"] = total // row["waiting"] if row["waiting"] else 0
+    return list(figures.values())

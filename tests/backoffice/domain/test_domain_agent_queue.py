@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from backoffice.domain.agent_queue import QUEUE_NAMES, QUEUES, check_queue, queue_for_handoff
+from backoffice.domain.agent_queue import (
+    QUEUE_NAMES,
+    QUEUES,
+    check_queue,
+    queue_figures,
+    queue_for_handoff,
+)
 from backoffice.domain.errors import ValidationError
 
 
@@ -53,3 +59,19 @@ def test_check_queue_accepts_the_names_and_refuses_the_rest() -> None:
     with pytest.raises(ValidationError) as err:
         check_queue("nowhere", "target")
     assert err.value.field == "target"
+
+
+def test_queue_figures_count_and_time_the_waiting_per_queue() -> None:
+    waiting = [{"queue": "claims", "waiting_seconds": 30},
+               {"queue": "claims", "waiting_seconds": 91},
+               {"queue": "elderly", "waiting_seconds": None},
+               {"waiting_seconds": 5},  # a queue not named: general
+               {"queue": "unknown", "waiting_seconds": 999}]
+    rows = {r["queue"]: r for r in queue_figures(waiting)}
+    assert list(rows) == list(QUEUES)
+    assert rows["claims"] == {"queue": "claims", "name": "理赔", "waiting": 2,
+                              "longest_wait": 91, "average_wait": 60}
+    assert rows["elderly"]["waiting"] == 1 and rows["elderly"]["longest_wait"] == 0
+    assert rows["general"]["waiting"] == 1 and rows["general"]["average_wait"] == 5
+    assert rows["complaints"] == {"queue": "complaints", "name": "投诉", "waiting": 0,
+                                  "longest_wait": 0, "average_wait": 0}
