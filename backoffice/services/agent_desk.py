@@ -117,11 +117,12 @@ def _into_queue(s: Session, conv: Conversation, name: str, target: str) -> None:
     into = conv.queue or "general"
     if target.startswith(QUEUE_PREFIX):
         into = check_queue(target[len(QUEUE_PREFIX):], "target")
-    moved = into != conv.queue
+    came_from = conv.queue
     conv.state, conv.agent, conv.queue = "queued", None, into
-    where = f"{QUEUE_NAMES[into]}队列"
-    _line(s, conv, "system", f"坐席 {name} 将会话{'转入' if moved else '转回'}{where}", name)
-    audit(s, name, "conversation", str(conv.id), "requeue", None, {"queue": into})
+    verb = "转回" if into == came_from else "转入"
+    _line(s, conv, "system", f"坐席 {name} 将会话{verb}{QUEUE_NAMES[into]}队列", name)
+    audit(s, name, "conversation", str(conv.id), "requeue", {"queue": came_from},
+          {"queue": into})
 
 
 def transfer(db: Database, conversation_id: int, agent: Any, target: Any) -> dict[str, Any]:

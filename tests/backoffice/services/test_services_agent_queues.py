@@ -82,6 +82,12 @@ def test_transfers_between_queues_are_audited(db: Database, handed: dict[str, in
     assert [c["id"] for c in agent_desk.queue(db, queue="complaints")] == sorted(
         [handed["angry"], cid])
     assert ("requeue", {"queue": "complaints"}) in _audits(db, cid)
+    with db.read() as s:
+        came_from = s.execute(select(AuditEntry.before).where(
+            AuditEntry.entity_id == str(cid), AuditEntry.action == "requeue")).scalar_one()
+    assert came_from == {"queue": "general"}
+    lines = [m["text"] for m in conversations.get_conversation(db, cid)["messages"]]
+    assert "坐席 agent.li 将会话转入投诉队列" in lines
     conversations.take(db, cid, "agent.li")
     back = agent_desk.transfer(db, cid, "agent.li", "queue")  # its own queue, now complaints
     assert back["queue"] == "complaints" and back["state"] == "queued"
