@@ -1,5 +1,5 @@
-"""The agents' API over conversations (BRIEF interface 6): the queue with handoff reason and
-summary, a transcript, take, send a message, hand back to the bot, close.
+"""The agents' API over conversations (BRIEF interface 6): the queues with handoff reason and
+summary, a transcript, take, send a message, transfer, hand back to the bot, close.
 
 Sending and handing back involve the channels (delivery, the bot): the platform installs a
 `ConversationHooks` (the channels' router) under HOOKS_KEY. Without one (the back office run
@@ -37,7 +37,8 @@ def _id(request: web.Request) -> int:
 
 async def list_conversations(request: web.Request) -> web.Response:
     state = request.query.get("state") or None
-    return ok({"items": await run(conv.list_conversations, db_of(request), state)})
+    queue = request.query.get("queue")  # validated by the service: 400 naming `queue`
+    return ok({"items": await run(conv.list_conversations, db_of(request), state, 100, queue)})
 
 
 async def get_conversation(request: web.Request) -> web.Response:
@@ -75,6 +76,14 @@ async def handback(request: web.Request) -> web.Response:
     return ok(await hooks.handback(_id(request), _agent(request, data)))
 
 
+async def transfer(request: web.Request) -> web.Response:
+    """To another agent, back into its queue (`queue`) or another queue (`queue:<name>`)."""
+    data = await body(request)
+    agent = _agent(request, data)
+    return ok(await run(agent_desk.transfer, db_of(request), _id(request), agent,
+                        data.get("target")))
+
+
 async def close(request: web.Request) -> web.Response:
     """Close with a disposition and, as on the desk, ask the customer for a 1–5 rating on
     their channel."""
@@ -93,4 +102,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/conversations/{conversation_id}/take", take)
     r.add_post("/conversations/{conversation_id}/messages", post_message)
     r.add_post("/conversations/{conversation_id}/handback", handback)
+    r.add_post("/conversations/{conversation_id}/transfer", transfer)
     r.add_post("/conversations/{conversation_id}/close", close)

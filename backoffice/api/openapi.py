@@ -16,6 +16,7 @@ from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
 from backoffice.domain.adjudication import TRANSPORT_MODES
+from backoffice.domain.agent_queue import QUEUES
 from backoffice.services import claim_stats
 from backoffice.services import claims as claims_service
 from backoffice.services import complaints as complaints_service
@@ -1093,7 +1094,8 @@ def _desk_schemas() -> dict[str, Schema]:
         "SatisfactionStats": obj({k: array(obj({
             "name": string(), "ratings": {"type": "integer"}, "asked": {"type": "integer"},
             "average": nullable({"type": "number"})}, ["name", "ratings", "average"]))
-            for k in ("by_agent", "by_queue")}, ["by_agent", "by_queue"]),
+            for k in ("by_agent", "by_queue", "by_agent_queue")}, ["by_agent", "by_queue"],
+            "by_agent_queue: the agents' ratings per agents' queue of the rated conversation."),
     }
 
 
@@ -1152,6 +1154,8 @@ def _conversation_schemas() -> dict[str, Schema]:
         "channel": enum(["wechat", "ivr", "web"]),
         "user": string("The user on the channel: openid, caller number or web id."),
         "state": enum(states, "Who owns the conversation."),
+        "queue": enum(list(QUEUES), "The agents' queue it waits in or was last routed to: "
+                      "general, claims, complaints or elderly (phone callers)."),
         "agent": nullable(string("The agent who has it.")),
         "handoff_reason": nullable(string("Why the bot handed it off (user_request, fallback, "
                                           "anger, complaint, backoffice_down, unsure, "
@@ -1180,6 +1184,15 @@ def _conversation_schemas() -> dict[str, Schema]:
                                     "delivered": {"type": "boolean"}},
                                    ["conversation_id", "delivered"]),
         "AgentHandback": obj({"agent": string(maxLength=60)}),
+        "ConversationTransfer": obj({
+            "agent": string(maxLength=60),
+            "target": string("An agent's username, `queue` (back into its queue) or "
+                             "`queue:<name>` (into the agents' queue <name>).", maxLength=80)},
+            ["target"]),
+        "ConversationTransferred": obj({
+            "id": {"type": "integer"}, "state": enum(["queued", "agent"]),
+            "agent": nullable(string()), "queue": enum(list(QUEUES))},
+            ["id", "state", "agent", "queue"]),
         "ConversationClose": obj({"disposition": string(maxLength=60)}, ["disposition"]),
         "ConversationClosed": {**conversation, "properties": {
             **conversation["properties"],
@@ -1193,8 +1206,11 @@ def _conversation_paths() -> dict[str, Any]:
     return {
         "/conversations": {"get": op(
             "Conversations by state: the agents' queue", "conversations", "listConversations",
-            "ConversationList", params=[_query("state", "bot, queued, agent or closed.",
-                                               enum(["bot", "queued", "agent", "closed"]))])},
+            "ConversationList", params=[
+                _query("state", "bot, queued, agent or closed.",
+                       enum(["bot", "queued", "agent", "closed"])),
+                _query("queue", "The agents' queue: general, claims, complaints or elderly.",
+                       enum(list(QUEUES)))], errors=("400",))},
         "/conversations/{conversation_id}": {"get": op(
             "One conversation with its transcript", "conversations", "getConversation",
             "ConversationDetail", params=[cid], errors=("404",))},
@@ -1209,6 +1225,10 @@ def _conversation_paths() -> dict[str, Any]:
             "Hand the conversation back to the bot", "conversations", "handbackConversation",
             "ConversationHandback", body="AgentHandback", body_required=False, params=[cid],
             errors=("404", "409"))},
+        "/conversations/{conversation_id}/transfer": {"post": op(
+            "Transfer to another agent, back to its queue or into another queue",
+            "conversations", "transferConversation", "ConversationTransferred",
+            body="ConversationTransfer", params=[cid], errors=("404", "409"))},
         "/conversations/{conversation_id}/close": {"post": op(
             "Close the conversation and ask the customer for a rating", "conversations",
             "closeConversation", "ConversationClosed",

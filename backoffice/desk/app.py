@@ -20,6 +20,7 @@ from backoffice.api.conversations import ConversationHooks
 from backoffice.desk import auth
 from backoffice.desk.handoff import HandoffQueue
 from backoffice.desk.live import LiveHub
+from backoffice.domain import agent_queue
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
@@ -73,6 +74,7 @@ _env.globals.update(  # the handoff pages
                           "complaint": "投诉", "backoffice_down": "系统故障",
                           "unsure": "小保不确定", "bot_unavailable": "小保无应答",
                           "no_input": "无输入"},
+    QUEUE_NAMES=agent_queue.QUEUE_NAMES,
     DISPOSITIONS=["已解决", "已转投诉", "已登记报案", "需回访", "客户无回应", "其他"])
 
 
@@ -455,6 +457,7 @@ def _supervisor_data(db: Database, handoff: HandoffQueue) -> dict[str, Any]:
         by_status[c["status"]] = by_status.get(c["status"], 0) + 1
     visits = home_visits.search(db, limit=1000)
     queued = handoff.list(db, "queued")
+    per_queue = agent_queue.queue_figures(queued)
     waits = [int(c["waiting_seconds"]) for c in queued
              if isinstance(c.get("waiting_seconds"), int | float)]
     unassigned = [c for c in open_complaints if not c["handler"]]
@@ -472,6 +475,7 @@ def _supervisor_data(db: Database, handoff: HandoffQueue) -> dict[str, Any]:
             d["breached"] for d in v["clocks"].values())],
         "handoff_available": handoff.available,
         "handoff_queued": queued,
+        "handoff_per_queue": per_queue,
         "stats": claim_stats.claim_stats(db),
         "satisfaction": satisfaction.stats(db),
     }
@@ -493,7 +497,10 @@ async def supervisor_charts(request: web.Request) -> web.Response:
 async def handoff_page(request: web.Request) -> web.Response:
     queue = request.app[HANDOFF]
     user = auth.user_of(request)
-    items = await run(queue.list, db_of(request), "queued")
+    wanted = request.query.get("queue") or None
+    if wanted is not None and wanted not in agent_queue.QUEUES:
+        return render_error(request, 400, "未知的坐席队列")
+    items = await run(queue.list, db_of(request), "queued", wanted)
     serving = await run(queue.list, db_of(request), "agent")
     if not roles.sees_pii(user.role):
         for item in items:
@@ -501,7 +508,7 @@ async def handoff_page(request: web.Request) -> web.Response:
                 item["summary"] = _masked_transcript(
                     {"messages": [], "handoff_summary": item["summary"]}, False)[
                         "handoff_summary"]
-    return page(request, "handoff.html", items=items, serving=serving,
+    return page(request, "handoff.html", items=items, serving=serving, queue_filter=wanted,
                 available=queue.available, live=True, may_work=user.may("handoff.work"))
 
 
@@ -588,7 +595,9 @@ async def _conversation_act(request: web.Request, cid: int, action: str,
         return "备注已保存（客户看不到）"
     if action == "transfer":
         done = await run(agent_desk.transfer, db, cid, user.username, _form_text(form, "target"))
-        return "已转回队列" if done["state"] == "queued" else f"已转给 {done['agent']}"
+        if done["state"] == "queued":
+            return f"已转入{agent_queue.QUEUE_NAMES[done['queue']]}队列"
+        return f"已转给 {done['agent']}"
     if action == "handback":
         if hooks is None:
             await run(conversations.handback, db, cid, user.username)

@@ -40,14 +40,16 @@ class HandoffQueue:
     def available(self) -> bool:
         return self._source() is not None
 
-    def list(self, db: Database, state: str = "queued") -> list[dict[str, Any]]:
-        """The conversations in `state`; an empty list when the router is not installed or
-        fails (the desk must stay up when the router's side has a problem)."""
+    def list(self, db: Database, state: str = "queued",
+             queue: str | None = None) -> list[dict[str, Any]]:
+        """The conversations in `state` (and the agents' `queue`, when given); an empty list
+        when the router is not installed or fails (the desk must stay up when the router's
+        side has a problem)."""
         source = self._source()
         if source is None:
             return []
         try:
-            answer = source(db, state=state)
+            answer = source(db, state=state, **({"queue": queue} if queue else {}))
         except Exception:
             log.exception("the handoff queue could not be read")
             return []

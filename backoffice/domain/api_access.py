@@ -75,6 +75,7 @@ ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/conversations/{conversation_id}/take"): "handoff.work",
     ("POST", "/conversations/{conversation_id}/messages"): "handoff.work",
     ("POST", "/conversations/{conversation_id}/handback"): "handoff.work",
+    ("POST", "/conversations/{conversation_id}/transfer"): "handoff.work",
     ("POST", "/conversations/{conversation_id}/close"): "handoff.work",
     # channel bindings (who a WeChat user or caller is)
     ("POST", "/bindings"): "bindings.manage",

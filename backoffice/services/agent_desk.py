@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from backoffice import clock
 from backoffice.domain import staff as roles
+from backoffice.domain.agent_queue import QUEUE_NAMES, check_queue
 from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.services import conversations, satisfaction
@@ -35,7 +36,8 @@ from backoffice.store.models import (
 from xiaobao.logs import mask_text
 
 MAX_NOTE = 2000
-TRANSFER_QUEUE = "queue"  # a transfer target: back to the agents' queue, for anyone to take
+TRANSFER_QUEUE = "queue"  # a transfer target: back to its agents' queue, for anyone to take
+QUEUE_PREFIX = "queue:"  # a transfer target `queue:<name>`: into another agents' queue
 AGENT_ROLES = (roles.CS_AGENT, roles.CLAIMS_SUPERVISOR)
 
 
@@ -47,10 +49,12 @@ def _seconds_since(at: datetime | None, now: datetime) -> int | None:
     return max(0, int((now - at).total_seconds()))
 
 
-def queue(db: Database, state: str = "queued") -> list[dict[str, Any]]:
-    """The router's conversations in `state` with how long each has waited since it was
-    handed to the agents (the newest handoff or transfer to the queue)."""
-    items = conversations.list_conversations(db, state=state)
+def queue(db: Database, state: str = "queued", queue: str | None = None
+          ) -> list[dict[str, Any]]:
+    """The router's conversations in `state` (and agents' `queue`, when given) with how long
+    each has waited since it was handed to the agents (the newest handoff or transfer to a
+    queue)."""
+    items = conversations.list_conversations(db, state=state, queue=queue)
     if not items:
         return items
     ids = [str(c["id"]) for c in items]
@@ -108,9 +112,23 @@ def add_note(db: Database, conversation_id: int, agent: Any, text: Any) -> None:
         audit(s, name, "conversation", str(conv.id), "note")
 
 
+def _into_queue(s: Session, conv: Conversation, name: str, target: str) -> None:
+    """Back into its own queue (`queue`) or into another (`queue:<name>`)."""
+    into = conv.queue or "general"
+    if target.startswith(QUEUE_PREFIX):
+        into = check_queue(target[len(QUEUE_PREFIX):], "target")
+    came_from = conv.queue
+    conv.state, conv.agent, conv.queue = "queued", None, into
+    verb = "转回" if into == came_from else "转入"
+    _line(s, conv, "system", f"坐席 {name} 将会话{verb}{QUEUE_NAMES[into]}队列", name)
+    audit(s, name, "conversation", str(conv.id), "requeue", {"queue": came_from},
+          {"queue": into})
+
+
 def transfer(db: Database, conversation_id: int, agent: Any, target: Any) -> dict[str, Any]:
-    """Pass a conversation to another agent (a customer-service agent or supervisor) or back
-    to the queue (`queue`), where any agent may take it."""
+    """Pass a conversation to another agent (a customer-service agent or supervisor), back
+    to its queue (`queue`) or into another queue (`queue:<name>`), where any agent may
+    take it."""
     name = _author(agent)
     if not isinstance(target, str) or not target.strip():
         raise ValidationError("target", "请选择转给的坐席或队列")
@@ -119,10 +137,8 @@ def transfer(db: Database, conversation_id: int, agent: Any, target: Any) -> dic
         conv = _load(s, conversation_id)
         if conv.state not in ("agent", "queued"):
             raise Conflict(f"会话当前状态为 {conv.state}，不能转接", "conversation_id")
-        if target == TRANSFER_QUEUE:
-            conv.state, conv.agent = "queued", None
-            _line(s, conv, "system", f"坐席 {name} 将会话转回人工队列", name)
-            audit(s, name, "conversation", str(conv.id), "requeue")
+        if target == TRANSFER_QUEUE or target.startswith(QUEUE_PREFIX):
+            _into_queue(s, conv, name, target)
         else:
             person = s.execute(select(StaffRow).where(StaffRow.username == target)).scalar()
             if person is None or person.role not in AGENT_ROLES or not person.active:
@@ -131,8 +147,9 @@ def transfer(db: Database, conversation_id: int, agent: Any, target: Any) -> dic
                 raise Conflict("会话已由该坐席接待", "target")
             conv.state, conv.agent = "agent", target
             _line(s, conv, "system", f"坐席 {name} 将会话转给 {target}", name)
-            audit(s, name, "conversation", str(conv.id), "transfer", None, {"to": target})
-        return {"id": conv.id, "state": conv.state, "agent": conv.agent}
+            audit(s, name, "conversation", str(conv.id), "transfer", None,
+                  {"to": target, "queue": conv.queue})
+        return {"id": conv.id, "state": conv.state, "agent": conv.agent, "queue": conv.queue}
 
 
 def close(db: Database, conversation_id: int, agent: str, disposition: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backoffice import clock
+from backoffice.domain.agent_queue import check_queue, queue_for_handoff
 from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.services.base import SHANGHAI, audit
 from backoffice.services.notifications import queue
@@ -243,7 +244,9 @@ def _queue(s: Session, conv: Conversation, reason: str, summary: dict[str, Any])
     conv.handoff_reason = reason[:30]
     conv.handoff_summary = summary
     conv.agent = None
-    audit(s, "bot", "conversation", str(conv.id), "handoff", None, {"reason": reason[:30]})
+    conv.queue = queue_for_handoff(conv.handoff_reason, summary, conv.channel)
+    audit(s, "bot", "conversation", str(conv.id), "handoff", None,
+          {"reason": reason[:30], "queue": conv.queue})
 
 
 def system_note(db: Database, conversation_id: int, text: str) -> None:
@@ -304,20 +307,26 @@ def _at(value: datetime | None) -> str | None:
 
 def _summary(conv: Conversation) -> dict[str, Any]:
     return {"id": conv.id, "channel": conv.channel, "user": conv.user_id, "state": conv.state,
-            "agent": conv.agent, "handoff_reason": conv.handoff_reason,
+            "queue": conv.queue or "general", "agent": conv.agent,
+            "handoff_reason": conv.handoff_reason,
             "handoff_summary": conv.handoff_summary, "disposition": conv.disposition,
             "created_at": _at(conv.created_at), "updated_at": _at(conv.updated_at),
             "last_user_at": _at(conv.last_user_at)}
 
 
-def list_conversations(db: Database, state: str | None = None, limit: int = 100
-                       ) -> list[dict[str, Any]]:
+def list_conversations(db: Database, state: str | None = None, limit: int = 100,
+                       queue: str | None = None) -> list[dict[str, Any]]:
+    """The conversations, oldest activity first; `state` and the agents' `queue` narrow."""
     if state is not None and state not in STATES:
         raise ValidationError("state", f"state 须为 {'|'.join(STATES)} 之一")
+    if queue is not None:
+        queue = check_queue(queue)
     with db.read() as s:
         stmt = select(Conversation)
         if state:
             stmt = stmt.where(Conversation.state == state)
+        if queue:
+            stmt = stmt.where(Conversation.queue == queue)
         rows = s.execute(stmt.order_by(Conversation.updated_at.asc(), Conversation.id)
                          .limit(limit)).scalars()
         return [_summary(row) for row in rows]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,13 @@ from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.services.base import audit, emit
 from backoffice.services.notifications import NOTIFICATION_CHANNELS, queue
 from backoffice.store.db import Database
-from backoffice.store.models import ClaimRow, ComplaintRow, SatisfactionRow, utcnow
+from backoffice.store.models import (
+    ClaimRow,
+    ComplaintRow,
+    Conversation,
+    SatisfactionRow,
+    utcnow,
+)
 
 SUBJECT_TYPES = ("conversation", "claim", "complaint")
 QUEUES = {"claim": "claims", "complaint": "complaints", "conversation": "agents"}
@@ -147,16 +153,26 @@ def _view(row: SatisfactionRow) -> dict[str, Any]:
             "queue": row.queue, "rated_at": row.rated_at.isoformat() if row.rated_at else None}
 
 
+def _figures(rows: Any) -> list[dict[str, Any]]:
+    return [{"name": name or "-", "ratings": int(n), "asked": int(asked),
+             "average": None if avg is None else round(float(avg), 2)}
+            for name, n, avg, asked in rows]
+
+
 def stats(db: Database) -> dict[str, Any]:
-    """Average score and count per agent and per queue, plus how many were asked."""
+    """Average score and count per agent and per queue (claims, complaints, agents), plus how
+    many were asked; and the agents' ratings per agents' queue (`by_agent_queue`), the queue
+    of the conversation each rating is about."""
+    counted = (func.count(SatisfactionRow.score), func.avg(SatisfactionRow.score), func.count())
     with db.read() as s:
         def group(col: Any) -> list[dict[str, Any]]:
-            rows = s.execute(select(col, func.count(SatisfactionRow.score),
-                                    func.avg(SatisfactionRow.score), func.count())
-                             .group_by(col).order_by(col)).all()
-            return [{"name": name or "-", "ratings": int(n), "asked": int(asked),
-                     "average": None if avg is None else round(float(avg), 2)}
-                    for name, n, avg, asked in rows]
+            return _figures(s.execute(select(col, *counted).group_by(col).order_by(col)).all())
 
+        by_agent_queue = _figures(s.execute(
+            select(Conversation.queue, *counted)
+            .join(Conversation, cast(Conversation.id, String) == SatisfactionRow.subject_id)
+            .where(SatisfactionRow.subject_type == "conversation")
+            .group_by(Conversation.queue).order_by(Conversation.queue)).all())
         return {"by_agent": group(SatisfactionRow.agent),
-                "by_queue": group(SatisfactionRow.queue)}
+                "by_queue": group(SatisfactionRow.queue),
+                "by_agent_queue": by_agent_queue}

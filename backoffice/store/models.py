@@ -668,9 +668,12 @@ class Conversation(Base):
     conversation per (channel, user)."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_state", "state", "updated_at"),)
+    __table_args__ = (Index("ix_conversations_state", "state", "updated_at"),
+                      Index("ix_conversations_queue", "queue", "state"))
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))
+    # the agents' queue (backoffice.domain.agent_queue) it waits in or was last routed to
+    queue: Mapped[str] = mapped_column(String(20), default="general", server_default="general")
     user_id: Mapped[str] = mapped_column(String(80), index=True)
     open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     state: Mapped[str] = mapped_column(String(10), default="bot")  # bot|queued|agent|closed

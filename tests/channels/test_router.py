@@ -66,3 +66,19 @@ async def test_a_database_outage_spools_then_queues_for_an_agent(
     assert queued and queued[0]["handoff_reason"] == "backoffice_down"
     texts = [m["text"] for m in conv.get_conversation(sqlite_db, queued[0]["id"])["messages"]]
     assert texts[0] == "我家老人住院了"
+
+
+async def test_the_bots_handoff_joins_the_agents_queue_of_its_channel(
+        sqlite_db: Database, rasa_url: str, tmp_path: Path) -> None:
+    rasa = RasaClient(rasa_url)
+    router = Router(sqlite_db, rasa, tmp_path / "spool.jsonl")
+    caller = "139" + uuid.uuid4().hex[:8].translate(str.maketrans("abcdef", "123456"))
+    try:
+        web = await router.handle("web", f"web-queue-{uuid.uuid4().hex[:8]}", "转人工")
+        phone = await router.handle("ivr", caller, "转人工", phone=caller)
+    finally:
+        await router.close()
+        await rasa.close()
+    assert web.state == "queued" and phone.state == "queued"
+    assert conv.get_conversation(sqlite_db, web.conversation_id or 0)["queue"] == "general"
+    assert conv.get_conversation(sqlite_db, phone.conversation_id or 0)["queue"] == "elderly"

@@ -98,7 +98,8 @@ async def test_agents_api_bad_input_is_4xx_naming_the_field(platform: Platform) 
         await chat(http, platform, "web-hostile", "转人工")
         items = (await (await http.get(base, params={"state": "queued"})).json())["items"]
         cid = next(c["id"] for c in items if c["user"] == "web-hostile")
-        for action, field in (("take", "agent"), ("messages", "agent"), ("close", "disposition")):
+        for action, field in (("take", "agent"), ("messages", "agent"), ("transfer", "target"),
+                              ("close", "disposition")):
             for value in HOSTILE:
                 async with http.post(f"{base}/{cid}/{action}", json={field: value,
                                                                       "text": "hi"}) as r:

@@ -584,7 +584,8 @@ def write_routes(tmp_path: Path) -> set[tuple[str, str]]:
 async def test_hostile_input_to_every_write_route_never_yields_5xx(
         api: Api, world: World, tmp_path: Path) -> None:
     # the claims routes get their hostile bodies in test_api_claims_bad_input.py, the
-    # conversations routes in tests/channels/test_agents_api.py
+    # conversations routes in tests/channels/test_web_and_agents.py (the transfer's also in
+    # test_api_conversation_queues.py)
     routes = {r for r in write_routes(tmp_path)
               if not r[1].startswith(("/claims", "/adjudication", "/conversations"))}
     table = bases(world)
