@@ -21,7 +21,7 @@ from backoffice.domain.clocks import ComplaintTrack
 from backoffice.domain.errors import NotFound, ValidationError
 from backoffice.domain.identity import mask_phone, parse_phone
 from backoffice.domain.party import parse_name
-from backoffice.services.base import audit, emit, number, today_cn
+from backoffice.services.base import audit, emit, number, text_field, today_cn
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
 from backoffice.store.models import ClaimRow, ComplaintEvent, ComplaintRow, StaffRow, Task
@@ -86,15 +86,6 @@ def _write_back(s: Session, row: ComplaintRow, c: cp.Complaint, action: str, act
 
 # ---- intake ----------------------------------------------------------------------------------
 
-def _text(raw: Mapping[str, Any], key: str, limit: int, required: bool = False) -> str | None:
-    value = raw.get(key)
-    if value is None or (isinstance(value, str) and not value.strip() and not required):
-        if required:
-            raise ValidationError(key, f"请提供 {key}")
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ValidationError(key, f"{key} 须为不超过 {limit} 字的文本")
-    return value.strip()
 
 
 def _parse_intake(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -107,16 +98,16 @@ def _parse_intake(raw: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(who, Mapping):
         raise ValidationError("complainant", "请提供投诉人信息 {name, phone}")
     # the known codes are named on the desk; a channel's own wording is kept as it came
-    category = _text(raw, "category", 40, required=True)
+    category = text_field(raw, "category", 40, required=True)
     return {
         "channel": channel,
-        "channel_user": _text(raw, "user", 80),
+        "channel_user": text_field(raw, "user", 80),
         "complainant_name": parse_name(who.get("name"), "complainant.name"),
         "complainant_phone": parse_phone(who.get("phone"), "complainant.phone"),
         "category": category,
-        "description": _text(raw, "description", MAX_TEXT, required=True),
-        "claim_no": _text(raw, "claim_no", 30),
-        "policy_no": _text(raw, "policy_no", 30),
+        "description": text_field(raw, "description", MAX_TEXT, required=True),
+        "claim_no": text_field(raw, "claim_no", 30),
+        "policy_no": text_field(raw, "policy_no", 30),
     }
 
 
@@ -154,7 +145,7 @@ def _staff(s: Session, username: str | None) -> StaffRow | None:
 
 
 def _act_assign(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> str:
-    handler = _text(raw, "handler", 60) or actor  # "take": assign to oneself
+    handler = text_field(raw, "handler", 60) or actor  # "take": assign to oneself
     staff = _staff(s, handler)
     if staff is not None and staff.role != roles.COMPLAINT_HANDLER:
         raise ValidationError("handler", f"{handler} 不是投诉处理专员")
@@ -165,7 +156,7 @@ def _act_assign(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
 
 
 def _act_note(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    note = _text(raw, "note", MAX_TEXT, required=True)
+    note = text_field(raw, "note", MAX_TEXT, required=True)
     c = _domain(row)
     c.note(actor)
     _write_back(s, row, c, "note", actor, note)
@@ -175,18 +166,18 @@ def _act_classify(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: 
     c = _domain(row)
     c.classify(str(raw.get("track")), actor)
     default = "认定为情况复杂，时限30日" if c.track == "complex" else "认定为一般投诉，时限15日"
-    _write_back(s, row, c, "classify", actor, _text(raw, "note", MAX_TEXT) or default)
+    _write_back(s, row, c, "classify", actor, text_field(raw, "note", MAX_TEXT) or default)
 
 
 def _act_extend(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    approver = _text(raw, "approved_by", 60)
+    approver = text_field(raw, "approved_by", 60)
     staff = _staff(s, approver)
     is_supervisor = staff is not None and staff.active and roles.allowed(
         staff.role, "complaints.approve_extension")
     c = _domain(row)
     c.extend(approver, is_supervisor, actor)
     row.extension_approved_by = approver
-    note = _text(raw, "note", MAX_TEXT) or ""
+    note = text_field(raw, "note", MAX_TEXT) or ""
     _write_back(s, row, c, "extend", actor, f"情况特别复杂，经 {approver} 审批延长30日；{note}")
     _tell(s, row, "extension", "complaint_extension",
           f"【小保】您的投诉（编号 {row.complaint_no}）情况特别复杂，经审批处理期限延长至 "
@@ -194,7 +185,7 @@ def _act_extend(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
 
 
 def _act_decide(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    decision = _text(raw, "decision", MAX_TEXT, required=True)
+    decision = text_field(raw, "decision", MAX_TEXT, required=True)
     outcome = raw.get("outcome")
     if outcome not in cp.OUTCOMES:
         raise ValidationError("outcome", f"outcome 须为 {', '.join(cp.OUTCOMES)} 之一")
@@ -209,7 +200,7 @@ def _act_notify(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
     c = _domain(row)
     c.notify(actor)
     channel, recipient = customer_route(row.channel, row.channel_user, row.complainant_phone)
-    row.told_on, row.told_via = today_cn(), _text(raw, "via", 20) or channel
+    row.told_on, row.told_via = today_cn(), text_field(raw, "via", 20) or channel
     _write_back(s, row, c, "notify", actor, f"已通过 {row.told_via} 告知投诉人处理结果")
     _tell(s, row, f"result-{row.reopen_count}", "complaint_result",
           f"【小保】您的投诉（编号 {row.complaint_no}）处理结果："
@@ -233,7 +224,7 @@ def _act_close(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str
     c = _domain(row)
     c.close(actor)
     row.closed_on = today_cn()
-    _write_back(s, row, c, "close", actor, _text(raw, "note", MAX_TEXT) or "办结")
+    _write_back(s, row, c, "close", actor, text_field(raw, "note", MAX_TEXT) or "办结")
     if row.satisfaction_score is None:  # asked with the result; a close asks once if it was not
         from backoffice.services import satisfaction
 
@@ -244,7 +235,7 @@ def _act_close(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str
 
 
 def _act_reopen(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    note = _text(raw, "note", MAX_TEXT, required=True)
+    note = text_field(raw, "note", MAX_TEXT, required=True)
     c = _domain(row)
     c.reopen(actor)
     today = today_cn()
@@ -280,7 +271,7 @@ def transition(db: Database, complaint_no: str, raw: Mapping[str, Any]) -> dict[
     action = raw.get("action")
     if not isinstance(action, str) or action not in _ACTIONS:
         raise ValidationError("action", f"action 须为 {', '.join(_ACTIONS)} 之一")
-    actor = _text(raw, "actor", 60, required=True)
+    actor = text_field(raw, "actor", 60, required=True)
     assert actor is not None
     with db.transaction() as s:
         row = load(s, complaint_no, lock=True)

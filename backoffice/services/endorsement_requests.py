@@ -16,7 +16,7 @@ from backoffice.domain import endorsement_request as er
 from backoffice.domain.endorsement import check_endorsable
 from backoffice.domain.errors import DomainError, NotFound, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_phone
-from backoffice.services.base import audit, emit, number, today_cn
+from backoffice.services.base import audit, emit, number, text_field, today_cn
 from backoffice.services.complaints import customer_route
 from backoffice.services.endorsements import apply_endorsement
 from backoffice.services.notifications import queue
@@ -31,13 +31,6 @@ _DETAIL_KEYS = ("beneficiaries", "phone", "address", "coverage_code", "sum_insur
                 "effective_date")
 
 
-def _text(raw: Mapping[str, Any], key: str, limit: int, required: bool = False) -> str | None:
-    value = raw.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ValidationError(key, f"{key} 须为不超过 {limit} 字的文本")
-    return value.strip()
 
 
 def _details(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,10 +65,10 @@ def submit(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> dic
     channel = raw.get("channel")
     if channel not in er.CHANNELS:
         raise ValidationError("channel", f"渠道须为 {', '.join(er.CHANNELS)} 之一")
-    policy_no = _text(raw, "policy_no", 30, required=True)
+    policy_no = text_field(raw, "policy_no", 30, required=True)
     kind = er.check_kind(raw.get("kind"))
     details = _details(kind, raw)
-    user, note = _text(raw, "user", 80), _text(raw, "note", MAX_NOTE)
+    user, note = text_field(raw, "user", 80), text_field(raw, "note", MAX_NOTE)
     with db.transaction() as s:
         policy = _policy(s, str(policy_no), kind)
         today = today_cn()
@@ -128,8 +121,8 @@ def transition(db: Database, request_no: str, raw: Mapping[str, Any]) -> dict[st
     action = raw.get("action")
     if not isinstance(action, str) or action not in er.ACTIONS:
         raise ValidationError("action", f"action 须为 {', '.join(er.ACTIONS)} 之一")
-    actor = str(_text(raw, "actor", 60, required=True))
-    note = _text(raw, "note", MAX_NOTE)
+    actor = str(text_field(raw, "actor", 60, required=True))
+    note = text_field(raw, "note", MAX_NOTE)
     with db.transaction() as s:
         row = load(s, request_no, lock=True)
         request = er.EndorsementRequest(row.status, row.reason)
