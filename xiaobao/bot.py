@@ -100,10 +100,10 @@ def start_bot(model: Path, rasa_port: int, action_port: int, api_url: str, api_t
     """The action server and the Rasa server (REST channel, --enable-api), as subprocesses."""
     var_dir.mkdir(parents=True, exist_ok=True)
     env = bot_env(XIAOBAO_API_URL=api_url, XIAOBAO_API_TOKEN=api_token)
+    # bot/rasa_run.py is `rasa` without three per-turn costs (see its docstring)
     actions = subprocess.Popen(
-        [str(BOT_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port",
-         str(action_port)], cwd=ROOT, env=env)
-    # bot/rasa_run.py is `rasa` without two per-turn costs (see its docstring)
+        [str(BOT_BIN / "python"), "bot/rasa_run.py", "run", "actions", "--actions", "actions",
+         "--port", str(action_port)], cwd=ROOT, env=env)
     rasa = subprocess.Popen(
         [str(BOT_BIN / "python"), "bot/rasa_run.py", "run", "--enable-api", "--model",
          str(model), "--port", str(rasa_port), "--credentials", "bot/credentials.yml",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.bot.test_actions_in_bot_env import run_bot_python
+from xiaobao import bot
 
 CHECK = """
 import json, runpy
@@ -34,3 +35,31 @@ def test_launcher_keeps_validation_and_pools_a_wal_tracker_store(tmp_path: Path)
     assert out["accepted"] is True
     assert "Failed to validate Action server response" in out["refused"]
     assert out["pool"] == "QueuePool" and out["journal"] == "wal"
+
+
+FREEZE = """
+import asyncio, gc, json, os, runpy, sys
+from types import SimpleNamespace
+runpy.run_path("bot/rasa_run.py")
+sys.path.insert(1, os.getcwd())  # as rasa's main does, for the actions package
+from rasa.core import run
+from rasa.core.utils import AvailableEndpoints
+from rasa_sdk import endpoint
+endpoint.create_app("actions")
+actions_frozen = gc.get_freeze_count()
+gc.unfreeze()
+app = SimpleNamespace(ctx=SimpleNamespace())
+agent = asyncio.run(run.load_agent_on_start("MODEL", AvailableEndpoints(), None, app, None))
+print(json.dumps({"actions_frozen": actions_frozen, "rasa_frozen": gc.get_freeze_count(),
+                  "ready": agent.is_ready(), "kept": app.ctx.agent is agent
+}))
+"""
+
+
+def test_launcher_freezes_what_start_up_left_alive() -> None:
+    # a full collection walks every object alive: with the model loaded it stalled every turn
+    model, _ = bot.train()
+    out = run_bot_python(FREEZE.replace('"MODEL"', repr(str(model))))
+    assert out["actions_frozen"] > 100_000  # the action server: once its actions are imported
+    assert out["ready"] and out["kept"]
+    assert out["rasa_frozen"] > out["actions_frozen"]  # Rasa: after loading and one parse
