@@ -1,5 +1,6 @@
 """bot/rasa_run.py, the launcher Rasa is started with: the action server's answers are still
-validated (with the schema checked once), and the SQLite tracker store is pooled and in WAL."""
+validated (with the schema checked once), the SQLite tracker store is pooled and in WAL, events
+still resolve by name, and what start-up left alive is frozen."""
 
 from __future__ import annotations
 
@@ -25,8 +26,18 @@ except ValidationError as e:
 store = tracker_store.SQLTrackerStore(dialect="sqlite", db="DB")
 with store.engine.connect() as c:
     mode = c.exec_driver_sql("PRAGMA journal_mode").scalar()
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
+try:
+    Event.resolve_by_type("no_such_event")
+    unknown = "found"
+except ValueError:
+    unknown = "refused"
+events = [Event.resolve_by_type(n) for n in ("user", "action", "user")]
 print(json.dumps({"refused": refused, "pool": type(store.engine.pool).__name__,
-                  "journal": mode, "accepted": accepted}))
+                  "journal": mode, "accepted": accepted, "unknown": unknown,
+                  "classes": events == [UserUttered, ActionExecuted, UserUttered],
+                  "default": Event.resolve_by_type("no_such_event", UserUttered) is UserUttered,
+                  "topic": Event.resolve_by_type("topic")}))
 """
 
 
@@ -35,6 +46,9 @@ def test_launcher_keeps_validation_and_pools_a_wal_tracker_store(tmp_path: Path)
     assert out["accepted"] is True
     assert "Failed to validate Action server response" in out["refused"]
     assert out["pool"] == "QueuePool" and out["journal"] == "wal"
+    # events are still turned into their classes by name, as Rasa does, only looked up once
+    assert out["classes"] and out["default"] and out["unknown"] == "refused"
+    assert out["topic"] is None
 
 
 FREEZE = """
