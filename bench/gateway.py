@@ -1,16 +1,21 @@
 """Gateway benchmark: what the channels add to a bot turn, and WeChat throughput.
 
-Starts a Rasa server (`--rasa-url`, or the channel tests' fixture bot with its action server),
-a stand-in of WeChat's API, and the platform (`xiaobao serve`, fresh SQLite database, WeChat
-plain mode) in subprocesses, then measures with real HTTP:
+Starts a Rasa server — the channel tests' fixture bot with its action server, or with
+`--bot project` the project's own bot (trained model, action server and a back office of its
+own, as bench/bot_turns.py starts them), or `--rasa-url` — a stand-in of WeChat's API, and the
+platform (`xiaobao serve`, fresh SQLite database, WeChat plain mode) in subprocesses, then
+measures with real HTTP:
 
-1. overhead: the same turn ("你好") sent directly to Rasa's REST channel and pushed through
-   `/wechat`, interleaved, one client; the ratio of mean latencies (target ≤ 1.10);
+1. overhead: the same turns sent directly to Rasa's REST channel and pushed through `/wechat`,
+   interleaved, one client; the ratio of mean latencies (target ≤ 1.10). The fixture bot
+   answers "你好"; the project's bot gets a greeting, an FAQ, a service-outlet question (an
+   action reading the back office) and a premium question in turn;
 2. throughput: 200 WeChat users pushing at once through the whole stack (target ≥ 50 msg/s);
 3. the share of turns answered passively within the 5 s and of those switched to the
    customer-service API (target: 100 % one or the other).
 
-    .venv/bin/python -m bench.gateway [--turns 200] [--users 200] [--messages 5]
+    .venv/bin/python -m bench.gateway [--bot fixture|project] [--turns 200] [--users 200]
+                                      [--messages 5]
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ from channel_kit import (  # noqa: E402  (the fixture bot and the WeChat stand-i
 from wechat_client import WeChatPusher, text_xml  # noqa: E402
 
 XIAOBAO = Path(sys.executable).with_name("xiaobao")
+# the overhead run's messages, in turn
+TEXTS = {"fixture": ["你好"],
+         "project": ["你好", "理赔需要什么材料", "最近的服务网点在哪里", "保费怎么交"]}
 
 
 def start_platform(stack: ExitStack, rasa_url: str, api_base: str, workdir: Path) -> str:
@@ -71,24 +79,26 @@ def start_platform(stack: ExitStack, rasa_url: str, api_base: str, workdir: Path
             time.sleep(0.3)
 
 
-async def direct(session: aiohttp.ClientSession, rasa_url: str, sender: str) -> float:
+async def direct(session: aiohttp.ClientSession, rasa_url: str, sender: str,
+                 text: str = "你好") -> float:
     started = time.perf_counter()
     async with session.post(f"{rasa_url}/webhooks/rest/webhook", json={
-            "sender": sender, "message": "你好",
+            "sender": sender, "message": text,
             "metadata": {"channel": "wechat", "user": sender}}) as r:
         answer = await r.json()
     assert answer, "Rasa gave no answer"
     return time.perf_counter() - started
 
 
-async def through(pusher: WeChatPusher, openid: str) -> float:
+async def through(pusher: WeChatPusher, openid: str, text: str = "你好") -> float:
     started = time.perf_counter()
-    status, reply = await pusher.push(text_xml(openid, "你好"))
-    assert status == 200 and "小保" in reply, reply
+    status, reply = await pusher.push(text_xml(openid, text))
+    assert status == 200 and reply.startswith("<xml>"), reply
     return time.perf_counter() - started
 
 
-async def overhead(rasa_url: str, platform: str, turns: int) -> dict[str, float]:
+async def overhead(rasa_url: str, platform: str, turns: int, texts: list[str]
+                   ) -> dict[str, float]:
     senders = [f"obench{n:04d}" for n in range(20)]
     direct_s: list[float] = []
     gateway_s: list[float] = []
@@ -98,10 +108,10 @@ async def overhead(rasa_url: str, platform: str, turns: int) -> dict[str, float]
             await direct(session, rasa_url, f"bench-warm{n}")
             await through(pusher, f"owarm{n}")
         for n in range(turns):
-            sender = senders[n % len(senders)]
+            sender, text = senders[n % len(senders)], texts[n % len(texts)]
             # interleaved, and each path with its own senders of the same history length
-            direct_s.append(await direct(session, rasa_url, "direct-" + sender))
-            gateway_s.append(await through(pusher, sender))
+            direct_s.append(await direct(session, rasa_url, "direct-" + sender, text))
+            gateway_s.append(await through(pusher, sender, text))
     return {"direct_mean_ms": statistics.mean(direct_s) * 1000,
             "gateway_mean_ms": statistics.mean(gateway_s) * 1000,
             "direct_p50_ms": statistics.median(direct_s) * 1000,
@@ -131,19 +141,36 @@ async def throughput(platform: str, api: WeChatApiStandIn, users: int, messages:
             else:
                 errors += 1
 
+    sent_before = len(api.sent)
     started = time.perf_counter()
     await asyncio.gather(*(user(n) for n in range(users)))
     elapsed = time.perf_counter() - started
     await session.close()
+    # the switched turns still run: the stack is through when their answers have gone out
+    answered = await answers_out(api, sent_before + switched) - started
     total = users * messages
     latencies.sort()
     return {"users": users, "messages": total, "seconds": round(elapsed, 2),
-            "msg_per_s": round(total / elapsed, 1),
+            "msg_per_s": round(total / elapsed, 1), "answered_s": round(answered, 2),
+            "answered_per_s": round(total / answered, 1),
             "p50_ms": round(latencies[len(latencies) // 2] * 1000),
             "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000),
             "passive": passive, "switched_to_cs_api": switched, "neither": errors,
             "passive_or_switched_pct": round(100 * (passive + switched) / total, 2),
             "cs_api_messages_seen": len(api.sent)}
+
+
+async def answers_out(api: WeChatApiStandIn, at_least: int, quiet: float = 2.0) -> float:
+    """When the last customer-service message went out: every switched turn sends one or more,
+    so done once there are `at_least` and none came for `quiet` seconds."""
+    count, changed = len(api.sent), time.perf_counter()
+    while count < at_least or time.perf_counter() - changed < quiet:
+        await asyncio.sleep(0.05)
+        if len(api.sent) != count:
+            count, changed = len(api.sent), time.perf_counter()
+        elif time.perf_counter() - changed > 60:
+            break  # answers lost: the figure shows it (fewer CS messages than switched turns)
+    return changed
 
 
 async def rasa_throughput(rasa_url: str, users: int, messages: int) -> tuple[float, int]:
@@ -179,10 +206,11 @@ async def main_async(args: argparse.Namespace) -> None:
     api.server = TestServer(api.app())
     await api.server.start_server()
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-        rasa_url = args.rasa_url or stack.enter_context(fixture_rasa())
+        rasa_url = args.rasa_url or start_bot(stack, args.bot, Path(tmp))
         platform = start_platform(stack, rasa_url, api.base, Path(tmp))
-        print(f"machine: {os.cpu_count()} cores; Rasa: {rasa_url}; platform: {platform}")
-        o = await overhead(rasa_url, platform, args.turns)
+        print(f"machine: {os.cpu_count()} cores; bot: {args.rasa_url or args.bot} at {rasa_url};"
+              f" platform: {platform}")
+        o = await overhead(rasa_url, platform, args.turns, TEXTS[args.bot])
         print(f"overhead, {args.turns} sequential turns: direct mean "
               f"{o['direct_mean_ms']:.1f} ms (p50 {o['direct_p50_ms']:.1f}), through /wechat "
               f"{o['gateway_mean_ms']:.1f} ms (p50 {o['gateway_p50_ms']:.1f}); "
@@ -190,7 +218,8 @@ async def main_async(args: argparse.Namespace) -> None:
         t = await throughput(platform, api, args.users, args.messages)
         print(f"throughput: {t['users']} concurrent WeChat users, {t['messages']} messages in "
               f"{t['seconds']} s = {t['msg_per_s']} msg/s (target ≥ 50); p50 {t['p50_ms']} ms, "
-              f"p99 {t['p99_ms']} ms")
+              f"p99 {t['p99_ms']} ms; every answer out (passive or by the CS API) after "
+              f"{t['answered_s']} s = {t['answered_per_s']} msg/s answered")
         direct_rate, failed = await rasa_throughput(rasa_url, args.users, args.messages)
         print(f"the same load straight to Rasa: {direct_rate:.1f} msg/s, {failed} failed turns "
               "(what the bot alone sustains here)")
@@ -200,9 +229,22 @@ async def main_async(args: argparse.Namespace) -> None:
     await api.server.close()
 
 
+def start_bot(stack: ExitStack, which: str, workdir: Path) -> str:
+    if which == "fixture":
+        return str(stack.enter_context(fixture_rasa()))
+    from bench import bot_turns  # the project's bot, started as its own benchmark starts it
+
+    (workdir / "bot").mkdir()
+    procs, rasa_url = bot_turns.start(workdir / "bot")
+    stack.callback(bot_turns.bot.stop, procs)
+    return rasa_url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rasa-url", help="a running Rasa (default: start the fixture bot)")
+    parser.add_argument("--bot", choices=("fixture", "project"), default="fixture",
+                        help="the bot behind the gateway (default: the tests' fixture bot)")
+    parser.add_argument("--rasa-url", help="a running Rasa instead of starting one")
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--messages", type=int, default=5)
