@@ -3,7 +3,7 @@
 
 Starts its own back office (temp SQLite, small demo seed), action server and Rasa server with the
 model matching the training data (`xiaobao train` first). Prints the figures.
-Usage: .venv/bin/python bench/bot_turns.py [--parses 300] [--turns 10] [--deep 300]
+Usage: .venv/bin/python bench/bot_turns.py [--parses 300] [--turns 30] [--deep 300]
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ async def run(rasa: str, pids: dict[str, int], args: argparse.Namespace) -> dict
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parses", type=int, default=300)
-    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--deep", type=int, default=300)
     parser.add_argument("--think", type=float, default=2.0,
                         help="mean seconds a user takes to read and type (paced run)")

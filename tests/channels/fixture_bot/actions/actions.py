@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -29,8 +30,10 @@ class SlowAnswer(Action):
     def name(self) -> str:
         return "action_slow_answer"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: dict[str, Any]) -> list[dict[str, Any]]:
-        time.sleep(SLOW_SECONDS)  # a back-office look-up that takes its time
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        # a back-office look-up that takes its time, without holding up the other users'
+        # actions (the action server is shared by every test of the session)
+        await asyncio.sleep(SLOW_SECONDS)
         dispatcher.utter_message(text="查询完成：您的案件正在审核中。")
         return []
