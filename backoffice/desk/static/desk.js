@@ -1,5 +1,6 @@
 // Live updates: the server says "changed" when the back office changes; list pages refresh,
-// detail pages show a notice (so a form being filled in is never thrown away).
+// detail pages show a notice (so a form being filled in is never thrown away), and so do list
+// pages while someone types or while they show the outcome of what was just done.
 (function () {
   var el = document.getElementById("live");
   if (!el || !window.WebSocket) return;
@@ -16,7 +17,9 @@
       if (document.body.dataset.live === "conversation") { refreshConversation(); return; }
       if (document.body.dataset.live === "list") {
         var typing = document.activeElement && /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName);
-        if (!typing) { location.reload(); return; }
+        // a reload would wipe the outcome of what was just done before it is read
+        var told = document.querySelector(".flash:not([hidden])");
+        if (!typing && !told) { location.reload(); return; }
       }
       var note = document.getElementById("changed");
       if (note) note.hidden = false;

@@ -284,3 +284,10 @@ def test_underwriter_approves_a_beneficiary_change_and_decides_a_referral(
     wait_text(browser, By.CLASS_NAME, "flash", "加费承保")
     decided = api_get(base, f"/applications/{filed['application_no']}")
     assert decided["status"] == "accepted" and decided["underwriting"]["loading_pct"] == "30"
+    # a change meanwhile does not reload the list away from the outcome: a notice says so
+    api_post(base, "/endorsement-requests", {
+        "channel": "wechat", "user": "oBrowserCustomer", "policy_no": policy_no,
+        "kind": "change_beneficiary", "actor": "bot", "note": "第二份申请",
+        "details": {"beneficiaries": [{"name": "郑晓燕", "relation": "child"}]}})
+    WebDriverWait(browser, WAIT).until(ec.visibility_of_element_located((By.ID, "changed")))
+    assert "加费承保" in browser.find_element(By.CLASS_NAME, "flash").text
