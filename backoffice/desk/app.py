@@ -140,8 +140,11 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     if not auth.login_csrf_ok(request, str(form.get("csrf_token") or "")):
         raise back("/desk/login", err="登录表单已失效，请重试")
-    result = await run(staff.login, db_of(request), str(form.get("username") or ""),
-                       str(form.get("password") or ""))
+    try:
+        result = await run(staff.login, db_of(request), str(form.get("username") or ""),
+                           str(form.get("password") or ""))
+    except staff.TooManyLogins as exc:
+        raise back("/desk/login", err=exc.message) from None
     if result is None:
         raise back("/desk/login", err="用户名或密码错误")
     token, _user = result

@@ -151,15 +151,18 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class TooManyLogins(DomainError):
+    code = "too_many_attempts"
+
+
 def login(db: Database, username: str, password: str) -> tuple[str, StaffUser] | None:
-    """A new session token and the user, or None (the same answer for any wrong part)."""
-    if not isinstance(username, str) or not isinstance(password, str) or len(password) > 200:
+    """A new session token and the user, or None (the same answer for any wrong part).
+    Too many failures for a username → TooManyLogins."""
+    if not isinstance(username, str) or not isinstance(password, str):
         return None
     with db.transaction() as s:
-        row = s.execute(select(StaffRow).where(StaffRow.username == username[:40])).scalar()
-        ok = verify_password(password, row.password_hash if row else _DUMMY)
-        if row is None or not ok or not row.active:
-            audit(s, username[:60] or "-", "staff", username[:40] or "-", "login_failed")
+        row = _signed_in(s, username.strip()[:40], password, "login_failed")
+        if row is None:
             return None
         now = utcnow()
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -168,6 +171,30 @@ def login(db: Database, username: str, password: str) -> tuple[str, StaffUser] |
         row.last_login_at = now
         audit(s, row.username, "staff", row.username, "login")
         return token, StaffUser(row.id, row.username, row.display_name, row.role, csrf)
+
+
+def _signed_in(s: Session, name: str, password: str, failed: str) -> StaffRow | None:
+    """The active staff member whose password this is, or None with the failure counted (and
+    audited as `failed`). After MAX_LOGIN_FAILURES within LOGIN_WINDOW a username is refused
+    outright, right password or not: the desk and the API count together, so neither door
+    allows more guesses than the other."""
+    now = utcnow()
+    since = now - LOGIN_WINDOW
+    failures = s.execute(select(func.count()).select_from(StaffLoginFailure).where(
+        StaffLoginFailure.username == name, StaffLoginFailure.at >= since)).scalar_one()
+    if failures >= MAX_LOGIN_FAILURES:
+        raise TooManyLogins("登录失败次数过多，请稍后再试", "username")
+    row = s.execute(select(StaffRow).where(StaffRow.username == name)).scalar()
+    ok = len(password) <= 200 and verify_password(
+        password, row.password_hash if row else _DUMMY)
+    if row is None or not ok or not row.active:
+        s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name,
+                                                  StaffLoginFailure.at < since))
+        s.add(StaffLoginFailure(username=name, at=now))
+        audit(s, name or "-", "staff", name or "-", failed)
+        return None
+    s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name))
+    return row
 
 
 def session_user(db: Database, token: str | None) -> StaffUser | None:
@@ -215,10 +242,6 @@ def require_known(db: Database, username: str) -> None:
 
 # ---- API bearer tokens -------------------------------------------------------------------
 
-class TooManyLogins(DomainError):
-    code = "too_many_attempts"
-
-
 @dataclass(frozen=True)
 class ApiGrant:
     token: str
@@ -234,24 +257,11 @@ def issue_api_token(db: Database, username: object, password: object,
         raise ValidationError("username", "请提供用户名 username")
     if not isinstance(password, str) or not password:
         raise ValidationError("password", "请提供密码 password")
-    name = username.strip()[:40]
     with db.transaction() as s:
-        now = utcnow()
-        since = now - LOGIN_WINDOW
-        failures = s.execute(select(func.count()).select_from(StaffLoginFailure).where(
-            StaffLoginFailure.username == name, StaffLoginFailure.at >= since)).scalar_one()
-        if failures >= MAX_LOGIN_FAILURES:
-            raise TooManyLogins("登录失败次数过多，请稍后再试", "username")
-        row = s.execute(select(StaffRow).where(StaffRow.username == name)).scalar()
-        ok = len(password) <= 200 and verify_password(
-            password, row.password_hash if row else _DUMMY)
-        if row is None or not ok or not row.active:
-            s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name,
-                                                      StaffLoginFailure.at < since))
-            s.add(StaffLoginFailure(username=name, at=now))
-            audit(s, name or "-", "staff", name or "-", "api_login_failed")
+        row = _signed_in(s, username.strip()[:40], password, "api_login_failed")
+        if row is None:
             return None
-        s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name))
+        now = utcnow()
         token = "xbs_" + secrets.token_urlsafe(32)
         expires = now + lifetime
         s.add(ApiToken(token_hash=_digest(token), staff_id=row.id, created_at=now,

@@ -4,6 +4,7 @@ passwords and the masking of personal data."""
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -154,6 +155,31 @@ async def test_csrf_and_wrong_passwords(desk: Desk, world: World) -> None:
         "password": PASSWORDS["handler.wang"], "next": "//evil.example/"},
         allow_redirects=False)
     assert resp.headers["Location"] == "/desk/"
+
+
+async def test_repeated_wrong_passwords_lock_the_username_for_a_while(
+        desk: Desk, world: World, clock: ManualClock) -> None:
+    stranger = await desk(None)
+    token = CSRF.search(await (await stranger.get("/desk/login")).text())
+    assert token
+
+    async def sign_in(password: str) -> str:
+        resp = await stranger.post("/desk/login", data={
+            "csrf_token": token.group(1), "username": "handler.wang", "password": password},
+            allow_redirects=False)
+        assert resp.status == 302
+        return urllib.parse.unquote(resp.headers["Location"])
+
+    for n in range(staff.MAX_LOGIN_FAILURES):
+        assert "用户名或密码错误" in await sign_in(f"guess-{n}")
+    # now the right password is refused too, and the API's door counts the same failures
+    assert "登录失败次数过多" in await sign_in(PASSWORDS["handler.wang"])
+    with pytest.raises(staff.TooManyLogins):
+        staff.issue_api_token(world.db, "handler.wang", PASSWORDS["handler.wang"])
+    other = await desk("claims_adjuster")  # another username signs in as usual
+    assert (await other.get("/desk/", allow_redirects=False)).status == 200
+    clock.advance(minutes=16)  # the failures age out
+    assert await sign_in(PASSWORDS["handler.wang"]) == "/desk/"
 
 
 async def test_sessions_expire(desk: Desk, world: World, clock: ManualClock) -> None:
