@@ -16,7 +16,7 @@ from backoffice.domain.clocks import HOME_VISIT_CONTACT, HOME_VISIT_VISIT, home_
 from backoffice.domain.errors import DomainError, NotFound, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_phone, parse_id_number, parse_phone
 from backoffice.domain.party import parse_name
-from backoffice.services.base import SHANGHAI, audit, emit, number, today_cn
+from backoffice.services.base import SHANGHAI, audit, emit, number, text_field, today_cn
 from backoffice.services.complaints import customer_route
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
@@ -34,15 +34,6 @@ ACTIONS = tuple(_MOVES)
 WARN_BEFORE_HOURS = 4
 
 
-def _text(raw: Mapping[str, Any], key: str, limit: int, required: bool = True) -> str | None:
-    value = raw.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ValidationError(key, f"{key} 须为不超过 {limit} 字的文本")
-    return value.strip()
-
-
 def request(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> dict[str, Any]:
     """A request from the bot, the IVR or the desk; the clocks start now."""
     if not isinstance(raw, Mapping):
@@ -52,10 +43,11 @@ def request(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> di
         raise ValidationError("channel", f"渠道须为 {', '.join(CHANNELS)} 之一")
     idn = raw.get("id_number")
     data = {
-        "channel": channel, "channel_user": _text(raw, "user", 80, required=False),
+        "channel": channel, "channel_user": text_field(raw, "user", 80),
         "name": parse_name(raw.get("name"), "name"), "phone": parse_phone(raw.get("phone")),
-        "address": _text(raw, "address", 200), "reason": _text(raw, "reason", 2000),
-        "preferred_time": _text(raw, "preferred_time", 100, required=False),
+        "address": text_field(raw, "address", 200, required=True),
+        "reason": text_field(raw, "reason", 2000, required=True),
+        "preferred_time": text_field(raw, "preferred_time", 100),
         "id_number": parse_id_number(idn).value if idn is not None else None,
     }
     now = utcnow()
@@ -112,8 +104,8 @@ def transition(db: Database, visit_no: str, raw: Mapping[str, Any]) -> dict[str,
     action = raw.get("action")
     if not isinstance(action, str) or action not in _MOVES:
         raise ValidationError("action", f"action 须为 {', '.join(ACTIONS)} 之一")
-    actor = _text(raw, "actor", 60)
-    note = _text(raw, "note", 2000, required=False)
+    actor = text_field(raw, "actor", 60, required=True)
+    note = text_field(raw, "note", 2000)
     with db.transaction() as s:
         row = load(s, visit_no, lock=True)
         if row.status not in _MOVES[action]:
@@ -132,7 +124,7 @@ def transition(db: Database, visit_no: str, raw: Mapping[str, Any]) -> dict[str,
 def _apply(s: Session, row: HomeVisit, action: str, raw: Mapping[str, Any], actor: str) -> None:
     now = utcnow()
     if action == "assign":
-        handler = _text(raw, "handler", 60, required=False) or actor
+        handler = text_field(raw, "handler", 60) or actor
         if s.execute(select(StaffRow.id).where(StaffRow.username == handler)).first() is None:
             raise ValidationError("handler", f"没有名为 {handler} 的工作人员")
         row.assigned_to = handler
