@@ -108,7 +108,9 @@ class ValidateIdentifyForm(FormValidationAction):
 
     def validate_id_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> Slots:
-        if not value or not valid_id_number(str(value)):
+        if not value:  # the form just started (the slot was cleared): only ask
+            return {"id_number": None}
+        if not valid_id_number(str(value)):
             dispatcher.utter_message(text="这个身份证号码好像不对（18位，最后一位可能是X），请再核对一下。")
             return {"id_number": None}
         return {"id_number": str(value)}
