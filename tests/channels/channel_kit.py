@@ -250,6 +250,16 @@ def platform_env(wechat_api: WeChatApiStandIn | None, *, aes: bool = False,
     return env
 
 
+@pytest.fixture
+async def platform(tmp_path: Path, channel_db: Database, rasa_url: str,
+                   monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Platform]:
+    """A platform without WeChat's API (IVR, web chat, terminal chat, agents' API)."""
+    started = await start_platform(tmp_path, channel_db, rasa_url, platform_env(None),
+                                   monkeypatch)
+    yield started
+    await started.server.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def channel_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """The platform's database: SQLite, and PostgreSQL when XIAOBAO_TEST_POSTGRES_URL is set."""

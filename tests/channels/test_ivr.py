@@ -10,31 +10,18 @@ import random
 import time
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import aiohttp
-import pytest
-from channel_kit import IVR_SECRET, Platform, platform_env, start_platform
+from channel_kit import IVR_SECRET, Platform
 from sqlalchemy import select
 
 from backoffice.services import conversations as conv
-from backoffice.store.db import Database
 from backoffice.store.models import Notification
 from channels.ivr import MENU, LinkSigner, spell
 
 VXML = "{http://www.w3.org/2001/vxml}"
-
-
-@pytest.fixture
-async def platform(tmp_path: Path, channel_db: Database, rasa_url: str,
-                   monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Platform]:
-    started = await start_platform(tmp_path, channel_db, rasa_url, platform_env(None),
-                                   monkeypatch)
-    yield started
-    await started.server.close()
 
 
 class Phone:

@@ -8,27 +8,15 @@ import asyncio
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
-from channel_kit import TOKEN, Platform, eventually, platform_env, start_platform
+from channel_kit import TOKEN, Platform, eventually
 
 from backoffice.services import conversations as conv
-from backoffice.store.db import Database
 
 XIAOBAO = Path(sys.executable).with_name("xiaobao")
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-async def platform(tmp_path: Path, channel_db: Database, rasa_url: str,
-                   monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Platform]:
-    started = await start_platform(tmp_path, channel_db, rasa_url, platform_env(None),
-                                   monkeypatch)
-    yield started
-    await started.server.close()
 
 
 class Terminal:

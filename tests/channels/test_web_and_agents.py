@@ -4,13 +4,11 @@ conversation store on both databases, and the Redis dedupe against a real Redis.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from channel_kit import TOKEN, Platform, platform_env, start_platform
+from channel_kit import TOKEN, Platform
 
 from backoffice.domain.errors import Conflict, ValidationError
 from backoffice.services import conversations as conv
@@ -18,15 +16,6 @@ from backoffice.store.db import Database
 from channels.wechat import Deduper
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-async def platform(tmp_path: Path, channel_db: Database, rasa_url: str,
-                   monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Platform]:
-    started = await start_platform(tmp_path, channel_db, rasa_url, platform_env(None),
-                                   monkeypatch)
-    yield started
-    await started.server.close()
 
 
 async def chat(http: aiohttp.ClientSession, platform: Platform, user: str, text: str
