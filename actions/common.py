@@ -51,6 +51,11 @@ def mask_phone(value: str | None) -> str:
     return value[:3] + "****" + value[-4:] if len(value) == 11 else "****"
 
 
+def mask_name(value: str | None) -> str:
+    """张** style, as the back office masks names: the surname stays."""
+    return value[0] + "*" * (len(value) - 1) if value else ""
+
+
 def mask_text(text: str) -> str:
     """Personal numbers in free text (a description the user typed) masked before it is shown."""
     text = ID_RE.sub(lambda m: mask_id(m.group(1)), text)

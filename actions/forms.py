@@ -31,6 +31,7 @@ from actions.common import (
     handoff,
     intent_of,
     mask_id,
+    mask_name,
     mask_phone,
     mask_text,
     text_of,
@@ -78,10 +79,18 @@ def relation_of(text: str) -> str | None:
     return None
 
 
+_CALLED = re.compile(r"(?:叫|名字是|姓名是?)[：:\s]*([^\s，。,.!！]{2,20})")
+_KIN = re.compile(r"^(?:她|他|老人|病人)?的?(?:女儿|儿子|老伴|妻子|丈夫|爱人|老公|老婆|孙子|孙女|"
+                  r"外孙女?|儿媳|女婿|侄子|侄女|弟弟|妹妹|哥哥|姐姐|朋友|邻居|亲戚)[，,\s]*")
+
+
 def person_name(said: str) -> str:
-    """A name as people say it: "我叫张伟。" → "张伟"."""
-    name = re.sub(r"^(我叫|我是|免贵姓|名字是|姓名|叫|是)", "", said.strip()).strip("。，,.! ！")
-    return name[:20]
+    """A name as people say it: "我叫张伟。" → "张伟"; "我是她女儿，叫李丽" → "李丽"."""
+    called = _CALLED.search(said)
+    if called:
+        return called.group(1)[:20]
+    name = re.sub(r"^(我叫|我是|免贵姓|名字是|姓名|叫|是)", "", said.strip())
+    return _KIN.sub("", name).strip("。，,.! ！")[:20]
 
 
 def find(regex: re.Pattern[str], tracker: Tracker, name: str) -> str | None:
@@ -163,8 +172,19 @@ class ValidateIncidentForm(FormValidationAction):
     def name(self) -> str:
         return "validate_incident_form"
 
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
+        # a family member reporting is asked their own name (报案人姓名) with their phone
+        relation = tracker.get_slot("relation")
+        if not relation or relation == "self" or "contact_phone" not in domain_slots:
+            return domain_slots
+        at = domain_slots.index("contact_phone")
+        return [*domain_slots[:at], "reporter_name", *domain_slots[at:]]
+
     async def extract_relation(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Slots:
+        if requested(tracker, "reporter_name"):  # "我是她女儿，叫李丽" names, not corrects
+            return {}
         value = entity(tracker, "relation")
         if value not in RELATION_NAMES:
             answer = free_answer(tracker, "relation")
@@ -231,6 +251,22 @@ class ValidateIncidentForm(FormValidationAction):
             return {"contact_phone": ""}
         return {"contact_phone": value} if value else {}
 
+    async def extract_reporter_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Slots:
+        if not requested(tracker, "reporter_name"):
+            return {}
+        value = entity(tracker, "person_name") or free_answer(tracker, "reporter_name")
+        return {"reporter_name": person_name(value) if value else ""}
+
+    def validate_reporter_name(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Slots:
+        # the back office refuses names with digits: ask again rather than fail at the end
+        name = str(value or "")
+        if not name or any(c.isdigit() for c in name):
+            dispatcher.utter_message(text="请告诉我您的姓名，比如“李丽”或“王女士”。")
+            return {"reporter_name": None}
+        return {"reporter_name": name}
+
     async def extract_incident_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                          domain: DomainDict) -> Slots:
         if not requested(tracker, "incident_confirmed"):
@@ -288,8 +324,11 @@ def incident_summary(tracker: Tracker) -> str:
     g = tracker.get_slot
     day = g("incident_date")
     when = spoken(date.fromisoformat(day)) if day else "未填"
+    reporter = g("reporter_name")
     return (f"出险人：{RELATION_NAMES.get(g('relation') or '', '未填')}"
-            f"（身份证 {mask_id(g('insured_id_number'))}）；时间：{when}；"
+            f"（身份证 {mask_id(g('insured_id_number'))}）；"
+            + (f"报案人：{mask_name(reporter)}；" if reporter and g("relation") != "self" else "")
+            + f"时间：{when}；"
             f"地点：{mask_text(g('incident_place') or '未填')}；经过："
             f"{mask_text(g('description') or '未填')}；"
             f"伤情：{mask_text(g('injury') or '未填')}；医院：{g('hospital') or '未填'}；"

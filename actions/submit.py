@@ -79,7 +79,7 @@ def claim_body(tracker: Tracker, policy_no: str) -> dict[str, Any]:
         "incident_date": g("incident_date"),
         "incident_place": (g("incident_place") or "")[:200],
         "description": f"{g('description') or ''}；伤情：{injury}；就医：{hospital}"[:1000],
-        "reporter": {"name": "本人" if relation == "self" else "家属",
+        "reporter": {"name": "本人" if relation == "self" else (g("reporter_name") or "家属"),
                      "relation": relation, "phone": g("contact_phone")},
         "channel": channel if channel in ("wechat", "ivr", "web") else "web",
     }

@@ -818,8 +818,11 @@ def _after_rejection(s: Session, row: ClaimRow) -> None:
 
 def rejection_letter(row: ClaimRow, insured_name: str) -> str:
     reasons = "\n".join(f"{i}. {r}" for i, r in enumerate(row.rejection_reasons, 1))
+    # the insured who reported for themselves is addressed by their registered name (the bot
+    # records such a reporter as "本人")
+    to = insured_name if row.reporter_relation == "self" and insured_name else row.reporter_name
     return (
-        f"拒绝赔付通知书\n\n{row.reporter_name} 先生/女士：\n\n"
+        f"拒绝赔付通知书\n\n{to} 先生/女士：\n\n"
         f"您于 {row.reported_on} 报案的被保险人 {insured_name} 于 {row.incident_date} "
         f"发生的保险事故（报案号 {row.claim_no}），经审核，我公司决定不予赔付，理由如下：\n"
         f"{reasons}\n\n"

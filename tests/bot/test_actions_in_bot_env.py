@@ -113,6 +113,30 @@ def test_masking_and_id_checks() -> None:
                    True, False, False]
 
 
+def test_names_as_people_say_them_and_who_is_asked_for_theirs() -> None:
+    out = run_bot_python("""
+    import asyncio, json
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from actions.forms import ValidateIncidentForm, person_name
+    said = ["我叫张伟。", "王秀英", "我是她女儿，叫李丽", "我是他儿子陈建华", "免贵姓王",
+            "名字是：赵敏"]
+    slots = ["relation", "insured_id_number", "contact_phone", "incident_confirmed"]
+    def asked(relation):
+        t = Tracker("web:1", {"relation": relation}, {}, [], False, None, {}, "action_listen")
+        form = ValidateIncidentForm()
+        return asyncio.run(form.required_slots(slots, CollectingDispatcher(), t, {}))
+    print(json.dumps([[person_name(x) for x in said], asked(None), asked("self"),
+                      asked("parent")]))
+    """.replace("\n    ", "\n"))
+    names, nobody, insured, family = out
+    assert names == ["张伟", "王秀英", "李丽", "陈建华", "王", "赵敏"]
+    assert nobody == insured == ["relation", "insured_id_number", "contact_phone",
+                                 "incident_confirmed"]
+    assert family == ["relation", "insured_id_number", "reporter_name", "contact_phone",
+                      "incident_confirmed"]
+
+
 def test_fallbacks_are_counted_in_a_row() -> None:
     out = run_bot_python("""
     import json

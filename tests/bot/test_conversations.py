@@ -71,10 +71,11 @@ def test_family_member_reports_an_incident_with_a_correction(bot_stack: BotStack
     assert "报案" in texts(first)
     answers = {"身份证": insured, "伤得怎么样": "右手腕骨折了", "联系": "13922334455",
                "经过": "买菜的时候踩到菜叶滑倒的", "什么地方": "菜市场",
-               "哪天": "今天", "本人，还是您的家人": "我妈"}
+               "哪天": "今天", "本人，还是您的家人": "我妈", "怎么称呼": "我是她女儿，叫李丽"}
     replies = answer_form(bot_stack, sender, first, answers)
     summary = texts(replies)
     assert "信息对吗" in summary
+    assert "报案人：李*" in summary and "李丽" not in summary  # the family reporter, masked
     assert "13922334455" not in summary and "139****4455" in summary
     assert insured not in summary
     corrected = bot_stack.say(sender, "不对，是10月3号")
@@ -91,7 +92,7 @@ def test_family_member_reports_an_incident_with_a_correction(bot_stack: BotStack
     with db.read() as s:
         claim = s.execute(select(ClaimRow).where(ClaimRow.claim_no == claim_no)).scalar_one()
         assert claim.incident_date == expected
-        assert claim.reporter_relation == "parent"
+        assert (claim.reporter_name, claim.reporter_relation) == ("李丽", "parent")
         assert claim.reporter_phone == "13922334455"
         assert "菜市场" in claim.incident_place
         assert "潮南区人民医院" in claim.description and "骨折" in claim.description

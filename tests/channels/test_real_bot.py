@@ -95,7 +95,7 @@ async def test_wechat_incident_report_then_an_agent(bot_stack: BotStack) -> None
         said = await user.answer(first, {
             "本人，还是您的家人": "我爸", "身份证": insured, "哪天": "昨天",
             "什么地方": "村口", "经过": "骑自行车下坡没刹住摔倒了", "伤得怎么样": "左腿骨折",
-            "医院": "潮南区人民医院", "联系": "13566778899"})
+            "医院": "潮南区人民医院", "怎么称呼": "张建国", "联系": "13566778899"})
         assert "信息对吗" in said and "135****8899" in said and insured not in said
         done = await user.say("对")
         assert "报案成功" in done and "一次性告知" in done
@@ -105,6 +105,7 @@ async def test_wechat_incident_report_then_an_agent(bot_stack: BotStack) -> None
         assert claim["channel"] == "wechat"
         assert claim["incident_date"] == (today() - timedelta(days=1)).isoformat()
         assert claim["claim_type"] == "hospital_allowance"
+        assert claim["timeline"][0]["note"].startswith("张建国（parent）")  # who reported
         mine = bot_stack.api("GET", f"/claims?insured_id_number={insured}")["items"]
         assert claim_no in [c["claim_no"] for c in mine]
 

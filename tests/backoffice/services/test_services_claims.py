@@ -716,8 +716,16 @@ def test_rejection_letter_with_reasons_sent_on_its_clock(
     assert progress["text"] == (f"您的理赔（报案号 {sent_in_time}）当前进度：已拒赔。拒赔理由："
                                 + "；".join(reasons) + "。")
 
-    late = report(db, body(scheme, 1))["claim_no"]  # rejected while documents are pending
-    act(db, late, "reject", "adj-1", reasons=["被保险人已于出险前退出本计划"])
+    # rejected while documents are pending; reported by the insured themselves (as the bot
+    # records it), so the letter is addressed to them by name
+    late = report(db, body(scheme, 1, reporter={"name": "本人", "relation": "self",
+                                                "phone": PHONE}))["claim_no"]
+    [late_letter] = act(db, late, "reject", "adj-1", reasons=["被保险人已于出险前退出本计划"])[
+        "letters"]
+    with db.read() as s:
+        second = s.execute(select(Party.name).where(
+            Party.id_number == scheme.sample_id_numbers[1])).scalar_one()
+    assert late_letter["body"].startswith(f"拒绝赔付通知书\n\n{second} 先生/女士：\n\n")
 
     on(clock, D(2026, 3, 12))
     view = act(db, sent_in_time, "send_rejection_letter", "clerk-1")
