@@ -93,6 +93,16 @@ def person_name(said: str) -> str:
     return _KIN.sub("", name).strip("。，,.! ！")[:20]
 
 
+def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slots:
+    """A person's name for `slot`; the back office refuses names with digits, so ask again
+    rather than fail at the end."""
+    name = str(value or "")
+    if not name or any(c.isdigit() for c in name):
+        dispatcher.utter_message(text="请告诉我您的姓名，比如“张伟”或“王女士”。")
+        return {slot: None}
+    return {slot: name}
+
+
 def find(regex: re.Pattern[str], tracker: Tracker, name: str) -> str | None:
     value = entity(tracker, name)
     if value and regex.fullmatch(value):
@@ -260,12 +270,7 @@ class ValidateIncidentForm(FormValidationAction):
 
     def validate_reporter_name(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Slots:
-        # the back office refuses names with digits: ask again rather than fail at the end
-        name = str(value or "")
-        if not name or any(c.isdigit() for c in name):
-            dispatcher.utter_message(text="请告诉我您的姓名，比如“李丽”或“王女士”。")
-            return {"reporter_name": None}
-        return {"reporter_name": name}
+        return name_answer("reporter_name", value, dispatcher)
 
     async def extract_incident_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                          domain: DomainDict) -> Slots:
@@ -369,12 +374,7 @@ class ValidateComplaintForm(FormValidationAction):
 
     def validate_complainant_name(self, value: Any, dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: DomainDict) -> Slots:
-        # the back office refuses names with digits: ask again rather than fail at the end
-        name = str(value or "")
-        if not name or any(c.isdigit() for c in name):
-            dispatcher.utter_message(text="请告诉我您的姓名，比如“张伟”或“王女士”。")
-            return {"complainant_name": None}
-        return {"complainant_name": name}
+        return name_answer("complainant_name", value, dispatcher)
 
     async def extract_complainant_phone(self, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> Slots:

@@ -118,7 +118,7 @@ def test_names_as_people_say_them_and_who_is_asked_for_theirs() -> None:
     import asyncio, json
     from rasa_sdk import Tracker
     from rasa_sdk.executor import CollectingDispatcher
-    from actions.forms import ValidateIncidentForm, person_name
+    from actions.forms import ValidateIncidentForm, name_answer, person_name
     said = ["我叫张伟。", "王秀英", "我是她女儿，叫李丽", "我是他儿子陈建华", "免贵姓王",
             "名字是：赵敏"]
     slots = ["relation", "insured_id_number", "contact_phone", "incident_confirmed"]
@@ -126,10 +126,15 @@ def test_names_as_people_say_them_and_who_is_asked_for_theirs() -> None:
         t = Tracker("web:1", {"relation": relation}, {}, [], False, None, {}, "action_listen")
         form = ValidateIncidentForm()
         return asyncio.run(form.required_slots(slots, CollectingDispatcher(), t, {}))
+    d = CollectingDispatcher()
+    answers = [name_answer("reporter_name", x, d) for x in ("李丽", "李3", "")]
     print(json.dumps([[person_name(x) for x in said], asked(None), asked("self"),
-                      asked("parent")]))
+                      asked("parent"), answers, len(d.messages)]))
     """.replace("\n    ", "\n"))
-    names, nobody, insured, family = out
+    names, nobody, insured, family, answers, asked_again = out
+    # a name with digits or none at all is asked again: the back office would refuse it
+    assert answers == [{"reporter_name": "李丽"}, {"reporter_name": None},
+                       {"reporter_name": None}] and asked_again == 2
     assert names == ["张伟", "王秀英", "李丽", "陈建华", "王", "赵敏"]
     assert nobody == insured == ["relation", "insured_id_number", "contact_phone",
                                  "incident_confirmed"]
