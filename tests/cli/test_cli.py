@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gc
 import json
 import os
 import subprocess
@@ -14,14 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvloop
+from aiohttp import web
 from sqlalchemy import func, select, text
 
 from backoffice.domain.identity import make_id_number
+from backoffice.notifications.config import NotifyConfig
 from backoffice.services import lookup
 from backoffice.store.db import Database
 from backoffice.store.migrate import current_revision
 from backoffice.store.models import PolicyRow, ProductRow, RosterMember
-from xiaobao.cli import build_parser
+from tests.conftest import fresh_database
+from xiaobao.cli import _serve, build_parser
+from xiaobao.config import Settings
 
 XIAOBAO = Path(sys.executable).with_name("xiaobao")
 PG_URL = os.environ.get("XIAOBAO_TEST_POSTGRES_URL")
@@ -334,3 +341,27 @@ def test_up_points_the_channels_at_the_rasa_it_starts(tmp_path: Path) -> None:
     # without the bot, the platform keeps XIAOBAO_RASA_URL (a Rasa run elsewhere)
     alone = up_settings(settings, build_parser().parse_args(["up", "--no-bot"]))
     assert alone.rasa_url == "http://rasa.elsewhere:5005"
+
+
+def test_serve_runs_on_uvloop_and_freezes_what_start_up_left_alive(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: dict[str, Any] = {}
+    # aiohttp's run_app would block serving; take what `xiaobao serve` hands it instead
+    monkeypatch.setattr(web, "run_app", lambda app, **options: served.update(app=app,
+                                                                                 **options))
+    db = fresh_database("sqlite", tmp_path)
+    settings = Settings(database_url=db.url, api_token="t", rasa_url="http://127.0.0.1:9",
+                        log_level="INFO", var_dir=tmp_path / "var", notify=NotifyConfig.from_env())
+    _serve(settings, db, "127.0.0.1", 0, scheduler=False)
+    loop: asyncio.AbstractEventLoop = served["loop"]
+    assert isinstance(loop, uvloop.Loop)
+    runner = web.AppRunner(served["app"])
+    gc.unfreeze()
+    try:
+        loop.run_until_complete(runner.setup())  # the app's start-up, the freeze hook last
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+        db.dispose()
