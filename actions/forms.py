@@ -266,7 +266,7 @@ class ValidateIncidentForm(FormValidationAction):
         if not requested(tracker, "reporter_name"):
             return {}
         value = entity(tracker, "person_name") or free_answer(tracker, "reporter_name")
-        return {"reporter_name": person_name(value) if value else ""}
+        return {"reporter_name": person_name(value)} if value else {}
 
     def validate_reporter_name(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Slots:

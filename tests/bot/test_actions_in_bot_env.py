@@ -128,10 +128,19 @@ def test_names_as_people_say_them_and_who_is_asked_for_theirs() -> None:
         return asyncio.run(form.required_slots(slots, CollectingDispatcher(), t, {}))
     d = CollectingDispatcher()
     answers = [name_answer("reporter_name", x, d) for x in ("李丽", "李3", "")]
+    def heard(text, intent):
+        message = {"text": text, "intent": {"name": intent}, "entities": []}
+        t = Tracker("web:1", {"relation": "parent", "requested_slot": "reporter_name"}, message,
+                    [], False, None, {}, "action_listen")
+        form = ValidateIncidentForm()
+        return asyncio.run(form.extract_reporter_name(CollectingDispatcher(), t, {}))
     print(json.dumps([[person_name(x) for x in said], asked(None), asked("self"),
-                      asked("parent"), answers, len(d.messages)]))
+                      asked("parent"), answers, len(d.messages),
+                      [heard("我是她女儿，叫李丽", "inform"), heard("转人工", "human_handoff")]]))
     """.replace("\n    ", "\n"))
-    names, nobody, insured, family, answers, asked_again = out
+    names, nobody, insured, family, answers, asked_again, heard = out
+    # the answer to the question fills the slot; a request for a person leaves it to the rules
+    assert heard == [{"reporter_name": "李丽"}, {}]
     # a name with digits or none at all is asked again: the back office would refuse it
     assert answers == [{"reporter_name": "李丽"}, {"reporter_name": None},
                        {"reporter_name": None}] and asked_again == 2
