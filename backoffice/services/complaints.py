@@ -21,7 +21,9 @@ from backoffice.domain.clocks import ComplaintTrack
 from backoffice.domain.errors import NotFound, ValidationError
 from backoffice.domain.identity import mask_phone, parse_phone
 from backoffice.domain.party import parse_name
+from backoffice.services import satisfaction
 from backoffice.services.base import audit, emit, number, text_field, today_cn
+from backoffice.services.complaint_steps import record_satisfaction, to_domain, write_back
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
 from backoffice.store.models import ClaimRow, ComplaintEvent, ComplaintRow, StaffRow, Task
@@ -64,24 +66,6 @@ def load(s: Session, complaint_no: str, *, lock: bool = False) -> ComplaintRow:
     if row is None:
         raise NotFound(f"投诉 {complaint_no} 不存在", "complaint_no")
     return row
-
-
-def _domain(row: ComplaintRow) -> cp.Complaint:
-    return cp.Complaint(status=row.status, track=row.track, handler=row.handler,
-                        notes=row.notes_count, reopen_count=row.reopen_count)
-
-
-def _write_back(s: Session, row: ComplaintRow, c: cp.Complaint, action: str, actor: str,
-                note: str | None) -> None:
-    before = {"status": row.status, "track": row.track, "handler": row.handler}
-    row.status, row.track, row.handler = c.status, str(c.track), c.handler
-    row.notes_count, row.reopen_count = c.notes, c.reopen_count
-    row.due_on = cp.due_date(row.received_on, row.track)
-    s.add(ComplaintEvent(complaint_id=row.id, action=action, status=row.status, actor=actor,
-                         note=note))
-    audit(s, actor, "complaint", row.complaint_no, action, before,
-          {"status": row.status, "track": row.track, "handler": row.handler})
-    emit(s, f"complaint.{action}", {"complaint_no": row.complaint_no, "status": row.status})
 
 
 # ---- intake ----------------------------------------------------------------------------------
@@ -127,9 +111,9 @@ def intake(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> dic
         s.add(ComplaintEvent(complaint_id=row.id, action="intake", status=cp.RECEIVED,
                              actor=actor, note=f"经 {row.channel} 收到投诉"))
         audit(s, actor, "complaint", row.complaint_no, "intake", None, {"status": cp.RECEIVED})
-        c = _domain(row)
+        c = to_domain(row)
         c.acknowledge("system")
-        _write_back(s, row, c, "acknowledge", "system", "已受理并编号")
+        write_back(s, row, c, "acknowledge", "system", "已受理并编号")
         _tell(s, row, "ack", "complaint_ack",
               f"【小保】您的投诉已受理，编号 {row.complaint_no}。我们将在 {row.due_on} 前"
               "处理并告知您结果。")
@@ -149,24 +133,24 @@ def _act_assign(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
     staff = _staff(s, handler)
     if staff is not None and staff.role != roles.COMPLAINT_HANDLER:
         raise ValidationError("handler", f"{handler} 不是投诉处理专员")
-    c = _domain(row)
+    c = to_domain(row)
     c.assign(handler, actor)
-    _write_back(s, row, c, "assign", actor, f"处理人：{handler}")
+    write_back(s, row, c, "assign", actor, f"处理人：{handler}")
     return handler
 
 
 def _act_note(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
     note = text_field(raw, "note", MAX_TEXT, required=True)
-    c = _domain(row)
+    c = to_domain(row)
     c.note(actor)
-    _write_back(s, row, c, "note", actor, note)
+    write_back(s, row, c, "note", actor, note)
 
 
 def _act_classify(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    c = _domain(row)
+    c = to_domain(row)
     c.classify(str(raw.get("track")), actor)
     default = "认定为情况复杂，时限30日" if c.track == "complex" else "认定为一般投诉，时限15日"
-    _write_back(s, row, c, "classify", actor, text_field(raw, "note", MAX_TEXT) or default)
+    write_back(s, row, c, "classify", actor, text_field(raw, "note", MAX_TEXT) or default)
 
 
 def _act_extend(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
@@ -174,11 +158,11 @@ def _act_extend(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
     staff = _staff(s, approver)
     is_supervisor = staff is not None and staff.active and roles.allowed(
         staff.role, "complaints.approve_extension")
-    c = _domain(row)
+    c = to_domain(row)
     c.extend(approver, is_supervisor, actor)
     row.extension_approved_by = approver
     note = text_field(raw, "note", MAX_TEXT) or ""
-    _write_back(s, row, c, "extend", actor, f"情况特别复杂，经 {approver} 审批延长30日；{note}")
+    write_back(s, row, c, "extend", actor, f"情况特别复杂，经 {approver} 审批延长30日；{note}")
     _tell(s, row, "extension", "complaint_extension",
           f"【小保】您的投诉（编号 {row.complaint_no}）情况特别复杂，经审批处理期限延长至 "
           f"{row.due_on}，我们会尽快告知您处理结果。")
@@ -189,45 +173,37 @@ def _act_decide(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
     outcome = raw.get("outcome")
     if outcome not in cp.OUTCOMES:
         raise ValidationError("outcome", f"outcome 须为 {', '.join(cp.OUTCOMES)} 之一")
-    c = _domain(row)
+    c = to_domain(row)
     c.decide(actor)
     row.decision, row.outcome, row.decided_on = decision, str(outcome), today_cn()
-    _write_back(s, row, c, "decide", actor, f"{cp.OUTCOME_NAMES[str(outcome)]}：{decision}")
+    write_back(s, row, c, "decide", actor, f"{cp.OUTCOME_NAMES[str(outcome)]}：{decision}")
 
 
 def _act_notify(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
     """Telling the complainant the decision stops the clock."""
-    c = _domain(row)
+    c = to_domain(row)
     c.notify(actor)
     channel, recipient = customer_route(row.channel, row.channel_user, row.complainant_phone)
     row.told_on, row.told_via = today_cn(), text_field(raw, "via", 20) or channel
-    _write_back(s, row, c, "notify", actor, f"已通过 {row.told_via} 告知投诉人处理结果")
+    write_back(s, row, c, "notify", actor, f"已通过 {row.told_via} 告知投诉人处理结果")
     _tell(s, row, f"result-{row.reopen_count}", "complaint_result",
           f"【小保】您的投诉（编号 {row.complaint_no}）处理结果："
           f"{cp.OUTCOME_NAMES.get(row.outcome or '', '')}。{row.decision}")
-    from backoffice.services import satisfaction
-
     satisfaction.ask(s, "complaint", row.complaint_no, channel, recipient, agent=row.handler,
                      queue_name="complaints", round_no=row.reopen_count)
 
 
 def _act_record_satisfaction(s: Session, row: ComplaintRow, raw: Mapping[str, Any],
                              actor: str) -> None:
-    score = cp.check_score(raw.get("score"))
-    c = _domain(row)
-    c.record_satisfaction(score, actor)
-    row.satisfaction_score = score
-    _write_back(s, row, c, "record_satisfaction", actor, f"满意度 {score} 分")
+    record_satisfaction(s, row, cp.check_score(raw.get("score")), actor)
 
 
 def _act_close(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    c = _domain(row)
+    c = to_domain(row)
     c.close(actor)
     row.closed_on = today_cn()
-    _write_back(s, row, c, "close", actor, text_field(raw, "note", MAX_TEXT) or "办结")
+    write_back(s, row, c, "close", actor, text_field(raw, "note", MAX_TEXT) or "办结")
     if row.satisfaction_score is None:  # asked with the result; a close asks once if it was not
-        from backoffice.services import satisfaction
-
         channel, recipient = customer_route(row.channel, row.channel_user,
                                             row.complainant_phone)
         satisfaction.ask(s, "complaint", row.complaint_no, channel, recipient,
@@ -236,14 +212,14 @@ def _act_close(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str
 
 def _act_reopen(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
     note = text_field(raw, "note", MAX_TEXT, required=True)
-    c = _domain(row)
+    c = to_domain(row)
     c.reopen(actor)
     today = today_cn()
     row.received_on, row.told_on, row.told_via, row.closed_on = today, None, None, None
     row.decision = row.outcome = None
     row.decided_on = row.escalated_on = None
     row.satisfaction_score, row.extension_approved_by = None, None
-    _write_back(s, row, c, "reopen", actor, f"投诉人申请复核：{note}")
+    write_back(s, row, c, "reopen", actor, f"投诉人申请复核：{note}")
     _tell(s, row, f"reopen-{row.reopen_count}", "complaint_reopen",
           f"【小保】已收到您对投诉（编号 {row.complaint_no}）的复核申请，"
           f"我们将在 {row.due_on} 前告知复核结果。")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from backoffice.domain.complaint import check_score
 from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.services.base import audit, emit
+from backoffice.services.complaint_steps import record_satisfaction
 from backoffice.services.notifications import NOTIFICATION_CHANNELS, queue
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -140,11 +141,9 @@ def record(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def _onto_complaint(s: Session, row: ComplaintRow, score: int) -> None:
     """A complaint told its result and now rated moves on to `rated` by the workflow."""
-    from backoffice.services import complaints
-
     row.satisfaction_score = score
     if row.status == "notified":
-        complaints._ACTIONS["record_satisfaction"](s, row, {"score": score}, "customer")
+        record_satisfaction(s, row, score, "customer")
 
 
 def _view(row: SatisfactionRow) -> dict[str, Any]:
