@@ -25,6 +25,31 @@ ROLE_NAMES = {CS_AGENT: "客服坐席", CLAIMS_ADJUSTER: "理赔员", CLAIMS_SUP
               COMPLAINT_HANDLER: "投诉处理专员", UNDERWRITER: "核保员",
               ADMINISTRATOR: "系统管理员"}
 
+class Actor(str):
+    """Who acts: the name the audit log records, with the staff role that gives authority
+    (None for the platform's own integrations: the bot, the channels, the scheduler). A str,
+    so every use case that records an actor takes one as it is."""
+
+    role: str | None
+
+    def __new__(cls, name: str, role: str | None = None) -> Actor:
+        actor = super().__new__(cls, name)
+        actor.role = role
+        return actor
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not None
+
+    @property
+    def role_name(self) -> str:
+        return ROLE_NAMES.get(self.role or "", "")
+
+    def may(self, permission: str) -> bool:
+        """Integrations hold every right (CONTRACTS.md); staff what their role allows."""
+        return self.role is None or allowed(self.role, permission)
+
+
 # the approval role of the claim rules (backoffice.domain.claim.ROLES) each staff role acts as
 CLAIM_APPROVAL_ROLE = {CLAIMS_ADJUSTER: "adjuster", CLAIMS_SUPERVISOR: "supervisor"}
 
