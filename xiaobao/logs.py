@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import logging
-import re
 
-from backoffice.domain.identity import mask_bank_card, mask_id_number, mask_phone
+# The masking itself is pure and lives with the domain; kept importable from here.
+from backoffice.domain.masking import mask_text
 
-# Order matters: the longest digit runs first, so a card number is not read as a phone.
-_PATTERNS: tuple[tuple[re.Pattern[str], object], ...] = (
-    (re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),
-     lambda m: mask_id_number(m.group(0))),
-    # not after a letter: P2026… policy and G… group numbers stay readable
-    (re.compile(r"(?<![0-9A-Za-z])\d{12,19}(?!\d)"), lambda m: mask_bank_card(m.group(0))),
-    (re.compile(r"(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)"), lambda m: mask_phone(m.group(0))),
-)
-
-
-def mask_text(text: str) -> str:
-    for pattern, repl in _PATTERNS:
-        text = pattern.sub(repl, text)  # type: ignore[arg-type]
-    return text
+__all__ = ["MaskingFilter", "configure", "mask_text"]
 
 
 class MaskingFilter(logging.Filter):

@@ -20,7 +20,7 @@ from backoffice.domain import api_access
 from backoffice.domain import staff as roles
 from backoffice.domain.errors import Forbidden
 from backoffice.domain.identity import mask_bank_card, mask_id_number, mask_phone
-from xiaobao.logs import mask_text
+from backoffice.domain.masking import mask_text
 
 PREFIX = "/api/v1"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -26,6 +26,7 @@ from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
 from backoffice.domain.errors import DomainError
 from backoffice.domain.identity import mask_id_number, mask_phone
+from backoffice.domain.masking import mask_text
 from backoffice.domain.underwriting import OUTCOME_NAMES as UW_OUTCOME_NAMES
 from backoffice.services import (
     agent_desk,
@@ -41,7 +42,6 @@ from backoffice.services import (
 )
 from backoffice.services.base import SHANGHAI
 from backoffice.store.db import Database
-from xiaobao.logs import mask_text
 
 DB = web.AppKey("desk_db", Database)
 HUB = web.AppKey("desk_hub", LiveHub)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from backoffice.domain.masking import mask_text
 from backoffice.store.models import Notification
-from xiaobao.logs import mask_text
 
 log = logging.getLogger("xiaobao.notifications")
 

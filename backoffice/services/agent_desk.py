@@ -18,6 +18,7 @@ from backoffice.domain import staff as roles
 from backoffice.domain.agent_queue import QUEUE_NAMES, check_queue
 from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_phone
+from backoffice.domain.masking import mask_text
 from backoffice.services import conversations, satisfaction
 from backoffice.services.base import audit
 from backoffice.services.lookup import policies_for_id_number
@@ -33,7 +34,6 @@ from backoffice.store.models import (
     PolicyRow,
     StaffRow,
 )
-from xiaobao.logs import mask_text
 
 MAX_NOTE = 2000
 TRANSFER_QUEUE = "queue"  # a transfer target: back to its agents' queue, for anyone to take
