@@ -1,4 +1,5 @@
-"""The one clock of the back office. Tests (and drills) can set it; production reads UTC.
+"""The one clock of the back office, and its local time zone. Tests (and drills) can set the
+clock; production reads UTC.
 
 Everything that stamps or compares times asks here, so a test can move a claim through
 its 30-day clock, or a scheduler through a month of working days, in milliseconds.
@@ -9,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# Times are stored in UTC and shown, dated and scheduled in Beijing time.
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 _source: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 

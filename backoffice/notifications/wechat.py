@@ -27,7 +27,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backoffice import clock
 from backoffice.notifications.base import SendError, http_json
-from backoffice.services.base import SHANGHAI
 from backoffice.store.db import Database
 from backoffice.store.models import AccessToken, Notification
 
@@ -139,7 +138,7 @@ def default_template_data(notification: Notification) -> dict[str, dict[str, str
                 for k, v in given.items()}
     payload = notification.payload or {}
     reference = payload.get("claim_no") or payload.get("policy_no") or notification.template
-    at = (notification.created_at or clock.utcnow()).astimezone(SHANGHAI)
+    at = (notification.created_at or clock.utcnow()).astimezone(clock.SHANGHAI)
     return {
         "first": {"value": notification.text[:200]},
         "keyword1": {"value": str(reference)},

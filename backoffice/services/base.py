@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from backoffice.clock import SHANGHAI
 from backoffice.domain.errors import ValidationError
 from backoffice.store.models import AuditEntry, Counter, OutboxEvent, utcnow
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def today_cn(now: datetime | None = None) -> date:
