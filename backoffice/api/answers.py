@@ -1,0 +1,1108 @@
+"""The answers of /api/v1 as pydantic v2 types: one model per response component schema.
+
+Names, properties and `required` lists are those of the OpenAPI document's components, so
+clients keep what they rely on. Answers are open (`extra="allow"`): a client must tolerate
+more fields. Value lists come from the domain and the services, never re-typed here.
+
+`answer_schemas()` gives the models as OpenAPI 3.1 component schemas; `ANSWERS` names the
+success status and the answer model of every operation (None: not a JSON model).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
+
+from backoffice.domain import claim as cl
+from backoffice.domain import complaint as cp
+from backoffice.domain import endorsement_request as er
+from backoffice.domain.agent_queue import QUEUES
+from backoffice.domain.clocks import ComplaintTrack
+from backoffice.domain.endorsement import KINDS as ENDORSEMENT_KINDS
+from backoffice.domain.endorsement import RELATIONS
+from backoffice.domain.party import GENDERS
+from backoffice.domain.policy import STATUS_NAMES as POLICY_STATUS_NAMES
+from backoffice.domain.product import CLAIM_TYPES
+from backoffice.domain.underwriting import OUTCOME_NAMES
+from backoffice.services import claim_stats, home_visits
+from backoffice.services import conversations as conversations_service
+
+
+def one_of(values: Iterable[str]) -> Any:
+    """A Literal of the given values (a domain tuple), so the list lives in one place."""
+    return Literal.__getitem__(tuple(values))
+
+
+def absent(description: str | None = None, **constraints: Any) -> Any:
+    """A field the answer may leave out, but never sends as null. (Its default None is never
+    validated nor shown in the schema; build answers with `model_dump(exclude_unset=True)`.)"""
+    if description is not None:  # else the value type's own description stays
+        constraints["description"] = description
+    return Field(None, **constraints)
+
+
+# ---- reusable value types --------------------------------------------------------------------
+
+MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
+PERCENT_PATTERN = r"^[0-9]+\.[0-9]{2}$"
+RATIO_PATTERN = r"^[0-9]+\.[0-9]{4}$"
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# RFC 3339 date-time (what JSON Schema's `date-time` means), with a numeric offset or Z
+_TIMESTAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")
+
+
+def _date(value: str) -> str:
+    # the pattern first: fromisoformat alone also takes 20260520 and 2026-W21-3
+    if not _DATE.match(value):
+        raise ValueError("a date is YYYY-MM-DD")
+    date.fromisoformat(value)
+    return value
+
+
+def _timestamp(value: str) -> str:
+    if not _TIMESTAMP.match(value):
+        raise ValueError("a timestamp is ISO 8601 with an offset (YYYY-MM-DDThh:mm:ss+hh:mm)")
+    datetime.fromisoformat(value)
+    return value
+
+
+# Kept as strings, not date/datetime: an answer is checked as sent, never reformatted.
+Money = Annotated[str, Field(pattern=MONEY_PATTERN, examples=["1234.50"],
+                             description="Amount in yuan as a decimal string with two decimals.")]
+Date = Annotated[str, AfterValidator(_date),
+                 Field(description="A date, YYYY-MM-DD.", json_schema_extra={"format": "date"})]
+Timestamp = Annotated[str, AfterValidator(_timestamp),
+                      Field(description="ISO 8601 with offset.",
+                            json_schema_extra={"format": "date-time"})]
+Count = Annotated[int, Field(ge=0)]
+Days = Annotated[float, Field(ge=0)]
+Score = Annotated[int, Field(ge=1, le=5)]
+Percent = Annotated[str, Field(pattern=PERCENT_PATTERN, description="Percent with two decimals.")]
+# an amount as it was sent in and kept: a decimal string (at most two decimals) or a whole number
+AmountSent = Annotated[str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$")] | Annotated[
+    int, Field(ge=0)]
+
+# Value lists with a public name in the domain or the services.
+ClaimStatus = one_of(cl.STATUSES)
+ClaimType = one_of(CLAIM_TYPES)
+ApprovalRole = one_of(cl.ROLES)
+ComplaintStatus = one_of(cp.STATUSES)
+# the policy statuses are the keys of their names; a listed group member may be `removed`
+ListedPolicyStatus = one_of((*POLICY_STATUS_NAMES, "removed"))
+UnderwritingOutcome = one_of(OUTCOME_NAMES)
+EndorsementKind = one_of(ENDORSEMENT_KINDS)
+Queue = one_of(QUEUES)
+ConversationChannel = one_of(conversations_service.CHANNELS)
+ConversationState = one_of(conversations_service.STATES)
+Gender = one_of(GENDERS)
+Relation = one_of(RELATIONS)
+StatsTrack = one_of(claim_stats.TRACKS)
+ClaimClock = one_of(claim_stats.DEADLINES)
+ComplaintClockTrack = one_of(t.value for t in ComplaintTrack)
+ComplaintChannel = one_of(cp.CHANNELS)
+ComplaintOutcome = one_of(cp.OUTCOMES)
+HomeVisitStatus = one_of(home_visits.STATUSES)
+RequestStatus = one_of(er.STATUSES)
+RequestChannel = one_of(er.CHANNELS)
+RequestAction = one_of(er.ACTIONS)
+# No name in the domain for these: the values as the services write them.
+ProductKind = Literal["individual", "group"]  # product.kind / PolicyRow.kind
+ClaimTrack = Literal["fast", "manual"]  # ClaimRow.track ("undecided" only in the statistics)
+InstalmentStatus = Literal["due", "paid", "cancelled"]  # PremiumInstalment.status
+PaymentKind = Literal["premium", "additional_premium", "refund"]  # Payment.kind
+ReadingStatus = Literal["received", "read", "needs_review", "unreadable", "failed"]
+MessageRole = Literal["user", "bot", "agent", "system"]  # ConversationMessage.role
+
+
+class Answer(BaseModel):
+    """An answer: clients must tolerate fields they do not know."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# ---- errors ---------------------------------------------------------------------------------
+
+class ErrorDetail(Answer):
+    code: str = Field(description="Machine-readable code: invalid, not_found, conflict, "
+                                  "illegal_transition, domain_error, unauthorized, too_large, "
+                                  "http_error.")
+    message: str = Field(description="What went wrong, in Chinese.")
+    field: str | None = Field(description="The request field concerned, if any.")
+
+
+class Error(Answer):
+    """Every 4xx answer."""
+
+    error: ErrorDetail
+
+
+# ---- products, quotes, policies ---------------------------------------------------------------
+
+class PremiumLine(Answer):
+    text: str = Field(description="Explanation, in Chinese.")
+    amount: Money
+
+
+class SumInsuredRange(Answer):
+    default: Money = absent()
+    min: Money = absent()
+    max: Money = absent()
+
+
+class ProductCoverage(Answer):
+    code: str
+    name: str
+    claim_types: list[ClaimType] = absent()
+    required: bool
+    sum_insured: SumInsuredRange
+    benefit: dict[str, Any] = absent()
+
+
+class EntryAge(Answer):
+    min: int = absent()
+    max: int = absent()
+
+
+class CodedText(Answer):
+    """A health question or an exclusion: a code and its text."""
+
+    code: str = absent()
+    text: str = absent()
+
+
+class DocumentType(Answer):
+    """A claim document a product asks for."""
+
+    type: str = absent("Document type code.")
+    name: str = absent("Name, in Chinese.")
+
+
+class MissingDocument(Answer):
+    type: str = Field(description="Document type code.")
+    name: str = Field(description="Name, in Chinese.")
+
+
+class Product(Answer):
+    """A product with its coverages, rules and claim documents."""
+
+    code: str
+    name: str
+    kind: ProductKind
+    line: str = absent()
+    term_months: int = absent()
+    waiting_period_days: int = absent()
+    cooling_off_days: int = absent()
+    grace_period_days: int = absent()
+    entry_age: EntryAge = absent()
+    payment_modes: list[str] = absent()
+    frequencies: list[str] = absent()
+    coverages: list[ProductCoverage]
+    health_questions: list[CodedText] = absent()
+    exclusions: list[CodedText] = absent()
+    claim_documents: dict[str, list[DocumentType]] = absent(
+        "The documents each claim type needs.")
+
+
+class ProductList(Answer):
+    items: list[Product]
+
+
+class Quote(Answer):
+    """A premium quote with a line-by-line explanation."""
+
+    annual_premium: Money
+    instalment_amount: Money
+    instalments: int = Field(ge=1)
+    total_premium: Money
+    lines: list[PremiumLine]
+
+
+class Party(Answer):
+    """A party (person) as shown to staff, with personal data masked."""
+
+    name: str
+    gender: Gender
+    birth_date: Date
+    id_number: str = Field(description="Masked: area code and last four characters.")
+    phone: str | None = Field(description="Masked.")
+    address: str | None = None
+    occupation: str | None = None
+    occupation_class: int | None = None
+
+
+class Coverage(Answer):
+    code: str
+    name: str
+    sum_insured: Money
+
+
+class ListedApplicant(Answer):
+    name: str = absent()
+
+
+class PolicyApplicant(Answer):
+    name: str
+
+
+class PolicySummary(Answer):
+    """A policy as listed; group memberships carry enrollment fields."""
+
+    policy_no: str | None = Field(description="Set when issued.")
+    application_no: str = absent()
+    product_code: str
+    product_name: str = absent()
+    kind: ProductKind = absent()
+    status: ListedPolicyStatus = Field(
+        description="Policy status; `removed` for a group member taken off the roster.")
+    status_text: str = absent("Status in Chinese.")
+    start_date: Date | None = None
+    end_date: Date | None = None
+    insured: Party | None
+    coverages: list[Coverage]
+    applicant: ListedApplicant = absent()
+    enrolled_on: Date = absent("Group members: the enrollment date.")
+    covered: bool = absent("Group members: covered now.")
+
+
+class PolicyList(Answer):
+    items: list[PolicySummary]
+
+
+class Instalment(Answer):
+    seq: int = Field(ge=1)
+    due_date: Date
+    amount: Money
+    period_start: Date
+    period_end: Date
+    status: InstalmentStatus
+    paid_at: Timestamp | None
+
+
+class PaymentRecord(Answer):
+    kind: PaymentKind
+    amount: Money = Field(description="Negative for a refund.")
+    method: str
+    reference: str | None = None
+    paid_at: Timestamp
+
+
+class Endorsement(Answer):
+    """One endorsement (保全) with its before and after."""
+
+    endorsement_no: str
+    kind: EndorsementKind
+    status: str = absent()
+    effective_date: Date
+    before: dict[str, Any]
+    after: dict[str, Any]
+    premium_difference: Money = Field(description="To collect (positive) or refund (negative).")
+    explanation: list[PremiumLine] = absent()
+    actor: str
+    created_at: Timestamp
+
+
+class Underwriting(Answer):
+    outcome: UnderwritingOutcome | None
+    outcome_text: str | None = None
+    loading_pct: str = absent("Loading in percent, decimal text.")
+    reasons: list[str]
+
+
+class PremiumTerms(Answer):
+    annual: Money
+    instalment: Money
+    instalments: int
+    payment_mode: str
+    frequency: str = absent()
+    debit_account: str | None = Field(None, description="Masked bank card.")
+    lines: list[PremiumLine]
+
+
+class PolicyBeneficiary(Answer):
+    name: str = absent()
+    relation: str = absent()
+    share_pct: int = absent()
+
+
+class PolicyDetail(PolicySummary):
+    """One policy or application with coverages, premium schedule, payments, beneficiaries
+    and endorsements."""
+
+    application_no: str
+    applicant: PolicyApplicant
+    applicant_relation: str = absent()
+    application_date: Date
+    underwriting: Underwriting
+    premium: PremiumTerms
+    premium_schedule: list[Instalment]
+    payments: list[PaymentRecord]
+    beneficiaries: list[PolicyBeneficiary]
+    endorsements: list[Endorsement]
+    cooling_off_days: int = absent()
+    grace_period_days: int = absent()
+    grace_ends_on: Date | None = None
+    lapsed_on: Date | None = None
+    ended_on: Date | None = None
+    document_url: str = absent(
+        "Signed link to the electronic policy document (HTML), openable "
+                          "without a token; on GET of an issued policy and on issue.")
+
+
+class EndorsementResult(PolicyDetail):
+    """The policy after the endorsement, and the endorsement itself."""
+
+    endorsement: Endorsement
+
+
+# ---- parties, group policies, outlets, audit, notifications ----------------------------------
+
+class PartyChange(Answer):
+    field: str
+    before: str | None
+    after: str | None
+    actor: str
+    source: str
+    at: Timestamp
+
+
+class PartyRecord(Answer):
+    """A party and the history of its updates (phones masked)."""
+
+    party: Party
+    updates: list[PartyChange]
+
+
+class PartyUpdateResult(Answer):
+    party: Party
+    changed: list[str]
+
+
+class GroupPolicy(Answer):
+    """A group policy, issued in force; insureds come by roster."""
+
+    policy_no: str
+    product_code: str
+    start_date: Date
+    end_date: Date
+
+
+class RosterError(Answer):
+    line: int = Field(ge=1, description="Line in the file; the header is line 1.")
+    field: str
+    message: str
+
+
+class RosterImportResult(Answer):
+    imported: Count
+    skipped: Count = Field(description="Already on the roster.")
+    errors: list[RosterError]
+
+
+class AutoEnrollmentResult(Answer):
+    enrolled: Count
+
+
+class Outlet(Answer):
+    """A service outlet (服务网点)."""
+
+    code: str
+    name: str
+    town: str
+    address: str
+    phone: str
+    opening_hours: dict[str, Any] = absent()
+    opening_hours_text: str = absent()
+    services: list[str]
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class OutletList(Answer):
+    items: list[Outlet]
+
+
+class AuditEntry(Answer):
+    """Who changed what, when."""
+
+    at: Timestamp
+    actor: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditList(Answer):
+    items: list[AuditEntry]
+
+
+class DeadLetter(Answer):
+    """A notification that used up its tries (recipient masked)."""
+
+    id: int
+    channel: str
+    recipient: str
+    template: str
+    attempts: int
+    last_error: str | None
+    created_at: Timestamp
+
+
+class DeadLetterList(Answer):
+    items: list[DeadLetter]
+
+
+class Requeued(Answer):
+    requeued: int
+
+
+# ---- claims ---------------------------------------------------------------------------------
+
+class ClaimDocument(Answer):
+    document_id: int
+    doc_type: str
+    filename: str = absent()
+    size: int = absent(ge=1)
+    uploaded_at: Timestamp = absent()
+    fields: dict[str, Any] = Field(description="Recognised fields (OCR), if any.")
+    needs_review: bool
+
+
+class ClaimDeadline(Answer):
+    due: Date = Field(description="Provisional while paused.")
+    breached: bool
+    paused: bool = Field(
+        description="Stopped while the claimant supplies requested documents.")
+    done_on: Date | None
+    basis: str = absent("The rule, in Chinese.")
+
+
+class ClaimLetter(Answer):
+    letter_no: str
+    kind: str
+    body: str
+    sent_at: Timestamp | None
+
+
+class LinkedComplaint(Answer):
+    complaint_no: str
+    status: ComplaintStatus
+    due_by: Date
+    category: str = absent()
+
+
+class ClaimEvent(Answer):
+    at: Timestamp
+    status: ClaimStatus
+    action: str = absent()
+    actor: str
+    note: str | None
+
+
+class Claim(Answer):
+    """One claim with its documents, clocks and timeline."""
+
+    claim_no: str = Field(description="Report number (报案号).")
+    status: ClaimStatus = Field(
+        description="Claim status; a reopened claim returns to under_review.")
+    stage: str = absent("Status in Chinese.")
+    claim_type: ClaimType
+    policy_no: str | None = None
+    product_code: str = absent()
+    incident_date: Date = absent()
+    incident_place: str | None = None
+    reported_on: Date = absent()
+    late_report: bool = absent()
+    channel: str = absent()
+    handler: str | None = None
+    track: ClaimTrack = absent()
+    track_rule: str = absent("The rule that chose the track, in Chinese.")
+    special_case: bool = absent()
+    missing_documents: list[MissingDocument]
+    documents: list[ClaimDocument]
+    deadlines: dict[str, ClaimDeadline] = Field(
+        description="Clocks by name: review, special_case, decision, payment, "
+                    "rejection_letter, advance_payment.")
+    payable: Money | None
+    approved: Money | None = None
+    advance_paid: Money = absent()
+    approval_role: ApprovalRole | None = None
+    adjudication_lines: list[PremiumLine] = absent()
+    rejection_reasons: list[str] = absent()
+    letters: list[ClaimLetter] = absent()
+    allowed_actions: list[str] = absent()
+    complaints: list[LinkedComplaint] = absent("Complaints linked to this claim.")
+    timeline: list[ClaimEvent]
+
+
+class ClaimSummary(Answer):
+    claim_no: str
+    status: ClaimStatus
+    claim_type: ClaimType
+    incident_date: Date
+    handler: str | None = None
+    track: ClaimTrack = absent()
+    next_due: Date | None = Field(
+        None, description="With due_before or breached: the nearest open clock.")
+    breached: bool = absent("With due_before or breached: an open clock is late.")
+
+
+class ClaimList(Answer):
+    items: list[ClaimSummary]
+
+
+class ClaimProgress(Answer):
+    """The customer's view of a claim."""
+
+    claim_no: str
+    stage: str = Field(description="In Chinese.")
+    status: ClaimStatus = absent()
+    text: str = Field(description="The whole answer for the customer, in Chinese.")
+    missing_documents: list[MissingDocument]
+    next_step: str = Field(description="In Chinese.")
+    expected_by: Date | None
+
+
+class ReadField(Answer):
+    value: Any = Field(description="String, integer (days, levels) or list of strings "
+                                   "(parties); null when not read.")
+    confidence: float = Field(ge=0, le=1)
+
+
+class _DocumentReading(Answer):
+    """A claim document as read by OCR (document_reading.receipt); not a component."""
+
+    document_id: int
+    doc_type: str = Field(
+        description="The requirement type it was stored as (e.g. discharge_summary).")
+    detected_type: str | None = Field(None, description="The document type OCR recognised.")
+    fields: dict[str, ReadField] = Field(
+        description="Field name (CONTRACTS.md OCR field names) → value.")
+    needs_review: list[str] = Field(
+        description="Fields a person must check before they are trusted: low confidence, a "
+                    "failed check, or at odds with the claim.")
+    status: ReadingStatus = absent(
+        "received = stored unread; unreadable = not an image or PDF.")
+    warnings: list[str] = absent()
+    problems: dict[str, list[str]] = absent("Why each field needs review.")
+    filename: str = absent()
+    uploaded_at: Timestamp = absent()
+
+
+class DocumentReceipt(_DocumentReading):
+    """The stored document and what OCR read on it (read before the answer)."""
+
+    claim_status: ClaimStatus = absent()
+
+
+class ClaimDocumentReading(_DocumentReading):
+    """One claim document with what OCR read on it."""
+
+    status: ReadingStatus = Field(
+        description="received = stored unread; unreadable = not an image or PDF.")
+
+
+class AdjudicationPreview(Answer):
+    """What the claim would pay, with the calculation statement."""
+
+    payable: Money
+    lines: list[PremiumLine] = Field(description="The last line states the total.")
+    excluded: bool = absent()
+    reasons: list[str] = absent()
+
+
+class ClaimCounts(Answer):
+    total: Count
+    open: Count
+
+
+class StageCount(Answer):
+    status: ClaimStatus
+    stage: str
+    count: Count
+
+
+class ClaimTypeCount(Answer):
+    claim_type: ClaimType
+    name: str
+    count: Count
+
+
+class TrackCount(Answer):
+    track: StatsTrack
+    name: str
+    count: Count
+
+
+class CycleBucket(Answer):
+    bucket: str
+    min_days: Count
+    max_days: Count | None
+    count: Count
+
+
+class CycleTime(Answer):
+    """Days; p50/p90 interpolate linearly between ranks; null without claims."""
+
+    count: Count
+    mean: Days | None
+    p50: Days | None
+    p90: Days | None
+    min: Count | None = None
+    max: Count | None = None
+    distribution: list[CycleBucket]
+
+
+class CycleTimes(Answer):
+    report_to_close: CycleTime
+    report_to_payment: CycleTime
+
+
+class SlaLine(Answer):
+    deadline: ClaimClock
+    name: str = absent()
+    met: Count
+    breached: Count
+    open: Count
+    total: Count = absent()
+    compliance_pct: Percent | None = Field(description="met / (met + breached).")
+
+
+class LossRatio(Answer):
+    product_code: str
+    product_name: str = absent()
+    kind: ProductKind = absent()
+    premium: Money
+    claims_paid: Money
+    loss_ratio: Annotated[str, Field(pattern=RATIO_PATTERN)] | None = Field(
+        description="Claims paid / premium, 4 decimals; null without premium.")
+    premium_basis: str = absent()
+
+
+class Payouts(Answer):
+    total: Money
+    count: Count
+    final: Money = absent()
+    advance: Money = absent()
+    claims: Count = absent()
+
+
+class ClaimStats(Answer):
+    """Claims reported in the window by stage, type and track; their cycle times and clocks
+    (met on time, breached, open); claim payments made in the window, and per product the loss
+    ratio: payments / premium (individual: premium received in the window; group: annual
+    premium of policies overlapping the window)."""
+
+    from_: Date = Field(alias="from")
+    to: Date
+    as_of: Date = absent()
+    claims: ClaimCounts = absent()
+    by_stage: list[StageCount]
+    by_claim_type: list[ClaimTypeCount]
+    by_track: list[TrackCount]
+    cycle_time_days: CycleTimes
+    sla: list[SlaLine]
+    loss_ratio: list[LossRatio]
+    payouts: Payouts
+
+
+# ---- complaints, home visits, satisfaction ----------------------------------------------------
+
+class ComplaintClock(Answer):
+    due: Date
+    days_left: int
+    breached: bool
+    warn: bool = absent()
+    track: ComplaintClockTrack
+    done_on: Date | None = None
+    text: str = Field(description="In Chinese.")
+    basis: str = absent()
+
+
+class Complainant(Answer):
+    name: str
+    phone: str
+
+
+class ComplaintSummary(Answer):
+    complaint_no: str
+    status: ComplaintStatus
+    status_name: str = absent()
+    channel: ComplaintChannel = absent()
+    category: str = absent()
+    complainant: Complainant = absent()
+    claim_no: str | None = None
+    policy_no: str | None = None
+    handler: str | None = None
+    received_on: Date = absent()
+    due_by: Date = Field(description="The decision clock's due date (rules.md §2).")
+    clock: ComplaintClock
+
+
+class ComplaintEvent(Answer):
+    at: Timestamp
+    action: str
+    status: ComplaintStatus
+    actor: str
+    note: str | None = None
+
+
+class Complaint(ComplaintSummary):
+    description: str = absent()
+    decision: str | None = None
+    outcome: ComplaintOutcome | None = None
+    decided_on: Date | None = None
+    told_on: Date | None = None
+    told_via: str | None = None
+    satisfaction: Score | None = None
+    extension_approved_by: str | None = None
+    escalated_on: Date | None = None
+    closed_on: Date | None = None
+    reopen_count: int = absent()
+    allowed_actions: list[str] = absent()
+    timeline: list[ComplaintEvent]
+
+
+class ComplaintList(Answer):
+    items: list[ComplaintSummary]
+
+
+class VisitClock(Answer):
+    due: Timestamp
+    breached: bool
+    done_at: Timestamp | None = None
+
+
+class VisitClocks(Answer):
+    home_visit_contact: VisitClock = absent()
+    home_visit: VisitClock = absent()
+
+
+class HomeVisit(Answer):
+    visit_no: str
+    status: HomeVisitStatus
+    status_name: str = absent()
+    channel: str = absent()
+    name: str = absent()
+    phone: str = absent()
+    id_number: str | None = None
+    address: str = absent()
+    reason: str = absent()
+    preferred_time: str | None = None
+    requested_at: Timestamp = absent()
+    contact_by: Timestamp
+    visit_by: Timestamp
+    assigned_to: str | None = None
+    scheduled_for: Timestamp | None = None
+    contacted_at: Timestamp | None = None
+    visited_at: Timestamp | None = None
+    note: str | None = None
+    clocks: VisitClocks = absent()
+
+
+class HomeVisitList(Answer):
+    items: list[HomeVisit]
+
+
+class Satisfaction(Answer):
+    subject_type: str
+    subject_id: str
+    score: Score
+    channel: str = absent()
+    comment: str | None = None
+    agent: str | None = None
+    queue: str | None = None
+    rated_at: Timestamp | None = None
+
+
+class RatingFigure(Answer):
+    name: str
+    ratings: int
+    asked: int = absent()
+    average: float | None
+
+
+class SatisfactionStats(Answer):
+    """by_agent_queue: the agents' ratings per agents' queue of the rated conversation."""
+
+    by_agent: list[RatingFigure]
+    by_queue: list[RatingFigure]
+    by_agent_queue: list[RatingFigure] = absent()
+
+
+# ---- endorsement requests ---------------------------------------------------------------------
+
+class RequestedBeneficiary(Answer):
+    name: str = Field(max_length=40)
+    relation: Relation
+    id_number: str | None = Field(
+        None, description="Masked in answers; may come later, from the signed form.")
+    share_pct: int = absent(ge=1, le=100)
+
+
+class EndorsementRequestDetails(Answer):
+    """The endorsement asked for, as POST /policies/{no}/endorsements takes it (without
+    `kind`). Shares left out are split equally."""
+
+    beneficiaries: list[RequestedBeneficiary] = absent(min_length=1, max_length=10)
+    phone: str = absent()
+    address: str = absent(max_length=200)
+    coverage_code: str = absent()
+    # as sent in: a decimal string (at most two decimals) or a whole number
+    sum_insured: AmountSent = absent()
+    effective_date: Date = absent()
+
+
+class EndorsementRequestClock(Answer):
+    due: Date
+    breached: bool
+    done_on: Date | None = None
+    text: str = Field(description="In Chinese.")
+    basis: str = absent()
+
+
+class EndorsementRequestSummary(Answer):
+    request_no: str = Field(description="BQ + year + 6 digits.")
+    status: RequestStatus
+    status_name: str = absent()
+    kind: EndorsementKind
+    kind_name: str = absent()
+    policy_no: str
+    channel: RequestChannel = absent()
+    submitted_at: Timestamp = absent()
+    due_by: Date = Field(description="Decided within 5 working days (our promise).")
+    clock: EndorsementRequestClock = absent()
+
+
+class EndorsementRequestEvent(Answer):
+    at: Timestamp
+    action: str
+    actor: str
+    status: str | None = None
+
+
+class EndorsementRequestView(EndorsementRequestSummary):
+    details: EndorsementRequestDetails
+    missing: list[str] = absent("Fields staff must fill before approval.")
+    note: str | None = None
+    decided_on: Date | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    endorsement_no: str | None = Field(None, description="The endorsement an approval applied.")
+    allowed_actions: list[RequestAction] = absent()
+    timeline: list[EndorsementRequestEvent]
+
+
+class EndorsementRequestList(Answer):
+    items: list[EndorsementRequestSummary]
+
+
+# ---- conversations (the agents' API) ------------------------------------------------------------
+
+class HandoffSummary(Answer):
+    text: str = absent("For the agent, in Chinese.")
+
+
+class Conversation(Answer):
+    """One user's conversation on one channel."""
+
+    id: int
+    channel: ConversationChannel
+    user: str = Field(description="The user on the channel: openid, caller number or web id.")
+    state: ConversationState = Field(description="Who owns the conversation.")
+    queue: Queue = absent(
+        "The agents' queue it waits in or was last routed to: general, "
+                          "claims, complaints or elderly (phone callers).")
+    agent: str | None = Field(None, description="The agent who has it.")
+    handoff_reason: str | None = Field(
+        None, description="Why the bot handed it off (user_request, fallback, anger, "
+                          "complaint, backoffice_down, unsure, bot_unavailable, no_input).")
+    handoff_summary: HandoffSummary | None = None
+    disposition: str | None = None
+    created_at: Timestamp = absent()
+    updated_at: Timestamp = absent()
+    last_user_at: Timestamp | None = None
+
+
+class ConversationLine(Answer):
+    role: MessageRole
+    author: str | None = None
+    text: str
+    payload: dict[str, Any] | None = None
+    at: Timestamp
+
+
+class ConversationDetail(Conversation):
+    messages: list[ConversationLine] = absent()
+
+
+class ConversationList(Answer):
+    items: list[Conversation]
+
+
+class ConversationHandback(Conversation):
+    delivered: bool = absent("The bot's answer reached the user.")
+
+
+class ConversationClosed(Conversation):
+    satisfaction_asked: bool = absent(
+        "The customer was asked for a 1–5 rating on their channel.")
+
+
+class AgentMessageReceipt(Answer):
+    conversation_id: int
+    delivered: bool
+
+
+class ConversationTransferred(Answer):
+    id: int
+    state: Literal["queued", "agent"]  # the two states a transfer leaves
+    agent: str | None
+    queue: Queue
+
+
+# ---- bindings, auth ---------------------------------------------------------------------------
+
+class BindingParty(Answer):
+    name_masked: str
+    id_number_masked: str
+    phone_masked: str | None
+
+
+class Binding(Answer):
+    """The identified party, masked."""
+
+    party: BindingParty
+    policies: list[str] = Field(description="Policy numbers.")
+    open_claims: list[str] = Field(description="Report numbers, newest first.")
+
+
+class Unbound(Answer):
+    unbound: bool
+
+
+class StaffIdentity(Answer):
+    username: str
+    display_name: str
+    role: str
+    role_name: str = absent()
+
+
+class StaffToken(Answer):
+    access_token: str = Field(description="Send as `Authorization: Bearer …`; kept only hashed.")
+    token_type: Literal["Bearer"]
+    expires_at: Timestamp
+    expires_in: int = Field(
+        description="Seconds the token lives (XIAOBAO_STAFF_TOKEN_TTL_MINUTES).")
+    staff: StaffIdentity
+
+
+class TokenRevoked(Answer):
+    revoked: bool
+
+
+# ---- the operations' answers ----------------------------------------------------------------
+
+#: (method, path template under /api/v1) → (success status, answer model; None when the
+#: answer is not a JSON model: HTML, CSV, plain text, or the OpenAPI document itself).
+#: POST /claims also answers 200 with the same Claim when the Idempotency-Key is seen again.
+ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
+    ("GET", "/openapi.json"): (200, None),
+    ("GET", "/products"): (200, ProductList),
+    ("GET", "/products/{code}"): (200, Product),
+    ("POST", "/quotes"): (200, Quote),
+    ("POST", "/applications"): (201, PolicyDetail),
+    ("GET", "/applications/{application_no}"): (200, PolicyDetail),
+    ("POST", "/applications/{application_no}/underwriting"): (200, PolicyDetail),
+    ("POST", "/applications/{application_no}/payments"): (201, PolicyDetail),
+    ("POST", "/applications/{application_no}/issue"): (200, PolicyDetail),
+    ("GET", "/policies"): (200, PolicyList),
+    ("GET", "/policies/{policy_no}"): (200, PolicyDetail),
+    ("POST", "/policies/{policy_no}/payments"): (201, PolicyDetail),
+    ("POST", "/policies/{policy_no}/transitions"): (200, PolicyDetail),
+    ("POST", "/policies/{policy_no}/endorsements"): (201, EndorsementResult),
+    ("GET", "/policies/{policy_no}/document"): (200, None),  # text/html
+    ("GET", "/parties/{id_number}"): (200, PartyRecord),
+    ("PATCH", "/parties/{id_number}"): (200, PartyUpdateResult),
+    ("POST", "/group-policies"): (201, GroupPolicy),
+    ("POST", "/group-policies/{policy_no}/roster"): (200, RosterImportResult),
+    ("POST", "/group-policies/{policy_no}/auto-enrollment"): (200, AutoEnrollmentResult),
+    ("GET", "/service-outlets"): (200, OutletList),
+    ("GET", "/audit"): (200, AuditList),
+    ("GET", "/notifications/dead"): (200, DeadLetterList),
+    ("POST", "/notifications/dead/requeue"): (200, Requeued),
+    ("POST", "/claims"): (201, Claim),
+    ("GET", "/claims"): (200, ClaimList),
+    ("GET", "/claims/{claim_no}"): (200, Claim),
+    ("GET", "/claims/{claim_no}/progress"): (200, ClaimProgress),
+    ("POST", "/claims/{claim_no}/documents"): (201, DocumentReceipt),
+    ("GET", "/claims/{claim_no}/documents/{document_id}"): (200, ClaimDocumentReading),
+    ("POST", "/claims/{claim_no}/transitions"): (200, Claim),
+    ("GET", "/claims/{claim_no}/letters/{letter_no}"): (200, None),  # text/plain
+    ("POST", "/adjudication/preview"): (200, AdjudicationPreview),
+    ("GET", "/stats/claims"): (200, ClaimStats),
+    ("GET", "/stats/claims/charts"): (200, None),  # text/html
+    ("POST", "/complaints"): (201, Complaint),
+    ("GET", "/complaints"): (200, ComplaintList),
+    ("GET", "/complaints/{complaint_no}"): (200, Complaint),
+    ("POST", "/complaints/{complaint_no}/transitions"): (200, Complaint),
+    ("POST", "/home-visits"): (201, HomeVisit),
+    ("GET", "/home-visits"): (200, HomeVisitList),
+    ("GET", "/home-visits/{visit_no}"): (200, HomeVisit),
+    ("POST", "/home-visits/{visit_no}/transitions"): (200, HomeVisit),
+    ("POST", "/satisfaction"): (201, Satisfaction),
+    ("GET", "/stats/satisfaction"): (200, SatisfactionStats),
+    ("GET", "/conversations"): (200, ConversationList),
+    ("GET", "/conversations/{conversation_id}"): (200, ConversationDetail),
+    ("POST", "/conversations/{conversation_id}/take"): (200, Conversation),
+    ("POST", "/conversations/{conversation_id}/messages"): (201, AgentMessageReceipt),
+    ("POST", "/conversations/{conversation_id}/handback"): (200, ConversationHandback),
+    ("POST", "/conversations/{conversation_id}/transfer"): (200, ConversationTransferred),
+    ("POST", "/conversations/{conversation_id}/close"): (200, ConversationClosed),
+    ("POST", "/bindings"): (200, Binding),
+    ("GET", "/bindings/{channel}/{user}"): (200, Binding),
+    ("DELETE", "/bindings/{channel}/{user}"): (200, Unbound),
+    ("POST", "/endorsement-requests"): (201, EndorsementRequestView),
+    ("GET", "/endorsement-requests"): (200, EndorsementRequestList),
+    ("GET", "/endorsement-requests/{request_no}"): (200, EndorsementRequestView),
+    ("POST", "/endorsement-requests/{request_no}/transitions"): (200, EndorsementRequestView),
+    ("POST", "/auth/token"): (201, StaffToken),
+    ("DELETE", "/auth/token"): (200, TokenRevoked),
+}
+
+#: Every answer model, the error body included.
+MODELS: tuple[type[BaseModel], ...] = (
+    Error, *dict.fromkeys(m for _, m in ANSWERS.values() if m is not None))
+
+
+# ---- OpenAPI components ---------------------------------------------------------------------
+
+class _ComponentSchema(GenerateJsonSchema):
+    """Plain OpenAPI components: no generated titles, and no defaults (an answer has none;
+    a field with a default is simply one the answer may leave out)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        out = super().model_schema(schema)
+        out.pop("title", None)
+        return out
+
+
+def answer_schemas() -> dict[str, dict[str, Any]]:
+    """The component schemas of every answer model (and the models they use), by name, with
+    `$ref` to `#/components/schemas/{name}`."""
+    _, top = models_json_schema([(m, "serialization") for m in MODELS],
+                                ref_template="#/components/schemas/{model}",
+                                schema_generator=_ComponentSchema)
+    return dict(top.get("$defs", {}))
