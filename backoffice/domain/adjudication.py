@@ -27,12 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
+from backoffice.domain import party
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.money import FEN, fmt, fmt_cn, parse_amount, round_yuan
 from backoffice.domain.product import CLAIM_TYPES, Coverage, Product
@@ -117,21 +118,7 @@ class Adjudication:
 # facts
 
 
-def parse_date(raw: object, field_name: str) -> date:
-    """A date object or a `YYYY-MM-DD` string; anything else names the field."""
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    if isinstance(raw, str):
-        s = raw.strip()
-        if len(s) == 10 and s[4] == "-" and s[7] == "-" and (s[:4] + s[5:7] + s[8:]).isdigit():
-            try:
-                return date.fromisoformat(s)
-            except ValueError:
-                pass
-        raise ValidationError(field_name, f"日期 {raw!r} 无效，应为 YYYY-MM-DD 格式的真实日期")
-    raise ValidationError(field_name, "日期应为 YYYY-MM-DD 格式的字符串")
+parse_date = party.parse_date  # facts' dates are read as every other date
 
 
 def _int(raw: object, field_name: str, lo: int, hi: int | None = None) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from backoffice.domain.errors import ValidationError
@@ -29,6 +30,9 @@ class PersonData:
     occupation_class: int | None
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_name(raw: object, field: str = "name") -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValidationError(field, "姓名不能为空")
@@ -47,7 +51,13 @@ def parse_gender(raw: object, field: str = "gender") -> str:
 
 
 def parse_date(raw: object, field: str) -> date:
-    if not isinstance(raw, str):
+    """A date, or YYYY-MM-DD exactly: fromisoformat alone also takes "20260105" and week
+    dates. The one date parser of the domain (facts of adjudication use it too)."""
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if not isinstance(raw, str) or not _ISO_DATE.fullmatch(raw.strip()):
         raise ValidationError(field, "日期须为 YYYY-MM-DD")
     try:
         return date.fromisoformat(raw.strip())
