@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from backoffice.domain.errors import ValidationError
 
 FEN = Decimal("0.01")
+MAX_AMOUNT = 10**12  # yuan; an amount from outside is less
 
 
 def round_yuan(amount: Decimal) -> Decimal:
@@ -36,8 +37,14 @@ def parse_amount(raw: object, field: str, *, allow_zero: bool = True) -> Decimal
     """An amount from outside: a decimal string or an integer, never a float or negative."""
     if isinstance(raw, bool) or raw is None or isinstance(raw, float):
         raise ValidationError(field, "金额须为十进制字符串，如 \"1234.50\"")
+    # an int is bounded before str(), which raises on more than 4,300 digits
+    if isinstance(raw, int) and not -MAX_AMOUNT < raw < MAX_AMOUNT:
+        raise ValidationError(field, "金额过大" if raw > 0 else "金额不能为负数")
+    text = str(raw).strip()
+    if not text.isascii():  # Decimal also reads "４" and other Unicode digits
+        raise ValidationError(field, "金额须为十进制字符串，如 \"1234.50\"")
     try:
-        amount = Decimal(str(raw).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise ValidationError(field, f"金额 {raw!r} 不是数字") from None
     if not amount.is_finite():
@@ -46,7 +53,7 @@ def parse_amount(raw: object, field: str, *, allow_zero: bool = True) -> Decimal
         raise ValidationError(field, "金额不能为负数")
     if amount == 0 and not allow_zero:
         raise ValidationError(field, "金额必须大于零")
-    if amount >= Decimal("1e12"):  # before quantize, which overflows on huge exponents
+    if amount >= MAX_AMOUNT:  # before quantize, which overflows on huge exponents
         raise ValidationError(field, "金额过大")
     if amount != amount.quantize(FEN, rounding=ROUND_HALF_UP):
         raise ValidationError(field, "金额最多两位小数（分）")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -164,15 +164,19 @@ def _text_rule(limit: int, blank_ok: bool) -> Callable[[Any, str], str | None]:
     return parse
 
 
-def Text(limit: int, *, blank_ok: bool = True) -> Any:  # noqa: N802 - a type factory
+def Text(limit: int, *, blank_ok: bool = True) -> Any:  # a type factory
     """Trimmed text of at most `limit` characters (blank → None when allowed)."""
-    return Annotated[str, domain_rule(_text_rule(limit, blank_ok)),
+    # the rule's None for a blank must pass the type too: `str` alone refused it
+    kind = str | None if blank_ok else str
+    return Annotated[kind, domain_rule(_text_rule(limit, blank_ok)),
                      WithJsonSchema({"type": "string", "maxLength": limit})]
 
 
 def _ascii_number(limit: int) -> Callable[[Any, str], int]:
     def parse(value: Any, _field: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | str):
+        # an int is bounded before str(), which raises on more than 4,300 digits
+        if isinstance(value, bool) or not isinstance(value, int | str) or (
+                isinstance(value, int) and not 1 <= value <= limit):
             raise ValidationError("", f"须为 1–{limit} 的整数")
         text = str(value)
         # ASCII digits only: str.isdigit() also takes "²" and "４", which int() then refuses
@@ -183,7 +187,7 @@ def _ascii_number(limit: int) -> Callable[[Any, str], int]:
     return parse
 
 
-def Count(limit: int) -> Any:  # noqa: N802 - a type factory
+def Count(limit: int) -> Any:  # a type factory
     """A whole number 1…limit, from JSON or a query string, ASCII digits only."""
     return Annotated[int, domain_rule(_ascii_number(limit)),
                      WithJsonSchema({"type": "integer", "minimum": 1, "maximum": limit})]
@@ -213,7 +217,14 @@ IdNumber = Annotated[str, domain_rule(lambda v, f: parse_id_number(v, f).value),
                                      "description": "18-character identity number (resident "
                                      "ID, HMT residence permit, foreigners' permanent "
                                      "residence ID) with its check character."})]
-Phone = Annotated[str, domain_rule(parse_phone),
+def _ascii_phone(value: Any, field: str) -> str:
+    # the domain's pattern uses \d, which also matches "８" and other Unicode digits
+    if isinstance(value, str) and not value.isascii():
+        raise ValidationError(field, "电话号码格式不正确：手机号11位，座机需带区号")
+    return parse_phone(value, field)
+
+
+Phone = Annotated[str, domain_rule(_ascii_phone),
                   WithJsonSchema({"type": "string", "maxLength": 20,
                                   "description": "Mainland mobile (11 digits) or landline "
                                   "with area code."})]
@@ -235,6 +246,31 @@ Reference = Annotated[str, domain_rule(_reference),
                       WithJsonSchema({"type": "string", "pattern": r"^[A-Za-z0-9-]{1,40}$"})]
 Flag = Annotated[bool, Field(strict=False)]
 
-__all__ = ["IGNORED_KEYS", "Amount", "Command", "Count", "Day", "Flag", "IdNumber",
-           "PersonName", "Phone", "Reference", "RowId", "Text", "domain_rule", "field_path",
-           "refusal", "takes"]
+
+def _positive_amount(value: Any, field: str) -> Decimal:
+    return parse_amount(value, field, allow_zero=False)
+
+
+PositiveAmount = Annotated[Decimal, domain_rule(_positive_amount),
+                           WithJsonSchema({"type": "string",
+                                           "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+                                           "description": "Yuan as a decimal string, "
+                                           "more than zero."})]
+
+
+def OneOf(values: Sequence[str]) -> Any:  # a type factory
+    """One of the domain's values (pass its tuple, e.g. PAYMENT_MODES; never a copy): the
+    schema's enum, and a refusal that lists them."""
+    allowed = tuple(values)
+
+    def parse(value: Any, _field: str) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise ValidationError("", f"须为 {', '.join(allowed)} 之一")
+        return value
+
+    return Annotated[Literal[allowed], domain_rule(parse)]  # type: ignore[valid-type]
+
+
+__all__ = ["IGNORED_KEYS", "Amount", "Command", "Count", "Day", "Flag", "IdNumber", "OneOf",
+           "PersonName", "Phone", "PositiveAmount", "Reference", "RowId", "Text",
+           "domain_rule", "field_path", "refusal", "takes"]
