@@ -14,6 +14,13 @@ VENV_BOT := .venv-bot
 PY       := $(VENV)/bin/python
 PY_BOT   := $(VENV_BOT)/bin/python
 
+# The project's small pure libraries (libs/), installed editable into both venvs: pyproject.toml
+# names them; .venv-bot gets them here, beside bot/requirements.txt (a pip freeze, and training
+# input: xiaobao/bot.py hashes bot/ to name the model). Their files are prerequisites of both
+# stamps, so a change to one reinstalls it.
+LIBS      := libs/cn_identity
+LIB_FILES := $(foreach l,$(LIBS),$(wildcard $(l)/pyproject.toml $(l)/src/*/*.py $(l)/src/*/py.typed))
+
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS='-x -k claim'
 PYTEST_ARGS ?=
 
@@ -53,8 +60,8 @@ install-app: $(VENV)/.installed ## Build only .venv (platform, CLI, tests)
 
 install-bot: $(VENV_BOT)/.installed ## Build only .venv-bot (Rasa 3.6.21)
 
-# The stamp is newer than pyproject.toml once `pip install` succeeded; make then skips it.
-$(VENV)/.installed: pyproject.toml $(if $(APP_OK),,FORCE)
+# The stamp is newer than pyproject.toml and libs/ once pip install succeeded; make then skips it.
+$(VENV)/.installed: pyproject.toml $(LIB_FILES) $(if $(APP_OK),,FORCE)
 	@py="$$($(FIND_PY_APP))"; \
 	if [ -z "$$py" ]; then \
 	  echo "error: no Python >= 3.11 found (tried python3, python3.1x, ~/.pyenv/versions/3.1[1-9]*)." >&2; \
@@ -65,11 +72,11 @@ $(VENV)/.installed: pyproject.toml $(if $(APP_OK),,FORCE)
 	  echo "==> creating $(VENV) with $$py ($$("$$py" -V 2>&1))"; \
 	  rm -rf $(VENV); "$$py" -m venv $(VENV); \
 	fi
-	@echo "==> pip install -e '.[dev]' into $(VENV)"
-	$(PY) -m pip install -q -e '.[dev]'
+	@echo "==> pip install -e '.[dev]' $(LIBS) into $(VENV)"
+	$(PY) -m pip install -q $(foreach l,$(LIBS),-e ./$(l)) -e '.[dev]'
 	@touch $@
 
-$(VENV_BOT)/.installed: bot/requirements.txt $(if $(BOT_OK),,FORCE)
+$(VENV_BOT)/.installed: bot/requirements.txt $(LIB_FILES) $(if $(BOT_OK),,FORCE)
 	@py="$$($(FIND_PY_BOT))"; \
 	if [ -z "$$py" ]; then \
 	  echo "error: the bot needs Python 3.10 (Rasa 3.6.21 runs on 3.8-3.10 only) and none was found" >&2; \
@@ -82,8 +89,8 @@ $(VENV_BOT)/.installed: bot/requirements.txt $(if $(BOT_OK),,FORCE)
 	  echo "==> creating $(VENV_BOT) with $$py ($$("$$py" -V 2>&1))"; \
 	  rm -rf $(VENV_BOT); "$$py" -m venv $(VENV_BOT); \
 	fi
-	@echo "==> pip install -r bot/requirements.txt into $(VENV_BOT) (Rasa + TensorFlow: minutes the first time)"
-	$(PY_BOT) -m pip install -q -r bot/requirements.txt
+	@echo "==> pip install -r bot/requirements.txt $(LIBS) into $(VENV_BOT) (Rasa + TensorFlow: minutes the first time)"
+	$(PY_BOT) -m pip install -q -r bot/requirements.txt $(foreach l,$(LIBS),-e ./$(l))
 	@touch $@
 
 FORCE:
@@ -131,5 +138,6 @@ bench: install fonts ## Run every benchmark in bench/ with .venv's Python; each 
 	if [ $${#failed[@]} -gt 0 ]; then echo "failed: $${failed[*]}" >&2; exit 1; fi
 
 clean: ## Remove both venvs, var/, caches and build leftovers (keeps models/)
-	rm -rf $(VENV) $(VENV_BOT) var .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(VENV_BOT) var .pytest_cache .ruff_cache build *.egg-info \
+	  $(foreach l,$(LIBS),$(l)/build $(l)/src/*.egg-info)
 	find . -name __pycache__ -type d -not -path './models/*' -prune -exec rm -rf {} +
