@@ -1,6 +1,9 @@
-"""PRC resident identity numbers (GB 11643-1999) and other personal identifiers.
+"""PRC identity numbers and other personal identifiers.
 
-Pure functions: they validate and derive, they never look anything up.
+An identity number is any of the three 18-character numbers of `cn_identity`: the resident ID
+(GB 11643-1999), the Hong Kong/Macao/Taiwan residents' residence permit and the foreigners'
+permanent residence ID of 2023. Pure functions: they validate and derive, they never look
+anything up.
 """
 
 from __future__ import annotations
@@ -9,60 +12,69 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+import cn_identity
+
 from backoffice.domain.errors import ValidationError
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 _PHONE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE_SHAPE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
-
-# Province-level prefixes of GB/T 2260 (first two digits of the area code).
-_PROVINCES = frozenset(
-    {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36",
-     "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62",
-     "63", "64", "65", "71", "81", "82"}
-)
+# the scheme's rule, not the standard's: nobody on the books was born before 1900
+_MIN_BIRTH_YEAR = 1900
 
 
 def check_char(first17: str) -> str:
     """The check character for the first 17 digits of an ID number."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    return cn_identity.check_char(first17)
 
 
 @dataclass(frozen=True, slots=True)
 class IdNumber:
-    """A validated 18-character resident ID number with what it encodes."""
+    """A validated 18-character identity number with what it encodes."""
 
     value: str
     area_code: str
     birth_date: date
     gender: str  # "male" | "female"
+    # cn_identity.RESIDENT_ID | HMT_RESIDENCE_PERMIT | FOREIGN_PERMANENT_RESIDENCE_ID
+    kind: str = cn_identity.RESIDENT_ID
 
     def __str__(self) -> str:
         return self.value
 
 
-def parse_id_number(raw: object, field: str = "id_number") -> IdNumber:
-    """Validate an ID number: shape, province, birth date, check character."""
+def parse_id_number(
+    raw: object, field: str = "id_number", *, today: date | None = None
+) -> IdNumber:
+    """Validate an ID number: shape, area code, birth date, check character.
+
+    Surrounding spaces and a lower-case x are forgiven; anything but ASCII digits and X is
+    refused (full-width digits too). Given `today`, a birth date after it is refused.
+    """
     if not isinstance(raw, str) or not raw.strip():
         raise ValidationError(field, "身份证号不能为空")
-    value = raw.strip().upper()
-    if not _ID_SHAPE.match(value):
-        raise ValidationError(field, "身份证号应为18位：17位数字加1位校验码（数字或X）")
-    if value[:2] not in _PROVINCES:
-        raise ValidationError(field, f"身份证号地区码 {value[:6]} 无效")
+    value = cn_identity.normalise(raw)
     try:
-        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
-        raise ValidationError(field, f"身份证号中的出生日期 {value[6:14]} 无效") from None
-    if born.year < 1900:
+        parsed = cn_identity.parse(value, today=today)
+    except cn_identity.IdentityNumberError as err:
+        raise ValidationError(field, _refusal(err, value, today)) from None
+    if parsed.birth_date.year < _MIN_BIRTH_YEAR:
         raise ValidationError(field, f"身份证号中的出生日期 {value[6:14]} 无效")
-    if check_char(value[:17]) != value[17]:
-        raise ValidationError(field, "身份证号校验码不正确")
-    gender = "male" if int(value[16]) % 2 == 1 else "female"
-    return IdNumber(value=value, area_code=value[:6], birth_date=born, gender=gender)
+    return IdNumber(value=parsed.value, area_code=parsed.area_code,
+                    birth_date=parsed.birth_date, gender=parsed.gender, kind=parsed.kind)
+
+
+def _refusal(err: cn_identity.IdentityNumberError, value: str, today: date | None) -> str:
+    """The message a person reads for the check that refused the number."""
+    if err.reason == "shape":
+        return "身份证号应为18位：17位数字加1位校验码（数字或X）"
+    if err.reason == "area":
+        return f"身份证号地区码 {value[:6]} 无效"
+    if err.reason == "birth_date":
+        born = cn_identity.birth_date_of(value)
+        if born is not None and today is not None and born > today:
+            return f"身份证号中的出生日期 {value[6:14]} 晚于今天"
+        return f"身份证号中的出生日期 {value[6:14]} 无效"
+    return "身份证号校验码不正确"
 
 
 def check_id_consistency(

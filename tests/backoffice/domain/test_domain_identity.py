@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import cn_identity
 import pytest
 
 from backoffice.domain.errors import ValidationError
@@ -119,6 +120,74 @@ def test_bad_shape_is_refused(value: object) -> None:
     with pytest.raises(ValidationError) as err:
         parse_id_number(value, "insured.id_number")
     assert err.value.field == "insured.id_number"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "11０10519491231002X",  # one full-width digit after a valid province
+        "1101051949123100²X",  # superscript two
+        "110105١٩٤٩1231002X",  # Arabic-Indic digits
+    ],
+)
+def test_digits_other_than_ascii_are_refused_anywhere(value: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_id_number(value)
+    assert "18位" in err.value.message
+
+
+# Both were refused as an unknown area code before (83 and 9 are no resident ID's province).
+#   830000 19700704 003 → Σ = 225, mod 11 = 5 → 7  (Taiwan residents' residence permit)
+#   9 44 840 19850612 01 1 → Σ = 365, mod 11 = 2 → X  (foreigners' permanent residence ID, 2023:
+#   issued in Guangdong (44) to a US national (840))
+@pytest.mark.parametrize(
+    ("value", "kind", "area", "born", "gender"),
+    [
+        ("830000197007040037", cn_identity.HMT_RESIDENCE_PERMIT, "830000", date(1970, 7, 4),
+         "male"),
+        ("810000199001010019", cn_identity.HMT_RESIDENCE_PERMIT, "810000", date(1990, 1, 1),
+         "male"),
+        ("820000198512300023", cn_identity.HMT_RESIDENCE_PERMIT, "820000", date(1985, 12, 30),
+         "female"),
+        ("94484019850612011X", cn_identity.FOREIGN_PERMANENT_RESIDENCE_ID, "440000",
+         date(1985, 6, 12), "male"),
+        ("911410199003050224", cn_identity.FOREIGN_PERMANENT_RESIDENCE_ID, "110000",
+         date(1990, 3, 5), "female"),
+    ],
+)
+def test_residence_permits_and_foreigners_ids_are_accepted(
+    value: str, kind: str, area: str, born: date, gender: str
+) -> None:
+    idn = parse_id_number(value)
+    assert (idn.value, idn.kind, idn.area_code, idn.birth_date, idn.gender) == (
+        value, kind, area, born, gender)
+    check_id_consistency(idn, born, gender)
+    assert mask_id_number(idn.value) == value[:6] + "********" + value[-4:]
+
+
+def test_resident_ids_say_their_kind() -> None:
+    assert parse_id_number("11010519491231002X").kind == cn_identity.RESIDENT_ID
+
+
+def test_a_wrong_check_char_on_a_permit_is_refused_as_such() -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_id_number("830000197007040038")
+    assert "校验码" in err.value.message
+
+
+def test_future_birth_date_is_refused_given_today() -> None:
+    value = make_id_number("440514", date(2026, 6, 1), 1)
+    with pytest.raises(ValidationError) as err:
+        parse_id_number(value, "insured.id_number", today=date(2026, 5, 31))
+    assert err.value.field == "insured.id_number"
+    assert "出生日期" in err.value.message
+    assert parse_id_number(value, today=date(2026, 6, 1)).birth_date == date(2026, 6, 1)
+
+
+def test_birth_before_1900_is_refused() -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_id_number(make_id_number("110105", date(1899, 12, 31), 1))
+    assert "出生日期" in err.value.message
 
 
 @pytest.mark.parametrize(
