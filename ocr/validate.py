@@ -11,22 +11,23 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+import cn_identity
+
+# what the recogniser reads for 0, 1 and X in an ID number (full-width forms and a lower-case
+# x are cn_identity's to fold)
+_ID_LOOK_ALIKES = {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "×": "X"}
 
 
-# ---- resident ID numbers ---------------------------------------------------------------------
+# ---- identity numbers ------------------------------------------------------------------------
 
 def id_check_char(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    return cn_identity.check_char(first17)
 
 
 def id_problems(value: str, birth_date: str | None = None, gender: str | None = None
                 ) -> list[str]:
     """What is wrong with an ID number and its agreement with a birth date and gender (男/女)."""
-    if not _ID_SHAPE.match(value or ""):
+    if not cn_identity.is_well_formed(value or ""):
         return ["身份证号应为18位"]
     problems = []
     born = id_birth_date(value)
@@ -42,23 +43,17 @@ def id_problems(value: str, birth_date: str | None = None, gender: str | None = 
 
 
 def id_birth_date(value: str) -> str | None:
-    try:
-        return date(int(value[6:10]), int(value[10:12]), int(value[12:14])).isoformat()
-    except ValueError:
-        return None
+    born = cn_identity.birth_date_of(value)
+    return born.isoformat() if born else None
 
 
 def id_gender(value: str) -> str:
-    return "男" if int(value[16]) % 2 == 1 else "女"
+    return "男" if cn_identity.gender_of(value) == "male" else "女"
 
 
 def repair_id_number(raw: str) -> str | None:
-    """An ID number out of OCR text: O/o/D read for 0, l/I for 1, a lower-case x, spaces."""
-    table = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "x": "X",
-                           "×": "X", "Ｘ": "X"})
-    compact = re.sub(r"[\s\-]", "", raw).translate(table)
-    found = re.search(r"\d{17}[\dX]", compact)
-    return found.group(0) if found else None
+    """An ID number out of OCR text: O/o/D read for 0, l/I for 1, x or × for X, spaces."""
+    return cn_identity.find_in_text(raw, _ID_LOOK_ALIKES)
 
 
 # ---- bank cards ------------------------------------------------------------------------------
