@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import cn_identity
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -14,7 +17,6 @@ ID_RE = re.compile(r"(?<![0-9])([1-9][0-9]{16}[0-9Xx])(?![0-9])")
 PHONE_RE = re.compile(r"(?<![0-9])(1[3-9][0-9]{9})(?![0-9])")
 POLICY_RE = re.compile(r"(?<![A-Za-z0-9])([PpGg]20[0-9]{10}(?:[0-9]{2})?)(?![0-9])")
 CLAIM_RE = re.compile(r"(?<![A-Za-z0-9])([Rr]20[0-9]{10})(?![0-9])")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ANGER_WORDS = ("骗子", "垃圾", "混蛋", "他妈", "气死", "滚",
                "王八蛋", "坑人", "去死", "忽悠", "骗人",
                "太气人", "欺负人", "有病")
@@ -30,12 +32,10 @@ def client() -> Client:
 
 
 def valid_id_number(value: str) -> bool:
-    """GB 11643-1999 check character."""
-    value = value.upper()
-    if not re.fullmatch(r"[1-9][0-9]{16}[0-9X]", value):
-        return False
-    total = sum(int(c) * w for c, w in zip(value[:17], _WEIGHTS, strict=False))
-    return "10X98765432"[total % 11] == value[17]
+    """A resident ID, HMT residence permit or foreigner's permanent residence ID: area code,
+    birth date (a real one, not after today in China) and check character; lower-case x too."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    return cn_identity.is_valid(cn_identity.normalise(value), today=today)
 
 
 def mask_id(value: str | None) -> str:

@@ -182,3 +182,34 @@ def test_beneficiary_change_while_down_is_an_apology_and_a_masked_handoff() -> N
     assert any("抱歉" in t and "人工" in t for t in texts), texts
     assert {"event": "slot", "name": "beneficiary_name", "value": None} in [
         {k: e.get(k) for k in ("event", "name", "value")} for e in out["events"]]
+
+
+def test_id_checks_take_residence_permits_and_foreigners_ids() -> None:
+    """cn_identity under Python 3.10: a Taiwan residence permit and a 2023 foreigners' permanent
+    residence ID pass; a wrong check char, an impossible or future birth date, full-width digits
+    do not, and the form says so."""
+    out = run_bot_python("""
+    import json, sys
+    import cn_identity
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from actions.common import valid_id_number
+    from actions.forms import ValidateIdentifyForm
+    values = ["830000197007040037", "94484019850612011X", "94484019850612011x",
+              "830000197007040038", "440514202302290019", "110105209912310010",
+              "１１０１０５１９４９１２３１００２X", "11010519491231002"]
+    t = Tracker("web:1", {}, {}, [], False, None, {}, "action_listen")
+    d = CollectingDispatcher()
+    form = ValidateIdentifyForm()
+    slots = [form.validate_id_number(v, d, t, {}) for v in values[:2] + values[3:4]]
+    print(json.dumps([list(sys.version_info[:2]), cn_identity.kind_of(values[1]),
+                      [valid_id_number(v) for v in values], slots,
+                      [m.get("text") for m in d.messages]], ensure_ascii=False))
+    """.replace("\n    ", "\n"))
+    assert out == [
+        [3, 10], "foreign_permanent_residence_id",
+        [True, True, True, False, False, False, False, False],
+        [{"id_number": "830000197007040037"}, {"id_number": "94484019850612011X"},
+         {"id_number": None}],
+        ["这个身份证号码好像不对（18位，最后一位可能是X），请再核对一下。"],
+    ]
