@@ -112,11 +112,6 @@ def staff_may(role: str, method: str, template: str) -> bool:
     return permission == PUBLIC or roles.allowed(role, permission)
 
 
-def complaint_action_permission(action: object) -> str:
-    """A complaint step: an extension is a supervisor's approval, the rest handlers' work."""
-    return "complaints.approve_extension" if action == "extend" else "complaints.work"
-
-
 def sees_personal_data(role: str, template: str) -> bool:
     """Full ID, phone and card numbers in this route's answer for this role?"""
     area = next((a for prefix, a in _PII_AREAS.items() if template.startswith(prefix)), "")

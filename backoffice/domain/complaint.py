@@ -42,6 +42,8 @@ CATEGORIES = ("claims", "service", "sales", "policy_service", "premium", "other"
 CATEGORY_NAMES = {"claims": "理赔", "service": "服务态度与质量", "sales": "销售误导",
                   "policy_service": "保全", "premium": "保费", "other": "其他"}
 OUTCOMES = ("upheld", "partially_upheld", "not_upheld")
+# what a handler's classification may set; the extended track needs `extend` (an approval)
+CLASSIFY_TRACKS = (str(ComplaintTrack.STANDARD), str(ComplaintTrack.COMPLEX))
 OUTCOME_NAMES = {"upheld": "投诉成立", "partially_upheld": "部分成立", "not_upheld": "投诉不成立"}
 
 # which action may leave which status, and where it goes (None: stays where it is)
@@ -58,6 +60,8 @@ _MOVES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "reopen": ((NOTIFIED, RATED, CLOSED), REOPENED),
 }
 ACTIONS = tuple(_MOVES)
+# the steps staff take (acknowledging is the system's, at intake); `take` assigns oneself
+STAFF_ACTIONS = ("assign", "take", *(a for a in ACTIONS if a not in ("acknowledge", "assign")))
 
 WARNING_DAYS = 3  # handlers are warned this many days before the due date
 
@@ -101,7 +105,7 @@ class Complaint:
     def classify(self, track: str, actor: str) -> None:
         """Standard ↔ complex (情况复杂). Extension beyond 30 days goes through `extend`."""
         self._check("classify", actor)
-        if track not in (ComplaintTrack.STANDARD, ComplaintTrack.COMPLEX):
+        if track not in CLASSIFY_TRACKS:
             raise ValidationError("track", "类别须为 standard 或 complex；再延长30日请用 extend")
         if self.track == ComplaintTrack.EXTENDED:
             raise ValidationError("track", "已经审批延期的投诉不能改回较短时限")

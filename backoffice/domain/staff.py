@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from backoffice.domain.errors import ValidationError
+from backoffice.domain.errors import Forbidden, ValidationError
 
 CS_AGENT = "cs_agent"  # 客服坐席
 CLAIMS_ADJUSTER = "claims_adjuster"  # 理赔员
@@ -113,6 +113,15 @@ def allowed(role: str, permission: str) -> bool:
 
 def may_take_claim_action(role: str, action: str) -> bool:
     return action in CLAIM_ACTIONS.get(role, frozenset())
+
+
+def authorize_complaint_step(actor: Actor, action: object) -> None:
+    """A complaint step: an extension is a supervisor's approval (given as themself), the
+    other steps are the handlers' work. Integrations (no role) keep every right."""
+    needed = "complaints.approve_extension" if action == "extend" else "complaints.work"
+    if not actor.may(needed):
+        raise Forbidden(f"您的角色（{actor.role_name}）无权执行投诉操作 {str(action)[:40]}",
+                        "action")
 
 
 def sees_pii(role: str, area: str = "") -> bool:

@@ -113,8 +113,6 @@ def test_the_table_refuses_what_it_does_not_list() -> None:
     assert not api_access.staff_may(roles.ADMINISTRATOR, "GET", "/no-such-route")
     assert not api_access.staff_may(roles.CS_AGENT, "GET", "/claims/{claim_no}")
     assert api_access.staff_may(roles.CS_AGENT, "HEAD", "/claims/{claim_no}/progress")
-    assert api_access.complaint_action_permission("extend") == "complaints.approve_extension"
-    assert api_access.complaint_action_permission("note") == "complaints.work"
 
 
 # ---- every role against every endpoint ------------------------------------------------------
