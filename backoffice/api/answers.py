@@ -26,11 +26,12 @@ from backoffice.domain.agent_queue import QUEUES
 from backoffice.domain.clocks import ComplaintTrack
 from backoffice.domain.endorsement import KINDS as ENDORSEMENT_KINDS
 from backoffice.domain.endorsement import RELATIONS
+from backoffice.domain.home_visit import STATUSES as HOME_VISIT_STATUSES
 from backoffice.domain.party import GENDERS
 from backoffice.domain.policy import STATUS_NAMES as POLICY_STATUS_NAMES
 from backoffice.domain.product import CLAIM_TYPES
 from backoffice.domain.underwriting import OUTCOME_NAMES
-from backoffice.services import claim_stats, home_visits
+from backoffice.services import claim_stats
 from backoffice.services import conversations as conversations_service
 
 
@@ -108,7 +109,7 @@ ClaimClock = one_of(claim_stats.DEADLINES)
 ComplaintClockTrack = one_of(t.value for t in ComplaintTrack)
 ComplaintChannel = one_of(cp.CHANNELS)
 ComplaintOutcome = one_of(cp.OUTCOMES)
-HomeVisitStatus = one_of(home_visits.STATUSES)
+HomeVisitStatus = one_of(HOME_VISIT_STATUSES)
 RequestStatus = one_of(er.STATUSES)
 RequestChannel = one_of(er.CHANNELS)
 RequestAction = one_of(er.ACTIONS)
