@@ -74,11 +74,18 @@ def parse_beneficiaries(raw: object) -> tuple[Beneficiary, ...]:
         if not isinstance(share, int) or isinstance(share, bool) or not 1 <= share <= 100:
             raise ValidationError(f"{where}.share_pct", "受益比例须为 1–100 的整数")
         result.append(Beneficiary(name.strip(), relation, id_number, share))
-    if sum(b.share_pct for b in result) != 100:
+    return check_beneficiaries(result)
+
+
+def check_beneficiaries(given: Sequence[Beneficiary]) -> tuple[Beneficiary, ...]:
+    """At least one; shares add up to 100; nobody named twice."""
+    if not given:
+        raise ValidationError("beneficiaries", "请至少指定一位受益人")
+    if sum(b.share_pct for b in given) != 100:
         raise ValidationError("beneficiaries", "受益比例合计须为 100%")
-    if len({b.id_number for b in result}) != len(result):
+    if len({b.id_number for b in given}) != len(given):
         raise ValidationError("beneficiaries", "同一受益人不能重复指定")
-    return tuple(result)
+    return tuple(given)
 
 
 def prorated_difference(

@@ -47,6 +47,13 @@ STATUS_NAMES = {
 }
 # Statuses in which the insured is covered and post-issue services (保全) are allowed.
 COVERED = (IN_FORCE, PREMIUM_DUE, GRACE_PERIOD)
+# The lifecycle moves staff or the scheduler ask for by name (underwriting, issue and payment
+# have use cases of their own; surrender is an endorsement).
+TRANSITIONS = ("premium_due", "start_grace", "lapse", "reinstate", "expire", "cancel")
+# The applicant (投保人) to the insured.
+APPLICANT_RELATIONS = ("self", "spouse", "child", "parent", "other")
+# How a premium was paid.
+PAYMENT_METHODS = ("bank_transfer", "auto_debit", "wechat_pay", "cash", "card")
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "underwrite": (APPLIED,),

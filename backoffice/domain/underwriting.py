@@ -124,7 +124,7 @@ def manual_decision(product: Product, outcome: object, loading_pct: object,
 
 def _loading(raw: object, maximum: Decimal) -> Decimal:
     try:
-        value = Decimal(str(raw)) if isinstance(raw, str | int) and not isinstance(
+        value = Decimal(str(raw)) if isinstance(raw, str | int | Decimal) and not isinstance(
             raw, bool) else None
     except ArithmeticError:
         value = None
