@@ -194,14 +194,14 @@ def _issue_via_services(db: Database, people: Sequence[Person]) -> list[str]:
         if mode == "auto_debit":
             request["debit_account"] = "6222020200112233446"  # passes Luhn; bench only
         app = policies.apply(db, request, "bench")
-        uw = policies.run_underwriting(db, app["application_no"], "bench")
+        ref = {"application_no": app["application_no"]}
+        uw = policies.run_underwriting(db, ref, "bench")
         if uw["status"] != "accepted":
             continue
-        policies.record_payment(db, app["application_no"],
-                                {"amount": uw["premium"]["instalment"],
-                                 "method": "bank_transfer",
-                                 "reference": f"BENCH-{app['application_no']}"}, "bench")
-        issued.append(policies.issue(db, app["application_no"], "bench")["policy_no"])
+        policies.record_payment(db, {**ref, "amount": uw["premium"]["instalment"],
+                                     "method": "bank_transfer",
+                                     "reference": f"BENCH-{app['application_no']}"}, "bench")
+        issued.append(policies.issue(db, ref, "bench")["policy_no"])
     return issued
 
 
@@ -297,8 +297,9 @@ def populate(db: Database, plan: Plan, log: Any) -> Population:
     today = today_cn()
     start = scheme_start(today)
     tomorrow = today + timedelta(days=1)
-    policy_no = group.create_group_policy(
-        db, SCHEME_PRODUCT, SCHEME_APPLICANT, start, "bench")["policy_no"]
+    policy_no = group.create_group_policy(db, {
+        "product_code": SCHEME_PRODUCT, "applicant_name": SCHEME_APPLICANT,
+        "start_date": start.isoformat()}, "bench")["policy_no"]
     population = Population(plan, policy_no)
 
     def step(name: str, started: float) -> None:
@@ -404,7 +405,7 @@ def measure_service(db: Database, samples: Sequence[tuple[str, str]], warmup: in
                     profile: Path | None) -> list[Timings]:
     expected = {"unknown": (0, 0), "group only": (1, 1), "group + individual": (2, 99)}
     for _, idn in samples[:warmup]:
-        lookup.policies_for_id_number(db, idn)
+        lookup.policies_for_id_number(db, {"id_number": idn}, "bench")
     by_category: dict[str, list[float]] = {}
     everything: list[float] = []
     profiler = cProfile.Profile() if profile else None
@@ -413,7 +414,7 @@ def measure_service(db: Database, samples: Sequence[tuple[str, str]], warmup: in
         if profiler:
             profiler.enable()
         started = clock()
-        items = lookup.policies_for_id_number(db, idn)
+        items = lookup.policies_for_id_number(db, {"id_number": idn}, "bench")
         elapsed = (clock() - started) * 1000
         if profiler:
             profiler.disable()

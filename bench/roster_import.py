@@ -94,8 +94,9 @@ def bench_backend(backend: str, url: str, csv_path: Path, rows: int,
     print(f"[{backend}] fresh database at {url}")
     db = fresh_database(url)
     try:
-        policy_no = group.create_group_policy(
-            db, SCHEME_PRODUCT, SCHEME_APPLICANT, scheme_start(today_cn()), "bench")["policy_no"]
+        policy_no = group.create_group_policy(db, {
+            "product_code": SCHEME_PRODUCT, "applicant_name": SCHEME_APPLICANT,
+            "start_date": scheme_start(today_cn()).isoformat()}, "bench")["policy_no"]
         cold, first = _timed_import(db, policy_no, csv_path, f"{backend}-cold", profile_dir)
         print(f"[{backend}] cold import: {cold.seconds:.2f} s (CPU here {cold.cpu:.2f} s"
               f"{_server(cold.server_cpu)}), imported {first.imported:,}, "

@@ -445,7 +445,8 @@ async def underwriting_decide(request: web.Request) -> web.StreamResponse:
     if not no.startswith("A"):
         return render_error(request, 404, f"投保单 {no} 不存在")
     try:
-        done = await run(policies.run_underwriting, db_of(request), no, user.username, raw)
+        done = await run(policies.run_underwriting, db_of(request),
+                         {**raw, "application_no": no}, user.username)
     except DomainError as exc:
         raise back("/desk/underwriting", err=f"{no}：{exc.message}") from None
     raise back("/desk/underwriting", msg=f"{no} 核保结论：{done['underwriting']['outcome_text']}")

@@ -15,6 +15,7 @@ GENDERS = ("male", "female")
 GENDER_NAMES = {"male": "男", "female": "女", "男": "male", "女": "female"}
 OCCUPATION_CLASSES = range(1, 7)
 CONTACT_FIELDS = ("phone", "address")
+# 信息更新 may change these; who the person is (name, gender, birth date, ID number) it may not
 UPDATABLE_FIELDS = ("phone", "address", "occupation", "occupation_class")
 
 
@@ -109,22 +110,3 @@ def parse_person(
         occupation_class=occ_class,
     )
 
-
-def parse_party_update(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """信息更新: which fields may change after enrollment, validated."""
-    if not isinstance(raw, Mapping) or not raw:
-        raise ValidationError("body", "请提供要更新的字段")
-    changes: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in UPDATABLE_FIELDS:
-            allowed = ", ".join(UPDATABLE_FIELDS)
-            raise ValidationError(key, f"不能通过信息更新修改 {key}（可改：{allowed}）")
-        if key == "phone":
-            changes[key] = parse_phone(value)
-        elif key == "occupation_class":
-            changes[key] = parse_occupation_class(value)
-        else:
-            if not isinstance(value, str) or not value.strip() or len(value) > 200:
-                raise ValidationError(key, "须为不超过 200 字的非空文本")
-            changes[key] = value.strip()
-    return changes

@@ -224,7 +224,8 @@ def _complaints(s: Session, conv: Conversation, phones: list[str],
 def _policies(db: Database, id_numbers: list[str]) -> list[dict[str, Any]]:
     return [{"policy_no": p["policy_no"], "product_name": p["product_name"],
              "status_text": p["status_text"]}
-            for id_number in id_numbers for p in policies_for_id_number(db, id_number)]
+            for id_number in id_numbers
+            for p in policies_for_id_number(db, {"id_number": id_number}, "desk")]
 
 
 def customer(db: Database, conversation_id: int, *, pii: bool) -> dict[str, Any]:

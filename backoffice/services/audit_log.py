@@ -6,12 +6,23 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from backoffice.services.commands import Command, Text, takes
 from backoffice.store.db import Database
 from backoffice.store.models import AuditEntry, PolicyRow
 
 
-def entries(db: Database, entity_type: str, entity_id: str, limit: int = 500
+class AuditQuery(Command):
+    """Whose history: an entity's type ("policy", "claim"…) and id."""
+
+    entity_type: Text(60, blank_ok=False)
+    entity_id: Text(60, blank_ok=False)
+
+
+@takes(AuditQuery)
+def entries(db: Database, cmd: AuditQuery, actor: str, limit: int = 500
             ) -> list[dict[str, Any]]:
+    """The entity's entries, oldest first (`actor` is not needed: a read)."""
+    entity_type, entity_id = cmd.entity_type, cmd.entity_id
     with db.read() as s:
         ids = {entity_id}
         if entity_type == "policy":  # its history before issue is under the application number

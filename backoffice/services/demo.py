@@ -60,8 +60,9 @@ def _scheme_policy(db: Database, start: date) -> str:
         ).scalar()
     if existing:
         return existing
-    return group.create_group_policy(db, SCHEME_PRODUCT, SCHEME_APPLICANT, start, "demo")[
-        "policy_no"]
+    return group.create_group_policy(db, {"product_code": SCHEME_PRODUCT,
+                                          "applicant_name": SCHEME_APPLICANT,
+                                          "start_date": start.isoformat()}, "demo")["policy_no"]
 
 
 def _register_residents(db: Database, people: list[Person], registered_on: date) -> None:
@@ -113,13 +114,14 @@ def _sample_individual_policies(db: Database, people: list[Person]) -> list[str]
         if mode == "auto_debit":
             request["debit_account"] = "6222020200112233446"  # demo-only, passes Luhn
         app = policies.apply(db, request, "demo")
-        uw = policies.run_underwriting(db, app["application_no"], "demo")
+        ref = {"application_no": app["application_no"]}
+        uw = policies.run_underwriting(db, ref, "demo")
         if uw["status"] != "accepted":
             continue
-        policies.record_payment(db, app["application_no"],
-                                {"amount": uw["premium"]["instalment"], "method": "bank_transfer",
-                                 "reference": f"DEMO-{app['application_no']}"}, "demo")
-        issued.append(policies.issue(db, app["application_no"], "demo")["policy_no"])
+        policies.record_payment(db, {**ref, "amount": uw["premium"]["instalment"],
+                                     "method": "bank_transfer",
+                                     "reference": f"DEMO-{app['application_no']}"}, "demo")
+        issued.append(policies.issue(db, ref, "demo")["policy_no"])
     return issued
 
 

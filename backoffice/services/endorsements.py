@@ -12,23 +12,35 @@ from sqlalchemy.orm import Session
 
 from backoffice.domain.endorsement import (
     KIND_NAMES,
+    KINDS,
     check_effective_date,
     check_endorsable,
     instalment_difference,
-    parse_beneficiaries,
     surrender_refund,
 )
 from backoffice.domain.errors import DomainError, ValidationError
 from backoffice.domain.identity import age_on
-from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
-from backoffice.domain.party import parse_date, parse_party_update
-from backoffice.domain.product import Product
+from backoffice.domain.money import fmt, from_fen, to_fen
+from backoffice.domain.party import CONTACT_FIELDS
+from backoffice.domain.product import Coverage, Product
 from backoffice.services.base import audit, emit, number, today_cn
+from backoffice.services.commands import (
+    Command,
+    Day,
+    OneOf,
+    Phone,
+    PositiveAmount,
+    Reference,
+    Text,
+    takes,
+)
 from backoffice.services.parties import apply_update
 from backoffice.services.policies import (
+    Beneficiaries,
     _reprice,
     active_coverages,
-    load_policy,
+    beneficiaries_of,
+    load_issued,
     paid_instalments,
     policy_detail,
     to_domain,
@@ -40,32 +52,53 @@ from backoffice.store.db import Database
 from backoffice.store.models import Beneficiary, Endorsement, Payment, PolicyCoverage, PolicyRow
 
 
-def endorse(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
+class Endorse(Command):
+    """One endorsement (保全) of a policy: its kind and what that kind needs — beneficiaries;
+    a phone or address; a coverage code (and sum insured); nothing more for a surrender."""
+
+    policy_no: Reference
+    kind: OneOf(KINDS)
+    effective_date: Day | None = None  # default today, or the start of cover if later
+    beneficiaries: Beneficiaries | None = None
+    phone: Phone | None = None
+    address: Text(200, blank_ok=False) | None = None
+    coverage_code: Text(40, blank_ok=False) | None = None
+    sum_insured: PositiveAmount | None = None
+
+
+@takes(Endorse)
+def endorse(db: Database, cmd: Endorse, actor: str) -> dict[str, Any]:
     """Apply one endorsement to an in-force policy in one transaction."""
     with db.transaction() as s:
-        return apply_endorsement(s, ref, raw, actor)
+        return _apply(s, cmd, actor)
 
 
-def apply_endorsement(s: Session, ref: str, raw: Mapping[str, Any], actor: str
+def apply_endorsement(s: Session, ref: str, raw: Mapping[str, Any] | Endorse, actor: str
                       ) -> dict[str, Any]:
-    """The endorsement inside the caller's transaction (an approved request applies it so)."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    kind = raw.get("kind")
+    """The endorsement of policy `ref` inside the caller's transaction (an approved request
+    applies it so)."""
+    if isinstance(raw, Endorse):
+        cmd = raw.model_copy(update={"policy_no": ref})
+    else:
+        cmd = Endorse.of({**raw, "policy_no": ref} if isinstance(raw, Mapping) else raw)
+    return _apply(s, cmd, actor)
+
+
+def _apply(s: Session, cmd: Endorse, actor: str) -> dict[str, Any]:
+    kind = cmd.kind
     today = today_cn()
-    row = load_policy(s, ref, lock=True)
-    check_endorsable(row.status, str(kind))
+    row = load_issued(s, cmd.policy_no, lock=True)
+    check_endorsable(row.status, kind)
     if row.kind != "individual":
         raise DomainError("团体保单被保险人的联系方式请通过客户信息更新办理", "policy_no")
     product = load_product(s, row.product_code)
     assert row.start_date is not None and row.end_date is not None
-    effective = (parse_date(raw["effective_date"], "effective_date")
-                 if raw.get("effective_date") else max(today, row.start_date))
+    effective = cmd.effective_date or max(today, row.start_date)
     check_effective_date(effective, today, row.start_date, row.end_date)
-    handler = _HANDLERS[str(kind)]
-    before, after, difference, lines = handler(s, row, product, raw, effective)
+    handler = _HANDLERS[kind]
+    before, after, difference, lines = handler(s, row, product, cmd, effective)
     e = Endorsement(
-        endorsement_no=number(s, "E", today.year, 8), policy_id=row.id, kind=str(kind),
+        endorsement_no=number(s, "E", today.year, 8), policy_id=row.id, kind=kind,
         before=before, after=after, effective_date=effective,
         premium_difference_fen=to_fen(difference), explanation=lines, actor=actor,
     )
@@ -84,8 +117,8 @@ Result = tuple[dict[str, Any], dict[str, Any], Decimal, list[dict[str, str]]]
 
 
 def _change_beneficiary(s: Session, row: PolicyRow, product: Product,
-                        raw: Mapping[str, Any], effective: date) -> Result:
-    new = parse_beneficiaries(raw.get("beneficiaries"))
+                        cmd: Endorse, effective: date) -> Result:
+    new = beneficiaries_of(cmd.beneficiaries or ())
     old = s.execute(select(Beneficiary).where(Beneficiary.policy_id == row.id)).scalars().all()
     before = {"beneficiaries": [{"name": b.name, "relation": b.relation, "share_pct": b.share_pct}
                                 for b in old]}
@@ -99,8 +132,10 @@ def _change_beneficiary(s: Session, row: PolicyRow, product: Product,
 
 
 def _change_contact(s: Session, row: PolicyRow, product: Product,
-                    raw: Mapping[str, Any], effective: date) -> Result:
-    changes = parse_party_update({k: raw[k] for k in ("phone", "address") if k in raw})
+                    cmd: Endorse, effective: date) -> Result:
+    changes = {k: getattr(cmd, k) for k in CONTACT_FIELDS if getattr(cmd, k) is not None}
+    if not changes:
+        raise ValidationError("body", "请提供要更新的字段")
     party = row.applicant or row.insured
     assert party is not None
     done = apply_update(s, party, changes, "endorsement", "endorsement")
@@ -141,11 +176,18 @@ def _settle_difference(s: Session, row: PolicyRow, diff: Decimal) -> None:
                       amount_fen=to_fen(diff), method="pending", reference=None))
 
 
+def _coverage(product: Product, cmd: Endorse) -> Coverage:
+    if cmd.coverage_code is None:
+        raise ValidationError("coverage_code", "请提供保险责任代码 coverage_code")
+    return product.coverage(cmd.coverage_code, "coverage_code")
+
+
 def _change_sum_insured(s: Session, row: PolicyRow, product: Product,
-                        raw: Mapping[str, Any], effective: date) -> Result:
-    code = raw.get("coverage_code")
-    cov_def = product.coverage(str(code), "coverage_code")
-    new_si = parse_amount(raw.get("sum_insured"), "sum_insured", allow_zero=False)
+                        cmd: Endorse, effective: date) -> Result:
+    cov_def = _coverage(product, cmd)
+    new_si = cmd.sum_insured
+    if new_si is None:
+        raise ValidationError("sum_insured", "请提供新的保额 sum_insured")
     cov_def.check_sum_insured(new_si, "sum_insured")
     line = next((c for c in active_coverages(row) if c.code == cov_def.code), None)
     if line is None:
@@ -161,12 +203,11 @@ def _change_sum_insured(s: Session, row: PolicyRow, product: Product,
 
 
 def _add_coverage(s: Session, row: PolicyRow, product: Product,
-                  raw: Mapping[str, Any], effective: date) -> Result:
-    cov_def = product.coverage(str(raw.get("coverage_code")), "coverage_code")
+                  cmd: Endorse, effective: date) -> Result:
+    cov_def = _coverage(product, cmd)
     if any(c.code == cov_def.code for c in active_coverages(row)):
         raise ValidationError("coverage_code", f"保单已有{cov_def.name}")
-    si = parse_amount(raw.get("sum_insured", f"{cov_def.default_sum_insured:.2f}"),
-                      "sum_insured", allow_zero=False)
+    si = cmd.sum_insured or cov_def.default_sum_insured
     cov_def.check_sum_insured(si, "sum_insured")
     new = PolicyCoverage(policy_id=row.id, code=cov_def.code, name=cov_def.name,
                          sum_insured_fen=to_fen(si), effective_from=effective)
@@ -180,8 +221,8 @@ def _add_coverage(s: Session, row: PolicyRow, product: Product,
 
 
 def _remove_coverage(s: Session, row: PolicyRow, product: Product,
-                     raw: Mapping[str, Any], effective: date) -> Result:
-    cov_def = product.coverage(str(raw.get("coverage_code")), "coverage_code")
+                     cmd: Endorse, effective: date) -> Result:
+    cov_def = _coverage(product, cmd)
     if cov_def.required:
         raise ValidationError("coverage_code", f"{cov_def.name}为必选责任，不能减少")
     line = next((c for c in active_coverages(row) if c.code == cov_def.code), None)
@@ -196,7 +237,7 @@ def _remove_coverage(s: Session, row: PolicyRow, product: Product,
 
 
 def _surrender(s: Session, row: PolicyRow, product: Product,
-               raw: Mapping[str, Any], effective: date) -> Result:
+               cmd: Endorse, effective: date) -> Result:
     policy = to_domain(row, product)
     cooling = policy.in_cooling_off(effective)
     refund = surrender_refund(paid_instalments(s, row), effective,

@@ -30,7 +30,8 @@ from backoffice.domain.roster import (
     parse_row,
 )
 from backoffice.services.base import audit, business_date, emit, number, today_cn
-from backoffice.services.policies import load_policy, quote_view
+from backoffice.services.commands import Command, Day, Reference, Text, takes
+from backoffice.services.policies import ProductCode, load_policy, quote_view
 from backoffice.services.products import load_product
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -46,24 +47,28 @@ from backoffice.store.models import (
 BATCH = 5000
 
 
-def create_group_policy(
-    db: Database, product_code: str, applicant_name: str, start_date: date, actor: str
-) -> dict[str, Any]:
+class CreateGroupPolicy(Command):
+    """A group contract: the sponsoring body, the day cover starts, the group product."""
+
+    applicant_name: Text(100, blank_ok=False)
+    start_date: Day
+    product_code: ProductCode
+
+
+@takes(CreateGroupPolicy)
+def create_group_policy(db: Database, cmd: CreateGroupPolicy, actor: str) -> dict[str, Any]:
     """A government-sponsored (or employer) contract; its insureds come by roster."""
-    if not applicant_name.strip():
-        raise ValidationError("applicant_name", "投保单位名称不能为空")
-    if len(applicant_name.strip()) > 100:
-        raise ValidationError("applicant_name", "投保单位名称不能超过 100 字")
-    business_date(start_date, "start_date")
+    applicant_name = cmd.applicant_name
+    start_date = business_date(cmd.start_date, "start_date")
     with db.transaction() as s:
-        product = load_product(s, product_code)
+        product = load_product(s, cmd.product_code)
         if product.kind != "group":
             raise ValidationError("product_code", f"{product.name}不是团体产品")
         year = start_date.year
         row = PolicyRow(
             application_no=number(s, "A", year, 8), policy_no=number(s, "G", year, 8),
             product_code=product.code, kind="group", status=IN_FORCE,
-            applicant_name=applicant_name.strip(), applicant_relation="other",
+            applicant_name=applicant_name, applicant_relation="other",
             application_date=start_date - timedelta(days=1), requested_start=start_date,
             start_date=start_date, end_date=add_months(start_date, product.term_months),
             term_months=product.term_months, payment_mode="single", frequency="annual",
@@ -445,10 +450,19 @@ def _reprice_group(s: Session, policy: PolicyRow, product: Product) -> None:
     policy.premium_lines = quote_view(q)["lines"]
 
 
-def auto_enroll(db: Database, policy_no: str, as_of: date, actor: str = "scheduler") -> int:
+class AutoEnroll(Command):
+    """Enroll a scheme's newly eligible residents, as of a day (default today)."""
+
+    policy_no: Reference
+    as_of: Day | None = None
+
+
+@takes(AutoEnroll)
+def auto_enroll(db: Database, cmd: AutoEnroll, actor: str) -> int:
     """Monthly: residents of the scheme's area who have reached the minimum age are enrolled
     from the 1st of the month after their birthday, with no application. Idempotent."""
-    business_date(as_of, "as_of")
+    as_of = business_date(cmd.as_of, "as_of") if cmd.as_of else today_cn()
+    policy_no = cmd.policy_no
     with db.transaction() as s:
         policy, product = _group_policy(s, policy_no)
         areas = product.eligibility.get("area_codes") or []

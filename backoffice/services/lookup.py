@@ -9,9 +9,9 @@ from sqlalchemy import Date, Integer, String, bindparam, cast, literal, null, se
 from sqlalchemy.orm import Session, joinedload, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backoffice.domain.identity import parse_id_number
 from backoffice.domain.policy import COVERED, STATUS_NAMES
 from backoffice.domain.product import Product
+from backoffice.services.commands import Command, IdNumber, takes
 from backoffice.services.parties import party_view
 from backoffice.services.policies import coverage_view, policy_summary
 from backoffice.services.products import load_product
@@ -78,14 +78,22 @@ def _product(s: Session, code: str, version: datetime | None) -> Product:
     return product
 
 
-def policies_for_id_number(db: Database, id_number: str) -> list[dict[str, Any]]:
-    """Issued individual policies where the person is insured, then group memberships.
+class FindPolicies(Command):
+    """Whose policies: the insured's ID number."""
+
+    id_number: IdNumber
+
+
+@takes(FindPolicies)
+def policies_for_id_number(db: Database, cmd: FindPolicies, actor: str) -> list[dict[str, Any]]:
+    """Issued individual policies where the person is insured, then group memberships
+    (`actor` is not needed: a read).
 
     On PostgreSQL the read runs in autocommit mode: one statement needs no transaction, and
     that spares the BEGIN and ROLLBACK round trips (READ COMMITTED gives each statement its
     own snapshot either way). SQLite has no round trips to spare, and is slower so.
     """
-    idn = parse_id_number(id_number).value
+    idn = cmd.id_number
     with db.read() as s:
         if not db.is_sqlite:
             s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -16,18 +16,21 @@ never lost).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
+from pydantic import WithJsonSchema
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backoffice import clock
+from backoffice.domain.errors import ValidationError
 from backoffice.domain.identity import mask_phone
 from backoffice.notifications.base import SendError
 from backoffice.services.base import audit
+from backoffice.services.commands import Command, domain_rule, takes
 from backoffice.store.db import Database
 from backoffice.store.models import Notification
 
@@ -176,14 +179,38 @@ def _failed(db: Database, note: Notification, message: str, retryable: bool, now
 
 # ---- dead letters and counts -----------------------------------------------------------------
 
-def requeue_dead(db: Database, now: datetime | None = None, ids: Sequence[int] | None = None,
-                 actor: str = "system") -> int:
+MAX_REQUEUE = 1000
+
+
+def _ids(value: Any, _field: str) -> list[int]:
+    """Notification ids: whole numbers as JSON has them (not "1", not true), at most
+    MAX_REQUEUE; one refusal for the list, as the API always gave."""
+    if not isinstance(value, list) or len(value) > MAX_REQUEUE or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in value):
+        raise ValidationError("", f"ids 须为整数列表（最多 {MAX_REQUEUE} 个），省略则全部重发")
+    return value
+
+
+NotificationIds = Annotated[list[int], domain_rule(_ids),
+                            WithJsonSchema({"type": "array", "maxItems": MAX_REQUEUE,
+                                            "items": {"type": "integer", "minimum": 1}})]
+
+
+class RequeueDead(Command):
+    """Dead letters to try again: those listed, or all of them."""
+
+    ids: NotificationIds | None = None
+
+
+@takes(RequeueDead)
+def requeue_dead(db: Database, cmd: RequeueDead, actor: str, *, now: datetime | None = None
+                 ) -> int:
     """Give dead letters (all, or those listed) a fresh set of attempts from `now`."""
     now = now or clock.utcnow()
     with db.transaction() as s:
         stmt = select(Notification.id).where(Notification.status == "dead")
-        if ids is not None:
-            stmt = stmt.where(Notification.id.in_(list(ids)))
+        if cmd.ids is not None:
+            stmt = stmt.where(Notification.id.in_(cmd.ids))
         chosen = list(s.execute(stmt.order_by(Notification.id)).scalars())
         if not chosen:
             return 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backoffice.services.commands import Command, Text, takes
 from backoffice.store.db import Database
 from backoffice.store.models import ServiceOutlet
 
@@ -33,8 +34,17 @@ def install_outlets(db: Database, outlets: Iterable[Mapping[str, Any]]) -> int:
     return written
 
 
-def list_outlets(db: Database, town: str | None = None, service: str | None = None
-                 ) -> list[dict[str, Any]]:
+class ListOutlets(Command):
+    """Outlets in a town (part of its name) offering a service; both optional."""
+
+    town: Text(60) = None
+    service: Text(60) = None
+
+
+@takes(ListOutlets)
+def list_outlets(db: Database, cmd: ListOutlets, actor: str) -> list[dict[str, Any]]:
+    """The outlets by code (`actor` is not needed: a read)."""
+    town, service = cmd.town, cmd.service
     with db.read() as s:
         stmt = select(ServiceOutlet).order_by(ServiceOutlet.code)
         if town:

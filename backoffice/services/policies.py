@@ -2,46 +2,67 @@
 
 Each public function is one use case in one transaction. The rules live in
 backoffice.domain; this module loads, calls the domain, and writes back with an audit entry.
+A use case is called `fn(db, cmd, actor)`: `cmd` is its typed command (declared below; a
+mapping is validated into it, a refusal naming the field), `actor` who acts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
+from pydantic import Field, StrictBool, WithJsonSchema
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from backoffice.domain.endorsement import parse_beneficiaries
+from backoffice.domain.endorsement import RELATIONS, check_beneficiaries
+from backoffice.domain.endorsement import Beneficiary as Named
 from backoffice.domain.errors import DomainError, NotFound, ValidationError
 from backoffice.domain.identity import age_on, mask_bank_card, parse_bank_card
-from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
-from backoffice.domain.party import parse_date, parse_person
+from backoffice.domain.money import fmt, from_fen, to_fen
+from backoffice.domain.party import PersonData
 from backoffice.domain.policy import (
     ACCEPTED,
+    APPLICANT_RELATIONS,
     APPLIED,
     COVERED,
     GRACE_PERIOD,
     IN_FORCE,
     LAPSED,
+    PAYMENT_METHODS,
     PREMIUM_DUE,
     STATUS_NAMES,
+    TRANSITIONS,
     Instalment,
     Policy,
     payment_schedule,
 )
-from backoffice.domain.product import Product
-from backoffice.domain.rating import PremiumQuote, quote
+from backoffice.domain.product import PAYMENT_FREQUENCIES, Product
+from backoffice.domain.rating import PAYMENT_MODES, PremiumQuote, quote
 from backoffice.domain.underwriting import (
+    MAX_REASON_LENGTH,
+    MAX_REASONS,
     OUTCOME_NAMES,
     check_declarations,
     manual_decision,
     underwrite,
 )
 from backoffice.services.base import audit, business_date, emit, number, today_cn
-from backoffice.services.parties import ensure_party, party_view
+from backoffice.services.commands import (
+    Command,
+    Count,
+    Day,
+    IdNumber,
+    OneOf,
+    PositiveAmount,
+    Reference,
+    Text,
+    domain_rule,
+    takes,
+)
+from backoffice.services.parties import OccupationClass, PersonIn, ensure_party, party_view
 from backoffice.services.products import load_product
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -54,8 +75,172 @@ from backoffice.store.models import (
     utcnow,
 )
 
-PAYMENT_METHODS = ("bank_transfer", "auto_debit", "wechat_pay", "cash", "card")
-APPLICANT_RELATIONS = ("self", "spouse", "child", "parent", "other")
+# ---- what the use cases take -------------------------------------------------------------------
+
+ProductCode = Text(40, blank_ok=False)
+
+
+def _bank_card(value: Any, field: str) -> str:
+    # the domain's pattern uses \d, which also matches "８" and other Unicode digits
+    if isinstance(value, str) and not value.isascii():
+        raise ValidationError(field, "银行卡号应为12–19位数字")
+    return parse_bank_card(value, field)
+
+
+def _loading_pct(value: Any, _field: str) -> Decimal | None:
+    """A percentage as text or a whole number; the product's rules bound it."""
+    refused = ValidationError("", "加费比例须为不小于 0 的数（百分比），如 \"25\"")
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or (
+            isinstance(value, int) and not 0 <= value <= 10_000):
+        raise refused
+    if isinstance(value, str) and (not value.isascii() or len(value) > 12):
+        raise refused
+    try:
+        pct = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise refused from None
+    if not pct.is_finite() or pct < 0:
+        raise refused
+    return pct
+
+
+BankCard = Annotated[str, domain_rule(_bank_card),
+                     WithJsonSchema({"type": "string", "pattern": r"^[0-9 -]{12,23}$",
+                                     "description": "Bank card number (Luhn-checked)."})]
+LoadingPct = Annotated[Decimal | None, domain_rule(_loading_pct),
+                       WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$"})]
+# {question code: true/false}; the product decides which questions there are
+Declarations = Annotated[dict[Text(40, blank_ok=False), StrictBool], Field(max_length=50)]
+
+
+class CoverageChoice(Command):
+    """A coverage of the product and its sum insured (default: the product's)."""
+
+    code: Text(40, blank_ok=False)
+    sum_insured: PositiveAmount | None = None
+
+
+Coverages = Annotated[list[CoverageChoice], Field(min_length=1, max_length=20)]
+
+
+class BeneficiaryIn(Command):
+    """A named death beneficiary and their whole-percent share."""
+
+    name: Text(40, blank_ok=False)
+    relation: OneOf(RELATIONS)
+    id_number: IdNumber
+    share_pct: Count(100)
+
+
+Beneficiaries = Annotated[list[BeneficiaryIn], Field(max_length=10)]
+
+
+def beneficiaries_of(given: Sequence[BeneficiaryIn]) -> tuple[Named, ...]:
+    """The beneficiaries as the domain keeps them; its rules (shares add up to 100, nobody
+    twice) decide."""
+    return check_beneficiaries([Named(b.name, b.relation, b.id_number, b.share_pct)
+                                for b in given])
+
+
+class Insured(PersonIn):
+    """The insured of an application: the occupation class rates the premium."""
+
+    occupation_class: OccupationClass
+
+
+class Quote(Command):
+    """A premium quote: who (birth date, occupation class), what (product, coverages), how
+    it is paid; the age is taken on `on` (default today)."""
+
+    birth_date: Day
+    occupation_class: OccupationClass
+    product_code: ProductCode
+    on: Day | None = None
+    coverages: Coverages | None = None
+    payment_mode: OneOf(PAYMENT_MODES) = "single"
+    frequency: OneOf(PAYMENT_FREQUENCIES) = "annual"
+
+
+class Apply(Command):
+    """投保: the insured (and the applicant unless the same person), product, coverages,
+    beneficiaries, payment and health declarations."""
+
+    # an absent insured is refused by its first field, as an empty one is
+    insured: Insured = Field(default_factory=dict, validate_default=True)
+    applicant_relation: OneOf(APPLICANT_RELATIONS) = "self"
+    applicant: PersonIn | None = None
+    application_date: Day | None = None
+    start_date: Day | None = None
+    beneficiaries: Beneficiaries | None = None
+    payment_mode: OneOf(PAYMENT_MODES) = "single"
+    frequency: OneOf(PAYMENT_FREQUENCIES) | None = None  # default: annual if single, else monthly
+    debit_account: BankCard | None = None  # needed for auto_debit
+    product_code: ProductCode
+    health_declarations: Declarations | None = None
+    coverages: Coverages | None = None
+
+
+class Underwrite(Command):
+    """核保 of an application: the product's rules, or with `outcome` the underwriter's own
+    decision (always with reasons)."""
+
+    application_no: Reference
+    outcome: OneOf(tuple(OUTCOME_NAMES)) | None = None
+    loading_pct: LoadingPct = None
+    reasons: Annotated[list[Text(MAX_REASON_LENGTH, blank_ok=False)],
+                       Field(max_length=MAX_REASONS)] | None = None
+
+
+class Issue(Command):
+    """承保出单 of an accepted application."""
+
+    application_no: Reference
+
+
+class PaymentIn(Command):
+    """A premium payment: exactly what the next instalment (or the arrears) comes to."""
+
+    amount: PositiveAmount
+    method: OneOf(PAYMENT_METHODS) = "bank_transfer"
+    reference: Text(60) = None
+
+
+class RecordPayment(PaymentIn):
+    """收费 on an application or a policy (one of the two numbers)."""
+
+    application_no: Reference | None = None
+    policy_no: Reference | None = None
+
+    @property
+    def ref(self) -> str:
+        ref = self.policy_no or self.application_no
+        if ref is None:
+            raise ValidationError("policy_no", "请提供保单号或投保单号")
+        return ref
+
+
+class Transition(Command):
+    """A lifecycle move on a policy; a reinstatement brings the arrears and a fresh health
+    declaration."""
+
+    policy_no: Reference
+    action: OneOf(TRANSITIONS)
+    today: Day | None = None
+    payment: PaymentIn | None = None
+    health_declarations: Declarations | None = None
+
+    @classmethod
+    def of(cls, raw: Any) -> Transition:
+        try:
+            return super().of(raw)
+        except ValidationError as exc:
+            # the arrears are refused as any payment is: "amount", "method" (as always)
+            if exc.field and exc.field.startswith("payment."):
+                raise ValidationError(exc.field.removeprefix("payment."), exc.message) from None
+            raise
+
 
 
 # ---- loading and views -------------------------------------------------------------------
@@ -73,6 +258,13 @@ def load_policy(session: Session, ref: str, *, lock: bool = False) -> PolicyRow:
         field = "application_no" if ref.startswith("A") else "policy_no"
         raise NotFound(f"保单 {ref} 不存在", field)
     return row
+
+
+def load_issued(session: Session, policy_no: str, *, lock: bool = False) -> PolicyRow:
+    """A policy by its policy number: an application number is not one."""
+    if policy_no.startswith("A"):
+        raise NotFound(f"保单 {policy_no} 不存在", "policy_no")
+    return load_policy(session, policy_no, lock=lock)
 
 
 def to_domain(row: PolicyRow, product: Product) -> Policy:
@@ -202,28 +394,23 @@ def get_policy(db: Database, ref: str) -> dict[str, Any]:
 
 # ---- application and underwriting ----------------------------------------------------------
 
-def _sums_insured(product: Product, raw: object) -> dict[str, Decimal]:
-    if raw is None:
+def _sums_insured(product: Product, chosen: Sequence[CoverageChoice] | None
+                  ) -> dict[str, Decimal]:
+    """Sums insured by coverage code: the product's required coverages at their defaults
+    when none are chosen."""
+    if chosen is None:
         return {c.code: c.default_sum_insured for c in product.coverages if c.required}
-    if not isinstance(raw, list) or not raw:
-        raise ValidationError("coverages", "请选择保险责任：[{\"code\", \"sum_insured\"}]")
     sums: dict[str, Decimal] = {}
-    for i, item in enumerate(raw):
-        if not isinstance(item, Mapping) or not isinstance(item.get("code"), str):
-            raise ValidationError(f"coverages[{i}].code", "须提供保险责任代码")
-        cov = product.coverage(item["code"], f"coverages[{i}].code")
+    for i, item in enumerate(chosen):
+        cov = product.coverage(item.code, f"coverages[{i}].code")
         if cov.code in sums:
             raise ValidationError(f"coverages[{i}].code", f"{cov.name}重复")
-        raw_si = item.get("sum_insured", f"{cov.default_sum_insured:.2f}")
-        sums[cov.code] = parse_amount(raw_si, f"coverages[{i}].sum_insured", allow_zero=False)
+        sums[cov.code] = item.sum_insured or cov.default_sum_insured
     return sums
 
 
-def _declarations(product: Product, raw: Mapping[str, Any]) -> dict[str, bool]:
-    answers = raw.get("health_declarations") or {}
-    if not isinstance(answers, Mapping):
-        raise ValidationError("health_declarations", "健康告知须为对象：{问题代码: true/false}")
-    return check_declarations(product, answers)
+def _declarations(product: Product, answers: Mapping[str, bool] | None) -> dict[str, bool]:
+    return check_declarations(product, answers or {})
 
 
 def price(product: Product, age: int, occupation_class: int, sums: Mapping[str, Decimal],
@@ -231,18 +418,15 @@ def price(product: Product, age: int, occupation_class: int, sums: Mapping[str, 
     return quote(product, age, occupation_class, sums, loading, payment_mode, frequency)
 
 
-def quote_request(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A premium quote with its explanation, without applying."""
-    birth = parse_date(raw.get("birth_date"), "birth_date")
-    occ = raw.get("occupation_class")
-    if isinstance(occ, bool) or not isinstance(occ, int):
-        raise ValidationError("occupation_class", "职业类别须为 1–6 的整数")
+@takes(Quote)
+def quote_request(db: Database, cmd: Quote, actor: str) -> dict[str, Any]:
+    """A premium quote with its explanation, without applying (`actor` is not needed)."""
     with db.read() as s:
-        product = load_product(s, raw.get("product_code"))
-    on = parse_date(raw["on"], "on") if raw.get("on") else today_cn()
-    q = quote(product, age_on(birth, on), occ, _sums_insured(product, raw.get("coverages")),
-              Decimal(0), str(raw.get("payment_mode", "single")),
-              str(raw.get("frequency", "annual")))
+        product = load_product(s, cmd.product_code)
+    on = cmd.on or today_cn()
+    q = quote(product, age_on(cmd.birth_date, on), cmd.occupation_class,
+              _sums_insured(product, cmd.coverages), Decimal(0), cmd.payment_mode,
+              cmd.frequency)
     return quote_view(q)
 
 
@@ -256,41 +440,50 @@ def quote_view(q: PremiumQuote) -> dict[str, Any]:
     }
 
 
-def apply(db: Database, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
+def _applicant(cmd: Apply, insured: PersonData) -> PersonData:
+    if cmd.applicant_relation == "self":
+        return insured
+    if cmd.applicant is None:
+        raise ValidationError("applicant", "投保人不是被保险人本人时，请提供投保人信息")
+    return cmd.applicant.data()
+
+
+def _debit_account(cmd: Apply) -> str | None:
+    if cmd.payment_mode != "auto_debit":
+        return None
+    if cmd.debit_account is None:
+        raise ValidationError("debit_account", "自动扣款须提供银行卡号")
+    return cmd.debit_account
+
+
+@takes(Apply)
+def apply(db: Database, cmd: Apply, actor: str) -> dict[str, Any]:
     """投保: validate everything, price it, and file the application (status applied)."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    insured = parse_person(raw.get("insured") or {}, "insured.")
-    if insured.occupation_class is None:
-        raise ValidationError("insured.occupation_class", "请填写被保险人职业类别（1–6）")
-    relation = raw.get("applicant_relation", "self")
-    if relation not in APPLICANT_RELATIONS:
-        raise ValidationError("applicant_relation", f"须为 {', '.join(APPLICANT_RELATIONS)} 之一")
-    applicant = insured if relation == "self" else parse_person(
-        raw.get("applicant") or {}, "applicant.")
+    insured = cmd.insured.data()
+    relation = cmd.applicant_relation
+    applicant = _applicant(cmd, insured)
     today = today_cn()
-    application_date = business_date(parse_date(raw["application_date"], "application_date"),
-                                     "application_date") if raw.get("application_date") else today
-    start = business_date(parse_date(raw["start_date"], "start_date"), "start_date") if raw.get(
-        "start_date") else application_date + timedelta(days=1)
+    application_date = business_date(cmd.application_date, "application_date") \
+        if cmd.application_date else today
+    start = business_date(cmd.start_date, "start_date") if cmd.start_date \
+        else application_date + timedelta(days=1)
     if start <= application_date:
         raise ValidationError("start_date", "保险起期须晚于投保日期")
-    beneficiaries = parse_beneficiaries(raw["beneficiaries"]) if raw.get("beneficiaries") else ()
-    payment_mode = raw.get("payment_mode", "single")
-    frequency = raw.get("frequency", "annual" if payment_mode == "single" else "monthly")
-    debit_account = None
-    if payment_mode == "auto_debit":
-        debit_account = parse_bank_card(raw.get("debit_account"))
+    beneficiaries = beneficiaries_of(cmd.beneficiaries) if cmd.beneficiaries else ()
+    payment_mode = cmd.payment_mode
+    frequency = cmd.frequency or ("annual" if payment_mode == "single" else "monthly")
+    debit_account = _debit_account(cmd)
 
     with db.transaction() as s:
-        product = load_product(s, raw.get("product_code"))
+        product = load_product(s, cmd.product_code)
         if product.kind != "individual":
             raise ValidationError("product_code", f"{product.name}为团体产品，不接受个人投保")
-        answers = _declarations(product, raw)
-        sums = _sums_insured(product, raw.get("coverages"))
+        answers = _declarations(product, cmd.health_declarations)
+        sums = _sums_insured(product, cmd.coverages)
         age = age_on(insured.birth_date, start)
+        assert insured.occupation_class is not None  # Insured requires it
         q = price(product, age, insured.occupation_class, sums, Decimal(0),
-                  str(payment_mode), str(frequency))
+                  payment_mode, frequency)
         insured_party = ensure_party(s, insured, actor, "insured")
         applicant_party = insured_party if relation == "self" else ensure_party(
             s, applicant, actor, "applicant")
@@ -321,21 +514,21 @@ def apply(db: Database, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
         return policy_detail(s, row, product)
 
 
-def run_underwriting(db: Database, ref: str, actor: str,
-                     raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """核保: the product's rules decide; or, with `outcome` in `raw`, the underwriter does (a
-    referred case). Loading reprices; an accepted case gets its schedule."""
+@takes(Underwrite)
+def run_underwriting(db: Database, cmd: Underwrite, actor: str) -> dict[str, Any]:
+    """核保: the product's rules decide; or, with `outcome`, the underwriter does (a referred
+    case). Loading reprices; an accepted case gets its schedule."""
     with db.transaction() as s:
-        row = load_policy(s, ref, lock=True)
+        row = load_policy(s, cmd.application_no, lock=True)
         product = load_product(s, row.product_code)
         insured = row.insured
         assert insured is not None
         age = age_on(insured.birth_date, row.requested_start)
         occ = insured.occupation_class or 1
-        manual = raw is not None and raw.get("outcome") is not None
-        decision = (manual_decision(product, raw.get("outcome"), raw.get("loading_pct"),
-                                    raw.get("reasons")) if raw is not None and manual
-                    else underwrite(product, age, occ, row.health_declarations))
+        manual = cmd.outcome is not None
+        decision = (manual_decision(product, cmd.outcome, cmd.loading_pct,
+                                    None if cmd.reasons is None else list(cmd.reasons))
+                    if manual else underwrite(product, age, occ, row.health_declarations))
         policy = to_domain(row, product)
         before = _state(row)
         policy.underwrite(decision)
@@ -428,32 +621,21 @@ def paid_instalments(s: Session, row: PolicyRow) -> list[Instalment]:
 
 # ---- premium and issue -------------------------------------------------------------------------
 
-def _parse_payment(raw: Mapping[str, Any]) -> tuple[Decimal, str, str | None]:
-    amount = parse_amount(raw.get("amount"), "amount", allow_zero=False)
-    method = raw.get("method", "bank_transfer")
-    if method not in PAYMENT_METHODS:
-        raise ValidationError("method", f"缴费方式须为 {', '.join(PAYMENT_METHODS)} 之一")
-    reference = raw.get("reference")
-    if reference is not None and (not isinstance(reference, str) or len(reference) > 60):
-        raise ValidationError("reference", "流水号须为不超过 60 字的文本")
-    return amount, method, reference
-
-
-def _pay(s: Session, row: PolicyRow, lines: list[PremiumInstalment], amount: Decimal,
-         method: str, reference: str | None) -> None:
+def _pay(s: Session, row: PolicyRow, lines: list[PremiumInstalment], paid: PaymentIn) -> None:
     owed = sum((from_fen(i.amount_fen) for i in lines), Decimal(0))
-    if amount != owed:
-        raise ValidationError("amount", f"应缴金额为 {fmt(owed)} 元，收到 {fmt(amount)} 元")
+    if paid.amount != owed:
+        raise ValidationError("amount", f"应缴金额为 {fmt(owed)} 元，收到 {fmt(paid.amount)} 元")
     now = utcnow()
     for line in lines:
         line.status, line.paid_at = "paid", now
         s.add(Payment(policy_id=row.id, instalment_id=line.id, kind="premium",
-                      amount_fen=line.amount_fen, method=method, reference=reference))
+                      amount_fen=line.amount_fen, method=paid.method, reference=paid.reference))
 
 
-def record_payment(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
+@takes(RecordPayment)
+def record_payment(db: Database, cmd: RecordPayment, actor: str) -> dict[str, Any]:
     """收费: pays the next unpaid instalment; clears premium-due and grace states."""
-    amount, method, reference = _parse_payment(raw)
+    ref, amount = cmd.ref, cmd.amount
     with db.transaction() as s:
         row = load_policy(s, ref, lock=True)
         product = load_product(s, row.product_code)
@@ -463,7 +645,7 @@ def record_payment(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -
         if not unpaid:
             raise DomainError("本保险期间的保费已全部缴清", "amount")
         before = _state(row)
-        _pay(s, row, unpaid[:1], amount, method, reference)
+        _pay(s, row, unpaid[:1], cmd)
         if row.status in (PREMIUM_DUE, GRACE_PERIOD):
             policy = to_domain(row, product)
             policy.premium_paid()
@@ -475,10 +657,11 @@ def record_payment(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -
         return policy_detail(s, row, product)
 
 
-def issue(db: Database, ref: str, actor: str) -> dict[str, Any]:
+@takes(Issue)
+def issue(db: Database, cmd: Issue, actor: str) -> dict[str, Any]:
     """承保出单: a policy number; cover starts on the requested date, or tomorrow if later."""
     with db.transaction() as s:
-        row = load_policy(s, ref, lock=True)
+        row = load_policy(s, cmd.application_no, lock=True)
         product = load_product(s, row.product_code)
         policy = to_domain(row, product)
         today = today_cn()
@@ -500,18 +683,13 @@ def issue(db: Database, ref: str, actor: str) -> dict[str, Any]:
 
 # ---- lifecycle moves ------------------------------------------------------------------------
 
-TRANSITIONS = ("premium_due", "start_grace", "lapse", "reinstate", "expire", "cancel")
-
-
-def transition(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> dict[str, Any]:
+@takes(Transition)
+def transition(db: Database, cmd: Transition, actor: str) -> dict[str, Any]:
     """Staff (or the scheduler) move a policy along its lifecycle."""
-    action = raw.get("action")
-    if action not in TRANSITIONS:
-        raise ValidationError("action", f"action 须为 {', '.join(TRANSITIONS)} 之一")
-    today = business_date(parse_date(raw["today"], "today"), "today") if raw.get(
-        "today") else today_cn()
+    action = cmd.action
+    today = business_date(cmd.today, "today") if cmd.today else today_cn()
     with db.transaction() as s:
-        row = load_policy(s, ref, lock=True)
+        row = load_issued(s, cmd.policy_no, lock=True)
         product = load_product(s, row.product_code)
         policy = to_domain(row, product)
         before = _state(row)
@@ -526,7 +704,7 @@ def transition(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> di
         elif action == "lapse":
             policy.lapse(today)
         elif action == "reinstate":
-            extra = _reinstate(s, row, product, policy, raw, today)
+            extra = _reinstate(s, row, product, policy, cmd, today)
         elif action == "expire":
             policy.expire(today)
         elif action == "cancel":
@@ -540,25 +718,23 @@ def transition(db: Database, ref: str, raw: Mapping[str, Any], actor: str) -> di
 
 
 def _reinstate(s: Session, row: PolicyRow, product: Product, policy: Policy,
-               raw: Mapping[str, Any], today: date) -> dict[str, Any]:
+               cmd: Transition, today: date) -> dict[str, Any]:
     """复效: the arrears in one payment and a fresh health declaration that still passes."""
     if row.status != LAPSED:
         policy.reinstate(today, arrears_paid=False, health_ok=False)  # raises the clear error
     owed = [i for i in unpaid_instalments(s, row) if i.due_date <= today]
-    answers = _declarations(product, raw)
+    answers = _declarations(product, cmd.health_declarations)
     insured = row.insured
     assert insured is not None
     decision = underwrite(product, age_on(insured.birth_date, today),
                           insured.occupation_class or 1, answers)
     health_ok = decision.accepted and decision.loading_pct <= Decimal(row.loading_pct)
-    payment = raw.get("payment")
-    if owed and not isinstance(payment, Mapping):
+    if owed and cmd.payment is None:
         raise ValidationError("payment", "复效须补缴欠缴保费：payment {amount, method}")
     policy.reinstate(today, arrears_paid=True, health_ok=health_ok)
     if owed:
-        assert isinstance(payment, Mapping)
-        amount, method, reference = _parse_payment(payment)
-        _pay(s, row, owed, amount, method, reference)
+        assert cmd.payment is not None
+        _pay(s, row, owed, cmd.payment)
     row.health_declarations = answers
     return {"arrears_paid": fmt(sum((from_fen(i.amount_fen) for i in owed), Decimal(0)))}
 
@@ -598,6 +774,7 @@ def policy_clock(db: Database, today: date, actor: str = "scheduler") -> dict[st
         elif status == GRACE_PERIOD and grace_end is not None and today > grace_end:
             action = "lapse"
         if action:
-            transition(db, no, {"action": action, "today": today.isoformat()}, actor)
+            transition(db, {"policy_no": no, "action": action, "today": today.isoformat()},
+                       actor)
             counts[action] += 1
     return counts

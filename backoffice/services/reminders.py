@@ -382,7 +382,8 @@ def auto_enrollment(db: Database, today: date) -> dict[str, int]:
     counts = {"policies": 0, "enrolled": 0}
 
     def enroll(policy_no: str) -> str | None:
-        counts["enrolled"] += group.auto_enroll(db, policy_no, today, ACTOR)
+        counts["enrolled"] += group.auto_enroll(
+            db, {"policy_no": policy_no, "as_of": today.isoformat()}, ACTOR)
         return "policies"
 
     return _each(schemes, "auto-enrollment", enroll, counts)

@@ -160,7 +160,7 @@ def test_demo_seed_prints_json_last(cli: Cli) -> None:
                 .where(PolicyRow.policy_no == result["group_policy_no"])).scalar_one()
         assert members == 200
         for idn in samples:
-            assert lookup.policies_for_id_number(db, idn), idn
+            assert lookup.policies_for_id_number(db, {"id_number": idn}, "t"), idn
     finally:
         db.dispose()
     # the same seed again: the same answer, nothing added

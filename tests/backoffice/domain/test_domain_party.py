@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from backoffice.domain.errors import ValidationError
-from backoffice.domain.party import parse_party_update, parse_person
+from backoffice.domain.party import parse_person
 
 # 11010519491231002X: published sample, female, born 1949-12-31 (check char verified by hand).
 FEMALE_ID = "11010519491231002X"
@@ -118,41 +118,3 @@ def test_not_a_mapping_is_refused() -> None:
         parse_person(["王秀英"], "insured.")  # type: ignore[arg-type]
     assert err.value.field == "insured"
 
-
-def test_party_update_valid_fields() -> None:
-    changes = parse_party_update(
-        {
-            "phone": " +86 138 1234 5678 ",
-            "address": " 汕头市潮南区 ",
-            "occupation": "退休",
-            "occupation_class": 1,
-        }
-    )
-    assert changes == {
-        "phone": "13812345678",
-        "address": "汕头市潮南区",
-        "occupation": "退休",
-        "occupation_class": 1,
-    }
-
-
-@pytest.mark.parametrize(
-    ("raw", "field"),
-    [
-        ({"name": "李四"}, "name"),
-        ({"id_number": MALE_ID}, "id_number"),
-        ({"birth_date": "1950-01-01"}, "birth_date"),
-        ({"gender": "male"}, "gender"),
-        ({"phone": "13812345678", "salary": "1"}, "salary"),
-        ({}, "body"),
-        ({"phone": "123"}, "phone"),
-        ({"occupation_class": 9}, "occupation_class"),
-        ({"address": "  "}, "address"),
-        ({"address": "x" * 201}, "address"),
-        ({"occupation": None}, "occupation"),
-    ],
-)
-def test_party_update_refusals(raw: dict[str, Any], field: str) -> None:
-    with pytest.raises(ValidationError) as err:
-        parse_party_update(raw)
-    assert err.value.field == field

@@ -142,12 +142,12 @@ def test_requeue_dead_letters(db: Database, clock: ManualClock) -> None:
     dispatch_due(db, {"sms": Failing(SendError("down", retryable=False))}, T0)
     assert counts_by_status(db)["dead"] == 3
     later = T0 + timedelta(hours=2)
-    assert requeue_dead(db, later, ids=dead_ids[:1], actor="ops-1") == 1
+    assert requeue_dead(db, {"ids": dead_ids[:1]}, "ops-1", now=later) == 1
     assert statuses(db) == {"d0": "pending", "d1": "dead", "d2": "dead"}
     note = get(db, dead_ids[0])
     assert (note.attempts, note.next_attempt_at, note.last_error) == (0, later, "down")
-    assert requeue_dead(db, later, actor="ops-1") == 2
-    assert requeue_dead(db, later) == 0
+    assert requeue_dead(db, {}, "ops-1", now=later) == 2
+    assert requeue_dead(db, {}, "ops-1", now=later) == 0
     sms = Recorder()
     assert dispatch_due(db, {"sms": sms}, later)["sent"] == 3
     with db.read() as s:

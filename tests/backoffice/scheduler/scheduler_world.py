@@ -55,10 +55,11 @@ class World:
                           {"code": "hospital_allowance", "sum_insured": "100.00"}],
             "payment_mode": mode, "frequency": frequency, "health_declarations": NO_HEALTH,
         }, "agent-1")
-        uw = policies.run_underwriting(self.db, app["application_no"], "underwriter-1")
-        policies.record_payment(self.db, app["application_no"], {
-            "amount": uw["premium"]["instalment"], "method": "bank_transfer"}, "cashier-1")
-        issued = policies.issue(self.db, app["application_no"], "underwriter-1")
+        ref = {"application_no": app["application_no"]}
+        uw = policies.run_underwriting(self.db, ref, "underwriter-1")
+        policies.record_payment(self.db, {
+            **ref, "amount": uw["premium"]["instalment"], "method": "bank_transfer"}, "cashier-1")
+        issued = policies.issue(self.db, ref, "underwriter-1")
         return issued["policy_no"], idn
 
     def claim(self, policy_no: str, idn: str, *, claim_type: str = "disability",

@@ -146,8 +146,9 @@ def test_fire_dispatches_through_the_installed_runtime(db: Database, clock: Manu
 
 
 def test_auto_enrollment_fires_on_the_first(db: Database, world: World) -> None:
-    group.create_group_policy(db, "CN-ELDER-ACC", "汕头市潮南区人民政府", date(2026, 1, 1),
-                              "admin")
+    group.create_group_policy(db, {"product_code": "CN-ELDER-ACC",
+                                   "applicant_name": "汕头市潮南区人民政府",
+                                   "start_date": "2026-01-01"}, "admin")
     with db.transaction() as s:
         party = Party(name="甲", gender="male", birth_date=date(1966, 6, 15),
                       id_number=make_id_number("440514", date(1966, 6, 15), 1))

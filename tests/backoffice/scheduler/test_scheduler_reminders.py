@@ -264,8 +264,8 @@ def test_premium_reminders_a_week_ahead_and_on_the_due_day(db: Database,
     world.on(date(2026, 7, 20))
     for _ in range(2):
         amount = policies.get_policy(db, policy_no)["premium"]["instalment"]
-        policies.record_payment(db, policy_no, {"amount": amount, "method": "wechat_pay"},
-                                "cashier-1")
+        policies.record_payment(db, {"policy_no": policy_no, "amount": amount,
+                                     "method": "wechat_pay"}, "cashier-1")
     for day in _days(date(2026, 7, 26), date(2026, 8, 3)):
         world.on(day, 9)
         assert reminders.premium_reminders(db, day) == {"sent": 0}
@@ -283,8 +283,9 @@ def _resident(db: Database, name: str, birth: date, seq: int, area: str = "44051
 
 
 def test_auto_enrollment_on_the_first_of_the_month(db: Database, world: World) -> None:
-    scheme = group.create_group_policy(db, "CN-ELDER-ACC", "汕头市潮南区人民政府",
-                                       date(2026, 1, 1), "admin")["policy_no"]
+    scheme = group.create_group_policy(db, {"product_code": "CN-ELDER-ACC",
+                                            "applicant_name": "汕头市潮南区人民政府",
+                                            "start_date": "2026-01-01"}, "admin")["policy_no"]
     _resident(db, "甲", date(1966, 5, 20), 1)  # 60 in May → from 1 June
     _resident(db, "乙", date(1966, 6, 15), 3)  # 60 in June → from 1 July
     _resident(db, "丙", date(1970, 1, 1), 5)   # 56

@@ -62,14 +62,15 @@ class Factory:
 
     def accepted(self, **kwargs: Any) -> dict[str, Any]:
         app = self.apply(**kwargs)
-        return policies.run_underwriting(self.db, app["application_no"], "underwriter-1")
+        return policies.run_underwriting(self.db, {"application_no": app["application_no"]},
+                                         "underwriter-1")
 
     def issued(self, **kwargs: Any) -> dict[str, Any]:
         uw = self.accepted(**kwargs)
         assert uw["status"] == "accepted", uw["underwriting"]
-        ref = uw["application_no"]
-        policies.record_payment(self.db, ref, {"amount": uw["premium"]["instalment"],
-                                               "method": "bank_transfer"}, "cashier-1")
+        ref = {"application_no": uw["application_no"]}
+        policies.record_payment(self.db, {**ref, "amount": uw["premium"]["instalment"],
+                                          "method": "bank_transfer"}, "cashier-1")
         return policies.issue(self.db, ref, "underwriter-1")
 
     def audit_count(self, *entity_ids: str) -> int:

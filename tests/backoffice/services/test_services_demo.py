@@ -105,7 +105,7 @@ def test_sample_id_numbers_resolve_to_policies(db: Database) -> None:
     result = demo.seed(db, members=300, seed_value=5)
     seen_group = seen_individual = False
     for idn in result.sample_id_numbers:
-        items = lookup.policies_for_id_number(db, idn)
+        items = lookup.policies_for_id_number(db, {"id_number": idn}, "agent-1")
         assert items, idn
         for item in items:
             assert item["insured"]["id_number"] == idn[:6] + "********" + idn[-4:]

@@ -40,7 +40,7 @@ def _payments(db: Database, no: str) -> list[tuple[str, int]]:
 
 
 def _endorse(db: Database, no: str, raw: dict[str, Any]) -> dict[str, Any]:
-    return endorsements.endorse(db, no, raw, "clerk-1")
+    return endorsements.endorse(db, {**raw, "policy_no": no}, "clerk-1")
 
 
 def _yuan(amount: Decimal) -> str:
@@ -286,19 +286,20 @@ def test_party_update_keeps_history_rows(db: Database, factory: Factory) -> None
     issued = factory.issued()
     idn = factory.person()["id_number"]  # nobody registered
     with pytest.raises(DomainError) as exc:
-        parties.update_party(db, idn, {"phone": "13900000000"}, "clerk-1")
+        parties.update_party(db, {"id_number": idn, "phone": "13900000000"}, "clerk-1")
     assert exc.value.field == "id_number"
 
     with db.read() as s:
         party = s.execute(select(Party).join(PolicyRow, PolicyRow.insured_party_id == Party.id)
                           .where(PolicyRow.policy_no == issued["policy_no"])).scalar_one()
     old_phone = party.phone
-    result = parties.update_party(db, party.id_number, {"phone": "13900000001"}, "clerk-1")
+    idn = party.id_number
+    result = parties.update_party(db, {"id_number": idn, "phone": "13900000001"}, "clerk-1")
     assert result["changed"] == ["phone"]
     assert result["party"]["phone"] == "139****0001"
-    parties.update_party(db, party.id_number, {"phone": "13900000002", "occupation": "教师"},
+    parties.update_party(db, {"id_number": idn, "phone": "13900000002", "occupation": "教师"},
                          "clerk-2", source="wechat")
-    nothing = parties.update_party(db, party.id_number, {"phone": "13900000002"}, "clerk-3")
+    nothing = parties.update_party(db, {"id_number": idn, "phone": "13900000002"}, "clerk-3")
     assert nothing["changed"] == []
 
     with db.read() as s:
@@ -326,7 +327,7 @@ def test_party_update_refuses_identity_fields(db: Database, factory: Factory) ->
                           .where(PolicyRow.policy_no == issued["policy_no"])).scalar_one()
     for raw in ({"name": "王五"}, {"id_number": "110101199001011234"}, {"phone": "12345"}):
         with pytest.raises(ValidationError):
-            parties.update_party(db, party.id_number, raw, "clerk-1")
+            parties.update_party(db, {**raw, "id_number": party.id_number}, "clerk-1")
     with db.read() as s:
         assert s.execute(select(PartyUpdate)).first() is None
 
@@ -335,8 +336,9 @@ def test_premium_paid_on_policy_level_also_allowed_in_advance(
     db: Database, factory: Factory
 ) -> None:
     issued = factory.issued(mode="instalments", frequency="semiannual")
-    paid = policies.record_payment(db, issued["policy_no"], {"amount": "46.80"}, "cashier-1")
+    pay = {"policy_no": issued["policy_no"], "amount": "46.80"}
+    paid = policies.record_payment(db, pay, "cashier-1")
     assert [i["status"] for i in paid["premium_schedule"]] == ["paid", "paid"]
     with pytest.raises(DomainError) as exc:
-        policies.record_payment(db, issued["policy_no"], {"amount": "46.80"}, "cashier-1")
+        policies.record_payment(db, pay, "cashier-1")
     assert exc.value.field == "amount"

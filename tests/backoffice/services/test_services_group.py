@@ -43,10 +43,20 @@ def _lines(*rows: str, header: str = HEADER) -> list[str]:
     return [r + "\n" for r in (header, *rows)]
 
 
+def _create(db: Database, product_code: str, applicant_name: str) -> dict[str, Any]:
+    return group.create_group_policy(db, {"product_code": product_code,
+                                          "applicant_name": applicant_name,
+                                          "start_date": START.isoformat()}, "admin")
+
+
+def _auto_enroll(db: Database, policy_no: str, as_of: date) -> int:
+    return group.auto_enroll(db, {"policy_no": policy_no, "as_of": as_of.isoformat()},
+                             "scheduler")
+
+
 @pytest.fixture
 def scheme(db: Database) -> str:
-    return group.create_group_policy(db, "CN-ELDER-ACC", "汕头市潮南区人民政府", START,
-                                     "admin")["policy_no"]
+    return _create(db, "CN-ELDER-ACC", "汕头市潮南区人民政府")["policy_no"]
 
 
 def _import(db: Database, policy_no: str, lines: Iterable[str]) -> group.ImportResult:
@@ -80,7 +90,7 @@ def test_create_group_policy(db: Database, scheme: str) -> None:
     assert (row.kind, row.status, row.start_date, row.end_date) == (
         "group", "in_force", START, date(2027, 1, 1))
     with pytest.raises(ValidationError) as exc:
-        group.create_group_policy(db, "PA-GUARD", "某公司", START, "admin")
+        _create(db, "PA-GUARD", "某公司")
     assert exc.value.field == "product_code"
 
 
@@ -173,7 +183,7 @@ def test_known_person_with_another_name_is_an_error(db: Database, scheme: str) -
     result = _import(db, scheme, _lines(_line("许伯", b, 1), _line("徐伯", b, 1)))
     assert result.skipped == 1
     assert [(e.line, e.field) for e in result.errors] == [(3, "id_number")]
-    other = group.create_group_policy(db, "CN-ELDER-ACC", "另一个镇政府", START, "admin")
+    other = _create(db, "CN-ELDER-ACC", "另一个镇政府")
     result = _import(db, other["policy_no"], _lines(_line("徐伯", b, 1)))
     assert [(e.line, e.field) for e in result.errors] == [(2, "name")]
     assert result.imported == 0
@@ -282,7 +292,7 @@ def test_auto_enroll_from_the_first_of_the_month_after_the_60th_birthday(
     _import(db, scheme, _lines(_line("庚", date(1950, 9, 9), 13)))
     assert _premium_fen(db, scheme) == 1000
 
-    assert group.auto_enroll(db, scheme, as_of, "scheduler") == 4
+    assert _auto_enroll(db, scheme, as_of) == 4
     enrolled = {r[1]: (r[2], r[3]) for r in _roster(db, scheme)}
     assert enrolled == {
         "甲": (date(2026, 4, 1), "auto_enrollment"),
@@ -296,12 +306,12 @@ def test_auto_enroll_from_the_first_of_the_month_after_the_60th_birthday(
     assert [(e.actor, e.after) for e in entries] == [
         ("scheduler", {"as_of": "2026-06-10", "enrolled": 4})]
 
-    assert group.auto_enroll(db, scheme, as_of, "scheduler") == 0
+    assert _auto_enroll(db, scheme, as_of) == 0
     assert len(_roster(db, scheme)) == 5
     assert len([e for e in factory.audits(scheme) if e.action == "auto_enroll"]) == 1
 
     # next month the June birthdays join, from 1 July
-    assert group.auto_enroll(db, scheme, date(2026, 7, 1), "scheduler") == 2
+    assert _auto_enroll(db, scheme, date(2026, 7, 1)) == 2
     enrolled = {r[1]: r[2] for r in _roster(db, scheme)}
     assert enrolled["丁"] == enrolled["戊"] == date(2026, 7, 1)
     assert "己" not in enrolled and "辛" not in enrolled
@@ -313,5 +323,5 @@ def test_auto_enroll_only_into_a_covered_group_policy(
 ) -> None:
     no = factory.issued()["policy_no"]
     with pytest.raises(ValidationError) as exc:
-        group.auto_enroll(db, no, date(2026, 6, 1))
+        _auto_enroll(db, no, date(2026, 6, 1))
     assert exc.value.field == "policy_no"

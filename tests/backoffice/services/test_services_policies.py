@@ -54,19 +54,19 @@ def test_apply_files_an_application_priced_from_the_rate_table(factory: Factory)
 def test_full_lifecycle_apply_underwrite_pay_issue(db: Database, factory: Factory) -> None:
     app = factory.apply()
     ref = app["application_no"]
-    uw = policies.run_underwriting(db, ref, "underwriter-1")
+    uw = policies.run_underwriting(db, {"application_no": ref}, "underwriter-1")
     assert uw["status"] == "accepted"
     assert uw["underwriting"]["outcome"] == "accept"
     assert uw["underwriting"]["reasons"]
     assert [i["status"] for i in uw["premium_schedule"]] == ["due"]
 
-    paid = policies.record_payment(db, ref, {"amount": "90.00", "method": "wechat_pay",
-                                             "reference": "WX-1"}, "cashier-1")
+    paid = policies.record_payment(db, {"application_no": ref, "amount": "90.00",
+                                        "method": "wechat_pay", "reference": "WX-1"}, "cashier-1")
     assert paid["status"] == "accepted"
     assert [i["status"] for i in paid["premium_schedule"]] == ["paid"]
     assert [(p["kind"], p["amount"]) for p in paid["payments"]] == [("premium", "90.00")]
 
-    issued = policies.issue(db, ref, "underwriter-1")
+    issued = policies.issue(db, {"application_no": ref}, "underwriter-1")
     start = today_cn() + timedelta(days=1)
     assert issued["status"] == "in_force"
     assert issued["policy_no"].startswith(f"P{today_cn().year}")
@@ -79,7 +79,7 @@ def test_full_lifecycle_apply_underwrite_pay_issue(db: Database, factory: Factor
 def test_loading_reprices_the_policy(db: Database, factory: Factory) -> None:
     app = factory.apply(health={"hypertension": True})
     assert app["premium"]["annual"] == "90.00"
-    uw = policies.run_underwriting(db, app["application_no"], "underwriter-1")
+    uw = policies.run_underwriting(db, {"application_no": app["application_no"]}, "underwriter-1")
     assert uw["status"] == "accepted"
     assert uw["underwriting"]["outcome"] == "accept_with_loading"
     assert uw["underwriting"]["loading_pct"] == "20"
@@ -88,10 +88,12 @@ def test_loading_reprices_the_policy(db: Database, factory: Factory) -> None:
     assert uw["premium_schedule"][0]["amount"] == "108.00"
     # the old price no longer pays the first premium
     with pytest.raises(ValidationError) as exc:
-        policies.record_payment(db, app["application_no"], {"amount": "90.00"}, "cashier-1")
+        policies.record_payment(db, {"application_no": app["application_no"], "amount": "90.00"},
+                                "cashier-1")
     assert exc.value.field == "amount"
-    policies.record_payment(db, app["application_no"], {"amount": "108.00"}, "cashier-1")
-    assert policies.issue(db, app["application_no"], "u")["status"] == "in_force"
+    ref = {"application_no": app["application_no"]}
+    policies.record_payment(db, {**ref, "amount": "108.00"}, "cashier-1")
+    assert policies.issue(db, ref, "u")["status"] == "in_force"
 
 
 @pytest.mark.parametrize(("health", "status", "outcome", "word"), [
@@ -104,7 +106,7 @@ def test_declined_and_postponed_have_reasons_and_cannot_be_issued(
 ) -> None:
     app = factory.apply(health=health)
     ref = app["application_no"]
-    uw = policies.run_underwriting(db, ref, "underwriter-1")
+    uw = policies.run_underwriting(db, {"application_no": ref}, "underwriter-1")
     assert uw["status"] == status
     assert uw["underwriting"]["outcome"] == outcome
     assert uw["underwriting"]["reasons"]
@@ -112,15 +114,15 @@ def test_declined_and_postponed_have_reasons_and_cannot_be_issued(
     assert uw["premium_schedule"] == []
     audits = factory.audit_count(ref)
     with pytest.raises(IllegalTransition):
-        policies.issue(db, ref, "underwriter-1")
+        policies.issue(db, {"application_no": ref}, "underwriter-1")
     with pytest.raises(DomainError):
-        policies.record_payment(db, ref, {"amount": "90.00"}, "cashier-1")
+        policies.record_payment(db, {"application_no": ref, "amount": "90.00"}, "cashier-1")
     row = factory.row(ref)
     assert row.status == status and row.policy_no is None
     assert factory.audit_count(ref) == audits
     # underwriting again is not a way around the decision
     with pytest.raises(IllegalTransition):
-        policies.run_underwriting(db, ref, "underwriter-1")
+        policies.run_underwriting(db, {"application_no": ref}, "underwriter-1")
 
 
 def test_paying_the_wrong_amount_is_refused_and_changes_nothing(
@@ -131,7 +133,7 @@ def test_paying_the_wrong_amount_is_refused_and_changes_nothing(
     before_audits = factory.audit_count(ref)
     for amount in ("89.99", "90.01", "180.00"):
         with pytest.raises(ValidationError) as exc:
-            policies.record_payment(db, ref, {"amount": amount}, "cashier-1")
+            policies.record_payment(db, {"application_no": ref, "amount": amount}, "cashier-1")
         assert exc.value.field == "amount"
         assert "90.00" in exc.value.message
     assert _payments(db, ref) == []
@@ -145,7 +147,7 @@ def test_issue_without_first_premium_is_refused(db: Database, factory: Factory) 
     ref = uw["application_no"]
     audits = factory.audit_count(ref)
     with pytest.raises(DomainError) as exc:
-        policies.issue(db, ref, "underwriter-1")
+        policies.issue(db, {"application_no": ref}, "underwriter-1")
     assert exc.value.field == "payment"
     row = factory.row(ref)
     assert row.status == "accepted"
@@ -178,7 +180,7 @@ def _refused(db: Database, factory: Factory, no: str, raw: dict[str, Any],
     row = factory.row(no)
     audits = factory.audit_count(no)
     with pytest.raises(error) as exc:
-        policies.transition(db, no, raw, "clerk-1")
+        policies.transition(db, {**raw, "policy_no": no}, "clerk-1")
     after = factory.row(no)
     assert (after.status, after.version, after.due_date, after.grace_ends_on, after.lapsed_on,
             after.ended_on) == (row.status, row.version, row.due_date, row.grace_ends_on,
@@ -190,8 +192,8 @@ def _refused(db: Database, factory: Factory, no: str, raw: dict[str, Any],
 def test_premium_due_grace_lapse_reinstate(db: Database, factory: Factory) -> None:
     no, start, due = _monthly(factory)
 
-    policy = policies.transition(db, no, {"action": "premium_due", "today": due.isoformat()},
-                                 "scheduler")
+    policy = policies.transition(db, {"policy_no": no, "action": "premium_due",
+                                      "today": due.isoformat()}, "scheduler")
     assert policy["status"] == "premium_due"
     assert factory.row(no).due_date == due
 
@@ -200,16 +202,16 @@ def test_premium_due_grace_lapse_reinstate(db: Database, factory: Factory) -> No
     _refused(db, factory, no, {"action": "lapse", "today": due.isoformat()}, IllegalTransition)
 
     day = due + timedelta(days=1)
-    policy = policies.transition(db, no, {"action": "start_grace", "today": day.isoformat()},
-                                 "scheduler")
+    policy = policies.transition(db, {"policy_no": no, "action": "start_grace",
+                                      "today": day.isoformat()}, "scheduler")
     assert policy["status"] == "grace_period"
     grace_end = due + timedelta(days=60)
     assert policy["grace_ends_on"] == grace_end.isoformat()
 
     _refused(db, factory, no, {"action": "lapse", "today": grace_end.isoformat()})
     lapse_day = grace_end + timedelta(days=1)
-    policy = policies.transition(db, no, {"action": "lapse", "today": lapse_day.isoformat()},
-                                 "scheduler")
+    policy = policies.transition(db, {"policy_no": no, "action": "lapse",
+                                      "today": lapse_day.isoformat()}, "scheduler")
     assert policy["status"] == "lapsed"
     assert policy["lapsed_on"] == lapse_day.isoformat()
 
@@ -229,7 +231,8 @@ def test_premium_due_grace_lapse_reinstate(db: Database, factory: Factory) -> No
                 "payment": {"amount": arrears}}
     assert _refused(db, factory, no, too_late).field == "today"
 
-    policy = policies.transition(db, no, {**base, "payment": {"amount": arrears}}, "clerk-1")
+    policy = policies.transition(db, {"policy_no": no, **base, "payment": {"amount": arrears}},
+                                 "clerk-1")
     assert policy["status"] == "in_force"
     assert policy["grace_ends_on"] is None and policy["lapsed_on"] is None
     lines = _instalments(db, no)
@@ -246,10 +249,11 @@ def test_premium_due_grace_lapse_reinstate(db: Database, factory: Factory) -> No
 
 def test_paying_in_premium_due_or_grace_restores_in_force(db: Database, factory: Factory) -> None:
     no, _, due = _monthly(factory)
-    policies.transition(db, no, {"action": "premium_due", "today": due.isoformat()}, "s")
-    policies.transition(db, no, {"action": "start_grace",
-                                 "today": (due + timedelta(days=5)).isoformat()}, "s")
-    paid = policies.record_payment(db, no, {"amount": "8.10"}, "cashier-1")
+    policies.transition(db, {"policy_no": no, "action": "premium_due", "today": due.isoformat()},
+                        "s")
+    policies.transition(db, {"policy_no": no, "action": "start_grace",
+                             "today": (due + timedelta(days=5)).isoformat()}, "s")
+    paid = policies.record_payment(db, {"policy_no": no, "amount": "8.10"}, "cashier-1")
     assert paid["status"] == "in_force"
     assert paid["grace_ends_on"] is None
     assert [i["status"] for i in paid["premium_schedule"][:3]] == ["paid", "paid", "due"]
@@ -272,7 +276,8 @@ def test_expire_only_at_the_end_of_the_term(db: Database, factory: Factory) -> N
     no, end = issued["policy_no"], date.fromisoformat(issued["end_date"])
     _refused(db, factory, no, {"action": "expire",
                                "today": (end - timedelta(days=1)).isoformat()})
-    policy = policies.transition(db, no, {"action": "expire", "today": end.isoformat()}, "s")
+    policy = policies.transition(db, {"policy_no": no, "action": "expire",
+                                      "today": end.isoformat()}, "s")
     assert policy["status"] == "expired"
     assert policy["ended_on"] == end.isoformat()
     last = factory.audits(no)[-1]
@@ -286,8 +291,8 @@ def test_cancel_in_cooling_off_refunds_everything(db: Database, factory: Factory
     no, start = issued["policy_no"], date.fromisoformat(issued["start_date"])
     first = issued["premium_schedule"][0]["amount"]  # 90 × 0.265 = 23.85
     assert first == "23.85"
-    policy = policies.transition(db, no, {"action": "cancel",
-                                          "today": (start + timedelta(days=14)).isoformat()}, "c")
+    policy = policies.transition(db, {"policy_no": no, "action": "cancel",
+                                      "today": (start + timedelta(days=14)).isoformat()}, "c")
     assert policy["status"] == "cancelled"
     refunds = [p for p in _payments(db, no) if p.kind == "refund"]
     assert [p.amount_fen for p in refunds] == [-2385]
@@ -308,7 +313,7 @@ def test_cancel_after_cooling_off_is_refused(db: Database, factory: Factory) -> 
 
 def test_transition_on_unknown_policy(db: Database) -> None:
     with pytest.raises(DomainError) as exc:
-        policies.transition(db, "P20269999999999", {"action": "expire"}, "c")
+        policies.transition(db, {"policy_no": "P20269999999999", "action": "expire"}, "c")
     assert exc.value.field == "policy_no"
 
 
@@ -361,7 +366,8 @@ def test_every_state_change_is_audited_with_actor_and_before_after(
     issued = factory.issued(mode="instalments", frequency="monthly")
     app_no, no = issued["application_no"], issued["policy_no"]
     due = date.fromisoformat(issued["premium_schedule"][1]["due_date"])
-    policies.transition(db, no, {"action": "premium_due", "today": due.isoformat()}, "clerk-2")
+    policies.transition(db, {"policy_no": no, "action": "premium_due", "today": due.isoformat()},
+                        "clerk-2")
     entries = factory.audits(app_no, no)
     assert [e.action for e in entries] == [
         "apply", "underwrite", "premium_paid", "issue", "premium_due"]

@@ -25,6 +25,11 @@ from backoffice.store.models import (
 )
 
 
+def _scheme(applicant_name: str) -> dict[str, str]:
+    return {"product_code": "CN-ELDER-ACC", "applicant_name": applicant_name,
+            "start_date": "2026-01-01"}
+
+
 def _head(db: Database) -> str:
     head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
     assert head is not None
@@ -86,7 +91,7 @@ def test_money_columns_are_integer_fen(db: Database) -> None:
 
 
 def test_money_round_trips_as_exact_integers(db: Database) -> None:
-    no = create_group_policy(db, "CN-ELDER-ACC", "甲镇", date(2026, 1, 1), "t")["policy_no"]
+    no = create_group_policy(db, _scheme("甲镇"), "t")["policy_no"]
     big = 123_456_789_012_345  # well beyond 32 bits, to the fen
     with db.transaction() as s:
         pid = s.execute(select(PolicyRow.id).where(PolicyRow.policy_no == no)).scalar_one()
@@ -160,8 +165,8 @@ def test_id_number_is_unique(db: Database) -> None:
 
 
 def test_roster_member_is_unique_per_policy(db: Database) -> None:
-    first = create_group_policy(db, "CN-ELDER-ACC", "甲镇", date(2026, 1, 1), "t")["policy_no"]
-    second = create_group_policy(db, "CN-ELDER-ACC", "乙镇", date(2026, 1, 1), "t")["policy_no"]
+    first = create_group_policy(db, _scheme("甲镇"), "t")["policy_no"]
+    second = create_group_policy(db, _scheme("乙镇"), "t")["policy_no"]
     with db.transaction() as s:
         party = _party("44051419500101001X")
         s.add(party)
