@@ -8,22 +8,16 @@ alone) messages are kept in the transcript but not delivered.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
 from backoffice.api.access import staff_of
 from backoffice.api.app import body, db_of, ok, run
+from backoffice.channel_hooks import ConversationHooks
 from backoffice.domain.errors import ValidationError
 from backoffice.services import agent_desk
 from backoffice.services import conversations as conv
-
-
-class ConversationHooks(Protocol):
-    async def agent_message(self, conversation_id: int, agent: Any, text: Any) -> bool: ...
-
-    async def handback(self, conversation_id: int, agent: Any = None) -> dict[str, Any]: ...
-
 
 HOOKS_KEY = web.AppKey("conversation_hooks", ConversationHooks)
 
