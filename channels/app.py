@@ -1,6 +1,8 @@
 """Mounts the channels on the platform's aiohttp app: `/wechat` (when XIAOBAO_WECHAT_TOKEN is
-set), `/ivr/…` (when XIAOBAO_IVR_SECRET is set), `/chat` (always), and installs the router as
-the agents' API hooks (delivery, hand-back)."""
+set), `/ivr/…` (when XIAOBAO_IVR_SECRET is set), `/chat` (always). The back office is the
+port the composition root hands in (channels.port.Backoffice: in process or over HTTP); the
+router returned is what the platform installs as the back office's hooks (delivery,
+hand-back)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 
-from backoffice.api.conversations import HOOKS_KEY
-from backoffice.notifications.config import token_cache
-from backoffice.notifications.wechat import WeChatSender
-from backoffice.store.db import Database
-from channels.backoffice import BackofficeClient
+from backoffice.notifications.wechat import TokenCache, WeChatSender
 from channels.ivr import IvrChannel, IvrDialog
+from channels.port import Backoffice
 from channels.rasa import RasaClient
 from channels.router import Router
 from channels.state import CallStore, PendingStore, connect
@@ -29,14 +28,13 @@ IVR = web.AppKey("ivr", IvrDialog)
 WEB = web.AppKey("web", WebChannel)
 
 
-def mount_channels(app: web.Application, api: web.Application, settings: Settings,
-                   db: Database, registry: CollectorRegistry | None = None) -> Router:
+def mount_channels(app: web.Application, settings: Settings, backoffice: Backoffice,
+                   tokens: TokenCache, registry: CollectorRegistry | None = None) -> Router:
+    """`tokens`: where WeChat access tokens are shared between processes."""
     rasa = RasaClient(settings.rasa_url,
                       timeout=float(os.environ.get("XIAOBAO_RASA_TIMEOUT", "30")))
-    router = Router(db, rasa, settings.var_dir / "channels-spool.jsonl")
-    backoffice = BackofficeClient(os.environ.get("XIAOBAO_BACKOFFICE_URL"), settings.api_token)
+    router = Router(backoffice, rasa, settings.var_dir / "channels-spool.jsonl")
     app[ROUTER] = router
-    api[HOOKS_KEY] = router
     # state several platform processes must share: in Redis when configured
     redis = connect(settings.notify.redis_url)
     app[WEB] = WebChannel(router, PendingStore(redis))
@@ -45,19 +43,18 @@ def mount_channels(app: web.Application, api: web.Application, settings: Setting
     if wechat is not None:
         api_client = None
         if wechat.appid and wechat.secret:
-            sender = WeChatSender(wechat.appid, wechat.secret,
-                                  cache=token_cache(settings.notify, db),
+            sender = WeChatSender(wechat.appid, wechat.secret, cache=tokens,
                                   api_base=wechat.api_base, template_id=wechat.template_id)
-            api_client = WeChatApi(sender, db)
+            api_client = WeChatApi(sender, backoffice)
         answers = None if registry is None else Counter(
             "xiaobao_wechat_answers", "WeChat turns by how they were answered (passive reply "
             "within the wait, or the customer-service API)", ["how"], registry=registry)
-        app[WECHAT] = WeChatChannel(wechat, router, Deduper(db, settings.notify.redis_url),
+        app[WECHAT] = WeChatChannel(wechat, router, Deduper(backoffice, settings.notify.redis_url),
                                     api_client, backoffice, answers)
         app[WECHAT].routes(app)
     secret = os.environ.get("XIAOBAO_IVR_SECRET", "").strip()
     if secret:
-        app[IVR] = IvrDialog(router, db, backoffice, CallStore(redis))
+        app[IVR] = IvrDialog(router, backoffice, CallStore(redis))
         transfer = os.environ.get("XIAOBAO_IVR_TRANSFER_URI", "sip:agents@xiaobao.local")
         IvrChannel(secret, app[IVR], transfer).routes(app)
 
@@ -66,6 +63,7 @@ def mount_channels(app: web.Application, api: web.Application, settings: Setting
         if WECHAT in app:
             await app[WECHAT].close()
         await router.close()  # the bot's answers not yet in the transcript
+        await backoffice.close()
         await rasa.close()
         if redis is not None:
             await redis.aclose()

@@ -1,8 +1,12 @@
-"""The channels' narrow view of the back office over its HTTP API (BRIEF interfaces 3 and 4):
-who a channel user is (bindings), and attaching a document to the user's open claim.
+"""The channels' port (channels.port.Backoffice) over HTTP: the back office's /api/v1 with the
+service token, for channels running in another process than the back office
+(XIAOBAO_BACKOFFICE_URL names it).
 
-The back office may run in this process or elsewhere (XIAOBAO_BACKOFFICE_URL); when it is
-down or the binding route is missing, channels carry on without it.
+Transcripts go to the internal operations under /api/v1/channel/… (the service token only);
+bindings and document uploads to the public /bindings/… and /claims/{claim_no}/documents.
+A connection failure, a timeout, a 5xx or a refused service token raise
+BackofficeUnavailable (the channels degrade: nothing was done); another 4xx raises
+BackofficeRefused with the code, message and field of the back office's error.
 """
 
 from __future__ import annotations
@@ -10,78 +14,176 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 
+from channels.port import (
+    Attachment,
+    BackofficeRefused,
+    BackofficeUnavailable,
+    Binding,
+    Delivery,
+    HandedBack,
+    Message,
+    Turn,
+    Upload,
+)
+
 log = logging.getLogger("xiaobao.channels.backoffice")
 
+PREFIX = "/api/v1"
+# the operations this adapter calls (backoffice.api.channel_ops.CHANNEL_OPERATIONS)
+PATHS = {
+    "user_message": "/channel/messages",
+    "bot_messages": "/channel/bot-messages",
+    "bot_lines": "/channel/bot-lines",
+    "bot_failed": "/channel/bot-failures",
+    "offline_notice": "/channel/offline-notices",
+    "first_seen": "/channel/push-keys",
+    "forget_seen_before": "/channel/push-keys/forget",
+    "agent_message": "/channel/agent-messages",
+    "handback": "/channel/handbacks",
+}
+BATCH = 200  # turns of bot lines per request
 
-class BackofficeClient:
-    def __init__(self, base_url: str | None, token: str, *, timeout: float = 20.0) -> None:
-        self.base_url = base_url.rstrip("/") if base_url else None
+
+class HttpBackoffice:
+    """One shared aiohttp session to the back office at `base_url` (without /api/v1)."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 20.0) -> None:
+        self.base_url = base_url.rstrip("/") + PREFIX
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=3)
+        self._session: aiohttp.ClientSession | None = None
 
-    def learn_base(self, origin: str) -> None:
-        """The platform's own address, learnt from the first request when not configured."""
-        if self.base_url is None:
-            self.base_url = origin.rstrip("/")
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout, connector=aiohttp.TCPConnector(limit=100),
+                headers={"Authorization": f"Bearer {self.token}"})
+        return self._session
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
-    async def binding(self, channel: str, user: str) -> dict[str, Any] | None:
-        """The bound party, policies and open claims (newest first), or None."""
-        if not self.base_url:
-            return None
-        path = f"/api/v1/bindings/{channel}/{urllib.parse.quote(user, safe='')}"
+    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as session, \
-                    session.get(self.base_url + path, headers=self._headers()) as response:
-                if response.status != 200:
-                    return None
-                body = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            log.warning("binding look-up failed: %s", type(exc).__name__)
-            return None
-        return body if isinstance(body, dict) else None
-
-    async def upload_document(self, claim_no: str, data: bytes, filename: str,
-                              content_type: str) -> str | None:
-        """POST the file to the claim; the new document's id, or None when refused."""
-        if not self.base_url:
-            return None
-        form = aiohttp.FormData()
-        form.add_field("file", data, filename=filename, content_type=content_type)
-        path = f"/api/v1/claims/{urllib.parse.quote(claim_no, safe='')}/documents"
+            async with self._client().request(method, self.base_url + path, **kwargs) as r:
+                status, raw = r.status, await r.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise BackofficeUnavailable(f"{type(exc).__name__} on {path}") from exc
+        if status >= 500 or status in (401, 403):
+            if status < 500:  # a misconfigured token refuses everything: keep the messages
+                log.error("the back office refuses the service token (HTTP %s)", status)
+            raise BackofficeUnavailable(f"HTTP {status} on {path}")
         try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as session, \
-                    session.post(self.base_url + path, data=form,
-                                 headers=self._headers()) as response:
-                body = await response.json(content_type=None)
-                if response.status != 201 or not isinstance(body, dict):
-                    log.warning("document upload refused: HTTP %s", response.status)
-                    return None
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            log.warning("document upload failed: %s", type(exc).__name__)
-            return None
-        return str(body.get("document_id") or "") or None
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            raise BackofficeUnavailable(f"an answer that is not JSON on {path}") from None
 
-    async def attach_to_open_claim(self, channel: str, user: str, data: bytes, filename: str,
-                                   content_type: str) -> tuple[str, str]:
-        """(claim_no, document_id) — empty strings when there is no bound open claim."""
+    async def _post(self, use_case: str, body: dict[str, Any]) -> dict[str, Any]:
+        status, answer = await self._call("POST", PATHS[use_case], json=body)
+        if status >= 400:
+            raise _refusal(answer, status)
+        if not isinstance(answer, dict):
+            raise BackofficeUnavailable(f"an unexpected answer on {PATHS[use_case]}")
+        return answer
+
+    # ---- transcripts ----------------------------------------------------------------------
+
+    async def user_message(self, channel: str, user: str, text: str, *,
+                           phone: str | None = None, push_key: str | None = None
+                           ) -> Turn | None:
+        answer = await self._post("user_message", {
+            "channel": channel, "user": user, "text": text, "phone": phone,
+            "push_key": push_key})
+        return None if answer.get("duplicate") else _turn(answer)
+
+    async def bot_messages(self, conversation_id: int, messages: list[Message]) -> Turn:
+        return _turn(await self._post("bot_messages", {
+            "conversation_id": conversation_id, "messages": messages}))
+
+    async def bot_lines(self, answers: Sequence[tuple[int, list[Message]]]) -> None:
+        items = [{"conversation_id": cid, "messages": messages} for cid, messages in answers]
+        for start in range(0, len(items), BATCH):
+            await self._post("bot_lines", {"answers": items[start:start + BATCH]})
+
+    async def bot_failed(self, conversation_id: int, reason: str, note: str) -> Turn:
+        return _turn(await self._post("bot_failed", {
+            "conversation_id": conversation_id, "reason": reason, "note": note}))
+
+    async def offline_notice(self, channel: str, user: str, text: str, phone: str | None, *,
+                             template: bool) -> None:
+        await self._post("offline_notice", {"channel": channel, "user": user, "text": text,
+                                            "phone": phone, "template": template})
+
+    async def first_seen(self, push_key: str) -> bool:
+        return bool((await self._post("first_seen", {"key": push_key})).get("first"))
+
+    async def forget_seen_before(self, before: datetime) -> int:
+        answer = await self._post("forget_seen_before", {"before": before.isoformat()})
+        return int(answer.get("forgotten") or 0)
+
+    # ---- bindings and documents ------------------------------------------------------------
+
+    async def binding(self, channel: str, user: str) -> Binding | None:
+        path = f"/bindings/{channel}/{urllib.parse.quote(user, safe='')}"
+        status, answer = await self._call("GET", path)
+        if status != 200 or not isinstance(answer, dict):
+            return None  # not bound (404), or a user the back office cannot know (400)
+        party = answer.get("party") if isinstance(answer.get("party"), dict) else {}
+        return Binding(name_masked=party.get("name_masked"),
+                       policies=tuple(str(p) for p in answer.get("policies") or ()),
+                       open_claims=tuple(str(c) for c in answer.get("open_claims") or ()))
+
+    async def attach_document(self, channel: str, user: str, upload: Upload) -> Attachment:
         bound = await self.binding(channel, user)
-        claims = (bound or {}).get("open_claims") or []
-        if not claims:
-            return "", ""
-        claim_no = str(claims[0])
-        document_id = await self.upload_document(claim_no, data, filename, content_type)
-        return (claim_no, document_id) if document_id else (claim_no, "")
+        if bound is None or not bound.open_claims:
+            return Attachment()
+        claim_no = bound.open_claims[0]
+        form = aiohttp.FormData()
+        form.add_field("file", upload.data, filename=upload.filename,
+                       content_type=upload.content_type)
+        path = f"/claims/{urllib.parse.quote(claim_no, safe='')}/documents"
+        status, answer = await self._call("POST", path, data=form)
+        if status != 201 or not isinstance(answer, dict) or not answer.get("document_id"):
+            log.warning("document upload refused: HTTP %s", status)
+            return Attachment(claim_no)
+        return Attachment(claim_no, str(answer["document_id"]))
+
+    # ---- handoff ----------------------------------------------------------------------------
+
+    async def agent_message(self, conversation_id: int, agent: str, text: str) -> Delivery:
+        a = await self._post("agent_message", {"conversation_id": conversation_id,
+                                               "agent": agent, "text": text})
+        try:
+            return Delivery(int(a["conversation_id"]), str(a["channel"]), str(a["user"]),
+                            str(a["text"]), a.get("phone"))
+        except (KeyError, TypeError, ValueError):
+            raise BackofficeUnavailable("an unexpected answer on agent_message") from None
+
+    async def handback(self, conversation_id: int, agent: str | None) -> HandedBack:
+        answer = await self._post("handback", {"conversation_id": conversation_id,
+                                               "agent": agent})
+        return HandedBack(str(answer.get("channel")), str(answer.get("user")), answer)
 
 
-def document_uploaded(claim_no: str, document_id: str) -> str:
-    """The message that tells the bot a document arrived (BRIEF interface 3)."""
-    entities = {"claim_no": claim_no, "document_id": document_id} if document_id \
-        else {"claim_no": ""}
-    return "/document_uploaded" + json.dumps(entities, ensure_ascii=False)
+def _turn(answer: dict[str, Any]) -> Turn:
+    try:
+        return Turn(int(answer["conversation_id"]), str(answer["state"]))
+    except (KeyError, TypeError, ValueError):
+        raise BackofficeUnavailable("an answer without the conversation") from None
+
+
+def _refusal(answer: Any, status: int) -> BackofficeRefused:
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(error, dict):
+        return BackofficeRefused("refused", f"HTTP {status}")
+    field = error.get("field")
+    return BackofficeRefused(str(error.get("code") or "refused"),
+                             str(error.get("message") or f"HTTP {status}"),
+                             str(field) if field is not None else None)

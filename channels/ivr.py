@@ -6,7 +6,7 @@ XIAOBAO_IVR_SECRET. The dialog (`IvrDialog`) is one state machine for both rende
 - a DTMF menu first ("报案请按1，查询理赔进度请按2，投诉请按3，人工服务请按0"); speech is
   accepted anywhere and goes to the bot;
 - digits typed later are passed to the bot, `*` read as X (ID numbers end in X);
-- the caller's number finds the party (GET /api/v1/bindings/ivr/{phone}); without a binding
+- the caller's number finds the party (the port's `binding`); without a binding
   the call goes on anonymously;
 - report numbers are spoken digit by digit and sent by SMS;
 - no input or no match: re-prompt twice, then transfer to an agent; "请再说一遍" repeats.
@@ -33,10 +33,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from aiohttp import web
 
-from backoffice.services import conversations as conv
-from backoffice.store.db import Database
-from channels.backoffice import BackofficeClient
-from channels.router import Reply, Router, call_store
+from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable, clip
+from channels.router import Reply, Router
 from channels.state import CallStore
 
 log = logging.getLogger("xiaobao.channels.ivr")
@@ -106,10 +104,9 @@ class Call:
 class IvrDialog:
     """One dialog for both renderings: an event in, the actions to perform out."""
 
-    def __init__(self, router: Router, db: Database, backoffice: BackofficeClient,
+    def __init__(self, router: Router, backoffice: Backoffice,
                  calls: CallStore | None = None) -> None:
         self.router = router
-        self.db = db
         self.backoffice = backoffice
         # calls in progress: in memory, or in Redis shared by every platform process
         self.calls = calls or CallStore()
@@ -158,8 +155,12 @@ class IvrDialog:
         return text or None
 
     async def _start(self, call: Call) -> list[dict[str, Any]]:
-        bound = await self.backoffice.binding("ivr", call.caller)
-        name = ((bound or {}).get("party") or {}).get("name_masked")
+        try:
+            bound = await self.backoffice.binding("ivr", call.caller)
+        except BackofficeUnavailable:
+            log.warning("caller look-up failed: the back office is unavailable")
+            bound = None  # the call goes on anonymously
+        name = bound.name_masked if bound is not None else None
         hello = f"{name or ''}您好，这里是小保保险服务热线。"
         call.last = [say(MENU), collect()]
         return [say(hello), *call.last]
@@ -174,10 +175,11 @@ class IvrDialog:
 
     async def _queue(self, call: Call) -> None:
         try:
-            turn = await call_store(self.db, conv.user_message, self.db, "ivr", call.caller,
-                                    "（多次未应答）", None, call.caller)
-            await call_store(self.db, conv.bot_failed, self.db, turn.conversation_id, "no_input",
-                             "来电多次无输入或无法识别，转人工")
+            turn = await self.backoffice.user_message("ivr", call.caller, "（多次未应答）",
+                                                      phone=call.caller)
+            if turn is not None:
+                await self.backoffice.bot_failed(turn.conversation_id, "no_input",
+                                                 "来电多次无输入或无法识别，转人工")
         except Exception:
             log.exception("could not queue the call for an agent")
 
@@ -200,10 +202,8 @@ class IvrDialog:
         """An agent's message to a caller who has hung up: by SMS through the outbox."""
         texts = [str(m["text"]) for m in messages if m.get("text")]
         if texts:
-            await call_store(self.db, conv.offline_notice, self.db, "ivr", user, "\n".join(texts),
-                       phone or user, False)
-
-
+            await self.backoffice.offline_notice("ivr", user, clip("\n".join(texts)),
+                                                 phone or user, template=False)
 
 
 def validate(data: Any) -> dict[str, Any]:
@@ -309,13 +309,18 @@ class IvrChannel:
             actions = [say(TRANSFER), {"type": "transfer", "queue": "agents"}]
         for action in actions:  # VoiceXML has no SMS: it goes out through the outbox
             if action["type"] == "sms":
-                db = self.dialog.db
-                await call_store(db, conv.offline_notice, db, "ivr", event["from"],
-                                 action["text"], action["to"], False)
+                await self._sms(event["from"], action)
         text = render_vxml(actions, self.link(event["call_id"], event["from"]),
                            self.transfer_uri)
         return web.Response(text=text, content_type="application/voicexml+xml",
                             charset="utf-8")
+
+    async def _sms(self, caller: str, action: dict[str, Any]) -> None:
+        try:
+            await self.dialog.backoffice.offline_notice(
+                "ivr", caller, clip(action["text"]), action["to"], template=False)
+        except (BackofficeUnavailable, BackofficeRefused):
+            log.warning("the SMS of a VoiceXML turn was not queued", exc_info=True)
 
     async def _refused(self, params: dict[str, str], event: dict[str, Any]
                        ) -> web.Response | None:

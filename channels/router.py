@@ -1,7 +1,8 @@
 """The conversation router: every user message of every channel passes here.
 
 - One conversation per (channel, user), owned by the bot, queued for the agents, with an agent,
-  or closed (backoffice.services.conversations keeps it and its transcript).
+  or closed: the back office keeps it and its transcript, reached through the channels' port
+  (channels.port.Backoffice: in this process or over HTTP).
 - A bot-owned message goes to Rasa; a handoff payload in the answer (BRIEF interface 2) moves
   the conversation to the agents' queue, and the user's next messages go to the agents.
   Handing back sends Rasa `/agent_handback` and the bot's answer to the user.
@@ -11,8 +12,9 @@
   consistently (sticky routing by a hash of the sender: WeChat openid / caller number / web id),
   so a sender's turns always reach the same process.
 - Nothing is lost: when Rasa fails the message stays in the transcript and the conversation is
-  queued for an agent; when the database fails the message goes to a spool file under var/
-  and is queued for an agent as soon as the database answers again.
+  queued for an agent; when the back office is unavailable (its database, or the network to
+  it) the message goes to a spool file under var/ and is queued for an agent as soon as the
+  back office answers again.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from backoffice.domain.errors import DomainError
-from backoffice.services import conversations as conv
-from backoffice.store.db import Database
+from channels.port import (
+    Backoffice,
+    BackofficeRefused,
+    BackofficeUnavailable,
+    Message,
+    clip,
+    for_transcript,
+)
 from channels.rasa import RasaClient, RasaUnavailable
 from xiaobao.logs import mask_text
 
@@ -38,6 +43,7 @@ log = logging.getLogger("xiaobao.channels.router")
 
 BOT_DOWN = "抱歉，小保暂时无法回答。您的留言已记录，人工客服会尽快回复您。"
 STORE_DOWN = "抱歉，系统繁忙。您的留言已记录，人工客服会尽快联系您。"
+REFUSED = "抱歉，这条消息无法处理，请换个说法再试。"
 QUEUED = "您的消息已转给人工客服，请稍候。"
 HANDBACK = "/agent_handback"
 
@@ -69,14 +75,10 @@ def visible(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in messages if m.get("text") or m.get("image") or m.get("buttons")]
 
 
-async def call_store(db: Database, fn: Callable[..., Any], *args: Any) -> Any:
-    """A use case from the event loop. PostgreSQL calls run in a worker thread. SQLite calls
-    (about a millisecond, one writer at a time anyway) run on the loop itself: handing them to
-    threads costs more than they take, as the threads and the loop then queue for the GIL on
-    every socket write."""
-    if db.is_sqlite:
-        return fn(*args)
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+def handoff_in(messages: list[Message]) -> bool:
+    """Whether a bot answer carries a handoff payload (BRIEF interface 2)."""
+    return any(isinstance(m.get("custom"), dict) and isinstance(m["custom"].get("handoff"), dict)
+               for m in messages)
 
 
 class SenderLocks:
@@ -112,8 +114,8 @@ class LineWriter:
 
     YIELDS = 3
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, backoffice: Backoffice) -> None:
+        self.backoffice = backoffice
         self.queue: list[tuple[int, list[dict[str, Any]]]] = []
         self.batch: asyncio.Future[None] | None = None
         self.senders: dict[str, asyncio.Future[None]] = {}  # sender → batch it waits in
@@ -139,9 +141,9 @@ class LineWriter:
             answers, self.queue = self.queue, []
             batch, self.batch = self.batch, None
             try:
-                await call_store(self.db, conv.bot_lines, self.db, answers)
-            except SQLAlchemyError:
-                log.exception("conversation store unavailable while keeping the bot's answers")
+                await self.backoffice.bot_lines(answers)
+            except (BackofficeUnavailable, BackofficeRefused):
+                log.exception("the back office did not keep the bot's answers")
             finally:
                 if batch is not None:
                     batch.set_result(None)
@@ -156,12 +158,12 @@ class LineWriter:
 class Router:
     """Routes messages between the channels, Rasa and the agents' queue."""
 
-    def __init__(self, db: Database, rasa: RasaClient, spool: Path) -> None:
-        self.db = db
+    def __init__(self, backoffice: Backoffice, rasa: RasaClient, spool: Path) -> None:
+        self.backoffice = backoffice
         self.rasa = rasa
         self.spool = spool
         self.locks = SenderLocks()
-        self.lines = LineWriter(db)
+        self.lines = LineWriter(backoffice)
         self.deliverers: dict[str, Deliverer] = {}
 
     async def close(self) -> None:
@@ -170,9 +172,6 @@ class Router:
 
     def register(self, channel: str, deliverer: Deliverer) -> None:
         self.deliverers[channel] = deliverer
-
-    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await call_store(self.db, fn, *args)
 
     # ---- user messages ----------------------------------------------------------------------
 
@@ -190,16 +189,16 @@ class Router:
                     phone: str | None, push_key: str | None) -> Reply:
         await self.lines.written(f"{channel}:{user}")
         try:
-            if push_key is None:
-                turn = await self._db(conv.user_message, self.db, channel, user, text, None,
-                                      phone)
-            else:
-                turn = await self._db(conv.user_message_once, self.db, push_key, channel, user,
-                                      text, None, phone)
-        except SQLAlchemyError:
-            log.exception("conversation store unavailable; message spooled")
+            turn = await self.backoffice.user_message(channel, user, clip(text), phone=phone,
+                                                      push_key=push_key)
+        except BackofficeUnavailable:
+            log.exception("the back office is unavailable; message spooled")
             self._spool(channel, user, text, phone)
             return Reply([{"text": STORE_DOWN}], state="queued", failed=True)
+        except BackofficeRefused as exc:  # spooling it would only be refused again
+            log.warning("the back office refused a %s message: %s (%s)", channel, exc.code,
+                        exc.field)
+            return Reply([{"text": REFUSED}], failed=True)
         if turn is None:
             return Reply([], duplicate=True)
         await self._drain_spool()
@@ -217,29 +216,29 @@ class Router:
         except RasaUnavailable as exc:
             log.warning("bot turn failed for %s: %s", mask_text(sender), exc)
             return await self._bot_failed(conversation_id, str(exc))
-        if not conv.handoff_in(answer):
+        if not handoff_in(answer):
             # nobody's ownership changes: the lines are written after the answer is sent
-            self.lines.add(sender, conversation_id, answer)
+            self.lines.add(sender, conversation_id, for_transcript(answer))
             return Reply(visible(answer), conversation_id=conversation_id)
         try:
-            turn = await self._db(conv.bot_messages, self.db, conversation_id, answer)
-        except SQLAlchemyError:
-            log.exception("conversation store unavailable while keeping the bot's answer")
+            turn = await self.backoffice.bot_messages(conversation_id, for_transcript(answer))
+        except (BackofficeUnavailable, BackofficeRefused):
+            log.exception("the back office did not keep the bot's answer")
             return Reply(visible(answer), conversation_id=conversation_id)
         return Reply(visible(answer), state=turn.state, conversation_id=conversation_id)
 
     async def _bot_failed(self, conversation_id: int, why: str) -> Reply:
         try:
-            turn = await self._db(conv.bot_failed, self.db, conversation_id, "bot_unavailable",
-                                  f"小保无应答：{why}")
+            turn = await self.backoffice.bot_failed(conversation_id, "bot_unavailable",
+                                                    clip(f"小保无应答：{why}"))
             state = turn.state
-        except SQLAlchemyError:
-            log.exception("conversation store unavailable while queueing for an agent")
+        except (BackofficeUnavailable, BackofficeRefused):
+            log.exception("the back office did not queue the conversation for an agent")
             state = "queued"
         return Reply([{"text": BOT_DOWN}], state=state, conversation_id=conversation_id,
                      failed=True)
 
-    # ---- agents ---------------------------------------------------------------------------
+    # ---- agents: the back office's hooks (refusals reach the back office's caller) ----------
 
     async def deliver(self, channel: str, user: str, messages: list[dict[str, Any]],
                       phone: str | None = None) -> bool:
@@ -255,32 +254,36 @@ class Router:
 
     async def agent_message(self, conversation_id: int, agent: Any, text: Any) -> bool:
         """Keep an agent's message and deliver it through the conversation's channel."""
-        delivery = await self._db(conv.agent_message, self.db, conversation_id, agent, text)
+        delivery = await self.backoffice.agent_message(conversation_id, agent, text)
         return await self.deliver(delivery.channel, delivery.user,
                                   [{"text": delivery.text, "role": "agent"}], delivery.phone)
 
     async def handback(self, conversation_id: int, agent: Any = None) -> dict[str, Any]:
         """The bot resumes: Rasa hears `/agent_handback`, the user gets its answer."""
-        summary = await self._db(conv.handback, self.db, conversation_id, agent)
-        channel, user = summary["channel"], summary["user"]
+        handed = await self.backoffice.handback(conversation_id, agent)
+        channel, user = handed.channel, handed.user
         metadata = {"channel": channel, "user": user}
 
         async def resume() -> Reply:
             return await self._ask_bot(conversation_id, f"{channel}:{user}", HANDBACK, metadata)
 
         reply = await self.locks(f"{channel}:{user}", resume)
+        summary = dict(handed.conversation)
         summary["delivered"] = await self.deliver(channel, user, reply.messages)
         summary["state"] = reply.state
         return summary
 
-    # ---- the spool: messages kept while the database is down --------------------------------
+    # ---- the spool: messages kept while the back office is unavailable ----------------------
 
     def _spool(self, channel: str, user: str, text: str, phone: str | None) -> None:
-        self.spool.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps({"channel": channel, "user": user, "text": text, "phone": phone},
                           ensure_ascii=False)
+        self._append([line])
+
+    def _append(self, lines: list[str]) -> None:
+        self.spool.parent.mkdir(parents=True, exist_ok=True)
         with self.spool.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
+            f.write("".join(line + "\n" for line in lines))
             f.flush()
             os.fsync(f.fileno())
 
@@ -292,16 +295,27 @@ class Router:
             self.spool.rename(taken)
         except OSError:
             return  # another process took it
-        await self._db(self._replay, taken)
+        await self._replay(taken)
 
-    def _replay(self, path: Path) -> None:
-        for line in path.read_text(encoding="utf-8").splitlines():
+    async def _replay(self, path: Path) -> None:
+        """Each spooled message into its conversation, queued for an agent; when the back
+        office goes away again, the messages not replayed go back to the spool."""
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
             try:
-                item = json.loads(line)
-                turn = conv.user_message(self.db, item["channel"], item["user"], item["text"],
-                                         None, item.get("phone"))
-                conv.bot_failed(self.db, turn.conversation_id, "backoffice_down",
-                                "消息在系统故障期间收到")
-            except (ValueError, KeyError, DomainError):
+                await self._requeue(line)
+            except BackofficeUnavailable:
+                log.warning("the back office went away while the spool was replayed")
+                self._append(lines[i:])
+                break
+            except (ValueError, KeyError, TypeError, BackofficeRefused):
                 log.warning("unreadable spool line skipped")
         path.unlink()
+
+    async def _requeue(self, line: str) -> None:
+        item = json.loads(line)
+        turn = await self.backoffice.user_message(item["channel"], item["user"],
+                                                  clip(item["text"]), phone=item.get("phone"))
+        if turn is not None:
+            await self.backoffice.bot_failed(turn.conversation_id, "backoffice_down",
+                                             "消息在系统故障期间收到")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import os
 import re
@@ -46,10 +47,8 @@ from wechatpy.replies import TextReply
 
 from backoffice.notifications.base import SendError
 from backoffice.notifications.wechat import DEFAULT_API_BASE, OUTSIDE_48_HOURS, WeChatSender
-from backoffice.services import conversations as conv
-from backoffice.store.db import Database
-from channels.backoffice import BackofficeClient, document_uploaded
-from channels.router import Reply, Router, call_store
+from channels.port import Backoffice, BackofficeUnavailable, Upload, clip
+from channels.router import Reply, Router
 from xiaobao.logs import mask_text
 
 log = logging.getLogger("xiaobao.channels.wechat")
@@ -189,7 +188,8 @@ def dedupe_key(message: dict[str, str]) -> str:
 # ---- dedupe --------------------------------------------------------------------------------------
 
 class Deduper:
-    """First sight of a push key: Redis `SET NX EX` when configured, else the database.
+    """First sight of a push key: Redis `SET NX EX` when configured, else the back office's
+    database, through the channels' port.
 
     With the database, `first` only checks the keys this process saw lately (WeChat's retries
     reach the process of the first push: routing is sticky by openid); the key is stored in
@@ -197,8 +197,8 @@ class Deduper:
     by `first_in_database` for pushes that never reach the router — so processes and
     restarts still agree."""
 
-    def __init__(self, db: Database, redis_url: str | None = None) -> None:
-        self.db = db
+    def __init__(self, backoffice: Backoffice, redis_url: str | None = None) -> None:
+        self.backoffice = backoffice
         self.seen = 0
         self.recent: OrderedDict[str, float] = OrderedDict()
         self.redis: Any = None
@@ -225,14 +225,14 @@ class Deduper:
         self.seen += 1
         if self.seen % 1000 == 0:  # keys older than WeChat's retries are of no use any more
             before = datetime.now(UTC) - timedelta(seconds=DEDUPE_TTL)
-            await call_store(self.db, conv.forget_seen_before, self.db, before)
+            await self.backoffice.forget_seen_before(before)
         return True
 
     async def first_in_database(self, key: str) -> bool:
         """For pushes answered without the router: the key on its own."""
         if self.redis is not None:
             return True
-        return bool(await call_store(self.db, conv.first_seen, self.db, key))
+        return await self.backoffice.first_seen(key)
 
     async def close(self) -> None:
         if self.redis is not None:
@@ -257,34 +257,32 @@ class WeChatApi:
     """Customer-service messages and media downloads, with the token shared by all processes
     (backoffice.notifications: the access_tokens table, or Redis)."""
 
-    def __init__(self, sender: WeChatSender, db: Database) -> None:
-        self.sender = sender
-        self.db = db
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+    def __init__(self, sender: WeChatSender, backoffice: Backoffice) -> None:
+        self.sender = sender  # synchronous HTTP: called in a worker thread
+        self.backoffice = backoffice
 
     async def send_texts(self, openid: str, texts: list[str], phone: str | None = None) -> None:
         """Each text in order; outside the 48-hour window the rest go to the outbox."""
         for i, text in enumerate(texts):
             try:
-                answer = await self._run(self.sender.api, "/cgi-bin/message/custom/send", {
-                    "touser": openid, "msgtype": "text", "text": {"content": text}})
+                answer = await asyncio.to_thread(
+                    self.sender.api, "/cgi-bin/message/custom/send",
+                    {"touser": openid, "msgtype": "text", "text": {"content": text}})
             except SendError as exc:
                 log.warning("customer-service message failed: %s; queued in the outbox", exc)
                 answer = {"errcode": OUTSIDE_48_HOURS}
             code = answer.get("errcode", 0)
             if code == OUTSIDE_48_HOURS:
-                rest = "\n".join(texts[i:])
-                await self._run(conv.offline_notice, self.db, "wechat", openid, rest, phone,
-                                bool(self.sender.template_id))
+                rest = clip("\n".join(texts[i:]))
+                await self.backoffice.offline_notice("wechat", openid, rest, phone,
+                                                     template=bool(self.sender.template_id))
                 return
             if code != 0:
                 log.warning("customer-service message refused: errcode %s", code)
 
     async def media(self, media_id: str) -> tuple[bytes, str]:
         """The file of a media_id (image pushed by the user) and its content type."""
-        token = await self._run(self.sender.access_token)
+        token = await asyncio.to_thread(self.sender.access_token)
         query = urllib.parse.urlencode({"access_token": token, "media_id": media_id})
         timeout = aiohttp.ClientTimeout(total=20)
         async with aiohttp.ClientSession(timeout=timeout) as session, \
@@ -305,7 +303,7 @@ class WeChatChannel:
     """The `/wechat` endpoint: protocol in, router through, passive reply or CS API out."""
 
     def __init__(self, config: WeChatConfig, router: Router, deduper: Deduper,
-                 api: WeChatApi | None, backoffice: BackofficeClient,
+                 api: WeChatApi | None, backoffice: Backoffice,
                  answers: Any = None) -> None:
         self.config = config
         self.protocol = WeChatProtocol(config)
@@ -352,8 +350,6 @@ class WeChatChannel:
         return raw.decode("utf-8", errors="replace")
 
     async def _post(self, request: web.Request, started: float) -> web.Response:
-        if self.backoffice.base_url is None:
-            self.backoffice.learn_base(str(request.url.origin()))
         query = dict(request.query)
         message, encrypted = self.protocol.message(query, await self._read(request))
         user = message.get("FromUserName", "")
@@ -465,8 +461,13 @@ class WeChatChannel:
             log.warning("image download failed")
             return Reply([{"text": IMAGE_FAILED}])
         suffix = {"image/png": "png", "image/gif": "gif"}.get(kind, "jpg")
-        claim_no, document_id = await self.backoffice.attach_to_open_claim(
-            "wechat", user, data, f"{message.get('MsgId', 'image')}.{suffix}", kind)
+        upload = Upload(data, f"{message.get('MsgId', 'image')}.{suffix}", kind)
+        try:
+            attached = await self.backoffice.attach_document("wechat", user, upload)
+            claim_no, document_id = attached.claim_no or "", attached.document_id or ""
+        except BackofficeUnavailable:
+            log.warning("document not attached: the back office is unavailable")
+            claim_no, document_id = "", ""
         return await self.router.handle("wechat", user, document_uploaded(claim_no, document_id))
 
     async def _event(self, user: str, message: dict[str, str]) -> Reply:
@@ -482,9 +483,14 @@ class WeChatChannel:
         return Reply([])  # unsubscribe, VIEW, template/send receipts: nothing to say
 
 
-def load_menu(path: Path) -> dict[str, Any]:
-    import json
+def document_uploaded(claim_no: str, document_id: str) -> str:
+    """The message that tells the bot a document arrived (BRIEF interface 3)."""
+    entities = {"claim_no": claim_no, "document_id": document_id} if document_id \
+        else {"claim_no": ""}
+    return "/document_uploaded" + json.dumps(entities, ensure_ascii=False)
 
+
+def load_menu(path: Path) -> dict[str, Any]:
     menu = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(menu, dict) or not isinstance(menu.get("button"), list):
         raise ValueError("the menu file must hold {\"button\": [...]}")

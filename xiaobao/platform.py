@@ -18,16 +18,20 @@ from prometheus_client import (
     generate_latest,
 )
 
+from backoffice.api import channel_ops
 from backoffice.api.app import Handler, create_api, document_signature, run
+from backoffice.api.conversations import HOOKS_KEY
 from backoffice.api.document import render_policy_document
 from backoffice.api.reading import reader_from_env
 from backoffice.desk.app import create_desk
 from backoffice.domain.errors import NotFound
+from backoffice.notifications.config import token_cache
 from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import get_policy
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from channels.app import mount_channels
+from xiaobao.channel_port import AgentHooks, backoffice_port
 from xiaobao.config import Settings
 
 DB = web.AppKey("db", Database)
@@ -123,10 +127,14 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app.router.add_get("/metrics", metrics)
     api = create_api(db, settings.api_token, FileStore(settings.files_root), reader_from_env(),
                      staff_token_lifetime=settings.staff_token_ttl)
-    router = mount_channels(app, api, settings, db, registry)
+    channel_ops.add_routes(api)  # until the operations table declares them
+    router = mount_channels(app, settings, backoffice_port(settings, db, api),
+                            token_cache(settings.notify, db), registry)
+    hooks = AgentHooks(router)  # agents' messages and hand-backs reach the channels
+    api[HOOKS_KEY] = hooks
     app.add_subapp("/api/v1", api)
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
-    app.add_subapp("/desk", create_desk(db, hooks=router))
+    app.add_subapp("/desk", create_desk(db, hooks=hooks))
     app.router.add_get("/", index)
 
     async def close_db(_app: web.Application) -> None:

@@ -11,6 +11,7 @@ from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from channels.rasa import RasaClient
 from channels.router import STORE_DOWN, Router, SenderLocks
+from xiaobao.channel_port import InProcessBackoffice
 
 
 async def test_turns_of_one_sender_run_one_at_a_time() -> None:
@@ -32,7 +33,7 @@ async def test_turns_of_one_sender_run_one_at_a_time() -> None:
 async def test_concurrent_messages_of_one_user_keep_their_order(
         sqlite_db: Database, rasa_url: str, tmp_path: Path) -> None:
     rasa = RasaClient(rasa_url)
-    router = Router(sqlite_db, rasa, tmp_path / "spool.jsonl")
+    router = Router(InProcessBackoffice(sqlite_db), rasa, tmp_path / "spool.jsonl")
     try:
         user = f"web-order-{uuid.uuid4().hex[:8]}"
         replies = await asyncio.gather(*(router.handle("web", user, text)
@@ -53,11 +54,12 @@ async def test_a_database_outage_spools_then_queues_for_an_agent(
     rasa = RasaClient(rasa_url)
     down = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
     try:
-        reply = await Router(down, rasa, spool).handle("wechat", "o-down", "我家老人住院了")
+        reply = await Router(InProcessBackoffice(down), rasa, spool).handle(
+            "wechat", "o-down", "我家老人住院了")
         assert reply.failed and reply.texts == [STORE_DOWN]
         assert spool.exists()
         # the database is back: the next message drains the spool into the agents' queue
-        await Router(sqlite_db, rasa, spool).handle("web", "web-other", "你好")
+        await Router(InProcessBackoffice(sqlite_db), rasa, spool).handle("web", "web-other", "你好")
     finally:
         await rasa.close()
         down.dispose()
@@ -71,7 +73,7 @@ async def test_a_database_outage_spools_then_queues_for_an_agent(
 async def test_the_bots_handoff_joins_the_agents_queue_of_its_channel(
         sqlite_db: Database, rasa_url: str, tmp_path: Path) -> None:
     rasa = RasaClient(rasa_url)
-    router = Router(sqlite_db, rasa, tmp_path / "spool.jsonl")
+    router = Router(InProcessBackoffice(sqlite_db), rasa, tmp_path / "spool.jsonl")
     caller = "139" + uuid.uuid4().hex[:8].translate(str.maketrans("abcdef", "123456"))
     try:
         web = await router.handle("web", f"web-queue-{uuid.uuid4().hex[:8]}", "转人工")

@@ -14,6 +14,7 @@ from backoffice.domain.errors import Conflict, ValidationError
 from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from channels.wechat import Deduper
+from xiaobao.channel_port import InProcessBackoffice
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -140,7 +141,8 @@ async def test_redis_dedupe_against_a_real_redis(sqlite_db: Database) -> None:
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis answers on localhost:6379")
     key = f"wechat:msg:{uuid.uuid4().hex}"
-    first, second = (Deduper(sqlite_db, "redis://localhost:6379/0") for _ in range(2))
+    first, second = (Deduper(InProcessBackoffice(sqlite_db), "redis://localhost:6379/0")
+                     for _ in range(2))
     try:
         # two processes' dedupers agree: only one takes the push
         assert await first.first(key) is True

@@ -1,0 +1,178 @@
+"""The channels' one port to the back office: the use cases they need, with typed answers.
+
+Two adapters implement `Backoffice`: in this process (xiaobao.channel_port.InProcessBackoffice,
+the back office's use cases run under backoffice.services.running's policy) and over HTTP
+(channels.backoffice.HttpBackoffice: /api/v1 with the service token, when
+XIAOBAO_BACKOFFICE_URL names the back office). The channels hold a `Backoffice` and nothing
+else of the back office: no store, no services, no domain errors.
+
+Two errors the channels tell apart:
+- `BackofficeUnavailable`: nothing was done (database or network down, the back office
+  answers 5xx or refuses the service token). The channels degrade: the router spools the
+  message and queues it for an agent later, the IVR goes on anonymously.
+- `BackofficeRefused`: the back office refused this request (bad input, an unknown
+  conversation, a conflict); retrying the same request cannot help.
+
+The other direction, the back office asking the channels to deliver an agent's message or to
+hand a conversation back, is `ConversationHooks` (defined by the back office), which the
+channels' router implements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from backoffice.channel_hooks import ConversationHooks
+
+__all__ = ["MAX_TEXT", "Attachment", "Backoffice", "BackofficeRefused", "BackofficeUnavailable",
+           "Binding", "ConversationHooks", "Delivery", "HandedBack", "Message", "Turn", "Upload",
+           "clip", "for_transcript"]
+
+MAX_TEXT = 4000  # characters of a line the transcript keeps
+KEPT = ("buttons", "image", "custom")  # what the transcript keeps of a bot message besides text
+
+# a bot message as Rasa's REST channel answers it: text, buttons, image, custom
+Message = dict[str, Any]
+
+
+def clip(text: str) -> str:
+    return text[:MAX_TEXT]
+
+
+def for_transcript(messages: Sequence[Message]) -> list[Message]:
+    """The bot's messages as the transcript keeps them: text clipped, control keys dropped."""
+    return [{**{k: m[k] for k in KEPT if m.get(k) is not None},
+             "text": clip(str(m.get("text") or ""))} for m in messages]
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """Where a user's message went: its conversation and who owns it now
+    (`bot`, `queued`, `agent`)."""
+
+    conversation_id: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An agent's message, kept in the transcript, to deliver on `channel` to `user`."""
+
+    conversation_id: int
+    channel: str
+    user: str
+    text: str
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HandedBack:
+    """A conversation the bot owns again; `conversation` as the agents' API shows it."""
+
+    channel: str
+    user: str
+    conversation: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Who a channel user is: the bound party (masked), their policies and open claims
+    (newest first)."""
+
+    name_masked: str | None
+    policies: tuple[str, ...] = ()
+    open_claims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    data: bytes = field(repr=False)
+    filename: str
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Where an upload went: no claim (no bound open claim), or the claim and the document
+    (no document when the back office refused the file)."""
+
+    claim_no: str | None = None
+    document_id: str | None = None
+
+
+class BackofficeUnavailable(Exception):
+    """The back office could not be reached or failed: nothing was done."""
+
+
+class BackofficeRefused(Exception):
+    """The back office refused the request; `field` names what it refused."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class Backoffice(Protocol):
+    """The back office as the channels use it. Texts are at most MAX_TEXT characters."""
+
+    # ---- transcripts ----------------------------------------------------------------------
+    async def user_message(self, channel: str, user: str, text: str, *,
+                           phone: str | None = None, push_key: str | None = None
+                           ) -> Turn | None:
+        """Keep a user's message in their open conversation (opened if none); None, and
+        nothing kept, when `push_key` (the channel's dedupe key) was seen before."""
+        ...
+
+    async def bot_messages(self, conversation_id: int, messages: list[Message]) -> Turn:
+        """Keep the bot's answer now: it carries a handoff, which queues the conversation."""
+        ...
+
+    async def bot_lines(self, answers: Sequence[tuple[int, list[Message]]]) -> None:
+        """Keep the bot's plain answers of several turns, written after they were sent."""
+        ...
+
+    async def bot_failed(self, conversation_id: int, reason: str, note: str) -> Turn:
+        """The bot could not answer: the note is kept, the conversation queued for agents."""
+        ...
+
+    async def offline_notice(self, channel: str, user: str, text: str, phone: str | None, *,
+                             template: bool) -> None:
+        """A reply the channel cannot deliver now, queued in the outbox (template message,
+        or SMS when the phone is known)."""
+        ...
+
+    async def first_seen(self, push_key: str) -> bool:
+        """True the first time a push key is seen; False for a retry of the push."""
+        ...
+
+    async def forget_seen_before(self, before: datetime) -> int:
+        """Forget push keys older than the channel's retries; how many."""
+        ...
+
+    # ---- who a channel user is --------------------------------------------------------------
+    async def binding(self, channel: str, user: str) -> Binding | None:
+        """The party the user is bound to (a caller may be known by phone), or None."""
+        ...
+
+    # ---- documents ------------------------------------------------------------------------
+    async def attach_document(self, channel: str, user: str, upload: Upload) -> Attachment:
+        """The upload added to the bound user's newest open claim."""
+        ...
+
+    # ---- handoff, as seen from the channels -------------------------------------------------
+    async def agent_message(self, conversation_id: int, agent: str, text: str) -> Delivery:
+        """Keep an agent's message; the answer says where to deliver it."""
+        ...
+
+    async def handback(self, conversation_id: int, agent: str | None) -> HandedBack:
+        """The bot owns the conversation again."""
+        ...
+
+    async def close(self) -> None:
+        """At shutdown, after the last use case."""
+        ...
