@@ -1,0 +1,487 @@
+"""The channels' port to the back office (channels.port), through both adapters.
+
+A gateway process whose channels reach the back office over HTTP (XIAOBAO_BACKOFFICE_URL) runs
+the conversations of the other channel tests against a back office process; its own database
+stays empty. The internal operations under /api/v1/channel/… refuse every staff role and
+strangers, and hostile bodies with a 400 naming the field. A back office that is down leaves
+the channels answering as the router always did: the message is spooled and queued for an
+agent once the back office is back. The port's contract holds for both adapters alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from channel_kit import (
+    IVR_SECRET,
+    TOKEN,
+    Platform,
+    WeChatApiStandIn,
+    free_port,
+    openid,
+    platform_env,
+    start_platform,
+)
+from sqlalchemy import func, select
+from wechat_client import WeChatPusher, message_xml, reply_text, text_xml
+
+from backoffice.api.channel_ops import CHANNEL_OPERATIONS
+from backoffice.demo.staff import DEMO_STAFF, seed_staff
+from backoffice.notifications.config import NotifyConfig
+from backoffice.store.db import Database
+from backoffice.store.models import ChannelDedupe, Conversation, ConversationMessage, Notification
+from channels.app import ROUTER
+from channels.backoffice import PATHS, HttpBackoffice
+from channels.ivr import MENU
+from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable, Upload
+from channels.router import STORE_DOWN
+from tests.conftest import fresh_database
+from xiaobao.channel_port import InProcessBackoffice
+from xiaobao.config import Settings
+from xiaobao.platform import create_app
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+NO_RASA = "http://127.0.0.1:9"  # the port's own calls never reach the bot
+
+
+def counts(db: Database) -> dict[str, int]:
+    """What the channels may write: conversations, their lines, push keys, the outbox."""
+    with db.read() as s:
+        return {model.__name__: int(s.execute(select(func.count()).select_from(model))
+                                    .scalar_one())
+                for model in (Conversation, ConversationMessage, ChannelDedupe, Notification)}
+
+
+def own_database(tmp_path: Path) -> Database:
+    """A process's own database, apart from the back office's."""
+    (tmp_path / "own").mkdir()
+    return fresh_database("sqlite", tmp_path / "own")
+
+
+def queued(db: Database, user: str) -> list[Conversation]:
+    """The user's conversations waiting for an agent (read from the store itself)."""
+    with db.read() as s:
+        return list(s.execute(select(Conversation).where(
+            Conversation.user_id == user, Conversation.state == "queued")).scalars())
+
+
+def lines(db: Database, conversation_id: int) -> list[ConversationMessage]:
+    with db.read() as s:
+        return list(s.execute(select(ConversationMessage).where(
+            ConversationMessage.conversation_id == conversation_id)
+            .order_by(ConversationMessage.id)).scalars())
+
+
+def lines_of(db: Database, channel: str, user: str) -> list[ConversationMessage]:
+    """The lines of the user's latest conversation."""
+    with db.read() as s:
+        cid = s.execute(select(Conversation.id).where(
+            Conversation.channel == channel, Conversation.user_id == user)
+            .order_by(Conversation.id.desc())).scalars().first()
+    assert cid is not None, f"no conversation of {channel}:{user}"
+    return lines(db, cid)
+
+
+# ---- a gateway and a back office, two processes ------------------------------------------------
+
+class Split:
+    def __init__(self, backoffice: Platform, gateway: Platform) -> None:
+        self.backoffice = backoffice
+        self.gateway = gateway
+
+
+@pytest.fixture
+async def split(tmp_path: Path, channel_db: Database, rasa_url: str,
+                wechat_api: WeChatApiStandIn, monkeypatch: pytest.MonkeyPatch
+                ) -> AsyncIterator[Split]:
+    """The back office (channel_db) and a gateway whose channels speak HTTP to it; the
+    gateway's own database is another, which nothing of the conversations may reach."""
+    env = platform_env(wechat_api)
+    backoffice = await start_platform(tmp_path / "backoffice", channel_db, rasa_url,
+                                      {**env, "XIAOBAO_BACKOFFICE_URL": ""}, monkeypatch)
+    own = own_database(tmp_path)
+    gateway = await start_platform(tmp_path / "gateway", own, rasa_url, {
+        **env, "XIAOBAO_BACKOFFICE_URL": backoffice.url("")}, monkeypatch)
+    assert isinstance(backoffice.app[ROUTER].backoffice, InProcessBackoffice)
+    assert isinstance(gateway.app[ROUTER].backoffice, HttpBackoffice)
+    yield Split(backoffice, gateway)
+    await gateway.server.close()
+    await backoffice.server.close()
+    assert counts(own) == dict.fromkeys(counts(own), 0)  # all of it went to the back office
+    own.dispose()
+
+
+async def chat(http: aiohttp.ClientSession, platform: Platform, user: str, text: str
+               ) -> dict[str, Any]:
+    async with http.post(platform.url("/chat/messages"), json={"user": user, "text": text}) as r:
+        assert r.status == 200
+        return dict(await r.json())
+
+
+async def test_web_chat_report_handoff_and_agents_over_http(split: Split) -> None:
+    gateway, db = split.gateway, split.backoffice.db
+    user = "web-" + uuid.uuid4().hex[:10]
+    async with aiohttp.ClientSession() as http:
+        assert "出险日期" in (await chat(http, gateway, user, "我要报案"))["messages"][0]["text"]
+        await chat(http, gateway, user, "昨天")
+        done = await chat(http, gateway, user, "在家里")
+        assert done["messages"][0]["text"].startswith("已为您登记")
+        assert (await chat(http, gateway, user, "转人工"))["state"] == "queued"
+        assert (await chat(http, gateway, user, "还在吗"))["messages"] == []
+        cid = queued(db, user)[0].id
+        # the agents' API of the process hosting the channels: its hooks are the router
+        api = gateway.url(f"/api/v1/conversations/{cid}")
+        async with http.post(f"{api}/messages", headers=AUTH,
+                             json={"agent": "a1", "text": "x" * 5000}) as r:
+            # refused by the back office, through the port, as the agents' API's own 400
+            assert r.status == 400 and (await r.json())["error"]["field"] == "text"
+        async with http.post(f"{api}/messages", headers=AUTH,
+                             json={"agent": "a1", "text": "您好，请讲。"}) as r:
+            assert r.status == 201 and (await r.json())["delivered"] is True
+        assert await later(http, gateway, user) == [{"text": "您好，请讲。", "role": "agent"}]
+        async with http.post(f"{api}/handback", headers=AUTH, json={}) as r:
+            answer = await r.json()
+            assert r.status == 200 and answer["delivered"] is True and answer["id"] == cid
+        assert "回来" in (await later(http, gateway, user))[-1]["text"]  # the bot resumed
+        async with http.post(f"{api}/handback", headers=AUTH, json={}) as r:
+            assert r.status == 409 and (await r.json())["error"]["field"] == "conversation_id"
+    await gateway.app[ROUTER].close()  # the last bot lines are written
+    kept = lines_of(db, "web", user)
+    assert [m.text for m in kept if m.role == "user"] == ["我要报案", "昨天", "在家里", "转人工",
+                                                          "还在吗"]
+    assert [m.text for m in kept if m.role == "agent"] == ["您好，请讲。"]
+    assert any(m.role == "system" and "交回小保" in m.text for m in kept)
+    assert any(m.role == "bot" and "回来" in m.text for m in kept)  # the resumed bot's answer
+
+
+async def later(http: aiohttp.ClientSession, platform: Platform, user: str
+                ) -> list[dict[str, Any]]:
+    """The web user's messages delivered outside their requests (agents, hand-backs)."""
+    async with http.get(platform.url("/chat/messages"), params={"user": user, "after": "0"}) as r:
+        return list((await r.json())["messages"])
+
+
+async def test_wechat_pushes_over_http(split: Split, wechat_api: WeChatApiStandIn) -> None:
+    db = split.backoffice.db
+    pusher, user = WeChatPusher(split.gateway.url("/wechat")), openid()
+    xml = text_xml(user, "我要报案", msg_id=random.getrandbits(62))
+    status, reply = await pusher.push(xml)
+    assert status == 200 and "出险日期" in reply_text(reply)
+    assert await pusher.push(xml) == (200, "success")  # WeChat's retry: answered once
+    event = message_xml(user, "event", {"Event": "subscribe", "EventKey": ""})
+    assert "欢迎关注" in reply_text((await pusher.push(event))[1])
+    assert await pusher.push(event) == (200, "success")  # its key went to the back office
+    wechat_api.media["m-port"] = b"\xff\xd8\xff\xe0fake-jpeg"
+    image = message_xml(user, "image", {"PicUrl": "http://x/p.jpg", "MediaId": "m-port"})
+    await pusher.push(image)
+    await split.gateway.app[ROUTER].close()
+    users = [m.text for m in lines_of(db, "wechat", user) if m.role == "user"]
+    assert users == ["我要报案", '/document_uploaded{"claim_no": ""}']  # not bound: no claim
+    with db.read() as s:
+        keys = s.execute(select(func.count()).select_from(ChannelDedupe)).scalar_one()
+    assert keys >= 3  # the text push, the event and the image
+
+
+class Call:
+    """One phone call's signed events, as the telephony platform sends them."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.url = platform.url("/ivr/events")
+        self.call_id = uuid.uuid4().hex
+        self.caller = f"139{random.randint(10**7, 10**8 - 1)}"
+
+    async def said(self, event: str, **fields: Any) -> tuple[str, list[dict[str, Any]]]:
+        body = json.dumps({"call_id": self.call_id, "event": event, "from": self.caller,
+                           "to": "95500", **fields}, ensure_ascii=False).encode()
+        signature = hmac.new(IVR_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        async with aiohttp.ClientSession() as http, http.post(
+                self.url, data=body, headers={"X-Xiaobao-Signature": signature}) as r:
+            assert r.status == 200
+            actions = list((await r.json())["actions"])
+        return " ".join(a["text"] for a in actions if a["type"] == "say"), actions
+
+
+async def test_a_call_over_http(split: Split) -> None:
+    call = Call(split.gateway)
+    assert MENU in (await call.said("start"))[0]
+    assert "出险日期" in (await call.said("dtmf", digits="1"))[0]
+    for _ in range(3):
+        _, actions = await call.said("noinput")
+    assert actions[-1]["type"] == "transfer"
+    waiting = queued(split.backoffice.db, call.caller)
+    assert waiting and waiting[0].handoff_reason == "no_input"
+
+
+# ---- the internal operations refuse strangers, staff and hostile bodies ------------------------
+
+@pytest.fixture
+async def backoffice(tmp_path: Path, channel_db: Database, monkeypatch: pytest.MonkeyPatch
+                     ) -> AsyncIterator[Platform]:
+    platform = await start_platform(tmp_path, channel_db, NO_RASA,
+                                    {**platform_env(None), "XIAOBAO_BACKOFFICE_URL": ""},
+                                    monkeypatch)
+    yield platform
+    await platform.server.close()
+
+
+def test_the_http_adapter_calls_the_declared_operations() -> None:
+    declared = {(op.method, op.path) for op in CHANNEL_OPERATIONS}
+    assert {("POST", path) for path in PATHS.values()} == declared
+    assert all(op.permission == "channel.port" for op in CHANNEL_OPERATIONS)
+    from backoffice.domain.staff import PERMISSIONS
+
+    assert "channel.port" not in PERMISSIONS  # no staff role holds it
+
+
+async def test_strangers_and_every_staff_role_are_refused(backoffice: Platform) -> None:
+    seed_staff(backoffice.db)
+    before = counts(backoffice.db)
+    body = {"channel": "web", "user": "web-x", "text": "你好"}
+    async with aiohttp.ClientSession() as http:
+        tokens = {}
+        for username, _, role, _, password in DEMO_STAFF:
+            async with http.post(backoffice.url("/api/v1/auth/token"),
+                                 json={"username": username, "password": password}) as r:
+                assert r.status == 201, await r.text()
+                tokens[role] = (await r.json())["access_token"]
+        for op in CHANNEL_OPERATIONS:
+            url = backoffice.url("/api/v1" + op.path)
+            for headers in ({}, {"Authorization": "Bearer wrong"},
+                            {"Authorization": f"Basic {TOKEN}"}):
+                async with http.post(url, json=body, headers=headers) as r:
+                    assert r.status == 401, (op.path, headers, r.status)
+            for role, token in tokens.items():
+                async with http.post(url, json=body,
+                                     headers={"Authorization": f"Bearer {token}"}) as r:
+                    assert r.status == 403, (op.path, role, r.status)
+                    assert (await r.json())["error"]["code"] == "forbidden"
+    assert counts(backoffice.db) == before
+
+
+LONG = "字" * 10_000
+# (operation path, a good body, the field a hostile value goes into, the hostile values)
+HOSTILE: list[tuple[str, dict[str, Any], str, list[Any]]] = [
+    ("/channel/messages", {"channel": "web", "user": "web-h", "text": "你好"}, "channel",
+     ["sms", 1, None, ["web"], "web\x00"]),
+    ("/channel/messages", {"channel": "web", "user": "web-h", "text": "你好"}, "user",
+     ["", "u" * 81, 42, {"id": 1}, "a\x00b"]),
+    ("/channel/messages", {"channel": "web", "user": "web-h", "text": "你好"}, "text",
+     [LONG, 12, None, ["你好"], True, "你\x00好"]),
+    ("/channel/messages", {"channel": "web", "user": "web-h", "text": "你好"}, "push_key",
+     ["", "k" * 161, 7]),
+    ("/channel/messages", {"channel": "web", "user": "web-h", "text": "你好"}, "actor",
+     ["admin"]),
+    ("/channel/bot-messages", {"conversation_id": 1, "messages": [{"text": "好"}]},
+     "conversation_id", ["1", 0, -5, 10**13, True, 1.5, None]),
+    ("/channel/bot-messages", {"conversation_id": 1, "messages": [{"text": "好"}]},
+     "messages", [[], "好", [{"text": "好"}] * 101, None]),
+    ("/channel/bot-messages", {"conversation_id": 1, "messages": [{"text": "好"}]},
+     "messages[0].text", [LONG, 3]),
+    ("/channel/bot-lines", {"answers": [{"conversation_id": 1, "messages": [{"text": "好"}]}]},
+     "answers[0].messages[0].text", [LONG, ["好"]]),
+    ("/channel/bot-lines", {"answers": [{"conversation_id": 1, "messages": [{"text": "好"}]}]},
+     "answers", [[], {"conversation_id": 1}]),
+    ("/channel/bot-failures", {"conversation_id": 1, "reason": "bot_unavailable",
+                               "note": "无应答"}, "reason", ["angry", 1, ""]),
+    ("/channel/bot-failures", {"conversation_id": 1, "reason": "bot_unavailable",
+                               "note": "无应答"}, "note", ["", LONG, 1]),
+    ("/channel/offline-notices", {"channel": "wechat", "user": "o1", "text": "您好",
+                                  "template": False}, "template", ["yes", 1, None]),
+    ("/channel/offline-notices", {"channel": "wechat", "user": "o1", "text": "您好",
+                                  "template": False}, "text", ["", LONG]),
+    ("/channel/push-keys", {"key": "wechat:msg:1"}, "key", ["", "k" * 161, 1, None]),
+    ("/channel/push-keys/forget", {"before": "2026-01-01T00:00:00+08:00"}, "before",
+     ["yesterday", "2026-01-01T00:00:00", [], None]),
+    ("/channel/agent-messages", {"conversation_id": 1, "agent": "a1", "text": "您好"},
+     "agent", ["", "a" * 61, 5, None]),
+    ("/channel/agent-messages", {"conversation_id": 1, "agent": "a1", "text": "您好"},
+     "text", ["", LONG, [], None]),
+    ("/channel/handbacks", {"conversation_id": 1}, "conversation_id", ["x", 0, False]),
+]
+
+
+async def test_hostile_bodies_are_400_naming_the_field(backoffice: Platform) -> None:
+    before = counts(backoffice.db)
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        for op in CHANNEL_OPERATIONS:
+            url = backoffice.url("/api/v1" + op.path)
+            for raw in (b"[1]", b'"text"', b"42", b"null", b"{bad", b"\xff\xfe",
+                        b'{"a": ' * 5000):
+                async with http.post(url, data=raw,
+                                     headers={"Content-Type": "application/json"}) as r:
+                    assert r.status == 400, (op.path, raw[:10], r.status)
+                    assert (await r.json())["error"]["field"] == "body"
+            async with http.post(url, json={}) as r:  # nothing at all: the first field named
+                assert r.status == 400 and (await r.json())["error"]["field"]
+        for path, good, field, values in HOSTILE:
+            for value in values:
+                async with http.post(backoffice.url("/api/v1" + path),
+                                     json={**good, field.split("[")[0]: _put(good, field,
+                                                                             value)}) as r:
+                    error = (await r.json())["error"]
+                    assert r.status == 400, (path, field, repr(value)[:40], r.status)
+                    assert error["field"] == field, (path, field, repr(value)[:40], error)
+                    assert error["code"] == "invalid" and error["message"]
+    assert counts(backoffice.db) == before  # nothing kept
+
+
+def _put(good: dict[str, Any], field: str, value: Any) -> Any:
+    """The good body's top-level value with `value` placed at `field` ("a[0].b[0].c")."""
+    top, _, rest = field.partition("[")
+    if not rest:
+        return value
+    tree = json.loads(json.dumps(good[top]))
+    node: Any = tree
+    steps = [p for p in ("[" + rest).replace("]", "").replace("[", ".").split(".") if p]
+    for step in steps[:-1]:
+        node = node[int(step)] if step.isdigit() else node[step]
+    last = steps[-1]
+    node[int(last) if last.isdigit() else last] = value
+    return tree
+
+
+async def test_an_unknown_conversation_is_404(backoffice: Platform) -> None:
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        for path, body in (("/channel/agent-messages",
+                            {"conversation_id": 999999, "agent": "a1", "text": "您好"}),
+                           ("/channel/handbacks", {"conversation_id": 999999}),
+                           ("/channel/bot-failures", {"conversation_id": 999999,
+                                                      "reason": "fallback", "note": "x"})):
+            async with http.post(backoffice.url("/api/v1" + path), json=body) as r:
+                assert r.status == 404, (path, r.status)
+                assert (await r.json())["error"]["field"] == "conversation_id"
+
+
+# ---- a back office that is down --------------------------------------------------------------
+
+async def test_a_back_office_down_degrades_as_the_router_does(
+        tmp_path: Path, channel_db: Database, rasa_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()  # nothing listens there yet
+    env = {**platform_env(None), "XIAOBAO_BACKOFFICE_URL": f"http://127.0.0.1:{port}"}
+    own = own_database(tmp_path)
+    gateway = await start_platform(tmp_path / "gateway", own, rasa_url, env, monkeypatch)
+    user, wechat_user = "web-down-" + uuid.uuid4().hex[:6], openid()
+    spool = tmp_path / "gateway" / "var" / "channels-spool.jsonl"
+    try:
+        async with aiohttp.ClientSession() as http:
+            reply = await chat(http, gateway, user, "我家老人住院了")
+            assert reply == {"messages": [{"text": STORE_DOWN}], "state": "queued"}
+            pusher = WeChatPusher(gateway.url("/wechat"))
+            _, answer = await pusher.push(text_xml(wechat_user, "我要理赔"))
+            assert reply_text(answer) == STORE_DOWN
+            # the caller cannot be looked up: the call goes on anonymously
+            assert MENU in (await Call(gateway).said("start"))[0]
+            assert len(spool.read_text(encoding="utf-8").splitlines()) == 2
+            # the back office comes back on its address; the next message drains the spool
+            settings = Settings(database_url=channel_db.url, api_token=TOKEN, rasa_url=rasa_url,
+                                log_level="INFO", var_dir=tmp_path / "backoffice",
+                                notify=NotifyConfig())
+            monkeypatch.setenv("XIAOBAO_BACKOFFICE_URL", "")
+            server = TestServer(create_app(settings, channel_db), host="127.0.0.1", port=port)
+            await server.start_server()
+            try:
+                assert (await chat(http, gateway, "web-back", "你好"))["state"] == "bot"
+            finally:
+                await gateway.app[ROUTER].close()
+                await server.close()
+    finally:
+        await gateway.server.close()
+        own.dispose()
+    assert not spool.exists()
+    for channel, who, text in (("web", user, "我家老人住院了"),
+                               ("wechat", wechat_user, "我要理赔")):
+        assert lines_of(channel_db, channel, who)[0].text == text
+        waiting = queued(channel_db, who)
+        assert waiting and waiting[0].handoff_reason == "backoffice_down"
+
+
+# ---- the port's contract, for both adapters ---------------------------------------------------
+
+@pytest.fixture(params=["in_process", "http"])
+async def port(request: pytest.FixtureRequest, channel_db: Database, tmp_path: Path,
+               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Backoffice]:
+    if request.param == "in_process":
+        adapter: Backoffice = InProcessBackoffice(channel_db)
+        yield adapter
+        return
+    platform = await start_platform(tmp_path, channel_db, NO_RASA,
+                                    {**platform_env(None), "XIAOBAO_BACKOFFICE_URL": ""},
+                                    monkeypatch)
+    adapter = HttpBackoffice(platform.url(""), TOKEN)
+    yield adapter
+    await adapter.close()
+    await platform.server.close()
+
+
+async def test_the_ports_contract(port: Backoffice, channel_db: Database) -> None:
+    user = "o" + uuid.uuid4().hex[:20]
+    turn = await port.user_message("wechat", user, "你好", push_key=f"wechat:msg:{user}")
+    assert turn is not None and turn.state == "bot"
+    assert await port.user_message("wechat", user, "你好", push_key=f"wechat:msg:{user}") \
+        is None  # the same push again: nothing kept
+    await port.bot_lines([(turn.conversation_id, [{"text": "您好", "buttons": [
+        {"title": "报案", "payload": "/report_incident"}]}])])
+    queued = await port.bot_messages(turn.conversation_id, [
+        {"text": "正在转接"}, {"text": "", "custom": {"handoff": {"reason": "user_request",
+                                                                "summary": {"text": "转人工"}}}}])
+    assert queued == type(turn)(turn.conversation_id, "queued")
+    delivery = await port.agent_message(turn.conversation_id, "a1", "您好，请讲。")
+    assert (delivery.channel, delivery.user, delivery.text) == ("wechat", user, "您好，请讲。")
+    handed = await port.handback(turn.conversation_id, "a1")
+    assert (handed.channel, handed.user, handed.conversation["state"]) == ("wechat", user, "bot")
+    failed = await port.bot_failed(turn.conversation_id, "bot_unavailable", "小保无应答")
+    assert failed.state == "queued"
+    await port.offline_notice("wechat", user, "您的理赔已受理", None, template=True)
+    assert await port.first_seen(f"wechat:event:{user}:1") is True
+    assert await port.first_seen(f"wechat:event:{user}:1") is False
+    assert await port.forget_seen_before(datetime.now(UTC) + timedelta(seconds=5)) >= 2
+    assert await port.binding("wechat", user) is None
+    assert (await port.attach_document("wechat", user, Upload(b"x", "a.jpg", "image/jpeg"))
+            ).claim_no is None
+    roles = [m.role for m in lines(channel_db, turn.conversation_id)]
+    assert roles == ["user", "bot", "bot", "bot", "agent", "system", "system", "system"]
+
+
+async def test_both_adapters_refuse_alike(port: Backoffice) -> None:
+    for call, field in (
+            (port.user_message("fax", "u1", "你好"), "channel"),
+            (port.user_message("web", "", "你好"), "user"),
+            (port.bot_failed(1, "angry", "x"), "reason"),
+            (port.agent_message(999999, "a1", "您好"), "conversation_id"),
+            (port.handback(999999, None), "conversation_id"),
+            (port.agent_message(1, "", "您好"), "agent")):
+        with pytest.raises(BackofficeRefused) as refused:
+            await call
+        assert refused.value.field == field
+
+
+async def test_an_unreachable_back_office_is_unavailable() -> None:
+    adapter = HttpBackoffice(f"http://127.0.0.1:{free_port()}", TOKEN)
+    try:
+        with pytest.raises(BackofficeUnavailable):
+            await adapter.user_message("web", "u1", "你好")
+        with pytest.raises(BackofficeUnavailable):
+            await adapter.binding("ivr", "13900000000")
+    finally:
+        await adapter.close()
+
+
+async def test_a_wrong_service_token_keeps_the_messages(backoffice: Platform) -> None:
+    adapter = HttpBackoffice(backoffice.url(""), "not-the-token")
+    try:
+        with pytest.raises(BackofficeUnavailable):  # spooled by the router, not dropped
+            await adapter.user_message("web", "u1", "你好")
+    finally:
+        await adapter.close()
