@@ -399,3 +399,17 @@ def test_extreme_dates_are_refused_by_field(db: Database, factory: Factory) -> N
                                  "today": (date(2999, 12, 31) + timedelta(days=1)).isoformat()},
                             "c")
     assert exc.value.field == "today"
+
+
+def test_an_approved_request_applies_its_details_in_the_callers_transaction(
+    db: Database, factory: Factory
+) -> None:
+    no = factory.issued()["policy_no"]
+    with db.transaction() as s:
+        done = endorsements.apply_endorsement(
+            s, no, {"kind": "change_beneficiary", "beneficiaries": [BEN]}, "clerk-1")
+    assert (done["endorsement"]["kind"], done["beneficiaries"]) == (
+        "change_beneficiary", [{"name": "李梅", "relation": "spouse", "share_pct": 100}])
+    with pytest.raises(ValidationError) as exc, db.transaction() as s:
+        endorsements.apply_endorsement(s, no, {"kind": "change_contact", "phone": "12345"}, "c")
+    assert exc.value.field == "phone"
