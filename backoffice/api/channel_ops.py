@@ -74,7 +74,7 @@ class BotMessage(Command):
     text: Text = ""
     buttons: Annotated[list[dict[str, Any]], Field(max_length=50)] | None = None
     image: Annotated[str, Field(max_length=2000)] | None = None
-    custom: dict[str, Any] | None = None
+    custom: Any = None  # Rasa's custom payload: any JSON value
 
 
 class BotMessagesIn(Command):

@@ -431,8 +431,9 @@ async def test_the_ports_contract(port: Backoffice, channel_db: Database) -> Non
     assert turn is not None and turn.state == "bot"
     assert await port.user_message("wechat", user, "你好", push_key=f"wechat:msg:{user}") \
         is None  # the same push again: nothing kept
-    await port.bot_lines([(turn.conversation_id, [{"text": "您好", "buttons": [
-        {"title": "报案", "payload": "/report_incident"}]}])])
+    await port.bot_lines([(turn.conversation_id, [
+        {"text": "您好", "buttons": [{"title": "报案", "payload": "/report_incident"}]},
+        {"text": "", "custom": ["任何 JSON"]}])])
     queued = await port.bot_messages(turn.conversation_id, [
         {"text": "正在转接"}, {"text": "", "custom": {"handoff": {"reason": "user_request",
                                                                 "summary": {"text": "转人工"}}}}])
@@ -451,7 +452,7 @@ async def test_the_ports_contract(port: Backoffice, channel_db: Database) -> Non
     assert (await port.attach_document("wechat", user, Upload(b"x", "a.jpg", "image/jpeg"))
             ).claim_no is None
     roles = [m.role for m in lines(channel_db, turn.conversation_id)]
-    assert roles == ["user", "bot", "bot", "bot", "agent", "system", "system", "system"]
+    assert roles == ["user", "bot", "bot", "bot", "bot", "agent", "system", "system", "system"]
 
 
 async def test_both_adapters_refuse_alike(port: Backoffice) -> None:
