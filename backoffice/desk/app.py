@@ -24,7 +24,7 @@ from backoffice.domain import agent_queue
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
-from backoffice.domain.errors import DomainError
+from backoffice.domain.errors import DomainError, Forbidden
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.domain.masking import mask_text
 from backoffice.domain.underwriting import OUTCOME_NAMES as UW_OUTCOME_NAMES
@@ -172,7 +172,7 @@ async def home(request: web.Request) -> web.Response:
 def _summary(db: Database, handoff: HandoffQueue, role: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if roles.allowed(role, "complaints.view"):
-        items = complaints.search(db, open_only=True, limit=1000)
+        items = complaints.search(db, {"open": True}, limit=1000)
         out["complaints_open"] = len(items)
         out["complaints_breached"] = sum(1 for c in items if c["clock"]["breached"])
         out["complaints_warn"] = sum(1 for c in items if c["clock"]["warn"])
@@ -180,11 +180,11 @@ def _summary(db: Database, handoff: HandoffQueue, role: str) -> dict[str, Any]:
         out["claims_due"] = len(claims.search(db, due_before="2999-12-31", limit=500))
         out["claims_breached"] = len(claims.search(db, breached=True, limit=500))
     if roles.allowed(role, "home_visits.view"):
-        out["home_visits_open"] = len(home_visits.search(db, limit=1000))
+        out["home_visits_open"] = len(home_visits.search(db, {}, limit=1000))
     if roles.allowed(role, "handoff.view"):
         out["handoff_queued"] = len(handoff.list(db, "queued"))
     if roles.allowed(role, "endorsement_requests.work"):
-        waiting = endorsement_requests.search(db, status=er.SUBMITTED, limit=1000)
+        waiting = endorsement_requests.search(db, {"status": er.SUBMITTED, "limit": 1000})
         out["endorsement_requests_open"] = len(waiting)
         out["endorsement_requests_breached"] = sum(1 for r in waiting if r["clock"]["breached"])
     if roles.allowed(role, "underwriting.work"):
@@ -209,9 +209,10 @@ async def complaints_page(request: web.Request) -> web.Response:
     q = request.query
     mine = q.get("mine") == "1"
     status = q.get("status") if q.get("status") in cp.STATUSES else None
-    items = await run(complaints.search, db_of(request), status=status,
-                      handler=user.username if mine else None, open_only=not status,
-                      pii=roles.sees_pii(user.role), q=(q.get("q") or "")[:100] or None)
+    query = {"status": status, "handler": user.username if mine else None,
+             "open": not status, "q": (q.get("q") or "")[:100] or None}
+    items = await run(complaints.search, db_of(request), query, user.username,
+                      pii=roles.sees_pii(user.role))
     return page(request, "complaints.html", items=items, mine=mine, status=status,
                 channels=cp.CHANNELS, categories=cp.CATEGORIES, statuses=cp.STATUSES,
                 live=True)
@@ -226,7 +227,8 @@ async def complaint_create(request: web.Request) -> web.StreamResponse:
            "description": _form_text(form, "description"),
            "claim_no": _form_text(form, "claim_no"), "policy_no": _form_text(form, "policy_no")}
     try:
-        made = await run(complaints.intake, db_of(request), raw, user.username)
+        made = await run(complaints.intake, db_of(request), raw,
+                         roles.Actor(user.username, user.role))
     except DomainError as exc:
         raise back("/desk/complaints", err=f"{exc.field or ''} {exc.message}".strip()) from None
     raise back(f"/desk/complaints/{made['complaint_no']}", msg="投诉已受理并编号")
@@ -252,20 +254,20 @@ async def complaint_act(request: web.Request) -> web.StreamResponse:
     no = request.match_info["complaint_no"]
     form = await request.post()
     action = _form_text(form, "action") or ""
-    needed = "complaints.approve_extension" if action == "extend" else "complaints.work"
-    if not user.may(needed):
-        return render_error(request, 403, f"您的角色（{user.role_name}）不能执行此操作")
+    actor = roles.Actor(user.username, user.role)
+    try:
+        roles.authorize_complaint_step(actor, action)
+    except Forbidden as exc:
+        return render_error(request, 403, exc.message)
     raw: dict[str, Any] = {k: _form_text(form, k) for k in (
         "handler", "note", "track", "decision", "outcome", "via")}
     raw = {k: v for k, v in raw.items() if v is not None}
-    if action == "extend":
-        raw["approved_by"] = user.username
     if action == "record_satisfaction":
         score = _form_text(form, "score") or ""
         raw["score"] = int(score) if score.isdigit() and len(score) == 1 else score
-    raw.update(action=action, actor=user.username)
+    raw.update(complaint_no=no, action=action)
     try:
-        await run(complaints.transition, db_of(request), no, raw)
+        await run(complaints.transition, db_of(request), raw, actor)
     except DomainError as exc:
         raise back(f"/desk/complaints/{no}", err=exc.message) from None
     raise back(f"/desk/complaints/{no}", msg="已保存")
@@ -345,7 +347,7 @@ async def claim_act(request: web.Request) -> web.StreamResponse:
 
 async def home_visits_page(request: web.Request) -> web.Response:
     user = auth.user_of(request)
-    items = await run(home_visits.search, db_of(request),
+    items = await run(home_visits.search, db_of(request), {}, user.username,
                       pii=roles.sees_pii(user.role, "home_visits"))
     return page(request, "home_visits.html", items=items, live=True,
                 may_work=user.may("home_visits.work"))
@@ -355,14 +357,13 @@ async def home_visit_act(request: web.Request) -> web.StreamResponse:
     user = auth.user_of(request)
     no = request.match_info["visit_no"]
     form = await request.post()
-    raw: dict[str, Any] = {"action": _form_text(form, "action"), "actor": user.username}
-    for key in ("handler", "note"):
+    raw: dict[str, Any] = {"visit_no": no, "action": _form_text(form, "action")}
+    for key in ("handler", "note", "time"):
         if _form_text(form, key):
             raw[key] = _form_text(form, key)
-    if _form_text(form, "time"):
-        raw["time"] = _form_text(form, "time")
     try:
-        await run(home_visits.transition, db_of(request), no, raw)
+        await run(home_visits.transition, db_of(request), raw,
+                  roles.Actor(user.username, user.role))
     except DomainError as exc:
         raise back("/desk/home-visits", err=exc.message) from None
     raise back("/desk/home-visits", msg="已保存")
@@ -377,8 +378,8 @@ RELATION_NAMES = {"self": "本人", "spouse": "配偶", "child": "子女", "pare
 async def endorsement_requests_page(request: web.Request) -> web.Response:
     status = request.query.get("status")
     status = status if status in er.STATUSES or status == "all" else er.SUBMITTED
-    items = await run(endorsement_requests.search, db_of(request),
-                      status=None if status == "all" else status, limit=300)
+    query = {"status": None if status == "all" else status, "limit": 300}
+    items = await run(endorsement_requests.search, db_of(request), query)
     return page(request, "endorsement_requests.html", items=items, status=status,
                 statuses=er.STATUSES, er_status_names=er.STATUS_NAMES, live=True)
 
@@ -414,14 +415,14 @@ async def endorsement_request_act(request: web.Request) -> web.StreamResponse:
     no = request.match_info["request_no"]
     form = await request.post()
     action = _form_text(form, "action") or ""
-    raw: dict[str, Any] = {"action": action, "actor": user.username,
+    raw: dict[str, Any] = {"request_no": no, "action": action,
                            "note": _form_text(form, "note"), "reason": _form_text(form, "reason")}
-    raw = {k: v for k, v in raw.items() if v is not None}
     try:
         if action == "approve":
             full = await run(endorsement_requests.details_in_full, db_of(request), no)
             raw["details"] = _signed_details(form, full)
-        done = await run(endorsement_requests.transition, db_of(request), no, raw)
+        done = await run(endorsement_requests.transition, db_of(request), raw,
+                         roles.Actor(user.username, user.role))
     except DomainError as exc:
         raise back(f"/desk/endorsement-requests/{no}",
                    err=f"{exc.message}（{exc.field}）" if exc.field else exc.message) from None
@@ -455,11 +456,11 @@ async def underwriting_decide(request: web.Request) -> web.StreamResponse:
 # ---- supervisor ---------------------------------------------------------------------------
 
 def _supervisor_data(db: Database, handoff: HandoffQueue) -> dict[str, Any]:
-    open_complaints = complaints.search(db, open_only=True, limit=1000)
+    open_complaints = complaints.search(db, {"open": True}, limit=1000)
     by_status: dict[str, int] = {}
     for c in open_complaints:
         by_status[c["status"]] = by_status.get(c["status"], 0) + 1
-    visits = home_visits.search(db, limit=1000)
+    visits = home_visits.search(db, {}, limit=1000)
     queued = handoff.list(db, "queued")
     per_queue = agent_queue.queue_figures(queued)
     waits = [int(c["waiting_seconds"]) for c in queued
@@ -546,7 +547,8 @@ async def conversation_page(request: web.Request) -> web.Response:
     user = auth.user_of(request)
     cid = _conversation_id(request)
     try:
-        view = await run(conversations.get_conversation, db_of(request), cid)
+        view = await run(conversations.get_conversation, db_of(request),
+                         {"conversation_id": cid})
     except DomainError as exc:
         return render_error(request, 404, exc.message)
     pii = roles.sees_pii(user.role)
@@ -584,13 +586,14 @@ async def _conversation_act(request: web.Request, cid: int, action: str,
     """One agent action; the message shown after it."""
     user = auth.user_of(request)
     db, hooks = db_of(request), request.app.get(HOOKS)
+    actor, ref = roles.Actor(user.username, user.role), {"conversation_id": cid}
     if action == "take":
-        await run(conversations.take, db, cid, user.username)
+        await run(conversations.take, db, ref, actor)
         return "已接入会话"
     if action == "reply":
         text = _form_text(form, "text")
         if hooks is None:
-            await run(conversations.agent_message, db, cid, user.username, text)
+            await run(conversations.agent_message, db, {**ref, "text": text}, actor)
             return "已记录（渠道未连接，未发送）"
         delivered = await hooks.agent_message(cid, user.username, text)
         return "已发送" if delivered else "已记录，渠道发送失败"
@@ -598,17 +601,19 @@ async def _conversation_act(request: web.Request, cid: int, action: str,
         await run(agent_desk.add_note, db, cid, user.username, _form_text(form, "note"))
         return "备注已保存（客户看不到）"
     if action == "transfer":
-        done = await run(agent_desk.transfer, db, cid, user.username, _form_text(form, "target"))
+        done = await run(agent_desk.transfer, db, {**ref, "target": _form_text(form, "target")},
+                         actor)
         if done["state"] == "queued":
             return f"已转入{agent_queue.QUEUE_NAMES[done['queue']]}队列"
         return f"已转给 {done['agent']}"
     if action == "handback":
         if hooks is None:
-            await run(conversations.handback, db, cid, user.username)
+            await run(conversations.handback, db, ref, actor)
         else:
             await hooks.handback(cid, user.username)
         return "已交回小保"
-    await run(agent_desk.close, db, cid, user.username, _form_text(form, "disposition"))
+    await run(agent_desk.close, db, {**ref, "disposition": _form_text(form, "disposition")},
+              actor)
     return "会话已结束，已请客户评价"
 
 

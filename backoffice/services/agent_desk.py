@@ -21,6 +21,8 @@ from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.domain.masking import mask_text
 from backoffice.services import conversations, satisfaction
 from backoffice.services.base import audit
+from backoffice.services.commands import Text, takes
+from backoffice.services.conversations import AgentStep, agent_of
 from backoffice.services.lookup import policies_for_id_number
 from backoffice.store import models
 from backoffice.store.db import Database
@@ -54,7 +56,7 @@ def queue(db: Database, state: str = "queued", queue: str | None = None
     """The router's conversations in `state` (and agents' `queue`, when given) with how long
     each has waited since it was handed to the agents (the newest handoff or transfer to a
     queue)."""
-    items = conversations.list_conversations(db, state=state, queue=queue)
+    items = conversations.list_conversations(db, {"state": state, "queue": queue})
     if not items:
         return items
     ids = [str(c["id"]) for c in items]
@@ -125,16 +127,20 @@ def _into_queue(s: Session, conv: Conversation, name: str, target: str) -> None:
           {"queue": into})
 
 
-def transfer(db: Database, conversation_id: int, agent: Any, target: Any) -> dict[str, Any]:
+class Transfer(AgentStep):
+    """To an agent's username, `queue` (back into its queue) or `queue:<name>`."""
+
+    target: Text(80, blank_ok=False)
+
+
+@takes(Transfer)
+def transfer(db: Database, cmd: Transfer, actor: str) -> dict[str, Any]:
     """Pass a conversation to another agent (a customer-service agent or supervisor), back
     to its queue (`queue`) or into another queue (`queue:<name>`), where any agent may
     take it."""
-    name = _author(agent)
-    if not isinstance(target, str) or not target.strip():
-        raise ValidationError("target", "请选择转给的坐席或队列")
-    target = target.strip()
+    name, target = agent_of(cmd, actor), cmd.target
     with db.transaction() as s:
-        conv = _load(s, conversation_id)
+        conv = _load(s, cmd.conversation_id)
         if conv.state not in ("agent", "queued"):
             raise Conflict(f"会话当前状态为 {conv.state}，不能转接", "conversation_id")
         if target == TRANSFER_QUEUE or target.startswith(QUEUE_PREFIX):
@@ -152,11 +158,19 @@ def transfer(db: Database, conversation_id: int, agent: Any, target: Any) -> dic
         return {"id": conv.id, "state": conv.state, "agent": conv.agent, "queue": conv.queue}
 
 
-def close(db: Database, conversation_id: int, agent: str, disposition: Any) -> dict[str, Any]:
-    """Close with a disposition, then ask the customer for a rating of the agent."""
-    closed = conversations.close(db, conversation_id, disposition)
+class Closing(AgentStep):
+    disposition: Text(60, blank_ok=False)
+
+
+@takes(Closing)
+def close(db: Database, cmd: Closing, actor: str) -> dict[str, Any]:
+    """Close with a disposition, then ask the customer for a rating of the agent (the one
+    who had it, else whoever closed it)."""
+    closer = str(actor) if isinstance(actor, roles.Actor) and actor.is_staff \
+        else cmd.agent or str(actor)
+    closed = conversations.close(db, cmd.conversation_id, cmd.disposition)
     asked = satisfaction.ask_after_conversation(
-        db, str(closed["id"]), closed["channel"], closed["user"], closed["agent"] or agent)
+        db, str(closed["id"]), closed["channel"], closed["user"], closed["agent"] or closer)
     return {**closed, "satisfaction_asked": asked}
 
 

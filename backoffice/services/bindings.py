@@ -10,19 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from pydantic import field_validator, model_validator
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
 from backoffice.domain.errors import DomainError, NotFound, ValidationError
-from backoffice.domain.identity import (
-    mask_id_number,
-    mask_name,
-    mask_phone,
-    parse_id_number,
-    parse_phone,
-)
+from backoffice.domain.identity import mask_id_number, mask_name, mask_phone
 from backoffice.services.base import audit
+from backoffice.services.commands import Command, IdNumber, OneOf, Phone, Text, takes
 from backoffice.services.parties import find_party
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -48,12 +44,31 @@ class TooManyAttempts(DomainError):
     code = "too_many_attempts"
 
 
-def _channel_user(channel: object, user: object) -> tuple[str, str]:
-    if channel not in CHANNELS:
-        raise ValidationError("channel", f"channel 须为 {', '.join(CHANNELS)} 之一")
-    if not isinstance(user, str) or not user.strip() or len(user) > 128:
-        raise ValidationError("user", "user 须为 1–128 字的文本")
-    return str(channel), user.strip()
+class ChannelUser(Command):
+    """A user on a channel: a WeChat openid, a caller's number, a web visitor's id."""
+
+    channel: OneOf(CHANNELS)
+    user: Text(128, blank_ok=False)
+
+
+class Identification(ChannelUser):
+    """Who the channel user says they are: the ID number, and the phone on file or one of
+    their policy numbers."""
+
+    id_number: IdNumber
+    phone: Phone | None = None
+    policy_no: Text(40) | None = None
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _phone_or_policy(self) -> Identification:
+        if self.phone is None and not self.policy_no:
+            raise ValidationError("phone", "须提供 phone 或 policy_no 之一")
+        return self
 
 
 def _policies_of(s: Session, party: Party) -> list[str]:
@@ -94,18 +109,11 @@ def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str 
     return policy_no in _policies_of(s, party)
 
 
-def bind(db: Database, raw: object, actor: str = "bot") -> dict[str, Any]:
+@takes(Identification)
+def bind(db: Database, cmd: Identification, actor: str = "bot") -> dict[str, Any]:
     """POST /bindings: identify and bind, or refuse (403 mismatch, 429 too many failures)."""
-    if not isinstance(raw, dict):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    channel, user = _channel_user(raw.get("channel"), raw.get("user"))
-    id_number = parse_id_number(raw.get("id_number")).value
-    phone = parse_phone(raw["phone"]) if raw.get("phone") not in (None, "") else None
-    policy_no = raw.get("policy_no")
-    if phone is None and not policy_no:
-        raise ValidationError("phone", "须提供 phone 或 policy_no 之一")
-    if policy_no is not None and (not isinstance(policy_no, str) or len(policy_no) > 40):
-        raise ValidationError("policy_no", "policy_no 须为保单号文本")
+    channel, user, id_number, phone = cmd.channel, cmd.user, cmd.id_number, cmd.phone
+    policy_no = cmd.policy_no
     with db.transaction() as s:
         if _failures(s, channel, user) >= MAX_FAILURES:
             raise TooManyAttempts("身份核验失败次数过多，请稍后再试或联系人工客服", "id_number")
@@ -131,11 +139,11 @@ def bind(db: Database, raw: object, actor: str = "bot") -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
-def get(db: Database, channel: object, user: object) -> dict[str, Any]:
+@takes(ChannelUser)
+def get(db: Database, cmd: ChannelUser, actor: str = "") -> dict[str, Any]:
     """GET /bindings/{channel}/{user}; an unbound caller falls back to the party with that phone."""
-    channel, user = _channel_user(channel, user)
     with db.read() as s:
-        party = bound_party(s, channel, user)
+        party = bound_party(s, cmd.channel, cmd.user)
         if party is None:
             raise NotFound("该渠道用户尚未核验身份", "user")
         return _view(s, party)
@@ -158,13 +166,15 @@ def parse_channel_user(raw: object, field: str) -> tuple[str, str]:
     if not isinstance(raw, dict):
         raise ValidationError(field, f"{field} 须为 {{channel, user}} 对象")
     try:
-        return _channel_user(raw.get("channel"), raw.get("user"))
+        found = ChannelUser.of(raw)
     except ValidationError as exc:
         raise ValidationError(f"{field}.{exc.field}", exc.message) from None
+    return found.channel, found.user
 
 
-def unbind(db: Database, channel: object, user: object, actor: str = "bot") -> dict[str, Any]:
-    channel, user = _channel_user(channel, user)
+@takes(ChannelUser)
+def unbind(db: Database, cmd: ChannelUser, actor: str = "bot") -> dict[str, Any]:
+    channel, user = cmd.channel, cmd.user
     with db.transaction() as s:
         row = s.execute(select(ChannelBinding).where(
             ChannelBinding.channel == channel, ChannelBinding.user == user)).scalar()

@@ -7,11 +7,19 @@ complaint (satisfaction.py), so that neither of the two has to import the other.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
 
 from backoffice.domain import complaint as cp
 from backoffice.services.base import audit, emit
+from backoffice.services.commands import domain_rule
 from backoffice.store.models import ComplaintEvent, ComplaintRow
+
+# a customer's 1–5 rating, as the complaint rules check it (a complaint step and a rating)
+Score = Annotated[int, domain_rule(lambda v, _f: cp.check_score(v)),
+                  WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 5})]
 
 
 def to_domain(row: ComplaintRow) -> cp.Complaint:

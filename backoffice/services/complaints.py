@@ -8,10 +8,10 @@ escalations) through the notification outbox.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from pydantic import field_validator, model_validator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -19,16 +19,26 @@ from backoffice.domain import complaint as cp
 from backoffice.domain import staff as roles
 from backoffice.domain.clocks import ComplaintTrack
 from backoffice.domain.errors import NotFound, ValidationError
-from backoffice.domain.identity import mask_phone, parse_phone
-from backoffice.domain.party import parse_name
+from backoffice.domain.identity import mask_phone
 from backoffice.services import satisfaction
-from backoffice.services.base import audit, emit, number, text_field, today_cn
-from backoffice.services.complaint_steps import record_satisfaction, to_domain, write_back
+from backoffice.services.base import audit, emit, number, today_cn
+from backoffice.services.commands import (
+    Command,
+    Flag,
+    OneOf,
+    PersonName,
+    Phone,
+    Reference,
+    Text,
+    takes,
+)
+from backoffice.services.complaint_steps import Score, record_satisfaction, to_domain, write_back
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
 from backoffice.store.models import ClaimRow, ComplaintEvent, ComplaintRow, StaffRow, Task
 
 MAX_TEXT = 4000
+ACTIONS = cp.STAFF_ACTIONS
 
 
 # ---- where the customer hears from us --------------------------------------------------------
@@ -70,42 +80,40 @@ def load(s: Session, complaint_no: str, *, lock: bool = False) -> ComplaintRow:
 
 # ---- intake ----------------------------------------------------------------------------------
 
+class Complainant(Command):
+    name: PersonName
+    phone: Phone
 
 
-def _parse_intake(raw: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    channel = raw.get("channel")
-    if channel not in cp.CHANNELS:
-        raise ValidationError("channel", f"渠道须为 {', '.join(cp.CHANNELS)} 之一")
-    who = raw.get("complainant")
-    if not isinstance(who, Mapping):
-        raise ValidationError("complainant", "请提供投诉人信息 {name, phone}")
-    # the known codes are named on the desk; a channel's own wording is kept as it came
-    category = text_field(raw, "category", 40, required=True)
-    return {
-        "channel": channel,
-        "channel_user": text_field(raw, "user", 80),
-        "complainant_name": parse_name(who.get("name"), "complainant.name"),
-        "complainant_phone": parse_phone(who.get("phone"), "complainant.phone"),
-        "category": category,
-        "description": text_field(raw, "description", MAX_TEXT, required=True),
-        "claim_no": text_field(raw, "claim_no", 30),
-        "policy_no": text_field(raw, "policy_no", 30),
-    }
+class ComplaintIntake(Command):
+    """A complaint as a channel, the desk or the API takes it down."""
+
+    channel: OneOf(cp.CHANNELS)
+    user: Text(80) | None = None  # the channel's user (an openid): told there when possible
+    complainant: Complainant
+    # the known codes (cp.CATEGORIES) are named on the desk; a channel's own wording is kept
+    category: Text(40, blank_ok=False)
+    description: Text(MAX_TEXT, blank_ok=False)
+    claim_no: Text(30) | None = None
+    policy_no: Text(30) | None = None
 
 
-def intake(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> dict[str, Any]:
+@takes(ComplaintIntake)
+def intake(db: Database, cmd: ComplaintIntake, actor: str = "customer") -> dict[str, Any]:
     """受理: the complaint gets its number and clock at once; the complainant is told both."""
-    data = _parse_intake(raw)
     with db.transaction() as s:
-        if data["claim_no"] and s.execute(select(ClaimRow.id).where(
-                ClaimRow.claim_no == data["claim_no"])).first() is None:
-            raise NotFound(f"案件 {data['claim_no']} 不存在", "claim_no")
+        if cmd.claim_no and s.execute(select(ClaimRow.id).where(
+                ClaimRow.claim_no == cmd.claim_no)).first() is None:
+            raise NotFound(f"案件 {cmd.claim_no} 不存在", "claim_no")
         today = today_cn()
         row = ComplaintRow(complaint_no=number(s, "C", today.year, 7), status=cp.RECEIVED,
                            track=str(ComplaintTrack.STANDARD), received_on=today,
-                           due_on=cp.due_date(today, ComplaintTrack.STANDARD), **data)
+                           due_on=cp.due_date(today, ComplaintTrack.STANDARD),
+                           channel=cmd.channel, channel_user=cmd.user,
+                           complainant_name=cmd.complainant.name,
+                           complainant_phone=cmd.complainant.phone, category=cmd.category,
+                           description=cmd.description, claim_no=cmd.claim_no,
+                           policy_no=cmd.policy_no)
         s.add(row)
         s.flush()
         s.add(ComplaintEvent(complaint_id=row.id, action="intake", status=cp.RECEIVED,
@@ -128,8 +136,37 @@ def _staff(s: Session, username: str | None) -> StaffRow | None:
     return s.execute(select(StaffRow).where(StaffRow.username == username)).scalar()
 
 
-def _act_assign(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> str:
-    handler = text_field(raw, "handler", 60) or actor  # "take": assign to oneself
+# what each step needs besides its action (the others take what is given, or a default)
+STEP_NEEDS: dict[str, tuple[str, ...]] = {
+    "note": ("note",), "classify": ("track",), "decide": ("decision", "outcome"),
+    "record_satisfaction": ("score",), "reopen": ("note",),
+}
+
+
+class ComplaintStep(Command):
+    """A staff step on a complaint. Who acts is the caller (an extension is approved by the
+    supervisor acting): a body's `actor` or `approved_by` decides nothing."""
+
+    complaint_no: Reference
+    action: OneOf(ACTIONS)
+    handler: Text(60) | None = None  # assign: the complaint handler (default: the actor)
+    note: Text(MAX_TEXT) | None = None  # note: the record; reopen: the appeal
+    track: OneOf(cp.CLASSIFY_TRACKS) | None = None
+    decision: Text(MAX_TEXT) | None = None
+    outcome: OneOf(cp.OUTCOMES) | None = None
+    score: Score | None = None
+    via: Text(20) | None = None  # notify: how the complainant was told
+
+    @model_validator(mode="after")
+    def _needs(self) -> ComplaintStep:
+        for name in STEP_NEEDS.get(self.action, ()):
+            if getattr(self, name) is None:
+                raise ValidationError(name, f"请提供 {name}")
+        return self
+
+
+def _act_assign(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> str:
+    handler = actor if cmd.action == "take" else cmd.handler or actor
     staff = _staff(s, handler)
     if staff is not None and staff.role != roles.COMPLAINT_HANDLER:
         raise ValidationError("handler", f"{handler} 不是投诉处理专员")
@@ -139,52 +176,48 @@ def _act_assign(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
     return handler
 
 
-def _act_note(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    note = text_field(raw, "note", MAX_TEXT, required=True)
+def _act_note(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
     c = to_domain(row)
     c.note(actor)
-    write_back(s, row, c, "note", actor, note)
+    write_back(s, row, c, "note", actor, cmd.note)
 
 
-def _act_classify(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_classify(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
     c = to_domain(row)
-    c.classify(str(raw.get("track")), actor)
+    c.classify(str(cmd.track), actor)
     default = "认定为情况复杂，时限30日" if c.track == "complex" else "认定为一般投诉，时限15日"
-    write_back(s, row, c, "classify", actor, text_field(raw, "note", MAX_TEXT) or default)
+    write_back(s, row, c, "classify", actor, cmd.note or default)
 
 
-def _act_extend(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    approver = text_field(raw, "approved_by", 60)
-    staff = _staff(s, approver)
+def _act_extend(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
+    """情况特别复杂: the supervisor acting approves; nobody approves in another's name."""
+    staff = _staff(s, actor)
     is_supervisor = staff is not None and staff.active and roles.allowed(
         staff.role, "complaints.approve_extension")
     c = to_domain(row)
-    c.extend(approver, is_supervisor, actor)
-    row.extension_approved_by = approver
-    note = text_field(raw, "note", MAX_TEXT) or ""
-    write_back(s, row, c, "extend", actor, f"情况特别复杂，经 {approver} 审批延长30日；{note}")
+    c.extend(actor, is_supervisor, actor)
+    row.extension_approved_by = actor
+    write_back(s, row, c, "extend", actor,
+               f"情况特别复杂，经 {actor} 审批延长30日；{cmd.note or ''}")
     _tell(s, row, "extension", "complaint_extension",
           f"【小保】您的投诉（编号 {row.complaint_no}）情况特别复杂，经审批处理期限延长至 "
           f"{row.due_on}，我们会尽快告知您处理结果。")
 
 
-def _act_decide(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    decision = text_field(raw, "decision", MAX_TEXT, required=True)
-    outcome = raw.get("outcome")
-    if outcome not in cp.OUTCOMES:
-        raise ValidationError("outcome", f"outcome 须为 {', '.join(cp.OUTCOMES)} 之一")
+def _act_decide(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
     c = to_domain(row)
     c.decide(actor)
-    row.decision, row.outcome, row.decided_on = decision, str(outcome), today_cn()
-    write_back(s, row, c, "decide", actor, f"{cp.OUTCOME_NAMES[str(outcome)]}：{decision}")
+    outcome = str(cmd.outcome)
+    row.decision, row.outcome, row.decided_on = cmd.decision, outcome, today_cn()
+    write_back(s, row, c, "decide", actor, f"{cp.OUTCOME_NAMES[outcome]}：{cmd.decision}")
 
 
-def _act_notify(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_notify(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
     """Telling the complainant the decision stops the clock."""
     c = to_domain(row)
     c.notify(actor)
     channel, recipient = customer_route(row.channel, row.channel_user, row.complainant_phone)
-    row.told_on, row.told_via = today_cn(), text_field(raw, "via", 20) or channel
+    row.told_on, row.told_via = today_cn(), cmd.via or channel
     write_back(s, row, c, "notify", actor, f"已通过 {row.told_via} 告知投诉人处理结果")
     _tell(s, row, f"result-{row.reopen_count}", "complaint_result",
           f"【小保】您的投诉（编号 {row.complaint_no}）处理结果："
@@ -193,16 +226,16 @@ def _act_notify(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
                      queue_name="complaints", round_no=row.reopen_count)
 
 
-def _act_record_satisfaction(s: Session, row: ComplaintRow, raw: Mapping[str, Any],
+def _act_record_satisfaction(s: Session, row: ComplaintRow, cmd: ComplaintStep,
                              actor: str) -> None:
-    record_satisfaction(s, row, cp.check_score(raw.get("score")), actor)
+    record_satisfaction(s, row, int(cmd.score or 0), actor)
 
 
-def _act_close(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_close(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
     c = to_domain(row)
     c.close(actor)
     row.closed_on = today_cn()
-    write_back(s, row, c, "close", actor, text_field(raw, "note", MAX_TEXT) or "办结")
+    write_back(s, row, c, "close", actor, cmd.note or "办结")
     if row.satisfaction_score is None:  # asked with the result; a close asks once if it was not
         channel, recipient = customer_route(row.channel, row.channel_user,
                                             row.complainant_phone)
@@ -210,8 +243,7 @@ def _act_close(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str
                          agent=row.handler, queue_name="complaints", round_no=row.reopen_count)
 
 
-def _act_reopen(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: str) -> None:
-    note = text_field(raw, "note", MAX_TEXT, required=True)
+def _act_reopen(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
     c = to_domain(row)
     c.reopen(actor)
     today = today_cn()
@@ -219,7 +251,7 @@ def _act_reopen(s: Session, row: ComplaintRow, raw: Mapping[str, Any], actor: st
     row.decision = row.outcome = None
     row.decided_on = row.escalated_on = None
     row.satisfaction_score, row.extension_approved_by = None, None
-    write_back(s, row, c, "reopen", actor, f"投诉人申请复核：{note}")
+    write_back(s, row, c, "reopen", actor, f"投诉人申请复核：{cmd.note}")
     _tell(s, row, f"reopen-{row.reopen_count}", "complaint_reopen",
           f"【小保】已收到您对投诉（编号 {row.complaint_no}）的复核申请，"
           f"我们将在 {row.due_on} 前告知复核结果。")
@@ -237,23 +269,17 @@ _ACTIONS = {
     "close": _act_close,
     "reopen": _act_reopen,
 }
-ACTIONS = tuple(_ACTIONS)
 
 
-def transition(db: Database, complaint_no: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A staff step on a complaint, named by `action`, with its `actor`."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    action = raw.get("action")
-    if not isinstance(action, str) or action not in _ACTIONS:
-        raise ValidationError("action", f"action 须为 {', '.join(_ACTIONS)} 之一")
-    actor = text_field(raw, "actor", 60, required=True)
-    assert actor is not None
+@takes(ComplaintStep)
+def transition(db: Database, cmd: ComplaintStep, actor: str) -> dict[str, Any]:
+    """A staff step on a complaint, named by `action`, taken by `actor` (whose authority the
+    caller checked: staff.authorize_complaint_step)."""
+    if not actor:
+        raise ValidationError("actor", "每一步都须记录操作人")
     with db.transaction() as s:
-        row = load(s, complaint_no, lock=True)
-        if action == "take":
-            raw = {**raw, "handler": actor}
-        _ACTIONS[action](s, row, raw, actor)
+        row = load(s, cmd.complaint_no, lock=True)
+        _ACTIONS[cmd.action](s, row, cmd, actor)
         s.flush()
         return view(s, row)
 
@@ -317,33 +343,44 @@ def for_claim(s: Session, claim_no: str) -> list[dict[str, Any]]:
              "category": r.category} for r in rows]
 
 
-def search(db: Database, *, status: str | None = None, handler: str | None = None,
-           claim_no: str | None = None, phone: str | None = None, q: str | None = None,
-           open_only: bool = False, breached: bool | None = None, limit: int = 200,
+class ComplaintQuery(Command):
+    """The complaints queue's filters (a GET's query: blank means no filter)."""
+
+    status: OneOf(cp.STATUSES) | None = None
+    handler: Text(60) | None = None
+    claim_no: Text(60) | None = None
+    q: Text(100) | None = None  # a number, a name or words of the description
+    open: Flag = False  # only complaints whose clock runs (or decided, not yet told)
+    breached: Flag | None = None  # open ones past (true) or within (false) their due date
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+@takes(ComplaintQuery)
+def search(db: Database, cmd: ComplaintQuery, actor: str = "", *, limit: int = 200,
            pii: bool = True) -> list[dict[str, Any]]:
     """The complaints queue, nearest due date first."""
-    if status is not None and status not in cp.STATUSES:
-        raise ValidationError("status", f"status 须为 {', '.join(cp.STATUSES)} 之一")
     with db.read() as s:
         stmt = select(ComplaintRow).order_by(ComplaintRow.due_on, ComplaintRow.id)
-        if status:
-            stmt = stmt.where(ComplaintRow.status == status)
-        if open_only or breached is not None:
+        if cmd.status:
+            stmt = stmt.where(ComplaintRow.status == cmd.status)
+        if cmd.open or cmd.breached is not None:
             stmt = stmt.where(ComplaintRow.status.in_((*cp.OPEN, cp.DECIDED)))
-        if handler:
-            stmt = stmt.where(ComplaintRow.handler == handler)
-        if claim_no:
-            stmt = stmt.where(ComplaintRow.claim_no == claim_no)
-        if phone:
-            stmt = stmt.where(ComplaintRow.complainant_phone == phone)
-        if q:
-            like = f"%{q}%"
+        if cmd.handler:
+            stmt = stmt.where(ComplaintRow.handler == cmd.handler)
+        if cmd.claim_no:
+            stmt = stmt.where(ComplaintRow.claim_no == cmd.claim_no)
+        if cmd.q:
+            like = f"%{cmd.q}%"
             stmt = stmt.where(or_(ComplaintRow.complaint_no.like(like),
                                   ComplaintRow.complainant_name.like(like),
                                   ComplaintRow.description.like(like)))
-        if breached is not None:
+        if cmd.breached is not None:
             today = today_cn()
-            stmt = stmt.where(ComplaintRow.due_on < today if breached
+            stmt = stmt.where(ComplaintRow.due_on < today if cmd.breached
                               else ComplaintRow.due_on >= today)
         return [summary(r, pii=pii) for r in s.execute(stmt.limit(limit)).scalars()]
 

@@ -8,18 +8,22 @@ group on every turn; the agents' API calls the second.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backoffice import clock
-from backoffice.domain.agent_queue import check_queue, queue_for_handoff
+from backoffice.domain.agent_queue import QUEUES, queue_for_handoff
 from backoffice.domain.errors import Conflict, NotFound, ValidationError
+from backoffice.domain.staff import Actor
 from backoffice.services.base import SHANGHAI, audit
+from backoffice.services.commands import Command, OneOf, RowId, Text, takes
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
 from backoffice.store.models import ChannelDedupe, Conversation, ConversationMessage
@@ -314,27 +318,44 @@ def _summary(conv: Conversation) -> dict[str, Any]:
             "last_user_at": _at(conv.last_user_at)}
 
 
-def list_conversations(db: Database, state: str | None = None, limit: int = 100,
-                       queue: str | None = None) -> list[dict[str, Any]]:
+LIST_LIMIT = 100
+
+
+class ConversationQuery(Command):
+    """The agents' list: by who owns the conversations (`state`) and the agents' `queue`."""
+
+    state: OneOf(STATES) | None = None
+    queue: OneOf(QUEUES) | None = None
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+@takes(ConversationQuery)
+def list_conversations(db: Database, cmd: ConversationQuery, actor: str = ""
+                       ) -> list[dict[str, Any]]:
     """The conversations, oldest activity first; `state` and the agents' `queue` narrow."""
-    if state is not None and state not in STATES:
-        raise ValidationError("state", f"state 须为 {'|'.join(STATES)} 之一")
-    if queue is not None:
-        queue = check_queue(queue)
     with db.read() as s:
         stmt = select(Conversation)
-        if state:
-            stmt = stmt.where(Conversation.state == state)
-        if queue:
-            stmt = stmt.where(Conversation.queue == queue)
+        if cmd.state:
+            stmt = stmt.where(Conversation.state == cmd.state)
+        if cmd.queue:
+            stmt = stmt.where(Conversation.queue == cmd.queue)
         rows = s.execute(stmt.order_by(Conversation.updated_at.asc(), Conversation.id)
-                         .limit(limit)).scalars()
+                         .limit(LIST_LIMIT)).scalars()
         return [_summary(row) for row in rows]
 
 
-def get_conversation(db: Database, conversation_id: int) -> dict[str, Any]:
+class ConversationRef(Command):
+    conversation_id: RowId
+
+
+@takes(ConversationRef)
+def get_conversation(db: Database, cmd: ConversationRef, actor: str = "") -> dict[str, Any]:
     with db.read() as s:
-        conv = _load(s, conversation_id)
+        conv = _load(s, cmd.conversation_id)
         lines = s.execute(select(ConversationMessage).where(
             ConversationMessage.conversation_id == conv.id).order_by(ConversationMessage.id)
         ).scalars()
@@ -353,17 +374,28 @@ def count_by_state(db: Database) -> dict[str, int]:
     return counts
 
 
-def _agent(agent: Any) -> str:
-    if not isinstance(agent, str) or not agent.strip() or len(agent) > 60:
+class AgentStep(ConversationRef):
+    """An agent's step on a conversation. A staff member is the agent themself; an
+    integration (the service token, the channels' router) names the agent (`agent`)."""
+
+    agent: Text(60) | None = None
+
+
+def agent_of(cmd: AgentStep, actor: str) -> str:
+    """Who works the conversation: the staff member acting, else the agent named."""
+    if isinstance(actor, Actor) and actor.is_staff:
+        return str(actor)
+    if not cmd.agent:
         raise ValidationError("agent", "agent 须为 1 至 60 字的坐席标识")
-    return agent.strip()
+    return cmd.agent
 
 
-def take(db: Database, conversation_id: int, agent: Any) -> dict[str, Any]:
+@takes(AgentStep)
+def take(db: Database, cmd: AgentStep, actor: str) -> dict[str, Any]:
     """An agent takes a queued conversation (or one with a bot, to step in)."""
-    name = _agent(agent)
+    name = agent_of(cmd, actor)
     with db.transaction() as s:
-        conv = _load(s, conversation_id, lock=True)
+        conv = _load(s, cmd.conversation_id, lock=True)
         if conv.state == "closed":
             raise Conflict("会话已结束", "conversation_id")
         if conv.state == "agent" and conv.agent != name:
@@ -374,34 +406,69 @@ def take(db: Database, conversation_id: int, agent: Any) -> dict[str, Any]:
         return _summary(conv)
 
 
-def agent_message(db: Database, conversation_id: int, agent: Any, text: Any) -> Delivery:
-    """Keep an agent's message in the transcript; the caller delivers it on the channel."""
-    name = _agent(agent)
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-        raise ValidationError("text", f"text 须为 1 至 {MAX_TEXT} 字")
+class AgentMessage(AgentStep):
+    text: Text(MAX_TEXT, blank_ok=False)
+
+
+# the channels' router (channels/router.py) acts for the agent its caller named
+ROUTER = Actor("channels")
+
+
+@takes(AgentMessage)
+def _agent_message(db: Database, cmd: AgentMessage, actor: str) -> Delivery:
+    name = agent_of(cmd, actor)
     with db.transaction() as s:
-        conv = _load(s, conversation_id, lock=True)
+        conv = _load(s, cmd.conversation_id, lock=True)
         if conv.state == "closed":
             raise Conflict("会话已结束", "conversation_id")
         if conv.state == "agent" and conv.agent != name:
             raise Conflict(f"会话由坐席 {conv.agent} 接待", "agent")
         if conv.state != "agent":  # writing to a queued conversation takes it
             conv.state, conv.agent = "agent", name
-        _say(s, conv, "agent", text.strip(), author=name)
-        return Delivery(conv.id, conv.channel, conv.user_id, text.strip(), conv.phone)
+        _say(s, conv, "agent", cmd.text, author=name)
+        return Delivery(conv.id, conv.channel, conv.user_id, cmd.text, conv.phone)
 
 
-def handback(db: Database, conversation_id: int, agent: Any = None) -> dict[str, Any]:
-    """The bot owns the conversation again; the router tells Rasa `/agent_handback`."""
+def agent_message(db: Database, cmd: AgentMessage | Mapping[str, Any] | int, actor: Any,
+                  text: Any = None) -> Delivery:
+    """Keep an agent's message in the transcript; the caller delivers it on the channel.
+
+    The channels' router still calls `agent_message(db, conversation_id, agent, text)`: that
+    call is read as the command it means until the router sits behind the channels' port."""
+    if isinstance(cmd, int):
+        cmd, actor = {"conversation_id": cmd, "agent": actor, "text": text}, ROUTER
+    return _agent_message(db, cmd, actor)
+
+
+agent_message.command = AgentMessage  # type: ignore[attr-defined]
+
+
+@takes(AgentStep)
+def _handback(db: Database, cmd: AgentStep, actor: str) -> dict[str, Any]:
     with db.transaction() as s:
-        conv = _load(s, conversation_id, lock=True)
+        conv = _load(s, cmd.conversation_id, lock=True)
         if conv.state not in ("agent", "queued"):
             raise Conflict(f"会话当前状态为 {conv.state}，不能交回小保", "conversation_id")
-        who = conv.agent or (agent if isinstance(agent, str) else None) or "agent"
+        staff = str(actor) if isinstance(actor, Actor) and actor.is_staff else None
+        who = conv.agent or staff or cmd.agent or "agent"
         conv.state, conv.agent = "bot", None
         _say(s, conv, "system", "坐席将会话交回小保", author=who)
         audit(s, who, "conversation", str(conv.id), "handback")
         return _summary(conv)
+
+
+def handback(db: Database, cmd: AgentStep | Mapping[str, Any] | int, actor: Any = None
+             ) -> dict[str, Any]:
+    """The bot owns the conversation again; the router tells Rasa `/agent_handback`.
+
+    The channels' router still calls `handback(db, conversation_id, agent)`: read as the
+    command it means until the router sits behind the channels' port."""
+    if isinstance(cmd, int):
+        cmd, actor = {"conversation_id": cmd, "agent": actor}, ROUTER
+    return _handback(db, cmd, actor)
+
+
+handback.command = AgentStep  # type: ignore[attr-defined]
 
 
 def close(db: Database, conversation_id: int, disposition: Any) -> dict[str, Any]:

@@ -9,14 +9,24 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import endorsement_request as er
-from backoffice.domain.endorsement import check_endorsable
+from backoffice.domain.endorsement import KINDS, RELATIONS, check_endorsable
 from backoffice.domain.errors import DomainError, NotFound, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_phone
-from backoffice.services.base import audit, emit, number, text_field, today_cn
+from backoffice.services.base import audit, emit, number, today_cn
+from backoffice.services.commands import (
+    Command,
+    Count,
+    IdNumber,
+    OneOf,
+    Reference,
+    Text,
+    takes,
+)
 from backoffice.services.complaints import customer_route
 from backoffice.services.endorsements import apply_endorsement
 from backoffice.services.notifications import queue
@@ -26,63 +36,86 @@ from backoffice.store.models import AuditEntry, EndorsementRequestRow, PolicyRow
 
 ENTITY = "endorsement_request"
 MAX_NOTE = 2000
-# what an endorsement body may carry besides its kind (see services.endorsements)
-_DETAIL_KEYS = ("beneficiaries", "phone", "address", "coverage_code", "sum_insured",
-                "effective_date")
 
 
+class RequestedBeneficiary(Command):
+    """A new beneficiary as the customer gives them; the ID number and the shares may come
+    later from the signed form (shares left out are split equally)."""
+
+    name: Text(40, blank_ok=False)
+    relation: OneOf(RELATIONS)
+    id_number: IdNumber | None = None
+    share_pct: Count(100) | None = None
 
 
-def _details(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """What the customer asked for, checked as far as it can be before the signed form."""
-    given = raw.get("details", {})
-    if not isinstance(given, Mapping):
-        raise ValidationError("details", "details 须为 JSON 对象")
-    unknown = [k for k in given if k not in _DETAIL_KEYS]
-    if unknown:
-        raise ValidationError(f"details.{unknown[0]}"[:60], "details 含有不认识的字段")
-    details = {k: given[k] for k in _DETAIL_KEYS if k in given}
+class RequestedDetails(Command):
+    """What an endorsement request may carry besides its kind (see services.endorsements).
+    Every key is applied to the policy on approval, so an unknown one is refused."""
+
+    beneficiaries: list[RequestedBeneficiary] | None = Field(None, min_length=1, max_length=10)
+    phone: Text(200, blank_ok=False) | None = None
+    address: Text(200, blank_ok=False) | None = None
+    coverage_code: Text(200, blank_ok=False) | None = None
+    sum_insured: Text(200, blank_ok=False) | None = None
+    effective_date: Text(200, blank_ok=False) | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_only(cls, raw: Any) -> Any:
+        unknown = [k for k in raw if k not in cls.model_fields] if isinstance(raw, Mapping) \
+            else []
+        if unknown:  # always under the command's `details`
+            raise ValidationError(f"details.{unknown[0]}"[:60], "details 含有不认识的字段")
+        return raw
+
+
+def _details(kind: str, given: RequestedDetails | None) -> dict[str, Any]:
+    """The details as stored: the beneficiaries only for a change of beneficiary, with their
+    shares by the domain's rule."""
+    details = given.model_dump(exclude_none=True) if given is not None else {}
     if kind != "change_beneficiary" and "beneficiaries" in details:
         raise ValidationError("details.beneficiaries", "只有变更受益人时才填写受益人")
     if kind == "change_beneficiary":
         try:
             details["beneficiaries"] = er.parse_requested_beneficiaries(
-                given.get("beneficiaries"))
+                details.get("beneficiaries"))
         except ValidationError as exc:
             raise ValidationError(f"details.{exc.field}", exc.message) from None
-    for key, value in details.items():
-        if key != "beneficiaries" and not (isinstance(value, str) and 0 < len(value) <= 200):
-            raise ValidationError(f"details.{key}", f"{key} 须为不超过 200 字的文本")
     return details
 
 
 # ---- submit --------------------------------------------------------------------------------
 
-def submit(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> dict[str, Any]:
+class EndorsementRequestIn(Command):
+    """A customer's request as a channel, the desk or the API takes it down."""
+
+    channel: OneOf(er.CHANNELS)
+    policy_no: Text(30, blank_ok=False)
+    kind: OneOf(KINDS)
+    details: RequestedDetails | None = None
+    user: Text(80) | None = None  # the channel's user (an openid): told there when possible
+    note: Text(MAX_NOTE) | None = None
+
+
+@takes(EndorsementRequestIn)
+def submit(db: Database, cmd: EndorsementRequestIn, actor: str = "customer") -> dict[str, Any]:
     """受理: a number and a due date at once; the policy must be one that can be endorsed."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    channel = raw.get("channel")
-    if channel not in er.CHANNELS:
-        raise ValidationError("channel", f"渠道须为 {', '.join(er.CHANNELS)} 之一")
-    policy_no = text_field(raw, "policy_no", 30, required=True)
-    kind = er.check_kind(raw.get("kind"))
-    details = _details(kind, raw)
-    user, note = text_field(raw, "user", 80), text_field(raw, "note", MAX_NOTE)
+    details = _details(cmd.kind, cmd.details)
     with db.transaction() as s:
-        policy = _policy(s, str(policy_no), kind)
+        policy = _policy(s, cmd.policy_no, cmd.kind)
         today = today_cn()
         row = EndorsementRequestRow(
             request_no=number(s, "BQ", today.year, 6), policy_id=policy.id,
-            policy_no=policy.policy_no, kind=kind, details=details, status=er.SUBMITTED,
-            channel=str(channel), channel_user=user, phone=_phone_of(policy), note=note,
-            submitted_on=today, due_on=er.due_date(today))
+            policy_no=policy.policy_no, kind=cmd.kind, details=details, status=er.SUBMITTED,
+            channel=cmd.channel, channel_user=cmd.user, phone=_phone_of(policy),
+            note=cmd.note, submitted_on=today, due_on=er.due_date(today))
         s.add(row)
         s.flush()
         audit(s, actor, ENTITY, row.request_no, "submit", None,
-              {"status": row.status, "policy_no": row.policy_no, "kind": kind})
+              {"status": row.status, "policy_no": row.policy_no, "kind": cmd.kind})
         emit(s, "endorsement_request.submitted", {"request_no": row.request_no,
-                                                  "policy_no": row.policy_no, "kind": kind})
+                                                  "policy_no": row.policy_no,
+                                                  "kind": cmd.kind})
         return view(s, row)
 
 
@@ -114,31 +147,36 @@ def load(s: Session, request_no: str, *, lock: bool = False) -> EndorsementReque
     return row
 
 
-def transition(db: Database, request_no: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """approve {details?} · reject {reason} · withdraw {note?}, each with its `actor`."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    action = raw.get("action")
-    if not isinstance(action, str) or action not in er.ACTIONS:
-        raise ValidationError("action", f"action 须为 {', '.join(er.ACTIONS)} 之一")
-    actor = str(text_field(raw, "actor", 60, required=True))
-    note = text_field(raw, "note", MAX_NOTE)
+class EndorsementRequestStep(Command):
+    """approve {details?} · reject {reason} · withdraw {note?}. The decider is the caller:
+    there is no actor here, so nobody writes another name into the history."""
+
+    request_no: Reference
+    action: OneOf(er.ACTIONS)
+    reason: Text(er.MAX_REASON) | None = None  # reject: told to the customer
+    note: Text(MAX_NOTE) | None = None
+    details: RequestedDetails | None = None  # approve: completed from the signed form
+
+
+@takes(EndorsementRequestStep)
+def transition(db: Database, cmd: EndorsementRequestStep, actor: str) -> dict[str, Any]:
+    """A decision on a request, taken and recorded as `actor`."""
     with db.transaction() as s:
-        row = load(s, request_no, lock=True)
+        row = load(s, cmd.request_no, lock=True)
         request = er.EndorsementRequest(row.status, row.reason)
         before = {"status": row.status}
-        if action == "approve":
-            _approve(s, row, request, raw, actor)
-        elif action == "reject":
-            request.reject(raw.get("reason"), actor)
+        if cmd.action == "approve":
+            _approve(s, row, request, cmd.details, actor)
+        elif cmd.action == "reject":
+            request.reject(cmd.reason, actor)
             row.reason = request.reason
             _tell(s, row, "rejected", f"【小保】您的{er.kind_name(row.kind)}申请（编号 "
                                       f"{row.request_no}）未获通过：{row.reason}。如有疑问请联系客服。")
         else:
             request.withdraw(actor)
         row.status, row.decided_on, row.decided_by = request.status, today_cn(), actor
-        audit(s, actor, ENTITY, row.request_no, action, before,
-              {"status": row.status, "reason": row.reason, "note": note,
+        audit(s, actor, ENTITY, row.request_no, cmd.action, before,
+              {"status": row.status, "reason": row.reason, "note": cmd.note,
                "endorsement_no": row.endorsement_no})
         emit(s, f"endorsement_request.{row.status}", {"request_no": row.request_no,
                                                       "policy_no": row.policy_no})
@@ -147,12 +185,12 @@ def transition(db: Database, request_no: str, raw: Mapping[str, Any]) -> dict[st
 
 
 def _approve(s: Session, row: EndorsementRequestRow, request: er.EndorsementRequest,
-             raw: Mapping[str, Any], actor: str) -> None:
+             signed: RequestedDetails | None, actor: str) -> None:
     """Approval applies the endorsement as asked, completed by what staff read on the signed
     form (`details`); if the endorsement is refused, nothing changes."""
     request.approve(actor)
-    if raw.get("details") is not None:
-        row.details = {**row.details, **_details(row.kind, raw)}
+    if signed is not None:
+        row.details = {**row.details, **_details(row.kind, signed)}
     missing = er.missing_for_approval(row.kind, row.details)
     if missing:
         raise ValidationError(f"details.{missing[0]}",
@@ -232,21 +270,31 @@ def details_in_full(db: Database, request_no: str) -> dict[str, Any]:
         return dict(load(s, request_no).details)
 
 
-def search(db: Database, *, status: str | None = None, policy_no: str | None = None,
-           kind: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+class EndorsementRequestQuery(Command):
+    """The queue's filters (a GET's query: blank means no filter)."""
+
+    status: OneOf(er.STATUSES) | None = None
+    policy_no: Text(30) | None = None
+    kind: OneOf(KINDS) | None = None
+    limit: Count(1000) = 200
+
+    @field_validator("status", "kind", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+@takes(EndorsementRequestQuery)
+def search(db: Database, cmd: EndorsementRequestQuery, actor: str = "") -> list[dict[str, Any]]:
     """The queue, nearest due date first."""
-    if status is not None and status not in er.STATUSES:
-        raise ValidationError("status", f"status 须为 {', '.join(er.STATUSES)} 之一")
-    if kind is not None:
-        er.check_kind(kind)
     with db.read() as s:
         stmt = select(EndorsementRequestRow).order_by(EndorsementRequestRow.due_on,
                                                       EndorsementRequestRow.id)
-        if status:
-            stmt = stmt.where(EndorsementRequestRow.status == status)
-        if policy_no:
-            stmt = stmt.where(EndorsementRequestRow.policy_no == policy_no)
-        if kind:
-            stmt = stmt.where(EndorsementRequestRow.kind == kind)
+        if cmd.status:
+            stmt = stmt.where(EndorsementRequestRow.status == cmd.status)
+        if cmd.policy_no:
+            stmt = stmt.where(EndorsementRequestRow.policy_no == cmd.policy_no)
+        if cmd.kind:
+            stmt = stmt.where(EndorsementRequestRow.kind == cmd.kind)
         today = today_cn()
-        return [summary(r, today) for r in s.execute(stmt.limit(limit)).scalars()]
+        return [summary(r, today) for r in s.execute(stmt.limit(cmd.limit)).scalars()]

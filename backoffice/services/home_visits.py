@@ -5,56 +5,65 @@ staff, and the customer is told the agreed time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import WithJsonSchema, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backoffice.domain import home_visit as hv
 from backoffice.domain.clocks import HOME_VISIT_CONTACT, HOME_VISIT_VISIT, home_visit_deadlines
-from backoffice.domain.errors import DomainError, NotFound, ValidationError
-from backoffice.domain.identity import mask_id_number, mask_phone, parse_id_number, parse_phone
-from backoffice.domain.party import parse_name
-from backoffice.services.base import SHANGHAI, audit, emit, number, text_field, today_cn
+from backoffice.domain.errors import NotFound, ValidationError
+from backoffice.domain.identity import mask_id_number, mask_phone
+from backoffice.services.base import SHANGHAI, audit, emit, number, today_cn
+from backoffice.services.commands import (
+    Command,
+    Flag,
+    IdNumber,
+    OneOf,
+    PersonName,
+    Phone,
+    Reference,
+    Text,
+    domain_rule,
+    takes,
+)
 from backoffice.services.complaints import customer_route
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
 from backoffice.store.models import HomeVisit, StaffRow, utcnow
 
-CHANNELS = ("bot", "wechat", "ivr", "desk", "api", "web", "phone")
-STATUSES = ("requested", "assigned", "contacted", "scheduled", "visited", "cancelled")
-OPEN = ("requested", "assigned", "contacted", "scheduled")
-STATUS_NAMES = {"requested": "待分派", "assigned": "已分派", "contacted": "已联系",
-                "scheduled": "已约定时间", "visited": "已上门", "cancelled": "已取消"}
-_MOVES = {"assign": OPEN, "contact": ("requested", "assigned"),
-          "schedule": ("requested", "assigned", "contacted", "scheduled"),
-          "visit": ("scheduled", "contacted", "assigned"), "cancel": OPEN}
-ACTIONS = tuple(_MOVES)
+# the visit's statuses and steps are the domain's (backoffice.domain.home_visit)
+CHANNELS, STATUSES, OPEN, STATUS_NAMES = hv.CHANNELS, hv.STATUSES, hv.OPEN, hv.STATUS_NAMES
+ACTIONS = hv.ACTIONS
 WARN_BEFORE_HOURS = 4
 
 
-def request(db: Database, raw: Mapping[str, Any], actor: str = "customer") -> dict[str, Any]:
+class HomeVisitRequest(Command):
+    """A request from the bot, the IVR, the desk or the API."""
+
+    channel: OneOf(hv.CHANNELS)
+    user: Text(80) | None = None  # the channel's user (an openid): told there when possible
+    name: PersonName
+    phone: Phone
+    address: Text(200, blank_ok=False)
+    reason: Text(2000, blank_ok=False)
+    preferred_time: Text(100) | None = None
+    id_number: IdNumber | None = None
+
+
+@takes(HomeVisitRequest)
+def request(db: Database, cmd: HomeVisitRequest, actor: str = "customer") -> dict[str, Any]:
     """A request from the bot, the IVR or the desk; the clocks start now."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    channel = raw.get("channel")
-    if channel not in CHANNELS:
-        raise ValidationError("channel", f"渠道须为 {', '.join(CHANNELS)} 之一")
-    idn = raw.get("id_number")
-    data = {
-        "channel": channel, "channel_user": text_field(raw, "user", 80),
-        "name": parse_name(raw.get("name"), "name"), "phone": parse_phone(raw.get("phone")),
-        "address": text_field(raw, "address", 200, required=True),
-        "reason": text_field(raw, "reason", 2000, required=True),
-        "preferred_time": text_field(raw, "preferred_time", 100),
-        "id_number": parse_id_number(idn).value if idn is not None else None,
-    }
     now = utcnow()
     with db.transaction() as s:
         row = HomeVisit(visit_no=number(s, "V", today_cn().year, 7), status="requested",
                         requested_at=now, contact_by=now + HOME_VISIT_CONTACT,
-                        visit_by=now + HOME_VISIT_VISIT, **data)
+                        visit_by=now + HOME_VISIT_VISIT, channel=cmd.channel,
+                        channel_user=cmd.user, name=cmd.name, phone=cmd.phone,
+                        address=cmd.address, reason=cmd.reason,
+                        preferred_time=cmd.preferred_time, id_number=cmd.id_number)
         s.add(row)
         s.flush()
         audit(s, actor, "home_visit", row.visit_no, "request", None, {"status": row.status})
@@ -82,10 +91,11 @@ def load(s: Session, visit_no: str, *, lock: bool = False) -> HomeVisit:
     return row
 
 
-def _parse_time(raw: Mapping[str, Any]) -> datetime:
-    value = raw.get("time")
+def _visit_time(value: Any, _field: str) -> datetime:
+    """ISO 8601, Beijing time when no offset is given; kept in UTC."""
     try:
-        at = datetime.fromisoformat(value) if isinstance(value, str) else None
+        at = datetime.fromisoformat(value) if isinstance(value, str) and value.isascii() \
+            else None
     except ValueError:
         at = None
     if at is None:
@@ -97,42 +107,58 @@ def _parse_time(raw: Mapping[str, Any]) -> datetime:
         raise ValidationError("time", "时间超出可表示的范围") from None
 
 
-def transition(db: Database, visit_no: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """assign {handler} · contact · schedule {time} (the customer is told) · visit · cancel."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    action = raw.get("action")
-    if not isinstance(action, str) or action not in _MOVES:
-        raise ValidationError("action", f"action 须为 {', '.join(ACTIONS)} 之一")
-    actor = text_field(raw, "actor", 60, required=True)
-    note = text_field(raw, "note", 2000)
+VisitTime = Annotated[datetime, domain_rule(_visit_time),
+                      WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+class HomeVisitStep(Command):
+    """assign {handler} · contact · schedule {time} (the customer is told) · visit · cancel,
+    taken by the caller."""
+
+    visit_no: Reference
+    action: OneOf(hv.ACTIONS)
+    handler: Text(60) | None = None  # assign: the staff member (default: the actor)
+    time: VisitTime | None = None  # schedule: when the visit is agreed
+    note: Text(2000) | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> HomeVisitStep:
+        if self.action == "schedule" and self.time is None:
+            raise ValidationError("time", "time 须为 ISO 8601 时间，如 2026-11-23T10:00+08:00")
+        return self
+
+
+@takes(HomeVisitStep)
+def transition(db: Database, cmd: HomeVisitStep, actor: str) -> dict[str, Any]:
+    """A staff step on a home visit, as `actor`."""
+    if not actor:
+        raise ValidationError("actor", "每一步都须记录操作人")
     with db.transaction() as s:
-        row = load(s, visit_no, lock=True)
-        if row.status not in _MOVES[action]:
-            raise DomainError(f"上门服务状态为 {STATUS_NAMES[row.status]}，不能执行 {action}",
-                              "action")
+        row = load(s, cmd.visit_no, lock=True)
+        hv.check_move(row.status, cmd.action)
         before = row.status
-        _apply(s, row, str(action), raw, str(actor))
-        if note:
-            row.note = note
-        audit(s, str(actor), "home_visit", row.visit_no, str(action), {"status": before},
+        _apply(s, row, cmd, actor)
+        if cmd.note:
+            row.note = cmd.note
+        audit(s, actor, "home_visit", row.visit_no, cmd.action, {"status": before},
               {"status": row.status, "assigned_to": row.assigned_to})
-        emit(s, f"home_visit.{action}", {"visit_no": row.visit_no, "status": row.status})
+        emit(s, f"home_visit.{cmd.action}", {"visit_no": row.visit_no, "status": row.status})
         return view(row)
 
 
-def _apply(s: Session, row: HomeVisit, action: str, raw: Mapping[str, Any], actor: str) -> None:
+def _apply(s: Session, row: HomeVisit, cmd: HomeVisitStep, actor: str) -> None:
     now = utcnow()
-    if action == "assign":
-        handler = text_field(raw, "handler", 60) or actor
+    if cmd.action == "assign":
+        handler = cmd.handler or actor
         if s.execute(select(StaffRow.id).where(StaffRow.username == handler)).first() is None:
             raise ValidationError("handler", f"没有名为 {handler} 的工作人员")
         row.assigned_to = handler
         row.status = "assigned" if row.status == "requested" else row.status
-    elif action == "contact":
+    elif cmd.action == "contact":
         row.contacted_at, row.status = now, "contacted"
-    elif action == "schedule":
-        at = _parse_time(raw)
+    elif cmd.action == "schedule":
+        at = cmd.time
+        assert at is not None  # the command requires it
         if at <= now:
             raise ValidationError("time", "上门时间须晚于现在")
         row.scheduled_for, row.status = at, "scheduled"
@@ -140,7 +166,7 @@ def _apply(s: Session, row: HomeVisit, action: str, raw: Mapping[str, Any], acto
         _tell(s, row, f"time:{at.isoformat()}",
               f"【小保】您的上门服务（编号 {row.visit_no}）已约定于 {_local(at)}，"
               f"工作人员 {row.assigned_to or ''} 将到 {row.address} 拜访。")
-    elif action == "visit":
+    elif cmd.action == "visit":
         row.visited_at, row.status = now, "visited"
     else:
         row.status = "cancelled"
@@ -174,14 +200,21 @@ def get(db: Database, visit_no: str, *, pii: bool = True) -> dict[str, Any]:
         return view(load(s, visit_no), pii=pii)
 
 
-def search(db: Database, *, open_only: bool = True, assigned_to: str | None = None,
-           pii: bool = True, limit: int = 200) -> list[dict[str, Any]]:
+class HomeVisitQuery(Command):
+    open: Flag = True  # only visits not yet done or cancelled
+    assigned_to: Text(60) | None = None
+
+
+@takes(HomeVisitQuery)
+def search(db: Database, cmd: HomeVisitQuery, actor: str = "", *, pii: bool = True,
+           limit: int = 200) -> list[dict[str, Any]]:
+    """The visits, nearest contact deadline first."""
     with db.read() as s:
         stmt = select(HomeVisit).order_by(HomeVisit.contact_by, HomeVisit.id)
-        if open_only:
+        if cmd.open:
             stmt = stmt.where(HomeVisit.status.in_(OPEN))
-        if assigned_to:
-            stmt = stmt.where(HomeVisit.assigned_to == assigned_to)
+        if cmd.assigned_to:
+            stmt = stmt.where(HomeVisit.assigned_to == cmd.assigned_to)
         return [view(r, pii=pii) for r in s.execute(stmt.limit(limit)).scalars()]
 
 

@@ -8,17 +8,17 @@ subject: the ask creates the row, the answer fills it in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import WithJsonSchema
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backoffice.domain.complaint import check_score
 from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.services.base import audit, emit
-from backoffice.services.complaint_steps import record_satisfaction
+from backoffice.services.commands import Command, OneOf, Text, domain_rule, takes
+from backoffice.services.complaint_steps import Score, record_satisfaction
 from backoffice.services.notifications import NOTIFICATION_CHANNELS, queue
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -73,26 +73,27 @@ def ask_after_conversation(db: Database, conversation_id: str, channel: str, use
                    agent=agent, queue_name=queue_name)
 
 
-def _parse(raw: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    subject_type = raw.get("subject_type")
-    if subject_type not in SUBJECT_TYPES:
-        raise ValidationError("subject_type", f"subject_type 须为 {', '.join(SUBJECT_TYPES)} 之一")
-    subject_id = raw.get("subject_id")
-    if isinstance(subject_id, int) and not isinstance(subject_id, bool):
-        subject_id = str(subject_id)
-    if not isinstance(subject_id, str) or not subject_id.strip() or len(subject_id) > 40:
+def _subject_id(value: Any, _field: str) -> str:
+    """A claim's or complaint's number, or a conversation's id (given as a number too)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**39:
+        value = str(value)  # bounded first: str() of a 5,000-digit number raises
+    if not isinstance(value, str) or not value.strip() or len(value) > 40:
         raise ValidationError("subject_id", "subject_id 须为不超过 40 字的文本")
-    channel = raw.get("channel")
-    if channel not in RATING_CHANNELS:
-        raise ValidationError("channel", f"渠道须为 {', '.join(RATING_CHANNELS)} 之一")
-    comment = raw.get("comment")
-    if comment is not None and (not isinstance(comment, str) or len(comment) > 1000):
-        raise ValidationError("comment", "意见须为不超过 1000 字的文本")
-    return {"subject_type": subject_type, "subject_id": subject_id.strip(),
-            "score": check_score(raw.get("score")), "channel": channel,
-            "comment": comment.strip() if comment else None}
+    return value.strip()
+
+
+SubjectId = Annotated[str, domain_rule(_subject_id),
+                      WithJsonSchema({"type": "string", "maxLength": 40})]
+
+
+class Rating(Command):
+    """A customer's 1–5 rating of a claim, a complaint or an agent conversation."""
+
+    subject_type: OneOf(SUBJECT_TYPES)
+    subject_id: SubjectId
+    score: Score
+    channel: OneOf(RATING_CHANNELS)
+    comment: Text(1000) | None = None
 
 
 def _subject(s: Session, subject_type: str, subject_id: str) -> tuple[str | None, Any]:
@@ -111,27 +112,28 @@ def _subject(s: Session, subject_type: str, subject_id: str) -> tuple[str | None
     return None, None
 
 
-def record(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A customer's rating. A subject is rated once; a second rating is a conflict."""
-    data = _parse(raw)
+@takes(Rating)
+def record(db: Database, cmd: Rating, actor: str = "customer") -> dict[str, Any]:
+    """A customer's rating, recorded by `actor` (the customer's channel or a staff member
+    taking it down). A subject is rated once; a second rating is a conflict."""
     try:
         with db.transaction() as s:
-            agent, complaint = _subject(s, data["subject_type"], data["subject_id"])
+            agent, complaint = _subject(s, cmd.subject_type, cmd.subject_id)
             row = s.execute(select(SatisfactionRow).where(
-                SatisfactionRow.subject_type == data["subject_type"],
-                SatisfactionRow.subject_id == data["subject_id"])).scalar()
+                SatisfactionRow.subject_type == cmd.subject_type,
+                SatisfactionRow.subject_id == cmd.subject_id)).scalar()
             if row is not None and row.score is not None:
                 raise Conflict("该服务已评价过", "subject_id")
             if row is None:
-                row = SatisfactionRow(subject_type=data["subject_type"],
-                                      subject_id=data["subject_id"], channel=data["channel"],
-                                      agent=agent, queue=QUEUES[data["subject_type"]])
+                row = SatisfactionRow(subject_type=cmd.subject_type,
+                                      subject_id=cmd.subject_id, channel=cmd.channel,
+                                      agent=agent, queue=QUEUES[cmd.subject_type])
                 s.add(row)
-            row.score, row.comment, row.rated_at = data["score"], data["comment"], utcnow()
+            row.score, row.comment, row.rated_at = cmd.score, cmd.comment, utcnow()
             row.agent = row.agent or agent
             if complaint is not None:
-                _onto_complaint(s, complaint, data["score"])
-            audit(s, "customer", "satisfaction", f"{row.subject_type}:{row.subject_id}",
+                _onto_complaint(s, complaint, cmd.score)
+            audit(s, actor, "satisfaction", f"{row.subject_type}:{row.subject_id}",
                   "rate", None, {"score": row.score})
             s.flush()
             return _view(row)

@@ -89,7 +89,7 @@ async def test_zero_hands_off_and_id_numbers_take_star_for_x(platform: Platform)
     actions = await phone.actions("dtmf", digits="0")
     assert actions[-1]["type"] == "transfer" and "人工" in said(actions)
     # an agent's written message to a caller goes out by SMS through the outbox
-    cid = next(c["id"] for c in conv.list_conversations(platform.db, "queued")
+    cid = next(c["id"] for c in conv.list_conversations(platform.db, {"state": "queued"})
                if c["user"] == phone.caller)
     async with aiohttp.ClientSession() as http, http.post(
             platform.url(f"/api/v1/conversations/{cid}/messages"),
@@ -104,8 +104,9 @@ async def test_zero_hands_off_and_id_numbers_take_star_for_x(platform: Platform)
     await other.actions("start")
     await other.actions("dtmf", digits="1")
     await other.actions("dtmf", digits="11010119800506123*#")
-    items = [c for c in conv.list_conversations(platform.db) if c["user"] == other.caller]
-    texts = [m["text"] for m in conv.get_conversation(platform.db, items[0]["id"])["messages"]]
+    items = [c for c in conv.list_conversations(platform.db, {}) if c["user"] == other.caller]
+    texts = [m["text"] for m in conv.get_conversation(
+        platform.db, {"conversation_id": items[0]["id"]})["messages"]]
     assert "11010119800506123X" in texts
 
 

@@ -42,7 +42,7 @@ async def test_concurrent_messages_of_one_user_keep_their_order(
         await router.close()  # the last answer's lines are written behind the turn
         await rasa.close()
     assert all(r.messages for r in replies)
-    body = conv.get_conversation(sqlite_db, replies[0].conversation_id or 0)
+    body = conv.get_conversation(sqlite_db, {"conversation_id": replies[0].conversation_id or 0})
     roles = [m["role"] for m in body["messages"]]
     turns = [r for i, r in enumerate(roles) if i == 0 or r != roles[i - 1]]
     assert turns == ["user", "bot", "user", "bot", "user", "bot"]  # turns never interleave
@@ -64,9 +64,11 @@ async def test_a_database_outage_spools_then_queues_for_an_agent(
         await rasa.close()
         down.dispose()
     assert not spool.exists()
-    queued = [c for c in conv.list_conversations(sqlite_db, "queued") if c["user"] == "o-down"]
+    queued = [c for c in conv.list_conversations(sqlite_db, {"state": "queued"})
+              if c["user"] == "o-down"]
     assert queued and queued[0]["handoff_reason"] == "backoffice_down"
-    texts = [m["text"] for m in conv.get_conversation(sqlite_db, queued[0]["id"])["messages"]]
+    texts = [m["text"] for m in conv.get_conversation(
+        sqlite_db, {"conversation_id": queued[0]["id"]})["messages"]]
     assert texts[0] == "我家老人住院了"
 
 
@@ -82,5 +84,6 @@ async def test_the_bots_handoff_joins_the_agents_queue_of_its_channel(
         await router.close()
         await rasa.close()
     assert web.state == "queued" and phone.state == "queued"
-    assert conv.get_conversation(sqlite_db, web.conversation_id or 0)["queue"] == "general"
-    assert conv.get_conversation(sqlite_db, phone.conversation_id or 0)["queue"] == "elderly"
+    for turn, queue in ((web, "general"), (phone, "elderly")):
+        ref = {"conversation_id": turn.conversation_id or 0}
+        assert conv.get_conversation(sqlite_db, ref)["queue"] == queue

@@ -70,10 +70,11 @@ async def test_terminal_chat_through_the_gateway_with_a_handoff(platform: Platfo
     assert "小保：已为您登记" in await term.type("在家里", "已为您登记")
     assert "已转人工客服" in await term.type("转人工", "已转人工客服")
     # the gateway kept the transcript and queued the conversation for the agents
-    queued = [c for c in conv.list_conversations(platform.db, "queued") if c["user"] == user]
+    queued = [c for c in conv.list_conversations(platform.db, {"state": "queued"})
+              if c["user"] == user]
     assert queued and queued[0]["channel"] == "web"
     cid = queued[0]["id"]
-    lines = conv.get_conversation(platform.db, cid)["messages"]
+    lines = conv.get_conversation(platform.db, {"conversation_id": cid})["messages"]
     assert [m["text"] for m in lines if m["role"] == "user"] == ["我要报案", "昨天", "在家里",
                                                                  "转人工"]
     assert any(m["role"] == "bot" and "出险日期" in m["text"] for m in lines)
@@ -90,7 +91,8 @@ async def test_terminal_chat_through_the_gateway_with_a_handoff(platform: Platfo
     # the bot owns the conversation again: the next line is answered by it
     assert "小保：您好，我是小保" in await term.type("你好", "您好，我是小保")
     assert await term.quit() == 0
-    texts = [m["text"] for m in conv.get_conversation(platform.db, cid)["messages"]]
+    texts = [m["text"] for m in
+             conv.get_conversation(platform.db, {"conversation_id": cid})["messages"]]
     assert "您好，我是客服小王。" in texts and texts.count("你好") == 1
 
 

@@ -116,18 +116,19 @@ def test_conversation_lifecycle(db: Database) -> None:
         {"custom": {"handoff": {"reason": "anger", "summary": {"text": "客户不满", "intent": "x",
                                                                "slots": {}}}}}])
     assert queued.state == "queued"
+    ref = {"conversation_id": turn.conversation_id}
     with pytest.raises(ValidationError):
-        conv.take(db, turn.conversation_id, "")
-    conv.take(db, turn.conversation_id, "a1")
+        conv.take(db, {**ref, "agent": ""}, "api")
+    conv.take(db, {**ref, "agent": "a1"}, "api")
     with pytest.raises(Conflict):
-        conv.take(db, turn.conversation_id, "a2")
-    delivery = conv.agent_message(db, turn.conversation_id, "a1", "您好")
+        conv.take(db, {**ref, "agent": "a2"}, "api")
+    delivery = conv.agent_message(db, {**ref, "agent": "a1", "text": "您好"}, "api")
     assert (delivery.channel, delivery.user) == ("wechat", "o-user")
-    conv.handback(db, turn.conversation_id)
+    conv.handback(db, ref, "api")
     conv.close(db, turn.conversation_id, "resolved")
     assert conv.user_message(db, "wechat", "o-user", "又来了").conversation_id \
         != turn.conversation_id
-    body = conv.get_conversation(db, turn.conversation_id)
+    body = conv.get_conversation(db, {"conversation_id": turn.conversation_id})
     assert [m["role"] for m in body["messages"]] == [
         "user", "user", "bot", "bot", "system", "agent", "system", "system"]
     assert body["handoff_reason"] == "anger"

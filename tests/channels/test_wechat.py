@@ -59,7 +59,7 @@ def transcript(db: Database, user: str) -> dict[str, Any]:
         row = s.execute(select(Conversation).where(Conversation.user_id == user)
                         .order_by(Conversation.id.desc())).scalars().first()
     assert row is not None
-    return conv.get_conversation(db, row.id)
+    return conv.get_conversation(db, {"conversation_id": row.id})
 
 
 # ---- the protocol ------------------------------------------------------------------------------

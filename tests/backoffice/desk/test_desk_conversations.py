@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from backoffice.clock import ManualClock
 from backoffice.domain.errors import Conflict, ValidationError
+from backoffice.domain.staff import CLAIMS_SUPERVISOR, CS_AGENT, Actor
 from backoffice.services import agent_desk, conversations
 from backoffice.store import models
 from backoffice.store.models import ConversationMessage, Notification, Party, SatisfactionRow
@@ -28,6 +29,10 @@ async def _token(client: TestClient, path: str) -> tuple[str, str]:
     return found.group(1), text
 
 
+AGENT_LI = Actor("agent.li", CS_AGENT)
+SUPERVISOR_ZHAO = Actor("supervisor.zhao", CLAIMS_SUPERVISOR)
+
+
 async def _post(client: TestClient, path: str, token: str, **form: str) -> str:
     resp = await client.post(path, data={**form, "csrf_token": token}, allow_redirects=False)
     assert resp.status == 302, (path, resp.status, (await resp.text())[:300])
@@ -40,7 +45,8 @@ def test_the_queue_says_how_long_each_has_waited(world: World, clock: ManualCloc
     mine = next(c for c in items if c["id"] == world.conversation_id)
     assert mine["waiting_seconds"] == 95 and mine["handoff_reason"] == "user_request"
     assert mine["summary"]["claim_no"] == world.claim_no
-    agent_desk.transfer(world.db, world.conversation_id, "agent.li", "queue")  # requeued now
+    agent_desk.transfer(world.db, {"conversation_id": world.conversation_id, "target": "queue"},
+                        AGENT_LI)  # requeued now
     clock.advance(seconds=10)
     again = next(c for c in agent_desk.queue(world.db) if c["id"] == world.conversation_id)
     assert again["waiting_seconds"] == 10
@@ -48,22 +54,23 @@ def test_the_queue_says_how_long_each_has_waited(world: World, clock: ManualCloc
 
 def test_transfers_notes_and_refusals(world: World) -> None:
     cid = world.conversation_id
-    conversations.take(world.db, cid, "agent.li")
+    ref = {"conversation_id": cid}
+    conversations.take(world.db, ref, AGENT_LI)
     agent_desk.add_note(world.db, cid, "agent.li", "客户情绪激动")
     for bad in ("", None, "x" * 3000, 7):
         with pytest.raises(ValidationError):
             agent_desk.add_note(world.db, cid, "agent.li", bad)
     for target in ("adjuster.chen", "nobody", "", None):  # not an agent, unknown, missing
         with pytest.raises(ValidationError):
-            agent_desk.transfer(world.db, cid, "agent.li", target)
-    assert agent_desk.transfer(world.db, cid, "agent.li", "supervisor.zhao")["agent"] == \
-        "supervisor.zhao"
+            agent_desk.transfer(world.db, {**ref, "target": target}, AGENT_LI)
+    moved = agent_desk.transfer(world.db, {**ref, "target": "supervisor.zhao"}, AGENT_LI)
+    assert moved["agent"] == "supervisor.zhao"
     with pytest.raises(Conflict):  # the conversation is the supervisor's now
-        conversations.agent_message(world.db, cid, "agent.li", "在吗")
-    closed = agent_desk.close(world.db, cid, "supervisor.zhao", "已解决")
+        conversations.agent_message(world.db, {**ref, "text": "在吗"}, AGENT_LI)
+    closed = agent_desk.close(world.db, {**ref, "disposition": "已解决"}, SUPERVISOR_ZHAO)
     assert closed["state"] == "closed" and closed["satisfaction_asked"] is True
     with pytest.raises(Conflict):
-        agent_desk.transfer(world.db, cid, "supervisor.zhao", "queue")
+        agent_desk.transfer(world.db, {**ref, "target": "queue"}, SUPERVISOR_ZHAO)
     with world.db.read() as s:
         rating = s.execute(select(SatisfactionRow).where(
             SatisfactionRow.subject_type == "conversation",
@@ -133,7 +140,7 @@ async def test_an_agent_works_a_conversation_on_the_desk(desk: Desk, world: Worl
     assert "err=" in refused  # no longer the agent's conversation
     done = await _post(supervisor, f"/desk/handoff/{cid}/close", token2, disposition="已解决")
     assert done.startswith("/desk/handoff?msg=")
-    assert conversations.get_conversation(world.db, cid)["state"] == "closed"
+    assert conversations.get_conversation(world.db, {"conversation_id": cid})["state"] == "closed"
     with world.db.read() as s:
         assert s.execute(select(SatisfactionRow).where(
             SatisfactionRow.subject_id == str(cid))).scalar_one().agent == "supervisor.zhao"

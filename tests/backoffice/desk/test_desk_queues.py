@@ -59,12 +59,14 @@ async def test_a_transfer_into_another_queue(desk: Desk, world: World) -> None:
     resp = await agent.post(f"/desk/handoff/{cid}/transfer", allow_redirects=False,
                             data={"target": "queue:complaints", "csrf_token": token.group(1)})
     assert resp.status == 302 and resp.headers["Location"].startswith("/desk/handoff?msg=")
-    assert conversations.get_conversation(world.db, cid)["queue"] == "complaints"
+    assert conversations.get_conversation(world.db, {"conversation_id": cid})["queue"] == \
+        "complaints"
     assert "投诉队列" in await (await agent.get(resp.headers["Location"])).text()
     bad = await agent.post(f"/desk/handoff/{cid}/transfer", allow_redirects=False,
                            data={"target": "queue:nowhere", "csrf_token": token.group(1)})
     assert bad.status == 302 and "err=" in bad.headers["Location"]
-    assert conversations.get_conversation(world.db, cid)["queue"] == "complaints"
+    assert conversations.get_conversation(world.db, {"conversation_id": cid})["queue"] == \
+        "complaints"
 
 
 async def test_the_supervisor_sees_each_queue(desk: Desk, world: World,
@@ -81,7 +83,7 @@ async def test_the_supervisor_sees_each_queue(desk: Desk, world: World,
     assert '"waiting-count">1<' in rows["claims"] and "1 分 35 秒" in rows["claims"]
     assert '"waiting-count">1<' in rows["elderly"] and "1 分 5 秒" in rows["elderly"]
     assert '"waiting-count">0<' in rows["general"]
-    conversations.take(world.db, caller, "agent.li")
+    conversations.take(world.db, {"conversation_id": caller, "agent": "agent.li"}, "api")
     conversations.close(world.db, caller, "已解决")
     satisfaction.ask_after_conversation(world.db, str(caller), "ivr", CALLER, "agent.li")
     satisfaction.record(world.db, {"subject_type": "conversation", "subject_id": str(caller),

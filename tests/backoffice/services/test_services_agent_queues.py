@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from backoffice.demo.staff import seed_staff
 from backoffice.domain.errors import ValidationError
+from backoffice.domain.staff import CS_AGENT, Actor
 from backoffice.services import agent_desk, conversations, satisfaction
 from backoffice.store.db import Database
 from backoffice.store.models import AuditEntry
@@ -33,6 +34,13 @@ def _audits(db: Database, cid: int) -> list[tuple[str, dict[str, Any] | None]]:
     return [(action, after) for action, after in rows]
 
 
+AGENT_LI = Actor("agent.li", CS_AGENT)
+
+
+def _take(db: Database, cid: int) -> None:
+    conversations.take(db, {"conversation_id": cid}, AGENT_LI)
+
+
 @pytest.fixture
 def handed(db: Database) -> dict[str, int]:
     seed_staff(db)
@@ -50,7 +58,7 @@ def handed(db: Database) -> dict[str, int]:
 
 def test_a_handoff_joins_the_queue_its_reason_summary_and_channel_call_for(
         db: Database, handed: dict[str, int]) -> None:
-    queues = {name: conversations.get_conversation(db, cid)["queue"]
+    queues = {name: conversations.get_conversation(db, {"conversation_id": cid})["queue"]
               for name, cid in handed.items()}
     assert queues == {"angry": "complaints", "claim": "claims", "plain": "general",
                       "caller": "elderly"}
@@ -61,23 +69,24 @@ def test_a_handoff_joins_the_queue_its_reason_summary_and_channel_call_for(
 
 def test_the_list_filters_by_queue_and_refuses_an_unknown_one(
         db: Database, handed: dict[str, int]) -> None:
-    claims_only = conversations.list_conversations(db, state="queued", queue="claims")
+    claims_only = conversations.list_conversations(db, {"state": "queued", "queue": "claims"})
     assert [c["id"] for c in claims_only] == [handed["claim"]]
-    assert {c["queue"] for c in conversations.list_conversations(db)} == {
+    assert {c["queue"] for c in conversations.list_conversations(db, {})} == {
         "complaints", "claims", "general", "elderly"}
     waiting = agent_desk.queue(db, "queued", queue="elderly")
     assert [c["id"] for c in waiting] == [handed["caller"]]
     assert waiting[0]["waiting_seconds"] is not None
     for bad in ("agents", "", "x" * 300):
         with pytest.raises(ValidationError) as err:
-            conversations.list_conversations(db, queue=bad)
+            conversations.list_conversations(db, {"queue": bad})
         assert err.value.field == "queue"
 
 
 def test_transfers_between_queues_are_audited(db: Database, handed: dict[str, int]) -> None:
     cid = handed["plain"]
-    conversations.take(db, cid, "agent.li")
-    moved = agent_desk.transfer(db, cid, "agent.li", "queue:complaints")
+    _take(db, cid)
+    moved = agent_desk.transfer(db, {"conversation_id": cid, "target": "queue:complaints"},
+                                AGENT_LI)
     assert moved == {"id": cid, "state": "queued", "agent": None, "queue": "complaints"}
     assert [c["id"] for c in agent_desk.queue(db, queue="complaints")] == sorted(
         [handed["angry"], cid])
@@ -86,34 +95,40 @@ def test_transfers_between_queues_are_audited(db: Database, handed: dict[str, in
         came_from = s.execute(select(AuditEntry.before).where(
             AuditEntry.entity_id == str(cid), AuditEntry.action == "requeue")).scalar_one()
     assert came_from == {"queue": "general"}
-    lines = [m["text"] for m in conversations.get_conversation(db, cid)["messages"]]
+    lines = [m["text"] for m in
+             conversations.get_conversation(db, {"conversation_id": cid})["messages"]]
     assert "坐席 agent.li 将会话转入投诉队列" in lines
-    conversations.take(db, cid, "agent.li")
-    back = agent_desk.transfer(db, cid, "agent.li", "queue")  # its own queue, now complaints
+    _take(db, cid)
+    back = agent_desk.transfer(db, {"conversation_id": cid, "target": "queue"},
+                               AGENT_LI)  # its own queue, now complaints
     assert back["queue"] == "complaints" and back["state"] == "queued"
-    to_agent = agent_desk.transfer(db, cid, "agent.li", "supervisor.zhao")
+    to_agent = agent_desk.transfer(db, {"conversation_id": cid, "target": "supervisor.zhao"},
+                                   AGENT_LI)
     assert to_agent == {"id": cid, "state": "agent", "agent": "supervisor.zhao",
                         "queue": "complaints"}
     assert _audits(db, cid)[-1] == ("transfer", {"to": "supervisor.zhao", "queue": "complaints"})
     before = len(_audits(db, cid))
     for bad in ("queue:nowhere", "queue:", "queue:QUEUE"):
         with pytest.raises(ValidationError) as err:
-            agent_desk.transfer(db, cid, "supervisor.zhao", bad)
+            agent_desk.transfer(db, {"conversation_id": cid, "target": bad,
+                                     "agent": "supervisor.zhao"}, "api")
         assert err.value.field == "target"
     assert len(_audits(db, cid)) == before  # a refused transfer changes nothing
-    assert conversations.get_conversation(db, cid)["agent"] == "supervisor.zhao"
+    assert conversations.get_conversation(db, {"conversation_id": cid})["agent"] == \
+        "supervisor.zhao"
 
 
 def test_the_agents_ratings_are_figured_per_queue(db: Database,
                                                   handed: dict[str, int]) -> None:
     for name, score in (("claim", 5), ("caller", 3), ("plain", 4)):
         cid = handed[name]
-        conversations.take(db, cid, "agent.li")
-        agent_desk.close(db, cid, "agent.li", "已解决")
+        _take(db, cid)
+        agent_desk.close(db, {"conversation_id": cid, "disposition": "已解决"}, AGENT_LI)
         satisfaction.record(db, {"subject_type": "conversation", "subject_id": str(cid),
                                  "score": score, "channel": "wechat"})
-    conversations.take(db, handed["angry"], "agent.li")
-    agent_desk.close(db, handed["angry"], "agent.li", "已转投诉")  # asked, not rated yet
+    _take(db, handed["angry"])
+    agent_desk.close(db, {"conversation_id": handed["angry"], "disposition": "已转投诉"},
+                     AGENT_LI)  # asked, not rated yet
     figures = satisfaction.stats(db)
     per_queue = {r["name"]: r for r in figures["by_agent_queue"]}
     assert per_queue == {
