@@ -238,7 +238,8 @@ async def complaint_page(request: web.Request) -> web.Response:
     user = auth.user_of(request)
     no = request.match_info["complaint_no"]
     try:
-        view = await run(complaints.get, db_of(request), no, pii=roles.sees_pii(user.role))
+        view = await run(complaints.get, db_of(request), {"complaint_no": no}, user.username,
+                         pii=roles.sees_pii(user.role))
     except DomainError as exc:
         return render_error(request, 404, exc.message)
     supervisors = await run(staff.list_staff, db_of(request), roles.CLAIMS_SUPERVISOR)
@@ -387,7 +388,7 @@ async def endorsement_requests_page(request: web.Request) -> web.Response:
 async def endorsement_request_page(request: web.Request) -> web.Response:
     no = request.match_info["request_no"]
     try:
-        view = await run(endorsement_requests.get, db_of(request), no)
+        view = await run(endorsement_requests.get, db_of(request), {"request_no": no})
     except DomainError as exc:
         return render_error(request, 404, exc.message)
     policy = await run(policies.get_policy, db_of(request), view["policy_no"])

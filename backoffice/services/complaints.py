@@ -330,9 +330,15 @@ def view(s: Session, row: ComplaintRow, *, pii: bool = True) -> dict[str, Any]:
     }
 
 
-def get(db: Database, complaint_no: str, *, pii: bool = True) -> dict[str, Any]:
+class ComplaintRef(Command):
+    complaint_no: Reference
+
+
+@takes(ComplaintRef)
+def get(db: Database, cmd: ComplaintRef, actor: str = "", *, pii: bool = True
+        ) -> dict[str, Any]:
     with db.read() as s:
-        return view(s, load(s, complaint_no), pii=pii)
+        return view(s, load(s, cmd.complaint_no), pii=pii)
 
 
 def for_claim(s: Session, claim_no: str) -> list[dict[str, Any]]:

@@ -259,9 +259,14 @@ def view(s: Session, row: EndorsementRequestRow) -> dict[str, Any]:
     }
 
 
-def get(db: Database, request_no: str) -> dict[str, Any]:
+class EndorsementRequestRef(Command):
+    request_no: Reference
+
+
+@takes(EndorsementRequestRef)
+def get(db: Database, cmd: EndorsementRequestRef, actor: str = "") -> dict[str, Any]:
     with db.read() as s:
-        return view(s, load(s, request_no))
+        return view(s, load(s, cmd.request_no))
 
 
 def details_in_full(db: Database, request_no: str) -> dict[str, Any]:

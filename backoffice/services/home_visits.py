@@ -195,9 +195,15 @@ def view(row: HomeVisit, *, pii: bool = True, now: datetime | None = None) -> di
     }
 
 
-def get(db: Database, visit_no: str, *, pii: bool = True) -> dict[str, Any]:
+class HomeVisitRef(Command):
+    visit_no: Reference
+
+
+@takes(HomeVisitRef)
+def get(db: Database, cmd: HomeVisitRef, actor: str = "", *, pii: bool = True
+        ) -> dict[str, Any]:
     with db.read() as s:
-        return view(load(s, visit_no), pii=pii)
+        return view(load(s, cmd.visit_no), pii=pii)
 
 
 class HomeVisitQuery(Command):

@@ -43,13 +43,14 @@ async def test_an_underwriter_completes_and_approves_a_beneficiary_change(
     assert refused.status == 302 and "err=" in refused.headers["Location"]
     assert "身份证" in unquote(refused.headers["Location"])
     assert policies.get_policy(world.db, world.individual_policy_no) == before
-    assert endorsement_requests.get(world.db, world.request_no)["status"] == "submitted"
+    ref = {"request_no": world.request_no}
+    assert endorsement_requests.get(world.db, ref)["status"] == "submitted"
 
     done = await client.post(f"{path}/act", data={"csrf_token": token, "action": "approve",
                                                   "id_number_0": SIGNED_ID},
                              allow_redirects=False)
     assert done.status == 302 and "msg=" in done.headers["Location"]
-    view = endorsement_requests.get(world.db, world.request_no)
+    view = endorsement_requests.get(world.db, {"request_no": world.request_no})
     assert view["status"] == "approved" and view["decided_by"] == "underwriter.sun"
     after = policies.get_policy(world.db, world.individual_policy_no)
     assert [(b["name"], b["relation"]) for b in after["beneficiaries"]] == [("林小红", "child")]
@@ -68,7 +69,8 @@ async def test_a_rejection_and_a_referral_decided_with_a_loading(desk: Desk,
     token, _ = await csrf(client, path)
     await client.post(f"{path}/act", data={"csrf_token": token, "action": "reject",
                                            "reason": "申请书未见投保人签字"})
-    assert endorsement_requests.get(world.db, world.request_no)["reason"] == "申请书未见投保人签字"
+    rejected = endorsement_requests.get(world.db, {"request_no": world.request_no})
+    assert rejected["reason"] == "申请书未见投保人签字"
 
     other = policies.apply(world.db, application("吴海涛", 62, hypertension=True), "test")
     token, page = await csrf(client, "/desk/underwriting")

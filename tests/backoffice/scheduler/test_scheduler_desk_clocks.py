@@ -40,8 +40,8 @@ def test_complaint_clocks_job(db: Database, clock: ManualClock) -> None:
     assert later is not None
     assert run(rt, spec, later) == {"warned": 0, "escalated": 1}
     assert _templates(db).count("complaint_escalation") == 1
-    assert complaints.get(db, no)["escalated_on"] is not None
-    assert date.fromisoformat(complaints.get(db, no)["due_by"]) < later.date()
+    assert complaints.get(db, {"complaint_no": no})["escalated_on"] is not None
+    assert date.fromisoformat(complaints.get(db, {"complaint_no": no})["due_by"]) < later.date()
 
 
 def test_home_visit_clocks_job(db: Database, clock: ManualClock) -> None:

@@ -93,6 +93,10 @@ def test_a_complaint_intake_ignores_unknown_keys_and_a_body_actor(db: Database) 
     assert made["status"] == "acknowledged" and made["category"] == "claims"
     assert audit_actors(db, made["complaint_no"])[0] == "agent.li"
     assert made["timeline"][0]["actor"] == "agent.li"
+    ref = {"complaint_no": made["complaint_no"], "actor": "x"}
+    assert complaints.get(db, ref, AGENT, pii=False)["complainant"]["phone"] == "139****5678"
+    for bad in ("C 1", ["C1"], HUGE, "", "Ｃ1"):
+        refused(lambda b=bad: complaints.get(db, {"complaint_no": b}), "complaint_no")
 
 
 def test_a_complaint_step_needs_its_own_fields_and_refuses_wrong_types(db: Database) -> None:
@@ -199,6 +203,8 @@ def test_a_home_visit_step_is_typed_and_taken_by_the_actor(db: Database) -> None
     assert audit_actors(db, no)[-1] == "agent.li"
     refused(lambda: home_visits.search(db, {"open": "perhaps"}), "open")
     assert [v["visit_no"] for v in home_visits.search(db, {"assigned_to": "agent.li"})] == [no]
+    assert home_visits.get(db, {"visit_no": no})["assigned_to"] == "agent.li"
+    refused(lambda: home_visits.get(db, {"visit_no": 7}), "visit_no")
 
 
 # ---- satisfaction ---------------------------------------------------------------------------
@@ -271,6 +277,8 @@ def test_an_endorsement_request_is_decided_by_the_actor_never_the_body(
         db, {"request_no": no, "action": "reject", "reason": "未见签字",
              "actor": "admin", "decided_by": "admin"}, UNDERWRITER)
     assert done["decided_by"] == "underwriter.sun"
+    assert endorsement_requests.get(db, {"request_no": no}) == done
+    refused(lambda: endorsement_requests.get(db, {"request_no": "BQ/1"}), "request_no")
     assert audit_actors(db, no) == ["agent.li", "underwriter.sun"]
 
 
