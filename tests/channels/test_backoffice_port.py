@@ -150,11 +150,11 @@ async def test_web_chat_report_handoff_and_agents_over_http(split: Split) -> Non
                              json={"agent": "a1", "text": "您好，请讲。"}) as r:
             assert r.status == 201 and (await r.json())["delivered"] is True
         assert await later(http, gateway, user) == [{"text": "您好，请讲。", "role": "agent"}]
-        async with http.post(f"{api}/handback", headers=AUTH, json={}) as r:
+        async with http.post(f"{api}/handback", headers=AUTH, json={"agent": "a1"}) as r:
             answer = await r.json()
             assert r.status == 200 and answer["delivered"] is True and answer["id"] == cid
         assert "回来" in (await later(http, gateway, user))[-1]["text"]  # the bot resumed
-        async with http.post(f"{api}/handback", headers=AUTH, json={}) as r:
+        async with http.post(f"{api}/handback", headers=AUTH, json={"agent": "a1"}) as r:
             assert r.status == 409 and (await r.json())["error"]["field"] == "conversation_id"
     await gateway.app[ROUTER].close()  # the last bot lines are written
     kept = lines_of(db, "web", user)
