@@ -18,18 +18,19 @@ from prometheus_client import (
     generate_latest,
 )
 
-from backoffice.api import channel_ops
-from backoffice.api.app import Handler, create_api, document_signature, run
+from backoffice.api.app import Handler, create_api
 from backoffice.api.conversations import HOOKS_KEY
-from backoffice.api.document import render_policy_document
+from backoffice.api.endpoints import document_signature
 from backoffice.api.reading import reader_from_env
 from backoffice.desk.app import create_desk
 from backoffice.domain.errors import NotFound
 from backoffice.notifications.config import token_cache
 from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import get_policy
+from backoffice.services.running import in_thread, run_use_case
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
+from backoffice.views.document import render_policy_document
 from channels.app import mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
 from xiaobao.config import Settings
@@ -73,7 +74,7 @@ def _metrics_middleware(registry: CollectorRegistry) -> web.Middleware:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    if await run(request.app[DB].ping):
+    if await in_thread(request.app[DB].ping):
         return web.json_response({"status": "ok"})
     return web.json_response({"status": "unavailable", "database": "down"}, status=503)
 
@@ -91,7 +92,7 @@ async def policy_document(request: web.Request) -> web.Response:
     if not hmac.compare_digest(sig.encode(), expected.encode()):
         return web.Response(status=403, text="链接无效或已过期", content_type="text/plain")
     try:
-        detail = await run(get_policy, request.app[DB], no)
+        detail = await run_use_case(request.app[DB], get_policy, request.app[DB], no)
     except NotFound:
         return web.Response(status=404, text="保单不存在", content_type="text/plain")
     return web.Response(text=render_policy_document(detail), content_type="text/html")
@@ -127,7 +128,6 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app.router.add_get("/metrics", metrics)
     api = create_api(db, settings.api_token, FileStore(settings.files_root), reader_from_env(),
                      staff_token_lifetime=settings.staff_token_ttl)
-    channel_ops.add_routes(api)  # until the operations table declares them
     router = mount_channels(app, settings, backoffice_port(settings, db, api),
                             token_cache(settings.notify, db), registry)
     hooks = AgentHooks(router)  # agents' messages and hand-backs reach the channels

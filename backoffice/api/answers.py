@@ -11,7 +11,7 @@ success status and the answer model of every operation (None: not a JSON model).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -726,7 +726,7 @@ class ComplaintClock(Answer):
     basis: str = absent()
 
 
-class Complainant(Answer):
+class ComplainantView(Answer):
     name: str
     phone: str
 
@@ -737,7 +737,7 @@ class ComplaintSummary(Answer):
     status_name: str = absent()
     channel: ComplaintChannel = absent()
     category: str = absent()
-    complainant: Complainant = absent()
+    complainant: ComplainantView = absent()
     claim_no: str | None = None
     policy_no: str | None = None
     handler: str | None = None
@@ -839,7 +839,7 @@ class SatisfactionStats(Answer):
 
 # ---- endorsement requests ---------------------------------------------------------------------
 
-class RequestedBeneficiary(Answer):
+class RequestedBeneficiaryView(Answer):
     name: str = Field(max_length=40)
     relation: Relation
     id_number: str | None = Field(
@@ -851,7 +851,7 @@ class EndorsementRequestDetails(Answer):
     """The endorsement asked for, as POST /policies/{no}/endorsements takes it (without
     `kind`). Shares left out are split equally."""
 
-    beneficiaries: list[RequestedBeneficiary] = absent(min_length=1, max_length=10)
+    beneficiaries: list[RequestedBeneficiaryView] = absent(min_length=1, max_length=10)
     phone: str = absent()
     address: str = absent(max_length=200)
     coverage_code: str = absent()
@@ -1100,10 +1100,10 @@ class _ComponentSchema(GenerateJsonSchema):
         return out
 
 
-def answer_schemas() -> dict[str, dict[str, Any]]:
-    """The component schemas of every answer model (and the models they use), by name, with
+def answer_schemas(models: Sequence[type[BaseModel]] = MODELS) -> dict[str, dict[str, Any]]:
+    """The component schemas of answer models (and the models they use), by name, with
     `$ref` to `#/components/schemas/{name}`."""
-    _, top = models_json_schema([(m, "serialization") for m in MODELS],
+    _, top = models_json_schema([(m, "serialization") for m in dict.fromkeys(models)],
                                 ref_template="#/components/schemas/{model}",
                                 schema_generator=_ComponentSchema)
     return dict(top.get("$defs", {}))

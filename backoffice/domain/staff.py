@@ -88,6 +88,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bindings.manage": frozenset({CS_AGENT}),
     "audit.view": frozenset({CLAIMS_SUPERVISOR, ADMINISTRATOR}),
     "notifications.manage": frozenset({ADMINISTRATOR}),
+    # the channels' port to the back office (/api/v1/channel/…): the service token's alone
+    "channel.port": frozenset(),
 }
 
 # claim actions a role may take on the desk (approval beyond its limit escalates by the rules)
@@ -99,7 +101,8 @@ CLAIM_ACTIONS: dict[str, frozenset[str]] = {
     CLAIMS_SUPERVISOR: frozenset({
         "register", "decline_registration", "request_documents", "documents_complete",
         "investigate", "finish_investigation", "adjudicate", "approve", "pay", "close",
-        "reject", "send_rejection_letter", "withdraw", "reopen", "assign", "special_case"}),
+        "reject", "send_rejection_letter", "withdraw", "reopen", "assign", "special_case",
+        "advance_payment"}),
 }
 
 _PII_ROLES = frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR, COMPLAINT_HANDLER})
@@ -122,6 +125,13 @@ def authorize_complaint_step(actor: Actor, action: object) -> None:
     if not actor.may(needed):
         raise Forbidden(f"您的角色（{actor.role_name}）无权执行投诉操作 {str(action)[:40]}",
                         "action")
+
+
+def authorize_claim_step(actor: Actor, action: str) -> None:
+    """A staff member takes the claim actions of their role, on the desk and through the API
+    alike; the platform's integrations are not limited here (the rules still are)."""
+    if actor.role is not None and not may_take_claim_action(actor.role, action):
+        raise Forbidden(f"您的角色（{actor.role_name}）无权执行理赔操作 {action[:40]}", "action")
 
 
 def sees_pii(role: str, area: str = "") -> bool:

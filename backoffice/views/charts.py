@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 _env = Environment(
-    loader=PackageLoader("backoffice.api", "templates"),
+    loader=PackageLoader("backoffice.views", "templates"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,

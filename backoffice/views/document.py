@@ -10,7 +10,7 @@ from backoffice.domain.endorsement import KIND_NAMES
 from backoffice.domain.rating import PAYMENT_MODE_NAMES
 
 _env = Environment(
-    loader=PackageLoader("backoffice.api", "templates"),
+    loader=PackageLoader("backoffice.views", "templates"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,

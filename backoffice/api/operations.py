@@ -1,0 +1,273 @@
+"""Every operation of /api/v1, declared once: the table the routes, the permission check, the
+OpenAPI document and the desk's checks are derived from (backoffice.api.declare).
+
+To add an operation: write the use case `fn(db, cmd, actor)` with its command (a
+`services.commands.Command`, `@takes` on the use case), then one `Operation` row here naming its
+method, path, permission (backoffice.domain.staff.PERMISSIONS) and answer type
+(backoffice.api.answers). Path and query parameters are fields of the command.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from backoffice.api import answers as a
+from backoffice.api import conversations as conv_ops
+from backoffice.api import endpoints as ep
+from backoffice.api.channel_ops import CHANNEL_OPERATIONS
+from backoffice.api.declare import ANY_STAFF, PUBLIC, Nothing, Operation, answer_as
+from backoffice.api.openapi import document_of
+from backoffice.domain import staff as roles
+from backoffice.services import (
+    agent_desk,
+    audit_log,
+    bindings,
+    claims,
+    complaints,
+    conversations,
+    endorsement_requests,
+    endorsements,
+    group,
+    home_visits,
+    lookup,
+    notifications,
+    outlets,
+    parties,
+    policies,
+    satisfaction,
+)
+
+NOT_FOUND, CONFLICT, UNPROCESSABLE, TOO_MANY = 404, 409, 422, 429
+
+
+def _authorize_claim_step(actor: roles.Actor, cmd: claims.ClaimTransition) -> None:
+    roles.authorize_claim_step(actor, cmd.action)
+
+
+def _authorize_complaint_step(actor: roles.Actor, cmd: Any) -> None:
+    roles.authorize_complaint_step(actor, cmd.action)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API document of this table; a fresh copy, so callers may change it."""
+    return copy.deepcopy(_document())
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return document_of(OPERATIONS)
+
+
+def _openapi(db: Any, cmd: Nothing, actor: roles.Actor) -> dict[str, Any]:
+    return _document()
+
+
+_openapi.command = Nothing  # type: ignore[attr-defined]
+
+
+def _op(method: str, path: str, operation_id: str, summary: str, tag: str, permission: str,
+        use_case: Any, answer: Any = None, **kw: Any) -> Operation:
+    """A row of the table; the input is the use case's command unless named."""
+    command = kw.pop("input", None) or getattr(use_case, "command", None)
+    return Operation(method, path, operation_id, summary, tag, permission, use_case, command,
+                     answer, **kw)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    # ---- meta and sign-in
+    _op("GET", "/openapi.json", "getOpenApi", "This document", "meta", PUBLIC, _openapi,
+        media="application/json"),
+    _op("POST", "/auth/token", "createStaffToken",
+        "A staff member signs in: a bearer token that expires", "auth", PUBLIC, ep.sign_in,
+        a.StaffToken, status=201, errors=(TOO_MANY,)),
+    _op("DELETE", "/auth/token", "revokeStaffToken",
+        "Sign out: the staff token presented stops working", "auth", ANY_STAFF, ep.sign_out,
+        a.TokenRevoked),
+    # ---- products, quotes, outlets: nothing personal
+    _op("GET", "/products", "listProducts", "List products", "products", "products.view",
+        ep.list_products, a.ProductList),
+    _op("GET", "/products/{code}", "getProduct", "One product", "products", "products.view",
+        ep.get_product, a.Product, errors=(NOT_FOUND,)),
+    _op("POST", "/quotes", "createQuote", "Quote a premium", "policies", "products.view",
+        policies.quote_request, a.Quote, errors=(NOT_FOUND,)),
+    _op("GET", "/service-outlets", "listOutlets", "Service outlets", "outlets", "products.view",
+        answer_as("items", outlets.list_outlets), a.OutletList),
+    # ---- new business and policy administration
+    _op("POST", "/applications", "createApplication", "Apply for an individual policy", "policies",
+        "policies.apply", policies.apply, a.PolicyDetail, status=201,
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+    _op("GET", "/applications/{application_no}", "getApplication", "One application", "policies",
+        "policies.view", ep.get_application, a.PolicyDetail, errors=(NOT_FOUND,),
+        pii_area="policies"),
+    _op("POST", "/applications/{application_no}/underwriting", "underwriteApplication",
+        "Underwrite an application", "policies", "policies.underwrite", policies.run_underwriting,
+        a.PolicyDetail, body_required=False, errors=(NOT_FOUND, CONFLICT), pii_area="policies"),
+    _op("POST", "/applications/{application_no}/payments", "payApplication",
+        "Pay the first premium", "policies", "policies.underwrite", policies.record_payment,
+        a.PolicyDetail, status=201, errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies"),
+    _op("POST", "/applications/{application_no}/issue", "issuePolicy", "Issue the policy",
+        "policies", "policies.underwrite", ep.issue, a.PolicyDetail, body_required=False,
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+    _op("GET", "/policies", "findPolicies", "Policies of an insured", "policies", "policies.view",
+        answer_as("items", lookup.policies_for_id_number), a.PolicyList, pii_area="policies"),
+    _op("GET", "/policies/{policy_no}", "getPolicy", "One policy", "policies", "policies.view",
+        ep.get_policy, a.PolicyDetail, errors=(NOT_FOUND,), pii_area="policies"),
+    _op("POST", "/policies/{policy_no}/payments", "payPolicy", "Pay the next premium", "policies",
+        "policies.underwrite", policies.record_payment, a.PolicyDetail, status=201,
+        errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies"),
+    _op("POST", "/policies/{policy_no}/transitions", "transitionPolicy",
+        "Move a policy along its lifecycle", "policies", "policies.underwrite", policies.transition,
+        a.PolicyDetail, errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+    _op("POST", "/policies/{policy_no}/endorsements", "endorsePolicy", "Endorse a policy (保全)",
+        "policies", "policies.service", endorsements.endorse, a.EndorsementResult, status=201,
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+    _op("GET", "/policies/{policy_no}/document", "getPolicyDocument",
+        "Electronic policy document (HTML)", "policies", "policies.document", ep.policy_document,
+        media="text/html", errors=(NOT_FOUND,)),
+    _op("GET", "/parties/{id_number}", "getParty", "A party and its update history", "parties",
+        "policies.view", ep.get_party, a.PartyRecord, errors=(NOT_FOUND,), pii_area="policies"),
+    _op("PATCH", "/parties/{id_number}", "updateParty", "Update a party's contact or occupation",
+        "parties", "policies.service", parties.update_party, a.PartyUpdateResult,
+        errors=(NOT_FOUND,), pii_area="policies"),
+    _op("POST", "/group-policies", "createGroupPolicy", "Create a group policy", "group",
+        "policies.underwrite", group.create_group_policy, a.GroupPolicy, status=201,
+        errors=(NOT_FOUND,), pii_area="policies"),
+    _op("POST", "/group-policies/{policy_no}/roster", "importRoster",
+        "Import a roster CSV (the request body)", "group", "policies.underwrite", ep.import_roster,
+        a.RosterImportResult, errors=(NOT_FOUND, UNPROCESSABLE),
+        raw_body={"text/csv": {"schema": {"type": "string"}}}, pii_area="policies",
+        description="The body is the CSV file, UTF-8, header `name,gender,birth_date,"
+        "id_number,phone,address`. Good rows are enrolled, bad rows reported by line and "
+        "field; people already on the roster are skipped. A file that cannot be read (empty, "
+        "no header, not UTF-8) changes nothing."),
+    _op("POST", "/group-policies/{policy_no}/auto-enrollment", "autoEnroll",
+        "Enroll residents who reached the minimum age", "group", "policies.underwrite",
+        answer_as("enrolled", group.auto_enroll), a.AutoEnrollmentResult, body_required=False,
+        errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies"),
+    _op("GET", "/audit", "getAudit", "Audit log of one entity", "audit", "audit.view",
+        answer_as("items", audit_log.entries), a.AuditList),
+    # ---- the outbox's dead letters
+    _op("GET", "/notifications/dead", "listDeadLetters",
+        "Dead-lettered notifications, newest first", "notifications", "notifications.manage",
+        ep.dead_letters, a.DeadLetterList),
+    _op("POST", "/notifications/dead/requeue", "requeueDeadLetters", "Try dead letters again",
+        "notifications", "notifications.manage",
+        answer_as("requeued", notifications.requeue_dead), a.Requeued, body_required=False),
+    # ---- claims
+    _op("POST", "/claims", "reportClaim", "Report a claim (报案)", "claims", "claims.report",
+        ep.report_claim, a.Claim, input=claims.ClaimReport, status=201,
+        headers={"idempotency_key": "Idempotency-Key"}, service_actor="customer", also=(200,),
+        errors=(NOT_FOUND, CONFLICT),
+        description="The same Idempotency-Key again answers 200 with the claim it made; "
+        "another body under a used key is a 409."),
+    _op("GET", "/claims", "findClaims", "Find claims", "claims", "claims.lookup", ep.search_claims,
+        a.ClaimList),
+    _op("GET", "/claims/{claim_no}", "getClaim", "One claim", "claims", "claims.view", ep.get_claim,
+        a.Claim, errors=(NOT_FOUND,)),
+    _op("GET", "/claims/{claim_no}/progress", "getClaimProgress",
+        "Progress of a claim, for the customer", "claims", "claims.lookup", ep.claim_progress,
+        a.ClaimProgress, errors=(NOT_FOUND,)),
+    _op("POST", "/claims/{claim_no}/documents", "uploadClaimDocument",
+        "Upload a document for a claim", "claims", "claims.report", ep.upload_document,
+        a.DocumentReceipt, status=201, service_actor="customer", raw_body=ep.UPLOAD_BODY,
+        errors=(NOT_FOUND, 413, UNPROCESSABLE)),
+    _op("GET", "/claims/{claim_no}/documents/{document_id}", "getClaimDocument",
+        "A claim document with what OCR read on it", "claims", "claims.view", ep.claim_document,
+        a.ClaimDocumentReading, errors=(NOT_FOUND,)),
+    _op("POST", "/claims/{claim_no}/transitions", "transitionClaim", "A staff action on a claim",
+        "claims", "claims.work", claims.transition, a.Claim, authorize=_authorize_claim_step,
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE)),
+    _op("GET", "/claims/{claim_no}/letters/{letter_no}", "getClaimLetter",
+        "A letter of the claim (text)", "claims", "claims.view", ep.claim_letter,
+        media="text/plain", errors=(NOT_FOUND,)),
+    _op("POST", "/adjudication/preview", "previewAdjudication", "Adjudication preview (理算试算)",
+        "claims", "claims.work", claims.preview, a.AdjudicationPreview, errors=(NOT_FOUND,)),
+    _op("GET", "/stats/claims", "getClaimStats", "Claims statistics", "stats", "supervisor.view",
+        ep.claim_stats, a.ClaimStats, heavy=True),
+    _op("GET", "/stats/claims/charts", "getClaimCharts", "Claims charts (HTML with inline SVG)",
+        "stats", "supervisor.view", ep.claim_charts, media="text/html", heavy=True),
+    # ---- complaints, home visits, satisfaction
+    _op("POST", "/complaints", "intakeComplaint", "Take a complaint (投诉受理)", "complaints",
+        "complaints.create", complaints.intake, a.Complaint, status=201, service_actor="customer",
+        errors=(NOT_FOUND,)),
+    _op("GET", "/complaints", "findComplaints", "Find complaints (nearest due first)", "complaints",
+        "complaints.view", answer_as("items", complaints.search), a.ComplaintList),
+    _op("GET", "/complaints/{complaint_no}", "getComplaint", "One complaint", "complaints",
+        "complaints.view", complaints.get, a.Complaint, errors=(NOT_FOUND,)),
+    _op("POST", "/complaints/{complaint_no}/transitions", "transitionComplaint",
+        "A staff step on a complaint", "complaints", "complaints.act", complaints.transition,
+        a.Complaint, authorize=_authorize_complaint_step,
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE)),
+    _op("POST", "/home-visits", "requestHomeVisit", "Request a home visit (上门服务)",
+        "home-visits",
+        "home_visits.work", home_visits.request, a.HomeVisit, status=201, service_actor="customer",
+        errors=(), pii_area="home_visits"),
+    _op("GET", "/home-visits", "findHomeVisits", "Open home visits, nearest contact deadline first",
+        "home-visits", "home_visits.view", answer_as("items", home_visits.search),
+        a.HomeVisitList, pii_area="home_visits"),
+    _op("GET", "/home-visits/{visit_no}", "getHomeVisit", "One home visit", "home-visits",
+        "home_visits.view", home_visits.get, a.HomeVisit, errors=(NOT_FOUND,),
+        pii_area="home_visits"),
+    _op("POST", "/home-visits/{visit_no}/transitions", "transitionHomeVisit",
+        "A staff step on a home visit", "home-visits", "home_visits.work", home_visits.transition,
+        a.HomeVisit, errors=(NOT_FOUND, UNPROCESSABLE), pii_area="home_visits"),
+    _op("POST", "/satisfaction", "rateService", "A customer's 1–5 rating", "satisfaction",
+        "satisfaction.record", satisfaction.record, a.Satisfaction, status=201,
+        errors=(NOT_FOUND, CONFLICT)),
+    _op("GET", "/stats/satisfaction", "getSatisfactionStats", "Ratings per agent and per queue",
+        "stats", "supervisor.view", ep.satisfaction_stats, a.SatisfactionStats),
+    # ---- endorsement requests (保全申请): taken down for a customer, decided by underwriters
+    _op("POST", "/endorsement-requests", "submitEndorsementRequest",
+        "Ask for an endorsement staff decide (保全申请)", "endorsement-requests",
+        "policies.service",
+        endorsement_requests.submit, a.EndorsementRequestView, status=201, service_actor="customer",
+        errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies"),
+    _op("GET", "/endorsement-requests", "findEndorsementRequests",
+        "Endorsement requests, nearest due first", "endorsement-requests", "policies.view",
+        answer_as("items", endorsement_requests.search), a.EndorsementRequestList,
+        pii_area="policies"),
+    _op("GET", "/endorsement-requests/{request_no}", "getEndorsementRequest",
+        "One endorsement request", "endorsement-requests", "policies.view",
+        endorsement_requests.get, a.EndorsementRequestView, errors=(NOT_FOUND,),
+        pii_area="policies"),
+    _op("POST", "/endorsement-requests/{request_no}/transitions", "transitionEndorsementRequest",
+        "Approve (applies the endorsement), reject with a reason, or withdraw",
+        "endorsement-requests", "endorsement_requests.work", endorsement_requests.transition,
+        a.EndorsementRequestView, errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+    # ---- handed-off conversations
+    _op("GET", "/conversations", "listConversations", "Conversations by state: the agents' queue",
+        "conversations", "handoff.view", conv_ops.list_conversations, a.ConversationList),
+    _op("GET", "/conversations/{conversation_id}", "getConversation",
+        "One conversation with its transcript", "conversations", "handoff.view",
+        conversations.get_conversation, a.ConversationDetail, errors=(NOT_FOUND,)),
+    _op("POST", "/conversations/{conversation_id}/take", "takeConversation",
+        "An agent takes the conversation", "conversations", "handoff.work", conversations.take,
+        a.Conversation, errors=(NOT_FOUND, CONFLICT)),
+    _op("POST", "/conversations/{conversation_id}/messages", "postAgentMessage",
+        "An agent's message, delivered through the conversation's channel", "conversations",
+        "handoff.work", conv_ops.post_message, a.AgentMessageReceipt, status=201,
+        errors=(NOT_FOUND, CONFLICT)),
+    _op("POST", "/conversations/{conversation_id}/handback", "handbackConversation",
+        "Hand the conversation back to the bot", "conversations", "handoff.work", conv_ops.handback,
+        a.ConversationHandback, body_required=False, errors=(NOT_FOUND, CONFLICT)),
+    _op("POST", "/conversations/{conversation_id}/transfer", "transferConversation",
+        "Transfer to another agent, back to its queue or into another queue", "conversations",
+        "handoff.work", agent_desk.transfer, a.ConversationTransferred,
+        errors=(NOT_FOUND, CONFLICT)),
+    _op("POST", "/conversations/{conversation_id}/close", "closeConversation",
+        "Close the conversation and ask the customer for a rating", "conversations", "handoff.work",
+        agent_desk.close, a.ConversationClosed, errors=(NOT_FOUND, CONFLICT)),
+    # ---- channel bindings (who a WeChat user or caller is)
+    _op("POST", "/bindings", "createBinding",
+        "Identify a channel user (ID number plus phone or policy number)", "bindings",
+        "bindings.manage", bindings.bind, a.Binding, service_actor="bot", errors=(TOO_MANY,)),
+    _op("GET", "/bindings/{channel}/{user}", "getBinding",
+        "The party a channel user is bound to (ivr: else by caller phone)", "bindings",
+        "bindings.manage", bindings.get, a.Binding, errors=(NOT_FOUND,)),
+    _op("DELETE", "/bindings/{channel}/{user}", "deleteBinding", "Unbind a channel user",
+        "bindings", "bindings.manage", bindings.unbind, a.Unbound, service_actor="bot",
+        errors=(NOT_FOUND,)),
+    *CHANNEL_OPERATIONS,  # the channels' port, the service token's alone
+)

@@ -1,0 +1,2 @@
+"""HTML renderings shared by the front doors (the API, the desk, the customer's document link):
+the electronic policy document and the claims statistics charts."""
