@@ -15,8 +15,7 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from backoffice.api.charts import render_claim_charts
-from backoffice.api.conversations import ConversationHooks
+from backoffice.channel_hooks import ConversationHooks
 from backoffice.desk import auth
 from backoffice.desk.handoff import HandoffQueue
 from backoffice.desk.live import LiveHub
@@ -42,6 +41,7 @@ from backoffice.services import (
 )
 from backoffice.services.base import SHANGHAI
 from backoffice.store.db import Database
+from backoffice.views.charts import render_claim_charts
 
 DB = web.AppKey("desk_db", Database)
 HUB = web.AppKey("desk_hub", LiveHub)
@@ -318,15 +318,16 @@ async def claim_act(request: web.Request) -> web.StreamResponse:
     no = request.match_info["claim_no"]
     form = await request.post()
     action = _form_text(form, "action") or ""
-    if not roles.may_take_claim_action(user.role, action):
-        return render_error(request, 403, f"您的角色（{user.role_name}）不能执行 {action}")
-    raw: dict[str, Any] = {"action": action, "actor": user.username}
+    actor = roles.Actor(user.username, user.role)
+    try:
+        roles.authorize_claim_step(actor, action)
+    except Forbidden as exc:
+        return render_error(request, 403, exc.message)
+    raw: dict[str, Any] = {"claim_no": no, "action": action}
     for key in ("note", "amount", "account", "handler", "reference"):
         value = _form_text(form, key)
         if value is not None:
             raw[key] = value
-    if action == "approve":
-        raw["role"] = roles.CLAIM_APPROVAL_ROLE[user.role]
     if action in ("reject", "decline_registration"):
         raw["reasons"] = [r.strip() for r in (_form_text(form, "reasons") or "").splitlines()
                           if r.strip()]
@@ -338,7 +339,7 @@ async def claim_act(request: web.Request) -> web.StreamResponse:
     if action == "documents_complete" and form.get("waive_missing"):
         raw["waive_missing"] = True
     try:
-        await run(claims.transition, db_of(request), no, raw)
+        await run(claims.transition, db_of(request), raw, actor)
     except DomainError as exc:
         raise back(f"/desk/claims/{no}", err=exc.message) from None
     raise back(f"/desk/claims/{no}", msg="已保存")

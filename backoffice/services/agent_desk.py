@@ -168,7 +168,7 @@ def close(db: Database, cmd: Closing, actor: str) -> dict[str, Any]:
     who had it, else whoever closed it)."""
     closer = str(actor) if isinstance(actor, roles.Actor) and actor.is_staff \
         else cmd.agent or str(actor)
-    closed = conversations.close(db, cmd.conversation_id, cmd.disposition)
+    closed = conversations.close(db, cmd.conversation_id, cmd.disposition, closer)
     asked = satisfaction.ask_after_conversation(
         db, str(closed["id"]), closed["channel"], closed["user"], closed["agent"] or closer)
     return {**closed, "satisfaction_asked": asked}

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, WithJsonSchema
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,15 +25,30 @@ from backoffice.domain.adjudication import Adjudication, adjudicate
 from backoffice.domain.calendar import CN_CALENDAR
 from backoffice.domain.clocks import ClaimEvents, claim_deadlines
 from backoffice.domain.endorsement import RELATIONS
-from backoffice.domain.errors import Conflict, DomainError, NotFound, ValidationError
+from backoffice.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from backoffice.domain.fast_track import FAST, TrackFacts, decide_track
-from backoffice.domain.identity import mask_bank_card, parse_bank_card, parse_id_number, parse_phone
-from backoffice.domain.money import fmt, from_fen, parse_amount, to_fen
-from backoffice.domain.party import parse_date, parse_name
+from backoffice.domain.identity import mask_bank_card, parse_bank_card, parse_id_number
+from backoffice.domain.money import fmt, from_fen, to_fen
+from backoffice.domain.party import parse_date
 from backoffice.domain.product import CLAIM_TYPES, Product
+from backoffice.domain.staff import CLAIM_APPROVAL_ROLE
 from backoffice.services import bindings
 from backoffice.services import document_reading as reading_service
 from backoffice.services.base import append_rows, audit, business_date, emit, number, today_cn
+from backoffice.services.commands import (
+    Amount,
+    Command,
+    Count,
+    Day,
+    Facts,
+    IdNumber,
+    PersonName,
+    Phone,
+    Reference,
+    Text,
+    domain_rule,
+    takes,
+)
 from backoffice.services.complaints import for_claim as complaints_for_claim
 from backoffice.services.parties import find_party
 from backoffice.services.products import load_product, product_of
@@ -60,6 +76,19 @@ from backoffice.store.models import (
 )
 
 CHANNELS = ("wechat", "ivr", "web", "desk", "api", "counter", "phone")
+# steps on a claim besides the moves of its state machine (cl.STAFF_ACTIONS)
+_FILE_STEPS = ("send_rejection_letter", "assign", "special_case", "set_bank_account")
+
+
+def _doc_type(value: Any, _field: str) -> str:
+    if not isinstance(value, str) or not value.isidentifier() or len(value) > 40:
+        raise ValidationError("", "材料类型代码无效")
+    return value
+
+
+DocType = Annotated[str, domain_rule(_doc_type),
+                    WithJsonSchema({"type": "string", "maxLength": 40,
+                                    "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"})]
 MAX_UPLOAD = 20 * 1024 * 1024
 
 
@@ -139,59 +168,54 @@ def _missing(s: Session, row: ClaimRow) -> list[ClaimRequirement]:
 
 # ---- report and registration ------------------------------------------------------------------
 
-def _request_hash(raw: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False,
-                                     default=str).encode()).hexdigest()
+def _request_key(value: Any, _field: str) -> str:
+    """A client's key for a retried request: printable, 1–200 characters."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 200 or not value.isprintable():
+        raise ValidationError("", "Idempotency-Key 须为 1–200 个可打印字符")
+    return value
 
 
-def _parse_report(raw: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    policy_no = raw.get("policy_no")
-    if not isinstance(policy_no, str) or not policy_no.strip():
-        raise ValidationError("policy_no", "请提供保单号")
-    # the insured by ID number, or as the party a channel user is bound to (a caller known
-    # by their number is not asked for their ID again)
-    bound = None
-    if raw.get("insured_id_number") is None and raw.get("insured") is not None:
-        bound = bindings.parse_channel_user(raw.get("insured"), "insured")
-        idn = None
-    else:
-        idn = parse_id_number(raw.get("insured_id_number"), "insured_id_number").value
-    claim_type = raw.get("claim_type")
-    if claim_type not in CLAIM_TYPES:
-        raise ValidationError("claim_type", f"理赔类型须为 {', '.join(CLAIM_TYPES)} 之一")
-    incident = business_date(parse_date(raw.get("incident_date"), "incident_date"),
-                             "incident_date")
-    if incident > today_cn():
+RequestKey = Annotated[str, domain_rule(_request_key),
+                       WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 200})]
+
+
+class Reporter(Command):
+    name: PersonName
+    relation: Literal[RELATIONS]  # type: ignore[valid-type]
+    phone: Phone
+
+
+class ClaimReport(Command):
+    """报案. The insured by ID number, or as the party a channel user is bound to (a caller
+    known by their number is not asked for their ID again)."""
+
+    policy_no: Text(40, blank_ok=False)  # type: ignore[valid-type]
+    insured_id_number: IdNumber | None = None
+    insured: bindings.ChannelUser | None = None
+    claim_type: Literal[CLAIM_TYPES]  # type: ignore[valid-type]
+    incident_date: Day
+    reporter: Reporter
+    channel: Literal[CHANNELS] = "api"  # type: ignore[valid-type]
+    incident_place: Text(200) | None = None  # type: ignore[valid-type]
+    description: Text(2000) | None = None  # type: ignore[valid-type]
+    cause: Text(40) | None = None  # type: ignore[valid-type]
+    facts: Facts = Field(default_factory=dict)
+    idempotency_key: RequestKey | None = Field(default=None, alias="Idempotency-Key")
+
+    def digest(self) -> str:
+        """What a replay under the same key must repeat."""
+        body = self.model_dump(mode="json", exclude={"idempotency_key"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False)
+                              .encode()).hexdigest()
+
+
+def _checked_report(cmd: ClaimReport) -> ClaimReport:
+    if cmd.insured_id_number is None and cmd.insured is None:
+        raise ValidationError("insured_id_number", "请提供被保险人身份证号 insured_id_number")
+    day = business_date(cmd.incident_date, "incident_date")
+    if day > today_cn():
         raise ValidationError("incident_date", "出险日期不能晚于今天")
-    reporter = raw.get("reporter")
-    if not isinstance(reporter, Mapping):
-        raise ValidationError("reporter", "请提供报案人信息 {name, relation, phone}")
-    relation = reporter.get("relation")
-    if relation not in RELATIONS:
-        raise ValidationError("reporter.relation", f"关系须为 {', '.join(RELATIONS)} 之一")
-    channel = raw.get("channel", "api")
-    if channel not in CHANNELS:
-        raise ValidationError("channel", f"渠道须为 {', '.join(CHANNELS)} 之一")
-    texts = {}
-    for key, limit in (("incident_place", 200), ("description", 2000), ("cause", 40)):
-        value = raw.get(key)
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
-            raise ValidationError(key, f"须为不超过 {limit} 字的文本")
-        texts[key] = value.strip() if isinstance(value, str) else None
-    facts = raw.get("facts") or {}
-    if not isinstance(facts, Mapping):
-        raise ValidationError("facts", "facts 须为对象")
-    return {
-        "policy_no": policy_no.strip(), "insured_id_number": idn, "insured_binding": bound,
-        "claim_type": claim_type,
-        "incident_date": incident, "channel": channel, "facts": dict(facts),
-        "reporter_name": parse_name(reporter.get("name"), "reporter.name"),
-        "reporter_relation": relation,
-        "reporter_phone": parse_phone(reporter.get("phone"), "reporter.phone"),
-        **texts,
-    }
+    return cmd
 
 
 def _policy_and_insured(s: Session, policy_no: str, id_number: str
@@ -241,43 +265,43 @@ def _coverage_problems(s: Session, policy: PolicyRow, product: Product, insured:
     ))
 
 
-def report(db: Database, raw: Mapping[str, Any], idempotency_key: str | None,
-           actor: str = "customer") -> tuple[int, dict[str, Any]]:
+@takes(ClaimReport)
+def report(db: Database, cmd: ClaimReport, actor: str = "customer"
+           ) -> tuple[int, dict[str, Any]]:
     """报案: a report number at once, then registration and the one missing-documents notice.
 
     Idempotent on the key: the same key again returns the same claim (200), a different body
     under a used key is a conflict. Returns (HTTP status, claim view).
     """
-    data = _parse_report(raw)
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-        raise ValidationError("Idempotency-Key", "Idempotency-Key 长度须为 1–200")
-    digest = _request_hash(raw)
+    cmd = _checked_report(cmd)
+    key = cmd.idempotency_key
+    digest = cmd.digest()
     try:
         with db.transaction() as s:
-            if idempotency_key:
-                existing = _replay(s, idempotency_key, digest)
+            if key:
+                existing = _replay(s, key, digest)
                 if existing:
                     return 200, claim_view(s, existing)
-            if data["insured_id_number"] is None:
-                data["insured_id_number"] = _bound_id_number(s, data["insured_binding"])
-            row, fresh = _create_claim(s, data, actor,
-                                       (idempotency_key, digest) if idempotency_key else None)
+            id_number = cmd.insured_id_number or _bound_id_number(s, cmd.insured)
+            row, fresh = _create_claim(s, cmd, id_number, actor,
+                                       (key, digest) if key else None)
             if fresh is None:
                 return 201, claim_view(s, row)
-            return 201, _assemble_view(row, data["policy_no"], fresh.requirements,
+            return 201, _assemble_view(row, cmd.policy_no, fresh.requirements,
                                        fresh.events, [], [], (), [])
     except IntegrityError:
-        if not idempotency_key:
+        if not key:
             raise
         with db.read() as s:  # a concurrent retry won the race: answer with its claim
-            existing = _replay(s, idempotency_key, digest)
+            existing = _replay(s, key, digest)
             if existing is None:
                 raise
             return 200, claim_view(s, existing)
 
 
-def _bound_id_number(s: Session, bound: tuple[str, str]) -> str:
-    party = bindings.bound_party(s, *bound)
+def _bound_id_number(s: Session, bound: bindings.ChannelUser | None) -> str:
+    assert bound is not None  # _checked_report: an ID number or a bound user
+    party = bindings.bound_party(s, bound.channel, bound.user)
     if party is None:
         raise NotFound("该渠道用户尚未核验身份，请提供 insured_id_number", "insured")
     return party.id_number
@@ -293,8 +317,8 @@ def _replay(s: Session, key: str, digest: str) -> ClaimRow | None:
     return load_claim(s, saved.resource_id)
 
 
-def _create_claim(s: Session, d: dict[str, Any], actor: str, key: tuple[str, str] | None
-                  ) -> tuple[ClaimRow, _Fresh | None]:
+def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
+                  key: tuple[str, str] | None) -> tuple[ClaimRow, _Fresh | None]:
     """The claim as it leaves the report: checked, registered and told what to send.
 
     The domain plays report → register → request_documents in memory, so the claim is inserted
@@ -304,15 +328,15 @@ def _create_claim(s: Session, d: dict[str, Any], actor: str, key: tuple[str, str
     """
     today = today_cn()
     policy, insured, covered_from, party_id, product = _policy_and_insured(
-        s, d["policy_no"], d["insured_id_number"])
+        s, d.policy_no, id_number)
     if party_id is None:  # a report about someone not on the policy is still taken, if known
         raise NotFound("未找到该身份证号对应的被保险人", "insured_id_number")
-    problems = _coverage_problems(s, policy, product, insured, covered_from, d["claim_type"],
-                                  d["incident_date"], today)
+    problems = _coverage_problems(s, policy, product, insured, covered_from, d.claim_type,
+                                  d.incident_date, today)
     claim = cl.Claim(status=cl.REPORTED)
     steps = [("report", cl.REPORTED, actor,
-              f"{d['reporter_name']}（{d['reporter_relation']}）经 {d['channel']} 报案")]
-    needed = [] if problems else list(product.documents_for(d["claim_type"]))
+              f"{d.reporter.name}（{d.reporter.relation}）经 {d.channel} 报案")]
+    needed = [] if problems else list(product.documents_for(d.claim_type))
     if not problems:
         claim.register((), "system")
         steps.append(("register", claim.status, "system", "承保核查通过，立案"))
@@ -322,12 +346,12 @@ def _create_claim(s: Session, d: dict[str, Any], actor: str, key: tuple[str, str
                       "一次性告知所需材料：" + "、".join(doc.name for doc in needed)))
     row = ClaimRow(
         claim_no=number(s, "R", today.year, 8), policy_id=policy.id, insured_party_id=party_id,
-        product_code=product.code, claim_type=d["claim_type"], status=claim.status,
-        incident_date=d["incident_date"], incident_place=d["incident_place"],
-        description=d["description"], cause=d["cause"], reporter_name=d["reporter_name"],
-        reporter_relation=d["reporter_relation"], reporter_phone=d["reporter_phone"],
-        channel=d["channel"], reported_on=today, facts=d["facts"],
-        late_report=cl.is_late_report(d["incident_date"], today),
+        product_code=product.code, claim_type=d.claim_type, status=claim.status,
+        incident_date=d.incident_date, incident_place=d.incident_place,
+        description=d.description, cause=d.cause, reporter_name=d.reporter.name,
+        reporter_relation=d.reporter.relation, reporter_phone=d.reporter.phone,
+        channel=d.channel, reported_on=today, facts=dict(d.facts),
+        late_report=cl.is_late_report(d.incident_date, today),
         track_rule=("立案核查未通过，待人工处理：" + "；".join(problems)) if problems else None,
     )
     s.add(row)
@@ -591,16 +615,21 @@ def _task(s: Session, kind: str, row: ClaimRow, due: date, note: str) -> None:
                    note=note, dedupe_key=key))
 
 
-def preview(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
+class AdjudicationPreviewRequest(Command):
+    """理算试算 of facts without a claim."""
+
+    product_code: Text(40, blank_ok=False)  # type: ignore[valid-type]
+    claim_type: Literal[CLAIM_TYPES]  # type: ignore[valid-type]
+    incident_date: Day
+    facts: Facts = Field(default_factory=dict)
+
+
+@takes(AdjudicationPreviewRequest)
+def preview(db: Database, cmd: AdjudicationPreviewRequest, actor: str = "") -> dict[str, Any]:
     """理算试算: the same adjudication the claim uses, without a claim."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    facts = raw.get("facts") or {}
-    if not isinstance(facts, Mapping):
-        raise ValidationError("facts", "facts 须为对象")
     with db.read() as s:
-        product = load_product(s, raw.get("product_code"))
-    result = _adjudicate(product, str(raw.get("claim_type")), raw.get("incident_date"), facts)
+        product = load_product(s, cmd.product_code)
+    result = _adjudicate(product, cmd.claim_type, cmd.incident_date, dict(cmd.facts))
     return {"payable": fmt(result.payable),
             "lines": [{"text": ln.text, "amount": fmt(ln.amount)} for ln in result.lines],
             "excluded": result.excluded, "reasons": list(result.reasons)}
@@ -608,31 +637,51 @@ def preview(db: Database, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 # ---- staff transitions --------------------------------------------------------------------------
 
-def transition(db: Database, claim_no: str, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Every staff action on a claim, named by `action`, with its `actor` (and `role`)."""
-    if not isinstance(raw, Mapping):
-        raise ValidationError("body", "请求体须为 JSON 对象")
-    action = raw.get("action")
-    if not isinstance(action, str) or action not in _ACTIONS:
-        raise ValidationError("action", f"action 须为 {', '.join(_ACTIONS)} 之一")
-    actor = raw.get("actor")
-    if not isinstance(actor, str) or not actor.strip() or len(actor) > 60:
-        raise ValidationError("actor", "请提供操作人 actor")
+class DocumentItem(Command):
+    type: DocType
+    name: Text(60) | None = None  # type: ignore[valid-type]
+
+
+class ClaimTransition(Command):
+    """A staff action on a claim, named by `action`, with what that action reads."""
+
+    claim_no: Reference
+    action: Literal[cl.STAFF_ACTIONS + _FILE_STEPS]  # type: ignore[valid-type]
+    note: Text(2000) | None = None  # type: ignore[valid-type]
+    reasons: list[Text(500, blank_ok=False)] | None = Field(  # type: ignore[valid-type]
+        default=None, min_length=1, max_length=50)
+    documents: list[DocumentItem] | None = Field(default=None, min_length=1, max_length=50)
+    waive_missing: bool = False
+    facts: Facts | None = None
+    amount: Amount | None = None
+    determinable: Amount | None = None
+    account: Text(40) | None = None  # type: ignore[valid-type]
+    reference: Text(60) | None = None  # type: ignore[valid-type]
+    handler: Text(60, blank_ok=False) | None = None  # type: ignore[valid-type]
+
+
+@takes(ClaimTransition)
+def transition(db: Database, cmd: ClaimTransition, actor: str,
+               approval_role: str | None = None) -> dict[str, Any]:
+    """Every staff action on a claim, as `actor`. An approval is given at the authority of the
+    actor's staff role (backoffice.domain.staff.CLAIM_APPROVAL_ROLE); only in-process callers
+    (the system, tests of the rules) name an `approval_role` themselves."""
+    role = approval_role or CLAIM_APPROVAL_ROLE.get(getattr(actor, "role", None) or "")
+    if cmd.action == "approve" and role is None:
+        raise Forbidden("审批须由理赔人员以本人身份进行", "action")
     with db.transaction() as s:
-        row = load_claim(s, claim_no, lock=True)
-        _ACTIONS[action](s, row, raw, actor.strip())
+        row = load_claim(s, cmd.claim_no, lock=True)
+        _ACTIONS[cmd.action](s, row, cmd, actor, role)
         s.flush()
         return claim_view(s, row)
 
 
-def _note(raw: Mapping[str, Any]) -> str | None:
-    note = raw.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        raise ValidationError("note", "备注须为不超过 2000 字的文本")
-    return note
+def _note(cmd: ClaimTransition) -> str | None:
+    return cmd.note
 
 
-def _act_register(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_register(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                  role: str | None) -> None:
     policy = s.get(PolicyRow, row.policy_id)
     assert policy is not None
     party = s.get(Party, row.insured_party_id)
@@ -646,20 +695,20 @@ def _act_register(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str)
     _register(s, row, product, actor)
 
 
-def _act_decline_registration(s: Session, row: ClaimRow, raw: Mapping[str, Any],
-                              actor: str) -> None:
-    reasons = _reasons(raw)
+def _act_decline_registration(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                              role: str | None) -> None:
+    reasons = _reasons(cmd)
     claim = to_domain(row)
     claim.decline_registration(reasons, actor)
     write_back(s, row, claim, "decline_registration", actor, "；".join(reasons))
     _after_rejection(s, row)
 
 
-def _act_request_documents(s: Session, row: ClaimRow, raw: Mapping[str, Any],
-                           actor: str) -> None:
+def _act_request_documents(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                           role: str | None) -> None:
     """A further notice: items the product already required are a defect of the first one."""
-    items = raw.get("documents")
-    if not isinstance(items, list) or not items:
+    items = cmd.documents
+    if not items:
         raise ValidationError("documents", "请列出需补充的材料 [{type, name}]")
     product = load_product(s, row.product_code)
     standard = {d.type for d in product.documents_for(row.claim_type)}
@@ -667,12 +716,8 @@ def _act_request_documents(s: Session, row: ClaimRow, raw: Mapping[str, Any],
     notice = max((r.notice_no for r in existing.values()), default=1) + 1
     today = today_cn()
     new = []
-    for i, item in enumerate(items):
-        if not isinstance(item, Mapping) or not isinstance(item.get("type"), str):
-            raise ValidationError(f"documents[{i}].type", "须提供材料类型")
-        kind, name = item["type"], item.get("name") or item["type"]
-        if not kind.isidentifier() or len(kind) > 40 or not isinstance(name, str):
-            raise ValidationError(f"documents[{i}]", "材料类型或名称无效")
+    for item in items:
+        kind, name = item.type, item.name or item.type
         if kind in existing and existing[kind].received_on is None:
             continue
         req = existing.get(kind) or ClaimRequirement(claim_id=row.id, doc_type=kind,
@@ -695,10 +740,10 @@ def _act_request_documents(s: Session, row: ClaimRow, raw: Mapping[str, Any],
     _notify_missing(s, row, new, first=False)
 
 
-def _act_documents_complete(s: Session, row: ClaimRow, raw: Mapping[str, Any],
-                            actor: str) -> None:
+def _act_documents_complete(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                            role: str | None) -> None:
     missing = _missing(s, row)
-    if missing and not raw.get("waive_missing"):
+    if missing and not cmd.waive_missing:
         names = "、".join(m.name for m in missing)
         raise DomainError(f"仍缺少材料：{names}（如确认无需可传 waive_missing=true）",
                           "missing_documents")
@@ -707,36 +752,35 @@ def _act_documents_complete(s: Session, row: ClaimRow, raw: Mapping[str, Any],
     _documents_complete(s, row, actor)
 
 
-def _act_investigate(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_investigate(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                     role: str | None) -> None:
     claim = to_domain(row)
     claim.investigate(actor)
-    write_back(s, row, claim, "investigate", actor, _note(raw) or "启动查勘调查")
+    write_back(s, row, claim, "investigate", actor, _note(cmd) or "启动查勘调查")
 
 
-def _act_finish_investigation(s: Session, row: ClaimRow, raw: Mapping[str, Any],
-                              actor: str) -> None:
+def _act_finish_investigation(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                              role: str | None) -> None:
     claim = to_domain(row)
     claim.finish_investigation(actor)
-    write_back(s, row, claim, "finish_investigation", actor, _note(raw) or "调查完成")
+    write_back(s, row, claim, "finish_investigation", actor, _note(cmd) or "调查完成")
 
 
-def _act_adjudicate(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
-    facts = raw.get("facts")
-    if facts is not None:
-        if not isinstance(facts, Mapping):
-            raise ValidationError("facts", "facts 须为对象")
-        row.facts = {**(row.facts or {}), **facts}
+def _act_adjudicate(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                    role: str | None) -> None:
+    if cmd.facts is not None:
+        row.facts = {**(row.facts or {}), **cmd.facts}
     _apply_adjudication(s, row, run_adjudication(s, row), actor)
 
 
-def _act_approve(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
-    role = raw.get("role")
+def _act_approve(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                 role: str | None) -> None:
     if role not in cl.ROLES:
-        raise ValidationError("role", f"role 须为 {', '.join(cl.ROLES)} 之一")
+        raise Forbidden("审批须由理赔人员以本人身份进行", "action")
     claim = to_domain(row)
-    approved = claim.approve(str(role), actor)
+    approved = claim.approve(role, actor)
     if approved:
-        write_back(s, row, claim, "approve", actor, _note(raw) or f"{cl.ROLE_NAMES[role]}审批通过")
+        write_back(s, row, claim, "approve", actor, _note(cmd) or f"{cl.ROLE_NAMES[role]}审批通过")
         row.decided_on = row.agreed_on = today_cn()
     else:
         write_back(s, row, claim, "escalate", actor,
@@ -745,12 +789,10 @@ def _act_approve(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) 
         _task(s, f"approval_{claim.approval_role}", row, today_cn(), "超权限上报")
 
 
-def _act_pay(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
-    amount = parse_amount(raw.get("amount"), "amount")
-    account = parse_bank_card(raw.get("account") or row.bank_account, "account")
-    reference = raw.get("reference")
-    if reference is not None and (not isinstance(reference, str) or len(reference) > 60):
-        raise ValidationError("reference", "转账流水号须为不超过 60 字的文本")
+def _act_pay(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str, role: str | None) -> None:
+    amount = _required(cmd.amount, "amount")
+    account = parse_bank_card(cmd.account or row.bank_account, "account")
+    reference = cmd.reference
     claim = to_domain(row)
     claim.pay(amount, actor)
     row.bank_account = account
@@ -761,25 +803,28 @@ def _act_pay(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> N
     row.paid_on = today_cn()
 
 
-def _act_advance_payment(s: Session, row: ClaimRow, raw: Mapping[str, Any],
-                         actor: str) -> None:
-    amount = parse_amount(raw.get("amount"), "amount", allow_zero=False)
-    determinable = parse_amount(raw.get("determinable", raw.get("amount")), "determinable")
-    account = parse_bank_card(raw.get("account") or row.bank_account, "account")
+def _act_advance_payment(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                         role: str | None) -> None:
+    amount = _required(cmd.amount, "amount")
+    if amount == 0:
+        raise ValidationError("amount", "金额必须大于零")
+    determinable = cmd.determinable if cmd.determinable is not None else amount
+    account = parse_bank_card(cmd.account or row.bank_account, "account")
     claim = to_domain(row)
     claim.advance(amount, determinable, actor)
     row.bank_account = account
     s.add(ClaimPayment(claim_id=row.id, kind="advance", amount_fen=to_fen(amount),
-                       account=account, reference=raw.get("reference"), actor=actor))
+                       account=account, reference=cmd.reference, actor=actor))
     write_back(s, row, claim, "advance_payment", actor,
                f"先予支付 {fmt(amount)} 元（保险法第25条）")
     row.advance_paid_on = today_cn()
 
 
-def _act_close(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_close(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+               role: str | None) -> None:
     claim = to_domain(row)
     claim.close(actor)
-    write_back(s, row, claim, "close", actor, _note(raw) or "结案")
+    write_back(s, row, claim, "close", actor, _note(cmd) or "结案")
     row.closed_on = today_cn()
     row.next_progress_notice_on = None
     _task(s, "follow_up", row, row.closed_on + timedelta(days=7), "结案后一周内回访")
@@ -789,16 +834,21 @@ def _act_close(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) ->
                      round_no=row.reopen_count)
 
 
-def _reasons(raw: Mapping[str, Any]) -> list[str]:
-    reasons = raw.get("reasons")
-    if not isinstance(reasons, list) or not reasons or not all(
-            isinstance(r, str) and r.strip() and len(r) <= 500 for r in reasons):
+def _reasons(cmd: ClaimTransition) -> list[str]:
+    if not cmd.reasons:
         raise ValidationError("reasons", "请以文字列出拒赔理由")
-    return reasons
+    return list(cmd.reasons)
 
 
-def _act_reject(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
-    reasons = _reasons(raw)
+def _required(amount: Decimal | None, field: str) -> Decimal:
+    if amount is None:
+        raise ValidationError(field, "金额须为十进制字符串，如 \"1234.50\"")
+    return amount
+
+
+def _act_reject(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                role: str | None) -> None:
+    reasons = _reasons(cmd)
     claim = to_domain(row)
     claim.reject(reasons, actor)
     write_back(s, row, claim, "reject", actor, "；".join(reasons))
@@ -832,8 +882,8 @@ def rejection_letter(row: ClaimRow, insured_name: str) -> str:
     )
 
 
-def _act_send_rejection_letter(s: Session, row: ClaimRow, raw: Mapping[str, Any],
-                               actor: str) -> None:
+def _act_send_rejection_letter(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                               role: str | None) -> None:
     letter = s.execute(select(Letter).where(Letter.claim_id == row.id,
                                             Letter.kind == "rejection",
                                             Letter.sent_at.is_(None))).scalar()
@@ -853,17 +903,19 @@ def _act_send_rejection_letter(s: Session, row: ClaimRow, raw: Mapping[str, Any]
           {"letter_no": letter.letter_no})
 
 
-def _act_withdraw(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_withdraw(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                  role: str | None) -> None:
     claim = to_domain(row)
     claim.withdraw(actor)
-    write_back(s, row, claim, "withdraw", actor, _note(raw) or "客户撤案")
+    write_back(s, row, claim, "withdraw", actor, _note(cmd) or "客户撤案")
     row.closed_on, row.next_progress_notice_on = today_cn(), None
 
 
-def _act_reopen(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_reopen(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                role: str | None) -> None:
     claim = to_domain(row)
     claim.reopen(actor)
-    write_back(s, row, claim, "reopen", actor, _note(raw) or "重开案件")
+    write_back(s, row, claim, "reopen", actor, _note(cmd) or "重开案件")
     row.closed_on = row.decided_on = row.agreed_on = row.rejected_on = None
     row.letter_sent_on = row.paid_on = row.reviewed_on = None
     # a reopened claim asks for a new decision on the file as it stands: its review and
@@ -873,30 +925,31 @@ def _act_reopen(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -
     row.next_progress_notice_on = CN_CALENDAR.add_working_days(today_cn(), 3)
 
 
-def _act_assign(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
-    handler = raw.get("handler")
-    if not isinstance(handler, str) or not handler.strip() or len(handler) > 60:
+def _act_assign(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                role: str | None) -> None:
+    if cmd.handler is None:
         raise ValidationError("handler", "请提供经办人")
     before = row.handler
-    row.handler = handler.strip()
+    row.handler = cmd.handler
     s.add(ClaimEvent(claim_id=row.id, action="assign", status=row.status, actor=actor,
                      note=f"经办人：{row.handler}"))
     audit(s, actor, "claim", row.claim_no, "assign", {"handler": before},
           {"handler": row.handler})
 
 
-def _act_special_case(s: Session, row: ClaimRow, raw: Mapping[str, Any], actor: str) -> None:
+def _act_special_case(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                      role: str | None) -> None:
     if row.status not in cl.OPEN:
         raise DomainError("案件已结束，不能标记为重大案件", "action")
     row.special_case = True
     s.add(ClaimEvent(claim_id=row.id, action="special_case", status=row.status, actor=actor,
-                     note=_note(raw) or "标记为重大/特殊案件（30个工作日时限）"))
+                     note=_note(cmd) or "标记为重大/特殊案件（30个工作日时限）"))
     audit(s, actor, "claim", row.claim_no, "special_case", None, {"special_case": True})
 
 
-def _act_set_bank_account(s: Session, row: ClaimRow, raw: Mapping[str, Any],
-                          actor: str) -> None:
-    row.bank_account = parse_bank_card(raw.get("account"), "account")
+def _act_set_bank_account(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                          role: str | None) -> None:
+    row.bank_account = parse_bank_card(cmd.account, "account")
     audit(s, actor, "claim", row.claim_no, "set_bank_account", None,
           {"account": mask_bank_card(row.bank_account)})
 
@@ -1065,6 +1118,21 @@ def _expected_by(dl: dict[str, Any], row: ClaimRow) -> str | None:
         if name in dl and dl[name]["done_on"] is None:
             return str(dl[name]["due"])
     return None
+
+
+class ClaimSearch(Command):
+    """The work queue's filters (GET /claims)."""
+
+    insured_id_number: IdNumber | None = None
+    status: Literal[cl.STATUSES] | None = None  # type: ignore[valid-type]
+    handler: Text(60) | None = None  # type: ignore[valid-type]
+    due_before: Day | None = None
+    breached: bool | None = None
+    limit: Count(500) = 200  # type: ignore[valid-type]
+
+
+class ClaimRef(Command):
+    claim_no: Reference
 
 
 def search(db: Database, insured_id_number: str | None = None, status: str | None = None,

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticError
 
+from backoffice.domain.adjudication import parse_facts
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.identity import parse_id_number, parse_phone
 from backoffice.domain.money import parse_amount
@@ -52,7 +53,7 @@ class Command(BaseModel):
         try:
             return cls.model_validate({k: v for k, v in raw.items() if k not in IGNORED_KEYS})
         except PydanticError as exc:
-            raise refusal(exc) from None
+            raise refusal(exc, cls) from None
 
 
 C = TypeVar("C", bound=Command)
@@ -119,14 +120,22 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out or "body"
 
 
-def refusal(exc: PydanticError) -> ValidationError:
-    """The first problem of a pydantic error as the domain's ValidationError."""
+def refusal(exc: PydanticError, model: type[BaseModel] | None = None) -> ValidationError:
+    """The first problem of a pydantic error as the domain's ValidationError; a field with an
+    alias (a header such as Idempotency-Key) is named by its alias."""
     err = exc.errors(include_url=False)[0]
-    field = field_path(tuple(err["loc"]))
+    loc = tuple(err["loc"])
+    if model is not None and loc and isinstance(loc[0], str) and loc[0] in model.model_fields:
+        loc = (model.model_fields[loc[0]].alias or loc[0], *loc[1:])
+    field = field_path(loc)
     ctx = err.get("ctx") or {}
     cause = ctx.get("error")
+    if isinstance(cause, FieldRefusal) and cause.field:
+        return ValidationError(cause.field, str(cause))
     if isinstance(cause, ValueError) and str(cause):
         return ValidationError(field, str(cause))
+    if "expected" in ctx:  # pydantic's English list "'a', 'b' or 'c'"
+        ctx = {**ctx, "expected": str(ctx["expected"]).replace("' or '", "', '")}
     template = _MESSAGES.get(err["type"])
     if template is None:
         return ValidationError(field, f"{field} 格式不正确")
@@ -138,6 +147,15 @@ def refusal(exc: PydanticError) -> ValidationError:
 
 # ---- field types ---------------------------------------------------------------------------
 
+class FieldRefusal(ValueError):
+    """A domain parser's refusal inside a field; `field` when the parser named a deeper one
+    (facts.disability_levels)."""
+
+    def __init__(self, message: str, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def domain_rule(parse: Callable[[Any, str], Any]) -> BeforeValidator:
     """A domain parser as a field check: its message becomes the field's refusal."""
 
@@ -145,7 +163,7 @@ def domain_rule(parse: Callable[[Any, str], Any]) -> BeforeValidator:
         try:
             return parse(value, "")
         except ValidationError as exc:
-            raise ValueError(exc.message) from None
+            raise FieldRefusal(exc.message, exc.field) from None
 
     return BeforeValidator(check)
 
@@ -209,9 +227,13 @@ def _date_only(value: Any, field: str) -> date:
     return _exact_date(value, field)
 
 
-Day = Annotated[date, domain_rule(_date_only),
-                WithJsonSchema({"type": "string", "format": "date",
-                                "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})]
+def ref(name: str) -> WithJsonSchema:
+    """The schema of a shared component of the API document (backoffice.api.openapi turns
+    the marker into a `$ref`: pydantic resolves a `$ref` of its own only among its models)."""
+    return WithJsonSchema({"x-component": name})
+
+
+Day = Annotated[date, domain_rule(_date_only), ref("Date")]
 IdNumber = Annotated[str, domain_rule(lambda v, f: parse_id_number(v, f).value),
                      WithJsonSchema({"type": "string", "minLength": 18, "maxLength": 18,
                                      "description": "18-character identity number (resident "
@@ -230,9 +252,15 @@ Phone = Annotated[str, domain_rule(_ascii_phone),
                                   "with area code."})]
 PersonName = Annotated[str, domain_rule(parse_name),
                        WithJsonSchema({"type": "string", "maxLength": 40})]
-Amount = Annotated[Decimal, domain_rule(lambda v, f: parse_amount(v, f)),
-                   WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
-                                   "description": "Yuan as a decimal string."})]
+Amount = Annotated[Decimal, domain_rule(lambda v, f: parse_amount(v, f)), ref("AmountInput")]
+
+
+def _facts(value: Any, _field: str) -> dict[str, Any]:
+    parse_facts(value)  # every known fact checked; kept as sent (unknown keys too)
+    return dict(value)
+
+
+Facts = Annotated[dict[str, Any], domain_rule(_facts), ref("ClaimFacts")]
 
 
 def _reference(value: Any, _field: str) -> str:
@@ -271,6 +299,7 @@ def OneOf(values: Sequence[str]) -> Any:  # a type factory
     return Annotated[Literal[allowed], domain_rule(parse)]  # type: ignore[valid-type]
 
 
-__all__ = ["IGNORED_KEYS", "Amount", "Command", "Count", "Day", "Flag", "IdNumber", "OneOf",
+__all__ = ["IGNORED_KEYS", "Amount", "Command", "Count", "Day", "Facts", "Flag", "IdNumber",
+           "OneOf",
            "PersonName", "Phone", "PositiveAmount", "Reference", "RowId", "Text",
-           "domain_rule", "field_path", "refusal", "takes"]
+           "domain_rule", "field_path", "ref", "refusal", "takes"]

@@ -471,7 +471,9 @@ def handback(db: Database, cmd: AgentStep | Mapping[str, Any] | int, actor: Any 
 handback.command = AgentStep  # type: ignore[attr-defined]
 
 
-def close(db: Database, conversation_id: int, disposition: Any) -> dict[str, Any]:
+def close(db: Database, conversation_id: int, disposition: Any,
+          actor: str | None = None) -> dict[str, Any]:
+    """Close with a disposition; the audit names who closed it (else its agent)."""
     if not isinstance(disposition, str) or not disposition.strip() or len(disposition) > 60:
         raise ValidationError("disposition", "disposition 须为 1 至 60 字")
     with db.transaction() as s:
@@ -482,6 +484,6 @@ def close(db: Database, conversation_id: int, disposition: Any) -> dict[str, Any
         conv.state, conv.open_key, conv.closed_at = "closed", None, now
         conv.disposition = disposition.strip()
         _say(s, conv, "system", f"会话结束：{conv.disposition}", author=conv.agent)
-        audit(s, conv.agent or "agent", "conversation", str(conv.id), "close", None,
+        audit(s, actor or conv.agent or "agent", "conversation", str(conv.id), "close", None,
               {"disposition": conv.disposition})
         return _summary(conv)

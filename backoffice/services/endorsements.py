@@ -96,7 +96,7 @@ def _apply(s: Session, cmd: Endorse, actor: str) -> dict[str, Any]:
     effective = cmd.effective_date or max(today, row.start_date)
     check_effective_date(effective, today, row.start_date, row.end_date)
     handler = _HANDLERS[kind]
-    before, after, difference, lines = handler(s, row, product, cmd, effective)
+    before, after, difference, lines = handler(s, row, product, cmd, effective, actor)
     e = Endorsement(
         endorsement_no=number(s, "E", today.year, 8), policy_id=row.id, kind=kind,
         before=before, after=after, effective_date=effective,
@@ -117,7 +117,7 @@ Result = tuple[dict[str, Any], dict[str, Any], Decimal, list[dict[str, str]]]
 
 
 def _change_beneficiary(s: Session, row: PolicyRow, product: Product,
-                        cmd: Endorse, effective: date) -> Result:
+                        cmd: Endorse, effective: date, actor: str) -> Result:
     new = beneficiaries_of(cmd.beneficiaries or ())
     old = s.execute(select(Beneficiary).where(Beneficiary.policy_id == row.id)).scalars().all()
     before = {"beneficiaries": [{"name": b.name, "relation": b.relation, "share_pct": b.share_pct}
@@ -132,13 +132,13 @@ def _change_beneficiary(s: Session, row: PolicyRow, product: Product,
 
 
 def _change_contact(s: Session, row: PolicyRow, product: Product,
-                    cmd: Endorse, effective: date) -> Result:
+                    cmd: Endorse, effective: date, actor: str) -> Result:
     changes = {k: getattr(cmd, k) for k in CONTACT_FIELDS if getattr(cmd, k) is not None}
     if not changes:
         raise ValidationError("body", "请提供要更新的字段")
     party = row.applicant or row.insured
     assert party is not None
-    done = apply_update(s, party, changes, "endorsement", "endorsement")
+    done = apply_update(s, party, changes, actor, "endorsement")
     if not done:
         raise ValidationError("phone", "新的联系方式与原来相同")
     return ({k: v[0] for k, v in done.items()}, {k: v[1] for k, v in done.items()},
@@ -183,7 +183,7 @@ def _coverage(product: Product, cmd: Endorse) -> Coverage:
 
 
 def _change_sum_insured(s: Session, row: PolicyRow, product: Product,
-                        cmd: Endorse, effective: date) -> Result:
+                        cmd: Endorse, effective: date, actor: str) -> Result:
     cov_def = _coverage(product, cmd)
     new_si = cmd.sum_insured
     if new_si is None:
@@ -203,7 +203,7 @@ def _change_sum_insured(s: Session, row: PolicyRow, product: Product,
 
 
 def _add_coverage(s: Session, row: PolicyRow, product: Product,
-                  cmd: Endorse, effective: date) -> Result:
+                  cmd: Endorse, effective: date, actor: str) -> Result:
     cov_def = _coverage(product, cmd)
     if any(c.code == cov_def.code for c in active_coverages(row)):
         raise ValidationError("coverage_code", f"保单已有{cov_def.name}")
@@ -221,7 +221,7 @@ def _add_coverage(s: Session, row: PolicyRow, product: Product,
 
 
 def _remove_coverage(s: Session, row: PolicyRow, product: Product,
-                     cmd: Endorse, effective: date) -> Result:
+                     cmd: Endorse, effective: date, actor: str) -> Result:
     cov_def = _coverage(product, cmd)
     if cov_def.required:
         raise ValidationError("coverage_code", f"{cov_def.name}为必选责任，不能减少")
@@ -237,7 +237,7 @@ def _remove_coverage(s: Session, row: PolicyRow, product: Product,
 
 
 def _surrender(s: Session, row: PolicyRow, product: Product,
-               cmd: Endorse, effective: date) -> Result:
+               cmd: Endorse, effective: date, actor: str) -> Result:
     policy = to_domain(row, product)
     cooling = policy.in_cooling_off(effective)
     refund = surrender_refund(paid_instalments(s, row), effective,

@@ -150,7 +150,7 @@ class Insured(PersonIn):
     occupation_class: OccupationClass
 
 
-class Quote(Command):
+class QuoteRequest(Command):
     """A premium quote: who (birth date, occupation class), what (product, coverages), how
     it is paid; the age is taken on `on` (default today)."""
 
@@ -418,8 +418,8 @@ def price(product: Product, age: int, occupation_class: int, sums: Mapping[str, 
     return quote(product, age, occupation_class, sums, loading, payment_mode, frequency)
 
 
-@takes(Quote)
-def quote_request(db: Database, cmd: Quote, actor: str) -> dict[str, Any]:
+@takes(QuoteRequest)
+def quote_request(db: Database, cmd: QuoteRequest, actor: str) -> dict[str, Any]:
     """A premium quote with its explanation, without applying (`actor` is not needed)."""
     with db.read() as s:
         product = load_product(s, cmd.product_code)
