@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 
-from backoffice.api.openapi import openapi_document
+from backoffice.api.operations import openapi_document
 from backoffice.domain.identity import make_id_number
 
 TOKEN = "test-token-0123456789"

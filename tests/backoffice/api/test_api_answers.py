@@ -21,6 +21,7 @@ from test_api_claims_kit import (
     report,
     report_body,
     scheme,
+    staff_headers,
     supply_all,
     upload,
 )
@@ -273,15 +274,15 @@ async def test_claim_answers_from_report_to_close(checked: CheckedApi, scheme: S
     manual = await supply_all(api, await report(api, report_body(
         scheme, "transport_death", insured=scheme.members[1], incident="2026-05-25")))
     manual_no = manual["claim_no"]
-    await act(api, manual_no, "assign", handler="理赔员-李华")
+    await act(api, manual_no, "assign", handler="adjuster.li")
     await act(api, manual_no, "investigate", note="走访公交公司")
     await act(api, manual_no, "finish_investigation")
     await act(api, manual_no, "advance_payment", amount="10000.00", determinable="30000.00",
               account=CARD)
     await act(api, manual_no, "adjudicate")
-    pending = await act(api, manual_no, "approve", role="adjuster")
+    pending = await act(api, manual_no, "approve")
     assert pending["approval_role"] == "supervisor"
-    await api.get("/claims?handler=理赔员-李华", expect=200)
+    await api.get("/claims?handler=adjuster.li", expect=200)
 
     # missing documents asked again, then a rejection with its letter (text)
     rejected = await report(api, report_body(scheme, "disability", insured=scheme.members[2]))
@@ -350,8 +351,10 @@ async def test_complaint_and_home_visit_answers(checked: CheckedApi, scheme: Sch
                    expect=200)
     await api.post(step, {"action": "classify", "actor": "handler1", "track": "complex"},
                    expect=200)
-    await api.post(step, {"action": "extend", "actor": "handler1",
-                          "approved_by": "supervisor.zhao"}, expect=200)
+    supervisor = await staff_headers(api, "supervisor.zhao",
+                                     password=PASSWORDS["supervisor.zhao"])
+    await api.call("POST", step, json_body={"action": "extend"}, headers=supervisor,
+                   expect=200)  # a supervisor's approval, with their own token
     scheme.clock.advance(days=3)
     await api.post(step, {"action": "decide", "actor": "handler1", "decision": "致歉并加急",
                           "outcome": "upheld"}, expect=200)
@@ -376,7 +379,7 @@ async def test_complaint_and_home_visit_answers(checked: CheckedApi, scheme: Sch
         "reason": "行动不便", "preferred_time": "上午",
         "id_number": id_number(date(1950, 1, 2))}, expect=201)
     base = f"/home-visits/{visit['visit_no']}/transitions"
-    await api.post(base, {"action": "assign", "actor": "agent.li"}, expect=200)
+    await api.post(base, {"action": "assign", "handler": "agent.li"}, expect=200)
     scheme.clock.advance(hours=30)  # the contact clock is late
     at = (scheme.clock.at + timedelta(hours=5)).isoformat()
     await api.post(base, {"action": "schedule", "actor": "agent.li", "time": at}, expect=200)

@@ -120,7 +120,9 @@ async def test_unknown_documents_are_404(api: Api, scheme: Scheme) -> None:
     receipt = await upload(api, no, "other")
     other = await report(api, report_body(scheme, insured=scheme.members[1]))
     for path in (f"/claims/{other['claim_no']}/documents/{receipt['document_id']}",
-                 f"/claims/{no}/documents/999999", f"/claims/{no}/documents/abc",
+                 f"/claims/{no}/documents/999999",
                  f"/claims/R000/documents/{receipt['document_id']}"):
         answer = await api.get(path, expect=404)
         assert answer["error"]["field"] == "document_id"
+    answer = await api.get(f"/claims/{no}/documents/abc", expect=400)  # not an id at all
+    assert answer["error"]["field"] == "document_id"

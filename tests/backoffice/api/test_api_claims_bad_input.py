@@ -150,8 +150,6 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
         ("POST", "/claims", body(description=["x"]), 400, "invalid", "description"),
         ("POST", "/claims", body(cause="c" * 41), 400, "invalid", "cause"),
         ("POST", "/claims", body(facts="骨折"), 400, "invalid", "facts"),
-        ("POST", "/claims", body(actor="x" * 61), 400, "invalid", "actor"),
-        ("POST", "/claims", body(actor=5), 400, "invalid", "actor"),
         ("POST", "/claims", body(policy_no="G202699999999"), 404, "not_found", "policy_no"),
         ("POST", "/claims", body(insured_id_number=stranger), 404, "not_found",
          "insured_id_number"),
@@ -173,7 +171,7 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
         ("GET", f"/claims/{NO_CLAIM}", None, 404, "not_found", "claim_no"),
         ("GET", f"/claims/{NO_CLAIM}/progress", None, 404, "not_found", "claim_no"),
         ("GET", f"/claims/{NO_CLAIM}/documents/1", None, 404, "not_found", "document_id"),
-        ("GET", f"/claims/{w.pending}/documents/0", None, 404, "not_found", "document_id"),
+        ("GET", f"/claims/{w.pending}/documents/0", None, 400, "invalid", "document_id"),
         ("GET", f"/claims/{NO_CLAIM}/letters/L202600000001", None, 404, "not_found",
          "claim_no"),
         ("GET", f"/claims/{w.pending}/letters/L202600000001", None, 404, "not_found",
@@ -182,9 +180,6 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
         ("POST", move, {}, 400, "invalid", "action"),
         ("POST", move, {"action": "explode", "actor": "x"}, 400, "invalid", "action"),
         ("POST", move, {"action": ["pay"], "actor": "x"}, 400, "invalid", "action"),
-        ("POST", move, {"action": "withdraw"}, 400, "invalid", "actor"),
-        ("POST", move, {"action": "withdraw", "actor": " "}, 400, "invalid", "actor"),
-        ("POST", move, {"action": "withdraw", "actor": "x" * 61}, 400, "invalid", "actor"),
         ("POST", move, {"action": "withdraw", "actor": "x", "note": 5}, 400, "invalid",
          "note"),
         ("POST", move, {"action": "withdraw", "actor": "x", "note": "n" * 2001}, 400,
@@ -194,8 +189,11 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
         *[("POST", move, {"action": a, "actor": "x", "amount": "1.00", "account": CARD,
                           "role": "supervisor", "reasons": ["r"]}, 409,
            "illegal_transition", "action")
-          for a in ("register", "investigate", "adjudicate", "approve", "pay", "close",
+          for a in ("register", "investigate", "adjudicate", "pay", "close",
                     "reopen", "advance_payment", "finish_investigation")],
+        # an approval is a staff member's, at their role's authority: not the service token's
+        ("POST", move, {"action": "approve", "role": "supervisor"}, 403, "forbidden",
+         "action"),
         ("POST", move, {"action": "documents_complete", "actor": "x"}, 422, "domain_error",
          "missing_documents"),
         ("POST", move, {"action": "send_rejection_letter", "actor": "x"}, 422,
@@ -208,15 +206,15 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
                           "documents": [{"type": 1}]}, 400, "invalid", "documents[0].type"),
         ("POST", review, {"action": "request_documents", "actor": "x",
                           "documents": ["police_report"]}, 400, "invalid",
-         "documents[0].type"),
+         "documents[0]"),
         ("POST", review, {"action": "request_documents", "actor": "x",
                           "documents": [{"type": "not a code"}]}, 400, "invalid",
-         "documents[0]"),
+         "documents[0].type"),
         ("POST", review, {"action": "reject", "actor": "x"}, 400, "invalid", "reasons"),
         ("POST", review, {"action": "reject", "actor": "x", "reasons": []}, 400, "invalid",
          "reasons"),
         ("POST", review, {"action": "reject", "actor": "x", "reasons": [" "]}, 400,
-         "invalid", "reasons"),
+         "invalid", "reasons[0]"),
         ("POST", review, {"action": "reject", "actor": "x", "reasons": "不赔"}, 400,
          "invalid", "reasons"),
         ("POST", review, {"action": "assign", "actor": "x", "handler": ""}, 400, "invalid",
@@ -321,8 +319,6 @@ async def test_uploads_that_cannot_be_taken(api: Api, world: Claims, scheme: Sch
                   400, "invalid", "doc_type")
     await refused(*multipart([("file", scan("x"), "a.jpg"), ("doc_type", b"d" * 300, None)]),
                   400, "invalid", "doc_type")
-    await refused(*multipart([("file", scan("x"), "a.jpg"), ("actor", b"x" * 61, None)]),
-                  400, "invalid", "actor")
     await refused(*multipart([("file", scan("x"), "a.jpg")]), 404, "not_found", "claim_no",
                   f"/claims/{NO_CLAIM}/documents")
     # not multipart at all, or broken multipart
@@ -381,7 +377,7 @@ def bases(w: Claims, s: Scheme) -> dict[tuple[str, str], list[tuple[str | None, 
     return {
         ("POST", "/claims"): [(None, report_body(s, cause="accident"))],
         ("POST", "/claims/{claim_no}/transitions"): [
-            (review, {"action": "assign", "actor": "理赔员", "handler": "理赔员-李华"}),
+            (review, {"action": "assign", "actor": "理赔员", "handler": "adjuster.li"}),
             (review, {"action": "set_bank_account", "actor": "理赔员", "account": CARD}),
             (review, {"action": "request_documents", "actor": "理赔员", "note": "补充",
                       "documents": [{"type": "police_report", "name": "事故证明"}]}),
@@ -558,4 +554,4 @@ async def test_hostile_headers_never_yield_5xx(api: Api, scheme: Scheme, world: 
     claims_made = await api.get(f"/claims?insured_id_number={scheme.members[0]}", expect=200)
     assert claims_made["items"]  # the readable ones (键, a long actor) were taken or refused
     # a transition names its actor in the body; the header is not needed there
-    await act(api, world.review, "assign", handler="理赔员-李华")
+    await act(api, world.review, "assign", handler="adjuster.li")

@@ -33,7 +33,7 @@ async def test_the_same_key_again_answers_200_with_the_same_claim(api: Api,
     assert len({first["claim_no"], other["claim_no"], unkeyed["claim_no"]}) == 3
     # a retry after the claim moved on still answers with it, as it is now
     moved = await api.post(f"/claims/{first['claim_no']}/transitions",
-                           {"action": "withdraw", "actor": "客服-赵静"}, expect=200)
+                           {"action": "withdraw", "actor": "supervisor.zhao"}, expect=200)
     later = await report(api, body, key="wx-msg-4711", expect=200)
     assert later["claim_no"] == first["claim_no"] and later["status"] == moved["status"]
 

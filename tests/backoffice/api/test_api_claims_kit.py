@@ -9,9 +9,11 @@ from datetime import date, datetime, time
 from typing import Any
 
 import pytest
-from api_testkit import Api
+from api_testkit import PREFIX, Api
 
 from backoffice.clock import ManualClock, manual_clock
+from backoffice.domain import staff as roles
+from backoffice.services import staff
 from backoffice.services.base import SHANGHAI, today_cn
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
@@ -52,9 +54,17 @@ def clock() -> Iterator[ManualClock]:
         yield c
 
 
+#: The claims staff of the tests: adjusters and supervisors (their authority differs).
+CLAIMS_STAFF = {"adjuster.li": roles.CLAIMS_ADJUSTER, "adjuster.wang": roles.CLAIMS_ADJUSTER,
+                "supervisor.zhou": roles.CLAIMS_SUPERVISOR,
+                "supervisor.zhao": roles.CLAIMS_SUPERVISOR}
+STAFF_PASSWORD = "claims-staff-password-1"  # test accounts only
+
+
 @pytest.fixture
-def scheme(db: Database, clock: ManualClock) -> Scheme:
+def scheme(db: Database, clock: ManualClock, api: Api) -> Scheme:
     result = seed(db, members=50, seed_value=11)
+    api.client.__dict__["db"] = db  # claims staff are added when they first act
     return Scheme(policy_no=result.group_policy_no, members=result.sample_id_numbers[:3],
                   outsider=result.sample_id_numbers[3],
                   individual_policies=result.individual_policies, clock=clock)
@@ -129,11 +139,36 @@ async def report(api: Api, body: dict[str, Any], key: str | None = None,
     return answer
 
 
-async def act(api: Api, claim_no: str, action: str, actor: str = "理赔员-李华",
+async def staff_headers(api: Api, username: str, fresh: bool = False,
+                        password: str = STAFF_PASSWORD) -> dict[str, str]:
+    """A claims staff member's bearer token, signed in once per client (again when `fresh`:
+    the tests move the clock past a token's lifetime)."""
+    tokens: dict[str, str] = api.__dict__.setdefault("staff_tokens", {})
+    db = api.client.__dict__.get("db")
+    if username in CLAIMS_STAFF and db is not None and not staff.is_staff(db, username):
+        staff.add(db, username, STAFF_PASSWORD, CLAIMS_STAFF[username])
+    if fresh or username not in tokens:
+        answer = await api.post("/auth/token", {"username": username, "password": password},
+                                auth=False, expect=201)
+        tokens[username] = answer["access_token"]
+    return {"Authorization": f"Bearer {tokens[username]}"}
+
+
+async def act(api: Api, claim_no: str, action: str, actor: str | None = None,
               expect: int = 200, **fields: Any) -> dict[str, Any]:
-    answer: dict[str, Any] = await api.post(
-        f"/claims/{claim_no}/transitions", {"action": action, "actor": actor, **fields},
-        expect=expect)
+    """A claims staff member's step, with their own token: who acts and at which authority
+    is the token's (`actor` names the staff member; by default an adjuster, or a supervisor
+    for the steps only supervisors take)."""
+    if actor is None:
+        adjuster = roles.may_take_claim_action(roles.CLAIMS_ADJUSTER, action)
+        actor = "adjuster.li" if adjuster else "supervisor.zhou"
+    headers = await staff_headers(api, actor)
+    async with api.client.get(PREFIX + "/products", headers=headers) as probe:
+        if probe.status == 401:  # the clock moved past the token's lifetime
+            headers = await staff_headers(api, actor, fresh=True)
+    answer: dict[str, Any] = await api.call(
+        "POST", f"/claims/{claim_no}/transitions", json_body={"action": action, **fields},
+        headers=headers, expect=expect)
     return answer
 
 

@@ -63,7 +63,7 @@ async def book(api: Api, scheme: Scheme) -> Book:
     await act(api, b["claim_no"], "advance_payment", amount="10000.00",
               determinable="30000.00", account=CARD)
     await act(api, b["claim_no"], "adjudicate")
-    await act(api, b["claim_no"], "approve", role="supervisor")
+    await act(api, b["claim_no"], "approve", actor="supervisor.zhou")
     await act(api, d["claim_no"], "withdraw")
 
     clock = scheme.clock

@@ -68,17 +68,17 @@ async def test_fast_track_hospital_allowance_from_report_to_close(api: Api,
         claim["deadlines"]["payment"]["due"]
 
     scheme.clock.advance(days=1)
-    paid = await act(api, no, "pay", actor="财务-王芳", amount="300.00", account=CARD,
+    paid = await act(api, no, "pay", actor="adjuster.wang", amount="300.00", account=CARD,
                      reference="BANK-0001")
     assert paid["status"] == "paid"
     assert paid["deadlines"]["payment"]["done_on"] == scheme.today().isoformat()
     assert paid["deadlines"]["payment"]["breached"] is False
-    closed = await act(api, no, "close", actor="理赔主管-周敏")
+    closed = await act(api, no, "close", actor="supervisor.zhou")
     assert closed["status"] == "closed" and closed["allowed_actions"] == ["reopen"]
     assert statuses(closed) == ["reported", "registered", "documents_pending", "under_review",
                                 "adjudicated", "approved", "paid", "closed"]
-    assert {e["actor"] for e in closed["timeline"]} >= {"customer", "system", "财务-王芳",
-                                                        "理赔主管-周敏"}
+    assert {e["actor"] for e in closed["timeline"]} >= {"customer", "system", "adjuster.wang",
+                                                        "supervisor.zhou"}
     text = (await api.get(f"/claims/{no}/progress", expect=200))["text"]
     assert "已结案" in text and "300.00" in text
     await upload(api, no, "other", expect=422)  # nothing more on a closed claim
@@ -102,9 +102,9 @@ async def test_manual_transport_death_escalates_beyond_the_adjusters_authority(
         today, 3).isoformat()
     assert claim["deadlines"]["decision"]["due"] == (today + timedelta(days=30)).isoformat()
 
-    claim = await act(api, no, "assign", actor="理赔主管-周敏", handler="理赔员-李华")
-    assert claim["handler"] == "理赔员-李华"
-    mine = await api.get("/claims?handler=理赔员-李华", expect=200)
+    claim = await act(api, no, "assign", actor="supervisor.zhou", handler="adjuster.li")
+    assert claim["handler"] == "adjuster.li"
+    mine = await api.get("/claims?handler=adjuster.li", expect=200)
     assert [c["claim_no"] for c in mine["items"]] == [no]
     claim = await act(api, no, "investigate", note="走访公交公司调取行车记录")
     assert claim["status"] == "investigating"
@@ -115,38 +115,38 @@ async def test_manual_transport_death_escalates_beyond_the_adjusters_authority(
     assert claim["status"] == "adjudicated" and claim["payable"] == "30000.00"
     assert "营运机动车" in claim["adjudication_lines"][0]["text"]
 
-    claim = await act(api, no, "approve", role="adjuster")
+    claim = await act(api, no, "approve")
     assert claim["status"] == "pending_approval" and claim["approval_role"] == "supervisor"
     assert claim["approved"] is None
     assert claim["timeline"][-1]["action"] == "escalate"
-    await act(api, no, "pay", actor="财务-王芳", amount="30000.00", account=CARD, expect=409)
-    claim = await act(api, no, "approve", actor="理赔主管-周敏", role="supervisor")
+    await act(api, no, "pay", actor="adjuster.wang", amount="30000.00", account=CARD, expect=409)
+    claim = await act(api, no, "approve", actor="supervisor.zhou")
     assert claim["status"] == "approved" and claim["approved"] == "30000.00"
     # 30,000 元 is not under 5,000: 7 working days, within Art. 23's 10 days
     assert claim["deadlines"]["payment"]["due"] == min(
         CN_CALENDAR.add_working_days(today, 7), today + timedelta(days=10)).isoformat()
 
-    await act(api, no, "pay", actor="财务-王芳", amount="3000.00", account=CARD, expect=400)
-    await act(api, no, "pay", actor="财务-王芳", amount="30000.00", account="6222020200112233447",
-              expect=400)
-    claim = await act(api, no, "pay", actor="财务-王芳", amount="30000.00", account=CARD)
+    await act(api, no, "pay", actor="adjuster.wang", amount="3000.00", account=CARD, expect=400)
+    await act(api, no, "pay", actor="adjuster.wang", amount="30000.00",
+              account="6222020200112233447", expect=400)
+    claim = await act(api, no, "pay", actor="adjuster.wang", amount="30000.00", account=CARD)
     assert claim["status"] == "paid"
-    claim = await act(api, no, "close", actor="理赔主管-周敏")
+    claim = await act(api, no, "close", actor="supervisor.zhou")
     assert statuses(claim) == ["reported", "registered", "documents_pending", "under_review",
                                "investigating", "under_review", "adjudicated",
                                "pending_approval", "approved", "paid", "closed"]
     actors = [(e["action"], e["actor"]) for e in claim["timeline"]]
-    assert ("escalate", "理赔员-李华") in actors and ("approve", "理赔主管-周敏") in actors
+    assert ("escalate", "adjuster.li") in actors and ("approve", "supervisor.zhou") in actors
 
 
 async def test_a_death_claim_within_the_adjusters_authority(api: Api, scheme: Scheme) -> None:
     claim = await supply_all(api, await report(api, report_body(
         scheme, "death", insured=scheme.members[2], incident="2026-05-10")))
     no = claim["claim_no"]
-    await act(api, no, "approve", role="adjuster", expect=409)  # not adjudicated yet
+    await act(api, no, "approve", expect=409)  # not adjudicated yet
     claim = await act(api, no, "adjudicate")
     assert claim["payable"] == "3000.00"
-    claim = await act(api, no, "approve", role="adjuster")
+    claim = await act(api, no, "approve")
     assert claim["status"] == "approved" and claim["approved"] == "3000.00"
     assert claim["deadlines"]["payment"]["due"] == CN_CALENDAR.add_working_days(
         scheme.today(), 3).isoformat()
@@ -202,7 +202,7 @@ async def test_missing_then_late_documents_pause_the_clock_and_a_rejection_lette
     assert "police_report" in [d["doc_type"] for d in claim["documents"]]
 
     reasons = ["伤残系既往疾病所致，不属于意外伤害", "事故发生经过与病历记载不符"]
-    claim = await act(api, no, "reject", actor="理赔主管-周敏", reasons=reasons)
+    claim = await act(api, no, "reject", actor="supervisor.zhou", reasons=reasons)
     assert claim["status"] == "rejected" and claim["rejection_reasons"] == reasons
     letter = claim["deadlines"]["rejection_letter"]
     assert letter["due"] == (scheme.today() + timedelta(days=3)).isoformat()
@@ -217,7 +217,7 @@ async def test_missing_then_late_documents_pause_the_clock_and_a_rejection_lette
     assert "拒绝赔付通知书" in text
 
     scheme.clock.advance(days=1)
-    claim = await act(api, no, "send_rejection_letter", actor="理赔主管-周敏")
+    claim = await act(api, no, "send_rejection_letter", actor="supervisor.zhou")
     assert claim["letters"][0]["sent_at"] is not None
     assert claim["deadlines"]["rejection_letter"]["done_on"] == scheme.today().isoformat()
     assert claim["deadlines"]["rejection_letter"]["breached"] is False
@@ -269,7 +269,7 @@ async def test_a_late_rejection_letter_and_a_late_payment_are_breached(
 async def test_withdrawal_and_reopening(api: Api, scheme: Scheme) -> None:
     claim = await report(api, report_body(scheme, "death", insured=scheme.members[2]))
     no = claim["claim_no"]
-    claim = await act(api, no, "withdraw", actor="客服-赵静", note="家属决定不再申请")
+    claim = await act(api, no, "withdraw", actor="supervisor.zhao", note="家属决定不再申请")
     assert claim["status"] == "withdrawn" and claim["allowed_actions"] == ["reopen"]
     assert claim["timeline"][-1]["note"] == "家属决定不再申请"
     await upload(api, no, "death_certificate", expect=422)
@@ -279,7 +279,7 @@ async def test_withdrawal_and_reopening(api: Api, scheme: Scheme) -> None:
     progress = await api.get(f"/claims/{no}/progress", expect=200)
     assert progress["stage"] == "已撤案" and "重新报案" in progress["next_step"]
 
-    claim = await act(api, no, "reopen", actor="理赔主管-周敏", note="家属补交材料后申请重开")
+    claim = await act(api, no, "reopen", actor="supervisor.zhou", note="家属补交材料后申请重开")
     assert claim["status"] == "under_review" and claim["track"] == "manual"
     assert claim["track_rule"].startswith("M4")
     await act(api, no, "reopen", expect=409)
@@ -305,14 +305,14 @@ async def test_advance_payment_then_the_balance(api: Api, scheme: Scheme) -> Non
     no = claim["claim_no"]
     await act(api, no, "advance_payment", amount="20000.00", determinable="10000.00",
               account=CARD, expect=400)
-    claim = await act(api, no, "advance_payment", actor="理赔主管-周敏", amount="10000.00",
+    claim = await act(api, no, "advance_payment", actor="supervisor.zhou", amount="10000.00",
                       determinable="30000.00", account=CARD)
     assert claim["status"] == "under_review" and claim["advance_paid"] == "10000.00"
     assert claim["deadlines"]["advance_payment"]["done_on"] == scheme.today().isoformat()
     assert "先予支付" in claim["timeline"][-1]["note"]
     claim = await act(api, no, "adjudicate")
     assert claim["payable"] == "30000.00"
-    claim = await act(api, no, "approve", actor="理赔主管-周敏", role="supervisor")
+    claim = await act(api, no, "approve", actor="supervisor.zhou")
     err = await act(api, no, "pay", amount="30000.00", expect=400)
     assert err["error"]["field"] == "amount" and "20000" in err["error"]["message"]
     claim = await act(api, no, "pay", amount="20000.00")  # the account is on file

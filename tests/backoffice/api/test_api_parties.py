@@ -54,8 +54,8 @@ async def test_party_update_keeps_masked_history(api: Api) -> None:
                                                                        "139****4444")
     assert (updates["address"]["before"], updates["address"]["after"]) == (None,
                                                                            "潮南区新地址8号")
-    assert updates["phone"]["actor"] == "desk-li"
-    assert updates["occupation"]["actor"] == "wechat"
+    assert updates["phone"]["actor"] == "api"  # the token acts, not the body's "desk-li"
+    assert updates["occupation"]["actor"] == "api"  # nor the X-Actor header
     assert updates["occupation_class"]["after"] == "2"
     assert after["party"]["occupation_class"] == 2
     assert "13811112222" not in str(after) and "13933334444" not in str(after)
@@ -92,7 +92,7 @@ async def test_party_changes_are_in_the_audit_log(api: Api, db: Database) -> Non
         party_id = s.execute(select(Party.id).where(Party.id_number == idn)).scalar_one()
     log = await api.get(f"/audit?entity_type=party&entity_id={party_id}", expect=200)
     actions = [(x["action"], x["actor"]) for x in log["items"]]
-    assert actions == [("register", "api"), ("party_update", "agent-007")]
+    assert actions == [("register", "api"), ("party_update", "api")]  # X-Actor decides nothing
     update = log["items"][1]
     assert update["before"] == {"phone": "138****8000"}
     assert update["after"] == {"phone": "137****1111"}

@@ -32,7 +32,7 @@ class World:
             "insured_id_number": result.sample_id_numbers[0], "claim_type": "hospital_allowance",
             "incident_date": "2026-05-20", "incident_place": "峡山街道",
             "description": "摔倒住院", "channel": "wechat",
-            "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}}, None)
+            "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}})
         self.claim_no = claim["claim_no"]
         made = complaints.intake(db, {
             "channel": "wechat", "complainant": {"name": "林小红", "phone": "13811112222"},

@@ -34,11 +34,11 @@ async def test_escalation_above_the_adjusters_limit(desk: Desk, world: World,
         "claim_type": "death", "incident_date": "2026-05-20", "incident_place": "峡山",
         "description": "交通事故", "channel": "wechat",
         "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"},
-        "facts": {"death_date": "2026-05-20", "cause": "accident"}}, None)
+        "facts": {"death_date": "2026-05-20", "cause": "accident"}})
     no = claim["claim_no"]
-    claims.transition(world.db, no, {"action": "documents_complete", "actor": "adjuster.chen",
-                                     "waive_missing": True})
-    claims.transition(world.db, no, {"action": "adjudicate", "actor": "adjuster.chen"})
+    claims.transition(world.db, {"claim_no": no, "action": "documents_complete",
+                                 "waive_missing": True}, "adjuster.chen")
+    claims.transition(world.db, {"claim_no": no, "action": "adjudicate"}, "adjuster.chen")
     adjuster = await desk("claims_adjuster")
     await approve(adjuster, no, role="branch_head")  # the form's role is ignored
     after = claims.get_claim(world.db, no)

@@ -66,7 +66,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         "policy_no": result.group_policy_no, "insured_id_number": result.sample_id_numbers[0],
         "claim_type": "hospital_allowance", "incident_date": today_cn().isoformat(),
         "incident_place": "峡山街道", "description": "摔倒住院", "channel": "wechat",
-        "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}}, None)
+        "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}})
     home_visits.request(db, {"channel": "ivr", "name": "林阿婆", "phone": "13812340000",
                              "address": "潮南区峡山街道1号", "preferred_time": "上午",
                              "reason": "行动不便，需上门收取理赔材料"})

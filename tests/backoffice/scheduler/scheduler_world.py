@@ -70,12 +70,13 @@ class World:
             "incident_date": incident.isoformat(), "channel": channel,
             "reporter": {"name": "张伟", "relation": "self", "phone": phone},
             "facts": facts or {},
-        }, None)
+        })
         return str(view["claim_no"])
 
     def act(self, claim_no: str, action: str, **raw: Any) -> dict[str, Any]:
-        return claims.transition(self.db, claim_no, {"action": action, "actor": "adjuster-1",
-                                                     **raw})
+        role = raw.pop("role", None)  # the rules' approval role, named by the test
+        return claims.transition(self.db, {"claim_no": claim_no, "action": action, **raw},
+                                 "adjuster-1", approval_role=role)
 
     def notifications(self, template: str | None = None) -> list[Notification]:
         with self.db.read() as s:

@@ -22,6 +22,7 @@ from backoffice.clock import ManualClock, manual_clock
 from backoffice.domain.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     IllegalTransition,
     NotFound,
     ValidationError,
@@ -112,7 +113,7 @@ def body(scheme: demo.SeedResult, who: int = 0, claim_type: str = "hospital_allo
 
 
 def report(db: Database, raw: dict[str, Any], key: str | None = None) -> dict[str, Any]:
-    status, view = claims.report(db, raw, key)
+    status, view = claims.report(db, {**raw, "idempotency_key": key})
     assert status == 201
     return view
 
@@ -130,7 +131,9 @@ def upload_all(db: Database, files: FileStore, claim_no: str) -> dict[str, Any]:
 
 
 def act(db: Database, claim_no: str, action: str, actor: str, **kw: Any) -> dict[str, Any]:
-    return claims.transition(db, claim_no, {"action": action, "actor": actor, **kw})
+    role = kw.pop("role", None)  # the rules' approval role, named by the test
+    return claims.transition(db, {"claim_no": claim_no, "action": action, **kw}, actor,
+                             approval_role=role)
 
 
 def row(db: Database, claim_no: str) -> ClaimRow:
@@ -228,14 +231,15 @@ def test_a_report_taken_twice_under_one_key_is_one_claim(
     db: Database, scheme: demo.SeedResult
 ) -> None:
     raw = body(scheme)
-    first_status, first = claims.report(db, raw, "wx-msg-0001")
-    again_status, again = claims.report(db, dict(raw), "wx-msg-0001")
+    first_status, first = claims.report(db, {**raw, "idempotency_key": "wx-msg-0001"})
+    again_status, again = claims.report(db, {**dict(raw), "idempotency_key": "wx-msg-0001"})
     assert (first_status, again_status) == (201, 200)
     assert again["claim_no"] == first["claim_no"]
     assert again["timeline"] == first["timeline"]
     assert len(notifications(db, first["claim_no"])) == 1
     with pytest.raises(Conflict) as err:
-        claims.report(db, {**raw, "incident_date": "2026-03-02"}, "wx-msg-0001")
+        claims.report(db, {**raw, "incident_date": "2026-03-02",
+                           "idempotency_key": "wx-msg-0001"})
     assert err.value.field == "Idempotency-Key"
     with db.read() as s:
         assert len(s.execute(select(ClaimRow.id)).all()) == 1
@@ -244,7 +248,7 @@ def test_a_report_taken_twice_under_one_key_is_one_claim(
     two = report(db, raw)
     assert len({first["claim_no"], one["claim_no"], two["claim_no"]}) == 3
     with pytest.raises(ValidationError) as bad:
-        claims.report(db, raw, "k" * 201)
+        claims.report(db, {**raw, "idempotency_key": "k" * 201})
     assert bad.value.field == "Idempotency-Key"
 
 
@@ -323,13 +327,13 @@ def test_an_incident_outside_the_policy_period_is_not_registered(
 
 def test_report_refuses_bad_input(db: Database, scheme: demo.SeedResult) -> None:
     with pytest.raises(ValidationError) as err:
-        claims.report(db, body(scheme, incident="2026-03-11"), None)  # tomorrow
+        claims.report(db, body(scheme, incident="2026-03-11"))  # tomorrow
     assert err.value.field == "incident_date"
     with pytest.raises(ValidationError) as err:
-        claims.report(db, body(scheme, claim_type="theft"), None)
+        claims.report(db, body(scheme, claim_type="theft"))
     assert err.value.field == "claim_type"
     with pytest.raises(NotFound):
-        claims.report(db, body(scheme, policy_no="G209900000001"), None)
+        claims.report(db, body(scheme, policy_no="G209900000001"))
 
 
 # ---- documents and the fast track -------------------------------------------------------------
@@ -480,7 +484,7 @@ def test_transport_death_is_escalated_approved_paid_and_closed(
     view = act(db, no, "adjudicate", "adj-1",
                facts={"transport": "motor_vehicle", "death_date": "2026-03-01"})
     assert (view["status"], view["payable"]) == ("adjudicated", "30000.00")
-    with pytest.raises(ValidationError):
+    with pytest.raises(Forbidden):
         act(db, no, "approve", "adj-1", role="system")  # people cannot act as the system
 
     view = act(db, no, "approve", "adj-1", role="adjuster")
@@ -581,9 +585,6 @@ def test_a_refused_action_changes_nothing(
     with pytest.raises(ValidationError) as bad:
         act(db, no, "fly", "adj-1")
     assert bad.value.field == "action"
-    with pytest.raises(ValidationError) as bad:
-        act(db, no, "withdraw", "  ")
-    assert bad.value.field == "actor"
     with pytest.raises(NotFound):
         act(db, "R209900000000", "withdraw", "adj-1")
     assert events(db, no) == before_events
@@ -924,7 +925,7 @@ def test_a_retry_racing_the_first_report_gets_the_same_claim(
     def send() -> None:
         barrier.wait()
         try:
-            status, view = claims.report(db, raw, "ivr-call-77")
+            status, view = claims.report(db, {**raw, "idempotency_key": "ivr-call-77"})
             results.append((status, view["claim_no"]))
         except BaseException as exc:  # collected and shown below
             errors.append(exc)
@@ -950,7 +951,7 @@ def test_the_business_day_is_the_beijing_day(
     assert view["reported_on"] == "2026-04-01"
     assert view["claim_no"].startswith("R2026")
     with pytest.raises(ValidationError):
-        claims.report(db, body(scheme, incident="2026-04-02"), None)
+        claims.report(db, body(scheme, incident="2026-04-02"))
 
 
 def test_staff_can_waive_missing_documents_and_mark_a_special_case(
@@ -1004,7 +1005,7 @@ def test_a_report_about_an_unknown_person_is_refused(
 
     stranger = make_id_number("440514", D(1950, 1, 1), 999)
     with pytest.raises(NotFound) as err:
-        claims.report(db, body(scheme, insured_id_number=stranger), "k-1")
+        claims.report(db, {**body(scheme, insured_id_number=stranger), "idempotency_key": "k-1"})
     assert err.value.field == "insured_id_number"
     with db.read() as s:
         assert s.execute(select(ClaimRow.id)).first() is None

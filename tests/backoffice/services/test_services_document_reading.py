@@ -46,7 +46,7 @@ def facts(db: Database, claim_no: str) -> dict[str, Any]:
 
 def test_a_trusted_disability_assessment_feeds_the_level(db: Database, scheme: demo.SeedResult,
                                                           files: FileStore) -> None:
-    claim = claims.report(db, body(scheme, 0, "disability", facts={}), None)[1]
+    claim = claims.report(db, body(scheme, 0, "disability", facts={}))[1]
     who = insured(db, scheme.sample_id_numbers[0])
     receipt = upload(db, files, claim["claim_no"], None, reading(
         "disability_assessment", name=who.name, id_number=who.id_number, disability_level=8,
@@ -66,7 +66,7 @@ def test_a_trusted_disability_assessment_feeds_the_level(db: Database, scheme: d
 
 def test_an_id_card_without_a_type_is_the_claimants_and_may_be_the_reporters(
         db: Database, scheme: demo.SeedResult, files: FileStore) -> None:
-    claim = claims.report(db, body(scheme, 1), None)[1]
+    claim = claims.report(db, body(scheme, 1))[1]
     mine = upload(db, files, claim["claim_no"], None, reading("id_card", name="陈小明"))
     assert mine["doc_type"] == "claimant_id" and mine["needs_review"] == []
     stranger = upload(db, files, claim["claim_no"], None, reading("id_card", name="路人甲"))
@@ -76,7 +76,7 @@ def test_an_id_card_without_a_type_is_the_claimants_and_may_be_the_reporters(
 
 def test_doubtful_fields_are_not_trusted(db: Database, scheme: demo.SeedResult,
                                          files: FileStore) -> None:
-    claim = claims.report(db, body(scheme, 0, "death", facts={}), None)[1]
+    claim = claims.report(db, body(scheme, 0, "death", facts={}))[1]
     no = claim["claim_no"]
     who = insured(db, scheme.sample_id_numbers[0])
     receipt = upload(db, files, no, "death_certificate", reading(
@@ -97,7 +97,7 @@ def test_doubtful_fields_are_not_trusted(db: Database, scheme: demo.SeedResult,
 
 def test_a_document_that_is_not_what_the_sender_said(db: Database, scheme: demo.SeedResult,
                                                      files: FileStore) -> None:
-    claim = claims.report(db, body(scheme, 0), None)[1]
+    claim = claims.report(db, body(scheme, 0))[1]
     receipt = upload(db, files, claim["claim_no"], "bank_account",
                      reading("discharge_summary", patient_name="张三"))
     assert receipt["doc_type"] == "bank_account"
@@ -110,7 +110,7 @@ def test_a_document_that_is_not_what_the_sender_said(db: Database, scheme: demo.
 def test_a_discharge_summary_outranks_a_reported_day_count(db: Database,
                                                            scheme: demo.SeedResult,
                                                            files: FileStore) -> None:
-    claim = claims.report(db, body(scheme, 2, facts={"hospital_days": 3}), None)[1]
+    claim = claims.report(db, body(scheme, 2, facts={"hospital_days": 3}))[1]
     who = insured(db, scheme.sample_id_numbers[2])
     upload(db, files, claim["claim_no"], None, reading(
         "discharge_summary", patient_name=who.name, hospital="潮南区人民医院",
@@ -123,7 +123,7 @@ def test_a_discharge_summary_outranks_a_reported_day_count(db: Database,
 def test_unreadable_and_failed_readings_keep_the_document(db: Database,
                                                           scheme: demo.SeedResult,
                                                           files: FileStore) -> None:
-    claim = claims.report(db, body(scheme, 0), None)[1]
+    claim = claims.report(db, body(scheme, 0))[1]
     unreadable = upload(db, files, claim["claim_no"], "medical_invoice", {
         "status": "unreadable", "doc_type": None, "fields": {}, "warnings": ["文件为空"]})
     assert unreadable["status"] == "unreadable" and unreadable["needs_review"] == []
