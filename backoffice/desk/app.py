@@ -3,7 +3,6 @@ the auth middleware enforces it before the handler runs (backoffice/desk/auth.py
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
@@ -40,6 +39,7 @@ from backoffice.services import (
     staff,
 )
 from backoffice.services.base import SHANGHAI
+from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
 from backoffice.views.charts import render_claim_charts
 
@@ -79,10 +79,9 @@ _env.globals.update(  # the handoff pages
 
 
 async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    import asyncio
-
-    return await asyncio.get_running_loop().run_in_executor(
-        None, functools.partial(fn, *args, **kwargs))
+    """A use case `fn(db, …)` under the one policy of backoffice.services.running."""
+    db = args[0] if args and hasattr(args[0], "is_sqlite") else None
+    return await run_use_case(db, fn, *args, **kwargs)
 
 
 def page(request: web.Request, template: str, http_status: int = 200,
@@ -494,7 +493,8 @@ async def supervisor_page(request: web.Request) -> web.Response:
 
 
 async def supervisor_charts(request: web.Request) -> web.Response:
-    stats = await run(claim_stats.claim_stats, db_of(request))
+    db = db_of(request)
+    stats = await run_use_case(db, claim_stats.claim_stats, db, heavy=True)
     return web.Response(text=render_claim_charts(stats), content_type="text/html",
                         charset="utf-8")
 
@@ -521,7 +521,7 @@ async def handoff_page(request: web.Request) -> web.Response:
 
 def _conversation_id(request: web.Request) -> int:
     raw = request.match_info["conversation_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # "²" is a digit to isdigit
         raise web.HTTPNotFound()
     return int(raw)
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from backoffice.services import staff
+from backoffice.services.running import in_thread
 from backoffice.services.staff import StaffUser
 from backoffice.store.db import Database
 
@@ -29,10 +30,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def run(fn: Callable[..., object], *args: object) -> object:
-    import asyncio
-    import functools
-
-    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+    """Sign-in work (password hashing) always in a worker thread."""
+    return await in_thread(fn, *args)
 
 
 def user_of(request: web.Request) -> StaffUser:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from backoffice.services.desk_feed import latest_change
+from backoffice.services.running import in_thread
 from backoffice.store.db import Database
 
 log = logging.getLogger("xiaobao.desk")
@@ -36,10 +37,9 @@ class LiveHub:
         return latest_change(self.db)
 
     async def watch(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             try:
-                latest = await loop.run_in_executor(None, self._latest)
+                latest = await in_thread(self._latest)
                 if latest != self.version:
                     self.version = latest
                     await self.broadcast({"type": "changed", "version": latest})
@@ -58,7 +58,7 @@ class LiveHub:
         await ws.prepare(request)
         # the page starts from the newest change now, so a change it already shows is not
         # announced to it again when the watcher catches up
-        latest = await asyncio.get_running_loop().run_in_executor(None, self._latest)
+        latest = await in_thread(self._latest)
         if self._task is None:
             self.version = latest
         self.sockets.add(ws)

@@ -32,6 +32,7 @@ from backoffice.domain.errors import ValidationError
 from backoffice.domain.identity import parse_id_number, parse_phone
 from backoffice.domain.money import parse_amount
 from backoffice.domain.party import parse_date, parse_name
+from backoffice.services.base import today_cn
 
 # keys a body may carry that never decide anything: who acts comes from the token
 IGNORED_KEYS = frozenset({"actor", "role"})
@@ -234,7 +235,12 @@ def ref(name: str) -> WithJsonSchema:
 
 
 Day = Annotated[date, domain_rule(_date_only), ref("Date")]
-IdNumber = Annotated[str, domain_rule(lambda v, f: parse_id_number(v, f).value),
+def _id_number(value: Any, field: str) -> str:
+    """An identity number as of today (Beijing): nobody is born tomorrow."""
+    return parse_id_number(value, field, today=today_cn()).value
+
+
+IdNumber = Annotated[str, domain_rule(_id_number),
                      WithJsonSchema({"type": "string", "minLength": 18, "maxLength": 18,
                                      "description": "18-character identity number (resident "
                                      "ID, HMT residence permit, foreigners' permanent "
