@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,26 @@ def test_mobile_numbers_are_masked(text: str) -> None:
     assert PHONE not in masked
     assert "1234" not in masked
     assert masked.endswith(("5678", "5678。"))
+
+
+@pytest.mark.parametrize("glued", [f"ID{ID_DIGIT}", f"身份证ID{ID_X}，电话", f"sfz{ID_X.lower()}"])
+def test_an_id_number_glued_to_letters_is_masked_when_it_is_one(glued: str) -> None:
+    idn = ID_DIGIT if ID_DIGIT in glued else ID_X
+    _digits_gone(mask_text(glued), idn)
+
+
+@pytest.mark.parametrize("kept", ["P202600000001", "R202600000001", "G202600000001234567",
+                                  "BQ2026000001", "L202600000001"])
+def test_our_own_numbers_stay_readable(kept: str) -> None:
+    assert mask_text(f"保单 {kept} 已处理") == f"保单 {kept} 已处理"
+
+
+@pytest.mark.parametrize("text", ["138-1234-5678", "138 1234 5678", "电话：138-1234-5678。",
+                                  "0754-87654321", "座机020-12345678转8"])
+def test_phones_written_in_groups_and_landlines_are_masked(text: str) -> None:
+    masked = mask_text(text)
+    assert "1234-5678" not in masked and "1234 5678" not in masked
+    assert "87654321" not in masked and "12345678" not in masked
 
 
 @pytest.mark.parametrize("card", [CARD16, CARD19, "622202020011"])
@@ -170,3 +191,31 @@ def test_configure_installs_the_masking_filter(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert ID_DIGIT not in err and "440514********" in err
     assert "hidden" not in err
+
+
+async def test_a_request_the_parser_refuses_is_one_warning_without_a_traceback(
+        aiohttp_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    from aiohttp import web
+
+    from xiaobao.logs import BadRequestFilter
+
+    server_log = logging.getLogger("aiohttp.server")
+    refusals = BadRequestFilter()
+    server_log.addFilter(refusals)  # as configure() does for the platform
+    try:
+        server = await aiohttp_server(web.Application())
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"GET /" + b"1" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        status_line = (await reader.read(200)).split(b"\r\n")[0]
+        writer.close()
+        await asyncio.sleep(0.05)
+    finally:
+        server_log.removeFilter(refusals)
+    assert b" 400 " in status_line
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert records, "the refusal is still logged"
+    assert all(r.levelno == logging.WARNING and not r.exc_info for r in records)
+    assert "LineTooLong" in records[0].getMessage()

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import logging
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 # The masking itself is pure and lives with the domain; kept importable from here.
 from backoffice.domain.masking import mask_text
 
-__all__ = ["MaskingFilter", "configure", "mask_text"]
+__all__ = ["BadRequestFilter", "MaskingFilter", "configure", "mask_text"]
+
+
+class BadRequestFilter(logging.Filter):
+    """A request the HTTP parser refuses (a line beyond 8,190 bytes, a NUL in a header) is the
+    client's fault, answered 400: one line at WARNING, not an ERROR with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "bad request refused: %s", (type(exc).__name__,)
+            record.exc_info = record.exc_text = None
+        return True
 
 
 class MaskingFilter(logging.Filter):
@@ -35,3 +50,4 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("aiohttp.server").addFilter(BadRequestFilter())

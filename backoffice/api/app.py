@@ -70,7 +70,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(status, exc.code, exc.message, exc.field)
     except web.HTTPException as exc:
         if exc.status >= 400:
-            return error_response(exc.status, "http_error", exc.reason, None)
+            answer = error_response(exc.status, "http_error", exc.reason,
+                                    _HTTP_FIELDS.get(exc.status, "path"))
+            if "Allow" in exc.headers:  # a 405 says what the route takes
+                answer.headers["Allow"] = exc.headers["Allow"]
+            return answer
         raise
     except DataError:  # the database refused a value (too long, out of range): bad input
         log.warning("database refused a value on %s %s", request.method, request.path,
@@ -79,6 +83,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "服务暂时不可用，请稍后再试")
+
+
+# what an HTTP-level refusal is about: the method (405), the body (413), else the path (404)
+_HTTP_FIELDS = {405: "method", 413: "body", 415: "Content-Type"}
 
 
 def operation_of(request: web.Request) -> Operation | None:
@@ -107,9 +115,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request["api_token"] = token
     if op is None:  # no such route: the router's 404 or 405
         return await handler(request)
-    if not actor.may(op.permission):
+    if not actor.may(op.permission):  # the token's role is what is refused
         return error_response(403, "forbidden", f"您的角色（{actor.role_name}）无权调用此接口",
-                              None)
+                              "Authorization")
     response = await handler(request)
     return response if roles.sees_pii(user.role, op.pii_area) else masked_response(response)
 

@@ -88,7 +88,7 @@ async def sign_in(call: Call, cmd: SignIn) -> Any:
     grant = await run_use_case(call.db, staff.issue_api_token, call.db, cmd.username,
                                cmd.password, lifetime, heavy=True)  # password hashing
     if grant is None:  # the same answer whether the user exists, is disabled or mistyped
-        raise InvalidCredentials("用户名或密码错误")
+        raise InvalidCredentials("用户名或密码错误", "password")
     user = grant.user
     return Created(201, {
         "access_token": grant.token, "token_type": "Bearer",

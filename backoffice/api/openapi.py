@@ -178,7 +178,9 @@ def _operation(op: Operation, inputs: dict[Any, Schema], components: dict[str, S
              *(() if op.permission == PUBLIC else (403,)), *op.errors)
     if op.path == "/openapi.json":
         codes = ()
-    for code in codes:
+    if op.reads_body or op.raw_body is not None:  # a body beyond the server's limit
+        codes = (*codes, 413)
+    for code in dict.fromkeys(codes):
         responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
     out["responses"] = dict(sorted(responses.items()))
     return out

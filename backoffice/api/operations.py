@@ -215,7 +215,7 @@ OPERATIONS: tuple[Operation, ...] = (
         a.HomeVisit, errors=(NOT_FOUND, UNPROCESSABLE), pii_area="home_visits"),
     _op("POST", "/satisfaction", "rateService", "A customer's 1–5 rating", "satisfaction",
         "satisfaction.record", satisfaction.record, a.Satisfaction, status=201,
-        errors=(NOT_FOUND, CONFLICT)),
+        errors=(NOT_FOUND, CONFLICT), service_actor="customer"),
     _op("GET", "/stats/satisfaction", "getSatisfactionStats", "Ratings per agent and per queue",
         "stats", "supervisor.view", ep.satisfaction_stats, a.SatisfactionStats),
     # ---- endorsement requests (保全申请): taken down for a customer, decided by underwriters

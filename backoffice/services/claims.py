@@ -809,6 +809,13 @@ def _act_advance_payment(s: Session, row: ClaimRow, cmd: ClaimTransition, actor:
     if amount == 0:
         raise ValidationError("amount", "金额必须大于零")
     determinable = cmd.determinable if cmd.determinable is not None else amount
+    # what can be determined is at most the adjudicated amount, or before adjudication the
+    # policy's highest sum insured: never a figure the caller types
+    ceiling = (from_fen(row.payable_fen) if row.payable_fen is not None
+               else max(_sums_insured(s, row).values(), default=Decimal(0)))
+    if determinable > ceiling:
+        raise ValidationError("determinable",
+                              f"可确定的金额不能超过 {fmt(ceiling)} 元（已理算金额或保额）")
     account = parse_bank_card(cmd.account or row.bank_account, "account")
     claim = to_domain(row)
     claim.advance(amount, determinable, actor)

@@ -450,7 +450,7 @@ def _handback(db: Database, cmd: AgentStep, actor: str) -> dict[str, Any]:
         if conv.state not in ("agent", "queued"):
             raise Conflict(f"会话当前状态为 {conv.state}，不能交回小保", "conversation_id")
         staff = str(actor) if isinstance(actor, Actor) and actor.is_staff else None
-        who = conv.agent or staff or cmd.agent or "agent"
+        who = staff or conv.agent or cmd.agent or "agent"  # a staff member as themself
         conv.state, conv.agent = "bot", None
         _say(s, conv, "system", "坐席将会话交回小保", author=who)
         audit(s, who, "conversation", str(conv.id), "handback")

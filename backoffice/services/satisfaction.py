@@ -132,7 +132,7 @@ def record(db: Database, cmd: Rating, actor: str = "customer") -> dict[str, Any]
             row.score, row.comment, row.rated_at = cmd.score, cmd.comment, utcnow()
             row.agent = row.agent or agent
             if complaint is not None:
-                _onto_complaint(s, complaint, cmd.score)
+                _onto_complaint(s, complaint, cmd.score, actor)
             audit(s, actor, "satisfaction", f"{row.subject_type}:{row.subject_id}",
                   "rate", None, {"score": row.score})
             s.flush()
@@ -141,11 +141,12 @@ def record(db: Database, cmd: Rating, actor: str = "customer") -> dict[str, Any]
         raise Conflict("该服务已评价过", "subject_id") from None
 
 
-def _onto_complaint(s: Session, row: ComplaintRow, score: int) -> None:
-    """A complaint told its result and now rated moves on to `rated` by the workflow."""
+def _onto_complaint(s: Session, row: ComplaintRow, score: int, actor: str) -> None:
+    """A complaint told its result and now rated moves on to `rated` by the workflow, as
+    whoever recorded the rating (the customer through a channel, or a staff member)."""
     row.satisfaction_score = score
     if row.status == "notified":
-        record_satisfaction(s, row, score, "customer")
+        record_satisfaction(s, row, score, actor)
 
 
 def _view(row: SatisfactionRow) -> dict[str, Any]:

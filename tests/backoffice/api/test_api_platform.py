@@ -50,8 +50,26 @@ async def test_right_token_passes(sqlite_api: Api) -> None:
 
 
 async def test_unknown_api_route_is_a_json_404(sqlite_api: Api) -> None:
-    err = await sqlite_api.error("GET", "/no-such-route", 404, "http_error", None)
+    err = await sqlite_api.error("GET", "/no-such-route", 404, "http_error", "path")
     assert err["message"]
+
+
+async def test_a_method_the_route_does_not_take_is_a_405_saying_which_it_takes(
+        sqlite_client: TestClient) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with sqlite_client.put("/api/v1/claims", headers=headers) as resp:
+        assert resp.status == 405
+        assert set(resp.headers["Allow"].split(",")) >= {"GET", "POST"}
+        assert (await resp.json())["error"]["field"] == "method"
+
+
+async def test_a_json_body_beyond_the_limit_is_413_naming_the_body(
+        sqlite_client: TestClient) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    body = '{"description": "' + "x" * (2 * 1024 * 1024) + '"}'
+    async with sqlite_client.post("/api/v1/complaints", data=body, headers=headers) as resp:
+        assert resp.status == 413
+        assert (await resp.json())["error"]["field"] == "body"
 
 
 async def test_healthz(sqlite_client: TestClient) -> None:

@@ -195,13 +195,13 @@ async def test_wrong_password_unknown_user_and_disabled_staff_get_the_same_answe
     for username, password in (("handler.wang", "wrong-password"),
                                ("nobody.here", "whatever-password"),
                                ("handler.wang", PASSWORDS["handler.wang"] + "x")):
-        refusals.append(await api.error("POST", "/auth/token", 401, "invalid_credentials", None,
+        refusals.append(await api.error("POST", "/auth/token", 401, "invalid_credentials", "password",
                                         {"username": username, "password": password},
                                         auth=False))
     token = await sign_in(api, roles.COMPLAINT_HANDLER)
     await as_staff(api, token, "GET", "/complaints", expect=200)
     staff.set_active(world.db, "handler.wang", False)
-    refusals.append(await api.error("POST", "/auth/token", 401, "invalid_credentials", None,
+    refusals.append(await api.error("POST", "/auth/token", 401, "invalid_credentials", "password",
                                     {"username": "handler.wang",
                                      "password": PASSWORDS["handler.wang"]}, auth=False))
     assert len({r["message"] for r in refusals}) == 1
@@ -218,7 +218,7 @@ async def test_repeated_failures_for_a_username_are_slowed_down(
         api: Api, world: World, clock: ManualClock) -> None:
     for username in ("agent.li", "no.such.person"):
         for _ in range(staff.MAX_LOGIN_FAILURES):
-            await api.error("POST", "/auth/token", 401, "invalid_credentials", None,
+            await api.error("POST", "/auth/token", 401, "invalid_credentials", "password",
                             {"username": username, "password": "guess-guess"}, auth=False)
         # known or not, the same refusal; the right password does not get through either
         await api.error("POST", "/auth/token", 429, "too_many_attempts", "username",
@@ -244,7 +244,7 @@ async def test_tokens_expire_and_are_kept_only_hashed(api: Api, world: World,
         assert s.execute(select(ApiToken)).first() is None  # the expired row went
     # the rest are purged by the scheduler's nightly prune, with aged-out failed sign-ins
     await sign_in(api, roles.CS_AGENT)
-    await api.error("POST", "/auth/token", 401, "invalid_credentials", None,
+    await api.error("POST", "/auth/token", 401, "invalid_credentials", "password",
                     {"username": "agent.li", "password": "not-the-password"}, auth=False)
     clock.advance(hours=9)
     assert staff.purge_api_tokens(world.db) == 1

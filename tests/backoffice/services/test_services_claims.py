@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -590,6 +591,27 @@ def test_a_refused_action_changes_nothing(
     assert events(db, no) == before_events
     assert len(audits(db, no)) == before_audits
     assert row(db, no).status == "documents_pending"
+
+
+def test_an_advance_cannot_exceed_what_the_policy_or_the_adjudication_allows(
+    db: Database, scheme: demo.SeedResult, files: FileStore
+) -> None:
+    no = manual_claim(db, files, scheme, 0, "disability")
+    before = events(db, no)
+    with pytest.raises(ValidationError) as err:  # more than any sum insured of the policy
+        act(db, no, "advance_payment", "sup-1", amount="5000000.00",
+            determinable="5000000.00", account=CARD)
+    assert err.value.field == "determinable"
+    assert events(db, no) == before and row(db, no).advance_paid_fen == 0
+    act(db, no, "adjudicate", "sup-1", facts={"disability_levels": [5]})
+    payable = claims.get_claim(db, no)["payable"]
+    with pytest.raises(ValidationError) as err:  # adjudicated: at most what it pays
+        act(db, no, "advance_payment", "sup-1", amount="100.00",
+            determinable=str(Decimal(payable) + 1), account=CARD)
+    assert err.value.field == "determinable"
+    view = act(db, no, "advance_payment", "sup-1", amount="100.00", determinable=payable,
+               account=CARD)
+    assert view["advance_paid"] == "100.00"
 
 
 def test_advance_payment_is_deducted_from_the_final_payment(
