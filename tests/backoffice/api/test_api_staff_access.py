@@ -195,8 +195,9 @@ async def test_wrong_password_unknown_user_and_disabled_staff_get_the_same_answe
     for username, password in (("handler.wang", "wrong-password"),
                                ("nobody.here", "whatever-password"),
                                ("handler.wang", PASSWORDS["handler.wang"] + "x")):
-        refusals.append(await api.error("POST", "/auth/token", 401, "invalid_credentials", "password",
-                                        {"username": username, "password": password},
+        refusals.append(await api.error("POST", "/auth/token", 401, "invalid_credentials",
+                                        "password", {"username": username,
+                                                     "password": password},
                                         auth=False))
     token = await sign_in(api, roles.COMPLAINT_HANDLER)
     await as_staff(api, token, "GET", "/complaints", expect=200)
