@@ -44,4 +44,7 @@ async def handback(call: Call, cmd: conv.AgentStep) -> dict[str, Any]:
     hooks = call.request.app.get(HOOKS_KEY)
     if hooks is None:
         return await run_use_case(call.db, conv.handback, call.db, cmd, call.actor)
-    return await hooks.handback(cmd.conversation_id, conv.agent_of(cmd, call.actor))
+    # who hands back: the staff member; an integration may name the agent, or leave it to
+    # the conversation's own
+    agent = str(call.actor) if call.actor.is_staff else cmd.agent
+    return await hooks.handback(cmd.conversation_id, agent)
