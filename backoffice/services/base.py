@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -87,16 +86,3 @@ def one(session: Session, stmt: Any) -> Any:
 
 __all__ = ["SHANGHAI", "append_rows", "audit", "business_date", "emit", "next_number", "number",
            "one", "select", "today_cn"]
-
-
-def text_field(raw: Mapping[str, Any], key: str, limit: int, required: bool = False
-               ) -> str | None:
-    """A trimmed text field of a request body; absent or blank and optional → None."""
-    value = raw.get(key)
-    if value is None or (isinstance(value, str) and not value.strip() and not required):
-        if required:
-            raise ValidationError(key, f"请提供 {key}")
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ValidationError(key, f"{key} 须为不超过 {limit} 字的文本")
-    return value.strip()

@@ -161,17 +161,6 @@ def bound_party(s: Session, channel: str, user: str) -> Party | None:
     return party
 
 
-def parse_channel_user(raw: object, field: str) -> tuple[str, str]:
-    """`{"channel", "user"}` naming a bound channel user (a claim reported for them)."""
-    if not isinstance(raw, dict):
-        raise ValidationError(field, f"{field} 须为 {{channel, user}} 对象")
-    try:
-        found = ChannelUser.of(raw)
-    except ValidationError as exc:
-        raise ValidationError(f"{field}.{exc.field}", exc.message) from None
-    return found.channel, found.user
-
-
 @takes(ChannelUser)
 def unbind(db: Database, cmd: ChannelUser, actor: str = "bot") -> dict[str, Any]:
     channel, user = cmd.channel, cmd.user
