@@ -19,6 +19,7 @@ from channels.rasa import RasaClient
 from channels.router import Router
 from channels.state import CallStore, PendingStore, connect
 from channels.web import WebChannel
+from channels.web_session import WebSessions
 from channels.wechat import Deduper, WeChatApi, WeChatChannel, WeChatConfig
 from xiaobao.config import Settings
 
@@ -37,7 +38,8 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
     app[ROUTER] = router
     # state several platform processes must share: in Redis when configured
     redis = connect(settings.notify.redis_url)
-    app[WEB] = WebChannel(router, PendingStore(redis))
+    sessions = WebSessions(settings.api_token, settings.web_session_ttl.total_seconds())
+    app[WEB] = WebChannel(router, sessions, PendingStore(redis))
     app[WEB].routes(app)
     wechat = WeChatConfig.from_env()
     if wechat is not None:

@@ -19,6 +19,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Sequence
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -168,18 +169,23 @@ def _show(messages: list[dict[str, Any]]) -> None:
             _out(f"（{json.dumps(custom, ensure_ascii=False)}）")
 
 
-def _http_json(url: str, body: dict[str, Any] | None = None, timeout: float = 60
-               ) -> tuple[int, Any]:
+def _http_json(url: str, body: dict[str, Any] | None = None, timeout: float = 60,
+               token: str | None = None) -> tuple[int, Any, Message | None]:
+    """Status, JSON body and headers; `token` is sent as the bearer credential."""
     data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, headers=headers,
+                                 method="GET" if data is None else "POST")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
+            return resp.status, json.loads(resp.read() or b"null"), resp.headers
     except urllib.error.HTTPError as exc:  # 4xx: the platform says which field is wrong
         try:
-            return exc.code, json.loads(exc.read() or b"null")
+            return exc.code, json.loads(exc.read() or b"null"), exc.headers
         except ValueError:
-            return exc.code, None
+            return exc.code, None, exc.headers
 
 
 def platform_answers(base: str) -> bool:
@@ -192,30 +198,47 @@ def platform_answers(base: str) -> bool:
 
 class GatewayChat:
     """The platform's web chat API (channels/web.py): the router records the transcript and
-    hands off to agents; what agents (and the bot, once handed back) say later is polled."""
+    hands off to agents; what agents (and the bot, once handed back) say later is polled. The
+    platform chooses the web id and signs a session credential, sent as a bearer token."""
 
-    def __init__(self, base: str, user: str) -> None:
+    def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")
-        self.user = user
+        self.user = ""
+        self.token = ""
         self.state = "bot"
         self.after = 0
         self.stopped = threading.Event()
 
     def start(self) -> None:
-        """Skip what this user was sent before; then poll in the background."""
-        status, body = _http_json(self._poll_url(), timeout=10)
+        """Open a session; skip what was sent before; then poll in the background."""
+        self._open()
+        status, body = self._call(self._poll_url(), timeout=10)
         if status == 200 and isinstance(body, dict):
             self.after = int(body.get("next") or 0)
         threading.Thread(target=self._poll_loop, daemon=True).start()
 
+    def _open(self) -> None:
+        status, body, _ = _http_json(f"{self.base}/chat/session", {}, timeout=10)
+        if status != 201 or not isinstance(body, dict):
+            raise OSError(f"会话未建立（HTTP {status}）")
+        self.user, self.token = str(body["user"]), str(body["token"])
+
+    def _call(self, url: str, body: dict[str, Any] | None = None, timeout: float = 60
+              ) -> tuple[int, Any]:
+        """One request with the session; a renewed credential replaces the old one."""
+        status, answer, headers = _http_json(url, body, timeout, self.token)
+        renewed = headers.get("X-Xiaobao-Session") if headers is not None else None
+        if renewed:
+            self.token = renewed
+        return status, answer
+
     def _poll_url(self) -> str:
-        query = urllib.parse.urlencode({"user": self.user, "after": str(self.after)})
-        return f"{self.base}/chat/messages?{query}"
+        return f"{self.base}/chat/messages?after={self.after}"
 
     def _poll_loop(self) -> None:
         while not self.stopped.wait(POLL_SECONDS):
             try:
-                status, body = _http_json(self._poll_url(), timeout=10)
+                status, body = self._call(self._poll_url(), timeout=10)
             except (urllib.error.URLError, OSError, ValueError):
                 continue  # the platform restarting: try again at the next tick
             if status == 200 and isinstance(body, dict) and body.get("messages"):
@@ -223,8 +246,7 @@ class GatewayChat:
                 self.after = int(body.get("next") or self.after)
 
     def send(self, text: str) -> None:
-        status, body = _http_json(f"{self.base}/chat/messages",
-                                  {"user": self.user, "text": text})
+        status, body = self._call(f"{self.base}/chat/messages", {"text": text})
         if status != 200 or not isinstance(body, dict):
             error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
             _out(f"（发送失败：{error.get('message') or f'HTTP {status}'}）")
@@ -259,27 +281,29 @@ class RestChat:
 
 def chat(url: str | None, user: str | None, platform: str, rasa_url: str) -> int:
     """A terminal chat as a web user. Through the platform's gateway (`/chat/messages`) when
-    it answers, so handoffs to agents and the transcript work as on the other channels; a URL
-    ending in /webhooks/rest/webhook, or no platform running, talks to Rasa directly."""
-    user = user or uuid.uuid4().hex[:12]
+    it answers, so handoffs to agents and the transcript work as on the other channels, as the
+    web id the platform chooses; a URL ending in /webhooks/rest/webhook, or no platform
+    running, talks to Rasa directly as `user` (default random)."""
     target = url or platform
     session: GatewayChat | RestChat
     if target.rstrip("/").endswith(REST_PATH):
-        session = RestChat(target, user)
+        session = RestChat(target, user or uuid.uuid4().hex[:12])
     elif url or platform_answers(platform):
-        session = GatewayChat(target, user)
+        if user:
+            print("（--user 仅用于直连 Rasa；平台会为本次会话分配用户 id）", file=sys.stderr)
+        session = GatewayChat(target)
     else:
         target = rasa_url.rstrip("/") + REST_PATH
         print(f"（平台 {platform} 未运行：直接连接 Rasa，没有人工转接和会话记录）",
               file=sys.stderr)
-        session = RestChat(target, user)
-    width = shutil.get_terminal_size().columns
-    _out(f"小保终端聊天（{target}，用户 {user}）。输入 /quit 退出。".center(width // 2))
+        session = RestChat(target, user or uuid.uuid4().hex[:12])
     try:
         session.start()
     except (urllib.error.URLError, OSError) as exc:
         print(f"（连接 {target} 失败：{exc}）", file=sys.stderr)
         return 1
+    width = shutil.get_terminal_size().columns
+    _out(f"小保终端聊天（{target}，用户 {session.user}）。输入 /quit 退出。".center(width // 2))
     try:
         while True:
             try:

@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", help="平台地址（经网关的网页聊天接口，支持转人工与会话记录；默认 "
                    "$XIAOBAO_CHAT_URL，否则本机平台 http://127.0.0.1:8000，平台未运行时直连 "
                    "Rasa）；以 /webhooks/rest/webhook 结尾则直连 Rasa 的 REST 渠道")
-    p.add_argument("--user", help="web 用户 id（默认随机）")
+    p.add_argument("--user", help="直连 Rasa 时的用户 id（默认随机；经平台时由平台分配）")
 
     db_parser = sub.add_parser("db", help="数据库管理", description="数据库管理")
     db_sub = db_parser.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

@@ -41,6 +41,9 @@ class Settings:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     #: How long a staff member's API token lives (XIAOBAO_STAFF_TOKEN_TTL_MINUTES).
     staff_token_ttl: timedelta = timedelta(hours=8)
+    #: How long a web chat session lives; renewed when used past half of it
+    #: (XIAOBAO_WEB_SESSION_TTL_MINUTES).
+    web_session_ttl: timedelta = timedelta(hours=2)
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -65,6 +68,7 @@ class Settings:
             if os.environ.get("XIAOBAO_FILES_DIR") else None,
             notify=NotifyConfig.from_env(),
             staff_token_ttl=_minutes("XIAOBAO_STAFF_TOKEN_TTL_MINUTES", 480),
+            web_session_ttl=_minutes("XIAOBAO_WEB_SESSION_TTL_MINUTES", 120),
         )
 
 

@@ -280,3 +280,39 @@ async def eventually(check: Any, what: str, rounds: int = 600) -> Any:
             return result
         await asyncio.sleep(0.1)
     raise AssertionError(f"never happened: {what}")
+
+
+# ---- the web chat, as its clients use it -----------------------------------------------------
+
+@dataclass(frozen=True)
+class WebUser:
+    """A web chat session the platform opened: its web id and credential (a bearer token)."""
+    user: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def web_user(http: Any, platform: Platform) -> WebUser:
+    async with http.post(platform.url("/chat/session")) as r:
+        assert r.status == 201
+        body = await r.json()
+    return WebUser(body["user"], body["token"])
+
+
+async def web_chat(http: Any, platform: Platform, who: WebUser, text: str) -> dict[str, Any]:
+    async with http.post(platform.url("/chat/messages"), json={"text": text},
+                         headers=who.auth) as r:
+        assert r.status == 200
+        return dict(await r.json())
+
+
+async def web_later(http: Any, platform: Platform, who: WebUser, after: int = 0
+                    ) -> dict[str, Any]:
+    """The messages delivered to `who` outside their requests (agents, hand-backs)."""
+    async with http.get(platform.url("/chat/messages"), params={"after": str(after)},
+                        headers=who.auth) as r:
+        assert r.status == 200
+        return dict(await r.json())

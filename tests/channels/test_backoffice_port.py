@@ -27,11 +27,15 @@ from channel_kit import (
     IVR_SECRET,
     TOKEN,
     Platform,
+    WebUser,
     WeChatApiStandIn,
     free_port,
     openid,
     platform_env,
     start_platform,
+    web_chat,
+    web_later,
+    web_user,
 )
 from sqlalchemy import func, select
 from wechat_client import WeChatPusher, message_xml, reply_text, text_xml
@@ -122,23 +126,22 @@ async def split(tmp_path: Path, channel_db: Database, rasa_url: str,
     own.dispose()
 
 
-async def chat(http: aiohttp.ClientSession, platform: Platform, user: str, text: str
+async def chat(http: aiohttp.ClientSession, platform: Platform, who: WebUser, text: str
                ) -> dict[str, Any]:
-    async with http.post(platform.url("/chat/messages"), json={"user": user, "text": text}) as r:
-        assert r.status == 200
-        return dict(await r.json())
+    return await web_chat(http, platform, who, text)
 
 
 async def test_web_chat_report_handoff_and_agents_over_http(split: Split) -> None:
     gateway, db = split.gateway, split.backoffice.db
-    user = "web-" + uuid.uuid4().hex[:10]
     async with aiohttp.ClientSession() as http:
-        assert "出险日期" in (await chat(http, gateway, user, "我要报案"))["messages"][0]["text"]
-        await chat(http, gateway, user, "昨天")
-        done = await chat(http, gateway, user, "在家里")
+        who = await web_user(http, gateway)
+        user = who.user
+        assert "出险日期" in (await chat(http, gateway, who, "我要报案"))["messages"][0]["text"]
+        await chat(http, gateway, who, "昨天")
+        done = await chat(http, gateway, who, "在家里")
         assert done["messages"][0]["text"].startswith("已为您登记")
-        assert (await chat(http, gateway, user, "转人工"))["state"] == "queued"
-        assert (await chat(http, gateway, user, "还在吗"))["messages"] == []
+        assert (await chat(http, gateway, who, "转人工"))["state"] == "queued"
+        assert (await chat(http, gateway, who, "还在吗"))["messages"] == []
         cid = queued(db, user)[0].id
         # the agents' API of the process hosting the channels: its hooks are the router
         api = gateway.url(f"/api/v1/conversations/{cid}")
@@ -149,11 +152,11 @@ async def test_web_chat_report_handoff_and_agents_over_http(split: Split) -> Non
         async with http.post(f"{api}/messages", headers=AUTH,
                              json={"agent": "a1", "text": "您好，请讲。"}) as r:
             assert r.status == 201 and (await r.json())["delivered"] is True
-        assert await later(http, gateway, user) == [{"text": "您好，请讲。", "role": "agent"}]
+        assert await later(http, gateway, who) == [{"text": "您好，请讲。", "role": "agent"}]
         async with http.post(f"{api}/handback", headers=AUTH, json={"agent": "a1"}) as r:
             answer = await r.json()
             assert r.status == 200 and answer["delivered"] is True and answer["id"] == cid
-        assert "回来" in (await later(http, gateway, user))[-1]["text"]  # the bot resumed
+        assert "回来" in (await later(http, gateway, who))[-1]["text"]  # the bot resumed
         async with http.post(f"{api}/handback", headers=AUTH, json={"agent": "a1"}) as r:
             assert r.status == 409 and (await r.json())["error"]["field"] == "conversation_id"
     await gateway.app[ROUTER].close()  # the last bot lines are written
@@ -165,11 +168,10 @@ async def test_web_chat_report_handoff_and_agents_over_http(split: Split) -> Non
     assert any(m.role == "bot" and "回来" in m.text for m in kept)  # the resumed bot's answer
 
 
-async def later(http: aiohttp.ClientSession, platform: Platform, user: str
+async def later(http: aiohttp.ClientSession, platform: Platform, who: WebUser
                 ) -> list[dict[str, Any]]:
     """The web user's messages delivered outside their requests (agents, hand-backs)."""
-    async with http.get(platform.url("/chat/messages"), params={"user": user, "after": "0"}) as r:
-        return list((await r.json())["messages"])
+    return list((await web_later(http, platform, who))["messages"])
 
 
 async def test_wechat_pushes_over_http(split: Split, wechat_api: WeChatApiStandIn) -> None:
@@ -370,11 +372,13 @@ async def test_a_back_office_down_degrades_as_the_router_does(
     env = {**platform_env(None), "XIAOBAO_BACKOFFICE_URL": f"http://127.0.0.1:{port}"}
     own = own_database(tmp_path)
     gateway = await start_platform(tmp_path / "gateway", own, rasa_url, env, monkeypatch)
-    user, wechat_user = "web-down-" + uuid.uuid4().hex[:6], openid()
+    wechat_user = openid()
     spool = tmp_path / "gateway" / "var" / "channels-spool.jsonl"
     try:
         async with aiohttp.ClientSession() as http:
-            reply = await chat(http, gateway, user, "我家老人住院了")
+            down = await web_user(http, gateway)
+            user = down.user
+            reply = await chat(http, gateway, down, "我家老人住院了")
             assert reply == {"messages": [{"text": STORE_DOWN}], "state": "queued"}
             pusher = WeChatPusher(gateway.url("/wechat"))
             _, answer = await pusher.push(text_xml(wechat_user, "我要理赔"))
@@ -390,7 +394,8 @@ async def test_a_back_office_down_degrades_as_the_router_does(
             server = TestServer(create_app(settings, channel_db), host="127.0.0.1", port=port)
             await server.start_server()
             try:
-                assert (await chat(http, gateway, "web-back", "你好"))["state"] == "bot"
+                back = await web_user(http, gateway)
+                assert (await chat(http, gateway, back, "你好"))["state"] == "bot"
             finally:
                 await gateway.app[ROUTER].close()
                 await server.close()

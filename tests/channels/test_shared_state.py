@@ -16,7 +16,16 @@ from xml.etree import ElementTree
 
 import aiohttp
 import pytest
-from channel_kit import IVR_SECRET, TOKEN, Platform, platform_env, start_platform
+from channel_kit import (
+    IVR_SECRET,
+    TOKEN,
+    Platform,
+    platform_env,
+    start_platform,
+    web_chat,
+    web_later,
+    web_user,
+)
 
 from backoffice.store.db import Database
 from channels.ivr import MENU
@@ -89,10 +98,10 @@ async def test_a_call_goes_on_in_another_process(two: tuple[Platform, Platform])
 async def test_a_web_users_later_messages_reach_either_process(
         two: tuple[Platform, Platform]) -> None:
     a, b = two
-    user = "web-" + uuid.uuid4().hex[:10]
     async with aiohttp.ClientSession() as http:
-        async with http.post(a.url("/chat/messages"), json={"user": user, "text": "转人工"}) as r:
-            assert (await r.json())["state"] == "queued"
+        who = await web_user(http, a)  # a session one process opened holds on the other
+        user = who.user
+        assert (await web_chat(http, a, who, "转人工"))["state"] == "queued"
         async with http.get(b.url("/api/v1/conversations"), params={"state": "queued"},
                             headers=AUTH) as r:
             cid = next(c["id"] for c in (await r.json())["items"] if c["user"] == user)
@@ -101,9 +110,7 @@ async def test_a_web_users_later_messages_reach_either_process(
             assert (await r.json())["delivered"] is True
 
         async def poll(platform: Platform, after: int) -> dict[str, Any]:
-            async with http.get(platform.url("/chat/messages"),
-                                params={"user": user, "after": str(after)}) as r:
-                return dict(await r.json())
+            return await web_later(http, platform, who, after)
 
         seen = await poll(b, 0)  # delivered by a, fetched from b
         assert seen["messages"] == [{"text": "您好，我是客服。", "role": "agent"}]

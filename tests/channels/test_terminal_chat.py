@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
-import uuid
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +16,7 @@ from channel_kit import TOKEN, Platform, eventually
 from backoffice.services import conversations as conv
 
 XIAOBAO = Path(sys.executable).with_name("xiaobao")
+ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -53,7 +54,10 @@ class Terminal:
 
 async def _terminal(*args: str, tmp: Path) -> Terminal:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
-    env.update({"PYTHONIOENCODING": "utf-8", "XIAOBAO_VAR_DIR": str(tmp / "chat-var")})
+    # this checkout's code, whichever checkout the environment was installed from
+    env.update({"PYTHONIOENCODING": "utf-8", "XIAOBAO_VAR_DIR": str(tmp / "chat-var"),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                            env.get("PYTHONPATH")]))})
     proc = await asyncio.create_subprocess_exec(
         str(XIAOBAO), "chat", *args, stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env)
@@ -62,9 +66,12 @@ async def _terminal(*args: str, tmp: Path) -> Terminal:
 
 async def test_terminal_chat_through_the_gateway_with_a_handoff(platform: Platform,
                                                                  tmp_path: Path) -> None:
-    user = "term-" + uuid.uuid4().hex[:10]
-    term = await _terminal("--url", platform.url("/"), "--user", user, tmp=tmp_path)
-    await term.shows(user)  # the banner names the web user
+    term = await _terminal("--url", platform.url("/"), tmp=tmp_path)
+    banner = await term.shows("输入 /quit 退出")
+    # the banner names the web user, whom the platform chose and signed a session for
+    found = re.search(r"用户 (web-[0-9a-f]{16})）", banner)
+    assert found
+    user = found.group(1)
     assert "小保：请问出险日期是哪天？" in await term.type("我要报案", "出险日期")
     await term.type("昨天", "哪里")
     assert "小保：已为您登记" in await term.type("在家里", "已为您登记")

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from channel_kit import TOKEN, Platform
+from channel_kit import TOKEN, Platform, WebUser, web_chat, web_later, web_user
 
 from backoffice.domain.errors import Conflict, ValidationError
 from backoffice.services import conversations as conv
@@ -19,25 +19,26 @@ from xiaobao.channel_port import InProcessBackoffice
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-async def chat(http: aiohttp.ClientSession, platform: Platform, user: str, text: str
+async def chat(http: aiohttp.ClientSession, platform: Platform, who: WebUser, text: str
                ) -> dict[str, Any]:
-    async with http.post(platform.url("/chat/messages"), json={"user": user, "text": text}) as r:
-        assert r.status == 200
-        return dict(await r.json())
+    return await web_chat(http, platform, who, text)
 
 
 async def test_web_chat_report_handoff_and_agent_messages(platform: Platform) -> None:
-    user = "web-" + uuid.uuid4().hex[:10]
     async with aiohttp.ClientSession() as http:
         async with http.get(platform.url("/chat")) as r:
             assert r.status == 200 and "小保" in await r.text()
-        assert "出险日期" in (await chat(http, platform, user, "我要报案"))["messages"][0]["text"]
-        await chat(http, platform, user, "昨天")
-        done = await chat(http, platform, user, "在家里")
+            cookie = r.cookies["xb_chat"]  # a new visitor gets a session of the server's
+            assert cookie["httponly"] and cookie["samesite"] == "Strict"
+        who = await web_user(http, platform)
+        user = who.user
+        assert "出险日期" in (await chat(http, platform, who, "我要报案"))["messages"][0]["text"]
+        await chat(http, platform, who, "昨天")
+        done = await chat(http, platform, who, "在家里")
         assert done["messages"][0]["text"].startswith("已为您登记")
-        handoff = await chat(http, platform, user, "转人工")
+        handoff = await chat(http, platform, who, "转人工")
         assert handoff["state"] == "queued"
-        assert (await chat(http, platform, user, "还在吗"))["messages"] == []
+        assert (await chat(http, platform, who, "还在吗"))["messages"] == []
         items = await (await http.get(platform.url("/api/v1/conversations?state=queued"),
                                       headers=AUTH)).json()
         cid = next(c["id"] for c in items["items"] if c["user"] == user)
@@ -45,9 +46,7 @@ async def test_web_chat_report_handoff_and_agent_messages(platform: Platform) ->
                         json={"agent": "a1", "text": "您好，请讲。"})
 
         async def polled() -> list[dict[str, Any]]:
-            async with http.get(platform.url("/chat/messages"),
-                                params={"user": user, "after": "0"}) as r:
-                return list((await r.json())["messages"])
+            return list((await web_later(http, platform, who))["messages"])
 
         got: list[dict[str, Any]] = []
 
@@ -65,11 +64,15 @@ async def test_web_chat_report_handoff_and_agent_messages(platform: Platform) ->
                              json={"disposition": "resolved"}) as r:
             assert (await r.json())["state"] == "closed"
         # the next message opens a new conversation, owned by the bot
-        assert (await chat(http, platform, user, "你好"))["state"] == "bot"
-        for bad in ({"user": "", "text": "x"}, {"user": "a b", "text": "x"},
-                    {"user": "u1", "text": ""}, {"user": "u1", "text": "a\x00"}, [1]):
-            async with http.post(platform.url("/chat/messages"), json=bad) as r:
+        assert (await chat(http, platform, who, "你好"))["state"] == "bot"
+        for bad in ({"user": user, "text": ""}, {"text": "a\x00"}, {"text": 12}, [1]):
+            async with http.post(platform.url("/chat/messages"), json=bad,
+                                 headers=who.auth) as r:
                 assert r.status == 400 and (await r.json())["error"]["field"]
+        for bad in ({"user": "", "text": "x"}, {"user": "a b", "text": "x"}):
+            async with http.post(platform.url("/chat/messages"), json=bad,
+                                 headers=who.auth) as r:
+                assert r.status == 403 and (await r.json())["error"]["field"] == "user"
 
 
 HOSTILE = [None, "", "x" * 5000, 12, [], {}, "\x00", True]
@@ -85,9 +88,10 @@ async def test_agents_api_bad_input_is_4xx_naming_the_field(platform: Platform) 
                 assert 400 <= r.status < 500
         async with http.get(f"{base}/424242") as r:
             assert r.status == 404
-        await chat(http, platform, "web-hostile", "转人工")
+        hostile = await web_user(http, platform)
+        await chat(http, platform, hostile, "转人工")
         items = (await (await http.get(base, params={"state": "queued"})).json())["items"]
-        cid = next(c["id"] for c in items if c["user"] == "web-hostile")
+        cid = next(c["id"] for c in items if c["user"] == hostile.user)
         for action, field in (("take", "agent"), ("messages", "agent"), ("transfer", "target"),
                               ("close", "disposition")):
             for value in HOSTILE:
