@@ -3,6 +3,11 @@
 Tests that take `db` run once per backend: `XIAOBAO_TEST_POSTGRES_URL` (set by .ci/run when a
 server answers on localhost:5432) adds the PostgreSQL run. `bot_stack` (tests/bot_stack.py) is
 the project's own bot on a real stack, started once per session for whoever needs it.
+
+Staff passwords are hashed with argon2's cheapest parameters here
+(XIAOBAO_CHEAP_PASSWORD_HASHES=1, also for the processes the tests start): the suite creates
+many staff, and the recommended parameters cost about 0.2 s a hash. The test of those
+parameters turns it off.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
 
 pytest_plugins = ["tests.bot_stack"]
+
+os.environ.setdefault("XIAOBAO_CHEAP_PASSWORD_HASHES", "1")
 
 PG_URL = os.environ.get("XIAOBAO_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff_parser = sub.add_parser("staff", help="坐席台人员", description="坐席台人员")
     staff_sub = staff_parser.add_subparsers(dest="staff_command", required=True,
                                             metavar="COMMAND")
-    p = add("add", cmd_staff_add, "添加坐席台账号（密码以 scrypt 散列保存）", staff_sub)
+    p = add("add", cmd_staff_add, "添加坐席台账号（密码以 argon2id 散列保存）", staff_sub)
     p.add_argument("username", help="用户名：小写字母开头，3–40 位")
     p.add_argument("--role", required=True, choices=staff_roles.ROLES)
     p.add_argument("--name", help="显示姓名")

@@ -1,6 +1,9 @@
 """Staff accounts and desk sessions.
 
-Passwords are kept as scrypt hashes (hashlib.scrypt, n=2^14, r=8, p=1, 16-byte salt).
+Passwords are kept as argon2id hashes with argon2-cffi's recommended parameters (RFC 9106's
+low-memory profile). Hashes from before (scrypt, n=2^14, r=8, p=1) still verify and are replaced
+by argon2id at the next successful sign-in, desk or API. XIAOBAO_CHEAP_PASSWORD_HASHES=1 (tests
+only) hashes with argon2's cheapest parameters so a suite that creates many staff stays fast.
 A login creates a server-side session: the browser holds a random token in a cookie, the table
 only its SHA-256, with a CSRF token for the session's forms. Sessions expire after a fixed
 lifetime and after a spell of inactivity; logging out deletes the row.
@@ -16,11 +19,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import CHEAPEST
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -38,29 +46,54 @@ from backoffice.store.models import (
     utcnow,
 )
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SESSION_LIFETIME = timedelta(hours=12)
 SESSION_IDLE = timedelta(minutes=60)
 API_TOKEN_LIFETIME = timedelta(hours=8)
 LOGIN_WINDOW = timedelta(minutes=15)
 MAX_LOGIN_FAILURES = 5  # per username within LOGIN_WINDOW; then refused until they age out
-# a hash to compare against when the user does not exist, so both cases take the same time
-_DUMMY = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 88
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    if os.environ.get("XIAOBAO_CHEAP_PASSWORD_HASHES") == "1":
+        return PasswordHasher.from_parameters(CHEAPEST)
+    return PasswordHasher()  # argon2-cffi's defaults: RFC 9106 low-memory argon2id
+
+
+@cache
+def _dummy() -> str:
+    """A hash to compare against when the user does not exist, so both cases take the same
+    time."""
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                         dklen=64)
-    b64 = base64.b64encode
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(key).decode()}"
+    return _hasher().hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
     try:
-        scheme, n, r, p, salt, key = stored.split("$")
-        if scheme != "scrypt":
-            return False
+        return _hasher().verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """True for a hash of an older scheme or with other parameters than today's."""
+    if not stored.startswith("$argon2id$"):
+        return True
+    try:
+        return _hasher().check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    """The scheme before argon2id: `scrypt$n$r$p$salt$key`, base64."""
+    try:
+        _scheme, n, r, p, salt, key = stored.split("$")
         expected = base64.b64decode(key)
         got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
                              r=int(r), p=int(p), dklen=len(expected))
@@ -186,7 +219,7 @@ def _signed_in(s: Session, name: str, password: str, failed: str) -> StaffRow | 
         raise TooManyLogins("登录失败次数过多，请稍后再试", "username")
     row = s.execute(select(StaffRow).where(StaffRow.username == name)).scalar()
     ok = len(password) <= 200 and verify_password(
-        password, row.password_hash if row else _DUMMY)
+        password, row.password_hash if row else _dummy())
     if row is None or not ok or not row.active:
         s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name,
                                                   StaffLoginFailure.at < since))
@@ -194,6 +227,9 @@ def _signed_in(s: Session, name: str, password: str, failed: str) -> StaffRow | 
         audit(s, name or "-", "staff", name or "-", failed)
         return None
     s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name))
+    if needs_rehash(row.password_hash):  # the password is at hand only now
+        row.password_hash = hash_password(password)
+        audit(s, row.username, "staff", row.username, "rehash_password")
     return row
 
 

@@ -531,7 +531,8 @@ apscheduler_jobs = Table(
 # ---- staff, complaints, home visits, satisfaction (the desk) ---------------------------------
 
 class StaffRow(Base):
-    """A desk account. The password is kept only as a scrypt hash."""
+    """A desk account. The password is kept only as an argon2id hash (an older scrypt one until
+    its next sign-in)."""
 
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -198,10 +198,10 @@ async def test_sessions_expire(desk: Desk, world: World, clock: ManualClock) -> 
     assert last.status == 302
 
 
-def test_passwords_are_scrypt_hashes(world: World) -> None:
+def test_passwords_are_argon2id_hashes(world: World) -> None:
     with world.db.read() as s:
         row = s.execute(select(StaffRow).where(StaffRow.username == "handler.wang")).scalar_one()
-    assert row.password_hash.startswith("scrypt$16384$8$1$")
+    assert row.password_hash.startswith("$argon2id$")
     assert PASSWORDS["handler.wang"] not in row.password_hash
     assert staff.verify_password(PASSWORDS["handler.wang"], row.password_hash)
     assert not staff.verify_password("demo-handler-2027", row.password_hash)
