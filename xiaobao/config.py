@@ -44,6 +44,8 @@ class Settings:
     #: How long a web chat session lives; renewed when used past half of it
     #: (XIAOBAO_WEB_SESSION_TTL_MINUTES).
     web_session_ttl: timedelta = timedelta(hours=2)
+    #: How long a link to a policy's document opens (XIAOBAO_DOCUMENT_LINK_DAYS).
+    document_link_lifetime: timedelta = timedelta(days=30)
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -69,6 +71,7 @@ class Settings:
             notify=NotifyConfig.from_env(),
             staff_token_ttl=_minutes("XIAOBAO_STAFF_TOKEN_TTL_MINUTES", 480),
             web_session_ttl=_minutes("XIAOBAO_WEB_SESSION_TTL_MINUTES", 120),
+            document_link_lifetime=_days("XIAOBAO_DOCUMENT_LINK_DAYS", 30),
         )
 
 
@@ -79,3 +82,12 @@ def _minutes(name: str, default: int) -> timedelta:
     if not raw.isdigit() or not 1 <= int(raw) <= 60 * 24 * 30:
         raise SystemExit(f"{name} must be a whole number of minutes from 1 to 43200")
     return timedelta(minutes=int(raw))
+
+
+def _days(name: str, default: int) -> timedelta:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return timedelta(days=default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 366:
+        raise SystemExit(f"{name} must be a whole number of days from 1 to 366")
+    return timedelta(days=int(raw))

@@ -5,7 +5,6 @@ Later parts (channels, desk, scheduler) mount here too; the agents' desk is at /
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -20,13 +19,14 @@ from prometheus_client import (
 
 from backoffice.api.app import Handler, create_api
 from backoffice.api.conversations import HOOKS_KEY
-from backoffice.api.endpoints import document_signature
 from backoffice.api.reading import reader_from_env
+from backoffice.clock import utcnow
 from backoffice.desk.app import create_desk
+from backoffice.domain import document_link
 from backoffice.domain.errors import NotFound
 from backoffice.notifications.config import token_cache
 from backoffice.scheduler.service import PlatformScheduler
-from backoffice.services.policies import get_policy
+from backoffice.services.policies import document_link_revision, get_policy
 from backoffice.services.running import in_thread, run_use_case
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
@@ -85,12 +85,14 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def policy_document(request: web.Request) -> web.Response:
-    """The customer's link to their electronic policy: the signature is the credential."""
+    """The customer's link to their electronic policy: the signature (over the policy, an
+    expiry and the policy's revocation counter) is the credential."""
     no = request.match_info["policy_no"]
-    sig = request.query.get("sig", "")
-    expected = document_signature(request.app[TOKEN], no)
-    if not hmac.compare_digest(sig.encode(), expected.encode()):
-        return web.Response(status=403, text="链接无效或已过期", content_type="text/plain")
+    db = request.app[DB]
+    revision = await run_use_case(db, document_link_revision, db, no)
+    refused = document_link.refusal(request.app[TOKEN], no, request.query, revision, utcnow())
+    if refused:
+        return web.Response(status=403, text=refused, content_type="text/plain")
     try:
         detail = await run_use_case(request.app[DB], get_policy, request.app[DB], no)
     except NotFound:
@@ -127,7 +129,8 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     api = create_api(db, settings.api_token, FileStore(settings.files_root), reader_from_env(),
-                     staff_token_lifetime=settings.staff_token_ttl)
+                     staff_token_lifetime=settings.staff_token_ttl,
+                     document_link_lifetime=settings.document_link_lifetime)
     router = mount_channels(app, settings, backoffice_port(settings, db, api),
                             token_cache(settings.notify, db), registry)
     hooks = AgentHooks(router)  # agents' messages and hand-backs reach the channels

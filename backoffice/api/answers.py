@@ -1008,6 +1008,13 @@ class TokenRevoked(Answer):
     revoked: bool
 
 
+class DocumentLinksRevoked(Answer):
+    policy_no: str
+    document_link_revision: int = Field(
+        description="Signed into every link; the links of earlier revisions are refused.")
+    document_url: str = absent("A new link to the policy's document (not for masked roles).")
+
+
 # ---- the operations' answers ----------------------------------------------------------------
 
 #: (method, path template under /api/v1) → (success status, answer model; None when the
@@ -1028,6 +1035,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/policies/{policy_no}/payments"): (201, PolicyDetail),
     ("POST", "/policies/{policy_no}/transitions"): (200, PolicyDetail),
     ("POST", "/policies/{policy_no}/endorsements"): (201, EndorsementResult),
+    ("POST", "/policies/{policy_no}/document-links/revocation"): (200, DocumentLinksRevoked),
     ("GET", "/policies/{policy_no}/document"): (200, None),  # text/html
     ("GET", "/parties/{id_number}"): (200, PartyRecord),
     ("PATCH", "/parties/{id_number}"): (200, PartyUpdateResult),

@@ -21,6 +21,7 @@ from backoffice.api.declare import PRINCIPAL_KEY, PUBLIC, Operation, dumps, entr
 from backoffice.api.endpoints import (
     FILES_KEY,
     LIFETIME_KEY,
+    LINK_LIFETIME_KEY,
     READER_KEY,
     TOKEN_KEY,
     InvalidCredentials,
@@ -29,6 +30,7 @@ from backoffice.api.endpoints import (
 from backoffice.api.operations import OPERATIONS
 from backoffice.api.reading import DocumentReader
 from backoffice.domain import staff as roles
+from backoffice.domain.document_link import LINK_LIFETIME
 from backoffice.domain.errors import (
     Conflict,
     DomainError,
@@ -141,16 +143,18 @@ def _route(app: web.Application, op: Operation) -> None:
 
 def create_api(db: Any, api_token: str, files: Any = None,
                reader: DocumentReader | None = None,
-               staff_token_lifetime: timedelta = staff.API_TOKEN_LIFETIME) -> web.Application:
+               staff_token_lifetime: timedelta = staff.API_TOKEN_LIFETIME,
+               document_link_lifetime: timedelta = LINK_LIFETIME) -> web.Application:
     """The /api/v1 app: every operation of the table. `files` keeps uploaded claim documents;
     `reader` reads them with OCR (none: documents are stored unread); staff tokens live
-    `staff_token_lifetime`."""
+    `staff_token_lifetime`, links to policy documents `document_link_lifetime`."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware, nul_middleware])
     app[DB_KEY] = db
     app[TOKEN_KEY] = api_token
     if files is not None:  # the back office alone, without uploads, has none
         app[FILES_KEY] = files
     app[LIFETIME_KEY] = staff_token_lifetime
+    app[LINK_LIFETIME_KEY] = document_link_lifetime
     if reader is not None:
         app[READER_KEY] = reader
 

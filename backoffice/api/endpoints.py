@@ -6,8 +6,6 @@ backoffice.api.operations declares the rest.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import logging
 import tempfile
@@ -21,6 +19,8 @@ from pydantic import Field
 
 from backoffice.api.declare import Call, Created, Nothing, reads
 from backoffice.api.reading import DocumentReader
+from backoffice.clock import utcnow
+from backoffice.domain import document_link
 from backoffice.domain.errors import DomainError, NotFound, ValidationError
 from backoffice.domain.staff import Actor
 from backoffice.services import (
@@ -75,6 +75,7 @@ class SignIn(Command):
 
 LIFETIME_KEY = web.AppKey("staff_token_lifetime", timedelta)
 TOKEN_KEY = web.AppKey("api_token", str)
+LINK_LIFETIME_KEY = web.AppKey("document_link_lifetime", timedelta)
 FILES_KEY = web.AppKey("files", Any)  # backoffice.store.files.FileStore, from the platform
 READER_KEY = web.AppKey("document_reader", DocumentReader)
 
@@ -147,18 +148,25 @@ class PartyRef(Command):
     id_number: IdNumber
 
 
-def document_signature(api_token: str, policy_no: str) -> str:
-    """A capability for one policy's document: shareable with the customer, not guessable."""
-    key = hashlib.sha256(b"policy-document:" + api_token.encode()).digest()
-    return hmac.new(key, policy_no.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def with_document_url(request: web.Request, detail: dict[str, Any]) -> dict[str, Any]:
+async def with_document_url(call: Call, detail: dict[str, Any]) -> dict[str, Any]:
+    """The policy with a fresh link to its document (expiring, revocable: see
+    backoffice.domain.document_link)."""
     no = detail.get("policy_no")
-    if no:
-        sig = document_signature(request.app[TOKEN_KEY], no)
-        detail["document_url"] = f"/documents/policies/{no}?sig={sig}"
+    revision = (await run_use_case(call.db, policies.document_link_revision, call.db, no)
+                if no else None)
+    if no and revision is not None:
+        app = call.request.app
+        detail["document_url"] = document_link.link(
+            app[TOKEN_KEY], no, revision, utcnow(), app[LINK_LIFETIME_KEY])
     return detail
+
+
+@reads(policies.revoke_document_links.command)  # type: ignore[attr-defined]
+async def revoke_document_links(call: Call, cmd: Any) -> dict[str, Any]:
+    """Revoke every link given out so far; the answer carries a new one."""
+    answer = await run_use_case(call.db, policies.revoke_document_links, call.db, cmd,
+                                call.actor)
+    return await with_document_url(call, answer)
 
 
 @takes(ApplicationRef)
@@ -178,13 +186,13 @@ def _policy_no(cmd: PolicyRef) -> str:
 @reads(PolicyRef)
 async def get_policy(call: Call, cmd: PolicyRef) -> dict[str, Any]:
     detail = await run_use_case(call.db, policies.get_policy, call.db, _policy_no(cmd))
-    return with_document_url(call.request, detail)
+    return await with_document_url(call, detail)
 
 
 @reads(policies.issue.command)  # type: ignore[attr-defined]
 async def issue(call: Call, cmd: Any) -> dict[str, Any]:
     detail = await run_use_case(call.db, policies.issue, call.db, cmd, call.actor)
-    return with_document_url(call.request, detail)
+    return await with_document_url(call, detail)
 
 
 @takes(PolicyRef)

@@ -683,6 +683,32 @@ def issue(db: Database, cmd: Issue, actor: str) -> dict[str, Any]:
 
 # ---- lifecycle moves ------------------------------------------------------------------------
 
+class RevokeDocumentLinks(Command):
+    """Every link to the policy's document given out so far stops working."""
+
+    policy_no: Reference
+
+
+@takes(RevokeDocumentLinks)
+def revoke_document_links(db: Database, cmd: RevokeDocumentLinks, actor: str) -> dict[str, Any]:
+    with db.transaction() as s:
+        row = load_issued(s, cmd.policy_no, lock=True)
+        before = row.document_link_revision
+        row.document_link_revision = before + 1
+        audit(s, actor, "policy", cmd.policy_no, "revoke_document_links",
+              {"document_link_revision": before},
+              {"document_link_revision": row.document_link_revision})
+        return {"policy_no": cmd.policy_no, "document_link_revision": row.document_link_revision}
+
+
+def document_link_revision(db: Database, policy_no: str) -> int | None:
+    """The counter signed into the policy's document links; None when there is no such
+    issued policy."""
+    with db.read() as s:
+        return s.execute(select(PolicyRow.document_link_revision)
+                         .where(PolicyRow.policy_no == policy_no)).scalar()
+
+
 @takes(Transition)
 def transition(db: Database, cmd: Transition, actor: str) -> dict[str, Any]:
     """Staff (or the scheduler) move a policy along its lifecycle."""

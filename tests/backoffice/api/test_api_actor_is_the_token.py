@@ -105,6 +105,12 @@ async def _policy_move(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {"policy_no": policy["policy_no"]}, {"action": "cancel", "reason": "客户申请"}
 
 
+@example("POST", "/policies/{policy_no}/document-links/revocation")
+async def _revoke_links(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    policy = await issue_policy(api)
+    return {"policy_no": policy["policy_no"]}, {}
+
+
 @example("POST", "/policies/{policy_no}/endorsements")
 async def _endorse(api: Api, w: World) -> tuple[dict[str, str], Any]:
     policy = await issue_policy(api)

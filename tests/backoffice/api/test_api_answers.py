@@ -100,6 +100,7 @@ POLICY_OPS = {
     ("POST", "/applications/{application_no}/issue"), ("GET", "/policies"),
     ("GET", "/policies/{policy_no}"), ("POST", "/policies/{policy_no}/payments"),
     ("POST", "/policies/{policy_no}/transitions"), ("POST", "/policies/{policy_no}/endorsements"),
+    ("POST", "/policies/{policy_no}/document-links/revocation"),
     ("GET", "/parties/{id_number}"), ("PATCH", "/parties/{id_number}"), ("GET", "/audit"),
     ("POST", "/endorsement-requests"), ("GET", "/endorsement-requests"),
     ("GET", "/endorsement-requests/{request_no}"),
@@ -158,6 +159,7 @@ async def test_policy_party_request_binding_and_staff_answers(checked: CheckedAp
                    expect=200)
     await api.post(f"/policies/{other['policy_no']}/endorsements", {"kind": "surrender"},
                    expect=201)
+    await api.post(f"/policies/{other['policy_no']}/document-links/revocation", expect=200)
     declined = await api.post("/applications", application(
         person("赵六", date(1970, 2, 2), 66),
         health_declarations={**body["health_declarations"], "epilepsy": True}), expect=201)

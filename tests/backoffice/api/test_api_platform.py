@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 from api_testkit import TOKEN, Api, issue_policy
+
+from backoffice.clock import manual_clock
+from xiaobao.config import Settings
 
 WRONG = [
     {},
@@ -136,7 +142,7 @@ async def test_the_policy_document_link_opens_without_a_token_and_only_with_its_
     no = policy["policy_no"]
     detail = await api.get(f"/policies/{no}", expect=200)
     url = detail["document_url"]
-    assert url.startswith(f"/documents/policies/{no}?sig=")
+    assert url.startswith(f"/documents/policies/{no}?exp=")
     resp = await client.get(url)
     assert resp.status == 200
     page = await resp.text()
@@ -148,3 +154,73 @@ async def test_the_policy_document_link_opens_without_a_token_and_only_with_its_
     assert (await client.get(f"/documents/policies/{no}")).status == 403
     other = url.replace(no, "P20269999999999")
     assert (await client.get(other)).status == 403
+
+
+async def refused(client: TestClient, url: str) -> str:
+    resp = await client.get(url)
+    assert resp.status == 403
+    return await resp.text()
+
+
+def with_query(url: str, **changes: str) -> str:
+    path, _, query = url.partition("?")
+    params = dict(urllib.parse.parse_qsl(query))
+    return f"{path}?{urllib.parse.urlencode({**params, **changes})}"
+
+
+async def test_a_document_link_expires_after_its_days_and_says_so(
+        api: Api, client: TestClient) -> None:
+    no = (await issue_policy(api))["policy_no"]
+    url = (await api.get(f"/policies/{no}", expect=200))["document_url"]
+    exp = int(dict(urllib.parse.parse_qsl(url.partition("?")[2]))["exp"])
+    assert abs(exp - (datetime.now(UTC) + timedelta(days=30)).timestamp()) < 120
+    with manual_clock(datetime.now(UTC) + timedelta(days=29)):
+        assert (await client.get(url)).status == 200
+    with manual_clock(datetime.now(UTC) + timedelta(days=30, minutes=5)):
+        assert "已过期" in await refused(client, url)
+
+
+async def test_a_tampered_or_swapped_link_is_invalid_not_expired(
+        api: Api, client: TestClient) -> None:
+    no = (await issue_policy(api))["policy_no"]
+    other = (await issue_policy(api))["policy_no"]
+    url = (await api.get(f"/policies/{no}", expect=200))["document_url"]
+    exp = int(dict(urllib.parse.parse_qsl(url.partition("?")[2]))["exp"])
+    longer = with_query(url, exp=str(exp + 365 * 86400))
+    swapped = url.replace(f"/policies/{no}?", f"/policies/{other}?")
+    for bad in (longer, swapped, with_query(url, v="1"), with_query(url, exp="-1"),
+                with_query(url, exp="１２３"), url.replace(no, "P20269999999999")):
+        text = await refused(client, bad)
+        assert "无效" in text and "过期" not in text
+    with manual_clock(datetime.now(UTC) + timedelta(days=400)):
+        assert "无效" in await refused(client, longer)  # the forged expiry buys nothing
+
+
+async def test_revoking_ends_every_earlier_link_and_a_new_one_works(
+        api: Api, client: TestClient) -> None:
+    no = (await issue_policy(api))["policy_no"]
+    other = (await issue_policy(api))["policy_no"]
+    old = (await api.get(f"/policies/{no}", expect=200))["document_url"]
+    kept = (await api.get(f"/policies/{other}", expect=200))["document_url"]
+    answer = await api.post(f"/policies/{no}/document-links/revocation", expect=200)
+    assert answer["policy_no"] == no and answer["document_link_revision"] == 1
+    assert "撤销" in await refused(client, old)
+    assert (await client.get(answer["document_url"])).status == 200
+    fresh = (await api.get(f"/policies/{no}", expect=200))["document_url"]
+    assert (await client.get(fresh)).status == 200
+    assert (await client.get(kept)).status == 200  # another policy's links stay
+    audit = await api.get(f"/audit?entity_type=policy&entity_id={no}", expect=200)
+    assert any(e["action"] == "revoke_document_links" for e in audit["items"])
+    await api.error("POST", "/policies/P20269999999999/document-links/revocation", 404,
+                    "not_found", "policy_no")
+
+
+def test_the_link_lifetime_is_a_setting(monkeypatch: pytest.MonkeyPatch,
+                                        tmp_path: Path) -> None:
+    monkeypatch.setenv("XIAOBAO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("XIAOBAO_DOCUMENT_LINK_DAYS", "7")
+    assert Settings.from_env().document_link_lifetime == timedelta(days=7)
+    for wrong in ("0", "7.5", "-1", "1000"):
+        monkeypatch.setenv("XIAOBAO_DOCUMENT_LINK_DAYS", wrong)
+        with pytest.raises(SystemExit):
+            Settings.from_env()

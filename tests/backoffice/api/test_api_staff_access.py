@@ -414,3 +414,19 @@ async def test_closing_a_conversation_through_the_api_asks_for_a_rating(
         (str(cid), "agent.li", "wechat"), (str(other), "agent.li", "wechat")}
     assert {n.recipient for n in sent} == {"oStaffApiWorld000000000000001",
                                            "oStaffApiWorld000000000000002"}
+
+
+async def test_revoking_document_links_is_audited_as_the_underwriter(api: Api,
+                                                                     world: World) -> None:
+    no = (await issue_policy(api))["policy_no"]
+    underwriter = await sign_in(api, roles.UNDERWRITER)
+    answer = await as_staff(api, underwriter, "POST",
+                            f"/policies/{no}/document-links/revocation", expect=200)
+    assert answer["document_link_revision"] == 1
+    entries = (await api.get(f"/audit?entity_type=policy&entity_id={no}",
+                             expect=200))["items"]
+    revoked = [e for e in entries if e["action"] == "revoke_document_links"]
+    assert [e["actor"] for e in revoked] == [USER_OF_ROLE[roles.UNDERWRITER]]
+    agent = await sign_in(api, roles.CS_AGENT)
+    await as_staff(api, agent, "POST", f"/policies/{no}/document-links/revocation",
+                   expect=403)
