@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from xiaobao import bot  # noqa: E402
 
 TOKEN = "bench-bot-token"
+RASA_TOKEN = "bench-rasa-token"
 XIAOBAO = Path(sys.executable).parent / "xiaobao"
 # a turn whose action reads the back office (GET /service-outlets), then a plain rule turn
 ACTION_TURN = "最近的服务网点在哪里"
@@ -119,7 +120,7 @@ async def history(rasa: str, sender: str, turns: int, age: timedelta | None) -> 
             {"event": "action", "timestamp": t + 0.3, "name": "action_listen"},
         ]
     async with aiohttp.ClientSession() as s:
-        url = f"{rasa}/conversations/{sender}/tracker/events"
+        url = bot.with_token(f"{rasa}/conversations/{sender}/tracker/events", RASA_TOKEN)
         for i in range(0, len(events), 400):
             async with s.post(url, json=events[i:i + 400]) as resp:
                 assert resp.status == 200, await resp.text()
@@ -156,10 +157,10 @@ def start(tmp: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
     procs = [subprocess.Popen([str(XIAOBAO), "serve", "--port", str(api_port),
                                "--no-scheduler"], env=env, stdout=subprocess.DEVNULL)]
     procs += bot.start_bot(model, rasa_port, action_port, f"http://127.0.0.1:{api_port}", TOKEN,
-                           tmp)
+                           tmp, rasa_token=RASA_TOKEN)
     rasa = f"http://127.0.0.1:{rasa_port}"
     for url in (f"http://127.0.0.1:{api_port}/healthz", f"http://127.0.0.1:{action_port}/health",
-                f"{rasa}/status"):
+                bot.with_token(f"{rasa}/status", RASA_TOKEN)):
         if not bot.wait_ready(url, 600, procs):
             bot.stop(procs)
             sys.exit(f"{url} did not come up")

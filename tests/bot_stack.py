@@ -36,6 +36,7 @@ from tests.channels.channel_kit import APPID, IVR_SECRET, WECHAT_TOKEN, WeChatAp
 from xiaobao import bot
 
 TOKEN = "test-bot-token"
+RASA_TOKEN = "test-rasa-token"
 XIAOBAO = Path(sys.executable).parent / "xiaobao"
 
 
@@ -87,6 +88,7 @@ class BotStack:
     seed: dict[str, Any]
     wechat: WeChatApiStandIn
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    rasa_token: str = RASA_TOKEN
 
     @property
     def api_url(self) -> str:
@@ -176,13 +178,15 @@ def bot_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotStack]:
         procs.append(subprocess.Popen([str(XIAOBAO), "serve", "--port", str(api_port),
                                        "--no-scheduler"], env=env))
         platform_url = f"http://127.0.0.1:{api_port}"
-        procs += bot.start_bot(model, rasa_port, action_port, platform_url, TOKEN, tmp)
+        procs += bot.start_bot(model, rasa_port, action_port, platform_url, TOKEN, tmp,
+                               rasa_token=RASA_TOKEN)
         stack = BotStack(f"http://127.0.0.1:{rasa_port}", platform_url,
                          env["XIAOBAO_DATABASE_URL"], seed, wechat.api, procs)
         assert bot.wait_ready(f"{platform_url}/healthz", 120, procs), "platform did not start"
         assert bot.wait_ready(f"http://127.0.0.1:{action_port}/health", 240, procs), \
             "action server did not start"
-        assert bot.wait_ready(f"{stack.rasa_url}/status", 400, procs), "Rasa did not start"
+        assert bot.wait_ready(bot.with_token(f"{stack.rasa_url}/status", RASA_TOKEN), 400,
+                              procs), "Rasa did not start"
         yield stack
     finally:
         bot.stop(procs)

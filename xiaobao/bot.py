@@ -70,7 +70,12 @@ def train(force: bool = False, root: Path = ROOT) -> tuple[Path, bool]:
     return target, True
 
 
-def endpoints_file(action_port: int, directory: Path) -> Path:
+def reachable(host: str) -> str:
+    """Where to reach a server bound to `host`: a wildcard is reached on loopback."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def endpoints_file(action_port: int, directory: Path, actions_host: str = "127.0.0.1") -> Path:
     """endpoints.yml: the action server on this port and an SQL tracker store.
 
     The SQL tracker store reads only the last conversation session of a sender (the in-memory
@@ -91,25 +96,47 @@ def endpoints_file(action_port: int, directory: Path) -> Path:
                  f'  username: "{u.username or ""}"\n  password: "{u.password or ""}"\n')
     else:
         store = f'  type: SQL\n  dialect: "sqlite"\n  db: "{directory / "rasa-tracker.db"}"\n'
-    path.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+    path.write_text(f'action_endpoint:\n  url: "http://{reachable(actions_host)}:{action_port}'
+                    f'/webhook"\n'
                     f"tracker_store:\n{store}")
     return path
 
 
+def rasa_command(model: Path, port: int, action_port: int, var_dir: Path, token: str,
+                 host: str = "127.0.0.1", actions_host: str = "127.0.0.1") -> list[str]:
+    """The Rasa server: REST channel and HTTP API on `host` only; the API (trackers, models)
+    wants `token`, the REST webhook the platform talks to does not."""
+    return [str(BOT_BIN / "python"), "bot/rasa_run.py", "run", "--enable-api",
+            "--auth-token", token, "--interface", host, "--model", str(model),
+            "--port", str(port), "--credentials", "bot/credentials.yml",
+            "--endpoints", str(endpoints_file(action_port, var_dir, actions_host))]
+
+
+def actions_command(port: int) -> list[str]:
+    return [str(BOT_BIN / "python"), "bot/rasa_run.py", "run", "actions", "--actions",
+            "actions", "--port", str(port)]
+
+
 def start_bot(model: Path, rasa_port: int, action_port: int, api_url: str, api_token: str,
-              var_dir: Path) -> list[subprocess.Popen[bytes]]:
-    """The action server and the Rasa server (REST channel, --enable-api), as subprocesses."""
+              var_dir: Path, *, rasa_token: str, host: str = "127.0.0.1",
+              actions_host: str = "127.0.0.1") -> list[subprocess.Popen[bytes]]:
+    """The action server and the Rasa server (REST channel, --enable-api behind `rasa_token`),
+    as subprocesses listening on `actions_host` and `host` (loopback unless configured)."""
     var_dir.mkdir(parents=True, exist_ok=True)
     env = bot_env(XIAOBAO_API_URL=api_url, XIAOBAO_API_TOKEN=api_token)
-    # bot/rasa_run.py is `rasa` without three per-turn costs (see its docstring)
-    actions = subprocess.Popen(
-        [str(BOT_BIN / "python"), "bot/rasa_run.py", "run", "actions", "--actions", "actions",
-         "--port", str(action_port)], cwd=ROOT, env=env)
-    rasa = subprocess.Popen(
-        [str(BOT_BIN / "python"), "bot/rasa_run.py", "run", "--enable-api", "--model",
-         str(model), "--port", str(rasa_port), "--credentials", "bot/credentials.yml",
-         "--endpoints", str(endpoints_file(action_port, var_dir))], cwd=ROOT, env=env)
+    # bot/rasa_run.py is `rasa` without three per-turn costs (see its docstring); the action
+    # server (rasa_sdk) takes its interface from SANIC_HOST only
+    actions = subprocess.Popen(actions_command(action_port), cwd=ROOT,
+                               env={**env, "SANIC_HOST": actions_host})
+    rasa = subprocess.Popen(rasa_command(model, rasa_port, action_port, var_dir, rasa_token,
+                                         host, actions_host), cwd=ROOT, env=env)
     return [actions, rasa]
+
+
+def with_token(url: str, token: str) -> str:
+    """A URL of Rasa's HTTP API with its token (Rasa reads it from the query string)."""
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}{urllib.parse.urlencode({'token': token})}"
 
 
 def wait_ready(url: str, timeout: float, procs: Sequence[subprocess.Popen[bytes]] = ()) -> bool:

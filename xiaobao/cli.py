@@ -160,7 +160,8 @@ def up_settings(settings: Settings, args: argparse.Namespace) -> Settings:
     """`xiaobao up` points the platform's channels at the Rasa server it starts."""
     if args.no_bot:
         return settings
-    return dataclasses.replace(settings, rasa_url=f"http://127.0.0.1:{args.rasa_port}")
+    host = bot.reachable(settings.rasa_host)
+    return dataclasses.replace(settings, rasa_url=f"http://{host}:{args.rasa_port}")
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
@@ -172,9 +173,11 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Rasa 模型：{model.name}{'（已重新训练）' if trained else ''}", flush=True)
         procs = bot.start_bot(model, args.rasa_port, args.action_port,
                               f"http://{args.host}:{args.port}", settings.api_token,
-                              settings.var_dir)
-        print(f"Rasa 服务器 http://127.0.0.1:{args.rasa_port}（REST 渠道 /webhooks/rest/webhook），"
-              f"动作服务器 http://127.0.0.1:{args.action_port}", flush=True)
+                              settings.var_dir, rasa_token=settings.rasa_token,
+                              host=settings.rasa_host, actions_host=settings.actions_host)
+        print(f"Rasa 服务器 http://{settings.rasa_host}:{args.rasa_port}"
+              f"（REST 渠道 /webhooks/rest/webhook；HTTP API 需令牌），"
+              f"动作服务器 http://{settings.actions_host}:{args.action_port}", flush=True)
     # SIGTERM stops like Ctrl-C (aiohttp's run_app handles both once serving); then the bot
     # processes are stopped in `finally`
     signal.signal(signal.SIGTERM, _interrupt)

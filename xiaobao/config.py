@@ -44,6 +44,13 @@ class Settings:
     #: How long a web chat session lives; renewed when used past half of it
     #: (XIAOBAO_WEB_SESSION_TTL_MINUTES).
     web_session_ttl: timedelta = timedelta(hours=2)
+    #: Token of the HTTP API of the Rasa that `xiaobao up` starts (XIAOBAO_RASA_TOKEN, else
+    #: generated into var/rasa-token); the REST channel the platform talks to needs none.
+    rasa_token: str = ""
+    #: Interfaces `xiaobao up` binds Rasa and the action server to (XIAOBAO_RASA_HOST,
+    #: XIAOBAO_ACTIONS_HOST).
+    rasa_host: str = "127.0.0.1"
+    actions_host: str = "127.0.0.1"
     #: How long a link to a policy's document opens (XIAOBAO_DOCUMENT_LINK_DAYS).
     document_link_lifetime: timedelta = timedelta(days=30)
 
@@ -72,6 +79,9 @@ class Settings:
             staff_token_ttl=_minutes("XIAOBAO_STAFF_TOKEN_TTL_MINUTES", 480),
             web_session_ttl=_minutes("XIAOBAO_WEB_SESSION_TTL_MINUTES", 120),
             document_link_lifetime=_days("XIAOBAO_DOCUMENT_LINK_DAYS", 30),
+            rasa_token=os.environ.get("XIAOBAO_RASA_TOKEN") or _generated_secret("rasa-token"),
+            rasa_host=os.environ.get("XIAOBAO_RASA_HOST") or "127.0.0.1",
+            actions_host=os.environ.get("XIAOBAO_ACTIONS_HOST") or "127.0.0.1",
         )
 
 

@@ -214,3 +214,15 @@ async def test_ivr_incident_report_by_a_known_caller(bot_stack: BotStack) -> Non
     notices = [n for n in outbox(bot_stack, phone) if claim_no in n.text]
     assert [n.channel for n in notices] == ["sms"]
     assert await caller.actions("hangup") == []
+
+
+async def test_rasas_http_api_wants_its_token_but_the_rest_channel_does_not(
+        bot_stack: BotStack) -> None:
+    tracker = f"{bot_stack.rasa_url}/conversations/web:token-check/tracker"
+    async with aiohttp.ClientSession() as http:
+        for url in (tracker, f"{tracker}?token=wrong", f"{bot_stack.rasa_url}/status"):
+            async with http.get(url) as resp:
+                assert resp.status in (401, 403), url
+        async with http.get(f"{tracker}?token={bot_stack.rasa_token}") as resp:
+            assert resp.status == 200
+    assert bot_stack.say("web:token-check", "你好")  # the channel's webhook: no token

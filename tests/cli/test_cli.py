@@ -365,3 +365,46 @@ def test_serve_runs_on_uvloop_and_freezes_what_start_up_left_alive(
         loop.run_until_complete(runner.cleanup())
         loop.close()
         db.dispose()
+
+
+def test_up_starts_rasa_and_the_action_server_on_loopback_with_a_token(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xiaobao import bot
+
+    started: list[tuple[list[str], dict[str, str]]] = []
+
+    class Recorded:
+        def __init__(self, args: list[str], **kw: Any) -> None:
+            started.append((args, kw["env"]))
+
+    monkeypatch.setattr(bot.subprocess, "Popen", Recorded)
+    bot.start_bot(tmp_path / "m.tar.gz", 5999, 5998, "http://127.0.0.1:8000", "api",
+                  tmp_path, rasa_token="rasa-secret")
+    (actions, actions_env), (rasa, _) = started
+    assert actions_env["SANIC_HOST"] == "127.0.0.1"  # rasa_sdk's only way to bind
+    assert "--enable-api" in rasa
+    assert rasa[rasa.index("--auth-token") + 1] == "rasa-secret"
+    assert rasa[rasa.index("--interface") + 1] == "127.0.0.1"
+    assert "5998/webhook" in (tmp_path / "endpoints-5998.yml").read_text()
+
+
+def test_up_takes_the_rasa_token_and_hosts_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xiaobao.cli import up_settings
+    from xiaobao.config import Settings
+
+    monkeypatch.setenv("XIAOBAO_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("XIAOBAO_RASA_TOKEN", raising=False)
+    generated = Settings.from_env()
+    assert len(generated.rasa_token) >= 32 and generated.rasa_host == "127.0.0.1"
+    assert (tmp_path / "rasa-token").read_text().strip() == generated.rasa_token
+    assert (tmp_path / "rasa-token").stat().st_mode & 0o077 == 0
+    assert Settings.from_env().rasa_token == generated.rasa_token  # kept across starts
+    monkeypatch.setenv("XIAOBAO_RASA_TOKEN", "from-env")
+    monkeypatch.setenv("XIAOBAO_RASA_HOST", "0.0.0.0")
+    monkeypatch.setenv("XIAOBAO_ACTIONS_HOST", "10.0.0.5")
+    configured = Settings.from_env()
+    assert (configured.rasa_token, configured.rasa_host, configured.actions_host) == (
+        "from-env", "0.0.0.0", "10.0.0.5")
+    started = up_settings(configured, build_parser().parse_args(["up", "--rasa-port", "5999"]))
+    assert started.rasa_url == "http://127.0.0.1:5999"  # a wildcard is reached on loopback
