@@ -181,8 +181,13 @@ _PARSERS: Mapping[str, Any] = MappingProxyType(
 _FIELD_NAMES = MappingProxyType({k: f"facts.{k}" for k in _PARSERS})
 
 
-def parse_facts(facts: Mapping[str, object]) -> dict[str, Any]:
-    """Every known fact present (not None) checked and converted; unknown keys are ignored."""
+def parse_facts(facts: Mapping[str, object], *, today: date | None = None,
+                incident: date | None = None) -> dict[str, Any]:
+    """Every known fact present (not None) checked and converted; unknown keys are ignored.
+
+    Given `today` and the `incident` date, a date fact after today or before the incident is
+    refused: nobody is discharged tomorrow, nor admitted for an accident yet to happen.
+    """
     if not isinstance(facts, Mapping):
         raise ValidationError("facts", "facts 应为对象")
     parsed: dict[str, Any] = {}
@@ -190,7 +195,20 @@ def parse_facts(facts: Mapping[str, object]) -> dict[str, Any]:
         parser = _PARSERS.get(key)
         if parser is not None and raw is not None:
             parsed[key] = parser(raw, _FIELD_NAMES[key])
+            if key in DATE_FACTS:
+                _check_day(parsed[key], _FIELD_NAMES[key], today, incident)
     return parsed
+
+
+DATE_FACTS = ("admission_date", "discharge_date", "death_date", "assessment_date")
+
+
+def _check_day(day: date, field_name: str, today: date | None, incident: date | None) -> None:
+    if today is not None and day > today:
+        raise ValidationError(field_name, f"日期 {day.isoformat()} 晚于今天（{today.isoformat()}）")
+    if incident is not None and day < incident:
+        raise ValidationError(field_name,
+                              f"日期 {day.isoformat()} 早于出险日期 {incident.isoformat()}")
 
 
 def _required(facts: Mapping[str, Any], key: str, what: str) -> Any:
@@ -641,6 +659,7 @@ def adjudicate(
     sums_insured: Mapping[str, Decimal] | None = None,
     paid_before: Decimal = ZERO,
     allowance_days_by_year: Mapping[int, int] | None = None,
+    today: date | None = None,
 ) -> Adjudication:
     """The payable amount of one claim and its calculation statement.
 
@@ -651,10 +670,11 @@ def adjudicate(
     - `allowance_days_by_year`: hospital-allowance days already paid per calendar year across
       all the insured's claims. `facts["allowance_days_used_this_year"]` is the same figure for
       the incident's year; when both are given the larger one counts.
+    - `today`: when given, date facts after it (or before the incident) are refused.
     """
     coverage = coverage_for(product, claim_type)
     incident = parse_date(incident_date, "incident_date")
-    parsed = parse_facts(facts)
+    parsed = parse_facts(facts, today=today, incident=incident)
     sis: Mapping[str, Decimal] = sums_insured or {}
     raw_si = sis.get(coverage.code)
     sum_insured = (

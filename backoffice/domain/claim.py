@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from backoffice.domain.errors import DomainError, IllegalTransition, ValidationError
+from backoffice.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    IllegalTransition,
+    ValidationError,
+)
 
 REPORTED = "reported"
 REGISTERED = "registered"
@@ -151,6 +157,46 @@ def is_late_report(incident_date: date, reported_on: date, days: int = 30) -> bo
     return (reported_on - incident_date).days > days
 
 
+# ---- four eyes on money (双人复核) -------------------------------------------------------------
+
+SYSTEM = "system"  # the fast track's own decision
+#: steps that shape the decision, with their names: whoever took one does not approve
+DECIDING_STEPS = {"waive_documents": "豁免缺少的材料", "enter_facts": "录入或修改理算事实",
+                  "adjudicate": "理算"}
+
+
+def deciders(steps: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """Who took which deciding step: {actor: [step names]} (the system is never barred)."""
+    out: dict[str, list[str]] = {}
+    for action, who in steps:
+        if action in DECIDING_STEPS and who != SYSTEM:
+            names = out.setdefault(who, [])
+            if DECIDING_STEPS[action] not in names:
+                names.append(DECIDING_STEPS[action])
+    return out
+
+
+def approver(steps: Sequence[tuple[str, str]]) -> str | None:
+    """Who gave the approval in force (the last one of the round)."""
+    return next((who for action, who in reversed(steps) if action == "approve"), None)
+
+
+def payee_change(verified: str | None, pending: tuple[str, str] | None, account: str,
+                 actor: str, staff: bool) -> str:
+    """What setting the payee account does: `set` (an integration gives the first verified
+    account), `propose` (a staff member's change waits for a second person) or `confirm`
+    (another staff member confirms the same account). `pending` is (account, proposer)."""
+    if not staff:
+        if verified is not None and verified != account:
+            raise Conflict("已有核实的收款账户，变更须由两名工作人员确认", "account")
+        return "set"
+    if pending is None or pending[0] != account:
+        return "propose"
+    if pending[1] == actor:
+        raise Forbidden("收款账户变更须由另一名工作人员确认，不能本人确认", "action")
+    return "confirm"
+
+
 # ---- the claim -----------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -164,6 +210,9 @@ class Claim:
     advance_paid: Decimal = Decimal(0)
     reopen_count: int = 0
     history: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, actor)
+    # (action, actor) of this round's steps, from the timeline: who did what (four eyes)
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    payee: str | None = None  # the customer's verified bank account
 
     def _check(self, action: str, actor: str) -> None:
         if self.status not in _ALLOWED[action]:
@@ -176,6 +225,11 @@ class Claim:
             raise ValidationError("actor", "每一步都须记录操作人")
         self.history.append((self.status, to, actor))
         self.status = to
+
+    def waive_documents(self, actor: str) -> None:
+        """材料豁免: recorded, so that whoever waived does not approve."""
+        self._check("documents_complete", actor)
+        self.steps.append(("waive_documents", actor))
 
     def register(self, problems: Sequence[str], actor: str) -> None:
         """立案: a coverage check that finds nothing wrong."""
@@ -206,6 +260,11 @@ class Claim:
         self.missing = ()
         self._move(UNDER_REVIEW, actor)
 
+    def enter_facts(self, actor: str) -> None:
+        """Facts typed by staff before adjudication: recorded, so that they do not approve."""
+        self._check("adjudicate", actor)
+        self.steps.append(("enter_facts", actor))
+
     def investigate(self, actor: str) -> None:
         self._check("investigate", actor)
         self._move(INVESTIGATING, actor)
@@ -219,6 +278,7 @@ class Claim:
         if payable < 0:
             raise ValidationError("payable", "赔付金额不能为负数")
         self.payable = payable
+        self.steps.append(("adjudicate", actor))
         self._move(ADJUDICATED, actor)
 
     def approve(self, role: str, actor: str,
@@ -231,9 +291,14 @@ class Claim:
         assert self.payable is not None
         if role != "system" and role not in limits:
             raise ValidationError("role", f"角色须为 {', '.join(ROLES)} 之一")
+        done = deciders(self.steps).get(actor)
+        if done:
+            raise Forbidden(f"双人复核：{actor} 已{'、'.join(done)}，不能审批本案，"
+                            "须由另一名理赔人员审批", "action")
         needed = required_role(self.payable, limits)
         if role == "system" or within_authority(role, self.payable, limits):
             self.approved_amount, self.approval_role = self.payable, None
+            self.steps.append(("approve", actor))
             self._move(APPROVED, actor)
             return True
         self.approval_role = needed
@@ -241,22 +306,42 @@ class Claim:
             self._move(PENDING_APPROVAL, actor)
         return False
 
-    def pay(self, amount: Decimal, actor: str) -> None:
+    def pay(self, amount: Decimal, actor: str, account: str | None = None) -> str:
+        """Pay what is due to the verified account; returns that account. The approver does
+        not pay, unless the fast track (the system) approved."""
         self._check("pay", actor)
         assert self.approved_amount is not None
+        approved_by = approver(self.steps)
+        if approved_by not in (None, SYSTEM) and approved_by == actor:
+            raise Forbidden(f"双人复核：{actor} 审批了本案，不能再支付，须由另一名工作人员支付",
+                            "action")
+        payee = self.payee_for(account)
         due = self.approved_amount - self.advance_paid
         if amount != due:
             raise ValidationError("amount", f"应支付 {due} 元（核定 {self.approved_amount} 元，"
                                             f"已先予支付 {self.advance_paid} 元）")
         self._move(PAID, actor)
+        return payee
 
-    def advance(self, amount: Decimal, determinable: Decimal, actor: str) -> None:
+    def payee_for(self, account: str | None) -> str:
+        """The account money goes to: the verified one; another one named is refused."""
+        if self.payee is None:
+            raise DomainError("尚无核实的收款账户：须由客户提供银行卡并经核实"
+                              "（银行卡材料识别，或两名工作人员确认）", "account")
+        if account is not None and account != self.payee:
+            raise Conflict("收款账户须为客户核实的账户，不能支付到其他账户", "account")
+        return self.payee
+
+    def advance(self, amount: Decimal, determinable: Decimal, actor: str,
+                account: str | None = None) -> str:
         """先予支付 (Art. 25): pay the part that can already be determined."""
         self._check("advance_payment", actor)
+        payee = self.payee_for(account)
         if amount <= 0 or self.advance_paid + amount > determinable:
             raise ValidationError("amount", f"先予支付不能超过可确定的金额 {determinable} 元")
         self.advance_paid += amount
         self.history.append((self.status, self.status, actor))
+        return payee
 
     def close(self, actor: str) -> None:
         self._check("close", actor)
@@ -280,5 +365,6 @@ class Claim:
         if self.status == CLOSED and self.approved_amount is not None:
             self.advance_paid = self.approved_amount  # all paid already: only a top-up is due
         self.reopen_count += 1
+        self.steps = []  # a new round: a new decision by whoever takes it
         self.approved_amount = self.approval_role = None
         self._move(UNDER_REVIEW, actor)

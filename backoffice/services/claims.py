@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
-from backoffice.domain.adjudication import Adjudication, adjudicate
+from backoffice.domain.adjudication import Adjudication, adjudicate, parse_facts
 from backoffice.domain.calendar import CN_CALENDAR
 from backoffice.domain.clocks import ClaimEvents, claim_deadlines
 from backoffice.domain.endorsement import RELATIONS
@@ -51,6 +51,7 @@ from backoffice.services.commands import (
 )
 from backoffice.services.complaints import for_claim as complaints_for_claim
 from backoffice.services.parties import find_party
+from backoffice.services.policies import BankCard
 from backoffice.services.products import load_product, product_of
 from backoffice.store.db import Database, pipelined
 from backoffice.store.files import FileStore
@@ -104,7 +105,8 @@ def load_claim(s: Session, claim_no: str, *, lock: bool = False) -> ClaimRow:
     return row
 
 
-def to_domain(row: ClaimRow, missing: tuple[str, ...] = ()) -> cl.Claim:
+def to_domain(row: ClaimRow, missing: tuple[str, ...] = (),
+              steps: list[tuple[str, str]] | None = None) -> cl.Claim:
     return cl.Claim(
         status=row.status,
         payable=None if row.payable_fen is None else from_fen(row.payable_fen),
@@ -112,7 +114,16 @@ def to_domain(row: ClaimRow, missing: tuple[str, ...] = ()) -> cl.Claim:
         approval_role=row.approval_role, missing=missing,
         rejection_reasons=tuple(row.rejection_reasons or ()),
         advance_paid=from_fen(row.advance_paid_fen), reopen_count=row.reopen_count,
+        steps=list(steps or []), payee=row.bank_account,
     )
+
+
+def _steps(s: Session, row: ClaimRow) -> list[tuple[str, str]]:
+    """(action, actor) of the claim's timeline since its last reopening: who did what."""
+    rows = s.execute(select(ClaimEvent.action, ClaimEvent.actor)
+                     .where(ClaimEvent.claim_id == row.id).order_by(ClaimEvent.id)).all()
+    last = max((i for i, (action, _) in enumerate(rows) if action == "reopen"), default=-1)
+    return [(action, who) for action, who in rows[last + 1:]]
 
 
 def write_back(s: Session, row: ClaimRow, claim: cl.Claim, action: str, actor: str,
@@ -200,6 +211,8 @@ class ClaimReport(Command):
     description: Text(2000) | None = None  # type: ignore[valid-type]
     cause: Text(40) | None = None  # type: ignore[valid-type]
     facts: Facts = Field(default_factory=dict)
+    # the customer's own statement of where the benefit goes: the claim's verified payee
+    bank_account: BankCard | None = None
     idempotency_key: RequestKey | None = Field(default=None, alias="Idempotency-Key")
 
     def digest(self) -> str:
@@ -327,6 +340,7 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
     Returns the row and, for the answer, what was written with it.
     """
     today = today_cn()
+    parse_facts(d.facts, today=today, incident=d.incident_date)  # after a replay's check
     policy, insured, covered_from, party_id, product = _policy_and_insured(
         s, d.policy_no, id_number)
     if party_id is None:  # a report about someone not on the policy is still taken, if known
@@ -350,7 +364,7 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
         incident_date=d.incident_date, incident_place=d.incident_place,
         description=d.description, cause=d.cause, reporter_name=d.reporter.name,
         reporter_relation=d.reporter.relation, reporter_phone=d.reporter.phone,
-        channel=d.channel, reported_on=today, facts=dict(d.facts),
+        channel=d.channel, reported_on=today, facts=dict(d.facts), bank_account=d.bank_account,
         late_report=cl.is_late_report(d.incident_date, today),
         track_rule=("立案核查未通过，待人工处理：" + "；".join(problems)) if problems else None,
     )
@@ -569,7 +583,7 @@ def run_adjudication(s: Session, row: ClaimRow) -> Adjudication:
         facts["cause"] = row.cause
     return _adjudicate(product, row.claim_type, row.incident_date, facts,
                        sums_insured=_sums_insured(s, row), paid_before=_paid_before(s, row),
-                       allowance_days_by_year=_allowance_days(s, row))
+                       allowance_days_by_year=_allowance_days(s, row), today=today_cn())
 
 
 def _apply_adjudication(s: Session, row: ClaimRow, result: Adjudication, actor: str) -> None:
@@ -747,6 +761,12 @@ def _act_documents_complete(s: Session, row: ClaimRow, cmd: ClaimTransition, act
         names = "、".join(m.name for m in missing)
         raise DomainError(f"仍缺少材料：{names}（如确认无需可传 waive_missing=true）",
                           "missing_documents")
+    if missing:  # a waiver is a deciding step: on the timeline, so its author does not approve
+        to_domain(row).waive_documents(actor)
+        waived = [m.doc_type for m in missing]
+        s.add(ClaimEvent(claim_id=row.id, action="waive_documents", status=row.status,
+                         actor=actor, note="豁免材料：" + "、".join(m.name for m in missing)))
+        audit(s, actor, "claim", row.claim_no, "waive_documents", None, {"waived": waived})
     for m in missing:
         m.received_on = today_cn()
     _documents_complete(s, row, actor)
@@ -768,8 +788,15 @@ def _act_finish_investigation(s: Session, row: ClaimRow, cmd: ClaimTransition, a
 
 def _act_adjudicate(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                     role: str | None) -> None:
-    if cmd.facts is not None:
-        row.facts = {**(row.facts or {}), **cmd.facts}
+    if cmd.facts:
+        to_domain(row).enter_facts(actor)
+        parse_facts(cmd.facts, today=today_cn(), incident=row.incident_date)
+        before = dict(row.facts or {})
+        row.facts = {**before, **cmd.facts}
+        s.add(ClaimEvent(claim_id=row.id, action="enter_facts", status=row.status, actor=actor,
+                         note="录入理算事实：" + "、".join(sorted(cmd.facts))))
+        audit(s, actor, "claim", row.claim_no, "enter_facts",
+              {k: before.get(k) for k in cmd.facts}, dict(cmd.facts))
     _apply_adjudication(s, row, run_adjudication(s, row), actor)
 
 
@@ -777,7 +804,7 @@ def _act_approve(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                  role: str | None) -> None:
     if role not in cl.ROLES:
         raise Forbidden("审批须由理赔人员以本人身份进行", "action")
-    claim = to_domain(row)
+    claim = to_domain(row, steps=_steps(s, row))
     approved = claim.approve(role, actor)
     if approved:
         write_back(s, row, claim, "approve", actor, _note(cmd) or f"{cl.ROLE_NAMES[role]}审批通过")
@@ -791,11 +818,10 @@ def _act_approve(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
 
 def _act_pay(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str, role: str | None) -> None:
     amount = _required(cmd.amount, "amount")
-    account = parse_bank_card(cmd.account or row.bank_account, "account")
+    named = parse_bank_card(cmd.account, "account") if cmd.account else None
+    claim = to_domain(row, steps=_steps(s, row))
+    account = claim.pay(amount, actor, named)
     reference = cmd.reference
-    claim = to_domain(row)
-    claim.pay(amount, actor)
-    row.bank_account = account
     s.add(ClaimPayment(claim_id=row.id, kind="final", amount_fen=to_fen(amount),
                        account=account, reference=reference, actor=actor))
     write_back(s, row, claim, "pay", actor,
@@ -816,10 +842,9 @@ def _act_advance_payment(s: Session, row: ClaimRow, cmd: ClaimTransition, actor:
     if determinable > ceiling:
         raise ValidationError("determinable",
                               f"可确定的金额不能超过 {fmt(ceiling)} 元（已理算金额或保额）")
-    account = parse_bank_card(cmd.account or row.bank_account, "account")
+    named = parse_bank_card(cmd.account, "account") if cmd.account else None
     claim = to_domain(row)
-    claim.advance(amount, determinable, actor)
-    row.bank_account = account
+    account = claim.advance(amount, determinable, actor, named)
     s.add(ClaimPayment(claim_id=row.id, kind="advance", amount_fen=to_fen(amount),
                        account=account, reference=cmd.reference, actor=actor))
     write_back(s, row, claim, "advance_payment", actor,
@@ -956,9 +981,26 @@ def _act_special_case(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: st
 
 def _act_set_bank_account(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                           role: str | None) -> None:
-    row.bank_account = parse_bank_card(cmd.account, "account")
-    audit(s, actor, "claim", row.claim_no, "set_bank_account", None,
-          {"account": mask_bank_card(row.bank_account)})
+    """The payee account: an integration (the customer's statement, the bot's reading) gives
+    the first one; a staff member's change waits for another staff member's confirmation."""
+    account = parse_bank_card(cmd.account, "account")
+    pending = ((row.pending_bank_account, row.pending_bank_account_by or "")
+               if row.pending_bank_account else None)
+    staff = getattr(actor, "role", None) is not None
+    step = cl.payee_change(row.bank_account, pending, account, actor, staff)
+    before = mask_bank_card(row.bank_account) if row.bank_account else None
+    if step == "propose":
+        row.pending_bank_account, row.pending_bank_account_by = account, actor
+        note = f"申请变更收款账户为 {mask_bank_card(account)}，待另一名工作人员确认"
+    else:
+        row.bank_account = account
+        row.pending_bank_account = row.pending_bank_account_by = None
+        note = (f"确认收款账户 {mask_bank_card(account)}（由 {pending[1]} 申请）"
+                if step == "confirm" and pending else f"收款账户 {mask_bank_card(account)}")
+    s.add(ClaimEvent(claim_id=row.id, action=f"{step}_bank_account", status=row.status,
+                     actor=actor, note=note))
+    audit(s, actor, "claim", row.claim_no, "set_bank_account", {"account": before},
+          {"account": mask_bank_card(account), "step": step})
 
 
 _ACTIONS = {

@@ -357,7 +357,10 @@ class ClaimRow(Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     next_progress_notice_on: Mapped[date | None] = mapped_column(Date, index=True)
-    bank_account: Mapped[str | None] = mapped_column(String(30))
+    bank_account: Mapped[str | None] = mapped_column(String(30))  # the verified payee
+    # a staff member's change of the payee, until another one confirms it (four eyes)
+    pending_bank_account: Mapped[str | None] = mapped_column(String(30))
+    pending_bank_account_by: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

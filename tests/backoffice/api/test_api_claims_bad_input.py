@@ -24,6 +24,7 @@ from test_api_bad_input import (
 )
 from test_api_claims_kit import (
     CARD,
+    OTHER_CARD,
     Scheme,
     act,
     clock,
@@ -232,13 +233,15 @@ def field_cases(w: Claims, s: Scheme) -> list[Case]:
                             "determinable": "3000.00", "account": CARD}, 400, "invalid",
            "amount")
           for amount in ("-1.00", 1.5, "abc", "0", None, "3000.01", "1e13")],
+        # money goes only to the customer's verified account, never to one the caller names
         ("POST", review, {"action": "advance_payment", "actor": "x", "amount": "100.00",
-                          "determinable": "3000.00"}, 400, "invalid", "account"),
+                          "determinable": "3000.00", "account": OTHER_CARD}, 409, "conflict",
+         "account"),
         *[("POST", approved, {"action": "pay", "actor": "x", "amount": amount,
                               "account": CARD}, 400, "invalid", "amount")
           for amount in ("299.99", "300.01", -300, "三百", True, {}, "NaN")],
-        ("POST", approved, {"action": "pay", "actor": "x", "amount": "300.00"}, 400,
-         "invalid", "account"),
+        ("POST", approved, {"action": "pay", "actor": "x", "amount": "300.00",
+                            "account": OTHER_CARD}, 409, "conflict", "account"),
         ("POST", approved, {"action": "pay", "actor": "x", "amount": "300.00",
                             "account": CARD, "reference": "r" * 61}, 400, "invalid",
          "reference"),

@@ -20,6 +20,7 @@ from backoffice.store.db import Database
 
 START = datetime(2026, 6, 1, 9, 30, tzinfo=SHANGHAI)  # a Monday, no holiday near
 CARD = "6222020200112233446"  # passes Luhn
+OTHER_CARD = "6222020200112233453"  # passes Luhn too: not the customer's card
 BOUNDARY = "----xiaobao-test-boundary-7MA4YWxk"
 
 #: The documents of the demo scheme's product, by claim type (CN-ELDER-ACC.json).
@@ -95,6 +96,7 @@ def report_body(scheme: Scheme, claim_type: str = "hospital_allowance", *,
         "reporter": {"name": "陈小明", "relation": "child", "phone": "13912345678"},
         "channel": "wechat",
         "facts": default_facts if facts is None else facts,
+        "bank_account": CARD,  # the customer's own statement: the verified payee
         **extra,
     }
 
@@ -158,10 +160,12 @@ async def act(api: Api, claim_no: str, action: str, actor: str | None = None,
               expect: int = 200, **fields: Any) -> dict[str, Any]:
     """A claims staff member's step, with their own token: who acts and at which authority
     is the token's (`actor` names the staff member; by default an adjuster, or a supervisor
-    for the steps only supervisors take)."""
+    for the steps only supervisors take). Four eyes: by default another adjuster approves
+    than the one who adjudicates and pays."""
     if actor is None:
         adjuster = roles.may_take_claim_action(roles.CLAIMS_ADJUSTER, action)
-        actor = "adjuster.li" if adjuster else "supervisor.zhou"
+        actor = ("adjuster.wang" if action == "approve" else "adjuster.li") if adjuster \
+            else "supervisor.zhou"
     headers = await staff_headers(api, actor)
     async with api.client.get(PREFIX + "/products", headers=headers) as probe:
         if probe.status == 401:  # the clock moved past the token's lifetime

@@ -10,6 +10,7 @@ from api_testkit import Api
 from test_api_claims_kit import (
     CARD,
     DOCS,
+    OTHER_CARD,
     Scheme,
     act,
     advance_to,
@@ -136,7 +137,7 @@ async def test_manual_transport_death_escalates_beyond_the_adjusters_authority(
                                "investigating", "under_review", "adjudicated",
                                "pending_approval", "approved", "paid", "closed"]
     actors = [(e["action"], e["actor"]) for e in claim["timeline"]]
-    assert ("escalate", "adjuster.li") in actors and ("approve", "supervisor.zhou") in actors
+    assert ("escalate", "adjuster.wang") in actors and ("approve", "supervisor.zhou") in actors
 
 
 async def test_a_death_claim_within_the_adjusters_authority(api: Api, scheme: Scheme) -> None:
@@ -363,3 +364,50 @@ async def test_adjudication_preview(api: Api, scheme: Scheme) -> None:
     await api.error("POST", "/adjudication/preview", 400, "invalid", "facts.death_date", {
         "product_code": "CN-ELDER-ACC", "claim_type": "death", "incident_date": "2026-03-01",
         "facts": {}})
+
+
+async def test_four_eyes_on_money(api: Api, scheme: Scheme) -> None:
+    """The attack of one adjuster alone: waive, type facts, approve, pay to his own card."""
+    claim = await report(api, report_body(scheme, "death", insured=scheme.members[1]))
+    no = claim["claim_no"]
+    await act(api, no, "documents_complete", actor="adjuster.li", waive_missing=True)
+    # a discharge in the future, or a death before the incident, is refused by name
+    err = await act(api, no, "adjudicate", actor="adjuster.li", expect=400,
+                    facts={"death_date": "2027-01-01"})
+    assert err["error"]["field"] == "facts.death_date"
+    err = await act(api, no, "adjudicate", actor="adjuster.li", expect=400,
+                    facts={"death_date": "2026-05-19"})
+    assert err["error"]["field"] == "facts.death_date"
+    await act(api, no, "adjudicate", actor="adjuster.li", facts={"death_date": "2026-05-20"})
+    err = await act(api, no, "approve", actor="adjuster.li", expect=403)
+    assert (err["error"]["code"], err["error"]["field"]) == ("forbidden", "action")
+    assert "双人复核" in err["error"]["message"]
+    claim = await act(api, no, "approve", actor="adjuster.wang")
+    assert claim["status"] == "approved"
+    err = await act(api, no, "pay", actor="adjuster.wang", amount="3000.00", expect=403)
+    assert err["error"]["field"] == "action"
+    # the payee is the customer's verified card: neither another one, nor a change by one person
+    err = await act(api, no, "pay", actor="adjuster.li", amount="3000.00", account=OTHER_CARD,
+                    expect=409)
+    assert err["error"]["field"] == "account"
+    await act(api, no, "set_bank_account", actor="supervisor.zhou", account=OTHER_CARD,
+              expect=403)  # not a step of claims staff alone
+    err = await api.call("POST", f"/claims/{no}/transitions", expect=409, json_body={
+        "action": "set_bank_account", "account": OTHER_CARD})  # the integration: no change
+    assert err["error"]["field"] == "account"
+    await act(api, no, "pay", actor="adjuster.li", amount="3000.00", account=OTHER_CARD,
+              expect=409)
+    claim = await act(api, no, "pay", actor="supervisor.zhou", amount="3000.00")
+    assert claim["status"] == "paid"
+    actors = [(e["action"], e["actor"]) for e in claim["timeline"]]
+    assert ("approve", "adjuster.wang") in actors and ("pay", "supervisor.zhou") in actors
+    assert ("waive_documents", "adjuster.li") in actors
+
+
+async def test_the_fast_tracks_approval_is_paid_by_any_adjuster(api: Api,
+                                                                scheme: Scheme) -> None:
+    claim = await supply_all(api, await report(api, report_body(scheme)))
+    assert claim["status"] == "approved"
+    paid = await act(api, claim["claim_no"], "pay", actor="adjuster.wang",
+                     amount=claim["approved"])
+    assert paid["status"] == "paid"

@@ -36,9 +36,10 @@ async def test_escalation_above_the_adjusters_limit(desk: Desk, world: World,
         "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"},
         "facts": {"death_date": "2026-05-20", "cause": "accident"}})
     no = claim["claim_no"]
+    # four eyes: another adjuster waives and adjudicates, the desk's adjuster approves
     claims.transition(world.db, {"claim_no": no, "action": "documents_complete",
-                                 "waive_missing": True}, "adjuster.chen")
-    claims.transition(world.db, {"claim_no": no, "action": "adjudicate"}, "adjuster.chen")
+                                 "waive_missing": True}, "adjuster.li")
+    claims.transition(world.db, {"claim_no": no, "action": "adjudicate"}, "adjuster.li")
     adjuster = await desk("claims_adjuster")
     await approve(adjuster, no, role="branch_head")  # the form's role is ignored
     after = claims.get_claim(world.db, no)
@@ -49,3 +50,25 @@ async def test_escalation_above_the_adjusters_limit(desk: Desk, world: World,
     done = claims.get_claim(world.db, no)
     assert done["status"] == "approved" and done["approved"] == "3000.00"
     assert done["timeline"][-1]["actor"] == "supervisor.zhao"
+
+
+async def test_the_desk_refuses_an_approval_by_the_adjudicator(desk: Desk, world: World) -> None:
+    _, claim = claims.report(world.db, {
+        "policy_no": world.group_policy_no, "insured_id_number": world.members[1],
+        "claim_type": "death", "incident_date": "2026-05-20", "incident_place": "峡山",
+        "description": "交通事故", "channel": "wechat",
+        "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"},
+        "facts": {"death_date": "2026-05-20", "cause": "accident"}})
+    no = claim["claim_no"]
+    claims.transition(world.db, {"claim_no": no, "action": "documents_complete",
+                                 "waive_missing": True}, "adjuster.chen")
+    claims.transition(world.db, {"claim_no": no, "action": "adjudicate"}, "adjuster.chen")
+    adjuster = await desk("claims_adjuster")  # adjuster.chen himself
+    page = await adjuster.get(f"/desk/claims/{no}")
+    token = CSRF.search(await page.text())
+    assert token
+    resp = await adjuster.post(f"/desk/claims/{no}/act", data={
+        "csrf_token": token.group(1), "action": "approve"})
+    text = await resp.text()
+    assert resp.status == 200 and "双人复核" in text and "不能审批本案" in text
+    assert claims.get_claim(world.db, no)["status"] == "adjudicated"

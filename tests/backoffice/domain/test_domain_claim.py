@@ -16,7 +16,16 @@ import pytest
 
 from backoffice.domain import claim as cl
 from backoffice.domain.claim import Claim, CoverageFacts, coverage_problems, is_late_report
-from backoffice.domain.errors import DomainError, IllegalTransition, ValidationError
+from backoffice.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    IllegalTransition,
+    ValidationError,
+)
+
+CARD = "6222020200112233446"  # the customer's verified payee (passes Luhn)
+OTHER_CARD = "6222020200112233453"
 
 D = date
 M = Decimal
@@ -76,7 +85,7 @@ def _claim(status: str) -> Claim:
     payable = M("1200.00") if status in ("adjudicated", "pending_approval", "approved", "paid",
                                          "closed") else None
     approved = M("1200.00") if status in ("approved", "paid", "closed") else None
-    return Claim(status=status, payable=payable, approved_amount=approved,
+    return Claim(status=status, payable=payable, approved_amount=approved, payee=CARD,
                  approval_role="supervisor" if status == "pending_approval" else None)
 
 
@@ -165,7 +174,7 @@ def test_request_documents_needs_items_and_keeps_them() -> None:
 
 
 def test_adjudicate_refuses_a_negative_amount() -> None:
-    c = Claim(status="under_review")
+    c = Claim(status="under_review", payee=CARD)
     with pytest.raises(ValidationError) as err:
         c.adjudicate(M("-0.01"), "adj-1")
     assert err.value.field == "payable"
@@ -177,7 +186,7 @@ def test_adjudicate_refuses_a_negative_amount() -> None:
 # ---- approval within authority (超权限上报) ------------------------------------------------------
 
 def _adjudicated(amount: str) -> Claim:
-    c = Claim(status="under_review")
+    c = Claim(status="under_review", payee=CARD)
     c.adjudicate(M(amount), "adj-1")
     return c
 
@@ -215,7 +224,7 @@ def test_approve_beyond_authority_escalates(role: str, amount: str, needed: str)
 
 def test_a_supervisor_approves_what_an_adjuster_escalated() -> None:
     c = _adjudicated("30000.00")
-    assert c.approve("adjuster", "adj-1") is False
+    assert c.approve("adjuster", "adj-2") is False
     assert (c.status, c.approval_role) == ("pending_approval", "supervisor")
     assert c.approve("supervisor", "sup-1") is True
     assert (c.status, c.approved_amount, c.approval_role) == ("approved", M("30000.00"), None)
@@ -224,7 +233,7 @@ def test_a_supervisor_approves_what_an_adjuster_escalated() -> None:
 
 def test_escalation_climbs_to_the_branch_head() -> None:
     c = _adjudicated("50000.01")
-    assert c.approve("adjuster", "adj-1") is False
+    assert c.approve("adjuster", "adj-2") is False
     assert c.approval_role == "branch_head"
     assert c.approve("supervisor", "sup-1") is False  # still beyond a supervisor
     assert (c.status, c.approval_role) == ("pending_approval", "branch_head")
@@ -258,17 +267,17 @@ def test_within_authority_and_custom_limits() -> None:
                                          "branch_head": None}
     assert cl.required_role(M("1000.01"), limits) == "supervisor"
     c = _adjudicated("1500.00")
-    assert c.approve("adjuster", "adj-1", limits) is False
+    assert c.approve("adjuster", "adj-2", limits) is False
     assert c.approval_role == "supervisor"
 
 
 # ---- payment, advance payment ------------------------------------------------------------------
 
 def test_pay_must_equal_approved_minus_advance() -> None:
-    c = Claim(status="under_review")
+    c = Claim(status="under_review", payee=CARD)
     c.advance(M("300.00"), M("1000.00"), "adj-1")
     c.adjudicate(M("1000.00"), "adj-1")
-    c.approve("adjuster", "adj-1")
+    c.approve("adjuster", "adj-2")
     for wrong in ("1000.00", "699.99", "700.01", "0"):
         with pytest.raises(ValidationError) as err:
             c.pay(M(wrong), "cashier-1")
@@ -280,7 +289,7 @@ def test_pay_must_equal_approved_minus_advance() -> None:
 
 
 def test_advance_payment_limits() -> None:
-    c = Claim(status="investigating")
+    c = Claim(status="investigating", payee=CARD)
     for amount, determinable in (("0", "1000"), ("-1", "1000"), ("1000.01", "1000")):
         with pytest.raises(ValidationError) as err:
             c.advance(M(amount), M(determinable), "adj-1")
@@ -298,7 +307,7 @@ def test_advance_payment_limits() -> None:
 # ---- rejection, withdrawal, reopening ------------------------------------------------------------
 
 def test_reject_needs_reasons_and_keeps_them_trimmed() -> None:
-    c = Claim(status="under_review")
+    c = Claim(status="under_review", payee=CARD)
     for reasons in ([], ["", "   "]):
         with pytest.raises(ValidationError) as err:
             c.reject(reasons, "adj-1")
@@ -310,9 +319,9 @@ def test_reject_needs_reasons_and_keeps_them_trimmed() -> None:
 
 
 def test_reopen_returns_to_review_and_clears_the_approval() -> None:
-    c = Claim(status="under_review")
+    c = Claim(status="under_review", payee=CARD)
     c.adjudicate(M("30000.00"), "adj-1")
-    c.approve("adjuster", "adj-1")
+    c.approve("adjuster", "adj-2")
     c.approve("supervisor", "sup-1")
     c.pay(M("30000.00"), "cashier-1")
     c.close("adj-1")
@@ -326,15 +335,15 @@ def test_reopen_returns_to_review_and_clears_the_approval() -> None:
 
 
 def test_a_reopened_paid_claim_pays_only_the_difference() -> None:
-    c = Claim(status="under_review")
+    c = Claim(status="under_review", payee=CARD)
     c.advance(M("500.00"), M("500.00"), "adj-1")
     c.adjudicate(M("1800.00"), "adj-1")
-    c.approve("adjuster", "adj-1")
+    c.approve("adjuster", "adj-2")
     c.pay(M("1300.00"), "cashier-1")  # 500 advanced + 1,300 now = 1,800 paid in all
     c.close("adj-1")
     c.reopen("sup-1")
     c.adjudicate(M("2100.00"), "adj-1")  # re-assessed one level higher
-    c.approve("adjuster", "adj-1")
+    c.approve("adjuster", "adj-2")
     with pytest.raises(ValidationError):
         c.pay(M("2100.00"), "cashier-1")  # never the whole amount twice
     c.pay(M("300.00"), "cashier-1")
@@ -342,12 +351,12 @@ def test_a_reopened_paid_claim_pays_only_the_difference() -> None:
 
 
 def test_a_reopened_rejection_keeps_only_its_advance() -> None:
-    c = Claim(status="under_review")
+    c = Claim(status="under_review", payee=CARD)
     c.advance(M("200.00"), M("200.00"), "adj-1")
     c.reject(["材料不实"], "adj-1")
     c.reopen("sup-1")
     c.adjudicate(M("1000.00"), "adj-1")
-    c.approve("adjuster", "adj-1")
+    c.approve("adjuster", "adj-2")
     c.pay(M("800.00"), "cashier-1")
     assert c.status == "paid"
 
@@ -463,3 +472,86 @@ def test_stage_names_cover_every_status() -> None:
     assert set(cl.STAGE_NAMES) == set(cl.STATUSES)
     assert cl.STAGE_NAMES["pending_approval"] == "待审批"
     assert set(cl.OPEN) == set(cl.STATUSES) - {"closed", "rejected", "withdrawn"}
+
+
+# ---- four eyes on money (双人复核) ------------------------------------------------------------
+
+@pytest.mark.parametrize("step", ["waive", "facts", "adjudicate"])
+def test_whoever_shaped_the_decision_does_not_approve_it(step: str) -> None:
+    c = Claim(status="documents_pending", payee=CARD)
+    if step == "waive":
+        c.waive_documents("adj-1")
+    c.documents_complete("adj-2")
+    if step == "facts":
+        c.enter_facts("adj-1")
+    c.adjudicate(M("1000.00"), "adj-1" if step == "adjudicate" else "adj-2")
+    with pytest.raises(Forbidden) as err:
+        c.approve("adjuster", "adj-1")
+    assert err.value.field == "action" and "双人复核" in str(err.value)
+    assert c.status == "adjudicated" and c.approved_amount is None
+    assert c.approve("supervisor", "sup-1") is True
+    assert cl.deciders(c.steps)["adj-1"]
+
+
+def test_the_approver_does_not_pay_but_anyone_else_may() -> None:
+    c = _adjudicated("1000.00")
+    c.approve("adjuster", "adj-2")
+    with pytest.raises(Forbidden) as err:
+        c.pay(M("1000.00"), "adj-2")
+    assert err.value.field == "action" and c.status == "approved"
+    assert c.pay(M("1000.00"), "adj-1") == CARD  # the adjudicator may pay
+
+
+def test_the_fast_tracks_approval_is_paid_by_anyone() -> None:
+    c = Claim(status="under_review", payee=CARD)
+    c.adjudicate(M("300.00"), "system")
+    c.approve("system", "system")
+    c.pay(M("300.00"), "adj-1")
+    assert c.status == "paid"
+
+
+def test_pay_only_to_the_verified_account() -> None:
+    c = _adjudicated("1000.00")
+    c.approve("adjuster", "adj-2")
+    with pytest.raises(Conflict) as err:
+        c.pay(M("1000.00"), "cashier-1", OTHER_CARD)
+    assert err.value.field == "account" and c.status == "approved"
+    c.payee = None
+    with pytest.raises(DomainError) as none:
+        c.pay(M("1000.00"), "cashier-1", CARD)
+    assert none.value.field == "account"
+    c.payee = CARD
+    assert c.pay(M("1000.00"), "cashier-1", CARD) == CARD
+
+
+def test_a_reopened_claim_is_a_new_round() -> None:
+    c = _adjudicated("1000.00")
+    c.approve("adjuster", "adj-2")
+    c.pay(M("1000.00"), "cashier-1")
+    c.close("adj-1")
+    c.reopen("sup-1")
+    c.adjudicate(M("1200.00"), "adj-2")
+    assert c.approve("adjuster", "adj-1") is True  # last round's adjudicator, not this one's
+
+
+@pytest.mark.parametrize(("verified", "pending", "actor", "staff", "step"), [
+    (None, None, "bot", False, "set"),
+    (CARD, None, "bot", False, "set"),  # the same account again changes nothing
+    (None, None, "adj-1", True, "propose"),
+    (CARD, None, "adj-1", True, "propose"),
+    (CARD, (OTHER_CARD, "adj-1"), "adj-2", True, "confirm"),
+    (CARD, ("6222020200112233461", "adj-1"), "adj-2", True, "propose"),  # another account
+])
+def test_a_payee_change_takes_two_people(verified: str | None, pending: tuple[str, str] | None,
+                                         actor: str, staff: bool, step: str) -> None:
+    account = OTHER_CARD if staff else CARD
+    assert cl.payee_change(verified, pending, account, actor, staff) == step
+
+
+def test_a_payee_change_is_not_confirmed_by_its_author_nor_changed_by_an_integration() -> None:
+    with pytest.raises(Forbidden) as err:
+        cl.payee_change(CARD, (OTHER_CARD, "adj-1"), OTHER_CARD, "adj-1", True)
+    assert err.value.field == "action"
+    with pytest.raises(Conflict) as other:
+        cl.payee_change(CARD, None, OTHER_CARD, "bot", False)
+    assert other.value.field == "account"

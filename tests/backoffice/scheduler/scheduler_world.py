@@ -69,7 +69,7 @@ class World:
             "policy_no": policy_no, "insured_id_number": idn, "claim_type": claim_type,
             "incident_date": incident.isoformat(), "channel": channel,
             "reporter": {"name": "张伟", "relation": "self", "phone": phone},
-            "facts": facts or {},
+            "facts": facts or {}, "bank_account": bank_card(),  # the insured's own card
         })
         return str(view["claim_no"])
 

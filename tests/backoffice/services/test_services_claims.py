@@ -28,6 +28,7 @@ from backoffice.domain.errors import (
     NotFound,
     ValidationError,
 )
+from backoffice.domain.staff import CLAIMS_ADJUSTER, Actor
 from backoffice.services import claims, demo
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
@@ -51,6 +52,7 @@ D = date
 TODAY = D(2026, 3, 10)  # a Tuesday
 PHONE = "13912345678"
 CARD = "6222020200112233446"  # passes the Luhn check
+OTHER_CARD = "6222020200112233453"  # passes too: someone else's card
 BAD_CARD = "6222020200112233445"  # fails it
 
 DOCS: dict[str, list[tuple[str, str]]] = {  # rules.md §6, as the scheme's product lists them
@@ -107,6 +109,7 @@ def body(scheme: demo.SeedResult, who: int = 0, claim_type: str = "hospital_allo
         "description": "在家中摔倒",
         "reporter": {"name": "陈小明", "relation": "child", "phone": PHONE},
         "channel": "wechat",
+        "bank_account": CARD,  # the customer's own statement: the verified payee
     }
     if facts is not None:
         raw["facts"] = facts
@@ -426,11 +429,11 @@ def test_the_yearly_allowance_cap_counts_earlier_approved_claims(
     first = stay_claim("2026-01-05", "2026-04-05", D(2026, 4, 6))
     assert claims.get_claim(db, first)["track_rule"].startswith("M5 ")
     assert act(db, first, "adjudicate", "adj-1")["payable"] == "2700.00"
-    assert act(db, first, "approve", "adj-1", role="adjuster")["status"] == "approved"
+    assert act(db, first, "approve", "adj-2", role="adjuster")["status"] == "approved"
     # 80 days (10 Apr – 29 Jun): 90 + 80 = 170 ≤ 180, all paid
     second = stay_claim("2026-04-10", "2026-06-29", D(2026, 6, 30))
     assert act(db, second, "adjudicate", "adj-1")["payable"] == "2400.00"
-    act(db, second, "approve", "adj-1", role="adjuster")
+    act(db, second, "approve", "adj-2", role="adjuster")
     # adjudicated (10 of 10 days) but then rejected: must not count
     rejected = stay_claim("2026-02-01", "2026-02-11", D(2026, 6, 30))
     assert act(db, rejected, "adjudicate", "adj-1")["payable"] == "300.00"
@@ -457,7 +460,7 @@ def test_death_after_disability_from_the_same_accident_deducts_it(
     assessed = act(db, disability, "adjudicate", "adj-1",
                    facts={"disability_levels": [5], "assessment_date": "2026-03-09"})
     assert assessed["payable"] == "1800.00"  # 3,000 × 60 % (level 5)
-    assert act(db, disability, "approve", "adj-1", role="adjuster")["approved"] == "1800.00"
+    assert act(db, disability, "approve", "adj-2", role="adjuster")["approved"] == "1800.00"
 
     death = manual_claim(db, files, scheme, 1, "death")
     view = act(db, death, "adjudicate", "adj-1", facts={"death_date": "2026-03-09"})
@@ -488,11 +491,11 @@ def test_transport_death_is_escalated_approved_paid_and_closed(
     with pytest.raises(Forbidden):
         act(db, no, "approve", "adj-1", role="system")  # people cannot act as the system
 
-    view = act(db, no, "approve", "adj-1", role="adjuster")
+    view = act(db, no, "approve", "adj-2", role="adjuster")
     assert (view["status"], view["approval_role"], view["approved"]) == (
         "pending_approval", "supervisor", None)
     assert view["timeline"][-1] == {**view["timeline"][-1], "action": "escalate",
-                                    "actor": "adj-1", "status": "pending_approval",
+                                    "actor": "adj-2", "status": "pending_approval",
                                     "note": "超权限上报：30000.00 元须由理赔主管审批"}
     assert tasks(db, no)[-1] == ("approval_supervisor", TODAY, "超权限上报")
     assert view["allowed_actions"] == ["approve", "reject", "advance_payment"]
@@ -514,9 +517,12 @@ def test_transport_death_is_escalated_approved_paid_and_closed(
     with pytest.raises(ValidationError) as err:
         act(db, no, "pay", "cashier-1", amount="30000.00", account=BAD_CARD)
     assert err.value.field == "account"
-    with pytest.raises(ValidationError) as err:
-        act(db, no, "pay", "cashier-1", amount="30000.00")  # no account on file
-    assert err.value.field == "account"
+    with pytest.raises(Conflict) as other:  # only to the customer's verified account
+        act(db, no, "pay", "cashier-1", amount="30000.00", account=OTHER_CARD)
+    assert other.value.field == "account"
+    with pytest.raises(Forbidden) as own:  # four eyes: the approver does not pay
+        act(db, no, "pay", "sup-1", amount="30000.00")
+    assert own.value.field == "action"
     assert row(db, no).status == "approved"
 
     on(clock, D(2026, 3, 12))
@@ -549,7 +555,7 @@ def test_every_transition_has_an_event_with_its_actor_and_an_audit_entry(
     act(db, no, "investigate", "adj-1")
     act(db, no, "finish_investigation", "adj-1", note="现场查勘完毕")
     act(db, no, "adjudicate", "adj-1", facts={"transport": "ship", "death_date": "2026-03-05"})
-    act(db, no, "approve", "adj-1", role="adjuster")
+    act(db, no, "approve", "adj-2", role="adjuster")
     act(db, no, "approve", "sup-1", role="supervisor")  # 50,000.00: within a supervisor's
     act(db, no, "pay", "cashier-1", amount="50000.00", account=CARD)
     act(db, no, "close", "adj-1")
@@ -562,7 +568,8 @@ def test_every_transition_has_an_event_with_its_actor_and_an_audit_entry(
         ("report", "customer"), ("register", "system"), ("request_documents", "system"),
         *[("document", "customer")] * 6,
         ("documents_complete", "system"), ("assign", "lead-1"), ("investigate", "adj-1"),
-        ("finish_investigation", "adj-1"), ("adjudicate", "adj-1"), ("escalate", "adj-1"),
+        ("finish_investigation", "adj-1"), ("enter_facts", "adj-1"), ("adjudicate", "adj-1"),
+        ("escalate", "adj-2"),
         ("approve", "sup-1"), ("pay", "cashier-1"), ("close", "adj-1"), ("reopen", "head-1"),
         ("reject", "head-1"), ("send_rejection_letter", "clerk-1"),
     ]
@@ -627,7 +634,7 @@ def test_advance_payment_is_deducted_from_the_final_payment(
     assert view["timeline"][-1]["note"] == "先予支付 500.00 元（保险法第25条）"
     assert dl(view, "advance_payment") == ("2026-05-09", False, False, "2026-03-10")
     act(db, no, "adjudicate", "adj-1", facts={"disability_levels": [5]})
-    act(db, no, "approve", "adj-1", role="adjuster")
+    act(db, no, "approve", "adj-2", role="adjuster")
     with pytest.raises(ValidationError):
         act(db, no, "pay", "cashier-1", amount="1800.00")
     view = act(db, no, "pay", "cashier-1", amount="1300.00")  # the card on file
@@ -809,7 +816,7 @@ def test_deadlines_breach_the_day_after_they_fall_due(
     # deciding late stops the clock but the breach stays on record
     view = act(db, no, "adjudicate", "adj-1", facts={"disability_levels": [10]})
     assert view["payable"] == "300.00"
-    view = act(db, no, "approve", "adj-1", role="adjuster")
+    view = act(db, no, "approve", "adj-2", role="adjuster")
     assert dl(view, "decision") == ("2026-05-02", True, False, "2026-05-03")
 
 
@@ -850,7 +857,7 @@ def test_withdraw_and_reopen(
     assert view["advance_paid"] == "60.00"  # what was paid stays paid
     view = act(db, fast, "adjudicate", "adj-1", facts={"discharge_date": "2026-03-04"})
     assert view["payable"] == "90.00"  # 3 days
-    act(db, fast, "approve", "adj-1", role="adjuster")
+    act(db, fast, "approve", "adj-2", role="adjuster")
     with pytest.raises(ValidationError):
         act(db, fast, "pay", "cashier-1", amount="90.00")
     assert act(db, fast, "pay", "cashier-1", amount="30.00")["status"] == "paid"
@@ -996,8 +1003,9 @@ def test_staff_can_waive_missing_documents_and_mark_a_special_case(
     assert "review" not in view["deadlines"]
     assert dl(view, "special_case") == ("2026-04-22", False, False, None)
     assert claims.progress(db, no)["expected_by"] == "2026-04-22"
-    assert [(a, actor) for a, _, actor in events(db, no)][-3:] == [
-        ("special_case", "sup-1"), ("document", "customer"), ("documents_complete", "adj-1")]
+    assert [(a, actor) for a, _, actor in events(db, no)][-4:] == [
+        ("special_case", "sup-1"), ("document", "customer"), ("waive_documents", "adj-1"),
+        ("documents_complete", "adj-1")]
 
 
 def test_upload_and_bank_account_checks(
@@ -1014,10 +1022,76 @@ def test_upload_and_bank_account_checks(
         upload(db, files, "R209900000000", "claimant_id")
     with pytest.raises(ValidationError):
         act(db, no, "set_bank_account", "clerk-1", account=BAD_CARD)
-    act(db, no, "set_bank_account", "clerk-1", account=CARD)
+    act(db, no, "set_bank_account", "clerk-1", account=CARD)  # the one stated: no change
     assert row(db, no).bank_account == CARD
     [entry] = [a for a in audits(db, no) if a.action == "set_bank_account"]
-    assert entry.after == {"account": "***************3446"}
+    assert entry.after == {"account": "***************3446", "step": "set"}
+    with pytest.raises(Conflict):  # an integration does not replace a verified account
+        act(db, no, "set_bank_account", "clerk-1", account=OTHER_CARD)
+    assert row(db, no).bank_account == CARD
+
+
+def test_a_payee_change_by_staff_takes_a_second_person(
+    db: Database, scheme: demo.SeedResult
+) -> None:
+    no = report(db, body(scheme))["claim_no"]
+    li, wang = Actor("adj-li", CLAIMS_ADJUSTER), Actor("adj-wang", CLAIMS_ADJUSTER)
+    view = act(db, no, "set_bank_account", li, account=OTHER_CARD)
+    assert row(db, no).bank_account == CARD  # still the customer's until confirmed
+    assert view["timeline"][-1]["action"] == "propose_bank_account"
+    with pytest.raises(Forbidden) as err:
+        act(db, no, "set_bank_account", li, account=OTHER_CARD)
+    assert err.value.field == "action" and row(db, no).bank_account == CARD
+    view = act(db, no, "set_bank_account", wang, account=OTHER_CARD)
+    assert row(db, no).bank_account == OTHER_CARD
+    assert (view["timeline"][-1]["action"], view["timeline"][-1]["actor"]) == (
+        "confirm_bank_account", "adj-wang")
+
+
+def test_a_report_without_an_account_cannot_be_paid_until_one_is_verified(
+    db: Database, scheme: demo.SeedResult, files: FileStore
+) -> None:
+    raw = body(scheme, 1, "disability")
+    del raw["bank_account"]
+    no = report(db, raw)["claim_no"]
+    upload_all(db, files, no)
+    act(db, no, "adjudicate", "adj-1", facts={"disability_levels": [5]})
+    act(db, no, "approve", "adj-2", role="adjuster")
+    with pytest.raises(DomainError) as err:
+        act(db, no, "pay", "cashier-1", amount="1800.00", account=CARD)
+    assert err.value.field == "account" and row(db, no).status == "approved"
+    act(db, no, "set_bank_account", "bot", account=CARD)  # the integration: the first one
+    assert act(db, no, "pay", "cashier-1", amount="1800.00")["status"] == "paid"
+
+
+def test_whoever_waived_documents_or_adjudicated_does_not_approve(
+    db: Database, scheme: demo.SeedResult
+) -> None:
+    no = report(db, body(scheme, 1, "disability"))["claim_no"]
+    view = act(db, no, "documents_complete", "adj-1", waive_missing=True)
+    assert view["timeline"][-2]["action"] == "waive_documents"
+    act(db, no, "adjudicate", "adj-2", facts={"disability_levels": [5]})
+    for who in ("adj-1", "adj-2"):
+        with pytest.raises(Forbidden) as err:
+            act(db, no, "approve", who, role="adjuster")
+        assert err.value.field == "action" and who in str(err.value)
+    assert act(db, no, "approve", "adj-3", role="adjuster")["status"] == "approved"
+
+
+@pytest.mark.parametrize(("facts", "field"), [
+    ({"disability_levels": [5], "assessment_date": "2026-03-11"}, "facts.assessment_date"),
+    ({"disability_levels": [5], "assessment_date": "2026-02-28"}, "facts.assessment_date"),
+])
+def test_fact_dates_after_today_or_before_the_incident_are_refused(
+    db: Database, scheme: demo.SeedResult, files: FileStore, facts: dict[str, Any], field: str
+) -> None:
+    no = manual_claim(db, files, scheme, 0, "disability")  # incident 1 March, today 10 March
+    with pytest.raises(ValidationError) as err:
+        act(db, no, "adjudicate", "adj-1", facts=facts)
+    assert err.value.field == field and row(db, no).status == "under_review"
+    with pytest.raises(ValidationError) as at_report:
+        report(db, body(scheme, 1, "disability", facts=facts))
+    assert at_report.value.field == field
 
 
 def test_a_report_about_an_unknown_person_is_refused(
