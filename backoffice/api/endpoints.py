@@ -86,8 +86,10 @@ async def sign_in(call: Call, cmd: SignIn) -> Any:
     if len(cmd.password) > 200:
         raise ValidationError("password", "password 不超过 200 字")
     lifetime = call.request.app[LIFETIME_KEY]
+    # the peer's own address: X-Forwarded-For is a claim anyone can write, not trusted here
     grant = await run_use_case(call.db, staff.issue_api_token, call.db, cmd.username,
-                               cmd.password, lifetime, heavy=True)  # password hashing
+                               cmd.password, lifetime, call.request.remote,
+                               heavy=True)  # password hashing
     if grant is None:  # the same answer whether the user exists, is disabled or mistyped
         raise InvalidCredentials("用户名或密码错误", "password")
     user = grant.user

@@ -126,12 +126,17 @@ def _safe_next(raw: str | None) -> str:
 
 
 async def login_page(request: web.Request) -> web.Response:
-    response = page(request, "login.html", next=_safe_next(request.query.get("next")),
-                    csrf="")
+    return _login_form(request, request.query.get("err", ""),
+                       _safe_next(request.query.get("next")))
+
+
+def _login_form(request: web.Request, error: str, next_path: str,
+                status: int = 200) -> web.Response:
+    response = page(request, "login.html", next=next_path, csrf="")
     token = auth.login_csrf(request, response)
     response.text = _env.get_template("login.html").render(
-        user=None, path=request.path, flash="", error=request.query.get("err", ""),
-        next=_safe_next(request.query.get("next")), csrf=token)
+        user=None, path=request.path, flash="", error=error, next=next_path, csrf=token)
+    response.set_status(status)
     return response
 
 
@@ -141,9 +146,9 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         raise back("/desk/login", err="登录表单已失效，请重试")
     try:
         result = await run(staff.login, db_of(request), str(form.get("username") or ""),
-                           str(form.get("password") or ""))
-    except staff.TooManyLogins as exc:
-        raise back("/desk/login", err=exc.message) from None
+                           str(form.get("password") or ""), request.remote)
+    except staff.TooManyLogins as exc:  # the form again, answered 429 with the wait
+        return _login_form(request, exc.message, _safe_next(_form_text(form, "next")), 429)
     if result is None:
         raise back("/desk/login", err="用户名或密码错误")
     token, _user = result

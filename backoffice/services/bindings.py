@@ -1,8 +1,10 @@
 """Channel bindings: a WeChat user, caller or web visitor identified as a party (interface 4).
 
 Identification needs the ID number plus the phone on file or one of the party's policy numbers.
-A mismatch never says which part was wrong, and repeated failures from one channel user are
-refused for a while so that ID numbers cannot be guessed.
+A mismatch never says which part was wrong. Guessing is limited, with delays that grow per
+failure, under three keys at once: the channel user, the ID number tried (whichever channel
+users try it, so fresh web ids gain nothing) and, when the channel reports it, the customer's
+address. Each try is counted before it is checked (backoffice.services.limits).
 """
 
 from __future__ import annotations
@@ -11,29 +13,35 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
 from backoffice.domain.errors import DomainError, NotFound, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_name, mask_phone
+from backoffice.domain.limits import Limit, source_key, wait_text
+from backoffice.services import limits
 from backoffice.services.base import audit
 from backoffice.services.commands import Command, IdNumber, OneOf, Phone, Text, takes
 from backoffice.services.parties import find_party
 from backoffice.store.db import Database
 from backoffice.store.models import (
-    BindingFailure,
     ChannelBinding,
     ClaimRow,
     Party,
     PolicyRow,
     RosterMember,
-    utcnow,
 )
 
 CHANNELS = ("wechat", "ivr", "web")
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+_HOUR = timedelta(hours=1)
+# one channel user: 5 tries, then 1 min, 2, 4, … up to 15 min between tries
+USER_LIMIT = Limit("bind.user", 5, timedelta(minutes=1), timedelta(minutes=15), _HOUR)
+# one ID number, across every channel user: a guesser holds up the real customer's self-service
+# at worst by the delay (the hotline and outlets still serve them), never shut out for good
+ID_LIMIT = Limit("bind.id_number", 10, timedelta(minutes=1), timedelta(minutes=30), _HOUR)
+# one customer address as the channel saw it: looser, many may share a carrier's NAT
+SOURCE_LIMIT = Limit("bind.source", 20, timedelta(seconds=30), timedelta(minutes=15), _HOUR)
 
 
 class IdentityMismatch(DomainError):
@@ -58,6 +66,9 @@ class Identification(ChannelUser):
     id_number: IdNumber
     phone: Phone | None = None
     policy_no: Text(40) | None = None
+    # the customer's address as the channel saw it (a web visitor's IP), reported by the
+    # authenticated channel: counted as one more key; never the caller's own address
+    source: Text(64) | None = None
 
     @field_validator("phone", mode="before")
     @classmethod
@@ -94,13 +105,6 @@ def _view(s: Session, party: Party) -> dict[str, Any]:
     }
 
 
-def _failures(s: Session, channel: str, user: str) -> int:
-    since = utcnow() - FAILURE_WINDOW
-    return int(s.execute(select(func.count()).select_from(BindingFailure).where(
-        BindingFailure.channel == channel, BindingFailure.user == user,
-        BindingFailure.at >= since)).scalar_one())
-
-
 def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str | None) -> bool:
     if party is None:
         return False
@@ -109,34 +113,43 @@ def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str 
     return policy_no in _policies_of(s, party)
 
 
+def _reserve(db: Database, cmd: Identification) -> list[limits.Key]:
+    """Count this try under each key first (its own transaction), or refuse it uncounted."""
+    keys = [limits.key(USER_LIMIT, cmd.channel, cmd.user), limits.key(ID_LIMIT, cmd.id_number)]
+    if cmd.source:
+        keys.append(limits.key(SOURCE_LIMIT, source_key(cmd.source)))
+    try:
+        with db.transaction() as s:
+            limits.reserve(s, keys)
+    except limits.Blocked as blocked:
+        raise TooManyAttempts(
+            f"身份核验失败次数过多，请 {wait_text(blocked.until, blocked.now)}后再试；"
+            "如需立即办理，请拨打客服热线或携带身份证件前往就近网点", "id_number") from None
+    return keys
+
+
 @takes(Identification)
 def bind(db: Database, cmd: Identification, actor: str = "bot") -> dict[str, Any]:
-    """POST /bindings: identify and bind, or refuse (403 mismatch, 429 too many failures)."""
-    channel, user, id_number, phone = cmd.channel, cmd.user, cmd.id_number, cmd.phone
-    policy_no = cmd.policy_no
+    """POST /bindings: identify and bind, or refuse (403 mismatch, 429 too many failures).
+    A mismatch stays counted; a match clears the user's and the ID number's counts."""
+    channel, user, policy_no = cmd.channel, cmd.user, cmd.policy_no
+    keys = _reserve(db, cmd)
     with db.transaction() as s:
-        if _failures(s, channel, user) >= MAX_FAILURES:
-            raise TooManyAttempts("身份核验失败次数过多，请稍后再试或联系人工客服", "id_number")
-        party = find_party(s, id_number)
-        if not _matches(s, party, phone, policy_no.upper() if policy_no else None):
-            s.add(BindingFailure(channel=channel, user=user))
-            failed = True
+        party = find_party(s, cmd.id_number)
+        if party is None or not _matches(s, party, cmd.phone,
+                                         policy_no.upper() if policy_no else None):
+            raise IdentityMismatch("身份信息核对不一致，请核对证件号码和手机号或保单号",
+                                   "id_number")
+        row = s.execute(select(ChannelBinding).where(
+            ChannelBinding.channel == channel, ChannelBinding.user == user)).scalar()
+        if row is None:
+            s.add(ChannelBinding(channel=channel, user=user, party_id=party.id))
         else:
-            failed = False
-            assert party is not None
-            row = s.execute(select(ChannelBinding).where(
-                ChannelBinding.channel == channel, ChannelBinding.user == user)).scalar()
-            if row is None:
-                s.add(ChannelBinding(channel=channel, user=user, party_id=party.id))
-            else:
-                row.party_id = party.id
-            s.execute(delete(BindingFailure).where(BindingFailure.channel == channel,
-                                                   BindingFailure.user == user))
-            audit(s, actor, "party", str(party.id), "channel.bind", None, {"channel": channel})
-            return _view(s, party)
-    if failed:  # committed above: the failure counts even though the request is refused
-        raise IdentityMismatch("身份信息核对不一致", "id_number")
-    raise AssertionError("unreachable")
+            row.party_id = party.id
+        limits.clear(s, keys[:2])
+        limits.release(s, keys[2:])
+        audit(s, actor, "party", str(party.id), "channel.bind", None, {"channel": channel})
+        return _view(s, party)
 
 
 @takes(ChannelUser)

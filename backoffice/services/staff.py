@@ -10,8 +10,15 @@ lifetime and after a spell of inactivity; logging out deletes the row.
 
 The API has its own sign-in (`issue_api_token`): the same accounts and KDF, a bearer token that
 expires after a configurable lifetime (the table keeps only its SHA-256), revoked on sign-out,
-and a limit on failed attempts per username, known or not, so guessing is slow and says nothing
-about who exists.
+and the same limits on guessing as the desk.
+
+Guessing is limited per source address and per account *at that address*, with delays that
+grow per failure (backoffice.domain.limits), never a lock shared by everyone: a stranger's wrong
+passwords slow down the stranger's address only, and the right password from anywhere else
+still works. There is deliberately no limit per account across all addresses: whatever it were,
+a crowd of addresses could use it to keep the administrator out; a spread-out guesser is held
+back by the per-address limit at every address and by the cost of the KDF. Unknown usernames
+are counted exactly like known ones, so the answer says nothing about who exists.
 """
 
 from __future__ import annotations
@@ -29,18 +36,19 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import CHEAPEST
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import staff as roles
 from backoffice.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from backoffice.domain.identity import parse_phone
+from backoffice.domain.limits import Limit, source_key, wait_text
 from backoffice.domain.party import parse_name
+from backoffice.services import limits
 from backoffice.services.base import audit
 from backoffice.store.db import Database
 from backoffice.store.models import (
     ApiToken,
-    StaffLoginFailure,
     StaffRow,
     StaffSession,
     utcnow,
@@ -49,8 +57,12 @@ from backoffice.store.models import (
 SESSION_LIFETIME = timedelta(hours=12)
 SESSION_IDLE = timedelta(minutes=60)
 API_TOKEN_LIFETIME = timedelta(hours=8)
-LOGIN_WINDOW = timedelta(minutes=15)
-MAX_LOGIN_FAILURES = 5  # per username within LOGIN_WINDOW; then refused until they age out
+# an account tried from one address: 5 tries, then 1 min, 2, 4, … up to 15 min between tries
+ACCOUNT_LIMIT = Limit("login.account", free=5, first_delay=timedelta(minutes=1),
+                      cap=timedelta(minutes=15), forget=timedelta(hours=1))
+# one address, whatever accounts it tries: looser, since an office may sign in behind one NAT
+SOURCE_LIMIT = Limit("login.source", free=10, first_delay=timedelta(seconds=30),
+                     cap=timedelta(minutes=15), forget=timedelta(hours=1))
 
 
 @cache
@@ -188,13 +200,16 @@ class TooManyLogins(DomainError):
     code = "too_many_attempts"
 
 
-def login(db: Database, username: str, password: str) -> tuple[str, StaffUser] | None:
+def login(db: Database, username: str, password: str,
+          source: str | None = None) -> tuple[str, StaffUser] | None:
     """A new session token and the user, or None (the same answer for any wrong part).
-    Too many failures for a username → TooManyLogins."""
+    `source` is the request's remote address. Too many failures → TooManyLogins."""
     if not isinstance(username, str) or not isinstance(password, str):
         return None
+    name = username.strip()[:40]
+    keys = _reserve(db, name, source)
     with db.transaction() as s:
-        row = _signed_in(s, username.strip()[:40], password, "login_failed")
+        row = _signed_in(s, name, password, keys, "login_failed")
         if row is None:
             return None
         now = utcnow()
@@ -206,27 +221,35 @@ def login(db: Database, username: str, password: str) -> tuple[str, StaffUser] |
         return token, StaffUser(row.id, row.username, row.display_name, row.role, csrf)
 
 
-def _signed_in(s: Session, name: str, password: str, failed: str) -> StaffRow | None:
-    """The active staff member whose password this is, or None with the failure counted (and
-    audited as `failed`). After MAX_LOGIN_FAILURES within LOGIN_WINDOW a username is refused
-    outright, right password or not: the desk and the API count together, so neither door
-    allows more guesses than the other."""
-    now = utcnow()
-    since = now - LOGIN_WINDOW
-    failures = s.execute(select(func.count()).select_from(StaffLoginFailure).where(
-        StaffLoginFailure.username == name, StaffLoginFailure.at >= since)).scalar_one()
-    if failures >= MAX_LOGIN_FAILURES:
-        raise TooManyLogins("登录失败次数过多，请稍后再试", "username")
+def _reserve(db: Database, name: str, source: str | None) -> list[limits.Key]:
+    """Count this try before the password is looked at (its own short transaction, so that
+    concurrent guesses are all counted), or refuse it while the address or the account at this
+    address waits out its delay. The desk and the API count together."""
+    address = source_key(source)
+    keys = [limits.key(SOURCE_LIMIT, address), limits.key(ACCOUNT_LIMIT, name, address)]
+    try:
+        with db.transaction() as s:
+            limits.reserve(s, keys)
+    except limits.Blocked as blocked:
+        raise TooManyLogins(f"登录尝试过于频繁，请 {wait_text(blocked.until, blocked.now)}后再试",
+                            "username") from None
+    return keys
+
+
+def _signed_in(s: Session, name: str, password: str, keys: list[limits.Key],
+               failed: str) -> StaffRow | None:
+    """The active staff member whose password this is, or None (audited as `failed`; the try
+    stays counted). Right: the account's count at this address is cleared and the address's
+    count given back."""
     row = s.execute(select(StaffRow).where(StaffRow.username == name)).scalar()
     ok = len(password) <= 200 and verify_password(
         password, row.password_hash if row else _dummy())
     if row is None or not ok or not row.active:
-        s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name,
-                                                  StaffLoginFailure.at < since))
-        s.add(StaffLoginFailure(username=name, at=now))
         audit(s, name or "-", "staff", name or "-", failed)
         return None
-    s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.username == name))
+    source, account = keys
+    limits.release(s, [source])
+    limits.clear(s, [account])
     if needs_rehash(row.password_hash):  # the password is at hand only now
         row.password_hash = hash_password(password)
         audit(s, row.username, "staff", row.username, "rehash_password")
@@ -286,15 +309,19 @@ class ApiGrant:
 
 
 def issue_api_token(db: Database, username: object, password: object,
-                    lifetime: timedelta = API_TOKEN_LIFETIME) -> ApiGrant | None:
+                    lifetime: timedelta = API_TOKEN_LIFETIME,
+                    source: str | None = None) -> ApiGrant | None:
     """A new API token for a staff member, or None: the same answer for an unknown user, a
-    wrong password and a disabled account. Too many failures for a username → TooManyLogins."""
+    wrong password and a disabled account. `source` is the request's remote address; too
+    many failures from it → TooManyLogins."""
     if not isinstance(username, str) or not username.strip():
         raise ValidationError("username", "请提供用户名 username")
     if not isinstance(password, str) or not password:
         raise ValidationError("password", "请提供密码 password")
+    name = username.strip()[:40]
+    keys = _reserve(db, name, source)
     with db.transaction() as s:
-        row = _signed_in(s, username.strip()[:40], password, "api_login_failed")
+        row = _signed_in(s, name, password, keys, "api_login_failed")
         if row is None:
             return None
         now = utcnow()
@@ -341,5 +368,5 @@ def purge_api_tokens(db: Database) -> int:
     with db.transaction() as s:
         now = utcnow()
         result = s.execute(delete(ApiToken).where(ApiToken.expires_at <= now))
-        s.execute(delete(StaffLoginFailure).where(StaffLoginFailure.at < now - LOGIN_WINDOW))
+        limits.purge(s, now - max(ACCOUNT_LIMIT.forget, SOURCE_LIMIT.forget))
         return int(getattr(result, "rowcount", 0) or 0)

@@ -573,13 +573,16 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
-class StaffLoginFailure(Base):
-    """A failed API sign-in, counted per username (known or not) to slow down guessing."""
+class AttemptLimit(Base):
+    """Failed guesses counted under one key (a source address, an account at a source, an ID
+    number): the key is a SHA-256 so that no ID number or username is kept here in clear."""
 
-    __tablename__ = "staff_login_failures"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(40), index=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    __tablename__ = "attempt_limits"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(30))
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column()
 
 
 class ComplaintRow(Base):
@@ -749,13 +752,3 @@ class ChannelBinding(Base):
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class BindingFailure(Base):
-    """A failed identification attempt: counted to refuse guessing (rate limit)."""
-
-    __tablename__ = "binding_failures"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    user: Mapped[str] = mapped_column(String(128))
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -63,6 +63,9 @@ class Cli:
 
 def _env(tmp: Path, url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
+    # the checkout under test, not whichever one the venv's console script was installed from
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p)
     env.update({"XIAOBAO_DATABASE_URL": url, "XIAOBAO_VAR_DIR": str(tmp / "var"),
                 "PYTHONIOENCODING": "utf-8"})
     return env

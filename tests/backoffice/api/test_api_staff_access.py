@@ -26,7 +26,7 @@ from backoffice.services import claims, complaints, conversations, staff
 from backoffice.services.base import SHANGHAI
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
-from backoffice.store.models import ApiToken, Notification, SatisfactionRow, StaffLoginFailure
+from backoffice.store.models import ApiToken, AttemptLimit, Notification, SatisfactionRow
 from xiaobao.config import Settings
 from xiaobao.platform import create_app
 
@@ -216,21 +216,6 @@ async def test_wrong_password_unknown_user_and_disabled_staff_get_the_same_answe
                     {"username": "handler.wang", "password": 12345}, auth=False)
 
 
-async def test_repeated_failures_for_a_username_are_slowed_down(
-        api: Api, world: World, clock: ManualClock) -> None:
-    for username in ("agent.li", "no.such.person"):
-        for _ in range(staff.MAX_LOGIN_FAILURES):
-            await api.error("POST", "/auth/token", 401, "invalid_credentials", "password",
-                            {"username": username, "password": "guess-guess"}, auth=False)
-        # known or not, the same refusal; the right password does not get through either
-        await api.error("POST", "/auth/token", 429, "too_many_attempts", "username",
-                        {"username": username, "password": PASSWORDS.get(username, "x" * 12)},
-                        auth=False)
-    await sign_in(api, roles.CLAIMS_ADJUSTER)  # other usernames are not affected
-    clock.advance(minutes=16)
-    await sign_in(api, roles.CS_AGENT)
-
-
 async def test_tokens_expire_and_are_kept_only_hashed(api: Api, world: World,
                                                       clock: ManualClock) -> None:
     token = await sign_in(api, roles.CS_AGENT)
@@ -252,7 +237,7 @@ async def test_tokens_expire_and_are_kept_only_hashed(api: Api, world: World,
     assert staff.purge_api_tokens(world.db) == 1
     with world.db.read() as s:
         assert s.execute(select(ApiToken)).first() is None
-        assert s.execute(select(StaffLoginFailure)).first() is None
+        assert s.execute(select(AttemptLimit)).first() is None
 
 
 async def test_the_lifetime_is_configurable(aiohttp_client: Any, world: World,
