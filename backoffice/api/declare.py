@@ -13,6 +13,7 @@ answers JSON (domain errors become 4xx in backoffice.api.app's middleware).
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -161,9 +162,6 @@ def query_names(model: type[Command]) -> set[str]:
     return {f.alias or name for name, f in model.model_fields.items()}
 
 
-Responder = Callable[[web.Request, Operation, Any], Awaitable[web.StreamResponse]]
-
-
 def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False)
 
@@ -201,7 +199,7 @@ def entry(op: Operation, db_of: Callable[[web.Request], Any]) -> Callable[
         if op.authorize is not None:
             cmd = op.authorize(actor, cmd) or cmd
         db = db_of(request)
-        if _is_async(op.use_case):
+        if inspect.iscoroutinefunction(op.use_case):
             result = await op.use_case(Call(request, actor, db), cmd)
         else:
             result = await run_use_case(db, op.use_case, db, cmd, actor, heavy=op.heavy)
@@ -209,12 +207,6 @@ def entry(op: Operation, db_of: Callable[[web.Request], Any]) -> Callable[
 
     handle.__name__ = op.operation_id
     return handle
-
-
-def _is_async(fn: Callable[..., Any]) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(fn)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,9 +9,8 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -53,7 +52,6 @@ from backoffice.views.document import render_policy_document
 
 log = logging.getLogger("xiaobao.api")
 
-F = TypeVar("F", bound=Callable[..., Any])
 MAX_ROSTER_BYTES = 256 * 1024 * 1024
 MAX_MULTIPART_OVERHEAD = 64 * 1024
 MAX_FORM_FIELD = 200

@@ -69,7 +69,8 @@ def _train() -> Path:
     return model
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
+    """Until `url` answers; a process that stops first is an error."""
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}")
@@ -121,8 +122,8 @@ def fixture_rasa() -> Iterator[str]:
         cwd=BOT, env=env, start_new_session=True,
         stdout=(logs / "rasa.log").open("wb"), stderr=subprocess.STDOUT)
     try:
-        _wait(f"http://127.0.0.1:{actions_port}/health", actions, "rasa action server")
-        _wait(f"http://127.0.0.1:{rasa_port}/status", server, "rasa server")
+        wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, "rasa action server")
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/status", server, "rasa server")
         yield f"http://127.0.0.1:{rasa_port}"
     finally:
         _stop(server)

@@ -11,37 +11,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.channels.channel_kit import free_port, wait_until_up
+
 ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "schemathesis-token-0123456789"
 EXAMPLES = 8  # per operation and phase: the run stays well under three minutes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the platform stopped: {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
 
 
 @pytest.fixture
@@ -54,13 +34,13 @@ def platform(tmp_path: Path) -> str:
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, cwd=ROOT,
                    capture_output=True)
     subprocess.run([*cli, "demo", "seed"], env=env, check=True, cwd=ROOT, capture_output=True)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen([*cli, "serve", "--port", str(port), "--no-scheduler"],
                                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait(f"{base}/healthz", process)
+        wait_until_up(f"{base}/healthz", process, "the platform")
         yield base
     finally:
         process.terminate()

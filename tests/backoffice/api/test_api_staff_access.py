@@ -173,6 +173,7 @@ async def test_each_role_against_each_endpoint(api: Api, world: World, role: str
             assert answer is not None and set(answer["error"]) == {"code", "message", "field"}
             assert answer["error"]["code"] == "forbidden" and roles.ROLE_NAMES[role] in \
                 answer["error"]["message"]
+            assert answer["error"]["field"] == "Authorization"  # the token's role is refused
             seen["refused"] += 1
     # every role can do something and is refused something
     assert seen["allowed"] >= 2 and seen["refused"] >= 2, (role, seen)

@@ -114,6 +114,8 @@ async def test_an_agent_works_a_conversation_on_the_desk(desk: Desk, world: Worl
     assert "13811112222" not in queue and "138****2222" in queue  # the slots, masked
     where = await _post(agent, f"/desk/handoff/{cid}/take", token)
     assert where.startswith(f"/desk/handoff/{cid}?msg=")
+    for hostile in ("²", "%EF%BC%94", "9" * 40):  # digits to str.isdigit, not ids
+        assert (await agent.get(f"/desk/handoff/{hostile}")).status == 404
     page = await (await agent.get(f"/desk/handoff/{cid}")).text()
     assert "人工服务中" in page and "我要转人工" in page and "正在为您转接人工客服" in page
     assert "13811112222" not in page
