@@ -176,6 +176,15 @@ def deciders(steps: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+#: steps that choose where the money goes: whoever took one does not pay
+PAYEE_STEPS = ("propose_bank_account", "confirm_bank_account")
+
+
+def payee_choosers(steps: Sequence[tuple[str, str]]) -> set[str]:
+    """Staff who proposed or confirmed the payee account of this round."""
+    return {who for action, who in steps if action in PAYEE_STEPS}
+
+
 def approver(steps: Sequence[tuple[str, str]]) -> str | None:
     """Who gave the approval in force (the last one of the round)."""
     return next((who for action, who in reversed(steps) if action == "approve"), None)
@@ -315,6 +324,9 @@ class Claim:
         if approved_by not in (None, SYSTEM) and approved_by == actor:
             raise Forbidden(f"双人复核：{actor} 审批了本案，不能再支付，须由另一名工作人员支付",
                             "action")
+        if actor in payee_choosers(self.steps):
+            raise Forbidden(f"双人复核：{actor} 变更或确认了收款账户，不能再支付，"
+                            "须由另一名工作人员支付", "action")
         payee = self.payee_for(account)
         due = self.approved_amount - self.advance_paid
         if amount != due:

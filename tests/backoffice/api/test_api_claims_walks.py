@@ -390,18 +390,28 @@ async def test_four_eyes_on_money(api: Api, scheme: Scheme) -> None:
     err = await act(api, no, "pay", actor="adjuster.li", amount="3000.00", account=OTHER_CARD,
                     expect=409)
     assert err["error"]["field"] == "account"
-    await act(api, no, "set_bank_account", actor="supervisor.zhou", account=OTHER_CARD,
-              expect=403)  # not a step of claims staff alone
     err = await api.call("POST", f"/claims/{no}/transitions", expect=409, json_body={
         "action": "set_bank_account", "account": OTHER_CARD})  # the integration: no change
     assert err["error"]["field"] == "account"
+    # a staff change of the payee: proposed by one, confirmed by another, paid by a third
+    await act(api, no, "set_bank_account", actor="supervisor.zhou", account=OTHER_CARD)
     await act(api, no, "pay", actor="adjuster.li", amount="3000.00", account=OTHER_CARD,
-              expect=409)
-    claim = await act(api, no, "pay", actor="supervisor.zhou", amount="3000.00")
+              expect=409)  # not yet confirmed
+    err = await act(api, no, "set_bank_account", actor="supervisor.zhou", account=OTHER_CARD,
+                    expect=403)
+    assert err["error"]["field"] == "action"
+    await act(api, no, "set_bank_account", actor="adjuster.wang", account=OTHER_CARD)
+    for chooser in ("supervisor.zhou", "adjuster.wang"):
+        err = await act(api, no, "pay", actor=chooser, amount="3000.00", expect=403)
+        assert "双人复核" in err["error"]["message"]
+    claim = await act(api, no, "pay", actor="adjuster.li", amount="3000.00",
+                      account=OTHER_CARD)
     assert claim["status"] == "paid"
     actors = [(e["action"], e["actor"]) for e in claim["timeline"]]
-    assert ("approve", "adjuster.wang") in actors and ("pay", "supervisor.zhou") in actors
+    assert ("approve", "adjuster.wang") in actors and ("pay", "adjuster.li") in actors
     assert ("waive_documents", "adjuster.li") in actors
+    assert ("propose_bank_account", "supervisor.zhou") in actors
+    assert ("confirm_bank_account", "adjuster.wang") in actors
 
 
 async def test_the_fast_tracks_approval_is_paid_by_any_adjuster(api: Api,

@@ -502,6 +502,17 @@ def test_the_approver_does_not_pay_but_anyone_else_may() -> None:
     assert c.pay(M("1000.00"), "adj-1") == CARD  # the adjudicator may pay
 
 
+@pytest.mark.parametrize("step", ["propose_bank_account", "confirm_bank_account"])
+def test_whoever_chose_the_payee_does_not_pay(step: str) -> None:
+    c = _adjudicated("1000.00")
+    c.approve("adjuster", "adj-2")
+    c.steps.append((step, "sup-1"))
+    with pytest.raises(Forbidden) as err:
+        c.pay(M("1000.00"), "sup-1")
+    assert err.value.field == "action" and c.status == "approved"
+    assert c.pay(M("1000.00"), "adj-1") == CARD
+
+
 def test_the_fast_tracks_approval_is_paid_by_anyone() -> None:
     c = Claim(status="under_review", payee=CARD)
     c.adjudicate(M("300.00"), "system")
