@@ -31,7 +31,7 @@ from backoffice.domain.identity import mask_bank_card, parse_bank_card, parse_id
 from backoffice.domain.money import fmt, from_fen, to_fen
 from backoffice.domain.party import parse_date
 from backoffice.domain.product import CLAIM_TYPES, Product
-from backoffice.domain.staff import CLAIM_APPROVAL_ROLE
+from backoffice.domain.staff import CLAIM_APPROVAL_ROLE, allowed
 from backoffice.services import bindings
 from backoffice.services import document_reading as reading_service
 from backoffice.services.base import append_rows, audit, business_date, emit, number, today_cn
@@ -72,6 +72,7 @@ from backoffice.store.models import (
     PolicyRow,
     ProductRow,
     RosterMember,
+    StaffRow,
     Task,
     utcnow,
 )
@@ -961,6 +962,10 @@ def _act_assign(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                 role: str | None) -> None:
     if cmd.handler is None:
         raise ValidationError("handler", "请提供经办人")
+    handler_role = s.execute(select(StaffRow.role).where(
+        StaffRow.username == cmd.handler, StaffRow.active.is_(True))).scalar()
+    if handler_role is None or not allowed(handler_role, "claims.work"):
+        raise ValidationError("handler", f"经办人须为在职的理赔人员：{cmd.handler[:40]}")
     before = row.handler
     row.handler = cmd.handler
     s.add(ClaimEvent(claim_id=row.id, action="assign", status=row.status, actor=actor,

@@ -18,6 +18,7 @@ from test_api_claims_kit import (
     report,
     report_body,
     scheme,
+    staff_headers,
     statuses,
     supply_all,
     upload,
@@ -103,6 +104,8 @@ async def test_manual_transport_death_escalates_beyond_the_adjusters_authority(
         today, 3).isoformat()
     assert claim["deadlines"]["decision"]["due"] == (today + timedelta(days=30)).isoformat()
 
+    await act(api, no, "assign", actor="supervisor.zhou", handler="adjuster.nobody", expect=400)
+    await staff_headers(api, "adjuster.li")  # the handler has an account
     claim = await act(api, no, "assign", actor="supervisor.zhou", handler="adjuster.li")
     assert claim["handler"] == "adjuster.li"
     mine = await api.get("/claims?handler=adjuster.li", expect=200)

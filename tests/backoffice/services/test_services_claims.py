@@ -29,7 +29,7 @@ from backoffice.domain.errors import (
     ValidationError,
 )
 from backoffice.domain.staff import CLAIMS_ADJUSTER, Actor
-from backoffice.services import claims, demo
+from backoffice.services import claims, demo, staff
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import (
@@ -551,6 +551,7 @@ def test_every_transition_has_an_event_with_its_actor_and_an_audit_entry(
     db: Database, scheme: demo.SeedResult, files: FileStore
 ) -> None:
     no = manual_claim(db, files, scheme, 2, "transport_death")
+    staff.add(db, "adj-1", "a-long-password-1", CLAIMS_ADJUSTER)
     act(db, no, "assign", "lead-1", handler="adj-1")
     act(db, no, "investigate", "adj-1")
     act(db, no, "finish_investigation", "adj-1", note="现场查勘完毕")
@@ -918,6 +919,7 @@ def test_search_by_insured_status_and_handler(
     a = report(db, body(scheme, 0))["claim_no"]
     b = manual_claim(db, files, scheme, 1, "disability")
     c = report(db, body(scheme, 1, "death"))["claim_no"]
+    staff.add(db, "adj-7", "a-long-password-7", CLAIMS_ADJUSTER)
     act(db, b, "assign", "lead-1", handler="adj-7")
 
     def found(**kw: Any) -> list[str]:
@@ -1125,3 +1127,15 @@ def test_a_decision_ends_the_pause_and_the_work_it_finishes(
     on(clock, D(2026, 6, 30))
     view = act(db, no, "reopen", "adj-1")
     assert not dl(view, "decision")[2]  # no pause is left holding the clock
+
+
+def test_a_claim_is_assigned_only_to_active_claims_staff(
+    db: Database, scheme: demo.SeedResult
+) -> None:
+    no = report(db, body(scheme))["claim_no"]
+    staff.add(db, "agent-9", "a-long-password-9", "cs_agent")
+    for handler in ("nobody", "agent-9", "adj-1<script>"):
+        with pytest.raises(ValidationError) as err:
+            act(db, no, "assign", "lead-1", handler=handler)
+        assert err.value.field == "handler"
+    assert row(db, no).handler is None
