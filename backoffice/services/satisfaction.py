@@ -15,7 +15,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backoffice.domain.errors import Conflict, NotFound, ValidationError
+from backoffice.domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from backoffice.services.base import audit, emit
 from backoffice.services.commands import Command, OneOf, Text, domain_rule, takes
 from backoffice.services.complaint_steps import Score, record_satisfaction
@@ -119,6 +119,9 @@ def record(db: Database, cmd: Rating, actor: str = "customer") -> dict[str, Any]
     try:
         with db.transaction() as s:
             agent, complaint = _subject(s, cmd.subject_type, cmd.subject_id)
+            if agent is not None and agent == str(actor):
+                # a rating measures the handler: it is the customer's word, never their own
+                raise Forbidden("不能为本人经办的案件或投诉记录满意度评价", "subject_id")
             row = s.execute(select(SatisfactionRow).where(
                 SatisfactionRow.subject_type == cmd.subject_type,
                 SatisfactionRow.subject_id == cmd.subject_id)).scalar()

@@ -99,6 +99,10 @@ async def test_intake_to_close_with_the_clock_and_a_linked_claim(
     asked = notices(db, "satisfaction_request")
     assert [(n.channel, n.payload["subject_id"]) for n in asked] == [("wechat", no)]
 
+    # the handler does not rate their own complaint
+    await api.error("POST", "/satisfaction", 403, "forbidden", "subject_id",
+                    {"subject_type": "complaint", "subject_id": no, "score": 5,
+                     "channel": "phone"}, headers=await as_staff(api, "handler1"))
     rated = await api.post("/satisfaction", {"subject_type": "complaint", "subject_id": no,
                                              "score": 4, "channel": "wechat"}, expect=201)
     assert (rated["score"], rated["agent"], rated["queue"]) == (4, "handler1", "complaints")
