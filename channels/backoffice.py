@@ -28,6 +28,8 @@ from channels.port import (
     Delivery,
     HandedBack,
     Message,
+    StateClaim,
+    StatePut,
     Turn,
     Upload,
 )
@@ -44,6 +46,9 @@ PATHS = {
     "offline_notice": "/channel/offline-notices",
     "first_seen": "/channel/push-keys",
     "forget_seen_before": "/channel/push-keys/forget",
+    "state_claim": "/channel/state/claim",
+    "state_read": "/channel/state/read",
+    "state_write": "/channel/state/write",
     "agent_message": "/channel/agent-messages",
     "handback": "/channel/handbacks",
 }
@@ -128,6 +133,20 @@ class HttpBackoffice:
         answer = await self._post("forget_seen_before", {"before": before.isoformat()})
         return int(answer.get("forgotten") or 0)
 
+    # ---- the channels' shared state ----------------------------------------------------------
+
+    async def state_claim(self, put: StatePut, read: Sequence[str] = ()) -> StateClaim:
+        answer = await self._post("state_claim", {"key": put.key, "value": put.value,
+                                                  "ttl": put.ttl, "read": list(read)})
+        return StateClaim(bool(answer.get("claimed")), _values(answer))
+
+    async def state_read(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return _values(await self._post("state_read", {"keys": list(keys)}))
+
+    async def state_write(self, puts: Sequence[StatePut], drops: Sequence[str] = ()) -> None:
+        await self._post("state_write", {"drops": list(drops), "puts": [
+            {"key": p.key, "value": p.value, "ttl": p.ttl} for p in puts]})
+
     # ---- bindings and documents ------------------------------------------------------------
 
     async def binding(self, channel: str, user: str) -> Binding | None:
@@ -177,6 +196,13 @@ def _turn(answer: dict[str, Any]) -> Turn:
         return Turn(int(answer["conversation_id"]), str(answer["state"]))
     except (KeyError, TypeError, ValueError):
         raise BackofficeUnavailable("an answer without the conversation") from None
+
+
+def _values(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    values = answer.get("values")
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        raise BackofficeUnavailable("an answer without the state values")
+    return {str(k): v for k, v in values.items()}
 
 
 def _refusal(answer: Any, status: int) -> BackofficeRefused:

@@ -28,8 +28,8 @@ from typing import Any, Protocol
 from backoffice.channel_hooks import ConversationHooks
 
 __all__ = ["MAX_TEXT", "Attachment", "Backoffice", "BackofficeRefused", "BackofficeUnavailable",
-           "Binding", "ConversationHooks", "Delivery", "HandedBack", "Message", "Turn", "Upload",
-           "clip", "for_transcript"]
+           "Binding", "ConversationHooks", "Delivery", "HandedBack", "Message", "StateClaim",
+           "StatePut", "Turn", "Upload", "clip", "for_transcript"]
 
 MAX_TEXT = 4000  # characters of a line the transcript keeps
 KEPT = ("buttons", "image", "custom")  # what the transcript keeps of a bot message besides text
@@ -103,6 +103,25 @@ class Attachment:
     document_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StatePut:
+    """A value of the channels' shared state (a JSON object) and its life in seconds."""
+
+    key: str
+    value: dict[str, Any]
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateClaim:
+    """`claimed`: the key was free (absent or expired) and now holds the value given;
+    `values`: the live values of the keys asked for, the claimed key's own when another
+    holds it."""
+
+    claimed: bool
+    values: dict[str, dict[str, Any]]
+
+
 class BackofficeUnavailable(Exception):
     """The back office could not be reached or failed: nothing was done."""
 
@@ -152,6 +171,20 @@ class Backoffice(Protocol):
 
     async def forget_seen_before(self, before: datetime) -> int:
         """Forget push keys older than the channel's retries; how many."""
+        ...
+
+    # ---- the channels' shared state, without Redis (calls in progress, events seen) ---------
+    async def state_claim(self, put: StatePut, read: Sequence[str] = ()) -> StateClaim:
+        """`put` stored unless its key holds a live value, atomically (of two concurrent
+        claims of one key exactly one wins), and the live values of `read`: one transaction."""
+        ...
+
+    async def state_read(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The live values of `keys`; absent and expired keys are left out."""
+        ...
+
+    async def state_write(self, puts: Sequence[StatePut], drops: Sequence[str] = ()) -> None:
+        """Values stored and keys dropped in one transaction."""
         ...
 
     # ---- who a channel user is --------------------------------------------------------------

@@ -43,6 +43,8 @@ from channels.port import (
     Delivery,
     HandedBack,
     Message,
+    StateClaim,
+    StatePut,
     Turn,
     Upload,
 )
@@ -112,6 +114,20 @@ class InProcessBackoffice:
     async def forget_seen_before(self, before: datetime) -> int:
         return (await self._op(ops.forget_push_keys, ops.ForgetPushKeysIn,
                                before=before)).forgotten
+
+    # ---- the channels' shared state ----------------------------------------------------------
+
+    async def state_claim(self, put: StatePut, read: Sequence[str] = ()) -> StateClaim:
+        out = await self._op(ops.state_claim, ops.StateClaimIn, key=put.key, value=put.value,
+                             ttl=put.ttl, read=list(read))
+        return StateClaim(out.claimed, dict(out.values))
+
+    async def state_read(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return dict((await self._op(ops.state_read, ops.StateReadIn, keys=list(keys))).values)
+
+    async def state_write(self, puts: Sequence[StatePut], drops: Sequence[str] = ()) -> None:
+        await self._op(ops.state_write, ops.StateWriteIn, drops=list(drops), puts=[
+            {"key": p.key, "value": p.value, "ttl": p.ttl} for p in puts])
 
     # ---- bindings and documents ------------------------------------------------------------
 

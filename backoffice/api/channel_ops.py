@@ -11,13 +11,23 @@ Bindings and document uploads use the public operations (/bindings/…, /claims/
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 
 from backoffice.api.declare import Operation
 from backoffice.services import bindings
+from backoffice.services import channel_state as state
 from backoffice.services import conversations as conv
 from backoffice.services.commands import Command
 
@@ -33,6 +43,19 @@ Text = Annotated[str, Field(max_length=MAX_TEXT)]
 Line = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 ConversationId = Annotated[StrictInt, Field(ge=1, le=10**12)]
 Agent = Annotated[str, Field(min_length=1, max_length=60)]
+MAX_STATE = 64 * 1024  # characters of one state value as JSON
+MAX_KEYS = 20  # keys read or written by one state request
+
+
+def _small(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, ensure_ascii=False)) > MAX_STATE:
+        raise ValueError(f"值过大（JSON 不超过 {MAX_STATE} 字）")
+    return value
+
+
+StateKey = Annotated[str, Field(min_length=1, max_length=200)]
+StateValue = Annotated[dict[str, Any], AfterValidator(_small)]
+Ttl = Annotated[StrictInt, Field(ge=1, le=7 * 24 * 3600)]  # seconds
 
 
 class Answer(BaseModel):
@@ -92,6 +115,25 @@ class ForgetPushKeysIn(Command):
     before: AwareDatetime
 
 
+class StatePut(Command):
+    key: StateKey
+    value: StateValue
+    ttl: Ttl
+
+
+class StateClaimIn(StatePut):
+    read: Annotated[list[StateKey], Field(max_length=MAX_KEYS)] = []
+
+
+class StateReadIn(Command):
+    keys: Annotated[list[StateKey], Field(min_length=1, max_length=MAX_KEYS)]
+
+
+class StateWriteIn(Command):
+    puts: Annotated[list[StatePut], Field(max_length=MAX_KEYS)] = []
+    drops: Annotated[list[StateKey], Field(max_length=MAX_KEYS)] = []
+
+
 class AgentMessageIn(Command):
     conversation_id: ConversationId
     agent: Agent
@@ -127,6 +169,14 @@ class FirstSeenOut(Answer):
 
 class ForgottenOut(Answer):
     forgotten: int
+
+
+class StateOut(Answer):
+    """`claimed`: the claim's key was free and now holds its value; `values`: the live values
+    of the keys asked for (the claimed key's own when someone else holds it)."""
+
+    claimed: bool = False
+    values: dict[str, dict[str, Any]] = {}
 
 
 class DeliveryOut(Answer):
@@ -189,6 +239,24 @@ def forget_push_keys(db: Db, cmd: ForgetPushKeysIn) -> ForgottenOut:
     return ForgottenOut(forgotten=conv.forget_seen_before(db, cmd.before))
 
 
+def _put(p: StatePut) -> state.Put:
+    return state.Put(p.key, p.value, p.ttl)
+
+
+def state_claim(db: Db, cmd: StateClaimIn) -> StateOut:
+    done = state.claim(db, _put(cmd), cmd.read)
+    return StateOut(claimed=done.claimed, values=dict(done.values))
+
+
+def state_read(db: Db, cmd: StateReadIn) -> StateOut:
+    return StateOut(values=state.read(db, cmd.keys))
+
+
+def state_write(db: Db, cmd: StateWriteIn) -> Done:
+    state.write(db, [_put(p) for p in cmd.puts], cmd.drops)
+    return Done()
+
+
 def agent_message(db: Db, cmd: AgentMessageIn) -> DeliveryOut:
     d = conv.agent_message(db, cmd.conversation_id, cmd.agent, cmd.text)
     return DeliveryOut(conversation_id=d.conversation_id, channel=d.channel, user=d.user,
@@ -232,6 +300,13 @@ CHANNEL_OPERATIONS: tuple[Operation, ...] = (
     _row("/channel/push-keys/forget", "channelForgetPushKeys",
          "Forget the push keys seen before a time", forget_push_keys, ForgetPushKeysIn,
          ForgottenOut),
+    _row("/channel/state/claim", "channelStateClaim",
+         "A state key taken unless it holds a live value, with other keys read alike",
+         state_claim, StateClaimIn, StateOut),
+    _row("/channel/state/read", "channelStateRead", "The live values of state keys",
+         state_read, StateReadIn, StateOut),
+    _row("/channel/state/write", "channelStateWrite",
+         "State values stored and keys dropped, together", state_write, StateWriteIn, Done),
     _row("/channel/agent-messages", "channelAgentMessage",
          "An agent's message kept; where to deliver it", agent_message, AgentMessageIn,
          DeliveryOut, status=201),

@@ -5,7 +5,7 @@
 | `notifications_dispatch` | every 30 s | send due notifications (retry, dead-letter) |
 | `policy_clock` | daily 00:30 | premium due → grace → lapse, expiry |
 | `auto_enrollment` | monthly, 1st, 01:00 | enroll residents who became eligible |
-| `job_runs_prune` | daily 03:15 | forget dispatch firings older than 7 days |
+| `job_runs_prune` | daily 03:15 | forget dispatch firings older than 7 days, expired channel state |
 | `progress_notices` | daily 09:00 | progress notice every 3 working days per open claim |
 | `deadline_checks` | daily 09:00 | warnings one working day ahead, escalations after a breach |
 | `follow_up_visits` | daily 09:00 | a follow-up task for every closed claim |
@@ -31,7 +31,7 @@ from sqlalchemy import select
 from backoffice import clock
 from backoffice.notifications.base import Sender
 from backoffice.scheduler.guard import owner_id, prune_runs, run_guarded
-from backoffice.services import complaints, home_visits, reminders, staff
+from backoffice.services import channel_state, complaints, home_visits, reminders, staff
 from backoffice.services.base import SHANGHAI
 from backoffice.services.notifications import dispatch_due
 from backoffice.store.db import Database
@@ -146,10 +146,12 @@ def _dispatch(rt: Runtime, at: datetime) -> dict[str, Any]:
 
 
 def _prune(rt: Runtime, at: datetime) -> dict[str, Any]:
-    """Old dispatch firings, and the expired desk sessions and API tokens."""
+    """Old dispatch firings, and the expired desk sessions, API tokens and channel state
+    (calls abandoned without a hangup, answers of phone events past their replay window)."""
     return {"pruned": prune_runs(rt.db, "notifications_dispatch", at - DISPATCH_RUNS_KEPT),
             "sessions_purged": staff.purge_sessions(rt.db),
-            "api_tokens_purged": staff.purge_api_tokens(rt.db)}
+            "api_tokens_purged": staff.purge_api_tokens(rt.db),
+            "channel_state_purged": channel_state.purge_expired(rt.db)}
 
 
 NINE = {"hour": 9, "minute": 0}

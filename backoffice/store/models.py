@@ -716,6 +716,18 @@ class ChannelDedupe(Base):
     __tablename__ = "channel_dedupe"
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ChannelState(Base):
+    """What the channels keep between requests when no Redis is configured, so that any
+    platform process (or the next one after a restart) goes on where another stopped: the
+    IVR's calls in progress and the answers of phone events already seen. A row past
+    `expires_at` counts as absent; the scheduler's daily prune deletes such rows."""
+
+    __tablename__ = "channel_state"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 # ---- OCR readings of claim documents -------------------------------------------------------
 
 class DocumentReading(Base):
