@@ -17,7 +17,7 @@ from channels.ivr import IvrChannel, IvrDialog
 from channels.port import Backoffice
 from channels.rasa import RasaClient
 from channels.router import Router
-from channels.state import CallStore, PendingStore, connect
+from channels.state import CallStore, PendingStore, connect, shared_state
 from channels.web import WebChannel
 from channels.web_session import WebSessions
 from channels.wechat import Deduper, WeChatApi, WeChatChannel, WeChatConfig
@@ -56,7 +56,7 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
         app[WECHAT].routes(app)
     secret = os.environ.get("XIAOBAO_IVR_SECRET", "").strip()
     if secret:
-        app[IVR] = IvrDialog(router, backoffice, CallStore(redis))
+        app[IVR] = IvrDialog(router, backoffice, CallStore(shared_state(redis, backoffice)))
         transfer = os.environ.get("XIAOBAO_IVR_TRANSFER_URI", "sip:agents@xiaobao.local")
         IvrChannel(secret, app[IVR], transfer).routes(app)
 

@@ -2,7 +2,13 @@
 dialog as VoiceXML 2.1 documents (`/ivr/vxml`) — CONTRACTS.md, "IVR".
 
 Events carry `X-Xiaobao-Signature`: the hex HMAC-SHA256 of the raw body with
-XIAOBAO_IVR_SECRET. The dialog (`IvrDialog`) is one state machine for both renderings:
+XIAOBAO_IVR_SECRET, checked first. Inside the signed body, `event_id` and `timestamp` (Unix
+seconds) make an event run once: one more than MAX_SKEW seconds old or ahead is refused (403),
+and an event id seen before gets the answer stored for it, without a second turn (two copies
+at once: the second waits for the first's answer). The first sight of an id is recorded
+atomically, together with reading the call, before the turn runs; its answer is stored with
+the call's new state after it. The same id with another body is refused (409): it never gets
+another event's answer. The dialog (`IvrDialog`) is one state machine for both renderings:
 - a DTMF menu first ("报案请按1，查询理赔进度请按2，投诉请按3，人工服务请按0"); speech is
   accepted anywhere and goes to the bot;
 - digits typed later are passed to the bot, `*` read as X (ID numbers end in X);
@@ -13,13 +19,17 @@ XIAOBAO_IVR_SECRET. The dialog (`IvrDialog`) is one state machine for both rende
 Prompts stay short: callers are often elderly.
 
 VoiceXML documents submit the caller's input to a `next` URL signed by the gateway (call id,
-caller, expiry; HMAC-SHA256 with XIAOBAO_IVR_SECRET): a request without a good signature may
-only open a new call, never continue one. Calls in progress live in `channels.state`
-(memory, or Redis shared by all platform processes).
+caller, expiry and the number of the turn it answers; HMAC-SHA256 with XIAOBAO_IVR_SECRET): a
+request without a good signature may only open a new call, never continue one, and a link
+posted again (the same document submitted twice) gets the document stored for that turn, not
+a second turn. Calls in progress and the answers of events seen live in `channels.state`: in
+Redis when configured, else in the database, shared by every platform process and kept across
+restarts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -35,7 +45,7 @@ from aiohttp import web
 
 from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable, clip
 from channels.router import Reply, Router
-from channels.state import CallStore
+from channels.state import Begun, CallStore, DatabaseState, EventReused, Once
 
 log = logging.getLogger("xiaobao.channels.ivr")
 
@@ -50,6 +60,11 @@ MAX_MISSES = 2
 MAX_BODY = 32 * 1024
 # how long a VoiceXML document's follow-up link is good for (prompts, input, retries)
 LINK_TTL = 600
+MAX_SKEW = 300  # seconds an event's timestamp may be behind or ahead of this clock
+# how long a copy of an event waits for its first request's answer: longer than a turn can
+# take (the bot's timeout, XIAOBAO_RASA_TIMEOUT, 30 s by default); then a safe answer
+REPLAY_WAIT = 35.0
+BUSY = "抱歉，请您再说一遍。"
 REPORT_NO = re.compile(r"R\d{12}")
 LONG_NUMBER = re.compile(r"[A-Z]?\d{5,}")
 VXML_NS = "http://www.w3.org/2001/vxml"
@@ -105,30 +120,70 @@ class IvrDialog:
     """One dialog for both renderings: an event in, the actions to perform out."""
 
     def __init__(self, router: Router, backoffice: Backoffice,
-                 calls: CallStore | None = None) -> None:
+                 calls: CallStore | None = None, replay_wait: float = REPLAY_WAIT) -> None:
         self.router = router
         self.backoffice = backoffice
-        # calls in progress: in memory, or in Redis shared by every platform process
-        self.calls = calls or CallStore()
+        # calls in progress and events seen: Redis, or the database through the port
+        self.calls = calls or CallStore(DatabaseState(backoffice))
+        self.replay_wait = replay_wait
         router.register("ivr", self.deliver)
 
     async def live(self, call_id: str) -> bool:
         return await self.calls.get(call_id) is not None
 
-    async def event(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        call_id, kind = event["call_id"], event["event"]
+    async def event(self, event: dict[str, Any], once: Once | None = None
+                    ) -> list[dict[str, Any]]:
+        return (await self.answer(event, once))[0]
+
+    async def answer(self, event: dict[str, Any], once: Once | None = None
+                     ) -> tuple[list[dict[str, Any]], bool]:
+        """The actions answering `event`, and whether this request ran its turn (False: the
+        event was seen before, `once` says how to know it). `EventReused`: its id came with
+        another body."""
+        call_id = event["call_id"]
+        begun = await self.calls.begin(call_id, once)
+        if not begun.first:
+            assert once is not None
+            return await self._replayed(call_id, once, begun), False
+        actions, call = await self._turn(event, begun.call)
+        try:
+            await self.calls.end(call_id, call, once, actions)
+        except Exception:  # the turn happened: answer it all the same
+            log.exception("the call's state was not stored")
+        return actions, True
+
+    async def _turn(self, event: dict[str, Any], found: dict[str, Any] | None
+                    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The actions and the call's new state (None: the call ended)."""
+        kind = event["event"]
         if kind == "hangup":
-            await self.calls.drop(call_id)
-            return []
-        found = await self.calls.get(call_id)
+            return [], None
         call = Call(caller=event["from"]) if kind == "start" or found is None \
             else Call.from_dict(found)
         try:
             if kind == "start" or found is None:
-                return await self._start(call)
-            return await self._step(call, event)
-        finally:
-            await self.calls.put(call_id, call.as_dict())
+                return await self._start(call), call.as_dict()
+            return await self._step(call, event), call.as_dict()
+        except Exception:
+            log.exception("ivr turn failed")
+            return [say(TRANSFER), {"type": "transfer", "queue": "agents"}], call.as_dict()
+
+    async def _replayed(self, call_id: str, once: Once, begun: Begun
+                        ) -> list[dict[str, Any]]:
+        """A copy of an event seen before: its stored answer, once its first request has
+        stored it. A first request that never answers (its process died, or the turn outlives
+        the wait) leaves the caller a re-prompt, never a second turn."""
+        delay = 0.02
+        while begun.answer is None and time.time() < begun.since + self.replay_wait:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+            begun = await self.calls.seen(once)
+        if begun.answer is not None:
+            return begun.answer
+        log.warning("an event seen before has no answer yet: the caller is asked again")
+        found = await self.calls.get(call_id)
+        last = Call.from_dict(found).last if found else []
+        return [say(BUSY), *(last or [say(MENU), collect()])]
 
     async def _step(self, call: Call, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event["event"]
@@ -206,6 +261,27 @@ class IvrDialog:
                                                  phone or user, template=False)
 
 
+def validate_event(data: Any, now: float | None = None) -> dict[str, Any]:
+    """A JSON event (`validate`) with its `event_id` and `timestamp`; `Stale` when the
+    timestamp is more than MAX_SKEW seconds away from `now`."""
+    data = validate(data)
+    event_id = data.get("event_id")
+    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 64 \
+            or "\x00" in event_id:
+        raise Invalid("event_id", "event_id 须为 1 至 64 个字符")
+    stamp = data.get("timestamp")
+    if not isinstance(stamp, int) or isinstance(stamp, bool):
+        raise Invalid("timestamp", "timestamp 须为整数（Unix 秒）")
+    # integers only: an absurd timestamp is stale, never an overflow
+    if abs(int(time.time() if now is None else now) - stamp) > MAX_SKEW:
+        raise Stale("timestamp", f"事件时间与服务器相差超过 {MAX_SKEW} 秒")
+    return data
+
+
+class Stale(Invalid):
+    """A well-formed event outside the replay window."""
+
+
 def validate(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Invalid("body", "请求体须为 JSON 对象")
@@ -258,21 +334,27 @@ class IvrChannel:
                                    expected.encode()):
             return _error(403, "bad_signature", "签名无效", "X-Xiaobao-Signature")
         try:
-            data = validate(json.loads(raw.decode("utf-8")))
-            actions = await self.dialog.event(data)
+            data = validate_event(json.loads(raw.decode("utf-8")))
+            once = Once("ivr:event:" + data["event_id"], hashlib.sha256(raw).hexdigest())
+            actions = await self.dialog.event(data, once)
         except (ValueError, RecursionError):
             return _error(400, "invalid", "请求体不是有效的 JSON", "body")
+        except Stale as exc:
+            return _error(403, "stale_event", exc.message, exc.field)
         except Invalid as exc:
             return _error(400, "invalid", exc.message, exc.field)
+        except EventReused:
+            return _error(409, "event_id_reused", "该 event_id 已用于另一事件", "event_id")
         except Exception:
             log.exception("ivr event failed")
             actions = [say(TRANSFER), {"type": "transfer", "queue": "agents"}]
         return web.json_response({"actions": actions},
                                  dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
-    def link(self, call_id: str, caller: str, now: float | None = None) -> str:
+    def link(self, call_id: str, caller: str, now: float | None = None, turn: int = 1) -> str:
         """The signed URL of a call's next VoiceXML request (see `LinkSigner`)."""
-        return "/ivr/vxml?" + urllib.parse.urlencode(self.links.sign(call_id, caller, now))
+        return "/ivr/vxml?" + urllib.parse.urlencode(self.links.sign(call_id, caller, now,
+                                                                      turn))
 
     async def vxml(self, request: web.Request) -> web.Response:
         """The same dialog for VoiceXML platforms. The platform's first request (event
@@ -301,17 +383,17 @@ class IvrChannel:
             refused = await self._refused(params, event)
             if refused is not None:
                 return refused
-            actions = await self.dialog.event(event)
+            actions, fresh = await self.dialog.answer(event, _once(params))
         except Invalid as exc:
             return _error(400, "invalid", exc.message, exc.field)
         except Exception:
             log.exception("ivr vxml turn failed")
-            actions = [say(TRANSFER), {"type": "transfer", "queue": "agents"}]
-        for action in actions:  # VoiceXML has no SMS: it goes out through the outbox
+            actions, fresh = [say(TRANSFER), {"type": "transfer", "queue": "agents"}], False
+        for action in actions if fresh else ():  # no SMS: it goes out through the outbox
             if action["type"] == "sms":
                 await self._sms(event["from"], action)
-        text = render_vxml(actions, self.link(event["call_id"], event["from"]),
-                           self.transfer_uri)
+        text = render_vxml(actions, self.link(event["call_id"], event["from"],
+                                              turn=_next_turn(params)), self.transfer_uri)
         return web.Response(text=text, content_type="application/voicexml+xml",
                             charset="utf-8")
 
@@ -339,34 +421,51 @@ class IvrChannel:
         return None
 
 
-SIGNED = ("call_id", "from", "exp", "sig")
+SIGNED = ("call_id", "from", "exp", "turn", "sig")
+MAX_TURN = 10**6
+
+
+def _once(params: dict[str, str]) -> Once | None:
+    """A signed follow-up runs once: its link (call, caller, expiry, turn), named by its
+    signature, is the event; whatever a copy submits, it gets the first answer's document."""
+    return Once("ivr:vxml:" + params["sig"], "vxml") if "sig" in params else None
+
+
+def _next_turn(params: dict[str, str]) -> int:
+    """The turn the next document's link answers: 1 after a call's start."""
+    return int(params["turn"]) + 1 if "sig" in params else 1
 
 
 class LinkSigner:
-    """Signed follow-up URLs of VoiceXML documents: the call id, the caller and an expiry,
-    with the hex HMAC-SHA256 of them under XIAOBAO_IVR_SECRET. Whoever holds a document may
-    continue that call until the link expires; nobody can make a link for another call."""
+    """Signed follow-up URLs of VoiceXML documents: the call id, the caller, an expiry and the
+    number of the turn the link answers, with the hex HMAC-SHA256 of them under
+    XIAOBAO_IVR_SECRET. Whoever holds a document may continue that call until the link
+    expires, each turn once; nobody can make a link for another call or turn."""
 
     def __init__(self, secret: bytes, ttl: int = LINK_TTL, now: Any = time.time) -> None:
         self.secret = secret
         self.ttl = ttl
         self.now = now
 
-    def _mac(self, call_id: str, caller: str, exp: str) -> str:
-        message = "\n".join(("vxml", call_id, caller, exp)).encode("utf-8")
+    def _mac(self, call_id: str, caller: str, exp: str, turn: str) -> str:
+        message = "\n".join(("vxml", call_id, caller, exp, turn)).encode("utf-8")
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
-    def sign(self, call_id: str, caller: str, now: float | None = None) -> dict[str, str]:
+    def sign(self, call_id: str, caller: str, now: float | None = None, turn: int = 1
+             ) -> dict[str, str]:
         exp = str(int((self.now() if now is None else now) + self.ttl))
-        return {"call_id": call_id, "from": caller, "exp": exp,
-                "sig": self._mac(call_id, caller, exp)}
+        return {"call_id": call_id, "from": caller, "exp": exp, "turn": str(turn),
+                "sig": self._mac(call_id, caller, exp, str(turn))}
 
     def check(self, params: dict[str, str]) -> str | None:
         """None when the link is good, else why it is refused."""
         exp, sig = params.get("exp", ""), params.get("sig", "")
+        turn = params.get("turn", "")
         if not exp.isdigit() or len(exp) > 12:
             return "链接缺少有效期"
-        expected = self._mac(params.get("call_id", ""), params.get("from", ""), exp)
+        if not (turn.isdigit() and turn.isascii()) or not 0 < int(turn) < MAX_TURN:
+            return "链接缺少轮次"
+        expected = self._mac(params.get("call_id", ""), params.get("from", ""), exp, turn)
         if not hmac.compare_digest(sig.encode("utf-8", "replace"), expected.encode()):
             return "链接签名无效"
         if int(exp) < self.now():

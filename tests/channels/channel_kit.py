@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
+import json
 import os
 import signal
 import socket
@@ -213,6 +215,17 @@ WECHAT_TOKEN = "xiaobao-test"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APPID = "wxtestappid"
 IVR_SECRET = "ivr-test-secret"
+
+
+def ivr_event(call_id: str, event: str, caller: str, secret: str = IVR_SECRET, **fields: Any
+              ) -> tuple[bytes, dict[str, str]]:
+    """A telephony platform's event as it sends it: the JSON body, with a fresh `event_id`
+    and the current `timestamp` unless `fields` say otherwise, and its signed headers."""
+    body = json.dumps({"call_id": call_id, "event": event, "from": caller, "to": "95500",
+                       "event_id": uuid.uuid4().hex, "timestamp": int(time.time()), **fields},
+                      ensure_ascii=False).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "X-Xiaobao-Signature": signature}
 
 
 @dataclass

@@ -10,8 +10,6 @@ agent once the back office is back. The port's contract holds for both adapters 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import random
 import uuid
@@ -24,12 +22,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from channel_kit import (
-    IVR_SECRET,
     TOKEN,
     Platform,
     WebUser,
     WeChatApiStandIn,
     free_port,
+    ivr_event,
     openid,
     platform_env,
     start_platform,
@@ -204,11 +202,9 @@ class Call:
         self.caller = f"139{random.randint(10**7, 10**8 - 1)}"
 
     async def said(self, event: str, **fields: Any) -> tuple[str, list[dict[str, Any]]]:
-        body = json.dumps({"call_id": self.call_id, "event": event, "from": self.caller,
-                           "to": "95500", **fields}, ensure_ascii=False).encode()
-        signature = hmac.new(IVR_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        body, headers = ivr_event(self.call_id, event, self.caller, **fields)
         async with aiohttp.ClientSession() as http, http.post(
-                self.url, data=body, headers={"X-Xiaobao-Signature": signature}) as r:
+                self.url, data=body, headers=headers) as r:
             assert r.status == 200
             actions = list((await r.json())["actions"])
         return " ".join(a["text"] for a in actions if a["type"] == "say"), actions

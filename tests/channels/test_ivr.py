@@ -14,7 +14,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import aiohttp
-from channel_kit import IVR_SECRET, Platform
+from channel_kit import IVR_SECRET, Platform, ivr_event
 from sqlalchemy import select
 
 from backoffice.services import conversations as conv
@@ -34,12 +34,9 @@ class Phone:
 
     async def send(self, event: str, secret: str = IVR_SECRET, **fields: Any
                    ) -> tuple[int, dict[str, Any]]:
-        body = json.dumps({"call_id": self.call_id, "event": event, "from": self.caller,
-                           "to": "95500", **fields}, ensure_ascii=False).encode()
-        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        body, headers = ivr_event(self.call_id, event, self.caller, secret, **fields)
         async with aiohttp.ClientSession() as session, session.post(
-                self.url, data=body, headers={"Content-Type": "application/json",
-                                              "X-Xiaobao-Signature": signature}) as r:
+                self.url, data=body, headers=headers) as r:
             return r.status, await r.json()
 
     async def actions(self, event: str, **fields: Any) -> list[dict[str, Any]]:
@@ -173,7 +170,8 @@ async def test_voicexml_follow_ups_need_the_gateways_signature(platform: Platfor
         assert status == 200
         link = _next_url(ElementTree.fromstring(text))
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query))
-        assert set(query) == {"call_id", "from", "exp", "sig"} and query["call_id"] == call
+        assert set(query) == {"call_id", "from", "exp", "turn", "sig"}
+        assert query["call_id"] == call and query["turn"] == "1"
 
         def url(**changed: str) -> str:
             return "/ivr/vxml?" + urllib.parse.urlencode({**query, **changed})
@@ -186,6 +184,9 @@ async def test_voicexml_follow_ups_need_the_gateways_signature(platform: Platfor
                 (url(sig=forged_sig), {"event": "dtmf", "answer": "1"}),  # forged
                 (url(call_id=uuid.uuid4().hex), {"event": "dtmf", "answer": "1"}),  # other call
                 (url(exp=str(int(query["exp"]) + 86400)), {"event": "dtmf", "answer": "1"}),
+                (url(turn="2"), {"event": "dtmf", "answer": "1"}),       # another turn
+                (url(turn="\u0663"), {"event": "dtmf", "answer": "1"}),  # not an ASCII digit
+                (link, {"turn": "7", "event": "dtmf", "answer": "1"}),   # turn in the body
                 ("/ivr/vxml?" + urllib.parse.urlencode(expired),        # expired
                  {"event": "dtmf", "answer": "1"}),
                 (link, {"call_id": "someone-else", "event": "dtmf", "answer": "1"}),

@@ -6,9 +6,6 @@ afterwards through its API."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import re
 import uuid
 from datetime import date, datetime, timedelta
@@ -16,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-from channel_kit import IVR_SECRET, openid
+from channel_kit import ivr_event, openid
 from sqlalchemy import select
 from wechat_client import WeChatPusher, message_xml, reply_text, text_xml
 
@@ -162,12 +159,9 @@ class Caller:
         self.number = number
 
     async def actions(self, event: str, **fields: Any) -> list[dict[str, Any]]:
-        body = json.dumps({"call_id": self.call_id, "event": event, "from": self.number,
-                           "to": "95500", **fields}, ensure_ascii=False).encode()
-        signature = hmac.new(IVR_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        body, headers = ivr_event(self.call_id, event, self.number, **fields)
         async with aiohttp.ClientSession() as http, http.post(
-                self.url, data=body, headers={"Content-Type": "application/json",
-                                              "X-Xiaobao-Signature": signature}) as r:
+                self.url, data=body, headers=headers) as r:
             assert r.status == 200
             return list((await r.json())["actions"])
 

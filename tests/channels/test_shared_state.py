@@ -4,9 +4,6 @@ fetches an agent's message from either process."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -17,9 +14,9 @@ from xml.etree import ElementTree
 import aiohttp
 import pytest
 from channel_kit import (
-    IVR_SECRET,
     TOKEN,
     Platform,
+    ivr_event,
     platform_env,
     start_platform,
     web_chat,
@@ -29,7 +26,7 @@ from channel_kit import (
 
 from backoffice.store.db import Database
 from channels.ivr import MENU
-from channels.state import CallStore, PendingStore
+from channels.state import CallStore, PendingStore, RedisState
 
 REDIS = "redis://localhost:6379/0"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -57,12 +54,9 @@ async def two(tmp_path: Path, channel_db: Database, rasa_url: str,
 
 async def _event(platform: Platform, call_id: str, caller: str, event: str, **fields: Any
                  ) -> list[dict[str, Any]]:
-    body = json.dumps({"call_id": call_id, "event": event, "from": caller, "to": "95500",
-                       **fields}, ensure_ascii=False).encode()
-    signature = hmac.new(IVR_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    body, headers = ivr_event(call_id, event, caller, **fields)
     async with aiohttp.ClientSession() as http, http.post(
-            platform.url("/ivr/events"), data=body,
-            headers={"X-Xiaobao-Signature": signature}) as r:
+            platform.url("/ivr/events"), data=body, headers=headers) as r:
         assert r.status == 200
         return list((await r.json())["actions"])
 
@@ -129,7 +123,7 @@ async def test_redis_state_has_ttls() -> None:
 
     client = aioredis.Redis.from_url(REDIS)
     try:
-        calls, later = CallStore(client, ttl=120), PendingStore(client, ttl=300, keep=3)
+        calls, later = CallStore(RedisState(client), ttl=120), PendingStore(client, ttl=300, keep=3)
         call_id, user = uuid.uuid4().hex, "web-" + uuid.uuid4().hex[:8]
         await calls.put(call_id, {"caller": "13900000000", "stage": "bot"})
         assert (await calls.get(call_id) or {})["stage"] == "bot"
@@ -143,10 +137,8 @@ async def test_redis_state_has_ttls() -> None:
         await client.aclose()
 
 
-async def test_in_memory_state_without_redis() -> None:
-    calls, later = CallStore(ttl=-1), PendingStore(keep=2)
-    await calls.put("c1", {"caller": "1"})
-    assert await calls.get("c1") is None  # already expired
+async def test_in_memory_web_messages_without_redis() -> None:
+    later = PendingStore(keep=2)
     await later.add("u1", [{"text": "a"}, {"text": "b"}, {"text": "c"}])
     await later.add("u2", [{"text": "d"}])
     assert [(n, m["text"]) for n, m in await later.after("u1", 1)] == [(2, "b"), (3, "c")]
