@@ -141,7 +141,12 @@ class IvrDialog:
         event was seen before, `once` says how to know it). `EventReused`: its id came with
         another body."""
         call_id = event["call_id"]
-        begun = await self.calls.begin(call_id, once)
+        try:
+            begun = await self.calls.begin(call_id, once)
+        except BackofficeUnavailable:
+            # the call's state cannot be kept, nor the event recorded: an agent takes over
+            log.warning("the calls' state is unreachable: the caller goes to an agent")
+            return [say(TRANSFER), {"type": "transfer", "queue": "agents"}], False
         if not begun.first:
             assert once is not None
             return await self._replayed(call_id, once, begun), False

@@ -48,12 +48,30 @@ MAX_KEYS = 20  # keys read or written by one state request
 
 
 def _small(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value, ensure_ascii=False)) > MAX_STATE:
+    """Plain JSON the database can store: no NaN or infinities, no lone surrogates, no NUL."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        text.encode("utf-8")
+    except ValueError:
+        raise ValueError("须为有效的 JSON 对象") from None
+    if len(text) > MAX_STATE:
         raise ValueError(f"值过大（JSON 不超过 {MAX_STATE} 字）")
+    if "\x00" in text or "\\u0000" in text:
+        raise ValueError("含有不允许的控制字符")
     return value
 
 
-StateKey = Annotated[str, Field(min_length=1, max_length=200)]
+def _storable(key: str) -> str:
+    try:
+        key.encode("utf-8")
+    except ValueError:
+        raise ValueError("须为有效的文本") from None
+    if "\x00" in key:
+        raise ValueError("含有不允许的控制字符")
+    return key
+
+
+StateKey = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
 StateValue = Annotated[dict[str, Any], AfterValidator(_small)]
 Ttl = Annotated[StrictInt, Field(ge=1, le=7 * 24 * 3600)]  # seconds
 
@@ -130,7 +148,7 @@ class StateReadIn(Command):
 
 
 class StateWriteIn(Command):
-    puts: Annotated[list[StatePut], Field(max_length=MAX_KEYS)] = []
+    puts: Annotated[list[StatePut], Field(max_length=MAX_KEYS)]  # may be empty: drops only
     drops: Annotated[list[StateKey], Field(max_length=MAX_KEYS)] = []
 
 

@@ -5,7 +5,7 @@
 | `notifications_dispatch` | every 30 s | send due notifications (retry, dead-letter) |
 | `policy_clock` | daily 00:30 | premium due → grace → lapse, expiry |
 | `auto_enrollment` | monthly, 1st, 01:00 | enroll residents who became eligible |
-| `job_runs_prune` | daily 03:15 | forget dispatch firings older than 7 days, expired channel state |
+| `job_runs_prune` | daily 03:15 | forget dispatch firings older than 7 days, expired state |
 | `progress_notices` | daily 09:00 | progress notice every 3 working days per open claim |
 | `deadline_checks` | daily 09:00 | warnings one working day ahead, escalations after a breach |
 | `follow_up_visits` | daily 09:00 | a follow-up task for every closed claim |

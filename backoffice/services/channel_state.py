@@ -65,8 +65,9 @@ def claim(db: Database, put: Put, read: Sequence[str] = ()) -> Claimed:
         stmt = stmt.on_conflict_do_update(
             index_elements=[_STATE.c.key],
             set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
-            where=_STATE.c.expires_at < now)
-        claimed = bool(conn.execute(stmt).rowcount)
+            where=_STATE.c.expires_at < now).returning(_STATE.c.key)
+        # a row comes back when inserted or taken over (rowcount is not reliable here)
+        claimed = conn.execute(stmt).first() is not None
         keys = [k for k in read if k != put.key] + ([] if claimed else [put.key])
         return Claimed(claimed, _read(conn, keys, now))
 

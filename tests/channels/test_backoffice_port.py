@@ -42,11 +42,24 @@ from backoffice.api.channel_ops import CHANNEL_OPERATIONS
 from backoffice.demo.staff import DEMO_STAFF, seed_staff
 from backoffice.notifications.config import NotifyConfig
 from backoffice.store.db import Database
-from backoffice.store.models import ChannelDedupe, Conversation, ConversationMessage, Notification
+from backoffice.store.models import (
+    ChannelDedupe,
+    ChannelState,
+    Conversation,
+    ConversationMessage,
+    Notification,
+)
 from channels.app import ROUTER
 from channels.backoffice import PATHS, HttpBackoffice
 from channels.ivr import MENU
-from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable, Upload
+from channels.port import (
+    Backoffice,
+    BackofficeRefused,
+    BackofficeUnavailable,
+    StateClaim,
+    StatePut,
+    Upload,
+)
 from channels.router import STORE_DOWN
 from tests.conftest import fresh_database
 from xiaobao.channel_port import InProcessBackoffice
@@ -58,11 +71,13 @@ NO_RASA = "http://127.0.0.1:9"  # the port's own calls never reach the bot
 
 
 def counts(db: Database) -> dict[str, int]:
-    """What the channels may write: conversations, their lines, push keys, the outbox."""
+    """What the channels may write: conversations, their lines, push keys, the outbox, the
+    shared state (calls in progress, events seen)."""
     with db.read() as s:
         return {model.__name__: int(s.execute(select(func.count()).select_from(model))
                                     .scalar_one())
-                for model in (Conversation, ConversationMessage, ChannelDedupe, Notification)}
+                for model in (Conversation, ConversationMessage, ChannelDedupe, Notification,
+                              ChannelState)}
 
 
 def own_database(tmp_path: Path) -> Database:
@@ -268,6 +283,7 @@ async def test_strangers_and_every_staff_role_are_refused(backoffice: Platform) 
 
 
 LONG = "字" * 10_000
+STATE = {"key": "ivr:call:h", "value": {"stage": "menu"}, "ttl": 60}
 # (operation path, a good body, the field a hostile value goes into, the hostile values)
 HOSTILE: list[tuple[str, dict[str, Any], str, list[Any]]] = [
     ("/channel/messages", {"channel": "web", "user": "web-h", "text": "你好"}, "channel",
@@ -304,6 +320,19 @@ HOSTILE: list[tuple[str, dict[str, Any], str, list[Any]]] = [
     ("/channel/agent-messages", {"conversation_id": 1, "agent": "a1", "text": "您好"},
      "text", ["", LONG, [], None]),
     ("/channel/handbacks", {"conversation_id": 1}, "conversation_id", ["x", 0, False]),
+    ("/channel/state/claim", STATE, "key", ["", "k" * 201, 1, None, ["k"], "k\ud800"]),
+    ("/channel/state/claim", STATE, "value",
+     [[], "x", None, 1, {"a": "字" * 70_000}, {"a": float("nan")}, {"a": "\ud800"}]),
+    ("/channel/state/claim", STATE, "ttl", [0, -1, "60", 60.5, True, 7 * 24 * 3600 + 1, None]),
+    ("/channel/state/claim", STATE, "read", ["k", {"k": 1}, ["k"] * 21]),
+    ("/channel/state/claim", {**STATE, "read": ["k"]}, "read[0]", ["", 1, "k" * 201]),
+    ("/channel/state/read", {"keys": ["k"]}, "keys", [[], "k", ["k"] * 21, None]),
+    ("/channel/state/read", {"keys": ["k"]}, "keys[0]", ["", 5]),
+    ("/channel/state/write", {"puts": [STATE]}, "puts", [None, STATE, [STATE] * 21]),
+    ("/channel/state/write", {"puts": [STATE]}, "puts[0].ttl", [0, "x"]),
+    ("/channel/state/write", {"puts": [STATE]}, "puts[0].value", [[1], {"a": float("inf")}]),
+    ("/channel/state/write", {"puts": [], "drops": ["k"]}, "drops", ["k", ["k"] * 21]),
+    ("/channel/state/write", {"puts": [], "drops": ["k"]}, "drops[0]", ["", None]),
 ]
 
 
@@ -379,8 +408,9 @@ async def test_a_back_office_down_degrades_as_the_router_does(
             pusher = WeChatPusher(gateway.url("/wechat"))
             _, answer = await pusher.push(text_xml(wechat_user, "我要理赔"))
             assert reply_text(answer) == STORE_DOWN
-            # the caller cannot be looked up: the call goes on anonymously
-            assert MENU in (await Call(gateway).said("start"))[0]
+            # the call's state cannot be kept (nor the event recorded): an agent takes over
+            assert (await Call(gateway).said("start"))[1][-1] == {"type": "transfer",
+                                                                  "queue": "agents"}
             assert len(spool.read_text(encoding="utf-8").splitlines()) == 2
             # the back office comes back on its address; the next message drains the spool
             settings = Settings(database_url=channel_db.url, api_token=TOKEN, rasa_url=rasa_url,
@@ -448,6 +478,14 @@ async def test_the_ports_contract(port: Backoffice, channel_db: Database) -> Non
     assert await port.first_seen(f"wechat:event:{user}:1") is False
     assert await port.forget_seen_before(datetime.now(UTC) + timedelta(seconds=5)) >= 2
     assert await port.binding("wechat", user) is None
+    call, event = f"ivr:call:{user}", f"ivr:event:{user}"
+    await port.state_write([StatePut(call, {"stage": "menu", "last": ["请讲"]}, 60)])
+    first = await port.state_claim(StatePut(event, {"digest": "a"}, 60), [call, "ivr:none"])
+    assert first == StateClaim(True, {call: {"stage": "menu", "last": ["请讲"]}})
+    again = await port.state_claim(StatePut(event, {"digest": "b"}, 60), [call])
+    assert again.claimed is False and again.values[event] == {"digest": "a"}
+    await port.state_write([StatePut(event, {"digest": "a", "answer": []}, 60)], [call])
+    assert await port.state_read([call, event]) == {event: {"digest": "a", "answer": []}}
     assert (await port.attach_document("wechat", user, Upload(b"x", "a.jpg", "image/jpeg"))
             ).claim_no is None
     roles = [m.role for m in lines(channel_db, turn.conversation_id)]
@@ -461,7 +499,10 @@ async def test_both_adapters_refuse_alike(port: Backoffice) -> None:
             (port.bot_failed(1, "angry", "x"), "reason"),
             (port.agent_message(999999, "a1", "您好"), "conversation_id"),
             (port.handback(999999, None), "conversation_id"),
-            (port.agent_message(1, "", "您好"), "agent")):
+            (port.agent_message(1, "", "您好"), "agent"),
+            (port.state_claim(StatePut("", {}, 60)), "key"),
+            (port.state_write([StatePut("k", {}, 0)]), "puts[0].ttl"),
+            (port.state_read([]), "keys")):
         with pytest.raises(BackofficeRefused) as refused:
             await call
         assert refused.value.field == field

@@ -4,6 +4,8 @@ fetches an agent's message from either process."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -23,10 +25,12 @@ from channel_kit import (
     web_later,
     web_user,
 )
+from sqlalchemy import func, select
 
 from backoffice.store.db import Database
+from backoffice.store.models import ChannelState
 from channels.ivr import MENU
-from channels.state import CallStore, PendingStore, RedisState
+from channels.state import EVENT_TTL, CallStore, PendingStore, RedisState
 
 REDIS = "redis://localhost:6379/0"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -87,6 +91,46 @@ async def test_a_call_goes_on_in_another_process(two: tuple[Platform, Platform])
         async with http.post(b.url(str(submit.get("next"))),
                              data={"event": "dtmf", "answer": "1"}) as r:
             assert r.status == 200 and "出险日期" in await r.text()
+
+
+async def test_an_event_runs_once_whichever_process_it_reaches(
+        two: tuple[Platform, Platform]) -> None:
+    a, b = two
+    call, caller = uuid.uuid4().hex, f"139{random.randint(10**7, 10**8 - 1)}"
+    await _event(a, call, caller, "start")
+    report = ivr_event(call, "dtmf", caller, digits="1")
+
+    async def send(platform: Platform, sent: tuple[bytes, dict[str, str]]
+                   ) -> tuple[int, dict[str, Any]]:
+        async with aiohttp.ClientSession() as http, http.post(
+                platform.url("/ivr/events"), data=sent[0], headers=sent[1]) as r:
+            return r.status, await r.json()
+
+    # copies at once on both processes, then again later: one turn, one answer
+    answers = await asyncio.gather(*(send(p, report) for p in (a, b, a, b)))
+    answers.append(await send(b, report))
+    assert all(status == 200 for status, _ in answers)
+    assert "出险日期" in _said(answers[0][1]["actions"])
+    assert all(answer == answers[0][1] for _, answer in answers)
+    event_id = json.loads(report[0])["event_id"]
+    status, refused = await send(a, ivr_event(call, "dtmf", caller, digits="2",
+                                              event_id=event_id))
+    assert status == 409 and refused["error"]["field"] == "event_id"
+    async with aiohttp.ClientSession() as http, http.get(
+            a.url("/api/v1/conversations"), headers=AUTH) as r:
+        cid = next(c["id"] for c in (await r.json())["items"] if c["user"] == caller)
+        async with http.get(a.url(f"/api/v1/conversations/{cid}"), headers=AUTH) as r:
+            said = [m["text"] for m in (await r.json())["messages"] if m["role"] == "user"]
+    assert said == ["/report_incident"]
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS)
+    try:  # in Redis with its expiry, not in the database
+        assert 0 < await client.ttl(f"xiaobao:ivr:event:{event_id}") <= EVENT_TTL
+    finally:
+        await client.aclose()
+    with a.db.read() as s:
+        assert s.execute(select(func.count()).select_from(ChannelState)).scalar_one() == 0
 
 
 async def test_a_web_users_later_messages_reach_either_process(
