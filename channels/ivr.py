@@ -270,6 +270,10 @@ def validate_event(data: Any, now: float | None = None) -> dict[str, Any]:
     """A JSON event (`validate`) with its `event_id` and `timestamp`; `Stale` when the
     timestamp is more than MAX_SKEW seconds away from `now`."""
     data = validate(data)
+    for name in ("call_id", "from", "text", "digits", "to", "recording_url", "event_id"):
+        if isinstance(data.get(name), str) and not _encodable(data[name]):
+            # JSON may escape a lone surrogate, which no store or log can write
+            raise Invalid(name, f"{name} 含有无效字符")
     event_id = data.get("event_id")
     if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 64 \
             or "\x00" in event_id:
@@ -281,6 +285,14 @@ def validate_event(data: Any, now: float | None = None) -> dict[str, Any]:
     if abs(int(time.time() if now is None else now) - stamp) > MAX_SKEW:
         raise Stale("timestamp", f"事件时间与服务器相差超过 {MAX_SKEW} 秒")
     return data
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Stale(Invalid):

@@ -61,7 +61,7 @@ async def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dic
 
 def signed(data: dict[str, Any], secret: str = IVR_SECRET) -> tuple[bytes, dict[str, str]]:
     """Any JSON body, signed as the telephony platform signs (fields absent or ill-typed)."""
-    body = json.dumps(data, ensure_ascii=False).encode()
+    body = json.dumps(data).encode()  # \u escapes: lone surrogates too
     return body, {"X-Xiaobao-Signature": hmac.new(secret.encode(), body,
                                                   hashlib.sha256).hexdigest()}
 
@@ -158,7 +158,8 @@ GOOD = {"event": "start", "to": "95500"}
 
 
 @pytest.mark.parametrize(("field", "values"), [
-    ("event_id", [None, "", "   ", "e" * 65, 7, ["e1"], {"id": "e1"}, "a\x00b", True]),
+    ("event_id", [None, "", "   ", "e" * 65, 7, ["e1"], {"id": "e1"}, "a\x00b", True,
+                  "e\ud800"]),
     ("timestamp", [None, "1765000000", 1765000000.0, 1.765e9, True, False, [1], {"t": 1}]),
 ])
 async def test_missing_or_ill_typed_fields_are_400_naming_the_field(
@@ -301,3 +302,12 @@ async def test_a_call_goes_on_in_a_second_process_without_redis(
     assert await phone.send(report) == answered  # a copy reaching the other process
     assert "哪里" in said(await phone.send(phone.event("speech", text="昨天")))
     assert user_lines(a.db, phone.caller) == ["/report_incident", "昨天"]
+
+
+async def test_text_no_store_can_write_is_400(platform: Platform) -> None:
+    phone = Phone(platform.url(""))
+    await phone.send(phone.event("start"))
+    for name, value in (("text", "我要\ud800报案"), ("from", "139\udfff"), ("to", "\ud83d")):
+        status, answer = await post(phone.url, *phone.event("speech", **{name: value}))
+        assert status == 400 and answer["error"]["field"] == name, (name, answer)
+    assert user_lines(platform.db, phone.caller) == []
