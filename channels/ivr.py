@@ -179,7 +179,9 @@ class IvrDialog:
         stored it. A first request that never answers (its process died, or the turn outlives
         the wait) leaves the caller a re-prompt, never a second turn."""
         delay = 0.02
-        while begun.answer is None and time.time() < begun.since + self.replay_wait:
+        # bounded from the first sight, and from now should another process's clock be ahead
+        until = min(begun.since, time.time()) + self.replay_wait
+        while begun.answer is None and time.time() < until:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
             begun = await self.calls.seen(once)

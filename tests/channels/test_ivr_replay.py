@@ -41,10 +41,11 @@ from channel_kit import (
 )
 from sqlalchemy import func, select
 
+from backoffice.services import channel_state as state
 from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from backoffice.store.models import ChannelState, Notification
-from channels.ivr import MAX_SKEW, MENU
+from channels.ivr import BUSY, MAX_SKEW, MENU
 
 ROOT = Path(__file__).resolve().parents[2]
 VXML = "{http://www.w3.org/2001/vxml}"
@@ -310,4 +311,19 @@ async def test_text_no_store_can_write_is_400(platform: Platform) -> None:
     for name, value in (("text", "我要\ud800报案"), ("from", "139\udfff"), ("to", "\ud83d")):
         status, answer = await post(phone.url, *phone.event("speech", **{name: value}))
         assert status == 400 and answer["error"]["field"] == name, (name, answer)
+    assert user_lines(platform.db, phone.caller) == []
+
+
+async def test_a_copy_of_an_event_whose_first_request_died_is_asked_again(
+        platform: Platform) -> None:
+    """The process that took an event died before answering it (its record has no answer,
+    and is older than any turn can take): a copy gets a re-prompt, never a second turn."""
+    phone = Phone(platform.url(""))
+    await phone.send(phone.event("start"))
+    sent = phone.event("speech", text="我要报案")
+    event_id = json.loads(sent[0])["event_id"]
+    mark = {"digest": hashlib.sha256(sent[0]).hexdigest(), "since": time.time() - 60}
+    assert state.claim(platform.db, state.Put(f"ivr:event:{event_id}", mark, 900)).claimed
+    actions = await phone.send(sent)
+    assert BUSY in said(actions) and MENU in said(actions) and actions[-1]["type"] == "collect"
     assert user_lines(platform.db, phone.caller) == []
