@@ -444,15 +444,22 @@ SIGNED = ("call_id", "from", "exp", "turn", "sig")
 MAX_TURN = 10**6
 
 
+def _turn_of(params: dict[str, str]) -> int | None:
+    """The turn a signed follow-up link answers (`LinkSigner.check` vouched for it); None
+    for a request that opens a call."""
+    turn = params.get("turn", "")
+    return int(turn) if "sig" in params and turn.isascii() and turn.isdigit() else None
+
+
 def _once(params: dict[str, str]) -> Once | None:
     """A signed follow-up runs once: its link (call, caller, expiry, turn), named by its
     signature, is the event; whatever a copy submits, it gets the first answer's document."""
-    return Once("ivr:vxml:" + params["sig"], "vxml") if "sig" in params else None
+    return None if _turn_of(params) is None else Once("ivr:vxml:" + params["sig"], "vxml")
 
 
 def _next_turn(params: dict[str, str]) -> int:
     """The turn the next document's link answers: 1 after a call's start."""
-    return int(params["turn"]) + 1 if "sig" in params else 1
+    return (_turn_of(params) or 0) + 1
 
 
 class LinkSigner:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from backoffice.clock import manual_clock
+from backoffice.scheduler import jobs
+from backoffice.scheduler.jobs import Runtime
 from backoffice.services import channel_state as state
 from backoffice.store.db import Database
 from backoffice.store.models import ChannelState
@@ -42,6 +44,10 @@ def test_expired_values_are_absent_taken_over_and_purged(db: Database) -> None:
         assert state.read(db, ["event"]) == {"event": {"digest": "b"}}
         assert state.purge_expired(db) == 1  # the call; the event was taken over
         assert rows(db) == 2
+        clock.advance(seconds=600)  # the daily prune takes the rest
+        assert jobs.JOBS["job_runs_prune"].body(Runtime(db, {}), clock.at)[
+            "channel_state_purged"] == 2
+        assert rows(db) == 0
 
 
 def test_of_concurrent_claims_exactly_one_wins(db: Database) -> None:
