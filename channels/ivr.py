@@ -116,6 +116,17 @@ class Call:
                    int(data.get("misses", 0)), list(data.get("last") or []))
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The actions answering an event; `fresh`: this request ran the turn (False: a copy of
+    an event seen before, or no turn at all); `at`: when the answer was given (Unix seconds;
+    a copy gets the first answer's time, so its VoiceXML document links where the first did)."""
+
+    actions: list[dict[str, Any]]
+    fresh: bool
+    at: float | None = None
+
+
 class IvrDialog:
     """One dialog for both renderings: an event in, the actions to perform out."""
 
@@ -133,29 +144,28 @@ class IvrDialog:
 
     async def event(self, event: dict[str, Any], once: Once | None = None
                     ) -> list[dict[str, Any]]:
-        return (await self.answer(event, once))[0]
+        return (await self.answer(event, once)).actions
 
-    async def answer(self, event: dict[str, Any], once: Once | None = None
-                     ) -> tuple[list[dict[str, Any]], bool]:
-        """The actions answering `event`, and whether this request ran its turn (False: the
-        event was seen before, `once` says how to know it). `EventReused`: its id came with
-        another body."""
+    async def answer(self, event: dict[str, Any], once: Once | None = None) -> Answered:
+        """The actions answering `event` (see `Answered`); `once` says how to know the event
+        again. `EventReused`: its id came with another body."""
         call_id = event["call_id"]
         try:
             begun = await self.calls.begin(call_id, once)
         except BackofficeUnavailable:
             # the call's state cannot be kept, nor the event recorded: an agent takes over
             log.warning("the calls' state is unreachable: the caller goes to an agent")
-            return [say(TRANSFER), {"type": "transfer", "queue": "agents"}], False
+            return Answered([say(TRANSFER), {"type": "transfer", "queue": "agents"}], False)
         if not begun.first:
             assert once is not None
-            return await self._replayed(call_id, once, begun), False
+            return await self._replayed(call_id, once, begun)
         actions, call = await self._turn(event, begun.call)
+        at = time.time()
         try:
-            await self.calls.end(call_id, call, once, actions)
+            await self.calls.end(call_id, call, once, actions, at)
         except Exception:  # the turn happened: answer it all the same
             log.exception("the call's state was not stored")
-        return actions, True
+        return Answered(actions, True, at)
 
     async def _turn(self, event: dict[str, Any], found: dict[str, Any] | None
                     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -173,8 +183,7 @@ class IvrDialog:
             log.exception("ivr turn failed")
             return [say(TRANSFER), {"type": "transfer", "queue": "agents"}], call.as_dict()
 
-    async def _replayed(self, call_id: str, once: Once, begun: Begun
-                        ) -> list[dict[str, Any]]:
+    async def _replayed(self, call_id: str, once: Once, begun: Begun) -> Answered:
         """A copy of an event seen before: its stored answer, once its first request has
         stored it. A first request that never answers (its process died, or the turn outlives
         the wait) leaves the caller a re-prompt, never a second turn."""
@@ -186,11 +195,11 @@ class IvrDialog:
             delay = min(delay * 2, 0.5)
             begun = await self.calls.seen(once)
         if begun.answer is not None:
-            return begun.answer
+            return Answered(begun.answer, False, begun.at)
         log.warning("an event seen before has no answer yet: the caller is asked again")
         found = await self.calls.get(call_id)
         last = Call.from_dict(found).last if found else []
-        return [say(BUSY), *(last or [say(MENU), collect()])]
+        return Answered([say(BUSY), *(last or [say(MENU), collect()])], False)
 
     async def _step(self, call: Call, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event["event"]
@@ -402,16 +411,18 @@ class IvrChannel:
             refused = await self._refused(params, event)
             if refused is not None:
                 return refused
-            actions, fresh = await self.dialog.answer(event, _once(params))
+            answered = await self.dialog.answer(event, _once(params))
         except Invalid as exc:
             return _error(400, "invalid", exc.message, exc.field)
         except Exception:
             log.exception("ivr vxml turn failed")
-            actions, fresh = [say(TRANSFER), {"type": "transfer", "queue": "agents"}], False
-        for action in actions if fresh else ():  # no SMS: it goes out through the outbox
+            answered = Answered([say(TRANSFER), {"type": "transfer", "queue": "agents"}], False)
+        actions = answered.actions
+        for action in actions if answered.fresh else ():  # no SMS: it goes by the outbox
             if action["type"] == "sms":
                 await self._sms(event["from"], action)
-        text = render_vxml(actions, self.link(event["call_id"], event["from"],
+        # a copy links exactly where the first document did (same turn, same expiry)
+        text = render_vxml(actions, self.link(event["call_id"], event["from"], answered.at,
                                               turn=_next_turn(params)), self.transfer_uri)
         return web.Response(text=text, content_type="application/voicexml+xml",
                             charset="utf-8")

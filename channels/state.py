@@ -127,12 +127,13 @@ class Once:
 class Begun:
     """`first`: this request runs the turn, on `call` (None: no call in progress);
     otherwise the event was seen before: its `answer` (None while its first request still
-    runs) and when that began (`since`, Unix seconds)."""
+    runs), when that began (`since`) and when it was answered (`at`), in Unix seconds."""
 
     first: bool
     call: Value | None = None
     answer: list[dict[str, Any]] | None = None
     since: float = 0.0
+    at: float = 0.0
 
 
 class CallStore:
@@ -182,14 +183,15 @@ class CallStore:
         record = record or {}
         answer = record.get("answer")
         return Begun(False, answer=list(answer) if isinstance(answer, list) else None,
-                     since=float(record.get("since") or 0))
+                     since=float(record.get("since") or 0), at=float(record.get("at") or 0))
 
     async def end(self, call_id: str, call: Value | None, once: Once | None,
-                  answer: list[dict[str, Any]]) -> None:
-        """The call's new state (None: it ended) and the event's answer, together."""
+                  answer: list[dict[str, Any]], at: float) -> None:
+        """The call's new state (None: it ended) and the event's answer given `at` (Unix
+        seconds), together."""
         puts = [] if call is None else [StatePut(self.key(call_id), call, self.ttl)]
         if once is not None:
-            puts.append(StatePut(once.key, {"digest": once.digest, "answer": answer},
+            puts.append(StatePut(once.key, {"digest": once.digest, "answer": answer, "at": at},
                                  self.event_ttl))
         await self.state.write(puts, [] if call is not None else [self.key(call_id)])
 

@@ -218,15 +218,15 @@ async def test_a_voicexml_turn_posted_again_gets_its_stored_document(
         assert "出险日期" in _prompts(first) and "turn=2" in _next(first)
         copies = await asyncio.gather(*(doc(link, event="dtmf", answer="1") for _ in range(3)))
         other = await doc(link, event="dtmf", answer="3")  # the same turn, other keys
-        for again in (*copies, other):
-            assert _prompts(again) == _prompts(first) and "turn=2" in _next(again)
+        for again in (*copies, other):  # byte for byte: the same link, with its expiry
+            assert again == first
         assert user_lines(platform.db, caller) == ["/report_incident"]
         # the report: its number goes out by SMS once, however often its turn is posted
         where = await doc(_next(first), event="speech", answer="昨天")
         last = _next(where)
         done = await doc(last, event="speech", answer="在家里")
         assert "R 2" in _prompts(done)
-        assert _prompts(await doc(last, event="speech", answer="在家里")) == _prompts(done)
+        assert await doc(last, event="speech", answer="在家里") == done
     with platform.db.read() as s:
         sms = s.execute(select(func.count()).select_from(Notification).where(
             Notification.recipient == caller)).scalar_one()
