@@ -32,8 +32,8 @@ WEB = web.AppKey("web", WebChannel)
 def mount_channels(app: web.Application, settings: Settings, backoffice: Backoffice,
                    tokens: TokenCache, registry: CollectorRegistry | None = None) -> Router:
     """`tokens`: where WeChat access tokens are shared between processes."""
-    rasa = RasaClient(settings.rasa_url,
-                      timeout=float(os.environ.get("XIAOBAO_RASA_TIMEOUT", "30")))
+    rasa_timeout = float(os.environ.get("XIAOBAO_RASA_TIMEOUT", "30"))
+    rasa = RasaClient(settings.rasa_url, timeout=rasa_timeout)
     router = Router(backoffice, rasa, settings.var_dir / "channels-spool.jsonl")
     app[ROUTER] = router
     # state several platform processes must share: in Redis when configured
@@ -56,7 +56,9 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
         app[WECHAT].routes(app)
     secret = os.environ.get("XIAOBAO_IVR_SECRET", "").strip()
     if secret:
-        app[IVR] = IvrDialog(router, backoffice, CallStore(shared_state(redis, backoffice)))
+        # a copy of a phone event waits for its first answer as long as a turn may take
+        app[IVR] = IvrDialog(router, backoffice, CallStore(shared_state(redis, backoffice)),
+                             replay_wait=rasa_timeout + 5)
         transfer = os.environ.get("XIAOBAO_IVR_TRANSFER_URI", "sip:agents@xiaobao.local")
         IvrChannel(secret, app[IVR], transfer).routes(app)
 

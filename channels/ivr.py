@@ -61,8 +61,9 @@ MAX_BODY = 32 * 1024
 # how long a VoiceXML document's follow-up link is good for (prompts, input, retries)
 LINK_TTL = 600
 MAX_SKEW = 300  # seconds an event's timestamp may be behind or ahead of this clock
-# how long a copy of an event waits for its first request's answer: longer than a turn can
-# take (the bot's timeout, XIAOBAO_RASA_TIMEOUT, 30 s by default); then a safe answer
+# how long a copy of an event waits for its first request's answer by default: longer than a
+# turn can take (the platform passes the bot's timeout, XIAOBAO_RASA_TIMEOUT, + 5 s); then a
+# safe answer
 REPLAY_WAIT = 35.0
 BUSY = "抱歉，请您再说一遍。"
 REPORT_NO = re.compile(r"R\d{12}")
