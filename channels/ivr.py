@@ -196,7 +196,7 @@ class IvrDialog:
             delay = min(delay * 2, 0.5)
             begun = await self.calls.seen(once)
         if begun.answer is not None:
-            return Answered(begun.answer, False, begun.at)
+            return Answered(begun.answer, False, begun.at or None)
         log.warning("an event seen before has no answer yet: the caller is asked again")
         found = await self.calls.get(call_id)
         last = Call.from_dict(found).last if found else []
