@@ -221,8 +221,11 @@ async def test_a_call_over_http(split: Split) -> None:
     for _ in range(3):
         _, actions = await call.said("noinput")
     assert actions[-1]["type"] == "transfer"
-    waiting = queued(split.backoffice.db, call.caller)
+    with split.backoffice.db.read() as s:  # the call's own user; the number is its phone
+        waiting = list(s.execute(select(Conversation).where(
+            Conversation.phone == call.caller, Conversation.state == "queued")).scalars())
     assert waiting and waiting[0].handoff_reason == "no_input"
+    assert waiting[0].user_id != call.caller
 
 
 # ---- the internal operations refuse strangers, staff and hostile bodies ------------------------
@@ -383,7 +386,7 @@ async def test_a_back_office_down_degrades_as_the_router_does(
             pusher = WeChatPusher(gateway.url("/wechat"))
             _, answer = await pusher.push(text_xml(wechat_user, "我要理赔"))
             assert reply_text(answer) == STORE_DOWN
-            # the caller cannot be looked up: the call goes on anonymously
+            # a call starts without the back office: nobody is looked up by the number
             assert MENU in (await Call(gateway).said("start"))[0]
             assert len(spool.read_text(encoding="utf-8").splitlines()) == 2
             # the back office comes back on its address; the next message drains the spool

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import random
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,7 +29,7 @@ from channel_kit import (
 )
 
 from backoffice.store.db import Database
-from channels.ivr import MENU
+from channels.ivr import MENU, StartSigner
 from channels.state import CallStore, PendingStore
 
 REDIS = "redis://localhost:6379/0"
@@ -85,8 +86,9 @@ async def test_a_call_goes_on_in_another_process(two: tuple[Platform, Platform])
     # VoiceXML: the document of process a submits to process b
     vxml_call, other = uuid.uuid4().hex, f"139{random.randint(10**7, 10**8 - 1)}"
     async with aiohttp.ClientSession() as http:
-        async with http.post(a.url("/ivr/vxml"), data={
-                "call_id": vxml_call, "from": other, "event": "start"}) as r:
+        start = StartSigner(IVR_SECRET.encode()).sign(vxml_call, other)
+        async with http.post(a.url("/ivr/vxml?" + urllib.parse.urlencode(start)),
+                             data={"event": "start"}) as r:
             submit = ElementTree.fromstring(await r.text()).find(
                 ".//{http://www.w3.org/2001/vxml}submit")
         assert submit is not None
