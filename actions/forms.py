@@ -113,6 +113,11 @@ def find(regex: re.Pattern[str], tracker: Tracker, name: str) -> str | None:
 
 # the last six characters of an ID number, said or keyed (`*` arrives as X)
 LAST6_RE = re.compile(r"(?<![0-9A-Za-z])([0-9]{5}[0-9Xx])(?![0-9A-Za-z])")
+# digits as a caller may say them and speech recognition may write them
+_SPOKEN_DIGITS = str.maketrans({"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1",
+                                "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
+                                "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9",
+                                "叉": "X", "Ｘ": "X", "ｘ": "X"})
 # on the phone path "-" means: the caller's number did not do, ask the whole ID number
 SWITCHED = "-"
 
@@ -143,7 +148,8 @@ class ValidateIdentifyForm(FormValidationAction):
                                domain: DomainDict) -> Slots:
         if not requested(tracker, "id_last6") or intent_of(tracker) in _NOT_ANSWERS:
             return {}
-        said = re.sub(r"[\s，,。.-]", "", text_of(tracker))
+        said = re.sub(r"[\s，,。.、-]", "", text_of(tracker).translate(_SPOKEN_DIGITS))
+        said = re.sub(r"[0-9]位", "", said)  # "后六位是…": the count is not part of it
         policy = POLICY_RE.search(said)
         if policy:
             return {"id_last6": policy.group(1).upper()}

@@ -412,6 +412,9 @@ class StartSigner:
     def check(self, params: dict[str, str]) -> tuple[str, str, str] | None:
         """None for a good start, else (code, field, message) of the refusal."""
         ts, sig = params.get("ts", ""), params.get("sig", "")
+        for name in ("call_id", "from"):  # the message's separator cannot be in a field
+            if any(ord(c) < 32 for c in params.get(name, "")):
+                return "bad_signature", name, f"{name} 不能包含控制字符"
         if not sig:
             return "bad_signature", "sig", "开始通话的请求须带平台签名（ts 与 sig）"
         if not ts.isdigit() or len(ts) > 12:

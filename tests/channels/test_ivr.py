@@ -268,6 +268,11 @@ async def test_the_start_document_needs_the_platforms_signature(platform: Platfo
                 ("GET", query(call_id=uuid.uuid4().hex), {}, "bad_signature", "sig"),
                 ("GET", query(ts=str(now + 1)), {}, "bad_signature", "sig"),
                 ("GET", query(ts="-5"), {}, "bad_signature", "ts"),
+                # the fields cannot carry the message's separator (re-split a signed start)
+                ("GET", query(call_id=call[:4] + "\n" + number), {}, "bad_signature",
+                 "call_id"),
+                ("GET", query(**{"from": "139\r\n" + good["ts"]}), {}, "bad_signature",
+                 "from"),
                 ("GET", query(ts="1e9"), {}, "bad_signature", "ts"),
                 ("GET", query(ts="9" * 40), {}, "bad_signature", "ts"),
                 ("GET", stale(now - 301), {}, "expired", "ts"),
