@@ -70,8 +70,10 @@ PHONE_LIMIT = Limit("bind.phone", 5, timedelta(minutes=10), timedelta(days=1),
 # how long a binding made on a call may name its caller: longer than any call (defence in
 # depth: a call's channel user is fresh at every start, so none is ever used again)
 CALL_BINDING_TTL = timedelta(hours=4)
-# parties sharing one phone number (a family) counted under their ID numbers; more is odd
+# parties sharing one phone number (a family) whose ID numbers a try is counted under
 MAX_SHARING = 10
+# parties with one number whose policies a policy number is looked for in
+MAX_POLICY_HOLDERS = 200
 
 
 class IdentityMismatch(DomainError):
@@ -188,14 +190,18 @@ def _sharing(s: Session, phone: str) -> list[Party]:
                           .limit(MAX_SHARING)).scalars())
 
 
-def _caller_party(s: Session, cmd: Identification, candidates: list[Party]) -> Party | None:
+def _caller_party(s: Session, cmd: Identification) -> Party | None:
     """The one party with the caller's number whose ID number ends with `id_last6`, or who
-    holds `policy_no`; None when none or several do."""
+    holds `policy_no`; None when none or several do. However many share the number (a village
+    head's phone for a whole roster): the match is not limited to the first MAX_SHARING."""
+    with_phone = select(Party).where(Party.phone == cmd.phone)
     if cmd.id_last6 is not None:
-        found = [p for p in candidates if p.id_number.upper().endswith(cmd.id_last6)]
+        found = list(s.execute(with_phone.where(Party.id_number.endswith(cmd.id_last6))
+                               .limit(2)).scalars())
     else:
         policy_no = (cmd.policy_no or "").upper()
-        found = [p for p in candidates if policy_no in _policies_of(s, p)]
+        found = [p for p in s.execute(with_phone.limit(MAX_POLICY_HOLDERS)).scalars()
+                 if policy_no in _policies_of(s, p)]
     return found[0] if len(found) == 1 else None
 
 
@@ -231,7 +237,7 @@ def _reserve(db: Database, cmd: Identification) -> list[limits.Key]:
 def _identified(s: Session, cmd: Identification) -> Party | None:
     if cmd.id_number is None:
         assert cmd.phone is not None  # Identification._by_caller
-        return _caller_party(s, cmd, _sharing(s, cmd.phone))
+        return _caller_party(s, cmd)
     party = find_party(s, cmd.id_number)
     policy_no = cmd.policy_no.upper() if cmd.policy_no else None
     return party if _matches(s, party, cmd.phone, policy_no) else None

@@ -16,7 +16,7 @@ from backoffice.clock import ManualClock, manual_clock
 from backoffice.services import bindings, limits
 from backoffice.services.base import SHANGHAI
 from backoffice.store.db import Database
-from backoffice.store.models import ChannelBinding
+from backoffice.store.models import ChannelBinding, Party
 
 FAMILY_PHONE = "13822224444"
 MOTHER = date(1960, 2, 3)
@@ -168,3 +168,19 @@ async def test_a_right_try_clears_the_counts_of_that_call_and_number(
         await api.error("POST", "/bindings", 403, "identity_mismatch", "id_last6",
                         _try(f"call-s{n}", id_last6="000002"))
     await api.post("/bindings", _try("call-t", id_last6=mother[-6:]), expect=200)
+
+
+async def test_a_number_shared_by_a_whole_roster_still_finds_each_one(
+        api: Api, clock: ManualClock, db: Database) -> None:
+    """A village head's phone on file for many elderly members: each is found by the last six,
+    beyond the parties a try is counted under."""
+    shared = "13822225555"
+    ids = [id_number(date(1950 + n, 1, 2), 100 + n, "440514")
+           for n in range(bindings.MAX_SHARING + 2)]
+    with db.transaction() as s:
+        for n, idn in enumerate(ids):
+            s.add(Party(name=f"陈{'一二三四五六七八九十壹贰'[n]}", gender="male",
+                        birth_date=date(1950 + n, 1, 2), id_number=idn, phone=shared))
+    last = await api.post("/bindings", {"channel": "ivr", "user": "call-v", "phone": shared,
+                                        "id_last6": ids[-1][-6:]}, expect=200)
+    assert last["party"]["id_number_masked"].endswith(ids[-1][-4:])
