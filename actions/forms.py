@@ -245,9 +245,9 @@ def _identify_refused(dispatcher: CollectingDispatcher, tracker: Tracker,
 
 
 async def bound_id_masked(tracker: Tracker) -> str | None:
-    """The masked ID number of the party this channel user is bound to (a caller is also
-    known by the phone on file): who speaks for themselves is not asked for it again; the
-    claim then names the insured by the binding (see actions.submit)."""
+    """The masked ID number of the party this channel user is bound to (a caller: identified
+    during this call): who speaks for themselves is not asked for it again; the claim then
+    names the insured by the binding (see actions.submit)."""
     channel, user = channel_user(tracker)
     try:
         bound = await client().binding(channel, user)

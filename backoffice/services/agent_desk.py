@@ -75,7 +75,8 @@ def queue(db: Database, state: str = "queued", queue: str | None = None
 
 
 def masked_user(channel: str, user: str) -> str:
-    """Who wrote, as the queue shows it: a caller's number masked, an openid shortened."""
+    """Who wrote, as the queue shows it: a call's user (numbers in it masked), an openid
+    shortened."""
     if channel == "ivr":
         return mask_text(user)
     return user if len(user) <= 10 else f"{user[:4]}…{user[-4:]}"
