@@ -380,6 +380,8 @@ class IvrChannel:
         code, field_name, message = refusal
         return _error(403, code, message, field_name)
 
+
+# query fields a signed request's form body may not change
 SIGNED = ("call_id", "from", "exp", "ts", "sig")
 
 
