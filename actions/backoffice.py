@@ -111,13 +111,15 @@ class Client:
                 return None
             raise
 
-    async def bind(self, channel: str, user: str, id_number: str, phone: str | None,
-                   policy_no: str | None) -> dict[str, Any]:
-        body: dict[str, Any] = {"channel": channel, "user": user, "id_number": id_number}
-        if phone:
-            body["phone"] = phone
-        if policy_no:
-            body["policy_no"] = policy_no
+    async def bind(self, channel: str, user: str, id_number: str | None, phone: str | None,
+                   policy_no: str | None, id_last6: str | None = None) -> dict[str, Any]:
+        """Identify: the ID number plus phone or policy number; on a call also the caller's
+        number as `phone` plus `id_last6` or the policy number."""
+        body: dict[str, Any] = {"channel": channel, "user": user}
+        for name, value in (("id_number", id_number), ("phone", phone),
+                            ("policy_no", policy_no), ("id_last6", id_last6)):
+            if value:
+                body[name] = value
         return await self.post("/bindings", body)
 
     async def report_claim(self, body: dict[str, Any], key: str | None = None) -> dict[str, Any]:

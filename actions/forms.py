@@ -111,9 +111,81 @@ def find(regex: re.Pattern[str], tracker: Tracker, name: str) -> str | None:
     return m.group(1) if m else None
 
 
+# the last six characters of an ID number, said or keyed (`*` arrives as X)
+LAST6_RE = re.compile(r"(?<![0-9A-Za-z])([0-9]{5}[0-9Xx])(?![0-9A-Za-z])")
+# digits as a caller may say them and speech recognition may write them
+_SPOKEN_DIGITS = str.maketrans({"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1",
+                                "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
+                                "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9",
+                                "叉": "X", "Ｘ": "X", "ｘ": "X"})
+# on the phone path "-" means: the caller's number did not do, ask the whole ID number
+SWITCHED = "-"
+
+
+def calling_number(tracker: Tracker) -> str | None:
+    """On a call, the number the caller's network reported: it may stand as the phone on
+    file, never alone (a second factor always follows)."""
+    channel, _ = channel_user(tracker)
+    return caller_phone(tracker) if channel == "ivr" else None
+
+
 class ValidateIdentifyForm(FormValidationAction):
+    """Identification. On a call with a caller number the form asks first for the last 6 of
+    the ID number (or a policy number) to go with that number; after one mismatch, or when
+    the caller gives the whole ID number, it goes on as everywhere else: the ID number, then
+    the phone on file or a policy number. The back office counts every try."""
+
     def name(self) -> str:
         return "validate_identify_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
+        if calling_number(tracker) and tracker.get_slot("id_last6") != SWITCHED:
+            return ["id_last6"]
+        return domain_slots
+
+    async def extract_id_last6(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Slots:
+        if not requested(tracker, "id_last6") or intent_of(tracker) in _NOT_ANSWERS:
+            return {}
+        said = re.sub(r"[\s，,。.、-]", "", text_of(tracker).translate(_SPOKEN_DIGITS))
+        said = re.sub(r"[0-9]位", "", said)  # "后六位是…": the count is not part of it
+        policy = POLICY_RE.search(said)
+        if policy:
+            return {"id_last6": policy.group(1).upper()}
+        whole = ID_RE.search(said)
+        if whole:  # the whole ID number: the usual path, with the phone or policy asked next
+            return {"id_last6": SWITCHED, "id_number": whole.group(1).upper()}
+        last6 = LAST6_RE.search(said)
+        if last6:
+            return {"id_last6": last6.group(1).upper()}
+        # keyed digits of the wrong length: ask again rather than leave the form
+        return {"id_last6": ""} if said[:1].isdigit() else {}
+
+    async def validate_id_last6(self, value: Any, dispatcher: CollectingDispatcher,
+                                tracker: Tracker, domain: DomainDict) -> Slots:
+        proof = str(value or "")
+        phone = calling_number(tracker)
+        if proof == SWITCHED or not phone:
+            return {"id_last6": SWITCHED}
+        if not proof:
+            dispatcher.utter_message(text="请输入身份证号码的最后6位。")
+            return {"id_last6": None}
+        is_policy = bool(POLICY_RE.fullmatch(proof))
+        channel, user = channel_user(tracker)
+        try:
+            binding = await client().bind(channel, user, None, phone,
+                                          proof if is_policy else None,
+                                          None if is_policy else proof)
+        except (BackofficeDown, ApiError) as e:
+            refused = _identify_refused(dispatcher, tracker, e)
+            if refused is not None:
+                return {"id_last6": SWITCHED, "id_number": SWITCHED, **refused}
+            dispatcher.utter_message(text="核对不一致。")
+            return {"id_last6": SWITCHED}
+        party = binding.get("party") or {}
+        dispatcher.utter_message(text=f"身份核验通过，{party.get('name_masked') or ''}您好。")
+        return {"id_last6": proof, "identified": True}
 
     async def extract_id_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Slots:
@@ -145,15 +217,10 @@ class ValidateIdentifyForm(FormValidationAction):
         try:
             binding = await client().bind(channel, user, id_number, None if is_policy else proof,
                                           proof if is_policy else None)
-        except BackofficeDown:
-            dispatcher.utter_message(text="非常抱歉，系统暂时无法核验身份，已为您转接人工客服。")
-            handoff(dispatcher, tracker, "backoffice_down", "核验身份时后台系统不可用")
-            return {"identity_proof": "-", "identified": False}
-        except ApiError as e:
-            if e.status == 429:
-                dispatcher.utter_message(text="核验失败次数过多，为保护您的信息安全，已暂停自助核验并为您转接人工客服。")
-                handoff(dispatcher, tracker, "unsure", "客户多次身份核验未通过")
-                return {"identity_proof": "-", "identified": False}
+        except (BackofficeDown, ApiError) as e:
+            refused = _identify_refused(dispatcher, tracker, e)
+            if refused is not None:
+                return refused
             dispatcher.utter_message(response="utter_identify_failed")
             return {"id_number": None, "identity_proof": None}
         party = binding.get("party") or {}
@@ -161,10 +228,26 @@ class ValidateIdentifyForm(FormValidationAction):
         return {"identity_proof": proof, "identified": True}
 
 
+def _identify_refused(dispatcher: CollectingDispatcher, tracker: Tracker,
+                      error: Exception) -> Slots | None:
+    """The back office down or the guessing limit reached: an agent takes over and the form
+    ends unidentified. None for a plain mismatch (the caller may try again)."""
+    if isinstance(error, BackofficeDown):
+        dispatcher.utter_message(text="非常抱歉，系统暂时无法核验身份，已为您转接人工客服。")
+        handoff(dispatcher, tracker, "backoffice_down", "核验身份时后台系统不可用")
+    elif isinstance(error, ApiError) and error.status == 429:
+        dispatcher.utter_message(text="核验失败次数过多，为保护您的信息安全，已暂停自助核验并为您转接人工客服。"
+                                      "您也可以带上身份证件到就近网点办理。")
+        handoff(dispatcher, tracker, "unsure", "客户多次身份核验未通过")
+    else:
+        return None
+    return {"identity_proof": SWITCHED, "identified": False}
+
+
 async def bound_id_masked(tracker: Tracker) -> str | None:
-    """The masked ID number of the party this channel user is bound to (a caller is also
-    known by the phone on file): who speaks for themselves is not asked for it again; the
-    claim then names the insured by the binding (see actions.submit)."""
+    """The masked ID number of the party this channel user is bound to (a caller: identified
+    during this call): who speaks for themselves is not asked for it again; the claim then
+    names the insured by the binding (see actions.submit)."""
     channel, user = channel_user(tracker)
     try:
         bound = await client().binding(channel, user)

@@ -12,19 +12,28 @@ another event's answer. The dialog (`IvrDialog`) is one state machine for both r
 - a DTMF menu first ("报案请按1，查询理赔进度请按2，投诉请按3，人工服务请按0"); speech is
   accepted anywhere and goes to the bot;
 - digits typed later are passed to the bot, `*` read as X (ID numbers end in X);
-- the caller's number finds the party (the port's `binding`); without a binding
-  the call goes on anonymously;
 - report numbers are spoken digit by digit and sent by SMS;
 - no input or no match: re-prompt twice, then transfer to an agent; "请再说一遍" repeats.
 Prompts stay short: callers are often elderly.
 
-VoiceXML documents submit the caller's input to a `next` URL signed by the gateway (call id,
-caller, expiry and the number of the turn it answers; HMAC-SHA256 with XIAOBAO_IVR_SECRET): a
-request without a good signature may only open a new call, never continue one, and a link
-posted again (the same document submitted twice) gets the document stored for that turn, not
-a second turn. Calls in progress and the answers of events seen live in `channels.state`: in
-Redis when configured, else in the database, shared by every platform process and kept across
-restarts.
+Who is calling. A caller number is whatever the caller's network says it is, so it proves
+nothing and discloses nothing: the greeting is the same for everyone, and the channel user the
+bot, the transcript and the bindings see is the call's own (`Call.user`, fresh and random at
+each start), never the number. An identification made during a call (the bot's identify_form:
+the number on file plus the last six characters of the ID number or a policy number, or the
+usual ID number plus phone or policy number) binds that call user only, so it ends with the
+call: a later call from the same number, or a call id started again, is a new user that no
+binding names, with no window in between. The number stays the call's `phone`: for SMS, for
+the agents, and for the bot to offer as the phone already given.
+
+VoiceXML: the platform's first request (the start document) must be signed with the shared
+secret (`StartSigner`: `ts` and `sig` in the query, 5 minutes either way) and may not name a
+call in progress. Each document then submits the caller's input to a `next` URL signed by the
+gateway (`LinkSigner`: call id, caller, expiry and the number of the turn it answers): only
+that link continues a call, and a link posted again (the same document submitted twice)
+gets the document stored for that turn, not a second turn. Calls in progress and the
+answers of events seen live in `channels.state`: in Redis when configured, else in the
+database, shared by every platform process and kept across restarts.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ import hmac
 import json
 import logging
 import re
+import secrets
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -66,6 +76,9 @@ MAX_SKEW = 300  # seconds an event's timestamp may be behind or ahead of this cl
 # safe answer
 REPLAY_WAIT = 35.0
 BUSY = "抱歉，请您再说一遍。"
+# how far a signed start request's `ts` may be from this clock, either way
+START_WINDOW = 300
+HELLO = "您好，这里是小保保险服务热线。"
 REPORT_NO = re.compile(r"R\d{12}")
 LONG_NUMBER = re.compile(r"[A-Z]?\d{5,}")
 VXML_NS = "http://www.w3.org/2001/vxml"
@@ -100,21 +113,29 @@ def collect(max_digits: int = 1) -> dict[str, Any]:
             "terminator": "#", "timeout_ms": 8000}
 
 
+def call_user() -> str:
+    """The channel user of one call: random, so no binding outlives the call it was made in
+    (a platform reusing call ids or a number calling again gets a new one)."""
+    return "call-" + secrets.token_hex(10)
+
+
 @dataclass(slots=True)
 class Call:
-    caller: str
+    caller: str  # the number the network reported: the `phone`, never the identity
     stage: str = "menu"  # menu | bot | agent | ended
     misses: int = 0
     last: list[dict[str, Any]] = field(default_factory=list)
+    user: str = field(default_factory=call_user)
 
     def as_dict(self) -> dict[str, Any]:
         return {"caller": self.caller, "stage": self.stage, "misses": self.misses,
-                "last": self.last}
+                "last": self.last, "user": self.user}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Call:
         return cls(str(data["caller"]), str(data.get("stage", "menu")),
-                   int(data.get("misses", 0)), list(data.get("last") or []))
+                   int(data.get("misses", 0)), list(data.get("last") or []),
+                   str(data.get("user") or call_user()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,15 +248,9 @@ class IvrDialog:
         return text or None
 
     async def _start(self, call: Call) -> list[dict[str, Any]]:
-        try:
-            bound = await self.backoffice.binding("ivr", call.caller)
-        except BackofficeUnavailable:
-            log.warning("caller look-up failed: the back office is unavailable")
-            bound = None  # the call goes on anonymously
-        name = bound.name_masked if bound is not None else None
-        hello = f"{name or ''}您好，这里是小保保险服务热线。"
+        # the same greeting for every caller: the number proves nothing (module docstring)
         call.last = [say(MENU), collect()]
-        return [say(hello), *call.last]
+        return [say(HELLO), *call.last]
 
     async def _missed(self, call: Call) -> list[dict[str, Any]]:
         call.misses += 1
@@ -247,7 +262,7 @@ class IvrDialog:
 
     async def _queue(self, call: Call) -> None:
         try:
-            turn = await self.backoffice.user_message("ivr", call.caller, "（多次未应答）",
+            turn = await self.backoffice.user_message("ivr", call.user, "（多次未应答）",
                                                       phone=call.caller)
             if turn is not None:
                 await self.backoffice.bot_failed(turn.conversation_id, "no_input",
@@ -256,7 +271,7 @@ class IvrDialog:
             log.exception("could not queue the call for an agent")
 
     async def _ask(self, call: Call, text: str) -> list[dict[str, Any]]:
-        reply: Reply = await self.router.handle("ivr", call.caller, text, phone=call.caller)
+        reply: Reply = await self.router.handle("ivr", call.user, text, phone=call.caller)
         actions = [say(t) for t in reply.texts]
         for t in reply.texts:
             for number in REPORT_NO.findall(t):
@@ -344,6 +359,8 @@ class IvrChannel:
         self.dialog = dialog
         self.transfer_uri = transfer_uri
         self.links = LinkSigner(self.secret)
+        self.starts = StartSigner(self.secret)
+        self.opening: set[str] = set()  # call ids whose start is being served here
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/ivr/events", self.events)
@@ -387,8 +404,9 @@ class IvrChannel:
 
     async def vxml(self, request: web.Request) -> web.Response:
         """The same dialog for VoiceXML platforms. The platform's first request (event
-        `start`, or none) opens the call; each document then submits the caller's input (or
-        noinput/nomatch) to its signed `next` URL, which alone may continue the call."""
+        `start`, or none) opens the call when signed with the shared secret (`StartSigner`);
+        each document then submits the caller's input (or noinput/nomatch) to its signed
+        `next` URL, which alone may continue the call."""
         params = {k: v for k, v in request.query.items()}
         signed = "sig" in params
         if request.method == "POST":
@@ -401,8 +419,9 @@ class IvrChannel:
                         return _error(403, "bad_signature", "链接签名无效", k)
                     continue
                 params[k] = v
+        # the caller is the signed `from` only (a platform's session.callerid is not signed)
         event = {"call_id": params.get("call_id", ""), "event": params.get("event", "start"),
-                 "from": params.get("from") or params.get("session.callerid", "") or "unknown",
+                 "from": params.get("from") or "unknown",
                  "text": params.get("text") or None, "digits": params.get("digits") or None}
         if event["event"] in ("speech", "dtmf") and params.get("answer"):
             key = "digits" if event["event"] == "dtmf" else "text"
@@ -412,9 +431,11 @@ class IvrChannel:
             refused = await self._refused(params, event)
             if refused is not None:
                 return refused
-            answered = await self.dialog.answer(event, _once(params))
+            answered = await self._turn(event, params)
         except Invalid as exc:
             return _error(400, "invalid", exc.message, exc.field)
+        except CallInProgress:
+            return _error(403, "call_in_progress", "该通话已在进行中，不能再次开始", "call_id")
         except Exception:
             log.exception("ivr vxml turn failed")
             answered = Answered([say(TRANSFER), {"type": "transfer", "queue": "agents"}], False)
@@ -428,6 +449,22 @@ class IvrChannel:
         return web.Response(text=text, content_type="application/voicexml+xml",
                             charset="utf-8")
 
+    async def _turn(self, event: dict[str, Any], params: dict[str, str]) -> Answered:
+        """One VoiceXML turn; a start holds its call id in this process until the call is
+        stored, so two signed starts at once cannot both open it."""
+        if event["event"] != "start":
+            return await self.dialog.answer(event, _once(params))
+        call_id = event["call_id"]
+        if call_id in self.opening:
+            raise CallInProgress
+        self.opening.add(call_id)
+        try:
+            if await self.dialog.live(call_id):
+                raise CallInProgress
+            return await self.dialog.answer(event, None)
+        finally:
+            self.opening.discard(call_id)
+
     async def _sms(self, caller: str, action: dict[str, Any]) -> None:
         try:
             await self.dialog.backoffice.offline_notice(
@@ -438,21 +475,71 @@ class IvrChannel:
     async def _refused(self, params: dict[str, str], event: dict[str, Any]
                        ) -> web.Response | None:
         """403 unless the request continues a call through a link this gateway signed (not
-        forged, not expired), or opens a call that is not in progress."""
-        if "sig" in params:
+        forged, not expired), or is a start the platform signed within the window."""
+        if "exp" in params:  # a follow-up link of a document
             why = self.links.check(params)
-            if why is None:
-                return None
-            return _error(403, "bad_signature", why, "sig")
+            if why is not None:
+                return _error(403, "bad_signature", why, "sig")
+            # a link continues its call; it never (re)starts one: only the platform does
+            if event["event"] == "start" or not await self.dialog.live(event["call_id"]):
+                return _error(403, "call_not_in_progress", "该通话未在进行中，链接不能开始通话",
+                              "call_id")
+            return None
         if event["event"] != "start":
             return _error(403, "bad_signature", "后续请求须使用文档中的签名链接", "sig")
-        if await self.dialog.live(event["call_id"]):
-            # an unsigned start may not take over a call in progress
-            return _error(403, "bad_signature", "通话已在进行中", "call_id")
+        refusal = self.starts.check(params)
+        if refusal is None:
+            return None
+        code, field_name, message = refusal
+        return _error(403, code, message, field_name)
+
+
+class CallInProgress(Exception):
+    """A start naming a call that is already going on."""
+
+
+class StartSigner:
+    """The platform's signed start request of a VoiceXML call:
+    `/ivr/vxml?call_id=C&from=F&ts=T&sig=S` with T the Unix time in seconds and S the hex
+    HMAC-SHA256 under XIAOBAO_IVR_SECRET of the UTF-8 text "start\nC\nF\nT" (README, "Phone").
+    Refused when unsigned, forged, or T is more than START_WINDOW seconds away from now. The
+    "start" prefix keeps a follow-up link's signature from passing as a start's."""
+
+    def __init__(self, secret: bytes, window: int = START_WINDOW, now: Any = time.time
+                 ) -> None:
+        self.secret = secret
+        self.window = window
+        self.now = now
+
+    def _mac(self, call_id: str, caller: str, ts: str) -> str:
+        message = "\n".join(("start", call_id, caller, ts)).encode("utf-8")
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def sign(self, call_id: str, caller: str, now: float | None = None) -> dict[str, str]:
+        ts = str(int(self.now() if now is None else now))
+        return {"call_id": call_id, "from": caller, "ts": ts,
+                "sig": self._mac(call_id, caller, ts)}
+
+    def check(self, params: dict[str, str]) -> tuple[str, str, str] | None:
+        """None for a good start, else (code, field, message) of the refusal."""
+        ts, sig = params.get("ts", ""), params.get("sig", "")
+        for name in ("call_id", "from"):  # the message's separator cannot be in a field
+            if any(ord(c) < 32 for c in params.get(name, "")):
+                return "bad_signature", name, f"{name} 不能包含控制字符"
+        if not sig:
+            return "bad_signature", "sig", "开始通话的请求须带平台签名（ts 与 sig）"
+        if not ts.isdigit() or len(ts) > 12:
+            return "bad_signature", "ts", "ts 须为 Unix 时间（秒）"
+        expected = self._mac(params.get("call_id", ""), params.get("from", ""), ts)
+        if not hmac.compare_digest(sig.encode("utf-8", "replace"), expected.encode()):
+            return "bad_signature", "sig", "签名无效"
+        if abs(int(ts) - self.now()) > self.window:
+            return "expired", "ts", "请求时间超出 5 分钟有效范围"
         return None
 
 
-SIGNED = ("call_id", "from", "exp", "turn", "sig")
+# query fields a signed request's form body may not change
+SIGNED = ("call_id", "from", "exp", "turn", "ts", "sig")
 MAX_TURN = 10**6
 
 
@@ -460,7 +547,8 @@ def _turn_of(params: dict[str, str]) -> int | None:
     """The turn a signed follow-up link answers (`LinkSigner.check` vouched for it); None
     for a request that opens a call."""
     turn = params.get("turn", "")
-    return int(turn) if "sig" in params and turn.isascii() and turn.isdigit() else None
+    follow_up = "sig" in params and "exp" in params  # a start's signature covers no turn
+    return int(turn) if follow_up and turn.isascii() and turn.isdigit() else None
 
 
 def _once(params: dict[str, str]) -> Once | None:

@@ -189,7 +189,7 @@ class Backoffice(Protocol):
 
     # ---- who a channel user is --------------------------------------------------------------
     async def binding(self, channel: str, user: str) -> Binding | None:
-        """The party the user is bound to (a caller may be known by phone), or None."""
+        """The party the user proved to be (never found by a phone number), or None."""
         ...
 
     # ---- documents ------------------------------------------------------------------------

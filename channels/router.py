@@ -9,7 +9,7 @@
 - Two turns of one sender never run against Rasa at the same time: Rasa's lock store does not
   protect one sender served by two Rasa instances (RasaHQ/rasa#9213). Within a process a
   per-sender asyncio lock serialises them; across processes the load balancer routes a sender
-  consistently (sticky routing by a hash of the sender: WeChat openid / caller number / web id),
+  consistently (sticky routing by a hash of the sender: WeChat openid / call id / web id),
   so a sender's turns always reach the same process.
 - Nothing is lost: when Rasa fails the message stays in the transcript and the conversation is
   queued for an agent; when the back office is unavailable (its database, or the network to

@@ -915,7 +915,7 @@ class Conversation(Answer):
 
     id: int
     channel: ConversationChannel
-    user: str = Field(description="The user on the channel: openid, caller number or web id.")
+    user: str = Field(description="The user on the channel: openid, a call's own user or web id.")
     state: ConversationState = Field(description="Who owns the conversation.")
     queue: Queue = absent(
         "The agents' queue it waits in or was last routed to: general, "

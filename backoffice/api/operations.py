@@ -265,10 +265,11 @@ OPERATIONS: tuple[Operation, ...] = (
         agent_desk.close, a.ConversationClosed, errors=(NOT_FOUND, CONFLICT)),
     # ---- channel bindings (who a WeChat user or caller is)
     _op("POST", "/bindings", "createBinding",
-        "Identify a channel user (ID number plus phone or policy number)", "bindings",
+        "Identify a channel user (ID number plus phone or policy number; on the phone, the "
+        "caller's number plus the ID number's last 6 or a policy number)", "bindings",
         "bindings.manage", bindings.bind, a.Binding, service_actor="bot", errors=(TOO_MANY,)),
     _op("GET", "/bindings/{channel}/{user}", "getBinding",
-        "The party a channel user is bound to (ivr: else by caller phone)", "bindings",
+        "The party a channel user proved to be", "bindings",
         "bindings.manage", bindings.get, a.Binding, errors=(NOT_FOUND,)),
     _op("DELETE", "/bindings/{channel}/{user}", "deleteBinding", "Unbind a channel user",
         "bindings", "bindings.manage", bindings.unbind, a.Unbound, service_actor="bot",

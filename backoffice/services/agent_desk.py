@@ -75,7 +75,8 @@ def queue(db: Database, state: str = "queued", queue: str | None = None
 
 
 def masked_user(channel: str, user: str) -> str:
-    """Who wrote, as the queue shows it: a caller's number masked, an openid shortened."""
+    """Who wrote, as the queue shows it: a call's user (numbers in it masked), an openid
+    shortened."""
     if channel == "ivr":
         return mask_text(user)
     return user if len(user) <= 10 else f"{user[:4]}…{user[-4:]}"
@@ -196,14 +197,14 @@ def _bound_party(s: Session, channel: str, user: str) -> int | None:
 
 def _party_ids(s: Session, conv: Conversation, summary: dict[str, Any]) -> set[int]:
     """The customer: bound to the channel user, else whose phone the caller's is, else the
-    insured of the policy or claim the bot was told about."""
+    insured of the policy or claim the bot was told about (those only matched: `customer`
+    says they are not identified)."""
     found: set[int] = set()
     bound = _bound_party(s, conv.channel, conv.user_id)
     if bound is not None:
         return {bound}
-    phones = {p for p in (conv.phone, conv.user_id if conv.channel == "ivr" else None) if p}
-    if phones:
-        found.update(s.execute(select(Party.id).where(Party.phone.in_(phones))).scalars())
+    if conv.phone:
+        found.update(s.execute(select(Party.id).where(Party.phone == conv.phone)).scalars())
     policy_no, claim_no = summary.get("policy_no"), summary.get("claim_no")
     if isinstance(policy_no, str) and policy_no:
         found.update(s.execute(select(PolicyRow.insured_party_id).where(
@@ -270,6 +271,9 @@ def customer(db: Database, conversation_id: int, *, pii: bool) -> dict[str, Any]
                             "category": c.category, "due_on": c.due_on.isoformat()}
                            for c in complaint_rows]
         caller = phone_view(conv.phone)
+        identified = _bound_party(s, conv.channel, conv.user_id) is not None
     return {"people": people, "phone": caller, "policies": _policies(db, id_numbers),
             "claims": claims_view, "complaints": complaints_view,
-            "found": bool(people or claims_view or complaints_view)}
+            "found": bool(people or claims_view or complaints_view),
+            # a caller's number or a number the bot was told matches people; it proves nothing
+            "identified": identified}

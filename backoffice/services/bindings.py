@@ -1,18 +1,27 @@
 """Channel bindings: a WeChat user, caller or web visitor identified as a party (interface 4).
 
 Identification needs the ID number plus the phone on file or one of the party's policy numbers.
+On the phone (channel `ivr`) the caller's number may stand as that phone: the number on file
+plus the last six characters of the ID number (`id_last6`) or one of the party's policy numbers
+identifies the one party with that number. A number alone identifies nobody: no binding is ever
+found by a phone number, and a phone channel user is the call's own (channels.ivr), so an
+identification ends with its call.
+
 A mismatch never says which part was wrong. Guessing is limited, with delays that grow per
-failure, under three keys at once: the channel user, the ID number tried (whichever channel
-users try it, so fresh web ids gain nothing) and, when the channel reports it, the customer's
-address. Each try is counted before it is checked (backoffice.services.limits).
+failure, under several keys at once: the channel user (on the phone: the call), the ID number
+tried (whichever channel users try it, so fresh web ids gain nothing; on the phone, the ID
+number of each party with the caller's number), the caller's number tried, and, when the
+channel reports it, the customer's address. Each try is counted before it is checked
+(backoffice.services.limits).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import field_validator, model_validator
+from pydantic import WithJsonSchema, field_validator, model_validator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -22,7 +31,15 @@ from backoffice.domain.identity import mask_id_number, mask_name, mask_phone
 from backoffice.domain.limits import Limit, source_key, wait_text
 from backoffice.services import limits
 from backoffice.services.base import audit
-from backoffice.services.commands import Command, IdNumber, OneOf, Phone, Text, takes
+from backoffice.services.commands import (
+    Command,
+    IdNumber,
+    OneOf,
+    Phone,
+    Text,
+    domain_rule,
+    takes,
+)
 from backoffice.services.parties import find_party
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -31,6 +48,7 @@ from backoffice.store.models import (
     Party,
     PolicyRow,
     RosterMember,
+    utcnow,
 )
 
 CHANNELS = ("wechat", "ivr", "web")
@@ -42,6 +60,20 @@ USER_LIMIT = Limit("bind.user", 5, timedelta(minutes=1), timedelta(minutes=15), 
 ID_LIMIT = Limit("bind.id_number", 10, timedelta(minutes=1), timedelta(minutes=30), _HOUR)
 # one customer address as the channel saw it: looser, many may share a carrier's NAT
 SOURCE_LIMIT = Limit("bind.source", 20, timedelta(seconds=30), timedelta(minutes=15), _HOUR)
+# one phone call: 3 tries, then the bot hands the caller to an agent
+CALL_LIMIT = Limit("bind.call", 3, timedelta(minutes=1), timedelta(minutes=15), _HOUR)
+# one caller number tried with a short second factor (about 10^5 values): 5 tries, then waits
+# from 10 minutes doubling to a day, remembered for a week. It only slows this short path: the
+# customer can still identify with the whole ID number, at an outlet or through the hotline.
+PHONE_LIMIT = Limit("bind.phone", 5, timedelta(minutes=10), timedelta(days=1),
+                    limits.LONG_MEMORY["bind.phone"])
+# how long a binding made on a call may name its caller: longer than any call (defence in
+# depth: a call's channel user is fresh at every start, so none is ever used again)
+CALL_BINDING_TTL = timedelta(hours=4)
+# parties sharing one phone number (a family) whose ID numbers a try is counted under
+MAX_SHARING = 10
+# parties with one number whose policies a policy number is looked for in
+MAX_POLICY_HOLDERS = 200
 
 
 class IdentityMismatch(DomainError):
@@ -59,27 +91,66 @@ class ChannelUser(Command):
     user: Text(128, blank_ok=False)
 
 
+def _id_last6(value: Any, field: str) -> str:
+    """The last six characters of an ID number: five digits and a digit or X."""
+    text = value.strip().upper() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[0-9]{5}[0-9X]", text):
+        raise ValidationError(field or "id_last6",
+                              "id_last6 须为身份证号码后6位（数字，末位可为X）")
+    return text
+
+
+IdLast6 = Annotated[str, domain_rule(_id_last6),
+                    WithJsonSchema({"type": "string", "pattern": "^[0-9]{5}[0-9Xx]$",
+                                    "description": "Last 6 characters of the ID number (phone "
+                                    "channel, with the caller's number as `phone`)."})]
+
+
 class Identification(ChannelUser):
     """Who the channel user says they are: the ID number, and the phone on file or one of
-    their policy numbers."""
+    their policy numbers; on the phone also the caller's number as `phone` with `id_last6`
+    or `policy_no` instead of the ID number."""
 
-    id_number: IdNumber
+    id_number: IdNumber | None = None
     phone: Phone | None = None
     policy_no: Text(40) | None = None
+    id_last6: IdLast6 | None = None
     # the customer's address as the channel saw it (a web visitor's IP), reported by the
     # authenticated channel: counted as one more key; never the caller's own address
     source: Text(64) | None = None
 
-    @field_validator("phone", mode="before")
+    @field_validator("phone", "id_last6", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
 
     @model_validator(mode="after")
-    def _phone_or_policy(self) -> Identification:
+    def _proofs(self) -> Identification:
+        if self.id_number is None:
+            return self._by_caller()
+        if self.id_last6 is not None:
+            raise ValidationError("id_last6", "提供完整 id_number 时不需要 id_last6")
         if self.phone is None and not self.policy_no:
             raise ValidationError("phone", "须提供 phone 或 policy_no 之一")
         return self
+
+    def _by_caller(self) -> Identification:
+        """The phone's short path: the caller's number plus the last 6 or a policy number."""
+        if self.channel != "ivr" or (self.id_last6 is None and not self.policy_no):
+            raise ValidationError("id_number", "须提供 id_number（电话渠道可用来电号码加 "
+                                  "id_last6 或 policy_no）")
+        if self.phone is None:
+            raise ValidationError("phone", "电话核验须提供来电号码 phone")
+        if self.id_last6 is not None and self.policy_no:
+            raise ValidationError("id_last6", "id_last6 与 policy_no 只能提供其一")
+        return self
+
+    @property
+    def secret_field(self) -> str:
+        """The field the limits' refusal names: what the caller is asked to give."""
+        if self.id_number is not None:
+            return "id_number"
+        return "id_last6" if self.id_last6 is not None else "policy_no"
 
 
 def _policies_of(s: Session, party: Party) -> list[str]:
@@ -113,48 +184,94 @@ def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str 
     return policy_no in _policies_of(s, party)
 
 
-def _reserve(db: Database, cmd: Identification) -> list[limits.Key]:
-    """Count this try under each key first (its own transaction), or refuse it uncounted."""
-    keys = [limits.key(USER_LIMIT, cmd.channel, cmd.user), limits.key(ID_LIMIT, cmd.id_number)]
+def _sharing(s: Session, phone: str) -> list[Party]:
+    """The parties whose phone on file is `phone` (a family may share one)."""
+    return list(s.execute(select(Party).where(Party.phone == phone).order_by(Party.id)
+                          .limit(MAX_SHARING)).scalars())
+
+
+def _caller_party(s: Session, cmd: Identification) -> Party | None:
+    """The one party with the caller's number whose ID number ends with `id_last6`, or who
+    holds `policy_no`; None when none or several do. However many share the number (a village
+    head's phone for a whole roster): the match is not limited to the first MAX_SHARING."""
+    with_phone = select(Party).where(Party.phone == cmd.phone)
+    if cmd.id_last6 is not None:
+        found = list(s.execute(with_phone.where(Party.id_number.endswith(cmd.id_last6))
+                               .limit(2)).scalars())
+    else:
+        policy_no = (cmd.policy_no or "").upper()
+        found = [p for p in s.execute(with_phone.limit(MAX_POLICY_HOLDERS)).scalars()
+                 if policy_no in _policies_of(s, p)]
+    return found[0] if len(found) == 1 else None
+
+
+def _keys(s: Session, cmd: Identification) -> list[limits.Key]:
+    """The keys a try counts under: the channel user (on the phone, the call) and the ID
+    number first (cleared by a match), then the others (given back by a match)."""
+    user_limit = CALL_LIMIT if cmd.channel == "ivr" else USER_LIMIT
+    keys = [limits.key(user_limit, cmd.channel, cmd.user)]
+    if cmd.id_number is not None:
+        keys.append(limits.key(ID_LIMIT, cmd.id_number))
+    else:
+        assert cmd.phone is not None  # Identification._by_caller
+        keys.append(limits.key(PHONE_LIMIT, cmd.phone))
+        keys += [limits.key(ID_LIMIT, p.id_number) for p in _sharing(s, cmd.phone)]
     if cmd.source:
         keys.append(limits.key(SOURCE_LIMIT, source_key(cmd.source)))
+    return keys
+
+
+def _reserve(db: Database, cmd: Identification) -> list[limits.Key]:
+    """Count this try under each key first (its own transaction), or refuse it uncounted."""
     try:
         with db.transaction() as s:
+            keys = _keys(s, cmd)
             limits.reserve(s, keys)
     except limits.Blocked as blocked:
         raise TooManyAttempts(
             f"身份核验失败次数过多，请 {wait_text(blocked.until, blocked.now)}后再试；"
-            "如需立即办理，请拨打客服热线或携带身份证件前往就近网点", "id_number") from None
+            "如需立即办理，请拨打客服热线或携带身份证件前往就近网点", cmd.secret_field) from None
     return keys
+
+
+def _identified(s: Session, cmd: Identification) -> Party | None:
+    if cmd.id_number is None:
+        assert cmd.phone is not None  # Identification._by_caller
+        return _caller_party(s, cmd)
+    party = find_party(s, cmd.id_number)
+    policy_no = cmd.policy_no.upper() if cmd.policy_no else None
+    return party if _matches(s, party, cmd.phone, policy_no) else None
 
 
 @takes(Identification)
 def bind(db: Database, cmd: Identification, actor: str = "bot") -> dict[str, Any]:
     """POST /bindings: identify and bind, or refuse (403 mismatch, 429 too many failures).
-    A mismatch stays counted; a match clears the user's and the ID number's counts."""
-    channel, user, policy_no = cmd.channel, cmd.user, cmd.policy_no
+    A mismatch stays counted; a match clears the user's and the ID number's (or the caller
+    number's and the party's) counts and gives back the others'."""
+    channel, user = cmd.channel, cmd.user
     keys = _reserve(db, cmd)
     with db.transaction() as s:
-        party = find_party(s, cmd.id_number)
-        if party is None or not _matches(s, party, cmd.phone,
-                                         policy_no.upper() if policy_no else None):
+        party = _identified(s, cmd)
+        if party is None:
             raise IdentityMismatch("身份信息核对不一致，请核对证件号码和手机号或保单号",
-                                   "id_number")
+                                   cmd.secret_field)
         row = s.execute(select(ChannelBinding).where(
             ChannelBinding.channel == channel, ChannelBinding.user == user)).scalar()
         if row is None:
             s.add(ChannelBinding(channel=channel, user=user, party_id=party.id))
         else:
             row.party_id = party.id
-        limits.clear(s, keys[:2])
-        limits.release(s, keys[2:])
-        audit(s, actor, "party", str(party.id), "channel.bind", None, {"channel": channel})
+        own = limits.key(ID_LIMIT, party.id_number)
+        limits.clear(s, [*keys[:2], own])
+        limits.release(s, [k for k in keys[2:] if k != own])
+        audit(s, actor, "party", str(party.id), "channel.bind",
+              None, {"channel": channel, "by": cmd.secret_field})
         return _view(s, party)
 
 
 @takes(ChannelUser)
 def get(db: Database, cmd: ChannelUser, actor: str = "") -> dict[str, Any]:
-    """GET /bindings/{channel}/{user}; an unbound caller falls back to the party with that phone."""
+    """GET /bindings/{channel}/{user}: the party the channel user proved to be."""
     with db.read() as s:
         party = bound_party(s, cmd.channel, cmd.user)
         if party is None:
@@ -163,15 +280,15 @@ def get(db: Database, cmd: ChannelUser, actor: str = "") -> dict[str, Any]:
 
 
 def bound_party(s: Session, channel: str, user: str) -> Party | None:
-    """The party a channel user is bound to; a caller not bound yet is known by the phone on
-    file when exactly one party has it."""
+    """The party a channel user is bound to, never found any other way (a caller's number
+    proves nothing); a binding made on a call no longer counts once the call must be over."""
     row = s.execute(select(ChannelBinding).where(
         ChannelBinding.channel == channel, ChannelBinding.user == user)).scalar()
-    party = s.get(Party, row.party_id) if row else None
-    if party is None and channel == "ivr":
-        found = s.execute(select(Party).where(Party.phone == user).limit(2)).scalars().all()
-        party = found[0] if len(found) == 1 else None
-    return party
+    if row is None:
+        return None
+    if channel == "ivr" and utcnow() - row.updated_at > CALL_BINDING_TTL:
+        return None
+    return s.get(Party, row.party_id)
 
 
 @takes(ChannelUser)

@@ -65,11 +65,19 @@ def ask_after_conversation(db: Database, conversation_id: str, channel: str, use
                            agent: str | None, queue_name: str = "agents") -> bool:
     """For the conversation router: an agent conversation closed, ask its customer.
 
-    `channel` is the conversation's (wechat: `user` is the openid; ivr: the caller number,
-    asked by SMS; web: the web id, through the log sender)."""
+    `channel` is the conversation's (wechat: `user` is the openid; ivr: `user` is the call,
+    asked by SMS at the caller's number kept with the conversation; web: the web id, through
+    the log sender)."""
     notify_channel = {"wechat": "wechat", "ivr": "sms"}.get(channel, "log")
     with db.transaction() as s:
-        return ask(s, "conversation", str(conversation_id), notify_channel, user,
+        recipient: str | None = user
+        if channel == "ivr":
+            conv = s.get(Conversation, int(conversation_id)) \
+                if str(conversation_id).isdigit() else None
+            recipient = conv.phone if conv is not None else None
+        if not recipient:
+            return False
+        return ask(s, "conversation", str(conversation_id), notify_channel, recipient,
                    agent=agent, queue_name=queue_name)
 
 

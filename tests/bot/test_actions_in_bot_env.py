@@ -213,3 +213,46 @@ def test_id_checks_take_residence_permits_and_foreigners_ids() -> None:
          {"id_number": None}],
         ["这个身份证号码好像不对（18位，最后一位可能是X），请再核对一下。"],
     ]
+
+
+def test_the_phone_asks_for_the_last_six_as_callers_say_or_key_them() -> None:
+    out = run_bot_python("""
+    import asyncio, json
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from actions.forms import ValidateIdentifyForm
+
+    def tracker(text, intent="inform", channel="ivr", phone="13812345678", slots=None):
+        meta = {"channel": channel, "user": "call-1"}
+        if phone:
+            meta["phone"] = phone
+        message = {"text": text, "intent": {"name": intent}, "entities": [], "metadata": meta}
+        return Tracker(f"{channel}:call-1", {"requested_slot": "id_last6", **(slots or {})},
+                       message, [], False, None, {}, "action_listen")
+
+    form, d = ValidateIdentifyForm(), CollectingDispatcher()
+    domain_slots = ["id_number", "identity_proof"]
+    said = ["12345X", "一二三四五六", "身份证后六位是 3 2 1 0 5 叉", "44051419580101123x",
+            "P202600000001", "1234", "13812345678", "转人工", "你好"]
+    intents = {"转人工": "human_handoff"}
+    async def go():
+        return {
+            "extracted": [await form.extract_id_last6(d, tracker(t, intents.get(t, "inform")),
+                                                      {}) for t in said],
+            "slots": [await form.required_slots(domain_slots, d, t, {}) for t in (
+                tracker("x"), tracker("x", channel="web"), tracker("x", phone=None),
+                tracker("x", phone="0754-1234567"), tracker("x", slots={"id_last6": "-"}))],
+        }
+    print(json.dumps(asyncio.run(go()), ensure_ascii=False))
+    """)
+    assert out["extracted"] == [
+        {"id_last6": "12345X"}, {"id_last6": "123456"}, {"id_last6": "32105X"},
+        {"id_last6": "-", "id_number": "44051419580101123X"},  # the whole number: usual path
+        {"id_last6": "P202600000001"},
+        {"id_last6": ""}, {"id_last6": ""},  # keyed, wrong length: asked again
+        {}, {}]  # not an answer: the rules take it (handoff) or the bot falls back
+    only_last6 = ["id_last6"]
+    usual = ["id_number", "identity_proof"]
+    # a call with a mobile number: the short path; web, no number, a landline, or after a
+    # mismatch: the usual identification
+    assert out["slots"] == [only_last6, usual, usual, usual, usual]

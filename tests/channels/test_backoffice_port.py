@@ -232,8 +232,11 @@ async def test_a_call_over_http(split: Split) -> None:
     for _ in range(3):
         _, actions = await call.said("noinput")
     assert actions[-1]["type"] == "transfer"
-    waiting = queued(split.backoffice.db, call.caller)
+    with split.backoffice.db.read() as s:  # the call's own user; the number is its phone
+        waiting = list(s.execute(select(Conversation).where(
+            Conversation.phone == call.caller, Conversation.state == "queued")).scalars())
     assert waiting and waiting[0].handoff_reason == "no_input"
+    assert waiting[0].user_id != call.caller
 
 
 # ---- the internal operations refuse strangers, staff and hostile bodies ------------------------

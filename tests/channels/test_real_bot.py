@@ -170,17 +170,71 @@ def spoken(actions: list[dict[str, Any]]) -> str:
     return " ".join(a["text"] for a in actions if a["type"] == "say")
 
 
-async def test_ivr_incident_report_by_a_known_caller(bot_stack: BotStack) -> None:
+async def asks_for_progress(stack: BotStack, number: str) -> tuple[Caller, str]:
+    """A new call from `number` asking for claim progress (menu key 2): what it hears."""
+    caller = Caller(stack, number)
+    hello = spoken(await caller.actions("start"))
+    assert "*" not in hello
+    return caller, spoken(await caller.actions("dtmf", digits="2"))
+
+
+async def test_a_callers_number_needs_a_second_factor_every_call(bot_stack: BotStack) -> None:
+    """Issue 14, attack 1, against the real bot: a customer's number (easily faked) gets no
+    personal answer without the last six of the ID number; a call identified that way ends
+    identified for nobody else; wrong tries are counted until the caller is told what to do."""
+    insured, name, phone = bot_stack.member(7)
+    reported = bot_stack.api("POST", "/claims", {
+        "policy_no": bot_stack.seed["group_policy_no"], "insured_id_number": insured,
+        "claim_type": "hospital_allowance",
+        "incident_date": (today() - timedelta(days=4)).isoformat(),
+        "incident_place": "家里", "description": "在家摔倒",
+        "reporter": {"name": "本人", "relation": "self", "phone": phone}, "channel": "web"})
+    claim_no = str(reported["claim_no"])
+    wrong = next(f"{n:06d}" for n in range(314159, 999999) if f"{n:06d}" != insured[-6:])
+
+    first, asked = await asks_for_progress(bot_stack, phone)
+    assert "最后6位" in asked and "星号" in asked
+    assert spell(claim_no) not in asked and name[0] not in asked
+    refused = spoken(await first.actions("dtmf", digits=wrong + "#"))
+    assert "核对不一致" in refused and "18位身份证号码" in refused
+    assert spell(claim_no) not in refused
+    assert await first.actions("hangup") == []
+
+    second, _ = await asks_for_progress(bot_stack, phone)
+    keyed = insured[-6:].replace("X", "*") + "#"  # X keyed as the star
+    answered = spoken(await second.actions("dtmf", digits=keyed))
+    assert "身份核验通过" in answered and spell(claim_no) in answered
+    assert insured not in answered and phone not in answered
+    assert await second.actions("hangup") == []
+
+    # after hang-up the same number is nobody again
+    third, asked = await asks_for_progress(bot_stack, phone)
+    assert "最后6位" in asked and spell(claim_no) not in asked
+    assert await third.actions("hangup") == []
+    # a stranger with the number: each wrong try counted across calls until it must wait
+    told = ""
+    for _ in range(12):
+        call, _ = await asks_for_progress(bot_stack, phone)
+        actions = await call.actions("dtmf", digits=wrong + "#")
+        told = spoken(actions)
+        if "核对不一致" not in told:
+            break
+        await call.actions("hangup")
+    assert "次数过多" in told and "人工" in told and "网点" in told, told
+    assert actions[-1] == {"type": "transfer", "queue": "agents"}
+    assert spell(claim_no) not in told
+
+
+async def test_ivr_incident_report_by_a_caller(bot_stack: BotStack) -> None:
     insured, name, phone = bot_stack.member(3)
-    # identified on an earlier call: the caller's number is bound to the party
-    bot_stack.api("POST", "/bindings", {"channel": "ivr", "user": phone, "id_number": insured,
-                                        "phone": phone})
     caller = Caller(bot_stack, phone)
     hello = spoken(await caller.actions("start"))
-    assert f"{name[0]}*" in hello and "报案请按1" in hello
+    # the number is the customer's, but proves nothing: no name, not even masked
+    assert name[0] not in hello and "*" not in hello and "报案请按1" in hello
     actions = await caller.actions("dtmf", digits="1")
     heard = [spoken(actions)]
-    answers = {"本人，还是您的家人": "是我自己", "哪天": "前天", "什么地方": "在家门口",
+    answers = {"本人，还是您的家人": "是我自己", "身份证号码": insured, "哪天": "前天",
+               "什么地方": "在家门口",
                "经过": "下楼梯的时候踩空摔倒了", "伤得怎么样": "脚踝扭伤了",
                "医院": "潮南区人民医院", "信息对吗": "对"}
     for _ in range(12):
@@ -191,7 +245,7 @@ async def test_ivr_incident_report_by_a_known_caller(bot_stack: BotStack) -> Non
         actions = await caller.actions("speech", text=reply, confidence=0.9)
         heard.append(spoken(actions))
     everything = "\n".join(heard)
-    assert "身份证号码" not in everything, everything  # known by the number: no ID asked
+    assert "身份证号码" in everything, everything  # not known by the number: ID asked
     assert "报案成功" in spoken(actions), everything
     sms = [a for a in actions if a["type"] == "sms"]
     assert sms and sms[0]["to"] == phone

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from xml.etree import ElementTree
 import aiohttp
 import pytest
 from channel_kit import (
+    IVR_SECRET,
     TOKEN,
     Platform,
     ivr_event,
@@ -29,7 +31,7 @@ from sqlalchemy import func, select
 
 from backoffice.store.db import Database
 from backoffice.store.models import ChannelState
-from channels.ivr import MENU
+from channels.ivr import MENU, StartSigner
 from channels.state import EVENT_TTL, CallStore, PendingStore, RedisState
 
 REDIS = "redis://localhost:6379/0"
@@ -83,8 +85,9 @@ async def test_a_call_goes_on_in_another_process(two: tuple[Platform, Platform])
     # VoiceXML: the document of process a submits to process b
     vxml_call, other = uuid.uuid4().hex, f"139{random.randint(10**7, 10**8 - 1)}"
     async with aiohttp.ClientSession() as http:
-        async with http.post(a.url("/ivr/vxml"), data={
-                "call_id": vxml_call, "from": other, "event": "start"}) as r:
+        start = StartSigner(IVR_SECRET.encode()).sign(vxml_call, other)
+        async with http.post(a.url("/ivr/vxml?" + urllib.parse.urlencode(start)),
+                             data={"event": "start"}) as r:
             submit = ElementTree.fromstring(await r.text()).find(
                 ".//{http://www.w3.org/2001/vxml}submit")
         assert submit is not None

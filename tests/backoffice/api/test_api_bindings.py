@@ -63,11 +63,11 @@ async def test_mismatch_never_says_which_part_and_failures_are_limited(api: Api)
     messages = set()
     for body in wrong:
         err = await api.error("POST", "/bindings", 403, "identity_mismatch", "id_number",
-                              {"channel": "ivr", "user": "13700001111", **body})
+                              {"channel": "web", "user": "w-13700001111", **body})
         messages.add(err["message"])
     assert len(messages) == 1
     # a success clears the count; five failures in a row then lock the user out for a while
-    await api.post("/bindings", {"channel": "ivr", "user": "13700001111", "id_number": idn,
+    await api.post("/bindings", {"channel": "web", "user": "w-13700001111", "id_number": idn,
                                  "phone": "13822223333"}, expect=200)
     for _ in range(5):
         await api.error("POST", "/bindings", 403, "identity_mismatch", "id_number",
@@ -79,12 +79,10 @@ async def test_mismatch_never_says_which_part_and_failures_are_limited(api: Api)
     await api.error("GET", "/bindings/wechat/guesser", 404, "not_found", "user")
 
 
-async def test_ivr_caller_falls_back_to_the_party_with_that_phone(api: Api) -> None:
-    idn, policy_no = await _insured(api)
-    found = await api.get("/bindings/ivr/13822223333", expect=200)
-    assert found["policies"] == [policy_no]
-    await api.error("GET", "/bindings/wechat/13822223333", 404, "not_found", "user")
-    await api.error("GET", "/bindings/ivr/13900000000", 404, "not_found", "user")
+async def test_a_caller_number_alone_finds_nobody(api: Api) -> None:
+    await _insured(api)
+    for channel in ("ivr", "wechat", "web"):
+        await api.error("GET", f"/bindings/{channel}/13822223333", 404, "not_found", "user")
 
 
 async def test_bad_input_names_the_field(api: Api) -> None:
@@ -104,7 +102,8 @@ async def test_bad_input_names_the_field(api: Api) -> None:
 
 
 async def test_a_claim_reported_for_a_bound_channel_user(api: Api) -> None:
-    """The bot reports for a caller it knows by their number without asking the ID again."""
+    """The bot reports for a channel user identified in this conversation without asking the
+    ID number again; a caller's number alone names no insured."""
     idn, policy_no = await _insured(api)
     body = {"policy_no": policy_no, "claim_type": "medical", "incident_date": "2026-01-07",
             "incident_place": "家门口", "description": "下楼梯摔倒",
@@ -112,9 +111,13 @@ async def test_a_claim_reported_for_a_bound_channel_user(api: Api) -> None:
             "channel": "ivr"}
     await api.error("POST", "/claims", 404, "not_found", "insured",
                     {**body, "insured": {"channel": "ivr", "user": "13900001111"}})
-    # a caller is known by the phone on file before any binding
+    await api.error("POST", "/claims", 404, "not_found", "insured",
+                    {**body, "insured": {"channel": "ivr", "user": "13822223333"}})
+    # identified on this call: the caller's number and the ID number's last six
+    await api.post("/bindings", {"channel": "ivr", "user": "call-1", "phone": "13822223333",
+                                 "id_last6": idn[-6:]}, expect=200)
     by_phone = await api.post("/claims", {**body, "insured": {"channel": "ivr",
-                                                              "user": "13822223333"}},
+                                                              "user": "call-1"}},
                               expect=201)
     await api.post("/bindings", {"channel": "wechat", "user": "o-9", "id_number": idn,
                                  "phone": "13822223333"}, expect=200)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 from desk_testkit import CSRF, World
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backoffice.clock import ManualClock
 from backoffice.domain.errors import Conflict, ValidationError
@@ -163,6 +163,7 @@ def test_a_bound_customer_is_found_by_the_binding(world: World) -> None:
     beside = agent_desk.customer(world.db, turn.conversation_id, pii=True)
     assert [p["id_number"] for p in beside["people"]] == [world.members[0]]
     assert [k["claim_no"] for k in beside["claims"]] == [world.claim_no]
+    assert beside["identified"] is True
 
 
 async def test_a_reply_to_a_phone_caller_goes_by_sms(desk: Desk, world: World,
@@ -184,3 +185,10 @@ async def test_a_reply_to_a_phone_caller_goes_by_sms(desk: Desk, world: World,
     assert [n.channel for n in sms] == ["sms"] and "稍后短信告知进度" in sms[0].text
     page = await (await agent.get(f"/desk/handoff/{turn.conversation_id}")).text()
     assert caller not in page  # the caller's number masked for an agent
+    # a customer with that number is shown as matched, not identified: the number proves
+    # nothing, and the agent is told to check before saying anything personal
+    with world.db.transaction() as s:
+        s.execute(update(Party).where(Party.id_number == world.members[1]).values(phone=caller))
+    page = await (await agent.get(f"/desk/handoff/{turn.conversation_id}")).text()
+    assert 'id="customer-unverified"' in page and "尚未核验身份" in page
+    assert not agent_desk.customer(world.db, turn.conversation_id, pii=False)["identified"]
