@@ -2,7 +2,7 @@
 looked up by that number on every try
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-07
 """
 
