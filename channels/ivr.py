@@ -329,7 +329,7 @@ class Stale(Invalid):
 def validate(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Invalid("body", "请求体须为 JSON 对象")
-    for name, limit in (("call_id", 64), ("from", 32)):
+    for name, limit in (("call_id", 64), ("from", 20)):
         value = data.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > limit \
                 or "\x00" in value:

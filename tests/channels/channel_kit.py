@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +33,7 @@ from aiohttp.test_utils import TestServer
 
 from backoffice.notifications.config import NotifyConfig
 from backoffice.store.db import Database
+from channels.ivr import StartSigner
 from tests.conftest import BACKENDS, fresh_database
 from xiaobao.config import Settings
 from xiaobao.platform import create_app
@@ -229,6 +231,12 @@ def ivr_event(call_id: str, event: str, caller: str, secret: str = IVR_SECRET, *
         body = json.dumps(data).encode()
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return body, {"Content-Type": "application/json", "X-Xiaobao-Signature": signature}
+
+
+def signed_start(call_id: str, number: str, now: float | None = None) -> str:
+    """A VoiceXML start URL as the telephony platform makes it (README, "Phone")."""
+    return "/ivr/vxml?" + urllib.parse.urlencode(
+        StartSigner(IVR_SECRET.encode()).sign(call_id, number, now))
 
 
 @dataclass

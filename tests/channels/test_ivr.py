@@ -17,7 +17,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import aiohttp
-from channel_kit import IVR_SECRET, Platform, ivr_event
+from channel_kit import IVR_SECRET, Platform, ivr_event, signed_start
 from sqlalchemy import select
 
 from backoffice.domain.identity import make_id_number
@@ -60,12 +60,6 @@ def calls_of(platform: Platform, number: str) -> list[Conversation]:
                               .order_by(Conversation.id)).scalars())
         s.expunge_all()
     return rows
-
-
-def signed_start(call_id: str, number: str, now: float | None = None) -> str:
-    """The start URL as the platform makes it (README, "Phone")."""
-    return "/ivr/vxml?" + urllib.parse.urlencode(
-        StartSigner(IVR_SECRET.encode()).sign(call_id, number, now))
 
 
 async def test_an_incident_report_by_phone(platform: Platform) -> None:
