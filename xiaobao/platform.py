@@ -34,6 +34,7 @@ from backoffice.views.document import render_policy_document
 from channels.app import mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
 from xiaobao.config import Settings
+from xiaobao.logs import hide_signed_queries
 
 DB = web.AppKey("db", Database)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
@@ -121,6 +122,7 @@ def _run_scheduler(scheduler: PlatformScheduler) -> Callable[
 def create_app(settings: Settings, db: Database | None = None, *,
                scheduler: bool = False) -> web.Application:
     db = db or Database(settings.database_url)
+    hide_signed_queries()  # signed links and pushes carry credentials in their query
     registry = CollectorRegistry()
     app = web.Application(middlewares=[_metrics_middleware(registry)])
     app[DB] = db
