@@ -17,9 +17,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
-from backoffice.domain.errors import DomainError, NotFound, ValidationError
+from backoffice.domain.errors import DomainError, NotFound, Throttled, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_name, mask_phone
-from backoffice.domain.limits import Limit, source_key, wait_text
+from backoffice.domain.limits import Limit, source_key, wait_seconds, wait_text
 from backoffice.services import limits
 from backoffice.services.base import audit
 from backoffice.services.commands import Command, IdNumber, OneOf, Phone, Text, takes
@@ -48,7 +48,7 @@ class IdentityMismatch(DomainError):
     code = "identity_mismatch"
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(Throttled):
     code = "too_many_attempts"
 
 
@@ -124,7 +124,8 @@ def _reserve(db: Database, cmd: Identification) -> list[limits.Key]:
     except limits.Blocked as blocked:
         raise TooManyAttempts(
             f"身份核验失败次数过多，请 {wait_text(blocked.until, blocked.now)}后再试；"
-            "如需立即办理，请拨打客服热线或携带身份证件前往就近网点", "id_number") from None
+            "如需立即办理，请拨打客服热线或携带身份证件前往就近网点", "id_number",
+            wait_seconds(blocked.until, blocked.now)) from None
     return keys
 
 
