@@ -35,6 +35,7 @@ from channels.app import mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
 from xiaobao.config import Settings
 from xiaobao.logs import hide_signed_queries
+from xiaobao.proxies import TrustedProxies, parse_networks
 
 DB = web.AppKey("db", Database)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
@@ -124,7 +125,9 @@ def create_app(settings: Settings, db: Database | None = None, *,
     db = db or Database(settings.database_url)
     hide_signed_queries()  # signed links and pushes carry credentials in their query
     registry = CollectorRegistry()
-    app = web.Application(middlewares=[_metrics_middleware(registry)])
+    # outermost: every part below sees the client's scheme and address, not the proxy's
+    proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
+    app = web.Application(middlewares=[proxies.middleware(), _metrics_middleware(registry)])
     app[DB] = db
     app[REGISTRY] = registry
     app[TOKEN] = settings.api_token

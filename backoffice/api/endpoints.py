@@ -84,7 +84,8 @@ async def sign_in(call: Call, cmd: SignIn) -> Any:
     if len(cmd.password) > 200:
         raise ValidationError("password", "password 不超过 200 字")
     lifetime = call.request.app[LIFETIME_KEY]
-    # the peer's own address: X-Forwarded-For is a claim anyone can write, not trusted here
+    # the peer's address, or the client's behind a trusted proxy (xiaobao.proxies): a
+    # forged X-Forwarded-For from anyone else changes nothing
     grant = await run_use_case(call.db, staff.issue_api_token, call.db, cmd.username,
                                cmd.password, lifetime, call.request.remote,
                                heavy=True)  # password hashing
