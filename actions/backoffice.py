@@ -112,12 +112,14 @@ class Client:
             raise
 
     async def bind(self, channel: str, user: str, id_number: str, phone: str | None,
-                   policy_no: str | None) -> dict[str, Any]:
+                   policy_no: str | None, source: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"channel": channel, "user": user, "id_number": id_number}
         if phone:
             body["phone"] = phone
         if policy_no:
             body["policy_no"] = policy_no
+        if source:  # counted by the back office: fresh channel users from one source gain nothing
+            body["source"] = source[:64]
         return await self.post("/bindings", body)
 
     async def report_claim(self, body: dict[str, Any], key: str | None = None) -> dict[str, Any]:

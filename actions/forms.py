@@ -34,6 +34,7 @@ from actions.common import (
     mask_name,
     mask_phone,
     mask_text,
+    source_of,
     text_of,
     valid_id_number,
 )
@@ -144,7 +145,7 @@ class ValidateIdentifyForm(FormValidationAction):
         channel, user = channel_user(tracker)
         try:
             binding = await client().bind(channel, user, id_number, None if is_policy else proof,
-                                          proof if is_policy else None)
+                                          proof if is_policy else None, source_of(tracker))
         except BackofficeDown:
             dispatcher.utter_message(text="非常抱歉，系统暂时无法核验身份，已为您转接人工客服。")
             handoff(dispatcher, tracker, "backoffice_down", "核验身份时后台系统不可用")

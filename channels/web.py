@@ -124,7 +124,10 @@ class WebChannel:
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT \
                 or "\x00" in text:
             return _error("text", f"text 须为 1 至 {MAX_TEXT} 字的文本")
-        reply = await self.router.handle("web", session.user, text.strip())
+        # the client's address (behind a trusted proxy, the one it reported): the bot's
+        # identity check is limited per source, whatever web ids one address opens
+        source = {"source": request.remote} if request.remote else None
+        reply = await self.router.handle("web", session.user, text.strip(), metadata=source)
         return self._answer(request, session,
                             {"messages": reply.messages, "state": reply.state})
 

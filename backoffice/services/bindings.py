@@ -66,8 +66,9 @@ class Identification(ChannelUser):
     id_number: IdNumber
     phone: Phone | None = None
     policy_no: Text(40) | None = None
-    # the customer's address as the channel saw it (a web visitor's IP), reported by the
-    # authenticated channel: counted as one more key; never the caller's own address
+    # where the customer writes from as the channel saw it (a web visitor's IP, a WeChat
+    # openid, a caller's number), reported by the authenticated channel: counted as one
+    # more key; never the API caller's own address
     source: Text(64) | None = None
 
     @field_validator("phone", mode="before")
@@ -113,11 +114,18 @@ def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str 
     return policy_no in _policies_of(s, party)
 
 
+def _counted_source(source: str) -> str:
+    """An address counts per address (an IPv6 client per /64); a source that is no address
+    (a WeChat openid, a caller's number) counts as itself, never in one key shared by all."""
+    address = source_key(source)
+    return address if address != "unknown" else f"id:{source}"
+
+
 def _reserve(db: Database, cmd: Identification) -> list[limits.Key]:
     """Count this try under each key first (its own transaction), or refuse it uncounted."""
     keys = [limits.key(USER_LIMIT, cmd.channel, cmd.user), limits.key(ID_LIMIT, cmd.id_number)]
     if cmd.source:
-        keys.append(limits.key(SOURCE_LIMIT, source_key(cmd.source)))
+        keys.append(limits.key(SOURCE_LIMIT, _counted_source(cmd.source)))
     try:
         with db.transaction() as s:
             limits.reserve(s, keys)
