@@ -20,7 +20,7 @@ from backoffice.api.declare import Call, Created, Nothing, reads
 from backoffice.api.reading import DocumentReader
 from backoffice.clock import utcnow
 from backoffice.domain import document_link
-from backoffice.domain.errors import DomainError, NotFound, ValidationError
+from backoffice.domain.errors import DomainError, NotFound, TooLarge, ValidationError
 from backoffice.domain.staff import Actor
 from backoffice.services import (
     claim_stats as stats_service,
@@ -323,12 +323,6 @@ async def _read_part(part: Any, limit: int) -> bytes | None:
         if size > limit:
             return None
         chunks.append(chunk)
-
-
-class TooLarge(ValidationError):
-    """A body beyond what the operation takes (413)."""
-
-    code = "too_large"
 
 
 def _too_large() -> TooLarge:

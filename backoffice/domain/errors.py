@@ -33,6 +33,12 @@ class ValidationError(DomainError):
         super().__init__(message, field)
 
 
+class TooLarge(ValidationError):
+    """An input beyond what is taken: a body, a file, a picture's pixels (413)."""
+
+    code = "too_large"
+
+
 class IllegalTransition(DomainError):
     """A state machine refused a move from its current state."""
 
