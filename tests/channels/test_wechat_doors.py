@@ -123,3 +123,49 @@ async def test_two_messages_at_once_under_one_triple_one_gets_through(start: Sta
     statuses = sorted(status for status, _ in answers)
     assert statuses == [200] + [403] * 5, statuses
     assert sum(conversations_of(platform.db, u) for u in users) == 1
+
+
+# ---- a picture too large to decode -------------------------------------------------------------
+
+def _bound_with_a_claim(db: Database, user: str) -> str:
+    """A customer of the demo scheme, bound to `user` on WeChat, with a claim open."""
+    from backoffice.services import bindings, claims
+    from backoffice.services.demo import seed
+    from backoffice.store.models import Party
+
+    result = seed(db, members=5, seed_value=11)
+    insured = result.sample_id_numbers[0]
+    with db.read() as s:
+        phone = s.execute(select(Party.phone).where(Party.id_number == insured)).scalar_one()
+    bindings.bind(db, {"channel": "wechat", "user": user, "id_number": insured, "phone": phone})
+    _, claim = claims.report(db, {
+        "policy_no": result.group_policy_no, "insured_id_number": insured,
+        "claim_type": "hospital_allowance", "incident_date": "2026-05-20",
+        "incident_place": "峡山街道", "description": "摔倒住院", "channel": "wechat",
+        "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}})
+    return str(claim["claim_no"])
+
+
+async def test_a_picture_bomb_sent_on_wechat_is_not_attached(
+        start: Start, wechat_api: WeChatApiStandIn, caplog: pytest.LogCaptureFixture) -> None:
+    import io
+
+    from PIL import Image
+
+    from backoffice.services import claims
+
+    platform = await start()
+    user = openid()
+    claim_no = _bound_with_a_claim(platform.db, user)
+    bomb = io.BytesIO()
+    Image.new("RGB", (7700, 7700), "white").save(bomb, "PNG")  # 230 KB, 59 megapixels
+    wechat_api.media["bomb"] = bomb.getvalue()
+    image = (f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[{user}]]>"
+             f"</FromUserName><CreateTime>{random.randint(10**9, 2 * 10**9)}</CreateTime>"
+             "<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://x/p.png]]></PicUrl>"
+             f"<MediaId><![CDATA[bomb]]></MediaId><MsgId>{random.getrandbits(62)}</MsgId></xml>")
+    status, _ = await WeChatPusher(platform.url("/wechat")).push(image)
+    assert status == 200
+    assert claims.get_claim(platform.db, claim_no)["documents"] == []
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+    assert any("refused: too_large" in r.getMessage() for r in caplog.records)
