@@ -60,8 +60,11 @@ def _keep(span: str, first: int, last: int) -> str:
 def _grouped_id(m: re.Match[str]) -> str:
     """An ID number written in groups (4405 1419 5811 2713 07, 440514-19581127-1307): masked
     when the characters make a real one (area, birth date, check character)."""
-    plain = _SEPARATOR.sub("", m.group(0)).upper()
-    return _keep(m.group(0), 6, 4) if cn_identity.is_valid(plain) else m.group(0)
+    written = m.group(0)
+    if len(written) == 18:  # no separator: the plain patterns below decide
+        return written
+    plain = _SEPARATOR.sub("", written).upper()
+    return _keep(written, 6, 4) if cn_identity.is_valid(plain) else written
 
 
 def _grouped_card(m: re.Match[str]) -> str:
@@ -89,7 +92,7 @@ def _mask_ascii(text: str) -> str:
 def mask_text(text: str) -> str:
     """`text` with every ID number, bank card and phone number masked, however written
     (spaces, dashes, full-width digits); the rest of the text is left exactly as it was."""
-    plain = text.translate(_HALF_WIDTH)
+    plain = text if text.isascii() else text.translate(_HALF_WIDTH)
     masked = _mask_ascii(plain)
     if plain == text or len(masked) != len(plain):
         return masked
