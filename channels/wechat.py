@@ -214,6 +214,7 @@ class Deduper:
         # a (timestamp, nonce) pair is fresh while its timestamp is inside the replay window,
         # that is up to twice the window after its first sight (timestamps may run ahead)
         self.pair_ttl = pair_ttl
+        self.pairs: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self.seen = 0
         self.recent: OrderedDict[str, float] = OrderedDict()
         self.redis: Any = None
@@ -254,11 +255,24 @@ class Deduper:
             if await self.redis.set(name, mine, nx=True, ex=self.pair_ttl):
                 return True
             return bool(await self.redis.get(name) == mine)
+        now = time.monotonic()
+        while self.pairs and next(iter(self.pairs.values()))[1] < now - self.pair_ttl:
+            self.pairs.popitem(last=False)
+        if pair in self.pairs:  # taken through this process: no database work
+            return self.pairs[pair][0] == message_print
         # the database, shared by every process: the message under the pair first, then the
         # pair itself; a retry finds its message there, another message finds the pair taken
-        if not await self.backoffice.first_seen(f"wechat:pair:{pair}:{message_print}"):
-            return True
-        return await self.backoffice.first_seen(f"wechat:pair:{pair}")
+        try:
+            fresh = (not await self.backoffice.first_seen(f"wechat:pair:{pair}:{message_print}")
+                     or await self.backoffice.first_seen(f"wechat:pair:{pair}"))
+        except BackofficeUnavailable:
+            # the push is still taken (and spooled by the router): losing a customer's
+            # message weighs more than this process alone guarding the pair for a while
+            log.warning("back office unavailable: the push's nonce is checked in this process")
+            fresh = True
+        if fresh:  # only the message the pair signs is remembered for it
+            self.pairs[pair] = (message_print, now)
+        return fresh
 
     async def first_in_database(self, key: str) -> bool:
         """For pushes answered without the router: the key on its own."""

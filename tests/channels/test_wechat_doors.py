@@ -106,9 +106,10 @@ async def test_a_reused_triple_is_refused_by_another_process(start: Start) -> No
     xml = text_xml(user, "你好", msg_id=random.getrandbits(62))
     status, _ = await WeChatPusher(one.url("/wechat")).push(xml, **query)
     assert status == 200
-    assert await WeChatPusher(two.url("/wechat")).push(xml, **query) == (200, "success")
     status, _ = await WeChatPusher(two.url("/wechat")).push(text_xml(stranger, "你好"), **query)
     assert status == 403
+    # WeChat's retry of the real message, after the forgery reached the same process
+    assert await WeChatPusher(two.url("/wechat")).push(xml, **query) == (200, "success")
     assert conversations_of(one.db, stranger) == 0
 
 
