@@ -47,7 +47,7 @@ FIND_PY_BOT = for c in python3.10 \
 APP_OK := $(shell $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo ok)
 BOT_OK := $(shell $(PY_BOT) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1 && echo ok)
 
-.PHONY: help install install-app install-bot fonts test lint run bench clean FORCE
+.PHONY: help install install-app install-bot fonts nginx test lint run bench clean FORCE
 
 help: ## List the targets
 	@echo "Xiaobao (小保) — make targets:"
@@ -113,12 +113,25 @@ fonts: ## Install the Chinese fonts the OCR tests draw with (Debian, as root) wh
 	  exit 1; \
 	fi
 
+# A real TLS-terminating proxy for tests/test_trusted_proxy.py (Debian's nginx-light).
+nginx: ## Install nginx-light for the trusted-proxy test (Debian, as root) when missing
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "==> apt-get install nginx-light"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null; }; \
+	else \
+	  echo "error: the trusted-proxy test needs nginx: sudo apt-get install nginx-light" >&2; \
+	  exit 1; \
+	fi
+
 lint: install-app ## ruff check
 	$(VENV)/bin/ruff check .
 
 # Both venvs: tests drive a real Rasa from .venv-bot. pytest's exit code is passed on as is
 # (5 = no tests collected is a failure too).
-test: install fonts ## ruff check, then pytest (PYTEST_ARGS passed through)
+test: install fonts nginx ## ruff check, then pytest (PYTEST_ARGS passed through)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -112,7 +112,8 @@ class Client:
             raise
 
     async def bind(self, channel: str, user: str, id_number: str | None, phone: str | None,
-                   policy_no: str | None, id_last6: str | None = None) -> dict[str, Any]:
+                   policy_no: str | None, id_last6: str | None = None,
+                   source: str | None = None) -> dict[str, Any]:
         """Identify: the ID number plus phone or policy number; on a call also the caller's
         number as `phone` plus `id_last6` or the policy number."""
         body: dict[str, Any] = {"channel": channel, "user": user}
@@ -120,6 +121,8 @@ class Client:
                             ("policy_no", policy_no), ("id_last6", id_last6)):
             if value:
                 body[name] = value
+        if source:  # counted by the back office: fresh channel users from one source gain nothing
+            body["source"] = source[:64]
         return await self.post("/bindings", body)
 
     async def report_claim(self, body: dict[str, Any], key: str | None = None) -> dict[str, Any]:

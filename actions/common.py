@@ -71,6 +71,20 @@ def channel_user(tracker: Tracker) -> tuple[str, str]:
     return (channel, user) if sep and user else ("web", tracker.sender_id)
 
 
+def source_of(tracker: Tracker) -> str | None:
+    """Where the user writes from, for the identity check's limit per source: the client
+    address the web chat reported; on WeChat (no address reaches us) the openid; on the
+    phone the caller's number."""
+    meta = (tracker.latest_message or {}).get("metadata") or {}
+    source = meta.get("source")
+    if isinstance(source, str) and 0 < len(source) <= 64:
+        return source
+    channel, user = channel_user(tracker)
+    if channel == "wechat":
+        return user[:64]
+    return caller_phone(tracker) if channel == "ivr" else None
+
+
 def caller_phone(tracker: Tracker) -> str | None:
     meta = (tracker.latest_message or {}).get("metadata") or {}
     phone = meta.get("phone")

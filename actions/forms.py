@@ -34,6 +34,7 @@ from actions.common import (
     mask_name,
     mask_phone,
     mask_text,
+    source_of,
     text_of,
     valid_id_number,
 )
@@ -176,7 +177,8 @@ class ValidateIdentifyForm(FormValidationAction):
         try:
             binding = await client().bind(channel, user, None, phone,
                                           proof if is_policy else None,
-                                          None if is_policy else proof)
+                                          None if is_policy else proof,
+                                          source=source_of(tracker))
         except (BackofficeDown, ApiError) as e:
             refused = _identify_refused(dispatcher, tracker, e)
             if refused is not None:
@@ -216,7 +218,8 @@ class ValidateIdentifyForm(FormValidationAction):
         channel, user = channel_user(tracker)
         try:
             binding = await client().bind(channel, user, id_number, None if is_policy else proof,
-                                          proof if is_policy else None)
+                                          proof if is_policy else None,
+                                          source=source_of(tracker))
         except (BackofficeDown, ApiError) as e:
             refused = _identify_refused(dispatcher, tracker, e)
             if refused is not None:

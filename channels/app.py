@@ -51,8 +51,8 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
         answers = None if registry is None else Counter(
             "xiaobao_wechat_answers", "WeChat turns by how they were answered (passive reply "
             "within the wait, or the customer-service API)", ["how"], registry=registry)
-        app[WECHAT] = WeChatChannel(wechat, router, Deduper(backoffice, settings.notify.redis_url),
-                                    api_client, backoffice, answers)
+        deduper = Deduper(backoffice, settings.notify.redis_url, 2 * wechat.replay_window + 60)
+        app[WECHAT] = WeChatChannel(wechat, router, deduper, api_client, backoffice, answers)
         app[WECHAT].routes(app)
     secret = os.environ.get("XIAOBAO_IVR_SECRET", "").strip()
     if secret:

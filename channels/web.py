@@ -15,14 +15,12 @@ The web id is the server's choice and proves nothing; a signed session credentia
 
 Both need the credential (401 naming `session` without a valid one); a `user` still sent must
 be the credential's (403). A credential past half its lifetime comes back renewed (cookie and
-`X-Xiaobao-Session`). The access log never shows /chat's query string.
+`X-Xiaobao-Session`). The access log never shows /chat's query string (xiaobao.logs).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import re
 from importlib import resources
 from typing import Any
 
@@ -31,11 +29,11 @@ from aiohttp import web
 from channels.router import Router
 from channels.state import PendingStore
 from channels.web_session import Session, WebSessions
+from xiaobao.logs import hide_signed_queries
 
 MAX_TEXT = 2000
 COOKIE = "xb_chat"
 RENEWED = "X-Xiaobao-Session"
-QUERY = re.compile(r"(/chat[^\s?\"]*)\?[^\s\"]*")
 
 
 def _dumps(data: Any) -> str:
@@ -52,26 +50,6 @@ def _not_yours() -> web.Response:
     return _error("user", "user 与会话凭证不符", 403, "forbidden")
 
 
-class HideChatQuery(logging.Filter):
-    """The access log keeps /chat's path but not its query: a `user=` there is personal."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        hidden = QUERY.sub(r"\1?…", message)
-        if hidden != message:
-            record.msg, record.args = hidden, None
-        line = getattr(record, "first_request_line", None)
-        if isinstance(line, str):
-            record.first_request_line = QUERY.sub(r"\1?…", line)
-        return True
-
-
-def hide_chat_query() -> None:
-    access = logging.getLogger("aiohttp.access")
-    if not any(isinstance(f, HideChatQuery) for f in access.filters):
-        access.addFilter(HideChatQuery())
-
-
 class WebChannel:
     def __init__(self, router: Router, sessions: WebSessions,
                  later: PendingStore | None = None) -> None:
@@ -81,7 +59,7 @@ class WebChannel:
         router.register("web", self.deliver)
 
     def routes(self, app: web.Application) -> None:
-        hide_chat_query()
+        hide_signed_queries()
         app.router.add_get("/chat", self.page)
         app.router.add_post("/chat/session", self.start)
         app.router.add_post("/chat/messages", self.post)
@@ -146,7 +124,10 @@ class WebChannel:
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT \
                 or "\x00" in text:
             return _error("text", f"text 须为 1 至 {MAX_TEXT} 字的文本")
-        reply = await self.router.handle("web", session.user, text.strip())
+        # the client's address (behind a trusted proxy, the one it reported): the bot's
+        # identity check is limited per source, whatever web ids one address opens
+        source = {"source": request.remote} if request.remote else None
+        reply = await self.router.handle("web", session.user, text.strip(), metadata=source)
         return self._answer(request, session,
                             {"messages": reply.messages, "state": reply.state})
 

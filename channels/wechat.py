@@ -150,8 +150,13 @@ class WeChatProtocol:
     def message(self, query: dict[str, str], body: str) -> tuple[dict[str, str], bool]:
         """The pushed message and whether it came encrypted (then reply encrypted)."""
         self.check(query)
+        plain_mode = query.get("encrypt_type", "raw").lower() != "aes"
+        if plain_mode and self.crypto is not None:
+            # in safe mode WeChat encrypts every push: a plain one was not sent by WeChat,
+            # and it would bypass msg_signature
+            raise BadRequest("safe mode: a push without encrypt_type=aes is refused")
         outer = parse_xml(body)
-        if query.get("encrypt_type", "raw").lower() != "aes":
+        if plain_mode:
             if "Encrypt" in outer and "MsgType" not in outer:
                 raise BadRequest("encrypted message without encrypt_type=aes")
             return outer, False
@@ -179,6 +184,12 @@ class WeChatProtocol:
         return str(xml)
 
 
+def fingerprint(message: dict[str, str]) -> str:
+    """What a true retry repeats exactly: the whole message (its MsgId, sender, content)."""
+    text = json.dumps(sorted(message.items()), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def dedupe_key(message: dict[str, str]) -> str:
     if message.get("MsgId"):
         return f"wechat:msg:{message['MsgId']}"
@@ -197,8 +208,13 @@ class Deduper:
     by `first_in_database` for pushes that never reach the router — so processes and
     restarts still agree."""
 
-    def __init__(self, backoffice: Backoffice, redis_url: str | None = None) -> None:
+    def __init__(self, backoffice: Backoffice, redis_url: str | None = None,
+                 pair_ttl: int = 2 * REPLAY_WINDOW + 60) -> None:
         self.backoffice = backoffice
+        # a (timestamp, nonce) pair is fresh while its timestamp is inside the replay window,
+        # that is up to twice the window after its first sight (timestamps may run ahead)
+        self.pair_ttl = pair_ttl
+        self.pairs: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self.seen = 0
         self.recent: OrderedDict[str, float] = OrderedDict()
         self.redis: Any = None
@@ -224,9 +240,39 @@ class Deduper:
         self.recent[key] = now
         self.seen += 1
         if self.seen % 1000 == 0:  # keys older than WeChat's retries are of no use any more
-            before = datetime.now(UTC) - timedelta(seconds=DEDUPE_TTL)
+            before = datetime.now(UTC) - timedelta(seconds=max(DEDUPE_TTL, self.pair_ttl))
             await self.backoffice.forget_seen_before(before)
         return True
+
+    async def fresh_pair(self, timestamp: str, nonce: str, message_print: str) -> bool:
+        """A signature's (timestamp, nonce) signs one message: True for its first push and
+        for WeChat's own retries of it (the same message, `fingerprint`); False for any other
+        message under it (a captured signature replayed with another body or openid)."""
+        pair = hashlib.sha256(f"{timestamp}|{nonce}".encode()).hexdigest()[:32]
+        if self.redis is not None:
+            name = f"xiaobao:wechat-pair:{pair}"
+            mine = message_print.encode()
+            if await self.redis.set(name, mine, nx=True, ex=self.pair_ttl):
+                return True
+            return bool(await self.redis.get(name) == mine)
+        now = time.monotonic()
+        while self.pairs and next(iter(self.pairs.values()))[1] < now - self.pair_ttl:
+            self.pairs.popitem(last=False)
+        if pair in self.pairs:  # taken through this process: no database work
+            return self.pairs[pair][0] == message_print
+        # the database, shared by every process: the message under the pair first, then the
+        # pair itself; a retry finds its message there, another message finds the pair taken
+        try:
+            fresh = (not await self.backoffice.first_seen(f"wechat:pair:{pair}:{message_print}")
+                     or await self.backoffice.first_seen(f"wechat:pair:{pair}"))
+        except BackofficeUnavailable:
+            # the push is still taken (and spooled by the router): losing a customer's
+            # message weighs more than this process alone guarding the pair for a while
+            log.warning("back office unavailable: the push's nonce is checked in this process")
+            fresh = True
+        if fresh:  # only the message the pair signs is remembered for it
+            self.pairs[pair] = (message_print, now)
+        return fresh
 
     async def first_in_database(self, key: str) -> bool:
         """For pushes answered without the router: the key on its own."""
@@ -332,11 +378,12 @@ class WeChatChannel:
     async def post(self, request: web.Request) -> web.Response:
         try:
             return await self._post(request, asyncio.get_running_loop().time())
-        except Forbidden:
+        except Forbidden as exc:
+            log.info("wechat push refused: %s", exc)
             return web.Response(status=403, text="forbidden")
         except BadRequest as exc:
             log.info("wechat push refused: %s", exc)
-            return web.Response(status=400, text="bad request")
+            return web.Response(status=400, text=f"bad request: {exc}")
         except Exception:  # never a 5xx: WeChat would show the user an error
             log.exception("wechat push failed")
             return web.Response(text="success")
@@ -355,6 +402,9 @@ class WeChatChannel:
         user = message.get("FromUserName", "")
         if not user or len(user) > 80:
             raise BadRequest("FromUserName missing")
+        if not await self.deduper.fresh_pair(query["timestamp"], query["nonce"],
+                                             fingerprint(message)):
+            raise Forbidden("timestamp and nonce already used for another message")
         key = dedupe_key(message)
         if not await self.deduper.first(key):
             return web.Response(text="success")  # a retry: the first push is being answered

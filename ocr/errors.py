@@ -10,3 +10,7 @@ class OcrInputError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ImageTooLarge(OcrInputError):
+    """An image with more pixels than one reading may decode: refused before decoding it."""

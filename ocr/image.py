@@ -15,10 +15,19 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
-from ocr.errors import OcrInputError
+from ocr.errors import ImageTooLarge, OcrInputError
 
 MAX_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 60_000_000  # a 60-megapixel limit keeps decompression bombs out
+# Decoding is bounded before it starts (the header gives the size): one upload must not add
+# more than ~300 MB to the process. A JPEG is decoded at a reduced scale straight from the DCT,
+# so only its pixel count is limited; other formats decode in full, so their width × height ×
+# the bytes per pixel that decoding and the first reduction hold at once is limited too.
+MAX_PIXELS = 40_000_000
+DECODE_BUDGET = 160 * 1024 * 1024
+# bytes per pixel held while decoding and reducing, by mode: the decoded picture, plus the copy
+# that converting (palette → RGB/RGBA) or reducing with alpha (premultiplied) makes
+_DECODE_COST = {"1": 2, "L": 1, "LA": 4, "P": 9, "PA": 9, "RGB": 3, "RGBA": 8, "CMYK": 7,
+                "YCbCr": 3, "I;16": 3, "I;16B": 3, "I": 5, "F": 5}
 PDF_PAGES = 2  # the first pages carry the fields; later pages are attachments
 LONG_SIDE = 1600  # photos are reduced to this: more pixels cost time, not accuracy
 SHORT_SIDE_MIN = 640  # thumbnails are enlarged to this so the detector sees the strokes
@@ -45,26 +54,58 @@ def _decode_image(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data))  # reads the header only
+            _check_size(img)
             if img.format == "JPEG" and max(img.size) > 2 * LONG_SIDE:
-                # decode a 12-megapixel photo at 1/2 or 1/4 scale straight from the DCT
-                # (several times faster): only LONG_SIDE pixels are kept anyway
+                # decode a 12-megapixel photo at 1/2 to 1/8 scale straight from the DCT
+                # (less memory, several times faster): only LONG_SIDE pixels are kept anyway
                 ratio = LONG_SIDE / max(img.size)
                 img.draft("RGB", (math.ceil(img.width * ratio), math.ceil(img.height * ratio)))
             img.load()
+            img = _shrink(img)
+    except ImageTooLarge:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise OcrInputError("图片像素过多，无法识别") from None
+        raise _too_large(0, 0) from None
     except Exception:  # PIL raises many kinds for a file that is not an image
         raise OcrInputError("文件不是可识别的图片或 PDF") from None
-    if getattr(img, "n_frames", 1) > 1:
-        img.seek(0)
-    # A phone stores the picture as the sensor saw it plus an orientation tag: apply the tag.
+    # A phone stores the picture as the sensor saw it plus an orientation tag: apply the tag
+    # (to the reduced picture: a transposed copy at full size would double the memory).
     # a broken EXIF block should not lose the picture
     with contextlib.suppress(Exception):
         img = ImageOps.exif_transpose(img)
     return img
 
 
+def _too_large(width: int, height: int) -> ImageTooLarge:
+    size = f"（{width}×{height}）" if width and height else ""
+    return ImageTooLarge(f"图片像素过多{size}，请缩小到 {MAX_PIXELS // 1_000_000} 百万像素"
+                         "以内后重新上传")
+
+
+def _check_size(img: Image.Image) -> None:
+    """Refuses, before decoding, a picture whose decoding would take too much memory (a
+    decompression bomb: a small file declaring huge dimensions)."""
+    width, height = img.size
+    pixels = width * height
+    cost = 0 if img.format == "JPEG" else pixels * _DECODE_COST.get(img.mode, 9)
+    if pixels > MAX_PIXELS or cost > DECODE_BUDGET:
+        raise _too_large(width, height)
+
+
+def _shrink(img: Image.Image) -> Image.Image:
+    """A big picture reduced by a whole factor right after decoding (box average, cheap), so
+    that the conversions and copies that follow work on pictures of less than twice
+    LONG_SIDE; the last step to LONG_SIDE stays with `fit_size` (area interpolation)."""
+    if getattr(img, "n_frames", 1) > 1:
+        img.seek(0)
+    factor = max(img.size) // LONG_SIDE
+    if factor < 2:
+        return img
+    if img.mode not in ("L", "LA", "RGB", "RGBA"):
+        has_alpha = img.mode in ("PA", "LA") or "transparency" in img.info
+        img = img.convert("RGBA" if has_alpha else "RGB")
+    return img.reduce(factor)
 def _pdf_pages(data: bytes) -> list[Image.Image]:
     import pypdfium2 as pdfium
 

@@ -158,7 +158,11 @@ class InProcessBackoffice:
         reading = None
         if self.reader is not None:
             await self._run(document_reading.check_claim_open, self.db, claim_no)
-            reading = await self.reader.read(upload.data, document_reading.ocr_type_for(None))
+            try:
+                reading = await self.reader.read(upload.data,
+                                                 document_reading.ocr_type_for(None))
+            except DomainError as exc:  # a picture with too many pixels: refused
+                raise BackofficeRefused(exc.code, exc.message, exc.field) from None
         receipt = await self._run(claims.upload_document, self.db, self.files, claim_no,
                                   upload.filename, upload.content_type, upload.data, None,
                                   "customer", reading, heavy=True)

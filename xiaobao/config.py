@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from backoffice.notifications.config import NotifyConfig
+from xiaobao.proxies import parse_networks
 
 
 def _var_dir() -> Path:
@@ -53,6 +54,9 @@ class Settings:
     actions_host: str = "127.0.0.1"
     #: How long a link to a policy's document opens (XIAOBAO_DOCUMENT_LINK_DAYS).
     document_link_lifetime: timedelta = timedelta(days=30)
+    #: Reverse proxies whose X-Forwarded-Proto/-For are believed (XIAOBAO_TRUSTED_PROXIES:
+    #: addresses or CIDR networks, comma-separated); none by default.
+    trusted_proxies: str = ""
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -82,6 +86,7 @@ class Settings:
             rasa_token=os.environ.get("XIAOBAO_RASA_TOKEN") or _generated_secret("rasa-token"),
             rasa_host=os.environ.get("XIAOBAO_RASA_HOST") or "127.0.0.1",
             actions_host=os.environ.get("XIAOBAO_ACTIONS_HOST") or "127.0.0.1",
+            trusted_proxies=_networks("XIAOBAO_TRUSTED_PROXIES"),
         )
 
 
@@ -101,3 +106,13 @@ def _days(name: str, default: int) -> timedelta:
     if not raw.isdigit() or not 1 <= int(raw) <= 366:
         raise SystemExit(f"{name} must be a whole number of days from 1 to 366")
     return timedelta(days=int(raw))
+
+
+def _networks(name: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    try:
+        parse_networks(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name}: {exc} (addresses or CIDR networks, comma-separated)"
+                         ) from None
+    return raw

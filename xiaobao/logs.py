@@ -1,15 +1,61 @@
-"""Logging that never writes personal data: ID numbers, phones and bank cards are masked."""
+"""Logging that never writes personal data (ID numbers, phones and bank cards are masked) nor
+credentials (the query strings of signed links and pushes are left out of the access log)."""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from aiohttp.http_exceptions import HttpProcessingError
 
 # The masking itself is pure and lives with the domain; kept importable from here.
 from backoffice.domain.masking import mask_text
 
-__all__ = ["BadRequestFilter", "MaskingFilter", "configure", "mask_text"]
+__all__ = ["BadRequestFilter", "HideSignedQuery", "MaskingFilter", "configure",
+           "hide_signed_queries", "mask_text"]
+
+# Paths whose whole query string is a credential or personal: WeChat's signature, nonce and
+# echostr; the VoiceXML dialog's signed links; the policy documents' signed links; the web
+# chat's id. Elsewhere, a query carrying one of SECRET_PARAMS is hidden all the same.
+SECRET_QUERY_PATHS = ("/wechat", "/ivr/vxml", "/documents/", "/chat")
+SECRET_PARAMS = frozenset({"sig", "signature", "msg_signature", "nonce", "echostr", "token",
+                           "access_token", "exp"})
+_URL_WITH_QUERY = re.compile(r"(/[^\s?\"]*)\?([^\s\"]*)")
+
+
+def _hide(m: re.Match[str]) -> str:
+    path, query = m.group(1), m.group(2)
+    names = {part.split("=", 1)[0].lower() for part in query.split("&")}
+    if path.startswith(SECRET_QUERY_PATHS) or names & SECRET_PARAMS:
+        return f"{path}?…"
+    return m.group(0)
+
+
+def hide_query(text: str) -> str:
+    """`text` with the query string of every signed path (or signed-looking query) cut."""
+    return _URL_WITH_QUERY.sub(_hide, text) if "?" in text else text
+
+
+class HideSignedQuery(logging.Filter):
+    """The access log keeps every path but never a signature, nonce or signed link's query:
+    whoever reads the log could otherwise replay them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = hide_query(message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        line = getattr(record, "first_request_line", None)
+        if isinstance(line, str):
+            record.first_request_line = hide_query(line)
+        return True
+
+
+def hide_signed_queries() -> None:
+    """Installs the filter on aiohttp's access log (once)."""
+    access = logging.getLogger("aiohttp.access")
+    if not any(isinstance(f, HideSignedQuery) for f in access.filters):
+        access.addFilter(HideSignedQuery())
 
 
 class BadRequestFilter(logging.Filter):
@@ -51,3 +97,4 @@ def configure(level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.server").addFilter(BadRequestFilter())
+    hide_signed_queries()

@@ -34,6 +34,8 @@ from backoffice.views.document import render_policy_document
 from channels.app import mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
 from xiaobao.config import Settings
+from xiaobao.logs import hide_signed_queries
+from xiaobao.proxies import TrustedProxies, parse_networks
 
 DB = web.AppKey("db", Database)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
@@ -121,8 +123,11 @@ def _run_scheduler(scheduler: PlatformScheduler) -> Callable[
 def create_app(settings: Settings, db: Database | None = None, *,
                scheduler: bool = False) -> web.Application:
     db = db or Database(settings.database_url)
+    hide_signed_queries()  # signed links and pushes carry credentials in their query
     registry = CollectorRegistry()
-    app = web.Application(middlewares=[_metrics_middleware(registry)])
+    # outermost: every part below sees the client's scheme and address, not the proxy's
+    proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
+    app = web.Application(middlewares=[proxies.middleware(), _metrics_middleware(registry)])
     app[DB] = db
     app[REGISTRY] = registry
     app[TOKEN] = settings.api_token

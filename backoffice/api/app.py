@@ -37,6 +37,7 @@ from backoffice.domain.errors import (
     Forbidden,
     IllegalTransition,
     NotFound,
+    Throttled,
 )
 from backoffice.domain.errors import ValidationError as Invalid
 from backoffice.services import bindings, staff
@@ -69,7 +70,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except DomainError as exc:
         status = next((s for t, s in _STATUS if isinstance(exc, t)), 422)
-        return error_response(status, exc.code, exc.message, exc.field)
+        answer = error_response(status, exc.code, exc.message, exc.field)
+        if isinstance(exc, Throttled):  # clients and proxies know when to come back
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     except web.HTTPException as exc:
         if exc.status >= 400:
             answer = error_response(exc.status, "http_error", exc.reason,

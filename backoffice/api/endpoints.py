@@ -20,7 +20,7 @@ from backoffice.api.declare import Call, Created, Nothing, reads
 from backoffice.api.reading import DocumentReader
 from backoffice.clock import utcnow
 from backoffice.domain import document_link
-from backoffice.domain.errors import DomainError, NotFound, ValidationError
+from backoffice.domain.errors import DomainError, NotFound, TooLarge, ValidationError
 from backoffice.domain.staff import Actor
 from backoffice.services import (
     claim_stats as stats_service,
@@ -84,7 +84,8 @@ async def sign_in(call: Call, cmd: SignIn) -> Any:
     if len(cmd.password) > 200:
         raise ValidationError("password", "password 不超过 200 字")
     lifetime = call.request.app[LIFETIME_KEY]
-    # the peer's own address: X-Forwarded-For is a claim anyone can write, not trusted here
+    # the peer's address, or the client's behind a trusted proxy (xiaobao.proxies): a
+    # forged X-Forwarded-For from anyone else changes nothing
     grant = await run_use_case(call.db, staff.issue_api_token, call.db, cmd.username,
                                cmd.password, lifetime, call.request.remote,
                                heavy=True)  # password hashing
@@ -322,12 +323,6 @@ async def _read_part(part: Any, limit: int) -> bytes | None:
         if size > limit:
             return None
         chunks.append(chunk)
-
-
-class TooLarge(ValidationError):
-    """A body beyond what the operation takes (413)."""
-
-    code = "too_large"
 
 
 def _too_large() -> TooLarge:

@@ -17,18 +17,24 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from backoffice.domain.errors import TooLarge
+
 log = logging.getLogger("xiaobao.ocr")
+TOO_LARGE = "too_large"
 
 
 def read_bytes(data: bytes, doc_type: str) -> dict[str, Any]:
     """One reading as plain data for the claim service; bad files are `unreadable`."""
     from ocr import OcrInputError, read_document
     from ocr.engine import get_engine
+    from ocr.errors import ImageTooLarge
 
     started = time.perf_counter()
     try:
         engine = get_engine()
         reading = read_document(data, doc_type, engine)
+    except ImageTooLarge as exc:  # refused, not stored: the sender is asked for a smaller one
+        return {"status": TOO_LARGE, "warnings": [exc.message]}
     except OcrInputError as exc:
         return {"status": "unreadable", "doc_type": None, "fields": {},
                 "warnings": [exc.message], "text": "", "engine": "",
@@ -58,8 +64,12 @@ class DocumentReader:
         return self._pool
 
     async def read(self, data: bytes, doc_type: str) -> dict[str, Any]:
+        """The reading; TooLarge (413, naming `file`) for a picture with too many pixels."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor(), read_bytes, data, doc_type)
+        reading = await loop.run_in_executor(self._executor(), read_bytes, data, doc_type)
+        if reading["status"] == TOO_LARGE:
+            raise TooLarge("file", reading["warnings"][0])
+        return reading
 
     def close(self) -> None:
         if self._pool is not None:

@@ -148,7 +148,9 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         result = await run(staff.login, db_of(request), str(form.get("username") or ""),
                            str(form.get("password") or ""), request.remote)
     except staff.TooManyLogins as exc:  # the form again, answered 429 with the wait
-        return _login_form(request, exc.message, _safe_next(_form_text(form, "next")), 429)
+        answer = _login_form(request, exc.message, _safe_next(_form_text(form, "next")), 429)
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     if result is None:
         raise back("/desk/login", err="用户名或密码错误")
     token, _user = result

@@ -14,6 +14,16 @@ class DomainError(Exception):
         self.field = field
 
 
+class Throttled(DomainError):
+    """Too many tries: the next one is heard after `retry_after` seconds (429 + Retry-After)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, field: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, field)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ValidationError(DomainError):
     """Input that can never be valid: bad shape, out of range, inconsistent."""
 
@@ -21,6 +31,12 @@ class ValidationError(DomainError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, field)
+
+
+class TooLarge(ValidationError):
+    """An input beyond what is taken: a body, a file, a picture's pixels (413)."""
+
+    code = "too_large"
 
 
 class IllegalTransition(DomainError):

@@ -44,9 +44,14 @@ def source_key(remote: str | None) -> str:
     return str(address)
 
 
+def wait_seconds(until: datetime, now: datetime) -> int:
+    """Whole seconds until `until`, at least one (an HTTP Retry-After)."""
+    return max(1, math.ceil((until - now).total_seconds()))
+
+
 def wait_text(until: datetime, now: datetime) -> str:
     """How long to wait, in Chinese, rounded up to the minute or second."""
-    seconds = max(1, math.ceil((until - now).total_seconds()))
+    seconds = wait_seconds(until, now)
     if seconds < 60:
         return f"{seconds} 秒"
     return f"{math.ceil(seconds / 60)} 分钟"

@@ -35,7 +35,67 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
 )
 
 
-def mask_text(text: str) -> str:
-    for pattern, repl in _PATTERNS:
+# Full-width digits and X, the ideographic space, no-break space and dash look-alikes, read as
+# their ASCII forms: one character for one, so positions in the text stay the same.
+_HALF_WIDTH = str.maketrans({**{chr(0xFF10 + d): str(d) for d in range(10)},
+                             "Ｘ": "X", "ｘ": "x", "\u3000": " ", "\u00a0": " ",
+                             "－": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-",
+                             "\u2013": "-", "\u2212": "-"})
+_SEPARATOR = re.compile(r"[ -]")
+
+
+def _keep(span: str, first: int, last: int) -> str:
+    """The digits of `span` but its first `first` and last `last` hidden; separators stay."""
+    total = sum(ch not in " -" for ch in span)
+    out, i = [], 0
+    for ch in span:
+        if ch in " -":
+            out.append(ch)
+            continue
+        out.append(ch if i < first or i >= total - last else "*")
+        i += 1
+    return "".join(out)
+
+
+def _grouped_id(m: re.Match[str]) -> str:
+    """An ID number written in groups (4405 1419 5811 2713 07, 440514-19581127-1307): masked
+    when the characters make a real one (area, birth date, check character)."""
+    written = m.group(0)
+    if len(written) == 18:  # no separator: the plain patterns below decide
+        return written
+    plain = _SEPARATOR.sub("", written).upper()
+    return _keep(written, 6, 4) if cn_identity.is_valid(plain) else written
+
+
+def _grouped_card(m: re.Match[str]) -> str:
+    """A card number written in fours (6222 0212 3456 7890 123): 16 to 19 digits."""
+    digits = len(_SEPARATOR.sub("", m.group(0)))
+    return _keep(m.group(0), 0, 4) if digits <= 19 else m.group(0)
+
+
+# Numbers written with spaces or dashes. Dates (2026-11-22), times, amounts and our own
+# numbers never form these groups: an ID number must be a real one, a card starts like a card
+# (3, 4, 5, 6 or 9) and is grouped in fours.
+_GROUPED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"(?<![0-9A-Za-z-])(?:\d[ -]?){17}[\dXx](?![0-9A-Za-z])"), _grouped_id),
+    (re.compile(r"(?<![0-9A-Za-z-])[3-69]\d{3}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?"
+                r"(?![0-9A-Za-z]|[ -]\d)"), _grouped_card),
+)
+
+
+def _mask_ascii(text: str) -> str:
+    for pattern, repl in (*_GROUPED, *_PATTERNS):
         text = pattern.sub(repl, text)
     return text
+
+
+def mask_text(text: str) -> str:
+    """`text` with every ID number, bank card and phone number masked, however written
+    (spaces, dashes, full-width digits); the rest of the text is left exactly as it was."""
+    plain = text if text.isascii() else text.translate(_HALF_WIDTH)
+    masked = _mask_ascii(plain)
+    if plain == text or len(masked) != len(plain):
+        return masked
+    # the hidden characters become "*" in the text as written (full-width stays full-width)
+    return "".join("*" if new == "*" and was != "*" else orig
+                   for orig, was, new in zip(text, plain, masked, strict=True))

@@ -26,9 +26,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
-from backoffice.domain.errors import DomainError, NotFound, ValidationError
+from backoffice.domain.errors import DomainError, NotFound, Throttled, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_name, mask_phone
-from backoffice.domain.limits import Limit, source_key, wait_text
+from backoffice.domain.limits import Limit, source_key, wait_seconds, wait_text
 from backoffice.services import limits
 from backoffice.services.base import audit
 from backoffice.services.commands import (
@@ -80,7 +80,7 @@ class IdentityMismatch(DomainError):
     code = "identity_mismatch"
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(Throttled):
     code = "too_many_attempts"
 
 
@@ -115,8 +115,9 @@ class Identification(ChannelUser):
     phone: Phone | None = None
     policy_no: Text(40) | None = None
     id_last6: IdLast6 | None = None
-    # the customer's address as the channel saw it (a web visitor's IP), reported by the
-    # authenticated channel: counted as one more key; never the caller's own address
+    # where the customer writes from as the channel saw it (a web visitor's IP, a WeChat
+    # openid, a caller's number), reported by the authenticated channel: counted as one
+    # more key; never the API caller's own address
     source: Text(64) | None = None
 
     @field_validator("phone", "id_last6", mode="before")
@@ -184,6 +185,13 @@ def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str 
     return policy_no in _policies_of(s, party)
 
 
+def _counted_source(source: str) -> str:
+    """An address counts per address (an IPv6 client per /64); a source that is no address
+    (a WeChat openid, a caller's number) counts as itself, never in one key shared by all."""
+    address = source_key(source)
+    return address if address != "unknown" else f"id:{source}"
+
+
 def _sharing(s: Session, phone: str) -> list[Party]:
     """The parties whose phone on file is `phone` (a family may share one)."""
     return list(s.execute(select(Party).where(Party.phone == phone).order_by(Party.id)
@@ -217,7 +225,7 @@ def _keys(s: Session, cmd: Identification) -> list[limits.Key]:
         keys.append(limits.key(PHONE_LIMIT, cmd.phone))
         keys += [limits.key(ID_LIMIT, p.id_number) for p in _sharing(s, cmd.phone)]
     if cmd.source:
-        keys.append(limits.key(SOURCE_LIMIT, source_key(cmd.source)))
+        keys.append(limits.key(SOURCE_LIMIT, _counted_source(cmd.source)))
     return keys
 
 
@@ -230,7 +238,8 @@ def _reserve(db: Database, cmd: Identification) -> list[limits.Key]:
     except limits.Blocked as blocked:
         raise TooManyAttempts(
             f"身份核验失败次数过多，请 {wait_text(blocked.until, blocked.now)}后再试；"
-            "如需立即办理，请拨打客服热线或携带身份证件前往就近网点", cmd.secret_field) from None
+            "如需立即办理，请拨打客服热线或携带身份证件前往就近网点", cmd.secret_field,
+            wait_seconds(blocked.until, blocked.now)) from None
     return keys
 
 

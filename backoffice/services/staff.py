@@ -40,9 +40,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import staff as roles
-from backoffice.domain.errors import Conflict, DomainError, NotFound, ValidationError
+from backoffice.domain.errors import Conflict, NotFound, Throttled, ValidationError
 from backoffice.domain.identity import parse_phone
-from backoffice.domain.limits import Limit, source_key, wait_text
+from backoffice.domain.limits import Limit, source_key, wait_seconds, wait_text
 from backoffice.domain.party import parse_name
 from backoffice.services import limits
 from backoffice.services.base import audit
@@ -196,7 +196,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class TooManyLogins(DomainError):
+class TooManyLogins(Throttled):
     code = "too_many_attempts"
 
 
@@ -232,7 +232,7 @@ def _reserve(db: Database, name: str, source: str | None) -> list[limits.Key]:
             limits.reserve(s, keys)
     except limits.Blocked as blocked:
         raise TooManyLogins(f"登录尝试过于频繁，请 {wait_text(blocked.until, blocked.now)}后再试",
-                            "username") from None
+                            "username", wait_seconds(blocked.until, blocked.now)) from None
     return keys
 
 

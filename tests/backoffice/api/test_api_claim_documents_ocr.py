@@ -126,3 +126,36 @@ async def test_unknown_documents_are_404(api: Api, scheme: Scheme) -> None:
         assert answer["error"]["field"] == "document_id"
     answer = await api.get(f"/claims/{no}/documents/abc", expect=400)  # not an id at all
     assert answer["error"]["field"] == "document_id"
+
+
+def _picture(fmt: str, width: int, height: int, mode: str = "RGB") -> bytes:
+    """A mostly blank picture: a small file however many pixels it declares."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new(mode, (width, height), "white").save(out, fmt)
+    return out.getvalue()
+
+
+async def test_pictures_with_too_many_pixels_are_refused_before_decoding(
+        api: Api, scheme: Scheme) -> None:
+    """A decompression bomb (a small file declaring huge dimensions) is refused with 413
+    naming `file`, and nothing is stored; the largest pictures taken are read reduced."""
+    claim = await report(api, report_body(scheme))
+    no = claim["claim_no"]
+    before = (await api.get(f"/claims/{no}", expect=200))["documents"]
+    bombs = [_picture("PNG", 7700, 7700), _picture("PNG", 5000, 5000, "RGBA"),
+             _picture("JPEG", 9000, 9000), _picture("GIF", 12000, 12000, "P")]
+    for bomb in bombs:
+        assert len(bomb) < 2 * 1024 * 1024
+        body, headers = multipart([("file", bomb, "bomb.png")])
+        answer = await api.call("POST", f"/claims/{no}/documents", data=body,
+                                headers=headers, expect=413)
+        assert answer["error"]["field"] == "file" and answer["error"]["code"] == "too_large"
+        assert "像素" in answer["error"]["message"]
+    assert (await api.get(f"/claims/{no}", expect=200))["documents"] == before
+    for big in (_picture("PNG", 7300, 5470), _picture("JPEG", 7300, 5470)):
+        receipt = await upload_photo(api, no, big)
+        assert receipt["status"] == "unreadable" or receipt["document_id"]

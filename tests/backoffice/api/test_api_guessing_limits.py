@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestClient
-from api_testkit import PREFIX, Api, id_number
+from api_testkit import PREFIX, TOKEN, Api, id_number
 from sqlalchemy import func, select
 from test_api_staff_access import (  # the fixtures too
     PASSWORDS,
@@ -200,3 +200,33 @@ async def test_one_channel_user_is_throttled(api: Api, world: World,
     clock.advance(minutes=1)
     await api.post("/bindings", {"channel": "wechat", "user": "o-guesser", "id_number": mine,
                                  "phone": _phone_of(world, mine)}, expect=200)
+
+
+async def test_every_429_says_when_to_come_back(api: Api, world: World,
+                                                clock: ManualClock) -> None:
+    """Retry-After (seconds) on the sign-in's and the identity check's 429, counting down."""
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.10", 0))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def sign_in() -> aiohttp.ClientResponse:
+            async with session.post(api.client.make_url(PREFIX + "/auth/token"),
+                                    json={"username": ADMIN, "password": "nope-nope"}) as r:
+                await r.read()
+                return r
+
+        for _ in range(staff.ACCOUNT_LIMIT.free):
+            assert "Retry-After" not in (await sign_in()).headers
+        refused = await sign_in()
+        assert refused.status == 429 and refused.headers["Retry-After"] == "60"
+        clock.advance(seconds=45)
+        assert (await sign_in()).headers["Retry-After"] == "15"
+    guesses = _strangers(bindings.USER_LIMIT.free + 1)
+    for n, victim in enumerate(guesses):
+        resp = await api.client.post(PREFIX + "/bindings", json={
+            "channel": "wechat", "user": "o-retry-after", "id_number": victim,
+            "phone": "13900000000"}, headers={"Authorization": f"Bearer {TOKEN}"})
+        if n < bindings.USER_LIMIT.free:
+            assert resp.status == 403 and "Retry-After" not in resp.headers
+        else:
+            assert resp.status == 429
+            assert int(resp.headers["Retry-After"]) == int(
+                bindings.USER_LIMIT.first_delay.total_seconds())

@@ -377,6 +377,28 @@ async def test_personal_data_is_masked_unless_the_role_needs_it(api: Api,
     assert view == await api.get(f"/claims/{world.claim_no}", expect=200)
 
 
+async def test_numbers_written_in_groups_are_masked_for_the_agent(api: Api,
+                                                                  world: World) -> None:
+    """Spaces, dashes and full-width digits do not get a number past the agent's masking."""
+    insured = "440514195811271307"
+    written = {"4405 1419 5811 2713 07": "1419 5811", "440514-19581127-1307": "19581127",
+               "１５１５１７４２９３８": "５１７４", "151-5174-2938": "5174",
+               "151 5174 2938": "5174", "6222 0212 3456 7890 123": "0212 3456"}
+    turn = conversations.user_message(world.db, "wechat", "oStaffApiMasking00000000002",
+                                      "；".join([*written, "理赔 R202612345678 金额 1,234.50 元"
+                                                 " 2026-11-22 10:15"]))
+    talk = f"/conversations/{turn.conversation_id}"
+    agent = await sign_in(api, roles.CS_AGENT)
+    shown = str(await as_staff(api, agent, "GET", talk, expect=200))
+    for secret in written.values():
+        assert secret not in shown, shown
+    assert "440514-********-1307" in shown and "１５１****２９３８" in shown
+    assert "R202612345678 金额 1,234.50 元 2026-11-22 10:15" in shown
+    supervisor = await sign_in(api, roles.CLAIMS_SUPERVISOR)
+    whole = str(await as_staff(api, supervisor, "GET", talk, expect=200))
+    assert all(w in whole for w in written) and insured not in shown
+
+
 # ---- closing a conversation asks for a rating -------------------------------------------
 
 async def test_closing_a_conversation_through_the_api_asks_for_a_rating(

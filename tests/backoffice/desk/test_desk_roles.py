@@ -170,6 +170,8 @@ async def test_wrong_passwords_slow_down_that_address_not_the_account(
             allow_redirects=False)
         if resp.status == 302:
             return 302, urllib.parse.unquote(resp.headers["Location"])
+        if resp.status == 429:  # when to come back, in seconds, for browsers and proxies
+            assert resp.headers["Retry-After"] == "60"
         text = await resp.text()
         again = CSRF.search(text)  # the refusal is the form again, with a fresh token
         assert again
