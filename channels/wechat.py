@@ -13,12 +13,16 @@ Protocol (all of it in `WeChatProtocol`):
   retry, and the user would see "该公众号暂时无法提供服务".
 
 Delivery (`WeChatChannel`): WeChat waits 5 s for the answer and retries three times. Each push
-is deduplicated (MsgId; FromUserName + CreateTime for events) in Redis or the database. The turn
-runs in a task: when the bot answers within `passive_wait` (3.5 s) the answer is the passive
-reply (all texts of the turn, in order, in one message); otherwise WeChat gets `success` at
-once and the answer goes out through the customer-service API, message by message, in order.
-Outside the 48-hour window (errcode 45015) the text is queued in the notification outbox
-(template message, or SMS when the phone is known).
+is deduplicated (MsgId; FromUserName + CreateTime for events) in Redis or the database. A
+message for the bot (text, recognised voice, location, menu click) is stored in the
+transcript with its dedupe key before anything answers WeChat, whatever the sender's earlier
+turns are doing; a push that could be neither stored nor spooled gets no `success` (503, and
+its dedupe key is released) so that WeChat retries it. The turn then runs in a task: when the
+bot answers within `passive_wait` (3.5 s) the answer is the passive reply (all texts of the
+turn, in order, in one message); otherwise WeChat gets `success` at once and the answer goes
+out through the customer-service API, message by message, in order. Outside the 48-hour
+window (errcode 45015) the text is queued in the notification outbox (template message, or
+SMS when the phone is known).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from wechatpy.replies import TextReply
 from backoffice.notifications.base import SendError
 from backoffice.notifications.wechat import DEFAULT_API_BASE, OUTSIDE_48_HOURS, WeChatSender
 from channels.port import Backoffice, BackofficeUnavailable, Upload, clip
-from channels.router import Reply, Router
+from channels.router import Recorded, Reply, Router
 from xiaobao.logs import mask_text
 
 log = logging.getLogger("xiaobao.channels.wechat")
@@ -228,6 +232,12 @@ class Deduper:
             await self.backoffice.forget_seen_before(before)
         return True
 
+    async def forget(self, key: str) -> None:
+        """The push was not stored: its retry must not be taken for a duplicate."""
+        if self.redis is not None:
+            await self.redis.delete(f"xiaobao:dedupe:{key}")
+        self.recent.pop(key, None)
+
     async def first_in_database(self, key: str) -> bool:
         """For pushes answered without the router: the key on its own."""
         if self.redis is not None:
@@ -356,9 +366,17 @@ class WeChatChannel:
         if not user or len(user) > 80:
             raise BadRequest("FromUserName missing")
         key = dedupe_key(message)
-        if not await self.deduper.first(key):
-            return web.Response(text="success")  # a retry: the first push is being answered
-        task = asyncio.create_task(self._turn(message, key if self.deduper.keep else None))
+        try:
+            if not await self.deduper.first(key):
+                return web.Response(text="success")  # a retry: the first is being answered
+            stored = await self._store(message, key if self.deduper.keep else None)
+        except Exception:
+            # neither in the transcript nor in the spool: no `success`, so WeChat retries
+            log.exception("wechat push not stored: not acknowledged")
+            await self._forget(key)
+            return web.Response(status=503, text="not stored")
+        task = asyncio.create_task(self._answer(message, stored,
+                                                key if self.deduper.keep else None))
         # the wait counts from the push's arrival: reading, checks and dedupe are part of it
         left = self.config.passive_wait - (asyncio.get_running_loop().time() - started)
         done, _ = await asyncio.wait({task}, timeout=max(left, 0.001))
@@ -376,6 +394,31 @@ class WeChatChannel:
             return web.Response(text="success")
         body = self.protocol.reply(message, text, encrypted, query.get("nonce", ""))
         return web.Response(text=body, content_type="application/xml")
+
+    async def _forget(self, key: str) -> None:
+        try:
+            await self.deduper.forget(key)
+        except Exception:  # Redis gone too: the retry is then taken for a duplicate
+            log.exception("the dedupe key of a push not stored stays")
+
+    async def _store(self, message: dict[str, str], key: str | None
+                     ) -> Recorded | Reply | None:
+        """A message for the bot stored now (or its final reply: spooled, refused, a
+        duplicate); None for the kinds answered without the bot's turn."""
+        said = bot_text(message)
+        if said is None:
+            return None
+        text, metadata = said
+        return await self.router.record("wechat", message["FromUserName"], text,
+                                        metadata=metadata, push_key=key)
+
+    async def _answer(self, message: dict[str, str], stored: Recorded | Reply | None,
+                      key: str | None) -> Reply:
+        if isinstance(stored, Recorded):
+            return await self.router.answer(stored)
+        if isinstance(stored, Reply):
+            return stored
+        return await self._turn(message, key)
 
     def _count(self, how: str) -> None:
         if self.answers is not None:
@@ -426,22 +469,10 @@ class WeChatChannel:
     # ---- message types --------------------------------------------------------------------
 
     async def _turn(self, message: dict[str, str], key: str | None) -> Reply:
-        """One push. `key`: its dedupe key when it is still to be stored in the database (with
-        the user's message, or on its own for pushes that do not reach the router)."""
+        """A push that is not a message for the bot (`bot_text`). `key`: its dedupe key when
+        it is still to be stored in the database on its own."""
         user = message["FromUserName"]
         kind = message.get("MsgType", "").lower()
-        if kind == "text":
-            return await self.router.handle("wechat", user, message.get("Content", ""),
-                                            push_key=key)
-        if kind == "voice" and message.get("Recognition"):
-            return await self.router.handle("wechat", user, message["Recognition"],
-                                            metadata={"voice": True}, push_key=key)
-        if kind == "location":
-            label = message.get("Label", "")
-            text = f"我的位置：{label}（{message.get('Location_X')},{message.get('Location_Y')}）"
-            return await self.router.handle("wechat", user, text, metadata={
-                "location": {"label": label, "lat": message.get("Location_X"),
-                             "lng": message.get("Location_Y")}}, push_key=key)
         if key is not None and not await self.deduper.first_in_database(key):
             return Reply([], duplicate=True)
         if kind == "voice":
@@ -472,15 +503,32 @@ class WeChatChannel:
 
     async def _event(self, user: str, message: dict[str, str]) -> Reply:
         event = message.get("Event", "").lower()
-        key = message.get("EventKey", "")
         if event == "subscribe":
             return Reply([{"text": WELCOME}])
         if event == "scan":
             return Reply([{"text": "欢迎回来！请问有什么可以帮您？"}])
-        if event == "click" and re.fullmatch(r"[a-z_]{1,40}", key):
-            # menu keys are intent names (CONTRACTS.md, NLU): the bot starts that flow
-            return await self.router.handle("wechat", user, f"/{key}")
         return Reply([])  # unsubscribe, VIEW, template/send receipts: nothing to say
+
+
+def bot_text(message: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """What a push says to the bot, with its metadata: text, recognised voice, location, a
+    menu click (menu keys are intent names, CONTRACTS.md, NLU: the bot starts that flow);
+    None for the other kinds."""
+    kind = message.get("MsgType", "").lower()
+    if kind == "text":
+        return message.get("Content", ""), {}
+    if kind == "voice" and message.get("Recognition"):
+        return message["Recognition"], {"voice": True}
+    if kind == "location":
+        label = message.get("Label", "")
+        text = f"我的位置：{label}（{message.get('Location_X')},{message.get('Location_Y')}）"
+        return text, {"location": {"label": label, "lat": message.get("Location_X"),
+                                   "lng": message.get("Location_Y")}}
+    key = message.get("EventKey", "")
+    if kind == "event" and message.get("Event", "").lower() == "click" \
+            and re.fullmatch(r"[a-z_]{1,40}", key):
+        return f"/{key}", {}
+    return None
 
 
 def document_uploaded(claim_no: str, document_id: str) -> str:
