@@ -59,6 +59,7 @@ STORE_DOWN = "抱歉，系统繁忙。您的留言已记录，人工客服会尽
 REFUSED = "抱歉，这条消息无法处理，请换个说法再试。"
 QUEUED = "您的消息已转给人工客服，请稍候。"
 HANDBACK = "/agent_handback"
+RECOVERY_AT_ONCE = 8  # senders answered at once after a restart: Rasa is not flooded
 
 # delivers messages to a user outside a request (agent messages, slow turns, hand-backs)
 Deliverer = Callable[[str, list[dict[str, Any]], str | None], Awaitable[None]]
@@ -264,6 +265,7 @@ class Router:
         self.lines = LineWriter(backoffice)
         self.deliverers: dict[str, Deliverer] = {}
         self.recovering: set[asyncio.Task[None]] = set()
+        self.recovery_slots = asyncio.Semaphore(RECOVERY_AT_ONCE)
 
     async def close(self) -> None:
         """At shutdown: the bot's answers not yet in the transcript are written; recovery
@@ -402,13 +404,14 @@ class Router:
         """One sender's unanswered messages in order: through the bot and delivered by the
         channel; once the conversation goes to the agents, the rest are theirs."""
         with_agents = False
-        for item, key in items:
-            try:
-                reply = await self.locks.run(sender, key,
-                                             lambda i=item, a=with_agents: self._recover_one(i, a))
-                with_agents = with_agents or reply.handoff
-            except (BackofficeUnavailable, BackofficeRefused):
-                log.exception("a message stored before a restart stays unanswered")
+        async with self.recovery_slots:
+            for item, key in items:
+                try:
+                    reply = await self.locks.run(
+                        sender, key, lambda i=item, a=with_agents: self._recover_one(i, a))
+                    with_agents = with_agents or reply.handoff
+                except Exception:  # the sender's later messages must still have their turn
+                    log.exception("a message stored before a restart stays unanswered")
 
     async def _recover_one(self, item: Unanswered, with_agents: bool) -> Reply:
         if with_agents:

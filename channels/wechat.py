@@ -13,11 +13,11 @@ Protocol (all of it in `WeChatProtocol`):
   retry, and the user would see "该公众号暂时无法提供服务".
 
 Delivery (`WeChatChannel`): WeChat waits 5 s for the answer and retries three times. Each push
-is deduplicated (MsgId; FromUserName + CreateTime for events) in Redis or the database. A
-message for the bot (text, recognised voice, location, menu click) is stored in the
-transcript with its dedupe key before anything answers WeChat, whatever the sender's earlier
-turns are doing; a push that could be neither stored nor spooled gets no `success` (503, and
-its dedupe key is released) so that WeChat retries it. The turn then runs in a task: when the
+is deduplicated (MsgId; FromUserName + CreateTime for events; `Deduper`). A message for the
+bot (text, recognised voice, location, menu click) is stored in the transcript with its dedupe
+key, in one transaction, before anything answers WeChat, whatever the sender's earlier turns
+are doing; a push that could be neither stored nor spooled gets no `success` (503) so that
+WeChat retries it. The turn then runs in a task: when the
 bot answers within `passive_wait` (3.5 s) the answer is the passive reply (all texts of the
 turn, in order, in one message); otherwise WeChat gets `success` at once and the answer goes
 out through the customer-service API, message by message, in order. Outside the 48-hour
@@ -192,14 +192,17 @@ def dedupe_key(message: dict[str, str]) -> str:
 # ---- dedupe --------------------------------------------------------------------------------------
 
 class Deduper:
-    """First sight of a push key: Redis `SET NX EX` when configured, else the back office's
-    database, through the channels' port.
+    """Push keys seen before.
 
-    With the database, `first` only checks the keys this process saw lately (WeChat's retries
-    reach the process of the first push: routing is sticky by openid); the key is stored in
-    the database with the user's message, in the turn's one transaction (`keep` says so), or
-    by `first_in_database` for pushes that never reach the router — so processes and
-    restarts still agree."""
+    A message for the bot: its key goes into the database with the message, in one
+    transaction, and the database alone decides whether a push is new (a retry of a push
+    that was never stored, because its process died first, is stored then). `stored` is a
+    shortcut for retries of pushes stored already: Redis when configured (every process
+    sees it), else the keys this process stored lately (WeChat's retries reach the process
+    of the first push: routing is sticky by openid); `remember` records a key once stored.
+
+    Other pushes (events, images, unsupported kinds) keep nothing in the transcript: `first`
+    is Redis `SET NX EX`, or this process's recent keys followed by `first_in_database`."""
 
     def __init__(self, backoffice: Backoffice, redis_url: str | None = None) -> None:
         self.backoffice = backoffice
@@ -213,30 +216,46 @@ class Deduper:
 
     @property
     def keep(self) -> bool:
-        """Whether the key must still be stored in the database by the turn."""
+        """Whether a push that does not reach the router keeps its key in the database (on
+        its own, `first_in_database`): without Redis."""
         return self.redis is None
 
     async def first(self, key: str) -> bool:
         if self.redis is not None:
             return bool(await self.redis.set(f"xiaobao:dedupe:{key}", b"1", nx=True,
                                              ex=DEDUPE_TTL))
+        self._prune()
+        if key in self.recent:
+            return False
+        self.recent[key] = time.monotonic()
+        await self._count()
+        return True
+
+    async def stored(self, key: str) -> bool:
+        """Whether the push of a bot message is known to be stored already."""
+        if self.redis is not None:
+            return bool(await self.redis.exists(f"xiaobao:stored:{key}"))
+        self._prune()
+        return key in self.recent
+
+    async def remember(self, key: str) -> None:
+        if self.redis is not None:
+            await self.redis.set(f"xiaobao:stored:{key}", b"1", ex=DEDUPE_TTL)
+        else:
+            self.recent[key] = time.monotonic()
+            self.recent.move_to_end(key)
+        await self._count()
+
+    def _prune(self) -> None:
         now = time.monotonic()
         while self.recent and next(iter(self.recent.values())) < now - DEDUPE_TTL:
             self.recent.popitem(last=False)
-        if key in self.recent:
-            return False
-        self.recent[key] = now
+
+    async def _count(self) -> None:
         self.seen += 1
         if self.seen % 1000 == 0:  # keys older than WeChat's retries are of no use any more
             before = datetime.now(UTC) - timedelta(seconds=DEDUPE_TTL)
             await self.backoffice.forget_seen_before(before)
-        return True
-
-    async def forget(self, key: str) -> None:
-        """The push was not stored: its retry must not be taken for a duplicate."""
-        if self.redis is not None:
-            await self.redis.delete(f"xiaobao:dedupe:{key}")
-        self.recent.pop(key, None)
 
     async def first_in_database(self, key: str) -> bool:
         """For pushes answered without the router: the key on its own."""
@@ -366,15 +385,23 @@ class WeChatChannel:
         if not user or len(user) > 80:
             raise BadRequest("FromUserName missing")
         key = dedupe_key(message)
+        said = bot_text(message)
+        stored: Recorded | Reply | None = None
         try:
-            if not await self.deduper.first(key):
-                return web.Response(text="success")  # a retry: the first is being answered
-            stored = await self._store(message, key if self.deduper.keep else None)
+            if said is None:
+                if not await self.deduper.first(key):
+                    return web.Response(text="success")  # a retry: the first is answered
+            elif await self.deduper.stored(key):
+                return web.Response(text="success")  # a retry of a push stored already
+            else:
+                stored = await self.router.record("wechat", user, said[0], metadata=said[1],
+                                                  push_key=key)
         except Exception:
             # neither in the transcript nor in the spool: no `success`, so WeChat retries
             log.exception("wechat push not stored: not acknowledged")
-            await self._forget(key)
             return web.Response(status=503, text="not stored")
+        if stored is not None:
+            await self._remember(key)
         task = asyncio.create_task(self._answer(message, stored,
                                                 key if self.deduper.keep else None))
         # the wait counts from the push's arrival: reading, checks and dedupe are part of it
@@ -395,22 +422,11 @@ class WeChatChannel:
         body = self.protocol.reply(message, text, encrypted, query.get("nonce", ""))
         return web.Response(text=body, content_type="application/xml")
 
-    async def _forget(self, key: str) -> None:
+    async def _remember(self, key: str) -> None:
         try:
-            await self.deduper.forget(key)
-        except Exception:  # Redis gone too: the retry is then taken for a duplicate
-            log.exception("the dedupe key of a push not stored stays")
-
-    async def _store(self, message: dict[str, str], key: str | None
-                     ) -> Recorded | Reply | None:
-        """A message for the bot stored now (or its final reply: spooled, refused, a
-        duplicate); None for the kinds answered without the bot's turn."""
-        said = bot_text(message)
-        if said is None:
-            return None
-        text, metadata = said
-        return await self.router.record("wechat", message["FromUserName"], text,
-                                        metadata=metadata, push_key=key)
+            await self.deduper.remember(key)
+        except Exception:  # Redis gone: a retry then goes to the database, which knows it
+            log.exception("a stored push's key not remembered")
 
     async def _answer(self, message: dict[str, str], stored: Recorded | Reply | None,
                       key: str | None) -> Reply:
