@@ -162,16 +162,19 @@ def _sign(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
-async def wechat_push(http: aiohttp.ClientSession, base: str, openid: str, content: str
-                      ) -> bool:
-    """A text message pushed as WeChat's servers push it (plain mode); True when the
-    platform acknowledged it (`success` or a passive reply)."""
+def wechat_text(openid: str, content: str) -> str:
+    """A text message as WeChat's servers push it (its retries push the same XML)."""
+    return (f"<xml><ToUserName><![CDATA[gh_kill]]></ToUserName>"
+            f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{content}]]></Content>"
+            f"<MsgId>{random.getrandbits(62)}</MsgId></xml>")
+
+
+async def wechat_push(http: aiohttp.ClientSession, base: str, openid: str, xml: str) -> bool:
+    """Push signed as WeChat's servers sign it (plain mode); True when the platform
+    acknowledged it (`success` or a passive reply)."""
     ts, nonce = str(int(time.time())), str(random.randint(10**8, 10**9))
-    xml = (f"<xml><ToUserName><![CDATA[gh_kill]]></ToUserName>"
-           f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-           f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-           f"<Content><![CDATA[{content}]]></Content>"
-           f"<MsgId>{random.getrandbits(62)}</MsgId></xml>")
     query = {"signature": _sign(WECHAT_TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce,
              "openid": openid}
     async with http.post(f"{base}/wechat", params=query, data=xml.encode(),
@@ -229,16 +232,27 @@ class WeChatUser(Sender):
     def __init__(self, who: int, rng: random.Random, traffic: Traffic) -> None:
         super().__init__(who, rng, traffic)
         self.openid = f"okill{uuid.uuid4().hex[:20]}"
+        self.unacknowledged: list[tuple[Sent, str]] = []  # WeChat pushes these again
 
-    async def one(self, http: aiohttp.ClientSession, base: str) -> None:
-        sent = Sent("wechat", self.openid, self.next_text())
+    async def one(self, http: aiohttp.ClientSession, base: str,
+                  again: tuple[Sent, str] | None = None) -> None:
+        if again is None:
+            sent = Sent("wechat", self.openid, self.next_text())
+            xml = wechat_text(self.openid, sent.text)
+        else:
+            sent, xml = again
         try:
-            if await wechat_push(http, base, self.openid, sent.text):
+            if await wechat_push(http, base, self.openid, xml):
                 self.traffic.acknowledged.append(sent)
+                return
         except (aiohttp.ClientError, TimeoutError):
             self.traffic.refused["wechat"] += 1
+        self.unacknowledged.append((sent, xml))
 
     async def talk(self, http: aiohttp.ClientSession, base: str, limit: int | None) -> None:
+        # WeChat's retry of each push that got no answer: the same XML, the same MsgId
+        retries, self.unacknowledged = self.unacknowledged, []
+        await asyncio.gather(*(self.one(http, base, again) for again in retries))
         pushes = []
         while self.more(len(pushes), limit):
             pushes.append(asyncio.create_task(self.one(http, base)))
