@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -331,12 +332,16 @@ class Figures:
     lost: int
     duplicates: int
     pending: int  # stored and acknowledged, not yet answered when the run gave up waiting
+    # acknowledged before the kill and not answered then: the restart had to answer them
+    unanswered_at_kill: int = 0
     lost_on: str = ""  # the channels of the messages lost, one letter each (w, i, b)
 
     def line(self) -> str:
         return (f"acknowledged {self.acknowledged:4d}  stored {self.stored:4d}  "
                 f"answered {self.answered:4d}  queued {self.queued:3d}  lost {self.lost}  "
-                f"duplicates {self.duplicates}" + (f"  ({self.lost_on})" if self.lost_on else ""))
+                f"duplicates {self.duplicates}  (unanswered at the kill "
+                f"{self.unanswered_at_kill})" + (f"  lost on {self.lost_on}" if self.lost_on
+                                                 else ""))
 
 
 def transcript(db: Database) -> dict[tuple[str, str, str], list[str | None]]:
@@ -418,6 +423,7 @@ async def run_once(database_url: str, workdir: Path, seed: int, *, wechat_users:
             serve.kill()
             traffic.over = True
             await asyncio.gather(*talking)  # they see the kill
+        at_kill = figures(db, traffic.acknowledged).pending
         await serve.start()  # the same database, the same port: the same instance
         traffic.over = False
         async with aiohttp.ClientSession(timeout=timeout) as http:  # and go on talking
@@ -427,7 +433,8 @@ async def run_once(database_url: str, workdir: Path, seed: int, *, wechat_users:
             if result.pending == 0:
                 break
             await asyncio.sleep(0.25)
-        return figures(db, traffic.acknowledged)
+        return dataclasses.replace(figures(db, traffic.acknowledged),
+                                   unanswered_at_kill=at_kill)
     finally:
         serve.stop()
         await runner.cleanup()
