@@ -228,3 +228,20 @@ async def test_a_web_message_answered_is_marked_answered(
         assert [m.answer_state for m in user_lines(channel_db, "web", who.user)] == ["answered"]
     finally:
         await platform.server.close()
+
+
+async def test_a_push_and_its_retry_at_once_are_stored_once(
+        tmp_path: Path, channel_db: Database, rasa_url: str, wechat_api: WeChatApiStandIn,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = await start_platform(tmp_path, channel_db, rasa_url, platform_env(wechat_api),
+                                    monkeypatch)
+    try:
+        pusher, user = WeChatPusher(platform.url("/wechat")), openid()
+        push = text_xml(user, "你好", msg_id=987654321)
+        answers = await asyncio.gather(*(pusher.push(push) for _ in range(4)))
+        assert all(status == 200 for status, _ in answers)
+        assert [m.text for m in user_lines(channel_db, "wechat", user)] == ["你好"]
+        await eventually(lambda: [m.answer_state for m in user_lines(
+            channel_db, "wechat", user)] == ["answered"], "the one message answered")
+    finally:
+        await platform.server.close()
