@@ -6,6 +6,8 @@ hand-back)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 
@@ -14,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from backoffice.notifications.wechat import TokenCache, WeChatSender
 from channels.ivr import IvrChannel, IvrDialog
-from channels.port import Backoffice
+from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable
 from channels.rasa import RasaClient
 from channels.router import Router
 from channels.state import CallStore, PendingStore, connect, shared_state
@@ -23,7 +25,10 @@ from channels.web_session import WebSessions
 from channels.wechat import Deduper, WeChatApi, WeChatChannel, WeChatConfig
 from xiaobao.config import Settings
 
+log = logging.getLogger("xiaobao.channels")
+
 ROUTER = web.AppKey("router", Router)
+RECOVERY_RETRY = 5.0  # seconds between tries while the back office is unavailable at start-up
 WECHAT = web.AppKey("wechat", WeChatChannel)
 IVR = web.AppKey("ivr", IvrDialog)
 WEB = web.AppKey("web", WebChannel)
@@ -34,7 +39,8 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
     """`tokens`: where WeChat access tokens are shared between processes."""
     rasa_timeout = float(os.environ.get("XIAOBAO_RASA_TIMEOUT", "30"))
     rasa = RasaClient(settings.rasa_url, timeout=rasa_timeout)
-    router = Router(backoffice, rasa, settings.var_dir / "channels-spool.jsonl")
+    router = Router(backoffice, rasa, settings.var_dir / "channels-spool.jsonl",
+                    settings.instance or None)
     app[ROUTER] = router
     # state several platform processes must share: in Redis when configured
     redis = connect(settings.notify.redis_url)
@@ -63,7 +69,12 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
         IvrChannel(secret, app[IVR], transfer).routes(app)
 
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
+        # before the server listens: the messages left unanswered take their places in their
+        # senders' order first (their answers run in the background)
+        recovery = None if await recover_once(router) else asyncio.create_task(recover(router))
         yield
+        if recovery is not None:
+            recovery.cancel()
         if WECHAT in app:
             await app[WECHAT].close()
         await router.close()  # the bot's answers not yet in the transcript
@@ -74,3 +85,22 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
 
     app.cleanup_ctx.append(lifetime)
     return router
+
+
+async def recover_once(router: Router) -> bool:
+    """The messages stored but left unanswered by a killed process of this instance (or whose
+    answerer's lease ran out) are claimed and answered; False when the back office is away."""
+    try:
+        await router.recover()
+    except (BackofficeUnavailable, BackofficeRefused):
+        log.warning("unanswered messages not recovered yet: the back office is unavailable")
+        return False
+    return True
+
+
+async def recover(router: Router) -> None:
+    """`recover_once` until the back office answers."""
+    while True:
+        await asyncio.sleep(RECOVERY_RETRY)
+        if await recover_once(router):
+            return

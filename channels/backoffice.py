@@ -31,6 +31,7 @@ from channels.port import (
     StateClaim,
     StatePut,
     Turn,
+    Unanswered,
     Upload,
 )
 
@@ -43,6 +44,8 @@ PATHS = {
     "bot_messages": "/channel/bot-messages",
     "bot_lines": "/channel/bot-lines",
     "bot_failed": "/channel/bot-failures",
+    "settle": "/channel/settled-messages",
+    "unanswered": "/channel/unanswered-messages",
     "offline_notice": "/channel/offline-notices",
     "first_seen": "/channel/push-keys",
     "forget_seen_before": "/channel/push-keys/forget",
@@ -101,21 +104,41 @@ class HttpBackoffice:
     # ---- transcripts ----------------------------------------------------------------------
 
     async def user_message(self, channel: str, user: str, text: str, *,
-                           phone: str | None = None, push_key: str | None = None
-                           ) -> Turn | None:
+                           phone: str | None = None, push_key: str | None = None,
+                           answerer: str | None = None) -> Turn | None:
         answer = await self._post("user_message", {
             "channel": channel, "user": user, "text": text, "phone": phone,
-            "push_key": push_key})
+            "push_key": push_key, "answerer": answerer})
         return None if answer.get("duplicate") else _turn(answer)
 
     async def bot_messages(self, conversation_id: int, messages: list[Message]) -> Turn:
         return _turn(await self._post("bot_messages", {
             "conversation_id": conversation_id, "messages": messages}))
 
-    async def bot_lines(self, answers: Sequence[tuple[int, list[Message]]]) -> None:
+    async def bot_lines(self, answers: Sequence[tuple[int, list[Message]]],
+                        answered: Sequence[int] = ()) -> None:
         items = [{"conversation_id": cid, "messages": messages} for cid, messages in answers]
+        ids = list(answered)
         for start in range(0, len(items), BATCH):
-            await self._post("bot_lines", {"answers": items[start:start + BATCH]})
+            # the last batch marks the answered messages: their lines are all in by then
+            last = start + BATCH >= len(items)
+            await self._post("bot_lines", {"answers": items[start:start + BATCH],
+                                           "answered": ids if last else []})
+
+    async def settle(self, message_ids: Sequence[int], state: str) -> int:
+        answer = await self._post("settle", {"message_ids": list(message_ids),
+                                             "state": state})
+        return int(answer.get("settled") or 0)
+
+    async def unanswered(self, answerer: str, after: int = 0) -> list[Unanswered]:
+        answer = await self._post("unanswered", {"answerer": answerer, "after": after})
+        try:
+            return [Unanswered(int(i["message_id"]), int(i["conversation_id"]),
+                               str(i["channel"]), str(i["user"]), i.get("phone"),
+                               str(i["text"]))
+                    for i in answer.get("items") or ()]
+        except (KeyError, TypeError, ValueError):
+            raise BackofficeUnavailable("an unexpected answer on unanswered") from None
 
     async def bot_failed(self, conversation_id: int, reason: str, note: str) -> Turn:
         return _turn(await self._post("bot_failed", {
@@ -193,7 +216,9 @@ class HttpBackoffice:
 
 def _turn(answer: dict[str, Any]) -> Turn:
     try:
-        return Turn(int(answer["conversation_id"]), str(answer["state"]))
+        message_id = answer.get("message_id")
+        return Turn(int(answer["conversation_id"]), str(answer["state"]),
+                    int(message_id) if message_id is not None else None)
     except (KeyError, TypeError, ValueError):
         raise BackofficeUnavailable("an answer without the conversation") from None
 

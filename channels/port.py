@@ -29,7 +29,7 @@ from backoffice.channel_hooks import ConversationHooks
 
 __all__ = ["MAX_TEXT", "Attachment", "Backoffice", "BackofficeRefused", "BackofficeUnavailable",
            "Binding", "ConversationHooks", "Delivery", "HandedBack", "Message", "StateClaim",
-           "StatePut", "Turn", "Upload", "clip", "for_transcript"]
+           "StatePut", "Turn", "Unanswered", "Upload", "clip", "for_transcript"]
 
 MAX_TEXT = 4000  # characters of a line the transcript keeps
 KEPT = ("buttons", "image", "custom")  # what the transcript keeps of a bot message besides text
@@ -50,11 +50,24 @@ def for_transcript(messages: Sequence[Message]) -> list[Message]:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """Where a user's message went: its conversation and who owns it now
-    (`bot`, `queued`, `agent`)."""
+    """Where a user's message went: its conversation, who owns it now (`bot`, `queued`,
+    `agent`), and the message's id when its answer is tracked."""
 
     conversation_id: int
     state: str
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A user's message stored but not answered (its process died first), now claimed."""
+
+    message_id: int
+    conversation_id: int
+    channel: str
+    user: str
+    phone: str | None
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,18 +154,32 @@ class Backoffice(Protocol):
 
     # ---- transcripts ----------------------------------------------------------------------
     async def user_message(self, channel: str, user: str, text: str, *,
-                           phone: str | None = None, push_key: str | None = None
-                           ) -> Turn | None:
+                           phone: str | None = None, push_key: str | None = None,
+                           answerer: str | None = None) -> Turn | None:
         """Keep a user's message in their open conversation (opened if none); None, and
-        nothing kept, when `push_key` (the channel's dedupe key) was seen before."""
+        nothing kept, when `push_key` (the channel's dedupe key) was seen before. With
+        `answerer` (this platform process) the message stays pending until it is settled."""
         ...
 
     async def bot_messages(self, conversation_id: int, messages: list[Message]) -> Turn:
         """Keep the bot's answer now: it carries a handoff, which queues the conversation."""
         ...
 
-    async def bot_lines(self, answers: Sequence[tuple[int, list[Message]]]) -> None:
-        """Keep the bot's plain answers of several turns, written after they were sent."""
+    async def bot_lines(self, answers: Sequence[tuple[int, list[Message]]],
+                        answered: Sequence[int] = ()) -> None:
+        """Keep the bot's plain answers of several turns, written after they were sent;
+        the user's messages `answered` (ids) are answered in the same transaction."""
+        ...
+
+    async def settle(self, message_ids: Sequence[int], state: str) -> int:
+        """Pending user messages `answered`, `queued` (for an agent) or left to the
+        `agents`; how many were still pending."""
+        ...
+
+    async def unanswered(self, answerer: str, after: int = 0) -> list[Unanswered]:
+        """Claim, for `answerer`, the pending user messages it answers now (its own from
+        before a restart, and those whose answerer's lease ran out), after id `after`, in
+        order; at most a batch (call again with the last id)."""
         ...
 
     async def bot_failed(self, conversation_id: int, reason: str, note: str) -> Turn:

@@ -6,24 +6,35 @@
 - A bot-owned message goes to Rasa; a handoff payload in the answer (BRIEF interface 2) moves
   the conversation to the agents' queue, and the user's next messages go to the agents.
   Handing back sends Rasa `/agent_handback` and the bot's answer to the user.
+- A message is stored before anything acknowledges it: `record` keeps it in the transcript
+  (with the channel's dedupe key) in one transaction, outside the sender's turn order, so no
+  earlier turn of the sender delays it; `answer` then runs the turn. The stored message is
+  `pending` on this process (`instance`) until its answer is written.
 - Two turns of one sender never run against Rasa at the same time: Rasa's lock store does not
-  protect one sender served by two Rasa instances (RasaHQ/rasa#9213). Within a process a
-  per-sender asyncio lock serialises them; across processes the load balancer routes a sender
-  consistently (sticky routing by a hash of the sender: WeChat openid / call id / web id),
-  so a sender's turns always reach the same process.
+  protect one sender served by two Rasa instances (RasaHQ/rasa#9213). Within a process
+  `TurnOrder` runs a sender's turns one at a time, in the order their messages were stored;
+  across processes the load balancer routes a sender consistently (sticky routing by a hash
+  of the sender: WeChat openid / call id / web id), so a sender's turns always reach
+  the same process.
 - Nothing is lost: when Rasa fails the message stays in the transcript and the conversation is
   queued for an agent; when the back office is unavailable (its database, or the network to
-  it) the message goes to a spool file under var/ and is queued for an agent as soon as the
-  back office answers again.
+  it) the message goes to a spool file under var/ (fsync'd) and is queued for an agent as
+  soon as the back office answers again. At start-up (`recover`) the messages a killed
+  process stored but did not answer are answered through the bot and delivered by their
+  channel, or queued for an agent, in order per conversation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +44,8 @@ from channels.port import (
     BackofficeRefused,
     BackofficeUnavailable,
     Message,
+    Turn,
+    Unanswered,
     clip,
     for_transcript,
 )
@@ -46,6 +59,7 @@ STORE_DOWN = "抱歉，系统繁忙。您的留言已记录，人工客服会尽
 REFUSED = "抱歉，这条消息无法处理，请换个说法再试。"
 QUEUED = "您的消息已转给人工客服，请稍候。"
 HANDBACK = "/agent_handback"
+RECOVERY_AT_ONCE = 8  # senders answered at once after a restart: Rasa is not flooded
 
 # delivers messages to a user outside a request (agent messages, slow turns, hand-backs)
 Deliverer = Callable[[str, list[dict[str, Any]], str | None], Awaitable[None]]
@@ -81,27 +95,101 @@ def handoff_in(messages: list[Message]) -> bool:
                for m in messages)
 
 
-class SenderLocks:
-    """One asyncio lock per sender, dropped when nobody holds or waits for it."""
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A user's message stored in the transcript, waiting for its turn (`key`)."""
+
+    channel: str
+    user: str
+    text: str
+    phone: str | None
+    metadata: dict[str, Any]
+    turn: Turn
+    key: tuple[int, int]
+
+    @property
+    def sender(self) -> str:
+        return f"{self.channel}:{self.user}"
+
+
+@dataclass(slots=True)
+class _Sender:
+    recording: int = 0  # messages of the sender being stored now (or waiting to be)
+    storing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one at a time, as they came
+    busy: bool = False  # a turn of the sender runs
+    waiting: list[tuple[int, int]] = field(default_factory=list)  # heap of reserved keys
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def idle(self) -> bool:
+        return not (self.recording or self.busy or self.waiting)
+
+
+LAST = 2**62  # the position of work that goes after every message stored so far
+
+
+class TurnOrder:
+    """Per sender, messages stored one at a time in the order they came (a store takes
+    milliseconds: no turn is waited for), and turns one at a time in the order the messages
+    were stored (their ids): a turn waits while an earlier one runs or waits, and while a
+    message of its sender is being stored (it may come first). Senders are forgotten when
+    idle."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._senders: dict[str, _Sender] = {}
+        self._seq = itertools.count()
+
+    def _get(self, sender: str) -> _Sender:
+        return self._senders.setdefault(sender, _Sender())
+
+    def _wake(self, sender: str, state: _Sender) -> None:
+        state.changed.set()
+        state.changed = asyncio.Event()
+        if state.idle and self._senders.get(sender) is state:
+            del self._senders[sender]
+
+    @asynccontextmanager
+    async def recording(self, sender: str) -> AsyncIterator[None]:
+        state = self._get(sender)
+        state.recording += 1
+        try:
+            async with state.storing:
+                yield
+        finally:
+            state.recording -= 1
+            self._wake(sender, state)
+
+    def reserve(self, sender: str, position: int) -> tuple[int, int]:
+        """A place in the sender's order; `run` with the key must follow."""
+        key = (position, next(self._seq))
+        heapq.heappush(self._get(sender).waiting, key)
+        return key
+
+    async def run(self, sender: str, key: tuple[int, int],
+                  work: Callable[[], Awaitable[Reply]]) -> Reply:
+        state = self._get(sender)
+        try:
+            while state.busy or state.recording or state.waiting[0] != key:
+                await state.changed.wait()
+        except BaseException:  # cancelled while waiting: the others go on
+            state.waiting.remove(key)
+            heapq.heapify(state.waiting)
+            self._wake(sender, state)
+            raise
+        heapq.heappop(state.waiting)
+        state.busy = True
+        try:
+            return await work()
+        finally:
+            state.busy = False
+            self._wake(sender, state)
 
     async def __call__(self, sender: str, work: Callable[[], Awaitable[Reply]]) -> Reply:
-        lock, users = self._locks.get(sender, (asyncio.Lock(), 0))
-        self._locks[sender] = (lock, users + 1)
-        try:
-            async with lock:
-                return await work()
-        finally:
-            lock, users = self._locks[sender]
-            if users <= 1:
-                del self._locks[sender]
-            else:
-                self._locks[sender] = (lock, users - 1)
+        """Work after every message of the sender stored so far (a hand-back)."""
+        return await self.run(sender, self.reserve(sender, LAST), work)
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return len(self._senders)
 
 
 class LineWriter:
@@ -117,14 +205,18 @@ class LineWriter:
     def __init__(self, backoffice: Backoffice) -> None:
         self.backoffice = backoffice
         self.queue: list[tuple[int, list[dict[str, Any]]]] = []
+        self.answered: list[int] = []  # the user's messages the queued lines answer
         self.batch: asyncio.Future[None] | None = None
         self.senders: dict[str, asyncio.Future[None]] = {}  # sender → batch it waits in
         self.task: asyncio.Task[None] | None = None
 
-    def add(self, sender: str, conversation_id: int, messages: list[dict[str, Any]]) -> None:
+    def add(self, sender: str, conversation_id: int, messages: list[dict[str, Any]],
+            answered: int | None = None) -> None:
         if self.batch is None:
             self.batch = asyncio.get_running_loop().create_future()
         self.queue.append((conversation_id, messages))
+        if answered is not None:
+            self.answered.append(answered)
         self.senders[sender] = self.batch
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._run())
@@ -139,9 +231,11 @@ class LineWriter:
             for _ in range(self.YIELDS):
                 await asyncio.sleep(0)
             answers, self.queue = self.queue, []
+            answered, self.answered = self.answered, []
             batch, self.batch = self.batch, None
             try:
-                await self.backoffice.bot_lines(answers)
+                # a message whose answer is lost here stays pending: answered at start-up
+                await self.backoffice.bot_lines(answers, answered)
             except (BackofficeUnavailable, BackofficeRefused):
                 log.exception("the back office did not keep the bot's answers")
             finally:
@@ -156,18 +250,30 @@ class LineWriter:
 
 
 class Router:
-    """Routes messages between the channels, Rasa and the agents' queue."""
+    """Routes messages between the channels, Rasa and the agents' queue. `instance` names
+    this platform process to the messages it stores and has to answer: the same name after a
+    restart (`xiaobao serve`: host and port, or XIAOBAO_INSTANCE) takes back what a killed
+    process left unanswered."""
 
-    def __init__(self, backoffice: Backoffice, rasa: RasaClient, spool: Path) -> None:
+    def __init__(self, backoffice: Backoffice, rasa: RasaClient, spool: Path,
+                 instance: str | None = None) -> None:
         self.backoffice = backoffice
         self.rasa = rasa
         self.spool = spool
-        self.locks = SenderLocks()
+        self.instance = (instance or f"{socket.gethostname()}:{os.getpid()}")[:100]
+        self.locks = TurnOrder()
         self.lines = LineWriter(backoffice)
         self.deliverers: dict[str, Deliverer] = {}
+        self.recovering: set[asyncio.Task[None]] = set()
+        self.recovery_slots = asyncio.Semaphore(RECOVERY_AT_ONCE)
 
     async def close(self) -> None:
-        """At shutdown: the bot's answers not yet in the transcript are written."""
+        """At shutdown: the bot's answers not yet in the transcript are written; recovery
+        still running stops (its messages stay pending on this instance)."""
+        for task in list(self.recovering):
+            task.cancel()
+        if self.recovering:
+            await asyncio.wait(list(self.recovering))
         await self.lines.close()
 
     def register(self, channel: str, deliverer: Deliverer) -> None:
@@ -178,65 +284,147 @@ class Router:
     async def handle(self, channel: str, user: str, text: str, *,
                      metadata: dict[str, Any] | None = None, phone: str | None = None,
                      push_key: str | None = None) -> Reply:
-        """One user message: recorded, then answered by the bot or left for the agents.
-        `push_key`: the channel's dedupe key, kept with the message in one transaction; a
-        key seen before gives a `duplicate` reply and changes nothing."""
-        sender = f"{channel}:{user}"
-        return await self.locks(sender, lambda: self._turn(channel, user, text, metadata, phone,
-                                                           push_key))
+        """One user message: recorded, then answered by the bot or left for the agents."""
+        recorded = await self.record(channel, user, text, metadata=metadata, phone=phone,
+                                     push_key=push_key)
+        if isinstance(recorded, Reply):
+            return recorded
+        return await self.answer(recorded)
 
-    async def _turn(self, channel: str, user: str, text: str, metadata: dict[str, Any] | None,
-                    phone: str | None, push_key: str | None) -> Reply:
-        await self.lines.written(f"{channel}:{user}")
-        try:
-            turn = await self.backoffice.user_message(channel, user, clip(text), phone=phone,
-                                                      push_key=push_key)
-        except BackofficeUnavailable:
-            log.exception("the back office is unavailable; message spooled")
-            self._spool(channel, user, text, phone)
-            return Reply([{"text": STORE_DOWN}], state="queued", failed=True)
-        except BackofficeRefused as exc:  # spooling it would only be refused again
-            log.warning("the back office refused a %s message: %s (%s)", channel, exc.code,
-                        exc.field)
-            return Reply([{"text": REFUSED}], failed=True)
-        if turn is None:
-            return Reply([], duplicate=True)
+    async def record(self, channel: str, user: str, text: str, *,
+                     metadata: dict[str, Any] | None = None, phone: str | None = None,
+                     push_key: str | None = None) -> Recorded | Reply:
+        """Store a user's message now, whatever the sender's earlier turns are doing: the
+        message (pending on this instance) or, when it is not to be answered by a turn, the
+        reply: spooled (back office unavailable), refused, or `duplicate` (`push_key`, the
+        channel's dedupe key kept with the message in one transaction, seen before). Only a
+        failure to spool raises: the message is then not stored and must not be
+        acknowledged. A Recorded message must be passed to `answer`."""
+        sender = f"{channel}:{user}"
+        async with self.locks.recording(sender):
+            try:
+                turn = await self.backoffice.user_message(
+                    channel, user, clip(text), phone=phone, push_key=push_key,
+                    answerer=self.instance)
+            except BackofficeUnavailable:
+                log.exception("the back office is unavailable; message spooled")
+                self._spool(channel, user, text, phone)
+                return Reply([{"text": STORE_DOWN}], state="queued", failed=True)
+            except BackofficeRefused as exc:  # spooling it would only be refused again
+                log.warning("the back office refused a %s message: %s (%s)", channel,
+                            exc.code, exc.field)
+                return Reply([{"text": REFUSED}], failed=True)
+            if turn is None:
+                return Reply([], duplicate=True)
+            # its place is taken before the sender's next message can be stored
+            key = self.locks.reserve(sender, turn.message_id or 0)
+        return Recorded(channel, user, text, phone, dict(metadata or {}), turn, key)
+
+    async def answer(self, recorded: Recorded) -> Reply:
+        """The stored message's turn, after the sender's earlier ones."""
+        return await self.locks.run(recorded.sender, recorded.key,
+                                    lambda: self._turn(recorded))
+
+    async def _turn(self, rec: Recorded) -> Reply:
+        await self.lines.written(rec.sender)
         await self._drain_spool()
-        if turn.state != "bot":
-            return Reply([], state=turn.state, conversation_id=turn.conversation_id)
-        meta = {"channel": channel, "user": user, **(metadata or {})}
-        if phone:
-            meta["phone"] = phone
-        return await self._ask_bot(turn.conversation_id, f"{channel}:{user}", text, meta)
+        if rec.turn.state != "bot":
+            return Reply([], state=rec.turn.state, conversation_id=rec.turn.conversation_id)
+        meta = {"channel": rec.channel, "user": rec.user, **rec.metadata}
+        if rec.phone:
+            meta["phone"] = rec.phone
+        return await self._ask_bot(rec.turn.conversation_id, rec.sender, rec.text, meta,
+                                   rec.turn.message_id)
 
     async def _ask_bot(self, conversation_id: int, sender: str, text: str,
-                       metadata: dict[str, Any]) -> Reply:
+                       metadata: dict[str, Any], answering: int | None = None) -> Reply:
+        """`answering`: the id of the user's message the turn answers (marked answered with
+        the bot's lines, or queued when the bot fails)."""
         try:
             answer = await self.rasa.turn(sender, text, metadata)
         except RasaUnavailable as exc:
             log.warning("bot turn failed for %s: %s", mask_text(sender), exc)
-            return await self._bot_failed(conversation_id, str(exc))
+            return await self._bot_failed(conversation_id, str(exc), answering)
         if not handoff_in(answer):
             # nobody's ownership changes: the lines are written after the answer is sent
-            self.lines.add(sender, conversation_id, for_transcript(answer))
+            self.lines.add(sender, conversation_id, for_transcript(answer), answering)
             return Reply(visible(answer), conversation_id=conversation_id)
         try:
             turn = await self.backoffice.bot_messages(conversation_id, for_transcript(answer))
+            await self._settle(answering, "answered")
         except (BackofficeUnavailable, BackofficeRefused):
             log.exception("the back office did not keep the bot's answer")
             return Reply(visible(answer), conversation_id=conversation_id)
         return Reply(visible(answer), state=turn.state, conversation_id=conversation_id)
 
-    async def _bot_failed(self, conversation_id: int, why: str) -> Reply:
+    async def _settle(self, message_id: int | None, state: str) -> None:
+        if message_id is not None:
+            await self.backoffice.settle([message_id], state)
+
+    async def _bot_failed(self, conversation_id: int, why: str,
+                          answering: int | None = None) -> Reply:
         try:
             turn = await self.backoffice.bot_failed(conversation_id, "bot_unavailable",
                                                     clip(f"小保无应答：{why}"))
             state = turn.state
+            await self._settle(answering, "queued")
         except (BackofficeUnavailable, BackofficeRefused):
             log.exception("the back office did not queue the conversation for an agent")
             state = "queued"
         return Reply([{"text": BOT_DOWN}], state=state, conversation_id=conversation_id,
                      failed=True)
+
+    # ---- start-up: what a killed process stored but did not answer ---------------------------
+
+    async def recover(self) -> int:
+        """Claim the messages this instance (before a restart) or a process whose lease ran
+        out left unanswered, take their places in their senders' order now (before any new
+        message of theirs), and answer them in the background; how many were claimed."""
+        claimed: list[Unanswered] = []
+        while batch := await self.backoffice.unanswered(self.instance,
+                                                        claimed[-1].message_id if claimed
+                                                        else 0):
+            claimed.extend(batch)
+        senders: dict[str, list[tuple[Unanswered, tuple[int, int]]]] = {}
+        for item in claimed:
+            sender = f"{item.channel}:{item.user}"
+            senders.setdefault(sender, []).append((item, self.locks.reserve(sender,
+                                                                              item.message_id)))
+        for sender, items in senders.items():
+            task = asyncio.create_task(self._recover_sender(sender, items))
+            self.recovering.add(task)
+            task.add_done_callback(self.recovering.discard)
+        if claimed:
+            log.warning("answering %d message(s) stored but not answered before a restart",
+                        len(claimed))
+        return len(claimed)
+
+    async def _recover_sender(self, sender: str,
+                              items: list[tuple[Unanswered, tuple[int, int]]]) -> None:
+        """One sender's unanswered messages in order: through the bot and delivered by the
+        channel; once the conversation goes to the agents, the rest are theirs."""
+        with_agents = False
+        async with self.recovery_slots:
+            for item, key in items:
+                try:
+                    reply = await self.locks.run(
+                        sender, key, lambda i=item, a=with_agents: self._recover_one(i, a))
+                    with_agents = with_agents or reply.handoff
+                except Exception:  # the sender's later messages must still have their turn
+                    log.exception("a message stored before a restart stays unanswered")
+
+    async def _recover_one(self, item: Unanswered, with_agents: bool) -> Reply:
+        if with_agents:
+            await self.backoffice.settle([item.message_id], "agents")
+            return Reply([], state="queued", conversation_id=item.conversation_id)
+        await self.lines.written(f"{item.channel}:{item.user}")
+        meta: dict[str, Any] = {"channel": item.channel, "user": item.user, "recovered": True}
+        if item.phone:
+            meta["phone"] = item.phone
+        reply = await self._ask_bot(item.conversation_id, f"{item.channel}:{item.user}",
+                                    item.text, meta, item.message_id)
+        await self.deliver(item.channel, item.user, reply.messages, item.phone)
+        return reply
 
     # ---- agents: the back office's hooks (refusals reach the back office's caller) ----------
 
@@ -267,7 +455,7 @@ class Router:
         async def resume() -> Reply:
             return await self._ask_bot(conversation_id, f"{channel}:{user}", HANDBACK, metadata)
 
-        reply = await self.locks(f"{channel}:{user}", resume)
+        reply = await self.locks(f"{channel}:{user}", resume)  # after the user's messages
         summary = dict(handed.conversation)
         summary["delivered"] = await self.deliver(channel, user, reply.messages)
         summary["state"] = reply.state

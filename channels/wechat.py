@@ -13,12 +13,16 @@ Protocol (all of it in `WeChatProtocol`):
   retry, and the user would see "该公众号暂时无法提供服务".
 
 Delivery (`WeChatChannel`): WeChat waits 5 s for the answer and retries three times. Each push
-is deduplicated (MsgId; FromUserName + CreateTime for events) in Redis or the database. The turn
-runs in a task: when the bot answers within `passive_wait` (3.5 s) the answer is the passive
-reply (all texts of the turn, in order, in one message); otherwise WeChat gets `success` at
-once and the answer goes out through the customer-service API, message by message, in order.
-Outside the 48-hour window (errcode 45015) the text is queued in the notification outbox
-(template message, or SMS when the phone is known).
+is deduplicated (MsgId; FromUserName + CreateTime for events; `Deduper`). A message for the
+bot (text, recognised voice, location, menu click) is stored in the transcript with its dedupe
+key, in one transaction, before anything answers WeChat, whatever the sender's earlier turns
+are doing; a push that could be neither stored nor spooled gets no `success` (503) so that
+WeChat retries it. The turn then runs in a task: when the
+bot answers within `passive_wait` (3.5 s) the answer is the passive reply (all texts of the
+turn, in order, in one message); otherwise WeChat gets `success` at once and the answer goes
+out through the customer-service API, message by message, in order. Outside the 48-hour
+window (errcode 45015) the text is queued in the notification outbox (template message, or
+SMS when the phone is known).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from wechatpy.replies import TextReply
 from backoffice.notifications.base import SendError
 from backoffice.notifications.wechat import DEFAULT_API_BASE, OUTSIDE_48_HOURS, WeChatSender
 from channels.port import Backoffice, BackofficeUnavailable, Upload, clip
-from channels.router import Reply, Router
+from channels.router import Recorded, Reply, Router
 from xiaobao.logs import mask_text
 
 log = logging.getLogger("xiaobao.channels.wechat")
@@ -199,14 +203,17 @@ def dedupe_key(message: dict[str, str]) -> str:
 # ---- dedupe --------------------------------------------------------------------------------------
 
 class Deduper:
-    """First sight of a push key: Redis `SET NX EX` when configured, else the back office's
-    database, through the channels' port.
+    """Push keys seen before.
 
-    With the database, `first` only checks the keys this process saw lately (WeChat's retries
-    reach the process of the first push: routing is sticky by openid); the key is stored in
-    the database with the user's message, in the turn's one transaction (`keep` says so), or
-    by `first_in_database` for pushes that never reach the router — so processes and
-    restarts still agree."""
+    A message for the bot: its key goes into the database with the message, in one
+    transaction, and the database alone decides whether a push is new (a retry of a push
+    that was never stored, because its process died first, is stored then). `stored` is a
+    shortcut for retries of pushes stored already: Redis when configured (every process
+    sees it), else the keys this process stored lately (WeChat's retries reach the process
+    of the first push: routing is sticky by openid); `remember` records a key once stored.
+
+    Other pushes (events, images, unsupported kinds) keep nothing in the transcript: `first`
+    is Redis `SET NX EX`, or this process's recent keys followed by `first_in_database`."""
 
     def __init__(self, backoffice: Backoffice, redis_url: str | None = None,
                  pair_ttl: int = 2 * REPLAY_WINDOW + 60) -> None:
@@ -225,24 +232,46 @@ class Deduper:
 
     @property
     def keep(self) -> bool:
-        """Whether the key must still be stored in the database by the turn."""
+        """Whether a push that does not reach the router keeps its key in the database (on
+        its own, `first_in_database`): without Redis."""
         return self.redis is None
 
     async def first(self, key: str) -> bool:
         if self.redis is not None:
             return bool(await self.redis.set(f"xiaobao:dedupe:{key}", b"1", nx=True,
                                              ex=DEDUPE_TTL))
+        self._prune()
+        if key in self.recent:
+            return False
+        self.recent[key] = time.monotonic()
+        await self._count()
+        return True
+
+    async def stored(self, key: str) -> bool:
+        """Whether the push of a bot message is known to be stored already."""
+        if self.redis is not None:
+            return bool(await self.redis.exists(f"xiaobao:stored:{key}"))
+        self._prune()
+        return key in self.recent
+
+    async def remember(self, key: str) -> None:
+        if self.redis is not None:
+            await self.redis.set(f"xiaobao:stored:{key}", b"1", ex=DEDUPE_TTL)
+        else:
+            self.recent[key] = time.monotonic()
+            self.recent.move_to_end(key)
+        await self._count()
+
+    def _prune(self) -> None:
         now = time.monotonic()
         while self.recent and next(iter(self.recent.values())) < now - DEDUPE_TTL:
             self.recent.popitem(last=False)
-        if key in self.recent:
-            return False
-        self.recent[key] = now
+
+    async def _count(self) -> None:
         self.seen += 1
         if self.seen % 1000 == 0:  # keys older than WeChat's retries are of no use any more
             before = datetime.now(UTC) - timedelta(seconds=max(DEDUPE_TTL, self.pair_ttl))
             await self.backoffice.forget_seen_before(before)
-        return True
 
     async def fresh_pair(self, timestamp: str, nonce: str, message_print: str) -> bool:
         """A signature's (timestamp, nonce) signs one message: True for its first push and
@@ -406,9 +435,25 @@ class WeChatChannel:
                                              fingerprint(message)):
             raise Forbidden("timestamp and nonce already used for another message")
         key = dedupe_key(message)
-        if not await self.deduper.first(key):
-            return web.Response(text="success")  # a retry: the first push is being answered
-        task = asyncio.create_task(self._turn(message, key if self.deduper.keep else None))
+        said = bot_text(message)
+        stored: Recorded | Reply | None = None
+        try:
+            if said is None:
+                if not await self.deduper.first(key):
+                    return web.Response(text="success")  # a retry: the first is answered
+            elif await self.deduper.stored(key):
+                return web.Response(text="success")  # a retry of a push stored already
+            else:
+                stored = await self.router.record("wechat", user, said[0], metadata=said[1],
+                                                  push_key=key)
+        except Exception:
+            # neither in the transcript nor in the spool: no `success`, so WeChat retries
+            log.exception("wechat push not stored: not acknowledged")
+            return web.Response(status=503, text="not stored")
+        if stored is not None:
+            await self._remember(key)
+        task = asyncio.create_task(self._answer(message, stored,
+                                                key if self.deduper.keep else None))
         # the wait counts from the push's arrival: reading, checks and dedupe are part of it
         left = self.config.passive_wait - (asyncio.get_running_loop().time() - started)
         done, _ = await asyncio.wait({task}, timeout=max(left, 0.001))
@@ -426,6 +471,20 @@ class WeChatChannel:
             return web.Response(text="success")
         body = self.protocol.reply(message, text, encrypted, query.get("nonce", ""))
         return web.Response(text=body, content_type="application/xml")
+
+    async def _remember(self, key: str) -> None:
+        try:
+            await self.deduper.remember(key)
+        except Exception:  # Redis gone: a retry then goes to the database, which knows it
+            log.exception("a stored push's key not remembered")
+
+    async def _answer(self, message: dict[str, str], stored: Recorded | Reply | None,
+                      key: str | None) -> Reply:
+        if isinstance(stored, Recorded):
+            return await self.router.answer(stored)
+        if isinstance(stored, Reply):
+            return stored
+        return await self._turn(message, key)
 
     def _count(self, how: str) -> None:
         if self.answers is not None:
@@ -476,22 +535,10 @@ class WeChatChannel:
     # ---- message types --------------------------------------------------------------------
 
     async def _turn(self, message: dict[str, str], key: str | None) -> Reply:
-        """One push. `key`: its dedupe key when it is still to be stored in the database (with
-        the user's message, or on its own for pushes that do not reach the router)."""
+        """A push that is not a message for the bot (`bot_text`). `key`: its dedupe key when
+        it is still to be stored in the database on its own."""
         user = message["FromUserName"]
         kind = message.get("MsgType", "").lower()
-        if kind == "text":
-            return await self.router.handle("wechat", user, message.get("Content", ""),
-                                            push_key=key)
-        if kind == "voice" and message.get("Recognition"):
-            return await self.router.handle("wechat", user, message["Recognition"],
-                                            metadata={"voice": True}, push_key=key)
-        if kind == "location":
-            label = message.get("Label", "")
-            text = f"我的位置：{label}（{message.get('Location_X')},{message.get('Location_Y')}）"
-            return await self.router.handle("wechat", user, text, metadata={
-                "location": {"label": label, "lat": message.get("Location_X"),
-                             "lng": message.get("Location_Y")}}, push_key=key)
         if key is not None and not await self.deduper.first_in_database(key):
             return Reply([], duplicate=True)
         if kind == "voice":
@@ -522,15 +569,32 @@ class WeChatChannel:
 
     async def _event(self, user: str, message: dict[str, str]) -> Reply:
         event = message.get("Event", "").lower()
-        key = message.get("EventKey", "")
         if event == "subscribe":
             return Reply([{"text": WELCOME}])
         if event == "scan":
             return Reply([{"text": "欢迎回来！请问有什么可以帮您？"}])
-        if event == "click" and re.fullmatch(r"[a-z_]{1,40}", key):
-            # menu keys are intent names (CONTRACTS.md, NLU): the bot starts that flow
-            return await self.router.handle("wechat", user, f"/{key}")
         return Reply([])  # unsubscribe, VIEW, template/send receipts: nothing to say
+
+
+def bot_text(message: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
+    """What a push says to the bot, with its metadata: text, recognised voice, location, a
+    menu click (menu keys are intent names, CONTRACTS.md, NLU: the bot starts that flow);
+    None for the other kinds."""
+    kind = message.get("MsgType", "").lower()
+    if kind == "text":
+        return message.get("Content", ""), {}
+    if kind == "voice" and message.get("Recognition"):
+        return message["Recognition"], {"voice": True}
+    if kind == "location":
+        label = message.get("Label", "")
+        text = f"我的位置：{label}（{message.get('Location_X')},{message.get('Location_Y')}）"
+        return text, {"location": {"label": label, "lat": message.get("Location_X"),
+                                   "lng": message.get("Location_Y")}}
+    key = message.get("EventKey", "")
+    if kind == "event" and message.get("Event", "").lower() == "click" \
+            and re.fullmatch(r"[a-z_]{1,40}", key):
+        return f"/{key}", {}
+    return None
 
 
 def document_uploaded(claim_no: str, document_id: str) -> str:

@@ -46,6 +46,7 @@ from channels.port import (
     StateClaim,
     StatePut,
     Turn,
+    Unanswered,
     Upload,
 )
 from channels.router import Router
@@ -85,19 +86,29 @@ class InProcessBackoffice:
     # ---- transcripts ----------------------------------------------------------------------
 
     async def user_message(self, channel: str, user: str, text: str, *,
-                           phone: str | None = None, push_key: str | None = None
-                           ) -> Turn | None:
+                           phone: str | None = None, push_key: str | None = None,
+                           answerer: str | None = None) -> Turn | None:
         out = await self._op(ops.user_message, ops.UserMessageIn, channel=channel, user=user,
-                             text=text, phone=phone, push_key=push_key)
+                             text=text, phone=phone, push_key=push_key, answerer=answerer)
         return None if out.duplicate else _turn(out)
 
     async def bot_messages(self, conversation_id: int, messages: list[Message]) -> Turn:
         return _turn(await self._op(ops.bot_messages, ops.BotMessagesIn,
                                     conversation_id=conversation_id, messages=messages))
 
-    async def bot_lines(self, answers: Sequence[tuple[int, list[Message]]]) -> None:
+    async def bot_lines(self, answers: Sequence[tuple[int, list[Message]]],
+                        answered: Sequence[int] = ()) -> None:
         await self._op(ops.bot_lines, ops.BotLinesIn, answers=[
-            {"conversation_id": cid, "messages": messages} for cid, messages in answers])
+            {"conversation_id": cid, "messages": messages} for cid, messages in answers],
+            answered=list(answered))
+
+    async def settle(self, message_ids: Sequence[int], state: str) -> int:
+        return (await self._op(ops.settle, ops.SettleIn, message_ids=list(message_ids),
+                               state=state)).settled
+
+    async def unanswered(self, answerer: str, after: int = 0) -> list[Unanswered]:
+        out = await self._op(ops.unanswered, ops.UnansweredIn, answerer=answerer, after=after)
+        return [Unanswered(**item.model_dump()) for item in out.items]
 
     async def bot_failed(self, conversation_id: int, reason: str, note: str) -> Turn:
         return _turn(await self._op(ops.bot_failed, ops.BotFailedIn,
@@ -193,7 +204,7 @@ def _bound(db: Database, channel: str, user: str) -> dict[str, Any]:
 
 def _turn(out: ops.TurnOut) -> Turn:
     assert out.conversation_id is not None and out.state is not None
-    return Turn(out.conversation_id, out.state)
+    return Turn(out.conversation_id, out.state, out.message_id)
 
 
 # ---- the other direction: the channels as the back office's hooks -----------------------------

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -125,6 +126,8 @@ def _serve(settings: Settings, db: Database, host: str, port: int,
           f"  健康检查 {base}/healthz\n  指标     {base}/metrics\n"
           f"  API 令牌 {settings.api_token}  (Authorization: Bearer …；仅限本机演示)",
           flush=True)
+    if not settings.instance:  # one process per host and port: a restart takes its place
+        settings = dataclasses.replace(settings, instance=f"{socket.gethostname()}:{port}")
     app = create_app(settings, db, scheduler=scheduler)
     app.on_startup.append(_freeze_heap)  # last: after the app's own start-up
     web.run_app(app, host=host, port=port, print=None, access_log_format='%a "%r" %s %b %Tfs',

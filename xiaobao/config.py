@@ -57,6 +57,10 @@ class Settings:
     #: Reverse proxies whose X-Forwarded-Proto/-For are believed (XIAOBAO_TRUSTED_PROXIES:
     #: addresses or CIDR networks, comma-separated); none by default.
     trusted_proxies: str = ""
+    #: This platform process's name on the messages it stores until it answers them
+    #: (XIAOBAO_INSTANCE); the same name after a restart answers what a killed process left.
+    #: Empty: `xiaobao serve` takes the host name and port.
+    instance: str = ""
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -83,6 +87,7 @@ class Settings:
             staff_token_ttl=_minutes("XIAOBAO_STAFF_TOKEN_TTL_MINUTES", 480),
             web_session_ttl=_minutes("XIAOBAO_WEB_SESSION_TTL_MINUTES", 120),
             document_link_lifetime=_days("XIAOBAO_DOCUMENT_LINK_DAYS", 30),
+            instance=os.environ.get("XIAOBAO_INSTANCE", "").strip()[:100],
             rasa_token=os.environ.get("XIAOBAO_RASA_TOKEN") or _generated_secret("rasa-token"),
             rasa_host=os.environ.get("XIAOBAO_RASA_HOST") or "127.0.0.1",
             actions_host=os.environ.get("XIAOBAO_ACTIONS_HOST") or "127.0.0.1",

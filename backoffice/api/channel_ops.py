@@ -74,6 +74,10 @@ def _storable(key: str) -> str:
 StateKey = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
 StateValue = Annotated[dict[str, Any], AfterValidator(_small)]
 Ttl = Annotated[StrictInt, Field(ge=1, le=7 * 24 * 3600)]  # seconds
+# the platform process that answers a user's message (channels.router.Router.instance)
+Answerer = Annotated[str, Field(min_length=1, max_length=100)]
+MessageId = Annotated[StrictInt, Field(ge=1, le=10**15)]
+MessageIds = Annotated[list[MessageId], Field(max_length=MAX_ANSWERS)]
 
 
 class Answer(BaseModel):
@@ -88,6 +92,8 @@ class UserMessageIn(Command):
     text: Text
     phone: Annotated[str, Field(min_length=1, max_length=32)] | None = None
     push_key: Annotated[str, Field(min_length=1, max_length=160)] | None = None
+    # with an answerer, the message stays pending until answered (or its lease runs out)
+    answerer: Answerer | None = None
 
 
 class BotMessage(Command):
@@ -109,6 +115,17 @@ class BotAnswer(Command):
 
 class BotLinesIn(Command):
     answers: Annotated[list[BotAnswer], Field(min_length=1, max_length=MAX_ANSWERS)]
+    answered: MessageIds = []  # the user's messages these lines answer
+
+
+class SettleIn(Command):
+    message_ids: Annotated[list[MessageId], Field(min_length=1, max_length=MAX_ANSWERS)]
+    state: Literal["answered", "queued", "agents"]
+
+
+class UnansweredIn(Command):
+    answerer: Answerer
+    after: Annotated[StrictInt, Field(ge=0, le=10**15)] = 0
 
 
 class BotFailedIn(Command):
@@ -169,12 +186,31 @@ class TurnOut(Answer):
     duplicate: bool = False  # the push key was seen before: nothing kept
     conversation_id: int | None = None
     state: str | None = None
+    message_id: int | None = None  # the user's message kept
 
     @classmethod
     def of(cls, turn: conv.Turn | None) -> TurnOut:
         if turn is None:
             return cls(duplicate=True)
-        return cls(conversation_id=turn.conversation_id, state=turn.state)
+        return cls(conversation_id=turn.conversation_id, state=turn.state,
+                   message_id=turn.message_id)
+
+
+class SettledOut(Answer):
+    settled: int  # how many of the messages were still pending
+
+
+class UnansweredItem(Answer):
+    message_id: int
+    conversation_id: int
+    channel: str
+    user: str
+    phone: str | None
+    text: str
+
+
+class UnansweredOut(Answer):
+    items: list[UnansweredItem]
 
 
 class Done(Answer):
@@ -222,9 +258,9 @@ class ConversationOut(Answer):
 def user_message(db: Db, cmd: UserMessageIn) -> TurnOut:
     if cmd.push_key is None:
         return TurnOut.of(conv.user_message(db, cmd.channel, cmd.user, cmd.text, None,
-                                            cmd.phone))
+                                            cmd.phone, cmd.answerer))
     return TurnOut.of(conv.user_message_once(db, cmd.push_key, cmd.channel, cmd.user, cmd.text,
-                                             None, cmd.phone))
+                                             None, cmd.phone, cmd.answerer))
 
 
 def _plain(messages: list[BotMessage]) -> list[dict[str, Any]]:
@@ -236,8 +272,20 @@ def bot_messages(db: Db, cmd: BotMessagesIn) -> TurnOut:
 
 
 def bot_lines(db: Db, cmd: BotLinesIn) -> Done:
-    conv.bot_lines(db, [(a.conversation_id, _plain(a.messages)) for a in cmd.answers])
+    conv.bot_lines(db, [(a.conversation_id, _plain(a.messages)) for a in cmd.answers],
+                   cmd.answered)
     return Done()
+
+
+def settle(db: Db, cmd: SettleIn) -> SettledOut:
+    return SettledOut(settled=conv.settle(db, cmd.message_ids, cmd.state))
+
+
+def unanswered(db: Db, cmd: UnansweredIn) -> UnansweredOut:
+    return UnansweredOut(items=[
+        UnansweredItem(message_id=u.message_id, conversation_id=u.conversation_id,
+                       channel=u.channel, user=u.user, phone=u.phone, text=u.text)
+        for u in conv.unanswered(db, cmd.answerer, cmd.after)])
 
 
 def bot_failed(db: Db, cmd: BotFailedIn) -> TurnOut:
@@ -307,6 +355,12 @@ CHANNEL_OPERATIONS: tuple[Operation, ...] = (
          bot_messages, BotMessagesIn, TurnOut),
     _row("/channel/bot-lines", "channelBotLines", "The bot's plain answers, in one batch",
          bot_lines, BotLinesIn, Done),
+    _row("/channel/settled-messages", "channelSettleMessages",
+         "What became of pending user messages: answered, queued for an agent, the agents'",
+         settle, SettleIn, SettledOut),
+    _row("/channel/unanswered-messages", "channelUnansweredMessages",
+         "Claim the pending user messages a restarted platform process answers, in order",
+         unanswered, UnansweredIn, UnansweredOut),
     _row("/channel/bot-failures", "channelBotFailed",
          "The bot could not answer: the conversation goes to the agents", bot_failed,
          BotFailedIn, TurnOut),

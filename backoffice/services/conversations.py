@@ -8,13 +8,13 @@ group on every turn; the agents' API calls the second.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import field_validator
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,14 +33,34 @@ STATES = ("bot", "queued", "agent", "closed")
 HANDOFF_REASONS = ("user_request", "fallback", "anger", "complaint", "backoffice_down",
                    "unsure", "bot_unavailable", "no_input")
 MAX_TEXT = 4000
+# what became of a user's message to the bot (ConversationMessage.answer_state)
+ANSWER_STATES = ("pending", "answered", "queued", "agents")
+# how long a platform process may take to answer a message it stored before another process
+# may answer it instead (its own restart answers it at once)
+ANSWER_LEASE = timedelta(minutes=10)
+UNANSWERED_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """Where a user's message went: the conversation and who owns it now."""
+    """Where a user's message went: the conversation, who owns it now, and the message's id
+    (when its answer is tracked)."""
 
     conversation_id: int
     state: str
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A user's message stored but not answered, as a platform process claimed it."""
+
+    message_id: int
+    conversation_id: int
+    channel: str
+    user: str
+    phone: str | None
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +97,25 @@ def _open(s: Session, channel: str, user: str, phone: str | None = None) -> Conv
 
 
 def _say(s: Session, conv: Conversation, role: str, text: str,
-         payload: dict[str, Any] | None = None, author: str | None = None) -> None:
+         payload: dict[str, Any] | None = None, author: str | None = None
+         ) -> ConversationMessage:
     now = clock.utcnow()
-    s.add(ConversationMessage(conversation_id=conv.id, role=role, author=author,
-                              text=text[:MAX_TEXT], payload=payload, created_at=now))
+    line = ConversationMessage(conversation_id=conv.id, role=role, author=author,
+                               text=text[:MAX_TEXT], payload=payload, created_at=now)
+    s.add(line)
     conv.updated_at = now
+    return line
+
+
+def _tracking(answerer: str | None, state: str, now: datetime) -> dict[str, Any]:
+    """The answer columns of a user's line: pending on `answerer` when the bot owns the
+    conversation, the agents' otherwise; untracked without an answerer."""
+    if answerer is None:
+        return {"answer_state": None, "answerer": None, "lease_until": None}
+    if state != "bot":
+        return {"answer_state": "agents", "answerer": None, "lease_until": None}
+    return {"answer_state": "pending", "answerer": answerer[:100],
+            "lease_until": now + ANSWER_LEASE}
 
 
 def _check_channel(channel: str, user: str) -> None:
@@ -94,16 +128,18 @@ def _check_channel(channel: str, user: str) -> None:
 # ---- the router's use cases --------------------------------------------------------------------
 
 def user_message(db: Database, channel: str, user: str, text: str,
-                 payload: dict[str, Any] | None = None, phone: str | None = None) -> Turn:
+                 payload: dict[str, Any] | None = None, phone: str | None = None,
+                 answerer: str | None = None) -> Turn:
     """Keep the user's message in their open conversation (opened if none) and say who
-    answers it: the bot (`bot`) or the agents (`queued`, `agent`)."""
+    answers it: the bot (`bot`) or the agents (`queued`, `agent`). With `answerer` (the
+    platform process that answers it) the message stays `pending` until it is answered."""
     _check_channel(channel, user)
     with db.engine.begin() as conn:
-        turn = _user_line(conn, channel, user, text, payload, phone)
+        turn = _user_line(conn, channel, user, text, payload, phone, answerer)
     if turn is not None:
         return turn
     with db.transaction() as s:
-        return _first_message(s, channel, user, text, payload, phone)
+        return _first_message(s, channel, user, text, payload, phone, answerer)
 
 
 class _Retry(Exception):
@@ -115,8 +151,8 @@ class _NoConversation(Exception):
 
 
 def user_message_once(db: Database, push_key: str, channel: str, user: str, text: str,
-                      payload: dict[str, Any] | None = None, phone: str | None = None
-                      ) -> Turn | None:
+                      payload: dict[str, Any] | None = None, phone: str | None = None,
+                      answerer: str | None = None) -> Turn | None:
     """`user_message` and the push's dedupe key in one transaction (one commit per turn
     instead of two); None, and nothing kept, when the key was seen before (a retry)."""
     _check_channel(channel, user)
@@ -124,14 +160,14 @@ def user_message_once(db: Database, push_key: str, channel: str, user: str, text
         try:
             with db.engine.begin() as conn:
                 _seen(conn, push_key)
-                turn = _user_line(conn, channel, user, text, payload, phone)
+                turn = _user_line(conn, channel, user, text, payload, phone, answerer)
                 if turn is None:
                     raise _NoConversation  # the key goes in with the new conversation
                 return turn
         except _NoConversation:
             with db.transaction() as s:
                 _seen(s.connection(), push_key)
-                return _first_message(s, channel, user, text, payload, phone)
+                return _first_message(s, channel, user, text, payload, phone, answerer)
     except _Retry:
         return None
 
@@ -147,6 +183,7 @@ _STAMP = (update(_CONVERSATIONS).where(_CONVERSATIONS.c.open_key == bindparam("o
 _TOUCH = (update(_CONVERSATIONS).where(_CONVERSATIONS.c.id.in_(bindparam("ids_", expanding=True)))
           .values(updated_at=bindparam("now_")))
 _ADD_LINE = insert(_MESSAGES)
+_ADD_USER_LINE = insert(_MESSAGES).returning(_MESSAGES.c.id)
 _ADD_KEY = insert(_DEDUPE)
 
 
@@ -165,7 +202,8 @@ def _line(conversation_id: int, role: str, text: str, payload: dict[str, Any] | 
 
 
 def _user_line(conn: Connection, channel: str, user: str, text: str,
-               payload: dict[str, Any] | None, phone: str | None) -> Turn | None:
+               payload: dict[str, Any] | None, phone: str | None,
+               answerer: str | None = None) -> Turn | None:
     """Every turn passes here, as statements rather than ORM objects: one UPDATE … RETURNING
     both finds the open conversation (locking its row) and stamps it. None when the user has
     no open conversation."""
@@ -174,19 +212,24 @@ def _user_line(conn: Connection, channel: str, user: str, text: str,
                                   "phone_": phone}).first()
     if found is None:
         return None
-    conn.execute(_ADD_LINE, _line(found[0], "user", text, payload, now))
-    return Turn(int(found[0]), str(found[1]))
+    state = str(found[1])
+    line = conn.execute(_ADD_USER_LINE, {**_line(found[0], "user", text, payload, now),
+                                         **_tracking(answerer, state, now)}).scalar_one()
+    return Turn(int(found[0]), state, int(line))
 
 
 def _first_message(s: Session, channel: str, user: str, text: str,
-                   payload: dict[str, Any] | None, phone: str | None) -> Turn:
+                   payload: dict[str, Any] | None, phone: str | None,
+                   answerer: str | None = None) -> Turn:
     conv = _open(s, channel, user, phone)
-    _say(s, conv, "user", text, payload)
+    line = _say(s, conv, "user", text, payload)
+    for name, value in _tracking(answerer, conv.state, line.created_at).items():
+        setattr(line, name, value)
     conv.last_user_at = clock.utcnow()
     if phone and not conv.phone:
         conv.phone = phone
     s.flush()
-    return Turn(conv.id, conv.state)
+    return Turn(conv.id, conv.state, line.id)
 
 
 def bot_messages(db: Database, conversation_id: int, messages: list[dict[str, Any]]) -> Turn:
@@ -212,19 +255,76 @@ def handoff_in(messages: list[dict[str, Any]]) -> bool:
                for m in messages)
 
 
-def bot_lines(db: Database, answers: list[tuple[int, list[dict[str, Any]]]]) -> None:
+def bot_lines(db: Database, answers: list[tuple[int, list[dict[str, Any]]]],
+              answered: Sequence[int] = ()) -> None:
     """The bot's plain answers (no handoff: nobody's ownership changes) of several turns,
-    written together after they were sent: one transaction for the lot."""
+    written together after they were sent: one transaction for the lot, which also marks the
+    user's messages they answer (`answered`, message ids) as answered."""
     now = clock.utcnow()
     rows = [_line(cid, "bot", str(m.get("text") or ""),
                   {k: v for k, v in m.items() if k in ("buttons", "image", "custom")} or None,
                   now)
             for cid, messages in answers for m in messages]
-    if not rows:
+    if not rows and not answered:
         return
     with db.engine.begin() as conn:
-        conn.execute(_ADD_LINE, rows)
-        conn.execute(_TOUCH, {"ids_": sorted({cid for cid, _ in answers}), "now_": now})
+        if rows:
+            conn.execute(_ADD_LINE, rows)
+            conn.execute(_TOUCH, {"ids_": sorted({cid for cid, _ in answers}), "now_": now})
+        _settle(conn, answered, "answered")
+
+
+def _settle(conn: Connection, message_ids: Sequence[int], state: str) -> int:
+    """Pending user messages marked with what became of them; others are left as they are
+    (a message answered twice keeps its first outcome)."""
+    if not message_ids:
+        return 0
+    result = conn.execute(update(_MESSAGES).where(
+        _MESSAGES.c.id.in_(sorted(set(message_ids))), _MESSAGES.c.answer_state == "pending")
+        .values(answer_state=state, lease_until=None))
+    return int(result.rowcount or 0)
+
+
+def settle(db: Database, message_ids: Sequence[int], state: str) -> int:
+    """What became of pending user messages: answered by the bot, queued for an agent, or
+    left to the agents who own the conversation; how many were still pending."""
+    if state not in ANSWER_STATES or state == "pending":
+        raise ValidationError("state", "state 须为 answered、queued 或 agents")
+    with db.engine.begin() as conn:
+        return _settle(conn, message_ids, state)
+
+
+def unanswered(db: Database, answerer: str, after: int = 0,
+               limit: int = UNANSWERED_BATCH) -> list[Unanswered]:
+    """Claim the user's messages still pending that `answerer` may answer now: its own (a
+    restarted process: the one that stored them is gone) and those whose answerer's lease ran
+    out, in order, after message id `after`. The claim is one UPDATE … RETURNING, so two
+    processes starting together never claim the same message. Pending messages of
+    conversations the agents own (or closed) are left to the agents, not returned."""
+    now = clock.utcnow()
+    claimable = and_(_MESSAGES.c.answer_state == "pending", _MESSAGES.c.id > after,
+                     or_(_MESSAGES.c.answerer == answerer[:100],
+                         _MESSAGES.c.lease_until < now))
+    not_bot = select(_CONVERSATIONS.c.id).where(_CONVERSATIONS.c.state != "bot")
+    first = (select(_MESSAGES.c.id).where(claimable).order_by(_MESSAGES.c.id).limit(limit)
+             .scalar_subquery())
+    with db.engine.begin() as conn:
+        conn.execute(update(_MESSAGES).where(claimable, _MESSAGES.c.conversation_id.in_(not_bot))
+                     .values(answer_state="agents", lease_until=None))
+        claimed = conn.execute(
+            update(_MESSAGES).where(claimable, _MESSAGES.c.id.in_(first))
+            .values(answerer=answerer[:100], lease_until=now + ANSWER_LEASE)
+            .returning(_MESSAGES.c.id, _MESSAGES.c.conversation_id, _MESSAGES.c.text)).all()
+        if not claimed:
+            return []
+        owners = {row.id: row for row in conn.execute(
+            select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.channel, _CONVERSATIONS.c.user_id,
+                   _CONVERSATIONS.c.phone).where(
+                _CONVERSATIONS.c.id.in_({r.conversation_id for r in claimed})))}
+    return [Unanswered(int(r.id), int(r.conversation_id), owners[r.conversation_id].channel,
+                       owners[r.conversation_id].user_id, owners[r.conversation_id].phone,
+                       str(r.text))
+            for r in sorted(claimed, key=lambda r: int(r.id))]
 
 
 def bot_failed(db: Database, conversation_id: int, reason: str, note: str) -> Turn:

@@ -708,6 +708,13 @@ class ConversationMessage(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a user's message to the bot: `pending` until answered (`answered`), queued for an agent
+    # because the bot could not answer (`queued`), or left to the agents who own the
+    # conversation (`agents`); None for other lines. A pending message belongs to `answerer`
+    # (a platform process) until `lease_until`: after a crash it is answered at start-up.
+    answer_state: Mapped[str | None] = mapped_column(String(10), index=True)
+    answerer: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
 
 
 class ChannelDedupe(Base):

@@ -336,6 +336,21 @@ HOSTILE: list[tuple[str, dict[str, Any], str, list[Any]]] = [
     ("/channel/state/write", {"puts": [STATE]}, "puts[0].value", [[1], {"a": float("inf")}]),
     ("/channel/state/write", {"puts": [], "drops": ["k"]}, "drops", ["k", ["k"] * 21]),
     ("/channel/state/write", {"puts": [], "drops": ["k"]}, "drops[0]", ["", None]),
+    ("/channel/messages", {"channel": "web", "user": "web-h", "text": "你好"}, "answerer",
+     ["", "a" * 101, 5, ["h:1"]]),
+    ("/channel/bot-lines", {"answers": [{"conversation_id": 1, "messages": [{"text": "好"}]}],
+                            "answered": [1]}, "answered", ["1", {"id": 1}, [1] * 1001]),
+    ("/channel/bot-lines", {"answers": [{"conversation_id": 1, "messages": [{"text": "好"}]}],
+                            "answered": [1]}, "answered[0]", [0, -1, "1", True, 1.5, 10**16]),
+    ("/channel/settled-messages", {"message_ids": [1], "state": "answered"}, "state",
+     ["pending", "", 1, None, "ANSWERED"]),
+    ("/channel/settled-messages", {"message_ids": [1], "state": "answered"}, "message_ids",
+     [[], "1", None, [1] * 1001]),
+    ("/channel/settled-messages", {"message_ids": [1], "state": "answered"}, "message_ids[0]",
+     [0, -1, "1", True, None]),
+    ("/channel/unanswered-messages", {"answerer": "h:1"}, "answerer", ["", "a" * 101, 1, None]),
+    ("/channel/unanswered-messages", {"answerer": "h:1"}, "after",
+     [-1, "0", 1.5, True, 10**16]),
 ]
 
 
@@ -493,6 +508,29 @@ async def test_the_ports_contract(port: Backoffice, channel_db: Database) -> Non
             ).claim_no is None
     roles = [m.role for m in lines(channel_db, turn.conversation_id)]
     assert roles == ["user", "bot", "bot", "bot", "bot", "agent", "system", "system", "system"]
+
+
+async def test_unanswered_messages_through_the_port(port: Backoffice,
+                                                   channel_db: Database) -> None:
+    """A message stored with its answerer stays pending until settled; a restarted answerer
+    (the same name) claims it back, another only once its lease ran out, never twice."""
+    user, me = "web-" + uuid.uuid4().hex[:12], "host-a:" + uuid.uuid4().hex[:6]
+    first = await port.user_message("web", user, "一", answerer=me)
+    second = await port.user_message("web", user, "二", answerer=me)
+    assert first is not None and second is not None and first.message_id and second.message_id
+    assert await port.unanswered("host-b:1") == []  # another process: the lease holds
+    claimed = await port.unanswered(me)
+    assert [(u.message_id, u.text, u.channel, u.user) for u in claimed] == [
+        (first.message_id, "一", "web", user), (second.message_id, "二", "web", user)]
+    assert await port.unanswered(me, second.message_id) == []
+    await port.bot_lines([(first.conversation_id, [{"text": "好的"}])], [first.message_id])
+    assert await port.settle([first.message_id, second.message_id], "queued") == 1
+    assert await port.unanswered(me) == []
+    states = {m.id: m.answer_state for m in lines(channel_db, first.conversation_id)}
+    assert states[first.message_id] == "answered" and states[second.message_id] == "queued"
+    with pytest.raises(BackofficeRefused) as refused:
+        await port.settle([first.message_id], "pending")
+    assert refused.value.field == "state"
 
 
 async def test_both_adapters_refuse_alike(port: Backoffice) -> None:

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -368,6 +368,31 @@ def test_serve_runs_on_uvloop_and_freezes_what_start_up_left_alive(
         loop.run_until_complete(runner.cleanup())
         loop.close()
         db.dispose()
+
+
+def test_serve_names_its_instance_by_host_and_port_unless_told(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The name a restarted process answers what its killed predecessor left under."""
+    import socket
+
+    from channels.app import ROUTER
+
+    served: list[web.Application] = []
+    monkeypatch.setattr(web, "run_app", lambda app, **options: served.append(app))
+    db = fresh_database("sqlite", tmp_path)
+    settings = Settings(database_url=db.url, api_token="t", rasa_url="http://127.0.0.1:9",
+                        log_level="INFO", var_dir=tmp_path / "var", notify=NotifyConfig.from_env())
+    try:
+        _serve(settings, db, "127.0.0.1", 8123, scheduler=False)
+        named = replace(settings, instance="slot-1")
+        _serve(named, db, "127.0.0.1", 8123, scheduler=False)
+    finally:
+        db.dispose()
+    assert [app[ROUTER].instance for app in served] == [f"{socket.gethostname()}:8123",
+                                                        "slot-1"]
+    monkeypatch.setenv("XIAOBAO_INSTANCE", " slot-2 ")
+    monkeypatch.setenv("XIAOBAO_VAR_DIR", str(tmp_path / "var"))
+    assert Settings.from_env().instance == "slot-2"
 
 
 def test_up_starts_rasa_and_the_action_server_on_loopback_with_a_token(
