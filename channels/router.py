@@ -84,6 +84,10 @@ class Reply:
         return [str(m["text"]) for m in self.messages if m.get("text")]
 
 
+# a channel's work on a stored message before its turn: the text for the bot, or its answer
+Preparer = Callable[[str, str, dict[str, Any]], Awaitable["str | Reply"]]
+
+
 def visible(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What a user sees of the bot's answer: texts, buttons, images (not control payloads)."""
     return [m for m in messages if m.get("text") or m.get("image") or m.get("buttons")]
@@ -264,6 +268,7 @@ class Router:
         self.locks = TurnOrder()
         self.lines = LineWriter(backoffice)
         self.deliverers: dict[str, Deliverer] = {}
+        self.preparers: dict[str, Preparer] = {}
         self.recovering: set[asyncio.Task[None]] = set()
         self.recovery_slots = asyncio.Semaphore(RECOVERY_AT_ONCE)
 
@@ -278,6 +283,22 @@ class Router:
 
     def register(self, channel: str, deliverer: Deliverer) -> None:
         self.deliverers[channel] = deliverer
+
+    def register_preparer(self, channel: str, preparer: Preparer) -> None:
+        """Work a channel does on a stored message before its turn (a WeChat picture is
+        fetched and attached): in the turn, so a message stored and acknowledged before that
+        work finished is done again after a restart."""
+        self.preparers[channel] = preparer
+
+    async def _prepared(self, channel: str, user: str, text: str, metadata: dict[str, Any],
+                        message_id: int | None) -> str | Reply:
+        """What the bot hears of a stored message, or the channel's own answer to it (then
+        the message counts as answered)."""
+        prepare = self.preparers.get(channel)
+        said = text if prepare is None else await prepare(user, text, metadata)
+        if isinstance(said, Reply) and message_id is not None:
+            await self.backoffice.settle([message_id], "answered")
+        return said
 
     # ---- user messages ----------------------------------------------------------------------
 
@@ -333,7 +354,10 @@ class Router:
         meta = {"channel": rec.channel, "user": rec.user, **rec.metadata}
         if rec.phone:
             meta["phone"] = rec.phone
-        return await self._ask_bot(rec.turn.conversation_id, rec.sender, rec.text, meta,
+        said = await self._prepared(rec.channel, rec.user, rec.text, meta, rec.turn.message_id)
+        if isinstance(said, Reply):
+            return said
+        return await self._ask_bot(rec.turn.conversation_id, rec.sender, said, meta,
                                    rec.turn.message_id)
 
     async def _ask_bot(self, conversation_id: int, sender: str, text: str,
@@ -421,8 +445,9 @@ class Router:
         meta: dict[str, Any] = {"channel": item.channel, "user": item.user, "recovered": True}
         if item.phone:
             meta["phone"] = item.phone
-        reply = await self._ask_bot(item.conversation_id, f"{item.channel}:{item.user}",
-                                    item.text, meta, item.message_id)
+        said = await self._prepared(item.channel, item.user, item.text, meta, item.message_id)
+        reply = said if isinstance(said, Reply) else await self._ask_bot(
+            item.conversation_id, f"{item.channel}:{item.user}", said, meta, item.message_id)
         await self.deliver(item.channel, item.user, reply.messages, item.phone)
         return reply
 

@@ -14,7 +14,8 @@ Protocol (all of it in `WeChatProtocol`):
 
 Delivery (`WeChatChannel`): WeChat waits 5 s for the answer and retries three times. Each push
 is deduplicated (MsgId; FromUserName + CreateTime for events; `Deduper`). A message for the
-bot (text, recognised voice, location, menu click) is stored in the transcript with its dedupe
+bot (text, recognised voice, location, menu click, a picture as its media id) is stored in
+the transcript with its dedupe
 key, in one transaction, before anything answers WeChat, whatever the sender's earlier turns
 are doing; a push that could be neither stored nor spooled gets no `success` (503) so that
 WeChat retries it. The turn then runs in a task: when the
@@ -62,6 +63,8 @@ REPLAY_WINDOW = 300
 # WeChat waits 5 s; the rest of the second is for the network and a busy machine
 PASSIVE_WAIT = 3.5
 DEDUPE_TTL = 600
+MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+PICTURE = re.compile(r"（图片 ([A-Za-z0-9_-]{1,128})）")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 WELCOME = ("您好，欢迎关注！我是小保，您的保险服务助手。\n"
@@ -392,6 +395,7 @@ class WeChatChannel:
         # a prometheus Counter labelled by how turns were answered: passive | cs_api
         self.answers = answers
         router.register("wechat", self.deliver)
+        router.register_preparer("wechat", self.prepare)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/wechat", self.get)
@@ -543,29 +547,37 @@ class WeChatChannel:
             return Reply([], duplicate=True)
         if kind == "voice":
             return Reply([{"text": VOICE_NOT_UNDERSTOOD}])
-        if kind == "image":
-            return await self._image(user, message)
+        if kind == "image":  # no media id WeChat could give back
+            return Reply([{"text": IMAGE_FAILED}])
         if kind == "event":
             return await self._event(user, message)
         return Reply([{"text": UNSUPPORTED}])
 
-    async def _image(self, user: str, message: dict[str, str]) -> Reply:
-        if self.api is None or not message.get("MediaId"):
+    async def prepare(self, user: str, text: str, metadata: dict[str, Any]) -> str | Reply:
+        """A stored picture line (`picture_line`) becomes the document: fetched from WeChat,
+        attached to the user's open claim and read, then the bot hears that it arrived. In the
+        turn, not before `success`: a picture acknowledged then killed is fetched after the
+        restart (WeChat keeps media 3 days). Any other text goes to the bot as it is."""
+        found = PICTURE.fullmatch(text)
+        if found is None or not (metadata.get("picture") == found.group(1)
+                                 or metadata.get("recovered")):
+            return text  # a user typing the line's shape fetches nothing
+        if self.api is None:
             return Reply([{"text": IMAGE_FAILED}])
         try:
-            data, kind = await self.api.media(message["MediaId"])
+            data, kind = await self.api.media(found.group(1))
         except (SendError, aiohttp.ClientError, TimeoutError):
             log.warning("image download failed")
             return Reply([{"text": IMAGE_FAILED}])
         suffix = {"image/png": "png", "image/gif": "gif"}.get(kind, "jpg")
-        upload = Upload(data, f"{message.get('MsgId', 'image')}.{suffix}", kind)
+        upload = Upload(data, f"{found.group(1)[:40]}.{suffix}", kind)
         try:
             attached = await self.backoffice.attach_document("wechat", user, upload)
             claim_no, document_id = attached.claim_no or "", attached.document_id or ""
         except BackofficeUnavailable:
             log.warning("document not attached: the back office is unavailable")
             claim_no, document_id = "", ""
-        return await self.router.handle("wechat", user, document_uploaded(claim_no, document_id))
+        return document_uploaded(claim_no, document_id)
 
     async def _event(self, user: str, message: dict[str, str]) -> Reply:
         event = message.get("Event", "").lower()
@@ -578,8 +590,8 @@ class WeChatChannel:
 
 def bot_text(message: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
     """What a push says to the bot, with its metadata: text, recognised voice, location, a
-    menu click (menu keys are intent names, CONTRACTS.md, NLU: the bot starts that flow);
-    None for the other kinds."""
+    picture (its line, fetched in the turn: `prepare`), a menu click (menu keys are intent
+    names, CONTRACTS.md, NLU: the bot starts that flow); None for the other kinds."""
     kind = message.get("MsgType", "").lower()
     if kind == "text":
         return message.get("Content", ""), {}
@@ -590,11 +602,18 @@ def bot_text(message: dict[str, str]) -> tuple[str, dict[str, Any]] | None:
         text = f"我的位置：{label}（{message.get('Location_X')},{message.get('Location_Y')}）"
         return text, {"location": {"label": label, "lat": message.get("Location_X"),
                                    "lng": message.get("Location_Y")}}
+    if kind == "image" and MEDIA_ID.fullmatch(message.get("MediaId", "")):
+        return picture_line(message["MediaId"]), {"picture": message["MediaId"]}
     key = message.get("EventKey", "")
     if kind == "event" and message.get("Event", "").lower() == "click" \
             and re.fullmatch(r"[a-z_]{1,40}", key):
         return f"/{key}", {}
     return None
+
+
+def picture_line(media_id: str) -> str:
+    """How a picture stands in the transcript until its turn fetches it (`prepare`)."""
+    return f"（图片 {media_id}）"
 
 
 def document_uploaded(claim_no: str, document_id: str) -> str:

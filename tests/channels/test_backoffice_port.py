@@ -202,7 +202,7 @@ async def test_wechat_pushes_over_http(split: Split, wechat_api: WeChatApiStandI
     await pusher.push(image)
     await split.gateway.app[ROUTER].close()
     users = [m.text for m in lines_of(db, "wechat", user) if m.role == "user"]
-    assert users == ["我要报案", '/document_uploaded{"claim_no": ""}']  # not bound: no claim
+    assert users == ["我要报案", "（图片 m-port）"]  # the picture as stored before its turn
     with db.read() as s:
         keys = s.execute(select(func.count()).select_from(ChannelDedupe)).scalar_one()
     assert keys >= 3  # the text push, the event and the image

@@ -6,6 +6,8 @@ an agent), in order, once even when two processes start together."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from backoffice.store.models import Conversation, ConversationMessage
 from channels.app import ROUTER
 from channels.rasa import RasaClient
 from channels.router import BOT_DOWN, Router
+from channels.wechat import picture_line
 from xiaobao.channel_port import InProcessBackoffice
 
 NO_RASA = "http://127.0.0.1:9"  # nothing listens: every turn fails
@@ -243,5 +246,31 @@ async def test_a_push_and_its_retry_at_once_are_stored_once(
         assert [m.text for m in user_lines(channel_db, "wechat", user)] == ["你好"]
         await eventually(lambda: [m.answer_state for m in user_lines(
             channel_db, "wechat", user)] == ["answered"], "the one message answered")
+    finally:
+        await platform.server.close()
+
+
+async def test_a_picture_acknowledged_before_its_fetch_is_fetched_after_a_restart(
+        tmp_path: Path, channel_db: Database, rasa_url: str, wechat_api: WeChatApiStandIn,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A picture's push is stored as its line before `success`; the fetch and the reading
+    happen in its turn. Killed before that turn: the restarted process (same instance name)
+    fetches the picture, the bot hears it arrived and the answer goes out."""
+    user = openid()
+    wechat_api.media["m-late"] = b"\xff\xd8\xff\xe0fake-jpeg"
+    here = f"{socket.gethostname()}:{os.getpid()}"[:100]  # the in-process platform's name
+    turn = await InProcessBackoffice(channel_db).user_message(
+        "wechat", user, picture_line("m-late"), answerer=here)
+    assert turn is not None
+    typed = await InProcessBackoffice(channel_db).user_message(  # the line typed by a user
+        "wechat", openid(), picture_line("m-late"), answerer="another-host:1")
+    assert typed is not None
+    platform = await start_platform(tmp_path, channel_db, rasa_url, platform_env(wechat_api),
+                                    monkeypatch)
+    try:
+        await eventually(lambda: any("资料已收到" in t for t in wechat_api.texts_to(user)),
+                         "the recovered picture answered on WeChat")
+        [line] = user_lines(channel_db, "wechat", user)
+        assert (line.text, line.answer_state) == ("（图片 m-late）", "answered")
     finally:
         await platform.server.close()

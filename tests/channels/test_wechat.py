@@ -257,7 +257,7 @@ async def test_voice_location_image_and_events(start: Start,
     image = message_xml(user, "image", {"PicUrl": "http://x/p.jpg", "MediaId": "m1"})
     assert "资料已收到" in reply_text((await pusher.push(image))[1])
     users = [m["text"] for m in transcript(platform.db, user)["messages"] if m["role"] == "user"]
-    assert users[-1] == '/document_uploaded{"claim_no": ""}'  # no bound party here
+    assert users[-1] == "（图片 m1）"  # fetched in its turn; the bot heard it arrived
     click = message_xml(user, "event", {"Event": "CLICK", "EventKey": "greet"})
     assert "小保" in reply_text((await pusher.push(click))[1])
     for event in ("unsubscribe", "VIEW"):
