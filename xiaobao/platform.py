@@ -5,6 +5,7 @@ Later parts (channels, desk, scheduler) mount here too; the agents' desk is at /
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -120,6 +121,20 @@ def _run_scheduler(scheduler: PlatformScheduler) -> Callable[
     return context
 
 
+@web.middleware
+async def plain_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request bodies are taken as sent: a compressed one is refused before anything reads
+    it, since decompressing would let a small request inflate without bound (and a body that
+    only claims to be compressed would fail as a server error)."""
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        return web.json_response(
+            {"error": {"code": "unsupported_encoding", "field": "Content-Encoding",
+                       "message": "请求体不支持压缩编码（Content-Encoding），请直接发送"}},
+            status=415, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+    return await handler(request)
+
+
 def create_app(settings: Settings, db: Database | None = None, *,
                scheduler: bool = False) -> web.Application:
     db = db or Database(settings.database_url)
@@ -127,7 +142,10 @@ def create_app(settings: Settings, db: Database | None = None, *,
     registry = CollectorRegistry()
     # outermost: every part below sees the client's scheme and address, not the proxy's
     proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
-    app = web.Application(middlewares=[proxies.middleware(), _metrics_middleware(registry)])
+    # bodies are never inflated by the HTTP parser: `plain_bodies` refuses compressed ones
+    app = web.Application(middlewares=[plain_bodies, proxies.middleware(),
+                                       _metrics_middleware(registry)],
+                          handler_args={"auto_decompress": False})
     app[DB] = db
     app[REGISTRY] = registry
     app[TOKEN] = settings.api_token

@@ -224,3 +224,22 @@ def test_the_link_lifetime_is_a_setting(monkeypatch: pytest.MonkeyPatch,
         monkeypatch.setenv("XIAOBAO_DOCUMENT_LINK_DAYS", wrong)
         with pytest.raises(SystemExit):
             Settings.from_env()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/token", "/api/v1/claims", "/api/v1/quotes",
+                                  "/chat/messages", "/desk/login"])
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "GZIP, identity"])
+async def test_a_compressed_body_is_refused_before_it_is_read(
+        sqlite_client: TestClient, path: str, encoding: str) -> None:
+    """A body that claims a compression is refused (415 naming the header), never inflated:
+    a small gzip bomb would otherwise grow without bound, and a false claim was a 500."""
+    import gzip
+
+    for body in (b'{"a": 1}', gzip.compress(b"a" * 10_000_000)):
+        resp = await sqlite_client.post(path, data=body, headers={
+            "Content-Encoding": encoding, "Content-Type": "application/json",
+            "Authorization": f"Bearer {TOKEN}"})
+        assert resp.status == 415, await resp.text()
+        assert (await resp.json())["error"]["field"] == "Content-Encoding"
+    resp = await sqlite_client.get("/healthz")
+    assert resp.status == 200
