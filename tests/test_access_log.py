@@ -76,6 +76,11 @@ def test_no_signature_reaches_the_access_log(serve: tuple[str, Path]) -> None:
     _get(f"{base}/healthz?token=secret-in-a-query-0042")
     assert _get(f"{base}/api/v1/claims?status=reported",
                 headers={"Authorization": f"Bearer {TOKEN}"}) == 200
+    # personal numbers in an ordinary query, percent-encoded as a browser sends them
+    _get(f"{base}/api/v1/complaints?q=151%205174%202938", headers={
+        "Authorization": f"Bearer {TOKEN}"})
+    _get(f"{base}/api/v1/claims?insured_id_number=440514+19430919+0697", headers={
+        "Authorization": f"Bearer {TOKEN}"})
     assert _get(f"{base}/chat/messages?user=web-user-id-55aa&after=0") == 401
     deadline = time.monotonic() + 30  # the last lines are flushed as they are written
     while "GET /chat/messages" not in log.read_text() and time.monotonic() < deadline:
@@ -83,7 +88,7 @@ def test_no_signature_reaches_the_access_log(serve: tuple[str, Path]) -> None:
     text = log.read_text()
     for secret in (verify["signature"], verify["echostr"], verify["nonce"], "ab" * 20,
                    "cd" * 16, "ef" * 16, "secret-in-a-query-0042", "web-user-id-55aa",
-                   "13900001111"):
+                   "13900001111", "5174%202938", "5174 2938", "19430919"):
         assert secret not in text, secret
     for path in ('"GET /wechat?… HTTP/1.1" 200', '"POST /wechat?… HTTP/1.1"',
                  '"GET /ivr/vxml?… HTTP/1.1" 403',

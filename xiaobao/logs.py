@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -28,6 +29,11 @@ def _hide(m: re.Match[str]) -> str:
     names = {part.split("=", 1)[0].lower() for part in query.split("&")}
     if path.startswith(SECRET_QUERY_PATHS) or names & SECRET_PARAMS:
         return f"{path}?…"
+    # a personal number in a query is percent-encoded (`151%205174%202938`): masked decoded
+    plain = urllib.parse.unquote_plus(query)
+    masked = mask_text(plain)
+    if masked != plain:
+        return f"{path}?" + urllib.parse.quote(masked, safe="=&*")
     return m.group(0)
 
 

@@ -351,6 +351,16 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
     claim = cl.Claim(status=cl.REPORTED)
     steps = [("report", cl.REPORTED, actor,
               f"{d.reporter.name}（{d.reporter.relation}）经 {d.channel} 报案")]
+    by_staff = getattr(actor, "role", None) is not None
+    if by_staff and d.facts:  # a person's facts: that person does not approve (four eyes)
+        steps.append(("enter_facts", cl.REPORTED, actor,
+                      "录入理算事实：" + "、".join(sorted(d.facts))))
+    payee, proposed = d.bank_account, None
+    if by_staff and d.bank_account:  # a staff member's account waits for a second person
+        payee, proposed = None, d.bank_account
+        steps.append(("propose_bank_account", cl.REPORTED, actor,
+                      f"申请收款账户 {mask_bank_card(d.bank_account)}，待另一名工作人员确认"
+                      "或银行卡识别核实"))
     needed = [] if problems else list(product.documents_for(d.claim_type))
     if not problems:
         claim.register((), "system")
@@ -365,7 +375,8 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
         incident_date=d.incident_date, incident_place=d.incident_place,
         description=d.description, cause=d.cause, reporter_name=d.reporter.name,
         reporter_relation=d.reporter.relation, reporter_phone=d.reporter.phone,
-        channel=d.channel, reported_on=today, facts=dict(d.facts), bank_account=d.bank_account,
+        channel=d.channel, reported_on=today, facts=dict(d.facts), bank_account=payee,
+        pending_bank_account=proposed, pending_bank_account_by=str(actor) if proposed else None,
         late_report=cl.is_late_report(d.incident_date, today),
         track_rule=("立案核查未通过，待人工处理：" + "；".join(problems)) if problems else None,
     )
@@ -605,11 +616,14 @@ def _try_fast_track(s: Session, row: ClaimRow) -> None:
     except ValidationError:
         result = None
     needs_review = any(d.needs_review for d in _documents(s, row))
+    staff_facts = any(action == "enter_facts" and who != cl.SYSTEM
+                      for action, who in _steps(s, row))
     decision = decide_track(TrackFacts(
         claim_type=row.claim_type, payable=result.payable if result else None,
         excluded=bool(result and result.excluded), documents_complete=not _missing(s, row),
         fields_need_review=needs_review, late_report=row.late_report,
         reopened=row.reopen_count > 0, special_case=row.special_case,
+        facts_by_staff=staff_facts,
     ))
     row.track, row.track_rule = decision.track, decision.rule
     if decision.track == FAST and result is not None:

@@ -5,6 +5,7 @@ payment, and a report that cannot be registered."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from api_testkit import Api
 from test_api_claims_kit import (
@@ -424,3 +425,39 @@ async def test_the_fast_tracks_approval_is_paid_by_any_adjuster(api: Api,
     paid = await act(api, claim["claim_no"], "pay", actor="adjuster.wang",
                      amount=claim["approved"])
     assert paid["status"] == "paid"
+
+
+async def test_a_staff_members_report_is_no_way_around_four_eyes(api: Api,
+                                                                 scheme: Scheme) -> None:
+    """The lone adjuster again: he reports the claim himself with facts he typed and his own
+    card, supplies the documents and tries to pay. His facts keep the fast track out and him
+    from approving; his card waits for a second person; the customer's is never replaced."""
+    me = await staff_headers(api, "adjuster.li")
+    body = report_body(scheme, bank_account=OTHER_CARD)
+    claim = await api.call("POST", "/claims", json_body=body, headers=me, expect=201)
+    no = claim["claim_no"]
+    claim = await supply_all(api, claim)
+    assert claim["status"] == "under_review" and claim["track_rule"].startswith("M11")
+    actors = [(e["action"], e["actor"]) for e in claim["timeline"]]
+    assert ("enter_facts", "adjuster.li") in actors
+    assert ("propose_bank_account", "adjuster.li") in actors
+    await act(api, no, "adjudicate", actor="adjuster.li", facts={})
+    err = await act(api, no, "approve", actor="adjuster.li", expect=403)
+    assert "双人复核" in err["error"]["message"]
+    await act(api, no, "approve", actor="adjuster.wang")
+    # no verified account: nobody pays until a second person confirms (and then not them)
+    due = claim_payable(await api.get(f"/claims/{no}", expect=200))
+    err = await act(api, no, "pay", actor="supervisor.zhao", amount=due, expect=422)
+    assert err["error"]["field"] == "account"
+    await act(api, no, "set_bank_account", actor="adjuster.li", account=OTHER_CARD,
+              expect=403)  # his own proposal
+    await act(api, no, "set_bank_account", actor="supervisor.zhou", account=OTHER_CARD)
+    for chooser in ("adjuster.li", "supervisor.zhou", "adjuster.wang"):
+        err = await act(api, no, "pay", actor=chooser, amount=due, expect=403)
+        assert "双人复核" in err["error"]["message"]
+    paid = await act(api, no, "pay", actor="supervisor.zhao", amount=due)
+    assert paid["status"] == "paid"
+
+
+def claim_payable(claim: dict[str, Any]) -> str:
+    return str(claim["approved"])

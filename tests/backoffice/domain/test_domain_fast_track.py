@@ -33,6 +33,7 @@ def test_a_simple_small_allowance_claim_goes_fast_with_rule_f1() -> None:
     ({"reopened": True}, "M4 重开案件须人工复核"),
     ({"late_report": True}, "M5 报案时间较出险时间明显延迟（保险法第21条），须人工核实"),
     ({"fields_need_review": True}, "M6 单证识别结果有待人工复核或与案件信息不一致"),
+    ({"facts_by_staff": True}, "M11 理算事实由工作人员录入，须由另一名理赔人员审核（双人复核）"),
     ({"payable": None}, "M7 缺少理算所需信息（如入院、出院日期）"),
     ({"excluded": True}, "M8 可能涉及责任免除，须人工审核"),
     ({"payable": Decimal("0.00")}, "M9 理算金额为零，须人工确认"),
