@@ -122,9 +122,13 @@ def _prepare(settings: Settings, members: int) -> Database:
 def _serve(settings: Settings, db: Database, host: str, port: int,
            scheduler: bool = True) -> None:
     base = f"http://{host}:{port}"
+    # a token the operator set is theirs and stays out of the output; a generated one is the
+    # demo's, printed so that it can be used (CONTRACTS.md)
+    token = (f"{settings.api_token[:4]}…（XIAOBAO_API_TOKEN）"
+             if os.environ.get("XIAOBAO_API_TOKEN") else
+             f"{settings.api_token}  (Authorization: Bearer …；仅限本机演示)")
     print(f"小保平台已启动：\n  API      {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)\n"
-          f"  健康检查 {base}/healthz\n  指标     {base}/metrics\n"
-          f"  API 令牌 {settings.api_token}  (Authorization: Bearer …；仅限本机演示)",
+          f"  健康检查 {base}/healthz\n  指标     {base}/metrics\n  API 令牌 {token}",
           flush=True)
     if not settings.instance:  # one process per host and port: a restart takes its place
         settings = dataclasses.replace(settings, instance=f"{socket.gethostname()}:{port}")
