@@ -40,16 +40,23 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
 _HALF_WIDTH = str.maketrans({**{chr(0xFF10 + d): str(d) for d in range(10)},
                              "Ｘ": "X", "ｘ": "x", "\u3000": " ", "\u00a0": " ",
                              "－": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-",
-                             "\u2013": "-", "\u2212": "-"})
-_SEPARATOR = re.compile(r"[ -]")
+                             "\u2013": "-", "\u2212": "-", "．": ".", "／": "/", "＿": "_",
+                             "（": "(", "）": ")",
+                             # invisible characters slipped between digits read as a space
+                             "\u200b": " ", "\u200c": " ", "\u200d": " ", "\u2060": " ",
+                             "\ufeff": " "})
+# what people put between groups of digits: spaces or tabs, or one of - . / _ with spaces
+# around it or not
+SEP = r"(?:[ \t]*[-./_][ \t]*|[ \t]+)"
+_SEPARATOR = re.compile(r"[^0-9Xx]")
 
 
 def _keep(span: str, first: int, last: int) -> str:
     """The digits of `span` but its first `first` and last `last` hidden; separators stay."""
-    total = sum(ch not in " -" for ch in span)
+    total = sum(ch.isdigit() or ch in "Xx" for ch in span)
     out, i = [], 0
     for ch in span:
-        if ch in " -":
+        if not (ch.isdigit() or ch in "Xx"):
             out.append(ch)
             continue
         out.append(ch if i < first or i >= total - last else "*")
@@ -77,9 +84,12 @@ def _grouped_card(m: re.Match[str]) -> str:
 # numbers never form these groups: an ID number must be a real one, a card starts like a card
 # (3, 4, 5, 6 or 9) and is grouped in fours.
 _GROUPED: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (re.compile(r"(?<![0-9A-Za-z-])(?:\d[ -]?){17}[\dXx](?![0-9A-Za-z])"), _grouped_id),
-    (re.compile(r"(?<![0-9A-Za-z-])[3-69]\d{3}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?"
-                r"(?![0-9A-Za-z]|[ -]\d)"), _grouped_card),
+    (re.compile(rf"(?<![0-9A-Za-z./_-])(?:\d{SEP}?){{17}}[\dXx](?![0-9A-Za-z])"), _grouped_id),
+    (re.compile(rf"(?<![0-9A-Za-z./_-])[3-69]\d{{3}}(?:{SEP}\d{{4}}){{3}}(?:{SEP}\d{{1,4}})?"
+                rf"(?![0-9A-Za-z]|{SEP}\d)"), _grouped_card),
+    # a mobile number in groups: 151-5174-2938, 151.5174.2938, 151 - 5174 - 2938, (151)5174 2938
+    (re.compile(rf"(?<![\d./_-])\(?1[3-9]\d\)?(?:{SEP}|(?<=\)))\d{{4}}{SEP}?\d{{4}}"
+                rf"(?![\d]|{SEP}\d)"), lambda m: _keep(m.group(0), 3, 4)),
 )
 
 
