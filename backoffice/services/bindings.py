@@ -154,6 +154,15 @@ class Identification(ChannelUser):
         return "id_last6" if self.id_last6 is not None else "policy_no"
 
 
+def _own_policies(s: Session, party: Party) -> list[str]:
+    """The individual policies the party holds or is insured by: a number that can prove who
+    someone is. A group policy's number is every member's (a whole scheme shares it), so it
+    proves nothing."""
+    return [str(p) for p in s.execute(select(PolicyRow.policy_no).where(
+        or_(PolicyRow.insured_party_id == party.id, PolicyRow.applicant_party_id == party.id),
+        PolicyRow.policy_no.is_not(None)).order_by(PolicyRow.id.desc())).scalars() if p]
+
+
 def _policies_of(s: Session, party: Party) -> list[str]:
     own = s.execute(select(PolicyRow.policy_no).where(
         or_(PolicyRow.insured_party_id == party.id, PolicyRow.applicant_party_id == party.id),
@@ -182,7 +191,7 @@ def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str 
         return False
     if phone is not None:
         return party.phone == phone
-    return policy_no in _policies_of(s, party)
+    return policy_no in _own_policies(s, party)
 
 
 def _counted_source(source: str) -> str:
@@ -209,7 +218,7 @@ def _caller_party(s: Session, cmd: Identification) -> Party | None:
     else:
         policy_no = (cmd.policy_no or "").upper()
         found = [p for p in s.execute(with_phone.limit(MAX_POLICY_HOLDERS)).scalars()
-                 if policy_no in _policies_of(s, p)]
+                 if policy_no in _own_policies(s, p)]
     return found[0] if len(found) == 1 else None
 
 

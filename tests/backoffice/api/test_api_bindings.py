@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from api_testkit import Api, application, id_number, issue_policy, person
+from sqlalchemy import select
+from test_api_claims_kit import Scheme, clock, scheme  # noqa: F401 (fixtures)
+
+from backoffice.store.models import Party
 
 BIRTH = date(1956, 3, 4)
 
@@ -127,3 +131,20 @@ async def test_a_claim_reported_for_a_bound_channel_user(api: Api) -> None:
     found = await api.get(f"/claims?insured_id_number={idn}", expect=200)
     assert {c["claim_no"] for c in found["items"]} == {by_phone["claim_no"],
                                                        by_openid["claim_no"]}
+
+
+async def test_a_group_policys_number_proves_nobody(api: Api, scheme: Scheme  # noqa: F811
+                                                   ) -> None:
+    """Every member of a scheme shares its group policy number: with an ID number, or on the
+    phone with a caller's number, it identifies nobody."""
+    member = scheme.members[0]
+    await api.error("POST", "/bindings", 403, "identity_mismatch", "id_number",
+                    {"channel": "web", "user": "w-group-1", "id_number": member,
+                     "policy_no": scheme.policy_no})
+    with api.client.__dict__["db"].read() as s:
+        phone = s.execute(select(Party.phone).where(Party.id_number == member)).scalar_one()
+    if phone:
+        err = await api.call("POST", "/bindings", expect=403, json_body={
+            "channel": "ivr", "user": "call-group-1", "phone": phone,
+            "policy_no": scheme.policy_no})
+        assert err["error"]["code"] == "identity_mismatch"
