@@ -26,8 +26,13 @@ MAX_PIXELS = 40_000_000
 DECODE_BUDGET = 160 * 1024 * 1024
 # bytes per pixel held while decoding and reducing, by mode: the decoded picture, plus the copy
 # that converting (palette → RGB/RGBA) or reducing with alpha (premultiplied) makes
-_DECODE_COST = {"1": 2, "L": 1, "LA": 4, "P": 9, "PA": 9, "RGB": 3, "RGBA": 8, "CMYK": 7,
+_DECODE_COST = {"1": 2, "L": 1, "LA": 8, "P": 9, "PA": 9, "RGB": 3, "RGBA": 8, "CMYK": 7,
                 "YCbCr": 3, "I;16": 3, "I;16B": 3, "I": 5, "F": 5}
+# formats whose decoders hold more than the picture itself (measured peaks, bench/image_memory):
+# libwebp decodes into its own RGBA buffer before Pillow's copy (~16 bytes a pixel at the peak),
+# TIFF strips are assembled whole (~10); a CMYK JPEG is converted at full size
+_FORMAT_COST = {"WEBP": 16, "TIFF": 10}
+_JPEG_FULL_COST = 9
 PDF_PAGES = 2  # the first pages carry the fields; later pages are attachments
 LONG_SIDE = 1600  # photos are reduced to this: more pixels cost time, not accuracy
 SHORT_SIDE_MIN = 640  # thumbnails are enlarged to this so the detector sees the strokes
@@ -88,9 +93,17 @@ def _check_size(img: Image.Image) -> None:
     decompression bomb: a small file declaring huge dimensions)."""
     width, height = img.size
     pixels = width * height
-    cost = 0 if img.format == "JPEG" else pixels * _DECODE_COST.get(img.mode, 9)
+    cost = pixels * _cost_per_pixel(img)
     if pixels > MAX_PIXELS or cost > DECODE_BUDGET:
         raise _too_large(width, height)
+
+
+def _cost_per_pixel(img: Image.Image) -> int:
+    """Bytes a pixel costs while the picture is decoded and first reduced (0: a JPEG decoded
+    at a reduced scale straight from the DCT, limited by its pixel count only)."""
+    if img.format == "JPEG":
+        return 0 if img.mode in ("RGB", "L") else _JPEG_FULL_COST
+    return max(_FORMAT_COST.get(img.format or "", 0), _DECODE_COST.get(img.mode, 9))
 
 
 def _shrink(img: Image.Image) -> Image.Image:

@@ -69,3 +69,18 @@ def test_orientation_is_applied_after_the_reduction() -> None:
     img.save(out, "JPEG", exif=exif)
     [page] = load_pages(out.getvalue())
     assert page.shape[0] > page.shape[1]  # upright: taller than wide
+
+
+@pytest.mark.parametrize(("fmt", "size", "mode", "save"), [
+    ("WEBP", (7200, 5500), "RGB", {"lossless": True}),  # 1.5 KB, +491 MB when decoded whole
+    ("WEBP", (7200, 5500), "RGB", {}),
+    ("TIFF", (6320, 6320), "L", {"compression": "tiff_deflate"}),
+    ("PNG", (6320, 6320), "LA", {}),
+    ("JPEG", (7300, 5470), "CMYK", {"progressive": True}),
+])
+def test_formats_that_decode_whole_are_bounded_by_what_they_hold(
+        fmt: str, size: tuple[int, int], mode: str, save: dict[str, object]) -> None:
+    """Under the pixel limit, yet each of these held 300–600 MB while decoded: refused from
+    the header, before decoding."""
+    with pytest.raises(ImageTooLarge):
+        load_pages(picture(fmt, *size, mode, **save))
