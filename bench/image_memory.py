@@ -65,7 +65,12 @@ CASES: list[tuple[str, str, int, int, str, dict[str, object]]] = [
     ("largest palette PNG (17.6 MP)", "PNG", 4200, 4200, "P", {}),
     ("largest JPEG (39.9 MP)", "JPEG", 7300, 5470, "RGB", {"quality": 90}),
     ("largest progressive JPEG", "JPEG", 7300, 5470, "RGB", {"progressive": True}),
+    ("largest lossless WebP (10.0 MP)", "WEBP", 3650, 2740, "RGB", {"lossless": True}),
+    ("largest lossy WebP (10.0 MP)", "WEBP", 3650, 2740, "RGB", {}),
+    ("largest LA PNG (19.9 MP)", "PNG", 4470, 4470, "LA", {}),
+    ("largest CMYK JPEG (17.6 MP)", "JPEG", 4200, 4200, "CMYK", {}),
     ("bomb: the issue's PNG 7700×7700", "PNG", 7700, 7700, "RGB", {}),
+    ("bomb: lossless WebP 7200×5500", "WEBP", 7200, 5500, "RGB", {"lossless": True}),
     ("bomb: PNG 30000×30000", "PNG", 30000, 30000, "L", {}),
     ("bomb: JPEG 20000×20000", "JPEG", 20000, 20000, "RGB", {}),
 ]

@@ -402,9 +402,15 @@ class WeChatChannel:
         app.router.add_post("/wechat", self.post)
 
     async def get(self, request: web.Request) -> web.Response:
+        query = dict(request.query)
         try:
-            echo = self.protocol.verify_url(dict(request.query))
+            echo = self.protocol.verify_url(query)
         except Forbidden:
+            return web.Response(status=403, text="forbidden")
+        # the verification's signature is WeChat's like a push's: its (timestamp, nonce) is
+        # spent on this echo, so it cannot sign a forged push afterwards
+        print_ = "verify:" + hashlib.sha256(echo.encode()).hexdigest()[:32]
+        if not await self.deduper.fresh_pair(query["timestamp"], query["nonce"], print_):
             return web.Response(status=403, text="forbidden")
         return web.Response(text=echo)
 

@@ -170,3 +170,22 @@ async def test_a_picture_bomb_sent_on_wechat_is_not_attached(
     assert claims.get_claim(platform.db, claim_no)["documents"] == []
     assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
     assert any("refused: too_large" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_url_verifications_signature_signs_no_push(start: Start) -> None:
+    """The GET that verifies the server URL is signed like a push: its (timestamp, nonce)
+    is spent on it, so a captured verification cannot sign a forged push; the same
+    verification again (WeChat asking twice) still gets its echo."""
+    platform = await start()
+    pusher, user = WeChatPusher(platform.url("/wechat")), openid()
+    query = _signed(pusher)
+    async with aiohttp.ClientSession() as http:
+        for _ in range(2):
+            async with http.get(platform.url("/wechat"), params={**query, "echostr": "77"}
+                                ) as r:
+                assert (r.status, await r.text()) == (200, "77")
+        async with http.get(platform.url("/wechat"), params={**query, "echostr": "78"}) as r:
+            assert r.status == 403  # another echo under the spent pair
+    status, _ = await pusher.push(text_xml(user, "你好"), **query)
+    assert status == 403
+    assert conversations_of(platform.db, user) == 0
