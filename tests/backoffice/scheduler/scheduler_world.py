@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from backoffice.clock import ManualClock
 from backoffice.domain.identity import luhn_ok, make_id_number
-from backoffice.services import claims, policies
+from backoffice.domain.staff import CLAIMS_ADJUSTER
+from backoffice.services import claims, policies, staff
 from backoffice.services.base import SHANGHAI
 from backoffice.store.db import Database
 from backoffice.store.models import Notification, Task
@@ -75,6 +76,9 @@ class World:
 
     def act(self, claim_no: str, action: str, **raw: Any) -> dict[str, Any]:
         role = raw.pop("role", None)  # the rules' approval role, named by the test
+        handler = raw.get("handler")
+        if action == "assign" and handler and not staff.is_staff(self.db, handler):
+            staff.add(self.db, handler, f"{handler}-password", CLAIMS_ADJUSTER)
         return claims.transition(self.db, {"claim_no": claim_no, "action": action, **raw},
                                  "adjuster-1", approval_role=role)
 
