@@ -98,10 +98,14 @@ FORCE:
 # Chinese fonts for the OCR tests and bench, which draw their documents (bench/ocr_synth.py).
 # Debian packages; installed here when missing and we may (root with apt-get), else named.
 OCR_FONT_PKGS := fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-uming
-OCR_FONT_FILE := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+# all three: the synthetic documents draw with each of them (bench/ocr_synth.py), and a machine
+# may have one of them already (another package pulled it in)
+OCR_FONT_FILES := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc \
+  /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/truetype/arphic/uming.ttc
 
 fonts: ## Install the Chinese fonts the OCR tests draw with (Debian, as root) when missing
-	@if [ -f $(OCR_FONT_FILE) ]; then exit 0; fi; \
+	@missing=0; for f in $(OCR_FONT_FILES); do [ -f "$$f" ] || missing=1; done; \
+	if [ $$missing = 0 ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "==> apt-get install $(OCR_FONT_PKGS)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(OCR_FONT_PKGS) >/dev/null 2>&1 || \
