@@ -1,0 +1,62 @@
+"""The rules as rules.md states them, seen through the API: the 5,000 元 payment threshold
+includes 5,000 itself, the 180-day rule is about the accident (not the assessment date), a
+complaint past its 15 days cannot be reclassified out of its breach, and a resident who moves
+into the district is covered from the 1st of the month after registration."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from api_testkit import Api, application, issue_policy, person
+from test_api_claims_kit import (
+    CARD,
+    Scheme,
+    act,
+    advance_to,
+    clock,
+    report,
+    report_body,
+    scheme,
+    supply_all,
+)
+
+from backoffice.domain.calendar import CN_CALENDAR
+
+__all__ = ["clock", "scheme"]  # fixtures
+
+
+# ---- the 5,000 元 threshold ----------------------------------------------------------------
+
+async def _disability_claim_of(api: Api, scheme: Scheme, level: int) -> dict[str, Any]:
+    """A PA-GUARD disability claim (sum insured 50,000: level 10 pays exactly 5,000),
+    adjudicated and approved by an adjuster."""
+    insured = person("林秀英", birth=date(1970, 3, 8), seq=246)
+    body = application(insured, coverages=[
+        {"code": "accidental_death_disability", "sum_insured": "50000.00"}])
+    policy = await issue_policy(api, body)
+    start = date.fromisoformat(policy["start_date"])
+    advance_to(scheme.clock, start + timedelta(days=8))
+    claim = await report(api, {
+        **report_body(scheme, "disability", insured=insured["id_number"],
+                      incident=(start + timedelta(days=1)).isoformat(),
+                      facts={"disability_levels": [level],
+                             "assessment_date": (start + timedelta(days=7)).isoformat()}),
+        "policy_no": policy["policy_no"]})
+    claim = await supply_all(api, claim)
+    no = claim["claim_no"]
+    await act(api, no, "adjudicate")
+    return await act(api, no, "approve")
+
+
+async def test_a_payout_of_exactly_5000_is_paid_within_3_working_days(
+        api: Api, scheme: Scheme) -> None:
+    claim = await _disability_claim_of(api, scheme, level=10)
+    assert claim["status"] == "approved" and claim["approved"] == "5000.00"
+    today = scheme.today()
+    payment = claim["deadlines"]["payment"]
+    assert payment["due"] == CN_CALENDAR.add_working_days(today, 3).isoformat()
+    assert "5,000元及以下" in payment["basis"] and "3个工作日" in payment["basis"]
+    paid = await act(api, claim["claim_no"], "pay", actor="supervisor.zhao", amount="5000.00",
+                     account=CARD, reference="BANK-5000")
+    assert paid["deadlines"]["payment"]["breached"] is False
