@@ -60,3 +60,32 @@ async def test_a_payout_of_exactly_5000_is_paid_within_3_working_days(
     paid = await act(api, claim["claim_no"], "pay", actor="supervisor.zhao", amount="5000.00",
                      account=CARD, reference="BANK-5000")
     assert paid["deadlines"]["payment"]["breached"] is False
+
+
+# ---- the 180-day rule for disability -------------------------------------------------------
+
+async def test_a_disability_assessed_after_day_180_is_paid(api: Api, scheme: Scheme) -> None:
+    """rules.md §4: the disability results from the accident within 180 days; its assessment
+    follows treatment (the condition at day 180 when treatment lasts longer), so is usually
+    dated later — that does not make it late."""
+    preview = await api.post("/adjudication/preview", {
+        "product_code": "CN-ELDER-ACC", "claim_type": "disability",
+        "incident_date": "2025-11-01",
+        "facts": {"disability_levels": [8], "assessment_date": "2026-05-20"}}, expect=200)
+    assert preview["payable"] == "900.00" and preview["reasons"] == []  # 3,000 × 30 %
+    assert "事故后 200 日" in preview["lines"][0]["text"]
+
+    incident = date(2026, 1, 10)
+    assessed = incident + timedelta(days=200)
+    advance_to(scheme.clock, assessed + timedelta(days=5))
+    claim = await supply_all(api, await report(api, report_body(
+        scheme, "disability", insured=scheme.members[1], incident=incident.isoformat(),
+        facts={"disability_levels": [8], "assessment_date": assessed.isoformat()})))
+    claim = await act(api, claim["claim_no"], "adjudicate")
+    assert claim["status"] == "adjudicated" and claim["payable"] == "900.00"
+    assert "按第 180 日的身体状况鉴定" in claim["adjudication_lines"][0]["text"]
+    # a death is still dated by itself: the 181st day after the accident pays nothing
+    late_death = await api.post("/adjudication/preview", {
+        "product_code": "CN-ELDER-ACC", "claim_type": "death", "incident_date": "2025-11-01",
+        "facts": {"death_date": "2026-05-01"}}, expect=200)
+    assert late_death["payable"] == "0.00"
