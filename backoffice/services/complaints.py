@@ -184,7 +184,7 @@ def _act_note(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> 
 
 def _act_classify(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
     c = to_domain(row)
-    c.classify(str(cmd.track), actor)
+    c.classify(str(cmd.track), actor, today_cn())
     default = "认定为情况复杂，时限30日" if c.track == "complex" else "认定为一般投诉，时限15日"
     write_back(s, row, c, "classify", actor, cmd.note or default)
 
@@ -195,7 +195,7 @@ def _act_extend(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -
     is_supervisor = staff is not None and staff.active and roles.allowed(
         staff.role, "complaints.approve_extension")
     c = to_domain(row)
-    c.extend(actor, is_supervisor, actor)
+    c.extend(actor, is_supervisor, actor, today_cn())
     row.extension_approved_by = actor
     write_back(s, row, c, "extend", actor,
                f"情况特别复杂，经 {actor} 审批延长30日；{cmd.note or ''}")

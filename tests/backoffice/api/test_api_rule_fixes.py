@@ -5,6 +5,7 @@ into the district is covered from the 1st of the month after registration."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,8 +21,12 @@ from test_api_claims_kit import (
     scheme,
     supply_all,
 )
+from test_api_complaints import add_staff, as_staff, step
+from test_api_complaints import body as complaint_body
 
 from backoffice.domain.calendar import CN_CALENDAR
+from backoffice.services import complaints
+from backoffice.store.db import Database
 
 __all__ = ["clock", "scheme"]  # fixtures
 
@@ -89,3 +94,52 @@ async def test_a_disability_assessed_after_day_180_is_paid(api: Api, scheme: Sch
         "product_code": "CN-ELDER-ACC", "claim_type": "death", "incident_date": "2025-11-01",
         "facts": {"death_date": "2026-05-01"}}, expect=200)
     assert late_death["payable"] == "0.00"
+
+
+# ---- a complaint past its 15 days ----------------------------------------------------------
+
+async def test_a_breached_complaint_cannot_be_reclassified_out_of_its_breach(
+        api: Api, db: Database, scheme: Scheme) -> None:
+    add_staff(db, "sup.zhao", "handler1")
+    made = await api.post("/complaints", complaint_body(), expect=201)
+    no, received = made["complaint_no"], scheme.today()
+    await step(api, no, "take")
+    advance_to(scheme.clock, received + timedelta(days=16))  # one day past the 15
+
+    before = await api.get(f"/complaints/{no}", expect=200)
+    assert before["clock"]["breached"] is True and before["clock"]["days_left"] == -1
+    refused = await step(api, no, "classify", track="complex", expect=409)
+    assert refused["error"]["field"] == "track"
+    assert made["due_by"] in refused["error"]["message"]
+    # hostile values are refused by name too, and change nothing either
+    await step(api, no, "classify", track="extended", expect=400)
+    await step(api, no, "classify", track=None, expect=400)
+    await step(api, no, "extend", actor="sup.zhao", expect=400)  # not complex
+
+    after = await api.get(f"/complaints/{no}", expect=200)
+    assert after["clock"] == before["clock"] and after["due_by"] == made["due_by"]
+    assert [e["action"] for e in after["timeline"]] == [
+        e["action"] for e in before["timeline"]]
+    breached = await api.get("/complaints?breached=true", expect=200)
+    assert [c["complaint_no"] for c in breached["items"]] == [no]
+    assert complaints.clock_checks(db, scheme.today())["escalated"] == 1
+
+
+async def test_a_complex_complaint_past_its_30_days_cannot_be_extended(
+        api: Api, db: Database, scheme: Scheme) -> None:
+    add_staff(db, "sup.zhao", "handler1")
+    no = (await api.post("/complaints", complaint_body(), expect=201))["complaint_no"]
+    received = scheme.today()
+    await step(api, no, "take")
+    advance_to(scheme.clock, received + timedelta(days=15))  # the due day: still on time
+    assert (await step(api, no, "classify", track="complex"))["clock"]["days_left"] == 15
+    advance_to(scheme.clock, received + timedelta(days=31))
+    # two supervisors' extensions at once: neither turns the breach back
+    headers = await as_staff(api, "sup.zhao")
+    answers = await asyncio.gather(*(
+        api.call("POST", f"/complaints/{no}/transitions", json_body={"action": "extend"},
+                 headers=headers) for _ in range(2)))
+    assert [a["error"]["field"] for a in answers] == ["track", "track"]
+    shown = await api.get(f"/complaints/{no}", expect=200)
+    assert shown["clock"]["track"] == "complex" and shown["clock"]["breached"] is True
+    assert shown["extension_approved_by"] is None
