@@ -9,7 +9,7 @@ import asyncio
 from datetime import date, timedelta
 from typing import Any
 
-from api_testkit import Api, application, issue_policy, person
+from api_testkit import Api, application, id_number, issue_policy, person
 from test_api_claims_kit import (
     CARD,
     Scheme,
@@ -23,10 +23,12 @@ from test_api_claims_kit import (
 )
 from test_api_complaints import add_staff, as_staff, step
 from test_api_complaints import body as complaint_body
+from test_api_group import create_scheme
 
 from backoffice.domain.calendar import CN_CALENDAR
 from backoffice.services import complaints
 from backoffice.store.db import Database
+from backoffice.store.models import Party, Resident
 
 __all__ = ["clock", "scheme"]  # fixtures
 
@@ -143,3 +145,47 @@ async def test_a_complex_complaint_past_its_30_days_cannot_be_extended(
     shown = await api.get(f"/complaints/{no}", expect=200)
     assert shown["clock"]["track"] == "complex" and shown["clock"]["breached"] is True
     assert shown["extension_approved_by"] is None
+
+
+# ---- new residents' cover ------------------------------------------------------------------
+
+AREA = "440514"
+
+
+def _register(db: Database, people: list[tuple[str, date, int, date]]) -> list[str]:
+    """Residents of the district: (name, birth, sequence, registered there on); ID numbers."""
+    ids = []
+    with db.transaction() as s:
+        for name, birth, seq, registered_on in people:
+            party = Party(name=name, gender="female", birth_date=birth,
+                          id_number=id_number(birth, seq, AREA))
+            s.add(party)
+            s.flush()
+            s.add(Resident(party_id=party.id, area_code=AREA, registered_on=registered_on))
+            ids.append(party.id_number)
+    return ids
+
+
+async def test_a_resident_who_moves_in_is_covered_from_the_month_after_registration(
+        api: Api, db: Database) -> None:
+    no = await create_scheme(api, date(2026, 1, 1))
+    people = [("郑美华", date(1950, 2, 2), 2, date(2026, 4, 20)),   # moved in at 76
+              ("许丽娟", date(1958, 6, 6), 4, date(2026, 6, 2)),    # moved in this month
+              ("蔡玉珍", date(1940, 1, 1), 6, date(2001, 5, 5))]    # a resident for years
+    moved_in, this_month, old_resident = _register(db, people)
+    path = f"/group-policies/{no}/auto-enrollment"
+    # two monthly runs at once enroll each resident once
+    answers = await asyncio.gather(*(api.post(path, {"as_of": "2026-06-10"}, expect=200)
+                                     for _ in range(2)))
+    assert sorted(a["enrolled"] for a in answers) == [0, 2]
+
+    async def enrolled_on(idn: str) -> str | None:
+        items = (await api.get(f"/policies?id_number={idn}", expect=200))["items"]
+        return items[0]["enrolled_on"] if items else None
+
+    assert await enrolled_on(moved_in) == "2026-05-01"  # not the policy's 2026-01-01
+    assert await enrolled_on(old_resident) == "2026-01-01"
+    assert await enrolled_on(this_month) is None
+    assert await api.post(path, {"as_of": "2026-07-01"}, expect=200) == {"enrolled": 1}
+    assert await enrolled_on(this_month) == "2026-07-01"
+    await api.error("POST", path, 400, "invalid", "as_of", {"as_of": "2026-06-31"})
