@@ -184,6 +184,19 @@ async def test_a_resident_who_moves_in_is_covered_from_the_month_after_registrat
         return items[0]["enrolled_on"] if items else None
 
     assert await enrolled_on(moved_in) == "2026-05-01"  # not the policy's 2026-01-01
+    # so an accident in her first days in the district, before 1 May, is not covered
+    body = {"policy_no": no, "insured_id_number": moved_in, "claim_type": "hospital_allowance",
+            "incident_date": "2026-04-25", "incident_place": "汕头市潮南区陈店镇",
+            "description": "搬家时摔倒", "channel": "api",
+            "reporter": {"name": "郑小华", "relation": "child", "phone": "13912345679"},
+            "facts": {"admission_date": "2026-04-25", "discharge_date": "2026-04-30"}}
+    before_cover = await api.post("/claims", body, expect=201)
+    assert before_cover["status"] == "reported"  # held for a person, with the reason
+    held = await api.get(f"/claims/{before_cover['claim_no']}", expect=200)
+    assert "不在保单有效期内（2026-05-01 至" in held["track_rule"]
+    covered = await api.post("/claims", {**body, "incident_date": "2026-05-02", "facts": {
+        "admission_date": "2026-05-02", "discharge_date": "2026-05-06"}}, expect=201)
+    assert covered["status"] == "documents_pending"
     assert await enrolled_on(old_resident) == "2026-01-01"
     assert await enrolled_on(this_month) is None
     assert await api.post(path, {"as_of": "2026-07-01"}, expect=200) == {"enrolled": 1}
