@@ -81,6 +81,14 @@ async def test_a_disability_assessed_after_day_180_is_paid(api: Api, scheme: Sch
         "facts": {"disability_levels": [8], "assessment_date": "2026-05-20"}}, expect=200)
     assert preview["payable"] == "900.00" and preview["reasons"] == []  # 3,000 × 30 %
     assert "事故后 200 日" in preview["lines"][0]["text"]
+    # what still refuses an assessment date: before the accident, after today, not a date
+    for bad in ("2025-10-31", (scheme.today() + timedelta(days=1)).isoformat(), "2026-02-30",
+                "20260520", 20260520):
+        await api.error("POST", "/adjudication/preview", 400, "invalid",
+                        "facts.assessment_date", {
+                            "product_code": "CN-ELDER-ACC", "claim_type": "disability",
+                            "incident_date": "2025-11-01",
+                            "facts": {"disability_levels": [8], "assessment_date": bad}})
 
     incident = date(2026, 1, 10)
     assessed = incident + timedelta(days=200)
