@@ -118,6 +118,8 @@ async def test_a_breached_complaint_cannot_be_reclassified_out_of_its_breach(
 
     before = await api.get(f"/complaints/{no}", expect=200)
     assert before["clock"]["breached"] is True and before["clock"]["days_left"] == -1
+    assert "classify" not in before["allowed_actions"]  # the desk no longer offers it
+    assert {"note", "assign", "take"} <= set(before["allowed_actions"])
     refused = await step(api, no, "classify", track="complex", expect=409)
     assert refused["error"]["field"] == "track"
     assert made["due_by"] in refused["error"]["message"]
