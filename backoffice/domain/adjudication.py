@@ -16,8 +16,13 @@ Which coverage pays is found by claim type (`Coverage.claim_types`); how it pays
 | `daily_allowance` | hospital_allowance | paid days × daily amount, with per-stay / per-year caps |
 | `reimbursement` | medical | (expenses − social insurance − deductible) × ratio, capped |
 
-`within_days` (death / disability): the event must happen at most that many days after the
-accident, counted as event date − accident date (180 pays, 181 does not).
+`within_days` (death / disability): the death or disability must result from the accident within
+that many days, counted as event date − accident date (180 pays, 181 does not). A death is
+dated by its death date. A disability is not dated by its assessment: by JR/T 0083 the
+assessment follows treatment, and when treatment has not ended by day 180 the body's condition
+at day 180 is assessed, so the assessment is normally dated later. An assessment after day 180
+therefore still pays (the statement says the condition at day 180 governs); it must only not be
+before the accident or after today.
 
 The statement (`lines`) always adds up: the amounts of every line but the last sum to the
 payable amount, and the last line states it.
@@ -430,11 +435,7 @@ def _transport_death(ctx: _Context) -> Adjudication:
 def _disability(ctx: _Context) -> Adjudication:
     levels = _required(ctx.facts, "disability_levels", "伤残等级")
     name = ctx.coverage.name
-    assessed = ctx.facts.get("assessment_date")
-    if assessed is not None:
-        _days, late = _within_days(ctx, assessed, "facts.assessment_date", "伤残")
-        if late:
-            return _result([_line(f"{name}：{late}", ZERO)], [late])
+    when = _assessment_note(ctx)
     worst, count, raised = governing_level(levels)
     level = worst - 1 if raised else worst
     scale = str(ctx.benefit.get("scale", DEFAULT_SCALE))
@@ -454,12 +455,28 @@ def _disability(ctx: _Context) -> Adjudication:
         why = f"评定伤残 {shown}：多处伤残以最重的 {worst} 级为准"
     text = (
         f"{name}保险金：{why}；保额 {_yuan(ctx.sum_insured)} × {_pct(pct)}"
-        f"（{level} 级，{scale}）= {_yuan(round_yuan(amount))}"
+        f"（{level} 级，{scale}）= {_yuan(round_yuan(amount))}{when}"
     )
     lines = [_line(text, amount)]
     reasons: list[str] = []
     _deduct_paid_before(ctx, lines, reasons, "伤残保险金")
     return _result(lines, reasons)
+
+
+def _assessment_note(ctx: _Context) -> str:
+    """The assessment's day in the statement. Never a refusal: the 180-day rule concerns when
+    the disability results from the accident, and an assessment after day 180 is the normal
+    case for an injury still treated then (the condition at day 180 is what was assessed)."""
+    assessed = ctx.facts.get("assessment_date")
+    if assessed is None:
+        return ""
+    days = (assessed - ctx.incident_date).days  # never negative: parse_facts refused that
+    limit = ctx.benefit.get("within_days")
+    if limit is None or days <= int(limit):
+        return f"（{assessed} 鉴定，事故后 {days} 日）"
+    return (f"（{assessed} 鉴定，事故后 {days} 日：伤残系 {ctx.incident_date} 的意外事故所致，"
+            f"事故后 {int(limit)} 日治疗仍未结束的，按第 {int(limit)} 日的身体状况鉴定，"
+            "鉴定日期晚于该日不影响给付）")
 
 
 def _stay(ctx: _Context) -> tuple[date | None, int]:

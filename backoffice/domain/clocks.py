@@ -24,8 +24,9 @@ Conventions
   `paused` is True. Pauses apply to the decision, review and special-case clocks, never to
   payment, the rejection letter or the advance payment (Art. 25 is precisely about paying what
   the documents already at hand allow).
-- Payment: under 5,000 元 (payout < 5,000.00) → 3 working days; 5,000.00 and above → 7 working
-  days; never later than the 10 calendar days of Art. 23: the earlier date governs.
+- Payment: 5,000 元 or less (payout ≤ 5,000.00: the tender's "5000元以下", and 以下 includes the
+  number itself in Chinese legal usage) → 3 working days; above 5,000.00 → 7 working days;
+  never later than the 10 calendar days of Art. 23: the earlier date governs.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ REJECTION_LETTER_DAYS = 3  # Art. 24: written rejection with reasons within 3 da
 ADVANCE_PAYMENT_DAYS = 60  # Art. 25: pay the determinable part when unsettled after 60 days
 # Tender service promises (working days)
 REVIEW_WORKING_DAYS = 3
-SMALL_PAYOUT_LIMIT = Decimal("5000.00")  # "under 5,000 元": payout < 5000.00
+SMALL_PAYOUT_LIMIT = Decimal("5000.00")  # "5000元以下" includes 5,000: payout <= 5000.00
 SMALL_PAYOUT_WORKING_DAYS = 3
 LARGE_PAYOUT_WORKING_DAYS = 7
 SPECIAL_CASE_WORKING_DAYS = 30
@@ -334,8 +335,8 @@ def special_case_deadline(
 
 
 def payment_working_days(payout: Decimal) -> int:
-    """Tender: 3 working days for a payout under 5,000 元 (< 5,000.00), else 7."""
-    return SMALL_PAYOUT_WORKING_DAYS if payout < SMALL_PAYOUT_LIMIT else LARGE_PAYOUT_WORKING_DAYS
+    """Tender: 3 working days for a payout of 5,000 元 or less (≤ 5,000.00), else 7."""
+    return SMALL_PAYOUT_WORKING_DAYS if payout <= SMALL_PAYOUT_LIMIT else LARGE_PAYOUT_WORKING_DAYS
 
 
 def payment_deadline(
@@ -357,7 +358,7 @@ def payment_deadline(
         return _finish("payment", legal, today, basis, paid_on)
     n = payment_working_days(payout)
     promise = calendar.add_working_days(agreed_on, n)
-    side = "不足5,000元" if n == SMALL_PAYOUT_WORKING_DAYS else "5,000元及以上"
+    side = "5,000元及以下" if n == SMALL_PAYOUT_WORKING_DAYS else "超过5,000元"
     promise_text = f"赔付金额{fmt_cn(payout)}（{side}）{n}个工作日内支付（服务承诺）"
     if promise <= legal:
         basis = f"{promise_text}；{legal_text}；取较早者"

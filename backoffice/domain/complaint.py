@@ -8,6 +8,11 @@ The clock (银行业保险业消费投诉处理管理办法, 2020; see clocks.co
 tell the complainant within 15 days of receipt; 30 for a complex case; a further 30 (60 at
 most) for an especially complex one, only with a supervisor's approval and a notice to the
 complainant. The act that stops the clock is telling the complainant the decision.
+
+A longer time limit is granted while the shorter one runs, never after it has run out: once a
+complaint's clock is breached, reclassifying it as complex or extending it is refused (409 on
+`track`), so a breach cannot be turned back into a complaint on time. Only an appeal (reopen)
+starts a fresh clock.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from backoffice.domain.clocks import ComplaintTrack, Deadline, complaint_deadline
-from backoffice.domain.errors import IllegalTransition, ValidationError
+from backoffice.domain.errors import Conflict, IllegalTransition, ValidationError
 
 RECEIVED = "received"
 ACKNOWLEDGED = "acknowledged"
@@ -79,6 +84,9 @@ class Complaint:
     handler: str | None = None
     notes: int = 0
     reopen_count: int = 0
+    #: the day its clock started (receipt, or the appeal that reopened it); None only in
+    #: bare state-machine checks, where no clock is known
+    received_on: date | None = None
 
     def _check(self, action: str, actor: str) -> str:
         sources, target = _MOVES[action]
@@ -102,23 +110,41 @@ class Complaint:
         self.status = self._check("note", actor)
         self.notes += 1
 
-    def classify(self, track: str, actor: str) -> None:
-        """Standard ↔ complex (情况复杂). Extension beyond 30 days goes through `extend`."""
+    def classify(self, track: str, actor: str, today: date | None = None) -> None:
+        """Standard ↔ complex (情况复杂). Extension beyond 30 days goes through `extend`.
+
+        Complex is a longer limit granted while the 15 days run: once breached, refused."""
         self._check("classify", actor)
         if track not in CLASSIFY_TRACKS:
             raise ValidationError("track", "类别须为 standard 或 complex；再延长30日请用 extend")
         if self.track == ComplaintTrack.EXTENDED:
             raise ValidationError("track", "已经审批延期的投诉不能改回较短时限")
+        if track != self.track:
+            self._refuse_once_breached(today, "认定为情况复杂" if track == "complex"
+                                       else "改为一般投诉")
         self.track = ComplaintTrack(track)
 
-    def extend(self, approved_by: str | None, approver_is_supervisor: bool, actor: str) -> None:
-        """情况特别复杂: a further 30 days, only on a complex case and a supervisor's approval."""
+    def extend(self, approved_by: str | None, approver_is_supervisor: bool, actor: str,
+               today: date | None = None) -> None:
+        """情况特别复杂: a further 30 days, only on a complex case and a supervisor's approval,
+        before the 30 days have run out."""
         self._check("extend", actor)
         if self.track != ComplaintTrack.COMPLEX:
             raise ValidationError("track", "只有已认定为情况复杂（30日）的投诉才能再延长30日")
         if not approved_by or not approver_is_supervisor:
             raise ValidationError("approved_by", "再延长30日须经主管审批，请提供审批主管")
+        self._refuse_once_breached(today, "再延长30日")
         self.track = ComplaintTrack.EXTENDED
+
+    def _refuse_once_breached(self, today: date | None, what: str) -> None:
+        """A time limit is lengthened before it runs out, not after: a breach stays one."""
+        if today is None or self.received_on is None:
+            return
+        c = clock(self.received_on, today, self.track)
+        if c.breached:
+            raise Conflict(
+                f"投诉已超过处理时限（应于 {c.deadline.due} 前告知投诉人，已超时 "
+                f"{-c.days_left} 日），不能再{what}；超时记录予以保留", "track")
 
     def decide(self, actor: str) -> None:
         target = self._check("decide", actor)

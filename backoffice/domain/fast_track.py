@@ -1,7 +1,8 @@
 """Fast track (快速理赔通道): which claims the system may decide alone, and why.
 
-A simple, clear, small claim — a hospital allowance under 5,000 元 with complete, consistent
-documents, reported on time — is adjudicated and approved by the system. Everything else
+A simple, clear, small claim — a hospital allowance of 5,000 元 or less (the tender's
+"5000元以下", which includes 5,000 itself, as the payment clock counts it) with complete,
+consistent documents, reported on time — is adjudicated and approved by the system. Everything else
 queues for people. The decision always carries the rule that made it.
 """
 
@@ -52,8 +53,8 @@ def decide_track(f: TrackFacts) -> TrackDecision:
         (f.payable is None, "M7 缺少理算所需信息（如入院、出院日期）"),
         (f.excluded, "M8 可能涉及责任免除，须人工审核"),
         (f.payable is not None and f.payable <= 0, "M9 理算金额为零，须人工确认"),
-        (f.payable is not None and f.payable >= FAST_TRACK_LIMIT,
-         f"M10 理算金额达到 {fmt_cn(FAST_TRACK_LIMIT)}，超出快速通道权限"),
+        (f.payable is not None and f.payable > FAST_TRACK_LIMIT,
+         f"M10 理算金额超过 {fmt_cn(FAST_TRACK_LIMIT)}，超出快速通道权限"),
     ]
     for applies, rule in manual:
         if applies:
@@ -61,6 +62,6 @@ def decide_track(f: TrackFacts) -> TrackDecision:
     assert f.payable is not None
     return TrackDecision(
         FAST,
-        f"F1 住院津贴 {fmt_cn(f.payable)} 低于 {fmt_cn(FAST_TRACK_LIMIT)}，材料齐全一致、"
+        f"F1 住院津贴 {fmt_cn(f.payable)} 不超过 {fmt_cn(FAST_TRACK_LIMIT)}，材料齐全一致、"
         "按时报案，系统自动理算并审批",
     )

@@ -41,9 +41,14 @@ def parse_row(row: Mapping[str, str | None], min_age: int | None, on: date) -> P
     return person
 
 
-def enrollment_date(birth: date, min_age: int) -> date:
-    """Residents are covered from the 1st of the month after they reach the minimum age."""
+def enrollment_date(birth: date, min_age: int, registered_on: date | None = None) -> date:
+    """Residents are covered from the 1st of the month after they become eligible: after they
+    reach the minimum age and, for one who moves into the area, after they are registered
+    there (the tender: 符合条件后的次月1日, the conditions being the household registration
+    and the age). Someone already of age when registered is covered from the 1st of the month
+    after the registration, never back to the policy's start."""
     birthday = add_months(birth, 12 * min_age)
     if birthday.day != birth.day:  # born 29 Feb: in a common year one comes of age on 1 Mar
         birthday += timedelta(days=1)
-    return add_months(date(birthday.year, birthday.month, 1), 1)
+    eligible = birthday if registered_on is None else max(birthday, registered_on)
+    return add_months(date(eligible.year, eligible.month, 1), 1)

@@ -658,7 +658,9 @@ def preview(db: Database, cmd: AdjudicationPreviewRequest, actor: str = "") -> d
     """理算试算: the same adjudication the claim uses, without a claim."""
     with db.read() as s:
         product = load_product(s, cmd.product_code)
-    result = _adjudicate(product, cmd.claim_type, cmd.incident_date, dict(cmd.facts))
+    # today, as for a claim: a discharge or an assessment dated tomorrow is refused by name
+    result = _adjudicate(product, cmd.claim_type, cmd.incident_date, dict(cmd.facts),
+                         today=today_cn())
     return {"payable": fmt(result.payable),
             "lines": [{"text": ln.text, "amount": fmt(ln.amount)} for ln in result.lines],
             "excluded": result.excluded, "reasons": list(result.reasons)}

@@ -24,7 +24,8 @@ Score = Annotated[int, domain_rule(lambda v, _f: cp.check_score(v)),
 
 def to_domain(row: ComplaintRow) -> cp.Complaint:
     return cp.Complaint(status=row.status, track=row.track, handler=row.handler,
-                        notes=row.notes_count, reopen_count=row.reopen_count)
+                        notes=row.notes_count, reopen_count=row.reopen_count,
+                        received_on=row.received_on)
 
 
 def write_back(s: Session, row: ComplaintRow, c: cp.Complaint, action: str, actor: str,

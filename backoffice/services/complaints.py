@@ -184,7 +184,7 @@ def _act_note(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> 
 
 def _act_classify(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:
     c = to_domain(row)
-    c.classify(str(cmd.track), actor)
+    c.classify(str(cmd.track), actor, today_cn())
     default = "认定为情况复杂，时限30日" if c.track == "complex" else "认定为一般投诉，时限15日"
     write_back(s, row, c, "classify", actor, cmd.note or default)
 
@@ -195,7 +195,7 @@ def _act_extend(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -
     is_supervisor = staff is not None and staff.active and roles.allowed(
         staff.role, "complaints.approve_extension")
     c = to_domain(row)
-    c.extend(actor, is_supervisor, actor)
+    c.extend(actor, is_supervisor, actor, today_cn())
     row.extension_approved_by = actor
     write_back(s, row, c, "extend", actor,
                f"情况特别复杂，经 {actor} 审批延长30日；{cmd.note or ''}")
@@ -309,6 +309,20 @@ def summary(row: ComplaintRow, *, pii: bool = True) -> dict[str, Any]:
             "clock": _clock_json(row)}
 
 
+# a longer limit is granted only while the current one runs (domain.complaint)
+_NOT_ONCE_BREACHED = ("classify", "extend")
+
+
+def _allowed(row: ComplaintRow) -> list[str]:
+    """The steps the desk offers: those the status allows, less a longer limit once breached."""
+    status_allows = cp.allowed_actions(row.status)
+    allowed = [a for a in ACTIONS if a in status_allows or (a == "take" and
+                                                            "assign" in status_allows)]
+    if clock_of(row).breached:
+        allowed = [a for a in allowed if a not in _NOT_ONCE_BREACHED]
+    return allowed
+
+
 def view(s: Session, row: ComplaintRow, *, pii: bool = True) -> dict[str, Any]:
     events = s.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == row.id)
                        .order_by(ComplaintEvent.id)).scalars()
@@ -323,8 +337,7 @@ def view(s: Session, row: ComplaintRow, *, pii: bool = True) -> dict[str, Any]:
         "escalated_on": row.escalated_on.isoformat() if row.escalated_on else None,
         "closed_on": row.closed_on.isoformat() if row.closed_on else None,
         "reopen_count": row.reopen_count,
-        "allowed_actions": [a for a in ACTIONS if (a == "take" and "assign" in
-                            cp.allowed_actions(row.status)) or a in cp.allowed_actions(row.status)],
+        "allowed_actions": _allowed(row),
         "timeline": [{"at": e.at.isoformat(), "action": e.action, "status": e.status,
                       "actor": e.actor, "note": e.note} for e in events],
     }

@@ -460,28 +460,33 @@ class AutoEnroll(Command):
 @takes(AutoEnroll)
 def auto_enroll(db: Database, cmd: AutoEnroll, actor: str) -> int:
     """Monthly: residents of the scheme's area who have reached the minimum age are enrolled
-    from the 1st of the month after their birthday, with no application. Idempotent."""
+    from the 1st of the month after they became eligible — their birthday, or their
+    registration in the area when they moved in later — with no application. Idempotent."""
     as_of = business_date(cmd.as_of, "as_of") if cmd.as_of else today_cn()
     policy_no = cmd.policy_no
     with db.transaction() as s:
         policy, product = _group_policy(s, policy_no)
         areas = product.eligibility.get("area_codes") or []
         min_age = int(product.eligibility.get("min_age", 0))
-        # enrollment_date(birth) <= as_of  ⇔  the birthday fell before as_of's month began
+        # enrollment_date(...) <= as_of  ⇔  both the birthday and the registration in the
+        # area fell before as_of's month began
         first_of_month = as_of.replace(day=1)
         latest_birth = add_months(first_of_month - timedelta(days=1), -12 * min_age)
         on_roster = exists().where(and_(RosterMember.policy_id == policy.id,
                                         RosterMember.party_id == Party.id))
         due = s.execute(
-            select(Party.id, Party.birth_date).join(Resident, Resident.party_id == Party.id)
-            .where(Resident.area_code.in_(areas), Party.birth_date <= latest_birth, ~on_roster)
+            select(Party.id, Party.birth_date, Resident.registered_on)
+            .join(Resident, Resident.party_id == Party.id)
+            .where(Resident.area_code.in_(areas), Party.birth_date <= latest_birth,
+                   Resident.registered_on < first_of_month, ~on_roster)
         ).all()
         assert policy.start_date is not None
         rows = [
             {"policy_id": policy.id, "party_id": pid, "status": "active",
              "source": "auto_enrollment",
-             "enrolled_on": max(enrollment_date(birth, min_age), policy.start_date)}
-            for pid, birth in due
+             "enrolled_on": max(enrollment_date(birth, min_age, registered_on),
+                                policy.start_date)}
+            for pid, birth, registered_on in due
         ]
         if rows:
             s.execute(insert(RosterMember), rows)

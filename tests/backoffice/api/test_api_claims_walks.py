@@ -345,9 +345,9 @@ async def test_adjudication_preview(api: Api, scheme: Scheme) -> None:
     preview = await api.post("/adjudication/preview", {
         "product_code": "CN-ELDER-ACC", "claim_type": "hospital_allowance",
         "incident_date": "2026-03-01",
-        "facts": {"admission_date": "2026-03-01", "discharge_date": "2026-07-01"}},
+        "facts": {"admission_date": "2026-03-01", "discharge_date": "2026-05-31"}},
         expect=200)
-    assert preview["payable"] == "2700.00"  # 122 days, 90 paid per stay
+    assert preview["payable"] == "2700.00"  # 91 days, 90 paid per stay
     assert preview["lines"][-1] == {"text": preview["lines"][-1]["text"], "amount": "2700.00"}
     assert any("90 天" in ln["text"] for ln in preview["lines"])
     for transport, amount in (("motor_vehicle", "30000.00"), ("ship", "50000.00"),

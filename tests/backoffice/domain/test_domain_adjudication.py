@@ -238,8 +238,12 @@ def test_governing_level(levels: list[int], expected: tuple[int, int, bool]) -> 
     [
         ({"assessment_date": after(180)}, D(0), D("2400.00")),
         ({"assessment_date": "2024-06-29"}, D(0), D("2400.00")),
-        ({"assessment_date": "2024-06-30"}, D(0), D("0.00")),  # day 181
-        ({"assessment_date": after(181)}, D(0), D("0.00")),
+        # the 180 days run to the disability, not to its assessment (JR/T 0083: assessed after
+        # treatment, at day 180 at the latest for the condition then, so usually dated later)
+        ({"assessment_date": "2024-06-30"}, D(0), D("2400.00")),  # day 181
+        ({"assessment_date": after(181)}, D(0), D("2400.00")),
+        ({"assessment_date": after(200)}, D(0), D("2400.00")),
+        ({"assessment_date": after(400)}, D(0), D("2400.00")),
         ({}, D("900.00"), D("1500.00")),  # re-assessment: earlier disability deducted
         ({}, D("3000.00"), D("0.00")),
     ],
@@ -255,6 +259,27 @@ def test_elder_disability_within_180_days_and_paid_before(
     )
     assert result.payable == payable
     assert_statement(result)
+
+
+def test_an_assessment_after_day_180_says_the_condition_at_day_180_governs() -> None:
+    """rules.md §4: the 180-day rule concerns when the disability results from the accident;
+    an injury still treated at day 180 is assessed on the condition then, usually later."""
+    within = texts(run("CN-ELDER-ACC", "disability",
+                       {"disability_levels": [3], "assessment_date": after(150)}))
+    assert f"{after(150)} 鉴定，事故后 150 日" in within and "第 180 日" not in within
+    late = run("CN-ELDER-ACC", "disability",
+               {"disability_levels": [3], "assessment_date": after(210)})
+    assert late.payable == D("2400.00") and late.reasons == ()
+    assert "事故后 210 日" in texts(late) and "按第 180 日的身体状况鉴定" in texts(late)
+    assert_statement(late)
+    # still refused: an assessment before the accident, or after today
+    for day, today in ((after(-1), None), (after(210), ACCIDENT + timedelta(days=200))):
+        with pytest.raises(ValidationError) as err:
+            run("CN-ELDER-ACC", "disability", {"disability_levels": [3], "assessment_date": day},
+                today=today)
+        assert err.value.field == "facts.assessment_date"
+    # a death is still dated by the death: day 181 pays nothing
+    assert run("CN-ELDER-ACC", "death", {"death_date": after(181)}).payable == D("0.00")
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,7 +539,8 @@ def test_guard_allowance_explains_deductible_days() -> None:
             {"sums_insured": {"accidental_death_disability": D("200000")}},
             D("20000.00"),
         ),
-        ("disability", {"disability_levels": [1], "assessment_date": after(181)}, {}, D("0.00")),
+        ("disability", {"disability_levels": [1], "assessment_date": after(181)}, {},
+         D("100000.00")),  # assessed after day 180: still a disability from the accident
     ],
 )
 def test_guard_death_and_disability(

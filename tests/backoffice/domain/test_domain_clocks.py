@@ -198,8 +198,8 @@ def test_special_case_across_spring_festival_2026() -> None:
     [
         (Decimal("0.01"), 3),
         (Decimal("4999.99"), 3),
-        (Decimal("5000.00"), 7),  # "under 5,000 元": 5,000 itself gets 7
-        (Decimal("5000"), 7),
+        (Decimal("5000.00"), 3),  # "5000元以下" includes 5,000 itself (rules.md: ≤ 5,000)
+        (Decimal("5000"), 3),
         (Decimal("5000.01"), 7),
         (Decimal("100000"), 7),
     ],
@@ -213,8 +213,10 @@ def test_payment_threshold(payout: Decimal, days: int) -> None:
     [
         # Mon 2 Mar 2026: 3 wd → Thu 5 Mar; legal 12 Mar
         (MON, Decimal("4999.99"), D(2026, 3, 5), "服务承诺"),
+        # exactly 5,000 is still "5000元以下": 3 wd → Thu 5 Mar
+        (MON, Decimal("5000.00"), D(2026, 3, 5), "服务承诺"),
         # 7 wd → 3, 4, 5, 6, 9, 10, 11 Mar; legal 12 Mar
-        (MON, Decimal("5000.00"), D(2026, 3, 11), "服务承诺"),
+        (MON, Decimal("5000.01"), D(2026, 3, 11), "服务承诺"),
         # Fri 26 Sep 2025, 3 wd: Sun 28 (1), 29 (2), 30 (3); legal 6 Oct
         (D(2025, 9, 26), Decimal("800"), D(2025, 9, 30), "服务承诺"),
         # same day, 7 wd would be 13 Oct (28, 29, 30 Sep, 9, 10, 11, 13 Oct): legal 6 Oct wins,
@@ -240,11 +242,11 @@ def test_payment_due_is_the_earlier_of_law_and_promise(
 
 
 def test_payment_basis_says_which_side_of_5000() -> None:
-    small = payment_deadline(MON, Decimal("4999.99"), MON)
-    large = payment_deadline(MON, Decimal("5000.00"), MON)
-    assert "4,999.99 元" in small.basis and "不足5,000元" in small.basis
+    small = payment_deadline(MON, Decimal("5000.00"), MON)
+    large = payment_deadline(MON, Decimal("5000.01"), MON)
+    assert "5,000.00 元" in small.basis and "5,000元及以下" in small.basis
     assert "3个工作日" in small.basis
-    assert "5,000.00 元" in large.basis and "5,000元及以上" in large.basis
+    assert "5,000.01 元" in large.basis and "超过5,000元" in large.basis
     assert "7个工作日" in large.basis
 
 
@@ -473,7 +475,8 @@ def test_an_open_pause_holds_the_decision_but_not_an_expired_review() -> None:
 
 @pytest.mark.parametrize(
     ("payout", "due"),
-    [(Decimal("4999.99"), D(2026, 3, 5)), (Decimal("5000.00"), D(2026, 3, 11))],
+    [(Decimal("4999.99"), D(2026, 3, 5)), (Decimal("5000.00"), D(2026, 3, 5)),
+     (Decimal("5000.01"), D(2026, 3, 11))],
 )
 def test_claim_payment_threshold(payout: Decimal, due: date) -> None:
     events = ClaimEvents(

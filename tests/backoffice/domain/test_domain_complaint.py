@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from backoffice.domain import complaint as cp
-from backoffice.domain.errors import IllegalTransition, ValidationError
+from backoffice.domain.errors import Conflict, IllegalTransition, ValidationError
 
 RECEIVED = date(2026, 9, 28)  # a Monday before the National Day holiday
 
@@ -137,6 +137,54 @@ def test_extension_needs_complex_and_a_supervisor() -> None:
     assert c.track == "extended"
     with pytest.raises(ValidationError):
         c.classify("standard", "h")
+
+
+# (current track, step, today) → refused once the current clock is breached; a breach stays one.
+# Received 28 Sep: the 15 days run to 13 Oct, the 30 to 28 Oct.
+LONGER_LIMITS = [
+    ("standard", "complex", date(2026, 10, 1), None),
+    ("standard", "complex", date(2026, 10, 13), None),  # the due day itself: still on time
+    ("standard", "complex", date(2026, 10, 14), "2026-10-13"),
+    ("standard", "complex", date(2026, 12, 31), "2026-10-13"),
+    ("complex", "extend", date(2026, 10, 20), None),
+    ("complex", "extend", date(2026, 10, 28), None),
+    ("complex", "extend", date(2026, 10, 29), "2026-10-28"),
+    ("complex", "standard", date(2026, 10, 29), "2026-10-28"),
+    # shortening while the longer limit still runs is honest: it may become a breach
+    ("complex", "standard", date(2026, 10, 20), None),
+    ("complex", "complex", date(2026, 10, 20), None),  # no change, nothing to refuse
+]
+
+
+@pytest.mark.parametrize(("track", "step", "today", "breached_due"), LONGER_LIMITS)
+def test_no_longer_limit_once_breached(track: str, step: str, today: date,
+                                       breached_due: str | None) -> None:
+    c = cp.Complaint(status="investigating", track=track, handler="h", notes=1,
+                     received_on=RECEIVED)
+
+    def do() -> None:
+        if step == "extend":
+            c.extend("sup", True, "sup", today)
+        else:
+            c.classify(step, "h", today)
+
+    if breached_due is None:
+        do()
+        assert c.track == ("extended" if step == "extend" else step)
+        return
+    with pytest.raises(Conflict) as err:
+        do()
+    assert err.value.field == "track" and breached_due in err.value.message
+    assert "超时记录予以保留" in err.value.message
+    assert c.track == track  # nothing changed
+    assert cp.clock(RECEIVED, today, c.track).breached
+
+
+def test_an_appeal_runs_a_fresh_clock_that_may_be_lengthened() -> None:
+    appeal = date(2026, 12, 1)
+    c = cp.Complaint(status="reopened", handler="h", received_on=appeal)
+    c.classify("complex", "h", date(2026, 12, 10))
+    assert c.track == "complex"
 
 
 @pytest.mark.parametrize("score", [0, 6, "5", 4.0, True, None])

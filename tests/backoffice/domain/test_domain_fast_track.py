@@ -19,7 +19,7 @@ SIMPLE = TrackFacts(
 def test_a_simple_small_allowance_claim_goes_fast_with_rule_f1() -> None:
     decision = decide_track(SIMPLE)
     assert decision.track == FAST
-    assert decision.rule == ("F1 住院津贴 300.00 元 低于 5,000.00 元，材料齐全一致、按时报案，"
+    assert decision.rule == ("F1 住院津贴 300.00 元 不超过 5,000.00 元，材料齐全一致、按时报案，"
                              "系统自动理算并审批")
 
 
@@ -38,8 +38,8 @@ def test_a_simple_small_allowance_claim_goes_fast_with_rule_f1() -> None:
     ({"excluded": True}, "M8 可能涉及责任免除，须人工审核"),
     ({"payable": Decimal("0.00")}, "M9 理算金额为零，须人工确认"),
     ({"payable": Decimal("-1.00")}, "M9 理算金额为零，须人工确认"),
-    ({"payable": Decimal("5000.00")}, "M10 理算金额达到 5,000.00 元，超出快速通道权限"),
-    ({"payable": Decimal("12345.67")}, "M10 理算金额达到 5,000.00 元，超出快速通道权限"),
+    ({"payable": Decimal("5000.01")}, "M10 理算金额超过 5,000.00 元，超出快速通道权限"),
+    ({"payable": Decimal("12345.67")}, "M10 理算金额超过 5,000.00 元，超出快速通道权限"),
 ])
 def test_each_manual_rule_alone(change: dict[str, object], rule: str) -> None:
     decision = decide_track(replace(SIMPLE, **change))  # type: ignore[arg-type]
@@ -62,8 +62,8 @@ def test_the_rules_apply_in_order() -> None:
         ({"fields_need_review": False}, "M7"),
         ({"payable": Decimal("0.00")}, "M8"),
         ({"excluded": False}, "M9"),
-        ({"payable": Decimal("5000.00")}, "M10"),
-        ({"payable": Decimal("4999.99")}, "F1"),
+        ({"payable": Decimal("5000.01")}, "M10"),
+        ({"payable": Decimal("5000.00")}, "F1"),
     ]
     for change, number in steps:
         facts = replace(facts, **change)  # type: ignore[arg-type]
@@ -72,11 +72,12 @@ def test_the_rules_apply_in_order() -> None:
         assert decision.track == (FAST if number == "F1" else MANUAL)
 
 
-def test_the_limit_is_exclusive() -> None:
+def test_the_limit_includes_5000_itself() -> None:
+    """The tender's "5000元以下" includes 5,000 (rules.md: ≤ 5,000), as the payment clock."""
+    above = decide_track(replace(SIMPLE, payable=Decimal("5000.01")))
     at_limit = decide_track(replace(SIMPLE, payable=Decimal("5000.00")))
-    below = decide_track(replace(SIMPLE, payable=Decimal("4999.99")))
-    assert (at_limit.track, below.track) == (MANUAL, FAST)
-    assert below.rule.startswith("F1 住院津贴 4,999.99 元 低于 5,000.00 元")
+    assert (above.track, at_limit.track) == (MANUAL, FAST)
+    assert at_limit.rule.startswith("F1 住院津贴 5,000.00 元 不超过 5,000.00 元")
     assert decide_track(replace(SIMPLE, payable=Decimal("0.01"))).track == FAST
 
 

@@ -150,6 +150,31 @@ def test_enrollment_date(birth: date, min_age: int, expected: date) -> None:
     assert enrollment_date(birth, min_age) == expected
 
 
+@pytest.mark.parametrize(
+    ("birth", "registered_on", "expected"),
+    [
+        # long a resident: the birthday decides (the policy's start is the service's floor)
+        (date(1966, 3, 15), date(2000, 1, 1), date(2026, 4, 1)),
+        # moved in at 70: from the 1st of the month after registration, not back to any start
+        (date(1956, 8, 8), date(2026, 5, 20), date(2026, 6, 1)),
+        (date(1956, 8, 8), date(2026, 5, 1), date(2026, 6, 1)),  # registered on a 1st
+        (date(1956, 8, 8), date(2026, 5, 31), date(2026, 6, 1)),
+        (date(1956, 8, 8), date(2026, 12, 31), date(2027, 1, 1)),  # over the year end
+        # moved in at 59, turns 60 later: the birthday decides
+        (date(1966, 9, 10), date(2026, 2, 3), date(2026, 10, 1)),
+        # turns 60 and registers in the same month: the 1st of the next
+        (date(1966, 7, 2), date(2026, 7, 20), date(2026, 8, 1)),
+        # registers the month after turning 60: the registration decides
+        (date(1966, 7, 2), date(2026, 8, 3), date(2026, 9, 1)),
+    ],
+)
+def test_a_new_resident_is_covered_from_the_month_after_registration(
+        birth: date, registered_on: date, expected: date) -> None:
+    """Tender (seeds/004): 起始时间为符合条件后的次月1日 — registered in the district and 60."""
+    assert enrollment_date(birth, 60, registered_on) == expected
+    assert enrollment_date(birth, 60, registered_on) >= enrollment_date(birth, 60)
+
+
 def _first_day_of_age(birth: date, min_age: int) -> date:
     """The first day age_on reports min_age, found by walking (independent of add_months)."""
     day = date(birth.year + min_age, birth.month, 1) - timedelta(days=1)

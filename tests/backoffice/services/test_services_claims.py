@@ -362,7 +362,7 @@ def test_each_document_ticks_itself_off_and_the_last_one_fast_tracks(
     assert done["claim_status"] == "approved"
     assert row(db, no).documents_complete_on == TODAY
     assert after["track"] == "fast"
-    assert after["track_rule"] == ("F1 住院津贴 240.00 元 低于 5,000.00 元，材料齐全一致、"
+    assert after["track_rule"] == ("F1 住院津贴 240.00 元 不超过 5,000.00 元，材料齐全一致、"
                                    "按时报案，系统自动理算并审批")
     assert (after["payable"], after["approved"]) == ("240.00", "240.00")
     assert after["adjudication_lines"] == [

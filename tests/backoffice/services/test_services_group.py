@@ -264,14 +264,17 @@ def test_import_is_audited(db: Database, scheme: str, factory: Factory) -> None:
 
 # ---- auto-enrollment -------------------------------------------------------------------------
 
-def _residents(db: Database, people: list[tuple[str, date, int, str]]) -> None:
+def _residents(db: Database, people: list[tuple[str, date, int, str]],
+               registered_on: dict[str, date] | None = None) -> None:
+    """Residents of `area`, registered there long ago unless `registered_on` names a day."""
     with db.transaction() as s:
         for name, birth, seq, area in people:
             party = Party(name=name, gender="male" if seq % 2 else "female", birth_date=birth,
                           id_number=make_id_number(area, birth, seq), phone="13800003333")
             s.add(party)
             s.flush()
-            s.add(Resident(party_id=party.id, area_code=area, registered_on=date(2000, 1, 1)))
+            day = (registered_on or {}).get(name, date(2000, 1, 1))
+            s.add(Resident(party_id=party.id, area_code=area, registered_on=day))
 
 
 def test_auto_enroll_from_the_first_of_the_month_after_the_60th_birthday(
@@ -316,6 +319,30 @@ def test_auto_enroll_from_the_first_of_the_month_after_the_60th_birthday(
     assert enrolled["丁"] == enrolled["戊"] == date(2026, 7, 1)
     assert "己" not in enrolled and "辛" not in enrolled
     assert _premium_fen(db, scheme) == 7 * 1000
+
+
+def test_a_new_resident_is_covered_from_the_month_after_registration(
+    db: Database, scheme: str
+) -> None:
+    """Moving into the district is what makes an older person eligible: cover starts on the
+    1st of the month after registration, never back to the policy's start (START)."""
+    _residents(db, [
+        ("甲", date(1950, 2, 2), 1, AREA),   # 76, registered 20 Apr → from 1 May
+        ("乙", date(1955, 5, 5), 3, AREA),   # 71, registered 1 Mar → from 1 Apr
+        ("丙", date(1966, 1, 9), 5, AREA),   # 60 in Jan, registered 31 May → from 1 Jun
+        ("丁", date(1944, 4, 4), 7, AREA),   # registered 3 Jun, the month of as_of → not yet
+        ("戊", date(1966, 6, 1), 9, AREA),   # registered 1 Feb at 59, 60 in June → not yet
+        ("己", date(1948, 8, 8), 11, AREA),  # registered before the policy began → START
+    ], registered_on={"甲": date(2026, 4, 20), "乙": date(2026, 3, 1),
+                      "丙": date(2026, 5, 31), "丁": date(2026, 6, 3),
+                      "戊": date(2026, 2, 1), "己": date(2025, 12, 31)})
+    assert _auto_enroll(db, scheme, date(2026, 6, 10)) == 4
+    assert {r[1]: r[2] for r in _roster(db, scheme)} == {
+        "甲": date(2026, 5, 1), "乙": date(2026, 4, 1), "丙": date(2026, 6, 1), "己": START}
+    assert _auto_enroll(db, scheme, date(2026, 6, 30)) == 0
+    assert _auto_enroll(db, scheme, date(2026, 7, 1)) == 2
+    enrolled = {r[1]: r[2] for r in _roster(db, scheme)}
+    assert enrolled["丁"] == enrolled["戊"] == date(2026, 7, 1)
 
 
 def test_auto_enroll_only_into_a_covered_group_policy(
