@@ -27,9 +27,11 @@ DECIDED_STATUSES = frozenset({"adjudicated", "pending_approval", "approved", "pa
 SETTLED_STATUSES = frozenset({"approved", "paid", "closed"})
 DEATH_TYPES = frozenset({"death", "transport_death"})
 STAY_TYPES = frozenset({"hospital_allowance", "medical"})
-FREQUENT_CLAIMS = 3  # claims by one insured within a year (this one included)
+FREQUENT_CLAIMS = 3  # incidents claimed by one insured within a year (this one included)
 FREQUENT_WINDOW = timedelta(days=365)
-FREQUENT_INSUREDS = 3  # insureds one reporter phone reports for (this one included)
+#: insureds one reporter phone reports for within a year (this one included): more than a
+#: family's two parents and two parents-in-law
+FREQUENT_INSUREDS = 5
 MIN_HOSPITAL_LEVEL = 2
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
 
@@ -284,24 +286,27 @@ def _not_accident(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
     if not f.diagnosis or f.claim_type not in STAY_TYPES | {"disability"}:
         return
     reading = read_diagnosis(f.diagnosis)
+    shown = f.diagnosis[:100]
     ill = "、".join(f"{t}（{c}）" for t, c in reading.illnesses)
     if reading.verdict == "illness":
-        yield Flag("not_accident", f"出院诊断“{f.diagnosis}”为疾病（{ill}），"
+        yield Flag("not_accident", f"出院诊断“{shown}”为疾病（{ill}），"
                    "不属意外伤害，须人工核实事故经过")
     elif reading.verdict == "injury_with_illness":
         hurt = "、".join(f"{t}（{c}）" for t, c in reading.injuries)
-        yield Flag("not_accident", f"出院诊断“{f.diagnosis}”含损伤（{hurt}）及疾病（{ill}），"
+        yield Flag("not_accident", f"出院诊断“{shown}”含损伤（{hurt}）及疾病（{ill}），"
                    "损伤可能由疾病引起，须人工复核")
 
 
 # ---- frequency -------------------------------------------------------------------------------
 
 def _frequent(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
-    recent = [o.claim_no for o in live
+    # incidents, not claims: one accident may rightly give a stay, a disability and a death
+    recent = [o for o in live
               if abs((o.incident_date - f.incident_date).days) < FREQUENT_WINDOW.days]
-    if len(recent) + 1 >= FREQUENT_CLAIMS:
-        yield Flag("frequent", f"被保险人 12 个月内共有 {len(recent) + 1} 次理赔申请",
-                   tuple(sorted(recent)))
+    incidents = {o.incident_date for o in recent} | {f.incident_date}
+    if len(incidents) >= FREQUENT_CLAIMS:
+        yield Flag("frequent", f"被保险人 12 个月内共有 {len(incidents)} 次出险理赔申请",
+                   tuple(sorted(o.claim_no for o in recent)))
     insureds = {who for _, who in f.reporter_other_insureds}
     if len(insureds) + 1 >= FREQUENT_INSUREDS:
         claims = tuple(sorted({no for no, _ in f.reporter_other_insureds}))
@@ -328,11 +333,12 @@ def hospital_level(name: str) -> int | None:
 def _hospital_level(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
     if f.claim_type != "hospital_allowance":
         return
-    level = f.hospital_level
-    if level is None and f.hospital:
-        level = hospital_level(f.hospital)
+    # the list's level of a known hospital outranks a level typed in or reported
+    level = hospital_level(f.hospital) if f.hospital else None
+    if level is None:
+        level = f.hospital_level
     if level is not None and level < MIN_HOSPITAL_LEVEL:
-        where = f"“{f.hospital}”" if f.hospital else "住院医院"
+        where = f"“{f.hospital[:60]}”" if f.hospital else "住院医院"
         yield Flag("hospital_level", f"{where}为{LEVEL_NAMES.get(level, str(level))}医院，"
                    "住院津贴限二级及以上医院住院，不予给付")
 

@@ -96,7 +96,8 @@ PLANTED = [
     ("frequent", replace(CLEAN["disability"], other_claims=(
         other("CL-1", incident_date=D("2025-10-01")), other("CL-2", incident_date=D("2026-01-05")),
     ))),
-    ("frequent", replace(BASE, reporter_other_insureds=(("CL-X", 7), ("CL-Y", 8)))),
+    ("frequent", replace(BASE, reporter_other_insureds=(
+        ("CL-X", 7), ("CL-Y", 8), ("CL-Z", 9), ("CL-W", 10)))),
     ("hospital_level", replace(BASE, hospital="汕头市潮南区陈店镇卫生院")),
     ("hospital_level", replace(BASE, hospital=None, hospital_level=1)),
 ]
@@ -151,6 +152,17 @@ def test_an_incident_on_the_day_of_death_is_not_after_it() -> None:
 def test_a_second_stay_after_the_same_accident_is_no_duplicate_incident() -> None:
     later = other(stay=Stay(D("2026-04-01"), D("2026-04-05")), incident_date=D("2026-03-01"))
     assert codes(replace(BASE, other_claims=(later,))) == []
+
+
+def test_a_child_reporting_for_parents_and_parents_in_law_is_not_frequent() -> None:
+    family = (("CL-X", 7), ("CL-Y", 8), ("CL-Z", 9), ("CL-Z2", 9))
+    assert codes(replace(BASE, reporter_other_insureds=family)) == []
+
+
+def test_several_claims_for_one_accident_are_not_frequent() -> None:
+    same_day = (other("CL-1", claim_type="medical", incident_date=BASE.incident_date),
+                other("CL-2", claim_type="disability", incident_date=BASE.incident_date))
+    assert codes(replace(BASE, other_claims=same_day)) == []
 
 
 def test_the_same_document_on_the_same_claim_is_no_reuse() -> None:
