@@ -235,3 +235,14 @@ def test_an_unknown_hospital_is_no_flag() -> None:
 
 def test_the_hospital_level_matters_only_for_the_allowance() -> None:
     assert codes(replace(CLEAN["medical"], hospital="陈店镇卫生院")) == []
+
+
+def test_the_list_outranks_a_reported_level() -> None:
+    facts = replace(BASE, hospital="两英镇卫生院", hospital_level=2)
+    assert codes(facts) == ["hospital_level"]
+    assert codes(replace(BASE, hospital="广州某某医院", hospital_level=1)) == ["hospital_level"]
+
+
+def test_a_huge_diagnosis_is_shown_cut_short() -> None:
+    (flag,) = check(replace(BASE, diagnosis="脑梗死" * 5000))
+    assert len(flag.text) < 300
