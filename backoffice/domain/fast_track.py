@@ -47,12 +47,13 @@ def decide_track(f: TrackFacts) -> TrackDecision:
         (f.reopened, "M4 重开案件须人工复核"),
         (f.late_report, "M5 报案时间较出险时间明显延迟（保险法第21条），须人工核实"),
         (f.fields_need_review, "M6 单证识别结果有待人工复核或与案件信息不一致"),
-        (bool(f.flags), f"M11 风险核查标记（{'、'.join(f.flags)}），须人工审核"),
         (f.payable is None, "M7 缺少理算所需信息（如入院、出院日期）"),
         (f.excluded, "M8 可能涉及责任免除，须人工审核"),
         (f.payable is not None and f.payable <= 0, "M9 理算金额为零，须人工确认"),
         (f.payable is not None and f.payable >= FAST_TRACK_LIMIT,
          f"M10 理算金额达到 {fmt_cn(FAST_TRACK_LIMIT)}，超出快速通道权限"),
+        # last: a more specific rule above names the reason better when both apply
+        (bool(f.flags), f"M11 风险核查标记（{'、'.join(f.flags)}），须人工审核"),
     ]
     for applies, rule in manual:
         if applies:

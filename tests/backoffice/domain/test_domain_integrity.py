@@ -246,3 +246,16 @@ def test_the_list_outranks_a_reported_level() -> None:
 def test_a_huge_diagnosis_is_shown_cut_short() -> None:
     (flag,) = check(replace(BASE, diagnosis="脑梗死" * 5000))
     assert len(flag.text) < 300
+
+
+def test_a_flagged_claim_never_takes_the_fast_track() -> None:
+    from backoffice.domain.fast_track import FAST, MANUAL, TrackFacts, decide_track
+
+    clean = TrackFacts(claim_type="hospital_allowance", payable=Decimal("300.00"),
+                       excluded=False, documents_complete=True, fields_need_review=False,
+                       late_report=False, reopened=False, special_case=False)
+    assert decide_track(clean).track == FAST
+    for code in CODES:
+        decision = decide_track(replace(clean, flags=(code,)))
+        assert decision.track == MANUAL
+        assert decision.rule == f"M11 风险核查标记（{code}），须人工审核"
