@@ -58,7 +58,7 @@ async def test_the_same_stay_twice_is_flagged_and_not_paid_twice(api: Api,
     assert codes(second) == ["duplicate_stay"]
     assert second["flags"][0]["related"] == [first["claim_no"]]
     assert (second["track"], second["status"]) == ("manual", "under_review")
-    assert second["track_rule"].startswith("M11 ")
+    assert second["track_rule"].startswith("M9 ")  # nothing left to pay: people confirm
     adjudicated = await act(api, second["claim_no"], "adjudicate")
     assert adjudicated["payable"] == "0.00"
     assert any("不重复给付" in line["text"] for line in adjudicated["adjudication_lines"])
@@ -187,3 +187,29 @@ async def test_two_claims_for_one_stay_adjudicated_at_once_pay_its_days_once(
     results = await asyncio.gather(act(api, nos[0], "adjudicate", "adjuster.li"),
                                    act(api, nos[1], "adjudicate", "adjuster.wang"))
     assert sorted(r["payable"] for r in results) == ["0.00", "300.00"]
+
+
+async def test_an_integration_token_or_no_token_cannot_clear_a_flag(api: Api,
+                                                                  scheme: Scheme) -> None:
+    await allowance(api, scheme, "2026-05-20", "2026-05-30")
+    no = (await allowance(api, scheme, "2026-05-20", "2026-05-30"))["claim_no"]
+    body = {"action": "clear_flag", "flag": "duplicate_stay", "note": "核实无误"}
+    refused = await api.post(f"/claims/{no}/transitions", body, expect=403)
+    assert refused["error"]["field"] == "action"
+    await api.post(f"/claims/{no}/transitions", body, auth=False, expect=401)
+    forged = {"Authorization": "Bearer not-a-real-token"}
+    await api.call("POST", f"/claims/{no}/transitions", json_body=body, headers=forged,
+                   auth=False, expect=401)
+    assert codes(await api.get(f"/claims/{no}")) == ["duplicate_stay"]
+
+
+async def test_two_supervisors_clearing_one_flag_at_once_clear_it_once(api: Api,
+                                                                       scheme: Scheme) -> None:
+    await allowance(api, scheme, "2026-05-20", "2026-05-30")
+    no = (await allowance(api, scheme, "2026-05-20", "2026-05-30"))["claim_no"]
+    answers = await asyncio.gather(*(
+        act(api, no, "clear_flag", who, expect=None, flag="duplicate_stay", note=f"{who} 核实")
+        for who in ("supervisor.zhou", "supervisor.zhao")))
+    assert sorted("error" in a for a in answers) == [False, True]
+    claim = await api.get(f"/claims/{no}", expect=200)
+    assert [e["action"] for e in claim["timeline"]].count("clear_flag") == 1
