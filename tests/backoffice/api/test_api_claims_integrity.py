@@ -4,12 +4,14 @@ paid twice; a flag cleared only by a claims supervisor with a note."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
 from api_testkit import Api
 from test_api_claims_kit import (
     Scheme,
     act,
+    advance_to,
     clock,
     report,
     report_body,
@@ -213,3 +215,14 @@ async def test_two_supervisors_clearing_one_flag_at_once_clear_it_once(api: Api,
     assert sorted("error" in a for a in answers) == [False, True]
     claim = await api.get(f"/claims/{no}", expect=200)
     assert [e["action"] for e in claim["timeline"]].count("clear_flag") == 1
+
+
+async def test_the_yearly_cap_counts_claims_adjudicated_but_not_yet_paid(
+        api: Api, scheme: Scheme) -> None:
+    advance_to(scheme.clock, date(2026, 7, 21))
+    for admission, discharge in (("2026-01-05", "2026-04-05"), ("2026-04-06", "2026-07-05")):
+        claim = await allowance(api, scheme, admission, discharge)  # late: people decide
+        assert (await act(api, claim["claim_no"], "adjudicate"))["payable"] == "2700.00"
+    last = await allowance(api, scheme, "2026-07-10", "2026-07-20")
+    assert "allowance_cap" in codes(last) and last["track"] == "manual"
+    assert (await act(api, last["claim_no"], "adjudicate"))["payable"] == "0.00"
