@@ -22,6 +22,7 @@ from pydantic_core import core_schema
 from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
+from backoffice.domain import integrity
 from backoffice.domain.agent_queue import QUEUES
 from backoffice.domain.clocks import ComplaintTrack
 from backoffice.domain.endorsement import KINDS as ENDORSEMENT_KINDS
@@ -506,6 +507,17 @@ class ClaimEvent(Answer):
     note: str | None
 
 
+class ClaimFlag(Answer):
+    """A risk flag of the cross-claim checks, open until a claims supervisor clears it."""
+
+    code: Literal[integrity.CODES] = Field(  # type: ignore[valid-type]
+        description="duplicate_stay, overlapping_stay, duplicate_incident, "
+                    "death_benefit_paid, after_death, allowance_cap, document_reused, "
+                    "name_mismatch, not_accident, frequent or hospital_level.")
+    text: str = Field(description="What was found, in Chinese.")
+    related: list[str] = Field(description="Report numbers of the claims it relates to.")
+
+
 class Claim(Answer):
     """One claim with its documents, clocks and timeline."""
 
@@ -539,6 +551,9 @@ class Claim(Answer):
     letters: list[ClaimLetter] = absent()
     allowed_actions: list[str] = absent()
     complaints: list[LinkedComplaint] = absent("Complaints linked to this claim.")
+    flags: list[ClaimFlag] = Field(
+        description="Open risk flags of the cross-claim checks; empty when clean. A flagged "
+                    "claim is never decided by the fast track.")
     timeline: list[ClaimEvent]
 
 

@@ -357,6 +357,7 @@ class _Context:
     sums_insured: Mapping[str, Decimal]
     paid_before: Decimal
     allowance_days_by_year: Mapping[int, int]
+    paid_stays: tuple[tuple[date, date], ...] = ()
 
     @property
     def benefit(self) -> Mapping[str, Any]:
@@ -556,7 +557,8 @@ def _daily_allowance(ctx: _Context) -> Adjudication:
 
     first_paid = admission + timedelta(days=deductible) if admission is not None else None
     if first_paid is not None:
-        candidates = days_by_year(first_paid, payable_days)
+        candidates = _remaining_by_year(ctx, first_paid, payable_days)
+        _already_paid_days(ctx, first_paid, payable_days, daily, lines, reasons)
     else:
         candidates = {ctx.incident_date.year: payable_days} if payable_days else {}
     per_year = benefit.get("max_days_per_year")
@@ -584,6 +586,48 @@ def _daily_allowance(ctx: _Context) -> Adjudication:
         if got:
             paid[year] = got
     return _result(lines, reasons, days=paid)
+
+
+def _paid_days_of(ctx: _Context, admission: date, discharge: date) -> set[int]:
+    """The days (ordinals) another stay was paid for under the same benefit rules."""
+    benefit = ctx.benefit
+    first = admission.toordinal() + int(benefit.get("deductible_days", 0))
+    last = discharge.toordinal()
+    per_stay = benefit.get("max_days_per_stay")
+    if per_stay is not None:
+        last = min(last, first + int(per_stay))
+    return set(range(first, last))
+
+
+def _overlap(ctx: _Context, first_paid: date, days: int) -> set[int]:
+    mine = set(range(first_paid.toordinal(), first_paid.toordinal() + days))
+    paid: set[int] = set()
+    for admission, discharge in ctx.paid_stays:
+        paid |= _paid_days_of(ctx, admission, discharge)
+    return mine & paid
+
+
+def _already_paid_days(ctx: _Context, first_paid: date, days: int, daily: Decimal,
+                       lines: list[Line], reasons: list[str]) -> None:
+    """Days of this stay another claim already pays (overlapping stays): never paid twice."""
+    twice = _overlap(ctx, first_paid, days)
+    if twice:
+        lines.append(_line(f"其中 {len(twice)} 天已在其他案件的住院津贴中核定或给付，不重复给付",
+                           -daily * len(twice)))
+        reasons.append(f"{len(twice)} 天住院已在其他案件中给付，不重复给付")
+
+
+def _remaining_by_year(ctx: _Context, first_paid: date, days: int) -> dict[int, int]:
+    """Per calendar year, the payable days of this stay not already paid by another claim."""
+    if not ctx.paid_stays:
+        return days_by_year(first_paid, days)
+    taken = _overlap(ctx, first_paid, days)
+    out: dict[int, int] = {}
+    for day in range(first_paid.toordinal(), first_paid.toordinal() + days):
+        if day not in taken:
+            year = date.fromordinal(day).year
+            out[year] = out.get(year, 0) + 1
+    return out
 
 
 def _reimbursement(ctx: _Context) -> Adjudication:
@@ -677,6 +721,7 @@ def adjudicate(
     paid_before: Decimal = ZERO,
     allowance_days_by_year: Mapping[int, int] | None = None,
     today: date | None = None,
+    paid_stays: tuple[tuple[date, date], ...] = (),
 ) -> Adjudication:
     """The payable amount of one claim and its calculation statement.
 
@@ -688,6 +733,8 @@ def adjudicate(
       all the insured's claims. `facts["allowance_days_used_this_year"]` is the same figure for
       the incident's year; when both are given the larger one counts.
     - `today`: when given, date facts after it (or before the incident) are refused.
+    - `paid_stays`: (admission, discharge) of the insured's other hospital stays already
+      adjudicated or paid: the days they paid are not paid again (overlapping stays).
     """
     coverage = coverage_for(product, claim_type)
     incident = parse_date(incident_date, "incident_date")
@@ -729,6 +776,7 @@ def adjudicate(
         sums_insured=sis,
         paid_before=paid,
         allowance_days_by_year=used,
+        paid_stays=paid_stays,
     )
     result: Adjudication = handler(ctx)
     return result

@@ -37,6 +37,7 @@ class TrackFacts:
     special_case: bool
     # facts a staff member typed: a person shaped the decision, so another person decides
     facts_by_staff: bool = False
+    flags: tuple[str, ...] = ()  # open integrity flags (backoffice.domain.integrity)
 
 
 def decide_track(f: TrackFacts) -> TrackDecision:
@@ -55,6 +56,8 @@ def decide_track(f: TrackFacts) -> TrackDecision:
         (f.payable is not None and f.payable <= 0, "M9 理算金额为零，须人工确认"),
         (f.payable is not None and f.payable > FAST_TRACK_LIMIT,
          f"M10 理算金额超过 {fmt_cn(FAST_TRACK_LIMIT)}，超出快速通道权限"),
+        # last: a more specific rule above names the reason better when both apply
+        (bool(f.flags), f"M12 风险核查标记（{'、'.join(f.flags)}），须人工审核"),
     ]
     for applies, rule in manual:
         if applies:

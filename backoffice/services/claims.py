@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
+from backoffice.domain import integrity
 from backoffice.domain.adjudication import Adjudication, adjudicate, parse_facts
 from backoffice.domain.calendar import CN_CALENDAR
 from backoffice.domain.clocks import ClaimEvents, claim_deadlines
@@ -34,6 +35,7 @@ from backoffice.domain.product import CLAIM_TYPES, Product
 from backoffice.domain.staff import CLAIM_APPROVAL_ROLE, allowed
 from backoffice.services import bindings
 from backoffice.services import document_reading as reading_service
+from backoffice.services import integrity as integrity_service
 from backoffice.services.base import append_rows, audit, business_date, emit, number, today_cn
 from backoffice.services.commands import (
     Amount,
@@ -59,6 +61,7 @@ from backoffice.store.models import (
     AuditEntry,
     ClaimDocument,
     ClaimEvent,
+    ClaimFlag,
     ClaimPause,
     ClaimPayment,
     ClaimRequirement,
@@ -79,7 +82,8 @@ from backoffice.store.models import (
 
 CHANNELS = ("wechat", "ivr", "web", "desk", "api", "counter", "phone")
 # steps on a claim besides the moves of its state machine (cl.STAFF_ACTIONS)
-_FILE_STEPS = ("send_rejection_letter", "assign", "special_case", "set_bank_account")
+_FILE_STEPS = ("send_rejection_letter", "assign", "special_case", "set_bank_account",
+               "clear_flag")
 
 
 def _doc_type(value: Any, _field: str) -> str:
@@ -299,10 +303,11 @@ def report(db: Database, cmd: ClaimReport, actor: str = "customer"
             id_number = cmd.insured_id_number or _bound_id_number(s, cmd.insured)
             row, fresh = _create_claim(s, cmd, id_number, actor,
                                        (key, digest) if key else None)
-            if fresh is None:
+            flags = integrity_service.open_flags(s, row)
+            if fresh is None or flags:  # a flag is on the timeline too: read it all back
                 return 201, claim_view(s, row)
             return 201, _assemble_view(row, cmd.policy_no, fresh.requirements,
-                                       fresh.events, [], [], (), [])
+                                       fresh.events, [], [], (), [], flags)
     except IntegrityError:
         if not key:
             raise
@@ -392,6 +397,7 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
         with pipelined(s):  # the trail and the notice need no answers: one round trip
             fresh = _write_report_trail(s, row, steps, needed, today)
             _notify_missing(s, row, fresh.requirements, first=True, new_claim=True)
+        _check_integrity(s, row, product)  # after the trail: the timeline reads in order
     else:  # nothing to send: straight to review, where the fast track may decide it
         _write_report_trail(s, row, steps, needed, today)
         _documents_complete(s, row, "system")
@@ -446,6 +452,7 @@ def _register(s: Session, row: ClaimRow, product: Product, actor: str,
     claim = to_domain(row)
     claim.register((), actor)
     write_back(s, row, claim, "register", actor, "承保核查通过，立案")
+    _check_integrity(s, row, product)
     today = today_cn()
     needed = product.documents_for(row.claim_type)
     on_file = set() if new else {d.doc_type for d in _documents(s, row)}
@@ -503,6 +510,8 @@ def upload_document(db: Database, files: FileStore, claim_no: str, filename: str
         s.add(doc)
         s.flush()
         read = reading_service.apply_reading(s, row, doc, reading) if reading else None
+        if row.status != cl.REPORTED:
+            _check_integrity(s, row, load_product(s, row.product_code))
         s.add(ClaimEvent(claim_id=row.id, action="document", status=row.status, actor=actor,
                          note=f"收到材料 {kind}：{doc.filename}"))
         audit(s, actor, "claim", row.claim_no, "document", None,
@@ -549,6 +558,55 @@ def _notify_missing(s: Session, row: ClaimRow, missing: list[ClaimRequirement],
         queue(s, *args)
 
 
+# ---- integrity (cross-claim checks) --------------------------------------------------------------
+
+def _check_integrity(s: Session, row: ClaimRow, product: Product) -> list[ClaimFlag]:
+    """The cross-claim checks, with the insured's row locked: two claims of one insured
+    decided at once see each other's days and amounts (backoffice.services.integrity)."""
+    _lock_insured(s, row)
+    return integrity_service.refresh(s, row, product)
+
+
+def _lock_insured(s: Session, row: ClaimRow) -> None:
+    s.execute(select(Party.id).where(Party.id == row.insured_party_id).with_for_update())
+
+
+def _act_clear_flag(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                    role: str | None) -> None:
+    """A claims supervisor clears a risk flag after checking it, with a note."""
+    integrity_service.clear(s, row, cmd.flag, cmd.note, actor, role)
+
+
+def _paid_stays(s: Session, row: ClaimRow) -> tuple[tuple[date, date], ...]:
+    """Stays of the insured's other allowance claims whose amount is decided: their days are
+    not paid again."""
+    if row.claim_type != "hospital_allowance":
+        return ()
+    stays = []
+    for facts in s.execute(select(ClaimRow.facts).where(
+            ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id,
+            ClaimRow.claim_type == row.claim_type,
+            ClaimRow.status.in_(integrity.DECIDED_STATUSES))).scalars():
+        stay = integrity_service.stay_of(facts)
+        if stay is not None:
+            stays.append((stay.admission, stay.discharge))
+    return tuple(stays)
+
+
+def _death_paid_before(s: Session, row: ClaimRow) -> Decimal:
+    """A death benefit decided for the same accident (death and transport death are paid
+    instead of each other, never both): only the difference is due."""
+    if row.claim_type not in integrity.DEATH_TYPES:
+        return Decimal(0)
+    fen = s.execute(select(func.coalesce(func.sum(func.coalesce(
+        ClaimRow.approved_fen, ClaimRow.payable_fen)), 0)).where(
+        ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id,
+        ClaimRow.incident_date == row.incident_date,
+        ClaimRow.claim_type.in_(integrity.DEATH_TYPES),
+        ClaimRow.status.in_(integrity.DECIDED_STATUSES))).scalar_one()
+    return from_fen(int(fen))
+
+
 # ---- adjudication and the fast track -------------------------------------------------------------
 
 def _sums_insured(s: Session, row: ClaimRow) -> dict[str, Decimal]:
@@ -558,11 +616,13 @@ def _sums_insured(s: Session, row: ClaimRow) -> dict[str, Decimal]:
 
 
 def _allowance_days(s: Session, row: ClaimRow) -> dict[int, int]:
-    """Hospital-allowance days already paid per year across the insured's other claims."""
+    """Hospital-allowance days already decided per year across the insured's other claims:
+    settled ones and those adjudicated or approved but not yet paid (each would otherwise
+    see the whole yearly cap)."""
     used: dict[int, int] = {}
     others = s.execute(select(ClaimRow.allowance_days_by_year).where(
         ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id,
-        ClaimRow.status.in_((cl.APPROVED, cl.PAID, cl.CLOSED)))).scalars()
+        ClaimRow.status.in_(integrity.DECIDED_STATUSES))).scalars()
     for by_year in others:
         for year, days in (by_year or {}).items():
             used[int(year)] = used.get(int(year), 0) + int(days)
@@ -594,8 +654,10 @@ def run_adjudication(s: Session, row: ClaimRow) -> Adjudication:
     if row.cause and "cause" not in facts:
         facts["cause"] = row.cause
     return _adjudicate(product, row.claim_type, row.incident_date, facts,
-                       sums_insured=_sums_insured(s, row), paid_before=_paid_before(s, row),
-                       allowance_days_by_year=_allowance_days(s, row), today=today_cn())
+                       sums_insured=_sums_insured(s, row),
+                       paid_before=_paid_before(s, row) + _death_paid_before(s, row),
+                       allowance_days_by_year=_allowance_days(s, row), today=today_cn(),
+                       paid_stays=_paid_stays(s, row))
 
 
 def _apply_adjudication(s: Session, row: ClaimRow, result: Adjudication, actor: str) -> None:
@@ -610,6 +672,7 @@ def _apply_adjudication(s: Session, row: ClaimRow, result: Adjudication, actor: 
 
 def _try_fast_track(s: Session, row: ClaimRow) -> None:
     """Decide the track; the fast track adjudicates and approves in the same transaction."""
+    flags = _check_integrity(s, row, load_product(s, row.product_code))
     result: Adjudication | None = None
     try:
         result = run_adjudication(s, row) if row.claim_type == "hospital_allowance" else None
@@ -623,7 +686,7 @@ def _try_fast_track(s: Session, row: ClaimRow) -> None:
         excluded=bool(result and result.excluded), documents_complete=not _missing(s, row),
         fields_need_review=needs_review, late_report=row.late_report,
         reopened=row.reopen_count > 0, special_case=row.special_case,
-        facts_by_staff=staff_facts,
+        facts_by_staff=staff_facts, flags=tuple(f.code for f in flags),
     ))
     row.track, row.track_rule = decision.track, decision.rule
     if decision.track == FAST and result is not None:
@@ -689,6 +752,7 @@ class ClaimTransition(Command):
     account: Text(40) | None = None  # type: ignore[valid-type]
     reference: Text(60) | None = None  # type: ignore[valid-type]
     handler: Text(60, blank_ok=False) | None = None  # type: ignore[valid-type]
+    flag: Literal[integrity.CODES] | None = None  # type: ignore[valid-type]
 
 
 @takes(ClaimTransition)
@@ -814,6 +878,7 @@ def _act_adjudicate(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                          note="录入理算事实：" + "、".join(sorted(cmd.facts))))
         audit(s, actor, "claim", row.claim_no, "enter_facts",
               {k: before.get(k) for k in cmd.facts}, dict(cmd.facts))
+    _check_integrity(s, row, load_product(s, row.product_code))
     _apply_adjudication(s, row, run_adjudication(s, row), actor)
 
 
@@ -821,6 +886,7 @@ def _act_approve(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                  role: str | None) -> None:
     if role not in cl.ROLES:
         raise Forbidden("审批须由理赔人员以本人身份进行", "action")
+    _check_integrity(s, row, load_product(s, row.product_code))
     claim = to_domain(row, steps=_steps(s, row))
     approved = claim.approve(role, actor)
     if approved:
@@ -1043,6 +1109,7 @@ _ACTIONS = {
     "assign": _act_assign,
     "special_case": _act_special_case,
     "set_bank_account": _act_set_bank_account,
+    "clear_flag": _act_clear_flag,
 }
 
 
@@ -1090,13 +1157,14 @@ def claim_view(s: Session, row: ClaimRow) -> dict[str, Any]:
     letters = list(s.execute(select(Letter).where(Letter.claim_id == row.id)
                              .order_by(Letter.id)).scalars())
     return _assemble_view(row, policy_no, reqs, events, _documents(s, row), letters,
-                          _pauses(s, row), complaints_for_claim(s, row.claim_no))
+                          _pauses(s, row), complaints_for_claim(s, row.claim_no),
+                          integrity_service.open_flags(s, row))
 
 
 def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequirement],
                    events: list[ClaimEvent], documents: list[ClaimDocument],
                    letters: list[Letter], pauses: tuple[tuple[date, date | None], ...],
-                   complaints: list[dict[str, Any]]) -> dict[str, Any]:
+                   complaints: list[dict[str, Any]], flags: list[ClaimFlag]) -> dict[str, Any]:
     return {
         "claim_no": row.claim_no,
         "status": row.status,
@@ -1132,6 +1200,7 @@ def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequire
                      "sent_at": x.sent_at.isoformat() if x.sent_at else None} for x in letters],
         "allowed_actions": [a for a in cl.allowed_actions(row.status)],
         "complaints": complaints,
+        "flags": integrity_service.view(flags),
         "timeline": [{"at": e.at.isoformat(), "status": e.status, "action": e.action,
                       "actor": e.actor, "note": e.note} for e in events],
     }

@@ -329,7 +329,7 @@ class ClaimRow(Base):
     cause: Mapped[str | None] = mapped_column(String(40))
     reporter_name: Mapped[str] = mapped_column(String(40))
     reporter_relation: Mapped[str] = mapped_column(String(20))
-    reporter_phone: Mapped[str] = mapped_column(String(20))
+    reporter_phone: Mapped[str] = mapped_column(String(20), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     reported_at: Mapped[datetime] = mapped_column(default=utcnow)
     reported_on: Mapped[date] = mapped_column(Date)
@@ -389,12 +389,29 @@ class ClaimDocument(Base):
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     storage_path: Mapped[str] = mapped_column(String(300))
+    # an invoice's code and number ("code/number"), compared across claims (reuse)
+    invoice_key: Mapped[str | None] = mapped_column(String(60), index=True)
     uploaded_by: Mapped[str] = mapped_column(String(60))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     needs_review: Mapped[bool] = mapped_column(default=False)
+
+
+class ClaimFlag(Base):
+    """A risk flag of the integrity checks; open until a claims supervisor clears it."""
+
+    __tablename__ = "claim_flags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    code: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+    related: Mapped[list[Any]] = mapped_column(default=list)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cleared_by: Mapped[str | None] = mapped_column(String(60))
+    cleared_at: Mapped[datetime | None] = mapped_column()
+    cleared_note: Mapped[str | None] = mapped_column(Text)
 
 
 class ClaimPause(Base):

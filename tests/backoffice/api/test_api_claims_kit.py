@@ -124,7 +124,9 @@ def scan(doc_type: str) -> bytes:
 
 async def upload(api: Api, claim_no: str, doc_type: str | None, *, content: bytes | None = None,
                  filename: str = "scan.jpg", expect: int = 201) -> dict[str, Any]:
-    parts = [("file", scan(doc_type or "x") if content is None else content, filename)]
+    # by default a photo of this claim's own document: another claim's would be a reuse
+    own = scan(doc_type or "x") + claim_no.encode()
+    parts = [("file", own if content is None else content, filename)]
     if doc_type is not None:
         parts.append(("doc_type", doc_type.encode(), None))
     data, headers = multipart(parts)

@@ -392,9 +392,9 @@ def test_small_allowance_claims_that_still_need_people(
         (body(scheme, 0, incident="2026-02-07", facts={"admission_date": "2026-02-07",
                                                        "discharge_date": "2026-02-10"}),
          "M5 ", True),  # reported 31 days after the incident
-        (body(scheme, 0, incident="2026-02-08", facts={"admission_date": "2026-02-08",
+        (body(scheme, 2, incident="2026-02-08", facts={"admission_date": "2026-02-08",
                                                        "discharge_date": "2026-02-10"}),
-         "F1 ", False),  # 30 days: on time
+         "F1 ", False),  # 30 days: on time (another insured: the same days would overlap)
         (body(scheme, 1, facts=stay, cause="fighting"), "M8 ", False),
         (body(scheme, 1, facts={"admission_date": "2026-03-02",
                                 "discharge_date": "2026-03-02"}), "M9 ", False),
@@ -434,14 +434,17 @@ def test_the_yearly_allowance_cap_counts_earlier_approved_claims(
     second = stay_claim("2026-04-10", "2026-06-29", D(2026, 6, 30))
     assert act(db, second, "adjudicate", "adj-1")["payable"] == "2400.00"
     act(db, second, "approve", "adj-2", role="adjuster")
-    # adjudicated (10 of 10 days) but then rejected: must not count
-    rejected = stay_claim("2026-02-01", "2026-02-11", D(2026, 6, 30))
-    assert act(db, rejected, "adjudicate", "adj-1")["payable"] == "300.00"
+    # adjudicated (1 of 1 day) but then rejected: must not count
+    rejected = stay_claim("2026-06-29", "2026-06-30", D(2026, 6, 30))
+    assert act(db, rejected, "adjudicate", "adj-1")["payable"] == "30.00"
     act(db, rejected, "reject", "adj-1", reasons=["重复报案"])
-    # 20 days (1 – 21 Jul), reported on time: only 180 − 170 = 10 days are paid
+    # 20 days (1 – 21 Jul), reported on time: only 180 − 170 = 10 days are paid; the third
+    # accident within 12 months is flagged (frequent), so people adjudicate it
     last = stay_claim("2026-07-01", "2026-07-21", D(2026, 7, 21))
     view = claims.get_claim(db, last)
-    assert (view["status"], view["track"]) == ("approved", "fast")
+    assert [f["code"] for f in view["flags"]] == ["frequent"]
+    assert (view["status"], view["track"]) == ("under_review", "manual")
+    view = act(db, last, "adjudicate", "adj-1")
     assert view["payable"] == "300.00"
     assert view["adjudication_lines"] == [
         {"text": "意外住院津贴：住院 20 天（2026-07-01 至 2026-07-21，入院当日计入、出院当日不计）"

@@ -1,0 +1,224 @@
+"""Claims integrity in the claim's transaction: gather the facts, run the checks, keep the flags.
+
+The checks themselves are pure (backoffice.domain.integrity). Here: indexed queries for the
+insured's other claims (by insured party), documents with the same content hash or invoice,
+other claims by the same reporter phone; the flags persisted in `claim_flags`, a new one on the
+timeline and in the audit log; clearing by a claims supervisor with a note.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from backoffice.domain import integrity
+from backoffice.domain.errors import Forbidden, NotFound, ValidationError
+from backoffice.domain.integrity import DocumentFact, Flag, IntegrityFacts, OtherClaim, Stay
+from backoffice.domain.money import from_fen
+from backoffice.domain.product import Product
+from backoffice.services.base import audit, today_cn
+from backoffice.services.document_reading import INSURED_NAME
+from backoffice.store.models import ClaimDocument, ClaimEvent, ClaimFlag, ClaimRow, Party, utcnow
+
+SYSTEM = "system"
+
+
+# ---- facts -----------------------------------------------------------------------------------
+
+def _day(raw: Any) -> date | None:
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def stay_of(facts: dict[str, Any] | None) -> Stay | None:
+    """The stay a claim's facts give, when both dates are there and in order."""
+    admission = _day((facts or {}).get("admission_date"))
+    discharge = _day((facts or {}).get("discharge_date"))
+    if admission is None or discharge is None or discharge < admission:
+        return None
+    return Stay(admission, discharge)
+
+
+def _amount(approved: int | None, payable: int | None) -> Decimal | None:
+    fen = approved if approved is not None else payable
+    return None if fen is None else from_fen(fen)
+
+
+def other_claims(s: Session, row: ClaimRow) -> list[OtherClaim]:
+    """The insured's other claims (index on claims.insured_party_id)."""
+    found = s.execute(select(
+        ClaimRow.claim_no, ClaimRow.status, ClaimRow.claim_type, ClaimRow.incident_date,
+        ClaimRow.facts, ClaimRow.approved_fen, ClaimRow.payable_fen,
+        ClaimRow.allowance_days_by_year,
+    ).where(ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id)).all()
+    return [OtherClaim(
+        claim_no=no, status=status, claim_type=kind, incident_date=incident,
+        stay=stay_of(facts), amount=_amount(approved, payable),
+        allowance_days_by_year={int(y): int(n) for y, n in (by_year or {}).items()},
+        death_date=_day((facts or {}).get("death_date")),
+    ) for no, status, kind, incident, facts, approved, payable, by_year in found]
+
+
+def _value(doc: ClaimDocument, name: str) -> str | None:
+    item = (doc.fields or {}).get(name)
+    value = item.get("value") if isinstance(item, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def invoice_key(doc: ClaimDocument) -> str | None:
+    code, no = _value(doc, "invoice_code"), _value(doc, "invoice_number")
+    return f"{code}/{no}"[:60] if code and no else None
+
+
+def _document_fact(claim_no: str, doc: ClaimDocument) -> DocumentFact:
+    key = doc.invoice_key
+    invoice = tuple(key.split("/", 1)) if key and "/" in key else None
+    name_field = INSURED_NAME.get(doc.doc_type)
+    return DocumentFact(claim_no, doc.doc_type, doc.sha256, invoice,  # type: ignore[arg-type]
+                        _value(doc, name_field) if name_field else None)
+
+
+def documents(s: Session, row: ClaimRow) -> list[ClaimDocument]:
+    docs = list(s.execute(select(ClaimDocument).where(ClaimDocument.claim_id == row.id)
+                          .order_by(ClaimDocument.id)).scalars())
+    for doc in docs:  # the invoice key is kept in a column, so that other claims find it
+        key = invoice_key(doc)
+        if key != doc.invoice_key:
+            doc.invoice_key = key
+    return docs
+
+
+def matching_documents(s: Session, row: ClaimRow, docs: list[ClaimDocument]
+                       ) -> list[DocumentFact]:
+    """Documents of other claims with the same content hash or invoice (both indexed)."""
+    hashes = {d.sha256 for d in docs}
+    keys = {d.invoice_key for d in docs if d.invoice_key}
+    if not hashes:
+        return []
+    match = ClaimDocument.sha256.in_(hashes)
+    if keys:
+        match = or_(match, ClaimDocument.invoice_key.in_(keys))
+    found = s.execute(select(ClaimRow.claim_no, ClaimDocument)
+                      .join(ClaimRow, ClaimRow.id == ClaimDocument.claim_id)
+                      .where(match, ClaimDocument.claim_id != row.id).limit(50)).all()
+    return [_document_fact(no, doc) for no, doc in found]
+
+
+def reporter_others(s: Session, row: ClaimRow) -> list[tuple[str, int]]:
+    """Claims the same reporter phone reported for other insureds within a year (indexed)."""
+    since = row.reported_on - timedelta(days=365)
+    return [(no, who) for no, who in s.execute(
+        select(ClaimRow.claim_no, ClaimRow.insured_party_id).where(
+            ClaimRow.reporter_phone == row.reporter_phone, ClaimRow.reported_on >= since,
+            ClaimRow.insured_party_id != row.insured_party_id).limit(50)).all()]
+
+
+def _cap(product: Product) -> int | None:
+    for cov in product.coverages:
+        if "hospital_allowance" in cov.claim_types:
+            cap = cov.benefit.get("max_days_per_year")
+            return None if cap is None else int(cap)
+    return None
+
+
+def _reading(docs: list[ClaimDocument], name: str) -> str | None:
+    return next((v for d in docs if d.doc_type in ("discharge_summary", "medical_records")
+                 and (v := _value(d, name))), None)
+
+
+def gather(s: Session, row: ClaimRow, product: Product) -> IntegrityFacts:
+    facts = row.facts or {}
+    docs = documents(s, row)
+    insured = s.get(Party, row.insured_party_id)
+    level = facts.get("hospital_level")
+    diagnosis = facts.get("diagnosis") if isinstance(facts.get("diagnosis"), str) else None
+    hospital = facts.get("hospital") if isinstance(facts.get("hospital"), str) else None
+    return IntegrityFacts(
+        claim_no=row.claim_no, claim_type=row.claim_type, incident_date=row.incident_date,
+        reported_on=row.reported_on, insured_name=insured.name if insured else "",
+        reporter_name=row.reporter_name, stay=stay_of(facts),
+        diagnosis=_reading(docs, "diagnosis") or diagnosis,
+        hospital=_reading(docs, "hospital") or hospital,
+        hospital_level=level if isinstance(level, int) and not isinstance(level, bool) else None,
+        death_date=_day(facts.get("death_date")) if row.claim_type not in integrity.DEATH_TYPES
+        else None,
+        other_claims=other_claims(s, row),
+        documents=[_document_fact(row.claim_no, d) for d in docs],
+        matching_documents=matching_documents(s, row, docs),
+        reporter_other_insureds=reporter_others(s, row),
+        max_allowance_days_per_year=_cap(product),
+    )
+
+
+# ---- flags -----------------------------------------------------------------------------------
+
+def _flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
+    return list(s.execute(select(ClaimFlag).where(ClaimFlag.claim_id == row.id)
+                          .order_by(ClaimFlag.id)).scalars())
+
+
+def refresh(s: Session, row: ClaimRow, product: Product) -> list[ClaimFlag]:
+    """Run the checks; keep new flags, retire open ones no longer raised. Returns open flags.
+
+    A flag a supervisor cleared is not raised again for the same claims; a new related claim
+    raises it anew.
+    """
+    raised = integrity.check(gather(s, row, product))
+    kept = _flags(s, row)
+    for flag in raised:
+        if not any(_same(k, flag) for k in kept):
+            _raise(s, row, flag)
+    for old in kept:
+        if old.cleared_at is None and not any(_same(old, f) for f in raised):
+            old.cleared_by, old.cleared_at = SYSTEM, utcnow()
+            old.cleared_note = "复核时不再命中（相关案件已撤案、拒赔或材料已更正）"
+    s.flush()
+    return open_flags(s, row)
+
+
+def _same(row: ClaimFlag, flag: Flag) -> bool:
+    return row.code == flag.code and list(row.related or []) == list(flag.related) \
+        and (row.cleared_at is None or row.cleared_by != SYSTEM)
+
+
+def _raise(s: Session, row: ClaimRow, flag: Flag) -> None:
+    s.add(ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related)))
+    s.add(ClaimEvent(claim_id=row.id, action="flag", status=row.status, actor=SYSTEM,
+                     note=f"风险核查：{flag.text}"))
+    audit(s, SYSTEM, "claim", row.claim_no, "flag", None,
+          {"code": flag.code, "related": list(flag.related)})
+
+
+def open_flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
+    return [f for f in _flags(s, row) if f.cleared_at is None]
+
+
+def view(flags: list[ClaimFlag]) -> list[dict[str, Any]]:
+    return [{"code": f.code, "text": f.text, "related": list(f.related or [])} for f in flags]
+
+
+def clear(s: Session, row: ClaimRow, code: str | None, note: str | None, actor: str,
+          role: str | None) -> None:
+    """A claims supervisor clears an open flag with a note; nobody else may."""
+    if role != "supervisor":
+        raise Forbidden("风险核查标记只能由理赔主管核实后解除", "action")
+    if not code:
+        raise ValidationError("flag", "须指明要解除的风险标记（flag）")
+    if not note or not note.strip():
+        raise ValidationError("note", "解除风险标记须说明核实情况（note）")
+    found = [f for f in open_flags(s, row) if f.code == code]
+    if not found:
+        raise NotFound(f"案件 {row.claim_no} 没有未解除的风险标记 {code}", "flag")
+    now = utcnow()
+    for flag in found:
+        flag.cleared_by, flag.cleared_at, flag.cleared_note = actor, now, note.strip()
+    s.add(ClaimEvent(claim_id=row.id, action="clear_flag", status=row.status, actor=actor,
+                     note=f"解除风险标记 {code}：{note.strip()}"))
+    audit(s, actor, "claim", row.claim_no, "clear_flag", {"flag": code},
+          {"flag": code, "note": note.strip(), "on": today_cn().isoformat()})
