@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import FormData
-from api_testkit import PREFIX, Api, application, id_number, issue_policy, roster_csv
+from api_testkit import PREFIX, Api, application, id_number, issue_policy, person, roster_csv
 from sqlalchemy import func, select
 from test_api_staff_access import (  # the fixtures too
     USER_OF_ROLE,
@@ -229,17 +229,22 @@ async def _bq_step(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {"request_no": made["request_no"]}, {"action": "reject", "reason": "资料不全"}
 
 
+async def _own_policy(api: Api) -> dict[str, str]:
+    """An individual policy's number with its insured's ID number: a proof of identity (a
+    group policy's number is every member's and proves nothing)."""
+    policy = await issue_policy(api)
+    return {"id_number": person()["id_number"], "policy_no": policy["policy_no"]}
+
+
 @example("POST", "/bindings")
 async def _bind(api: Api, w: World) -> tuple[dict[str, str], Any]:
-    return {}, {"channel": "wechat", "user": "o-bind-1", "id_number": w.members[0],
-                "policy_no": w.group_policy_no}
+    return {}, {"channel": "wechat", "user": "o-bind-1", **await _own_policy(api)}
 
 
 @example("DELETE", "/bindings/{channel}/{user}")
 async def _unbind(api: Api, w: World) -> tuple[dict[str, str], Any]:
     await api.post("/bindings", {"channel": "wechat", "user": "o-bind-2",
-                                 "id_number": w.members[0], "policy_no": w.group_policy_no},
-                   expect=200)
+                                 **await _own_policy(api)}, expect=200)
     return {"channel": "wechat", "user": "o-bind-2"}, None
 
 
