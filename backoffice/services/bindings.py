@@ -164,9 +164,8 @@ def _own_policies(s: Session, party: Party) -> list[str]:
 
 
 def _policies_of(s: Session, party: Party) -> list[str]:
-    own = s.execute(select(PolicyRow.policy_no).where(
-        or_(PolicyRow.insured_party_id == party.id, PolicyRow.applicant_party_id == party.id),
-        PolicyRow.policy_no.is_not(None)).order_by(PolicyRow.id.desc())).scalars().all()
+    """Every policy the party is on: their own, then the schemes they are enrolled in."""
+    own = _own_policies(s, party)
     group = s.execute(select(PolicyRow.policy_no).join(
         RosterMember, RosterMember.policy_id == PolicyRow.id).where(
         RosterMember.party_id == party.id, RosterMember.status == "active")).scalars().all()
