@@ -108,6 +108,8 @@ Relation = one_of(RELATIONS)
 StatsTrack = one_of(claim_stats.TRACKS)
 ClaimClock = one_of(claim_stats.DEADLINES)
 ComplaintClockTrack = one_of(t.value for t in ComplaintTrack)
+FlagCode = one_of(integrity.CODES)
+FlagOutcome = one_of((integrity.OPEN, integrity.CONFIRMED, integrity.CLEARED))
 ComplaintChannel = one_of(cp.CHANNELS)
 ComplaintOutcome = one_of(cp.OUTCOMES)
 HomeVisitStatus = one_of(HOME_VISIT_STATUSES)
@@ -516,6 +518,10 @@ class ClaimFlag(Answer):
                     "name_mismatch, not_accident, frequent or hospital_level.")
     text: str = Field(description="What was found, in Chinese.")
     related: list[str] = Field(description="Report numbers of the claims it relates to.")
+    outcome: FlagOutcome = Field(
+        description="open until a claims supervisor decides; confirmed: the risk is real (a "
+                    "deduction is taken off the amount, any other code means the claim is "
+                    "rejected, never approved). Cleared flags are not shown on the claim.")
 
 
 class Claim(Answer):
@@ -709,6 +715,31 @@ class Payouts(Answer):
     claims: Count = absent()
 
 
+class RiskMonth(Answer):
+    month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
+    raised: Count = Field(description="Flags raised in the month.")
+    confirmed: Count = Field(description="Flags a supervisor confirmed in the month.")
+    cleared: Count = Field(description="Flags a supervisor cleared in the month.")
+    held_back: Money = Field(description="What the flags confirmed in the month kept from "
+                                         "being paid.")
+
+
+class RiskCodeCount(Answer):
+    code: FlagCode
+    code_name: str
+    raised: Count
+    confirmed: Count
+    cleared: Count
+
+
+class RiskFigures(Answer):
+    """The risk review in the window: flags raised by month raised; confirmed, cleared and
+    held back by month decided (decisions by people, not the system's own retirements)."""
+
+    by_month: list[RiskMonth]
+    by_code: list[RiskCodeCount]
+
+
 class ClaimStats(Answer):
     """Claims reported in the window by stage, type and track; their cycle times and clocks
     (met on time, breached, open); claim payments made in the window, and per product the loss
@@ -726,6 +757,7 @@ class ClaimStats(Answer):
     sla: list[SlaLine]
     loss_ratio: list[LossRatio]
     payouts: Payouts
+    integrity: RiskFigures = absent()
 
 
 # ---- complaints, home visits, satisfaction ----------------------------------------------------
@@ -1130,3 +1162,66 @@ def answer_schemas(models: Sequence[type[BaseModel]] = MODELS) -> dict[str, dict
                                 ref_template="#/components/schemas/{model}",
                                 schema_generator=_ComponentSchema)
     return dict(top.get("$defs", {}))
+
+
+# ---- the risk review queue -----------------------------------------------------------------
+
+class RiskDocument(Answer):
+    document_id: int
+    doc_type: str
+    filename: str
+    sha256: str
+    invoice: str | None = Field(description="Invoice code/number, when read.")
+    shared: bool = Field(description="Another claim side by side has the same file or invoice.")
+
+
+class RiskClaim(Answer):
+    """A claim as the evidence shows it: the flagged one first, then the related ones."""
+
+    claim_no: str
+    status: ClaimStatus
+    stage: str
+    claim_type: ClaimType
+    incident_date: Date
+    insured_name: str
+    reporter_name: str
+    admission_date: Date | None
+    discharge_date: Date | None
+    hospital: str | None
+    hospital_level: int | None = Field(description="From the list of hospitals; null if unknown.")
+    diagnosis: str | None
+    diagnosis_verdict: Literal["injury", "illness", "injury_with_illness", "unknown"] | None
+    injuries: list[str]
+    illnesses: list[str]
+    payable: Money | None
+    approved: Money | None
+    documents: list[RiskDocument]
+
+
+class RiskFlag(Answer):
+    flag_id: int
+    claim_no: str
+    code: FlagCode
+    code_name: str
+    severity: int = Field(ge=1, le=3, description="3 high · 2 medium · 1 low")
+    severity_name: str
+    text: str
+    related: list[str]
+    outcome: FlagOutcome
+    outcome_name: str
+    raised_at: Timestamp
+    age_days: Count
+    decided_by: str | None
+    decided_at: Timestamp | None
+    note: str | None
+    held_back: Money
+    deducts: bool = Field(description="Confirming takes off what the related claims pay "
+                                      "(else the claim is to be rejected).")
+    claims: list[RiskClaim]
+
+
+class RiskQueue(Answer):
+    """Flags by severity, then age (oldest first), each with its evidence."""
+
+    items: list[RiskFlag]
+    counts: dict[str, Count] = Field(description="Flags by outcome: open, confirmed, cleared.")

@@ -36,6 +36,7 @@ from backoffice.services import (
     outlets,
     parties,
     policies,
+    risk_review,
     satisfaction,
 )
 
@@ -186,6 +187,8 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("GET", "/claims/{claim_no}/letters/{letter_no}", "getClaimLetter",
         "A letter of the claim (text)", "claims", "claims.view", ep.claim_letter,
         media="text/plain", errors=(NOT_FOUND,)),
+    _op("GET", "/risk/flags", "getRiskQueue", "The risk review queue (风险核查)", "claims",
+        "claims.view", risk_review.queue, a.RiskQueue),
     _op("POST", "/adjudication/preview", "previewAdjudication", "Adjudication preview (理算试算)",
         "claims", "claims.work", claims.preview, a.AdjudicationPreview, errors=(NOT_FOUND,)),
     _op("GET", "/stats/claims", "getClaimStats", "Claims statistics", "stats", "supervisor.view",

@@ -18,7 +18,7 @@ from backoffice.channel_hooks import ConversationHooks
 from backoffice.desk import auth
 from backoffice.desk.handoff import HandoffQueue
 from backoffice.desk.live import LiveHub
-from backoffice.domain import agent_queue
+from backoffice.domain import agent_queue, integrity
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
@@ -35,6 +35,7 @@ from backoffice.services import (
     endorsement_requests,
     home_visits,
     policies,
+    risk_review,
     satisfaction,
     staff,
 )
@@ -349,6 +350,45 @@ async def claim_act(request: web.Request) -> web.StreamResponse:
     except DomainError as exc:
         raise back(f"/desk/claims/{no}", err=exc.message) from None
     raise back(f"/desk/claims/{no}", msg="已保存")
+
+
+# ---- the risk review queue ---------------------------------------------------------------
+
+async def risk_page(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    outcome = request.query.get("outcome") or "open"
+    code = request.query.get("code") or None
+    try:
+        found = await run(risk_review.queue, db_of(request),
+                          {"outcome": outcome, "code": code, "limit": 100})
+    except DomainError as exc:
+        return render_error(request, 400, exc.message)
+    return page(request, "risk.html", queue=found, outcome=outcome, code=code,
+                codes=integrity.CODE_NAMES, outcomes=integrity.OUTCOME_NAMES,
+                may_decide=user.may("claims.decide_risk"))
+
+
+async def risk_act(request: web.Request) -> web.StreamResponse:
+    """confirm_flag · clear_flag {flag, note}, as the logged-in claims supervisor."""
+    user = auth.user_of(request)
+    actor = roles.Actor(user.username, user.role)
+    no = request.match_info["claim_no"]
+    form = await request.post()
+    action = _form_text(form, "action") or ""
+    raw = {"claim_no": no, "action": action, "flag": _form_text(form, "flag"),
+           "note": _form_text(form, "note")}
+    try:
+        if action not in ("confirm_flag", "clear_flag"):
+            raise Forbidden("风险核查只能核实或解除标记", "action")
+        roles.authorize_claim_step(actor, action)
+    except Forbidden as exc:
+        return render_error(request, 403, exc.message)
+    try:
+        await run(claims.transition, db_of(request), raw, actor)
+    except DomainError as exc:
+        raise back("/desk/risk", err=f"{no}：{exc.message}") from None
+    done = "已核实" if action == "confirm_flag" else "已解除"
+    raise back("/desk/risk", msg=f"{no} 风险标记{done}")
 
 
 # ---- home visits -------------------------------------------------------------------------
@@ -681,6 +721,8 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/claims", claims_page, "claims.view"),
     ("GET", "/claims/{claim_no}", claim_page, "claims.view"),
     ("POST", "/claims/{claim_no}/act", claim_act, "claims.work"),
+    ("GET", "/risk", risk_page, "claims.view"),
+    ("POST", "/risk/{claim_no}/act", risk_act, "claims.decide_risk"),
     ("GET", "/home-visits", home_visits_page, "home_visits.view"),
     ("POST", "/home-visits/{visit_no}/act", home_visit_act, "home_visits.work"),
     ("GET", "/endorsement-requests", endorsement_requests_page, "endorsement_requests.work"),

@@ -290,6 +290,19 @@ class Claim:
         self.steps.append(("adjudicate", actor))
         self._move(ADJUDICATED, actor)
 
+    def revise(self, payable: Decimal, actor: str) -> None:
+        """A risk confirmed before payment: the amount is adjudicated again and any approval
+        given falls, so the revised amount is approved afresh (by someone else)."""
+        if self.status not in (ADJUDICATED, PENDING_APPROVAL, APPROVED):
+            raise IllegalTransition("理赔案件", self.status, "revise",
+                                    allowed_actions(self.status))
+        if payable < 0:
+            raise ValidationError("payable", "赔付金额不能为负数")
+        self.payable, self.approved_amount, self.approval_role = payable, None, None
+        self.steps.append(("adjudicate", actor))
+        if self.status != ADJUDICATED:
+            self._move(ADJUDICATED, actor)
+
     def approve(self, role: str, actor: str,
                 limits: dict[str, Decimal | None] = DEFAULT_LIMITS) -> bool:
         """Approve within the role's authority; beyond it the claim escalates (超权限上报).

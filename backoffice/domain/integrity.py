@@ -34,6 +34,30 @@ FREQUENT_WINDOW = timedelta(days=365)
 FREQUENT_INSUREDS = 5
 MIN_HOSPITAL_LEVEL = 2
 LEVEL_NAMES = {1: "一级", 2: "二级", 3: "三级"}
+CODE_NAMES = {
+    "duplicate_stay": "重复住院", "overlapping_stay": "住院期间重叠",
+    "duplicate_incident": "重复报案", "death_benefit_paid": "身故保险金已给付",
+    "after_death": "身故后出险", "allowance_cap": "超年度津贴天数",
+    "document_reused": "材料重复使用",
+    "name_mismatch": "材料姓名不符", "not_accident": "疑似疾病", "frequent": "频繁出险",
+    "hospital_level": "医院等级不符",
+}
+#: the risk review queue's order: 3 = money paid twice or to nobody entitled, 1 = a pattern
+SEVERITY = {
+    "duplicate_stay": 3, "death_benefit_paid": 3, "after_death": 3, "document_reused": 3,
+    "overlapping_stay": 2, "duplicate_incident": 2, "allowance_cap": 2, "not_accident": 2,
+    "hospital_level": 2, "name_mismatch": 1, "frequent": 1,
+}
+SEVERITY_NAMES = {3: "高", 2: "中", 1: "低"}
+#: a confirmed flag of these codes takes off what another claim pays for the same days or the
+#: same death; a confirmed flag of any other code means the claim is not payable as reported:
+#: it is rejected, never approved
+DEDUCTING = frozenset({"duplicate_stay", "overlapping_stay", "death_benefit_paid",
+                       "allowance_cap"})
+STAY_FLAGS = frozenset({"duplicate_stay", "overlapping_stay"})
+#: a flag's outcome: open until a claims supervisor confirms or clears it
+OPEN, CONFIRMED, CLEARED = "open", "confirmed", "cleared"
+OUTCOME_NAMES = {OPEN: "待核实", CONFIRMED: "已核实", CLEARED: "已解除"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +365,19 @@ def _hospital_level(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]
         where = f"“{f.hospital[:60]}”" if f.hospital else "住院医院"
         yield Flag("hospital_level", f"{where}为{LEVEL_NAMES.get(level, str(level))}医院，"
                    "住院津贴限二级及以上医院住院，不予给付")
+
+
+def held_back(codes: Iterable[str], payable: Decimal | None,
+              unchecked: Decimal | None) -> Decimal:
+    """What confirmed flags keep from being paid: the whole amount when one of them means the
+    claim is not payable, else what the other claims' days and deaths took off the amount the
+    claim would have had on its own (`unchecked`)."""
+    codes = set(codes)
+    if not codes or payable is None:
+        return Decimal(0)
+    if codes - DEDUCTING:
+        return payable
+    return max(Decimal(0), (unchecked or payable) - payable)
 
 
 _RULES = (_stays, _duplicate_incident, _death_benefit, _after_death, _allowance_cap, _documents,

@@ -63,6 +63,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "complaints.approve_extension": frozenset({CLAIMS_SUPERVISOR}),
     "claims.view": frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
     "claims.work": frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
+    # confirming or clearing a risk flag (风险核查): the claim steps confirm_flag, clear_flag
+    "claims.decide_risk": frozenset({CLAIMS_SUPERVISOR}),
     "home_visits.view": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
     "home_visits.work": frozenset({CS_AGENT, COMPLAINT_HANDLER}),
     "supervisor.view": frozenset({CLAIMS_SUPERVISOR, ADMINISTRATOR}),
@@ -102,7 +104,7 @@ CLAIM_ACTIONS: dict[str, frozenset[str]] = {
         "register", "decline_registration", "request_documents", "documents_complete",
         "investigate", "finish_investigation", "adjudicate", "approve", "pay", "close",
         "reject", "send_rejection_letter", "withdraw", "reopen", "assign", "special_case",
-        "advance_payment", "set_bank_account", "clear_flag"}),
+        "advance_payment", "set_bank_account", "clear_flag", "confirm_flag"}),
 }
 
 _PII_ROLES = frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR, COMPLAINT_HANDLER})

@@ -32,6 +32,7 @@ from backoffice.domain.errors import ValidationError
 from backoffice.domain.money import fmt, from_fen
 from backoffice.domain.party import parse_date
 from backoffice.domain.product import CLAIM_TYPES
+from backoffice.services import risk_review
 from backoffice.services.base import SHANGHAI, business_date, today_cn
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -301,6 +302,7 @@ def claim_stats(db: Database, raw_from: object = None, raw_to: object = None
         cycle = _cycle_times(s, w)
         sla = _sla(s, w, today)
         payouts, ratios = _money(s, w)
+        risk = risk_review.monthly(s, w.start, w.end)
     return {
         "from": w.start.isoformat(), "to": w.end.isoformat(), "as_of": today.isoformat(),
         "claims": {"total": volumes["total"], "open": volumes["open"]},
@@ -311,4 +313,5 @@ def claim_stats(db: Database, raw_from: object = None, raw_to: object = None
         "sla": sla,
         "loss_ratio": ratios,
         "payouts": payouts,
+        "integrity": risk,
     }

@@ -83,7 +83,7 @@ from backoffice.store.models import (
 CHANNELS = ("wechat", "ivr", "web", "desk", "api", "counter", "phone")
 # steps on a claim besides the moves of its state machine (cl.STAFF_ACTIONS)
 _FILE_STEPS = ("send_rejection_letter", "assign", "special_case", "set_bank_account",
-               "clear_flag")
+               "clear_flag", "confirm_flag")
 
 
 def _doc_type(value: Any, _field: str) -> str:
@@ -577,16 +577,41 @@ def _act_clear_flag(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
     integrity_service.clear(s, row, cmd.flag, cmd.note, actor, role)
 
 
+def _act_confirm_flag(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                      role: str | None) -> None:
+    """A claims supervisor confirms a risk flag with a note. A decided amount not yet paid is
+    adjudicated again (what other claims pay comes off); a claim whose shared days another
+    claim now owns is revised too."""
+    settled = integrity_service.confirm(s, row, cmd.flag, cmd.note, actor, role)
+    _revise(s, row, actor, f"风险已核实（{cmd.flag}）")
+    integrity_service.record_held_back(s, row, _alone_fen(s, row))
+    for other in s.execute(select(ClaimRow).where(ClaimRow.claim_no.in_(settled))
+                           .with_for_update()).scalars():
+        _revise(s, other, actor, f"案件 {row.claim_no} 已核实为重复住院")
+
+
+def _alone_fen(s: Session, row: ClaimRow) -> int | None:
+    if row.payable_fen is None:
+        return None
+    return to_fen(run_adjudication(s, row, cross_claim=False).payable)
+
+
 def _paid_stays(s: Session, row: ClaimRow) -> tuple[tuple[date, date], ...]:
-    """Stays of the insured's other allowance claims whose amount is decided: their days are
-    not paid again."""
+    """Stays of the insured's other allowance claims whose days are not paid again: those
+    whose amount is decided, and those a supervisor confirmed this claim duplicates (whatever
+    their stage) — but not a claim confirmed to duplicate this one: it yielded its days."""
     if row.claim_type != "hospital_allowance":
         return ()
+    owners, yielded = integrity_service.stay_owners(s, row)
     stays = []
-    for facts in s.execute(select(ClaimRow.facts).where(
-            ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id,
-            ClaimRow.claim_type == row.claim_type,
-            ClaimRow.status.in_(integrity.DECIDED_STATUSES))).scalars():
+    for no, status, facts in s.execute(select(ClaimRow.claim_no, ClaimRow.status, ClaimRow.facts)
+                                       .where(ClaimRow.insured_party_id == row.insured_party_id,
+                                              ClaimRow.id != row.id,
+                                              ClaimRow.claim_type == row.claim_type)).all():
+        counts = status in integrity.DECIDED_STATUSES or (
+            no in owners and status not in integrity.DEAD_STATUSES)
+        if not counts or no in yielded:
+            continue
         stay = integrity_service.stay_of(facts)
         if stay is not None:
             stays.append((stay.admission, stay.discharge))
@@ -648,26 +673,54 @@ def _adjudicate(*args: Any, **kwargs: Any) -> Adjudication:
         raise ValidationError("facts", "日期或天数超出可计算的范围") from None
 
 
-def run_adjudication(s: Session, row: ClaimRow) -> Adjudication:
+def run_adjudication(s: Session, row: ClaimRow, *, cross_claim: bool = True) -> Adjudication:
+    """The claim's amount; `cross_claim=False` leaves out what the insured's other claims pay
+    (the same days, the same death, the yearly cap): the amount the claim would have alone."""
     product = load_product(s, row.product_code)
     facts = dict(row.facts or {})
     if row.cause and "cause" not in facts:
         facts["cause"] = row.cause
     return _adjudicate(product, row.claim_type, row.incident_date, facts,
                        sums_insured=_sums_insured(s, row),
-                       paid_before=_paid_before(s, row) + _death_paid_before(s, row),
-                       allowance_days_by_year=_allowance_days(s, row), today=today_cn(),
-                       paid_stays=_paid_stays(s, row))
+                       paid_before=_paid_before(s, row) + (
+                           _death_paid_before(s, row) if cross_claim else Decimal(0)),
+                       allowance_days_by_year=_allowance_days(s, row) if cross_claim else {},
+                       today=today_cn(),
+                       paid_stays=_paid_stays(s, row) if cross_claim else ())
+
+
+def _keep_adjudication(s: Session, row: ClaimRow, result: Adjudication) -> None:
+    row.adjudication_lines = [{"text": ln.text, "amount": fmt(ln.amount)} for ln in result.lines]
+    row.allowance_days_by_year = {str(y): d for y, d in result.days_paid_by_year.items()}
+    if integrity_service.confirmed_flags(s, row):
+        alone = run_adjudication(s, row, cross_claim=False)
+        integrity_service.record_held_back(s, row, to_fen(alone.payable))
 
 
 def _apply_adjudication(s: Session, row: ClaimRow, result: Adjudication, actor: str) -> None:
     claim = to_domain(row)
     claim.adjudicate(result.payable, actor)
-    row.adjudication_lines = [{"text": ln.text, "amount": fmt(ln.amount)} for ln in result.lines]
-    row.allowance_days_by_year = {str(y): d for y, d in result.days_paid_by_year.items()}
     write_back(s, row, claim, "adjudicate", actor, f"理算金额 {fmt(result.payable)} 元")
+    _keep_adjudication(s, row, result)
     if row.reviewed_on is None:
         row.reviewed_on = today_cn()
+
+
+_REVISABLE = (cl.ADJUDICATED, cl.PENDING_APPROVAL, cl.APPROVED)
+
+
+def _revise(s: Session, row: ClaimRow, actor: str, why: str) -> None:
+    """Adjudicate a decided, unpaid claim again after a confirmed risk; approval falls."""
+    if row.status not in _REVISABLE:
+        return
+    result = run_adjudication(s, row)
+    before = row.payable_fen
+    claim = to_domain(row)
+    claim.revise(result.payable, actor)
+    write_back(s, row, claim, "adjudicate", actor,
+               f"{why}，重新理算：{fmt(from_fen(before or 0))} 元 → {fmt(result.payable)} 元，"
+               "须重新审批")
+    _keep_adjudication(s, row, result)
 
 
 def _try_fast_track(s: Session, row: ClaimRow) -> None:
@@ -887,6 +940,10 @@ def _act_approve(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
     if role not in cl.ROLES:
         raise Forbidden("审批须由理赔人员以本人身份进行", "action")
     _check_integrity(s, row, load_product(s, row.product_code))
+    refused = integrity_service.refusals(s, row)
+    if refused:
+        raise Conflict(f"风险已核实（{'、'.join(f.code for f in refused)}），本案应拒赔，"
+                       "不能审批", "action")
     claim = to_domain(row, steps=_steps(s, row))
     approved = claim.approve(role, actor)
     if approved:
@@ -1110,6 +1167,7 @@ _ACTIONS = {
     "special_case": _act_special_case,
     "set_bank_account": _act_set_bank_account,
     "clear_flag": _act_clear_flag,
+    "confirm_flag": _act_confirm_flag,
 }
 
 
@@ -1158,7 +1216,7 @@ def claim_view(s: Session, row: ClaimRow) -> dict[str, Any]:
                              .order_by(Letter.id)).scalars())
     return _assemble_view(row, policy_no, reqs, events, _documents(s, row), letters,
                           _pauses(s, row), complaints_for_claim(s, row.claim_no),
-                          integrity_service.open_flags(s, row))
+                          integrity_service.shown_flags(s, row))
 
 
 def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequirement],

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backoffice.domain import integrity
 from backoffice.domain.errors import Forbidden, NotFound, ValidationError
 from backoffice.domain.integrity import DocumentFact, Flag, IntegrityFacts, OtherClaim, Stay
-from backoffice.domain.money import from_fen
+from backoffice.domain.money import from_fen, to_fen
 from backoffice.domain.product import Product
 from backoffice.services.base import audit, today_cn
 from backoffice.services.document_reading import INSURED_NAME
@@ -166,59 +166,157 @@ def _flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
 def refresh(s: Session, row: ClaimRow, product: Product) -> list[ClaimFlag]:
     """Run the checks; keep new flags, retire open ones no longer raised. Returns open flags.
 
-    A flag a supervisor cleared is not raised again for the same claims; a new related claim
-    raises it anew.
+    A flag a supervisor decided (confirmed or cleared) is not raised again for the same
+    claims; a new related claim raises it anew.
     """
     raised = integrity.check(gather(s, row, product))
+    _, yielded = stay_owners(s, row)
+    if yielded:  # a leak settled on the other claim: it gave up the shared days
+        raised = tuple(f for f in raised if f.code not in integrity.STAY_FLAGS
+                       or not set(f.related) <= yielded)
     kept = _flags(s, row)
     for flag in raised:
         if not any(_same(k, flag) for k in kept):
             _raise(s, row, flag)
     for old in kept:
-        if old.cleared_at is None and not any(_same(old, f) for f in raised):
-            old.cleared_by, old.cleared_at = SYSTEM, utcnow()
-            old.cleared_note = "复核时不再命中（相关案件已撤案、拒赔或材料已更正）"
+        if old.outcome == integrity.OPEN and not any(_same(old, f) for f in raised):
+            _decide(old, integrity.CLEARED, SYSTEM,
+                    "复核时不再命中（相关案件已撤案、拒赔或材料已更正）")
     s.flush()
     return open_flags(s, row)
 
 
 def _same(row: ClaimFlag, flag: Flag) -> bool:
     return row.code == flag.code and list(row.related or []) == list(flag.related) \
-        and (row.cleared_at is None or row.cleared_by != SYSTEM)
+        and (row.outcome != integrity.CLEARED or row.cleared_by != SYSTEM)
 
 
 def _raise(s: Session, row: ClaimRow, flag: Flag) -> None:
-    s.add(ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related)))
+    s.add(ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related),
+                    outcome=integrity.OPEN))
     s.add(ClaimEvent(claim_id=row.id, action="flag", status=row.status, actor=SYSTEM,
                      note=f"风险核查：{flag.text}"))
     audit(s, SYSTEM, "claim", row.claim_no, "flag", None,
           {"code": flag.code, "related": list(flag.related)})
 
 
+def _decide(flag: ClaimFlag, outcome: str, actor: str, note: str) -> None:
+    flag.outcome, flag.cleared_by, flag.cleared_at, flag.cleared_note = (
+        outcome, actor, utcnow(), note)
+
+
 def open_flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
-    return [f for f in _flags(s, row) if f.cleared_at is None]
+    return [f for f in _flags(s, row) if f.outcome == integrity.OPEN]
+
+
+def confirmed_flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
+    return [f for f in _flags(s, row) if f.outcome == integrity.CONFIRMED]
+
+
+def shown_flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
+    """What the claim detail shows: the open flags and the confirmed ones."""
+    return [f for f in _flags(s, row) if f.outcome != integrity.CLEARED]
 
 
 def view(flags: list[ClaimFlag]) -> list[dict[str, Any]]:
-    return [{"code": f.code, "text": f.text, "related": list(f.related or [])} for f in flags]
+    return [{"code": f.code, "text": f.text, "related": list(f.related or []),
+             "outcome": f.outcome} for f in flags]
+
+
+def refusals(s: Session, row: ClaimRow) -> list[ClaimFlag]:
+    """Confirmed flags that make the claim not payable as reported (not deductions)."""
+    return [f for f in confirmed_flags(s, row) if f.code not in integrity.DEDUCTING]
+
+
+def _decision(code: str | None, note: str | None, role: str | None, verb: str) -> str:
+    if role != "supervisor":
+        raise Forbidden(f"风险核查标记只能由理赔主管核实后{verb}", "action")
+    if not code:
+        raise ValidationError("flag", f"须指明要{verb}的风险标记（flag）")
+    if not note or not note.strip():
+        raise ValidationError("note", f"{verb}风险标记须说明核实情况（note）")
+    return note.strip()
+
+
+def _open_of(s: Session, row: ClaimRow, code: str) -> list[ClaimFlag]:
+    found = [f for f in open_flags(s, row) if f.code == code]
+    if not found:
+        raise NotFound(f"案件 {row.claim_no} 没有待核实的风险标记 {code}", "flag")
+    return found
 
 
 def clear(s: Session, row: ClaimRow, code: str | None, note: str | None, actor: str,
           role: str | None) -> None:
-    """A claims supervisor clears an open flag with a note; nobody else may."""
-    if role != "supervisor":
-        raise Forbidden("风险核查标记只能由理赔主管核实后解除", "action")
-    if not code:
-        raise ValidationError("flag", "须指明要解除的风险标记（flag）")
-    if not note or not note.strip():
-        raise ValidationError("note", "解除风险标记须说明核实情况（note）")
-    found = [f for f in open_flags(s, row) if f.code == code]
-    if not found:
-        raise NotFound(f"案件 {row.claim_no} 没有未解除的风险标记 {code}", "flag")
-    now = utcnow()
-    for flag in found:
-        flag.cleared_by, flag.cleared_at, flag.cleared_note = actor, now, note.strip()
+    """A claims supervisor clears an open flag with a note (not a leak); nobody else may."""
+    text = _decision(code, note, role, "解除")
+    for flag in _open_of(s, row, code or ""):
+        _decide(flag, integrity.CLEARED, actor, text)
     s.add(ClaimEvent(claim_id=row.id, action="clear_flag", status=row.status, actor=actor,
-                     note=f"解除风险标记 {code}：{note.strip()}"))
+                     note=f"解除风险标记 {code}：{text}"))
     audit(s, actor, "claim", row.claim_no, "clear_flag", {"flag": code},
-          {"flag": code, "note": note.strip(), "on": today_cn().isoformat()})
+          {"flag": code, "note": text, "on": today_cn().isoformat()})
+
+
+def confirm(s: Session, row: ClaimRow, code: str | None, note: str | None, actor: str,
+            role: str | None) -> list[str]:
+    """A claims supervisor confirms an open flag with a note: the leak is real.
+
+    For a duplicate or overlapping stay this claim yields the shared days to the related
+    claims (their flags about this one are settled by it). Returns the related claims whose
+    flags were settled. The caller revises the amount.
+    """
+    text = _decision(code, note, role, "核实")
+    found = _open_of(s, row, code or "")
+    related: set[str] = set()
+    for flag in found:
+        _decide(flag, integrity.CONFIRMED, actor, text)
+        related.update(flag.related or [])
+    s.add(ClaimEvent(claim_id=row.id, action="confirm_flag", status=row.status, actor=actor,
+                     note=f"核实风险 {code}：{text}"))
+    audit(s, actor, "claim", row.claim_no, "confirm_flag", {"flag": code},
+          {"flag": code, "note": text, "on": today_cn().isoformat()})
+    return _settle_reciprocal(s, row, code or "", sorted(related), actor) \
+        if code in integrity.STAY_FLAGS else []
+
+
+def _settle_reciprocal(s: Session, row: ClaimRow, code: str, related: list[str],
+                       actor: str) -> list[str]:
+    """The related claims' open stay flags about this claim: settled by its confirmation."""
+    settled = []
+    for other in s.execute(select(ClaimRow).where(ClaimRow.claim_no.in_(related))).scalars():
+        for flag in open_flags(s, other):
+            if flag.code in integrity.STAY_FLAGS and row.claim_no in (flag.related or []):
+                _decide(flag, integrity.CLEARED, actor,
+                        f"案件 {row.claim_no} 已核实为重复住院，重叠天数在该案中扣减")
+                s.add(ClaimEvent(claim_id=other.id, action="clear_flag", status=other.status,
+                                 actor=actor, note=f"{flag.code}：重叠天数已在案件 "
+                                                   f"{row.claim_no} 中扣减"))
+                settled.append(other.claim_no)
+    return settled
+
+
+def stay_owners(s: Session, row: ClaimRow) -> tuple[set[str], set[str]]:
+    """(claims this one yielded its shared days to, claims that yielded theirs to this one),
+    from confirmed stay flags of the insured's claims."""
+    found = s.execute(select(ClaimRow.claim_no, ClaimFlag.related).join(
+        ClaimRow, ClaimRow.id == ClaimFlag.claim_id).where(
+        ClaimRow.insured_party_id == row.insured_party_id,
+        ClaimFlag.outcome == integrity.CONFIRMED,
+        ClaimFlag.code.in_(integrity.STAY_FLAGS))).all()
+    owners = {no for claim_no, rel in found if claim_no == row.claim_no for no in rel or []}
+    yielded = {claim_no for claim_no, rel in found
+               if claim_no != row.claim_no and row.claim_no in (rel or [])}
+    return owners, yielded
+
+
+def record_held_back(s: Session, row: ClaimRow, unchecked_fen: int | None) -> None:
+    """Keep on the first confirmed flag what the confirmed flags hold back of this claim."""
+    confirmed = confirmed_flags(s, row)
+    if not confirmed:
+        return
+    fen = row.approved_fen if row.approved_fen is not None else row.payable_fen
+    held = integrity.held_back(
+        [f.code for f in confirmed], None if fen is None else from_fen(fen),
+        None if unchecked_fen is None else from_fen(unchecked_fen))
+    for i, flag in enumerate(confirmed):
+        flag.held_back_fen = to_fen(held) if i == 0 else 0

@@ -400,7 +400,8 @@ class ClaimDocument(Base):
 
 
 class ClaimFlag(Base):
-    """A risk flag of the integrity checks; open until a claims supervisor clears it."""
+    """A risk flag of the integrity checks; open until a claims supervisor confirms or
+    clears it."""
 
     __tablename__ = "claim_flags"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -412,6 +413,11 @@ class ClaimFlag(Base):
     cleared_by: Mapped[str | None] = mapped_column(String(60))
     cleared_at: Mapped[datetime | None] = mapped_column()
     cleared_note: Mapped[str | None] = mapped_column(Text)
+    # the review's outcome: open · confirmed (a real leak) · cleared (not one); the cleared_*
+    # columns say who decided, when and why, either way
+    outcome: Mapped[str] = mapped_column(String(12), default="open", server_default="open",
+                                         index=True)
+    held_back_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class ClaimPause(Base):

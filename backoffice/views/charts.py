@@ -175,8 +175,14 @@ def charts(stats: dict[str, Any]) -> dict[str, Markup]:
     cycle = stats["cycle_time_days"]["report_to_close"]
     cycle_chart = column_chart("报案至结案周期分布（件）",
                                [(b["bucket"], float(b["count"])) for b in cycle["distribution"]])
+    risk = stats.get("integrity") or {"by_month": []}
+    flags = stacked_chart("风险核查标记（按月）", [
+        (r["month"], [Segment("已核实", r["confirmed"], COLORS["breached"]),
+                      Segment("已解除", r["cleared"], COLORS["met"]),
+                      Segment("新增", r["raised"], COLORS["open"])])
+        for r in risk["by_month"]])
     return {"stages": stages, "types": types, "tracks": tracks, "sla": sla, "loss": loss,
-            "cycle": cycle_chart}
+            "cycle": cycle_chart, "flags": flags}
 
 
 def render_claim_charts(stats: dict[str, Any]) -> str:

@@ -15,8 +15,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +73,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                              "address": "潮南区峡山街道1号", "preferred_time": "上午",
                              "reason": "行动不便，需上门收取理赔材料"})
     db.dispose()
+    with serve(tmp, url) as base:
+        yield {"base": base, "claim_no": claim["claim_no"],
+               "individual_policy_no": result.individual_policies[0]}
+
+
+@contextmanager
+def serve(tmp: Path, url: str) -> Iterator[str]:
+    """`xiaobao serve` on the database at `url` until the block ends; yields its base URL."""
     port = _free_port()
     env = {**os.environ, "XIAOBAO_DATABASE_URL": url, "XIAOBAO_API_TOKEN": TOKEN,
            "XIAOBAO_VAR_DIR": str(tmp)}
@@ -86,11 +96,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                 with urllib.request.urlopen(base + "/healthz", timeout=2):
                     break
             except OSError:
-                import time
-
                 time.sleep(0.1)
-        yield {"base": base, "claim_no": claim["claim_no"],
-               "individual_policy_no": result.individual_policies[0]}
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=30)
