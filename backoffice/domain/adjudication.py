@@ -358,6 +358,7 @@ class _Context:
     paid_before: Decimal
     allowance_days_by_year: Mapping[int, int]
     paid_stays: tuple[tuple[date, date], ...] = ()
+    death_paid_before: Decimal = ZERO
 
     @property
     def benefit(self) -> Mapping[str, Any]:
@@ -376,15 +377,21 @@ def _within_days(ctx: _Context, event: date, event_field: str, what: str) -> tup
 
 
 def _deduct_paid_before(ctx: _Context, lines: list[Line], reasons: list[str], what: str) -> None:
-    if ctx.paid_before <= 0:
+    _deduct(lines, reasons, ctx.paid_before, what)
+    _deduct(lines, reasons, ctx.death_paid_before, "身故保险金")
+
+
+def _deduct(lines: list[Line], reasons: list[str], paid: Decimal, what: str) -> None:
+    """Take off what the same accident already pays, never below 0."""
+    if paid <= 0:
         return
     gross = sum((ln.amount for ln in lines), ZERO)
-    deduction = min(ctx.paid_before, gross)
-    text = f"扣除同一事故已给付的{what} {_yuan(ctx.paid_before)}"
-    if deduction < ctx.paid_before:
+    deduction = min(paid, gross)
+    text = f"扣除同一事故已给付的{what} {_yuan(paid)}"
+    if deduction < paid:
         text += "（扣减至 0 元为止）"
     lines.append(_line(text, -deduction))
-    reasons.append(f"已扣除同一事故已给付的{what} {_yuan(ctx.paid_before)}")
+    reasons.append(f"已扣除同一事故已给付的{what} {_yuan(paid)}")
 
 
 def _death(ctx: _Context) -> Adjudication:
@@ -429,7 +436,7 @@ def _transport_death(ctx: _Context) -> Adjudication:
             other_si = ctx.sums_insured.get(other.code, other.default_sum_insured)
             text += f"；按{name}给付，代替{other.name}保险金 {_yuan(other_si)}，二者不重复给付"
     lines = [_line(text, amount)]
-    _deduct_paid_before(ctx, lines, reasons, "伤残或身故保险金")
+    _deduct_paid_before(ctx, lines, reasons, "伤残保险金")
     return _result(lines, reasons)
 
 
@@ -722,6 +729,7 @@ def adjudicate(
     allowance_days_by_year: Mapping[int, int] | None = None,
     today: date | None = None,
     paid_stays: tuple[tuple[date, date], ...] = (),
+    death_paid_before: Decimal = ZERO,
 ) -> Adjudication:
     """The payable amount of one claim and its calculation statement.
 
@@ -729,6 +737,8 @@ def adjudicate(
     - `paid_before`: already paid for the same accident — disability before a death benefit
       (or a death benefit before a transport death), earlier disability for a re-assessment,
       earlier reimbursement under the same medical cover; deducted, never below 0.
+    - `death_paid_before`: a death benefit decided for the same accident under the other death
+      cover (death and transport death are paid instead of each other): only the difference.
     - `allowance_days_by_year`: hospital-allowance days already paid per calendar year across
       all the insured's claims. `facts["allowance_days_used_this_year"]` is the same figure for
       the incident's year; when both are given the larger one counts.
@@ -777,6 +787,8 @@ def adjudicate(
         paid_before=paid,
         allowance_days_by_year=used,
         paid_stays=paid_stays,
+        death_paid_before=ZERO if death_paid_before is ZERO
+        else _money_arg(death_paid_before, "death_paid_before"),
     )
     result: Adjudication = handler(ctx)
     return result

@@ -2,8 +2,9 @@
 
 A simple, clear, small claim — a hospital allowance of 5,000 元 or less (the tender's
 "5000元以下", which includes 5,000 itself, as the payment clock counts it) with complete,
-consistent documents, reported on time — is adjudicated and approved by the system. Everything else
-queues for people. The decision always carries the rule that made it.
+consistent documents, reported on time, for a stay the diagnosis shows was caused by an
+injury, in a hospital known to be of level 2 or above — is adjudicated and approved by the
+system. Everything else queues for people. The decision always carries the rule that made it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ class TrackFacts:
     # facts a staff member typed: a person shaped the decision, so another person decides
     facts_by_staff: bool = False
     flags: tuple[str, ...] = ()  # open integrity flags (backoffice.domain.integrity)
+    # an allowance is paid only for an accident's stay in a hospital of 二级 or above: the
+    # diagnosis must read as an injury (integrity.read_diagnosis) and the hospital's level be
+    # known to be high enough; what is not known goes to people, it is not assumed
+    injury_shown: bool = False
+    hospital_level_shown: bool = False
 
 
 def decide_track(f: TrackFacts) -> TrackDecision:
@@ -58,6 +64,9 @@ def decide_track(f: TrackFacts) -> TrackDecision:
          f"M10 理算金额超过 {fmt_cn(FAST_TRACK_LIMIT)}，超出快速通道权限"),
         # last: a more specific rule above names the reason better when both apply
         (bool(f.flags), f"M12 风险核查标记（{'、'.join(f.flags)}），须人工审核"),
+        (not f.injury_shown, "M13 出院诊断未显示意外损伤（未识别到诊断或诊断含疾病），"
+                             "须人工核实住院原因"),
+        (not f.hospital_level_shown, "M14 住院医院等级未知或低于二级，须人工核实"),
     ]
     for applies, rule in manual:
         if applies:

@@ -354,13 +354,25 @@ def hospital_level(name: str) -> int | None:
     return next((level for known, level in hospital_list() if known in plain), None)
 
 
+def known_level(hospital: str | None, reported: int | None) -> int | None:
+    """The hospital's level: the list's for a listed hospital, else the one reported."""
+    listed = hospital_level(hospital) if hospital else None
+    return listed if listed is not None else reported
+
+
+def fast_track_evidence(diagnosis: str | None, hospital: str | None,
+                        reported_level: int | None) -> tuple[bool, bool]:
+    """(the diagnosis reads as an injury alone, the hospital is known to be level 2 or up)."""
+    injury = bool(diagnosis) and read_diagnosis(diagnosis or "").verdict == "injury"
+    level = known_level(hospital, reported_level)
+    return injury, level is not None and level >= MIN_HOSPITAL_LEVEL
+
+
 def _hospital_level(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
     if f.claim_type != "hospital_allowance":
         return
     # the list's level of a known hospital outranks a level typed in or reported
-    level = hospital_level(f.hospital) if f.hospital else None
-    if level is None:
-        level = f.hospital_level
+    level = known_level(f.hospital, f.hospital_level)
     if level is not None and level < MIN_HOSPITAL_LEVEL:
         where = f"“{f.hospital[:60]}”" if f.hospital else "住院医院"
         yield Flag("hospital_level", f"{where}为{LEVEL_NAMES.get(level, str(level))}医院，"

@@ -682,8 +682,9 @@ def run_adjudication(s: Session, row: ClaimRow, *, cross_claim: bool = True) -> 
         facts["cause"] = row.cause
     return _adjudicate(product, row.claim_type, row.incident_date, facts,
                        sums_insured=_sums_insured(s, row),
-                       paid_before=_paid_before(s, row) + (
-                           _death_paid_before(s, row) if cross_claim else Decimal(0)),
+                       paid_before=_paid_before(s, row),
+                       death_paid_before=_death_paid_before(s, row) if cross_claim
+                       else Decimal(0),
                        allowance_days_by_year=_allowance_days(s, row) if cross_claim else {},
                        today=today_cn(),
                        paid_stays=_paid_stays(s, row) if cross_claim else ())
@@ -734,12 +735,14 @@ def _try_fast_track(s: Session, row: ClaimRow) -> None:
     needs_review = any(d.needs_review for d in _documents(s, row))
     staff_facts = any(action == "enter_facts" and who != cl.SYSTEM
                       for action, who in _steps(s, row))
+    injury, level = integrity_service.fast_track_evidence(s, row)
     decision = decide_track(TrackFacts(
         claim_type=row.claim_type, payable=result.payable if result else None,
         excluded=bool(result and result.excluded), documents_complete=not _missing(s, row),
         fields_need_review=needs_review, late_report=row.late_report,
         reopened=row.reopen_count > 0, special_case=row.special_case,
         facts_by_staff=staff_facts, flags=tuple(f.code for f in flags),
+        injury_shown=injury, hospital_level_shown=level,
     ))
     row.track, row.track_rule = decision.track, decision.rule
     if decision.track == FAST and result is not None:

@@ -132,20 +132,31 @@ def _reading(docs: list[ClaimDocument], name: str) -> str | None:
                  and (v := _value(d, name))), None)
 
 
+def _stated(docs: list[ClaimDocument], facts: dict[str, Any]
+            ) -> tuple[str | None, str | None, int | None]:
+    """(diagnosis, hospital, reported level): a document's reading outranks the facts."""
+    level = facts.get("hospital_level")
+    diagnosis = facts.get("diagnosis") if isinstance(facts.get("diagnosis"), str) else None
+    hospital = facts.get("hospital") if isinstance(facts.get("hospital"), str) else None
+    return (_reading(docs, "diagnosis") or diagnosis, _reading(docs, "hospital") or hospital,
+            level if isinstance(level, int) and not isinstance(level, bool) else None)
+
+
+def fast_track_evidence(s: Session, row: ClaimRow) -> tuple[bool, bool]:
+    """(an injury shown, a hospital of level 2 or up shown) for the fast track."""
+    return integrity.fast_track_evidence(*_stated(documents(s, row), row.facts or {}))
+
+
 def gather(s: Session, row: ClaimRow, product: Product) -> IntegrityFacts:
     facts = row.facts or {}
     docs = documents(s, row)
     insured = s.get(Party, row.insured_party_id)
-    level = facts.get("hospital_level")
-    diagnosis = facts.get("diagnosis") if isinstance(facts.get("diagnosis"), str) else None
-    hospital = facts.get("hospital") if isinstance(facts.get("hospital"), str) else None
+    diagnosis, hospital, level = _stated(docs, facts)
     return IntegrityFacts(
         claim_no=row.claim_no, claim_type=row.claim_type, incident_date=row.incident_date,
         reported_on=row.reported_on, insured_name=insured.name if insured else "",
         reporter_name=row.reporter_name, stay=stay_of(facts),
-        diagnosis=_reading(docs, "diagnosis") or diagnosis,
-        hospital=_reading(docs, "hospital") or hospital,
-        hospital_level=level if isinstance(level, int) and not isinstance(level, bool) else None,
+        diagnosis=diagnosis, hospital=hospital, hospital_level=level,
         death_date=_day(facts.get("death_date")) if row.claim_type not in integrity.DEATH_TYPES
         else None,
         other_claims=other_claims(s, row),

@@ -31,7 +31,7 @@ async def allowance(api: Api, scheme: Scheme, admission: str, discharge: str,
                     insured: int = 0, **facts: Any) -> dict[str, Any]:
     body = report_body(scheme, insured=scheme.members[insured], incident=admission,
                        facts={"admission_date": admission, "discharge_date": discharge,
-                              "hospital_level": 2, **facts})
+                              "hospital_level": 2, "diagnosis": "右桡骨远端骨折", **facts})
     return await supply_all(api, await report(api, body))
 
 
@@ -86,7 +86,11 @@ async def test_transport_death_after_a_death_benefit_pays_only_the_difference(
     transport = await supply_all(api, await report(api, body))
     assert codes(transport) == ["death_benefit_paid"]
     assert transport["flags"][0]["related"] == [death["claim_no"]]
-    assert (await act(api, transport["claim_no"], "adjudicate"))["payable"] == "27000.00"
+    adjudicated = await act(api, transport["claim_no"], "adjudicate")
+    assert adjudicated["payable"] == "27000.00"
+    texts = [line["text"] for line in adjudicated["adjudication_lines"]]
+    assert any("扣除同一事故已给付的身故保险金 3,000.00 元" in x for x in texts), texts
+    assert not any("伤残" in x and "扣除" in x for x in texts)
 
 
 async def test_death_after_a_transport_death_pays_nothing(api: Api, scheme: Scheme) -> None:
@@ -226,3 +230,27 @@ async def test_the_yearly_cap_counts_claims_adjudicated_but_not_yet_paid(
     last = await allowance(api, scheme, "2026-07-10", "2026-07-20")
     assert "allowance_cap" in codes(last) and last["track"] == "manual"
     assert (await act(api, last["claim_no"], "adjudicate"))["payable"] == "0.00"
+
+
+async def test_the_fast_track_pays_an_allowance_only_for_an_injury_in_a_known_hospital(
+        api: Api, scheme: Scheme) -> None:
+    cases = [  # (facts, the rule that keeps the claim from the fast track)
+        ({"hospital_level": 2}, "M13"),  # no diagnosis: the cause is not shown
+        ({"hospital_level": 2, "diagnosis": "跌倒"}, "M13"),  # no listed term in it
+        ({"diagnosis": "右桡骨远端骨折", "hospital": "街口诊所"}, "M14"),  # level unknown
+        ({"diagnosis": "右桡骨远端骨折"}, "M14"),
+    ]
+    for i, (facts, rule) in enumerate(cases):  # a stay of its own for each insured
+        admission, discharge = ("2026-05-20", "2026-05-25") if i < 3 else ("2026-05-14",
+                                                                           "2026-05-19")
+        body = report_body(scheme, insured=scheme.members[i % 3], incident=admission,
+                           facts={"admission_date": admission, "discharge_date": discharge,
+                                  **facts})
+        claim = await supply_all(api, await report(api, body))
+        assert (claim["track"], claim["track_rule"][:3], claim["approved"]) == (
+            "manual", rule, None), facts
+    listed = {"admission_date": "2026-05-26", "discharge_date": "2026-05-30",
+              "diagnosis": "右桡骨远端骨折", "hospital": "汕头市中心医院"}
+    body = report_body(scheme, insured=scheme.members[2], incident="2026-05-26", facts=listed)
+    claim = await supply_all(api, await report(api, body))
+    assert (claim["track"], claim["approved"]) == ("fast", "120.00")

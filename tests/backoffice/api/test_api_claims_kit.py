@@ -80,7 +80,7 @@ def report_body(scheme: Scheme, claim_type: str = "hospital_allowance", *,
                 facts: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     default_facts: dict[str, Any] = {
         "hospital_allowance": {"admission_date": incident, "discharge_date": "2026-05-30",
-                               "hospital_level": 2},
+                               "hospital_level": 2, "diagnosis": "右桡骨远端骨折"},
         "death": {"death_date": incident},
         "transport_death": {"death_date": incident, "transport": "motor_vehicle"},
         "disability": {"disability_levels": [8], "assessment_date": "2026-05-28"},

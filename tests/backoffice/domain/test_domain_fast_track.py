@@ -12,7 +12,7 @@ from backoffice.domain.fast_track import FAST, MANUAL, TrackFacts, decide_track
 SIMPLE = TrackFacts(
     claim_type="hospital_allowance", payable=Decimal("300.00"), excluded=False,
     documents_complete=True, fields_need_review=False, late_report=False, reopened=False,
-    special_case=False,
+    special_case=False, injury_shown=True, hospital_level_shown=True,
 )
 
 
@@ -40,6 +40,9 @@ def test_a_simple_small_allowance_claim_goes_fast_with_rule_f1() -> None:
     ({"payable": Decimal("-1.00")}, "M9 理算金额为零，须人工确认"),
     ({"payable": Decimal("5000.01")}, "M10 理算金额超过 5,000.00 元，超出快速通道权限"),
     ({"payable": Decimal("12345.67")}, "M10 理算金额超过 5,000.00 元，超出快速通道权限"),
+    ({"injury_shown": False},
+     "M13 出院诊断未显示意外损伤（未识别到诊断或诊断含疾病），须人工核实住院原因"),
+    ({"hospital_level_shown": False}, "M14 住院医院等级未知或低于二级，须人工核实"),
 ])
 def test_each_manual_rule_alone(change: dict[str, object], rule: str) -> None:
     decision = decide_track(replace(SIMPLE, **change))  # type: ignore[arg-type]
@@ -63,7 +66,9 @@ def test_the_rules_apply_in_order() -> None:
         ({"payable": Decimal("0.00")}, "M8"),
         ({"excluded": False}, "M9"),
         ({"payable": Decimal("5000.01")}, "M10"),
-        ({"payable": Decimal("5000.00")}, "F1"),
+        ({"payable": Decimal("5000.00")}, "M13"),
+        ({"injury_shown": True}, "M14"),
+        ({"hospital_level_shown": True}, "F1"),
     ]
     for change, number in steps:
         facts = replace(facts, **change)  # type: ignore[arg-type]

@@ -253,7 +253,8 @@ def test_a_flagged_claim_never_takes_the_fast_track() -> None:
 
     clean = TrackFacts(claim_type="hospital_allowance", payable=Decimal("300.00"),
                        excluded=False, documents_complete=True, fields_need_review=False,
-                       late_report=False, reopened=False, special_case=False)
+                       late_report=False, reopened=False, special_case=False,
+                       injury_shown=True, hospital_level_shown=True)
     assert decide_track(clean).track == FAST
     for code in CODES:
         decision = decide_track(replace(clean, flags=(code,)))

@@ -66,6 +66,8 @@ class World:
     def claim(self, policy_no: str, idn: str, *, claim_type: str = "disability",
               incident: date, phone: str = "13912345678", channel: str = "phone",
               facts: dict[str, Any] | None = None) -> str:
+        if claim_type == "hospital_allowance":  # an injury's stay in a level-2 hospital
+            facts = {"diagnosis": "右桡骨远端骨折", "hospital_level": 2, **(facts or {})}
         _, view = claims.report(self.db, {
             "policy_no": policy_no, "insured_id_number": idn, "claim_type": claim_type,
             "incident_date": incident.isoformat(), "channel": channel,

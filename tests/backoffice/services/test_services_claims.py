@@ -113,6 +113,9 @@ def body(scheme: demo.SeedResult, who: int = 0, claim_type: str = "hospital_allo
     }
     if facts is not None:
         raw["facts"] = facts
+        if claim_type == "hospital_allowance" and "admission_date" in facts:
+            # an injury's stay in a level-2 hospital, unless the test says otherwise
+            raw["facts"] = {"diagnosis": "右桡骨远端骨折", "hospital_level": 2, **facts}
     return {**raw, **extra}
 
 
