@@ -5,9 +5,11 @@ from before a paid claim's incident, and a recorded death flags later claims."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
 from api_testkit import Api, id_number
+from sqlalchemy import select
 from test_api_claims_kit import (
     Scheme,
     act,
@@ -19,7 +21,9 @@ from test_api_claims_kit import (
     supply_all,
 )
 
+from backoffice.services import group
 from backoffice.store.db import Database
+from backoffice.store.models import AuditEntry, OutboxEvent, Party
 
 __all__ = ["clock", "scheme"]  # fixtures
 
@@ -119,10 +123,6 @@ async def test_a_removal_before_a_paid_claims_incident_is_refused(api: Api,
 
 async def _party_id(api: Api, scheme: Scheme, who: int) -> int:
     db: Database = api.client.__dict__["db"]
-    from sqlalchemy import select
-
-    from backoffice.store.models import Party
-
     with db.read() as s:
         return int(s.execute(select(Party.id).where(
             Party.id_number == scheme.members[who])).scalar_one())
@@ -195,6 +195,44 @@ async def test_the_same_removal_twice_at_once_is_recorded_once(api: Api, scheme:
 
 
 async def test_a_person_on_no_roster_is_not_found(api: Api, scheme: Scheme) -> None:
-    stranger = id_number(__import__("datetime").date(1950, 1, 1), 8, "440514")
+    stranger = id_number(date(1950, 1, 1), 8, "440514")
     await api.error("POST", removals(scheme), 404, "not_found", "id_number", {
         "id_number": stranger, "reason": "death", "date": "2026-05-10"})
+
+
+def _names(db: Database, scheme: Scheme) -> list[str]:
+    with db.read() as s:
+        found = dict(s.execute(select(Party.id_number, Party.name).where(
+            Party.id_number.in_(scheme.members))).all())
+    return [found[m] for m in scheme.members]
+
+
+async def test_the_monthly_list_with_a_paid_claim_and_one_in_progress(
+        api: Api, scheme: Scheme, db: Database) -> None:
+    paid = await supply_all(api, await report(api, allowance_body(scheme, 0, "2026-05-20",
+                                                                  "2026-05-30")))
+    pending = await report(api, allowance_body(scheme, 1, "2026-05-20", "2026-05-30"))
+    names = _names(db, scheme)
+    lines = ["id_number,name,reason,date,note\n",
+             f"{scheme.members[0]},{names[0]},死亡,2026-05-01,\n",    # 2: before the paid claim
+             f"{scheme.members[1]},{names[1]},死亡,2026-05-01,\n",    # 3: in progress: flagged
+             f"{scheme.members[2]},{names[2]},迁出,2026-05-31,\n"]    # 4
+    first = group.import_removals(db, scheme.policy_no, lines, "importer-1")
+    assert (first.removed, first.corrected, first.skipped) == (2, 0, 0)
+    assert [(e.line, e.field) for e in first.errors] == [(2, "date")]
+    assert paid["claim_no"] in first.errors[0].message
+    assert first.claims_to_review == [pending["claim_no"]]
+    flagged = await api.get(f"/claims/{pending['claim_no']}", expect=200)
+    assert [f["code"] for f in flagged["flags"]] == ["after_death"]
+    assert (await membership(api, scheme, 0))["covered"] is True
+
+    second = group.import_removals(db, scheme.policy_no, lines, "importer-1")
+    assert (second.removed, second.corrected, second.skipped) == (0, 0, 2)
+    assert second.errors == first.errors and second.claims_to_review == []
+    with db.read() as s:
+        summaries = [a.after for a in s.execute(select(AuditEntry).where(
+            AuditEntry.action == "import_removals")).scalars()]
+        events = s.execute(select(OutboxEvent.payload).where(
+            OutboxEvent.topic == "roster.removals_imported")).scalars().all()
+    assert [(a or {}).get("removed") for a in summaries] == [2, 0]
+    assert len(events) == 1  # the replay changed nothing and told nobody
