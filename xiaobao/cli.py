@@ -70,6 +70,15 @@ def cmd_import_roster(args: argparse.Namespace, settings: Settings) -> int:
     db = _db(settings)
     upgrade(db)
     started = time.perf_counter()
+    if args.removals:
+        with path.open(encoding="utf-8", newline="") as f:
+            removed = group.import_removals(db, args.policy, f, args.actor)
+        print(f"退出 {removed.removed:,} 人，更正 {removed.corrected:,} 人，"
+              f"已登记跳过 {removed.skipped:,} 人，错误 {len(removed.errors):,} 行，"
+              f"待复核案件 {len(removed.claims_to_review):,} 件，"
+              f"用时 {time.perf_counter() - started:.1f} 秒")
+        _print_json(removed.as_dict())
+        return 0
     with path.open(encoding="utf-8", newline="") as f:
         result = group.import_roster(db, args.policy, f, args.actor)
     print(f"导入 {result.imported:,} 人，已在清单中跳过 {result.skipped:,} 人，"
@@ -336,7 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import-roster", cmd_import_roster, "导入团体保单被保险人清单（CSV，UTF-8）")
     p.add_argument("--policy", required=True, help="团体保单号")
     p.add_argument("--actor", default="cli", help="记入审计日志的操作人")
-    p.add_argument("file", help="CSV：name,gender,birth_date,id_number,phone,address")
+    p.add_argument("--removals", action="store_true",
+                   help="文件是退出名单（死亡、迁出、更正）："
+                   "CSV id_number,name,reason,date[,note]，reason 为 death/moved_away/correction"
+                   " 或 死亡/迁出/更正；保障至 date 当日")
+    p.add_argument("file", help="CSV：name,gender,birth_date,id_number,phone,address"
+                   "（--removals 时见上）")
 
     p = add("wechat-menu", cmd_wechat_menu, "按配置文件创建公众号自定义菜单")
     p.add_argument("file", nargs="?", help="菜单 JSON（默认 channels/wechat_menu.json）")

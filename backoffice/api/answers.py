@@ -273,6 +273,10 @@ class PolicySummary(Answer):
     applicant: ListedApplicant = absent()
     enrolled_on: Date = absent("Group members: the enrollment date.")
     covered: bool = absent("Group members: covered now.")
+    end_reason: RemovalReason = absent(
+        "Group members taken off the roster: why (death, moved_away, correction).")
+    covered_until: Date = absent(
+        "Group members taken off the roster: the last day covered (the removal date).")
 
 
 class PolicyList(Answer):
@@ -401,6 +405,30 @@ class RosterError(Answer):
     line: int = Field(ge=1, description="Line in the file; the header is line 1.")
     field: str
     message: str
+
+
+RemovalReason = Literal["death", "moved_away", "correction"]
+
+
+class RosterRemoval(Answer):
+    """A member taken off a group roster; the row stays, cover ends after `covered_until`."""
+
+    policy_no: str
+    status: Literal["removed"]
+    outcome: Literal["removed", "corrected", "unchanged"] = Field(
+        description="`unchanged`: the same reason and date were already recorded (a replay); "
+        "`corrected`: another reason or date replaced the recorded one.")
+    reason: RemovalReason
+    reason_text: str = Field(description="The reason in Chinese.")
+    date: Date
+    covered_until: Date = Field(description="Covered through this day (an accident on the "
+                                "day of death is covered), not after.")
+    enrolled_on: Date
+    note: str | None
+    claims_to_review: list[str] = Field(
+        description="Undecided claims of the member for an incident after the date: a line "
+        "on their timeline; a death raises `after_death` on them.")
+    premium: Money = Field(description="The group policy's annual premium after the change.")
 
 
 class RosterImportResult(Answer):
@@ -1088,6 +1116,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("PATCH", "/parties/{id_number}"): (200, PartyUpdateResult),
     ("POST", "/group-policies"): (201, GroupPolicy),
     ("POST", "/group-policies/{policy_no}/roster"): (200, RosterImportResult),
+    ("POST", "/group-policies/{policy_no}/roster/removals"): (200, RosterRemoval),
     ("POST", "/group-policies/{policy_no}/auto-enrollment"): (200, AutoEnrollmentResult),
     ("GET", "/service-outlets"): (200, OutletList),
     ("GET", "/audit"): (200, AuditList),

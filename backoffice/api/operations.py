@@ -147,6 +147,17 @@ OPERATIONS: tuple[Operation, ...] = (
         "id_number,phone,address`. Good rows are enrolled, bad rows reported by line and "
         "field; people already on the roster are skipped. A file that cannot be read (empty, "
         "no header, not UTF-8) changes nothing."),
+    _op("POST", "/group-policies/{policy_no}/roster/removals", "removeRosterMember",
+        "Take a member off the roster (death, moving away, correction) from a date", "group",
+        "policies.underwrite", group.remove_member, a.RosterRemoval,
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies",
+        description="Body `{id_number, reason, date, note?}`; `reason` is `death`, "
+        "`moved_away` or `correction` (or their Chinese names). The member's row stays; cover runs "
+        "through `date` (an accident on the day of death is covered) and ends after it. A "
+        "future date is refused. 409 naming `date` when a claim of the member for a later "
+        "incident is approved or paid; undecided ones are listed in `claims_to_review`. The "
+        "same reason and date again change nothing (`outcome: unchanged`); another date or "
+        "reason corrects the removal, under the same checks."),
     _op("POST", "/group-policies/{policy_no}/auto-enrollment", "autoEnroll",
         "Enroll residents who reached the minimum age", "group", "policies.underwrite",
         answer_as("enrolled", group.auto_enroll), a.AutoEnrollmentResult, body_required=False,

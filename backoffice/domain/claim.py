@@ -121,6 +121,12 @@ class CoverageFacts:
     time_bar_years: int
     claim_type_covered: bool
     product_line: str
+    #: a group member taken off the roster: covered through this day, not after
+    member_ended_on: date | None = None
+    member_end_reason: str | None = None  # death / moved_away / correction
+
+
+_END_REASONS = {"death": "身故", "moved_away": "迁出", "correction": "清单更正"}
 
 
 def coverage_problems(f: CoverageFacts) -> list[str]:
@@ -134,6 +140,10 @@ def coverage_problems(f: CoverageFacts) -> list[str]:
         period = (f"{f.policy_start} 至 {f.policy_end}" if f.policy_start and f.policy_end
                   else "无有效保险期间")
         problems.append(f"出险日期 {f.incident_date} 不在保单有效期内（{period}）")
+    elif f.member_ended_on is not None and f.incident_date > f.member_ended_on:
+        why = _END_REASONS.get(f.member_end_reason or "", "退出清单")
+        problems.append(f"被保险人已于 {f.member_ended_on} 因{why}退出被保险人清单，"
+                        f"保障至当日终止，出险日期 {f.incident_date} 在其后")
     elif f.policy_start and f.waiting_period_days and (
             f.incident_date < f.policy_start + timedelta(days=f.waiting_period_days)):
         problems.append(f"出险日期在 {f.waiting_period_days} 天等待期内")

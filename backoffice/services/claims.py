@@ -236,34 +236,48 @@ def _checked_report(cmd: ClaimReport) -> ClaimReport:
     return cmd
 
 
+@dataclass(frozen=True, slots=True)
+class _Cover:
+    """From when the insured is covered on the policy and, for a member taken off a group
+    roster, the last day and why (death / moved_away / correction)."""
+
+    start: date | None
+    ended_on: date | None = None
+    end_reason: str | None = None
+
+
 def _policy_and_insured(s: Session, policy_no: str, id_number: str
-                        ) -> tuple[PolicyRow, Party | None, date | None, int | None, Product]:
-    """The policy, the insured if they are on it, from when they are covered, the party the
-    ID number belongs to, and the policy's product — one round trip."""
+                        ) -> tuple[PolicyRow, Party | None, _Cover, int | None, Product]:
+    """The policy, the insured if they are on it (a removed group member still is, for what
+    happened before their cover ended), their cover, the party the ID number belongs to, and
+    the policy's product — one round trip."""
     found = s.execute(
-        select(PolicyRow, Party, RosterMember.enrolled_on, ProductRow).select_from(PolicyRow)
+        select(PolicyRow, Party, RosterMember.enrolled_on, RosterMember.ended_on,
+               RosterMember.end_reason, ProductRow).select_from(PolicyRow)
         .join(ProductRow, ProductRow.code == PolicyRow.product_code)
         .outerjoin(Party, Party.id_number == id_number)
         .outerjoin(RosterMember, and_(RosterMember.policy_id == PolicyRow.id,
                                       RosterMember.party_id == Party.id,
-                                      RosterMember.status == "active"))
+                                      RosterMember.status.in_(("active", "removed"))))
         .where(PolicyRow.policy_no == policy_no).limit(1)
     ).first()
     if found is None:
         raise NotFound(f"保单 {policy_no} 不存在", "policy_no")
-    policy, party, enrolled_on, product_row = found
+    policy, party, enrolled_on, ended_on, end_reason, product_row = found
     product = product_of(product_row)
     if party is None:
-        return policy, None, None, None, product
+        return policy, None, _Cover(None), None, product
     if policy.kind == "group":
-        return policy, party if enrolled_on else None, enrolled_on, party.id, product
+        return (policy, party if enrolled_on else None,
+                _Cover(enrolled_on, ended_on, end_reason), party.id, product)
     on_policy = policy.insured_party_id == party.id
-    return policy, party if on_policy else None, policy.start_date, party.id, product
+    return policy, party if on_policy else None, _Cover(policy.start_date), party.id, product
 
 
 def _coverage_problems(s: Session, policy: PolicyRow, product: Product, insured: Party | None,
-                       covered_from: date | None, claim_type: str, incident: date,
+                       cover: _Cover, claim_type: str, incident: date,
                        reported_on: date) -> list[str]:
+    covered_from = cover.start
     start = max(d for d in (policy.start_date, covered_from) if d) if policy.start_date else None
     covered = (
         start is not None and policy.end_date is not None and start <= incident < policy.end_date
@@ -280,6 +294,7 @@ def _coverage_problems(s: Session, policy: PolicyRow, product: Product, insured:
         time_bar_years=product.time_bar_years,
         claim_type_covered=any(claim_type in c.claim_types for c in product.coverages),
         product_line=product.line,
+        member_ended_on=cover.ended_on, member_end_reason=cover.end_reason,
     ))
 
 
@@ -347,11 +362,10 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
     """
     today = today_cn()
     parse_facts(d.facts, today=today, incident=d.incident_date)  # after a replay's check
-    policy, insured, covered_from, party_id, product = _policy_and_insured(
-        s, d.policy_no, id_number)
+    policy, insured, cover, party_id, product = _policy_and_insured(s, d.policy_no, id_number)
     if party_id is None:  # a report about someone not on the policy is still taken, if known
         raise NotFound("未找到该身份证号对应的被保险人", "insured_id_number")
-    problems = _coverage_problems(s, policy, product, insured, covered_from, d.claim_type,
+    problems = _coverage_problems(s, policy, product, insured, cover, d.claim_type,
                                   d.incident_date, today)
     claim = cl.Claim(status=cl.REPORTED)
     steps = [("report", cl.REPORTED, actor,
@@ -837,10 +851,9 @@ def _act_register(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
     assert policy is not None
     party = s.get(Party, row.insured_party_id)
     assert party is not None
-    _, insured, covered_from, _, _ = _policy_and_insured(s, policy.policy_no or "",
-                                                         party.id_number)
+    _, insured, cover, _, _ = _policy_and_insured(s, policy.policy_no or "", party.id_number)
     product = load_product(s, row.product_code)
-    problems = _coverage_problems(s, policy, product, insured, covered_from, row.claim_type,
+    problems = _coverage_problems(s, policy, product, insured, cover, row.claim_type,
                                   row.incident_date, row.reported_on)
     to_domain(row).register(problems, actor)  # raises with the reasons when not coverable
     _register(s, row, product, actor)

@@ -7,16 +7,18 @@ import json
 import queue
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from pydantic import WithJsonSchema
 from sqlalchemy import Date, and_, bindparam, exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from backoffice.domain.errors import DomainError, ValidationError
+from backoffice.domain import roster as rr
+from backoffice.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from backoffice.domain.money import fmt, from_fen, to_fen
 from backoffice.domain.party import PersonData
 from backoffice.domain.policy import COVERED, IN_FORCE, add_months
@@ -29,12 +31,23 @@ from backoffice.domain.roster import (
     enrollment_date,
     parse_row,
 )
+from backoffice.services import integrity as integrity_service
 from backoffice.services.base import audit, business_date, emit, number, today_cn
-from backoffice.services.commands import Command, Day, Reference, Text, takes
+from backoffice.services.commands import (
+    Command,
+    Day,
+    IdNumber,
+    Reference,
+    Text,
+    domain_rule,
+    takes,
+)
 from backoffice.services.policies import ProductCode, load_policy, quote_view
 from backoffice.services.products import load_product
 from backoffice.store.db import Database
 from backoffice.store.models import (
+    ClaimEvent,
+    ClaimRow,
     Party,
     PolicyCoverage,
     PolicyRow,
@@ -107,8 +120,10 @@ def _group_policy(s: Session, policy_no: str) -> tuple[PolicyRow, Product]:
     return row, load_product(s, row.product_code)
 
 
-def _rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs; line numbers count the header as 1, as editors do."""
+def _rows(lines: Iterable[str], check: Callable[[list[str] | None], None] = check_header
+          ) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs; line numbers count the header as 1, as editors do. A row
+    with the wrong number of cells comes as {"__columns__": its count}."""
     reader = csv.reader(lines)
     try:
         header = next(reader, None)
@@ -116,7 +131,7 @@ def _rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
         raise ValidationError("file", "文件不是 UTF-8 编码") from None
     except csv.Error as exc:  # e.g. a first "line" longer than the csv field limit
         raise ValidationError("file", f"第 1 行 CSV 格式错误：{exc}") from None
-    check_header(header)
+    check(header)
     assert header is not None
     names = [h.strip().lstrip("\ufeff") for h in header]
     line = 1
@@ -513,3 +528,266 @@ def _to_enroll(batch: list[tuple[int, PersonData]], known: dict[str, tuple[int, 
         members.add(pid)
         enroll.append(pid)
     return enroll
+
+
+# ---- roster maintenance: removing members (death, moving away, correction) -----------------
+
+RemovalReason = Annotated[str, domain_rule(lambda v, _f: rr.parse_reason(v)),
+                          WithJsonSchema({"type": "string", "enum": list(rr.REMOVAL_REASONS),
+                                          "description": "Or its name in Chinese."})]
+
+
+class RemoveMember(Command):
+    """Take a member off a group roster from a date: their death, their moving away, or a
+    correction of their enrollment. Cover runs through that date and ends after it."""
+
+    policy_no: Reference
+    id_number: IdNumber
+    reason: RemovalReason
+    date: Day
+    note: Text(rr.NOTE_LIMIT) | None = None  # type: ignore[valid-type]
+
+
+@dataclass
+class RemovalResult:
+    removed: int = 0
+    corrected: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    #: undecided claims for an incident after a removal date: on their timeline, to review
+    claims_to_review: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"removed": self.removed, "corrected": self.corrected, "skipped": self.skipped,
+                "errors": [{"line": e.line, "field": e.field, "message": e.message}
+                           for e in self.errors],
+                "claims_to_review": self.claims_to_review}
+
+
+@dataclass(frozen=True)
+class _Member:
+    row: RosterMember
+    name: str
+    birth_date: date
+
+
+def _any_group_policy(s: Session, policy_no: str) -> tuple[PolicyRow, Product]:
+    """A group policy in any status: deaths are recorded after a scheme has ended too."""
+    row = load_policy(s, policy_no, lock=True)
+    if row.kind != "group":
+        raise ValidationError("policy_no", f"{policy_no} 不是团体保单")
+    return row, load_product(s, row.product_code)
+
+
+def _members(s: Session, policy: PolicyRow, id_numbers: list[str]) -> dict[str, _Member]:
+    """The roster rows of these ID numbers, their parties locked (as the claims' integrity
+    checks lock them before approval: a removal and an approval of the same insured's claim
+    take turns)."""
+    if not id_numbers:
+        return {}
+    found = s.execute(
+        select(RosterMember, Party.id_number, Party.name, Party.birth_date)
+        .join(Party, Party.id == RosterMember.party_id)
+        .where(RosterMember.policy_id == policy.id, Party.id_number.in_(id_numbers))
+        .order_by(Party.id).with_for_update(of=Party)
+    ).all()
+    return {idn: _Member(row, name, birth) for row, idn, name, birth in found}
+
+
+def _claims(s: Session, policy: PolicyRow, party_ids: list[int]
+            ) -> dict[int, list[tuple[str, str, date, bool]]]:
+    """Each insured's claims on the policy: (claim_no, status, incident date, money decided —
+    approved or paid, closed with an approved amount, or an advance already paid)."""
+    out: dict[int, list[tuple[str, str, date, bool]]] = {}
+    if not party_ids:
+        return out
+    for pid, no, status, incident, approved, advance in s.execute(
+        select(ClaimRow.insured_party_id, ClaimRow.claim_no, ClaimRow.status,
+               ClaimRow.incident_date, ClaimRow.approved_fen, ClaimRow.advance_paid_fen)
+        .where(ClaimRow.policy_id == policy.id, ClaimRow.insured_party_id.in_(party_ids))
+    ):
+        decided = (status in rr.MONEY_DECIDED or (status == "closed" and bool(approved))
+                   or bool(advance))
+        out.setdefault(pid, []).append((no, status, incident, decided))
+    return out
+
+
+def _remove(s: Session, policy: PolicyRow, product: Product, member: _Member,
+            removal: rr.Removal, claims: list[tuple[str, str, date, bool]], actor: str
+            ) -> tuple[str, list[str]]:
+    """Apply one removal: `removed`, `corrected` or `unchanged`, and the undecided claims to
+    review. Conflict (field `date`) when a decided claim's incident falls after the date."""
+    row = member.row
+    current = (row.end_reason, row.ended_on) \
+        if row.status == "removed" and row.end_reason and row.ended_on else None
+    outcome = rr.removal_outcome(current, removal.reason, removal.day)  # type: ignore[arg-type]
+    if outcome == "unchanged":
+        return outcome, []
+    paid = rr.paid_after(removal.day, claims)
+    if paid:
+        raise Conflict(
+            f"被保险人 {removal.day} 之后出险的案件 {'、'.join(paid)} 已核定或已给付，"
+            "不能从该日起终止保障；请核对退出日期，或先复核这些案件", "date")
+    review = rr.in_progress_after(removal.day, claims)
+    before = {"status": row.status, "reason": row.end_reason,
+              "date": row.ended_on.isoformat() if row.ended_on else None}
+    row.status, row.end_reason, row.ended_on = "removed", removal.reason, removal.day
+    row.end_note, row.ended_by, row.ended_at = removal.note, str(actor)[:60], utcnow()
+    after = {"policy_no": policy.policy_no, "status": "removed", "reason": removal.reason,
+             "date": removal.day.isoformat(), "note": removal.note,
+             "claims_to_review": review}
+    audit(s, actor, "party", str(row.party_id),
+          "roster.remove" if outcome == "removed" else "roster.correct_removal",
+          before if outcome == "corrected" else {"status": before["status"]}, after)
+    _note_claims(s, product, review, removal)
+    return outcome, review
+
+
+def _note_claims(s: Session, product: Product, claim_nos: list[str],
+                 removal: rr.Removal) -> None:
+    """An undecided claim for an incident after the removal date: a line on its timeline and,
+    for a death, the integrity checks run again (they raise `after_death`)."""
+    if not claim_nos:
+        return
+    text_ = (f"被保险人已从清单退出（{rr.REMOVAL_REASON_NAMES[removal.reason]}，"
+             f"{removal.day}），本案出险日期在保障终止之后，请复核")
+    for claim in s.execute(select(ClaimRow).where(ClaimRow.claim_no.in_(claim_nos))).scalars():
+        s.add(ClaimEvent(claim_id=claim.id, action="roster_change", status=claim.status,
+                         actor=integrity_service.SYSTEM, note=text_))
+        if removal.reason == rr.DEATH:
+            integrity_service.refresh(s, claim, product)
+
+
+@takes(RemoveMember)
+def remove_member(db: Database, cmd: RemoveMember, actor: str,
+                  today: date | None = None) -> dict[str, Any]:
+    """Take one member off a group roster from a date (one transaction).
+
+    The row stays (history); cover runs through the date (rr.last_covered_day). The same
+    reason and date again change nothing; another reason or date corrects the removal, under
+    the same checks. Refused: a future date (field `date`), a member not on the roster (404,
+    `id_number`), a date before the incident of a claim already approved or paid (409,
+    `date`). Undecided claims for a later incident are put up for review, not refused: a
+    recorded death must stop them, not wait for them.
+    """
+    today = today or today_cn()
+    day = rr.check_removal_date(business_date(cmd.date, "date"), today)
+    with db.transaction() as s:
+        policy, product = _any_group_policy(s, cmd.policy_no)
+        member = _members(s, policy, [cmd.id_number]).get(cmd.id_number)
+        if member is None:
+            raise NotFound(f"该身份证号不在团体保单 {cmd.policy_no} 的被保险人清单中",
+                           "id_number")
+        rr.check_removal_date(day, today, member.birth_date)
+        removal = rr.Removal(cmd.id_number, member.name, cmd.reason, day, cmd.note)
+        claims = _claims(s, policy, [member.row.party_id]).get(member.row.party_id, [])
+        outcome, review = _remove(s, policy, product, member, removal, claims, actor)
+        if outcome != "unchanged":
+            _reprice_group(s, policy, product)
+            emit(s, "roster.member_removed", {
+                "policy_no": cmd.policy_no, "party_id": member.row.party_id,
+                "reason": removal.reason, "date": day.isoformat(), "outcome": outcome})
+        return _removal_view(policy, member.row, outcome, review)
+
+
+def _removal_view(policy: PolicyRow, row: RosterMember, outcome: str,
+                  review: list[str]) -> dict[str, Any]:
+    assert row.ended_on is not None and row.end_reason is not None
+    return {"policy_no": policy.policy_no, "status": row.status, "outcome": outcome,
+            "reason": row.end_reason, "reason_text": rr.REMOVAL_REASON_NAMES[row.end_reason],
+            "date": row.ended_on.isoformat(),
+            "covered_until": rr.last_covered_day(row.ended_on).isoformat(),
+            "enrolled_on": row.enrolled_on.isoformat(), "note": row.end_note,
+            "claims_to_review": review,
+            "premium": fmt(from_fen(policy.annual_premium_fen or 0))}
+
+
+def import_removals(db: Database, policy_no: str, lines: Iterable[str], actor: str,
+                    today: date | None = None) -> RemovalResult:
+    """A removals list (the government's monthly deaths and departures), streamed, in one
+    transaction: CSV `id_number,name,reason,date` (+ optional `note`).
+
+    Bad rows are reported by line and field like the roster import (a member not on the
+    roster, a name that is not the roster's, a date before a decided claim's incident, a
+    second row for the same person); good rows are applied. Idempotent: a removal already
+    recorded with the same reason and date is skipped. A file that cannot be read as a whole
+    (no header, not UTF-8) changes nothing.
+    """
+    today = today or today_cn()
+    result = RemovalResult()
+    with db.transaction() as s:
+        policy, product = _any_group_policy(s, policy_no)
+        seen: dict[str, int] = {}
+        batch: list[tuple[int, rr.Removal]] = []
+        for line, raw in _rows(lines, rr.check_removal_header):
+            removal = _removal_row(line, raw, today, seen, result.errors)
+            if removal is None:
+                continue
+            batch.append((line, removal))
+            if len(batch) >= BATCH:
+                _remove_batch(s, policy, product, batch, actor, result)
+                batch = []
+        _remove_batch(s, policy, product, batch, actor, result)
+        if result.removed or result.corrected:
+            _reprice_group(s, policy, product)
+            emit(s, "roster.removals_imported", {
+                "policy_no": policy_no, "removed": result.removed,
+                "corrected": result.corrected})
+        result.errors.sort(key=lambda e: e.line)
+        audit(s, actor, "policy", policy_no, "import_removals", None,
+              {"removed": result.removed, "corrected": result.corrected,
+               "skipped": result.skipped, "errors": len(result.errors)})
+    return result
+
+
+def _removal_row(line: int, raw: dict[str, str], today: date, seen: dict[str, int],
+                 errors: list[RowError]) -> rr.Removal | None:
+    if "__columns__" in raw:
+        errors.append(RowError(line, "row", f"列数与表头不一致，实际 {raw['__columns__']} 列"))
+        return None
+    nul = next((c for c, v in raw.items() if "\x00" in (v or "")), None)
+    if nul:
+        errors.append(RowError(line, nul if nul in rr.REMOVAL_COLUMNS or nul == "note"
+                               else "row", "含有不允许的控制字符"))
+        return None
+    try:
+        removal = rr.parse_removal_row(raw, today)
+    except ValidationError as exc:
+        errors.append(RowError(line, exc.field or "row", exc.message))
+        return None
+    if removal.id_number in seen:
+        errors.append(RowError(line, "id_number", f"与第 {seen[removal.id_number]} 行身份证号重复"))
+        return None
+    seen[removal.id_number] = line
+    return removal
+
+
+def _remove_batch(s: Session, policy: PolicyRow, product: Product,
+                  batch: list[tuple[int, rr.Removal]], actor: str,
+                  result: RemovalResult) -> None:
+    if not batch:
+        return
+    members = _members(s, policy, [r.id_number for _, r in batch])
+    claims = _claims(s, policy, [m.row.party_id for m in members.values()])
+    for line, removal in batch:
+        member = members.get(removal.id_number)
+        if member is None:
+            result.errors.append(RowError(line, "id_number", "不在该保单的被保险人清单中"))
+            continue
+        if member.name != removal.name:
+            result.errors.append(RowError(line, "name", "姓名与清单登记的不一致，请核对"))
+            continue
+        try:
+            rr.check_removal_date(removal.day, date.max, member.birth_date)
+            outcome, review = _remove(s, policy, product, member, removal,
+                                      claims.get(member.row.party_id, []), actor)
+        except DomainError as exc:
+            result.errors.append(RowError(line, exc.field or "row", exc.message))
+            continue
+        if outcome == "removed":
+            result.removed += 1
+        elif outcome == "corrected":
+            result.corrected += 1
+        else:
+            result.skipped += 1
+        result.claims_to_review.extend(review)

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import integrity
@@ -22,7 +22,15 @@ from backoffice.domain.money import from_fen, to_fen
 from backoffice.domain.product import Product
 from backoffice.services.base import audit, today_cn
 from backoffice.services.document_reading import INSURED_NAME
-from backoffice.store.models import ClaimDocument, ClaimEvent, ClaimFlag, ClaimRow, Party, utcnow
+from backoffice.store.models import (
+    ClaimDocument,
+    ClaimEvent,
+    ClaimFlag,
+    ClaimRow,
+    Party,
+    RosterMember,
+    utcnow,
+)
 
 SYSTEM = "system"
 
@@ -147,6 +155,22 @@ def fast_track_evidence(s: Session, row: ClaimRow) -> tuple[bool, bool]:
     return integrity.fast_track_evidence(*_stated(documents(s, row), row.facts or {}))
 
 
+def roster_death(s: Session, party_id: int) -> date | None:
+    """The insured's death as a group roster records it (reason `death`), the earliest if
+    several rosters do (index on roster_members.party_id)."""
+    return s.execute(select(func.min(RosterMember.ended_on)).where(
+        RosterMember.party_id == party_id, RosterMember.end_reason == "death")).scalar()
+
+
+def _recorded_death(s: Session, row: ClaimRow, facts: dict[str, Any]) -> date | None:
+    """The death known besides the other claims: this claim's own facts (unless it is the
+    death claim itself, whose death follows its incident) and the roster."""
+    own = _day(facts.get("death_date")) if row.claim_type not in integrity.DEATH_TYPES \
+        else None
+    known = [d for d in (own, roster_death(s, row.insured_party_id)) if d is not None]
+    return min(known) if known else None
+
+
 def gather(s: Session, row: ClaimRow, product: Product) -> IntegrityFacts:
     facts = row.facts or {}
     docs = documents(s, row)
@@ -157,8 +181,7 @@ def gather(s: Session, row: ClaimRow, product: Product) -> IntegrityFacts:
         reported_on=row.reported_on, insured_name=insured.name if insured else "",
         reporter_name=row.reporter_name, stay=stay_of(facts),
         diagnosis=diagnosis, hospital=hospital, hospital_level=level,
-        death_date=_day(facts.get("death_date")) if row.claim_type not in integrity.DEATH_TYPES
-        else None,
+        death_date=_recorded_death(s, row, facts),
         other_claims=other_claims(s, row),
         documents=[_document_fact(row.claim_no, d) for d in docs],
         matching_documents=matching_documents(s, row, docs),

@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.domain.policy import COVERED, STATUS_NAMES
 from backoffice.domain.product import Product
+from backoffice.domain.roster import REMOVAL_REASON_NAMES, last_covered_day
 from backoffice.services.commands import Command, IdNumber, takes
 from backoffice.services.parties import party_view
 from backoffice.services.policies import coverage_view, policy_summary
@@ -35,15 +36,17 @@ def _policies_statement() -> Any:
     links = union_all(
         select(PolicyRow.id.label("policy_id"), literal(_INDIVIDUAL, Integer()).label("kind"),
                cast(null(), Date()).label("enrolled_on"),
-               cast(null(), String()).label("member_status"))
+               cast(null(), String()).label("member_status"),
+               cast(null(), Date()).label("ended_on"),
+               cast(null(), String()).label("end_reason"))
         .where(PolicyRow.insured_party_id == party_id, PolicyRow.policy_no.is_not(None)),
         select(RosterMember.policy_id, literal(_GROUP, Integer()), RosterMember.enrolled_on,
-               RosterMember.status)
+               RosterMember.status, RosterMember.ended_on, RosterMember.end_reason)
         .where(RosterMember.party_id == party_id),
     ).subquery("links")
     return (
         select(PolicyRow, Party, links.c.kind, links.c.enrolled_on, links.c.member_status,
-               ProductRow.updated_at)
+               links.c.ended_on, links.c.end_reason, ProductRow.updated_at)
         .join(links, links.c.policy_id == PolicyRow.id)
         .join(Party, Party.id_number == bindparam("id_number"))
         .outerjoin(ProductRow, ProductRow.code == PolicyRow.product_code)
@@ -100,7 +103,7 @@ def policies_for_id_number(db: Database, cmd: FindPolicies, actor: str) -> list[
         s.autoflush = False  # a read: nothing to flush, ever
         rows = s.execute(_POLICIES, {"id_number": idn}).unique().all()
         items = []
-        for row, party, kind, enrolled_on, member_status, version in rows:
+        for row, party, kind, enrolled_on, member_status, ended_on, end_reason, version in rows:
             product = _product(s, row.product_code, version)
             if kind == _INDIVIDUAL:
                 # as if loaded: plain assignment would make the row dirty, and the next
@@ -109,13 +112,19 @@ def policies_for_id_number(db: Database, cmd: FindPolicies, actor: str) -> list[
                 items.append(policy_summary(row, product))
                 continue
             status = row.status if member_status == "active" else "removed"
+            removed = {} if member_status == "active" or ended_on is None else {
+                "end_reason": end_reason, "covered_until": last_covered_day(ended_on).isoformat()}
+            status_text = STATUS_NAMES.get(status, "已退出")
+            if removed:
+                status_text = (f"已退出（{REMOVAL_REASON_NAMES.get(end_reason, '退出')}），"
+                               f"保障至 {removed['covered_until']}")
             items.append({
                 "policy_no": row.policy_no,
                 "product_code": row.product_code,
                 "product_name": product.name,
                 "kind": "group",
                 "status": status,
-                "status_text": STATUS_NAMES.get(status, "已退出"),
+                "status_text": status_text,
                 "applicant": {"name": row.applicant_name},
                 "start_date": max(enrolled_on, row.start_date).isoformat()
                 if row.start_date else None,
@@ -124,5 +133,6 @@ def policies_for_id_number(db: Database, cmd: FindPolicies, actor: str) -> list[
                 "insured": party_view(party),
                 "coverages": [coverage_view(c) for c in row.coverages if c.removed_on is None],
                 "covered": status in COVERED,
+                **removed,
             })
         return items

@@ -263,6 +263,12 @@ class RosterMember(Base):
     enrolled_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="active")
     source: Mapped[str] = mapped_column(String(30))
+    #: a removed member ('removed') keeps the row: covered through `ended_on`, not after
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(20))  # death / moved_away / correction
+    end_note: Mapped[str | None] = mapped_column(Text)
+    ended_by: Mapped[str | None] = mapped_column(String(60))
+    ended_at: Mapped[datetime | None] = mapped_column()
 
 
 class AuditEntry(Base):

@@ -289,6 +289,87 @@ def test_import_roster_into_an_individual_policy(cli: Cli, scheme: str) -> None:
     assert "policy_no" in proc.stderr
 
 
+REMOVALS = "id_number,name,reason,date,note"
+
+
+def test_import_roster_removals(cli: Cli, scheme: str) -> None:
+    roster = cli.tmp / "roster.csv"
+    roster.write_text("\n".join([HEADER, _person(1), _person(3, name="陈伯"), _person(5),
+                                 _person(7)]) + "\n", encoding="utf-8")
+    assert cli.last_json("import-roster", "--policy", scheme, str(roster))["imported"] == 4
+    idn = {seq: make_id_number("110101", date(1950, 3, 3), seq) for seq in (1, 3, 5, 7, 9)}
+    removals = cli.tmp / "removals.csv"
+    removals.write_text("\n".join([
+        REMOVALS,
+        f"{idn[1]},林伯,死亡,2026-01-05,民政局 2026 年 1 月名单",   # 2 ok, in Chinese
+        f"{idn[3]},陈伯,moved_away,2026-01-20,",                    # 3 ok, empty note
+        f"{idn[5]},林伯,dead,2026-01-05,",                          # 4 reason
+        f"{idn[7]},林伯,死亡,2026-02-30,",                          # 5 date
+        f"{idn[9]},林伯,死亡,2026-01-05,",                          # 6 not on the roster
+        f"{idn[5]},王伯,死亡,2026-01-05,",                          # 7 not the roster's name
+        f"{idn[1]},林伯,死亡,2026-01-05,",                          # 8 duplicate of line 2
+        f"{idn[7]},林伯,更正",                                      # 9 columns
+        f"{idn[7]},林伯,死亡,2099-01-05,",                          # 10 future
+        f"{idn[7]},林\x00伯,死亡,2026-01-05,",                     # 11 NUL
+    ]) + "\n", encoding="utf-8")
+    first = cli.last_json("import-roster", "--removals", "--policy", scheme, str(removals))
+    assert (first["removed"], first["corrected"], first["skipped"]) == (2, 0, 0)
+    assert [(e["line"], e["field"]) for e in first["errors"]] == [
+        (4, "reason"), (5, "date"), (6, "id_number"), (7, "name"), (8, "id_number"),
+        (9, "row"), (10, "date"), (11, "name")]
+    assert all(e["message"] for e in first["errors"])
+
+    second = cli.last_json("import-roster", "--removals", "--policy", scheme, str(removals))
+    assert (second["removed"], second["corrected"], second["skipped"]) == (0, 0, 2)
+    assert second["errors"] == first["errors"]
+
+    db = cli.database()
+    try:
+        with db.read() as s:
+            rows = s.execute(
+                select(RosterMember.status, RosterMember.end_reason, RosterMember.ended_on,
+                       RosterMember.end_note, RosterMember.ended_by)
+                .where(RosterMember.ended_on.is_not(None)).order_by(RosterMember.id)).all()
+            premium = s.execute(select(PolicyRow.annual_premium_fen).where(
+                PolicyRow.policy_no == scheme)).scalar_one()
+        assert [tuple(r) for r in rows] == [
+            ("removed", "death", date(2026, 1, 5), "民政局 2026 年 1 月名单", "cli"),
+            ("removed", "moved_away", date(2026, 1, 20), None, "cli")]
+        assert premium == (24 - 2) * 1000  # the history stays, the premium counts the active
+        found = {p["policy_no"]: p for p in lookup.policies_for_id_number(
+            db, {"id_number": idn[1]}, "test")}
+        assert found[scheme]["status"] == "removed" and found[scheme]["covered"] is False
+        assert found[scheme]["covered_until"] == "2026-01-05"
+    finally:
+        db.dispose()
+
+
+def test_import_roster_removals_bad_files_change_nothing(cli: Cli, scheme: str) -> None:
+    roster = cli.tmp / "roster.csv"
+    roster.write_text(HEADER + "\n" + _person(1) + "\n", encoding="utf-8")
+    cli.last_json("import-roster", "--policy", scheme, str(roster))
+    good = f"{make_id_number('110101', date(1950, 3, 3), 1)},林伯,死亡,2026-01-05\n"
+    cases = {
+        "header": ("id_number,name,date\n" + good).encode(),
+        "file": ("id_number,name,reason,date\n" + good).encode() + "潮南".encode("gbk"),
+    }
+    for field, content in cases.items():
+        csv_file = cli.tmp / f"{field}.csv"
+        csv_file.write_bytes(content)
+        proc = cli.run("import-roster", "--removals", "--policy", scheme, str(csv_file),
+                       ok=False)
+        assert proc.returncode != 0, field
+        assert f"[{field}]" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    db = cli.database()
+    try:
+        with db.read() as s:
+            assert s.execute(select(func.count()).select_from(RosterMember).where(
+                RosterMember.status != "active")).scalar_one() == 0
+    finally:
+        db.dispose()
+
+
 def test_staff_add_hashes_the_password_and_refuses_bad_input(cli: Cli) -> None:
     from backoffice.services import staff
 

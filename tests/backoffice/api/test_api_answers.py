@@ -211,6 +211,7 @@ async def test_policy_party_request_binding_and_staff_answers(checked: CheckedAp
 
 GROUP_OPS = {("POST", "/group-policies"), ("POST", "/group-policies/{policy_no}/roster"),
              ("POST", "/group-policies/{policy_no}/auto-enrollment"),
+             ("POST", "/group-policies/{policy_no}/roster/removals"),
              ("GET", "/service-outlets"), ("GET", "/policies"), ("GET", "/policies/{policy_no}"),
              ("GET", "/notifications/dead"), ("POST", "/notifications/dead/requeue")}
 
@@ -233,6 +234,11 @@ async def test_group_outlet_and_dead_letter_answers(checked: CheckedApi, scheme:
     await api.get(f"/policies/{no}", expect=200)  # a group policy's detail
     await api.get(f"/policies?id_number={elder}", expect=200)  # a membership in the list
     await api.get(f"/policies?id_number={scheme.members[0]}", expect=200)
+    removal = await api.post(f"/group-policies/{no}/roster/removals", {
+        "id_number": elder, "reason": "moved_away", "date": scheme.today().isoformat()},
+        expect=200)
+    assert removal["outcome"] == "removed"
+    await api.get(f"/policies?id_number={elder}", expect=200)  # a removed member listed
     await api.get("/service-outlets", expect=200)
     await api.get("/service-outlets?service=claims", expect=200)
 

@@ -522,6 +522,9 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
             "product_code": "CN-ELDER-ACC", "applicant_name": "某单位",
             "start_date": "2026-01-01"})],
         ("POST", "/group-policies/{policy_no}/roster"): [],  # a CSV body: raw bodies only
+        ("POST", "/group-policies/{policy_no}/roster/removals"): [(None, {
+            "id_number": w.insured_id, "reason": "death", "date": "2026-05-10",
+            "note": "民政局名单"})],
         ("POST", "/group-policies/{policy_no}/auto-enrollment"): [(None, {"as_of": "2026-07-01"})],
         ("POST", "/complaints"): [(None, COMPLAINT)],
         ("POST", "/complaints/{complaint_no}/transitions"): [

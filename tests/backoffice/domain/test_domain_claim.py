@@ -380,6 +380,23 @@ def test_a_covered_claim_has_no_problems() -> None:
     assert coverage_problems(OK) == []
 
 
+@pytest.mark.parametrize(("ended_on", "reason", "covered"), [
+    (D(2026, 3, 1), "death", True),  # an accident on the day of death caused it: covered
+    (D(2026, 2, 28), "death", False),
+    (D(2026, 2, 28), "moved_away", False),
+    (D(2026, 2, 28), "correction", False),
+    (D(2026, 3, 2), "moved_away", True),
+    (None, None, True),
+])
+def test_a_removed_member_is_covered_through_the_removal_date(
+        ended_on: date | None, reason: str | None, covered: bool) -> None:
+    problems = coverage_problems(replace(OK, member_ended_on=ended_on, member_end_reason=reason))
+    assert (problems == []) is covered
+    if not covered:
+        assert len(problems) == 1 and "退出被保险人清单" in problems[0]
+        assert str(ended_on) in problems[0]
+
+
 def test_insured_mismatch() -> None:
     assert coverage_problems(replace(OK, insured_matches=False)) == ["出险人不是该保单的被保险人"]
 

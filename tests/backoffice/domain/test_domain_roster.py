@@ -10,7 +10,21 @@ import pytest
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.identity import age_on
 from backoffice.domain.policy import add_months
-from backoffice.domain.roster import ROSTER_COLUMNS, check_header, enrollment_date, parse_row
+from backoffice.domain.roster import (
+    ROSTER_COLUMNS,
+    Removal,
+    check_header,
+    check_removal_date,
+    check_removal_header,
+    covered_on,
+    enrollment_date,
+    in_progress_after,
+    paid_after,
+    parse_reason,
+    parse_removal_row,
+    parse_row,
+    removal_outcome,
+)
 
 # 440514 19500315 002 → Σ = 220, 220 mod 11 = 0 → "1": female, 潮南区, born 1950-03-15.
 ELDER_ID = "440514195003150021"
@@ -202,3 +216,141 @@ def test_enrollment_of_a_leap_day_birth_in_a_common_year_agrees_with_age_on() ->
     turned = _first_day_of_age(birth, 61)
     assert turned == date(2025, 3, 1)
     assert enrollment_date(birth, 61) == date(2025, 4, 1)
+
+
+# ---- removals ---------------------------------------------------------------------------------
+
+TODAY = date(2026, 6, 10)
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ("death", "death"), ("死亡", "death"), (" 身故 ", "death"), ("DEATH", "death"),
+    ("moved_away", "moved_away"), ("迁出", "moved_away"),
+    ("correction", "correction"), ("更正", "correction"),
+])
+def test_reasons_in_either_language(raw: str, reason: str) -> None:
+    assert parse_reason(raw) == reason
+
+
+@pytest.mark.parametrize("raw", ["", "dead", "死", "moved", None, 3, "death\x00", "ｄｅａｔｈ"])
+def test_unknown_reasons_are_refused(raw: Any) -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_reason(raw)
+    assert err.value.field == "reason"
+
+
+@pytest.mark.parametrize(("day", "covered"), [
+    (date(2026, 1, 31), False),  # before enrollment
+    (date(2026, 2, 1), True),  # the enrollment date
+    (date(2026, 5, 9), True),
+    (date(2026, 5, 10), True),  # the removal date itself: the day of death is covered
+    (date(2026, 5, 11), False),  # from the day after, not
+])
+def test_cover_runs_through_the_removal_date(day: date, covered: bool) -> None:
+    assert covered_on(date(2026, 2, 1), date(2026, 5, 10), day) is covered
+    assert covered_on(date(2026, 2, 1), None, day) is (day >= date(2026, 2, 1))
+
+
+def test_a_member_removed_before_enrollment_was_never_covered() -> None:
+    enrolled, died = date(2026, 3, 1), date(2026, 2, 20)
+    assert not any(covered_on(enrolled, died, enrolled + timedelta(days=n)) for n in range(-30, 60))
+
+
+@pytest.mark.parametrize(("day", "birth", "ok"), [
+    (TODAY, None, True),  # today: a death reported the same day
+    (TODAY + timedelta(days=1), None, False),  # no future removals, of any kind
+    (date(2099, 1, 1), None, False),
+    (date(1950, 3, 14), date(1950, 3, 15), False),  # before the person was born
+    (date(1950, 3, 15), date(1950, 3, 15), True),
+])
+def test_removal_dates(day: date, birth: date | None, ok: bool) -> None:
+    if ok:
+        assert check_removal_date(day, TODAY, birth) == day
+    else:
+        with pytest.raises(ValidationError) as err:
+            check_removal_date(day, TODAY, birth)
+        assert err.value.field == "date"
+
+
+@pytest.mark.parametrize(("current", "reason", "day", "outcome"), [
+    (None, "death", date(2026, 5, 1), "removed"),
+    (("death", date(2026, 5, 1)), "death", date(2026, 5, 1), "unchanged"),
+    (("death", date(2026, 5, 1)), "death", date(2026, 5, 2), "corrected"),
+    (("moved_away", date(2026, 5, 1)), "death", date(2026, 5, 1), "corrected"),
+])
+def test_removal_outcomes(current: tuple[str, date] | None, reason: str, day: date,
+                          outcome: str) -> None:
+    assert removal_outcome(current, reason, day) == outcome
+
+
+CLAIMS = [  # (claim_no, status, incident, money decided)
+    ("R1", "paid", date(2026, 5, 10), True),
+    ("R2", "approved", date(2026, 5, 20), True),
+    ("R3", "under_review", date(2026, 5, 25), False),
+    ("R4", "rejected", date(2026, 5, 26), False),
+    ("R5", "documents_pending", date(2026, 5, 1), False),
+]
+
+
+@pytest.mark.parametrize(("day", "paid", "review"), [
+    (date(2026, 5, 9), ["R1", "R2"], ["R3"]),
+    (date(2026, 5, 10), ["R2"], ["R3"]),  # R1's incident on the removal date: covered
+    (date(2026, 5, 20), [], ["R3"]),
+    (date(2026, 5, 25), [], []),
+    (date(2026, 4, 30), ["R1", "R2"], ["R3", "R5"]),  # rejected claims never count
+])
+def test_decided_claims_refuse_an_earlier_date_and_undecided_ones_are_reviewed(
+        day: date, paid: list[str], review: list[str]) -> None:
+    assert paid_after(day, CLAIMS) == paid
+    assert in_progress_after(day, CLAIMS) == review
+
+
+def removal(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"id_number": ELDER_ID, "name": "陈秀兰", "reason": "死亡",
+                            "date": "2026-05-10", "note": "民政局名单"}
+    data.update(overrides)
+    return data
+
+
+def test_a_valid_removal_row() -> None:
+    assert parse_removal_row(removal(), TODAY) == Removal(
+        ELDER_ID, "陈秀兰", "death", date(2026, 5, 10), "民政局名单")
+    assert parse_removal_row(removal(note=" "), TODAY).note is None
+    assert parse_removal_row({k: v for k, v in removal().items() if k != "note"}, TODAY).note \
+        is None
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"id_number": ""}, "id_number"),
+    ({"id_number": ELDER_ID[:-1] + "9"}, "id_number"),  # check character
+    ({"name": " "}, "name"),
+    ({"name": "陈" * 51}, "name"),
+    ({"reason": "dead"}, "reason"),
+    ({"reason": ""}, "reason"),
+    ({"date": "2026-02-30"}, "date"),
+    ({"date": "10/05/2026"}, "date"),
+    ({"date": "2026-5-1"}, "date"),
+    ({"date": "2026-06-11"}, "date"),  # tomorrow
+    ({"date": "1950-03-14"}, "date"),  # before the birth the ID number gives
+    ({"note": "长" * 201}, "note"),
+])
+def test_removal_row_errors_name_the_column(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_removal_row(removal(**overrides), TODAY)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(("header", "ok"), [
+    (["id_number", "name", "reason", "date"], True),
+    (["\ufeffid_number", "name", "reason", "date", "note"], True),
+    (["date", "reason", "name", "id_number"], True),
+    (["id_number", "name", "date"], False),
+    (None, False),
+])
+def test_removal_header(header: list[str] | None, ok: bool) -> None:
+    if ok:
+        check_removal_header(header)
+    else:
+        with pytest.raises(ValidationError) as err:
+            check_removal_header(header)
+        assert err.value.field == "header"

@@ -14,7 +14,14 @@ from backoffice.domain.errors import DomainError, ValidationError
 from backoffice.domain.identity import make_id_number
 from backoffice.services import group
 from backoffice.store.db import Database
-from backoffice.store.models import AuditEntry, Party, PolicyRow, Resident, RosterMember
+from backoffice.store.models import (
+    AuditEntry,
+    OutboxEvent,
+    Party,
+    PolicyRow,
+    Resident,
+    RosterMember,
+)
 
 if TYPE_CHECKING:
     from conftest import Factory
@@ -352,3 +359,90 @@ def test_auto_enroll_only_into_a_covered_group_policy(
     with pytest.raises(ValidationError) as exc:
         _auto_enroll(db, no, date(2026, 6, 1))
     assert exc.value.field == "policy_no"
+
+
+# ---- removals ----------------------------------------------------------------------------------
+
+def _remove(db: Database, policy_no: str, idn: str, reason: str, day: date,
+            actor: str = "uw-chen", **extra: Any) -> dict[str, Any]:
+    return group.remove_member(db, {"policy_no": policy_no, "id_number": idn, "reason": reason,
+                                    "date": day.isoformat(), **extra}, actor, today=TODAY)
+
+
+def _member(db: Database, idn: str) -> RosterMember:
+    with db.read() as s:
+        return s.execute(select(RosterMember).join(Party, Party.id == RosterMember.party_id)
+                         .where(Party.id_number == idn)).scalar_one()
+
+
+def test_a_removal_keeps_the_row_reprices_and_is_audited_once(
+        db: Database, scheme: str) -> None:
+    _import(db, scheme, _lines(_line("陈阿婆", date(1950, 2, 3), 2),
+                               _line("林伯", date(1948, 12, 31), 5)))
+    idn = _idn(date(1950, 2, 3), 2)
+    answer = _remove(db, scheme, idn, "death", date(2026, 3, 9), note="死亡医学证明")
+    assert (answer["outcome"], answer["covered_until"], answer["premium"]) == (
+        "removed", "2026-03-09", "10.00")
+    row = _member(db, idn)
+    assert (row.status, row.end_reason, row.ended_on, row.end_note, row.ended_by) == (
+        "removed", "death", date(2026, 3, 9), "死亡医学证明", "uw-chen")
+    assert (row.enrolled_on, row.source) == (TODAY, "import")  # the history stays
+    assert _premium_fen(db, scheme) == 1000
+
+    # a second person sends the same removal: nothing changes, nothing more is written
+    assert _remove(db, scheme, idn, "死亡", date(2026, 3, 9), "uw-li")["outcome"] == "unchanged"
+    assert _member(db, idn).ended_by == "uw-chen"
+    # another reason is a correction, with the before and after
+    assert _remove(db, scheme, idn, "correction", date(2026, 3, 9))["outcome"] == "corrected"
+    with db.read() as s:
+        audits = s.execute(select(AuditEntry).where(AuditEntry.entity_type == "party",
+                                                    AuditEntry.action.like("roster.%"))
+                           .order_by(AuditEntry.id)).scalars().all()
+        events = s.execute(select(OutboxEvent.payload).where(
+            OutboxEvent.topic == "roster.member_removed")).scalars().all()
+    assert [(a.action, a.actor) for a in audits] == [
+        ("roster.remove", "uw-chen"), ("roster.correct_removal", "uw-chen")]
+    assert audits[1].before == {"status": "removed", "reason": "death", "date": "2026-03-09"}
+    assert idn not in str([a.after for a in audits])  # the ID number is not copied around
+    assert [e["outcome"] for e in events] == ["removed", "corrected"]
+
+
+def test_refused_removals_change_nothing(db: Database, scheme: str) -> None:
+    _import(db, scheme, _lines(_line("陈阿婆", date(1950, 2, 3), 2)))
+    idn = _idn(date(1950, 2, 3), 2)
+    with pytest.raises(ValidationError) as exc:
+        _remove(db, scheme, idn, "moved_away", TODAY + timedelta(days=1))
+    assert exc.value.field == "date"
+    with pytest.raises(ValidationError) as exc:
+        _remove(db, scheme, idn, "death", date(1950, 2, 2))  # before the birth
+    assert exc.value.field == "date"
+    with pytest.raises(DomainError) as err:
+        _remove(db, scheme, _idn(date(1950, 2, 3), 4), "death", date(2026, 3, 1))
+    assert err.value.field == "id_number"
+    assert _member(db, idn).status == "active" and _premium_fen(db, scheme) == 1000
+
+
+def test_a_removed_resident_is_not_enrolled_again(db: Database, scheme: str) -> None:
+    _residents(db, [("甲", date(1950, 5, 5), 1, AREA)])
+    assert _auto_enroll(db, scheme, date(2026, 2, 1)) == 1
+    idn = make_id_number(AREA, date(1950, 5, 5), 1)
+    _remove(db, scheme, idn, "death", date(2026, 2, 20))
+    assert _auto_enroll(db, scheme, date(2026, 3, 1)) == 0
+    again = _import(db, scheme, _lines(_line("甲", date(1950, 5, 5), 1)))
+    assert (again.imported, again.skipped) == (0, 1)
+    assert _member(db, idn).status == "removed" and _premium_fen(db, scheme) == 0
+
+
+def test_removals_file_in_one_transaction(db: Database, scheme: str) -> None:
+    _import(db, scheme, _lines(_line("陈阿婆", date(1950, 2, 3), 2)))
+    idn = _idn(date(1950, 2, 3), 2)
+    header = "id_number,name,reason,date"
+    good = f"{idn},陈阿婆,死亡,2026-03-01"
+    with pytest.raises(ValidationError) as exc:  # a bad header: nothing read
+        group.import_removals(db, scheme, _lines(good, header="id_number,name,reason"),
+                              "importer-1", TODAY)
+    assert exc.value.field == "header"
+    lines = [f"{header}\n", f"{good}\n", "x" * 10 + "\n", f"{good},迁出\n"]
+    result = group.import_removals(db, scheme, lines, "importer-1", TODAY)
+    assert (result.removed, [(e.line, e.field) for e in result.errors]) == (
+        1, [(3, "row"), (4, "row")])

@@ -2,7 +2,7 @@
 confirmed flag held back; indexed by outcome for the review queue
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
