@@ -528,6 +528,13 @@ def discharge_photo(seed: int, name: str, admitted: date, discharged: date) -> b
     return encode(photo(doc, rng), quality=85)
 
 
+def invoice_photo(seed: int, shot: int) -> bytes:
+    """Phone photo number `shot` of one invoice: each shot a different file of the same
+    invoice code and number (a reused invoice, photographed again)."""
+    doc, _ = draw_invoice(random.Random(f"invoice-for:{seed}"), available_fonts())
+    return encode(photo(doc, random.Random(f"invoice-shot:{seed}:{shot}")), quality=85)
+
+
 def phone_photo_a5(seed: int) -> bytes:
     """A 12-megapixel phone photo of an A5 discharge summary (the bench's timing case)."""
     rng = random.Random(f"a5:{seed}")

@@ -254,3 +254,59 @@ async def test_the_fast_track_pays_an_allowance_only_for_an_injury_in_a_known_ho
     body = report_body(scheme, insured=scheme.members[2], incident="2026-05-26", facts=listed)
     claim = await supply_all(api, await report(api, body))
     assert (claim["track"], claim["approved"]) == ("fast", "120.00")
+
+
+async def test_a_second_claim_for_the_same_incident_is_flagged_and_not_approved(
+        api: Api, scheme: Scheme) -> None:
+    first = await decided(api, scheme, "disability", "2026-05-20")
+    assert first["approved"] is not None and first["flags"] == []
+    body = report_body(scheme, "disability", incident="2026-05-20")
+    again = await supply_all(api, await report(api, body))
+    assert codes(again) == ["duplicate_incident"]
+    assert again["flags"][0]["related"] == [first["claim_no"]]
+    await act(api, again["claim_no"], "adjudicate")
+    await act(api, again["claim_no"], "confirm_flag", "supervisor.zhou",
+              flag="duplicate_incident", note="同一次伤残鉴定重复申请")
+    refused = await act(api, again["claim_no"], "approve", "adjuster.wang", expect=409)
+    assert refused["error"]["field"] == "action"
+
+
+async def test_a_third_accident_within_a_year_is_flagged_for_people(api: Api,
+                                                                    scheme: Scheme) -> None:
+    stays = (("2026-01-10", "2026-01-15"), ("2026-03-10", "2026-03-15"),
+             ("2026-05-20", "2026-05-25"))
+    claims = [await allowance(api, scheme, a, d) for a, d in stays]
+    assert [codes(c) for c in claims[:2]] == [[], []]
+    third = claims[2]
+    assert codes(third) == ["frequent"] and third["track"] == "manual"
+    assert third["approved"] is None
+    assert sorted(third["flags"][0]["related"]) == sorted(c["claim_no"] for c in claims[:2])
+
+
+async def test_one_invoice_photographed_again_for_another_claim_is_flagged(
+        api: Api, scheme: Scheme) -> None:
+    from bench.ocr_synth import invoice_photo
+
+    read = []
+    for who, shot in ((0, 1), (1, 2)):  # two files, one invoice, two insureds
+        claim = await report(api, report_body(scheme, insured=scheme.members[who]))
+        receipt = await upload(api, claim["claim_no"], "medical_invoice",
+                               content=invoice_photo(7, shot))
+        read.append((claim["claim_no"], receipt))
+    (first, one), (second, two) = read
+    assert one["fields"]["invoice_number"]["value"] == two["fields"]["invoice_number"]["value"]
+    claim = await api.get(f"/claims/{second}")
+    reused = [f for f in claim["flags"] if f["code"] == "document_reused"]
+    assert reused and reused[0]["related"] == [first] and "发票" in reused[0]["text"]
+    # the payer named on the invoice is neither the insured nor the reporter
+    assert "name_mismatch" in codes(claim)
+
+
+async def test_clean_claims_of_every_type_raise_no_flag(api: Api, scheme: Scheme) -> None:
+    for who, claim_type in enumerate(("death", "transport_death", "disability")):
+        body = report_body(scheme, claim_type, insured=scheme.members[who],
+                           incident="2026-05-20")
+        claim = await supply_all(api, await report(api, body))
+        assert claim["flags"] == [], (claim_type, claim["flags"])
+    claim = await allowance(api, scheme, "2026-05-21", "2026-05-28", insured=2)
+    assert claim["flags"] == [] and claim["track"] == "fast"

@@ -53,7 +53,7 @@ async def premium(api: Api, scheme: Scheme) -> str:
 def allowance_body(scheme: Scheme, who: int, admission: str, discharge: str) -> dict[str, Any]:
     return report_body(scheme, insured=scheme.members[who], incident=admission,
                        facts={"admission_date": admission, "discharge_date": discharge,
-                              "hospital_level": 2})
+                              "hospital_level": 2, "diagnosis": "右桡骨远端骨折"})
 
 
 async def test_a_removed_member_is_covered_through_the_date_and_not_after(
