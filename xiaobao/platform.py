@@ -151,7 +151,8 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[TOKEN] = settings.api_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    api = create_api(db, settings.api_token, FileStore(settings.files_root), reader_from_env(),
+    files = FileStore(settings.files_root)
+    api = create_api(db, settings.api_token, files, reader_from_env(),
                      staff_token_lifetime=settings.staff_token_ttl,
                      document_link_lifetime=settings.document_link_lifetime)
     router = mount_channels(app, settings, backoffice_port(settings, db, api),
@@ -160,7 +161,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
     api[HOOKS_KEY] = hooks
     app.add_subapp("/api/v1", api)
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
-    app.add_subapp("/desk", create_desk(db, hooks=hooks))
+    app.add_subapp("/desk", create_desk(db, hooks=hooks, files=files))
     app.router.add_get("/", index)
 
     async def close_db(_app: web.Application) -> None:

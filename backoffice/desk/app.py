@@ -32,6 +32,7 @@ from backoffice.services import (
     claims,
     complaints,
     conversations,
+    document_reading,
     endorsement_requests,
     home_visits,
     policies,
@@ -42,9 +43,11 @@ from backoffice.services import (
 from backoffice.services.base import SHANGHAI
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
+from backoffice.store.files import FileStore
 from backoffice.views.charts import render_claim_charts
 
 DB = web.AppKey("desk_db", Database)
+FILES = web.AppKey("desk_files", FileStore)
 HUB = web.AppKey("desk_hub", LiveHub)
 HANDOFF = web.AppKey("desk_handoff", HandoffQueue)
 HOOKS = web.AppKey("desk_conversation_hooks", ConversationHooks)
@@ -350,6 +353,28 @@ async def claim_act(request: web.Request) -> web.StreamResponse:
     except DomainError as exc:
         raise back(f"/desk/claims/{no}", err=exc.message) from None
     raise back(f"/desk/claims/{no}", msg="已保存")
+
+
+async def claim_document(request: web.Request) -> web.StreamResponse:
+    """A claim document's file, for staff who work claims; each look is audited."""
+    user = auth.user_of(request)
+    files = request.app.get(FILES)
+    no, doc = request.match_info["claim_no"], request.match_info["document_id"]
+    if files is None:
+        return render_error(request, 404, "材料文件未配置存储")
+    purpose = "risk" if "/desk/risk" in request.headers.get("Referer", "") else "claim"
+    try:
+        kind, name, data = await run(document_reading.document_file, db_of(request), files,
+                                     no, doc, user.username, purpose)
+    except DomainError as exc:
+        return render_error(request, 404, exc.message)
+    shown = kind != "application/octet-stream"
+    disposition = "inline" if shown else "attachment"
+    return web.Response(body=data, content_type=kind, headers={
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Referrer-Policy": "same-origin"})
 
 
 # ---- the risk review queue ---------------------------------------------------------------
@@ -721,6 +746,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/claims", claims_page, "claims.view"),
     ("GET", "/claims/{claim_no}", claim_page, "claims.view"),
     ("POST", "/claims/{claim_no}/act", claim_act, "claims.work"),
+    ("GET", "/claims/{claim_no}/documents/{document_id}", claim_document, "claims.view"),
     ("GET", "/risk", risk_page, "claims.view"),
     ("POST", "/risk/{claim_no}/act", risk_act, "claims.decide_risk"),
     ("GET", "/home-visits", home_visits_page, "home_visits.view"),
@@ -745,7 +771,8 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
 
 
 def create_desk(db: Database, handoff: HandoffQueue | None = None,
-                live: bool = True, hooks: ConversationHooks | None = None) -> web.Application:
+                live: bool = True, hooks: ConversationHooks | None = None,
+                files: FileStore | None = None) -> web.Application:
     """The /desk sub-application; `hooks` (the channels' router) delivers agents' messages
     and hands conversations back to the bot."""
     permissions = {(m, p): perm for m, p, _, perm in ROUTES}
@@ -753,6 +780,8 @@ def create_desk(db: Database, handoff: HandoffQueue | None = None,
     app[DB] = db
     app[HUB] = LiveHub(db)
     app[HANDOFF] = handoff or HandoffQueue()
+    if files is not None:
+        app[FILES] = files
     if hooks is not None:
         app[HOOKS] = hooks
     for method, path, handler, _ in ROUTES:

@@ -29,8 +29,8 @@ def clock() -> Iterator[ManualClock]:
 
 
 @pytest.fixture
-def world(db: Database, clock: ManualClock) -> World:
-    return World(db)
+def world(db: Database, clock: ManualClock, tmp_path: Path) -> World:
+    return World(db, tmp_path / "files")  # the desk fixture's var_dir is tmp_path
 
 
 @pytest.fixture

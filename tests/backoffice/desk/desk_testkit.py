@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
@@ -12,6 +13,7 @@ from backoffice.domain.identity import make_id_number
 from backoffice.services import claims, complaints, conversations, endorsement_requests, policies
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
+from backoffice.store.files import FileStore
 
 PASSWORDS = {username: password for username, _, _, _, password in DEMO_STAFF}
 USER_OF_ROLE = {role: username for username, _, role, _, _ in DEMO_STAFF}
@@ -21,7 +23,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class World:
     """A seeded database: the demo staff, a claim and a complaint linked to it."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, files: Path | None = None) -> None:
         result = seed(db, members=20, seed_value=5)
         seed_staff(db)
         self.db = db
@@ -34,6 +36,11 @@ class World:
             "description": "摔倒住院", "channel": "wechat",
             "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}})
         self.claim_no = claim["claim_no"]
+        self.document_id = 0
+        if files is not None:  # the desk's file store (var_dir/files)
+            self.document_id = claims.upload_document(
+                db, FileStore(files), self.claim_no, "scan.jpg", "image/jpeg",
+                b"\xff\xd8\xff\xe0world-scan\xff\xd9", "other", "customer")["document_id"]
         made = complaints.intake(db, {
             "channel": "wechat", "complainant": {"name": "林小红", "phone": "13811112222"},
             "category": "claims", "description": "材料交了很久没有消息",

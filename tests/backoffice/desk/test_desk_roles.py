@@ -40,6 +40,7 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
          "complaints.approve_extension"),
         ("GET", "/desk/claims", {}, "claims.view"),
         ("GET", f"/desk/claims/{k}", {}, "claims.view"),
+        ("GET", f"/desk/claims/{k}/documents/{world.document_id}", {}, "claims.view"),
         ("POST", f"/desk/claims/{k}/act", {"action": "assign", "handler": "adjuster.chen"},
          "claims.work"),
         ("GET", "/desk/risk", {}, "claims.view"),
@@ -92,7 +93,7 @@ async def test_each_role_against_each_page_and_form(desk: Desk, world: World,
     for method, path, form, permission in cases(world):
         if method == "GET":
             resp = await client.get(path, allow_redirects=False)
-            text = await resp.text()
+            text = (await resp.read()).decode("utf-8", "replace")  # a document is bytes
             expected = 200 if roles.allowed(role, permission) else 403
             assert resp.status == expected, (role, path, resp.status, text[:300])
             if expected == 403:
