@@ -132,9 +132,11 @@ def _reading(docs: list[ClaimDocument], name: str) -> str | None:
                  and (v := _value(d, name))), None)
 
 
-def gather(s: Session, row: ClaimRow, product: Product) -> IntegrityFacts:
+def gather(s: Session, row: ClaimRow, product: Product, *, new: bool = False) -> IntegrityFacts:
+    """The facts the checks need; `new`: the claim was created in this transaction, so it has
+    no documents yet (one query fewer at registration)."""
     facts = row.facts or {}
-    docs = documents(s, row)
+    docs = [] if new else documents(s, row)
     insured = s.get(Party, row.insured_party_id)
     level = facts.get("hospital_level")
     diagnosis = facts.get("diagnosis") if isinstance(facts.get("diagnosis"), str) else None
@@ -163,23 +165,23 @@ def _flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
                           .order_by(ClaimFlag.id)).scalars())
 
 
-def refresh(s: Session, row: ClaimRow, product: Product) -> list[ClaimFlag]:
+def refresh(s: Session, row: ClaimRow, product: Product, *, new: bool = False
+            ) -> list[ClaimFlag]:
     """Run the checks; keep new flags, retire open ones no longer raised. Returns open flags.
 
     A flag a supervisor cleared is not raised again for the same claims; a new related claim
-    raises it anew.
+    raises it anew. `new`: the claim was created in this transaction (no documents, no flags
+    to read back).
     """
-    raised = integrity.check(gather(s, row, product))
-    kept = _flags(s, row)
-    for flag in raised:
-        if not any(_same(k, flag) for k in kept):
-            _raise(s, row, flag)
+    raised = integrity.check(gather(s, row, product, new=new))
+    kept = [] if new else _flags(s, row)
+    added = [_raise(s, row, flag) for flag in raised if not any(_same(k, flag) for k in kept)]
     for old in kept:
         if old.cleared_at is None and not any(_same(old, f) for f in raised):
             old.cleared_by, old.cleared_at = SYSTEM, utcnow()
             old.cleared_note = "复核时不再命中（相关案件已撤案、拒赔或材料已更正）"
     s.flush()
-    return open_flags(s, row)
+    return [k for k in kept if k.cleared_at is None] + added
 
 
 def _same(row: ClaimFlag, flag: Flag) -> bool:
@@ -187,12 +189,14 @@ def _same(row: ClaimFlag, flag: Flag) -> bool:
         and (row.cleared_at is None or row.cleared_by != SYSTEM)
 
 
-def _raise(s: Session, row: ClaimRow, flag: Flag) -> None:
-    s.add(ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related)))
+def _raise(s: Session, row: ClaimRow, flag: Flag) -> ClaimFlag:
+    kept = ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related))
+    s.add(kept)
     s.add(ClaimEvent(claim_id=row.id, action="flag", status=row.status, actor=SYSTEM,
                      note=f"风险核查：{flag.text}"))
     audit(s, SYSTEM, "claim", row.claim_no, "flag", None,
           {"code": flag.code, "related": list(flag.related)})
+    return kept
 
 
 def open_flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
