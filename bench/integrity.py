@@ -190,7 +190,7 @@ class Maker:
             return p.name, "self", p.phone
         family = who // 4
         return (f"{p.name[0]}{GIVEN[family % len(GIVEN)]}", "child",
-                f"139{(family * 7919 + self.seed) % 100_000_000:08d}")
+                f"170{(family * 7919 + self.seed) % 100_000_000:08d}")  # no resident has 170
 
     def diagnosis(self) -> str:
         hurt = self.rng.choice(INJURIES)
@@ -391,7 +391,7 @@ def _plant(m: Maker, kind: str, pool: Iterator[int], start: date, span: int) -> 
         m.add(who, "hospital_allowance", c, "documents_pending", stay=m.stay(c, 2, 10),
               planted=kind, partners=(p1.claim_no, p2.claim_no))
     elif kind == "frequent (phone)":
-        phone = f"137{rng.randrange(10**8):08d}"
+        phone = f"166{rng.randrange(10**8):08d}"  # nor 166
         agent = ("王志明", "other", phone)
         base = day(0, span - 200)
         partners = []
