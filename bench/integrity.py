@@ -765,9 +765,9 @@ class StepTimer:
     def __enter__(self) -> StepTimer:
         original = self.original
 
-        def timed(s: Any, row: ClaimRow, product: Any) -> list[ClaimFlag]:
+        def timed(*args: Any, **kwargs: Any) -> list[ClaimFlag]:
             started = time.perf_counter()
-            out = original(s, row, product)
+            out = original(*args, **kwargs)
             self.ms.append((time.perf_counter() - started) * 1000)
             self.flags += bool(out)
             return out
