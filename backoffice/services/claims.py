@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -571,8 +571,11 @@ def _check_integrity(s: Session, row: ClaimRow, product: Product, *, new: bool =
     return integrity_service.refresh(s, row, product, new=new)
 
 
+_LOCK_INSURED = select(Party.id).where(Party.id == bindparam("insured")).with_for_update()
+
+
 def _lock_insured(s: Session, row: ClaimRow) -> None:
-    s.execute(select(Party.id).where(Party.id == row.insured_party_id).with_for_update())
+    s.execute(_LOCK_INSURED, {"insured": row.insured_party_id})
 
 
 def _act_clear_flag(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import integrity
@@ -50,13 +50,20 @@ def _amount(approved: int | None, payable: int | None) -> Decimal | None:
     return None if fen is None else from_fen(fen)
 
 
+# Built once: the statements run on every registration and document, and building one costs
+# more than running it on an index (bench/integrity.py).
+_OTHER_CLAIMS = select(
+    ClaimRow.claim_no, ClaimRow.status, ClaimRow.claim_type, ClaimRow.incident_date,
+    ClaimRow.facts, ClaimRow.approved_fen, ClaimRow.payable_fen, ClaimRow.allowance_days_by_year,
+).where(ClaimRow.insured_party_id == bindparam("insured"), ClaimRow.id != bindparam("claim"))
+_REPORTER_OTHERS = select(ClaimRow.claim_no, ClaimRow.insured_party_id).where(
+    ClaimRow.reporter_phone == bindparam("phone"), ClaimRow.reported_on >= bindparam("since"),
+    ClaimRow.insured_party_id != bindparam("insured")).limit(50)
+
+
 def other_claims(s: Session, row: ClaimRow) -> list[OtherClaim]:
     """The insured's other claims (index on claims.insured_party_id)."""
-    found = s.execute(select(
-        ClaimRow.claim_no, ClaimRow.status, ClaimRow.claim_type, ClaimRow.incident_date,
-        ClaimRow.facts, ClaimRow.approved_fen, ClaimRow.payable_fen,
-        ClaimRow.allowance_days_by_year,
-    ).where(ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id)).all()
+    found = s.execute(_OTHER_CLAIMS, {"insured": row.insured_party_id, "claim": row.id}).all()
     return [OtherClaim(
         claim_no=no, status=status, claim_type=kind, incident_date=incident,
         stay=stay_of(facts), amount=_amount(approved, payable),
@@ -113,10 +120,8 @@ def matching_documents(s: Session, row: ClaimRow, docs: list[ClaimDocument]
 def reporter_others(s: Session, row: ClaimRow) -> list[tuple[str, int]]:
     """Claims the same reporter phone reported for other insureds within a year (indexed)."""
     since = row.reported_on - timedelta(days=365)
-    return [(no, who) for no, who in s.execute(
-        select(ClaimRow.claim_no, ClaimRow.insured_party_id).where(
-            ClaimRow.reporter_phone == row.reporter_phone, ClaimRow.reported_on >= since,
-            ClaimRow.insured_party_id != row.insured_party_id).limit(50)).all()]
+    return [(no, who) for no, who in s.execute(_REPORTER_OTHERS, {
+        "phone": row.reporter_phone, "since": since, "insured": row.insured_party_id}).all()]
 
 
 def _cap(product: Product) -> int | None:
