@@ -925,7 +925,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--service-sample", type=int, default=2000,
                     help="claims re-checked through the real service gather on a database")
     ap.add_argument("--quick", action="store_true",
-                    help="20,000 claims, 10,000 in the table, 500 registrations")
+                    help="20,000 claims, 10,000 in the table, 300 registrations")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--postgres-url", default=DEFAULT_PG_URL,
@@ -933,8 +933,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-cost", action="store_true", help="recall and false flags only")
     args = ap.parse_args(argv)
     if args.quick:
-        args.claims, args.in_table, args.reports, args.warmup = 20_000, 10_000, 500, 100
-        args.service_sample = min(args.service_sample, 1000)
+        args.claims, args.in_table, args.reports, args.warmup = 20_000, 10_000, 300, 50
+        args.service_sample = min(args.service_sample, 400)
     code = run(args)
     return code
 
