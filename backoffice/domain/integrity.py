@@ -58,6 +58,10 @@ STAY_FLAGS = frozenset({"duplicate_stay", "overlapping_stay"})
 #: a flag's outcome: open until a claims supervisor confirms or clears it
 OPEN, CONFIRMED, CLEARED = "open", "confirmed", "cleared"
 OUTCOME_NAMES = {OPEN: "待核实", CONFIRMED: "已核实", CLEARED: "已解除"}
+#: documents that prove who claims and where the money goes, not the loss: the same photo of
+#: a child's ID card, bank card or household register rightly comes with each parent's claim
+IDENTITY_DOCUMENTS = frozenset({"claimant_id", "id_card", "bank_account", "bank_card",
+                                "relationship_proof"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,12 +241,16 @@ def _allowance_cap(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
 # ---- documents -------------------------------------------------------------------------------
 
 def _documents(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
-    hashes = {d.sha256 for d in f.documents}
-    invoices = {d.invoice for d in f.documents if d.invoice}
-    by_hash = sorted({d.claim_no for d in f.matching_documents
-                      if d.claim_no != f.claim_no and d.sha256 in hashes})
-    by_invoice = sorted({d.claim_no for d in f.matching_documents
-                         if d.claim_no != f.claim_no and d.invoice and d.invoice in invoices})
+    mine = [d for d in f.documents if d.doc_type not in IDENTITY_DOCUMENTS]
+    hashes = {d.sha256 for d in mine}
+    invoices = {d.invoice for d in mine if d.invoice}
+    # one accident gives several benefits: its claims may show the same summary or invoice
+    same_accident = {o.claim_no for o in f.other_claims if o.incident_date == f.incident_date
+                     and o.claim_type != f.claim_type}
+    theirs = [d for d in f.matching_documents if d.claim_no != f.claim_no
+              and d.doc_type not in IDENTITY_DOCUMENTS and d.claim_no not in same_accident]
+    by_hash = sorted({d.claim_no for d in theirs if d.sha256 in hashes})
+    by_invoice = sorted({d.claim_no for d in theirs if d.invoice and d.invoice in invoices})
     if by_hash:
         yield Flag("document_reused", f"同一份材料文件（内容相同）已用于案件 {'、'.join(by_hash)}",
                    tuple(by_hash))
@@ -269,11 +277,18 @@ def _plain(name: str) -> str:
 class DiagnosisReading:
     injuries: tuple[tuple[str, str], ...]  # (term, ICD-10 code) of chapter S/T
     illnesses: tuple[tuple[str, str], ...]  # (term, ICD-10 code) of any other chapter
+    #: the illnesses among them that can bring about an accident (stroke, faint, fit…)
+    causes: tuple[tuple[str, str], ...] = ()
 
     @property
     def verdict(self) -> str:
-        """injury | illness | injury_with_illness | unknown"""
-        if self.injuries and self.illnesses:
+        """injury | illness | injury_with_illness | unknown
+
+        An injury beside an illness that may have caused it is `injury_with_illness`; beside
+        comorbidities only (高血压, 糖尿病, 骨质疏松: listed on most old people's summaries) it
+        is an injury.
+        """
+        if self.injuries and self.causes:
             return "injury_with_illness"
         if self.injuries:
             return "injury"
@@ -281,12 +296,16 @@ class DiagnosisReading:
 
 
 @lru_cache(maxsize=1)
-def diagnosis_terms() -> tuple[tuple[str, str], ...]:
-    """(term, ICD-10 code), longest term first, from the maintained list."""
+def _diagnosis_list() -> tuple[tuple[str, str, bool], ...]:
     raw = json.loads(resources.files(__package__).joinpath("diagnoses.json")
                      .read_text(encoding="utf-8"))
-    terms = [(t["term"], t["icd10"]) for t in raw["terms"]]
+    terms = [(t["term"], t["icd10"], bool(t.get("may_cause_injury"))) for t in raw["terms"]]
     return tuple(sorted(terms, key=lambda t: -len(t[0])))
+
+
+def diagnosis_terms() -> tuple[tuple[str, str], ...]:
+    """(term, ICD-10 code), longest term first, from the maintained list."""
+    return tuple((term, code) for term, code, _ in _diagnosis_list())
 
 
 def is_injury_code(icd10: str) -> bool:
@@ -299,11 +318,14 @@ def read_diagnosis(text: str) -> DiagnosisReading:
     rest = text
     injuries: list[tuple[str, str]] = []
     illnesses: list[tuple[str, str]] = []
-    for term, code in diagnosis_terms():
+    causes: list[tuple[str, str]] = []
+    for term, code, cause in _diagnosis_list():
         if term in rest:
             rest = rest.replace(term, "\0")
             (injuries if is_injury_code(code) else illnesses).append((term, code))
-    return DiagnosisReading(tuple(injuries), tuple(illnesses))
+            if cause and not is_injury_code(code):
+                causes.append((term, code))
+    return DiagnosisReading(tuple(injuries), tuple(illnesses), tuple(causes))
 
 
 def _not_accident(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
@@ -317,20 +339,25 @@ def _not_accident(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
                    "不属意外伤害，须人工核实事故经过")
     elif reading.verdict == "injury_with_illness":
         hurt = "、".join(f"{t}（{c}）" for t, c in reading.injuries)
-        yield Flag("not_accident", f"出院诊断“{shown}”含损伤（{hurt}）及疾病（{ill}），"
+        ill = "、".join(f"{t}（{c}）" for t, c in reading.causes)
+        yield Flag("not_accident", f"出院诊断“{shown}”含损伤（{hurt}）及可致意外的疾病（{ill}），"
                    "损伤可能由疾病引起，须人工复核")
 
 
 # ---- frequency -------------------------------------------------------------------------------
 
 def _frequent(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
-    # incidents, not claims: one accident may rightly give a stay, a disability and a death
-    recent = [o for o in live
-              if abs((o.incident_date - f.incident_date).days) < FREQUENT_WINDOW.days]
-    incidents = {o.incident_date for o in recent} | {f.incident_date}
-    if len(incidents) >= FREQUENT_CLAIMS:
-        yield Flag("frequent", f"被保险人 12 个月内共有 {len(incidents)} 次出险理赔申请",
-                   tuple(sorted(o.claim_no for o in recent)))
+    # incidents, not claims: one accident may rightly give a stay, a disability and a death;
+    # three within one 12-month period that holds this one (not within a year either side)
+    window = FREQUENT_WINDOW.days
+    near = [o for o in live if abs((o.incident_date - f.incident_date).days) < window]
+    days = sorted({o.incident_date for o in near} | {f.incident_date})
+    best = max(([d for d in days if 0 <= (d - start).days < window] for start in days
+                if 0 <= (f.incident_date - start).days < window), key=len)
+    if len(best) >= FREQUENT_CLAIMS:
+        first, last = best[0], best[-1]
+        yield Flag("frequent", f"被保险人 12 个月内共有 {len(best)} 次出险理赔申请",
+                   tuple(sorted(o.claim_no for o in near if first <= o.incident_date <= last)))
     insureds = {who for _, who in f.reporter_other_insureds}
     if len(insureds) + 1 >= FREQUENT_INSUREDS:
         claims = tuple(sorted({no for no, _ in f.reporter_other_insureds}))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -318,7 +318,7 @@ def report(db: Database, cmd: ClaimReport, actor: str = "customer"
             id_number = cmd.insured_id_number or _bound_id_number(s, cmd.insured)
             row, fresh = _create_claim(s, cmd, id_number, actor,
                                        (key, digest) if key else None)
-            flags = integrity_service.open_flags(s, row)
+            flags = fresh.flags if fresh else integrity_service.open_flags(s, row)
             if fresh is None or flags:  # a flag is on the timeline too: read it all back
                 return 201, claim_view(s, row)
             return 201, _assemble_view(row, cmd.policy_no, fresh.requirements,
@@ -411,7 +411,8 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
         with pipelined(s):  # the trail and the notice need no answers: one round trip
             fresh = _write_report_trail(s, row, steps, needed, today)
             _notify_missing(s, row, fresh.requirements, first=True, new_claim=True)
-        _check_integrity(s, row, product)  # after the trail: the timeline reads in order
+        # after the trail: in order on the timeline
+        fresh = replace(fresh, flags=_check_integrity(s, row, product, new=True))
     else:  # nothing to send: straight to review, where the fast track may decide it
         _write_report_trail(s, row, steps, needed, today)
         _documents_complete(s, row, "system")
@@ -425,6 +426,7 @@ class _Fresh:
 
     events: list[ClaimEvent]
     requirements: list[ClaimRequirement]
+    flags: list[ClaimFlag] = field(default_factory=list)  # a new claim's open flags
 
 
 def _write_report_trail(s: Session, row: ClaimRow, steps: list[tuple[str, str, str, str]],
@@ -574,15 +576,20 @@ def _notify_missing(s: Session, row: ClaimRow, missing: list[ClaimRequirement],
 
 # ---- integrity (cross-claim checks) --------------------------------------------------------------
 
-def _check_integrity(s: Session, row: ClaimRow, product: Product) -> list[ClaimFlag]:
+def _check_integrity(s: Session, row: ClaimRow, product: Product, *, new: bool = False
+                     ) -> list[ClaimFlag]:
     """The cross-claim checks, with the insured's row locked: two claims of one insured
-    decided at once see each other's days and amounts (backoffice.services.integrity)."""
+    decided at once see each other's days and amounts (backoffice.services.integrity).
+    `new`: the claim was created in this transaction."""
     _lock_insured(s, row)
-    return integrity_service.refresh(s, row, product)
+    return integrity_service.refresh(s, row, product, new=new)
+
+
+_LOCK_INSURED = select(Party.id).where(Party.id == bindparam("insured")).with_for_update()
 
 
 def _lock_insured(s: Session, row: ClaimRow) -> None:
-    s.execute(select(Party.id).where(Party.id == row.insured_party_id).with_for_update())
+    s.execute(_LOCK_INSURED, {"insured": row.insured_party_id})
 
 
 def _act_clear_flag(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import integrity
@@ -58,13 +58,20 @@ def _amount(approved: int | None, payable: int | None) -> Decimal | None:
     return None if fen is None else from_fen(fen)
 
 
+# Built once: the statements run on every registration and document, and building one costs
+# more than running it on an index (bench/integrity.py).
+_OTHER_CLAIMS = select(
+    ClaimRow.claim_no, ClaimRow.status, ClaimRow.claim_type, ClaimRow.incident_date,
+    ClaimRow.facts, ClaimRow.approved_fen, ClaimRow.payable_fen, ClaimRow.allowance_days_by_year,
+).where(ClaimRow.insured_party_id == bindparam("insured"), ClaimRow.id != bindparam("claim"))
+_REPORTER_OTHERS = select(ClaimRow.claim_no, ClaimRow.insured_party_id).where(
+    ClaimRow.reporter_phone == bindparam("phone"), ClaimRow.reported_on >= bindparam("since"),
+    ClaimRow.insured_party_id != bindparam("insured")).limit(50)
+
+
 def other_claims(s: Session, row: ClaimRow) -> list[OtherClaim]:
     """The insured's other claims (index on claims.insured_party_id)."""
-    found = s.execute(select(
-        ClaimRow.claim_no, ClaimRow.status, ClaimRow.claim_type, ClaimRow.incident_date,
-        ClaimRow.facts, ClaimRow.approved_fen, ClaimRow.payable_fen,
-        ClaimRow.allowance_days_by_year,
-    ).where(ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id)).all()
+    found = s.execute(_OTHER_CLAIMS, {"insured": row.insured_party_id, "claim": row.id}).all()
     return [OtherClaim(
         claim_no=no, status=status, claim_type=kind, incident_date=incident,
         stay=stay_of(facts), amount=_amount(approved, payable),
@@ -121,10 +128,8 @@ def matching_documents(s: Session, row: ClaimRow, docs: list[ClaimDocument]
 def reporter_others(s: Session, row: ClaimRow) -> list[tuple[str, int]]:
     """Claims the same reporter phone reported for other insureds within a year (indexed)."""
     since = row.reported_on - timedelta(days=365)
-    return [(no, who) for no, who in s.execute(
-        select(ClaimRow.claim_no, ClaimRow.insured_party_id).where(
-            ClaimRow.reporter_phone == row.reporter_phone, ClaimRow.reported_on >= since,
-            ClaimRow.insured_party_id != row.insured_party_id).limit(50)).all()]
+    return [(no, who) for no, who in s.execute(_REPORTER_OTHERS, {
+        "phone": row.reporter_phone, "since": since, "insured": row.insured_party_id}).all()]
 
 
 def _cap(product: Product) -> int | None:
@@ -171,9 +176,11 @@ def _recorded_death(s: Session, row: ClaimRow, facts: dict[str, Any]) -> date | 
     return min(known) if known else None
 
 
-def gather(s: Session, row: ClaimRow, product: Product) -> IntegrityFacts:
+def gather(s: Session, row: ClaimRow, product: Product, *, new: bool = False) -> IntegrityFacts:
+    """The facts the checks need; `new`: the claim was created in this transaction, so it has
+    no documents yet (one query fewer at registration)."""
     facts = row.facts or {}
-    docs = documents(s, row)
+    docs = [] if new else documents(s, row)
     insured = s.get(Party, row.insured_party_id)
     diagnosis, hospital, level = _stated(docs, facts)
     return IntegrityFacts(
@@ -197,27 +204,28 @@ def _flags(s: Session, row: ClaimRow) -> list[ClaimFlag]:
                           .order_by(ClaimFlag.id)).scalars())
 
 
-def refresh(s: Session, row: ClaimRow, product: Product) -> list[ClaimFlag]:
+def refresh(s: Session, row: ClaimRow, product: Product, *, new: bool = False
+            ) -> list[ClaimFlag]:
     """Run the checks; keep new flags, retire open ones no longer raised. Returns open flags.
 
     A flag a supervisor decided (confirmed or cleared) is not raised again for the same
-    claims; a new related claim raises it anew.
+    claims; a new related claim raises it anew. `new`: the claim was created in this
+    transaction (no documents, no flags to read back).
     """
-    raised = integrity.check(gather(s, row, product))
-    _, yielded = stay_owners(s, row)
-    if yielded:  # a leak settled on the other claim: it gave up the shared days
-        raised = tuple(f for f in raised if f.code not in integrity.STAY_FLAGS
-                       or not set(f.related) <= yielded)
-    kept = _flags(s, row)
-    for flag in raised:
-        if not any(_same(k, flag) for k in kept):
-            _raise(s, row, flag)
+    raised = integrity.check(gather(s, row, product, new=new))
+    if not new:
+        _, yielded = stay_owners(s, row)
+        if yielded:  # a leak settled on the other claim: it gave up the shared days
+            raised = tuple(f for f in raised if f.code not in integrity.STAY_FLAGS
+                           or not set(f.related) <= yielded)
+    kept = [] if new else _flags(s, row)
+    added = [_raise(s, row, flag) for flag in raised if not any(_same(k, flag) for k in kept)]
     for old in kept:
         if old.outcome == integrity.OPEN and not any(_same(old, f) for f in raised):
             _decide(old, integrity.CLEARED, SYSTEM,
                     "复核时不再命中（相关案件已撤案、拒赔或材料已更正）")
     s.flush()
-    return open_flags(s, row)
+    return [k for k in kept if k.outcome == integrity.OPEN] + added
 
 
 def _same(row: ClaimFlag, flag: Flag) -> bool:
@@ -225,13 +233,15 @@ def _same(row: ClaimFlag, flag: Flag) -> bool:
         and (row.outcome != integrity.CLEARED or row.cleared_by != SYSTEM)
 
 
-def _raise(s: Session, row: ClaimRow, flag: Flag) -> None:
-    s.add(ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related),
-                    outcome=integrity.OPEN))
+def _raise(s: Session, row: ClaimRow, flag: Flag) -> ClaimFlag:
+    kept = ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related),
+                     outcome=integrity.OPEN)
+    s.add(kept)
     s.add(ClaimEvent(claim_id=row.id, action="flag", status=row.status, actor=SYSTEM,
                      note=f"风险核查：{flag.text}"))
     audit(s, SYSTEM, "claim", row.claim_no, "flag", None,
           {"code": flag.code, "related": list(flag.related)})
+    return kept
 
 
 def _decide(flag: ClaimFlag, outcome: str, actor: str, note: str) -> None:

@@ -260,3 +260,71 @@ def test_a_flagged_claim_never_takes_the_fast_track() -> None:
         decision = decide_track(replace(clean, flags=(code,)))
         assert decision.track == MANUAL
         assert decision.rule == f"M12 风险核查标记（{code}），须人工审核"
+
+
+# ---- found by the portfolio benchmark (bench/integrity.py): clean claims that were flagged -------
+
+@pytest.mark.parametrize("diagnosis", [
+    "右股骨颈骨折；高血压2级；2型糖尿病",
+    "腰1椎体压缩性骨折；骨质疏松",
+    "左桡骨远端骨折；冠心病；白内障",
+])
+def test_comorbidities_beside_an_injury_are_no_flag(diagnosis: str) -> None:
+    assert read_diagnosis(diagnosis).verdict == "injury"
+    assert codes(replace(BASE, diagnosis=diagnosis)) == []
+
+
+@pytest.mark.parametrize("diagnosis", ["低血糖；右桡骨远端骨折", "癫痫发作；左肱骨外科颈骨折",
+                                       "眩晕；头皮挫裂伤；高血压3级"])
+def test_an_illness_that_may_have_caused_the_fall_is_still_reviewed(diagnosis: str) -> None:
+    assert read_diagnosis(diagnosis).verdict == "injury_with_illness"
+    (flag,) = check(replace(BASE, diagnosis=diagnosis))
+    assert flag.code == "not_accident" and "可致意外的疾病（高血压" not in flag.text
+
+
+@pytest.mark.parametrize("doc_type", ["claimant_id", "bank_account", "relationship_proof"])
+def test_the_same_id_card_bank_card_or_household_photo_again_is_no_reuse(doc_type: str) -> None:
+    # a daughter claims for her mother and, later, her father with the same photos
+    mine = (*BASE.documents, DocumentFact("CL-NEW", doc_type, "d" * 64))
+    theirs = (DocumentFact("CL-DAD", doc_type, "d" * 64),)
+    assert codes(replace(BASE, documents=mine, matching_documents=theirs)) == []
+
+
+def test_the_stays_summary_again_for_the_same_accidents_disability_is_no_reuse() -> None:
+    stay = other("CL-STAY", incident_date=BASE.incident_date, stay=STAY)
+    disability = replace(CLEAN["disability"], other_claims=(stay,), documents=(
+        DocumentFact("CL-NEW", "medical_records", "e" * 64),), matching_documents=(
+        DocumentFact("CL-STAY", "discharge_summary", "e" * 64),))
+    assert codes(disability) == []
+    another_accident = replace(disability, other_claims=(
+        replace(stay, incident_date=D("2025-06-01")),))
+    assert codes(another_accident) == ["document_reused"]
+    same_kind = replace(disability, other_claims=(replace(stay, claim_type="disability"),))
+    assert codes(same_kind) == ["duplicate_incident", "document_reused"]
+
+
+def test_three_accidents_spread_over_more_than_twelve_months_are_not_frequent() -> None:
+    # 2025-08-15, 2026-03-01, 2026-09-01: each pair within a year, no 12 months hold all three
+    spread = (other("CL-1", incident_date=D("2025-08-15")),
+              other("CL-2", incident_date=D("2026-09-01")))
+    assert codes(replace(CLEAN["disability"], other_claims=spread)) == []
+    close = (other("CL-1", incident_date=D("2025-08-15")),
+             other("CL-2", incident_date=D("2026-02-01")))
+    (flag,) = check(replace(CLEAN["disability"], other_claims=close))
+    assert flag.code == "frequent" and flag.related == ("CL-1", "CL-2")
+
+
+def test_frequent_names_only_the_claims_of_its_twelve_months() -> None:
+    claims = (other("CL-0", incident_date=D("2025-01-10")),
+              other("CL-1", incident_date=D("2025-09-01")),
+              other("CL-2", incident_date=D("2026-01-05")))
+    (flag,) = check(replace(CLEAN["disability"], other_claims=claims))
+    assert flag.related == ("CL-1", "CL-2")
+
+
+def test_the_summary_of_a_rejected_claim_for_the_same_accident_is_no_reuse_either() -> None:
+    rejected = other("CL-DIS", claim_type="disability", status="rejected",
+                     incident_date=BASE.incident_date)
+    facts = replace(BASE, other_claims=(rejected,), matching_documents=(
+        DocumentFact("CL-DIS", "medical_records", "a" * 64),))
+    assert codes(facts) == []
