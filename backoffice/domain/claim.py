@@ -190,6 +190,11 @@ def deciders(steps: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
 PAYEE_STEPS = ("propose_bank_account", "confirm_bank_account")
 
 
+#: steps that shape a claim for good: a reopening starts a new round of decisions, but facts
+#: typed, documents waived and the payee chosen stay in force, and so do their authors' hands
+LASTING_STEPS = frozenset({"enter_facts", "waive_documents", *PAYEE_STEPS})
+
+
 def payee_choosers(steps: Sequence[tuple[str, str]]) -> set[str]:
     """Staff who proposed or confirmed the payee account of this round."""
     return {who for action, who in steps if action in PAYEE_STEPS}
@@ -371,6 +376,12 @@ class Claim:
                 account: str | None = None) -> str:
         """先予支付 (Art. 25): pay the part that can already be determined."""
         self._check("advance_payment", actor)
+        done = deciders(self.steps).get(actor)
+        if done:
+            raise Forbidden(f"双人复核：{actor} 已{'、'.join(done)}，不能先予支付，"
+                            "须由另一名理赔人员支付", "action")
+        if actor in payee_choosers(self.steps):
+            raise Forbidden(f"双人复核：{actor} 选定了收款账户，不能再支付本案", "action")
         payee = self.payee_for(account)
         if amount <= 0 or self.advance_paid + amount > determinable:
             raise ValidationError("amount", f"先予支付不能超过可确定的金额 {determinable} 元")

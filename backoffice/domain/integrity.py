@@ -179,8 +179,9 @@ def _duplicate_incident(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[F
     if f.claim_type in STAY_TYPES and f.stay is not None:
         # a second stay after the same accident is normal; the same stay is caught above
         return
-    same = [o.claim_no for o in live
-            if o.claim_type == f.claim_type and o.incident_date == f.incident_date]
+    # a person dies once: a second claim of a death type is a duplicate whatever its date
+    same = [o.claim_no for o in live if o.claim_type == f.claim_type and (
+        o.incident_date == f.incident_date or f.claim_type in DEATH_TYPES)]
     if same:
         yield Flag("duplicate_incident", f"同一被保险人、同一出险日期 {f.incident_date}、"
                    f"同一理赔类型已有案件 {'、'.join(same)}", tuple(same))
@@ -189,11 +190,11 @@ def _duplicate_incident(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[F
 def _death_benefit(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
     if f.claim_type not in DEATH_TYPES:
         return
-    paid = [o for o in live if o.claim_type in DEATH_TYPES and o.status in DECIDED_STATUSES
-            and o.incident_date == f.incident_date]
+    # one death, whatever accident date each claim gives: its benefit is paid once
+    paid = [o for o in live if o.claim_type in DEATH_TYPES and o.status in DECIDED_STATUSES]
     if paid:
         total = sum((o.amount or Decimal(0) for o in paid), Decimal(0))
-        yield Flag("death_benefit_paid", f"同一事故的身故保险金已核定或给付 {total:.2f} 元"
+        yield Flag("death_benefit_paid", f"被保险人的身故保险金已核定或给付 {total:.2f} 元"
                    f"（案件 {'、'.join(o.claim_no for o in paid)}），身故与交通身故只给付其一，"
                    "只补差额", tuple(o.claim_no for o in paid))
 
@@ -211,10 +212,15 @@ def recorded_death(f: IntegrityFacts) -> tuple[date, tuple[str, ...]] | None:
 
 def _after_death(f: IntegrityFacts, live: list[OtherClaim]) -> Iterable[Flag]:
     death = recorded_death(f)
-    if death is None or f.incident_date <= death[0]:
+    if death is None:
         return
-    yield Flag("after_death", f"出险日期 {f.incident_date} 晚于被保险人身故日期 {death[0]}",
-               death[1])
+    if f.incident_date > death[0]:
+        yield Flag("after_death", f"出险日期 {f.incident_date} 晚于被保险人身故日期 {death[0]}",
+                   death[1])
+    elif f.stay is not None and f.stay.discharge > death[0] and f.claim_type in STAY_TYPES:
+        # an accident before the death, but days in hospital after it: nobody is treated dead
+        yield Flag("after_death", f"住院期间（{f.stay.admission} 至 {f.stay.discharge}）"
+                   f"晚于被保险人身故日期 {death[0]}", death[1])
 
 
 # ---- the yearly allowance cap, counted over claims in progress ---------------------------------

@@ -128,7 +128,8 @@ def _steps(s: Session, row: ClaimRow) -> list[tuple[str, str]]:
     rows = s.execute(select(ClaimEvent.action, ClaimEvent.actor)
                      .where(ClaimEvent.claim_id == row.id).order_by(ClaimEvent.id)).all()
     last = max((i for i, (action, _) in enumerate(rows) if action == "reopen"), default=-1)
-    return [(action, who) for action, who in rows[last + 1:]]
+    lasting = [(action, who) for action, who in rows[:last + 1] if action in cl.LASTING_STEPS]
+    return lasting + [(action, who) for action, who in rows[last + 1:]]
 
 
 def write_back(s: Session, row: ClaimRow, claim: cl.Claim, action: str, actor: str,
@@ -598,6 +599,23 @@ def _act_clear_flag(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
     integrity_service.clear(s, row, cmd.flag, cmd.note, actor, role)
 
 
+_MONEY_STEPS = frozenset({"approve", "pay", "advance_payment"})
+
+
+def _money_gate(s: Session, row: ClaimRow, what: str) -> None:
+    """Before money is approved or paid: the checks run again; an open flag waits for a
+    supervisor's decision, a confirmed one that makes the claim not payable refuses."""
+    _check_integrity(s, row, load_product(s, row.product_code))
+    waiting = integrity_service.open_flags(s, row)
+    if waiting:
+        raise Conflict(f"风险核查标记（{'、'.join(sorted({f.code for f in waiting}))}）待理赔主管"
+                       f"核实或解除，暂不能{what}", "action")
+    refused = integrity_service.refusals(s, row)
+    if refused:
+        raise Conflict(f"风险已核实（{'、'.join(f.code for f in refused)}），本案应拒赔，"
+                       f"不能{what}", "action")
+
+
 def _act_confirm_flag(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                       role: str | None) -> None:
     """A claims supervisor confirms a risk flag with a note. A decided amount not yet paid is
@@ -640,14 +658,14 @@ def _paid_stays(s: Session, row: ClaimRow) -> tuple[tuple[date, date], ...]:
 
 
 def _death_paid_before(s: Session, row: ClaimRow) -> Decimal:
-    """A death benefit decided for the same accident (death and transport death are paid
-    instead of each other, never both): only the difference is due."""
+    """A death benefit already decided for the insured (death and transport death are paid
+    instead of each other, never both; a person dies once, whatever accident date each claim
+    gives): only the difference is due."""
     if row.claim_type not in integrity.DEATH_TYPES:
         return Decimal(0)
     fen = s.execute(select(func.coalesce(func.sum(func.coalesce(
         ClaimRow.approved_fen, ClaimRow.payable_fen)), 0)).where(
         ClaimRow.insured_party_id == row.insured_party_id, ClaimRow.id != row.id,
-        ClaimRow.incident_date == row.incident_date,
         ClaimRow.claim_type.in_(integrity.DEATH_TYPES),
         ClaimRow.status.in_(integrity.DECIDED_STATUSES))).scalar_one()
     return from_fen(int(fen))
@@ -841,6 +859,12 @@ def transition(db: Database, cmd: ClaimTransition, actor: str,
     role = approval_role or CLAIM_APPROVAL_ROLE.get(getattr(actor, "role", None) or "")
     if cmd.action == "approve" and role is None:
         raise Forbidden("审批须由理赔人员以本人身份进行", "action")
+    if cmd.action in _MONEY_STEPS:
+        # the checks' flags are kept even when the step is then refused for them
+        with db.transaction() as s:
+            row = load_claim(s, cmd.claim_no, lock=True)
+            if row.status in cl.OPEN:
+                _check_integrity(s, row, load_product(s, row.product_code))
     with db.transaction() as s:
         row = load_claim(s, cmd.claim_no, lock=True)
         _ACTIONS[cmd.action](s, row, cmd, actor, role)
@@ -962,11 +986,7 @@ def _act_approve(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                  role: str | None) -> None:
     if role not in cl.ROLES:
         raise Forbidden("审批须由理赔人员以本人身份进行", "action")
-    _check_integrity(s, row, load_product(s, row.product_code))
-    refused = integrity_service.refusals(s, row)
-    if refused:
-        raise Conflict(f"风险已核实（{'、'.join(f.code for f in refused)}），本案应拒赔，"
-                       "不能审批", "action")
+    _money_gate(s, row, "审批")
     claim = to_domain(row, steps=_steps(s, row))
     approved = claim.approve(role, actor)
     if approved:
@@ -982,6 +1002,8 @@ def _act_approve(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
 def _act_pay(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str, role: str | None) -> None:
     amount = _required(cmd.amount, "amount")
     named = parse_bank_card(cmd.account, "account") if cmd.account else None
+    if row.status == cl.APPROVED:  # else the state machine names what the claim awaits
+        _money_gate(s, row, "支付")
     claim = to_domain(row, steps=_steps(s, row))
     account = claim.pay(amount, actor, named)
     reference = cmd.reference
@@ -1006,7 +1028,8 @@ def _act_advance_payment(s: Session, row: ClaimRow, cmd: ClaimTransition, actor:
         raise ValidationError("determinable",
                               f"可确定的金额不能超过 {fmt(ceiling)} 元（已理算金额或保额）")
     named = parse_bank_card(cmd.account, "account") if cmd.account else None
-    claim = to_domain(row)
+    _money_gate(s, row, "先予支付")
+    claim = to_domain(row, steps=_steps(s, row))
     account = claim.advance(amount, determinable, actor, named)
     s.add(ClaimPayment(claim_id=row.id, kind="advance", amount_fen=to_fen(amount),
                        account=account, reference=cmd.reference, actor=actor))

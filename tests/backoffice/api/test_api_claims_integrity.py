@@ -310,3 +310,40 @@ async def test_clean_claims_of_every_type_raise_no_flag(api: Api, scheme: Scheme
         assert claim["flags"] == [], (claim_type, claim["flags"])
     claim = await allowance(api, scheme, "2026-05-21", "2026-05-28", insured=2)
     assert claim["flags"] == [] and claim["track"] == "fast"
+
+
+async def test_one_death_claimed_under_two_accident_dates_is_paid_once(
+        api: Api, scheme: Scheme) -> None:
+    first = await decided(api, scheme, "death", "2026-05-10", death_date="2026-05-20")
+    assert first["approved"] == "3000.00"
+    body = report_body(scheme, "death", incident="2026-05-01",
+                       facts={"death_date": "2026-05-20"})
+    again = await supply_all(api, await report(api, body))
+    assert {"duplicate_incident", "death_benefit_paid"} <= set(codes(again))
+    assert (await act(api, again["claim_no"], "adjudicate"))["payable"] == "0.00"
+    transport = report_body(scheme, "transport_death", incident="2026-04-28",
+                            facts={"death_date": "2026-05-20", "transport": "motor_vehicle"})
+    claim = await supply_all(api, await report(api, transport))
+    assert "death_benefit_paid" in codes(claim)
+    assert (await act(api, claim["claim_no"], "adjudicate"))["payable"] == "27000.00"
+
+
+async def test_a_stay_running_past_the_recorded_death_is_flagged(api: Api,
+                                                                 scheme: Scheme) -> None:
+    await decided(api, scheme, "death", "2026-05-10", death_date="2026-05-12")
+    stay = await allowance(api, scheme, "2026-05-08", "2026-05-25")
+    assert "after_death" in codes(stay) and stay["track"] == "manual"
+    assert stay["approved"] is None
+
+
+async def test_a_reopening_does_not_wash_out_who_typed_the_facts(api: Api,
+                                                                 scheme: Scheme) -> None:
+    body = report_body(scheme, "disability", incident="2026-05-20")
+    no = (await supply_all(api, await report(api, body)))["claim_no"]
+    await act(api, no, "adjudicate", "supervisor.zhou",
+              facts={"disability_levels": [3], "assessment_date": "2026-05-28"})
+    await act(api, no, "reject", "supervisor.zhou", reasons=["材料不实"])
+    await act(api, no, "reopen", "supervisor.zhou")
+    await act(api, no, "adjudicate", "adjuster.li")  # on the facts zhou typed
+    refused = await act(api, no, "approve", "supervisor.zhou", expect=403)
+    assert refused["error"]["field"] == "action" and "录入" in refused["error"]["message"]

@@ -70,24 +70,79 @@ async def test_confirming_a_duplicate_stay_drops_the_payable_to_what_is_not_paid
         owner = await act(api, first, "adjudicate")
     assert owner["payable"] == "300.00"
     assert "duplicate_stay" not in codes(owner)  # settled by the confirmation
+    # an open flag holds the approval until a supervisor decides it
+    held = await act(api, second, "approve", "adjuster.wang", expect=409)
+    assert held["error"]["field"] == "action" and "not_accident" in held["error"]["message"]
+    await act(api, second, "clear_flag", "supervisor.zhao", flag="not_accident",
+              note="外伤后继发肺部感染")
     # the confirmer adjudicated the revised amount: someone else approves it
     refused = await act(api, second, "approve", "supervisor.zhou", expect=403)
     assert refused["error"]["field"] == "action"
+    assert (await act(api, second, "approve", "adjuster.wang"))["approved"] == "0.00"
     done = await queue(api, outcome="confirmed")
     assert item(done, second, "duplicate_stay")["held_back"] == "300.00"
     assert item(done, second, "duplicate_stay")["decided_by"] == "supervisor.zhou"
 
 
+async def approved_then_duplicated(api: Api, scheme: Scheme) -> tuple[str, str]:
+    """A claim approved while clean (reported late: people decide), then a second report of
+    its stay: the check before payment raises the duplicate on the approved claim."""
+    first = await allowance(api, scheme, "2026-04-20", "2026-04-30")
+    no = first["claim_no"]
+    await act(api, no, "adjudicate")
+    assert (await act(api, no, "approve"))["status"] == "approved"
+    second = await allowance(api, scheme, "2026-04-20", "2026-04-30")
+    assert codes(second) == ["duplicate_stay"]
+    held = await act(api, no, "pay", "adjuster.li", expect=409, amount="300.00")
+    assert held["error"]["field"] == "action" and "duplicate_stay" in held["error"]["message"]
+    flagged = await api.get(f"/claims/{no}")  # kept although the payment was refused
+    assert codes(flagged) == ["duplicate_stay"] and flagged["status"] == "approved"
+    return no, second["claim_no"]
+
+
+async def test_a_flag_raised_before_payment_holds_it_until_a_supervisor_decides(
+        api: Api, scheme: Scheme) -> None:
+    first, second = await approved_then_duplicated(api, scheme)
+    await act(api, first, "clear_flag", "supervisor.zhou", flag="duplicate_stay",
+              note="本案为原始申请，重复的是后一案")
+    assert (await act(api, first, "pay", "adjuster.li", amount="300.00"))["status"] == "paid"
+    assert (await act(api, second, "adjudicate"))["payable"] == "0.00"
+
+
 async def test_a_confirmation_withdraws_an_approval_not_yet_paid(api: Api,
                                                                  scheme: Scheme) -> None:
-    first, second = await two_claims_for_one_stay(api, scheme)
-    assert (await act(api, second, "approve"))["status"] == "approved"
-    confirmed = await act(api, second, "confirm_flag", "supervisor.zhou",
-                          flag="duplicate_stay", note="重复报案")
+    first, _ = await approved_then_duplicated(api, scheme)
+    confirmed = await act(api, first, "confirm_flag", "supervisor.zhou",
+                          flag="duplicate_stay", note="本案为重复申请")
     assert (confirmed["status"], confirmed["approved"], confirmed["payable"]) == (
         "adjudicated", None, "0.00")
-    refused = await act(api, second, "pay", expect=409, amount="300.00")
+    refused = await act(api, first, "pay", expect=409, amount="300.00")
     assert refused["error"]["field"] == "action"
+
+
+async def test_an_advance_is_held_by_a_flag_and_by_four_eyes(api: Api, scheme: Scheme) -> None:
+    claim = await allowance(api, scheme, "2026-05-20", "2026-05-30", diagnosis=ILL)
+    no = claim["claim_no"]
+    await act(api, no, "adjudicate", "supervisor.zhou")
+    held = await act(api, no, "advance_payment", "supervisor.zhao", expect=409,
+                     amount="100.00", determinable="300.00")
+    assert "not_accident" in held["error"]["message"]
+    await act(api, no, "clear_flag", "supervisor.zhao", flag="not_accident", note="骨折后肺部感染")
+    alone = await act(api, no, "advance_payment", "supervisor.zhou", expect=403,
+                      amount="100.00", determinable="300.00")
+    assert alone["error"]["field"] == "action"
+    paid = await act(api, no, "advance_payment", "supervisor.zhao", amount="100.00",
+                     determinable="300.00")
+    assert paid["advance_paid"] == "100.00"
+
+
+async def test_a_note_of_invisible_characters_explains_nothing(api: Api, scheme: Scheme) -> None:
+    _, second = await two_claims_for_one_stay(api, scheme)
+    for note in ("\u202e\u200b\ufeff", "\u3000\t", "\u2066\u2069"):
+        refused = await act(api, second, "clear_flag", "supervisor.zhou", expect=400,
+                            flag="duplicate_stay", note=note)
+        assert refused["error"]["field"] == "note"
+    assert "duplicate_stay" in codes(await api.get(f"/claims/{second}"))
 
 
 async def test_a_confirmed_illness_cannot_be_approved_only_rejected(api: Api,

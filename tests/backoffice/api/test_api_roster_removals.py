@@ -131,7 +131,7 @@ async def _party_id(api: Api, scheme: Scheme, who: int) -> int:
 async def test_a_death_on_the_roster_flags_claims_for_a_later_incident(
         api: Api, scheme: Scheme) -> None:
     pending = await report(api, allowance_body(scheme, 1, "2026-05-20", "2026-05-30"))
-    same_day = await report(api, allowance_body(scheme, 1, "2026-05-10", "2026-05-12"))
+    same_day = await report(api, allowance_body(scheme, 1, "2026-05-10", "2026-05-10"))
     assert pending["status"] == same_day["status"] == "documents_pending"
     died = await remove(api, scheme, 1, "死亡", "2026-05-10")
     assert died["reason"] == "death" and died["reason_text"] == "死亡"

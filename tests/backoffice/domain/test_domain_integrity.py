@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -146,7 +146,17 @@ def test_a_death_benefit_for_another_accident_is_no_flag() -> None:
 
 
 def test_an_incident_on_the_day_of_death_is_not_after_it() -> None:
-    assert codes(replace(BASE, death_date=BASE.incident_date)) == []
+    day = BASE.incident_date
+    assert codes(replace(BASE, death_date=day, stay=Stay(day, day))) == []
+    # admitted before the death, the stay ending the day of it (出院 by death)
+    assert codes(replace(BASE, death_date=STAY.discharge)) == []
+
+
+def test_days_in_hospital_after_the_death_are_flagged() -> None:
+    """An accident before the death, but a stay claimed past it: nobody stays on dead."""
+    flagged = check(replace(BASE, death_date=BASE.incident_date + timedelta(days=2)))
+    assert [f.code for f in flagged] == ["after_death"]
+    assert "住院期间" in flagged[0].text
 
 
 def test_a_second_stay_after_the_same_accident_is_no_duplicate_incident() -> None:

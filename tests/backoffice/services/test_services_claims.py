@@ -475,10 +475,12 @@ def test_death_after_disability_from_the_same_accident_deducts_it(
     assert amounts == ["3000.00", "-1800.00", "1200.00"]
     assert "扣除同一事故已给付的伤残保险金 1,800.00 元" in view["adjudication_lines"][1]["text"]
 
-    # a death from another accident is paid in full
+    # the same death claimed again under another accident date: one death, one benefit —
+    # only what the first death claim does not already pay (3,000 − 1,200)
     other = manual_claim(db, files, scheme, 1, "death", incident="2026-03-02")
     view = act(db, other, "adjudicate", "adj-1", facts={"death_date": "2026-03-09"})
-    assert view["payable"] == "3000.00"
+    assert view["payable"] == "1800.00"
+    assert {f["code"] for f in view["flags"]} >= {"death_benefit_paid", "duplicate_incident"}
 
 
 # ---- people: escalation, payment, close, and the audit trail -----------------------------------
@@ -620,10 +622,13 @@ def test_an_advance_cannot_exceed_what_the_policy_or_the_adjudication_allows(
     act(db, no, "adjudicate", "sup-1", facts={"disability_levels": [5]})
     payable = claims.get_claim(db, no)["payable"]
     with pytest.raises(ValidationError) as err:  # adjudicated: at most what it pays
-        act(db, no, "advance_payment", "sup-1", amount="100.00",
+        act(db, no, "advance_payment", "sup-2", amount="100.00",
             determinable=str(Decimal(payable) + 1), account=CARD)
     assert err.value.field == "determinable"
-    view = act(db, no, "advance_payment", "sup-1", amount="100.00", determinable=payable,
+    with pytest.raises(Forbidden):  # four eyes: who adjudicated does not pay an advance
+        act(db, no, "advance_payment", "sup-1", amount="100.00", determinable=payable,
+            account=CARD)
+    view = act(db, no, "advance_payment", "sup-2", amount="100.00", determinable=payable,
                account=CARD)
     assert view["advance_paid"] == "100.00"
 
