@@ -92,8 +92,8 @@ def page(request: web.Request, template: str, http_status: int = 200,
          **ctx: Any) -> web.Response:
     user = request.get(auth.USER_KEY)
     html = _env.get_template(template).render(user=user, path=request.path,
-                                              flash=request.query.get("msg", ""),
-                                              error=request.query.get("err", ""), **ctx)
+                                              flash=_notice(request, "msg"),
+                                              error=_notice(request, "err"), **ctx)
     return web.Response(text=html, status=http_status, content_type="text/html",
                         charset="utf-8",
                         headers={"Cache-Control": "no-store", "X-Frame-Options": "SAMEORIGIN",
@@ -104,9 +104,27 @@ def render_error(request: web.Request, status: int, message: str) -> web.Respons
     return page(request, "error.html", http_status=status, status_code=status, message=message)
 
 
+#: what the login page may say without a session (it has none to sign with)
+LOGIN_NOTICES = frozenset({"登录表单已失效，请重试", "用户名或密码错误"})
+
+
+def _notice(request: web.Request, kind: str) -> str:
+    """`?msg=` / `?err=` as the desk signed it for this session; anything else unshown."""
+    text = request.query.get(kind, "")
+    if not text:
+        return ""
+    user = request.get(auth.USER_KEY)
+    if auth.notice_ok(user, kind, text, request.query.get("sig", "")):
+        return text
+    return text if user is None and kind == "err" and text in LOGIN_NOTICES else ""
+
+
 def back(to: str, *, msg: str = "", err: str = "") -> web.HTTPFound:
-    query = f"?msg={quote(msg)}" if msg else f"?err={quote(err)}" if err else ""
-    return web.HTTPFound(to + query)
+    kind, text = ("msg", msg) if msg else ("err", err) if err else ("", "")
+    if not kind:
+        return web.HTTPFound(to)
+    sig = auth.sign_notice(kind, text)
+    return web.HTTPFound(f"{to}?{kind}={quote(text)}" + (f"&sig={sig}" if sig else ""))
 
 
 def db_of(request: web.Request) -> Database:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from urllib.parse import quote
 
 from aiohttp import web
@@ -25,6 +26,9 @@ PREFIX = "/desk"
 SESSION_COOKIE = "xb_desk"
 LOGIN_CSRF_COOKIE = "xb_desk_login"
 USER_KEY = "desk_user"
+#: the session's key for the notices a redirect carries (`?msg=`, `?err=`): only a notice the
+#: desk itself signed for this session is shown, so a link cannot put words on the desk
+_NOTICE_KEY: ContextVar[str | None] = ContextVar("desk_notice_key", default=None)
 TOKEN_KEY = "desk_token"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -56,6 +60,21 @@ def login_csrf(request: web.Request, response: web.StreamResponse) -> str:
 def login_csrf_ok(request: web.Request, sent: str) -> bool:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
+
+
+def notice_signature(key: str, kind: str, text: str) -> str:
+    return hmac.new(key.encode(), f"{kind}\n{text}".encode(), "sha256").hexdigest()[:32]
+
+
+def sign_notice(kind: str, text: str) -> str | None:
+    """The signature of a notice for the session this request runs in (None: no session)."""
+    key = _NOTICE_KEY.get()
+    return notice_signature(key, kind, text) if key else None
+
+
+def notice_ok(user: StaffUser | None, kind: str, text: str, sig: str) -> bool:
+    return user is not None and hmac.compare_digest(
+        notice_signature(user.csrf_token, kind, text).encode(), sig.encode())
 
 
 def csrf_ok(user: StaffUser, sent: object) -> bool:
@@ -91,6 +110,7 @@ def make_middleware(db: Database, permissions: dict[tuple[str, str], str],
             return render_error(request, 401, "请先登录")
         request[USER_KEY] = user
         request[TOKEN_KEY] = token
+        _NOTICE_KEY.set(user.csrf_token)
         if not user.may(permission):
             return render_error(request, 403, f"您的角色（{user.role_name}）无权访问此页面或操作")
         if method == "POST":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from backoffice.domain.errors import ValidationError
@@ -33,6 +34,9 @@ def fmt_cn(amount: Decimal) -> str:
     return f"{round_yuan(amount):,.2f} 元"
 
 
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
 def parse_amount(raw: object, field: str, *, allow_zero: bool = True) -> Decimal:
     """An amount from outside: a decimal string or an integer, never a float or negative."""
     if isinstance(raw, bool) or raw is None or isinstance(raw, float):
@@ -41,7 +45,8 @@ def parse_amount(raw: object, field: str, *, allow_zero: bool = True) -> Decimal
     if isinstance(raw, int) and not -MAX_AMOUNT < raw < MAX_AMOUNT:
         raise ValidationError(field, "金额过大" if raw > 0 else "金额不能为负数")
     text = str(raw).strip()
-    if not text.isascii():  # Decimal also reads "４" and other Unicode digits
+    # text from outside is plain decimal digits: Decimal also reads "４", "1e3", "1_000"
+    if not text.isascii() or (isinstance(raw, str) and not _DECIMAL.fullmatch(text)):
         raise ValidationError(field, "金额须为十进制字符串，如 \"1234.50\"")
     try:
         amount = Decimal(text)

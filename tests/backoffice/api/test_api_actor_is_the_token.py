@@ -136,6 +136,13 @@ async def _roster(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {"policy_no": w.group_policy_no}, roster_csv([row])
 
 
+@example("POST", "/group-policies/{policy_no}/roster/removals")
+async def _roster_removal(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    # a member without claims moved away (again: the same removal is answered unchanged)
+    return {"policy_no": w.group_policy_no}, {"id_number": w.members[2],
+                                              "reason": "moved_away", "date": "2026-05-31"}
+
+
 @example("POST", "/group-policies/{policy_no}/auto-enrollment")
 async def _auto_enroll(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {"policy_no": w.group_policy_no}, {}

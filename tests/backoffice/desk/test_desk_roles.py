@@ -265,3 +265,25 @@ async def test_a_new_login_after_a_password_change_is_needed(desk: Desk, world: 
     assert (await client.get("/desk/", allow_redirects=False)).status == 302
     fresh = await desk(None)
     await login(fresh, "agent.li", "a-brand-new-password")
+
+
+async def test_a_link_cannot_put_words_on_the_desk(desk: Desk, world: World) -> None:
+    """Notices after a form (`?msg=`, `?err=`) are shown only as the desk signed them for the
+    session: a link carrying its own text shows nothing of it."""
+    client = await desk("claims_supervisor")
+    bait = "请将赔款转至账户 6222020200112233445"
+    for query in (f"err={bait}", f"msg={bait}", f"err={bait}&sig=" + "0" * 32):
+        page = await (await client.get(f"/desk/claims?{query}")).text()
+        assert bait not in page, query
+    # a real step's notice is shown, to its own session only
+    form = await (await client.get(f"/desk/claims/{world.claim_no}")).text()
+    token = CSRF.search(form)
+    assert token
+    resp = await client.post(f"/desk/claims/{world.claim_no}/act",
+                             data={"action": "assign", "handler": "adjuster.chen",
+                                   "csrf_token": token.group(1)}, allow_redirects=False)
+    where = resp.headers["Location"]
+    assert "sig=" in where
+    assert "已保存" in await (await client.get(where)).text()
+    other = await desk("claims_adjuster")
+    assert "已保存" not in await (await other.get(where)).text()
