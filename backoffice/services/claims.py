@@ -581,8 +581,12 @@ def _check_integrity(s: Session, row: ClaimRow, product: Product, *, new: bool =
                      ) -> list[ClaimFlag]:
     """The cross-claim checks, with the insured's row locked: two claims of one insured
     decided at once see each other's days and amounts (backoffice.services.integrity).
-    `new`: the claim was created in this transaction."""
-    _lock_insured(s, row)
+    `new`: the claim was created in this transaction. Its checks take no lock: a registration
+    decides no money (the checks run again under the lock before adjudication, approval and
+    payment), and registrations already follow one another on the claim number's counter row,
+    held to commit, so the later of two sees the earlier's claim."""
+    if not new:
+        _lock_insured(s, row)
     return integrity_service.refresh(s, row, product, new=new)
 
 
@@ -590,7 +594,11 @@ _LOCK_INSURED = select(Party.id).where(Party.id == bindparam("insured")).with_fo
 
 
 def _lock_insured(s: Session, row: ClaimRow) -> None:
-    s.execute(_LOCK_INSURED, {"insured": row.insured_party_id})
+    # SQLite has no row locks (FOR UPDATE is not rendered): its writers are serialised by the
+    # database lock, and a transaction whose reads are stale cannot write. The read would only
+    # cost time.
+    if s.get_bind().dialect.name != "sqlite":
+        s.execute(_LOCK_INSURED, {"insured": row.insured_party_id})
 
 
 def _act_clear_flag(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,

@@ -9,11 +9,12 @@ timeline and in the audit log; clearing by a claims supervisor with a note.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from backoffice.domain import integrity
@@ -21,9 +22,11 @@ from backoffice.domain.errors import Forbidden, NotFound, ValidationError
 from backoffice.domain.integrity import DocumentFact, Flag, IntegrityFacts, OtherClaim, Stay
 from backoffice.domain.money import from_fen, to_fen
 from backoffice.domain.product import Product
-from backoffice.services.base import audit, today_cn
+from backoffice.services.base import append_rows, audit, today_cn
 from backoffice.services.document_reading import INSURED_NAME
+from backoffice.store.db import pipelined
 from backoffice.store.models import (
+    AuditEntry,
     ClaimDocument,
     ClaimEvent,
     ClaimFlag,
@@ -60,25 +63,69 @@ def _amount(approved: int | None, payable: int | None) -> Decimal | None:
 
 
 # Built once: the statements run on every registration and document, and building one costs
-# more than running it on an index (bench/integrity.py).
-_OTHER_CLAIMS = select(
-    ClaimRow.claim_no, ClaimRow.status, ClaimRow.claim_type, ClaimRow.incident_date,
-    ClaimRow.facts, ClaimRow.approved_fen, ClaimRow.payable_fen, ClaimRow.allowance_days_by_year,
+# more than running it on an index (bench/integrity.py). The insured's other claims, the
+# reporter's claims for other insureds and the roster's record of a death are one statement:
+# each is an indexed read, and on PostgreSQL each read alone is a round trip.
+_INSURED_CLAIMS = select(
+    literal("claim").label("kind"), ClaimRow.claim_no, ClaimRow.insured_party_id,
+    ClaimRow.status, ClaimRow.claim_type, ClaimRow.incident_date, ClaimRow.facts,
+    ClaimRow.approved_fen, ClaimRow.payable_fen, ClaimRow.allowance_days_by_year,
 ).where(ClaimRow.insured_party_id == bindparam("insured"), ClaimRow.id != bindparam("claim"))
-_REPORTER_OTHERS = select(ClaimRow.claim_no, ClaimRow.insured_party_id).where(
+_REPORTER_LATEST = select(ClaimRow.claim_no, ClaimRow.insured_party_id).where(
     ClaimRow.reporter_phone == bindparam("phone"), ClaimRow.reported_on >= bindparam("since"),
-    ClaimRow.insured_party_id != bindparam("insured")).limit(50)
+    ClaimRow.insured_party_id != bindparam("insured")).limit(50).subquery()
+_NONE = [null()] * 7
+_AROUND = union_all(
+    _INSURED_CLAIMS,
+    select(literal("reporter"), _REPORTER_LATEST.c.claim_no,
+           _REPORTER_LATEST.c.insured_party_id, *_NONE),
+    select(literal("death"), null(), null(), null(), null(), func.min(RosterMember.ended_on),
+           null(), null(), null(), null()).where(
+        RosterMember.party_id == bindparam("insured"), RosterMember.end_reason == "death"),
+)
 
 
-def other_claims(s: Session, row: ClaimRow) -> list[OtherClaim]:
-    """The insured's other claims (index on claims.insured_party_id)."""
-    found = s.execute(_OTHER_CLAIMS, {"insured": row.insured_party_id, "claim": row.id}).all()
-    return [OtherClaim(
-        claim_no=no, status=status, claim_type=kind, incident_date=incident,
+@dataclass(frozen=True, slots=True)
+class Around:
+    """What is known around a claim: the insured's other claims, the claims the same reporter
+    phone reported for other insureds within a year, the death the roster records."""
+
+    other_claims: list[OtherClaim]
+    reporter_others: list[tuple[str, int]]
+    roster_death: date | None
+
+
+def around(s: Session, row: ClaimRow) -> Around:
+    """One indexed statement (claims by insured party, by reporter phone; roster by party)."""
+    claims: list[OtherClaim] = []
+    reporter: list[tuple[str, int]] = []
+    death: date | None = None
+    for kind, no, who, status, claim_type, day, facts, approved, payable, by_year in s.execute(
+            _AROUND, {"insured": row.insured_party_id, "claim": row.id,
+                      "phone": row.reporter_phone,
+                      "since": row.reported_on - timedelta(days=365)}):
+        if kind == "claim":
+            claims.append(_other(no, status, claim_type, day, facts, approved, payable, by_year))
+        elif kind == "reporter":
+            reporter.append((no, who))
+        else:
+            death = _as_date(day)
+    return Around(claims, reporter, death)
+
+
+def _as_date(raw: Any) -> date | None:
+    """A date from the union: SQLite gives the roster's date back as text."""
+    return date.fromisoformat(raw) if isinstance(raw, str) else raw
+
+
+def _other(no: str, status: str, claim_type: str, incident: Any, facts: Any,
+           approved: int | None, payable: int | None, by_year: Any) -> OtherClaim:
+    return OtherClaim(
+        claim_no=no, status=status, claim_type=claim_type, incident_date=_as_date(incident),
         stay=stay_of(facts), amount=_amount(approved, payable),
         allowance_days_by_year={int(y): int(n) for y, n in (by_year or {}).items()},
         death_date=_day((facts or {}).get("death_date")),
-    ) for no, status, kind, incident, facts, approved, payable, by_year in found]
+    )
 
 
 def _value(doc: ClaimDocument, name: str) -> str | None:
@@ -126,13 +173,6 @@ def matching_documents(s: Session, row: ClaimRow, docs: list[ClaimDocument]
     return [_document_fact(no, doc) for no, doc in found]
 
 
-def reporter_others(s: Session, row: ClaimRow) -> list[tuple[str, int]]:
-    """Claims the same reporter phone reported for other insureds within a year (indexed)."""
-    since = row.reported_on - timedelta(days=365)
-    return [(no, who) for no, who in s.execute(_REPORTER_OTHERS, {
-        "phone": row.reporter_phone, "since": since, "insured": row.insured_party_id}).all()]
-
-
 def _cap(product: Product) -> int | None:
     for cov in product.coverages:
         if "hospital_allowance" in cov.claim_types:
@@ -161,19 +201,12 @@ def fast_track_evidence(s: Session, row: ClaimRow) -> tuple[bool, bool]:
     return integrity.fast_track_evidence(*_stated(documents(s, row), row.facts or {}))
 
 
-def roster_death(s: Session, party_id: int) -> date | None:
-    """The insured's death as a group roster records it (reason `death`), the earliest if
-    several rosters do (index on roster_members.party_id)."""
-    return s.execute(select(func.min(RosterMember.ended_on)).where(
-        RosterMember.party_id == party_id, RosterMember.end_reason == "death")).scalar()
-
-
-def _recorded_death(s: Session, row: ClaimRow, facts: dict[str, Any]) -> date | None:
+def _recorded_death(row: ClaimRow, facts: dict[str, Any], roster: date | None) -> date | None:
     """The death known besides the other claims: this claim's own facts (unless it is the
     death claim itself, whose death follows its incident) and the roster."""
     own = _day(facts.get("death_date")) if row.claim_type not in integrity.DEATH_TYPES \
         else None
-    known = [d for d in (own, roster_death(s, row.insured_party_id)) if d is not None]
+    known = [d for d in (own, roster) if d is not None]
     return min(known) if known else None
 
 
@@ -184,16 +217,17 @@ def gather(s: Session, row: ClaimRow, product: Product, *, new: bool = False) ->
     docs = [] if new else documents(s, row)
     insured = s.get(Party, row.insured_party_id)
     diagnosis, hospital, level = _stated(docs, facts)
+    near = around(s, row)
     return IntegrityFacts(
         claim_no=row.claim_no, claim_type=row.claim_type, incident_date=row.incident_date,
         reported_on=row.reported_on, insured_name=insured.name if insured else "",
         reporter_name=row.reporter_name, stay=stay_of(facts),
         diagnosis=diagnosis, hospital=hospital, hospital_level=level,
-        death_date=_recorded_death(s, row, facts),
-        other_claims=other_claims(s, row),
+        death_date=_recorded_death(row, facts, near.roster_death),
+        other_claims=near.other_claims,
         documents=[_document_fact(row.claim_no, d) for d in docs],
         matching_documents=matching_documents(s, row, docs),
-        reporter_other_insureds=reporter_others(s, row),
+        reporter_other_insureds=near.reporter_others,
         max_allowance_days_per_year=_cap(product),
     )
 
@@ -219,7 +253,9 @@ def refresh(s: Session, row: ClaimRow, product: Product, *, new: bool = False
         if yielded:  # a leak settled on the other claim: it gave up the shared days
             raised = tuple(f for f in raised if f.code not in integrity.STAY_FLAGS
                            or not set(f.related) <= yielded)
-    kept = [] if new else _flags(s, row)
+    if new:  # nothing to read back or retire: the flags go in by Core, in one round trip
+        return _raise_new(s, row, raised)
+    kept = _flags(s, row)
     added = [_raise(s, row, flag) for flag in raised if not any(_same(k, flag) for k in kept)]
     for old in kept:
         if old.outcome == integrity.OPEN and not any(_same(old, f) for f in raised):
@@ -235,14 +271,43 @@ def _same(row: ClaimFlag, flag: Flag) -> bool:
 
 
 def _raise(s: Session, row: ClaimRow, flag: Flag) -> ClaimFlag:
-    kept = ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related),
-                     outcome=integrity.OPEN)
+    kept = _new_flag(row, flag)
     s.add(kept)
-    s.add(ClaimEvent(claim_id=row.id, action="flag", status=row.status, actor=SYSTEM,
-                     note=f"风险核查：{flag.text}"))
-    audit(s, SYSTEM, "claim", row.claim_no, "flag", None,
-          {"code": flag.code, "related": list(flag.related)})
+    s.add(ClaimEvent(**_flag_event(row, flag)))
+    s.add(AuditEntry(**_flag_audit(row, flag)))
     return kept
+
+
+def _raise_new(s: Session, row: ClaimRow, raised: tuple[Flag, ...]) -> list[ClaimFlag]:
+    """A new claim's flags with their timeline and audit rows: no ORM bookkeeping, and on
+    PostgreSQL the three inserts are sent together. Returns the flags (unattached) for the
+    answer."""
+    if not raised:
+        return []
+    flags = [_new_flag(row, flag) for flag in raised]
+    with pipelined(s):
+        append_rows(s, ClaimFlag, [{"claim_id": f.claim_id, "code": f.code, "text": f.text,
+                                    "related": f.related, "outcome": f.outcome,
+                                    "raised_at": f.raised_at} for f in flags])
+        append_rows(s, ClaimEvent, [_flag_event(row, flag) for flag in raised])
+        append_rows(s, AuditEntry, [_flag_audit(row, flag) for flag in raised])
+    return flags
+
+
+def _new_flag(row: ClaimRow, flag: Flag) -> ClaimFlag:
+    return ClaimFlag(claim_id=row.id, code=flag.code, text=flag.text, related=list(flag.related),
+                     outcome=integrity.OPEN, raised_at=utcnow(), held_back_fen=0)
+
+
+def _flag_event(row: ClaimRow, flag: Flag) -> dict[str, Any]:
+    return {"claim_id": row.id, "at": utcnow(), "action": "flag", "status": row.status,
+            "actor": SYSTEM, "note": f"风险核查：{flag.text}"}
+
+
+def _flag_audit(row: ClaimRow, flag: Flag) -> dict[str, Any]:
+    return {"at": utcnow(), "actor": SYSTEM, "entity_type": "claim", "entity_id": row.claim_no,
+            "action": "flag", "before": None,
+            "after": {"code": flag.code, "related": list(flag.related)}}
 
 
 def _decide(flag: ClaimFlag, outcome: str, actor: str, note: str) -> None:

@@ -35,6 +35,7 @@ from backoffice.store.files import FileStore
 from backoffice.store.models import (
     AuditEntry,
     ClaimEvent,
+    ClaimFlag,
     ClaimPause,
     ClaimPayment,
     ClaimRequirement,
@@ -983,6 +984,44 @@ def test_a_retry_racing_the_first_report_gets_the_same_claim(
     with db.read() as s:
         assert len(s.execute(select(ClaimRow.id)).all()) == 1
     assert len(notifications(db, results[0][1])) == 1
+
+
+def test_one_stay_reported_four_times_at_once_is_flagged_on_every_later_report(
+    db: Database, scheme: demo.SeedResult
+) -> None:
+    """Registrations take no lock of the insured: they follow one another on the claim
+    number's counter, so each later report sees the earlier claims and is flagged."""
+    raw = body(scheme, facts={"admission_date": "2026-03-01", "discharge_date": "2026-03-06"})
+    barrier = threading.Barrier(4)
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+
+    def send(i: int) -> None:
+        barrier.wait()
+        try:
+            numbers.append(report(db, {**raw, "reporter": {**raw["reporter"],
+                                                           "name": f"陈小{'甲乙丙丁'[i]}"}})[
+                "claim_no"])
+        except BaseException as exc:  # collected and shown below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(numbers)) == 4
+    with db.read() as s:
+        flagged = {no: sorted(rel for rel in related or [])
+                   for no, related in s.execute(
+                       select(ClaimRow.claim_no, ClaimFlag.related).join(
+                           ClaimFlag, ClaimFlag.claim_id == ClaimRow.id).where(
+                           ClaimFlag.code == "duplicate_stay"))}
+    first = sorted(numbers)[0]  # numbers follow the counter: the first registered
+    assert first not in flagged
+    for no in sorted(numbers)[1:]:  # each later one names every earlier claim
+        assert flagged[no] == [n for n in sorted(numbers) if n < no]
 
 
 def test_the_business_day_is_the_beijing_day(
