@@ -25,6 +25,7 @@ from backoffice.domain import staff as roles
 from backoffice.domain.errors import DomainError, Forbidden
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.domain.masking import mask_text
+from backoffice.domain.product import CLAIM_TYPE_NAMES
 from backoffice.domain.underwriting import OUTCOME_NAMES as UW_OUTCOME_NAMES
 from backoffice.services import (
     agent_desk,
@@ -68,7 +69,8 @@ def _local(value: str | datetime | None) -> str:
 
 _env.filters["local"] = _local
 _env.globals.update(ROLE_NAMES=roles.ROLE_NAMES, STATUS_NAMES=cp.STATUS_NAMES,
-                    CATEGORY_NAMES=cp.CATEGORY_NAMES, OUTCOME_NAMES=cp.OUTCOME_NAMES)
+                    CATEGORY_NAMES=cp.CATEGORY_NAMES, OUTCOME_NAMES=cp.OUTCOME_NAMES,
+                    CLAIM_TYPE_NAMES=CLAIM_TYPE_NAMES)
 _env.globals.update(  # the handoff pages
     CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页"},
     STATE_NAMES={"bot": "小保接待", "queued": "排队中", "agent": "人工服务中", "closed": "已结束"},
@@ -352,7 +354,7 @@ async def claim_act(request: web.Request) -> web.StreamResponse:
     except Forbidden as exc:
         return render_error(request, 403, exc.message)
     raw: dict[str, Any] = {"claim_no": no, "action": action}
-    for key in ("note", "amount", "account", "handler", "reference"):
+    for key in ("note", "amount", "account", "handler", "reference", "claim_type"):
         value = _form_text(form, key)
         if value is not None:
             raw[key] = value

@@ -70,6 +70,8 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "withdraw": (REPORTED, REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING),
     "reopen": (CLOSED, REJECTED, WITHDRAWN),
     "advance_payment": (UNDER_REVIEW, INVESTIGATING, ADJUDICATED, PENDING_APPROVAL),
+    # the type decides the documents and the benefit: corrected before anything is decided
+    "change_type": (REPORTED, REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING),
 }
 STAFF_ACTIONS = tuple(_ALLOWED)
 
@@ -172,7 +174,7 @@ def is_late_report(incident_date: date, reported_on: date, days: int = 30) -> bo
 SYSTEM = "system"  # the fast track's own decision
 #: steps that shape the decision, with their names: whoever took one does not approve
 DECIDING_STEPS = {"waive_documents": "豁免缺少的材料", "enter_facts": "录入或修改理算事实",
-                  "adjudicate": "理算"}
+                  "adjudicate": "理算", "change_type": "更改理赔类型"}
 
 
 def deciders(steps: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
@@ -192,7 +194,7 @@ PAYEE_STEPS = ("propose_bank_account", "confirm_bank_account")
 
 #: steps that shape a claim for good: a reopening starts a new round of decisions, but facts
 #: typed, documents waived and the payee chosen stay in force, and so do their authors' hands
-LASTING_STEPS = frozenset({"enter_facts", "waive_documents", *PAYEE_STEPS})
+LASTING_STEPS = frozenset({"enter_facts", "waive_documents", "change_type", *PAYEE_STEPS})
 
 
 def payee_choosers(steps: Sequence[tuple[str, str]]) -> set[str]:
@@ -254,6 +256,13 @@ class Claim:
         """材料豁免: recorded, so that whoever waived does not approve."""
         self._check("documents_complete", actor)
         self.steps.append(("waive_documents", actor))
+
+    def change_type(self, actor: str) -> None:
+        """更改理赔类型: staff correct the type before a decision; recorded, so that whoever
+        changed it does not approve."""
+        self._check("change_type", actor)
+        self.steps.append(("change_type", actor))
+        self._move(self.status, actor)
 
     def register(self, problems: Sequence[str], actor: str) -> None:
         """立案: a coverage check that finds nothing wrong."""

@@ -15,6 +15,14 @@ from typing import Any
 from backoffice.domain.errors import ValidationError
 
 CLAIM_TYPES = ("death", "transport_death", "disability", "hospital_allowance", "medical")
+#: the types in plain words, as customers and staff say them
+CLAIM_TYPE_NAMES = {
+    "death": "意外身故",
+    "transport_death": "公共交通意外身故",
+    "disability": "意外伤残",
+    "hospital_allowance": "住院津贴",
+    "medical": "医疗费用",
+}
 PAYMENT_FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
 INSTALMENTS_PER_YEAR = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}
 FREQUENCY_NAMES = {"annual": "年缴", "semiannual": "半年缴", "quarterly": "季缴", "monthly": "月缴"}

@@ -99,12 +99,12 @@ CLAIM_ACTIONS: dict[str, frozenset[str]] = {
     CLAIMS_ADJUSTER: frozenset({
         "register", "request_documents", "documents_complete", "investigate",
         "finish_investigation", "adjudicate", "approve", "pay", "close", "send_rejection_letter",
-        "assign", "set_bank_account"}),
+        "assign", "set_bank_account", "change_type"}),
     CLAIMS_SUPERVISOR: frozenset({
         "register", "decline_registration", "request_documents", "documents_complete",
         "investigate", "finish_investigation", "adjudicate", "approve", "pay", "close",
         "reject", "send_rejection_letter", "withdraw", "reopen", "assign", "special_case",
-        "advance_payment", "set_bank_account", "clear_flag", "confirm_flag"}),
+        "advance_payment", "set_bank_account", "clear_flag", "confirm_flag", "change_type"}),
 }
 
 _PII_ROLES = frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR, COMPLAINT_HANDLER})

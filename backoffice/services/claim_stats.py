@@ -31,7 +31,7 @@ from backoffice.domain.clocks import ClaimEvents, claim_deadlines
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.money import fmt, from_fen
 from backoffice.domain.party import parse_date
-from backoffice.domain.product import CLAIM_TYPES
+from backoffice.domain.product import CLAIM_TYPE_NAMES, CLAIM_TYPES
 from backoffice.services import risk_review
 from backoffice.services.base import SHANGHAI, business_date, today_cn
 from backoffice.store.db import Database
@@ -44,13 +44,6 @@ from backoffice.store.models import (
     ProductRow,
 )
 
-CLAIM_TYPE_NAMES = {
-    "death": "意外身故",
-    "transport_death": "公共交通意外身故",
-    "disability": "意外伤残",
-    "hospital_allowance": "住院津贴",
-    "medical": "医疗费用",
-}
 TRACKS = ("fast", "manual", "undecided")
 TRACK_NAMES = {"fast": "快速通道", "manual": "人工处理", "undecided": "尚未分流"}
 #: Every clock of a claim, in the order a claim meets them.

@@ -31,7 +31,7 @@ from backoffice.domain.fast_track import FAST, TrackFacts, decide_track
 from backoffice.domain.identity import mask_bank_card, parse_bank_card, parse_id_number
 from backoffice.domain.money import fmt, from_fen, to_fen
 from backoffice.domain.party import parse_date
-from backoffice.domain.product import CLAIM_TYPES, Product
+from backoffice.domain.product import CLAIM_TYPE_NAMES, CLAIM_TYPES, Product
 from backoffice.domain.staff import CLAIM_APPROVAL_ROLE, allowed
 from backoffice.services import bindings
 from backoffice.services import document_reading as reading_service
@@ -780,7 +780,8 @@ def _try_fast_track(s: Session, row: ClaimRow) -> None:
     except ValidationError:
         result = None
     needs_review = any(d.needs_review for d in _documents(s, row))
-    staff_facts = any(action == "enter_facts" and who != cl.SYSTEM
+    # facts typed or the type changed by staff: people decide the claim they shaped
+    staff_facts = any(action in ("enter_facts", "change_type") and who != cl.SYSTEM
                       for action, who in _steps(s, row))
     injury, level = integrity_service.fast_track_evidence(s, row)
     decision = decide_track(TrackFacts(
@@ -856,6 +857,7 @@ class ClaimTransition(Command):
     reference: Text(60) | None = None  # type: ignore[valid-type]
     handler: Text(60, blank_ok=False) | None = None  # type: ignore[valid-type]
     flag: Literal[integrity.CODES] | None = None  # type: ignore[valid-type]
+    claim_type: Literal[CLAIM_TYPES] | None = None  # type: ignore[valid-type]
 
 
 @takes(ClaimTransition)
@@ -896,6 +898,94 @@ def _act_register(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                                   row.incident_date, row.reported_on)
     to_domain(row).register(problems, actor)  # raises with the reasons when not coverable
     _register(s, row, product, actor)
+
+
+def _act_change_type(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                     role: str | None) -> None:
+    """更改理赔类型 before a decision, with a note: the documents are listed again for the new
+    type (those no longer needed and not received are dropped, new ones asked for in a
+    further notice), the coverage check and the integrity checks run again."""
+    before, new = row.claim_type, cmd.claim_type
+    note = (cmd.note or "").strip()
+    if new is None:
+        raise ValidationError("claim_type", "须指明新的理赔类型（claim_type）")
+    if new == before:
+        raise ValidationError("claim_type", f"案件已是「{CLAIM_TYPE_NAMES[new]}」，无需更改")
+    if not integrity_service.visible(note):
+        raise ValidationError("note", "更改理赔类型须说明原因（note）")
+    product = load_product(s, row.product_code)
+    covered = [t for t in CLAIM_TYPES if any(t in c.claim_types for c in product.coverages)]
+    if new not in covered:
+        raise ValidationError("claim_type", f"该保单不承保「{CLAIM_TYPE_NAMES[new]}」，可选："
+                              + "、".join(CLAIM_TYPE_NAMES[t] for t in covered))
+    claim = to_domain(row)
+    claim.change_type(actor)
+    row.claim_type = new
+    s.add(ClaimEvent(claim_id=row.id, action="change_type", status=row.status, actor=actor,
+                     note=f"理赔类型由「{CLAIM_TYPE_NAMES[before]}」改为「{CLAIM_TYPE_NAMES[new]}」："
+                          f"{note}"))
+    audit(s, actor, "claim", row.claim_no, "change_type", {"claim_type": before},
+          {"claim_type": new, "note": note})
+    if row.status == cl.REPORTED:  # still before registration: what the check finds now
+        _recheck_registration(s, row, product)
+        return
+    asked = _relist_documents(s, row, product)
+    missing = _missing(s, row)
+    if missing and row.status != cl.DOCUMENTS_PENDING:
+        claim.request_documents([m.doc_type for m in missing], actor)
+        write_back(s, row, claim, "request_documents", actor,
+                   "理赔类型更改后补充材料：" + "、".join(m.name for m in missing))
+        s.add(ClaimPause(claim_id=row.id, started_on=today_cn()))
+    if asked:
+        _notify_type_change(s, row, missing)
+    if not missing and row.status == cl.DOCUMENTS_PENDING:
+        _documents_complete(s, row, actor)
+    else:
+        _check_integrity(s, row, product)
+
+
+def _recheck_registration(s: Session, row: ClaimRow, product: Product) -> None:
+    policy = s.get(PolicyRow, row.policy_id)
+    party = s.get(Party, row.insured_party_id)
+    assert policy is not None and party is not None
+    _, insured, cover, _, _ = _policy_and_insured(s, policy.policy_no or "", party.id_number)
+    problems = _coverage_problems(s, policy, product, insured, cover, row.claim_type,
+                                  row.incident_date, row.reported_on)
+    row.track_rule = ("立案核查未通过，待人工处理：" + "；".join(problems)) if problems else \
+        "更改理赔类型后立案核查通过，待立案"
+
+
+def _relist_documents(s: Session, row: ClaimRow, product: Product) -> bool:
+    """The requirements of the claim's (new) type; True when something new is asked for."""
+    needed = product.documents_for(row.claim_type)
+    wanted = {d.type for d in needed}
+    existing = {r.doc_type: r for r in _requirements(s, row)}
+    for kind, req in existing.items():  # asked for the old type, not sent, not needed now
+        if kind not in wanted and req.received_on is None:
+            s.delete(req)
+    on_file = {d.doc_type for d in _documents(s, row)}
+    notice = max((r.notice_no for r in existing.values()), default=1) + 1
+    today = today_cn()
+    added = [ClaimRequirement(claim_id=row.id, doc_type=d.type, name=d.name, notice_no=notice,
+                              requested_on=today,
+                              received_on=today if d.type in on_file else None)
+             for d in needed if d.type not in existing]
+    s.add_all(added)
+    s.flush()
+    return any(r.received_on is None for r in added)
+
+
+def _notify_type_change(s: Session, row: ClaimRow, missing: list[ClaimRequirement]) -> None:
+    from backoffice.services.notifications import queue
+
+    names = "、".join(m.name for m in missing)
+    events = s.execute(select(func.count()).select_from(ClaimEvent).where(
+        ClaimEvent.claim_id == row.id, ClaimEvent.action == "change_type")).scalar_one()
+    kind = CLAIM_TYPE_NAMES[row.claim_type]
+    queue(s, f"claim:{row.claim_no}:type:{events}", "sms", row.reporter_phone,
+          "missing_documents",
+          f"【小保】报案号 {row.claim_no} 的理赔类型已更正为「{kind}」，请补充：{names}。"
+          "可在公众号上传照片，或到就近服务网点提交。", {"claim_no": row.claim_no})
 
 
 def _act_decline_registration(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
@@ -1222,6 +1312,7 @@ _ACTIONS = {
     "set_bank_account": _act_set_bank_account,
     "clear_flag": _act_clear_flag,
     "confirm_flag": _act_confirm_flag,
+    "change_type": _act_change_type,
 }
 
 

@@ -338,7 +338,7 @@ def refusals(s: Session, row: ClaimRow) -> list[ClaimFlag]:
     return [f for f in confirmed_flags(s, row) if f.code not in integrity.DEDUCTING]
 
 
-def _visible(text: str) -> str:
+def visible(text: str) -> str:
     """The characters a reader sees: no spaces, controls, format or bidi marks."""
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "CZ")
 
@@ -348,7 +348,7 @@ def _decision(code: str | None, note: str | None, role: str | None, verb: str) -
         raise Forbidden(f"风险核查标记只能由理赔主管核实后{verb}", "action")
     if not code:
         raise ValidationError("flag", f"须指明要{verb}的风险标记（flag）")
-    if not note or not _visible(note):
+    if not note or not visible(note):
         raise ValidationError("note", f"{verb}风险标记须说明核实情况（note）")
     return note.strip()
 

@@ -33,17 +33,18 @@ M = Decimal
 # status → {action: status after}; every pair not listed must be refused.
 LEGAL: dict[str, dict[str, str]] = {
     "reported": {"register": "registered", "decline_registration": "rejected",
-                 "withdraw": "withdrawn"},
+                 "withdraw": "withdrawn", "change_type": "reported"},
     "registered": {"request_documents": "documents_pending", "documents_complete": "under_review",
-                   "reject": "rejected", "withdraw": "withdrawn"},
+                   "reject": "rejected", "withdraw": "withdrawn", "change_type": "registered"},
     "documents_pending": {"documents_complete": "under_review", "reject": "rejected",
-                          "withdraw": "withdrawn"},
+                          "withdraw": "withdrawn", "change_type": "documents_pending"},
     "under_review": {"request_documents": "documents_pending", "investigate": "investigating",
                      "adjudicate": "adjudicated", "reject": "rejected", "withdraw": "withdrawn",
-                     "advance_payment": "under_review"},
+                     "advance_payment": "under_review", "change_type": "under_review"},
     "investigating": {"request_documents": "documents_pending",
                       "finish_investigation": "under_review", "reject": "rejected",
-                      "withdraw": "withdrawn", "advance_payment": "investigating"},
+                      "withdraw": "withdrawn", "advance_payment": "investigating",
+                      "change_type": "investigating"},
     "adjudicated": {"approve": "approved", "reject": "rejected",
                     "advance_payment": "adjudicated"},
     "pending_approval": {"approve": "approved", "reject": "rejected",
@@ -56,7 +57,7 @@ LEGAL: dict[str, dict[str, str]] = {
 }
 ACTIONS = ("register", "decline_registration", "request_documents", "documents_complete",
            "investigate", "finish_investigation", "adjudicate", "approve", "pay", "close",
-           "reject", "withdraw", "reopen", "advance_payment")
+           "reject", "withdraw", "reopen", "advance_payment", "change_type")
 
 
 def _perform(c: Claim, action: str, actor: str = "adj-1") -> None:
@@ -76,6 +77,7 @@ def _perform(c: Claim, action: str, actor: str = "adj-1") -> None:
         "withdraw": lambda: c.withdraw(actor),
         "reopen": lambda: c.reopen(actor),
         "advance_payment": lambda: c.advance(M("100.00"), M("1000.00"), actor),
+        "change_type": lambda: c.change_type(actor),
     }
     calls[action]()
 
