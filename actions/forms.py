@@ -106,13 +106,14 @@ def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slot
 
 
 def name_said(tracker: Tracker, slot: str) -> str | None:
-    """The answer to the name question; at any other turn a correction that names someone
-    ("说错了，我叫李丽")."""
+    """The answer to the name question; later, a correction of the name given ("说错了，我叫
+    李丽") — only once there is one, lest "不是我，是我妈，她叫…" name the reporter."""
     answer = free_answer(tracker, slot)
     if answer:
         return answer
     text = text_of(tracker)
-    if correcting(text) and any(w in text for w in _NAMING) and not text.startswith("/"):
+    if (tracker.get_slot(slot) and correcting(text) and any(w in text for w in _NAMING)
+            and not text.startswith("/")):
         return text
     return None
 
