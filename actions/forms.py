@@ -108,14 +108,13 @@ def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slot
 def name_said(tracker: Tracker, slot: str) -> str | None:
     """The answer to the name question; later, a correction of the name given ("说错了，我叫
     李丽") — only once there is one, lest "不是我，是我妈，她叫…" name the reporter."""
-    answer = free_answer(tracker, slot)
-    if answer:
-        return answer
+    said = free_answer(tracker, slot)
     text = text_of(tracker)
-    if (tracker.get_slot(slot) and correcting(text) and any(w in text for w in _NAMING)
-            and not text.startswith("/")):
-        return text
-    return None
+    if not said and (tracker.get_slot(slot) and correcting(text)
+                     and any(w in text for w in _NAMING) and not text.startswith("/")):
+        said = text
+    # the name when there is one; else the words, for the validation to refuse and re-ask
+    return (person_name(said) or said) if said else None
 
 
 def find_policy(tracker: Tracker) -> str | None:

@@ -29,6 +29,8 @@ _KIN = ("女儿", "儿子", "老伴", "妻子", "丈夫", "爱人", "老公", "�
 _CALLED = re.compile(r"(?:我叫|叫做|名叫|叫我|叫|名字是|名字叫|姓名是|姓名|称呼我)[：:]?"
                      r"(.+?)(?:就行|就好|就可以)?$")
 _PREFIX = re.compile(r"^(?:我是|我就是|本人是|本人|是|免贵)")
+# "我是他儿子陈建华", "王小明的女儿李丽": the kinship said before the name
+_KIN_BEFORE = re.compile(rf"^(?:[^的]{{0,6}}的)?[他她]?(?:{'|'.join(_KIN)})")
 _CLAUSES = re.compile(r"[，,。！!？?；;、~～\n]+")
 _SMALL_TALK = ("你好", "您好", "谢谢", "好的", "嗯", "哦")
 _CORRECTION = ("不对", "错了", "说错", "不是", "更正", "改一下", "改成")
@@ -68,4 +70,4 @@ def person_name(said: str) -> str | None:
     rest = [c.strip() for c in _CLAUSES.split(text) if not _skippable(c.strip())]
     if len(rest) != 1:
         return None
-    return normal_name(_PREFIX.sub("", rest[0]))
+    return normal_name(_KIN_BEFORE.sub("", _PREFIX.sub("", rest[0])))
