@@ -297,7 +297,9 @@ class ValidateIncidentForm(FormValidationAction):
 
     async def extract_relation(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Slots:
-        if requested(tracker, "reporter_name"):  # "我是她女儿，叫李丽" names, not corrects
+        # "我是她女儿，叫李丽", "名字说错了，我叫…" name someone: the 我 corrects no relation
+        naming = any(w in text_of(tracker) for w in _NAMING)
+        if requested(tracker, "reporter_name") or (naming and tracker.get_slot("relation")):
             return {}
         value = entity(tracker, "relation")
         if value not in RELATION_NAMES:
