@@ -96,7 +96,9 @@ def correcting(text: str) -> bool:
 def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slots:
     """The answer to a name question as the name it gives; a sentence, a kinship alone
     ("王小明的女儿"), digits or emoji are asked again, not stored."""
-    name = person_name(str(value or ""))
+    if not value:  # the form's start clears it: nothing was said, so nothing to refuse
+        return {slot: None}
+    name = person_name(str(value))
     if name is None:
         whose = WHOSE_NAME.get(slot, "姓名")
         dispatcher.utter_message(text=f"抱歉，没听清{whose}。请只说姓名，比如“王小明”或“王女士”；"

@@ -168,3 +168,32 @@ def test_identification_by_spoken_id_and_phone(bot_stack: BotStack) -> None:
             assert binding.channel == "web"
     finally:
         db.dispose()
+
+
+def test_complaint_and_home_visit_names_and_phones_as_people_say_them(
+        bot_stack: BotStack) -> None:
+    sender = new_sender("wechat")
+    replies = drive(bot_stack, sender, bot_stack.say(sender, "我要投诉"), {
+        "哪方面": ["理赔太慢了"], "发生了什么": ["报案一个月了还没人联系我"],
+        "怎么处理": ["希望尽快处理赔款"],
+        "怎么称呼": ["投保人的儿子", "我是他儿子陈建华"],
+        "联系电话": ["+86 137 0000 2222"]}, until="投诉编号")
+    said = texts(replies)
+    assert said.count("没听清您的姓名") == 1, said
+    found = re.search(r"投诉编号 ([A-Z0-9]+)", said)
+    assert found, said
+    complaint = bot_stack.api("GET", f"/complaints/{found.group(1)}")
+    assert complaint["complainant"] == {"name": "陈建华", "phone": "13700002222"}
+
+    sender = new_sender("wechat")
+    replies = drive(bot_stack, sender,
+                    bot_stack.say(sender, "我妈八十多了走不动路，能不能派人上门办理"), {
+        "怎么称呼": ["她走不动路，住在村里", "古丽•买买提"],
+        "联系电话": ["幺三六 洞洞洞洞 幺幺幺幺"],
+        "详细地址": ["潮南区峡山街道东里村三巷12号"]}, until="预约编号")
+    said = texts(replies)
+    assert said.count("没听清老人家的姓名") == 1, said
+    found = re.search(r"预约编号 ([A-Z0-9]+)", said)
+    assert found, said
+    visit = bot_stack.api("GET", f"/home-visits/{found.group(1)}")
+    assert (visit["name"], visit["phone"]) == ("古丽·买买提", "13600001111")
