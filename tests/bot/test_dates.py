@@ -80,6 +80,12 @@ def test_dates_said_on_10_march(text: str, expected: date) -> None:
     assert parse_date(text, MARCH_10) == expected
 
 
+def test_a_plain_day_ahead_in_january_is_last_december() -> None:
+    assert parse_date("28号", date(2026, 1, 10)) == date(2025, 12, 28)
+    assert parse_date("三天前", date(2026, 1, 2)) == date(2025, 12, 30)
+    assert parse_date("29号", date(2024, 3, 1)) == date(2024, 2, 29)  # a leap year's
+
+
 @pytest.mark.parametrize("text", [
     "31号",  # February has none: asked again rather than guessed
     "30号",

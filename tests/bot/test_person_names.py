@@ -55,6 +55,10 @@ def test_names(said: str, expected: str) -> None:
     "王小明123",
     "Tom",
     "Wang Xiaoming",
+    "王Xiao明",
+    "王小明\u200b",  # a zero-width space
+    "王小明\n李丽",
+    "<script>王小明</script>",
     "王😀明",
     "王小明😀",
     "王小明／李丽",
