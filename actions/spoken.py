@@ -8,6 +8,7 @@ number is valid is still its checksum's decision (cn_identity); this only finds 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # digits as a caller may say them (幺 1, 两 2, 拐 7, 洞 0: the telephone way) or type them
 _DIGITS = str.maketrans({
@@ -52,3 +53,21 @@ def id_number_in(text: str) -> str | None:
 def phone_in(text: str) -> str | None:
     """The first mobile number (11 digits, 1[3-9]…) in what was said, without +86."""
     return _first(PHONE_SHAPE, text)
+
+
+_DIGITISH = "0-9０-９零〇○洞一幺二两三四五六七八九拐叉XxＸｘ"
+_RUN = re.compile(rf"\+?[{_DIGITISH}](?:[{_DIGITISH}]|[\s\-－—–‐_·.](?=[{_DIGITISH}])){{10,}}")
+
+
+def mask_spoken(text: str, mask_id: Callable[[str], str],
+                mask_phone: Callable[[str], str]) -> str:
+    """Each run of typed or spoken digits that holds an ID or phone number replaced by that
+    number masked ("幺三九 二二三三 四四五五" → 139****4455); the rest of the text as it was."""
+    def masked(m: re.Match[str]) -> str:
+        run = m.group(0)
+        found = id_number_in(run)
+        if found:
+            return mask_id(found)
+        found = phone_in(run)
+        return mask_phone(found) if found else run
+    return _RUN.sub(masked, text)

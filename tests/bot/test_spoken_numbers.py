@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.spoken import digits_of, id_number_in, phone_in
+from actions.spoken import digits_of, id_number_in, mask_spoken, phone_in
 
 ID = "440514195811271307"  # a real one: checksum 7
 ID_X = "11010519491231002X"
@@ -89,3 +89,28 @@ def test_other_words_are_left_for_the_search_only() -> None:
     assert digits_of("一三九 二二三三") == "1392233"
     assert digits_of("七十一，139") == "7十1，139"
     assert digits_of("七十一，139", loose=True) == "7十1139"
+
+
+def _mask_id(value: str) -> str:
+    return value[:6] + "*" * 8 + value[-4:]
+
+
+def _mask_phone(value: str) -> str:
+    return value[:3] + "****" + value[-4:]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("电话幺三九 二二三三 四四五五，谢谢", "电话139****4455，谢谢"),
+    ("身份证四四零五一四一九五八一一二七一三零七", "身份证440514********1307"),
+    ("4405 1419 5811 2713 07号", "440514********1307号"),
+    ("+86 139-2233-4455", "139****4455"),
+    ("１３９２２３３４４５５", "139****4455"),
+    # nothing personal: left as said
+    ("她七十一岁，2026年10月3日摔倒", "她七十一岁，2026年10月3日摔倒"),
+    ("一一一一一一一一一一一一", "一一一一一一一一一一一一"),
+    ("医疗费一万二千三百元", "医疗费一万二千三百元"),
+    ("报案号R202600000123", "报案号R202600000123"),
+    ("", ""),
+])
+def test_spoken_numbers_are_masked_in_place(text: str, expected: str) -> None:
+    assert mask_spoken(text, _mask_id, _mask_phone) == expected
