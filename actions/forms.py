@@ -107,14 +107,18 @@ def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slot
     return {slot: name}
 
 
-def name_said(tracker: Tracker, slot: str) -> str | None:
+def name_said(tracker: Tracker, slot: str, volunteered: bool = False) -> str | None:
     """The answer to the name question; later, a correction of the name given ("说错了，我叫
-    李丽") — only once there is one, lest "不是我，是我妈，她叫…" name the reporter."""
+    李丽") — only once there is one, lest "不是我，是我妈，她叫…" name the reporter. Where the
+    only person named can be the slot's (`volunteered`: the elder of a home visit), a name
+    said before the question ("我妈叫李桂兰，走不动路") is taken too."""
     said = free_answer(tracker, slot)
     text = text_of(tracker)
-    if not said and (tracker.get_slot(slot) and correcting(text)
-                     and any(w in text for w in _NAMING) and not text.startswith("/")):
+    naming = any(w in text for w in _NAMING) and not text.startswith("/")
+    if not said and naming and tracker.get_slot(slot) and correcting(text):
         said = text
+    if not said and naming and volunteered and not tracker.get_slot(slot):
+        return person_name(text)
     # the name when there is one; else the words, for the validation to refuse and re-ask
     return (person_name(said) or said) if said else None
 
@@ -566,7 +570,7 @@ class ValidateHomeVisitForm(FormValidationAction):
 
     async def extract_visit_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Slots:
-        value = name_said(tracker, "visit_name")
+        value = name_said(tracker, "visit_name", volunteered=True)
         return {"visit_name": value} if value else {}
 
     def validate_visit_name(self, value: Any, dispatcher: CollectingDispatcher,

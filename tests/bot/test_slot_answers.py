@@ -197,3 +197,17 @@ def test_complaint_and_home_visit_names_and_phones_as_people_say_them(
     assert found, said
     visit = bot_stack.api("GET", f"/home-visits/{found.group(1)}")
     assert (visit["name"], visit["phone"]) == ("古丽·买买提", "13600001111")
+
+
+def test_the_elders_name_said_before_it_is_asked(bot_stack: BotStack) -> None:
+    sender = new_sender("web")
+    first = bot_stack.say(sender, "我妈叫李桂兰，八十多了走不动路，能不能派人上门")
+    replies = drive(bot_stack, sender, first, {
+        "联系电话": ["一三七 洞洞洞洞 三三三三"],
+        "详细地址": ["潮南区陇田镇东华村二巷8号"]}, until="预约编号")
+    said = texts(replies)
+    assert "怎么称呼" not in said, said
+    found = re.search(r"预约编号 ([A-Z0-9]+)", said)
+    assert found, said
+    visit = bot_stack.api("GET", f"/home-visits/{found.group(1)}")
+    assert (visit["name"], visit["phone"]) == ("李桂兰", "13700003333")
