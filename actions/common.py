@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backoffice import Client
+from actions.spoken import mask_spoken
 
 ID_RE = re.compile(r"(?<![0-9])([1-9][0-9]{16}[0-9Xx])(?![0-9])")
 PHONE_RE = re.compile(r"(?<![0-9])(1[3-9][0-9]{9})(?![0-9])")
@@ -59,7 +60,8 @@ def mask_name(value: str | None) -> str:
 def mask_text(text: str) -> str:
     """Personal numbers in free text (a description the user typed) masked before it is shown."""
     text = ID_RE.sub(lambda m: mask_id(m.group(1)), text)
-    return PHONE_RE.sub(lambda m: mask_phone(m.group(1)), text)
+    text = PHONE_RE.sub(lambda m: mask_phone(m.group(1)), text)
+    return mask_spoken(text, mask_id, mask_phone)  # said in Chinese numerals or grouped
 
 
 def channel_user(tracker: Tracker) -> tuple[str, str]:

@@ -20,7 +20,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.backoffice import ApiError, BackofficeDown
 from actions.common import (
-    ID_RE,
     PHONE_RE,
     POLICY_RE,
     caller_phone,
@@ -39,6 +38,8 @@ from actions.common import (
     valid_id_number,
 )
 from actions.dates import parse_date, spoken
+from actions.names import person_name
+from actions.spoken import ID_SHAPE, digits_of, id_number_in, phone_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Slots = dict[str, Any]
@@ -80,45 +81,68 @@ def relation_of(text: str) -> str | None:
     return None
 
 
-_CALLED = re.compile(r"(?:叫|名字是|姓名是?)[：:\s]*([^\s，。,.!！]{2,20})")
-_KIN = re.compile(r"^(?:她|他|老人|病人)?的?(?:女儿|儿子|老伴|妻子|丈夫|爱人|老公|老婆|孙子|孙女|"
-                  r"外孙女?|儿媳|女婿|侄子|侄女|弟弟|妹妹|哥哥|姐姐|朋友|邻居|亲戚)[，,\s]*")
+# words that make an answer a correction of something read back ("不对，是前天")
+_CORRECTING = ("不对", "错了", "说错", "不是", "更正", "改一下", "改成", "应该是", "其实是")
+_NAMING = ("叫", "名字", "姓名", "称呼")
+WHOSE_NAME = {"reporter_name": "您的姓名", "complainant_name": "您的姓名",
+              "visit_name": "老人家的姓名", "beneficiary_name": "受益人的姓名",
+              "insured_name": "出险人的姓名"}
 
 
-def person_name(said: str) -> str:
-    """A name as people say it: "我叫张伟。" → "张伟"; "我是她女儿，叫李丽" → "李丽"."""
-    called = _CALLED.search(said)
-    if called:
-        return called.group(1)[:20]
-    name = re.sub(r"^(我叫|我是|免贵姓|名字是|姓名|叫|是)", "", said.strip())
-    return _KIN.sub("", name).strip("。，,.! ！")[:20]
+def correcting(text: str) -> bool:
+    return any(w in text for w in _CORRECTING)
 
 
 def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slots:
-    """A person's name for `slot`; the back office refuses names with digits, so ask again
-    rather than fail at the end."""
-    name = str(value or "")
-    if not name or any(c.isdigit() for c in name):
-        dispatcher.utter_message(text="请告诉我您的姓名，比如“张伟”或“王女士”。")
+    """The answer to a name question as the name it gives; a sentence, a kinship alone
+    ("王小明的女儿"), digits or emoji are asked again, not stored."""
+    if not value:  # the form's start clears it: nothing was said, so nothing to refuse
+        return {slot: None}
+    name = person_name(str(value))
+    if name is None:
+        whose = WHOSE_NAME.get(slot, "姓名")
+        dispatcher.utter_message(text=f"抱歉，没听清{whose}。请只说姓名，比如“王小明”或“王女士”；"
+                                      "少数民族姓名可以用“·”隔开，比如“阿卜杜·热合曼”。")
         return {slot: None}
     return {slot: name}
 
 
-def find(regex: re.Pattern[str], tracker: Tracker, name: str) -> str | None:
-    value = entity(tracker, name)
-    if value and regex.fullmatch(value):
+def name_said(tracker: Tracker, slot: str, volunteered: bool = False) -> str | None:
+    """The answer to the name question; later, a correction of the name given ("说错了，我叫
+    李丽") — only once there is one, lest "不是我，是我妈，她叫…" name the reporter. Where the
+    only person named can be the slot's (`volunteered`: the elder of a home visit), a name
+    said before the question ("我妈叫李桂兰，走不动路") is taken too."""
+    said = free_answer(tracker, slot)
+    text = text_of(tracker)
+    naming = any(w in text for w in _NAMING) and not text.startswith("/")
+    if not said and naming and tracker.get_slot(slot) and correcting(text):
+        said = text
+    if not said and naming and volunteered and not tracker.get_slot(slot):
+        return person_name(text)
+    # the name when there is one; else the words, for the validation to refuse and re-ask
+    return (person_name(said) or said) if said else None
+
+
+def find_policy(tracker: Tracker) -> str | None:
+    value = entity(tracker, "policy_no")
+    if value and POLICY_RE.fullmatch(value):
         return value
-    m = regex.search(text_of(tracker))
+    m = POLICY_RE.search(text_of(tracker))
     return m.group(1) if m else None
+
+
+def find_id(tracker: Tracker) -> str | None:
+    """An ID number in the entity or in what was said, however written or spoken."""
+    return id_number_in(entity(tracker, "id_number") or "") or id_number_in(text_of(tracker))
+
+
+def find_phone(tracker: Tracker) -> str | None:
+    """A mobile number in the entity or in what was said, however written or spoken."""
+    return phone_in(entity(tracker, "phone") or "") or phone_in(text_of(tracker))
 
 
 # the last six characters of an ID number, said or keyed (`*` arrives as X)
 LAST6_RE = re.compile(r"(?<![0-9A-Za-z])([0-9]{5}[0-9Xx])(?![0-9A-Za-z])")
-# digits as a caller may say them and speech recognition may write them
-_SPOKEN_DIGITS = str.maketrans({"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1",
-                                "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
-                                "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9",
-                                "叉": "X", "Ｘ": "X", "ｘ": "X"})
 # on the phone path "-" means: the caller's number did not do, ask the whole ID number
 SWITCHED = "-"
 
@@ -149,12 +173,12 @@ class ValidateIdentifyForm(FormValidationAction):
                                domain: DomainDict) -> Slots:
         if not requested(tracker, "id_last6") or intent_of(tracker) in _NOT_ANSWERS:
             return {}
-        said = re.sub(r"[\s，,。.、-]", "", text_of(tracker).translate(_SPOKEN_DIGITS))
+        said = re.sub(r"[\s，,。.、-]", "", digits_of(text_of(tracker)))
         said = re.sub(r"[0-9]位", "", said)  # "后六位是…": the count is not part of it
         policy = POLICY_RE.search(said)
         if policy:
             return {"id_last6": policy.group(1).upper()}
-        whole = ID_RE.search(said)
+        whole = ID_SHAPE.search(said)
         if whole:  # the whole ID number: the usual path, with the phone or policy asked next
             return {"id_last6": SWITCHED, "id_number": whole.group(1).upper()}
         last6 = LAST6_RE.search(said)
@@ -191,12 +215,12 @@ class ValidateIdentifyForm(FormValidationAction):
 
     async def extract_id_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Slots:
-        value = find(ID_RE, tracker, "id_number")
-        return {"id_number": value.upper()} if value else {}
+        value = find_id(tracker)
+        return {"id_number": value} if value else {}
 
     async def extract_identity_proof(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Slots:
-        value = find(POLICY_RE, tracker, "policy_no") or find(PHONE_RE, tracker, "phone")
+        value = find_policy(tracker) or find_phone(tracker)
         return {"identity_proof": value.upper()} if value else {}
 
     def validate_id_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -279,7 +303,9 @@ class ValidateIncidentForm(FormValidationAction):
 
     async def extract_relation(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Slots:
-        if requested(tracker, "reporter_name"):  # "我是她女儿，叫李丽" names, not corrects
+        # "我是她女儿，叫李丽", "名字说错了，我叫…" name someone: the 我 corrects no relation
+        naming = any(w in text_of(tracker) for w in _NAMING)
+        if requested(tracker, "reporter_name") or (naming and tracker.get_slot("relation")):
             return {}
         value = entity(tracker, "relation")
         if value not in RELATION_NAMES:
@@ -292,16 +318,17 @@ class ValidateIncidentForm(FormValidationAction):
 
     async def extract_insured_id_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                         domain: DomainDict) -> Slots:
-        if not requested(tracker, "insured_id_number"):
-            return {}
-        value = find(ID_RE, tracker, "id_number")
-        return {"insured_id_number": value.upper() if value else ""}
+        value = find_id(tracker)
+        if requested(tracker, "insured_id_number"):
+            return {"insured_id_number": value or ""}
+        # a correction at any later turn: "身份证号说错了，是…"
+        return {"insured_id_number": value} if value and correcting(text_of(tracker)) else {}
 
     async def extract_incident_date(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Slots:
         said = entity_text(tracker, "date")
         found = parse_date(said, today_cn()) if said else None
-        if found is None and (requested(tracker, "incident_date")
+        if found is None and (requested(tracker, "incident_date") or correcting(text_of(tracker))
                               or intent_of(tracker) in ("report_incident", "inform", "deny")):
             found = parse_date(text_of(tracker), today_cn())
         if found is None and requested(tracker, "incident_date"):
@@ -340,7 +367,7 @@ class ValidateIncidentForm(FormValidationAction):
 
     async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Slots:
-        value = find(PHONE_RE, tracker, "phone")
+        value = find_phone(tracker)
         if value is None and not tracker.get_slot("contact_phone"):
             value = caller_phone(tracker)
         if value is None and requested(tracker, "contact_phone"):
@@ -349,10 +376,8 @@ class ValidateIncidentForm(FormValidationAction):
 
     async def extract_reporter_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Slots:
-        if not requested(tracker, "reporter_name"):
-            return {}
-        value = entity(tracker, "person_name") or free_answer(tracker, "reporter_name")
-        return {"reporter_name": person_name(value)} if value else {}
+        value = name_said(tracker, "reporter_name")
+        return {"reporter_name": value} if value else {}
 
     def validate_reporter_name(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Slots:
@@ -394,7 +419,11 @@ class ValidateIncidentForm(FormValidationAction):
         except ValueError:
             dispatcher.utter_message(text="没听清是哪天，可以说“昨天”“上周五”或“10月3号”。")
             return {"incident_date": None}
-        if day > today_cn() or day < today_cn() - timedelta(days=5 * 366):
+        if day > today_cn():
+            dispatcher.utter_message(text=f"事故日期不能晚于今天（今天是{spoken(today_cn())}），"
+                                          "请再说一下事故是哪天发生的。")
+            return {"incident_date": None}
+        if day < today_cn() - timedelta(days=5 * 366):
             dispatcher.utter_message(text="这个日期好像不对，请再说一下事故是哪天发生的。")
             return {"incident_date": None}
         return {"incident_date": day.isoformat()}
@@ -455,8 +484,8 @@ class ValidateComplaintForm(FormValidationAction):
 
     async def extract_complainant_name(self, dispatcher: CollectingDispatcher,
                                        tracker: Tracker, domain: DomainDict) -> Slots:
-        value = entity(tracker, "person_name") or free_answer(tracker, "complainant_name")
-        return {"complainant_name": person_name(value)} if value else {}
+        value = name_said(tracker, "complainant_name")
+        return {"complainant_name": value} if value else {}
 
     def validate_complainant_name(self, value: Any, dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: DomainDict) -> Slots:
@@ -464,7 +493,7 @@ class ValidateComplaintForm(FormValidationAction):
 
     async def extract_complainant_phone(self, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> Slots:
-        value = find(PHONE_RE, tracker, "phone") or (
+        value = find_phone(tracker) or (
             None if tracker.get_slot("complainant_phone") else caller_phone(tracker))
         if value is None and requested(tracker, "complainant_phone"):
             dispatcher.utter_message(text="请留一个11位的手机号码。")
@@ -496,7 +525,7 @@ class ValidateContactForm(FormValidationAction):
                                 domain: DomainDict) -> Slots:
         # the phone just given to identify oneself (the form starts right after) is the old one
         asking = tracker.get_slot("requested_slot") in ("new_phone", "new_address")
-        value = find(PHONE_RE, tracker, "phone") if asking or intent_of(
+        value = find_phone(tracker) if asking or intent_of(
             tracker) == "update_contact" else None
         if value:
             return {"new_phone": value}
@@ -521,10 +550,12 @@ class ValidateBeneficiaryForm(FormValidationAction):
 
     async def extract_beneficiary_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> Slots:
-        value = entity(tracker, "person_name") or free_answer(tracker, "beneficiary_name")
-        if value:
-            value = re.sub(r"^(叫|名字是|是|姓名)", "", value).strip("。，, ")
-        return {"beneficiary_name": value[:30]} if value else {}
+        value = name_said(tracker, "beneficiary_name")
+        return {"beneficiary_name": value} if value else {}
+
+    def validate_beneficiary_name(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: DomainDict) -> Slots:
+        return name_answer("beneficiary_name", value, dispatcher)
 
     async def extract_beneficiary_relation(self, dispatcher: CollectingDispatcher,
                                            tracker: Tracker, domain: DomainDict) -> Slots:
@@ -539,14 +570,16 @@ class ValidateHomeVisitForm(FormValidationAction):
 
     async def extract_visit_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Slots:
-        value = entity(tracker, "person_name") or free_answer(tracker, "visit_name")
-        if value:
-            value = re.sub(r"^(叫|名字是|她叫|他叫|老人叫|是)", "", value).strip("。，, ")
-        return {"visit_name": value[:30]} if value else {}
+        value = name_said(tracker, "visit_name", volunteered=True)
+        return {"visit_name": value} if value else {}
+
+    def validate_visit_name(self, value: Any, dispatcher: CollectingDispatcher,
+                            tracker: Tracker, domain: DomainDict) -> Slots:
+        return name_answer("visit_name", value, dispatcher)
 
     async def extract_visit_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Slots:
-        value = find(PHONE_RE, tracker, "phone") or (
+        value = find_phone(tracker) or (
             None if tracker.get_slot("visit_phone") else caller_phone(tracker))
         return {"visit_phone": value} if value else {}
 

@@ -22,7 +22,8 @@ from actions.common import (
 from actions.forms import CATEGORY_NAMES, incident_summary, is_masked
 
 INCIDENT_SLOTS = ("relation", "insured_id_number", "incident_date", "incident_place",
-                  "description", "injury", "hospital", "contact_phone", "incident_confirmed")
+                  "description", "injury", "hospital", "reporter_name", "contact_phone",
+                  "incident_confirmed")
 COMPLAINT_SLOTS = ("complaint_category", "complaint_description", "complaint_outcome",
                    "complainant_name", "complainant_phone")
 VISIT_SLOTS = ("visit_name", "visit_phone", "visit_address")
