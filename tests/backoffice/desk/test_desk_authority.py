@@ -72,3 +72,33 @@ async def test_the_desk_refuses_an_approval_by_the_adjudicator(desk: Desk, world
     text = await resp.text()
     assert resp.status == 200 and "双人复核" in text and "不能审批本案" in text
     assert claims.get_claim(world.db, no)["status"] == "adjudicated"
+
+
+async def test_the_desk_changes_a_claims_type_from_the_claim_page(desk: Desk,
+                                                                 world: World) -> None:
+    """The type offered in plain words on the action form; the change is the logged-in
+    adjuster's, and a reason is required."""
+    _, claim = claims.report(world.db, {
+        "policy_no": world.group_policy_no, "insured_id_number": world.members[1],
+        "claim_type": "death", "incident_date": "2026-05-20", "incident_place": "峡山",
+        "description": "摔倒", "channel": "wechat",
+        "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}})
+    no = claim["claim_no"]
+    adjuster = await desk("claims_adjuster")
+    page = await (await adjuster.get(f"/desk/claims/{no}")).text()
+    assert '<option value="disability">意外伤残</option>' in page
+    token = CSRF.search(page)
+    assert token
+    refused = await adjuster.post(f"/desk/claims/{no}/act", data={
+        "csrf_token": token.group(1), "action": "change_type", "claim_type": "disability"},
+        allow_redirects=False)
+    assert "err=" in refused.headers["Location"]
+    assert claims.get_claim(world.db, no)["claim_type"] == "death"
+    done = await adjuster.post(f"/desk/claims/{no}/act", data={
+        "csrf_token": token.group(1), "action": "change_type", "claim_type": "disability",
+        "note": "家属更正：人还在，骨折致残"}, allow_redirects=False)
+    assert "msg=" in done.headers["Location"], done.headers["Location"]
+    after = claims.get_claim(world.db, no)
+    assert after["claim_type"] == "disability"
+    assert (after["timeline"][-1]["action"], after["timeline"][-1]["actor"]) == (
+        "change_type", "adjuster.chen")
