@@ -291,7 +291,8 @@ def test_someone_not_on_the_policy_stays_reported_for_review_then_is_declined(
     assert [t["action"] for t in view["timeline"]] == ["report"]
     assert tasks(db, no) == [("registration_review", TODAY, reason)]
     assert notifications(db, no) == []
-    assert view["allowed_actions"] == ["register", "decline_registration", "withdraw"]
+    assert view["allowed_actions"] == ["register", "decline_registration", "withdraw",
+                                       "change_type"]
 
     with pytest.raises(DomainError) as err:
         act(db, no, "register", "clerk-1")
