@@ -53,9 +53,7 @@ class PersonalAction(Action, ABC):
         try:
             binding = await current_binding(tracker)
             if binding is None:
-                dispatcher.utter_message(text="为保护您的个人信息，查询前需要先核验身份。")
-                return [SlotSet("pending_action", self.name()), SlotSet("id_number", None),
-                        SlotSet("identity_proof", None), FollowupAction("identify_form")]
+                return self.identify_first(dispatcher, tracker)
             return await self.answer(dispatcher, tracker, binding)
         except BackofficeDown:
             apologize_down(dispatcher, tracker, _WHAT.get(self.name(), self.name()))
@@ -64,6 +62,23 @@ class PersonalAction(Action, ABC):
             dispatcher.utter_message(text=f"抱歉，暂时没能办理：{e.message or '请求未被受理'}。"
                                           "需要的话可以说“转人工”。")
             return []
+
+
+    def identify_first(self, dispatcher: CollectingDispatcher,
+                       tracker: Tracker) -> list[EventType]:
+        """Identification before the answer; asked mid-form (a digression rule runs the form
+        again next), the form goes on rather than give way to identify_form."""
+        form = tracker.active_loop_name
+        if form == "identify_form":  # answered once the identification is done
+            dispatcher.utter_message(text="核验身份后马上为您查询。")
+            return [SlotSet("pending_action", self.name())]
+        if form:
+            dispatcher.utter_message(text="这个需要核验身份后才能查询，等这件事办完，"
+                                          "您再问我一次就可以。")
+            return []
+        dispatcher.utter_message(text="为保护您的个人信息，查询前需要先核验身份。")
+        return [SlotSet("pending_action", self.name()), SlotSet("id_number", None),
+                SlotSet("identity_proof", None), FollowupAction("identify_form")]
 
 
 def personal(cls: type[PersonalAction]) -> type[PersonalAction]:
@@ -250,15 +265,66 @@ class ActionServiceOutlet(Action):
 
 
 class ActionHandoff(Action):
+    """转人工, inside a form too: what the form collected goes to the agent in the summary
+    and is then forgotten by the bot (the form is not resumed after a handback)."""
+
     def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         angry = is_angry(text_of(tracker))
+        form = tracker.active_loop_name
         dispatcher.utter_message(text="好的，正在为您转接人工客服，请稍候。您刚才说的情况我已转告客服，不用重复。")
-        handoff(dispatcher, tracker, "anger" if angry else "user_request", "客户要求转人工")
-        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+        note = f"客户在{FORM_NAMES[form]}中途要求转人工" if form in FORM_NAMES else "客户要求转人工"
+        handoff(dispatcher, tracker, "anger" if angry else "user_request", note)
+        return [ActiveLoop(None), SlotSet("requested_slot", None),
+                *(forget_form(tracker, domain, form) if form else [])]
+
+
+def forget_form(tracker: Tracker, domain: dict[str, Any], form: str | None) -> list[EventType]:
+    """What a form collected, cleared when it ends unsubmitted (a stop, a handoff), with the
+    request it was for; an identification already made (`identified`) stays."""
+    if not form:
+        return [SlotSet("pending_action", None)]
+    slots = list(domain.get("forms", {}).get(form, {}).get("required_slots", []))
+    slots += _FORM_EXTRAS.get(form, [])
+    if form == "identify_form" and tracker.get_slot("identified"):
+        slots = []
+    return [*(SlotSet(s, None) for s in slots if tracker.get_slot(s) is not None),
+            SlotSet("pending_action", None)]
+
+
+# slots a form asks beyond its domain list (required_slots overridden in actions/forms.py)
+_FORM_EXTRAS = {"incident_form": ["reporter_name"], "identify_form": ["id_last6"]}
+FORM_NAMES = {"incident_form": "报案", "complaint_form": "投诉", "contact_form": "修改联系方式",
+              "beneficiary_form": "变更受益人", "home_visit_form": "预约上门服务",
+              "identify_form": "核验身份"}
+
+
+class ActionStopForm(Action):
+    """算了 / 不报了: after action_deactivate_loop (rules in data/nlu/digressions.yml) the form
+    ends with nothing kept and nothing sent to the back office; outside a form, an
+    acknowledgment only."""
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        form = stopped_form(tracker)
+        dispatcher.utter_message(response="utter_form_stopped" if form else "utter_stop_idle")
+        return forget_form(tracker, domain, form)
+
+
+def stopped_form(tracker: Tracker) -> str | None:
+    """The form action_deactivate_loop ended just before this action, if it did."""
+    if tracker.latest_action_name != "action_deactivate_loop":
+        return None
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return str(event["name"])
+    return None
 
 
 class ActionAgentHandback(Action):

@@ -122,12 +122,14 @@ def is_angry(text: str) -> bool:
     return any(w in text for w in ANGER_WORDS) or text.count("!") + text.count("！") >= 3
 
 
+# every form's answers, so that an agent taking over mid-form need not ask again
 SUMMARY_SLOTS = ("relation", "incident_date", "incident_place", "description", "injury",
-                 "hospital", "complaint_category", "complaint_description", "beneficiary_name",
-                 "beneficiary_relation", "visit_address")
+                 "hospital", "reporter_name", "complaint_category", "complaint_description",
+                 "complaint_outcome", "complainant_name", "new_address", "beneficiary_name",
+                 "beneficiary_relation", "visit_name", "visit_address")
 MASKED_SLOTS = {"id_number": mask_id, "insured_id_number": mask_id, "contact_phone": mask_phone,
                 "phone": mask_phone, "new_phone": mask_phone, "visit_phone": mask_phone,
-                "complainant_phone": mask_phone}
+                "complainant_phone": mask_phone, "identity_proof": mask_text}
 
 
 def handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, note: str,
@@ -150,6 +152,10 @@ def handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, not
         "slots": slots,
         **(extra or {}),
     }
+    form = tracker.active_loop_name
+    if form:  # where the form stood: the agent goes on from the question it was asking
+        summary["form"] = form
+        summary["requested_slot"] = tracker.get_slot("requested_slot")
     if tracker.get_slot("policy_no"):
         summary.setdefault("policy_no", tracker.get_slot("policy_no"))
     if tracker.get_slot("claim_no"):

@@ -3,11 +3,16 @@
 Form slots have custom mappings: the extract_* methods here read them from entities and, for the
 question just asked, from the whole answer. They run on every turn of an active form, so a
 correction like "不对，是10月3号" updates the slot it names whatever was asked.
+
+A message that is not an answer (a question asked mid-form, 算了, 转人工) fills no slot: the form
+is rejected and the rules of data/nlu/digressions.yml and rules.yml answer it, then the form
+asks its question again, or ends.
 """
 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,6 +61,51 @@ _RELATION_WORDS = [
 RELATION_NAMES = {"self": "本人", "spouse": "配偶", "parent": "父母", "child": "子女",
                   "sibling": "兄弟姐妹", "other": "其他亲友"}
 _NONE_WORDS = ("没有", "没去", "没", "无", "不用", "还没")
+
+
+# questions answered in the middle of any form (one rule per intent and form)
+DIGRESSIONS = frozenset({"faq", "claim_documents", "coverage_question", "premium_payment",
+                         "service_outlet", "claim_progress", "policy_query"})
+# leaving the form whatever it asked: 转人工, 算了, and the channels' own events
+_LEAVING = frozenset({"human_handoff", "stop", "agent_handback", "document_uploaded"})
+# how a question reads: an answer ("在公交车上", "潮南区人民医院") classified as a question
+# intent still answers the form
+_QUESTION = re.compile(r"[?？]|吗|呢|多少|几|哪|什么|啥|怎|如何|为何|为什么|谁|是否|"
+                       r"(.)[不没]\1|^(?:请问|查|帮我查|我想查|我要查|想问)")
+
+
+# an intent this sure is a question even without a question word ("理赔进度")
+_SURE = 0.9
+
+
+def reads_as_question(text: str) -> bool:
+    return bool(_QUESTION.search(text))
+
+
+def not_an_answer(tracker: Tracker) -> bool:
+    """The message asks something else or leaves: mid-form only (a form's opening message,
+    e.g. a coverage question that starts identification, may still fill its slots)."""
+    if not tracker.get_slot("requested_slot"):
+        return False
+    intent = intent_of(tracker)
+    if intent in _LEAVING:
+        return True
+    sure = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0)
+    return intent in DIGRESSIONS and (sure >= _SURE or reads_as_question(text_of(tracker)))
+
+
+class AnswersOnly(FormValidationAction, ABC):
+    """Slots are taken from answers only: a question or a stop fills nothing, so Rasa rejects
+    the form and the digression, stop or handoff rule runs instead."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> list[EventType]:
+        if not_an_answer(tracker):
+            return []
+        return await super().get_extraction_events(dispatcher, tracker, domain)
 
 
 def today_cn() -> date:
@@ -154,7 +204,7 @@ def calling_number(tracker: Tracker) -> str | None:
     return caller_phone(tracker) if channel == "ivr" else None
 
 
-class ValidateIdentifyForm(FormValidationAction):
+class ValidateIdentifyForm(AnswersOnly):
     """Identification. On a call with a caller number the form asks first for the last 6 of
     the ID number (or a policy number) to go with that number; after one mismatch, or when
     the caller gives the whole ID number, it goes on as everywhere else: the ID number, then
@@ -288,7 +338,7 @@ def is_masked(id_number: str | None) -> bool:
     return bool(id_number) and "*" in str(id_number)
 
 
-class ValidateIncidentForm(FormValidationAction):
+class ValidateIncidentForm(AnswersOnly):
     def name(self) -> str:
         return "validate_incident_form"
 
@@ -455,7 +505,7 @@ def incident_summary(tracker: Tracker) -> str:
             f"联系电话：{mask_phone(g('contact_phone'))}")
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(AnswersOnly):
     def name(self) -> str:
         return "validate_complaint_form"
 
@@ -517,7 +567,7 @@ def complaint_category(text: str) -> str | None:
     return None
 
 
-class ValidateContactForm(FormValidationAction):
+class ValidateContactForm(AnswersOnly):
     def name(self) -> str:
         return "validate_contact_form"
 
@@ -544,7 +594,7 @@ class ValidateContactForm(FormValidationAction):
         return {"new_address": "-" if answer.startswith(("不", "没", "地址不")) else answer}
 
 
-class ValidateBeneficiaryForm(FormValidationAction):
+class ValidateBeneficiaryForm(AnswersOnly):
     def name(self) -> str:
         return "validate_beneficiary_form"
 
@@ -564,7 +614,7 @@ class ValidateBeneficiaryForm(FormValidationAction):
         return {"beneficiary_relation": RELATION_NAMES[value]} if value else {}
 
 
-class ValidateHomeVisitForm(FormValidationAction):
+class ValidateHomeVisitForm(AnswersOnly):
     def name(self) -> str:
         return "validate_home_visit_form"
 

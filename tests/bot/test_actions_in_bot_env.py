@@ -258,3 +258,94 @@ def test_the_phone_asks_for_the_last_six_as_callers_say_or_key_them() -> None:
     # a call with a mobile number: the short path; web, no number, a landline, or after a
     # mismatch: the usual identification
     assert out["slots"] == [only_last6, usual, usual, usual, usual]
+
+
+def test_what_counts_as_a_question_in_the_middle_of_a_form() -> None:
+    """Only a question intent that reads as a question (or is sure) leaves the answer unfilled;
+    转人工 and 算了 always do; nothing does when the form is just opening."""
+    cases = [("坐公交出事赔多少", "coverage_question", 0.99, "insured_id_number"),
+             ("理赔进度", "claim_progress", 0.95, "description"),
+             ("报案一个月了还没人联系我", "claim_progress", 0.68, "complaint_description"),
+             ("为什么理赔这么慢", "faq", 0.71, "complaint_description"),
+             ("在公交车上", "coverage_question", 0.5, "incident_place"),
+             ("潮南区人民医院", "service_outlet", 0.6, "hospital"),
+             ("转人工", "human_handoff", 0.3, "hospital"), ("算了", "stop", 0.99, "injury"),
+             ("/stop", "stop", 1.0, "visit_address"),
+             ("坐公交出事赔多少", "coverage_question", 0.99, None),
+             ("", "coverage_question", 0.2, "injury"), ("？" * 5000, "faq", 0.1, "injury"),
+             ("猝死赔不赔", "coverage_question", 0.6, "injury"),
+             ("右手腕骨折了", "inform", 1.0, "injury")]
+    out = run_bot_python(f"""
+    import json
+    from rasa_sdk import Tracker
+    from actions.forms import not_an_answer
+    def asked(text, intent, sure, slot):
+        message = {{"text": text, "intent": {{"name": intent, "confidence": sure}}}}
+        return not_an_answer(Tracker("web:u", {{"requested_slot": slot}}, message, [], False,
+                                     None, {{}}, "action_listen"))
+    print(json.dumps([asked(*c) for c in {cases!r}]))
+    """.replace("\n    ", "\n"))
+    assert out == [True, True, False, True, False, False, True, True, True, False, False, True,
+                   True, False]
+
+
+STOP_OR_HANDOFF = RUN_ACTION + """
+from actions.actions import ActionHandoff, ActionStopForm
+DOMAIN = {"forms": {"incident_form": {"required_slots": [
+    "relation", "insured_id_number", "incident_date", "injury", "contact_phone"]}}}
+SLOTS = {"relation": "parent", "insured_id_number": "44051419560304031X",
+         "incident_date": "2026-10-03", "injury": "手腕骨折", "contact_phone": "13922334455",
+         "reporter_name": "李丽", "requested_slot": "hospital", "identified": True,
+         "pending_action": "action_claim_progress"}
+
+def at(text, intent, events, loop, latest):
+    message = {"text": text, "intent": {"name": intent}, "entities": [],
+               "metadata": {"channel": "wechat", "user": "o-1"}}
+    return Tracker("wechat:o-1", dict(SLOTS), message,
+                   [{"event": "user", "text": text, "parse_data": message}, *events], False,
+                   None, loop, latest)
+
+async def run(action, t):
+    d = CollectingDispatcher()
+    events = await action.run(d, t, DOMAIN)
+    return {"messages": d.messages, "events": events}
+"""
+
+
+def test_a_stop_forgets_what_the_form_collected_and_only_that() -> None:
+    out = run_bot_python(STOP_OR_HANDOFF + """
+    loop = [{"event": "active_loop", "name": "incident_form"},
+            {"event": "action", "name": "action_deactivate_loop"},
+            {"event": "active_loop", "name": None}]
+    stopped = asyncio.run(run(ActionStopForm(), at("算了", "stop", loop, {},
+                                                   "action_deactivate_loop")))
+    idle = asyncio.run(run(ActionStopForm(), at("算了", "stop", [], {}, "action_listen")))
+    print(json.dumps([stopped, idle], ensure_ascii=False))
+    """.replace("\n    ", "\n"))
+    stopped, idle = out
+    cleared = {e["name"] for e in stopped["events"] if e["event"] == "slot" and e["value"] is None}
+    assert cleared == {"relation", "insured_id_number", "incident_date", "injury",
+                       "contact_phone", "reporter_name", "pending_action"}
+    assert stopped["messages"][0]["response"] == "utter_form_stopped"
+    assert idle["messages"][0]["response"] == "utter_stop_idle"
+    assert idle["events"] == [{"event": "slot", "timestamp": None, "name": "pending_action",
+                               "value": None}]
+
+
+def test_a_handoff_mid_form_hands_the_answers_over_masked_then_forgets_them() -> None:
+    out = run_bot_python(STOP_OR_HANDOFF + """
+    t = at("转人工", "human_handoff", [], {"name": "incident_form", "rejected": True},
+           "action_listen")
+    print(json.dumps(asyncio.run(run(ActionHandoff(), t)), ensure_ascii=False))
+    """.replace("\n    ", "\n"))
+    [handoff] = [m["custom"]["handoff"] for m in out["messages"] if m.get("custom")]
+    summary = handoff["summary"]
+    assert (summary["form"], summary["requested_slot"]) == ("incident_form", "hospital")
+    assert "报案中途" in summary["text"]
+    assert summary["slots"]["insured_id_number"] == "440514********031X"
+    assert summary["slots"]["contact_phone"] == "139****4455"
+    assert summary["slots"]["reporter_name"] == "李丽" and summary["slots"]["injury"] == "手腕骨折"
+    assert "44051419560304031X" not in json.dumps(out, ensure_ascii=False)
+    cleared = {e["name"] for e in out["events"] if e["event"] == "slot" and e["value"] is None}
+    assert {"insured_id_number", "contact_phone", "reporter_name", "requested_slot"} <= cleared
+    assert {"event": "active_loop", "name": None, "timestamp": None} in out["events"]
