@@ -188,6 +188,13 @@ def asks_public(text: str) -> bool:
     return subjects(text) != ["summary"] and _has(text, _QUESTION)
 
 
+def asks_how_to_report(text: str) -> bool:
+    """How to report, with no incident told: 怎么报案, 去哪里报案 — not 我妈摔倒了怎么报案."""
+    told = _has(text, (*_INJURY, *SUBJECT_WORDS["death"], "住院", "医院", "出事了", "出险了",
+                       "出了事", "出了意外", "出意外了"))
+    return "report" in subjects(text) and not told and not _has(text, ("我要报案", "帮我报案"))
+
+
 def personal_request(text: str) -> str | None:
     """The personal answer also asked for (my claim's progress, my policy), if any."""
     return next((action for action, words in PERSONAL_WORDS.items() if _has(text, words)), None)
@@ -511,7 +518,7 @@ def eligibility(product: Product, text: str) -> str:
         lines.append(f"由政府统一投保并交保费{paid}，个人不用申请、不用交钱。")
     if rules.get("auto_enrollment"):
         lines.append(f"新满 {min_age} 周岁的，从符合条件后的次月1日起自动纳入保障。")
-    lines.append("想确认某位老人是否在保，可以说“查保单”，核验身份后为您查询。")
+    lines.append("想确认某位老人是否在保，可以说“查保单”。")
     return "".join(lines)
 
 

@@ -218,6 +218,16 @@ def test_how_to_report(question: str) -> None:
     assert "我要报案" in text and "2 年" in text and "一次性" in text
 
 
+@pytest.mark.parametrize(("text", "how"), [
+    ("怎么报案", True), ("去哪里报案", True), ("如何报案呢", True), ("报案要打什么电话", True),
+    ("我妈摔倒了怎么报案", False), ("我要报案", False), ("老伴去世了，去哪里报案", False),
+    ("出事了怎么办", False), ("住院了怎么报案", False), ("家里老人出了意外，要怎么报案", False),
+])
+def test_how_to_report_is_told_apart_from_a_report(text: str, how: bool) -> None:
+    """Asking how starts no report form (no ID number asked); telling an incident does."""
+    assert pa.asks_how_to_report(text) is how
+
+
 @pytest.mark.parametrize(("question", "claim_type"), [
     ("住院要准备什么材料", "hospital_allowance"), ("申请住院津贴要带什么", "hospital_allowance"),
     ("伤残理赔需要哪些资料", "disability"), ("老人去世了理赔要什么材料", "death"),
