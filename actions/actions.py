@@ -11,6 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import product_answers
 from actions.backoffice import ApiError, BackofficeDown
 from actions.common import (
     apologize_down,
@@ -22,6 +23,7 @@ from actions.common import (
     is_angry,
     mask_id,
     mask_phone,
+    public_product_code,
     text_of,
 )
 
@@ -30,12 +32,34 @@ Answer = Callable[[CollectingDispatcher, Tracker, Binding], Awaitable[list[Event
 _ANSWERS: dict[str, Answer] = {}
 _WHAT = {"action_claim_progress": "查询理赔进度", "action_policy_query": "查询保单",
          "action_coverage_question": "咨询保障", "action_start_contact_update": "修改联系方式",
-         "action_start_beneficiary_change": "变更受益人", "action_premium_payment": "交费咨询"}
+         "action_start_beneficiary_change": "变更受益人", "action_premium_payment": "交费咨询",
+         "action_claim_documents": "咨询理赔材料"}
 
 
 async def current_binding(tracker: Tracker) -> Binding | None:
     channel, user = channel_user(tracker)
     return await client().binding(channel, user)
+
+
+def identify_first(dispatcher: CollectingDispatcher, pending: str) -> list[EventType]:
+    """Ask for identification, then `pending` answers (action_identified)."""
+    dispatcher.utter_message(text="为保护您的个人信息，查询前需要先核验身份。")
+    return [SlotSet("pending_action", pending), SlotSet("id_number", None),
+            SlotSet("identity_proof", None), FollowupAction("identify_form")]
+
+
+async def answer_public_part(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """A public question asked beside a personal one ("住院津贴一天多少钱，我的理赔到哪了"):
+    its answer needs nobody's identity, so it comes first; if the product cannot be read, the
+    personal answer goes on alone."""
+    text = text_of(tracker)
+    if not product_answers.asks_public(text):
+        return
+    try:
+        product = await client().product(public_product_code())
+    except (BackofficeDown, ApiError):
+        return
+    dispatcher.utter_message(text=product_answers.answer(product, text))
 
 
 class PersonalAction(Action, ABC):
@@ -51,6 +75,7 @@ class PersonalAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         try:
+            await answer_public_part(dispatcher, tracker)
             binding = await current_binding(tracker)
             if binding is None:
                 return self.identify_first(dispatcher, tracker)
@@ -167,28 +192,61 @@ def _next_due(policy: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-@personal
-class ActionCoverageQuestion(PersonalAction):
-    """Coverage answered from the policy's own data (no amounts written into the bot)."""
+class ActionCoverageQuestion(Action):
+    """The scheme's benefits are public: answered from the product's data to anyone, without
+    identification. A personal request beside the question (my claim, my policy) still needs
+    it; an identified user's other policies are named with their own sums insured."""
 
     def name(self) -> str:
         return "action_coverage_question"
 
-    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                     binding: Binding) -> list[EventType]:
-        policies = await _policies(binding)
-        if not policies:
-            dispatcher.utter_message(text="没有查到您名下的保单，暂时无法解答保障问题。可以说“转人工”咨询。")
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = text_of(tracker)
+        code = public_product_code()
+        try:
+            product = await client().product(code)
+        except BackofficeDown:
+            apologize_down(dispatcher, tracker, _WHAT[self.name()])
             return []
-        lines = []
-        for p in policies:
-            name = p.get("product_name") or p.get("product_code")
-            lines.append(f"· {name}（保单 {p.get('policy_no')}）保障："
-                         f"{_coverages_text(p) or '见保单条款'}")
-        text = "根据您的保单：\n" + "\n".join(lines)
-        text += "\n具体能否赔付以报案后的审核为准；需要报案请直接告诉我发生了什么。"
-        dispatcher.utter_message(text=text)
-        return [SlotSet("policy_no", policies[0].get("policy_no"))]
+        except ApiError:
+            dispatcher.utter_message(text="抱歉，保障信息暂时查不到。需要的话可以说“转人工”。")
+            return []
+        dispatcher.utter_message(text=product_answers.answer(product, text))
+        try:
+            binding = await current_binding(tracker)
+            own = await _other_policies_text(binding, code) if binding else ""
+            if own:
+                dispatcher.utter_message(text=own)
+            return await _personal_beside(dispatcher, tracker, binding, text)
+        except (BackofficeDown, ApiError):
+            # the public answer stands; only a personal part asked beside it is owed
+            if product_answers.personal_request(text):
+                apologize_down(dispatcher, tracker, _WHAT[self.name()])
+            return []
+
+
+async def _other_policies_text(binding: Binding, public_code: str) -> str:
+    """The identified user's policies of other products, with their own sums insured."""
+    lines = [f"· {p.get('product_name') or p.get('product_code')}（保单 {p.get('policy_no')}）："
+             f"{_coverages_text(p) or '见保单条款'}"
+             for p in await _policies(binding) if p.get("product_code") != public_code]
+    return "您名下的其他保单：\n" + "\n".join(lines) if lines else ""
+
+
+_PERSONAL_NAMES = {"action_claim_progress": "理赔进度", "action_policy_query": "保单"}
+
+
+async def _personal_beside(dispatcher: CollectingDispatcher, tracker: Tracker,
+                           binding: Binding | None, text: str) -> list[EventType]:
+    """"…赔多少？我的理赔到哪了": the personal part as its own action would answer it."""
+    pending = product_answers.personal_request(text)
+    if pending is None:
+        return []
+    if binding is None:
+        dispatcher.utter_message(text=f"您问的{_PERSONAL_NAMES[pending]}涉及个人信息。")
+        return identify_first(dispatcher, pending)
+    return await _ANSWERS[pending](dispatcher, tracker, binding)
 
 
 class ActionPremiumPayment(Action):
@@ -219,24 +277,25 @@ class ActionPremiumPayment(Action):
 
 
 class ActionClaimDocuments(Action):
-    """Documents per claim type (Insurance Law art. 22: the claim itself lists what is missing)."""
+    """Documents per claim type, from the product's data (Insurance Law art. 22: the claim
+    itself then lists, once, what is still missing)."""
 
     def name(self) -> str:
         return "action_claim_documents"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        try:
+            product = await client().product(public_product_code())
+        except (BackofficeDown, ApiError):
+            apologize_down(dispatcher, tracker, _WHAT[self.name()])
+            return []
         text = text_of(tracker)
-        kind = entity(tracker, "incident_type")
-        if kind == "death" or any(w in text for w in ("身故", "去世", "死亡", "过世")):
-            dispatcher.utter_message(text="身故理赔需要：死亡证明、户籍注销证明、申请人身份证、与被保险人的关系证明、"
-                                          "银行卡；乘坐公共交通工具身故的还需车票或乘车记录。")
-        elif any(w in text for w in ("伤残", "残疾", "鉴定")):
-            dispatcher.utter_message(text="伤残理赔需要：伤残鉴定报告、病历、申请人身份证、银行卡。")
-        elif any(w in text for w in ("住院", "津贴", "出院")) or kind == "fall":
-            dispatcher.utter_message(text="住院津贴需要：出院小结（写明入院和出院日期）、住院发票、申请人身份证、银行卡。")
-        else:
-            dispatcher.utter_message(response="utter_claim_documents_general")
+        if product_answers.asks_how_to_report(text):  # "报案要打什么电话" reads like documents
+            dispatcher.utter_message(text=product_answers.report(product, text))
+            return []
+        dispatcher.utter_message(text=product_answers.documents(
+            product, text, entity(tracker, "incident_type")))
         return []
 
 

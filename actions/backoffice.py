@@ -133,6 +133,9 @@ class Client:
         data = await self.get(f"/policies?id_number={_seg(id_number)}")
         return list(data.get("items", []))
 
+    async def product(self, code: str) -> dict[str, Any]:
+        return await self.get(f"/products/{_seg(code)}")
+
     async def policy(self, policy_no: str) -> dict[str, Any]:
         return await self.get(f"/policies/{_seg(policy_no)}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,12 @@ ANGER_WORDS = ("骗子", "垃圾", "混蛋", "他妈", "气死", "滚",
                "太气人", "欺负人", "有病")
 
 _client: Client | None = None
+#: The product whose benefits are answered publicly: the government scheme the bot serves.
+DEFAULT_PUBLIC_PRODUCT = "CN-ELDER-ACC"
+
+
+def public_product_code() -> str:
+    return os.environ.get("XIAOBAO_PUBLIC_PRODUCT") or DEFAULT_PUBLIC_PRODUCT
 
 
 def client() -> Client:

@@ -6,9 +6,10 @@ import hashlib
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import product_answers
 from actions.backoffice import ApiError, BackofficeDown
 from actions.common import (
     apologize_down,
@@ -17,6 +18,7 @@ from actions.common import (
     handoff,
     is_angry,
     mask_phone,
+    public_product_code,
     text_of,
 )
 from actions.forms import CATEGORY_NAMES, incident_summary, is_masked
@@ -37,8 +39,23 @@ class ActionStartIncident(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if await answered_how_to_report(dispatcher, text_of(tracker)):
+            return [FollowupAction("action_listen")]  # a question, not a report: no form
         dispatcher.utter_message(text="别着急，我来帮您报案，问您几个问题。")
         return [SlotSet(s, None) for s in INCIDENT_SLOTS]
+
+
+async def answered_how_to_report(dispatcher: CollectingDispatcher, text: str) -> bool:
+    """"怎么报案" asks how, from the product (the time bar); it tells no incident. When the
+    product cannot be read, the report itself starts: a report is never held up."""
+    if not product_answers.asks_how_to_report(text):
+        return False
+    try:
+        product = await client().product(public_product_code())
+    except (BackofficeDown, ApiError):
+        return False
+    dispatcher.utter_message(text=product_answers.report(product, text))
+    return True
 
 
 class ActionAskIncidentConfirmed(Action):

@@ -160,6 +160,15 @@ class SumInsuredRange(Answer):
     max: Money = absent()
 
 
+class TransportMode(Answer):
+    """A mode a transport death benefit pays by, with the vehicles the product counts as it."""
+
+    code: str = absent("motor_vehicle, rail, ship or aircraft.")
+    name: str = absent("Name, in Chinese.")
+    amount: Money = absent()
+    includes: list[str] = absent("Vehicles counted as this mode, in Chinese.")
+
+
 class ProductCoverage(Answer):
     code: str
     name: str
@@ -167,6 +176,10 @@ class ProductCoverage(Answer):
     required: bool
     sum_insured: SumInsuredRange
     benefit: dict[str, Any] = absent()
+    exclusions: list[str] = absent("Codes of the product's exclusions that apply to this cover.")
+    transport_modes: list[TransportMode] = absent("A transport death benefit: each mode.")
+    disability_percentages: dict[str, str] = absent(
+        "A benefit paid by a disability scale: level (1-10) → percentage of the sum insured.")
 
 
 class EntryAge(Answer):
@@ -208,6 +221,11 @@ class Product(Answer):
     payment_modes: list[str] = absent()
     frequencies: list[str] = absent()
     coverages: list[ProductCoverage]
+    time_bar_years: int = absent("Claims are refused this many years after the incident.")
+    eligibility: dict[str, Any] = absent(
+        "Who is insured (a group scheme): area_name, area_codes, min_age, auto_enrollment, "
+        "applicant, residence.")
+    flat_premium_per_insured: Money = absent()
     health_questions: list[CodedText] = absent()
     exclusions: list[CodedText] = absent()
     claim_documents: dict[str, list[DocumentType]] = absent(

@@ -41,26 +41,14 @@ from typing import Any
 from backoffice.domain import party
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.money import FEN, fmt, fmt_cn, parse_amount, round_yuan
-from backoffice.domain.product import CLAIM_TYPES, Coverage, Product
-
-TRANSPORT_MODES: Mapping[str, str] = MappingProxyType(
-    {
-        "motor_vehicle": "营运机动车",
-        "rail": "轨道交通",
-        "ship": "客运轮船",
-        "aircraft": "民航客机",
-    }
+from backoffice.domain.product import (
+    CLAIM_TYPES,
+    DEFAULT_SCALE,
+    DISABILITY_SCALES,
+    TRANSPORT_MODES,
+    Coverage,
+    Product,
 )
-
-#: Payout percentage of the sum insured by disability level, per scale named in the product.
-DISABILITY_SCALES: Mapping[str, Mapping[int, Decimal]] = MappingProxyType(
-    {
-        "JR/T 0083-2013": MappingProxyType(
-            {level: Decimal(110 - 10 * level) for level in range(1, 11)}
-        ),
-    }
-)
-DEFAULT_SCALE = "JR/T 0083-2013"
 
 #: Every fact the adjudication reads (CONTRACTS.md keys, then the ones added here).
 FACT_KEYS = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from backoffice.domain.errors import ValidationError
@@ -27,6 +28,27 @@ PAYMENT_FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly")
 INSTALMENTS_PER_YEAR = {"annual": 1, "semiannual": 2, "quarterly": 4, "monthly": 12}
 FREQUENCY_NAMES = {"annual": "年缴", "semiannual": "半年缴", "quarterly": "季缴", "monthly": "月缴"}
 
+#: The public-transport modes a `transport` benefit may pay by (CONTRACTS.md `facts.transport`).
+TRANSPORT_MODES: Mapping[str, str] = MappingProxyType(
+    {
+        "motor_vehicle": "营运机动车",
+        "rail": "轨道交通",
+        "ship": "客运轮船",
+        "aircraft": "民航客机",
+    }
+)
+
+#: Payout percentage of the sum insured by disability level, per scale named in the product.
+DISABILITY_SCALES: Mapping[str, Mapping[int, Decimal]] = MappingProxyType(
+    {
+        "JR/T 0083-2013": MappingProxyType(
+            {level: Decimal(110 - 10 * level) for level in range(1, 11)}
+        ),
+    }
+)
+DEFAULT_SCALE = "JR/T 0083-2013"
+_SCALE_RULES = ("disability_scale", "death_or_disability_scale")
+
 
 @dataclass(frozen=True, slots=True)
 class AgeBandRate:
@@ -36,6 +58,16 @@ class AgeBandRate:
 
     def covers(self, age: int) -> bool:
         return self.min_age <= age <= self.max_age
+
+
+@dataclass(frozen=True, slots=True)
+class TransportMode:
+    """One mode of a transport death benefit: what it pays and which vehicles it means."""
+
+    code: str
+    name: str
+    amount: Decimal
+    includes: tuple[str, ...]  # the vehicles the product counts as this mode, e.g. 公交车
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +87,13 @@ class Coverage:
     rate_unit_text: str
     age_band_rates: tuple[AgeBandRate, ...]
     exclusions: tuple[str, ...] = ()
+    transport_modes: tuple[TransportMode, ...] = ()
+
+    def disability_percentages(self) -> Mapping[int, Decimal]:
+        """Level → percentage of the sum insured, for a benefit paid by a disability scale."""
+        if self.benefit.get("rule") not in _SCALE_RULES:
+            return {}
+        return DISABILITY_SCALES[str(self.benefit.get("scale", DEFAULT_SCALE))]
 
     def band_for(self, age: int) -> AgeBandRate | None:
         return next((b for b in self.age_band_rates if b.covers(age)), None)
@@ -155,6 +194,10 @@ def _coverage(raw: Mapping[str, Any], where: str) -> Coverage:
     for ct in claim_types:
         if ct not in CLAIM_TYPES:
             raise ValidationError(f"{where}.claim_types", f"未知的理赔类型 {ct}")
+    benefit = raw.get("benefit", {})
+    scale = benefit.get("scale")
+    if benefit.get("rule") in _SCALE_RULES and str(scale or DEFAULT_SCALE) not in DISABILITY_SCALES:
+        raise ValidationError(f"{where}.benefit.scale", f"不支持的伤残评定标准 {scale}")
     return Coverage(
         code=raw["code"],
         name=raw["name"],
@@ -169,7 +212,20 @@ def _coverage(raw: Mapping[str, Any], where: str) -> Coverage:
         rate_unit_text=rating.get("unit_text", "每千元保额"),
         age_band_rates=bands,
         exclusions=tuple(raw.get("exclusions", ())),
+        transport_modes=_transport_modes(benefit, f"{where}.benefit"),
     )
+
+
+def _transport_modes(benefit: Mapping[str, Any], where: str) -> tuple[TransportMode, ...]:
+    """The modes of a transport benefit: `amounts` by mode, `includes` the vehicles of each."""
+    includes = benefit.get("includes", {})
+    modes = []
+    for code, amount in benefit.get("amounts", {}).items():
+        if code not in TRANSPORT_MODES:
+            raise ValidationError(f"{where}.amounts", f"未知的交通方式 {code}")
+        modes.append(TransportMode(code, TRANSPORT_MODES[code], _dec(amount, f"{where}.amounts"),
+                                   tuple(str(v) for v in includes.get(code, ()))))
+    return tuple(modes)
 
 
 def _underwriting(raw: Mapping[str, Any]) -> UnderwritingRules:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.domain.errors import NotFound, ValidationError
-from backoffice.domain.product import Product, parse_product
+from backoffice.domain.product import Coverage, Product, parse_product
 from backoffice.services.base import audit
 from backoffice.store.db import Database
 from backoffice.store.models import ProductRow, utcnow
@@ -67,6 +67,29 @@ def product_of(row: ProductRow) -> Product:
     return product
 
 
+def _coverage_view(c: Coverage) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "code": c.code,
+        "name": c.name,
+        "claim_types": list(c.claim_types),
+        "required": c.required,
+        "sum_insured": {"default": f"{c.default_sum_insured:.2f}",
+                        "min": f"{c.min_sum_insured:.2f}",
+                        "max": f"{c.max_sum_insured:.2f}"},
+        "benefit": dict(c.benefit),
+        "exclusions": list(c.exclusions),
+    }
+    # spelled out for readers of the product (the bot's public answers), not only for its rules
+    if c.transport_modes:
+        view["transport_modes"] = [
+            {"code": m.code, "name": m.name, "amount": f"{m.amount:.2f}",
+             "includes": list(m.includes)} for m in c.transport_modes]
+    if c.disability_percentages():
+        view["disability_percentages"] = {
+            str(level): str(pct) for level, pct in c.disability_percentages().items()}
+    return view
+
+
 def product_view(product: Product) -> dict[str, Any]:
     return {
         "code": product.code,
@@ -81,19 +104,11 @@ def product_view(product: Product) -> dict[str, Any]:
                       "max": product.underwriting.max_entry_age},
         "payment_modes": list(product.payment_modes),
         "frequencies": list(product.frequency_factors),
-        "coverages": [
-            {
-                "code": c.code,
-                "name": c.name,
-                "claim_types": list(c.claim_types),
-                "required": c.required,
-                "sum_insured": {"default": f"{c.default_sum_insured:.2f}",
-                                "min": f"{c.min_sum_insured:.2f}",
-                                "max": f"{c.max_sum_insured:.2f}"},
-                "benefit": dict(c.benefit),
-            }
-            for c in product.coverages
-        ],
+        "coverages": [_coverage_view(c) for c in product.coverages],
+        "time_bar_years": product.time_bar_years,
+        "eligibility": dict(product.eligibility),
+        **({"flat_premium_per_insured": f"{product.flat_premium_per_insured:.2f}"}
+           if product.flat_premium_per_insured is not None else {}),
         "health_questions": [
             {"code": q.code, "text": q.text} for q in product.underwriting.health_questions
         ],

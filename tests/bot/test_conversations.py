@@ -136,20 +136,6 @@ def test_identification_then_progress_of_the_open_claim(bot_stack: BotStack) -> 
     db.dispose()
 
 
-def test_coverage_answer_comes_from_the_policy(bot_stack: BotStack) -> None:
-    insured = bot_stack.seed["sample_id_numbers"][2]
-    phone = party(bot_stack, insured).phone
-    assert phone
-    sender = new_sender("wechat")
-    bot_stack.say(sender, "住院一天能赔多少钱")
-    bot_stack.say(sender, insured)
-    answer = texts(bot_stack.say(sender, phone))
-    policy = bot_stack.api("GET", f"/policies/{bot_stack.seed['group_policy_no']}")
-    assert bot_stack.seed["group_policy_no"] in answer
-    for coverage in policy["coverages"]:
-        assert coverage["name"] in answer
-
-
 def test_human_handoff_on_request_and_handback(bot_stack: BotStack) -> None:
     sender = new_sender("wechat")
     bot_stack.say(sender, "你好")

@@ -55,6 +55,21 @@ async def test_right_token_passes(sqlite_api: Api) -> None:
     assert lower_scheme["code"] == "PA-GUARD"
 
 
+async def test_the_scheme_is_readable_as_the_bot_answers_from_it(sqlite_api: Api) -> None:
+    """The bot's public answers read these: amounts by transport mode, the disability scale,
+    who is insured, the time bar."""
+    scheme = await sqlite_api.get("/products/CN-ELDER-ACC", expect=200)
+    covers = {c["code"]: c for c in scheme["coverages"]}
+    modes = {m["code"]: m for m in covers["transport_death"]["transport_modes"]}
+    assert modes["motor_vehicle"]["amount"] == "30000.00"
+    assert "公交车" in modes["motor_vehicle"]["includes"]
+    assert modes["aircraft"]["amount"] == "100000.00"
+    assert covers["accidental_disability"]["disability_percentages"]["8"] == "30"
+    assert covers["hospital_allowance"]["exclusions"] == ["dental"]
+    assert scheme["eligibility"]["min_age"] == 60 and scheme["time_bar_years"] == 2
+    assert scheme["flat_premium_per_insured"] == "10.00"
+
+
 async def test_unknown_api_route_is_a_json_404(sqlite_api: Api) -> None:
     err = await sqlite_api.error("GET", "/no-such-route", 404, "http_error", "path")
     assert err["message"]

@@ -238,3 +238,40 @@ def test_malformed_definition_fails_loudly(mutate: Any, field: str) -> None:
     with pytest.raises(ValidationError) as err:
         parse_product(raw)
     assert err.value.field == field
+
+
+def test_the_scheme_names_its_transport_modes_with_their_amounts() -> None:
+    """rules.md: riding an operating motor vehicle / rail / ship / civil aircraft pays
+    30,000 / 30,000 / 50,000 / 100,000; the product says which vehicles each mode means."""
+    cov = load("CN-ELDER-ACC").coverage("transport_death")
+    modes = {m.code: m for m in cov.transport_modes}
+    assert {code: m.amount for code, m in modes.items()} == {
+        "motor_vehicle": Decimal(30000), "rail": Decimal(30000), "ship": Decimal(50000),
+        "aircraft": Decimal(100000)}
+    assert "公交车" in modes["motor_vehicle"].includes
+    assert "地铁" in modes["rail"].includes and modes["aircraft"].name == "民航客机"
+
+
+def test_a_transport_mode_outside_the_contract_is_refused() -> None:
+    raw = raw_product("CN-ELDER-ACC")
+    raw["coverages"][1]["benefit"]["amounts"]["e_bike"] = "1000.00"
+    with pytest.raises(ValidationError) as err:
+        parse_product(raw)
+    assert err.value.field == "coverages[1].benefit.amounts"
+
+
+def test_disability_is_paid_by_the_named_scale() -> None:
+    product = load("CN-ELDER-ACC")
+    pcts = product.coverage("accidental_disability").disability_percentages()
+    assert [pcts[level] for level in range(1, 11)] == [Decimal(p) for p in range(100, 0, -10)]
+    assert product.coverage("hospital_allowance").disability_percentages() == {}
+    raw = raw_product("CN-ELDER-ACC")
+    raw["coverages"][2]["benefit"]["scale"] = "GB/T 99999"
+    with pytest.raises(ValidationError):
+        parse_product(raw)
+
+
+def test_the_scheme_says_who_is_insured() -> None:
+    rules = load("CN-ELDER-ACC").eligibility
+    assert (rules["area_name"], rules["min_age"], rules["applicant"]) == (
+        "汕头市潮南区", 60, "government")
