@@ -8,11 +8,11 @@ from datetime import date
 from typing import Any
 
 from api_testkit import Api, application, id_number, issue_policy, person
-from sqlalchemy import update
-from test_api_claims_kit import act, clock  # noqa: F401 (fixture)
+from sqlalchemy import select, update
+from test_api_claims_kit import Scheme, act, clock, scheme  # noqa: F401 (fixtures)
 
 from backoffice.store.db import Database
-from backoffice.store.models import ClaimRow
+from backoffice.store.models import ClaimRow, Party
 
 BIRTH = date(1956, 3, 4)
 PHONE = "13822223333"
@@ -155,3 +155,20 @@ async def test_a_complaints_status_journey(api: Api, clock) -> None:  # noqa: F8
     assert "理赔类投诉：已受理；等处理人员调查" in line["text"]
     assert "预计 2026-" in line["text"]  # the complaint clock's due date
     assert PHONE not in str(cases) and idn not in str(cases)
+
+
+async def test_a_group_policys_number_names_nobody(api: Api, db: Database,
+                                                   scheme: Scheme) -> None:  # noqa: F811
+    """A complaint naming the scheme's policy number is not every member's case."""
+    with db.read() as s:
+        members = list(s.execute(select(Party).where(
+            Party.id_number.in_(scheme.members), Party.phone.is_not(None))).scalars())
+    first, second = members[:2]
+    made = await api.post("/complaints", {
+        "channel": "web", "user": "w-1", "category": "policy_service",
+        "policy_no": scheme.policy_no, "complainant": {"name": "陈小明", "phone": CHILD_PHONE},
+        "description": "统保名单有误"}, expect=201)
+    for k, member in enumerate((first, second)):
+        await _bind(api, f"o-{k}", member.id_number, str(member.phone))
+        seen = await api.get(f"/bindings/wechat/o-{k}/cases", expect=200)
+        assert seen["complaints"] == [] and made["complaint_no"] not in seen["text"]
