@@ -118,26 +118,33 @@ class ActionClaimProgress(PersonalAction):
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      binding: Binding) -> list[EventType]:
-        open_claims = list(binding.get("open_claims") or [])
-        asked = entity(tracker, "claim_no") or tracker.get_slot("claim_no")
+        # only a number said now asks for one claim; a remembered one would hide the others
+        asked = entity(tracker, "claim_no")
         asked = asked.upper() if asked else None
-        if asked and asked not in open_claims:
-            dispatcher.utter_message(text=f"在您名下进行中的理赔里没有找到报案号 {asked}，"
-                                          "请核对号码；已结案的案件可以说“转人工”查询。")
-            return []
-        claim_no = asked or (open_claims[0] if open_claims else None)
-        if claim_no is None:
-            dispatcher.utter_message(text="您名下目前没有进行中的理赔。如果需要报案，请直接告诉我发生了什么。")
-            return []
-        progress = await client().progress(claim_no)
-        text = str(progress.get("text") or f"您的理赔（报案号 {claim_no}）当前进度："
-                                           f"{progress.get('stage')}。")
-        if progress.get("next_step"):
-            text += f"下一步：{progress['next_step']}。"
-        if len(open_claims) > 1 and not asked:
-            text += f"您还有 {len(open_claims) - 1} 件理赔在办理中，告诉我报案号可以分别查询。"
-        dispatcher.utter_message(text=text)
-        return [SlotSet("claim_no", claim_no)]
+        open_claims = list(binding.get("open_claims") or [])
+        if asked and asked in open_claims:
+            return await _one_claim(dispatcher, asked)
+        channel, user = channel_user(tracker)
+        cases = await client().cases(channel, user)
+        if asked:  # a closed or rejected claim of theirs: its line; anyone else's: not found
+            line = next((c["text"] for c in cases.get("claims") or []
+                         if c.get("number") == asked), None)
+            dispatcher.utter_message(text=line or f"在您名下近两年的理赔里没有找到报案号 {asked}，"
+                                                  "请核对号码；更早的案件可以说“转人工”查询。")
+            return [SlotSet("claim_no", asked)] if line else []
+        # every case of theirs: open, rejected (with the reasons) and closed claims, requests
+        dispatcher.utter_message(text=str(cases.get("text") or ""))
+        return [SlotSet("claim_no", open_claims[0])] if open_claims else []
+
+
+async def _one_claim(dispatcher: CollectingDispatcher, claim_no: str) -> list[EventType]:
+    progress = await client().progress(claim_no)
+    text = str(progress.get("text") or f"您的理赔（报案号 {claim_no}）当前进度："
+                                       f"{progress.get('stage')}。")
+    if progress.get("next_step"):
+        text += f"下一步：{progress['next_step']}。"
+    dispatcher.utter_message(text=text)
+    return [SlotSet("claim_no", claim_no)]
 
 
 async def _policies(binding: Binding) -> list[dict[str, Any]]:

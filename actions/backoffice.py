@@ -139,6 +139,10 @@ class Client:
     async def policy(self, policy_no: str) -> dict[str, Any]:
         return await self.get(f"/policies/{_seg(policy_no)}")
 
+    async def cases(self, channel: str, user: str) -> dict[str, Any]:
+        """The bound customer's own cases in plain words (404 → ApiError when unbound)."""
+        return await self.get(f"/bindings/{_seg(channel)}/{_seg(user)}/cases")
+
     async def progress(self, claim_no: str) -> dict[str, Any]:
         return await self.get(f"/claims/{_seg(claim_no)}/progress")
 

@@ -1077,6 +1077,39 @@ class Binding(Answer):
     open_claims: list[str] = Field(description="Report numbers, newest first.")
 
 
+class CaseLine(Answer):
+    """One case told in a short line, in Chinese, personal data masked."""
+
+    kind: Literal["claim", "complaint", "home_visit", "endorsement_request"]
+    number: str
+    status: str
+    text: str
+
+
+class ClaimCaseLine(CaseLine):
+    reported_on: Date
+    reasons: list[str] = Field(description="A rejection's reasons, in plain words.")
+
+
+class CasesLeftOut(Answer):
+    claims: int
+    complaints: int
+    home_visits: int
+    endorsement_requests: int
+
+
+class CustomerCases(Answer):
+    """The identified customer's cases, newest first, each kind capped (`more` counts the
+    rest): claims reported in the last 2 years (open, rejected, closed; not withdrawn)."""
+
+    claims: list[ClaimCaseLine]
+    complaints: list[CaseLine]
+    home_visits: list[CaseLine]
+    endorsement_requests: list[CaseLine]
+    more: CasesLeftOut
+    text: str = Field(description="The whole answer for the customer, in Chinese.")
+
+
 class Unbound(Answer):
     unbound: bool
 
@@ -1171,6 +1204,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/bindings"): (200, Binding),
     ("GET", "/bindings/{channel}/{user}"): (200, Binding),
     ("DELETE", "/bindings/{channel}/{user}"): (200, Unbound),
+    ("GET", "/bindings/{channel}/{user}/cases"): (200, CustomerCases),
     ("POST", "/endorsement-requests"): (201, EndorsementRequestView),
     ("GET", "/endorsement-requests"): (200, EndorsementRequestList),
     ("GET", "/endorsement-requests/{request_no}"): (200, EndorsementRequestView),

@@ -27,6 +27,7 @@ from backoffice.services import (
     claims,
     complaints,
     conversations,
+    customer_cases,
     endorsement_requests,
     endorsements,
     group,
@@ -288,5 +289,9 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("DELETE", "/bindings/{channel}/{user}", "deleteBinding", "Unbind a channel user",
         "bindings", "bindings.manage", bindings.unbind, a.Unbound, service_actor="bot",
         errors=(NOT_FOUND,)),
+    _op("GET", "/bindings/{channel}/{user}/cases", "getCustomerCases",
+        "The identified customer's own cases: claims of the last 2 years, complaints, home "
+        "visits and endorsement requests, in plain words", "bindings", "bindings.manage",
+        customer_cases.cases, a.CustomerCases, errors=(NOT_FOUND,)),
     *CHANNEL_OPERATIONS,  # the channels' port, the service token's alone
 )

@@ -122,7 +122,7 @@ def test_identification_then_progress_of_the_open_claim(bot_stack: BotStack) -> 
     bot_stack.say(sender, insured)
     progress = texts(bot_stack.say(sender, phone))
     assert "身份核验通过" in progress
-    assert reported["claim_no"] in progress and "当前进度" in progress
+    assert f"理赔 {reported['claim_no']}：住院津贴" in progress, progress
     assert insured not in progress and phone not in progress
     again = texts(bot_stack.say(sender, "理赔进度怎么样了"))
     assert reported["claim_no"] in again
@@ -317,3 +317,69 @@ def test_contact_change_updates_the_party_phone(bot_stack: BotStack) -> None:
     said = texts(replies)
     assert "手机号改为 139****6666" in said and "13955556666" not in said
     assert party(bot_stack, insured).phone == "13955556666"
+
+
+def _claims_of(bot_stack: BotStack, insured: str, states: list[dict[str, Any]]) -> list[str]:
+    """Claims reported one after another, then put into the given states (a decision reached
+    over weeks on the desk is written straight to the store)."""
+    numbers = [open_claim(bot_stack, insured, days_ago=20 - i)["claim_no"]
+               for i in range(len(states))]
+    db = db_of(bot_stack)
+    with db.transaction() as s:
+        for claim_no, values in zip(numbers, states, strict=True):
+            if values:
+                row = s.execute(select(ClaimRow).where(ClaimRow.claim_no == claim_no)).scalar_one()
+                for key, value in values.items():
+                    setattr(row, key, value)
+    db.dispose()
+    return numbers
+
+
+def _identified(bot_stack: BotStack, sender: str, insured: str, phone: str) -> str:
+    """Ask the progress, prove who one is; the progress answer."""
+    bot_stack.say(sender, "我的理赔到哪一步了")
+    bot_stack.say(sender, insured)
+    said = texts(bot_stack.say(sender, phone))
+    assert "身份核验通过" in said, said
+    return said
+
+
+def test_a_rejected_claims_reasons_are_told(bot_stack: BotStack) -> None:
+    insured, _, phone = bot_stack.member(30)
+    [rejected] = _claims_of(bot_stack, insured, [
+        {"status": "rejected", "rejection_reasons": ["住院原因为既往疾病，不属于意外伤害"],
+         "rejected_on": datetime.now(SHANGHAI).date()}])
+    said = _identified(bot_stack, new_sender("wechat"), insured, phone)
+    assert rejected in said and "未予赔付" in said, said
+    assert "原因：住院原因为既往疾病，不属于意外伤害" in said and "复核" in said
+    assert "没有进行中的理赔" not in said and "如果需要报案" not in said
+    assert insured not in said and phone not in said
+
+
+def test_open_and_closed_claims_listed_newest_first(bot_stack: BotStack) -> None:
+    insured, _, phone = bot_stack.member(31)
+    closed, withdrawn, open_no = _claims_of(bot_stack, insured, [
+        {"status": "closed", "approved_fen": 90000,
+         "closed_on": datetime.now(SHANGHAI).date()},
+        {"status": "withdrawn"}, {}])
+    sender = new_sender("web")
+    said = _identified(bot_stack, sender, insured, phone)
+    assert open_no in said and closed in said and withdrawn not in said, said
+    assert said.index(open_no) < said.index(closed)
+    assert "已结案，赔付 900.00 元" in said
+    # a claim number asked for by name: that claim only; someone else's is not found
+    other = open_claim(bot_stack, bot_stack.member(32)[0])["claim_no"]
+    asked = texts(bot_stack.say(sender, f"报案号 {other} 进度怎么样"))
+    assert "没有找到" in asked and "在家摔倒" not in asked, asked
+
+
+def test_a_complaints_status_is_told(bot_stack: BotStack) -> None:
+    insured, name, phone = bot_stack.member(33)
+    [claim_no] = _claims_of(bot_stack, insured, [{}])
+    complaint = bot_stack.api("POST", "/complaints", {
+        "channel": "phone", "category": "claims", "claim_no": claim_no,
+        "complainant": {"name": name, "phone": phone}, "description": "理赔太慢"})
+    said = _identified(bot_stack, new_sender("wechat"), insured, phone)
+    assert complaint["complaint_no"] in said, said
+    assert "理赔类投诉：已受理；等处理人员调查，预计" in said
+    assert claim_no in said and phone not in said

@@ -106,6 +106,7 @@ POLICY_OPS = {
     ("GET", "/endorsement-requests/{request_no}"),
     ("POST", "/endorsement-requests/{request_no}/transitions"),
     ("POST", "/bindings"), ("GET", "/bindings/{channel}/{user}"),
+    ("GET", "/bindings/{channel}/{user}/cases"),
     ("DELETE", "/bindings/{channel}/{user}"), ("POST", "/auth/token"), ("DELETE", "/auth/token"),
 }
 
@@ -192,6 +193,7 @@ async def test_policy_party_request_binding_and_staff_answers(checked: CheckedAp
     await api.post("/bindings", {"channel": "wechat", "user": "o-abc", "id_number": idn,
                                  "policy_no": no}, expect=200)
     await api.get("/bindings/wechat/o-abc", expect=200)
+    await api.get("/bindings/wechat/o-abc/cases", expect=200)
     await api.call("DELETE", "/bindings/wechat/o-abc", expect=200)
     await api.error("GET", "/bindings/wechat/o-abc", 404, "not_found", "user")
 
