@@ -144,7 +144,7 @@ def _serve(settings: Settings, db: Database, host: str, port: int,
            ) -> None:
     """The platform; "小保平台已启动" is printed once the bot answers (xiaobao.health)."""
     base = f"http://{host}:{port}"
-    print(f"平台进程启动中（{base}）；小保就绪后将提示“小保平台已启动”", flush=True)
+    print(f"平台进程启动中（{base}）；小保就绪后再打印地址与令牌", flush=True)
     if not settings.instance:  # one process per host and port: a restart takes its place
         settings = dataclasses.replace(settings, instance=f"{socket.gethostname()}:{port}")
     app = create_app(settings, db, scheduler=scheduler)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -40,7 +42,9 @@ from wechat_client import WeChatPusher, reply_text, text_xml
 from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from backoffice.store.models import Conversation
+from channels.readiness import BotReadiness
 from channels.router import BOT_DOWN, STARTING
+from xiaobao.health import Health, announce_when_ready
 
 RASA_SECRET = "rasa-api-secret-0042"
 
@@ -356,3 +360,30 @@ async def test_a_bot_that_was_up_and_goes_down_is_a_handoff(start: Any, relay: R
         assert body and body["parts"]["bot"] == {"state": "down", "detail": "refused"}
     talk = conversation(platform.db, "web", web.user)
     assert talk["state"] == "queued" and talk["handoff_reason"] == "bot_unavailable"
+
+
+# ---- what `xiaobao up` says while it waits -----------------------------------------------------
+
+async def test_start_up_says_what_it_waits_for_a_bound_passed_and_a_bot_process_gone(
+        channel_db: Database, rasa_without_model: RasaWithoutModel) -> None:
+    """The bot not up within the bound: said plainly, the platform serving on; a bot process
+    that exits is named; the banner still comes once the bot is up."""
+    said: list[str] = []
+    readiness = BotReadiness(rasa_without_model.url, cache_seconds=0)
+    gone = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    gone.wait()
+    watch = asyncio.create_task(announce_when_ready(
+        Health(channel_db, readiness, cache_seconds=0), "BANNER", 0.2, said.append,
+        {"动作服务器": gone}, every=0.05))
+    try:
+        await eventually(lambda: any("未能在" in s for s in said), "the bound said")
+        assert "等待小保就绪：Rasa 服务器（启动中，正在加载模型）…" in said
+        assert any("动作服务器进程已退出（退出码 3）" in s for s in said)
+        assert "BANNER" not in said and "API 和坐席台照常服务" in said[-1]
+        rasa_without_model.loaded = True
+        await asyncio.wait_for(watch, 60)
+        assert said[-1].startswith("BANNER\n（小保在")
+        assert sum("等待小保就绪" in s for s in said) == 1  # said again only when it changes
+    finally:
+        watch.cancel()
+        await readiness.close()
