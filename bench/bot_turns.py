@@ -148,19 +148,23 @@ def start(tmp: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
     model = bot.model_path()
     if not model.exists():
         sys.exit(f"no model {model.name}: run `xiaobao train` first")
+    api_port, rasa_port, action_port = free_port(), free_port(), free_port()
+    # the platform's /healthz probes this Rasa and action server
     env = {**os.environ, "XIAOBAO_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
            "XIAOBAO_VAR_DIR": str(tmp), "XIAOBAO_API_TOKEN": TOKEN,
-           "XIAOBAO_LOG_LEVEL": "WARNING"}
+           "XIAOBAO_LOG_LEVEL": "WARNING", "XIAOBAO_RASA_TOKEN": RASA_TOKEN,
+           "XIAOBAO_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+           "XIAOBAO_ACTIONS_URL": f"http://127.0.0.1:{action_port}"}
     subprocess.run([str(XIAOBAO), "demo", "seed", "--members", "50"], env=env, check=True,
                    capture_output=True)
-    api_port, rasa_port, action_port = free_port(), free_port(), free_port()
     procs = [subprocess.Popen([str(XIAOBAO), "serve", "--port", str(api_port),
                                "--no-scheduler"], env=env, stdout=subprocess.DEVNULL)]
     procs += bot.start_bot(model, rasa_port, action_port, f"http://127.0.0.1:{api_port}", TOKEN,
                            tmp, rasa_token=RASA_TOKEN)
     rasa = f"http://127.0.0.1:{rasa_port}"
-    for url in (f"http://127.0.0.1:{api_port}/healthz", f"http://127.0.0.1:{action_port}/health",
-                bot.with_token(f"{rasa}/status", RASA_TOKEN)):
+    for url in (f"http://127.0.0.1:{action_port}/health",
+                bot.with_token(f"{rasa}/status", RASA_TOKEN),
+                f"http://127.0.0.1:{api_port}/healthz"):  # 200 once all three serve
         if not bot.wait_ready(url, 600, procs):
             bot.stop(procs)
             sys.exit(f"{url} did not come up")

@@ -113,6 +113,8 @@ def _start(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=2):
                 break
+        except urllib.error.HTTPError:  # 503: serving, without a bot
+            break
         except OSError:
             if proc.poll() is not None:
                 raise RuntimeError("the platform did not start") from None

@@ -409,7 +409,9 @@ async def run_once(database_url: str, workdir: Path, seed: int, *, wechat_users:
         # a shorter passive wait: more answers go out by the customer-service API
         "XIAOBAO_WECHAT_PASSIVE_WAIT": "1.5", "XIAOBAO_IVR_SECRET": IVR_SECRET,
         "XIAOBAO_REDIS_URL": redis_url, "XIAOBAO_LOG_LEVEL": "WARNING",
-        "XIAOBAO_CHEAP_PASSWORD_HASHES": "1"})
+        "XIAOBAO_CHEAP_PASSWORD_HASHES": "1",
+        # the stand-in is Rasa alone (no /status: up, unverified), without an action server
+        "XIAOBAO_ACTIONS_URL": ""})
     serve = Serve(env, free_port(), workdir / "serve.log")
     traffic = Traffic()
     try:

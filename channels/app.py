@@ -18,6 +18,7 @@ from backoffice.notifications.wechat import TokenCache, WeChatSender
 from channels.ivr import IvrChannel, IvrDialog
 from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable
 from channels.rasa import RasaClient
+from channels.readiness import BotReadiness
 from channels.router import Router
 from channels.state import CallStore, PendingStore, connect, shared_state
 from channels.web import WebChannel
@@ -28,6 +29,7 @@ from xiaobao.config import Settings
 log = logging.getLogger("xiaobao.channels")
 
 ROUTER = web.AppKey("router", Router)
+READINESS = web.AppKey("readiness", BotReadiness)
 RECOVERY_RETRY = 5.0  # seconds between tries while the back office is unavailable at start-up
 WECHAT = web.AppKey("wechat", WeChatChannel)
 IVR = web.AppKey("ivr", IvrDialog)
@@ -39,9 +41,11 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
     """`tokens`: where WeChat access tokens are shared between processes."""
     rasa_timeout = float(os.environ.get("XIAOBAO_RASA_TIMEOUT", "30"))
     rasa = RasaClient(settings.rasa_url, timeout=rasa_timeout)
+    readiness = BotReadiness(settings.rasa_url, settings.rasa_token, settings.actions_url)
     router = Router(backoffice, rasa, settings.var_dir / "channels-spool.jsonl",
-                    settings.instance or None)
+                    settings.instance or None, readiness, settings.bot_start_wait)
     app[ROUTER] = router
+    app[READINESS] = readiness
     # state several platform processes must share: in Redis when configured
     redis = connect(settings.notify.redis_url)
     sessions = WebSessions(settings.api_token, settings.web_session_ttl.total_seconds())
@@ -80,6 +84,7 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
         await router.close()  # the bot's answers not yet in the transcript
         await backoffice.close()
         await rasa.close()
+        await readiness.close()
         if redis is not None:
             await redis.aclose()
 

@@ -16,12 +16,16 @@
   across processes the load balancer routes a sender consistently (sticky routing by a hash
   of the sender: WeChat openid / call id / web id), so a sender's turns always reach
   the same process.
-- Nothing is lost: when Rasa fails the message stays in the transcript and the conversation is
-  queued for an agent; when the back office is unavailable (its database, or the network to
-  it) the message goes to a spool file under var/ (fsync'd) and is queued for an agent as
-  soon as the back office answers again. At start-up (`recover`) the messages a killed
-  process stored but did not answer are answered through the bot and delivered by their
-  channel, or queued for an agent, in order per conversation.
+- A bot still starting (`channels.readiness`: Rasa or its action server never seen up since
+  this process started) is not a failure: the turn is tried again with growing pauses for at
+  most `start_wait` seconds, counted from the first message that found the bot starting, then
+  the user hears STARTING and the conversation stays with the bot.
+- Nothing is lost: when a bot that was up fails, the message stays in the transcript and the
+  conversation is queued for an agent; when the back office is unavailable (its database,
+  or the network to it) the message goes to a spool file under var/ (fsync'd) and is queued
+  for an agent as soon as the back office answers again. At start-up (`recover`) the
+  messages a killed process stored but did not answer are answered through the bot and
+  delivered by their channel, or queued for an agent, in order per conversation.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from channels.port import (
     for_transcript,
 )
 from channels.rasa import RasaClient, RasaUnavailable
+from channels.readiness import BotReadiness
 from xiaobao.logs import mask_text
 
 log = logging.getLogger("xiaobao.channels.router")
@@ -58,6 +63,11 @@ BOT_DOWN = "抱歉，小保暂时无法回答。您的留言已记录，人工�
 STORE_DOWN = "抱歉，系统繁忙。您的留言已记录，人工客服会尽快联系您。"
 REFUSED = "抱歉，这条消息无法处理，请换个说法再试。"
 QUEUED = "您的消息已转给人工客服，请稍候。"
+STARTING = "小保正在启动，请稍后再发一次消息。"
+# a caller cannot "send again": they say it again on the line
+STARTING_BY_CHANNEL = {"ivr": "小保正在启动，请稍等片刻再说一遍。"}
+START_WAIT = 6.0  # seconds a message waits for a starting bot (XIAOBAO_BOT_START_RETRY_SECONDS)
+FIRST_PAUSE, LONGEST_PAUSE = 0.25, 2.0  # the pauses between tries while it starts
 HANDBACK = "/agent_handback"
 RECOVERY_AT_ONCE = 8  # senders answered at once after a restart: Rasa is not flooded
 
@@ -253,6 +263,10 @@ class LineWriter:
             await asyncio.shield(self.task)
 
 
+class BotStarting(Exception):
+    """The bot has not come up yet and the start-up wait is over."""
+
+
 class Router:
     """Routes messages between the channels, Rasa and the agents' queue. `instance` names
     this platform process to the messages it stores and has to answer: the same name after a
@@ -260,9 +274,14 @@ class Router:
     process left unanswered."""
 
     def __init__(self, backoffice: Backoffice, rasa: RasaClient, spool: Path,
-                 instance: str | None = None) -> None:
+                 instance: str | None = None, readiness: BotReadiness | None = None,
+                 start_wait: float = START_WAIT) -> None:
         self.backoffice = backoffice
         self.rasa = rasa
+        # without it every failed turn is a failure of a bot that was up
+        self.readiness = readiness
+        self.start_wait = start_wait
+        self.starting_until: float | None = None  # the end of the current start-up wait
         self.spool = spool
         self.instance = (instance or f"{socket.gethostname()}:{os.getpid()}")[:100]
         self.locks = TurnOrder()
@@ -365,7 +384,9 @@ class Router:
         """`answering`: the id of the user's message the turn answers (marked answered with
         the bot's lines, or queued when the bot fails)."""
         try:
-            answer = await self.rasa.turn(sender, text, metadata)
+            answer = await self._bot_turn(sender, text, metadata)
+        except BotStarting:
+            return self._bot_starting(sender, conversation_id, answering)
         except RasaUnavailable as exc:
             log.warning("bot turn failed for %s: %s", mask_text(sender), exc)
             return await self._bot_failed(conversation_id, str(exc), answering)
@@ -380,6 +401,42 @@ class Router:
             log.exception("the back office did not keep the bot's answer")
             return Reply(visible(answer), conversation_id=conversation_id)
         return Reply(visible(answer), state=turn.state, conversation_id=conversation_id)
+
+    async def _bot_turn(self, sender: str, text: str, metadata: dict[str, Any]
+                        ) -> list[Message]:
+        """A turn; while the bot is starting, tried again with growing pauses until the
+        start-up wait is over (BotStarting). A bot not answering whose parts were all up
+        once, or answer now, is a failure (RasaUnavailable)."""
+        pause = FIRST_PAUSE
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                answer = await self.rasa.turn(sender, text, metadata)
+            except RasaUnavailable:
+                if self.readiness is None or not await self.readiness.starting():
+                    raise
+                if self.starting_until is None:
+                    self.starting_until = loop.time() + self.start_wait
+                left = self.starting_until - loop.time()
+                if left <= 0:
+                    raise BotStarting from None
+                await asyncio.sleep(min(pause, left))
+                pause = min(pause * 2, LONGEST_PAUSE)
+                continue
+            self.starting_until = None
+            if self.readiness is not None:
+                self.readiness.answered()
+            return answer
+
+    def _bot_starting(self, sender: str, conversation_id: int,
+                      answering: int | None) -> Reply:
+        """The user hears that the bot is starting; the conversation stays with it and the
+        notice is the message's answer in the transcript (nothing to recover later)."""
+        channel = sender.partition(":")[0]
+        notice = [{"text": STARTING_BY_CHANNEL.get(channel, STARTING)}]
+        log.warning("the bot is still starting: %s told to send again", mask_text(sender))
+        self.lines.add(sender, conversation_id, notice, answering)
+        return Reply(notice, conversation_id=conversation_id)
 
     async def _settle(self, message_id: int | None, state: str) -> None:
         if message_id is not None:

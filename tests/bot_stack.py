@@ -146,11 +146,15 @@ class BotStack:
         return Database(self.database_url)
 
 
-def stack_env(tmp: Path, api_port: int, rasa_port: int, wechat_api: str) -> dict[str, str]:
+def stack_env(tmp: Path, api_port: int, rasa_port: int, wechat_api: str,
+              action_port: int) -> dict[str, str]:
     return {**os.environ, "XIAOBAO_DATABASE_URL": f"sqlite:///{tmp / 'xiaobao.db'}",
             "XIAOBAO_VAR_DIR": str(tmp), "XIAOBAO_API_TOKEN": TOKEN,
             "XIAOBAO_LOG_LEVEL": "WARNING",
             "XIAOBAO_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+            # /healthz probes this Rasa (its HTTP API behind RASA_TOKEN) and action server
+            "XIAOBAO_RASA_TOKEN": RASA_TOKEN,
+            "XIAOBAO_ACTIONS_URL": f"http://127.0.0.1:{action_port}",
             "XIAOBAO_WECHAT_TOKEN": WECHAT_TOKEN, "XIAOBAO_WECHAT_APPID": APPID,
             "XIAOBAO_WECHAT_SECRET": "test-secret", "XIAOBAO_WECHAT_API_BASE": wechat_api,
             "XIAOBAO_WECHAT_AES_KEY": "", "XIAOBAO_IVR_SECRET": IVR_SECRET,
@@ -169,7 +173,7 @@ def bot_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotStack]:
     wechat = ThreadedStandIn()
     wechat.start()
     api_port, rasa_port, action_port = free_port(), free_port(), free_port()
-    env = stack_env(tmp, api_port, rasa_port, wechat.base)
+    env = stack_env(tmp, api_port, rasa_port, wechat.base, action_port)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         seeded = subprocess.run([str(XIAOBAO), "demo", "seed", "--members", "40", "--seed", "4"],
@@ -182,11 +186,12 @@ def bot_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotStack]:
                                rasa_token=RASA_TOKEN)
         stack = BotStack(f"http://127.0.0.1:{rasa_port}", platform_url,
                          env["XIAOBAO_DATABASE_URL"], seed, wechat.api, procs)
-        assert bot.wait_ready(f"{platform_url}/healthz", 120, procs), "platform did not start"
         assert bot.wait_ready(f"http://127.0.0.1:{action_port}/health", 240, procs), \
             "action server did not start"
         assert bot.wait_ready(bot.with_token(f"{stack.rasa_url}/status", RASA_TOKEN), 400,
                               procs), "Rasa did not start"
+        # 200 only once the platform sees its database, Rasa's model and the action server
+        assert bot.wait_ready(f"{platform_url}/healthz", 120, procs), "platform did not start"
         yield stack
     finally:
         bot.stop(procs)

@@ -216,9 +216,13 @@ def _http_json(url: str, body: dict[str, Any] | None = None, timeout: float = 60
 
 
 def platform_answers(base: str) -> bool:
+    """Whether a platform serves at `base`: its /healthz answers, 200 or 503 (a bot still
+    starting is the platform's to say in the chat)."""
     try:
         with urllib.request.urlopen(base.rstrip("/") + "/healthz", timeout=2) as resp:
             return bool(resp.status == 200)
+    except urllib.error.HTTPError as exc:
+        return exc.code == 503
     except (urllib.error.URLError, OSError, ValueError):
         return False
 

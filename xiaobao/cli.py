@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -28,7 +28,8 @@ from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
 from xiaobao import bot, logs
 from xiaobao.config import Settings
-from xiaobao.platform import create_app
+from xiaobao.health import announce_when_ready
+from xiaobao.platform import HEALTH, create_app
 
 log = logging.getLogger("xiaobao")
 
@@ -128,23 +129,46 @@ def _prepare(settings: Settings, members: int) -> Database:
     return db
 
 
-def _serve(settings: Settings, db: Database, host: str, port: int,
-           scheduler: bool = True) -> None:
-    base = f"http://{host}:{port}"
+def _banner(settings: Settings, base: str) -> str:
     # a token the operator set is theirs and stays out of the output; a generated one is the
     # demo's, printed so that it can be used (CONTRACTS.md)
     token = (f"{settings.api_token[:4]}…（XIAOBAO_API_TOKEN）"
              if os.environ.get("XIAOBAO_API_TOKEN") else
              f"{settings.api_token}  (Authorization: Bearer …；仅限本机演示)")
-    print(f"小保平台已启动：\n  API      {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)\n"
-          f"  健康检查 {base}/healthz\n  指标     {base}/metrics\n  API 令牌 {token}",
-          flush=True)
+    return (f"小保平台已启动：\n  API      {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)\n"
+            f"  健康检查 {base}/healthz\n  指标     {base}/metrics\n  API 令牌 {token}")
+
+
+def _serve(settings: Settings, db: Database, host: str, port: int,
+           scheduler: bool = True, procs: dict[str, subprocess.Popen[bytes]] | None = None
+           ) -> None:
+    """The platform; "小保平台已启动" is printed once the bot answers (xiaobao.health)."""
+    base = f"http://{host}:{port}"
+    print(f"平台进程启动中（{base}）；小保就绪后再打印地址与令牌", flush=True)
     if not settings.instance:  # one process per host and port: a restart takes its place
         settings = dataclasses.replace(settings, instance=f"{socket.gethostname()}:{port}")
     app = create_app(settings, db, scheduler=scheduler)
     app.on_startup.append(_freeze_heap)  # last: after the app's own start-up
+    app.cleanup_ctx.append(_announce(_banner(settings, base), settings.bot_start_timeout,
+                                     procs))
     web.run_app(app, host=host, port=port, print=None, access_log_format='%a "%r" %s %b %Tfs',
                 loop=_event_loop())
+
+
+def _announce(banner: str, timeout: float, procs: dict[str, subprocess.Popen[bytes]] | None
+              ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Watches the bot come up in the background while the platform serves."""
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(announce_when_ready(app[HEALTH], banner, timeout, say,
+                                                       procs))
+        yield
+        task.cancel()
+
+    return context
 
 
 def _event_loop() -> asyncio.AbstractEventLoop | None:
@@ -177,7 +201,9 @@ def up_settings(settings: Settings, args: argparse.Namespace) -> Settings:
     if args.no_bot:
         return settings
     host = bot.reachable(settings.rasa_host)
-    return dataclasses.replace(settings, rasa_url=f"http://{host}:{args.rasa_port}")
+    actions = bot.reachable(settings.actions_host)
+    return dataclasses.replace(settings, rasa_url=f"http://{host}:{args.rasa_port}",
+                               actions_url=f"http://{actions}:{args.action_port}")
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
@@ -198,7 +224,8 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     # processes are stopped in `finally`
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        _serve(settings, db, args.host, args.port, not args.no_scheduler)
+        _serve(settings, db, args.host, args.port, not args.no_scheduler,
+               dict(zip(("动作服务器", "Rasa 服务器"), procs, strict=False)))
     finally:
         bot.stop(procs)
     return 0

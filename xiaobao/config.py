@@ -52,6 +52,15 @@ class Settings:
     #: XIAOBAO_ACTIONS_HOST).
     rasa_host: str = "127.0.0.1"
     actions_host: str = "127.0.0.1"
+    #: The action server the platform probes for /healthz and start-up (XIAOBAO_ACTIONS_URL,
+    #: default http://127.0.0.1:5055; empty: not probed).
+    actions_url: str = ""
+    #: How long a user's message waits for a bot still starting before it is told to send it
+    #: again (XIAOBAO_BOT_START_RETRY_SECONDS).
+    bot_start_wait: float = 6.0
+    #: How long `xiaobao up` / `serve` wait for the bot before saying it did not come up
+    #: (XIAOBAO_BOT_START_TIMEOUT).
+    bot_start_timeout: float = 300.0
     #: How long a link to a policy's document opens (XIAOBAO_DOCUMENT_LINK_DAYS).
     document_link_lifetime: timedelta = timedelta(days=30)
     #: Reverse proxies whose X-Forwarded-Proto/-For are believed (XIAOBAO_TRUSTED_PROXIES:
@@ -91,6 +100,9 @@ class Settings:
             rasa_token=os.environ.get("XIAOBAO_RASA_TOKEN") or _generated_secret("rasa-token"),
             rasa_host=os.environ.get("XIAOBAO_RASA_HOST") or "127.0.0.1",
             actions_host=os.environ.get("XIAOBAO_ACTIONS_HOST") or "127.0.0.1",
+            actions_url=os.environ.get("XIAOBAO_ACTIONS_URL", "http://127.0.0.1:5055").strip(),
+            bot_start_wait=_seconds("XIAOBAO_BOT_START_RETRY_SECONDS", 6, 120),
+            bot_start_timeout=_seconds("XIAOBAO_BOT_START_TIMEOUT", 300, 3600),
             trusted_proxies=_networks("XIAOBAO_TRUSTED_PROXIES"),
         )
 
@@ -102,6 +114,19 @@ def _minutes(name: str, default: int) -> timedelta:
     if not raw.isdigit() or not 1 <= int(raw) <= 60 * 24 * 30:
         raise SystemExit(f"{name} must be a whole number of minutes from 1 to 43200")
     return timedelta(minutes=int(raw))
+
+
+def _seconds(name: str, default: float, most: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= most:  # also refuses nan and inf
+        raise SystemExit(f"{name} must be a number of seconds from 0 to {most:g}")
+    return value
 
 
 def _days(name: str, default: int) -> timedelta:

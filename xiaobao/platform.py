@@ -28,13 +28,14 @@ from backoffice.domain.errors import NotFound
 from backoffice.notifications.config import token_cache
 from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import document_link_revision, get_policy
-from backoffice.services.running import in_thread, run_use_case
+from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.views.document import render_policy_document
-from channels.app import mount_channels
+from channels.app import READINESS, mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
 from xiaobao.config import Settings
+from xiaobao.health import Health
 from xiaobao.logs import hide_signed_queries
 from xiaobao.proxies import TrustedProxies, parse_networks
 
@@ -42,6 +43,7 @@ DB = web.AppKey("db", Database)
 REGISTRY = web.AppKey("registry", CollectorRegistry)
 TOKEN = web.AppKey("api_token", str)
 SCHEDULER = web.AppKey("scheduler", PlatformScheduler)
+HEALTH = web.AppKey("health", Health)
 
 
 def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
@@ -77,9 +79,11 @@ def _metrics_middleware(registry: CollectorRegistry) -> web.Middleware:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    if await in_thread(request.app[DB].ping):
-        return web.json_response({"status": "ok"})
-    return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+    """200 when every part is ready (database, Rasa with its model, action server), else 503
+    naming the parts that are not; each part's state either way (xiaobao.health)."""
+    ready, body = await request.app[HEALTH].report()
+    return web.json_response(body, status=200 if ready else 503,
+                             dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -157,6 +161,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
                      document_link_lifetime=settings.document_link_lifetime)
     router = mount_channels(app, settings, backoffice_port(settings, db, api),
                             token_cache(settings.notify, db), registry)
+    app[HEALTH] = Health(db, app[READINESS])
     hooks = AgentHooks(router)  # agents' messages and hand-backs reach the channels
     api[HOOKS_KEY] = hooks
     app.add_subapp("/api/v1", api)

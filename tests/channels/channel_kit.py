@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -74,13 +75,18 @@ def _train() -> Path:
 
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
-    """Until `url` answers; a process that stops first is an error."""
+    """Until `url` answers (a platform whose bot is not up answers /healthz with 503: it
+    serves); a process that stops first is an error."""
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
+        except urllib.error.HTTPError as exc:
+            if exc.code == 503:
+                return
+            time.sleep(0.5)
         except OSError:
             time.sleep(0.5)
 
@@ -250,12 +256,13 @@ class Platform:
 
 
 async def start_platform(tmp_path: Path, db: Database, rasa: str, env: dict[str, str],
-                         monkeypatch: pytest.MonkeyPatch) -> Platform:
+                         monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Platform:
+    """`settings`: more fields of Settings (the bot's action server, its start-up wait…)."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    settings = Settings(database_url=db.url, api_token=TOKEN, rasa_url=rasa, log_level="INFO",
-                        var_dir=tmp_path / "var", notify=NotifyConfig.from_env())
-    app = create_app(settings, db)
+    config = Settings(database_url=db.url, api_token=TOKEN, rasa_url=rasa, log_level="INFO",
+                      var_dir=tmp_path / "var", notify=NotifyConfig.from_env(), **settings)
+    app = create_app(config, db)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return Platform(server, db, app)

@@ -28,7 +28,7 @@ from wechat_client import WeChatPusher, message_xml, reply_text, sign, text_xml
 from backoffice.services import conversations as conv
 from backoffice.store.db import Database
 from backoffice.store.models import Conversation, Notification
-from channels.router import BOT_DOWN
+from channels.router import STARTING
 from channels.wechat import WeChatConfig, WeChatProtocol
 
 # Tencent's published WXBizMsgCrypt sample (safe mode)
@@ -227,15 +227,18 @@ async def test_handoff_to_an_agent_and_back(start: Start, wechat_api: WeChatApiS
     assert roles.index(("agent", "您好，我是客服小李。")) < roles.index(("user", "我要报案"))
 
 
-async def test_a_rasa_outage_loses_nothing(start: Start) -> None:
-    platform = await start(rasa=f"http://127.0.0.1:{free_port()}")
+async def test_a_bot_never_up_loses_nothing_and_queues_nothing(start: Start) -> None:
+    """Nothing ever listened where Rasa should be: the bot is starting, not failed (a bot
+    that was up and fails is queued for agents: tests/channels/test_readiness.py)."""
+    platform = await start(rasa=f"http://127.0.0.1:{free_port()}", passive_wait=60)
     pusher, user = WeChatPusher(platform.url("/wechat")), openid()
     status, reply = await pusher.push(text_xml(user, "我要报案，老人摔伤了"))
-    assert status == 200 and reply_text(reply) == BOT_DOWN
-    body = transcript(platform.db, user)
-    assert body["state"] == "queued" and body["handoff_reason"] == "bot_unavailable"
-    assert body["messages"][0]["text"] == "我要报案，老人摔伤了"
-    assert "我要报案" in body["handoff_summary"]["text"]
+    assert status == 200 and reply_text(reply) == STARTING
+    body = await eventually(lambda: (b := transcript(platform.db, user))["messages"][1:] and b,
+                            "the notice in the transcript")
+    assert body["state"] == "bot" and body["handoff_reason"] is None
+    assert [(m["role"], m["text"]) for m in body["messages"]] == [
+        ("user", "我要报案，老人摔伤了"), ("bot", STARTING)]
 
 
 # ---- message types -----------------------------------------------------------------------------

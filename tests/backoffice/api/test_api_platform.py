@@ -93,21 +93,16 @@ async def test_a_json_body_beyond_the_limit_is_413_naming_the_body(
         assert (await resp.json())["error"]["field"] == "body"
 
 
-async def test_healthz(sqlite_client: TestClient) -> None:
-    resp = await sqlite_client.get("/healthz")
-    assert resp.status == 200
-    assert await resp.json() == {"status": "ok"}
-
-
-async def test_healthz_needs_no_token_and_reports_a_dead_database(
+async def test_healthz_needs_no_token_and_names_the_bot_not_up(
         sqlite_client: TestClient) -> None:
-    from xiaobao.platform import DB
-
-    db = sqlite_client.app[DB]
-    db.ping = lambda: False  # type: ignore[method-assign]
+    """Nothing listens where these tests point the bot: the database is up, the platform
+    cannot serve a channel message (tests/channels/test_readiness.py has every state)."""
     resp = await sqlite_client.get("/healthz")
     assert resp.status == 503
-    assert (await resp.json())["status"] != "ok"
+    body = await resp.json()
+    assert body["status"] == "unavailable" and body["not_ready"] == ["bot"]
+    assert body["parts"]["database"] == {"state": "up"}
+    assert body["parts"]["bot"] == {"state": "starting", "detail": "refused"}
 
 
 async def test_metrics_count_requests_by_route_template(api: Api, client: TestClient) -> None:
@@ -257,4 +252,4 @@ async def test_a_compressed_body_is_refused_before_it_is_read(
         assert resp.status == 415, await resp.text()
         assert (await resp.json())["error"]["field"] == "Content-Encoding"
     resp = await sqlite_client.get("/healthz")
-    assert resp.status == 200
+    assert (await resp.json())["parts"]["database"] == {"state": "up"}

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -95,6 +96,8 @@ def serve(tmp: Path, url: str) -> Iterator[str]:
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=2):
                     break
+            except urllib.error.HTTPError:  # 503: serving, the bot not up (none here)
+                break
             except OSError:
                 time.sleep(0.1)
         yield base

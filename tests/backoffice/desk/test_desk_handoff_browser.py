@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -129,6 +130,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory, rasa: str,
             try:
                 with urllib.request.urlopen(base + "/healthz", timeout=2):
                     break
+            except urllib.error.HTTPError:  # 503: serving, the bot not up (none here)
+                break
             except OSError:
                 time.sleep(0.2)
         yield {"base": base, "log": tmp / "serve.log"}
