@@ -867,7 +867,7 @@ def test_withdraw_and_reopen(
     assert (view["status"], view["approved"], view["track"]) == ("under_review", None, "manual")
     assert view["track_rule"] == "M4 重开案件须人工复核"
     assert view["allowed_actions"] == ["request_documents", "investigate", "adjudicate",
-                                       "reject", "withdraw", "advance_payment"]
+                                       "reject", "withdraw", "advance_payment", "change_type"]
     assert view["advance_paid"] == "60.00"  # what was paid stays paid
     view = act(db, fast, "adjudicate", "adj-1", facts={"discharge_date": "2026-03-04"})
     assert view["payable"] == "90.00"  # 3 days
