@@ -258,3 +258,17 @@ def test_the_phone_asks_for_the_last_six_as_callers_say_or_key_them() -> None:
     # a call with a mobile number: the short path; web, no number, a landline, or after a
     # mismatch: the usual identification
     assert out["slots"] == [only_last6, usual, usual, usual, usual]
+
+
+def test_the_type_question_with_the_back_office_down_offers_every_type() -> None:
+    out = run_bot_python(RUN_ACTION + """
+    slots = {"insured_id_number": "44051419560304031X", "requested_slot": "claim_type"}
+    t = tracker("没住院", "inform", slots)
+    print(json.dumps(asyncio.run(go(submit.ActionAskClaimType(), t)), ensure_ascii=False))
+    """.replace("\n    ", "\n"), XIAOBAO_API_URL=f"http://127.0.0.1:{closed_port()}",
+        XIAOBAO_API_TIMEOUT="2")
+    [asked] = out["messages"]
+    # the cover cannot be told: the user still chooses, and the report goes to a person later
+    assert [b["title"] for b in asked["buttons"]] == ["意外身故", "公共交通意外身故", "意外伤残",
+                                                      "住院津贴", "医疗费用"]
+    assert "住院" in asked["text"] and out["events"] == []
