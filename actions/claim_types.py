@@ -100,6 +100,14 @@ def changing_type(text: str, current: str | None = None) -> bool:
     return any(w in text for w in words) and not _said(text, words)
 
 
+# the order of the options: the common outcomes of an old person's fall first
+ASK_ORDER = ("hospital_allowance", "disability", "medical", "death", "transport_death")
+
+
+def options(covered: Iterable[str]) -> list[str]:
+    return [t for t in ASK_ORDER if t in set(covered)]
+
+
 def options_text(covered: Iterable[str]) -> str:
-    asked = [ASKED_AS[t] for t in ALL_TYPES if t in set(covered)]
+    asked = [ASKED_AS[t] for t in options(covered)]
     return "是" + "，还是".join(asked) + "？"

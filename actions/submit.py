@@ -64,7 +64,7 @@ class ActionAskClaimType(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         covered = await cover.covered_types(tracker, tracker.get_slot("insured_id_number"))
         buttons = [{"title": kinds.CLAIM_TYPE_NAMES[t], "payload": kinds.CLAIM_TYPE_NAMES[t]}
-                   for t in covered]
+                   for t in kinds.options(covered)]
         dispatcher.utter_message(text=f"请问出险人是哪种情况：{kinds.options_text(covered)}"
                                       "可以直接说，比如“住院了”或“伤残”。", buttons=buttons)
         return []

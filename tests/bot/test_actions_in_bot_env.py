@@ -269,6 +269,6 @@ def test_the_type_question_with_the_back_office_down_offers_every_type() -> None
         XIAOBAO_API_TIMEOUT="2")
     [asked] = out["messages"]
     # the cover cannot be told: the user still chooses, and the report goes to a person later
-    assert [b["title"] for b in asked["buttons"]] == ["意外身故", "公共交通意外身故", "意外伤残",
-                                                      "住院津贴", "医疗费用"]
+    assert [b["title"] for b in asked["buttons"]] == ["住院津贴", "意外伤残", "医疗费用",
+                                                      "意外身故", "公共交通意外身故"]
     assert "住院" in asked["text"] and out["events"] == []

@@ -109,5 +109,6 @@ def test_a_type_said_to_be_wrong(said: str, current: str | None, expected: bool)
 
 def test_the_question_offers_the_covered_types_only() -> None:
     asked = kinds.options_text(ELDER)
+    assert asked.startswith("是住院了，还是落下伤残，还是")
     assert "住院" in asked and "伤残" in asked and "去世" in asked and "门诊" not in asked
     assert "门诊" in kinds.options_text(GUARD) and "公共交通" not in kinds.options_text(GUARD)
