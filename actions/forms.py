@@ -23,6 +23,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions import claim_types as kinds
+from actions import cover
 from actions.backoffice import ApiError, BackofficeDown
 from actions.common import (
     PHONE_RE,
@@ -415,6 +417,41 @@ class ValidateIncidentForm(AnswersOnly):
                 value = answer
         return {"hospital": value} if value else {}
 
+    async def extract_claim_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> Slots:
+        """The answer to the type question; a change at the read-back ("改成身故", "类型不对":
+        asked again); else, once the incident is told, the type its words decide."""
+        text = text_of(tracker)
+        if requested(tracker, "claim_type"):
+            answer = free_answer(tracker, "claim_type")
+            return {"claim_type": kinds.named(answer) or ""} if answer else {}
+        if tracker.get_slot("claim_type"):
+            if not requested(tracker, "incident_confirmed") or text.startswith("/"):
+                return {}
+            said = kinds.named(text) if correcting(text) or "类型" in text else None
+            if said:
+                return {"claim_type": said}
+            changed = kinds.changing_type(text, tracker.get_slot("claim_type"))
+            return {"claim_type": ""} if changed else {}
+        g = tracker.get_slot
+        if not (g("description") and g("injury") and g("hospital")):
+            return {}
+        words = f"{g('description')}；{g('injury')}；{g('hospital')}"
+        covered = await cover.covered_types(tracker, g("insured_id_number"))
+        found = kinds.guess(words, covered, g("hospital"))
+        return {"claim_type": found} if found else {}
+
+    async def validate_claim_type(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: DomainDict) -> Slots:
+        if not value:  # "类型不对" or an answer naming no type: ask with the options
+            return {"claim_type": None, "incident_confirmed": None}
+        covered = await cover.covered_types(tracker, tracker.get_slot("insured_id_number"))
+        if value not in covered:
+            name = kinds.CLAIM_TYPE_NAMES.get(str(value), str(value))
+            dispatcher.utter_message(text=f"出险人的保障不包括“{name}”。")
+            return {"claim_type": None, "incident_confirmed": None}
+        return {"claim_type": str(value)}
+
     async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Slots:
         value = find_phone(tracker)
@@ -502,6 +539,7 @@ def incident_summary(tracker: Tracker) -> str:
             f"地点：{mask_text(g('incident_place') or '未填')}；经过："
             f"{mask_text(g('description') or '未填')}；"
             f"伤情：{mask_text(g('injury') or '未填')}；医院：{g('hospital') or '未填'}；"
+            f"理赔类型：{kinds.CLAIM_TYPE_NAMES.get(g('claim_type') or '', '未定')}；"
             f"联系电话：{mask_phone(g('contact_phone'))}")
 
 

@@ -9,7 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import product_answers
+from actions import claim_types as kinds
+from actions import cover, product_answers
 from actions.backoffice import ApiError, BackofficeDown
 from actions.common import (
     apologize_down,
@@ -24,13 +25,12 @@ from actions.common import (
 from actions.forms import CATEGORY_NAMES, incident_summary, is_masked
 
 INCIDENT_SLOTS = ("relation", "insured_id_number", "incident_date", "incident_place",
-                  "description", "injury", "hospital", "reporter_name", "contact_phone",
-                  "incident_confirmed")
+                  "description", "injury", "hospital", "claim_type", "reporter_name",
+                  "contact_phone", "incident_confirmed")
 COMPLAINT_SLOTS = ("complaint_category", "complaint_description", "complaint_outcome",
                    "complainant_name", "complainant_phone")
 VISIT_SLOTS = ("visit_name", "visit_phone", "visit_address")
 _OPEN_POLICY = ("in_force", "premium_due", "grace_period")
-_TRANSPORT = ("公交", "大巴", "客车", "火车", "地铁", "高铁", "轮船", "客船", "飞机", "出租车")
 
 
 class ActionStartIncident(Action):
@@ -69,16 +69,30 @@ class ActionAskIncidentConfirmed(Action):
         return []
 
 
+class ActionAskClaimType(Action):
+    """Asked when the words do not decide a covered type: the covered types as the options
+    (buttons where the channel shows them, and always in words for the phone)."""
+
+    def name(self) -> str:
+        return "action_ask_claim_type"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        covered = await cover.covered_types(tracker, tracker.get_slot("insured_id_number"))
+        buttons = [{"title": kinds.CLAIM_TYPE_NAMES[t], "payload": kinds.CLAIM_TYPE_NAMES[t]}
+                   for t in kinds.options(covered)]
+        dispatcher.utter_message(text=f"请问出险人是哪种情况：{kinds.options_text(covered)}"
+                                      "可以直接说，比如“住院了”或“伤残”。", buttons=buttons)
+        return []
+
+
 def claim_type(tracker: Tracker) -> str:
-    """The claim type from what was said (staff can still correct it at registration)."""
-    said = "".join(str(tracker.get_slot(s) or "") for s in ("description", "injury"))
-    if any(w in said for w in ("去世", "死亡", "身故", "过世", "走了", "没了")):
-        return "transport_death" if any(w in said for w in _TRANSPORT) else "death"
-    if any(w in said for w in ("伤残", "残疾", "瘫")):
-        return "disability"
-    if (tracker.get_slot("hospital") or "未就医") != "未就医":
-        return "hospital_allowance"
-    return "medical"
+    """The type the form settled; for an older conversation without it, what the words say."""
+    chosen = tracker.get_slot("claim_type")
+    if chosen in kinds.CLAIM_TYPE_NAMES:
+        return str(chosen)
+    said = "；".join(str(tracker.get_slot(s) or "") for s in ("description", "injury"))
+    return kinds.guess(said, kinds.ALL_TYPES, tracker.get_slot("hospital")) or "medical"
 
 
 def claim_body(tracker: Tracker, policy_no: str) -> dict[str, Any]:
@@ -103,15 +117,6 @@ def claim_body(tracker: Tracker, policy_no: str) -> dict[str, Any]:
     }
 
 
-async def policies_of_insured(tracker: Tracker, insured: str) -> list[dict[str, Any]]:
-    """The insured's policies: by ID number, or through the binding when only that is known."""
-    if not is_masked(insured):
-        return await client().policies_of(insured)
-    channel, user = channel_user(tracker)
-    bound = await client().binding(channel, user) or {}
-    return [await client().policy(no) for no in list(bound.get("policies") or [])[:5]]
-
-
 class ActionSubmitIncident(Action):
     """报案: POST /api/v1/claims, the report number read back, missing documents listed once."""
 
@@ -123,7 +128,7 @@ class ActionSubmitIncident(Action):
         reset = [SlotSet(s, None) for s in INCIDENT_SLOTS]
         insured = tracker.get_slot("insured_id_number")
         try:
-            policies = [p for p in await policies_of_insured(tracker, insured)
+            policies = [p for p in await cover.policies_of_insured(tracker, insured)
                         if p.get("status") in _OPEN_POLICY] if insured else []
             if not policies:
                 dispatcher.utter_message(text="没有查到出险人名下有效的保单，已为您转接人工客服核实，报案信息已转交，不用重复说明。")

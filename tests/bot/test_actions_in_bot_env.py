@@ -349,3 +349,15 @@ def test_a_handoff_mid_form_hands_the_answers_over_masked_then_forgets_them() ->
     cleared = {e["name"] for e in out["events"] if e["event"] == "slot" and e["value"] is None}
     assert {"insured_id_number", "contact_phone", "reporter_name", "requested_slot"} <= cleared
     assert {"event": "active_loop", "name": None, "timestamp": None} in out["events"]
+def test_the_type_question_with_the_back_office_down_offers_every_type() -> None:
+    out = run_bot_python(RUN_ACTION + """
+    slots = {"insured_id_number": "44051419560304031X", "requested_slot": "claim_type"}
+    t = tracker("没住院", "inform", slots)
+    print(json.dumps(asyncio.run(go(submit.ActionAskClaimType(), t)), ensure_ascii=False))
+    """.replace("\n    ", "\n"), XIAOBAO_API_URL=f"http://127.0.0.1:{closed_port()}",
+        XIAOBAO_API_TIMEOUT="2")
+    [asked] = out["messages"]
+    # the cover cannot be told: the user still chooses, and the report goes to a person later
+    assert [b["title"] for b in asked["buttons"]] == ["住院津贴", "意外伤残", "医疗费用",
+                                                      "意外身故", "公共交通意外身故"]
+    assert "住院" in asked["text"] and out["events"] == []

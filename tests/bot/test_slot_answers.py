@@ -131,6 +131,8 @@ def test_a_future_day_and_a_day_that_does_not_exist_are_asked_again(bot_stack: B
         "经过": ["下台阶踩空摔倒"],
         "伤得怎么样": ["脚踝扭伤"],
         "医院": ["没有"],
+        # a sprain, no hospital: no type the scheme pays is decided, so it is asked
+        "哪种情况": ["可能会落下残疾"],
         "手机号码": ["+86 138-1234-5678"],
     }, until="信息对吗")
     said = texts(replies)
@@ -147,6 +149,7 @@ def test_a_future_day_and_a_day_that_does_not_exist_are_asked_again(bot_stack: B
     assert claim.insured_party_id == party_id(bot_stack, insured)
     assert claim.incident_date == today - timedelta(days=3)
     assert claim.reporter_phone == "13812345678"
+    assert claim.claim_type == "disability"
 
 
 def test_identification_by_spoken_id_and_phone(bot_stack: BotStack) -> None:
