@@ -178,6 +178,15 @@ async def test_only_a_rejected_claim_with_visible_reasons(
     await staff_appeal(api, "R20269999999", expect=404)
     assert appeal_count(db, claim_no) == 0
 
+    no = (await staff_appeal(api, claim_no))["appeal_no"]
+    for action in (None, 42, "approve", ["uphold"], "x" * 5000, "UPHOLD"):
+        answer = await decide(api, no, action, expect=400, note="维持")  # type: ignore[arg-type]
+        assert answer["error"]["field"] == "action", action
+    assert (await decide(api, no, "uphold", expect=400, note="长" * 2001))["error"]["field"] \
+        == "note"
+    await decide(api, "FH2026999999", "uphold", expect=404, note="维持")
+    assert (await api.get(f"/appeals/{no}"))["status"] == "open"  # refusals change nothing
+
 
 async def test_another_customers_claim_is_not_theirs_to_appeal(
         api: Api, scheme: Scheme, db: Database) -> None:
