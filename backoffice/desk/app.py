@@ -470,7 +470,22 @@ async def appeals_page(request: web.Request) -> web.Response:
     user = auth.user_of(request)
     items = await run(appeals.search, db_of(request), {"limit": 300})
     return page(request, "appeals.html", items=items, may_decide=user.may("appeals.decide"),
-                working_days=appeals.working_days())
+                may_file=user.may("appeals.file"), working_days=appeals.working_days())
+
+
+async def appeal_file(request: web.Request) -> web.StreamResponse:
+    """An appeal taken down at the counter or on the phone, for the customer, as the staff
+    member logged in."""
+    user = auth.user_of(request)
+    form = await request.post()
+    raw = {"claim_no": _form_text(form, "claim_no"), "reasons": _form_text(form, "reasons"),
+           "channel": _form_text(form, "channel") or "desk"}
+    try:
+        done = await run(appeals.file, db_of(request), raw,
+                         roles.Actor(user.username, user.role))
+    except DomainError as exc:
+        raise back("/desk/appeals", err=exc.message) from None
+    raise back("/desk/appeals", msg=f"复核申请 {done['appeal_no']} 已受理，{done['due_by']} 前答复")
 
 
 async def appeal_act(request: web.Request) -> web.StreamResponse:
@@ -795,6 +810,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/claims/{claim_no}/documents/{document_id}", claim_document, "claims.view"),
     ("GET", "/risk", risk_page, "claims.view"),
     ("GET", "/appeals", appeals_page, "appeals.view"),
+    ("POST", "/appeals", appeal_file, "appeals.file"),
     ("POST", "/appeals/{appeal_no}/act", appeal_act, "appeals.decide"),
     ("POST", "/risk/{claim_no}/act", risk_act, "claims.decide_risk"),
     ("GET", "/home-visits", home_visits_page, "home_visits.view"),

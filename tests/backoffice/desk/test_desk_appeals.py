@@ -56,3 +56,32 @@ async def test_the_queue_and_a_decision_by_another_supervisor(desk: Desk, world:
     agent = await desk("cs_agent")  # sees the queue, decides nothing
     text = await (await agent.get("/desk/appeals")).text()
     assert own in text and "/act" not in text
+
+
+async def file(client: TestClient, **form: str) -> str:
+    page = await client.get("/desk/appeals")
+    token = CSRF.search(await page.text())
+    assert token
+    resp = await client.post("/desk/appeals", data={"csrf_token": token.group(1), **form},
+                             allow_redirects=False)
+    assert resp.status == 302
+    return str(resp.headers["Location"])
+
+
+async def test_an_agent_files_an_appeal_for_the_customer(desk: Desk, world: World) -> None:
+    _, claim = claims.report(world.db, {
+        "policy_no": world.group_policy_no, "insured_id_number": world.members[1],
+        "claim_type": "death", "incident_date": "2026-05-20", "incident_place": "峡山",
+        "description": "在家摔倒", "channel": "wechat",
+        "reporter": {"name": "林小红", "relation": "child", "phone": "13811112222"}})
+    no = claim["claim_no"]
+    agent = await desk("cs_agent")
+    assert "err=" in await file(agent, claim_no=no, reasons="不服")  # not rejected yet
+    claims.transition(world.db, {"claim_no": no, "action": "reject", "reasons": ["猝死"]},
+                      "supervisor.qian")
+    assert "err=" in await file(agent, claim_no=no, reasons="   ")
+    assert "msg=" in await file(agent, claim_no=no, reasons="老人是摔倒的", channel="phone")
+    assert "err=" in await file(agent, claim_no=no, reasons="再交一次")  # one open per claim
+    [item] = appeals.search(world.db, {"claim_no": no})
+    assert item["filed_by"] == "agent.li" and item["channel"] == "phone"
+    assert item["reasons"] == "老人是摔倒的"

@@ -47,6 +47,7 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
         ("POST", f"/desk/risk/{k}/act", {"action": "clear_flag", "flag": "frequent",
                                          "note": "核实无误"}, "claims.decide_risk"),
         ("GET", "/desk/appeals", {}, "appeals.view"),
+        ("POST", "/desk/appeals", {"claim_no": k, "reasons": "不服拒赔"}, "appeals.file"),
         ("POST", "/desk/appeals/FH0/act", {"action": "uphold", "note": "维持"}, "appeals.decide"),
         ("GET", "/desk/home-visits", {}, "home_visits.view"),
         ("POST", "/desk/home-visits/V0/act", {"action": "contact"}, "home_visits.work"),
