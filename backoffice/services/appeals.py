@@ -168,9 +168,9 @@ def decide(db: Database, cmd: AppealDecision, actor: str) -> dict[str, Any]:
         domain = ap.Appeal(appeal.status, appeal.rejected_by)
         before = {"status": appeal.status}
         note = domain.decide(cmd.action, str(actor), cmd.note)
+        if claim.status != cl.REJECTED:  # reopened by other means meanwhile: nothing to decide
+            raise Conflict(f"案件 {claim.claim_no} 已不在拒赔状态", "appeal_no")
         if cmd.action == "reopen":
-            if claim.status != cl.REJECTED:
-                raise Conflict(f"案件 {claim.claim_no} 已不在拒赔状态", "appeal_no")
             step = claims_service.ClaimTransition.of(
                 {"claim_no": claim.claim_no, "action": "reopen",
                  "note": f"复核 {appeal.appeal_no} 改判重审" + (f"：{note}" if note else "")})
@@ -274,10 +274,4 @@ def search(db: Database, cmd: AppealQuery, actor: str = "") -> list[dict[str, An
             stmt = stmt.where(AppealRow.claim_no == cmd.claim_no)
         today = today_cn()
         return [summary(a, c, today) for a, c in s.execute(stmt.limit(cmd.limit)).all()]
-
-
-def for_claim(s: Session, claim_id: int) -> list[str]:
-    """The appeal numbers of a claim, for its views."""
-    return list(s.execute(select(AppealRow.appeal_no).where(AppealRow.claim_id == claim_id)
-                          .order_by(AppealRow.id)).scalars())
 
