@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
+from backoffice.domain import appeal as ap
 from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
@@ -997,6 +998,41 @@ class EndorsementRequestList(Answer):
     items: list[EndorsementRequestSummary]
 
 
+# ---- appeals of a rejection (复核申请) ---------------------------------------------------------
+
+class AppealClock(Answer):
+    due: Date
+    breached: bool
+    done_on: Date | None = None
+    text: str = Field(description="In Chinese.")
+    basis: str = absent()
+
+
+class Appeal(Answer):
+    appeal_no: str = Field(description="FH + year + 6 digits.")
+    claim_no: str
+    status: one_of(ap.STATUSES)  # type: ignore[valid-type]
+    status_name: str = absent()
+    channel: one_of(ap.CHANNELS) = absent()  # type: ignore[valid-type]
+    reasons: str = Field(description="The customer's reasons, as given.")
+    filed_by: str = absent()
+    filed_at: Timestamp = absent()
+    due_by: Date = Field(description="Answered within 10 working days by default "
+                                     "(XIAOBAO_APPEAL_WORKING_DAYS).")
+    clock: AppealClock
+    rejected_by: str | None = absent("Who took the rejection: not the one who decides.")
+    rejection_reasons: list[str] = absent()
+    claim_status: str | None = absent()
+    decided_on: Date | None = None
+    decided_by: str | None = None
+    note: str | None = None
+    allowed_actions: list[one_of(ap.ACTIONS)] = absent()  # type: ignore[valid-type]
+
+
+class AppealList(Answer):
+    items: list[Appeal]
+
+
 # ---- conversations (the agents' API) ------------------------------------------------------------
 
 class HandoffSummary(Answer):
@@ -1205,6 +1241,11 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/bindings/{channel}/{user}"): (200, Binding),
     ("DELETE", "/bindings/{channel}/{user}"): (200, Unbound),
     ("GET", "/bindings/{channel}/{user}/cases"): (200, CustomerCases),
+    ("POST", "/claims/{claim_no}/appeals"): (201, Appeal),
+    ("POST", "/channel/appeals"): (201, Appeal),
+    ("GET", "/appeals"): (200, AppealList),
+    ("GET", "/appeals/{appeal_no}"): (200, Appeal),
+    ("POST", "/appeals/{appeal_no}/decision"): (200, Appeal),
     ("POST", "/endorsement-requests"): (201, EndorsementRequestView),
     ("GET", "/endorsement-requests"): (200, EndorsementRequestList),
     ("GET", "/endorsement-requests/{request_no}"): (200, EndorsementRequestView),

@@ -22,6 +22,7 @@ from backoffice.api.openapi import document_of
 from backoffice.domain import staff as roles
 from backoffice.services import (
     agent_desk,
+    appeals,
     audit_log,
     bindings,
     claims,
@@ -207,6 +208,28 @@ OPERATIONS: tuple[Operation, ...] = (
         ep.claim_stats, a.ClaimStats, heavy=True),
     _op("GET", "/stats/claims/charts", "getClaimCharts", "Claims charts (HTML with inline SVG)",
         "stats", "supervisor.view", ep.claim_charts, media="text/html", heavy=True),
+    # ---- appeals of a rejection (复核申请): the customer's reasons, a clock, a supervisor decides
+    _op("POST", "/claims/{claim_no}/appeals", "fileAppeal",
+        "Appeal a rejection on the customer's behalf (复核申请)", "appeals", "appeals.file",
+        appeals.file, a.Appeal, status=201, errors=(NOT_FOUND, CONFLICT),
+        description="Only a rejected claim; `reasons` (the customer's, required) are shown to "
+        "the supervisor beside the rejection's. One open appeal per claim: another is a 409."),
+    _op("POST", "/channel/appeals", "channelFileAppeal",
+        "The identified customer appeals the rejection of their own claim", "channel",
+        "channel.port", appeals.file_for_customer, a.Appeal, status=201,
+        service_actor="customer", errors=(NOT_FOUND, CONFLICT),
+        description="The customer is the channel user's binding; a claim is theirs as its "
+        "insured or its reporter (the binding's phone). Another's claim is a 404."),
+    _op("GET", "/appeals", "findAppeals", "Appeals, oldest first (open by default)", "appeals",
+        "appeals.view", answer_as("items", appeals.search), a.AppealList),
+    _op("GET", "/appeals/{appeal_no}", "getAppeal", "One appeal", "appeals", "appeals.view",
+        appeals.get, a.Appeal, errors=(NOT_FOUND,)),
+    _op("POST", "/appeals/{appeal_no}/decision", "decideAppeal",
+        "A claims supervisor decides: uphold (with a note) or reopen the claim", "appeals",
+        "appeals.decide", appeals.decide, a.Appeal, authorize=appeals.authorize_decision,
+        errors=(NOT_FOUND, CONFLICT), description="Whoever took the rejection does not decide "
+        "its appeal (403). The customer is told the result; `reopen` runs the claim's reopen "
+        "step (back to under_review)."),
     # ---- complaints, home visits, satisfaction
     _op("POST", "/complaints", "intakeComplaint", "Take a complaint (投诉受理)", "complaints",
         "complaints.create", complaints.intake, a.Complaint, status=201, service_actor="customer",

@@ -29,6 +29,7 @@ from backoffice.domain.product import CLAIM_TYPE_NAMES
 from backoffice.domain.underwriting import OUTCOME_NAMES as UW_OUTCOME_NAMES
 from backoffice.services import (
     agent_desk,
+    appeals,
     claim_stats,
     claims,
     complaints,
@@ -462,6 +463,46 @@ async def home_visit_act(request: web.Request) -> web.StreamResponse:
     raise back("/desk/home-visits", msg="已保存")
 
 
+# ---- appeals of a rejection (复核申请) ------------------------------------------------------
+
+async def appeals_page(request: web.Request) -> web.Response:
+    """Open appeals, oldest first, each with the rejection's reasons beside the customer's."""
+    user = auth.user_of(request)
+    items = await run(appeals.search, db_of(request), {"limit": 300})
+    return page(request, "appeals.html", items=items, may_decide=user.may("appeals.decide"),
+                may_file=user.may("appeals.file"), working_days=appeals.working_days())
+
+
+async def appeal_file(request: web.Request) -> web.StreamResponse:
+    """An appeal taken down at the counter or on the phone, for the customer, as the staff
+    member logged in."""
+    user = auth.user_of(request)
+    form = await request.post()
+    raw = {"claim_no": _form_text(form, "claim_no"), "reasons": _form_text(form, "reasons"),
+           "channel": _form_text(form, "channel") or "desk"}
+    try:
+        done = await run(appeals.file, db_of(request), raw,
+                         roles.Actor(user.username, user.role))
+    except DomainError as exc:
+        raise back("/desk/appeals", err=exc.message) from None
+    raise back("/desk/appeals", msg=f"复核申请 {done['appeal_no']} 已受理，{done['due_by']} 前答复")
+
+
+async def appeal_act(request: web.Request) -> web.StreamResponse:
+    """uphold {note} · reopen {note?}, as the logged-in claims supervisor."""
+    user = auth.user_of(request)
+    no = request.match_info["appeal_no"]
+    form = await request.post()
+    raw = {"appeal_no": no, "action": _form_text(form, "action"),
+           "note": _form_text(form, "note")}
+    try:
+        done = await run(appeals.decide, db_of(request), raw,
+                         roles.Actor(user.username, user.role))
+    except DomainError as exc:
+        raise back("/desk/appeals", err=f"{no}：{exc.message}") from None
+    raise back("/desk/appeals", msg=f"{no} {done['status_name']}，已告知客户")
+
+
 # ---- endorsement requests and underwriting (underwriters) ----------------------------------
 
 RELATION_NAMES = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母",
@@ -768,6 +809,9 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", "/claims/{claim_no}/act", claim_act, "claims.work"),
     ("GET", "/claims/{claim_no}/documents/{document_id}", claim_document, "claims.view"),
     ("GET", "/risk", risk_page, "claims.view"),
+    ("GET", "/appeals", appeals_page, "appeals.view"),
+    ("POST", "/appeals", appeal_file, "appeals.file"),
+    ("POST", "/appeals/{appeal_no}/act", appeal_act, "appeals.decide"),
     ("POST", "/risk/{claim_no}/act", risk_act, "claims.decide_risk"),
     ("GET", "/home-visits", home_visits_page, "home_visits.view"),
     ("POST", "/home-visits/{visit_no}/act", home_visit_act, "home_visits.work"),

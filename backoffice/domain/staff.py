@@ -83,6 +83,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "policies.document": frozenset({UNDERWRITER, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR,
                                     COMPLAINT_HANDLER}),  # unmasked: only roles that see PII
     "claims.report": frozenset({CS_AGENT, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
+    # appeals of a rejection (复核申请): taken down for the customer, decided by a supervisor
+    "appeals.file": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
+    "appeals.view": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
+    "appeals.decide": frozenset({CLAIMS_SUPERVISOR}),
     "claims.lookup": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_ADJUSTER,
                                 CLAIMS_SUPERVISOR}),
     "complaints.act": frozenset({COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),

@@ -1227,6 +1227,11 @@ def _act_withdraw(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
     row.closed_on, row.next_progress_notice_on = today_cn(), None
 
 
+def reopen_step(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str) -> None:
+    """The reopen step inside another use case's transaction (an appeal's decision)."""
+    _act_reopen(s, row, cmd, actor, None)
+
+
 def _act_reopen(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                 role: str | None) -> None:
     claim = to_domain(row)

@@ -254,6 +254,31 @@ class EndorsementRequestRow(Base):
     endorsement_no: Mapped[str | None] = mapped_column(String(30))
 
 
+class AppealRow(Base):
+    """复核申请: a customer's appeal of a rejected claim, decided by a claims supervisor
+    (migration 0024). `open_claim_id` is the claim's id while the appeal is open and NULL once
+    decided: its unique constraint allows one open appeal per claim, on every engine."""
+
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_no: Mapped[str] = mapped_column(String(30), unique=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    claim_no: Mapped[str] = mapped_column(String(30))
+    open_claim_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    channel_user: Mapped[str | None] = mapped_column(String(80))  # openid: told there
+    reasons: Mapped[str] = mapped_column(Text)  # the customer's own words
+    filed_by: Mapped[str] = mapped_column(String(60))
+    filed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    filed_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    rejected_by: Mapped[str | None] = mapped_column(String(60))  # four eyes: not the decider
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+    note: Mapped[str | None] = mapped_column(Text)  # the decision's reasons, told the customer
+
+
 class RosterMember(Base):
     __tablename__ = "roster_members"
     __table_args__ = (UniqueConstraint("policy_id", "party_id"),)

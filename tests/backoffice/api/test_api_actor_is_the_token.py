@@ -29,7 +29,7 @@ from test_api_staff_access import (  # the fixtures too
 
 from backoffice.api.operations import OPERATIONS
 from backoffice.domain import staff as roles
-from backoffice.services import complaints, home_visits
+from backoffice.services import appeals, claims, complaints, home_visits
 from backoffice.store.db import Database
 from backoffice.store.models import AuditEntry
 
@@ -177,6 +177,26 @@ async def _document(api: Api, w: World) -> tuple[dict[str, str], Any]:
 @example("POST", "/claims/{claim_no}/transitions")
 async def _claim_step(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {"claim_no": w.claim_no}, {"action": "assign", "handler": "adjuster.chen"}
+
+
+def _rejected_claim(w: World) -> str:
+    """A claim another supervisor rejected: the demo supervisor may decide its appeal."""
+    _, made = claims.report(w.db, _report(w, len(EXAMPLES) + 1))
+    claims.transition(w.db, {"claim_no": made["claim_no"], "action": "reject",
+                             "reasons": ["不属于保险责任"]}, "supervisor.other")
+    return str(made["claim_no"])
+
+
+@example("POST", "/claims/{claim_no}/appeals")
+async def _appeal(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    return {"claim_no": _rejected_claim(w)}, {"reasons": "我母亲确实是摔伤住院，有病历为证"}
+
+
+@example("POST", "/appeals/{appeal_no}/decision")
+async def _appeal_decision(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    made = appeals.file(w.db, {"claim_no": _rejected_claim(w), "reasons": "有新的病历"},
+                        "agent.li")
+    return {"appeal_no": made["appeal_no"]}, {"action": "uphold", "note": "病历不改变结论"}
 
 
 @example("POST", "/adjudication/preview")

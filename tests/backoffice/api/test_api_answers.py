@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import test_api_appeals as appeal_kit
 from aiohttp.test_utils import TestClient
 from api_testkit import Api, application, id_number, issue_policy, person, roster_csv, template_of
 from pydantic import BaseModel, ValidationError
@@ -439,8 +440,29 @@ async def test_conversation_answers(checked: CheckedApi, db: Database) -> None:
     assert api.checked >= CONVERSATION_OPS, CONVERSATION_OPS - api.checked
 
 
+APPEAL_OPS = {
+    ("POST", "/channel/appeals"), ("POST", "/claims/{claim_no}/appeals"), ("GET", "/appeals"),
+    ("GET", "/appeals/{appeal_no}"), ("POST", "/appeals/{appeal_no}/decision"),
+}
+
+
+async def test_appeal_answers(checked: CheckedApi, scheme: Scheme, db: Database) -> None:
+    api = checked
+    first = await appeal_kit.rejected(api, scheme)
+    await appeal_kit.bind(api, db, scheme.members[0], "o-answers-appeal")
+    made = await appeal_kit.customer_appeal(api, first, "o-answers-appeal")
+    second = await appeal_kit.rejected(api, scheme, insured=scheme.members[1])
+    other = await appeal_kit.staff_appeal(api, second)
+    await api.get("/appeals", expect=200)
+    await api.get(f"/appeals/{made['appeal_no']}", expect=200)
+    await appeal_kit.decide(api, made["appeal_no"], "uphold", note="维持原决定")
+    await appeal_kit.decide(api, other["appeal_no"], "reopen")
+    await api.get("/appeals?status=reopened", expect=200)
+    assert api.checked >= APPEAL_OPS, APPEAL_OPS - api.checked
+
+
 def test_every_json_answer_is_met_by_a_walk() -> None:
-    walked = POLICY_OPS | GROUP_OPS | CLAIM_OPS | DESK_OPS | CONVERSATION_OPS
+    walked = POLICY_OPS | GROUP_OPS | CLAIM_OPS | DESK_OPS | CONVERSATION_OPS | APPEAL_OPS
     assert walked <= set(ANSWERS)
     assert JSON_ANSWERS - walked == set()
 

@@ -47,7 +47,7 @@ class World:
             policy_no=self.group_no if group else self.policy_no,
             id_number=self.insured_id, code="PA-GUARD",
             complaint_no=self.complaint_no, visit_no=self.visit_no,
-            request_no=self.request_no,
+            request_no=self.request_no, appeal_no="FH2026000001",
             channel="wechat", user="o-hostile",
         )
 
@@ -548,6 +548,8 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
             (None, {"action": "reject", "actor": "u1", "reason": "未签字", "note": "电话核实"}),
             (None, {"action": "approve", "actor": "u1", "details": {"beneficiaries": [ben]}}),
         ],
+        # the service token decides no appeal (403); a supervisor's bodies: test_api_appeals.py
+        ("POST", "/appeals/{appeal_no}/decision"): [(None, {"action": "uphold", "note": "维持"})],
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
         ("POST", "/notifications/dead/requeue"): [(None, {"ids": [1, 2], "actor": "ops-1"})],
