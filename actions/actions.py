@@ -48,12 +48,13 @@ def identify_first(dispatcher: CollectingDispatcher, pending: str) -> list[Event
             SlotSet("identity_proof", None), FollowupAction("identify_form")]
 
 
-async def answer_public_part(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+async def answer_public_part(dispatcher: CollectingDispatcher, tracker: Tracker,
+                             asked: bool = False) -> None:
     """A public question asked beside a personal one ("住院津贴一天多少钱，我的理赔到哪了"):
     its answer needs nobody's identity, so it comes first; if the product cannot be read, the
     personal answer goes on alone."""
     text = text_of(tracker)
-    if not product_answers.asks_public(text):
+    if not (asked or product_answers.asks_public(text)):  # `asked`: the caller knows it is
         return
     try:
         product = await client().product(public_product_code())
@@ -312,6 +313,8 @@ class ActionServiceOutlet(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if product_answers.asks_how_to_report(text_of(tracker)):  # 去哪里报案: how, then where
+            await answer_public_part(dispatcher, tracker, asked=True)
         town = entity(tracker, "location")
         try:
             outlets = await client().outlets(town) if town else []

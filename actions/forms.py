@@ -389,6 +389,10 @@ class ValidateIncidentForm(AnswersOnly):
 
     async def extract_incident_place(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Slots:
+        # a place named in another answer ("买菜时地上湿滑摔倒") does not replace the one given:
+        # a place is taken when asked for, or while none is known yet
+        if not requested(tracker, "incident_place") and tracker.get_slot("incident_place"):
+            return {}
         value = entity(tracker, "location") or free_answer(tracker, "incident_place")
         return {"incident_place": value} if value else {}
 
