@@ -12,8 +12,8 @@
    sample is then loaded into a real database and run through the real `gather` + `check`,
    which must give the same flags. Clean claims are those neither planted nor partners.
 2. Cost. With 1,000,000 claims in the table (bulk loaded: COPY on PostgreSQL), reports go
-   through the real `claims.report` service and the integrity step in it (lock the insured,
-   gather, check, persist the flags: `claims._check_integrity`) is timed; EXPLAIN shows the
+   through the real `claims.report` service and the integrity step in it (gather,
+   check, persist the flags: `claims._check_integrity`) is timed; EXPLAIN shows the
    index each of its queries uses.
 
     .venv/bin/python -m bench.integrity                 # 100,000 claims; 1,000,000 in table
@@ -754,7 +754,8 @@ def service_sample(db: Database, p: Portfolio, r: Recall, size: int, seed: int
 # ---- cost at registration ---------------------------------------------------------------------
 
 class StepTimer:
-    """Times `claims._check_integrity` (lock the insured, gather, check, persist the flags)
+    """Times `claims._check_integrity` (gather, check, persist the flags;
+    the insured is locked for a claim already registered, not at registration)
     inside the real report service."""
 
     def __init__(self) -> None:
@@ -1003,7 +1004,7 @@ def run(args: argparse.Namespace) -> int:
                     url = f"sqlite:///{Path(tmp) / 'integrity-cost.db'}"
                 cost_rows += cost_run(backend, url, big, args, log)
     if cost_rows:
-        print(f"\nIntegrity step at registration (lock the insured, gather, check, persist "
+        print(f"\nIntegrity step at registration (gather in one statement, check, persist "
               f"flags) inside claims.report; times in ms (target p99 ≤ {TARGET_P99_MS:.0f} ms)")
         print_table(["backend", "claims in table", "reports", "p50", "p95", "p99", "max",
                      "no flag p50 / p99", "flagged p50 / p99", "whole report p50 / p99",
