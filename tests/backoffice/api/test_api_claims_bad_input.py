@@ -46,6 +46,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::aiohttp.multipart.BadContentDis
 
 CLAIM_WRITE_ROUTES = {("POST", "/claims"), ("POST", "/claims/{claim_no}/documents"),
                       ("POST", "/claims/{claim_no}/transitions"),
+                      ("POST", "/claims/{claim_no}/appeals"),
                       ("POST", "/adjudication/preview")}
 CLAIM_READ_ROUTES = {"/claims", "/claims/{claim_no}", "/claims/{claim_no}/progress",
                      "/claims/{claim_no}/letters/{letter_no}", "/stats/claims",
@@ -393,7 +394,10 @@ def bases(w: Claims, s: Scheme) -> dict[tuple[str, str], list[tuple[str | None, 
             (review, {"action": "adjudicate", "actor": "理赔员",
                       "facts": {"death_date": "2026-04-01", "cause": "accident"}}),
             (review, {"action": "reject", "actor": "主管", "reasons": ["r"], "note": "n"}),
+            (review, {"action": "change_type", "actor": "理赔员", "claim_type": "disability",
+                      "note": "家属更正"}),
         ],
+        ("POST", "/claims/{claim_no}/appeals"): [(None, {"reasons": "我不同意拒赔的理由"})],
         ("POST", "/adjudication/preview"): [(None, {
             "product_code": "CN-ELDER-ACC", "claim_type": "hospital_allowance",
             "incident_date": "2026-03-01",
