@@ -556,17 +556,19 @@ def _documents_complete(s: Session, row: ClaimRow, actor: str) -> None:
     _try_fast_track(s, row)
 
 
+WHERE_TO_SEND = "可在公众号上传照片，或到就近服务网点提交。"
+
+
 def _notify_missing(s: Session, row: ClaimRow, missing: list[ClaimRequirement],
                     first: bool, new_claim: bool = False) -> None:
     names = "、".join(m.name for m in missing)
     text = (f"【小保】您的报案（报案号 {row.claim_no}）已受理。请一次性准备以下材料：{names}。"
-            "可在公众号上传照片，或到就近服务网点提交。")
+            + WHERE_TO_SEND)
     if not first:
         text = f"【小保】报案号 {row.claim_no} 还需补充：{names}。"
     from backoffice.services.notifications import notification_row, queue
 
-    notice = 1 if first else s.execute(select(func.count()).select_from(ClaimEvent).where(
-        ClaimEvent.claim_id == row.id, ClaimEvent.action == "request_documents")).scalar_one()
+    notice = 1 if first else _steps_taken(s, row, "request_documents")
     args = (f"claim:{row.claim_no}:missing:notice-{notice}", "sms", row.reporter_phone,
             "missing_documents", text, {"claim_no": row.claim_no})
     if new_claim:  # the claim was created in this transaction: its first notice is new
@@ -888,16 +890,20 @@ def _note(cmd: ClaimTransition) -> str | None:
 
 def _act_register(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
                   role: str | None) -> None:
-    policy = s.get(PolicyRow, row.policy_id)
-    assert policy is not None
-    party = s.get(Party, row.insured_party_id)
-    assert party is not None
-    _, insured, cover, _, _ = _policy_and_insured(s, policy.policy_no or "", party.id_number)
     product = load_product(s, row.product_code)
-    problems = _coverage_problems(s, policy, product, insured, cover, row.claim_type,
-                                  row.incident_date, row.reported_on)
+    problems = _registration_problems(s, row, product)
     to_domain(row).register(problems, actor)  # raises with the reasons when not coverable
     _register(s, row, product, actor)
+
+
+def _registration_problems(s: Session, row: ClaimRow, product: Product) -> list[str]:
+    """The coverage check of registration, run on the claim as it stands now."""
+    policy = s.get(PolicyRow, row.policy_id)
+    party = s.get(Party, row.insured_party_id)
+    assert policy is not None and party is not None
+    _, insured, cover, _, _ = _policy_and_insured(s, policy.policy_no or "", party.id_number)
+    return _coverage_problems(s, policy, product, insured, cover, row.claim_type,
+                              row.incident_date, row.reported_on)
 
 
 def _act_change_type(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
@@ -945,12 +951,7 @@ def _act_change_type(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str
 
 
 def _recheck_registration(s: Session, row: ClaimRow, product: Product) -> None:
-    policy = s.get(PolicyRow, row.policy_id)
-    party = s.get(Party, row.insured_party_id)
-    assert policy is not None and party is not None
-    _, insured, cover, _, _ = _policy_and_insured(s, policy.policy_no or "", party.id_number)
-    problems = _coverage_problems(s, policy, product, insured, cover, row.claim_type,
-                                  row.incident_date, row.reported_on)
+    problems = _registration_problems(s, row, product)
     row.track_rule = ("立案核查未通过，待人工处理：" + "；".join(problems)) if problems else \
         "更改理赔类型后立案核查通过，待立案"
 
@@ -979,13 +980,17 @@ def _notify_type_change(s: Session, row: ClaimRow, missing: list[ClaimRequiremen
     from backoffice.services.notifications import queue
 
     names = "、".join(m.name for m in missing)
-    events = s.execute(select(func.count()).select_from(ClaimEvent).where(
-        ClaimEvent.claim_id == row.id, ClaimEvent.action == "change_type")).scalar_one()
     kind = CLAIM_TYPE_NAMES[row.claim_type]
-    queue(s, f"claim:{row.claim_no}:type:{events}", "sms", row.reporter_phone,
-          "missing_documents",
+    queue(s, f"claim:{row.claim_no}:type:{_steps_taken(s, row, 'change_type')}", "sms",
+          row.reporter_phone, "missing_documents",
           f"【小保】报案号 {row.claim_no} 的理赔类型已更正为「{kind}」，请补充：{names}。"
-          "可在公众号上传照片，或到就近服务网点提交。", {"claim_no": row.claim_no})
+          + WHERE_TO_SEND, {"claim_no": row.claim_no})
+
+
+def _steps_taken(s: Session, row: ClaimRow, action: str) -> int:
+    """How many times the claim's timeline has this step: numbers each notice of a kind."""
+    return s.execute(select(func.count()).select_from(ClaimEvent).where(
+        ClaimEvent.claim_id == row.id, ClaimEvent.action == action)).scalar_one()
 
 
 def _act_decline_registration(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
