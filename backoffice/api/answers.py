@@ -594,7 +594,10 @@ class Claim(Answer):
     documents: list[ClaimDocument]
     deadlines: dict[str, ClaimDeadline] = Field(
         description="Clocks by name: review, special_case, decision, payment, "
-                    "rejection_letter, advance_payment.")
+                    "rejection_letter, advance_payment; from the report while open: "
+                    "progress_notice (the next notice), and while documents are awaited "
+                    "documents_reminder (the next reminder) and time_bar (the customer's "
+                    "2-year bar, never breached).")
     payable: Money | None
     approved: Money | None = None
     advance_paid: Money = absent()
@@ -635,6 +638,8 @@ class ClaimProgress(Answer):
     text: str = Field(description="The whole answer for the customer, in Chinese.")
     missing_documents: list[MissingDocument]
     next_step: str = Field(description="In Chinese.")
+    awaiting: str | None = Field(description="What the open claim waits for and from whom, "
+                                 "in Chinese; null once it is no longer open.")
     expected_by: Date | None
 
 

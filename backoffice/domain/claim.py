@@ -53,6 +53,27 @@ STAGE_NAMES = {
     WITHDRAWN: "已撤案",
 }
 
+
+
+def awaiting(status: str, missing: list[str], approval_role: str | None = None,
+             has_payee: bool = True) -> str | None:
+    """What an open claim waits for and from whom, in plain words for the customer's progress
+    notice; None once it is no longer open."""
+    if status == DOCUMENTS_PENDING or (missing and status in (REGISTERED, REPORTED)):
+        return "等您提交：" + "、".join(missing) if missing else "等您补充材料"
+    if status == APPROVED and not has_payee:
+        return "等您提供收款银行账户（户名须为受益人本人）"
+    return {
+        REPORTED: "等我们（理赔部）核对保单和承保信息",
+        REGISTERED: "等我们（理赔部）列出所需材料",
+        UNDER_REVIEW: "等理赔员审核您提交的材料",
+        INVESTIGATING: "等理赔调查人员核实事故情况，可能会联系您",
+        ADJUDICATED: "等理赔主管审批赔付金额",
+        PENDING_APPROVAL: f"等{ROLE_NAMES.get(approval_role or '', '上级')}审批赔付金额",
+        APPROVED: "等财务部门把赔款转入您的账户",
+    }.get(status)
+
+
 _BEFORE_DECISION = (REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING, ADJUDICATED,
                     PENDING_APPROVAL)
 _ALLOWED: dict[str, tuple[str, ...]] = {

@@ -56,6 +56,14 @@ LARGE_PAYOUT_WORKING_DAYS = 7
 SPECIAL_CASE_WORKING_DAYS = 30
 # Our own promise for policy services needing staff (rules.md names none): decide in 5 working days
 ENDORSEMENT_REQUEST_WORKING_DAYS = 5
+# Tender: the customer hears how the claim stands every 3 working days from the report; what is
+# still missing is asked for again 5 and 10 working days after it was first asked
+PROGRESS_NOTICE_WORKING_DAYS = 3
+DOCUMENTS_REMINDER_WORKING_DAYS = (5, 10)
+TIME_BAR_YEARS = 2  # Art. 26 (non-life): from knowing of the incident
+# clocks the customer is told by the scheduler's own notices (or that are the customer's):
+# no staff act stops them, so they raise no handler warning or escalation
+NOTICE_CLOCKS = ("progress_notice", "documents_reminder", "time_bar")
 HOME_VISIT_CONTACT = timedelta(hours=24)
 HOME_VISIT_VISIT = timedelta(hours=48)
 
@@ -143,6 +151,13 @@ class ClaimEvents:
     rejected_on: date | None = None
     letter_sent_on: date | None = None
     special_case: bool = False
+    # the clocks that run from the report (the tender's notices): set by the caller while the
+    # claim is open — the next progress notice's day, and the first day an outstanding document
+    # was asked for with the reminders sent since
+    incident_date: date | None = None
+    progress_notice_on: date | None = None
+    documents_asked_on: date | None = None
+    documents_reminders_sent: int = 0
 
     def __post_init__(self) -> None:
         _require_day(self.reported_on, "reported_on")
@@ -155,6 +170,9 @@ class ClaimEvents:
             "advance_paid_on",
             "rejected_on",
             "letter_sent_on",
+            "incident_date",
+            "progress_notice_on",
+            "documents_asked_on",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -461,6 +479,47 @@ def home_visit_deadlines(
     }
 
 
+def progress_notice_deadline(due: date, today: date) -> Deadline:
+    """The next progress notice: every 3 working days from the report while the claim is open.
+    `due` is kept by the scheduler (each notice sets the next); overdue = a notice missed."""
+    return _finish("progress_notice", due, today,
+                   f"报案起每{PROGRESS_NOTICE_WORKING_DAYS}个工作日告知理赔进度（服务承诺）", None)
+
+
+def documents_reminders(asked_on: date, calendar: WorkingCalendar = CN_CALENDAR
+                        ) -> tuple[date, ...]:
+    """The days the customer is reminded of documents asked for on `asked_on`."""
+    return tuple(calendar.add_working_days(asked_on, n) for n in DOCUMENTS_REMINDER_WORKING_DAYS)
+
+
+def documents_reminder_deadline(asked_on: date, sent: int, today: date,
+                                calendar: WorkingCalendar = CN_CALENDAR) -> Deadline:
+    """The next reminder of missing documents (5 and 10 working days after the ask). Once both
+    went out the clock shows the last one, met: what remains is the customer's time bar."""
+    days = documents_reminders(asked_on, calendar)
+    basis = (f"首次通知补充材料后第{DOCUMENTS_REMINDER_WORKING_DAYS[0]}、"
+             f"{DOCUMENTS_REMINDER_WORKING_DAYS[1]}个工作日提醒客户（服务承诺）")
+    if sent >= len(days):
+        return Deadline("documents_reminder", days[-1], False, False, basis, days[-1])
+    return _finish("documents_reminder", days[max(sent, 0)], today, basis, None)
+
+
+def time_bar(incident_date: date) -> date:
+    """The last day of the 2-year bar (Art. 26), counted from the incident as the customer
+    knew of it then; 29 February → 28 February."""
+    try:
+        return incident_date.replace(year=incident_date.year + TIME_BAR_YEARS)
+    except ValueError:
+        return incident_date.replace(year=incident_date.year + TIME_BAR_YEARS, day=28)
+
+
+def time_bar_deadline(incident_date: date, today: date) -> Deadline:
+    """The customer's clock, shown while documents are awaited: after it the insurer may
+    refuse for the bar (Art. 26). Not the insurer's breach: never marked breached."""
+    return Deadline("time_bar", time_bar(incident_date), False, False,
+                    f"保险金请求权自知道保险事故发生之日起{TIME_BAR_YEARS}年（保险法第26条）")
+
+
 # -- all the clocks of a claim -----------------------------------------------------------------
 
 
@@ -471,7 +530,9 @@ def claim_deadlines(
 
     A clock appears once the event that starts it has happened: `decision`, `advance_payment`
     and either `review` or (special cases) `special_case` from `documents_complete_on`;
-    `payment` from `agreed_on` (not for a zero payout); `rejection_letter` from `rejected_on`.
+    `payment` from `agreed_on` (not for a zero payout); `rejection_letter` from `rejected_on`;
+    from the report, while the claim is open: `progress_notice`, and while documents are
+    awaited `documents_reminder` and the customer's `time_bar`.
     Clocks that have been met stay in the result with `done_on` set and `breached` False.
     """
     _require_day(today, "today")
@@ -504,6 +565,13 @@ def claim_deadlines(
         out["rejection_letter"] = rejection_letter_deadline(
             events.rejected_on, today, sent_on=events.letter_sent_on
         )
+    if events.progress_notice_on is not None:
+        out["progress_notice"] = progress_notice_deadline(events.progress_notice_on, today)
+    if events.documents_asked_on is not None:
+        out["documents_reminder"] = documents_reminder_deadline(
+            events.documents_asked_on, events.documents_reminders_sent, today, calendar)
+        if events.incident_date is not None:
+            out["time_bar"] = time_bar_deadline(events.incident_date, today)
     if start is not None:
         out["advance_payment"] = advance_payment_deadline(
             start,

@@ -6,7 +6,8 @@
 | `policy_clock` | daily 00:30 | premium due → grace → lapse, expiry |
 | `auto_enrollment` | monthly, 1st, 01:00 | enroll residents who became eligible |
 | `job_runs_prune` | daily 03:15 | forget dispatch firings older than 7 days, expired state |
-| `progress_notices` | daily 09:00 | progress notice every 3 working days per open claim |
+| `progress_notices` | daily 09:00 | progress notice every 3 working days from the report |
+| `documents_reminders` | daily 09:00 | missing documents told again after 5 and 10 working days |
 | `deadline_checks` | daily 09:00 | warnings one working day ahead, escalations after a breach |
 | `follow_up_visits` | daily 09:00 | a follow-up task for every closed claim |
 | `premium_reminders` | daily 09:00 | reminders 7 days ahead and on the due day |
@@ -105,6 +106,10 @@ def _progress_notices(rt: Runtime, at: datetime) -> dict[str, Any]:
     return reminders.progress_notices(rt.db, business_day(at))
 
 
+def _documents_reminders(rt: Runtime, at: datetime) -> dict[str, Any]:
+    return reminders.documents_reminders(rt.db, business_day(at))
+
+
 def _deadline_checks(rt: Runtime, at: datetime) -> dict[str, Any]:
     return reminders.deadline_checks(rt.db, business_day(at))
 
@@ -163,6 +168,7 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
             misfire_grace=24 * 3600, lookback=timedelta(days=32)),
     JobSpec("job_runs_prune", {"hour": 3, "minute": 15}, _prune),
     JobSpec("progress_notices", NINE, _progress_notices),
+    JobSpec("documents_reminders", NINE, _documents_reminders),
     JobSpec("deadline_checks", NINE, _deadline_checks),
     JobSpec("follow_up_visits", NINE, _follow_up_visits),
     JobSpec("premium_reminders", NINE, _premium_reminders),

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -20,11 +20,12 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backoffice.clock import SHANGHAI
 from backoffice.domain import claim as cl
 from backoffice.domain import integrity
 from backoffice.domain.adjudication import Adjudication, adjudicate, parse_facts
 from backoffice.domain.calendar import CN_CALENDAR
-from backoffice.domain.clocks import ClaimEvents, claim_deadlines
+from backoffice.domain.clocks import PROGRESS_NOTICE_WORKING_DAYS, ClaimEvents, claim_deadlines
 from backoffice.domain.endorsement import RELATIONS
 from backoffice.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from backoffice.domain.fast_track import FAST, TrackFacts, decide_track
@@ -179,6 +180,9 @@ def _requirements(s: Session, row: ClaimRow) -> list[ClaimRequirement]:
                           .order_by(ClaimRequirement.id)).scalars())
 
 
+claim_requirements = _requirements  # for the scheduler's reminders
+
+
 def _missing(s: Session, row: ClaimRow) -> list[ClaimRequirement]:
     return [r for r in _requirements(s, row) if r.received_on is None]
 
@@ -323,7 +327,8 @@ def report(db: Database, cmd: ClaimReport, actor: str = "customer"
             if fresh is None or flags:  # a flag is on the timeline too: read it all back
                 return 201, claim_view(s, row)
             return 201, _assemble_view(row, cmd.policy_no, fresh.requirements,
-                                       fresh.events, [], [], (), [], flags)
+                                       fresh.events, [], [], (), [], flags,
+                                       documents_asked(s, row, fresh.requirements, []))
     except IntegrityError:
         if not key:
             raise
@@ -398,6 +403,7 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
         channel=d.channel, reported_on=today, facts=dict(d.facts), bank_account=payee,
         pending_bank_account=proposed, pending_bank_account_by=str(actor) if proposed else None,
         late_report=cl.is_late_report(d.incident_date, today),
+        next_progress_notice_on=CN_CALENDAR.add_working_days(today, PROGRESS_NOTICE_WORKING_DAYS),
         track_rule=("立案核查未通过，待人工处理：" + "；".join(problems)) if problems else None,
     )
     s.add(row)
@@ -552,11 +558,14 @@ def _documents_complete(s: Session, row: ClaimRow, actor: str) -> None:
     for pause in s.execute(select(ClaimPause).where(ClaimPause.claim_id == row.id,
                                                     ClaimPause.ended_on.is_(None))).scalars():
         pause.ended_on = today
-    row.next_progress_notice_on = CN_CALENDAR.add_working_days(today, 3)
+    if row.next_progress_notice_on is None:  # the cadence from the report goes on unbroken
+        row.next_progress_notice_on = CN_CALENDAR.add_working_days(
+            today, PROGRESS_NOTICE_WORKING_DAYS)
     _try_fast_track(s, row)
 
 
 WHERE_TO_SEND = "可在公众号上传照片，或到就近服务网点提交。"
+DOCUMENTS_REMINDER = "documents_reminder"  # the timeline's step for a reminder of documents
 
 
 def _notify_missing(s: Session, row: ClaimRow, missing: list[ClaimRequirement],
@@ -1328,8 +1337,15 @@ _ACTIONS = {
 
 # ---- views ------------------------------------------------------------------------------
 
-def _clock_events(row: ClaimRow, pauses: tuple[tuple[date, date | None], ...]) -> ClaimEvents:
+def _clock_events(row: ClaimRow, pauses: tuple[tuple[date, date | None], ...],
+                  asked: tuple[date | None, int] = (None, 0)) -> ClaimEvents:
+    """The claim's dates for its clocks; `asked`: the first day an outstanding document was
+    asked for, and the reminders sent since (`_documents_asked`)."""
+    running = row.status in cl.OPEN
     return ClaimEvents(
+        incident_date=row.incident_date,
+        progress_notice_on=row.next_progress_notice_on if running else None,
+        documents_asked_on=asked[0] if running else None, documents_reminders_sent=asked[1],
         reported_on=row.reported_on, documents_complete_on=row.documents_complete_on,
         pauses=pauses, reviewed_on=row.reviewed_on, decided_on=row.decided_on,
         agreed_on=row.agreed_on,
@@ -1346,7 +1362,28 @@ def _pauses(s: Session, row: ClaimRow) -> tuple[tuple[date, date | None], ...]:
 
 
 def _events(s: Session, row: ClaimRow) -> ClaimEvents:
-    return _clock_events(row, _pauses(s, row))
+    return _clock_events(row, _pauses(s, row), documents_asked(s, row, _requirements(s, row)))
+
+
+def documents_asked(s: Session, row: ClaimRow, reqs: list[ClaimRequirement],
+                     events: list[ClaimEvent] | None = None) -> tuple[date | None, int]:
+    """(the first day a document still missing was asked for, reminders sent since); from the
+    claim's timeline when the caller has it."""
+    asked = min((r.requested_on for r in reqs if r.received_on is None), default=None)
+    if asked is None:
+        return None, 0
+    since = datetime.combine(asked, time(0), tzinfo=SHANGHAI)
+    if events is not None:
+        return asked, sum(1 for e in events if e.action == DOCUMENTS_REMINDER
+                          and _aware(e.at) >= since)
+    return asked, s.execute(select(func.count()).select_from(ClaimEvent).where(
+        ClaimEvent.claim_id == row.id, ClaimEvent.action == DOCUMENTS_REMINDER,
+        ClaimEvent.at >= since)).scalar_one()
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _deadline_view(events: ClaimEvents, today: date) -> dict[str, Any]:
@@ -1371,13 +1408,15 @@ def claim_view(s: Session, row: ClaimRow) -> dict[str, Any]:
                              .order_by(Letter.id)).scalars())
     return _assemble_view(row, policy_no, reqs, events, _documents(s, row), letters,
                           _pauses(s, row), complaints_for_claim(s, row.claim_no),
-                          integrity_service.shown_flags(s, row))
+                          integrity_service.shown_flags(s, row),
+                          documents_asked(s, row, reqs, events))
 
 
 def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequirement],
                    events: list[ClaimEvent], documents: list[ClaimDocument],
                    letters: list[Letter], pauses: tuple[tuple[date, date | None], ...],
-                   complaints: list[dict[str, Any]], flags: list[ClaimFlag]) -> dict[str, Any]:
+                   complaints: list[dict[str, Any]], flags: list[ClaimFlag],
+                   asked: tuple[date | None, int] = (None, 0)) -> dict[str, Any]:
     return {
         "claim_no": row.claim_no,
         "status": row.status,
@@ -1402,7 +1441,7 @@ def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequire
              "needs_review": d.needs_review}
             for d in documents
         ],
-        "deadlines": _deadline_view(_clock_events(row, pauses), today_cn()),
+        "deadlines": _deadline_view(_clock_events(row, pauses, asked), today_cn()),
         "payable": None if row.payable_fen is None else fmt(from_fen(row.payable_fen)),
         "approved": None if row.approved_fen is None else fmt(from_fen(row.approved_fen)),
         "advance_paid": fmt(from_fen(row.advance_paid_fen)),
@@ -1459,6 +1498,8 @@ def progress(db: Database, claim_no: str) -> dict[str, Any]:
         text += f"预计 {expected} 前完成下一步。"
     return {"claim_no": row.claim_no, "stage": stage, "status": row.status, "text": text,
             "missing_documents": missing, "next_step": _NEXT_STEP[row.status],
+            "awaiting": cl.awaiting(row.status, [m["name"] for m in missing], row.approval_role,
+                                    bool(row.bank_account)),
             "expected_by": expected}
 
 

@@ -8,7 +8,9 @@ re-run by hand, notifies nobody twice. Each item (a claim, an instalment, a poli
 transaction: one that fails is logged and counted, and the others go on.
 
 Who gets what (see shared/domain/rules.md §1 and §3):
-- the customer — progress notices every 3 working days while a claim is open, and premium
+- the customer — progress notices every 3 working days from the report while a claim is open
+  (saying what the claim waits for and from whom), reminders of missing documents 5 and 10
+  working days after they were asked for (with the 2-year time bar), and premium
   reminders — by WeChat when the claim came in through WeChat with the reporter's openid
   (`facts["wechat_openid"]`, set by the gateway), else by SMS;
 - the claim's handler — a `deadline_warning` task and a desk notice when a clock falls due
@@ -29,16 +31,25 @@ from sqlalchemy.orm import Session
 
 from backoffice import clock
 from backoffice.domain import claim as cl
+from backoffice.domain import clocks
 from backoffice.domain.calendar import CN_CALENDAR
+from backoffice.domain.clocks import NOTICE_CLOCKS, PROGRESS_NOTICE_WORKING_DAYS, TIME_BAR_YEARS
 from backoffice.domain.money import fmt, from_fen
 from backoffice.domain.policy import COVERED
 from backoffice.services import group, policies
 from backoffice.services.base import audit
-from backoffice.services.claims import deadlines
+from backoffice.services.claims import (
+    DOCUMENTS_REMINDER,
+    WHERE_TO_SEND,
+    claim_requirements,
+    deadlines,
+    documents_asked,
+)
 from backoffice.services.notifications import queue
 from backoffice.services.products import load_product
 from backoffice.store.db import Database
 from backoffice.store.models import (
+    ClaimEvent,
     ClaimRequirement,
     ClaimRow,
     Party,
@@ -49,7 +60,6 @@ from backoffice.store.models import (
 
 log = logging.getLogger("xiaobao.reminders")
 
-PROGRESS_NOTICE_WORKING_DAYS = 3
 FOLLOW_UP_DAYS = 7
 PREMIUM_REMINDER_DAYS = 7
 CLAIMS_QUEUE = "claims_queue"
@@ -129,14 +139,17 @@ def progress_text(s: Session, row: ClaimRow, today: date) -> tuple[str, dict[str
     expected = next((dl[name]["due"] for name in _EXPECTED.get(row.status, ())
                      if name in dl and dl[name]["done_on"] is None
                      and dl[name]["due"] >= today.isoformat()), None)
+    waits = cl.awaiting(row.status, missing, row.approval_role, bool(row.bank_account))
     text = f"【小保】您的理赔（报案号 {row.claim_no}）当前进度：{stage}。"
-    if missing:
+    if waits:
+        text += f"目前{waits}。"
+    elif missing:
         text += "还需提交：" + "、".join(missing) + "。"
     if expected:
         text += f"预计 {expected} 前完成下一步。"
     text += "如有疑问，请在公众号留言或拨打客服电话。"
     return text, {"claim_no": row.claim_no, "stage": stage, "missing": missing,
-                  "expected_by": expected}
+                  "awaiting": waits, "expected_by": expected}
 
 
 def progress_notices(db: Database, today: date) -> dict[str, int]:
@@ -170,6 +183,53 @@ def progress_notices(db: Database, today: date) -> dict[str, int]:
     return _each(due, "progress notice", notify, counts)
 
 
+# ---- documents reminders ------------------------------------------------------------------------
+
+def documents_reminder_text(row: ClaimRow, missing: list[str], bar: date) -> str:
+    return (f"【小保】您的理赔（报案号 {row.claim_no}）还缺以下材料：{'、'.join(missing)}。"
+            f"材料齐全后我们才能审核赔付，请尽快{WHERE_TO_SEND}"
+            f"温馨提示：保险金请求权自知道保险事故发生之日起{TIME_BAR_YEARS}年内有效"
+            f"（至 {bar.year}年{bar.month}月{bar.day}日，保险法第二十六条）。")
+
+
+def documents_reminders(db: Database, today: date) -> dict[str, int]:
+    """What is still missing, told again 5 and 10 working days after it was first asked for,
+    with the 2-year time bar. One reminder per claim and run: one missed while the scheduler
+    was down goes out on the next working day, the other on the run after."""
+    counts = {"sent": 0}
+    if not CN_CALENDAR.is_working_day(today):
+        return {**counts, "skipped_non_working_day": 1}
+    with db.read() as s:
+        waiting = list(s.execute(select(ClaimRow.id).where(
+            ClaimRow.status.in_(cl.OPEN),
+            exists().where(ClaimRequirement.claim_id == ClaimRow.id,
+                           ClaimRequirement.received_on.is_(None)))
+            .order_by(ClaimRow.id)).scalars())
+
+    def remind(claim_id: int) -> str | None:
+        with db.transaction() as s:
+            row = _lock_claim(s, claim_id)
+            reqs = claim_requirements(s, row)
+            asked, sent = documents_asked(s, row, reqs)
+            days = clocks.documents_reminders(asked) if asked else ()
+            if row.status not in cl.OPEN or asked is None or sent >= len(days) \
+                    or days[sent] > today:
+                return None
+            missing = [r.name for r in reqs if r.received_on is None]
+            channel, recipient = claim_contact(row)
+            bar = clocks.time_bar(row.incident_date)
+            queue(s, f"claim:{row.claim_no}:documents-reminder:{asked.isoformat()}:{sent + 1}",
+                  channel, recipient, "documents_reminder",
+                  documents_reminder_text(row, missing, bar),
+                  {"claim_no": row.claim_no, "missing": missing, "time_bar": bar.isoformat()})
+            note = f"第{sent + 1}次提醒补充材料：" + "、".join(missing)
+            s.add(ClaimEvent(claim_id=row.id, action=DOCUMENTS_REMINDER, status=row.status,
+                             actor=ACTOR, note=note))
+            return "sent"
+
+    return _each(waiting, "documents reminder", remind, counts)
+
+
 # ---- deadlines ----------------------------------------------------------------------------------
 
 def _watched_claims(s: Session) -> list[int]:
@@ -200,7 +260,7 @@ def deadline_checks(db: Database, today: date, supervisor: str = SUPERVISOR) -> 
             if not _close_finished_clock_tasks(s, row, clocks):
                 return  # the claim's clocks have stopped: nothing more to warn about
             for name, d in clocks.items():
-                if d["done_on"] is not None or d["paused"]:
+                if d["done_on"] is not None or d["paused"] or name in NOTICE_CLOCKS:
                     continue
                 due = date.fromisoformat(d["due"])
                 if today > due:

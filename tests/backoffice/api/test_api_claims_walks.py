@@ -163,7 +163,15 @@ async def test_missing_then_late_documents_pause_the_clock_and_a_rejection_lette
     no = claim["claim_no"]
     day0 = scheme.today()
     assert [m["type"] for m in claim["missing_documents"]] == DOCS["disability"]
-    assert claim["deadlines"] == {}  # no clock before the documents are complete
+    # from the report: the customer's notices and time bar; the insurer's clocks start with
+    # complete documents
+    dl = claim["deadlines"]
+    assert set(dl) == {"progress_notice", "documents_reminder", "time_bar"}
+    assert dl["progress_notice"]["due"] == CN_CALENDAR.add_working_days(day0, 3).isoformat()
+    assert dl["documents_reminder"]["due"] == CN_CALENDAR.add_working_days(day0, 5).isoformat()
+    incident = date.fromisoformat(claim["incident_date"])
+    assert dl["time_bar"]["due"] == incident.replace(year=incident.year + 2).isoformat()
+    assert not any(d["breached"] for d in dl.values())
     await upload(api, no, "disability_assessment")
     await upload(api, no, "claimant_id")
     claim = await api.get(f"/claims/{no}", expect=200)

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from backoffice.domain.calendar import WorkingCalendar
+from backoffice.domain.claim import awaiting
 from backoffice.domain.clocks import (
     ClaimEvents,
     ComplaintTrack,
@@ -22,12 +23,15 @@ from backoffice.domain.clocks import (
     claim_deadlines,
     complaint_deadline,
     decision_deadline,
+    documents_reminder_deadline,
+    documents_reminders,
     home_visit_deadlines,
     payment_deadline,
     payment_working_days,
     rejection_letter_deadline,
     review_deadline,
     special_case_deadline,
+    time_bar,
 )
 from backoffice.domain.errors import ValidationError
 
@@ -541,3 +545,53 @@ def test_deadline_is_frozen() -> None:
     assert isinstance(deadline, Deadline)
     with pytest.raises(dataclasses.FrozenInstanceError):
         deadline.breached = True  # type: ignore[misc]
+
+
+# -- the clocks that run from the report ----------------------------------------------------
+
+
+def test_the_time_bar_is_two_years_from_the_incident_and_a_leap_day_ends_on_28_february(
+) -> None:
+    assert time_bar(date(2026, 9, 18)) == date(2028, 9, 18)
+    assert time_bar(date(2028, 2, 29)) == date(2030, 2, 28)
+
+
+def test_documents_reminders_fall_on_working_days_and_the_clock_shows_the_next_one() -> None:
+    asked = date(2026, 9, 21)
+    assert documents_reminders(asked) == (date(2026, 9, 29), date(2026, 10, 12))
+    first = documents_reminder_deadline(asked, 0, date(2026, 9, 22))
+    assert (first.due, first.breached, first.done_on) == (date(2026, 9, 29), False, None)
+    missed = documents_reminder_deadline(asked, 0, date(2026, 9, 30))
+    assert missed.breached  # the scheduler did not remind on the day
+    second = documents_reminder_deadline(asked, 1, date(2026, 9, 30))
+    assert second.due == date(2026, 10, 12) and not second.breached
+    done = documents_reminder_deadline(asked, 2, date(2027, 1, 1))
+    assert done.done_on == date(2026, 10, 12) and not done.breached
+
+
+def test_a_claim_shows_its_notice_clocks_from_the_report() -> None:
+    events = ClaimEvents(reported_on=date(2026, 9, 21), incident_date=date(2026, 9, 18),
+                         progress_notice_on=date(2026, 9, 24),
+                         documents_asked_on=date(2026, 9, 21))
+    clocks = claim_deadlines(events, date(2026, 9, 22))
+    assert set(clocks) == {"progress_notice", "documents_reminder", "time_bar"}
+    assert clocks["progress_notice"].due == date(2026, 9, 24)
+    late = claim_deadlines(events, date(2031, 1, 1))
+    assert late["progress_notice"].breached and not late["time_bar"].breached
+    # once closed the caller gives no notice dates: only the insurer's clocks remain
+    assert claim_deadlines(ClaimEvents(reported_on=date(2026, 9, 21)), date(2026, 9, 22)) == {}
+
+
+@pytest.mark.parametrize(("status", "missing", "role", "payee", "says"), [
+    ("documents_pending", ["住院病历", "发票"], None, True, "等您提交：住院病历、发票"),
+    ("under_review", [], None, True, "理赔员审核"),
+    ("pending_approval", [], "branch_head", True, "等分公司负责人审批"),
+    ("approved", [], None, False, "等您提供收款银行账户"),
+    ("approved", [], None, True, "等财务部门"),
+    ("closed", [], None, True, None),
+    ("rejected", [], None, True, None),
+])
+def test_a_progress_notice_says_what_is_awaited_and_from_whom(
+        status: str, missing: list[str], role: str | None, payee: bool, says: str | None) -> None:
+    text = awaiting(status, missing, role, payee)
+    assert text is None if says is None else says in (text or "")

@@ -84,6 +84,9 @@ class World:
         return claims.transition(self.db, {"claim_no": claim_no, "action": action, **raw},
                                  "adjuster-1", approval_role=role)
 
+    def view(self, claim_no: str) -> dict[str, Any]:
+        return claims.get_claim(self.db, claim_no)
+
     def notifications(self, template: str | None = None) -> list[Notification]:
         with self.db.read() as s:
             stmt = select(Notification).order_by(Notification.id)

@@ -57,6 +57,7 @@ def test_the_schedule_in_beijing_time() -> None:
         "auto_enrollment": "2026-09-30T17:00:00+00:00",  # 1 Oct 01:00 Beijing
         "job_runs_prune": "2026-09-27T19:15:00+00:00",
         "progress_notices": "2026-09-28T01:00:00+00:00",
+        "documents_reminders": "2026-09-28T01:00:00+00:00",
         "deadline_checks": "2026-09-28T01:00:00+00:00",
         "follow_up_visits": "2026-09-28T01:00:00+00:00",
         "premium_reminders": "2026-09-28T01:00:00+00:00",

@@ -55,13 +55,14 @@ def test_the_calendar_around_the_2026_holidays() -> None:
 
 def test_progress_notice_every_three_working_days_across_the_holidays(
         db: Database, world: World) -> None:
-    claim_no = _manual_claim(world)
+    claim_no = _manual_claim(world)  # reported on Monday 2026-09-21
     with db.read() as s:
         row = s.execute(select(ClaimRow).where(ClaimRow.claim_no == claim_no)).scalar_one()
-        assert row.next_progress_notice_on == date(2026, 9, 30)
+        # the clock runs from the report, not from complete documents
+        assert row.next_progress_notice_on == date(2026, 9, 24)
 
     fired: list[date] = []
-    for day in _days(MID_AUTUMN, date(2026, 10, 20)):
+    for day in _days(date(2026, 9, 22), date(2026, 10, 20)):
         world.on(day, 9)
         if day == date(2026, 10, 12):  # a supplementary request: the next notice says so
             world.act(claim_no, "request_documents",
@@ -71,24 +72,113 @@ def test_progress_notice_every_three_working_days_across_the_holidays(
             assert result == {"sent": 0, "skipped_non_working_day": 1}
         if result["sent"]:
             fired.append(day)
-    # 9-30, then across 国庆 to the make-up Saturday 10-10, then 10-14 and 10-19
-    assert fired == [date(2026, 9, 30), date(2026, 10, 10), date(2026, 10, 14),
-                     date(2026, 10, 19)]
+    # 9-24, 9-30, then across 国庆 to the make-up Saturday 10-10, then 10-14 and 10-19
+    assert fired == [date(2026, 9, 24), date(2026, 9, 30), date(2026, 10, 10),
+                     date(2026, 10, 14), date(2026, 10, 19)]
 
     notes = world.notifications("claim_progress")
     assert [n.dedupe_key for n in notes] == [
         f"claim:{claim_no}:progress:{d.isoformat()}" for d in fired]
     assert {(n.channel, n.recipient) for n in notes} == {("sms", "13912345678")}
-    first, second, third = notes[0], notes[1], notes[2]
+    first, second, third, fourth = notes[0], notes[1], notes[2], notes[3]
     assert claim_no in first.text and "材料审核中" in first.text
-    assert "预计 2026-09-30 前完成下一步" in first.text  # the review's due date
-    assert "预计 2026-10-25 前" in second.text  # review overdue: the decision's 30 days
-    assert "待补充材料" in third.text and "还需提交：住院病历" in third.text
-    assert first.payload == {"claim_no": claim_no, "stage": "材料审核中", "missing": [],
-                             "expected_by": "2026-09-30"}
+    assert "目前等理赔员审核您提交的材料" in first.text  # what is awaited, and from whom
+    assert "预计 2026-09-30 前完成下一步" in second.text  # the review's due date
+    assert "预计 2026-10-25 前" in third.text  # review overdue: the decision's 30 days
+    assert "待补充材料" in fourth.text and "目前等您提交：住院病历" in fourth.text
+    assert second.payload == {"claim_no": claim_no, "stage": "材料审核中", "missing": [],
+                              "awaiting": "等理赔员审核您提交的材料",
+                              "expected_by": "2026-09-30"}
     with db.read() as s:
         row = s.execute(select(ClaimRow).where(ClaimRow.claim_no == claim_no)).scalar_one()
         assert row.next_progress_notice_on == date(2026, 10, 22)
+
+
+def _pending_claim(world: World, **kwargs: object) -> str:
+    """A disability claim reported on Monday 2026-09-21 with its documents still missing."""
+    world.on(date(2026, 6, 1))
+    policy_no, idn = world.policy()
+    world.on(date(2026, 9, 21))
+    return world.claim(policy_no, idn, incident=date(2026, 9, 18), **kwargs)  # type: ignore[arg-type]
+
+
+def _remind_daily(db: Database, world: World, first: date, last: date,
+                  before: dict[date, object] | None = None) -> list[date]:
+    fired = []
+    for day in _days(first, last):
+        world.on(day, 9)
+        if before and day in before:
+            before[day]()  # type: ignore[operator]
+        result = reminders.documents_reminders(db, day)
+        assert reminders.documents_reminders(db, day)["sent"] == 0  # a second run: nothing
+        if not CN_CALENDAR.is_working_day(day):
+            assert result == {"sent": 0, "skipped_non_working_day": 1}
+        if result["sent"]:
+            fired.append(day)
+    return fired
+
+
+def test_missing_documents_are_told_again_after_5_and_10_working_days_with_the_time_bar(
+        db: Database, world: World) -> None:
+    claim_no = _pending_claim(world)
+    missing = [m["name"] for m in world.view(claim_no)["missing_documents"]]
+    assert missing
+    fired = _remind_daily(db, world, date(2026, 9, 22), date(2026, 10, 30))
+    # 5 working days after Monday 9-21 across 中秋 (9-25) is 9-29; 10 is 10-12, after 国庆
+    assert fired == [date(2026, 9, 29), date(2026, 10, 12)]
+    assert fired == [CN_CALENDAR.add_working_days(date(2026, 9, 21), n) for n in (5, 10)]
+    notes = world.notifications("documents_reminder")
+    assert [n.dedupe_key for n in notes] == [
+        f"claim:{claim_no}:documents-reminder:2026-09-21:{k}" for k in (1, 2)]
+    for note in notes:
+        assert (note.channel, note.recipient) == ("sms", "13912345678")
+        assert claim_no in note.text and all(name in note.text for name in missing)
+        assert "2028年9月18日" in note.text and "保险法第二十六条" in note.text
+        assert note.payload["time_bar"] == "2028-09-18"
+    view = world.view(claim_no)
+    steps = [e for e in view["timeline"] if e["action"] == "documents_reminder"]
+    assert [e["actor"] for e in steps] == ["scheduler", "scheduler"]
+    assert steps[0]["note"].startswith("第1次提醒补充材料")
+    reminder = view["deadlines"]["documents_reminder"]
+    assert reminder["done_on"] == "2026-10-12" and not reminder["breached"]
+    assert view["deadlines"]["time_bar"]["due"] == "2028-09-18"
+
+
+def test_no_reminder_once_the_documents_are_in_and_none_for_a_closed_claim(
+        db: Database, world: World) -> None:
+    claim_no = _pending_claim(world)
+    other = _pending_claim(world, phone="13912340000")
+    complete = {date(2026, 10, 9): lambda: world.act(claim_no, "documents_complete",
+                                                     waive_missing=True),
+                date(2026, 9, 23): lambda: world.act(other, "withdraw", note="客户撤案")}
+    fired = _remind_daily(db, world, date(2026, 9, 22), date(2026, 10, 30), complete)
+    assert fired == [date(2026, 9, 29)]  # the first only, for the first claim
+    assert [n.recipient for n in world.notifications("documents_reminder")] == ["13912345678"]
+    view = world.view(claim_no)
+    assert "documents_reminder" not in view["deadlines"]
+    assert "time_bar" not in view["deadlines"]
+    assert set(world.view(other)["deadlines"]) == set()  # withdrawn: no clock runs
+
+
+def test_a_later_request_starts_its_own_reminders(db: Database, world: World) -> None:
+    claim_no = _manual_claim(world)  # documents complete on 9-25
+    world.on(date(2026, 10, 12), 9)
+    world.act(claim_no, "request_documents",
+              documents=[{"type": "hospital_record", "name": "住院病历"}])
+    fired = _remind_daily(db, world, date(2026, 10, 13), date(2026, 11, 10))
+    assert fired == [CN_CALENDAR.add_working_days(date(2026, 10, 12), n) for n in (5, 10)]
+    (first, _) = world.notifications("documents_reminder")
+    assert "住院病历" in first.text
+    assert first.dedupe_key == f"claim:{claim_no}:documents-reminder:2026-10-12:1"
+
+
+def test_staff_get_no_warning_for_the_customers_notice_clocks(db: Database,
+                                                              world: World) -> None:
+    _pending_claim(world)
+    for day in _days(date(2026, 9, 22), date(2026, 10, 30)):
+        world.on(day, 9)
+        reminders.deadline_checks(db, day)
+    assert world.tasks("deadline_warning") == [] and world.tasks("escalation") == []
 
 
 def test_progress_notice_goes_by_wechat_to_a_wechat_reporter(db: Database,
