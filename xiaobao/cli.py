@@ -22,7 +22,7 @@ from aiohttp import web
 from backoffice.demo import staff as demo_staff
 from backoffice.domain import staff as staff_roles
 from backoffice.domain.errors import DomainError
-from backoffice.services import demo, group, products
+from backoffice.services import demo, group, products, scheme
 from backoffice.services import staff as staff_service
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
@@ -85,6 +85,28 @@ def cmd_import_roster(args: argparse.Namespace, settings: Settings) -> int:
     print(f"导入 {result.imported:,} 人，已在清单中跳过 {result.skipped:,} 人，"
           f"错误 {len(result.errors):,} 行，用时 {time.perf_counter() - started:.1f} 秒")
     _print_json(result.as_dict())
+    return 0
+
+
+def cmd_scheme_renew(args: argparse.Namespace, settings: Settings) -> int:
+    db = _db(settings)
+    upgrade(db)
+    body: dict[str, str] = {"policy_no": args.policy}
+    if args.premium_per_insured is not None:
+        body["premium_per_insured"] = args.premium_per_insured
+    made = scheme.renew(db, body, args.actor)
+    print(f"已续保：{made['renewal_of']} → {made['policy_no']}（{made['start_date']} 至 "
+          f"{made['end_date']}），续保 {made['members']:,} 人，未续 {made['not_renewed']:,} 人，"
+          f"保费 {made['annual_premium']} 元")
+    _print_json(made)
+    return 0
+
+
+def cmd_scheme_loss_ratio(args: argparse.Namespace, settings: Settings) -> int:
+    db = _db(settings)
+    upgrade(db)
+    view = scheme.loss_ratio(db, {"policy_no": args.policy})
+    _print_json(view)
     return 0
 
 
@@ -368,6 +390,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("disable", cmd_staff_disable, "停用账号（立即结束其坐席台会话和 API 令牌）", staff_sub)
     p.add_argument("username")
     p.add_argument("--enable", action="store_true", help="重新启用")
+
+    scheme_parser = sub.add_parser("scheme", help="统保方案", description="统保方案")
+    scheme_sub = scheme_parser.add_subparsers(dest="scheme_command", required=True,
+                                              metavar="COMMAND")
+    p = add("renew", cmd_scheme_renew, "续保：按本年度被保险人清单签发下一年度团体保单"
+            "（保险期满前 90 日起）", scheme_sub)
+    p.add_argument("policy", help="本年度团体保单号")
+    p.add_argument("--premium-per-insured", help="政府确定的下一年度每人保费（元；默认沿用本年度）")
+    p.add_argument("--actor", default="cli", help="记入审计日志的操作人")
+    p = add("loss-ratio", cmd_scheme_loss_ratio, "本保险年度赔付率（已赔 + 未决 ÷ 保费）及全年预测",
+            scheme_sub)
+    p.add_argument("policy", help="团体保单号")
 
     p = add("import-roster", cmd_import_roster, "导入团体保单被保险人清单（CSV，UTF-8）")
     p.add_argument("--policy", required=True, help="团体保单号")

@@ -460,6 +460,42 @@ class AutoEnrollmentResult(Answer):
     enrolled: Count
 
 
+class SchemeRenewal(Answer):
+    """Next year's group policy, issued from this year's roster."""
+
+    policy_no: str
+    renewal_of: str
+    start_date: Date
+    end_date: Date
+    members: Count = Field(description="Members carried over: on the roster on the renewal "
+                           "day, with no removal and no death claim.")
+    not_renewed: Count
+    premium_per_insured: Money
+    annual_premium: Money
+
+
+class MonthPaid(Answer):
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    paid: Money
+
+
+class SchemeLossRatio(Answer):
+    """The scheme year's loss ratio (赔付率): paid + reserved over premium."""
+
+    policy_no: str
+    premium: Money
+    paid: Money
+    reserved: Money = Field(description="Open claims' approved or adjudicated amounts, else "
+                            "the average paid per claim of their type.")
+    ratio: str | None = Field(description="Decimal, 4 places; null without premium.")
+    projected: str | None = Field(description="Year-end ratio at this year's pace so far.")
+    alert: Literal["low", "high"] | None = Field(
+        description="`low` below the floor, `high` above the ceiling, once 90 days have run.")
+    floor: str
+    ceiling: str
+    by_month: list[MonthPaid]
+
+
 class Outlet(Answer):
     """A service outlet (服务网点)."""
 
@@ -1210,6 +1246,8 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/group-policies/{policy_no}/roster"): (200, RosterImportResult),
     ("POST", "/group-policies/{policy_no}/roster/removals"): (200, RosterRemoval),
     ("POST", "/group-policies/{policy_no}/auto-enrollment"): (200, AutoEnrollmentResult),
+    ("POST", "/group-policies/{policy_no}/renewal"): (201, SchemeRenewal),
+    ("GET", "/group-policies/{policy_no}/loss-ratio"): (200, SchemeLossRatio),
     ("GET", "/service-outlets"): (200, OutletList),
     ("GET", "/audit"): (200, AuditList),
     ("GET", "/notifications/dead"): (200, DeadLetterList),

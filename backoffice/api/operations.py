@@ -40,6 +40,7 @@ from backoffice.services import (
     policies,
     risk_review,
     satisfaction,
+    scheme,
 )
 
 NOT_FOUND, CONFLICT, UNPROCESSABLE, TOO_MANY = 404, 409, 422, 429
@@ -164,6 +165,17 @@ OPERATIONS: tuple[Operation, ...] = (
         "Enroll residents who reached the minimum age", "group", "policies.underwrite",
         answer_as("enrolled", group.auto_enroll), a.AutoEnrollmentResult, body_required=False,
         errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies"),
+    _op("POST", "/group-policies/{policy_no}/renewal", "renewScheme",
+        "Issue next year's group policy from this year's roster (续保)", "group",
+        "policies.underwrite", scheme.renew, a.SchemeRenewal, status=201,
+        errors=(NOT_FOUND, CONFLICT), pii_area="policies",
+        description="Body `{premium_per_insured?}`: the government's per-head premium for the "
+        "year (default this year's). From 90 days before the policy ends; once per policy "
+        "(another is a 409). Members removed (death, moving away) or with a death claim are "
+        "not carried over."),
+    _op("GET", "/group-policies/{policy_no}/loss-ratio", "getLossRatio",
+        "The scheme year's loss ratio and its projection", "group", "supervisor.view",
+        scheme.loss_ratio, a.SchemeLossRatio, errors=(NOT_FOUND,)),
     _op("GET", "/audit", "getAudit", "Audit log of one entity", "audit", "audit.view",
         answer_as("items", audit_log.entries), a.AuditList),
     # ---- the outbox's dead letters

@@ -129,9 +129,11 @@ def quote(
     )
 
 
-def group_quote(product: Product, members: int) -> PremiumQuote:
-    """A flat premium per insured per year (government-sponsored schemes)."""
-    per_head = product.flat_premium_per_insured
+def group_quote(product: Product, members: int, per_head: Decimal | None = None
+                ) -> PremiumQuote:
+    """A flat premium per insured per year (government-sponsored schemes); `per_head`: the
+    rate the government set for the year, else the product's."""
+    per_head = per_head if per_head is not None else product.flat_premium_per_insured
     if per_head is None:
         raise ValidationError("product_code", f"产品 {product.code} 不是按人计费的团体产品")
     total = per_head * members

@@ -11,6 +11,8 @@
 | `deadline_checks` | daily 09:00 | warnings one working day ahead, escalations after a breach |
 | `follow_up_visits` | daily 09:00 | a follow-up task for every closed claim |
 | `premium_reminders` | daily 09:00 | reminders 7 days ahead and on the due day |
+| `enrollment_notices` | hourly 09:10–19:10 | enrollment notices, a batch a run (WeChat or SMS) |
+| `loss_ratio_watch` | monthly, 1st, 06:00 | alert: projected loss ratio below 60 % or above 100 % |
 | `complaint_clocks` | daily 08:30 | complaint warnings 3 days ahead, escalation on a breach |
 | `home_visit_clocks` | every 15 min | home-visit warnings 4 h ahead, breaches flagged |
 
@@ -32,7 +34,7 @@ from sqlalchemy import select
 from backoffice import clock
 from backoffice.notifications.base import Sender
 from backoffice.scheduler.guard import owner_id, prune_runs, run_guarded
-from backoffice.services import channel_state, complaints, home_visits, reminders, staff
+from backoffice.services import channel_state, complaints, home_visits, reminders, scheme, staff
 from backoffice.services.base import SHANGHAI
 from backoffice.services.notifications import dispatch_due
 from backoffice.store.db import Database
@@ -110,6 +112,14 @@ def _documents_reminders(rt: Runtime, at: datetime) -> dict[str, Any]:
     return reminders.documents_reminders(rt.db, business_day(at))
 
 
+def _enrollment_notices(rt: Runtime, at: datetime) -> dict[str, Any]:
+    return scheme.enrollment_notices(rt.db, business_day(at))
+
+
+def _loss_ratio_watch(rt: Runtime, at: datetime) -> dict[str, Any]:
+    return scheme.loss_ratio_watch(rt.db, business_day(at))
+
+
 def _deadline_checks(rt: Runtime, at: datetime) -> dict[str, Any]:
     return reminders.deadline_checks(rt.db, business_day(at))
 
@@ -172,6 +182,11 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec("deadline_checks", NINE, _deadline_checks),
     JobSpec("follow_up_visits", NINE, _follow_up_visits),
     JobSpec("premium_reminders", NINE, _premium_reminders),
+    # daytime only (no SMS at night), a batch an hour: the gateway's budget, not a flood
+    JobSpec("enrollment_notices", {"hour": "9-19", "minute": 10}, _enrollment_notices,
+            slot="time", misfire_grace=3000, lookback=timedelta(hours=26)),
+    JobSpec("loss_ratio_watch", {"day": 1, "hour": 6, "minute": 0}, _loss_ratio_watch,
+            misfire_grace=24 * 3600, lookback=timedelta(days=32)),
     JobSpec("complaint_clocks", {"hour": 8, "minute": 30}, _complaint_clocks),
     JobSpec("home_visit_clocks", {"minute": "*/15"}, _home_visit_clocks, slot="time",
             misfire_grace=15 * 60, lookback=timedelta(hours=1)),

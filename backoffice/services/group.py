@@ -460,7 +460,9 @@ def _enroll_generic(s: Session, policy: PolicyRow, batch: list[tuple[int, Person
 def _reprice_group(s: Session, policy: PolicyRow, product: Product) -> None:
     count = s.execute(select(func.count()).select_from(RosterMember).where(
         RosterMember.policy_id == policy.id, RosterMember.status == "active")).scalar_one()
-    q = group_quote(product, int(count))
+    rate = None if policy.premium_per_insured_fen is None else \
+        from_fen(policy.premium_per_insured_fen)
+    q = group_quote(product, int(count), rate)
     policy.annual_premium_fen = policy.instalment_fen = to_fen(q.annual_premium)
     policy.premium_lines = quote_view(q)["lines"]
 

@@ -140,6 +140,10 @@ class PolicyRow(Base):
     instalment_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     instalments: Mapped[int] = mapped_column(Integer, default=1)
     premium_lines: Mapped[list[Any]] = mapped_column(default=list)
+    # a group scheme's per-head premium when the government set it (else the product's)
+    premium_per_insured_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # the scheme year this one renews: at most one renewal of a year
+    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"), unique=True)
     health_declarations: Mapped[dict[str, Any]] = mapped_column(default=dict)
     underwriting_outcome: Mapped[str | None] = mapped_column(String(30))
     underwriting_reasons: Mapped[list[Any]] = mapped_column(default=list)
@@ -281,7 +285,9 @@ class AppealRow(Base):
 
 class RosterMember(Base):
     __tablename__ = "roster_members"
-    __table_args__ = (UniqueConstraint("policy_id", "party_id"),)
+    __table_args__ = (UniqueConstraint("policy_id", "party_id"),
+                      Index("ix_roster_members_policy_id_notified_on", "policy_id",
+                            "notified_on"))
     id: Mapped[int] = mapped_column(primary_key=True)
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"))
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
@@ -294,6 +300,8 @@ class RosterMember(Base):
     end_note: Mapped[str | None] = mapped_column(Text)
     ended_by: Mapped[str | None] = mapped_column(String(60))
     ended_at: Mapped[datetime | None] = mapped_column()
+    # the enrollment notice went out (or there was nowhere to send it): sent in batches
+    notified_on: Mapped[date | None] = mapped_column(Date)
 
 
 class AuditEntry(Base):

@@ -517,3 +517,23 @@ def test_up_takes_the_rasa_token_and_hosts_from_the_environment(
         "from-env", "0.0.0.0", "10.0.0.5")
     started = up_settings(configured, build_parser().parse_args(["up", "--rasa-port", "5999"]))
     assert started.rasa_url == "http://127.0.0.1:5999"  # a wildcard is reached on loopback
+
+
+# ---- scheme -----------------------------------------------------------------------------------
+
+def test_scheme_renew_refuses_cleanly_and_the_loss_ratio_is_read(cli: Cli, scheme: str) -> None:
+    for args, field in (((scheme, "--premium-per-insured", "-3"), "premium_per_insured"),
+                        (("G209900009999",), "policy_no")):
+        proc = cli.run("scheme", "renew", *args, ok=False)
+        assert proc.returncode != 0 and f"[{field}]" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+    view = cli.last_json("scheme", "loss-ratio", scheme)
+    assert view["policy_no"] == scheme and view["floor"] == "0.60"
+    assert view["premium"] == "200.00"  # 20 members at 10 元
+    db = cli.database()
+    try:
+        with db.read() as s:  # nothing renewed
+            assert s.execute(select(func.count()).select_from(PolicyRow).where(
+                PolicyRow.renewal_of_id.is_not(None))).scalar_one() == 0
+    finally:
+        db.dispose()

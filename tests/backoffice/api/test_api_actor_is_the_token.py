@@ -148,6 +148,15 @@ async def _auto_enroll(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {"policy_no": w.group_policy_no}, {}
 
 
+@example("POST", "/group-policies/{policy_no}/renewal")
+async def _renewal(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    # last year's scheme, ending within the renewal window
+    made = await api.post("/group-policies", {"product_code": "CN-ELDER-ACC",
+                                              "applicant_name": "汕头市潮南区民政局",
+                                              "start_date": "2025-07-01"}, expect=201)
+    return {"policy_no": made["policy_no"]}, {"premium_per_insured": "12.00"}
+
+
 @example("POST", "/notifications/dead/requeue")
 async def _requeue(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {}, {}

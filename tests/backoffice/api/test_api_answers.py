@@ -216,7 +216,9 @@ GROUP_OPS = {("POST", "/group-policies"), ("POST", "/group-policies/{policy_no}/
              ("POST", "/group-policies/{policy_no}/auto-enrollment"),
              ("POST", "/group-policies/{policy_no}/roster/removals"),
              ("GET", "/service-outlets"), ("GET", "/policies"), ("GET", "/policies/{policy_no}"),
-             ("GET", "/notifications/dead"), ("POST", "/notifications/dead/requeue")}
+             ("GET", "/notifications/dead"), ("POST", "/notifications/dead/requeue"),
+             ("POST", "/group-policies/{policy_no}/renewal"),
+             ("GET", "/group-policies/{policy_no}/loss-ratio")}
 
 
 async def test_group_outlet_and_dead_letter_answers(checked: CheckedApi, scheme: Scheme,
@@ -253,6 +255,14 @@ async def test_group_outlet_and_dead_letter_answers(checked: CheckedApi, scheme:
     dead = await api.get("/notifications/dead", expect=200)
     assert len(dead["items"]) == 2
     await api.post("/notifications/dead/requeue", {"ids": [dead["items"][0]["id"]]}, expect=200)
+    last_year = await api.post("/group-policies", {"product_code": "CN-ELDER-ACC",
+                                                    "applicant_name": "汕头市潮南区民政局",
+                                                    "start_date": "2025-07-01"}, expect=201)
+    await api.get(f"/group-policies/{last_year['policy_no']}/loss-ratio", expect=200)
+    renewed = await api.post(f"/group-policies/{last_year['policy_no']}/renewal", {},
+                             expect=201)
+    assert renewed["renewal_of"] == last_year["policy_no"]
+    await api.post(f"/group-policies/{last_year['policy_no']}/renewal", {}, expect=409)
     assert api.checked >= GROUP_OPS, GROUP_OPS - api.checked
 
 

@@ -526,6 +526,7 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
             "id_number": w.insured_id, "reason": "death", "date": "2026-05-10",
             "note": "民政局名单"})],
         ("POST", "/group-policies/{policy_no}/auto-enrollment"): [(None, {"as_of": "2026-07-01"})],
+        ("POST", "/group-policies/{policy_no}/renewal"): [(None, {"premium_per_insured": "12.00"})],
         ("POST", "/complaints"): [(None, COMPLAINT)],
         ("POST", "/complaints/{complaint_no}/transitions"): [
             (None, {"action": "note", "actor": "h1", "note": "已核实"}),

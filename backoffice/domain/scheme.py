@@ -1,0 +1,101 @@
+"""The government scheme year to year (统保方案): renewal of the group policy, and the loss ratio
+(赔付率) the tender holds the insurer to. Pure: every date and amount is passed in.
+
+- Renewal: next year's policy starts the day this year's ends (a policy covers
+  start ≤ day < end), for the members still on the roster then — alive and resident: the
+  roster's removals (death, moving away) and a death claim of the member take them off. It may
+  be issued from RENEWAL_WINDOW_DAYS before that day, once the government's premium for the
+  year is known, and at most once.
+- Loss ratio: claims paid plus reserved (the open claims' amounts: approved and not yet paid,
+  adjudicated, else an estimate) over the year's premium. Projected to the year's end pro
+  rata to the days elapsed; the tender asks for at least 60 % (the government's money must
+  reach the insureds) and more than 100 % is a loss the insurer must see early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from backoffice.domain.errors import Conflict, ValidationError
+from backoffice.domain.policy import add_months
+
+RENEWAL_WINDOW_DAYS = 90
+LOSS_RATIO_FLOOR = Decimal("0.60")
+LOSS_RATIO_CEILING = Decimal("1.00")
+# before this many days of the year have run the projection is mostly noise: no alert
+MIN_DAYS_FOR_PROJECTION = 90
+MAX_PREMIUM_PER_INSURED = Decimal("10000")
+
+
+@dataclass(frozen=True)
+class RenewalTerms:
+    start: date
+    end: date
+    premium_per_insured: Decimal
+
+
+def renewal_terms(current_end: date, term_months: int, today: date,
+                  premium_per_insured: Decimal) -> RenewalTerms:
+    """Next year's period and per-head premium, or why not yet."""
+    if not Decimal(0) < premium_per_insured <= MAX_PREMIUM_PER_INSURED:
+        raise ValidationError("premium_per_insured",
+                              f"每人保费须大于 0 且不超过 {MAX_PREMIUM_PER_INSURED} 元")
+    opens = date.fromordinal(current_end.toordinal() - RENEWAL_WINDOW_DAYS)
+    if today < opens:
+        raise Conflict(f"保险期间至 {current_end} 届满，{opens} 起方可续保", "today")
+    return RenewalTerms(current_end, add_months(current_end, term_months), premium_per_insured)
+
+
+@dataclass(frozen=True)
+class LossRatio:
+    premium: Decimal
+    paid: Decimal
+    reserved: Decimal
+    days_elapsed: int
+    days_in_term: int
+
+    @property
+    def incurred(self) -> Decimal:
+        return self.paid + self.reserved
+
+    @property
+    def ratio(self) -> Decimal | None:
+        return _ratio(self.incurred, self.premium)
+
+    @property
+    def projected(self) -> Decimal | None:
+        """The year-end ratio if claims go on arriving at this year's pace so far."""
+        if self.days_elapsed <= 0:
+            return None
+        scale = Decimal(self.days_in_term) / Decimal(min(self.days_elapsed, self.days_in_term))
+        return _ratio(self.incurred * scale, self.premium)
+
+    def alert(self) -> str | None:
+        """'low' below the tender's 60 % floor, 'high' above 100 %, once the year has run
+        long enough to say; else None."""
+        projected = self.projected
+        if projected is None or self.days_elapsed < MIN_DAYS_FOR_PROJECTION:
+            return None
+        if projected < LOSS_RATIO_FLOOR:
+            return "low"
+        if projected > LOSS_RATIO_CEILING:
+            return "high"
+        return None
+
+
+def _ratio(amount: Decimal, premium: Decimal) -> Decimal | None:
+    if premium <= 0:
+        return None
+    return (amount / premium).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def loss_ratio(premium: Decimal, paid: Decimal, reserved: Decimal, start: date, end: date,
+               today: date) -> LossRatio:
+    return LossRatio(premium, paid, reserved, (min(today, end) - start).days,
+                     (end - start).days)
+
+
+def pct(ratio: Decimal | None) -> str:
+    return "—" if ratio is None else f"{(ratio * 100).quantize(Decimal('0.1'))}%"
