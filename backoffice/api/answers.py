@@ -479,6 +479,42 @@ class MonthPaid(Answer):
     paid: Money
 
 
+class DisclosureGroup(Answer):
+    name: str
+    claim_type: str = absent()
+    town: str = absent()
+    reported: Count
+    approved: Count
+    approved_amount: Money
+
+
+class DisclosureClock(Answer):
+    deadline: str
+    name: str
+    met: Count
+    breached: Count
+    open: Count
+    compliance_pct: str | None
+
+
+class Disclosure(Answer):
+    """A scheme's quarterly disclosure (信息披露)."""
+
+    policy_no: str
+    applicant_name: str
+    quarter: str = Field(pattern=r"^\d{4}Q[1-4]$")
+    from_: Date = Field(alias="from")
+    to: Date
+    insureds: dict[str, int]
+    claims: dict[str, Any]
+    by_type: list[DisclosureGroup]
+    by_town: list[DisclosureGroup]
+    paid_in_quarter: dict[str, Any]
+    sla: list[DisclosureClock]
+    complaints: dict[str, Any]
+    satisfaction: dict[str, Any]
+
+
 class SchemeLossRatio(Answer):
     """The scheme year's loss ratio (赔付率): paid + reserved over premium."""
 
@@ -1248,6 +1284,9 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/group-policies/{policy_no}/auto-enrollment"): (200, AutoEnrollmentResult),
     ("POST", "/group-policies/{policy_no}/renewal"): (201, SchemeRenewal),
     ("GET", "/group-policies/{policy_no}/loss-ratio"): (200, SchemeLossRatio),
+    ("GET", "/group-policies/{policy_no}/disclosure"): (200, Disclosure),
+    ("GET", "/group-policies/{policy_no}/disclosure.html"): (200, None),
+    ("GET", "/group-policies/{policy_no}/disclosure.xlsx"): (200, None),
     ("GET", "/service-outlets"): (200, OutletList),
     ("GET", "/audit"): (200, AuditList),
     ("GET", "/notifications/dead"): (200, DeadLetterList),

@@ -34,6 +34,7 @@ from backoffice.services import (
     policies,
     products,
     satisfaction,
+    scheme,
     staff,
 )
 from backoffice.services.commands import (
@@ -47,6 +48,7 @@ from backoffice.services.commands import (
     takes,
 )
 from backoffice.services.running import run_use_case
+from backoffice.views import disclosure
 from backoffice.views.charts import render_claim_charts
 from backoffice.views.document import render_policy_document
 
@@ -302,6 +304,23 @@ def claim_stats(db: Any, cmd: Window, actor: Actor) -> dict[str, Any]:
 @takes(Window)
 def claim_charts(db: Any, cmd: Window, actor: Actor) -> str:
     return render_claim_charts(stats_service.claim_stats(db, *_window(cmd)))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def disclosure_html(db: Any, cmd: scheme.QuarterRef, actor: Actor) -> str:
+    return disclosure.render_html(scheme.quarterly_report(db, cmd))
+
+
+def disclosure_xlsx(db: Any, cmd: scheme.QuarterRef, actor: Actor) -> web.Response:
+    report = scheme.quarterly_report(db, cmd)
+    name = f"disclosure-{report['policy_no']}-{report['quarter']}.xlsx"
+    return web.Response(body=disclosure.render_xlsx(report), content_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+disclosure_html.command = disclosure_xlsx.command = scheme.QuarterRef  # type: ignore[attr-defined]
 
 
 UPLOAD_BODY = {"multipart/form-data": {"schema": {

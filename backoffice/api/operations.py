@@ -176,6 +176,18 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("GET", "/group-policies/{policy_no}/loss-ratio", "getLossRatio",
         "The scheme year's loss ratio and its projection", "group", "supervisor.view",
         scheme.loss_ratio, a.SchemeLossRatio, errors=(NOT_FOUND,)),
+    _op("GET", "/group-policies/{policy_no}/disclosure", "getDisclosure",
+        "The quarterly disclosure report (信息披露) of a scheme", "group", "supervisor.view",
+        scheme.quarterly_report, a.Disclosure, errors=(NOT_FOUND,),
+        description="`quarter` as YYYYQn. Insureds, claims reported in the quarter by type "
+        "and town (the insured's 镇/街道), amounts, service clocks, complaints and "
+        "satisfaction. The same figures as `/disclosure.html` and `/disclosure.xlsx`."),
+    _op("GET", "/group-policies/{policy_no}/disclosure.html", "getDisclosureHtml",
+        "The quarterly disclosure report as a page", "group", "supervisor.view",
+        ep.disclosure_html, media="text/html", errors=(NOT_FOUND,)),
+    _op("GET", "/group-policies/{policy_no}/disclosure.xlsx", "getDisclosureXlsx",
+        "The quarterly disclosure report as a workbook", "group", "supervisor.view",
+        ep.disclosure_xlsx, media=ep.XLSX, errors=(NOT_FOUND,)),
     _op("GET", "/audit", "getAudit", "Audit log of one entity", "audit", "audit.view",
         answer_as("items", audit_log.entries), a.AuditList),
     # ---- the outbox's dead letters

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -99,3 +100,31 @@ def loss_ratio(premium: Decimal, paid: Decimal, reserved: Decimal, start: date, 
 
 def pct(ratio: Decimal | None) -> str:
     return "—" if ratio is None else f"{(ratio * 100).quantize(Decimal('0.1'))}%"
+
+
+# ---- the quarterly disclosure report (信息披露) -------------------------------------------
+
+_QUARTER = re.compile(r"^(\d{4})[-_ ]?Q([1-4])$", re.IGNORECASE)
+_TOWN = re.compile(r"([\u4e00-\u9fff]{1,8}?(?:街道|镇|乡))")
+UNKNOWN_TOWN = "未详"
+
+
+def parse_quarter(raw: object) -> tuple[date, date]:
+    """"2026Q3" → (2026-07-01, 2026-09-30): the quarter's first and last day."""
+    match = _QUARTER.match(str(raw).strip()) if isinstance(raw, str) else None
+    if match is None or not 2000 <= int(match.group(1)) <= 2100:
+        raise ValidationError("quarter", "季度格式为 YYYYQn，如 2026Q3")
+    year, q = int(match.group(1)), int(match.group(2))
+    first = date(year, 3 * q - 2, 1)
+    return first, date.fromordinal(add_months(first, 3).toordinal() - 1)
+
+
+def town_of(address: str | None) -> str:
+    """The town (镇/街道/乡) of an address as the roster writes it ("潮南区峡山街道1号" →
+    "峡山街道"); the county part before it is dropped. UNKNOWN_TOWN when none is named."""
+    if not address:
+        return UNKNOWN_TOWN
+    rest = re.split(r"[区县市]", address, maxsplit=3)[-1] if re.search(r"[区县市]", address) \
+        else address
+    match = _TOWN.search(rest) or _TOWN.search(address)
+    return match.group(1) if match else UNKNOWN_TOWN

@@ -10,7 +10,7 @@ policy row locked: two renewals at once make one policy, the second is refused (
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,24 +21,31 @@ from sqlalchemy.orm import Session
 from backoffice.clock import SHANGHAI
 from backoffice.domain import claim as cl
 from backoffice.domain import scheme as sch
+from backoffice.domain.clocks import NOTICE_CLOCKS
+from backoffice.domain.complaint import CATEGORY_NAMES
 from backoffice.domain.errors import Conflict, ValidationError
 from backoffice.domain.money import fmt, from_fen, to_fen
 from backoffice.domain.policy import IN_FORCE
+from backoffice.domain.product import CLAIM_TYPE_NAMES
 from backoffice.domain.rating import group_quote
+from backoffice.services import claims as claims_service
 from backoffice.services.base import audit, emit, number, today_cn
-from backoffice.services.commands import Amount, Command, Reference, takes
+from backoffice.services.commands import Amount, Command, Reference, Text, takes
 from backoffice.services.notifications import queue
 from backoffice.services.policies import load_policy, quote_view
 from backoffice.services.products import load_product
+from backoffice.services.reminders import DEADLINE_NAMES
 from backoffice.store.db import Database
 from backoffice.store.models import (
     ChannelBinding,
     ClaimPayment,
     ClaimRow,
+    ComplaintRow,
     Party,
     PolicyCoverage,
     PolicyRow,
     RosterMember,
+    SatisfactionRow,
     Task,
     utcnow,
 )
@@ -290,3 +297,141 @@ def _alert(s: Session, policy: PolicyRow, view: dict[str, Any], today: date,
            "alert": view["alert"]})
     return True
 
+
+
+# ---- the quarterly disclosure report -------------------------------------------------------------
+
+class QuarterRef(Command):
+    policy_no: Reference
+    quarter: Text(7, blank_ok=False)  # type: ignore[valid-type]
+
+
+@takes(QuarterRef)
+def quarterly_report(db: Database, cmd: QuarterRef, actor: str = "") -> dict[str, Any]:
+    """The government's quarterly disclosure (信息披露): insureds, claims by type and town,
+    amounts, service-clock compliance, complaints and satisfaction, for one scheme policy and
+    one quarter. The HTML and XLSX renderings are made from this one dict."""
+    first, last = sch.parse_quarter(cmd.quarter)
+    with db.read() as s:
+        policy = load_policy(s, cmd.policy_no)
+        if policy.kind != "group":
+            raise ValidationError("policy_no", f"{cmd.policy_no} 不是团体保单")
+        lo, hi = (datetime.combine(d, time(), SHANGHAI) for d in (first, last + timedelta(1)))
+        claims = _quarter_claims(s, policy, first, last)
+        return {
+            "policy_no": policy.policy_no, "applicant_name": policy.applicant_name,
+            "quarter": f"{first.year}Q{(first.month + 2) // 3}",
+            "from": first.isoformat(), "to": last.isoformat(),
+            "insureds": _insureds(s, policy, first, last),
+            "claims": _claims_summary(claims),
+            "by_type": _by(claims, "claim_type", CLAIM_TYPE_NAMES),
+            "by_town": _by(claims, "town", None),
+            "paid_in_quarter": _paid_between(s, policy, lo, hi),
+            "sla": _sla(s, claims, min(last, today_cn())),
+            "complaints": _complaints(s, policy, first, last),
+            "satisfaction": _satisfaction(s, [c["claim_no"] for c in claims], lo, hi),
+        }
+
+
+def _quarter_claims(s: Session, policy: PolicyRow, first: date, last: date
+                    ) -> list[dict[str, Any]]:
+    rows = s.execute(select(ClaimRow, Party.address).join(
+        Party, Party.id == ClaimRow.insured_party_id).where(
+        ClaimRow.policy_id == policy.id, ClaimRow.reported_on >= first,
+        ClaimRow.reported_on <= last).order_by(ClaimRow.id)).all()
+    return [{"row": row, "claim_no": row.claim_no, "claim_type": row.claim_type,
+             "status": row.status, "town": sch.town_of(address),
+             "approved_fen": row.approved_fen or 0} for row, address in rows]
+
+
+def _insureds(s: Session, policy: PolicyRow, first: date, last: date) -> dict[str, int]:
+    member = RosterMember.policy_id == policy.id
+    covered = s.execute(select(func.count()).select_from(RosterMember).where(
+        member, RosterMember.enrolled_on <= last,
+        (RosterMember.ended_on.is_(None)) | (RosterMember.ended_on >= last))).scalar_one()
+    joined = s.execute(select(func.count()).select_from(RosterMember).where(
+        member, RosterMember.enrolled_on >= first, RosterMember.enrolled_on <= last)
+    ).scalar_one()
+    left = {reason: n for reason, n in s.execute(
+        select(RosterMember.end_reason, func.count()).where(
+            member, RosterMember.ended_on >= first, RosterMember.ended_on <= last)
+        .group_by(RosterMember.end_reason))}
+    return {"at_quarter_end": covered, "joined": joined, "left_death": left.get("death", 0),
+            "left_moved_away": left.get("moved_away", 0),
+            "left_correction": left.get("correction", 0)}
+
+
+_DECIDED_PAID = (cl.APPROVED, cl.PAID, cl.CLOSED)
+
+
+def _claims_summary(claims: list[dict[str, Any]]) -> dict[str, Any]:
+    paid = [c for c in claims if c["status"] in _DECIDED_PAID]
+    return {"reported": len(claims), "approved": len(paid),
+            "rejected": sum(c["status"] == cl.REJECTED for c in claims),
+            "withdrawn": sum(c["status"] == cl.WITHDRAWN for c in claims),
+            "open": sum(c["status"] in cl.OPEN and c["status"] not in _DECIDED_PAID
+                        for c in claims),
+            "approved_amount": fmt(from_fen(sum(c["approved_fen"] for c in paid)))}
+
+
+def _by(claims: list[dict[str, Any]], key: str, names: dict[str, str] | None
+        ) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for c in claims:
+        groups.setdefault(c[key], []).append(c)
+    out = []
+    for value in sorted(groups, key=lambda v: (-len(groups[v]), v)):
+        part = groups[value]
+        decided = [c for c in part if c["status"] in _DECIDED_PAID]
+        out.append({key: value, "name": (names or {}).get(value, value),
+                    "reported": len(part), "approved": len(decided),
+                    "approved_amount": fmt(from_fen(sum(c["approved_fen"] for c in decided)))})
+    return out
+
+
+def _paid_between(s: Session, policy: PolicyRow, lo: datetime, hi: datetime) -> dict[str, Any]:
+    count, fen = s.execute(select(func.count(), func.coalesce(func.sum(ClaimPayment.amount_fen), 0))
+                           .join(ClaimRow, ClaimRow.id == ClaimPayment.claim_id)
+                           .where(ClaimRow.policy_id == policy.id, ClaimPayment.paid_at >= lo,
+                                  ClaimPayment.paid_at < hi)).one()
+    return {"payments": int(count), "amount": fmt(from_fen(int(fen)))}
+
+
+def _sla(s: Session, claims: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+    tally: dict[str, dict[str, int]] = {}
+    for c in claims:
+        for name, d in claims_service.deadlines(s, c["row"], today).items():
+            if name in NOTICE_CLOCKS:
+                continue
+            kind = "breached" if d["breached"] else "met" if d["done_on"] else "open"
+            tally.setdefault(name, {"met": 0, "breached": 0, "open": 0})[kind] += 1
+    return [{"deadline": name, "name": DEADLINE_NAMES.get(name, name), **t,
+             "compliance_pct": None if not t["met"] + t["breached"] else
+             f"{100 * t['met'] / (t['met'] + t['breached']):.1f}"}
+            for name, t in sorted(tally.items())]
+
+
+def _complaints(s: Session, policy: PolicyRow, first: date, last: date) -> dict[str, Any]:
+    claim_nos = select(ClaimRow.claim_no).where(ClaimRow.policy_id == policy.id)
+    about = (ComplaintRow.policy_no == policy.policy_no) | ComplaintRow.claim_no.in_(claim_nos)
+    rows = s.execute(select(ComplaintRow.category, ComplaintRow.decided_on, ComplaintRow.due_on)
+                     .where(about, ComplaintRow.received_on >= first,
+                            ComplaintRow.received_on <= last)).all()
+    decided = [r for r in rows if r.decided_on is not None]
+    return {"received": len(rows), "decided": len(decided),
+            "decided_in_time": sum(r.decided_on <= r.due_on for r in decided),
+            "by_category": {CATEGORY_NAMES.get(k, k): n for k, n in sorted(
+                {r.category: sum(x.category == r.category for x in rows) for r in rows}.items())}}
+
+
+def _satisfaction(s: Session, claim_nos: list[str], lo: datetime, hi: datetime
+                  ) -> dict[str, Any]:
+    """Ratings given in the quarter on this scheme's claims."""
+    scores = list(s.execute(select(SatisfactionRow.score).where(
+        SatisfactionRow.subject_type == "claim", SatisfactionRow.subject_id.in_(claim_nos),
+        SatisfactionRow.score.is_not(None), SatisfactionRow.rated_at >= lo,
+        SatisfactionRow.rated_at < hi)).scalars()) if claim_nos else []
+    return {"ratings": len(scores),
+            "average": f"{sum(scores) / len(scores):.2f}" if scores else None,
+            "satisfied_pct": f"{100 * sum(x >= 4 for x in scores) / len(scores):.1f}"
+            if scores else None}

@@ -218,7 +218,8 @@ GROUP_OPS = {("POST", "/group-policies"), ("POST", "/group-policies/{policy_no}/
              ("GET", "/service-outlets"), ("GET", "/policies"), ("GET", "/policies/{policy_no}"),
              ("GET", "/notifications/dead"), ("POST", "/notifications/dead/requeue"),
              ("POST", "/group-policies/{policy_no}/renewal"),
-             ("GET", "/group-policies/{policy_no}/loss-ratio")}
+             ("GET", "/group-policies/{policy_no}/loss-ratio"),
+             ("GET", "/group-policies/{policy_no}/disclosure")}
 
 
 async def test_group_outlet_and_dead_letter_answers(checked: CheckedApi, scheme: Scheme,
@@ -263,6 +264,16 @@ async def test_group_outlet_and_dead_letter_answers(checked: CheckedApi, scheme:
                              expect=201)
     assert renewed["renewal_of"] == last_year["policy_no"]
     await api.post(f"/group-policies/{last_year['policy_no']}/renewal", {}, expect=409)
+    quarter = f"{scheme.today().year}Q{(scheme.today().month + 2) // 3}"
+    report = await api.get(f"/group-policies/{no}/disclosure?quarter={quarter}", expect=200)
+    assert report["insureds"]["at_quarter_end"] >= 1
+    page = await api.call("GET", f"/group-policies/{no}/disclosure.html?quarter={quarter}",
+                          expect=200)  # HTML, and below a workbook: no model
+    assert no in page
+    await api.call("GET", f"/group-policies/{no}/disclosure.xlsx?quarter={quarter}",
+                   expect=200)
+    await api.error("GET", f"/group-policies/{no}/disclosure?quarter=2026Q9", 400, "invalid",
+                    "quarter")
     assert api.checked >= GROUP_OPS, GROUP_OPS - api.checked
 
 

@@ -3,19 +3,21 @@ notices in batches, and the loss-ratio watch with its alert."""
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from scheduler_world import World, at
 from sqlalchemy import func, select
 
 from backoffice.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from backoffice.domain.identity import make_id_number
 from backoffice.domain.scheme import LossRatio, loss_ratio
-from backoffice.services import claims, group, scheme
+from backoffice.services import claims, complaints, group, scheme
 from backoffice.store.db import Database
 from backoffice.store.models import (
     AuditEntry,
@@ -28,6 +30,7 @@ from backoffice.store.models import (
     RosterMember,
     Task,
 )
+from backoffice.views import disclosure
 
 AREA = "440514"
 START = date(2026, 1, 1)
@@ -253,3 +256,114 @@ def test_the_projection_and_its_alert(paid: str, days: int, projected: str,
 def test_no_alert_too_early_and_no_ratio_without_premium() -> None:
     assert LossRatio(Decimal(100), Decimal(90), Decimal(0), 89, 365).alert() is None
     assert LossRatio(Decimal(0), Decimal(1), Decimal(0), 200, 365).ratio is None
+
+
+# ---- the quarterly disclosure report ------------------------------------------------------
+
+def _town_scheme(db: Database, world: World) -> str:
+    """Members 0–5 in 峡山街道, 6–9 in 陈店镇."""
+    world.on(START)
+    policy_no = group.create_group_policy(db, {
+        "product_code": "CN-ELDER-ACC", "applicant_name": "汕头市潮南区人民政府",
+        "start_date": START.isoformat()}, "admin")["policy_no"]
+    lines = [HEADER] + [
+        f"{NAMES[n % 8]}阿伯,男,1950-01-01,{_idn(n)},139{n:08d},"
+        f"潮南区{'峡山街道' if n < 6 else '陈店镇'}{n}号\n" for n in range(10)]
+    assert group.import_roster(db, policy_no, lines, "importer-1", START).imported == 10
+    return str(policy_no)
+
+
+def _report(db: Database, policy_no: str, n: int, kind: str, day: date) -> str:
+    _, view = claims.report(db, {
+        "policy_no": policy_no, "insured_id_number": _idn(n), "claim_type": kind,
+        "incident_date": day.isoformat(), "channel": "phone",
+        "facts": {"diagnosis": "右桡骨远端骨折", "hospital_level": 2}
+        if kind == "hospital_allowance" else {},
+        "reporter": {"name": "陈大明", "relation": "child", "phone": "13900001111"}})
+    return str(view["claim_no"])
+
+
+def test_the_quarterly_report_agrees_with_a_count_from_the_raw_tables(
+        db: Database, world: World) -> None:
+    policy_no = _town_scheme(db, world)
+    world.on(date(2026, 6, 20))
+    _report(db, policy_no, 0, "disability", date(2026, 6, 18))  # Q2: not in Q3's figures
+    world.on(date(2026, 7, 10))
+    kinds = ["hospital_allowance", "disability", "hospital_allowance", "death",
+             "hospital_allowance"]
+    members = [1, 2, 6, 7, 8]
+    made = [_report(db, policy_no, n, k, date(2026, 7, 8)) for n, k in zip(members, kinds,
+                                                                           strict=True)]
+    with db.transaction() as s:  # one paid in the quarter, one rejected
+        paid = s.execute(select(ClaimRow).where(ClaimRow.claim_no == made[0])).scalar_one()
+        paid.status, paid.approved_fen = "paid", 2700
+        s.add(ClaimPayment(claim_id=paid.id, kind="final", amount_fen=2700, actor="cashier-1",
+                           paid_at=at(date(2026, 8, 3), 10)))
+        s.execute(ClaimRow.__table__.update().where(ClaimRow.claim_no == made[3])
+                  .values(status="rejected"))
+    world.on(date(2026, 8, 1))
+    group.remove_member(db, {"policy_no": policy_no, "id_number": _idn(9), "reason": "moved_away",
+                             "date": "2026-07-31"}, "underwriter-1")
+    complaints.intake(db, {"channel": "ivr", "complainant": {"name": "陈大明",
+                                                             "phone": "13900001111"},
+                           "category": "claims", "description": "赔得太慢",
+                           "claim_no": made[1]})
+    world.on(date(2026, 10, 9))
+    report = scheme.quarterly_report(db, {"policy_no": policy_no, "quarter": "2026Q3"})
+
+    # the independent count, straight from the tables
+    with db.read() as s:
+        policy_id = s.execute(select(PolicyRow.id).where(PolicyRow.policy_no == policy_no)
+                              ).scalar_one()
+        rows = s.execute(select(ClaimRow.claim_type, ClaimRow.status, Party.address,
+                                ClaimRow.approved_fen).join(
+            Party, Party.id == ClaimRow.insured_party_id).where(
+            ClaimRow.policy_id == policy_id, ClaimRow.reported_on >= date(2026, 7, 1),
+            ClaimRow.reported_on <= date(2026, 9, 30))).all()
+        members_now = s.execute(select(RosterMember.enrolled_on, RosterMember.ended_on).where(
+            RosterMember.policy_id == policy_id)).all()
+    assert report["claims"]["reported"] == len(rows) == 5
+    by_type: dict[str, int] = {}
+    by_town: dict[str, int] = {}
+    for kind, _, address, _ in rows:
+        by_type[kind] = by_type.get(kind, 0) + 1
+        town = "峡山街道" if "峡山街道" in address else "陈店镇"
+        by_town[town] = by_town.get(town, 0) + 1
+    assert {g["claim_type"]: g["reported"] for g in report["by_type"]} == by_type
+    assert {g["town"]: g["reported"] for g in report["by_town"]} == by_town == {
+        "峡山街道": 2, "陈店镇": 3}
+    assert report["claims"]["rejected"] == sum(r[1] == "rejected" for r in rows) == 1
+    assert report["claims"]["approved_amount"] == "27.00"
+    assert report["paid_in_quarter"] == {"payments": 1, "amount": "27.00"}
+    end = date(2026, 9, 30)
+    assert report["insureds"]["at_quarter_end"] == sum(
+        e <= end and (x is None or x >= end) for e, x in members_now) == 9
+    assert report["insureds"]["left_moved_away"] == 1
+    assert report["complaints"]["received"] == 1
+    assert report["complaints"]["by_category"] == {"理赔": 1}
+    assert report["satisfaction"]["ratings"] == 0 and report["satisfaction"]["average"] is None
+    assert {t["deadline"] for t in report["sla"]} <= {
+        "review", "decision", "special_case", "payment", "rejection_letter",
+        "advance_payment"}
+
+
+def test_the_report_renders_the_same_figures_as_a_page_and_a_workbook(
+        db: Database, world: World) -> None:
+    policy_no = _town_scheme(db, world)
+    world.on(date(2026, 7, 10))
+    _report(db, policy_no, 1, "hospital_allowance", date(2026, 7, 8))
+    report = scheme.quarterly_report(db, {"policy_no": policy_no, "quarter": "2026q3"})
+    assert report["quarter"] == "2026Q3"
+    html = disclosure.render_html(report)
+    book = load_workbook(io.BytesIO(disclosure.render_xlsx(report)))
+    assert book.sheetnames == ["概况", "按险种", "按镇街", "服务时效", "投诉与满意度"]
+    overview = {r[0]: r[1] for r in book["概况"].iter_rows(min_row=4, values_only=True)}
+    assert overview["本季报案"] == report["claims"]["reported"] == 1
+    assert overview["季末在保人数"] == 10
+    towns = [r for r in book["按镇街"].iter_rows(min_row=4, values_only=True)]
+    assert towns == [("峡山街道", 1, 0, "0.00")]
+    assert "峡山街道" in html and policy_no in html and "<script" not in html
+    for bad in ("2026Q5", "26Q1", "", "2026-07", "Q3"):
+        with pytest.raises(ValidationError) as exc:
+            scheme.quarterly_report(db, {"policy_no": policy_no, "quarter": bad})
+        assert exc.value.field == "quarter"
