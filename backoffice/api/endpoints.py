@@ -306,7 +306,7 @@ def claim_charts(db: Any, cmd: Window, actor: Actor) -> str:
     return render_claim_charts(stats_service.claim_stats(db, *_window(cmd)))
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = disclosure.XLSX
 
 
 def disclosure_html(db: Any, cmd: scheme.QuarterRef, actor: Actor) -> str:

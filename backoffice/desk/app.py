@@ -22,7 +22,7 @@ from backoffice.domain import agent_queue, integrity
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
-from backoffice.domain.errors import DomainError, Forbidden
+from backoffice.domain.errors import DomainError, Forbidden, NotFound
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.domain.masking import mask_text
 from backoffice.domain.product import CLAIM_TYPE_NAMES
@@ -40,12 +40,14 @@ from backoffice.services import (
     policies,
     risk_review,
     satisfaction,
+    scheme,
     staff,
 )
-from backoffice.services.base import SHANGHAI
+from backoffice.services.base import SHANGHAI, today_cn
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
+from backoffice.views import disclosure
 from backoffice.views.charts import render_claim_charts
 
 DB = web.AppKey("desk_db", Database)
@@ -632,6 +634,48 @@ async def supervisor_charts(request: web.Request) -> web.Response:
                         charset="utf-8")
 
 
+async def disclosure_page(request: web.Request) -> web.Response:
+    """The quarterly disclosure: pick a scheme and a quarter, then view or download it."""
+    db = db_of(request)
+    schemes = await run(scheme.group_policies, db)
+    today = today_cn()
+    quarters = [f"{y}Q{q}" for y in (today.year, today.year - 1) for q in (4, 3, 2, 1)
+                if (y, q) <= (today.year, (today.month + 2) // 3)]
+    return page(request, "disclosure.html", schemes=schemes, quarters=quarters,
+                chosen=request.query.get("policy_no") or "",
+                quarter=request.query.get("quarter") or (quarters[0] if quarters else ""))
+
+
+def _quarter_ref(request: web.Request) -> dict[str, str]:
+    return {"policy_no": request.query.get("policy_no", ""),
+            "quarter": request.query.get("quarter", "")}
+
+
+async def _quarterly_report(request: web.Request) -> dict[str, Any] | web.Response:
+    try:
+        return await run(scheme.quarterly_report, db_of(request), _quarter_ref(request))
+    except DomainError as exc:
+        status = 404 if isinstance(exc, NotFound) else 400
+        return render_error(request, status, f"{exc.field or ''} {exc.message}".strip())
+
+
+async def disclosure_html(request: web.Request) -> web.Response:
+    report = await _quarterly_report(request)
+    if isinstance(report, web.Response):
+        return report
+    return web.Response(text=disclosure.render_html(report), content_type="text/html",
+                        charset="utf-8")
+
+
+async def disclosure_xlsx(request: web.Request) -> web.Response:
+    report = await _quarterly_report(request)
+    if isinstance(report, web.Response):
+        return report
+    name = f"disclosure-{report['policy_no']}-{report['quarter']}.xlsx"
+    return web.Response(body=disclosure.render_xlsx(report), content_type=disclosure.XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 # ---- handoff (filled by the conversation router) ------------------------------------------
 
 async def handoff_page(request: web.Request) -> web.Response:
@@ -824,6 +868,9 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("POST", "/underwriting/{application_no}/decide", underwriting_decide, "underwriting.work"),
     ("GET", "/supervisor", supervisor_page, "supervisor.view"),
     ("GET", "/supervisor/charts", supervisor_charts, "supervisor.view"),
+    ("GET", "/supervisor/disclosure", disclosure_page, "supervisor.view"),
+    ("GET", "/supervisor/disclosure.html", disclosure_html, "supervisor.view"),
+    ("GET", "/supervisor/disclosure.xlsx", disclosure_xlsx, "supervisor.view"),
     ("GET", "/handoff", handoff_page, "handoff.view"),
     ("GET", "/handoff/{conversation_id}", conversation_page, "handoff.view"),
     *[("POST", f"/handoff/{{conversation_id}}/{action}", _conversation_action(action),

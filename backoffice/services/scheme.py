@@ -299,6 +299,17 @@ def _alert(s: Session, policy: PolicyRow, view: dict[str, Any], today: date,
 
 
 
+def group_policies(db: Database) -> list[dict[str, Any]]:
+    """The group (scheme) policies, newest first: for the supervisor's choice of report."""
+    with db.read() as s:
+        return [{"policy_no": p.policy_no, "applicant_name": p.applicant_name,
+                 "start_date": p.start_date.isoformat(), "end_date": p.end_date.isoformat(),
+                 "status": p.status}
+                for p in s.execute(select(PolicyRow).where(PolicyRow.kind == "group")
+                                   .order_by(PolicyRow.start_date.desc(), PolicyRow.id.desc())
+                                   .limit(200)).scalars()]
+
+
 # ---- the quarterly disclosure report -------------------------------------------------------------
 
 class QuarterRef(Command):

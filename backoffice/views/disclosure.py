@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _env = Environment(loader=PackageLoader("backoffice.views", "templates"),
                    autoescape=select_autoescape(["html"]))
 

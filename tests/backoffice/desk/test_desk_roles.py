@@ -3,6 +3,7 @@ passwords and the masking of personal data."""
 
 from __future__ import annotations
 
+import io
 import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from desk_testkit import CSRF, PASSWORDS, World, login
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from backoffice.clock import ManualClock
@@ -62,6 +64,11 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
          "underwriting.work"),
         ("GET", "/desk/supervisor", {}, "supervisor.view"),
         ("GET", "/desk/supervisor/charts", {}, "supervisor.view"),
+        ("GET", "/desk/supervisor/disclosure", {}, "supervisor.view"),
+        ("GET", f"/desk/supervisor/disclosure.html?policy_no={world.group_policy_no}"
+                "&quarter=2026Q2", {}, "supervisor.view"),
+        ("GET", f"/desk/supervisor/disclosure.xlsx?policy_no={world.group_policy_no}"
+                "&quarter=2026Q2", {}, "supervisor.view"),
         ("GET", "/desk/handoff", {}, "handoff.view"),
         ("GET", f"/desk/handoff/{h}", {}, "handoff.view"),
         ("POST", f"/desk/handoff/{h}/take", {}, "handoff.work"),
@@ -79,7 +86,7 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
 
 def test_every_route_is_covered(world: World) -> None:
     """Each desk route (but login and the websocket) is walked by the role test below."""
-    walked = [(m, p) for m, p, _, _ in cases(world)]
+    walked = [(m, p.split("?")[0]) for m, p, _, _ in cases(world)]
     for method, template, _, permission in ROUTES:
         if permission == "public" or template == "/ws":
             continue
@@ -290,3 +297,25 @@ async def test_a_link_cannot_put_words_on_the_desk(desk: Desk, world: World) -> 
     assert "已保存" in await (await client.get(where)).text()
     other = await desk("claims_adjuster")
     assert "已保存" not in await (await other.get(where)).text()
+
+
+async def test_a_supervisor_downloads_the_quarterly_disclosure_as_a_workbook(
+        desk: Desk, world: World) -> None:
+    client = await desk("claims_supervisor")
+    form = await client.get("/desk/supervisor/disclosure")
+    text = await form.text()
+    assert form.status == 200 and world.group_policy_no in text
+    query = urllib.parse.urlencode({"policy_no": world.group_policy_no, "quarter": "2026Q2"})
+    resp = await client.get(f"/desk/supervisor/disclosure.xlsx?{query}")
+    assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(await resp.read()))
+    overview = {r[0]: r[1] for r in book["概况"].iter_rows(min_row=4, values_only=True)}
+    page = await (await client.get(f"/desk/supervisor/disclosure.html?{query}")).text()
+    assert f"<td>本季报案</td><td class=\"n\">{overview['本季报案']}</td>" in page
+    bad = await client.get(f"/desk/supervisor/disclosure.xlsx?policy_no="
+                           f"{world.group_policy_no}&quarter=2026Q7")
+    assert bad.status == 400 and "quarter" in await bad.text()
+    for query in ("policy_no=G209900009999&quarter=2026Q2", "quarter=2026Q2", "",
+                  f"policy_no={world.group_policy_no}&quarter=%00"):
+        resp = await client.get(f"/desk/supervisor/disclosure.html?{query}")
+        assert resp.status in (400, 404), (query, resp.status)
