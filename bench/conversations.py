@@ -95,9 +95,9 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
     ("address", ("地址", "住在哪")),
     ("date", ("哪天", "哪一天", "什么时候", "日期", "几号", "时间")),
     ("hospital", ("医院", "就诊", "住院")),
+    ("story", ("经过", "怎么回事", "怎么发生", "发生了什么", "怎么摔", "怎么出")),
     ("injury", ("伤得", "受伤", "伤情", "伤到", "哪里伤")),
     ("place", ("什么地方", "在哪里", "在哪儿", "地点", "哪里")),
-    ("story", ("经过", "怎么回事", "怎么发生", "发生了什么", "怎么摔", "怎么出")),
     ("name", ("称呼", "姓名", "名字", "叫什么")),
     ("phone", ("电话", "手机", "联系方式", "号码")),
 ]
@@ -107,7 +107,17 @@ MAX_SAME_QUESTION = 3  # issue 16: no form asks the same question more than thre
 CN_DIGITS = "零一二三四五六七八九"
 
 
+def is_question(line: str) -> bool:
+    """A question or a request ("请提供…"), not a statement such as a claim listed with the
+    documents it waits for ("…申请人身份证明…") or a hint ("可以直接拍照发给我")."""
+    if line.lstrip().startswith(("·", "-", "•")):
+        return False
+    return "？" in line or "?" in line or re.search(r"(^|[，。；！：\s])请", line) is not None
+
+
 def topic_of(question: str) -> str | None:
+    if not is_question(question):
+        return None
     for topic, words in TOPICS:
         if any(w in question for w in words):
             return topic
@@ -801,7 +811,7 @@ def run_one(stack: Stack, script: Script, today: date | None = None) -> Result:
                 unmet.append(why)
         if (why := judge.repeats()) is not None:
             unmet.append(why)
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+    except Exception as exc:  # one broken conversation is a failure, not the end of the run
         unmet = [f"could not be played: {type(exc).__name__}: {exc}"]
     finally:
         db.dispose()
@@ -899,6 +909,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="results and transcripts as JSON")
     parser.add_argument("--model", help="the Rasa model (default: the one for the data)")
     parser.add_argument("--dir", default=str(CONVERSATIONS), help="the conversations' folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args()
     scripts = load(Path(args.dir))
     if args.only:
@@ -913,7 +924,7 @@ def main() -> int:
             results = []
             for result in run_all(stack, scripts):
                 results.append(result)
-                if not args.json:
+                if not args.quiet:
                     print(f"{'ok  ' if result.passed else 'FAIL'} {result.name}",
                           file=sys.stderr, flush=True)
         finally:

@@ -50,7 +50,11 @@ def test_the_bots_question_is_read_by_topic() -> None:
     assert topic_of("在什么地方出的事？") == "place"
     assert topic_of("以上信息对吗？") == "confirm"
     assert topic_of("请提供手机号码或保单号") == "second_factor"
+    assert topic_of("请简单说一下事情经过，比如怎么摔倒或受伤的。") == "story"
     assert topic_of("好的，已为您记下。") is None
+    # statements are not questions, whatever words they use
+    assert topic_of("· 理赔 R202600000006：等您提交：出院小结、申请人身份证明。") is None
+    assert topic_of("可以直接拍照发给我，我会附到这个理赔里。") is None
 
 
 def test_placeholders_must_be_known() -> None:
