@@ -45,7 +45,7 @@ from actions.common import (
     valid_id_number,
 )
 from actions.dates import parse_date, spoken
-from actions.names import person_name
+from actions.names import bare_name, person_name
 from actions.spoken import ID_SHAPE, digits_of, id_number_in, phone_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -58,7 +58,8 @@ _RELATION_WORDS = [
     ("spouse", ("老伴", "老公", "老婆", "爱人", "丈夫", "妻子", "配偶")),
     ("parent", ("妈", "爸", "母亲", "父亲", "婆婆", "公公", "岳母", "岳父", "老人")),
     ("child", ("儿子", "女儿", "孩子", "子女")), ("sibling", ("哥", "姐", "弟", "妹")),
-    ("other", ("奶奶", "爷爷", "外婆", "外公", "邻居", "朋友", "亲戚", "姑", "舅", "姨")),
+    ("other", ("奶奶", "爷爷", "外婆", "外公", "邻居", "朋友", "亲戚", "姑", "舅", "姨",
+               "阿嬷", "阿公", "阿伯", "阿婆", "隔壁", "孙")),
 ]
 RELATION_NAMES = {"self": "本人", "spouse": "配偶", "parent": "父母", "child": "子女",
                   "sibling": "兄弟姐妹", "other": "其他亲友"}
@@ -119,18 +120,54 @@ def requested(tracker: Tracker, slot: str) -> bool:
 
 
 def free_answer(tracker: Tracker, slot: str) -> str | None:
-    """The whole message as the answer to the question just asked (free-text slots)."""
+    """The whole message as the answer to the question just asked (free-text slots); not a
+    correction of an earlier answer ("不对，不是菜市场，是在家门口" asked about the injury)."""
     if not requested(tracker, slot) or intent_of(tracker) in _NOT_ANSWERS:
         return None
     text = text_of(tracker)
-    return text if text and not text.startswith("/") else None
+    if not text or text.startswith("/") or corrected_slot(tracker, slot):
+        return None
+    return text
+
+
+# free-text answers a later correction may name by their earlier value
+_CORRECTABLE = ("incident_place", "injury", "hospital", "description", "complaint_description",
+                "visit_address", "new_address")
+
+
+def corrected_slot(tracker: Tracker, asked: str) -> str | None:
+    """The earlier answer a correction names ("不是菜市场，…"), other than the one asked."""
+    text = text_of(tracker)
+    if not correcting(text):
+        return None
+    for slot in _CORRECTABLE:
+        value = tracker.get_slot(slot) if slot != asked else None
+        if isinstance(value, str) and len(value) >= 2 and f"不是{value}" in text:
+            return slot
+    return None
+
+
+def corrected_value(text: str, old: str) -> str | None:
+    """"不是菜市场，是在家门口摔的" → "家门口": what comes after the earlier value."""
+    after = text.split(f"不是{old}", 1)[-1]
+    m = re.match(r"^[，,、。\s]*(?:而)?(?:是)?(?:在)?(.+?)(?:摔的|摔倒的|出的事|发生的|的)?"
+                 r"[。！!，,\s]*$", after)
+    value = m.group(1).strip() if m else ""
+    return value if 1 < len(value) <= 60 else None
 
 
 def relation_of(text: str) -> str | None:
+    """Who the insured is to the speaker: "我妈" → parent; "我是她女儿" (she is my mother) →
+    parent too; the kinship word wins over the 我 it comes with ("我姐姐" → sibling)."""
     for value, words in _RELATION_WORDS[1:] + _RELATION_WORDS[:1]:
         if any(w in text for w in words):
-            return value
+            return _INVERSE.get(value, value) if _SPEAKER_IS.search(text) else value
     return None
+
+
+_INVERSE = {"child": "parent", "parent": "child"}
+# "我是她女儿", "我是他的儿子": the speaker says who they are to the insured
+_SPEAKER_IS = re.compile(r"我是(?:他|她)的?")
 
 
 # words that make an answer a correction of something read back ("不对，是前天")
@@ -143,6 +180,21 @@ WHOSE_NAME = {"reporter_name": "您的姓名", "complainant_name": "您的姓名
 
 def correcting(text: str) -> bool:
     return any(w in text for w in _CORRECTING)
+
+
+# a yes to a read-back: "没错" and "没问题" agree although they hold 没 and 错
+_AGREEING = ("没错", "不错", "没问题", "没有问题", "没毛病")
+_YES = ("对", "是的", "正确", "确认", "可以", "好的", "行", *_AGREEING)
+
+
+def confirms(tracker: Tracker) -> bool:
+    text = text_of(tracker)
+    rest = text
+    for w in _AGREEING:
+        rest = rest.replace(w, "")
+    if any(w in rest for w in ("不", "错", "没", "改")):
+        return False
+    return intent_of(tracker) == "affirm" or any(w in text for w in _YES)
 
 
 def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slots:
@@ -159,6 +211,10 @@ def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slot
     return {slot: name}
 
 
+_SOUNDS_LIKE_SMALL_TALK = frozenset({"thank", "greet", "goodbye", "affirm", "deny",
+                                     "bot_challenge"})
+
+
 def name_said(tracker: Tracker, slot: str, volunteered: bool = False) -> str | None:
     """The answer to the name question; later, a correction of the name given ("说错了，我叫
     李丽") — only once there is one, lest "不是我，是我妈，她叫…" name the reporter. Where the
@@ -166,6 +222,8 @@ def name_said(tracker: Tracker, slot: str, volunteered: bool = False) -> str | N
     said before the question ("我妈叫李桂兰，走不动路") is taken too."""
     said = free_answer(tracker, slot)
     text = text_of(tracker)
+    if not said and requested(tracker, slot) and intent_of(tracker) in _SOUNDS_LIKE_SMALL_TALK:
+        said = bare_name(text)  # "谢銮" is a name before it is a thank-you
     naming = any(w in text for w in _NAMING) and not text.startswith("/")
     if not said and naming and tracker.get_slot(slot) and correcting(text):
         said = text
@@ -360,12 +418,13 @@ class ValidateIncidentForm(AnswersOnly):
         if requested(tracker, "reporter_name") or (naming and tracker.get_slot("relation")):
             return {}
         value = entity(tracker, "relation")
-        if value not in RELATION_NAMES:
-            answer = free_answer(tracker, "relation")
-            value = relation_of(answer) if answer else None
+        answer = free_answer(tracker, "relation")
         first = intent_of(tracker) == "report_incident" and not tracker.get_slot("relation")
-        if value is None and first:
-            value = relation_of(text_of(tracker)[:6])
+        # the answer, or the start of the first message ("我姐姐今天早上摔倒了")
+        said = answer or (text_of(tracker)[:6] if first else None)
+        spoken = relation_of(said) if said else None
+        if value not in RELATION_NAMES or (value == "self" and spoken not in (None, "self")):
+            value = spoken  # a "我" heard as 本人 beside a kinship word is not the insured
         return {"relation": value} if value else {}
 
     async def extract_insured_id_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -391,6 +450,9 @@ class ValidateIncidentForm(AnswersOnly):
                                      domain: DomainDict) -> Slots:
         # a place named in another answer ("买菜时地上湿滑摔倒") does not replace the one given:
         # a place is taken when asked for, or while none is known yet
+        if corrected_slot(tracker, "") == "incident_place":  # "不是菜市场，是在家门口"
+            value = corrected_value(text_of(tracker), tracker.get_slot("incident_place"))
+            return {"incident_place": value} if value else {}
         if not requested(tracker, "incident_place") and tracker.get_slot("incident_place"):
             return {}
         value = entity(tracker, "location") or free_answer(tracker, "incident_place")
@@ -478,9 +540,7 @@ class ValidateIncidentForm(AnswersOnly):
                                          domain: DomainDict) -> Slots:
         if not requested(tracker, "incident_confirmed"):
             return {}
-        text = text_of(tracker)
-        yes = intent_of(tracker) == "affirm" and not any(w in text for w in ("不", "错"))
-        return {"incident_confirmed": True if yes else None}
+        return {"incident_confirmed": True if confirms(tracker) else None}
 
     async def validate_relation(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: DomainDict) -> Slots:

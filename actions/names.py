@@ -33,6 +33,8 @@ _PREFIX = re.compile(r"^(?:我是|我就是|本人是|本人|是|免贵)")
 _KIN_BEFORE = re.compile(rf"^(?:[^的]{{0,6}}的)?[他她]?(?:{'|'.join(_KIN)})")
 _CLAUSES = re.compile(r"[，,。！!？?；;、~～\n]+")
 _SMALL_TALK = ("你好", "您好", "谢谢", "好的", "嗯", "哦")
+# "我姓陈，陈志强": the surname said first is a hint beside the name, not a second name
+_SURNAME_HINT = re.compile(r"^(?:我|免贵|本人)?姓[\u4e00-\u9fff]{1,2}$")
 _CORRECTION = ("不对", "错了", "说错", "不是", "更正", "改一下", "改成")
 
 
@@ -55,7 +57,15 @@ def says_kinship(clause: str) -> bool:
 
 def _skippable(clause: str) -> bool:
     return (not clause or says_kinship(clause) or clause in _SMALL_TALK
+            or _SURNAME_HINT.match(clause) is not None
             or any(w in clause for w in _CORRECTION))
+
+
+def bare_name(said: str) -> str | None:
+    """The whole answer as a name when it is one and no small talk: "谢銮" or "何好" answer the
+    name question even where they sound like "thanks" or "hello"."""
+    text = said.strip()
+    return None if text in _SMALL_TALK or text.startswith(_SMALL_TALK) else normal_name(text)
 
 
 def person_name(said: str) -> str | None:

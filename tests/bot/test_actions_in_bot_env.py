@@ -9,7 +9,9 @@ import json
 import socket
 import subprocess
 import textwrap
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from xiaobao import bot
 
@@ -361,3 +363,66 @@ def test_the_type_question_with_the_back_office_down_offers_every_type() -> None
     assert [b["title"] for b in asked["buttons"]] == ["住院津贴", "意外伤残", "医疗费用",
                                                       "意外身故", "公共交通意外身故"]
     assert "住院" in asked["text"] and out["events"] == []
+
+
+def test_answers_as_family_members_and_dialect_speakers_give_them() -> None:
+    out = run_bot_python("""
+    import asyncio, json
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from actions.forms import ValidateIncidentForm
+    def slots_after(method, text, intent, slots, entities=()):
+        message = {"text": text, "intent": {"name": intent},
+                   "entities": [{"entity": e, "value": v} for e, v in entities]}
+        t = Tracker("web:1", slots, message, [], False, None, {}, "action_listen")
+        return asyncio.run(getattr(ValidateIncidentForm(), method)(CollectingDispatcher(), t, {}))
+    asked = lambda slot, **more: {"requested_slot": slot, **more}
+    print(json.dumps([
+        # the first message: the kinship beside 我 names the insured
+        slots_after("extract_relation", "我弟弟今天下午骑车摔了", "report_incident", {},
+                    [("relation", "self")]),
+        slots_after("extract_relation", "我今天在家摔倒了", "report_incident", {},
+                    [("relation", "self")]),
+        # the answer to "本人还是家人": who the speaker is to the insured, turned round
+        slots_after("extract_relation", "我是他儿子", "inform", asked("relation"),
+                    [("relation", "self")]),
+        slots_after("extract_relation", "我是她邻居", "inform", asked("relation"),
+                    [("relation", "self")]),
+        slots_after("extract_relation", "阿嬷", "inform", asked("relation")),
+        # a name that sounds like small talk, and a surname said before the name
+        slots_after("extract_reporter_name", "谢敏", "thank", asked("reporter_name",
+                                                                     relation="parent")),
+        slots_after("extract_reporter_name", "谢谢", "thank", asked("reporter_name",
+                                                                     relation="parent")),
+        slots_after("extract_reporter_name", "我姓黄，黄文斌", "inform",
+                    asked("reporter_name", relation="parent")),
+        # a correction of the place while the injury is asked: the place changes, the
+        # injury is asked again
+        slots_after("extract_incident_place", "不对，不是公园，是在楼梯上摔的", "inform",
+                    asked("injury", incident_place="公园")),
+        slots_after("extract_injury", "不对，不是公园，是在楼梯上摔的", "inform",
+                    asked("injury", incident_place="公园")),
+        # a read-back agreed to in other words, and one refused
+        slots_after("extract_incident_confirmed", "没错", "inform",
+                    asked("incident_confirmed")),
+        slots_after("extract_incident_confirmed", "没问题，提交吧", "inform",
+                    asked("incident_confirmed")),
+        slots_after("extract_incident_confirmed", "不对", "deny", asked("incident_confirmed")),
+        slots_after("extract_incident_confirmed", "没说完", "affirm",
+                    asked("incident_confirmed")),
+        # 前日 is 前天 in Chaoshan Mandarin
+        slots_after("extract_incident_date", "前日", "inform", asked("incident_date")),
+    ], ensure_ascii=False))
+    """.replace("\n    ", "\n"))
+    (brother, self_, son, neighbour, grandma, thank_name, thanks, hinted, place, injury,
+     yes, yes_go, no, unsure, two_days) = out
+    assert brother == {"relation": "sibling"} and self_ == {"relation": "self"}
+    assert son == {"relation": "parent"} and neighbour == {"relation": "other"}
+    assert grandma == {"relation": "other"}
+    assert thank_name == {"reporter_name": "谢敏"} and thanks == {}
+    assert hinted == {"reporter_name": "黄文斌"}
+    assert place == {"incident_place": "楼梯上"} and injury == {}
+    assert yes == yes_go == {"incident_confirmed": True}
+    assert no == unsure == {"incident_confirmed": None}
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert two_days == {"incident_date": (today - timedelta(days=2)).isoformat()}

@@ -84,3 +84,12 @@ def test_the_stored_form() -> None:
     assert normal_name(" 阿卜杜 • 热合曼 ") == "阿卜杜·热合曼"
     assert normal_name("王小明") == "王小明"
     assert normal_name("王小明的") is None
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    ("我姓李，李秀兰", "李秀兰"),
+    ("免贵姓黄，黄文", "黄文"),
+    ("姓周，周建国", "周建国"),
+])
+def test_a_surname_said_first_is_a_hint_beside_the_name(said: str, expected: str) -> None:
+    assert person_name(said) == expected
