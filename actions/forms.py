@@ -94,7 +94,16 @@ def not_an_answer(tracker: Tracker) -> bool:
     if intent in _LEAVING:
         return True
     sure = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0)
-    return intent in DIGRESSIONS and (sure >= _SURE or reads_as_question(text_of(tracker)))
+    return (intent in DIGRESSIONS and (sure >= _SURE or reads_as_question(text_of(tracker)))
+            and not said_again(tracker))
+
+
+def said_again(tracker: Tracker) -> bool:
+    """The same words as the last message: a question answered already and the pending one
+    asked again, so the customer meant them as the answer ("一次说清楚要什么" twice to
+    "您希望我们怎么处理？")."""
+    said = [e.get("text") for e in tracker.events if e.get("event") == "user"]
+    return len(said) >= 2 and bool(said[-1]) and said[-1] == said[-2]
 
 
 class AnswersOnly(FormValidationAction, ABC):

@@ -426,3 +426,22 @@ def test_answers_as_family_members_and_dialect_speakers_give_them() -> None:
     assert no == unsure == {"incident_confirmed": None}
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assert two_days == {"incident_date": (today - timedelta(days=2)).isoformat()}
+
+
+def test_words_said_again_after_a_digression_are_the_answer() -> None:
+    out = run_bot_python("""
+    import json
+    from rasa_sdk import Tracker
+    from actions.forms import not_an_answer
+    def heard(*texts):
+        message = {"text": texts[-1], "intent": {"name": "claim_documents", "confidence": 0.95}}
+        events = [{"event": "user", "text": x} for x in texts]
+        t = Tracker("web:1", {"requested_slot": "complaint_outcome"}, message, events, False,
+                    None, {}, "action_listen")
+        return not_an_answer(t)
+    print(json.dumps([heard("材料交了三次", "一次说清楚要什么"),
+                      heard("一次说清楚要什么", "一次说清楚要什么"),
+                      heard("要什么材料", "要什么材料", "")]))
+    """.replace("\n    ", "\n"))
+    # first time a question (answered, then asked again); said again it is the answer
+    assert out == [True, False, True]
