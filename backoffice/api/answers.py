@@ -710,8 +710,8 @@ class ClaimProgress(Answer):
     text: str = Field(description="The whole answer for the customer, in Chinese.")
     missing_documents: list[MissingDocument]
     next_step: str = Field(description="In Chinese.")
-    awaiting: str | None = Field(description="What the open claim waits for and from whom, "
-                                 "in Chinese; null once it is no longer open.")
+    awaiting: str | None = absent("What the open claim waits for and from whom, in Chinese; "
+                                  "null once it is no longer open.")
     expected_by: Date | None
 
 

@@ -93,6 +93,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     "advance_payment": (UNDER_REVIEW, INVESTIGATING, ADJUDICATED, PENDING_APPROVAL),
     # the type decides the documents and the benefit: corrected before anything is decided
     "change_type": (REPORTED, REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING),
+    "register_anyway": (REPORTED,),
 }
 STAFF_ACTIONS = tuple(_ALLOWED)
 
@@ -195,7 +196,8 @@ def is_late_report(incident_date: date, reported_on: date, days: int = 30) -> bo
 SYSTEM = "system"  # the fast track's own decision
 #: steps that shape the decision, with their names: whoever took one does not approve
 DECIDING_STEPS = {"waive_documents": "豁免缺少的材料", "enter_facts": "录入或修改理算事实",
-                  "adjudicate": "理算", "change_type": "更改理赔类型"}
+                  "adjudicate": "理算", "change_type": "更改理赔类型",
+                  "register_anyway": "立案核查未通过仍予立案"}
 
 
 def deciders(steps: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
@@ -215,7 +217,8 @@ PAYEE_STEPS = ("propose_bank_account", "confirm_bank_account")
 
 #: steps that shape a claim for good: a reopening starts a new round of decisions, but facts
 #: typed, documents waived and the payee chosen stay in force, and so do their authors' hands
-LASTING_STEPS = frozenset({"enter_facts", "waive_documents", "change_type", *PAYEE_STEPS})
+LASTING_STEPS = frozenset({"enter_facts", "waive_documents", "change_type", "register_anyway",
+                           *PAYEE_STEPS})
 
 
 def payee_choosers(steps: Sequence[tuple[str, str]]) -> set[str]:
@@ -290,6 +293,17 @@ class Claim:
         self._check("register", actor)
         if problems:
             raise DomainError("不符合立案条件：" + "；".join(problems), "coverage")
+        self._move(REGISTERED, actor)
+
+    def register_anyway(self, problems: Sequence[str], reason: str, actor: str) -> None:
+        """立案 although the coverage check found problems (问题件), with the reason — a
+        supervisor's decision; whoever takes it does not approve the claim."""
+        self._check("register_anyway", actor)
+        if not problems:
+            raise ValidationError("action", "立案核查已通过，请直接立案（register）")
+        if not reason.strip():
+            raise ValidationError("note", "核查未通过仍予立案须说明理由（note）")
+        self.steps.append(("register_anyway", actor))
         self._move(REGISTERED, actor)
 
     def decline_registration(self, problems: Sequence[str], actor: str) -> None:

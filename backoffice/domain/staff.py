@@ -108,7 +108,8 @@ CLAIM_ACTIONS: dict[str, frozenset[str]] = {
         "register", "decline_registration", "request_documents", "documents_complete",
         "investigate", "finish_investigation", "adjudicate", "approve", "pay", "close",
         "reject", "send_rejection_letter", "withdraw", "reopen", "assign", "special_case",
-        "advance_payment", "set_bank_account", "clear_flag", "confirm_flag", "change_type"}),
+        "advance_payment", "set_bank_account", "clear_flag", "confirm_flag", "change_type",
+        "register_anyway"}),
 }
 
 _PII_ROLES = frozenset({CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR, COMPLAINT_HANDLER})

@@ -470,11 +470,13 @@ def _columns(obj: Any, *names: str) -> dict[str, Any]:
 
 
 def _register(s: Session, row: ClaimRow, product: Product, actor: str,
-              new: bool = False) -> None:
-    """立案, then the consolidated notice of every document the claim type needs (Art. 22)."""
-    claim = to_domain(row)
-    claim.register((), actor)
-    write_back(s, row, claim, "register", actor, "承保核查通过，立案")
+              new: bool = False, moved: bool = False) -> None:
+    """立案 (`moved`: already registered by another step), then the consolidated notice of
+    every document the claim type needs (Art. 22)."""
+    if not moved:
+        claim = to_domain(row)
+        claim.register((), actor)
+        write_back(s, row, claim, "register", actor, "承保核查通过，立案")
     _check_integrity(s, row, product)
     today = today_cn()
     needed = product.documents_for(row.claim_type)
@@ -905,6 +907,24 @@ def _act_register(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
     _register(s, row, product, actor)
 
 
+def _act_register_anyway(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
+                         role: str | None) -> None:
+    """问题件: a supervisor registers a claim the coverage check held, with the reason; the
+    failed checks and the reason go on the timeline and in the audit log."""
+    product = load_product(s, row.product_code)
+    problems = _registration_problems(s, row, product)
+    note = cmd.note or ""
+    if note and not integrity_service.visible(note):
+        note = ""
+    claim = to_domain(row)
+    claim.register_anyway(problems, note, actor)
+    write_back(s, row, claim, "register_anyway", actor,
+               f"核查未通过（{'；'.join(problems)}）仍予立案：{note.strip()}")
+    audit(s, actor, "claim", row.claim_no, "register_anyway", {"problems": problems},
+          {"note": note.strip()})
+    _register(s, row, product, actor, moved=True)
+
+
 def _registration_problems(s: Session, row: ClaimRow, product: Product) -> list[str]:
     """The coverage check of registration, run on the claim as it stands now."""
     policy = s.get(PolicyRow, row.policy_id)
@@ -1332,6 +1352,7 @@ _ACTIONS = {
     "clear_flag": _act_clear_flag,
     "confirm_flag": _act_confirm_flag,
     "change_type": _act_change_type,
+    "register_anyway": _act_register_anyway,
 }
 
 

@@ -33,7 +33,8 @@ M = Decimal
 # status → {action: status after}; every pair not listed must be refused.
 LEGAL: dict[str, dict[str, str]] = {
     "reported": {"register": "registered", "decline_registration": "rejected",
-                 "withdraw": "withdrawn", "change_type": "reported"},
+                 "withdraw": "withdrawn", "change_type": "reported",
+                 "register_anyway": "registered"},
     "registered": {"request_documents": "documents_pending", "documents_complete": "under_review",
                    "reject": "rejected", "withdraw": "withdrawn", "change_type": "registered"},
     "documents_pending": {"documents_complete": "under_review", "reject": "rejected",
@@ -57,7 +58,7 @@ LEGAL: dict[str, dict[str, str]] = {
 }
 ACTIONS = ("register", "decline_registration", "request_documents", "documents_complete",
            "investigate", "finish_investigation", "adjudicate", "approve", "pay", "close",
-           "reject", "withdraw", "reopen", "advance_payment", "change_type")
+           "reject", "withdraw", "reopen", "advance_payment", "change_type", "register_anyway")
 
 
 def _perform(c: Claim, action: str, actor: str = "adj-1") -> None:
@@ -78,6 +79,8 @@ def _perform(c: Claim, action: str, actor: str = "adj-1") -> None:
         "reopen": lambda: c.reopen(actor),
         "advance_payment": lambda: c.advance(M("100.00"), M("1000.00"), actor),
         "change_type": lambda: c.change_type(actor),
+        "register_anyway": lambda: c.register_anyway(["出险日不在保障期内"], "民政局确认在册",
+                                                     actor),
     }
     calls[action]()
 
@@ -585,3 +588,18 @@ def test_a_payee_change_is_not_confirmed_by_its_author_nor_changed_by_an_integra
     with pytest.raises(Conflict) as other:
         cl.payee_change(CARD, None, OTHER_CARD, "bot", False)
     assert other.value.field == "account"
+
+
+def test_registering_a_held_claim_needs_its_problems_and_a_reason_and_bars_the_approver(
+) -> None:
+    c = _claim("reported")
+    with pytest.raises(ValidationError) as exc:
+        c.register_anyway([], "民政局确认在册", "sup-1")
+    assert exc.value.field == "action"
+    with pytest.raises(ValidationError) as exc:
+        c.register_anyway(["出险日不在保障期内"], "  ", "sup-1")
+    assert exc.value.field == "note" and c.status == "reported"
+    c.register_anyway(["出险日不在保障期内"], "民政局确认在册", "sup-1")
+    assert c.status == "registered"
+    assert cl.deciders(c.steps) == {"sup-1": ["立案核查未通过仍予立案"]}
+    assert "register_anyway" in cl.LASTING_STEPS
