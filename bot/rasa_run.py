@@ -42,15 +42,15 @@ from functools import cache, lru_cache  # noqa: E402
 from typing import Any  # noqa: E402
 
 from jsonschema import ValidationError, validators  # noqa: E402
-from sanic import Blueprint, response  # noqa: E402
 from rasa.core import run, tracker_store  # noqa: E402
+from rasa.core.actions.action import RemoteAction  # noqa: E402
 from rasa.core.channels import BUILTIN_CHANNELS  # noqa: E402
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
 from rasa.core.channels.rest import RestInput  # noqa: E402
-from rasa.core.actions.action import RemoteAction  # noqa: E402
 from rasa.shared.constants import DOCS_BASE_URL  # noqa: E402
 from rasa.shared.core.events import Event  # noqa: E402
 from rasa_sdk import endpoint  # noqa: E402
+from sanic import Blueprint, response  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.pool import QueuePool  # noqa: E402
