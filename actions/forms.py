@@ -660,6 +660,8 @@ class ValidateIncidentForm(AnswersOnly):
 
     def validate_insured_id_number(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> Slots:
+        if value is None:  # cleared as the report starts: nothing said yet, only asked
+            return {"insured_id_number": None}
         if not value or not valid_id_number(str(value)):
             dispatcher.utter_message(text="身份证号码好像不对（18位，最后一位可能是X），请再说一遍。")
             return {"insured_id_number": None}
@@ -667,6 +669,8 @@ class ValidateIncidentForm(AnswersOnly):
 
     def validate_incident_date(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Slots:
+        if value is None:  # cleared as the report starts: nothing said yet, only asked
+            return {"incident_date": None}
         try:
             day = date.fromisoformat(str(value))
         except ValueError:
