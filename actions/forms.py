@@ -110,6 +110,15 @@ FORM_EXTRAS = {"incident_form": ["reporter_name", "phone_offer"],
 FORM_NAMES = {"incident_form": "报案", "complaint_form": "投诉", "contact_form": "修改联系方式",
               "beneficiary_form": "变更受益人", "home_visit_form": "预约上门服务",
               "identify_form": "核验身份"}
+# what the agent reads for the question given up on
+QUESTION_NAMES = {"id_number": "身份证号码", "identity_proof": "手机号码或保单号",
+                  "id_last6": "身份证后6位", "insured_id_number": "出险人身份证号码",
+                  "contact_phone": "联系电话", "complainant_phone": "联系电话",
+                  "visit_phone": "联系电话", "new_phone": "新手机号码",
+                  "incident_date": "事故日期", "relation": "与出险人的关系",
+                  "reporter_name": "报案人姓名", "complainant_name": "投诉人姓名",
+                  "visit_name": "老人姓名", "beneficiary_name": "受益人姓名",
+                  "claim_type": "理赔类型", "incident_confirmed": "核对报案信息"}
 _BOOKKEEPING = ("requested_slot", MISSES, "keypad")
 _HELPERS = ("phone_offer",)
 
@@ -166,7 +175,8 @@ class AnswersOnly(FormValidationAction, ABC):
         dispatcher.utter_message(text="抱歉，这一项还是没能记下来。已为您转接人工客服，"
                                       "您已经说的信息会一并转交，不用重复。")
         handoff(dispatcher, tracker, "unsure",
-                f"{FORM_NAMES.get(form, form)}中同一问题三次未得到有效回答（{asked}）")
+                f"{FORM_NAMES.get(form, form)}时“{QUESTION_NAMES.get(asked, asked)}”"
+                "问了三次仍未得到有效回答")
         slots = [*self.domain_slots(domain), *FORM_EXTRAS.get(form, [])]
         return [*(SlotSet(s, None) for s in slots), SlotSet(MISSES, None),
                 SlotSet("keypad", False), SlotSet("requested_slot", None), ActiveLoop(None),

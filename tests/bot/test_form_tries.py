@@ -59,6 +59,7 @@ def test_a_failed_answer_is_counted_and_the_third_hands_off() -> None:
                      f"{{'slot': 'complainant_phone', 'misses': 2}}}})")
     [handoff] = [m["custom"]["handoff"] for m in third["messages"] if m.get("custom")]
     assert handoff["reason"] == "unsure" and handoff["summary"]["form"] == "complaint_form"
+    assert "“联系电话”问了三次" in handoff["summary"]["text"]
     assert handoff["summary"]["slots"]["complainant_name"] == "王秀英"
     slots = slot_events(third)
     assert slots["requested_slot"] is None and slots["complainant_name"] is None
@@ -118,3 +119,14 @@ def test_the_number_calling_is_offered_and_a_no_is_no_failed_answer() -> None:
     web = run_form(f"run(forms.ValidateComplaintForm(), 'complaint_form', '是的', "
                    f"'affirm', {slots!r})")
     assert slot_events(web)["complainant_phone"] is None
+
+
+def test_a_number_that_is_no_mobile_is_not_offered() -> None:
+    """A landline or a withheld number calling: the phone is asked for, as anywhere."""
+    for phone in ("'0754-12345678'", "None"):
+        asked = run_form("(lambda d: (asyncio.run(forms.AskContactPhone().run(d, Tracker("
+                         "'ivr:u-1', {}, {'metadata': {'channel': 'ivr', 'user': 'u-1', "
+                         f"'phone': {phone}}}}}, [], False, None, {{}}, 'action_listen'), "
+                         "{})), {'messages': d.messages})[1])(CollectingDispatcher())")
+        assert asked["messages"] == [{**asked["messages"][0],
+                                      "response": "utter_ask_contact_phone"}], asked
