@@ -433,7 +433,9 @@ class IvrChannel:
                  "text": params.get("text") or None, "digits": params.get("digits") or None}
         if event["event"] in ("speech", "dtmf") and params.get("answer"):
             key = "digits" if event["event"] == "dtmf" else "text"
-            event[key] = params["answer"]
+            # keys come as the grammar's tokens ("4 4 0 5 *"): the digits without spaces
+            event[key] = "".join(params["answer"].split()) if key == "digits" \
+                else params["answer"]
         try:
             validate(event)
             refused = await self._refused(params, event)
@@ -607,6 +609,14 @@ class LinkSigner:
         return None
 
 
+def keypad_grammar(max_digits: int) -> str:
+    """The keys a caller may press, `*` among them (X of an ID number; the platform's builtin
+    digits grammar has no `*`); `#` ends the input (the default termchar)."""
+    keys = "".join(f"<item>{k}</item>" for k in "0123456789*")
+    return ('<grammar mode="dtmf" version="1.0" root="keys"><rule id="keys" scope="public">'
+            f'<item repeat="1-{max_digits}"><one-of>{keys}</one-of></item></rule></grammar>')
+
+
 def render_vxml(actions: list[dict[str, Any]], next_url: str, transfer_uri: str) -> str:
     """Actions as one VoiceXML 2.1 document; its input goes to `next_url` (signed)."""
     prompts = "".join(
@@ -623,7 +633,7 @@ def render_vxml(actions: list[dict[str, Any]], next_url: str, transfer_uri: str)
         digits = int(gather.get("max_digits", 1))
         body = (
             f'<field name="input">{prompts}'
-            f'<grammar mode="dtmf" src="builtin:dtmf/digits?minlength=1;maxlength={digits}"/>'
+            + keypad_grammar(digits) +
             '<grammar mode="voice" src="/ivr/vxml/grammar.grxml" '
             'type="application/srgs+xml"/>'
             '<noinput><assign name="event" expr="\'noinput\'"/>' + submit + '</noinput>'
