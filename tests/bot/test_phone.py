@@ -284,3 +284,25 @@ def test_the_contact_phone_is_asked_as_before_off_the_phone(bot_stack: BotStack)
     assert "打来的这个号码" not in texts(replies) and "联系电话" in texts(replies)
     said = texts(bot_stack.say(sender, "幺三八 一二三四 五六七八"))
     assert "投诉编号" in said and "138****5678" in said, said
+
+
+async def test_a_complaint_by_voice_keeps_the_number_calling_when_confirmed(
+        bot_stack: BotStack) -> None:
+    number = caller_number()
+    call = Call(bot_stack, number)
+    await call.event("start")
+    actions = await call.event("dtmf", digits="3")
+    answers = {"哪方面": "理赔太慢了", "发生了什么": "报案一个月了还没人联系我",
+               "怎么处理": "希望尽快赔款", "怎么称呼": "我叫王秀英", "打来的这个号码": "对"}
+    for _ in range(8):
+        reply = next((a for key, a in answers.items() if key in last_line(actions)), None)
+        if reply is None:
+            break
+        actions = await call.say(reply)
+    heard = "\n".join(call.heard)
+    assert f"打来的这个号码 {spell(grouped_phone(number))} 吗" in heard, heard
+    found = re.search(r"投诉编号 ([A-Z0-9 ]+)。", spoken(actions))
+    assert found, heard
+    complaint = bot_stack.api("GET", f"/complaints/{found.group(1).replace(' ', '')}")
+    assert complaint["complainant"] == {"name": "王秀英", "phone": number}
+    assert complaint["channel"] == "ivr"
