@@ -179,7 +179,8 @@ class AnswersOnly(FormValidationAction, ABC):
                 "问了三次仍未得到有效回答")
         slots = [*self.domain_slots(domain), *FORM_EXTRAS.get(form, [])]
         return [*(SlotSet(s, None) for s in slots), SlotSet(MISSES, None),
-                SlotSet("keypad", False), SlotSet("requested_slot", None), ActiveLoop(None),
+                SlotSet("keypad", False), SlotSet("pending_action", None),
+                SlotSet("requested_slot", None), ActiveLoop(None),
                 FollowupAction("action_listen")]  # not the form's submit rule
 
 
