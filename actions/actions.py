@@ -26,6 +26,7 @@ from actions.common import (
     public_product_code,
     text_of,
 )
+from actions.forms import FORM_EXTRAS, FORM_NAMES, MISSES
 
 Binding = dict[str, Any]
 Answer = Callable[[CollectingDispatcher, Tracker, Binding], Awaitable[list[EventType]]]
@@ -357,18 +358,12 @@ def forget_form(tracker: Tracker, domain: dict[str, Any], form: str | None) -> l
     if not form:
         return [SlotSet("pending_action", None)]
     slots = list(domain.get("forms", {}).get(form, {}).get("required_slots", []))
-    slots += _FORM_EXTRAS.get(form, [])
+    slots += [*FORM_EXTRAS.get(form, []), MISSES]
     if form == "identify_form" and tracker.get_slot("identified"):
         slots = []
     return [*(SlotSet(s, None) for s in slots if tracker.get_slot(s) is not None),
+            *([SlotSet("keypad", False)] if tracker.get_slot("keypad") else []),
             SlotSet("pending_action", None)]
-
-
-# slots a form asks beyond its domain list (required_slots overridden in actions/forms.py)
-_FORM_EXTRAS = {"incident_form": ["reporter_name"], "identify_form": ["id_last6"]}
-FORM_NAMES = {"incident_form": "报案", "complaint_form": "投诉", "contact_form": "修改联系方式",
-              "beneficiary_form": "变更受益人", "home_visit_form": "预约上门服务",
-              "identify_form": "核验身份"}
 
 
 class ActionStopForm(Action):

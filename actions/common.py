@@ -80,6 +80,11 @@ def channel_user(tracker: Tracker) -> tuple[str, str]:
     return (channel, user) if sep and user else ("web", tracker.sender_id)
 
 
+def on_phone(tracker: Tracker) -> bool:
+    """The user is a caller: what they are told must make sense to the ear (actions/ear.py)."""
+    return channel_user(tracker)[0] == "ivr"
+
+
 def source_of(tracker: Tracker) -> str | None:
     """Where the user writes from, for the identity check's limit per source: the client
     address the web chat reported; on WeChat (no address reaches us) the openid; on the

@@ -17,8 +17,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rasa_sdk import Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -40,11 +40,13 @@ from actions.common import (
     mask_name,
     mask_phone,
     mask_text,
+    on_phone,
     source_of,
     text_of,
     valid_id_number,
 )
 from actions.dates import parse_date, spoken
+from actions.ear import DIGIT_SLOTS, grouped_id, grouped_phone
 from actions.names import bare_name, person_name
 from actions.spoken import ID_SHAPE, digits_of, id_number_in, phone_in
 
@@ -106,9 +108,39 @@ def said_again(tracker: Tracker) -> bool:
     return len(said) >= 2 and bool(said[-1]) and said[-1] == said[-2]
 
 
+# failed answers to one question: after KEYPAD_AFTER a caller is offered the keypad for a
+# number; at MAX_TRIES the question is not asked again, a person takes over
+KEYPAD_AFTER = 2
+MAX_TRIES = 3
+MISSES = "form_misses"  # {"slot": the question, "misses": failed answers to it in a row}
+# slots a form asks beyond its domain list (required_slots overridden below), and its helpers
+FORM_EXTRAS = {"incident_form": ["reporter_name", "phone_offer"],
+               "identify_form": ["id_last6"], "complaint_form": ["phone_offer"],
+               "home_visit_form": ["phone_offer"]}
+FORM_NAMES = {"incident_form": "报案", "complaint_form": "投诉", "contact_form": "修改联系方式",
+              "beneficiary_form": "变更受益人", "home_visit_form": "预约上门服务",
+              "identify_form": "核验身份"}
+# what the agent reads for the question given up on
+QUESTION_NAMES = {"id_number": "身份证号码", "identity_proof": "手机号码或保单号",
+                  "id_last6": "身份证后6位", "insured_id_number": "出险人身份证号码",
+                  "contact_phone": "联系电话", "complainant_phone": "联系电话",
+                  "visit_phone": "联系电话", "new_phone": "新手机号码",
+                  "incident_date": "事故日期", "relation": "与出险人的关系",
+                  "reporter_name": "报案人姓名", "complainant_name": "投诉人姓名",
+                  "visit_name": "老人姓名", "beneficiary_name": "受益人姓名",
+                  "claim_type": "理赔类型", "incident_confirmed": "核对报案信息"}
+_BOOKKEEPING = ("requested_slot", MISSES, "keypad")
+_HELPERS = ("phone_offer",)
+
+
 class AnswersOnly(FormValidationAction, ABC):
     """Slots are taken from answers only: a question or a stop fills nothing, so Rasa rejects
-    the form and the digression, stop or handoff rule runs instead."""
+    the form and the digression, stop or handoff rule runs instead.
+
+    Every form counts the failed answers to the question it asked (a value refused, with no
+    other slot given instead): on the phone the keypad is offered after two for a number, and
+    after three a person takes over with what was collected — no question is asked a fourth
+    time, whatever the channel."""
 
     @abstractmethod
     def name(self) -> str: ...
@@ -118,6 +150,66 @@ class AnswersOnly(FormValidationAction, ABC):
         if not_an_answer(tracker):
             return []
         return await super().get_extraction_events(dispatcher, tracker, domain)
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        asked = tracker.get_slot("requested_slot")
+        answering = bool(asked) and not not_an_answer(tracker)
+        before = dict(tracker.slots)
+        events = await super().run(dispatcher, tracker, domain)
+        # rasa_sdk returns only the form's own slots: a helper slot an extraction set is kept
+        events += [SlotSet(k, tracker.slots.get(k)) for k in _HELPERS
+                   if tracker.slots.get(k) != before.get(k)
+                   and not any(e.get("name") == k for e in events)]
+        if not answering:  # a digression is no failed answer; a form starting counts anew
+            return events if asked else events + _reset(before) + [
+                SlotSet(k, None) for k in _HELPERS if before.get(k)]
+        if not _missed(asked, before, events, tracker):
+            return events + _reset(before)
+        counted = before.get(MISSES) or {}
+        misses = (int(counted.get("misses") or 0) if counted.get("slot") == asked else 0) + 1
+        if misses >= MAX_TRIES:
+            return events + self.give_up(dispatcher, tracker, domain, asked)
+        more = [SlotSet(MISSES, {"slot": asked, "misses": misses})]
+        if misses == KEYPAD_AFTER and asked in DIGIT_SLOTS and on_phone(tracker):
+            dispatcher.messages.clear()  # the keypad question (domain.yml) says what to do
+            more.append(SlotSet("keypad", True))
+        return events + more
+
+    def give_up(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                asked: str) -> list[EventType]:
+        """The third failed answer: an agent takes over with the form's answers (the handoff
+        summary); the form ends unsubmitted and forgets them."""
+        form = self.form_name()
+        dispatcher.messages.clear()
+        dispatcher.utter_message(text="抱歉，这一项还是没能记下来。已为您转接人工客服，"
+                                      "您已经说的信息会一并转交，不用重复。")
+        handoff(dispatcher, tracker, "unsure",
+                f"{FORM_NAMES.get(form, form)}时“{QUESTION_NAMES.get(asked, asked)}”"
+                "问了三次仍未得到有效回答")
+        slots = [*self.domain_slots(domain), *FORM_EXTRAS.get(form, [])]
+        return [*(SlotSet(s, None) for s in slots), SlotSet(MISSES, None),
+                SlotSet("keypad", False), SlotSet("pending_action", None),
+                SlotSet("requested_slot", None), ActiveLoop(None),
+                FollowupAction("action_listen")]  # not the form's submit rule
+
+
+def _missed(asked: str, before: Slots, events: list[EventType], tracker: Tracker) -> bool:
+    """The answer to `asked` was refused and gave nothing else (a correction of another slot,
+    "不是这个号码", is progress, not a failed answer)."""
+    if tracker.get_slot(asked) not in (None, ""):
+        return False
+    changed = [e for e in events if e.get("event") == "slot"]
+    if not any(e.get("name") == asked for e in changed):
+        return False  # nothing taken from it: Rasa rejects the form, a rule answers
+    return not any(e.get("name") not in (asked, *_BOOKKEEPING)
+                   and e.get("value") not in (None, "") and e.get("value") != before.get(
+                       e.get("name")) for e in changed)
+
+
+def _reset(before: Slots) -> list[EventType]:
+    events = [SlotSet(MISSES, None)] if before.get(MISSES) else []
+    return events + ([SlotSet("keypad", False)] if before.get("keypad") else [])
 
 
 def today_cn() -> date:
@@ -260,6 +352,84 @@ def find_phone(tracker: Tracker) -> str | None:
     return phone_in(entity(tracker, "phone") or "") or phone_in(text_of(tracker))
 
 
+def said_digits(tracker: Tracker) -> bool:
+    """The answer holds digits, typed, keyed or spoken ("四四零五…"): meant as a number."""
+    return len(re.findall(r"[0-9X]", digits_of(text_of(tracker)))) >= 3
+
+
+_YES = ("是", "对", "嗯", "可以", "没错", "就这个", "行", "好")
+_NO = ("不是", "不对", "不用", "换一个", "另一个", "别的", "不要")
+
+
+def phone_answer(tracker: Tracker, slot: str) -> Slots:
+    """A contact phone: a number said (any form, at any turn), or — asked on the phone, which
+    offers the number calling (AskPhone) — "是" for that number, "不是" to be asked another.
+    The number calling is never taken unasked."""
+    said = find_phone(tracker)
+    if said:
+        return {slot: said}
+    if not requested(tracker, slot):
+        return {}
+    caller = calling_number(tracker)
+    if caller and offering_caller(tracker):
+        text, intent = text_of(tracker), intent_of(tracker)
+        if intent == "deny" or text.startswith("不") or any(w in text for w in _NO):
+            return {slot: None, "phone_offer": "declined"}
+        if intent == "affirm" or text.startswith(_YES):
+            return {slot: caller}
+    return {slot: ""}
+
+
+def offering_caller(tracker: Tracker) -> bool:
+    """Whether the phone question offers the number calling: not once declined, nor when the
+    keypad is asked for."""
+    return tracker.get_slot("phone_offer") != "declined" and not tracker.get_slot("keypad")
+
+
+def phone_refused(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slots:
+    """A phone answer checked: 11 digits 1[3-9]…; None (the caller's number declined) is only
+    asked again."""
+    if value is not None and not PHONE_RE.fullmatch(str(value)):
+        dispatcher.utter_message(text="请留一个11位的手机号码。")
+        return {slot: None}
+    return {slot: None if value is None else str(value)}
+
+
+class AskPhone(Action, ABC):
+    """The contact phone question of a form. On the phone the number calling is offered for
+    confirmation ("…就是您现在打来的这个号码 138 1234 5678 吗？"), never assumed; else, or
+    once declined, the domain's question (its `channel: ivr` and keypad variations)."""
+
+    @property
+    @abstractmethod
+    def slot(self) -> str: ...
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> list[EventType]:
+        caller = calling_number(tracker)
+        if caller and offering_caller(tracker):
+            dispatcher.utter_message(
+                text=f"联系电话就是您现在打来的这个号码 {grouped_phone(caller)} 吗？")
+        else:
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+class AskContactPhone(AskPhone):
+    slot = "contact_phone"
+
+
+class AskComplainantPhone(AskPhone):
+    slot = "complainant_phone"
+
+
+class AskVisitPhone(AskPhone):
+    slot = "visit_phone"
+
+
 # the last six characters of an ID number, said or keyed (`*` arrives as X)
 LAST6_RE = re.compile(r"(?<![0-9A-Za-z])([0-9]{5}[0-9Xx])(?![0-9A-Za-z])")
 # on the phone path "-" means: the caller's number did not do, ask the whole ID number
@@ -335,15 +505,23 @@ class ValidateIdentifyForm(AnswersOnly):
     async def extract_id_number(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Slots:
         value = find_id(tracker)
+        if value is None and requested(tracker, "id_number") and said_digits(tracker):
+            return {"id_number": ""}  # a number not understood: a failed answer, said so
         return {"id_number": value} if value else {}
 
     async def extract_identity_proof(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                      domain: DomainDict) -> Slots:
         value = find_policy(tracker) or find_phone(tracker)
+        if value is None and requested(tracker, "identity_proof") and said_digits(tracker):
+            dispatcher.utter_message(text="没听清号码，请说11位手机号码或保单号。")
+            return {"identity_proof": ""}
         return {"identity_proof": value.upper()} if value else {}
 
     def validate_id_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> Slots:
+        if value == "":
+            dispatcher.utter_message(text="没听清身份证号码（18位，最后一位可能是X）。")
+            return {"id_number": None}
         if not value:  # the form just started (the slot was cleared): only ask
             return {"id_number": None}
         if not valid_id_number(str(value)):
@@ -529,12 +707,7 @@ class ValidateIncidentForm(AnswersOnly):
 
     async def extract_contact_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Slots:
-        value = find_phone(tracker)
-        if value is None and not tracker.get_slot("contact_phone"):
-            value = caller_phone(tracker)
-        if value is None and requested(tracker, "contact_phone"):
-            return {"contact_phone": ""}
-        return {"contact_phone": value} if value else {}
+        return phone_answer(tracker, "contact_phone")
 
     async def extract_reporter_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Slots:
@@ -567,6 +740,8 @@ class ValidateIncidentForm(AnswersOnly):
 
     def validate_insured_id_number(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> Slots:
+        if value is None:  # cleared as the report starts: nothing said yet, only asked
+            return {"insured_id_number": None}
         if not value or not valid_id_number(str(value)):
             dispatcher.utter_message(text="身份证号码好像不对（18位，最后一位可能是X），请再说一遍。")
             return {"insured_id_number": None}
@@ -574,6 +749,8 @@ class ValidateIncidentForm(AnswersOnly):
 
     def validate_incident_date(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Slots:
+        if value is None:  # cleared as the report starts: nothing said yet, only asked
+            return {"incident_date": None}
         try:
             day = date.fromisoformat(str(value))
         except ValueError:
@@ -590,30 +767,32 @@ class ValidateIncidentForm(AnswersOnly):
 
     def validate_contact_phone(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> Slots:
-        if not value or not PHONE_RE.fullmatch(str(value)):
-            dispatcher.utter_message(text="请留一个11位的手机号码。")
-            return {"contact_phone": None}
-        return {"contact_phone": str(value)}
+        return phone_refused("contact_phone", value, dispatcher)
 
     def validate_incident_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> Slots:
         return {"incident_confirmed": True if value is True else None}
 
 
-def incident_summary(tracker: Tracker) -> str:
+def incident_summary(tracker: Tracker, ear: bool = False) -> str:
+    """The report read back: numbers masked; `ear` (the caller hears it): said whole, in
+    groups, for the caller to check what was heard."""
     g = tracker.get_slot
     day = g("incident_date")
     when = spoken(date.fromisoformat(day)) if day else "未填"
     reporter = g("reporter_name")
+    insured, phone = g("insured_id_number") or "", g("contact_phone") or ""
+    shown_id = grouped_id(insured) if ear and not is_masked(insured) else mask_id(insured)
+    shown_phone = grouped_phone(phone) if ear else mask_phone(phone)
     return (f"出险人：{RELATION_NAMES.get(g('relation') or '', '未填')}"
-            f"（身份证 {mask_id(g('insured_id_number'))}）；"
+            f"（身份证 {shown_id}）；"
             + (f"报案人：{mask_name(reporter)}；" if reporter and g("relation") != "self" else "")
             + f"时间：{when}；"
             f"地点：{mask_text(g('incident_place') or '未填')}；经过："
             f"{mask_text(g('description') or '未填')}；"
             f"伤情：{mask_text(g('injury') or '未填')}；医院：{g('hospital') or '未填'}；"
             f"理赔类型：{kinds.CLAIM_TYPE_NAMES.get(g('claim_type') or '', '未定')}；"
-            f"联系电话：{mask_phone(g('contact_phone'))}")
+            f"联系电话：{shown_phone}")
 
 
 class ValidateComplaintForm(AnswersOnly):
@@ -654,11 +833,11 @@ class ValidateComplaintForm(AnswersOnly):
 
     async def extract_complainant_phone(self, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> Slots:
-        value = find_phone(tracker) or (
-            None if tracker.get_slot("complainant_phone") else caller_phone(tracker))
-        if value is None and requested(tracker, "complainant_phone"):
-            dispatcher.utter_message(text="请留一个11位的手机号码。")
-        return {"complainant_phone": value} if value else {}
+        return phone_answer(tracker, "complainant_phone")
+
+    def validate_complainant_phone(self, value: Any, dispatcher: CollectingDispatcher,
+                                   tracker: Tracker, domain: DomainDict) -> Slots:
+        return phone_refused("complainant_phone", value, dispatcher)
 
 
 _CATEGORIES = [("claim_delay", ("慢", "拖", "久", "还没赔", "不给钱")),
@@ -740,9 +919,11 @@ class ValidateHomeVisitForm(AnswersOnly):
 
     async def extract_visit_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Slots:
-        value = find_phone(tracker) or (
-            None if tracker.get_slot("visit_phone") else caller_phone(tracker))
-        return {"visit_phone": value} if value else {}
+        return phone_answer(tracker, "visit_phone")
+
+    def validate_visit_phone(self, value: Any, dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> Slots:
+        return phone_refused("visit_phone", value, dispatcher)
 
     async def extract_visit_address(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Slots:

@@ -19,9 +19,11 @@ from actions.common import (
     handoff,
     is_angry,
     mask_phone,
+    on_phone,
     public_product_code,
     text_of,
 )
+from actions.ear import DOCUMENTS_BY_EAR, grouped_phone
 from actions.forms import CATEGORY_NAMES, incident_summary, is_masked
 
 INCIDENT_SLOTS = ("relation", "insured_id_number", "incident_date", "incident_place",
@@ -64,6 +66,10 @@ class ActionAskIncidentConfirmed(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if on_phone(tracker):  # numbers whole and grouped: the caller checks what was heard
+            dispatcher.utter_message(text=f"我核对一下：{incident_summary(tracker, ear=True)}。"
+                                          "\n信息对吗？对的话请说“对”，要更正请直接说。")
+            return []
         dispatcher.utter_message(text=f"我核对一下：{incident_summary(tracker)}。\n信息对吗？"
                                       "对的话请回复“对”，需要更正请直接说，比如“不对，是10月3号”。")
         return []
@@ -148,13 +154,15 @@ class ActionSubmitIncident(Action):
                                                    f"{incident_summary(tracker)}")
             return reset
         claim_no = claim.get("claim_no")
+        ear = on_phone(tracker)
+        phone = str(body["reporter"]["phone"] or "")
         text = (f"报案成功，您的报案号是 {claim_no}，请记好。"
-                f"理赔人员会通过 {mask_phone(body['reporter']['phone'])} 联系您。")
+                f"理赔人员会通过 {grouped_phone(phone) if ear else mask_phone(phone)} 联系您。")
         missing = claim.get("missing_documents") or []
         if missing:
             names = "\n".join(f"{i}. {m.get('name')}" for i, m in enumerate(missing, 1))
-            text += (f"\n请准备以下材料（一次性告知）：\n{names}\n可以直接拍照发给我，"
-                     "我会附到这个理赔里。")
+            how = DOCUMENTS_BY_EAR if ear else "可以直接拍照发给我，我会附到这个理赔里。"
+            text += f"\n请准备以下材料（一次性告知）：\n{names}\n{how}"
         dispatcher.utter_message(text=text)
         return [*reset, SlotSet("claim_no", claim_no), SlotSet("policy_no", body["policy_no"])]
 

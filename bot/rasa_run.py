@@ -23,6 +23,10 @@ Run with the bot environment's Python from the repository root:
    walking all subclasses of `Event` again for each event: 9 % of Rasa's CPU on a turn 30
    turns into a session. Here each name is looked up once and remembered (the classes are all
    defined at import).
+
+And one channel more: the phone, `ivr` (bot/credentials.yml), is Rasa's REST webhook at
+/webhooks/ivr/webhook whose answers are collected under the name `ivr`, so responses'
+`channel: ivr` variations (domain.yml) are what a caller hears.
 """
 
 from __future__ import annotations
@@ -40,9 +44,13 @@ from typing import Any  # noqa: E402
 from jsonschema import ValidationError, validators  # noqa: E402
 from rasa.core import run, tracker_store  # noqa: E402
 from rasa.core.actions.action import RemoteAction  # noqa: E402
+from rasa.core.channels import BUILTIN_CHANNELS  # noqa: E402
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
+from rasa.core.channels.rest import RestInput  # noqa: E402
 from rasa.shared.constants import DOCS_BASE_URL  # noqa: E402
 from rasa.shared.core.events import Event  # noqa: E402
 from rasa_sdk import endpoint  # noqa: E402
+from sanic import Blueprint, response  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlalchemy.pool import QueuePool  # noqa: E402
@@ -129,6 +137,45 @@ def _create_action_app(*args: Any, **kwargs: Any) -> Any:
     return app
 
 
+class EarOutput(CollectingOutputChannel):
+    """A call's answers, collected under the channel name the `channel: ivr` responses use."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "ivr"
+
+
+class PhoneInput(RestInput):
+    """Rasa's REST channel for the phone (/webhooks/ivr/webhook): the same JSON in and out,
+    answered through EarOutput."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "ivr"
+
+    def blueprint(self, on_new_message: Any) -> Blueprint:
+        hook = Blueprint("ivr_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(request: Any) -> Any:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Any) -> Any:
+            collector = EarOutput()
+            message = UserMessage(self._extract_message(request), collector,
+                                  await self._extract_sender(request), input_channel="ivr",
+                                  metadata=self.get_metadata(request))
+            try:
+                await on_new_message(message)
+            except Exception:  # as the REST channel: an empty answer is a failed turn
+                log.exception("a phone turn failed")
+            return response.json(collector.messages)
+
+        return hook
+
+
+BUILTIN_CHANNELS[PhoneInput.name()] = PhoneInput
 run.load_agent_on_start = _load_agent_warm_and_freeze
 Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
 endpoint.create_app = _create_action_app

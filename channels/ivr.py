@@ -81,6 +81,8 @@ START_WINDOW = 300
 HELLO = "您好，这里是小保保险服务热线。"
 REPORT_NO = re.compile(r"R\d{12}")
 LONG_NUMBER = re.compile(r"[A-Z]?\d{5,}")
+# a number the bot wrote in groups for the ear ("138 1234 5678", an ID number 6-8-4)
+GROUPED = re.compile(r"(?<![0-9A-Z])\d{3,8}(?: (?:\d{3,8}|\d{3}X)){1,3}(?![0-9A-Z])")
 VXML_NS = "http://www.w3.org/2001/vxml"
 # what callers say at the menu; anything else is heard by the platform's dictation
 GRAMMAR = ('<?xml version="1.0" encoding="UTF-8"?>'
@@ -100,8 +102,14 @@ class Invalid(Exception):
 
 
 def spell(text: str) -> str:
-    """Long numbers read digit by digit: "R202600000012" → "R 2 0 2 6 …"."""
-    return LONG_NUMBER.sub(lambda m: " ".join(m.group(0)), text)
+    """Long numbers read digit by digit: "R202600000012" → "R 2 0 2 6 …"; a phone or ID
+    number written in groups keeps them, with a pause between: "1 3 8，1 2 3 4，5 6 7 8"."""
+    def grouped(m: re.Match[str]) -> str:
+        groups = m.group(0).split(" ")
+        if sum(len(g) for g in groups) < 10:  # not a phone or an ID number
+            return m.group(0)
+        return "，".join(" ".join(g) for g in groups)
+    return LONG_NUMBER.sub(lambda m: " ".join(m.group(0)), GROUPED.sub(grouped, text))
 
 
 def say(text: str) -> dict[str, Any]:
@@ -425,7 +433,9 @@ class IvrChannel:
                  "text": params.get("text") or None, "digits": params.get("digits") or None}
         if event["event"] in ("speech", "dtmf") and params.get("answer"):
             key = "digits" if event["event"] == "dtmf" else "text"
-            event[key] = params["answer"]
+            # keys come as the grammar's tokens ("4 4 0 5 *"): the digits without spaces
+            event[key] = "".join(params["answer"].split()) if key == "digits" \
+                else params["answer"]
         try:
             validate(event)
             refused = await self._refused(params, event)
@@ -599,6 +609,14 @@ class LinkSigner:
         return None
 
 
+def keypad_grammar(max_digits: int) -> str:
+    """The keys a caller may press, `*` among them (X of an ID number; the platform's builtin
+    digits grammar has no `*`); `#` ends the input (the default termchar)."""
+    keys = "".join(f"<item>{k}</item>" for k in "0123456789*")
+    return ('<grammar mode="dtmf" version="1.0" root="keys"><rule id="keys" scope="public">'
+            f'<item repeat="1-{max_digits}"><one-of>{keys}</one-of></item></rule></grammar>')
+
+
 def render_vxml(actions: list[dict[str, Any]], next_url: str, transfer_uri: str) -> str:
     """Actions as one VoiceXML 2.1 document; its input goes to `next_url` (signed)."""
     prompts = "".join(
@@ -615,7 +633,7 @@ def render_vxml(actions: list[dict[str, Any]], next_url: str, transfer_uri: str)
         digits = int(gather.get("max_digits", 1))
         body = (
             f'<field name="input">{prompts}'
-            f'<grammar mode="dtmf" src="builtin:dtmf/digits?minlength=1;maxlength={digits}"/>'
+            + keypad_grammar(digits) +
             '<grammar mode="voice" src="/ivr/vxml/grammar.grxml" '
             'type="application/srgs+xml"/>'
             '<noinput><assign name="event" expr="\'noinput\'"/>' + submit + '</noinput>'

@@ -2,6 +2,10 @@
 
 Rasa's REST channel answers `200 []` when a turn fails inside it (it catches every
 exception), so an empty answer counts as a failed turn, like no answer at all.
+
+A call's turns go to Rasa's phone channel (`/webhooks/ivr/webhook`, bot/rasa_run.py), whose
+answers take the `channel: ivr` variations of the responses; a Rasa without it (404: plain
+`rasa run`) answers calls through REST with the everyday wording.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ class RasaUnavailable(Exception):
 
 
 class RasaClient:
-    """POST {rasa_url}/webhooks/rest/webhook; one shared aiohttp session."""
+    """POST {rasa_url}/webhooks/rest/webhook (a call's: …/ivr/webhook); one shared aiohttp
+    session."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0, connect_timeout: float = 3.0
                  ) -> None:
         self.url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self.phone_url: str | None = base_url.rstrip("/") + "/webhooks/ivr/webhook"
         self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -41,8 +47,12 @@ class RasaClient:
     async def turn(self, sender: str, text: str, metadata: dict[str, Any]
                    ) -> list[dict[str, Any]]:
         body = {"sender": sender, "message": text, "metadata": metadata}
+        phone = self.phone_url if sender.startswith("ivr:") else None
         try:
-            async with self._client().post(self.url, json=body) as response:
+            async with self._client().post(phone or self.url, json=body) as response:
+                if response.status == 404 and phone:
+                    self.phone_url = None  # no phone channel in this Rasa: REST from now on
+                    return await self.turn(sender, text, metadata)
                 if response.status != 200:
                     raise RasaUnavailable(f"HTTP {response.status}")
                 # JSON is UTF-8 (RFC 8259): no charset sniffing per turn

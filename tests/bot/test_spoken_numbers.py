@@ -114,3 +114,16 @@ def _mask_phone(value: str) -> str:
 ])
 def test_spoken_numbers_are_masked_in_place(text: str, expected: str) -> None:
     assert mask_spoken(text, _mask_id, _mask_phone) == expected
+
+
+@pytest.mark.parametrize(("said", "expected"), [
+    # as a telephony platform's speech recognition delivers them (issue 16, item 8)
+    ("四四零五一五一九四八零三一二零零二三", "440515194803120023"),
+    ("四四零五一五 一九四八零三一二 零零二三", "440515194803120023"),
+    ("幺三八 一二三四 五六七八", "13812345678"),
+    ("1 3 8-1234-5678", "13812345678"),
+    ("幺三八一二三四五六七八", "13812345678"),
+])
+def test_numbers_as_speech_recognition_writes_them(said: str, expected: str) -> None:
+    found = id_number_in(said) if len(expected) == 18 else phone_in(said)
+    assert found == expected

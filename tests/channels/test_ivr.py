@@ -133,6 +133,27 @@ async def test_zero_hands_off_and_id_numbers_take_star_for_x(platform: Platform)
     assert "11010119800506123X" in texts
 
 
+async def test_voicexml_keys_take_star_for_x(platform: Platform) -> None:
+    """The documents' keypad grammar has `*` (the builtin digits grammar has not), and keys
+    submitted as the grammar's tokens reach the bot as one number, `*` read as X."""
+    call, number = uuid.uuid4().hex, f"139{random.randint(10**7, 10**8 - 1)}"
+    async with aiohttp.ClientSession() as session:
+        async def doc(url: str, **data: str) -> ElementTree.Element:
+            async with session.post(platform.url(url), data=data) as r:
+                assert r.status == 200, await r.text()
+                return ElementTree.fromstring(await r.text())
+
+        first = await doc(signed_start(call, number), event="start")
+        keys = [i.text for i in first.iter(f"{VXML}item")]
+        assert "*" in keys and "#" not in keys  # `#` ends the input
+        asked = await doc(_next_url(first), event="dtmf", answer="1")
+        await doc(_next_url(asked), event="dtmf", answer="1 1 0 1 0 1 1 9 8 0 0 5 0 6 1 2 3 *")
+    items = calls_of(platform, number)
+    texts = [m["text"] for m in conv.get_conversation(
+        platform.db, {"conversation_id": items[0].id})["messages"]]
+    assert "11010119800506123X" in texts
+
+
 async def test_bad_signatures_and_bodies(platform: Platform) -> None:
     phone = Phone(platform)
     status, body = await phone.send("start", secret="wrong")

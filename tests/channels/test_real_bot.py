@@ -236,7 +236,7 @@ async def test_ivr_incident_report_by_a_caller(bot_stack: BotStack) -> None:
     answers = {"本人，还是您的家人": "是我自己", "身份证号码": insured, "哪天": "前天",
                "什么地方": "在家门口",
                "经过": "下楼梯的时候踩空摔倒了", "伤得怎么样": "脚踝扭伤了",
-               "医院": "潮南区人民医院", "信息对吗": "对"}
+               "医院": "潮南区人民医院", "打来的这个号码": "是的", "信息对吗": "对"}
     for _ in range(12):
         last = [a["text"] for a in actions if a["type"] == "say"][-1].splitlines()[-1]
         reply = next((a for key, a in answers.items() if key in last), None)
@@ -246,6 +246,9 @@ async def test_ivr_incident_report_by_a_caller(bot_stack: BotStack) -> None:
         heard.append(spoken(actions))
     everything = "\n".join(heard)
     assert "身份证号码" in everything, everything  # not known by the number: ID asked
+    # the number calling is offered as the contact phone, not assumed
+    assert f"打来的这个号码 {spell(phone[:3] + ' ' + phone[3:7] + ' ' + phone[7:])} 吗" \
+        in everything, everything
     assert "报案成功" in spoken(actions), everything
     sms = [a for a in actions if a["type"] == "sms"]
     assert sms and sms[0]["to"] == phone
