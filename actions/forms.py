@@ -285,7 +285,7 @@ def correcting(text: str) -> bool:
 
 # a yes to a read-back: "没错" and "没问题" agree although they hold 没 and 错
 _AGREEING = ("没错", "不错", "没问题", "没有问题", "没毛病")
-_YES = ("对", "是的", "正确", "确认", "可以", "好的", "行", *_AGREEING)
+_AGREED = ("对", "是的", "正确", "确认", "可以", "好的", "行", *_AGREEING)
 
 
 def confirms(tracker: Tracker) -> bool:
@@ -295,7 +295,7 @@ def confirms(tracker: Tracker) -> bool:
         rest = rest.replace(w, "")
     if any(w in rest for w in ("不", "错", "没", "改")):
         return False
-    return intent_of(tracker) == "affirm" or any(w in text for w in _YES)
+    return intent_of(tracker) == "affirm" or any(w in text for w in _AGREED)
 
 
 def name_answer(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slots:
