@@ -188,6 +188,22 @@ def asks_public(text: str) -> bool:
     return subjects(text) != ["summary"] and _has(text, _QUESTION)
 
 
+# a report that also asks what the scheme pays: "住院了，能赔吗", "医药费能报吗"
+_ASKS_PAY = ("能报", "能赔", "可以报", "可以赔", "报销", "赔不赔", "报不报", "赔多少", "能不能赔",
+             "能不能报", "管不管", "给不给赔", "赔吗", "报吗")
+
+
+def asks_about_cover(text: str) -> bool:
+    """An incident told together with a question on what is paid for it: answered from the
+    product before the report goes on."""
+    return _has(text, _ASKS_PAY) and bool(set(subjects(text)) - {"report", "summary"})
+
+
+def asks_where_to_report(text: str) -> bool:
+    """"出了意外去哪里报案": the report can be made right here."""
+    return "report" in subjects(text) and _has(text, ("哪里", "哪儿", "去哪", "怎么", "如何"))
+
+
 def asks_how_to_report(text: str) -> bool:
     """How to report, with no incident told: 怎么报案, 去哪里报案 — not 我妈摔倒了怎么报案."""
     told = _has(text, (*_INJURY, *SUBJECT_WORDS["death"], "住院", "医院", "出事了", "出险了",

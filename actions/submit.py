@@ -41,10 +41,27 @@ class ActionStartIncident(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        if await answered_how_to_report(dispatcher, text_of(tracker)):
+        text = text_of(tracker)
+        if await answered_how_to_report(dispatcher, text):
             return [FollowupAction("action_listen")]  # a question, not a report: no form
-        dispatcher.utter_message(text="别着急，我来帮您报案，问您几个问题。")
+        if product_answers.asks_about_cover(text):  # "没住院，医药费能报吗": answered first
+            await answer_from_product(dispatcher, text)
+        if product_answers.asks_where_to_report(text):
+            dispatcher.utter_message(text="在这里就可以报案，我来帮您，问您几个问题。"
+                                          "（也可以拨打客服热线或到就近服务网点办理。）")
+        else:
+            dispatcher.utter_message(text="别着急，我来帮您报案，问您几个问题。")
         return [SlotSet(s, None) for s in INCIDENT_SLOTS]
+
+
+async def answer_from_product(dispatcher: CollectingDispatcher, text: str) -> None:
+    """The public answer to the question asked with the report; none when the product
+    cannot be read (the report goes on regardless)."""
+    try:
+        product = await client().product(public_product_code())
+    except (BackofficeDown, ApiError):
+        return
+    dispatcher.utter_message(text=product_answers.answer(product, text))
 
 
 async def answered_how_to_report(dispatcher: CollectingDispatcher, text: str) -> bool:

@@ -315,3 +315,17 @@ def test_an_empty_product_gets_no_invented_figures() -> None:
                      "保什么"):
         answer = pa.answer(product, question)
         assert not any(ch.isdigit() for ch in answer.replace("“", "")), (question, answer)
+
+
+@pytest.mark.parametrize(("said", "cover", "where"), [
+    ("我爸骑车摔了一跤，去卫生院缝了几针，没住院，这个能赔吗", True, False),
+    ("我妈摔断了手住院了，住院能报多少", True, False),
+    ("阿嬷在厝里跌倒了，怎么报案", False, True),
+    ("出了意外要去哪里报案", False, True),
+    ("我妈摔倒了", False, False),
+    ("我要报案", False, False),
+])
+def test_a_report_that_asks_what_is_paid_or_where_to_report(said: str, cover: bool,
+                                                            where: bool) -> None:
+    assert pa.asks_about_cover(said) is cover
+    assert pa.asks_where_to_report(said) is where
