@@ -19,6 +19,7 @@ from backoffice.desk import auth
 from backoffice.desk.handoff import HandoffQueue
 from backoffice.desk.live import LiveHub
 from backoffice.domain import agent_queue, integrity
+from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
@@ -44,6 +45,8 @@ from backoffice.services import (
     staff,
 )
 from backoffice.services.base import SHANGHAI, today_cn
+from backoffice.services.claim_stats import TRACK_NAMES
+from backoffice.services.reminders import DEADLINE_NAMES
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
@@ -74,8 +77,12 @@ _env.filters["local"] = _local
 _env.globals.update(ROLE_NAMES=roles.ROLE_NAMES, STATUS_NAMES=cp.STATUS_NAMES,
                     CATEGORY_NAMES=cp.CATEGORY_NAMES, OUTCOME_NAMES=cp.OUTCOME_NAMES,
                     CLAIM_TYPE_NAMES=CLAIM_TYPE_NAMES)
+_env.globals.update(  # the claim page
+    ACTION_NAMES=cl.ACTION_NAMES, CLAIM_STAGE_NAMES=cl.STAGE_NAMES,
+    APPROVAL_ROLE_NAMES=cl.ROLE_NAMES, TRACK_NAMES=TRACK_NAMES, DEADLINE_NAMES=DEADLINE_NAMES)
 _env.globals.update(  # the handoff pages
-    CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页"},
+    CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页", "desk": "柜面/坐席台",
+                   "api": "系统接口", "counter": "柜面", "phone": "电话"},
     STATE_NAMES={"bot": "小保接待", "queued": "排队中", "agent": "人工服务中", "closed": "已结束"},
     ROLE_LINE_NAMES={"user": "客户", "bot": "小保", "agent": "坐席", "system": "系统",
                      "note": "备注"},
@@ -341,8 +348,22 @@ async def claim_page(request: web.Request) -> web.Response:
         for doc in view["documents"]:
             doc["fields"] = _mask_fields(doc.get("fields") or {})
     actions = [a for a in view["allowed_actions"] if roles.may_take_claim_action(user.role, a)]
+    steps = [(e["action"], e["actor"]) for e in view["timeline"]]
     return page(request, "claim.html", c=view, actions=actions, live=True,
-                approval_role=roles.CLAIM_APPROVAL_ROLE.get(user.role))
+                approval_role=roles.CLAIM_APPROVAL_ROLE.get(user.role),
+                barred=cl.deciders(steps), payee_choosers=sorted(cl.payee_choosers(steps)))
+
+
+#: what each step's form asks for, and nothing else (the form posts to the same handler)
+STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    "register": (), "decline_registration": ("reasons",), "register_anyway": ("note",),
+    "request_documents": ("documents", "note"), "documents_complete": ("waive_missing", "note"),
+    "investigate": ("note",), "finish_investigation": ("note",), "adjudicate": ("note",),
+    "approve": ("note",), "pay": ("amount", "account", "reference"), "close": ("note",),
+    "reject": ("reasons",), "withdraw": ("note",), "reopen": ("note",),
+    "advance_payment": ("amount", "note"), "change_type": ("claim_type", "note"),
+}
+_env.globals["STEP_FIELDS"] = STEP_FIELDS
 
 
 async def claim_act(request: web.Request) -> web.StreamResponse:

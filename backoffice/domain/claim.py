@@ -74,6 +74,23 @@ def awaiting(status: str, missing: list[str], approval_role: str | None = None,
     }.get(status)
 
 
+#: every step a claim's timeline names, in the staff's words
+ACTION_NAMES = {
+    "register": "立案", "decline_registration": "不予立案", "register_anyway": "核查未通过仍予立案",
+    "request_documents": "通知补充材料", "documents_complete": "材料齐全，进入审核",
+    "waive_documents": "豁免材料", "investigate": "转调查", "finish_investigation": "调查完毕",
+    "enter_facts": "录入理算事实", "adjudicate": "理算", "approve": "审批通过", "pay": "支付赔款",
+    "close": "结案", "reject": "拒赔", "withdraw": "撤案", "reopen": "重开案件",
+    "advance_payment": "先予支付", "change_type": "更改理赔类型",
+    "send_rejection_letter": "寄送拒赔通知书", "assign": "分派经办人", "special_case": "列为重大案件",
+    "set_bank_account": "设置收款账户", "propose_bank_account": "申请收款账户",
+    "confirm_bank_account": "确认收款账户", "clear_flag": "解除风险标记",
+    "confirm_flag": "核实风险标记", "documents_reminder": "提醒补充材料", "document": "收到材料",
+    "appeal": "客户申请复核", "appeal_upheld": "复核维持原结论", "escalate": "超时督办",
+    "roster_change": "参保名单变更", "intake": "受理", "report": "报案",
+}
+
+
 _BEFORE_DECISION = (REGISTERED, DOCUMENTS_PENDING, UNDER_REVIEW, INVESTIGATING, ADJUDICATED,
                     PENDING_APPROVAL)
 _ALLOWED: dict[str, tuple[str, ...]] = {

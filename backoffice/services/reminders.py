@@ -73,6 +73,9 @@ DEADLINE_NAMES = {
     "payment": "赔款支付",
     "rejection_letter": "拒赔通知书送达（保险法第24条，3日）",
     "advance_payment": "先予支付（保险法第25条，60日）",
+    "progress_notice": "下次进度通知（每3个工作日）",
+    "documents_reminder": "下次补充材料提醒（第5、10个工作日）",
+    "time_bar": "客户索赔时效（保险法第26条，2年）",
 }
 # the clock whose due date a customer is told, by stage
 _EXPECTED = {

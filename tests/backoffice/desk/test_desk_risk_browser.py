@@ -98,7 +98,7 @@ def test_supervisor_confirms_a_duplicate_stay_and_the_second_claim_pays_only_onc
     lines = browser.find_element(By.ID, "lines").text
     assert "不重复给付" in lines
     timeline = browser.find_element(By.ID, "timeline").text
-    assert "confirm_flag" in timeline and "须重新审批" in timeline
+    assert "核实风险标记" in timeline and "须重新审批" in timeline
     browser.save_screenshot(str(shots / "risk-confirmed-claim.png"))
 
 

@@ -319,3 +319,24 @@ async def test_a_supervisor_downloads_the_quarterly_disclosure_as_a_workbook(
                   f"policy_no={world.group_policy_no}&quarter=%00"):
         resp = await client.get(f"/desk/supervisor/disclosure.html?{query}")
         assert resp.status in (400, 404), (query, resp.status)
+
+
+async def test_the_claim_page_speaks_the_staffs_language_one_form_per_step(
+        desk: Desk, world: World) -> None:
+    client = await desk("claims_supervisor")
+    text = await (await client.get(f"/desk/claims/{world.claim_no}")).text()
+    # codes shown by their Chinese names, never as the codes (in what is read, not markup)
+    seen = re.sub(r"<[^>]+>", " ", text)
+    for code in ("hospital_allowance", "documents_complete", "request_documents", "manual",
+                 "undecided", "pay / advance_payment", "under_review"):
+        assert code not in seen, code
+    assert "住院津贴" in text or "意外伤残" in text or "意外身故" in text
+    forms = re.findall(r'<form method="post" action="/desk/claims/[^"]+/act" class="claim-step"'
+                       r' id="step-([a-z_]+)">(.*?)</form>', text, re.S)
+    assert forms, text[:500]
+    for action, body in forms:  # each step asks only for its own fields
+        assert f'name="action" value="{action}"' in body
+        if action not in ("pay", "advance_payment"):
+            assert 'name="amount"' not in body, action
+        if action not in ("reject", "decline_registration"):
+            assert 'name="reasons"' not in body, action
