@@ -122,6 +122,14 @@ async def test_a_decided_claim_is_not_withdrawn(api: Api, scheme: Scheme, db: Da
     assert err["error"]["field"] == "claim_no" and "复核" in err["error"]["message"]
     assert (await api.get(f"/claims/{claim_no}"))["status"] == "rejected"
     assert steps(db, claim_no, "withdraw") == []
+    # the way it points to: an appeal, whose status the customer's cases then show
+    made = await api.post("/channel/appeals", {
+        "channel": "wechat", "user": USER, "claim_no": claim_no, "reasons": "不是猝死，是摔倒"},
+        expect=201)
+    cases = await api.get(f"/bindings/wechat/{USER}/cases")
+    [line] = [c["text"] for c in cases["claims"] if c["number"] == claim_no]
+    assert f"复核申请 {made['appeal_no']} 已受理，正在复核，{made['due_by']} 前答复您" in line
+    assert "原因：猝死，属于责任免除" in line
 
 
 async def test_bad_input_names_the_field(api: Api, scheme: Scheme, db: Database) -> None:
