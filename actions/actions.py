@@ -365,10 +365,12 @@ def forget_form(tracker: Tracker, domain: dict[str, Any], form: str | None) -> l
 
 
 # slots a form asks beyond its domain list (required_slots overridden in actions/forms.py)
-_FORM_EXTRAS = {"incident_form": ["reporter_name"], "identify_form": ["id_last6"]}
+_FORM_EXTRAS = {"incident_form": ["reporter_name"], "identify_form": ["id_last6"],
+                "case_form": ["case_kind", "case_choices", "case_account", "case_document_id",
+                              "case_account_masked", "case_reasons"]}
 FORM_NAMES = {"incident_form": "报案", "complaint_form": "投诉", "contact_form": "修改联系方式",
               "beneficiary_form": "变更受益人", "home_visit_form": "预约上门服务",
-              "identify_form": "核验身份"}
+              "identify_form": "核验身份", "case_form": "撤案、收款账户或复核"}
 
 
 class ActionStopForm(Action):
@@ -673,6 +675,12 @@ class ActionDocumentUploaded(Action):
             dispatcher.utter_message(text=f"材料已收到，已附到报案号 {claim_no} 的理赔中，"
                                           "工作人员会尽快审核。")
             return [SlotSet("claim_no", claim_no)]
+        from actions.cases import propose_bank_card  # cases builds on this module
+
+        proposal = propose_bank_card(claim_no, document_id, doc)
+        if proposal:  # a bank card: its number proposed as the payout account, confirmed next
+            dispatcher.utter_message(text=proposal[0])
+            return proposal[1]
         fields = doc["fields"]
         order = [*(k for k in _DOC_FIELDS if k in fields),
                  *(k for k in fields if k not in _DOC_FIELDS)]
