@@ -1034,7 +1034,7 @@ class AppealList(Answer):
 
 
 class CustomerClaimStep(Answer):
-    """The customer's own step on their claim (撤案, 收款账户), told in plain words."""
+    """The customer's own step on their claim (withdrawal, payout account), in plain words."""
 
     claim_no: str
     status: str
