@@ -65,10 +65,7 @@ async def _candidates(tracker: Tracker, kind: str) -> list[dict[str, Any]]:
 class StartCase(PersonalAction):
     """Identification first; then the customer's claims that allow the step, and the form."""
 
-    kind = ""
-
-    def name(self) -> str:
-        return f"action_start_{self.kind}"
+    kind = ""  # the subclasses' name() is action_start_<kind>; this one is abstract
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      binding: Binding) -> list[EventType]:
@@ -94,15 +91,24 @@ class StartCase(PersonalAction):
 class ActionStartWithdraw(StartCase):
     kind = WITHDRAW
 
+    def name(self) -> str:
+        return f"action_start_{self.kind}"
+
 
 @personal
 class ActionStartBankAccount(StartCase):
     kind = BANK_ACCOUNT
 
+    def name(self) -> str:
+        return f"action_start_{self.kind}"
+
 
 @personal
 class ActionStartAppeal(StartCase):
     kind = APPEAL
+
+    def name(self) -> str:
+        return f"action_start_{self.kind}"
 
 
 def propose_bank_card(claim_no: str, document_id: str, doc: dict[str, Any]

@@ -53,6 +53,11 @@ def test_a_claim_is_withdrawn_after_identification_and_confirmation(bot_stack: B
     listed = _identify(bot_stack, sender, insured, phone, "我要撤销报案")
     assert "撤案的是哪一件" in listed and first in listed and second in listed, listed
     assert listed.index(second) < listed.index(first)  # newest first
+    # another customer's claim (or none) is not among the choices: asked again, nothing done
+    other = open_claim(bot_stack, bot_stack.member(36)[0])["claim_no"]
+    refused = texts(bot_stack.say(sender, f"撤 {other}"))
+    assert "没有在可以办理的案件里找到" in refused and first in refused, refused
+    assert _claim(bot_stack, other).status != "withdrawn"
     picked = texts(bot_stack.say(sender, "2"))  # the second listed: the older one
     assert f"撤销报案号 {first}" in picked, picked
     denied = texts(bot_stack.say(sender, "不是"))
