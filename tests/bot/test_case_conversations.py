@@ -143,3 +143,21 @@ def test_an_appeal_is_filed_with_the_customers_reasons(bot_stack: BotStack) -> N
     db.dispose()
     progress = texts(bot_stack.say(sender, "理赔进度"))
     assert f"复核申请 {appeal_no} 已受理，正在复核" in progress, progress
+
+
+def test_a_question_inside_the_case_form_then_a_stop_keeps_nothing(bot_stack: BotStack) -> None:
+    insured, _, phone = bot_stack.member(37)
+    [claim_no] = _claims_of(bot_stack, insured, [{}])
+    sender = new_sender("wechat")
+    _identify(bot_stack, sender, insured, phone)
+    asked = texts(bot_stack.say(sender, "我要撤案"))
+    assert f"撤销报案号 {claim_no}" in asked, asked  # the only one: read back at once
+    answered = texts(bot_stack.say(sender, "住院津贴一天多少钱？"))
+    assert "30" in answered and f"撤销报案号 {claim_no}" in answered, answered
+    stopped = texts(bot_stack.say(sender, "算了"))
+    assert "撤销报案号" not in stopped, stopped
+    assert _claim(bot_stack, claim_no).status != "withdrawn"
+    assert _steps(bot_stack, claim_no, "withdraw") == []
+    # the form is over: a yes now confirms nothing
+    bot_stack.say(sender, "是的")
+    assert _claim(bot_stack, claim_no).status != "withdrawn"
