@@ -272,6 +272,9 @@ class ActionAskCaseConfirmed(Action):
         if kind == BANK_ACCOUNT:
             masked = tracker.get_slot("case_account_masked") or mask_card(
                 str(tracker.get_slot("case_account") or ""))
+            if channel_user(tracker)[0] == "ivr":  # for the ear: the last four digits, spaced
+                last4 = re.search(r"[0-9]{4}", masked)
+                masked = "尾号 " + " ".join(last4.group(0) if last4 else "")
             text = f"请确认：报案号 {claim_no} 的赔款转入银行卡 {masked}。对吗？"
         elif kind == APPEAL:
             text = (f"请确认：对报案号 {claim_no} 的拒赔决定申请复核，理由：“"

@@ -161,3 +161,20 @@ def test_a_question_inside_the_case_form_then_a_stop_keeps_nothing(bot_stack: Bo
     # the form is over: a yes now confirms nothing
     bot_stack.say(sender, "是的")
     assert _claim(bot_stack, claim_no).status != "withdrawn"
+
+
+def test_on_the_phone_a_card_number_said_aloud_is_read_back_for_the_ear(
+        bot_stack: BotStack) -> None:
+    insured, _, phone = bot_stack.member(38)
+    [claim_no] = _claims_of(bot_stack, insured, [{}])
+    sender = new_sender("ivr")
+    asked = texts(bot_stack.say(sender, "我要登记收款的银行卡", phone=phone))
+    assert "核验身份" in asked, asked
+    said = texts(bot_stack.say(sender, insured[-6:], phone=phone))
+    assert "身份核验通过" in said and "请说出" in said and "照片" not in said, said
+    read_back = texts(bot_stack.say(sender, "六二二二 零二零二 零零幺幺 二二三三 四四六",
+                                    phone=phone))
+    assert "尾号 3 4 4 6" in read_back and CARD not in read_back, read_back
+    done = texts(bot_stack.say(sender, "对", phone=phone))
+    assert "收款账户已设为" in done, done
+    assert _claim(bot_stack, claim_no).bank_account == CARD
