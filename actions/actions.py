@@ -668,6 +668,12 @@ class ActionDocumentUploaded(Action):
             dispatcher.utter_message(text=f"材料已收到，已附到报案号 {claim_no} 的理赔中，"
                                           "工作人员会尽快审核。")
             return [SlotSet("claim_no", claim_no)]
+        from actions.cases import propose_bank_card  # cases builds on this module
+
+        proposal = propose_bank_card(claim_no, document_id, doc)
+        if proposal:  # a bank card: its number proposed as the payout account, confirmed next
+            dispatcher.utter_message(text=proposal[0])
+            return proposal[1]
         fields = doc["fields"]
         order = [*(k for k in _DOC_FIELDS if k in fields),
                  *(k for k in fields if k not in _DOC_FIELDS)]

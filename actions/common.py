@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backoffice import Client
+from actions.bank_cards import mask_card, mask_cards
 from actions.spoken import mask_spoken
 
 ID_RE = re.compile(r"(?<![0-9])([1-9][0-9]{16}[0-9Xx])(?![0-9])")
@@ -68,7 +69,8 @@ def mask_text(text: str) -> str:
     """Personal numbers in free text (a description the user typed) masked before it is shown."""
     text = ID_RE.sub(lambda m: mask_id(m.group(1)), text)
     text = PHONE_RE.sub(lambda m: mask_phone(m.group(1)), text)
-    return mask_spoken(text, mask_id, mask_phone)  # said in Chinese numerals or grouped
+    text = mask_spoken(text, mask_id, mask_phone)  # said in Chinese numerals or grouped
+    return mask_cards(text)  # a payout card number typed in the chat
 
 
 def channel_user(tracker: Tracker) -> tuple[str, str]:
@@ -141,7 +143,8 @@ SUMMARY_SLOTS = ("relation", "incident_date", "incident_place", "description", "
                  "beneficiary_relation", "visit_name", "visit_address")
 MASKED_SLOTS = {"id_number": mask_id, "insured_id_number": mask_id, "contact_phone": mask_phone,
                 "phone": mask_phone, "new_phone": mask_phone, "visit_phone": mask_phone,
-                "complainant_phone": mask_phone, "identity_proof": mask_text}
+                "complainant_phone": mask_phone, "identity_proof": mask_text,
+                "case_account": mask_card}
 
 
 def handoff(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, note: str,

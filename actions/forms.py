@@ -116,10 +116,12 @@ MISSES = "form_misses"  # {"slot": the question, "misses": failed answers to it 
 # slots a form asks beyond its domain list (required_slots overridden below), and its helpers
 FORM_EXTRAS = {"incident_form": ["reporter_name", "phone_offer"],
                "identify_form": ["id_last6"], "complaint_form": ["phone_offer"],
-               "home_visit_form": ["phone_offer"]}
+               "home_visit_form": ["phone_offer"],
+               "case_form": ["case_kind", "case_choices", "case_account", "case_document_id",
+                             "case_account_masked", "case_reasons"]}
 FORM_NAMES = {"incident_form": "报案", "complaint_form": "投诉", "contact_form": "修改联系方式",
               "beneficiary_form": "变更受益人", "home_visit_form": "预约上门服务",
-              "identify_form": "核验身份"}
+              "identify_form": "核验身份", "case_form": "撤案、收款账户或复核"}
 # what the agent reads for the question given up on
 QUESTION_NAMES = {"id_number": "身份证号码", "identity_proof": "手机号码或保单号",
                   "id_last6": "身份证后6位", "insured_id_number": "出险人身份证号码",

@@ -1110,6 +1110,17 @@ class AppealList(Answer):
     items: list[Appeal]
 
 
+class CustomerClaimStep(Answer):
+    """The customer's own step on their claim (withdrawal, payout account), in plain words."""
+
+    claim_no: str
+    status: str
+    status_name: str
+    bank_account: str | None = Field(description="The verified payee account, masked.")
+    replay: bool = Field(description="The step was already done: nothing changed.")
+    text: str = Field(description="For the customer, in Chinese.")
+
+
 # ---- conversations (the agents' API) ------------------------------------------------------------
 
 class HandoffSummary(Answer):
@@ -1328,6 +1339,8 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/appeals"): (200, AppealList),
     ("GET", "/appeals/{appeal_no}"): (200, Appeal),
     ("POST", "/appeals/{appeal_no}/decision"): (200, Appeal),
+    ("POST", "/channel/claims/{claim_no}/withdrawal"): (200, CustomerClaimStep),
+    ("POST", "/channel/claims/{claim_no}/bank-account"): (200, CustomerClaimStep),
     ("POST", "/endorsement-requests"): (201, EndorsementRequestView),
     ("GET", "/endorsement-requests"): (200, EndorsementRequestList),
     ("GET", "/endorsement-requests/{request_no}"): (200, EndorsementRequestView),

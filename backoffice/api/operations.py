@@ -29,6 +29,7 @@ from backoffice.services import (
     complaints,
     conversations,
     customer_cases,
+    customer_claims,
     endorsement_requests,
     endorsements,
     group,
@@ -244,6 +245,22 @@ OPERATIONS: tuple[Operation, ...] = (
         service_actor="customer", errors=(NOT_FOUND, CONFLICT),
         description="The customer is the channel user's binding; a claim is theirs as its "
         "insured or its reporter (the binding's phone). Another's claim is a 404."),
+    # ---- the customer's own steps on their claim: withdrawal, the payout bank account
+    _op("POST", "/channel/claims/{claim_no}/withdrawal", "channelWithdrawClaim",
+        "The identified customer withdraws their own open claim (撤案)", "channel",
+        "channel.port", customer_claims.withdraw, a.CustomerClaimStep,
+        service_actor="customer", errors=(NOT_FOUND, CONFLICT),
+        description="A claim is theirs as its insured or its reporter; another's is a 404. "
+        "Decided, paid or closed claims are a 409 with a plain answer. Already withdrawn: "
+        "the same answer with `replay` true, no second step."),
+    _op("POST", "/channel/claims/{claim_no}/bank-account", "channelSetClaimBankAccount",
+        "The identified customer's confirmed payout bank account (收款账户)", "channel",
+        "channel.port", customer_claims.set_bank_account, a.CustomerClaimStep,
+        service_actor="customer", errors=(NOT_FOUND, CONFLICT),
+        description="`account` typed by the customer, or `document_id` of a bank card photo "
+        "of the claim read by OCR; the customer confirmed it. The same account again: "
+        "`replay` true, no second step. A verified account is changed by two staff members "
+        "only (409)."),
     _op("GET", "/appeals", "findAppeals", "Appeals, oldest first (open by default)", "appeals",
         "appeals.view", answer_as("items", appeals.search), a.AppealList),
     _op("GET", "/appeals/{appeal_no}", "getAppeal", "One appeal", "appeals", "appeals.view",

@@ -428,7 +428,7 @@ class Claim:
         """The account money goes to: the verified one; another one named is refused."""
         if self.payee is None:
             raise DomainError("尚无核实的收款账户：须由客户提供银行卡并经核实"
-                              "（银行卡材料识别，或两名工作人员确认）", "account")
+                              "（客户确认的银行卡号，或两名工作人员确认）", "account")
         if account is not None and account != self.payee:
             raise Conflict("收款账户须为客户核实的账户，不能支付到其他账户", "account")
         return self.payee

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from backoffice.domain import appeal as ap
 from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
@@ -45,14 +46,34 @@ class Journey:
         return out + "。"
 
 
+def appeal_journey(appeal_no: str, status: str, due: date, decided_on: date | None,
+                   note: str | None) -> str:
+    """The appeal of a rejection (复核申请): received → under review → the result."""
+    if status == ap.OPEN:
+        return f"复核申请 {appeal_no} 已受理，正在复核，{due.isoformat()} 前答复您"
+    when = f"{decided_on.isoformat()} " if decided_on else ""
+    if status == ap.REOPENED:
+        return f"复核申请 {appeal_no} 已于 {when}改为重新审核"
+    why = f"（{note[:60]}）" if note else ""
+    return f"复核申请 {appeal_no} 已于 {when}答复：维持原拒赔决定{why}"
+
+
 def claim_journey(status: str, claim_type: str, incident: date, reasons: list[str],
                   missing: list[str], approved_yuan: str | None,
-                  expected: date | None) -> Journey:
+                  expected: date | None, appeal: str | None = None) -> Journey:
+    """`appeal`: the line of the claim's latest appeal (appeal_journey), if any."""
     what = f"{CLAIM_TYPE_NAMES.get(claim_type, claim_type)}，出险 {incident.isoformat()}"
     if status == cl.REJECTED:
         why = "；".join(r.strip() for r in reasons if r.strip()) or "详见拒赔通知书"
+        if appeal and "正在复核" in appeal:
+            return Journey(f"{what}：未予赔付，原因：{why}", appeal)
         return Journey(f"{what}：未予赔付，原因：{why}",
-                       "如有异议，可以申请复核，或说“转人工”")
+                       (f"{appeal}；" if appeal else "")
+                       + "如有异议，可以说“申请复核”并说明理由，或说“转人工”")
+    if appeal:  # reopened on appeal: the claim's stage, with how it came back
+        inner = claim_journey(status, claim_type, incident, reasons, missing, approved_yuan,
+                              expected)
+        return Journey(f"{inner.happened}（{appeal}）", inner.awaited, inner.due)
     if status == cl.CLOSED:
         paid = f"，赔付 {approved_yuan} 元" if approved_yuan else ""
         return Journey(f"{what}：已结案{paid}")

@@ -77,10 +77,10 @@ def _file(db: Database, claim_no: str, reasons: str, channel: str, user: str | N
           actor: str, owner: tuple[str, str] | None) -> dict[str, Any]:
     try:
         with db.transaction() as s:
-            _lock_claim(s, claim_no)
+            lock_claim(s, claim_no)
             row = claims_service.load_claim(s, claim_no, lock=True)
             if owner is not None:
-                _check_owner(s, row, *owner)
+                check_owner(s, row, *owner)
             ap.check_appealable(row.status)
             _check_none_open(s, row)
             appeal = _new_appeal(s, row, reasons, channel, user, actor)
@@ -89,7 +89,7 @@ def _file(db: Database, claim_no: str, reasons: str, channel: str, user: str | N
         raise Conflict(f"案件 {claim_no} 已有待处理的复核申请", "claim_no") from None
 
 
-def _lock_claim(s: Session, claim_no: str) -> None:
+def lock_claim(s: Session, claim_no: str) -> None:
     """Write first: on SQLite the transaction then holds the write lock before it reads, so two
     requests at once queue instead of deciding on the same stale snapshot; on PostgreSQL the
     claim's row is locked."""
@@ -97,7 +97,7 @@ def _lock_claim(s: Session, claim_no: str) -> None:
               .values(status=ClaimRow.status))
 
 
-def _check_owner(s: Session, row: ClaimRow, channel: str, user: str) -> None:
+def check_owner(s: Session, row: ClaimRow, channel: str, user: str) -> None:
     party = bindings.bound_party(s, channel, user)
     if party is None:
         raise NotFound("该渠道用户尚未核验身份", "user")
@@ -192,7 +192,7 @@ def decide(db: Database, cmd: AppealDecision, actor: str) -> dict[str, Any]:
 
 
 def _lock_appeal(s: Session, appeal_no: str) -> None:
-    """As _lock_claim: the write lock before any read, so one of two decisions at once waits
+    """As lock_claim: the write lock before any read, so one of two decisions at once waits
     for the other and then finds the appeal decided."""
     s.execute(update(AppealRow).where(AppealRow.appeal_no == appeal_no)
               .values(status=AppealRow.status))

@@ -1261,6 +1261,20 @@ def _act_withdraw(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
     row.closed_on, row.next_progress_notice_on = today_cn(), None
 
 
+def withdraw_step(s: Session, row: ClaimRow, note: str, actor: str) -> None:
+    """The withdraw step inside another use case's transaction (the customer's own 撤案)."""
+    _act_withdraw(s, row, ClaimTransition.of({"claim_no": row.claim_no, "action": "withdraw",
+                                              "note": note}), actor, None)
+
+
+def bank_account_step(s: Session, row: ClaimRow, account: str, actor: str) -> None:
+    """The set_bank_account step inside another use case's transaction (the customer's own
+    confirmed account)."""
+    _act_set_bank_account(s, row, ClaimTransition.of(
+        {"claim_no": row.claim_no, "action": "set_bank_account", "account": account}),
+        actor, None)
+
+
 def reopen_step(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str) -> None:
     """The reopen step inside another use case's transaction (an appeal's decision)."""
     _act_reopen(s, row, cmd, actor, None)

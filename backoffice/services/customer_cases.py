@@ -29,6 +29,7 @@ from backoffice.services.bindings import ChannelUser, _own_policies, bound_party
 from backoffice.services.commands import takes
 from backoffice.store.db import Database
 from backoffice.store.models import (
+    AppealRow,
     ClaimRow,
     ComplaintRow,
     EndorsementRequestRow,
@@ -82,7 +83,15 @@ def _endorsements(s: Session, party: Party, channel: str,
                   EndorsementRequestRow.id.desc())).scalars())
 
 
-def _claim_item(db: Database, row: ClaimRow) -> dict[str, Any]:
+def _appeals(s: Session, claims: list[ClaimRow]) -> dict[int, str]:
+    """The latest appeal of each claim, as a line of its journey."""
+    rows = s.execute(select(AppealRow).where(AppealRow.claim_id.in_([c.id for c in claims]))
+                     .order_by(AppealRow.id)).scalars() if claims else []
+    return {a.claim_id: cc.appeal_journey(a.appeal_no, a.status, a.due_on, a.decided_on,
+                                          a.note) for a in rows}
+
+
+def _claim_item(db: Database, row: ClaimRow, appeal: str | None = None) -> dict[str, Any]:
     missing: list[str] = []
     expected = None
     if row.status in cl.OPEN:  # what is missing and the clock's date, as the progress says
@@ -93,7 +102,7 @@ def _claim_item(db: Database, row: ClaimRow) -> dict[str, Any]:
     approved = fmt(from_fen(row.approved_fen)) if row.approved_fen is not None else None
     journey = cc.claim_journey(row.status, row.claim_type, row.incident_date,
                                [str(r) for r in row.rejection_reasons or ()], missing,
-                               approved, expected)
+                               approved, expected, appeal)
     return {"kind": "claim", "number": row.claim_no, "status": row.status,
             "reported_on": row.reported_on.isoformat(),
             "reasons": [mask_text(str(r)) for r in row.rejection_reasons or ()],
@@ -128,6 +137,7 @@ def cases(db: Database, cmd: ChannelUser, actor: str = "") -> dict[str, Any]:
         if party is None:
             raise NotFound("该渠道用户尚未核验身份", "user")
         claims = _claims(s, party, today_cn())
+        appeals = _appeals(s, claims[:cc.MAX_CLAIMS])
         others = {
             "complaints": [_complaint_item(r) for r in _complaints(s, party, cmd.channel,
                                                                    cmd.user)],
@@ -136,7 +146,7 @@ def cases(db: Database, cmd: ChannelUser, actor: str = "") -> dict[str, Any]:
                 s, party, cmd.channel, cmd.user)],
         }
     shown = claims[:cc.MAX_CLAIMS]
-    answer: dict[str, Any] = {"claims": [_claim_item(db, r) for r in shown],
+    answer: dict[str, Any] = {"claims": [_claim_item(db, r, appeals.get(r.id)) for r in shown],
                               "more": {"claims": len(claims) - len(shown)}}
     for item in answer["claims"]:
         item["text"] = mask_text(item["text"])

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
-from backoffice.domain.errors import DomainError, NotFound, ValidationError
-from backoffice.domain.identity import mask_bank_card, mask_id_number, parse_bank_card
+from backoffice.domain.errors import DomainError, NotFound
+from backoffice.domain.identity import mask_bank_card, mask_id_number
 from backoffice.services.base import audit
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -111,22 +111,10 @@ def apply_reading(s: Session, row: ClaimRow, doc: ClaimDocument,
     doc.needs_review = status == "read" and bool(review or problems.get("warnings")
                                                   or problems.get("doc_type"))
     if status == "read" and "doc_type" not in problems:
+        # a bank card's number stays a proposal in the document's fields: the customer
+        # confirms it (POST /channel/claims/{claim_no}/bank-account with the document's id)
         _feed_facts(row, str(detected), fields, set(review))
-        _feed_payee(row, str(detected), fields, set(review))
     return stored
-
-
-def _feed_payee(row: ClaimRow, doc_type: str, fields: Mapping[str, Any],
-                doubtful: set[str]) -> None:
-    """A bank card read with confidence is the customer's verified payee account, when the
-    claim has none yet; a change of a verified account needs two staff members."""
-    raw = (fields.get("card_number") or {}).get("value")
-    if doc_type != "bank_card" or row.bank_account or "card_number" in doubtful or not raw:
-        return
-    try:
-        row.bank_account = parse_bank_card(str(raw), "card_number")
-    except ValidationError:
-        return  # an unreadable number stays for a person to look at
 
 
 def _cross_check(s: Session, row: ClaimRow, doc_type: str, fields: Mapping[str, Any]

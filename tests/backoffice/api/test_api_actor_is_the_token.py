@@ -9,13 +9,23 @@ entries the call writes name the staff member (or the system's own follow-up ste
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
 import pytest
 from aiohttp import FormData
-from api_testkit import PREFIX, Api, application, id_number, issue_policy, person, roster_csv
+from api_testkit import (
+    PREFIX,
+    TOKEN,
+    Api,
+    application,
+    id_number,
+    issue_policy,
+    person,
+    roster_csv,
+)
 from sqlalchemy import func, select
 from test_api_staff_access import (  # the fixtures too
     USER_OF_ROLE,
@@ -31,7 +41,7 @@ from backoffice.api.operations import OPERATIONS
 from backoffice.domain import staff as roles
 from backoffice.services import appeals, claims, complaints, home_visits
 from backoffice.store.db import Database
-from backoffice.store.models import AuditEntry
+from backoffice.store.models import AuditEntry, Party
 
 Example = Callable[[Api, World], Awaitable[tuple[dict[str, str], Any]]]
 EXAMPLES: dict[tuple[str, str], Example] = {}
@@ -365,7 +375,9 @@ async def test_the_audit_names_the_token_never_the_body(api: Api, world: World,
                 assert username in written, (role, method, path, written)
     for method, path in SERVICE_ONLY:
         before = _last_audit(world.db)
-        status, text = await _send(api, token, method, path, {}, impostor(username))
+        # a path parameter filled with some value: the permission is refused before it is read
+        filled = re.sub(r"\{\w+\}", "R202600000001", path)
+        status, text = await _send(api, token, method, filled, {}, impostor(username))
         assert status == 403 and _audit_since(world.db, before) == [], (role, path, text)
     assert done, role  # every role can write something
     assert any(audited for _, _, audited in done), (role, done)
@@ -391,3 +403,21 @@ async def test_each_writing_operation_was_made_by_some_role(api: Api, world: Wor
                 made.append(role)
                 break
         assert made or not allowed, (method, path, status, text)
+
+
+async def test_the_customers_own_steps_are_the_customers_never_the_body(
+        api: Api, world: World) -> None:
+    """The channels' port acts as `customer` for the bound customer's steps on their claim
+    (撤案, 收款账户, 复核): a body or header naming someone else changes nothing."""
+    with world.db.read() as s:
+        phone = s.execute(select(Party.phone).where(Party.id_number == world.members[0])).scalar()
+    await api.post("/bindings", {"channel": "wechat", "user": "o-own-steps",
+                                 "id_number": world.members[0], "phone": phone}, expect=200)
+    who = {"channel": "wechat", "user": "o-own-steps"}
+    for path, body in ((f"/channel/claims/{world.claim_no}/bank-account",
+                        {**who, "account": "6222020200112233446"}),
+                       (f"/channel/claims/{world.claim_no}/withdrawal", who)):
+        before = _last_audit(world.db)
+        status, text = await _send(api, TOKEN, "POST", path, body, "admin")
+        assert status == 200, (path, text)
+        assert set(_audit_since(world.db, before)) == {"customer"}, path

@@ -482,8 +482,26 @@ async def test_appeal_answers(checked: CheckedApi, scheme: Scheme, db: Database)
     assert api.checked >= APPEAL_OPS, APPEAL_OPS - api.checked
 
 
+CUSTOMER_STEP_OPS = {("POST", "/channel/claims/{claim_no}/withdrawal"),
+                     ("POST", "/channel/claims/{claim_no}/bank-account")}
+
+
+async def test_customer_step_answers(checked: CheckedApi, scheme: Scheme, db: Database) -> None:
+    api = checked
+    body = report_body(scheme)
+    del body["bank_account"]
+    claim_no = (await report(api, body))["claim_no"]
+    await appeal_kit.bind(api, db, scheme.members[0], "o-answers-steps")
+    who = {"channel": "wechat", "user": "o-answers-steps"}
+    for _ in range(2):  # set, then the replay
+        await api.post(f"/channel/claims/{claim_no}/bank-account", {**who, "account": CARD})
+        await api.post(f"/channel/claims/{claim_no}/withdrawal", who)
+    assert api.checked >= CUSTOMER_STEP_OPS, CUSTOMER_STEP_OPS - api.checked
+
+
 def test_every_json_answer_is_met_by_a_walk() -> None:
-    walked = POLICY_OPS | GROUP_OPS | CLAIM_OPS | DESK_OPS | CONVERSATION_OPS | APPEAL_OPS
+    walked = POLICY_OPS | GROUP_OPS | CLAIM_OPS | DESK_OPS | CONVERSATION_OPS | APPEAL_OPS \
+        | CUSTOMER_STEP_OPS
     assert walked <= set(ANSWERS)
     assert JSON_ANSWERS - walked == set()
 

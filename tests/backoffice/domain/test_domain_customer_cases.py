@@ -51,3 +51,19 @@ def test_complaint_visit_and_endorsement_journeys() -> None:
     assert "未获批准，原因：未签字" in cc.endorsement_journey("rejected", "change_beneficiary",
                                                           "未签字", D).text()
     assert cc.more_text(0, "投诉") == "" and "另有 2 件投诉" in cc.more_text(2, "投诉")
+
+
+def test_an_appeal_shows_its_journey_beside_the_claim() -> None:
+    filed = cc.appeal_journey("FH2026000001", "open", date(2026, 6, 24), None, None)
+    assert filed == "复核申请 FH2026000001 已受理，正在复核，2026-06-24 前答复您"
+    text = cc.claim_journey("rejected", "death", D, ["猝死"], [], None, None, filed).text()
+    assert text == ("意外身故，出险 2026-06-10：未予赔付，原因：猝死；"
+                    "复核申请 FH2026000001 已受理，正在复核，2026-06-24 前答复您。")
+    upheld = cc.appeal_journey("FH2026000001", "upheld", D, date(2026, 6, 20), "死亡证明记载猝死")
+    text = cc.claim_journey("rejected", "death", D, ["猝死"], [], None, None, upheld).text()
+    assert "维持原拒赔决定（死亡证明记载猝死）" in text and "可以说“申请复核”" in text
+    reopened = cc.appeal_journey("FH2026000001", "reopened", D, date(2026, 6, 20), None)
+    text = cc.claim_journey("under_review", "death", D, [], [], None, date(2026, 6, 30),
+                            reopened).text()
+    assert "材料审核中（复核申请 FH2026000001 已于 2026-06-20 改为重新审核）" in text
+    assert text.endswith("预计 2026-06-30 前。")
