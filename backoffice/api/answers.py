@@ -924,11 +924,16 @@ class RatingFigure(Answer):
 
 
 class SatisfactionStats(Answer):
-    """by_agent_queue: the agents' ratings per agents' queue of the rated conversation."""
+    """by_agent_queue: the agents' ratings per agents' queue of the rated conversation;
+    by_claim_type, by_age_band, by_town: the ratings about a claim (a claim's own, or a
+    complaint's about a claim) by the claim's type and the insured's age band and town."""
 
     by_agent: list[RatingFigure]
     by_queue: list[RatingFigure]
     by_agent_queue: list[RatingFigure] = absent()
+    by_claim_type: list[RatingFigure] = absent()
+    by_age_band: list[RatingFigure] = absent()
+    by_town: list[RatingFigure] = absent()
 
 
 # ---- endorsement requests ---------------------------------------------------------------------

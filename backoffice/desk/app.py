@@ -73,7 +73,7 @@ _env.globals.update(ROLE_NAMES=roles.ROLE_NAMES, STATUS_NAMES=cp.STATUS_NAMES,
                     CATEGORY_NAMES=cp.CATEGORY_NAMES, OUTCOME_NAMES=cp.OUTCOME_NAMES,
                     CLAIM_TYPE_NAMES=CLAIM_TYPE_NAMES)
 _env.globals.update(  # the handoff pages
-    CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页"},
+    CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页", "sms": "短信"},
     STATE_NAMES={"bot": "小保接待", "queued": "排队中", "agent": "人工服务中", "closed": "已结束"},
     ROLE_LINE_NAMES={"user": "客户", "bot": "小保", "agent": "坐席", "system": "系统",
                      "note": "备注"},

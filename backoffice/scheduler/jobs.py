@@ -8,7 +8,7 @@
 | `job_runs_prune` | daily 03:15 | forget dispatch firings older than 7 days, expired state |
 | `progress_notices` | daily 09:00 | progress notice every 3 working days per open claim |
 | `deadline_checks` | daily 09:00 | warnings one working day ahead, escalations after a breach |
-| `follow_up_visits` | daily 09:00 | a follow-up task for every closed claim |
+| `follow_up_visits` | daily 09:00 | a follow-up task per closed claim; 回访 question on day 3 |
 | `premium_reminders` | daily 09:00 | reminders 7 days ahead and on the due day |
 | `complaint_clocks` | daily 08:30 | complaint warnings 3 days ahead, escalation on a breach |
 | `home_visit_clocks` | every 15 min | home-visit warnings 4 h ahead, breaches flagged |
@@ -31,7 +31,14 @@ from sqlalchemy import select
 from backoffice import clock
 from backoffice.notifications.base import Sender
 from backoffice.scheduler.guard import owner_id, prune_runs, run_guarded
-from backoffice.services import channel_state, complaints, home_visits, reminders, staff
+from backoffice.services import (
+    channel_state,
+    complaints,
+    customer_answers,
+    home_visits,
+    reminders,
+    staff,
+)
 from backoffice.services.base import SHANGHAI
 from backoffice.services.notifications import dispatch_due
 from backoffice.store.db import Database
@@ -110,7 +117,8 @@ def _deadline_checks(rt: Runtime, at: datetime) -> dict[str, Any]:
 
 
 def _follow_up_visits(rt: Runtime, at: datetime) -> dict[str, Any]:
-    return reminders.follow_up_visits(rt.db, business_day(at))
+    made = reminders.follow_up_visits(rt.db, business_day(at))
+    return {**made, **customer_answers.ask_follow_ups(rt.db, business_day(at))}
 
 
 def _premium_reminders(rt: Runtime, at: datetime) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from backoffice.domain.money import fmt, from_fen
 from backoffice.domain.policy import COVERED
 from backoffice.services import group, policies
 from backoffice.services.base import audit
-from backoffice.services.claims import deadlines
+from backoffice.services.claims import claim_contact, deadlines
 from backoffice.services.notifications import queue
 from backoffice.services.products import load_product
 from backoffice.store.db import Database
@@ -101,14 +101,6 @@ def ensure_task(s: Session, dedupe_key: str, kind: str, due_on: date, *,
                 assigned_to=assigned_to, note=note, dedupe_key=dedupe_key[:120])
     s.add(task)
     return task
-
-
-def claim_contact(row: ClaimRow) -> tuple[str, str]:
-    """(channel, recipient) for a claim's customer notices."""
-    openid = (row.facts or {}).get("wechat_openid")
-    if row.channel == "wechat" and isinstance(openid, str) and openid:
-        return "wechat", openid
-    return "sms", row.reporter_phone
 
 
 def _lock_claim(s: Session, claim_id: int) -> ClaimRow:
