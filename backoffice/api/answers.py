@@ -916,6 +916,21 @@ class Satisfaction(Answer):
     rated_at: Timestamp | None = None
 
 
+class FollowUpTask(Answer):
+    """A 回访 (follow-up) task and its result."""
+
+    task_id: int
+    claim_no: str | None = None
+    status: str
+    due_on: str
+    asked_at: Timestamp | None = None
+    outcome: str | None = None
+    outcome_name: str | None = None
+    result: str | None = None
+    done_by: str | None = None
+    done_at: Timestamp | None = None
+
+
 class RatingFigure(Answer):
     name: str
     ratings: int
@@ -1235,6 +1250,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/home-visits/{visit_no}/transitions"): (200, HomeVisit),
     ("POST", "/satisfaction"): (201, Satisfaction),
     ("GET", "/stats/satisfaction"): (200, SatisfactionStats),
+    ("POST", "/follow-ups/{task_id}/result"): (200, FollowUpTask),
     ("GET", "/conversations"): (200, ConversationList),
     ("GET", "/conversations/{conversation_id}"): (200, ConversationDetail),
     ("POST", "/conversations/{conversation_id}/take"): (200, Conversation),

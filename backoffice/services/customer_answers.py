@@ -28,6 +28,8 @@ from backoffice.services import conversations as conv
 from backoffice.services import satisfaction
 from backoffice.services.base import audit, today_cn
 from backoffice.services.claims import claim_contact
+from backoffice.services.commands import Command, OneOf, RowId, Text, takes
+from backoffice.services.complaint_steps import Score
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -177,6 +179,48 @@ def record_outcome(s: Session, task: Task, outcome: str, result: str | None,
     task.status, task.done_by, task.done_at = "done", actor, utcnow()
     audit(s, actor, "task", str(task.id), "follow_up_result", before,
           {"outcome": outcome, "status": "done"})
+
+
+class FollowUpResult(Command):
+    """A staff member's result of a 回访 (follow-up) task: reached, not reached or a complaint
+    raised, with what was said."""
+
+    task_id: RowId
+    outcome: OneOf(ca.OUTCOMES)
+    result: Text(ca.MAX_COMMENT) = None
+    score: Score | None = None  # a rating the customer gave on the call
+
+
+@takes(FollowUpResult)
+def record_follow_up(db: Database, cmd: FollowUpResult, actor: str) -> dict[str, Any]:
+    """The result of a 回访 call, on its task, audited; a score rates the claim (when not
+    rated yet), a low one or a complaint opens the supervisor's task. A task already done is
+    a conflict: its result is never overwritten."""
+    with db.transaction() as s:
+        task = s.execute(select(Task).where(Task.id == cmd.task_id, Task.kind == "follow_up")
+                         .with_for_update()).scalar()
+        if task is None:
+            raise NotFound(f"回访任务 {cmd.task_id} 不存在", "task_id")
+        if task.status == "done":
+            raise Conflict("该回访任务已有结果", "task_id")
+        claim = s.get(ClaimRow, task.claim_id) if task.claim_id else None
+        record_outcome(s, task, cmd.outcome, cmd.result, str(actor))
+        if cmd.score is not None and claim is not None:
+            _rate_claim_too(s, claim.claim_no, cmd.score, cmd.result or "", "phone", str(actor))
+        if cmd.outcome == ca.COMPLAINT_RAISED and not ca.is_low(cmd.score):
+            satisfaction.low_score_task(s, "claims", f"follow_up:{task.id}", cmd.score,
+                                        cmd.result, claim_no=claim.claim_no if claim else None,
+                                        agent=claim.handler if claim else None)
+        return follow_up_view(task, claim)
+
+
+def follow_up_view(task: Task, claim: ClaimRow | None) -> dict[str, Any]:
+    return {"task_id": task.id, "claim_no": claim.claim_no if claim else None,
+            "status": task.status, "due_on": task.due_on.isoformat(),
+            "asked_at": task.asked_at.isoformat() if task.asked_at else None,
+            "outcome": task.outcome, "outcome_name": ca.OUTCOME_NAMES.get(task.outcome or ""),
+            "result": task.result, "done_by": task.done_by,
+            "done_at": task.done_at.isoformat() if task.done_at else None}
 
 
 # ---- the 回访 question -------------------------------------------------------------------------

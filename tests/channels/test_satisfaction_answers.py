@@ -172,10 +172,10 @@ async def test_no_question_waiting_a_digit_is_a_normal_message(platform: Platfor
 
 # ---- SMS replies -------------------------------------------------------------------------------
 
-def sms_push(phone: str, text: str, *, secret: str = SMS_SECRET, **fields: Any
+def sms_push(phone: str, said: str, *, secret: str = SMS_SECRET, **fields: Any
              ) -> tuple[bytes, dict[str, str]]:
     data = {"event_id": uuid.uuid4().hex, "timestamp": int(time.time()), "from": phone,
-            "to": "106900000000", "text": text, **fields}
+            "to": "106900000000", "text": said, **fields}
     body = json.dumps(data, ensure_ascii=False).encode()
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return body, {"Content-Type": "application/json", "X-Xiaobao-Signature": signature}
@@ -248,7 +248,9 @@ async def test_forged_stale_and_hostile_sms_pushes_are_refused(platform: Platfor
     status, error = await post_sms(platform, *sms_push(phone, "5",
                                                        timestamp=int(time.time()) - 3600))
     assert status == 403 and error["error"]["field"] == "timestamp"
-    for fields, field in (({"text": "好" * 10_000}, "text"), ({"text": ""}, "text"),
+    status, error = await post_sms(platform, *sms_push(phone, "好" * 10_000))
+    assert status == 413 and error["error"]["field"] == "body"
+    for fields, field in (({"text": "好" * 2_000}, "text"), ({"text": ""}, "text"),
                           ({"text": 5}, "text"), ({"from": "not a phone"}, "from"),
                           ({"from": "12"}, "from"), ({"event_id": "e" * 65}, "event_id"),
                           ({"timestamp": "now"}, "timestamp"), ({"from": "99999"}, "from")):
