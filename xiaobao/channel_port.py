@@ -238,6 +238,9 @@ class AgentHooks:
     def __init__(self, router: Router) -> None:
         self.router = router
 
+    async def tell(self, channel: str, user: str, text: str) -> bool:
+        return await self.router.deliver(channel, user, [{"text": text}])
+
     async def agent_message(self, conversation_id: int, agent: Any, text: Any) -> bool:
         try:
             return await self.router.agent_message(conversation_id, agent, text)

@@ -309,7 +309,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(NOT_FOUND, CONFLICT)),
     _op("POST", "/conversations/{conversation_id}/close", "closeConversation",
         "Close the conversation and ask the customer for a rating", "conversations", "handoff.work",
-        agent_desk.close, a.ConversationClosed, errors=(NOT_FOUND, CONFLICT)),
+        conv_ops.close, a.ConversationClosed, errors=(NOT_FOUND, CONFLICT)),
     # ---- channel bindings (who a WeChat user or caller is)
     _op("POST", "/bindings", "createBinding",
         "Identify a channel user (ID number plus phone or policy number; on the phone, the "

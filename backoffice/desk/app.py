@@ -747,8 +747,11 @@ async def _conversation_act(request: web.Request, cid: int, action: str,
         else:
             await hooks.handback(cid, user.username)
         return "已交回小保"
-    await run(agent_desk.close, db, {**ref, "disposition": _form_text(form, "disposition")},
-              actor)
+    closed = await run(agent_desk.close, db,
+                       {**ref, "disposition": _form_text(form, "disposition")}, actor)
+    if hooks is not None and closed.get("satisfaction_asked") and closed["channel"] == "web":
+        # the outbox has no way to the web chat: the question goes into the chat
+        await hooks.tell("web", str(closed["user"]), satisfaction.ask_text("conversation"))
     return "会话已结束，已请客户评价"
 
 

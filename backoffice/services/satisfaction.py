@@ -79,6 +79,10 @@ def ask(s: Session, subject_type: str, subject_id: str, channel: str, recipient:
     return queued is not None
 
 
+def ask_text(subject_type: str) -> str:
+    return ASK_TEXT.format(what=_WHAT[subject_type])
+
+
 def ask_after_conversation(db: Database, conversation_id: str, channel: str, user: str,
                            agent: str | None, queue_name: str = "agents") -> bool:
     """For the conversation router: an agent conversation closed, ask its customer.

@@ -25,6 +25,7 @@ from channel_kit import (
     platform_env,
     start_platform,
     web_chat,
+    web_later,
     web_user,
 )
 from sqlalchemy import func, select
@@ -159,6 +160,30 @@ async def test_a_web_chat_rating_low_score_opens_a_supervisor_task(platform: Pla
     tasks = low_score_tasks(platform.db, subject)
     assert len(tasks) == 1 and tasks[0].assigned_to == "claims_supervisor"
     assert "2 分" in (tasks[0].note or "")
+
+
+async def test_a_closed_web_conversation_asks_in_the_chat_and_takes_the_answer(
+        platform: Platform) -> None:
+    auth = {"Authorization": "Bearer test-token"}
+    async with aiohttp.ClientSession() as http:
+        who = await web_user(http, platform)
+        assert (await web_chat(http, platform, who, "转人工"))["state"] == "queued"
+        async with http.get(platform.url("/api/v1/conversations?state=queued"),
+                            headers=auth) as r:
+            cid = next(c["id"] for c in (await r.json())["items"] if c["user"] == who.user)
+        async with http.post(platform.url(f"/api/v1/conversations/{cid}/take"), headers=auth,
+                             json={"agent": "agent7"}) as r:
+            assert r.status == 200
+        async with http.post(platform.url(f"/api/v1/conversations/{cid}/close"), headers=auth,
+                             json={"disposition": "已解决"}) as r:
+            closed = await r.json()
+            assert closed["state"] == "closed" and closed["satisfaction_asked"] is True
+        later = (await web_later(http, platform, who))["messages"]
+        assert any("回复 1–5" in m["text"] for m in later)  # the question, in the chat
+        answer = await web_chat(http, platform, who, "非常满意")
+        assert THANKS in answer["messages"][0]["text"]
+    row = rating(platform.db, str(cid))
+    assert (row.score, row.channel, row.agent) == (5, "web", "agent7")
 
 
 async def test_no_question_waiting_a_digit_is_a_normal_message(platform: Platform) -> None:
