@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backoffice.domain import customer_answer as ca
@@ -76,14 +76,10 @@ def reply(db: Database, channel: str, user: str, text: str) -> Answered | None:
     if not waits(db, channel, user):  # most messages: one indexed read, no write
         return None
     with db.transaction() as s:
-        ratings, follow_ups = _waiting(s, channel, user)
+        ratings, follow_ups = _take_waiting(s, channel, user)
         if not ratings and not follow_ups:
             return None
         newest = max([*ratings, *follow_ups], key=lambda r: r.asked_at or utcnow())
-        for row in ratings:  # the next message ends every question waiting here
-            row.awaiting = False
-        for task in follow_ups:
-            task.status = "open"  # not answered: a person calls (the task stays in the queue)
         actor = f"customer:{channel}"
         if isinstance(newest, SatisfactionRow):
             return _rating(s, newest, text, channel, actor)
@@ -101,24 +97,29 @@ def waits(db: Database, channel: str, user: str) -> bool:
             Task.status == "asked").limit(1)).first() is not None
 
 
-def _waiting(s: Session, channel: str, user: str
-             ) -> tuple[list[SatisfactionRow], list[Task]]:
-    since = utcnow() - timedelta(days=ANSWER_DAYS)
-    ratings = list(s.execute(select(SatisfactionRow).where(
+def _take_waiting(s: Session, channel: str, user: str
+                  ) -> tuple[list[SatisfactionRow], list[Task]]:
+    """The questions waiting for this message, taken (no longer waiting: the next message
+    ends them, answer or not) by a conditional UPDATE first, so of two messages at once only
+    one finds them (PostgreSQL re-checks the condition after the first commits; SQLite's
+    write lock is taken before anything is read); those still live (asked in the last
+    ANSWER_DAYS days, not rated) are returned. A follow-up task not answered goes back to the
+    open queue for a person to call."""
+    taken = s.execute(update(SatisfactionRow).where(
         SatisfactionRow.recipient == user[:80], SatisfactionRow.reply_channel == channel,
-        SatisfactionRow.awaiting.is_(True)).with_for_update()).scalars())
-    follow_ups = list(s.execute(select(Task).where(
+        SatisfactionRow.awaiting.is_(True)).values(awaiting=False)
+        .returning(SatisfactionRow.id).execution_options(synchronize_session=False)
+    ).scalars().all()
+    asked = s.execute(update(Task).where(
         Task.recipient == user[:80], Task.reply_channel == channel, Task.kind == "follow_up",
-        Task.status == "asked").with_for_update()).scalars())
-    live = [r for r in ratings if r.score is None and r.asked_at and r.asked_at >= since]
-    for row in ratings:
-        if row not in live:
-            row.awaiting = False
-    fresh = [t for t in follow_ups if t.asked_at and t.asked_at >= since]
-    for task in follow_ups:
-        if task not in fresh:
-            task.status = "open"
-    return live, fresh
+        Task.status == "asked").values(status="open")
+        .returning(Task.id).execution_options(synchronize_session=False)).scalars().all()
+    since = utcnow() - timedelta(days=ANSWER_DAYS)
+    ratings = [r for r in (s.get(SatisfactionRow, i) for i in taken)
+               if r is not None and r.score is None and r.asked_at and r.asked_at >= since]
+    tasks = [t for t in (s.get(Task, i) for i in asked)
+             if t is not None and t.asked_at and t.asked_at >= since]
+    return ratings, tasks
 
 
 def _rating(s: Session, row: SatisfactionRow, text: str, channel: str,

@@ -7,6 +7,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -126,6 +127,30 @@ def test_a_closed_claim_is_asked_and_the_sms_reply_rates_it(
             AuditEntry.entity_type == "satisfaction",
             AuditEntry.entity_id == f"claim:{no}")).scalar_one()
     assert audit.actor == "customer:sms" and audit.after == {"score": 4, "channel": "sms"}
+
+
+def test_two_answers_at_once_rate_once(
+        db: Database, scheme: demo.SeedResult, files: FileStore) -> None:
+    no = closed_claim(db, files, scheme)
+    start = threading.Barrier(2)
+    got: list[object] = []
+
+    def answer(text: str) -> None:
+        start.wait()
+        got.append(customer_answers.reply(db, "sms", PHONE, text))
+
+    threads = [threading.Thread(target=answer, args=(t,)) for t in ("5", "2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    answered = [a for a in got if a is not None]
+    assert len(got) == 2 and len(answered) == 1
+    row = claim_rating(db, no)
+    assert row.score == answered[0].score  # type: ignore[attr-defined]
+    with db.read() as s:
+        assert len(list(s.execute(select(AuditEntry).where(
+            AuditEntry.entity_type == "satisfaction")).scalars())) == 1
 
 
 def test_a_question_waits_seven_days_and_a_non_answer_ends_it(
