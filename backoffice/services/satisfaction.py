@@ -163,6 +163,10 @@ def record(db: Database, cmd: Rating, actor: str = "customer") -> dict[str, Any]
                                       subject_id=cmd.subject_id, channel=cmd.channel,
                                       agent=agent, queue=QUEUES[cmd.subject_type])
                 s.add(row)
+            row.agent = row.agent or agent
+            if row.claim_no is None:  # for the figures by claim type, age band and town
+                row.claim_no = cmd.subject_id if cmd.subject_type == "claim" else (
+                    complaint.claim_no if complaint is not None else None)
             rate(s, row, cmd.score, cmd.comment, actor, complaint)
             s.flush()
             return _view(row)
