@@ -5,6 +5,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -238,6 +239,19 @@ async def test_an_sms_reply_rates_and_a_replay_records_nothing_more(platform: Pl
     status, error = await post_sms(platform, forged_body, forged_headers)
     assert status == 409 and error["error"]["field"] == "event_id"
     assert rating(platform.db, subject).score == 4
+
+
+async def test_copies_of_an_sms_at_once_record_once(platform: Platform) -> None:
+    phone = phone_number()
+    subject = ask(platform.db, "sms", phone)
+    body, headers = sms_push(phone, "2 一直没人回电话")
+    results = await asyncio.gather(*(post_sms(platform, body, headers) for _ in range(3)))
+    assert results[0][0] == 200 and all(r == results[0] for r in results)
+    assert rating(platform.db, subject).score == 2
+    assert len(low_score_tasks(platform.db, subject)) == 1
+    with platform.db.read() as s:
+        assert s.execute(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.entity_id == f"conversation:{subject}")).scalar() == 1
 
 
 async def test_an_sms_that_answers_nothing_is_kept_for_the_agents(platform: Platform) -> None:
