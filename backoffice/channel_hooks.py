@@ -1,5 +1,6 @@
 """What the back office asks of the channels: deliver an agent's message on the conversation's
-channel, and hand a conversation back to the bot.
+channel, hand a conversation back to the bot, and tell a web chat user something the
+notification outbox cannot reach (the satisfaction question after a web conversation).
 
 The back office defines this; the platform installs the channels' router behind it
 (xiaobao.channel_port.AgentHooks). It lives outside backoffice.api so that the channels,
@@ -19,4 +20,9 @@ class ConversationHooks(Protocol):
 
     async def handback(self, conversation_id: int, agent: Any = None) -> dict[str, Any]:
         """The bot owns the conversation again and answers the user; the conversation."""
+        ...
+
+    async def tell(self, channel: str, user: str, text: str) -> bool:
+        """A message of the back office's own (no transcript line) delivered to `user` on
+        `channel`; whether the channel took it."""
         ...

@@ -1,5 +1,6 @@
 """Mounts the channels on the platform's aiohttp app: `/wechat` (when XIAOBAO_WECHAT_TOKEN is
-set), `/ivr/…` (when XIAOBAO_IVR_SECRET is set), `/chat` (always). The back office is the
+set), `/ivr/…` (when XIAOBAO_IVR_SECRET is set), `/sms/inbound` (when XIAOBAO_SMS_SECRET is
+set), `/chat` (always). The back office is the
 port the composition root hands in (channels.port.Backoffice: in process or over HTTP); the
 router returned is what the platform installs as the back office's hooks (delivery,
 hand-back)."""
@@ -20,6 +21,7 @@ from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable
 from channels.rasa import RasaClient
 from channels.readiness import BotReadiness
 from channels.router import Router
+from channels.sms import SmsChannel
 from channels.state import CallStore, PendingStore, connect, shared_state
 from channels.web import WebChannel
 from channels.web_session import WebSessions
@@ -71,6 +73,10 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
                              replay_wait=rasa_timeout + 5)
         transfer = os.environ.get("XIAOBAO_IVR_TRANSFER_URI", "sip:agents@xiaobao.local")
         IvrChannel(secret, app[IVR], transfer).routes(app)
+
+    sms_secret = os.environ.get("XIAOBAO_SMS_SECRET", "").strip()
+    if sms_secret:
+        SmsChannel(sms_secret, backoffice, shared_state(redis, backoffice), router).routes(app)
 
     async def lifetime(_app: web.Application) -> AsyncIterator[None]:
         # before the server listens: the messages left unanswered take their places in their

@@ -28,6 +28,7 @@ from channels.port import (
     Delivery,
     HandedBack,
     Message,
+    SmsAnswer,
     StateClaim,
     StatePut,
     Turn,
@@ -54,6 +55,8 @@ PATHS = {
     "state_write": "/channel/state/write",
     "agent_message": "/channel/agent-messages",
     "handback": "/channel/handbacks",
+    "sms_message": "/channel/sms-messages",
+    "call_rating": "/channel/call-ratings",
 }
 BATCH = 200  # turns of bot lines per request
 
@@ -156,6 +159,18 @@ class HttpBackoffice:
         answer = await self._post("forget_seen_before", {"before": before.isoformat()})
         return int(answer.get("forgotten") or 0)
 
+    async def call_rating(self, user: str, score: int) -> None:
+        await self._post("call_rating", {"user": user, "score": score})
+
+    async def sms_message(self, phone: str, text: str, push_key: str) -> SmsAnswer:
+        a = await self._post("sms_message", {"phone": phone, "text": text,
+                                             "push_key": push_key})
+        try:
+            return SmsAnswer(str(a["status"]), a.get("reply"), a.get("score"), a.get("outcome"),
+                             a.get("conversation_id"))
+        except KeyError:
+            raise BackofficeUnavailable("an unexpected answer on sms_message") from None
+
     # ---- the channels' shared state ----------------------------------------------------------
 
     async def state_claim(self, put: StatePut, read: Sequence[str] = ()) -> StateClaim:
@@ -217,8 +232,10 @@ class HttpBackoffice:
 def _turn(answer: dict[str, Any]) -> Turn:
     try:
         message_id = answer.get("message_id")
+        reply = answer.get("reply")
         return Turn(int(answer["conversation_id"]), str(answer["state"]),
-                    int(message_id) if message_id is not None else None)
+                    int(message_id) if message_id is not None else None,
+                    str(reply) if reply else None)
     except (KeyError, TypeError, ValueError):
         raise BackofficeUnavailable("an answer without the conversation") from None
 

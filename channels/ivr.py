@@ -53,6 +53,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from aiohttp import web
 
+from backoffice.domain.customer_answer import read_rating
 from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable, clip
 from channels.router import Reply, Router
 from channels.state import Begun, CallStore, DatabaseState, EventReused, Once
@@ -79,6 +80,11 @@ BUSY = "抱歉，请您再说一遍。"
 # how far a signed start request's `ts` may be from this clock, either way
 START_WINDOW = 300
 HELLO = "您好，这里是小保保险服务热线。"
+RATE = "请为本次服务打分：非常满意请按5，非常不满意请按1。"
+RATED = "感谢您的评价，再见。"
+BYE = "感谢您的来电，再见。"
+# what a caller says to end the call; after a report or an agent the keypad rating follows
+CLOSING = ("再见", "拜拜", "没有了", "没别的", "没事了", "就这样", "不用了", "挂了")
 REPORT_NO = re.compile(r"R\d{12}")
 LONG_NUMBER = re.compile(r"[A-Z]?\d{5,}")
 # a number the bot wrote in groups for the ear ("138 1234 5678", an ID number 6-8-4)
@@ -130,20 +136,22 @@ def call_user() -> str:
 @dataclass(slots=True)
 class Call:
     caller: str  # the number the network reported: the `phone`, never the identity
-    stage: str = "menu"  # menu | bot | agent | ended
+    stage: str = "menu"  # menu | bot | agent | rating | ended
     misses: int = 0
     last: list[dict[str, Any]] = field(default_factory=list)
     user: str = field(default_factory=call_user)
+    # the call had a report or an agent: the keypad rating is asked at its end (once)
+    rate: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"caller": self.caller, "stage": self.stage, "misses": self.misses,
-                "last": self.last, "user": self.user}
+                "last": self.last, "user": self.user, "rate": self.rate}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Call:
         return cls(str(data["caller"]), str(data.get("stage", "menu")),
                    int(data.get("misses", 0)), list(data.get("last") or []),
-                   str(data.get("user") or call_user()))
+                   str(data.get("user") or call_user()), bool(data.get("rate")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +241,11 @@ class IvrDialog:
 
     async def _step(self, call: Call, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event["event"]
+        if call.stage == "rating":
+            return await self._rated(call, event)
         if call.stage == "agent":
+            if call.rate:  # the platform brought the caller back after the agent's leg
+                return self._ask_rating(call)
             return [{"type": "transfer", "queue": "agents"}]
         if kind in ("noinput", "nomatch"):
             return await self._missed(call)
@@ -243,8 +255,36 @@ class IvrDialog:
         if any(word in text for word in REPEAT):
             return call.last or [say(MENU), collect()]
         call.misses = 0
+        if call.rate and call.stage == "bot" and _closing(text):
+            return self._ask_rating(call)
         call.stage = "bot"
         return await self._ask(call, text)
+
+    # ---- the keypad rating at the end of a call with a report or an agent -------------------
+
+    def _ask_rating(self, call: Call) -> list[dict[str, Any]]:
+        call.stage, call.misses, call.rate = "rating", 0, False
+        call.last = [say(RATE), collect(1)]
+        return list(call.last)
+
+    async def _rated(self, call: Call, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """The keypad digit (or a spoken "五", "满意") as the call's rating; a wrong key is
+        asked once more, then the call ends without a rating."""
+        said = str(event.get("digits") or "").rstrip("#") if event["event"] == "dtmf" \
+            else str(event.get("text") or "")
+        rating = read_rating(said) if event["event"] in ("dtmf", "speech") else None
+        if rating is None:
+            call.misses += 1
+            if call.misses > 1:
+                call.stage = "ended"
+                return [say(BYE), {"type": "hangup"}]
+            return [say(NOT_HEARD), *call.last]
+        call.stage = "ended"
+        try:
+            await self.backoffice.call_rating(call.user, rating.score)
+        except (BackofficeUnavailable, BackofficeRefused):
+            log.warning("the caller's rating was not recorded", exc_info=True)
+        return [say(RATED), {"type": "hangup"}]
 
     def _text(self, call: Call, event: dict[str, Any]) -> str | None:
         if event["event"] == "dtmf":
@@ -285,8 +325,11 @@ class IvrDialog:
             for number in REPORT_NO.findall(t):
                 actions.append({"type": "sms", "to": call.caller,
                                 "text": f"【小保】您的报案号为{number}，请妥善保存。"})
+        if REPORT_NO.search(" ".join(reply.texts)):
+            call.rate = True
         if reply.handoff or reply.failed:
             call.stage = "agent"
+            call.rate = call.rate or reply.handoff
             return [*actions, {"type": "transfer", "queue": "agents"}]
         prompts = [a for a in actions if a["type"] == "say"]
         call.last = [*(prompts[-1:] or [say(MENU)]), collect(18)]
@@ -299,6 +342,10 @@ class IvrDialog:
         if texts:
             await self.backoffice.offline_notice("ivr", user, clip("\n".join(texts)),
                                                  phone or user, template=False)
+
+
+def _closing(text: str) -> bool:
+    return any(word in text for word in CLOSING)
 
 
 def validate_event(data: Any, now: float | None = None) -> dict[str, Any]:

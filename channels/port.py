@@ -28,8 +28,8 @@ from typing import Any, Protocol
 from backoffice.channel_hooks import ConversationHooks
 
 __all__ = ["MAX_TEXT", "Attachment", "Backoffice", "BackofficeRefused", "BackofficeUnavailable",
-           "Binding", "ConversationHooks", "Delivery", "HandedBack", "Message", "StateClaim",
-           "StatePut", "Turn", "Unanswered", "Upload", "clip", "for_transcript"]
+           "Binding", "ConversationHooks", "Delivery", "HandedBack", "Message", "SmsAnswer",
+           "StateClaim", "StatePut", "Turn", "Unanswered", "Upload", "clip", "for_transcript"]
 
 MAX_TEXT = 4000  # characters of a line the transcript keeps
 KEPT = ("buttons", "image", "custom")  # what the transcript keeps of a bot message besides text
@@ -56,6 +56,25 @@ class Turn:
     conversation_id: int
     state: str
     message_id: int | None = None
+    # the message answered a satisfaction or 回访 question put to the customer: what they are
+    # told, and no bot turn (backoffice.services.customer_answers)
+    reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SmsAnswer:
+    """What became of a customer's SMS: `satisfaction` or `follow_up` (an answer to a question
+    put to them; `reply` thanks them), or `kept` for the agents (`conversation_id`)."""
+
+    status: str
+    reply: str | None = None
+    score: int | None = None
+    outcome: str | None = None
+    conversation_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reply": self.reply, "score": self.score,
+                "outcome": self.outcome, "conversation_id": self.conversation_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +217,15 @@ class Backoffice(Protocol):
 
     async def forget_seen_before(self, before: datetime) -> int:
         """Forget push keys older than the channel's retries; how many."""
+        ...
+
+    async def sms_message(self, phone: str, text: str, push_key: str) -> SmsAnswer:
+        """A customer's SMS: the answer to the question waiting for that phone's reply, or
+        kept for the agents in the phone's SMS conversation (once per `push_key`)."""
+        ...
+
+    async def call_rating(self, user: str, score: int) -> None:
+        """A caller's keypad rating (1–5) of the call whose channel user is `user`."""
         ...
 
     # ---- the channels' shared state, without Redis (calls in progress, events seen) ---------

@@ -16,6 +16,10 @@
   across processes the load balancer routes a sender consistently (sticky routing by a hash
   of the sender: WeChat openid / call id / web id), so a sender's turns always reach
   the same process.
+- A message that answers a question the back office put to the customer (the 1–5
+  satisfaction question, the 回访 after a claim closes) is taken by the back office when it is
+  stored (`Turn.reply`: the thanks) and never reaches the bot: whether a question waits is
+  the back office's knowledge, and a "5" said mid-form when none waits stays the form's.
 - A bot still starting (`channels.readiness`: Rasa or its action server never seen up since
   this process started) is not a failure: the turn is tried again with growing pauses for at
   most `start_wait` seconds, counted from the first message that found the bot starting, then
@@ -370,6 +374,10 @@ class Router:
         await self._drain_spool()
         if rec.turn.state != "bot":
             return Reply([], state=rec.turn.state, conversation_id=rec.turn.conversation_id)
+        if rec.turn.reply:  # an answer to the back office's satisfaction or 回访 question
+            thanks = [{"text": rec.turn.reply}]
+            self.lines.add(rec.sender, rec.turn.conversation_id, thanks, rec.turn.message_id)
+            return Reply(thanks, conversation_id=rec.turn.conversation_id)
         meta = {"channel": rec.channel, "user": rec.user, **rec.metadata}
         if rec.phone:
             meta["phone"] = rec.phone

@@ -43,6 +43,7 @@ from channels.port import (
     Delivery,
     HandedBack,
     Message,
+    SmsAnswer,
     StateClaim,
     StatePut,
     Turn,
@@ -126,6 +127,14 @@ class InProcessBackoffice:
         return (await self._op(ops.forget_push_keys, ops.ForgetPushKeysIn,
                                before=before)).forgotten
 
+    async def call_rating(self, user: str, score: int) -> None:
+        await self._op(ops.call_rating, ops.CallRatingIn, user=user, score=score)
+
+    async def sms_message(self, phone: str, text: str, push_key: str) -> SmsAnswer:
+        out = await self._op(ops.sms_message, ops.SmsMessageIn, phone=phone, text=text,
+                             push_key=push_key)
+        return SmsAnswer(out.status, out.reply, out.score, out.outcome, out.conversation_id)
+
     # ---- the channels' shared state ----------------------------------------------------------
 
     async def state_claim(self, put: StatePut, read: Sequence[str] = ()) -> StateClaim:
@@ -204,7 +213,7 @@ def _bound(db: Database, channel: str, user: str) -> dict[str, Any]:
 
 def _turn(out: ops.TurnOut) -> Turn:
     assert out.conversation_id is not None and out.state is not None
-    return Turn(out.conversation_id, out.state, out.message_id)
+    return Turn(out.conversation_id, out.state, out.message_id, out.reply)
 
 
 # ---- the other direction: the channels as the back office's hooks -----------------------------
@@ -228,6 +237,9 @@ class AgentHooks:
 
     def __init__(self, router: Router) -> None:
         self.router = router
+
+    async def tell(self, channel: str, user: str, text: str) -> bool:
+        return await self.router.deliver(channel, user, [{"text": text}])
 
     async def agent_message(self, conversation_id: int, agent: Any, text: Any) -> bool:
         try:

@@ -993,6 +993,21 @@ class Satisfaction(Answer):
     rated_at: Timestamp | None = None
 
 
+class FollowUpTask(Answer):
+    """A 回访 (follow-up) task and its result."""
+
+    task_id: int
+    claim_no: str | None = None
+    status: str
+    due_on: str
+    asked_at: Timestamp | None = None
+    outcome: str | None = None
+    outcome_name: str | None = None
+    result: str | None = None
+    done_by: str | None = None
+    done_at: Timestamp | None = None
+
+
 class RatingFigure(Answer):
     name: str
     ratings: int
@@ -1001,11 +1016,16 @@ class RatingFigure(Answer):
 
 
 class SatisfactionStats(Answer):
-    """by_agent_queue: the agents' ratings per agents' queue of the rated conversation."""
+    """by_agent_queue: the agents' ratings per agents' queue of the rated conversation;
+    by_claim_type, by_age_band, by_town: the ratings about a claim (a claim's own, or a
+    complaint's about a claim) by the claim's type and the insured's age band and town."""
 
     by_agent: list[RatingFigure]
     by_queue: list[RatingFigure]
     by_agent_queue: list[RatingFigure] = absent()
+    by_claim_type: list[RatingFigure] = absent()
+    by_age_band: list[RatingFigure] = absent()
+    by_town: list[RatingFigure] = absent()
 
 
 # ---- endorsement requests ---------------------------------------------------------------------
@@ -1323,6 +1343,7 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/home-visits/{visit_no}/transitions"): (200, HomeVisit),
     ("POST", "/satisfaction"): (201, Satisfaction),
     ("GET", "/stats/satisfaction"): (200, SatisfactionStats),
+    ("POST", "/follow-ups/{task_id}/result"): (200, FollowUpTask),
     ("GET", "/conversations"): (200, ConversationList),
     ("GET", "/conversations/{conversation_id}"): (200, ConversationDetail),
     ("POST", "/conversations/{conversation_id}/take"): (200, Conversation),

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from backoffice.api.declare import Operation
-from backoffice.services import bindings
+from backoffice.services import bindings, customer_answers
 from backoffice.services import channel_state as state
 from backoffice.services import conversations as conv
 from backoffice.services.commands import Command
@@ -94,6 +94,17 @@ class UserMessageIn(Command):
     push_key: Annotated[str, Field(min_length=1, max_length=160)] | None = None
     # with an answerer, the message stays pending until answered (or its lease runs out)
     answerer: Answerer | None = None
+
+
+class CallRatingIn(Command):
+    user: User  # the call's channel user (random per call)
+    score: Annotated[StrictInt, Field(ge=1, le=5)]
+
+
+class SmsMessageIn(Command):
+    phone: Annotated[str, Field(min_length=1, max_length=32)]
+    text: Line
+    push_key: Annotated[str, Field(min_length=1, max_length=160)]
 
 
 class BotMessage(Command):
@@ -187,6 +198,8 @@ class TurnOut(Answer):
     conversation_id: int | None = None
     state: str | None = None
     message_id: int | None = None  # the user's message kept
+    # the message answered a question put to the customer: what they are told (no bot turn)
+    reply: str | None = None
 
     @classmethod
     def of(cls, turn: conv.Turn | None) -> TurnOut:
@@ -194,6 +207,23 @@ class TurnOut(Answer):
             return cls(duplicate=True)
         return cls(conversation_id=turn.conversation_id, state=turn.state,
                    message_id=turn.message_id)
+
+
+class CallRatingOut(Answer):
+    subject_type: str
+    subject_id: str
+    score: int
+
+
+class SmsOut(Answer):
+    """What became of a customer's SMS: a rating or 回访 answer (`reply`: the thanks to send
+    back), or kept for the agents in the sender's SMS conversation."""
+
+    status: Literal["satisfaction", "follow_up", "kept"]
+    reply: str | None = None
+    score: int | None = None
+    outcome: str | None = None
+    conversation_id: int | None = None
 
 
 class SettledOut(Answer):
@@ -257,10 +287,28 @@ class ConversationOut(Answer):
 
 def user_message(db: Db, cmd: UserMessageIn) -> TurnOut:
     if cmd.push_key is None:
-        return TurnOut.of(conv.user_message(db, cmd.channel, cmd.user, cmd.text, None,
-                                            cmd.phone, cmd.answerer))
-    return TurnOut.of(conv.user_message_once(db, cmd.push_key, cmd.channel, cmd.user, cmd.text,
-                                             None, cmd.phone, cmd.answerer))
+        turn = conv.user_message(db, cmd.channel, cmd.user, cmd.text, None, cmd.phone,
+                                 cmd.answerer)
+    else:
+        turn = conv.user_message_once(db, cmd.push_key, cmd.channel, cmd.user, cmd.text, None,
+                                      cmd.phone, cmd.answerer)
+    out = TurnOut.of(turn)
+    if turn is not None and turn.state == "bot":
+        # the answer to a satisfaction or 回访 question waiting for this customer's next
+        # message is taken here, not by the bot: the question is the back office's, and a
+        # "5" mid-form stays the form's answer when no question waits (services.customer_answers)
+        answered = customer_answers.reply(db, cmd.channel, cmd.user, cmd.text)
+        if answered is not None:
+            return out.model_copy(update={"reply": answered.reply})
+    return out
+
+
+def call_rating(db: Db, cmd: CallRatingIn) -> CallRatingOut:
+    return CallRatingOut(**customer_answers.call_rating(db, cmd.user, cmd.score))
+
+
+def sms_message(db: Db, cmd: SmsMessageIn) -> SmsOut:
+    return SmsOut(**customer_answers.sms_message(db, cmd.phone, cmd.text, cmd.push_key))
 
 
 def _plain(messages: list[BotMessage]) -> list[dict[str, Any]]:
@@ -382,6 +430,12 @@ CHANNEL_OPERATIONS: tuple[Operation, ...] = (
     _row("/channel/agent-messages", "channelAgentMessage",
          "An agent's message kept; where to deliver it", agent_message, AgentMessageIn,
          DeliveryOut, status=201),
+    _row("/channel/sms-messages", "channelSmsMessage",
+         "A customer's SMS: the answer to a question put to them, or kept for the agents",
+         sms_message, SmsMessageIn, SmsOut),
+    _row("/channel/call-ratings", "channelCallRating",
+         "A caller's keypad rating (1–5) at the end of a call", call_rating, CallRatingIn,
+         CallRatingOut, status=201),
     _row("/channel/handbacks", "channelHandback", "The conversation goes back to the bot",
          handback, HandbackIn, ConversationOut),
 )

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from backoffice.api.declare import Call, Created, reads
 from backoffice.channel_hooks import ConversationHooks
+from backoffice.services import agent_desk, satisfaction
 from backoffice.services import conversations as conv
 from backoffice.services.commands import takes
 from backoffice.services.running import run_use_case
@@ -48,3 +49,18 @@ async def handback(call: Call, cmd: conv.AgentStep) -> dict[str, Any]:
     # the conversation's own
     agent = str(call.actor) if call.actor.is_staff else cmd.agent
     return await hooks.handback(cmd.conversation_id, agent)
+
+
+@reads(agent_desk.Closing)
+async def close(call: Call, cmd: agent_desk.Closing) -> dict[str, Any]:
+    """Closed, and the customer asked for a rating; a web chat user gets the question in the
+    chat (the outbox has no way to the web chat), where their next message answers it."""
+    closed: dict[str, Any] = await run_use_case(call.db, agent_desk.close, call.db, cmd,
+                                                call.actor)
+    await tell_web_user(call.request.app.get(HOOKS_KEY), closed)
+    return closed
+
+
+async def tell_web_user(hooks: ConversationHooks | None, closed: dict[str, Any]) -> None:
+    if hooks is not None and closed.get("satisfaction_asked") and closed.get("channel") == "web":
+        await hooks.tell("web", str(closed["user"]), satisfaction.ask_text("conversation"))

@@ -28,6 +28,7 @@ from backoffice.services import (
     claims,
     complaints,
     conversations,
+    customer_answers,
     customer_cases,
     customer_claims,
     endorsement_requests,
@@ -299,8 +300,16 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", "/satisfaction", "rateService", "A customer's 1–5 rating", "satisfaction",
         "satisfaction.record", satisfaction.record, a.Satisfaction, status=201,
         errors=(NOT_FOUND, CONFLICT), service_actor="customer"),
-    _op("GET", "/stats/satisfaction", "getSatisfactionStats", "Ratings per agent and per queue",
+    _op("GET", "/stats/satisfaction", "getSatisfactionStats",
+        "Ratings per agent, queue, claim type, age band and town",
         "stats", "supervisor.view", ep.satisfaction_stats, a.SatisfactionStats),
+    _op("POST", "/follow-ups/{task_id}/result", "recordFollowUpResult",
+        "The result of a 回访 (follow-up) call: reached, not reached or a complaint raised",
+        "satisfaction", "satisfaction.record", customer_answers.record_follow_up,
+        a.FollowUpTask, errors=(NOT_FOUND, CONFLICT),
+        description="A customer's own reply to the 回访 question (WeChat, web chat, SMS) is "
+        "recorded on its task without staff; this records a call's result. A done task is "
+        "never overwritten (409)."),
     # ---- endorsement requests (保全申请): taken down for a customer, decided by underwriters
     _op("POST", "/endorsement-requests", "submitEndorsementRequest",
         "Ask for an endorsement staff decide (保全申请)", "endorsement-requests",
@@ -341,7 +350,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(NOT_FOUND, CONFLICT)),
     _op("POST", "/conversations/{conversation_id}/close", "closeConversation",
         "Close the conversation and ask the customer for a rating", "conversations", "handoff.work",
-        agent_desk.close, a.ConversationClosed, errors=(NOT_FOUND, CONFLICT)),
+        conv_ops.close, a.ConversationClosed, errors=(NOT_FOUND, CONFLICT)),
     # ---- channel bindings (who a WeChat user or caller is)
     _op("POST", "/bindings", "createBinding",
         "Identify a channel user (ID number plus phone or policy number; on the phone, the "

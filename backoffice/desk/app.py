@@ -81,8 +81,8 @@ _env.globals.update(  # the claim page
     ACTION_NAMES=cl.ACTION_NAMES, CLAIM_STAGE_NAMES=cl.STAGE_NAMES,
     APPROVAL_ROLE_NAMES=cl.ROLE_NAMES, TRACK_NAMES=TRACK_NAMES, DEADLINE_NAMES=DEADLINE_NAMES)
 _env.globals.update(  # the handoff pages
-    CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页", "desk": "柜面/坐席台",
-                   "api": "系统接口", "counter": "柜面", "phone": "电话"},
+    CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页", "sms": "短信",
+                   "desk": "柜面/坐席台", "api": "系统接口", "counter": "柜面", "phone": "电话"},
     STATE_NAMES={"bot": "小保接待", "queued": "排队中", "agent": "人工服务中", "closed": "已结束"},
     ROLE_LINE_NAMES={"user": "客户", "bot": "小保", "agent": "坐席", "system": "系统",
                      "note": "备注"},
@@ -812,8 +812,11 @@ async def _conversation_act(request: web.Request, cid: int, action: str,
         else:
             await hooks.handback(cid, user.username)
         return "已交回小保"
-    await run(agent_desk.close, db, {**ref, "disposition": _form_text(form, "disposition")},
-              actor)
+    closed = await run(agent_desk.close, db,
+                       {**ref, "disposition": _form_text(form, "disposition")}, actor)
+    if hooks is not None and closed.get("satisfaction_asked") and closed["channel"] == "web":
+        # the outbox has no way to the web chat: the question goes into the chat
+        await hooks.tell("web", str(closed["user"]), satisfaction.ask_text("conversation"))
     return "会话已结束，已请客户评价"
 
 

@@ -24,6 +24,12 @@ QUEUE_NAMES = {
     COMPLAINTS: "投诉",
     ELDERLY: "长者/电话",
 }
+# who answers for a queue's service: a low satisfaction score opens a task for them. One
+# supervising role (理赔主管, backoffice.domain.staff) answers for every queue of the desk and
+# for the claims and complaints ratings (the queues of backoffice.services.satisfaction).
+SUPERVISOR = "claims_supervisor"
+SUPERVISORS = {GENERAL: SUPERVISOR, CLAIMS: SUPERVISOR, COMPLAINTS: SUPERVISOR,
+               ELDERLY: SUPERVISOR, "agents": SUPERVISOR, "complaints": SUPERVISOR}
 COMPLAINT_REASONS = ("complaint", "anger")
 CLAIM_INTENTS = ("report_incident", "claim_progress", "claim_documents", "claim_process")
 
@@ -74,3 +80,8 @@ def queue_figures(waiting: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         total = row.pop("_total")
         row["average_wait"] = total // row["waiting"] if row["waiting"] else 0
     return list(figures.values())
+
+
+def supervisor_of(queue: str | None) -> str:
+    """Who supervises a queue (a desk queue, or a ratings queue: claims, complaints, agents)."""
+    return SUPERVISORS.get(queue or "", SUPERVISOR)

@@ -9,7 +9,7 @@
 | `progress_notices` | daily 09:00 | progress notice every 3 working days from the report |
 | `documents_reminders` | daily 09:00 | missing documents told again after 5 and 10 working days |
 | `deadline_checks` | daily 09:00 | warnings one working day ahead, escalations after a breach |
-| `follow_up_visits` | daily 09:00 | a follow-up task for every closed claim |
+| `follow_up_visits` | daily 09:00 | a follow-up task per closed claim; 回访 question on day 3 |
 | `premium_reminders` | daily 09:00 | reminders 7 days ahead and on the due day |
 | `enrollment_notices` | hourly 09:10–19:10 | enrollment notices, a batch a run (WeChat or SMS) |
 | `loss_ratio_watch` | monthly, 1st, 06:00 | alert: projected loss ratio below 60 % or above 100 % |
@@ -34,7 +34,15 @@ from sqlalchemy import select
 from backoffice import clock
 from backoffice.notifications.base import Sender
 from backoffice.scheduler.guard import owner_id, prune_runs, run_guarded
-from backoffice.services import channel_state, complaints, home_visits, reminders, scheme, staff
+from backoffice.services import (
+    channel_state,
+    complaints,
+    customer_answers,
+    home_visits,
+    reminders,
+    scheme,
+    staff,
+)
 from backoffice.services.base import SHANGHAI
 from backoffice.services.notifications import dispatch_due
 from backoffice.store.db import Database
@@ -125,7 +133,8 @@ def _deadline_checks(rt: Runtime, at: datetime) -> dict[str, Any]:
 
 
 def _follow_up_visits(rt: Runtime, at: datetime) -> dict[str, Any]:
-    return reminders.follow_up_visits(rt.db, business_day(at))
+    made = reminders.follow_up_visits(rt.db, business_day(at))
+    return {**made, **customer_answers.ask_follow_ups(rt.db, business_day(at))}
 
 
 def _premium_reminders(rt: Runtime, at: datetime) -> dict[str, Any]:

@@ -817,6 +817,14 @@ def _try_fast_track(s: Session, row: ClaimRow) -> None:
               decision.rule)
 
 
+def claim_contact(row: ClaimRow) -> tuple[str, str]:
+    """(channel, recipient) for a claim's customer notices."""
+    openid = (row.facts or {}).get("wechat_openid")
+    if row.channel == "wechat" and isinstance(openid, str) and openid:
+        return "wechat", openid
+    return "sms", row.reporter_phone
+
+
 def _task(s: Session, kind: str, row: ClaimRow, due: date, note: str) -> None:
     key = f"{kind}:{row.claim_no}:{row.reopen_count}"
     if s.execute(select(Task.id).where(Task.dedupe_key == key)).first() is None:
@@ -1180,7 +1188,9 @@ def _act_close(s: Session, row: ClaimRow, cmd: ClaimTransition, actor: str,
     _task(s, "follow_up", row, row.closed_on + timedelta(days=7), "结案后一周内回访")
     from backoffice.services import satisfaction
 
-    satisfaction.ask(s, "claim", row.claim_no, "sms", row.reporter_phone, agent=row.handler,
+    # on WeChat when the claim came from there (the answer is taken in the chat), else by SMS
+    channel, recipient = claim_contact(row)
+    satisfaction.ask(s, "claim", row.claim_no, channel, recipient, agent=row.handler,
                      round_no=row.reopen_count)
 
 

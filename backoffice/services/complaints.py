@@ -223,7 +223,7 @@ def _act_notify(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -
           f"【小保】您的投诉（编号 {row.complaint_no}）处理结果："
           f"{cp.OUTCOME_NAMES.get(row.outcome or '', '')}。{row.decision}")
     satisfaction.ask(s, "complaint", row.complaint_no, channel, recipient, agent=row.handler,
-                     queue_name="complaints", round_no=row.reopen_count)
+                     queue_name="complaints", round_no=row.reopen_count, claim_no=row.claim_no)
 
 
 def _act_record_satisfaction(s: Session, row: ComplaintRow, cmd: ComplaintStep,
@@ -240,7 +240,8 @@ def _act_close(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) ->
         channel, recipient = customer_route(row.channel, row.channel_user,
                                             row.complainant_phone)
         satisfaction.ask(s, "complaint", row.complaint_no, channel, recipient,
-                         agent=row.handler, queue_name="complaints", round_no=row.reopen_count)
+                         agent=row.handler, queue_name="complaints", round_no=row.reopen_count,
+                         claim_no=row.claim_no)
 
 
 def _act_reopen(s: Session, row: ComplaintRow, cmd: ComplaintStep, actor: str) -> None:

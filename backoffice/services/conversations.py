@@ -28,10 +28,11 @@ from backoffice.services.notifications import queue
 from backoffice.store.db import Database
 from backoffice.store.models import ChannelDedupe, Conversation, ConversationMessage
 
-CHANNELS = ("wechat", "ivr", "web")
+# sms: a customer's SMS reply that answered no question, kept for the agents (channels/sms.py)
+CHANNELS = ("wechat", "ivr", "web", "sms")
 STATES = ("bot", "queued", "agent", "closed")
 HANDOFF_REASONS = ("user_request", "fallback", "anger", "complaint", "backoffice_down",
-                   "unsure", "bot_unavailable", "no_input")
+                   "unsure", "bot_unavailable", "no_input", "sms_message")
 MAX_TEXT = 4000
 # what became of a user's message to the bot (ConversationMessage.answer_state)
 ANSWER_STATES = ("pending", "answered", "queued", "agents")

@@ -41,6 +41,7 @@ from backoffice.services.base import audit
 from backoffice.services.claims import (
     DOCUMENTS_REMINDER,
     WHERE_TO_SEND,
+    claim_contact,
     claim_requirements,
     deadlines,
     documents_asked,
@@ -114,14 +115,6 @@ def ensure_task(s: Session, dedupe_key: str, kind: str, due_on: date, *,
                 assigned_to=assigned_to, note=note, dedupe_key=dedupe_key[:120])
     s.add(task)
     return task
-
-
-def claim_contact(row: ClaimRow) -> tuple[str, str]:
-    """(channel, recipient) for a claim's customer notices."""
-    openid = (row.facts or {}).get("wechat_openid")
-    if row.channel == "wechat" and isinstance(openid, str) and openid:
-        return "wechat", openid
-    return "sms", row.reporter_phone
 
 
 def _lock_claim(s: Session, claim_id: int) -> ClaimRow:

@@ -533,6 +533,16 @@ class Task(Base):
     note: Mapped[str | None] = mapped_column(Text)
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a question put to the customer (回访): where a reply is taken (`reply_channel` wechat |
+    # web | sms, `recipient` the openid, web id or phone), and when it was asked (migration 0027)
+    reply_channel: Mapped[str | None] = mapped_column(String(20))
+    recipient: Mapped[str | None] = mapped_column(String(80), index=True)
+    asked_at: Mapped[datetime | None]
+    # the result: reached | not_reached | complaint_raised, what was said, by whom and when
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    result: Mapped[str | None] = mapped_column(Text)
+    done_by: Mapped[str | None] = mapped_column(String(60))
+    done_at: Mapped[datetime | None]
 
 
 class Notification(Base):
@@ -731,6 +741,16 @@ class SatisfactionRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     asked_at: Mapped[datetime | None]
     rated_at: Mapped[datetime | None]
+    # where the customer's answer is taken (migration 0027): `reply_channel` wechat | web |
+    # sms and `recipient` the openid, web id or phone asked; `awaiting` until the customer's
+    # next message there (a rating, or anything else: then the question is not pending any more)
+    reply_channel: Mapped[str | None] = mapped_column(String(20))
+    recipient: Mapped[str | None] = mapped_column(String(80), index=True)
+    awaiting: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # the claim rated (a claim's own, or the claim of the complaint), for the figures
+    claim_no: Mapped[str | None] = mapped_column(String(30))
+
+
 # ---- channels: conversations, transcripts, dedupe (migration 0006) ----------------------------
 
 class Conversation(Base):

@@ -223,6 +223,7 @@ WECHAT_TOKEN = "xiaobao-test"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APPID = "wxtestappid"
 IVR_SECRET = "ivr-test-secret"
+SMS_SECRET = "sms-test-secret"
 
 
 def ivr_event(call_id: str, event: str, caller: str, secret: str = IVR_SECRET, **fields: Any
@@ -273,7 +274,7 @@ def platform_env(wechat_api: WeChatApiStandIn | None, *, aes: bool = False,
                  ) -> dict[str, str]:
     env = {"XIAOBAO_WECHAT_TOKEN": WECHAT_TOKEN, "XIAOBAO_WECHAT_APPID": APPID,
            "XIAOBAO_IVR_SECRET": IVR_SECRET, "XIAOBAO_WECHAT_AES_KEY": AES_KEY if aes else "",
-           "XIAOBAO_REDIS_URL": redis_url or ""}
+           "XIAOBAO_REDIS_URL": redis_url or "", "XIAOBAO_SMS_SECRET": SMS_SECRET}
     if wechat_api is not None:
         env.update({"XIAOBAO_WECHAT_SECRET": "test-secret",
                     "XIAOBAO_WECHAT_API_BASE": wechat_api.base})

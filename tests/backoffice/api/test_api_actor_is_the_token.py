@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -41,7 +42,7 @@ from backoffice.api.operations import OPERATIONS
 from backoffice.domain import staff as roles
 from backoffice.services import appeals, claims, complaints, home_visits
 from backoffice.store.db import Database
-from backoffice.store.models import AuditEntry, Party
+from backoffice.store.models import AuditEntry, Party, Task
 
 Example = Callable[[Api, World], Awaitable[tuple[dict[str, str], Any]]]
 EXAMPLES: dict[tuple[str, str], Example] = {}
@@ -259,6 +260,17 @@ async def _visit_step(api: Api, w: World) -> tuple[dict[str, str], Any]:
 async def _rating(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {}, {"subject_type": "claim", "subject_id": w.claim_no, "score": 4,
                 "channel": "sms"}
+
+
+@example("POST", "/follow-ups/{task_id}/result")
+async def _follow_up_result(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    with w.db.transaction() as s:  # a 回访 task as claims.close leaves it
+        task = Task(kind="follow_up", due_on=date(2026, 6, 1), note="结案后一周内回访",
+                    dedupe_key=f"follow_up:example:{uuid.uuid4().hex}")
+        s.add(task)
+        s.flush()
+        task_id = task.id
+    return {"task_id": str(task_id)}, {"outcome": "not_reached", "result": "电话无人接听"}
 
 
 @example("POST", "/endorsement-requests")

@@ -33,7 +33,7 @@ from backoffice.notifications.base import SendError
 from backoffice.services import conversations
 from backoffice.services.notifications import dispatch_due, queue
 from backoffice.store.db import Database
-from backoffice.store.models import Notification, utcnow
+from backoffice.store.models import Notification, Task, utcnow
 
 __all__ = ["clock", "scheme"]  # fixtures
 
@@ -363,6 +363,7 @@ DESK_OPS = {
     ("GET", "/home-visits"), ("GET", "/home-visits/{visit_no}"),
     ("POST", "/home-visits/{visit_no}/transitions"), ("POST", "/satisfaction"),
     ("GET", "/stats/satisfaction"), ("GET", "/claims/{claim_no}"),
+    ("POST", "/follow-ups/{task_id}/result"),
 }
 
 
@@ -422,6 +423,15 @@ async def test_complaint_and_home_visit_answers(checked: CheckedApi, scheme: Sch
     await api.get("/home-visits", expect=200)
     await api.get(f"/home-visits/{visit['visit_no']}", expect=200)
     await api.get("/stats/satisfaction", expect=200)
+    with db.transaction() as s:  # a 回访 task as a claim's close leaves it
+        task = Task(kind="follow_up", claim_id=None, due_on=date(2026, 6, 1),
+                    note="结案后一周内回访", dedupe_key="follow_up:answers:0")
+        s.add(task)
+        s.flush()
+        task_id = task.id
+    await api.post(f"/follow-ups/{task_id}/result", {"outcome": "reached", "score": 5,
+                                                      "result": "已收到赔款，满意"}, expect=200)
+    await api.post(f"/follow-ups/{task_id}/result", {"outcome": "not_reached"}, expect=409)
     assert api.checked >= DESK_OPS, DESK_OPS - api.checked
 
 

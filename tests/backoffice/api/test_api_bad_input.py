@@ -47,7 +47,7 @@ class World:
             policy_no=self.group_no if group else self.policy_no,
             id_number=self.insured_id, code="PA-GUARD",
             complaint_no=self.complaint_no, visit_no=self.visit_no,
-            request_no=self.request_no, appeal_no="FH2026000001",
+            request_no=self.request_no, appeal_no="FH2026000001", task_id="1",
             channel="wechat", user="o-hostile",
         )
 
@@ -553,6 +553,9 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
         ("POST", "/appeals/{appeal_no}/decision"): [(None, {"action": "uphold", "note": "维持"})],
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
+        ("POST", "/follow-ups/{task_id}/result"): [
+            (None, {"outcome": "complaint_raised", "result": "电话里说要投诉", "score": 1}),
+            ("/follow-ups/999999999/result", {"outcome": "not_reached"})],
         ("POST", "/notifications/dead/requeue"): [(None, {"ids": [1, 2], "actor": "ops-1"})],
         ("POST", "/bindings"): [(None, {"channel": "wechat", "user": "o-hostile",
                                         "id_number": w.insured_id, "phone": "13912345678"})],

@@ -1,7 +1,7 @@
 """the scheme year to year: a renewal's link and per-head premium, enrollment notices sent
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0024"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
