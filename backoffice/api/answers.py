@@ -1008,6 +1008,28 @@ class FollowUpTask(Answer):
     done_at: Timestamp | None = None
 
 
+class WorkTask(Answer):
+    """A task of a work queue: its kind, owner, due day, result and outcome."""
+
+    task_id: int
+    kind: str
+    kind_name: str = Field(description="In Chinese.")
+    claim_no: str | None
+    policy_no: str | None
+    due_on: Date
+    overdue: bool
+    assigned_to: str | None
+    status: Literal["open", "done"]
+    note: str | None
+    outcome: str | None
+    result: str | None
+    done_by: str | None
+
+
+class WorkTaskList(Answer):
+    items: list[WorkTask]
+
+
 class RatingFigure(Answer):
     name: str
     ratings: int
@@ -1315,6 +1337,8 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/group-policies/{policy_no}/auto-enrollment"): (200, AutoEnrollmentResult),
     ("POST", "/group-policies/{policy_no}/renewal"): (201, SchemeRenewal),
     ("GET", "/group-policies/{policy_no}/loss-ratio"): (200, SchemeLossRatio),
+    ("GET", "/tasks"): (200, WorkTaskList),
+    ("POST", "/tasks/{task_id}/close"): (200, WorkTask),
     ("GET", "/group-policies/{policy_no}/disclosure"): (200, Disclosure),
     ("GET", "/group-policies/{policy_no}/disclosure.html"): (200, None),
     ("GET", "/group-policies/{policy_no}/disclosure.xlsx"): (200, None),

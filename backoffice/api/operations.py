@@ -43,6 +43,7 @@ from backoffice.services import (
     risk_review,
     satisfaction,
     scheme,
+    tasks,
 )
 
 NOT_FOUND, CONFLICT, UNPROCESSABLE, TOO_MANY = 404, 409, 422, 429
@@ -303,6 +304,16 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("GET", "/stats/satisfaction", "getSatisfactionStats",
         "Ratings per agent, queue, claim type, age band and town",
         "stats", "supervisor.view", ep.satisfaction_stats, a.SatisfactionStats),
+    _op("GET", "/tasks", "findTasks", "Work queues: open tasks of every kind, oldest due first",
+        "tasks", "claims.view", answer_as("items", tasks.search), a.WorkTaskList,
+        description="`kind` (follow_up, registration_review, claim_review, deadline_warning, "
+        "escalation, complaint_escalation, low_score, loss_ratio_alert), `status` (open, done, "
+        "all), `assigned_to`, `limit` (≤ 500)."),
+    _op("POST", "/tasks/{task_id}/close", "closeTask",
+        "Close a task that has no step of its own, with what was done", "tasks", "claims.work",
+        tasks.close, a.WorkTask, errors=(NOT_FOUND, CONFLICT),
+        description="A 回访 is closed by its result (/follow-ups/{task_id}/result) and a "
+        "registration review by the claim's step: both 400. A done task: 409."),
     _op("POST", "/follow-ups/{task_id}/result", "recordFollowUpResult",
         "The result of a 回访 (follow-up) call: reached, not reached or a complaint raised",
         "satisfaction", "satisfaction.record", customer_answers.record_follow_up,

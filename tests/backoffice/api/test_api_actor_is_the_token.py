@@ -182,7 +182,7 @@ def _report(w: World, n: int) -> dict[str, Any]:
 
 @example("POST", "/claims")
 async def _claim(api: Api, w: World) -> tuple[dict[str, str], Any]:
-    return {}, _report(w, len(EXAMPLES))
+    return {}, _report(w, 11)  # members 11 and 12: covered, with no other claim
 
 
 @example("POST", "/claims/{claim_no}/documents")
@@ -201,7 +201,7 @@ async def _claim_step(api: Api, w: World) -> tuple[dict[str, str], Any]:
 
 def _rejected_claim(w: World) -> str:
     """A claim another supervisor rejected: the demo supervisor may decide its appeal."""
-    _, made = claims.report(w.db, _report(w, len(EXAMPLES) + 1))
+    _, made = claims.report(w.db, _report(w, 12))
     claims.transition(w.db, {"claim_no": made["claim_no"], "action": "reject",
                              "reasons": ["不属于保险责任"]}, "supervisor.other")
     return str(made["claim_no"])
@@ -271,6 +271,17 @@ async def _follow_up_result(api: Api, w: World) -> tuple[dict[str, str], Any]:
         s.flush()
         task_id = task.id
     return {"task_id": str(task_id)}, {"outcome": "not_reached", "result": "电话无人接听"}
+
+
+@example("POST", "/tasks/{task_id}/close")
+async def _close_task(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    with w.db.transaction() as s:  # a deadline warning as the scheduler leaves it
+        task = Task(kind="deadline_warning", due_on=date(2026, 6, 1), note="审核时限明天到期",
+                    dedupe_key=f"deadline_warning:example:{uuid.uuid4().hex}")
+        s.add(task)
+        s.flush()
+        task_id = task.id
+    return {"task_id": str(task_id)}, {"result": "已催经办人当天审核"}
 
 
 @example("POST", "/endorsement-requests")

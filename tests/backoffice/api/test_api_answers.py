@@ -363,7 +363,8 @@ DESK_OPS = {
     ("GET", "/home-visits"), ("GET", "/home-visits/{visit_no}"),
     ("POST", "/home-visits/{visit_no}/transitions"), ("POST", "/satisfaction"),
     ("GET", "/stats/satisfaction"), ("GET", "/claims/{claim_no}"),
-    ("POST", "/follow-ups/{task_id}/result"),
+    ("POST", "/follow-ups/{task_id}/result"), ("GET", "/tasks"),
+    ("POST", "/tasks/{task_id}/close"),
 }
 
 
@@ -432,6 +433,24 @@ async def test_complaint_and_home_visit_answers(checked: CheckedApi, scheme: Sch
     await api.post(f"/follow-ups/{task_id}/result", {"outcome": "reached", "score": 5,
                                                       "result": "已收到赔款，满意"}, expect=200)
     await api.post(f"/follow-ups/{task_id}/result", {"outcome": "not_reached"}, expect=409)
+    queue = await api.get("/tasks?status=all&kind=follow_up", expect=200)
+    done = next(t for t in queue["items"] if t["task_id"] == task_id)
+    assert done["status"] == "done" and done["outcome"] == "reached"
+    refused = await api.post(f"/tasks/{task_id}/close", {"result": "已处理"}, expect=400)
+    assert refused["error"]["field"] == "task_id"  # a 回访 has its own result
+    with db.transaction() as s:
+        warning = Task(kind="deadline_warning", due_on=date(2026, 6, 1), note="审核明天到期",
+                       dedupe_key="deadline_warning:answers:0")
+        s.add(warning)
+        s.flush()
+        warning_id = warning.id
+    listed = await api.get("/tasks?kind=deadline_warning", expect=200)
+    assert [t["task_id"] for t in listed["items"]] == [warning_id]
+    assert listed["items"][0]["kind_name"] == "时限预警"
+    closed = await api.post(f"/tasks/{warning_id}/close", {"result": "已催办"}, expect=200)
+    assert closed["status"] == "done" and closed["result"] == "已催办"
+    await api.post(f"/tasks/{warning_id}/close", {"result": "再办"}, expect=409)
+    await api.error("GET", "/tasks?kind=lunch", 400, "invalid", "kind")
     assert api.checked >= DESK_OPS, DESK_OPS - api.checked
 
 

@@ -553,6 +553,8 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
         ("POST", "/appeals/{appeal_no}/decision"): [(None, {"action": "uphold", "note": "维持"})],
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
+        ("POST", "/tasks/{task_id}/close"): [
+            ("/tasks/999999999/close", {"result": "已处理"})],
         ("POST", "/follow-ups/{task_id}/result"): [
             (None, {"outcome": "complaint_raised", "result": "电话里说要投诉", "score": 1}),
             ("/follow-ups/999999999/result", {"outcome": "not_reached"})],
