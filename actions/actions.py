@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import product_answers
+from actions import family_cover, product_answers
 from actions.backoffice import ApiError, BackofficeDown
 from actions.common import (
     apologize_down,
@@ -26,6 +26,7 @@ from actions.common import (
     public_product_code,
     text_of,
 )
+from actions.coverage_check import offer_check
 from actions.forms import FORM_EXTRAS, FORM_NAMES, MISSES
 
 Binding = dict[str, Any]
@@ -174,6 +175,13 @@ class ActionPolicyQuery(PersonalAction):
     def name(self) -> str:
         return "action_policy_query"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        # "我妈有没有参保": a relative checked by their ID number, nobody identified
+        if family_cover.asks_relative_covered(text_of(tracker)):
+            return await offer_check(dispatcher, tracker)
+        return await super().run(dispatcher, tracker, domain)
+
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      binding: Binding) -> list[EventType]:
         policies = await _policies(binding)
@@ -222,6 +230,8 @@ class ActionCoverageQuestion(Action):
             dispatcher.utter_message(text="抱歉，保障信息暂时查不到。需要的话可以说“转人工”。")
             return []
         dispatcher.utter_message(text=product_answers.answer(product, text))
+        if family_cover.asks_relative_covered(text):  # "我爸能不能赔": is he covered at all
+            return await offer_check(dispatcher, tracker, public=False)
         try:
             binding = await current_binding(tracker)
             own = await _other_policies_text(binding, code) if binding else ""

@@ -42,6 +42,11 @@ def _said(text: str, words: Iterable[str]) -> bool:
     return False
 
 
+def mentioned(text: str, words: Iterable[str]) -> bool:
+    """Some word said and not taken back by a negation just before it ("不是车祸")."""
+    return _said(text, words)
+
+
 def _stayed(text: str, hospital: str | None) -> bool:
     if _said(text, _STAY):
         return True

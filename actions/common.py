@@ -140,7 +140,8 @@ def is_angry(text: str) -> bool:
 SUMMARY_SLOTS = ("relation", "incident_date", "incident_place", "description", "injury",
                  "hospital", "reporter_name", "complaint_category", "complaint_description",
                  "complaint_outcome", "complainant_name", "new_address", "beneficiary_name",
-                 "beneficiary_relation", "visit_name", "visit_address")
+                 "beneficiary_relation", "visit_name", "visit_address", "police_report",
+                 "scene_photos", "ticket", "claim_policy_no")
 MASKED_SLOTS = {"id_number": mask_id, "insured_id_number": mask_id, "contact_phone": mask_phone,
                 "phone": mask_phone, "new_phone": mask_phone, "visit_phone": mask_phone,
                 "complainant_phone": mask_phone, "identity_proof": mask_text,

@@ -25,6 +25,8 @@ from rasa_sdk.types import DomainDict
 
 from actions import claim_types as kinds
 from actions import cover
+from actions import policy_choice as choice
+from actions import transport as script
 from actions.backoffice import ApiError, BackofficeDown
 from actions.common import (
     PHONE_RE,
@@ -593,12 +595,73 @@ class ValidateIncidentForm(AnswersOnly):
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
+        slots = list(domain_slots)
+        if "claim_type" in slots and transport_case(tracker):
+            # the seed's call script, once the type is settled: police, photos (, ticket)
+            asked = script_slots(tracker)
+            at = slots.index("claim_type") + 1
+            slots[at:at] = list(asked)
+        if "claim_type" in slots and len(await policy_choices(tracker)) > 1:
+            # several policies pay for this type: which one, right after the type
+            slots.insert(slots.index("claim_type") + 1, "claim_policy_no")
         # a family member reporting is asked their own name (报案人姓名) with their phone
         relation = tracker.get_slot("relation")
-        if not relation or relation == "self" or "contact_phone" not in domain_slots:
-            return domain_slots
-        at = domain_slots.index("contact_phone")
-        return [*domain_slots[:at], "reporter_name", *domain_slots[at:]]
+        if not relation or relation == "self" or "contact_phone" not in slots:
+            return slots
+        at = slots.index("contact_phone")
+        return [*slots[:at], "reporter_name", *slots[at:]]
+
+    async def get_extraction_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> list[EventType]:
+        # "有照片" or "没报" answers the script's question whatever intent it was read as
+        # (claim_documents, report_incident…); only 转人工 / 算了 leave
+        slot = tracker.get_slot("requested_slot")
+        if (slot in script.SCRIPT_SLOTS and intent_of(tracker) not in _LEAVING
+                and script.ANSWERS[slot](text_of(tracker), asked=True) is not None):
+            return await FormValidationAction.get_extraction_events(self, dispatcher, tracker,
+                                                                    domain)
+        return await super().get_extraction_events(dispatcher, tracker, domain)
+
+    async def extract_claim_policy_no(self, dispatcher: CollectingDispatcher,
+                                      tracker: Tracker, domain: DomainDict) -> Slots:
+        if not requested(tracker, "claim_policy_no") or intent_of(tracker) in _NOT_ANSWERS:
+            return {}
+        picked = choice.chosen(text_of(tracker), await policy_choices(tracker))
+        return {"claim_policy_no": picked or ""}
+
+    async def validate_claim_policy_no(self, value: Any, dispatcher: CollectingDispatcher,
+                                       tracker: Tracker, domain: DomainDict) -> Slots:
+        offered = [str(p.get("policy_no")) for p in await policy_choices(tracker)]
+        if value and str(value) in offered:
+            return {"claim_policy_no": str(value)}
+        if value == "":
+            dispatcher.utter_message(text=f"抱歉，没听明白是哪一份。请说序号，比如“第一份”，"
+                                          f"一共 {len(offered)} 份。")
+        return {"claim_policy_no": None}
+
+    async def extract_police_report(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Slots:
+        return script_answer(tracker, "police_report")
+
+    async def extract_scene_photos(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Slots:
+        return script_answer(tracker, "scene_photos")
+
+    async def extract_ticket(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> Slots:
+        return script_answer(tracker, "ticket")
+
+    def validate_police_report(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> Slots:
+        return script_value("police_report", value, dispatcher)
+
+    def validate_scene_photos(self, value: Any, dispatcher: CollectingDispatcher,
+                              tracker: Tracker, domain: DomainDict) -> Slots:
+        return script_value("scene_photos", value, dispatcher)
+
+    def validate_ticket(self, value: Any, dispatcher: CollectingDispatcher,
+                        tracker: Tracker, domain: DomainDict) -> Slots:
+        return script_value("ticket", value, dispatcher)
 
     async def extract_relation(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Slots:
@@ -652,9 +715,9 @@ class ValidateIncidentForm(AnswersOnly):
         text = text_of(tracker)
         if (intent_of(tracker) == "report_incident" and not tracker.get_slot("description")
                 and entity(tracker, "incident_type")):
-            return {"description": text}
+            return {"description": text, **volunteered(text)}
         value = free_answer(tracker, "description")
-        return {"description": value} if value else {}
+        return {"description": value, **volunteered(value)} if value else {}
 
     async def extract_injury(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> Slots:
@@ -776,6 +839,72 @@ class ValidateIncidentForm(AnswersOnly):
         return {"incident_confirmed": True if value is True else None}
 
 
+# how each of the script's questions can be answered, said when an answer is not understood
+_SCRIPT_HINTS = {"police_report": "请说“报了”或“没报”；不清楚的话请说“不清楚”。",
+                 "scene_photos": "请说“有照片”或“没拍”。",
+                 "ticket": "请说“车票还在”或“车票没有了”；没有车票的话，乘车记录也可以。"}
+
+
+async def policy_choices(tracker: Tracker) -> list[dict[str, Any]]:
+    """The insured's policies in force that pay for the claim type, once both are known."""
+    g = tracker.get_slot
+    if not g("claim_type") or not g("insured_id_number"):
+        return []
+    return await cover.policies_for_claim(tracker, g("insured_id_number"), g("claim_type"))
+
+
+def transport_case(tracker: Tracker) -> bool:
+    """A traffic or transport accident, by the type or by the user's words of the incident."""
+    g = tracker.get_slot
+    if g("claim_type") == "transport_death":
+        return True
+    words = "；".join(str(g(s) or "") for s in ("incident_place", "description", "injury",
+                                                 "hospital"))
+    return script.is_traffic_accident(words)
+
+
+def script_slots(tracker: Tracker) -> tuple[str, ...]:
+    """The script's questions for this report: the ticket only for a public-transport death."""
+    if tracker.get_slot("claim_type") == "transport_death":
+        return script.SCRIPT_SLOTS
+    return tuple(s for s in script.SCRIPT_SLOTS if s != "ticket")
+
+
+def volunteered(text: str) -> Slots:
+    """Answers to the script given before it is asked ("被车撞了，交警来过了"): kept when the
+    report turns out to be a traffic accident (the validation drops them otherwise)."""
+    found = {slot: answer(text) for slot, answer in script.ANSWERS.items()}
+    return {slot: value for slot, value in found.items() if value}
+
+
+def script_answer(tracker: Tracker, slot: str) -> Slots:
+    """The answer to the script's question when asked; at any other turn, what the words say
+    of it ("不对，报警了" at the read-back)."""
+    asked = requested(tracker, slot) and intent_of(tracker) not in _NOT_ANSWERS
+    value = script.ANSWERS[slot](text_of(tracker), asked=asked)
+    if value is None and asked:
+        return {slot: ""}  # not understood: said again with the ways to answer
+    return {slot: value} if value else {}
+
+
+def script_value(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Slots:
+    if value in script.SAID[slot]:
+        return {slot: value}
+    if value == "":
+        dispatcher.utter_message(text=f"抱歉，没听明白。{_SCRIPT_HINTS[slot]}")
+    return {slot: None}
+
+
+def script_summary(tracker: Tracker) -> str:
+    """The script's answers in the read-back, so that they can be corrected."""
+    if not transport_case(tracker):
+        return ""
+    names = {"police_report": "报警", "scene_photos": "现场照片", "ticket": "车票"}
+    parts = [f"{names[s]}：{script.SAID[s].get(tracker.get_slot(s) or '', '未填')}"
+             for s in script_slots(tracker)]
+    return "；".join(parts) + "；"
+
+
 def incident_summary(tracker: Tracker, ear: bool = False) -> str:
     """The report read back: numbers masked; `ear` (the caller hears it): said whole, in
     groups, for the caller to check what was heard."""
@@ -794,7 +923,9 @@ def incident_summary(tracker: Tracker, ear: bool = False) -> str:
             f"{mask_text(g('description') or '未填')}；"
             f"伤情：{mask_text(g('injury') or '未填')}；医院：{g('hospital') or '未填'}；"
             f"理赔类型：{kinds.CLAIM_TYPE_NAMES.get(g('claim_type') or '', '未定')}；"
-            f"联系电话：{shown_phone}")
+            + (f"报案保单：{g('claim_policy_no')}；" if g("claim_policy_no") else "")
+            + script_summary(tracker)
+            + f"联系电话：{shown_phone}")
 
 
 class ValidateComplaintForm(AnswersOnly):

@@ -11,6 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import claim_types as kinds
 from actions import cover, product_answers
+from actions import policy_choice as choice
+from actions import transport as script
 from actions.backoffice import ApiError, BackofficeDown
 from actions.common import (
     apologize_down,
@@ -24,11 +26,19 @@ from actions.common import (
     text_of,
 )
 from actions.ear import DOCUMENTS_BY_EAR, grouped_phone
-from actions.forms import CATEGORY_NAMES, incident_summary, is_masked
+from actions.forms import (
+    CATEGORY_NAMES,
+    incident_summary,
+    is_masked,
+    policy_choices,
+    script_slots,
+    transport_case,
+)
 
 INCIDENT_SLOTS = ("relation", "insured_id_number", "incident_date", "incident_place",
                   "description", "injury", "hospital", "claim_type", "reporter_name",
-                  "contact_phone", "incident_confirmed")
+                  "contact_phone", "incident_confirmed", "claim_policy_no",
+                  *script.SCRIPT_SLOTS)
 COMPLAINT_SLOTS = ("complaint_category", "complaint_description", "complaint_outcome",
                    "complainant_name", "complainant_phone")
 VISIT_SLOTS = ("visit_name", "visit_phone", "visit_address")
@@ -109,6 +119,24 @@ class ActionAskClaimType(Action):
         return []
 
 
+class ActionAskClaimPolicyNo(Action):
+    """Several policies pay for the claim: which one, by product name and period."""
+
+    def name(self) -> str:
+        return "action_ask_claim_policy_no"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        offered = await policy_choices(tracker)
+        buttons = [{"title": f"第{i}份：{choice.name_of(p)}", "payload": f"第{i}份"}
+                   for i, p in enumerate(offered, 1)]
+        dispatcher.utter_message(text=f"出险人名下有 {len(offered)} 份保单都保这种情况：\n"
+                                      f"{choice.choices_text(offered)}\n"
+                                      "请问这次用哪一份报案？请说序号，比如“第一份”。",
+                                 buttons=buttons)
+        return []
+
+
 def claim_type(tracker: Tracker) -> str:
     """The type the form settled; for an older conversation without it, what the words say."""
     chosen = tracker.get_slot("claim_type")
@@ -127,9 +155,13 @@ def claim_body(tracker: Tracker, policy_no: str) -> dict[str, Any]:
     insured: dict[str, Any] = {"insured_id_number": g("insured_id_number")}
     if is_masked(g("insured_id_number")):  # known from the binding, not said in this chat
         insured = {"insured": {"channel": channel, "user": user}}
+    # the call script's answers: the back office lists the accident report, photos, ticket
+    facts = script.facts_of({s: g(s) for s in script_slots(tracker)}) \
+        if transport_case(tracker) else {}
     return {
         "policy_no": policy_no,
         **insured,
+        **({"facts": facts} if facts else {}),
         "claim_type": claim_type(tracker),
         "incident_date": g("incident_date"),
         "incident_place": (g("incident_place") or "")[:200],
@@ -153,6 +185,11 @@ class ActionSubmitIncident(Action):
         try:
             policies = [p for p in await cover.policies_of_insured(tracker, insured)
                         if p.get("status") in _OPEN_POLICY] if insured else []
+            # the one the user chose among several, else one that pays for the type
+            paying = await policy_choices(tracker)
+            picked = tracker.get_slot("claim_policy_no")
+            policies = ([p for p in paying if p.get("policy_no") == picked] or paying
+                        or policies)
             if not policies:
                 dispatcher.utter_message(text="没有查到出险人名下有效的保单，已为您转接人工客服核实，报案信息已转交，不用重复说明。")
                 handoff(dispatcher, tracker, "unsure", "客户报案但未查到有效保单："

@@ -1280,6 +1280,14 @@ class Unbound(Answer):
     unbound: bool
 
 
+class CoverageAnswer(Answer):
+    """Whether the person checked is covered today by the product; nothing more of them."""
+
+    covered: bool
+    product_code: str
+    product_name: str
+
+
 class StaffIdentity(Answer):
     username: str
     display_name: str

@@ -65,7 +65,15 @@ def _scalars() -> dict[str, Schema]:
                 "cause": {"type": "string", "description": "accident (default), or an "
                           "exclusion code such as disease."},
                 "expenses": amount, "social_insurance_paid": amount,
-                "out_of_scope_expenses": amount}},
+                "out_of_scope_expenses": amount,
+                "traffic_accident": {"type": "boolean", "description": "The report says "
+                                     "the accident was a traffic or transport one."},
+                "police_report": {"type": "boolean", "description": "The police were "
+                                  "called (报警 / 交警出具认定书)."},
+                "scene_photos": {"type": "boolean", "description": "Photos of the scene "
+                                 "were taken."},
+                "ticket": {"type": "boolean", "description": "The ticket, boarding pass or "
+                           "fare record of a public-transport journey is at hand."}}},
     }
 
 

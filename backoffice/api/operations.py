@@ -28,6 +28,7 @@ from backoffice.services import (
     claims,
     complaints,
     conversations,
+    coverage_checks,
     customer_answers,
     customer_cases,
     customer_claims,
@@ -377,5 +378,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "The identified customer's own cases: claims of the last 2 years, complaints, home "
         "visits and endorsement requests, in plain words", "bindings", "bindings.manage",
         customer_cases.cases, a.CustomerCases, errors=(NOT_FOUND,)),
+    # ---- "is my mother covered?": yes or no for one product, counted like a guess
+    _op("POST", "/coverage-checks", "checkCoverage",
+        "Whether the person with an ID number is covered today by a product: yes or no, "
+        "nothing else; the channel user is not bound to them", "bindings", "bindings.manage",
+        coverage_checks.check, a.CoverageAnswer, service_actor="bot",
+        errors=(NOT_FOUND, TOO_MANY)),
     *CHANNEL_OPERATIONS,  # the channels' port, the service token's alone
 )

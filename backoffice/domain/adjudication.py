@@ -45,6 +45,7 @@ from backoffice.domain.product import (
     CLAIM_TYPES,
     DEFAULT_SCALE,
     DISABILITY_SCALES,
+    REPORT_FACTS,
     TRANSPORT_MODES,
     Coverage,
     Product,
@@ -150,6 +151,13 @@ def _cause(raw: object, field_name: str) -> str:
     return raw.strip().lower()
 
 
+def _yes_no(raw: object, field_name: str) -> bool:
+    """A report fact answered yes or no (报警了吗, 有没有现场照片): a JSON boolean only."""
+    if not isinstance(raw, bool):
+        raise ValidationError(field_name, "应为 true 或 false")
+    return raw
+
+
 def _amount(raw: object, field_name: str) -> Decimal:
     return parse_amount(raw, field_name)
 
@@ -169,6 +177,8 @@ _PARSERS: Mapping[str, Any] = MappingProxyType(
         "expenses": _amount,
         "social_insurance_paid": _amount,
         "out_of_scope_expenses": _amount,
+        # what the report says of the accident: they shape the documents asked for, not the sum
+        **{key: _yes_no for key in REPORT_FACTS},
     }
 )
 _FIELD_NAMES = MappingProxyType({k: f"facts.{k}" for k in _PARSERS})

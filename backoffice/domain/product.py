@@ -135,6 +135,39 @@ class DocumentRequirement:
     name: str
 
 
+#: What a report may say about how the accident happened (facts of the claim, each optional):
+#: a traffic or transport accident, whether the police were called, scene photos, the ticket.
+REPORT_FACTS = ("traffic_accident", "police_report", "scene_photos", "ticket")
+#: claim types that are a transport accident whatever the report says
+TRANSPORT_CLAIM_TYPES = frozenset({"transport_death"})
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalDocument:
+    """A document a claim needs by what its report says (a traffic accident's police report):
+    needed when every fact in `when` has that value, for `claim_types` (empty: every type).
+    It replaces a listed document of the same type (its name is the more precise one)."""
+
+    when: Mapping[str, Any]
+    claim_types: tuple[str, ...]
+    document: DocumentRequirement
+
+    def applies(self, claim_type: str, facts: Mapping[str, Any]) -> bool:
+        if self.claim_types and claim_type not in self.claim_types:
+            return False
+        # `is`: only a real boolean counts (1 == True in Python)
+        return all(facts.get(k) is v for k, v in self.when.items())
+
+
+def report_facts(claim_type: str, facts: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The report facts a document rule reads: a public-transport death is a transport
+    accident even when the report did not say so."""
+    known = {k: v for k, v in (facts or {}).items() if k in REPORT_FACTS}
+    if claim_type in TRANSPORT_CLAIM_TYPES:
+        known["traffic_accident"] = True
+    return known
+
+
 @dataclass(frozen=True, slots=True)
 class Exclusion:
     code: str
@@ -163,6 +196,7 @@ class Product:
     exclusions: tuple[Exclusion, ...]
     claim_documents: Mapping[str, tuple[DocumentRequirement, ...]]
     eligibility: Mapping[str, Any] = field(default_factory=dict)
+    conditional_documents: tuple[ConditionalDocument, ...] = ()
 
     def coverage(self, code: str, field_name: str = "coverages") -> Coverage:
         for cov in self.coverages:
@@ -171,8 +205,20 @@ class Product:
         known = "、".join(c.code for c in self.coverages)
         raise ValidationError(field_name, f"产品 {self.code} 没有保险责任 {code}（可选：{known}）")
 
-    def documents_for(self, claim_type: str) -> tuple[DocumentRequirement, ...]:
-        return self.claim_documents.get(claim_type, ())
+    def documents_for(self, claim_type: str, facts: Mapping[str, Any] | None = None
+                      ) -> tuple[DocumentRequirement, ...]:
+        """The documents the claim type needs, and those its report facts add (the first
+        matching rule per document type; in place of a listed one of that type)."""
+        if claim_type not in self.claim_documents:  # a type the product does not pay
+            return ()
+        said = report_facts(claim_type, facts)
+        extra: dict[str, DocumentRequirement] = {}
+        for rule in self.conditional_documents:
+            if rule.document.type not in extra and rule.applies(claim_type, said):
+                extra[rule.document.type] = rule.document
+        base = self.claim_documents.get(claim_type, ())
+        listed = tuple(extra.pop(d.type, d) for d in base)
+        return listed + tuple(extra.values())
 
 
 def _dec(raw: Any, where: str) -> Decimal:
@@ -226,6 +272,23 @@ def _transport_modes(benefit: Mapping[str, Any], where: str) -> tuple[TransportM
         modes.append(TransportMode(code, TRANSPORT_MODES[code], _dec(amount, f"{where}.amounts"),
                                    tuple(str(v) for v in includes.get(code, ()))))
     return tuple(modes)
+
+
+def _conditional(raw: Mapping[str, Any], where: str) -> ConditionalDocument:
+    when = raw.get("when") or {}
+    if not isinstance(when, Mapping) or not when:
+        raise ValidationError(f"{where}.when", "条件材料须写明条件 when")
+    for key, value in when.items():
+        if key not in REPORT_FACTS or not isinstance(value, bool):
+            raise ValidationError(f"{where}.when", f"未知的报案事实条件 {key}={value!r}")
+    claim_types = tuple(raw.get("claim_types", ()))
+    for ct in claim_types:
+        if ct not in CLAIM_TYPES:
+            raise ValidationError(f"{where}.claim_types", f"未知的理赔类型 {ct}")
+    name = str(raw["name"])
+    if not 1 <= len(name) <= 60:  # the length a claim's requirement keeps
+        raise ValidationError(f"{where}.name", "材料名称须为 1–60 个字")
+    return ConditionalDocument(dict(when), claim_types, DocumentRequirement(raw["type"], name))
 
 
 def _underwriting(raw: Mapping[str, Any]) -> UnderwritingRules:
@@ -288,6 +351,10 @@ def parse_product(raw: Mapping[str, Any]) -> Product:
                 for ct, docs in raw.get("claim_documents", {}).items()
             },
             eligibility=dict(raw.get("eligibility", {})),
+            conditional_documents=tuple(
+                _conditional(c, f"conditional_documents[{i}]")
+                for i, c in enumerate(raw.get("conditional_documents", ()))
+            ),
         )
     except KeyError as exc:
         raise ValidationError(str(exc.args[0]), f"产品定义缺少字段 {exc.args[0]}") from None

@@ -386,7 +386,7 @@ def _create_claim(s: Session, d: ClaimReport, id_number: str, actor: str,
         steps.append(("propose_bank_account", cl.REPORTED, actor,
                       f"申请收款账户 {mask_bank_card(d.bank_account)}，待另一名工作人员确认"
                       "或银行卡识别核实"))
-    needed = [] if problems else list(product.documents_for(d.claim_type))
+    needed = [] if problems else list(product.documents_for(d.claim_type, d.facts))
     if not problems:
         claim.register((), "system")
         steps.append(("register", claim.status, "system", "承保核查通过，立案"))
@@ -479,7 +479,7 @@ def _register(s: Session, row: ClaimRow, product: Product, actor: str,
         write_back(s, row, claim, "register", actor, "承保核查通过，立案")
     _check_integrity(s, row, product)
     today = today_cn()
-    needed = product.documents_for(row.claim_type)
+    needed = product.documents_for(row.claim_type, row.facts)
     on_file = set() if new else {d.doc_type for d in _documents(s, row)}
     created = [ClaimRequirement(claim_id=row.id, doc_type=doc.type, name=doc.name,
                                 requested_on=today,
@@ -995,7 +995,7 @@ def _recheck_registration(s: Session, row: ClaimRow, product: Product) -> None:
 
 def _relist_documents(s: Session, row: ClaimRow, product: Product) -> bool:
     """The requirements of the claim's (new) type; True when something new is asked for."""
-    needed = product.documents_for(row.claim_type)
+    needed = product.documents_for(row.claim_type, row.facts)
     wanted = {d.type for d in needed}
     existing = {r.doc_type: r for r in _requirements(s, row)}
     for kind, req in existing.items():  # asked for the old type, not sent, not needed now
@@ -1046,7 +1046,7 @@ def _act_request_documents(s: Session, row: ClaimRow, cmd: ClaimTransition, acto
     if not items:
         raise ValidationError("documents", "请列出需补充的材料 [{type, name}]")
     product = load_product(s, row.product_code)
-    standard = {d.type for d in product.documents_for(row.claim_type)}
+    standard = {d.type for d in product.documents_for(row.claim_type, row.facts)}
     existing = {r.doc_type: r for r in _requirements(s, row)}
     notice = max((r.notice_no for r in existing.values()), default=1) + 1
     today = today_cn()

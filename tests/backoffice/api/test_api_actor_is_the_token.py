@@ -310,6 +310,13 @@ async def _bind(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {}, {"channel": "wechat", "user": "o-bind-1", **await _own_policy(api)}
 
 
+@example("POST", "/coverage-checks")
+async def _coverage_check(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    await issue_policy(api)
+    return {}, {"channel": "wechat", "user": "o-check-1", "id_number": person()["id_number"],
+                "product_code": "PA-GUARD"}
+
+
 @example("DELETE", "/bindings/{channel}/{user}")
 async def _unbind(api: Api, w: World) -> tuple[dict[str, str], Any]:
     await api.post("/bindings", {"channel": "wechat", "user": "o-bind-2",

@@ -30,7 +30,8 @@ DOCS = {
     "death": ["death_certificate", "household_cancellation", "claimant_id",
               "relationship_proof", "bank_account"],
     "transport_death": ["death_certificate", "household_cancellation", "claimant_id",
-                        "relationship_proof", "bank_account", "transport_ticket"],
+                        "relationship_proof", "bank_account", "transport_ticket",
+                        "accident_certificate"],
     "disability": ["disability_assessment", "medical_records", "claimant_id", "bank_account"],
 }
 

@@ -66,7 +66,9 @@ DOCS: dict[str, list[tuple[str, str]]] = {  # rules.md §6, as the scheme's prod
                         ("claimant_id", "申请人身份证明"),
                         ("relationship_proof", "与被保险人关系证明或受益人证明"),
                         ("bank_account", "领款人银行账户"),
-                        ("transport_ticket", "车票、船票、登机牌或乘车记录")],
+                        ("transport_ticket", "车票、船票、登机牌或乘车记录"),
+                        # a transport accident: the police's report (seeds/004)
+                        ("accident_certificate", "交通事故认定书或事故证明")],
     "disability": [("disability_assessment", "伤残鉴定报告"), ("medical_records", "病历资料"),
                    ("claimant_id", "申请人身份证明"), ("bank_account", "领款人银行账户")],
     "hospital_allowance": [("discharge_summary", "出院小结"),
@@ -577,7 +579,7 @@ def test_every_transition_has_an_event_with_its_actor_and_an_audit_entry(
     trail = events(db, no)
     assert [(a, actor) for a, _, actor in trail] == [
         ("report", "customer"), ("register", "system"), ("request_documents", "system"),
-        *[("document", "customer")] * 6,
+        *[("document", "customer")] * 7,
         ("documents_complete", "system"), ("assign", "lead-1"), ("investigate", "adj-1"),
         ("finish_investigation", "adj-1"), ("enter_facts", "adj-1"), ("adjudicate", "adj-1"),
         ("escalate", "adj-2"),
