@@ -361,3 +361,14 @@ def test_the_type_question_with_the_back_office_down_offers_every_type() -> None
     assert [b["title"] for b in asked["buttons"]] == ["住院津贴", "意外伤残", "医疗费用",
                                                       "意外身故", "公共交通意外身故"]
     assert "住院" in asked["text"] and out["events"] == []
+
+
+def test_chaoshan_kinship_words_name_the_relation() -> None:
+    """潮汕 Mandarin names the family its own way: 阿嬷 is a grandmother, not "我" (self)."""
+    out = run_bot_python("""
+    import json
+    from actions.forms import relation_of
+    said = ["我阿嬷摔倒了", "阿嬷", "我阿公", "我老母跌倒了", "阿爸", "我阿兄", "我自己"]
+    print(json.dumps([relation_of(t) for t in said]))
+    """.replace("\n    ", "\n"))
+    assert out == ["other", "other", "other", "parent", "parent", "sibling", "self"]
