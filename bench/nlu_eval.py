@@ -1,6 +1,8 @@
 """NLU quality on the held-out set data/eval/nlu.yml: intent macro-F1 and entity F1.
 
-Usage: python bench/nlu_eval.py [--model models/xiaobao-….tar.gz] [--json]
+Usage: python bench/nlu_eval.py [--model models/xiaobao-….tar.gz] [--data FILE] [--json]
+--data data/dev/nlu.yml evaluates on the development set, the one to read misses from when
+improving the training data; the held-out set is for the final figure only.
 Runs in .venv-bot (it re-executes itself there when started from .venv). The model defaults to
 the one matching the training data (`xiaobao train`). Parse latency p50/p99 is printed too.
 A retrieval intent faq/<name> counts as <name> (CONTRACTS.md).
@@ -132,12 +134,13 @@ def main() -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
         return 0
-    print(f"held-out set: {result['utterances']} utterances, {result['intents']} intents")
+    print(f"{args.data}: {result['utterances']} utterances, {result['intents']} intents")
     print(f"intent macro-F1 {result['intent_macro_f1']:.3f} (accuracy "
           f"{result['intent_accuracy']:.3f})")
     print(f"entity F1 {result['entity_f1']:.3f} (P {result['entity_precision']:.3f}, "
           f"R {result['entity_recall']:.3f}, {result['entity_mentions']} mentions)")
     print(f"per entity: {result['per_entity_f1']}")
+    print("per intent:", " ".join(f"{k} {v:.2f}" for k, v in result["per_intent_f1"].items()))
     print(f"in-process parse p50 {result['parse_ms_p50']} ms, p99 {result['parse_ms_p99']} ms")
     for line in result["errors"]:
         print("  miss:", line)

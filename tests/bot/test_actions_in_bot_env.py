@@ -445,3 +445,14 @@ def test_words_said_again_after_a_digression_are_the_answer() -> None:
     """.replace("\n    ", "\n"))
     # first time a question (answered, then asked again); said again it is the answer
     assert out == [True, False, True]
+
+
+def test_chaoshan_kinship_words_name_the_relation() -> None:
+    """潮汕 Mandarin names the family its own way: 阿嬷 is a grandmother, not "我" (self)."""
+    out = run_bot_python("""
+    import json
+    from actions.forms import relation_of
+    said = ["我阿嬷摔倒了", "阿嬷", "我阿公", "我老母跌倒了", "阿爸", "我阿兄", "我自己"]
+    print(json.dumps([relation_of(t) for t in said]))
+    """.replace("\n    ", "\n"))
+    assert out == ["other", "other", "other", "parent", "parent", "sibling", "self"]
