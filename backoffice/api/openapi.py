@@ -69,7 +69,7 @@ def _scalars() -> dict[str, Schema]:
                 "traffic_accident": {"type": "boolean", "description": "The report says "
                                      "the accident was a traffic or transport one."},
                 "police_report": {"type": "boolean", "description": "The police were "
-                                  "called (报警 / 交警出具认定书)."},
+                                  "called and issued an accident report."},
                 "scene_photos": {"type": "boolean", "description": "Photos of the scene "
                                  "were taken."},
                 "ticket": {"type": "boolean", "description": "The ticket, boarding pass or "

@@ -25,7 +25,12 @@ from backoffice.domain import claim as cl
 from backoffice.domain import integrity
 from backoffice.domain.adjudication import Adjudication, adjudicate, parse_facts
 from backoffice.domain.calendar import CN_CALENDAR
-from backoffice.domain.clocks import PROGRESS_NOTICE_WORKING_DAYS, ClaimEvents, claim_deadlines
+from backoffice.domain.clocks import (
+    NOTICE_CLOCKS,
+    PROGRESS_NOTICE_WORKING_DAYS,
+    ClaimEvents,
+    claim_deadlines,
+)
 from backoffice.domain.endorsement import RELATIONS
 from backoffice.domain.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from backoffice.domain.fast_track import FAST, TrackFacts, decide_track
@@ -1600,7 +1605,9 @@ def search(db: Database, insured_id_number: str | None = None, status: str | Non
                     "claim_type": row.claim_type, "incident_date": row.incident_date.isoformat(),
                     "handler": row.handler, "track": row.track}
             if before is not None or breached is not None:
-                dl = {k: v for k, v in deadlines(s, row).items() if v["done_on"] is None}
+                # the staff's clocks: the customer's notices are the scheduler's own
+                dl = {k: v for k, v in deadlines(s, row).items()
+                      if v["done_on"] is None and k not in NOTICE_CLOCKS}
                 if not dl and row.status == cl.REJECTED:
                     continue
                 nearest = min((v["due"] for v in dl.values()), default=None)

@@ -70,7 +70,8 @@ def view(task: Task, claim_no: str | None, policy_no: str | None, today: Any) ->
 
 
 class CloseTask(Command):
-    """A task with no step of its own closed with what was done (时限预警 handled, 督办 done…)."""
+    """A task with no step of its own closed with what was done (a deadline warning handled,
+    an escalation followed up)."""
 
     task_id: RowId
     result: Text(1000, blank_ok=False)  # type: ignore[valid-type]

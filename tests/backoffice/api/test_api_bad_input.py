@@ -553,6 +553,9 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
         ("POST", "/appeals/{appeal_no}/decision"): [(None, {"action": "uphold", "note": "维持"})],
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
+        ("POST", "/coverage-checks"): [(None, {
+            "channel": "wechat", "user": "o-hostile-1", "id_number": w.insured_id,
+            "product_code": "CN-ELDER-ACC", "source": "o-hostile-1"})],
         ("POST", "/tasks/{task_id}/close"): [
             ("/tasks/999999999/close", {"result": "已处理"})],
         ("POST", "/follow-ups/{task_id}/result"): [

@@ -58,6 +58,8 @@ def test_the_schedule_in_beijing_time() -> None:
         "job_runs_prune": "2026-09-27T19:15:00+00:00",
         "progress_notices": "2026-09-28T01:00:00+00:00",
         "documents_reminders": "2026-09-28T01:00:00+00:00",
+        "enrollment_notices": "2026-09-28T01:10:00+00:00",  # 09:10 Beijing, daytime only
+        "loss_ratio_watch": "2026-09-30T22:00:00+00:00",  # 1 Oct 06:00 Beijing
         "deadline_checks": "2026-09-28T01:00:00+00:00",
         "follow_up_visits": "2026-09-28T01:00:00+00:00",
         "premium_reminders": "2026-09-28T01:00:00+00:00",

@@ -215,7 +215,8 @@ def test_report_registers_and_asks_once_for_every_document(
         assert view["claim_type"] == claim_type
         assert view["late_report"] is False
         assert [(m["type"], m["name"]) for m in view["missing_documents"]] == expected
-        assert view["deadlines"] == {}  # no clock runs before the documents are complete
+        # the insurer's clocks start with complete documents; the customer's run from the report
+        assert set(view["deadlines"]) == {"progress_notice", "documents_reminder", "time_bar"}
         assert [(t["action"], t["status"], t["actor"]) for t in view["timeline"]] == [
             ("report", "reported", "customer"), ("register", "registered", "system"),
             ("request_documents", "documents_pending", "system")]
@@ -294,7 +295,7 @@ def test_someone_not_on_the_policy_stays_reported_for_review_then_is_declined(
     assert tasks(db, no) == [("registration_review", TODAY, reason)]
     assert notifications(db, no) == []
     assert view["allowed_actions"] == ["register", "decline_registration", "withdraw",
-                                       "change_type"]
+                                       "change_type", "register_anyway"]
 
     with pytest.raises(DomainError) as err:
         act(db, no, "register", "clerk-1")
