@@ -78,7 +78,8 @@ SEED = 16
 # What the bot's question is about, read from its last line (first match wins: the more
 # specific words first). A person answers what is asked; the topics are theirs, not the bot's.
 TOPICS: list[tuple[str, tuple[str, ...]]] = [
-    ("confirm", ("对吗", "对不对", "是否正确", "确认一下", "没问题吗", "确认无误")),
+    ("confirm", ("对吗", "对不对", "是否正确", "确认一下", "没问题吗", "确认无误", "请确认",
+                 "提交吗", "“是”或“不是”")),
     ("id_last6", ("后6位", "后六位", "最后6位", "最后六位")),
     ("second_factor", ("手机号码或保单号", "手机号或保单号", "保单号或手机")),
     ("id_number", ("身份证",)),
