@@ -109,7 +109,9 @@ def said_again(tracker: Tracker) -> bool:
     asked again, so the customer meant them as the answer ("一次说清楚要什么" twice to
     "您希望我们怎么处理？")."""
     said = [e.get("text") for e in tracker.events if e.get("event") == "user"]
-    return len(said) >= 2 and bool(said[-1]) and said[-1] == said[-2]
+    if len(said) < 2 or not said[-1] or any(m in said[-1] for m in "？?"):
+        return False  # a question mark asks again: "网点在哪？" three times is three questions
+    return said[-1] == said[-2]
 
 
 # failed answers to one question: after KEYPAD_AFTER a caller is offered the keypad for a

@@ -176,7 +176,7 @@ def bot_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotStack]:
     env = stack_env(tmp, api_port, rasa_port, wechat.base, action_port)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        seeded = subprocess.run([str(XIAOBAO), "demo", "seed", "--members", "40", "--seed", "4"],
+        seeded = subprocess.run([str(XIAOBAO), "demo", "seed", "--members", "60", "--seed", "4"],
                                 env=env, capture_output=True, text=True, check=True)
         seed = json.loads(seeded.stdout.strip().splitlines()[-1])
         procs.append(subprocess.Popen([str(XIAOBAO), "serve", "--port", str(api_port),

@@ -441,10 +441,12 @@ def test_words_said_again_after_a_digression_are_the_answer() -> None:
         return not_an_answer(t)
     print(json.dumps([heard("材料交了三次", "一次说清楚要什么"),
                       heard("一次说清楚要什么", "一次说清楚要什么"),
-                      heard("要什么材料", "要什么材料", "")]))
+                      heard("要什么材料", "要什么材料", ""),
+                      heard("网点在哪？", "网点在哪？")]))
     """.replace("\n    ", "\n"))
-    # first time a question (answered, then asked again); said again it is the answer
-    assert out == [True, False, True]
+    # first time a question (answered, then asked again); said again it is the answer — but
+    # not with a question mark: that asks again
+    assert out == [True, False, True, True]
 
 
 def test_chaoshan_kinship_words_name_the_relation() -> None:

@@ -238,8 +238,13 @@ async def test_keypad_after_two_misses_then_a_person_with_what_was_collected(
     assert summary["form"] == "incident_form"
     assert summary["requested_slot"] == "insured_id_number"
     assert summary["slots"]["relation"] == "parent"
-    # the caller stays with the agents: nothing more goes to the bot
-    assert await call.say("喂") == [{"type": "transfer", "queue": "agents"}]
+    # nothing more goes to the bot: an event after the transfer is the caller back from the
+    # agent's leg, asked to rate the call on the keypad
+    back = await call.say("喂")
+    assert back[0] == {"type": "say", "text": "请为本次服务打分：非常满意请按5，非常不满意请按1。",
+                       "bargein": True}
+    assert back[1]["type"] == "collect" and back[1]["max_digits"] == 1
+    assert "身份证" not in spoken(back)
 
 
 def texts(replies: list[dict[str, Any]]) -> str:

@@ -53,7 +53,7 @@ def report(bot_stack: BotStack, first: str, answers: dict[str, str],
 
 def test_a_traffic_accident_asks_the_police_and_photos_and_lists_their_documents(
         bot_stack: BotStack) -> None:
-    insured = bot_stack.member(34)[0]
+    insured = bot_stack.member(40)[0]
     sender, replies = report(bot_stack, "我妈今天早上出车祸了", {
         **HOSPITAL_ANSWERS, "身份证": insured, POLICE: "报了", PHOTOS: "有照片"})
     said = texts(replies)
@@ -75,7 +75,7 @@ def test_a_traffic_accident_asks_the_police_and_photos_and_lists_their_documents
 def test_transport_only_in_the_description_and_a_changed_answer(bot_stack: BotStack) -> None:
     """The first message says only 摔倒; the description tells of the car. 没报 / 没拍 at
     first, then "不对，报警了" at the read-back: the claim has what was said last."""
-    insured = bot_stack.member(35)[0]
+    insured = bot_stack.member(41)[0]
     sender, replies = report(bot_stack, "我要给我妈报案", {
         **HOSPITAL_ANSWERS, "身份证": insured, "经过": "在路口被一辆小车刮倒了",
         POLICE: "没报", PHOTOS: "没拍"})
@@ -92,7 +92,7 @@ def test_transport_only_in_the_description_and_a_changed_answer(bot_stack: BotSt
 
 def test_answers_volunteered_are_not_asked_again_and_odd_answers_asked_again(
         bot_stack: BotStack) -> None:
-    insured = bot_stack.member(36)[0]
+    insured = bot_stack.member(42)[0]
     sender = new_sender("web")
     first = bot_stack.say(sender, "我爸被车撞了，交警来过了")
     replies = answer_form(bot_stack, sender, first, {
