@@ -356,6 +356,13 @@ def validate_event(data: Any, now: float | None = None) -> dict[str, Any]:
         if isinstance(data.get(name), str) and not _encodable(data[name]):
             # JSON may escape a lone surrogate, which no store or log can write
             raise Invalid(name, f"{name} 含有无效字符")
+    check_envelope(data, now)
+    return data
+
+
+def check_envelope(data: dict[str, Any], now: float | None = None) -> None:
+    """The signed body's `event_id` and `timestamp`, as every signed webhook (phone events,
+    SMS replies) carries them: Invalid naming the field, Stale outside MAX_SKEW."""
     event_id = data.get("event_id")
     if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 64 \
             or "\x00" in event_id:
@@ -366,7 +373,6 @@ def validate_event(data: Any, now: float | None = None) -> dict[str, Any]:
     # integers only: an absurd timestamp is stale, never an overflow
     if abs(int(time.time() if now is None else now) - stamp) > MAX_SKEW:
         raise Stale("timestamp", f"事件时间与服务器相差超过 {MAX_SKEW} 秒")
-    return data
 
 
 def _encodable(text: str) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.ivr import MAX_SKEW, Invalid, Stale
+from channels.ivr import Invalid, Stale, check_envelope
 from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable, StatePut, clip
 from channels.router import Router
 from channels.state import EVENT_TTL, SharedState
@@ -52,21 +52,14 @@ def validate(data: Any, now: float | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise Invalid("body", "请求体须为 JSON 对象")
     event_id = data.get("event_id")
-    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 64 \
-            or "\x00" in event_id:
-        raise Invalid("event_id", "event_id 须为 1 至 64 个字符")
-    stamp = data.get("timestamp")
-    if not isinstance(stamp, int) or isinstance(stamp, bool):
-        raise Invalid("timestamp", "timestamp 须为整数（Unix 秒）")
     sender = data.get("from")
     if not isinstance(sender, str) or not PHONE.fullmatch(sender.strip()):
         raise Invalid("from", "from 须为发送方手机号")
     text = data.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT \
-            or "\x00" in text or not _encodable(text) or not _encodable(event_id):
+            or "\x00" in text or not _encodable(text) or not _encodable(str(event_id)):
         raise Invalid("text", f"text 须为 1 至 {MAX_TEXT} 字的文本")
-    if abs(int(time.time() if now is None else now) - stamp) > MAX_SKEW:
-        raise Stale("timestamp", f"事件时间与服务器相差超过 {MAX_SKEW} 秒")
+    check_envelope(data, now)
     return {"event_id": event_id, "from": re.sub(r"[ -]", "", sender.strip()),
             "text": text.strip()}
 

@@ -315,7 +315,7 @@ def disclosure_html(db: Any, cmd: scheme.QuarterRef, actor: Actor) -> str:
 
 def disclosure_xlsx(db: Any, cmd: scheme.QuarterRef, actor: Actor) -> web.Response:
     report = scheme.quarterly_report(db, cmd)
-    name = f"disclosure-{report['policy_no']}-{report['quarter']}.xlsx"
+    name = disclosure.file_name(report)
     return web.Response(body=disclosure.render_xlsx(report), content_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

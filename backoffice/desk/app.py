@@ -692,7 +692,7 @@ async def disclosure_xlsx(request: web.Request) -> web.Response:
     report = await _quarterly_report(request)
     if isinstance(report, web.Response):
         return report
-    name = f"disclosure-{report['policy_no']}-{report['quarter']}.xlsx"
+    name = disclosure.file_name(report)
     return web.Response(body=disclosure.render_xlsx(report), content_type=disclosure.XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

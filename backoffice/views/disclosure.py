@@ -57,6 +57,10 @@ def render_html(r: dict[str, Any]) -> str:
     return _env.get_template("disclosure.html").render(r=r, title=title(r), sections=sections(r))
 
 
+def file_name(r: dict[str, Any]) -> str:
+    return f"disclosure-{r['policy_no']}-{r['quarter']}.xlsx"
+
+
 def render_xlsx(r: dict[str, Any]) -> bytes:
     book = Workbook()
     book.remove(book.active)
