@@ -23,6 +23,7 @@ from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
+from backoffice.domain.clocks import CLOCK_NAMES
 from backoffice.domain.errors import DomainError, Forbidden, NotFound
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.domain.masking import mask_text
@@ -46,7 +47,6 @@ from backoffice.services import (
 )
 from backoffice.services.base import SHANGHAI, today_cn
 from backoffice.services.claim_stats import TRACK_NAMES
-from backoffice.services.reminders import DEADLINE_NAMES
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
@@ -79,7 +79,7 @@ _env.globals.update(ROLE_NAMES=roles.ROLE_NAMES, STATUS_NAMES=cp.STATUS_NAMES,
                     CLAIM_TYPE_NAMES=CLAIM_TYPE_NAMES)
 _env.globals.update(  # the claim page
     ACTION_NAMES=cl.ACTION_NAMES, CLAIM_STAGE_NAMES=cl.STAGE_NAMES,
-    APPROVAL_ROLE_NAMES=cl.ROLE_NAMES, TRACK_NAMES=TRACK_NAMES, DEADLINE_NAMES=DEADLINE_NAMES)
+    APPROVAL_ROLE_NAMES=cl.ROLE_NAMES, TRACK_NAMES=TRACK_NAMES, DEADLINE_NAMES=CLOCK_NAMES)
 _env.globals.update(  # the handoff pages
     CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页", "sms": "短信",
                    "desk": "柜面/坐席台", "api": "系统接口", "counter": "柜面", "phone": "电话"},

@@ -64,6 +64,18 @@ TIME_BAR_YEARS = 2  # Art. 26 (non-life): from knowing of the incident
 # clocks the customer is told by the scheduler's own notices (or that are the customer's):
 # no staff act stops them, so they raise no handler warning or escalation
 NOTICE_CLOCKS = ("progress_notice", "documents_reminder", "time_bar")
+#: Every clock by its name for staff and customers, the legal ones with their article.
+CLOCK_NAMES = {
+    "review": "材料审核（3个工作日）",
+    "special_case": "重大案件办结（30个工作日）",
+    "decision": "理赔核定（保险法第23条，30日）",
+    "payment": "赔款支付（3/7个工作日，最长10日）",
+    "rejection_letter": "拒赔通知书送达（保险法第24条，3日）",
+    "advance_payment": "先予支付（保险法第25条，60日）",
+    "progress_notice": "下次进度通知（每3个工作日）",
+    "documents_reminder": "下次补充材料提醒（第5、10个工作日）",
+    "time_bar": "客户索赔时效（保险法第26条，2年）",
+}
 HOME_VISIT_CONTACT = timedelta(hours=24)
 HOME_VISIT_VISIT = timedelta(hours=48)
 

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
-from backoffice.domain.clocks import ClaimEvents, claim_deadlines
+from backoffice.domain.clocks import CLOCK_NAMES, ClaimEvents, claim_deadlines
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.money import fmt, from_fen
 from backoffice.domain.party import parse_date
@@ -49,14 +49,6 @@ TRACK_NAMES = {"fast": "快速通道", "manual": "人工处理", "undecided": "�
 #: Every clock of a claim, in the order a claim meets them.
 DEADLINES = ("review", "special_case", "decision", "payment", "rejection_letter",
              "advance_payment")
-DEADLINE_NAMES = {
-    "review": "材料审核（3个工作日）",
-    "special_case": "重大案件办结（30个工作日）",
-    "decision": "核定（30日，保险法第23条）",
-    "payment": "赔款支付（3/7个工作日，最长10日）",
-    "rejection_letter": "拒赔通知书（3日，保险法第24条）",
-    "advance_payment": "先予支付（60日，保险法第25条）",
-}
 #: Buckets of the cycle-time distribution, in days: (label, lowest, highest or None).
 CYCLE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0–3天", 0, 3), ("4–7天", 4, 7), ("8–15天", 8, 15), ("16–30天", 16, 30),
@@ -199,8 +191,10 @@ def _cycle_times(s: Session, w: Window) -> dict[str, Any]:
     }
 
 
-def _sla(s: Session, w: Window, today: date) -> list[dict[str, Any]]:
-    cohort = select(ClaimRow.id).where(_in_window(w)).scalar_subquery()
+def sla_by_clock(s: Session, claims: ColumnElement[bool], today: date) -> list[dict[str, Any]]:
+    """Met, breached and open per staff clock of the claims chosen by `claims` (a filter on
+    ClaimRow): the claims report's cohort, or a quarter of one group policy's claims."""
+    cohort = select(ClaimRow.id).where(claims).scalar_subquery()
     pauses: dict[int, list[tuple[date, date | None]]] = {}
     for claim_id, started, ended in s.execute(
             select(ClaimPause.claim_id, ClaimPause.started_on, ClaimPause.ended_on)
@@ -212,7 +206,7 @@ def _sla(s: Session, w: Window, today: date) -> list[dict[str, Any]]:
         ClaimRow.decided_on, ClaimRow.agreed_on, ClaimRow.approved_fen, ClaimRow.paid_on,
         ClaimRow.advance_paid_on, ClaimRow.rejected_on, ClaimRow.letter_sent_on,
         ClaimRow.special_case,
-    ).where(_in_window(w)).execution_options(yield_per=2000)).tuples()
+    ).where(claims).execution_options(yield_per=2000)).tuples()
     for (cid, reported, complete, reviewed, decided, agreed, approved_fen, paid, advance,
          rejected, letter, special) in rows:
         events = ClaimEvents(
@@ -233,7 +227,7 @@ def _sla(s: Session, w: Window, today: date) -> list[dict[str, Any]]:
     out = []
     for name in DEADLINES:
         t = tally[name]
-        out.append({"deadline": name, "name": DEADLINE_NAMES[name], **t,
+        out.append({"deadline": name, "name": CLOCK_NAMES[name], **t,
                     "total": t["met"] + t["breached"] + t["open"],
                     "compliance_pct": _pct(t["met"], t["met"] + t["breached"])})
     return out
@@ -293,7 +287,7 @@ def claim_stats(db: Database, raw_from: object = None, raw_to: object = None
     with db.read() as s:
         volumes = _volumes(s, w)
         cycle = _cycle_times(s, w)
-        sla = _sla(s, w, today)
+        sla = sla_by_clock(s, _in_window(w), today)
         payouts, ratios = _money(s, w)
         risk = risk_review.monthly(s, w.start, w.end)
     return {

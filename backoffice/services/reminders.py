@@ -33,7 +33,12 @@ from backoffice import clock
 from backoffice.domain import claim as cl
 from backoffice.domain import clocks
 from backoffice.domain.calendar import CN_CALENDAR
-from backoffice.domain.clocks import NOTICE_CLOCKS, PROGRESS_NOTICE_WORKING_DAYS, TIME_BAR_YEARS
+from backoffice.domain.clocks import (
+    CLOCK_NAMES,
+    NOTICE_CLOCKS,
+    PROGRESS_NOTICE_WORKING_DAYS,
+    TIME_BAR_YEARS,
+)
 from backoffice.domain.money import fmt, from_fen
 from backoffice.domain.policy import COVERED
 from backoffice.services import group, policies
@@ -67,17 +72,6 @@ CLAIMS_QUEUE = "claims_queue"
 SUPERVISOR = "claims_supervisor"
 ACTOR = "scheduler"
 
-DEADLINE_NAMES = {
-    "decision": "理赔核定（保险法第23条，30日）",
-    "review": "材料审核（3个工作日）",
-    "special_case": "重大案件办结（30个工作日）",
-    "payment": "赔款支付",
-    "rejection_letter": "拒赔通知书送达（保险法第24条，3日）",
-    "advance_payment": "先予支付（保险法第25条，60日）",
-    "progress_notice": "下次进度通知（每3个工作日）",
-    "documents_reminder": "下次补充材料提醒（第5、10个工作日）",
-    "time_bar": "客户索赔时效（保险法第26条，2年）",
-}
 # the clock whose due date a customer is told, by stage
 _EXPECTED = {
     cl.UNDER_REVIEW: ("review", "special_case", "decision"),
@@ -296,7 +290,7 @@ def _close_finished_clock_tasks(s: Session, row: ClaimRow, clocks: dict[str, Any
 
 
 def _warn(s: Session, row: ClaimRow, name: str, due: date, today: date) -> int:
-    label = DEADLINE_NAMES.get(name, name)
+    label = CLOCK_NAMES.get(name, name)
     when = "今天" if due == today else f"{due.isoformat()}"
     note = f"案件 {row.claim_no} 的{label}时限 {when} 到期，请及时处理。"
     task = ensure_task(s, f"deadline_warning:{row.claim_no}:{name}:{due.isoformat()}",
@@ -312,7 +306,7 @@ def _warn(s: Session, row: ClaimRow, name: str, due: date, today: date) -> int:
 
 def _escalate(s: Session, row: ClaimRow, name: str, due: date, today: date,
               supervisor: str) -> int:
-    label = DEADLINE_NAMES.get(name, name)
+    label = CLOCK_NAMES.get(name, name)
     overdue = (today - due).days
     note = (f"案件 {row.claim_no} 的{label}时限已于 {due.isoformat()} 届满，超期 {overdue} 日"
             f"（经办人：{row.handler or '未分配'}），请督办。")

@@ -14,27 +14,25 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, func, insert, literal, select, update
+from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backoffice.clock import SHANGHAI
 from backoffice.domain import claim as cl
 from backoffice.domain import scheme as sch
-from backoffice.domain.clocks import NOTICE_CLOCKS
 from backoffice.domain.complaint import CATEGORY_NAMES
 from backoffice.domain.errors import Conflict, ValidationError
 from backoffice.domain.money import fmt, from_fen, to_fen
 from backoffice.domain.policy import IN_FORCE
 from backoffice.domain.product import CLAIM_TYPE_NAMES
 from backoffice.domain.rating import group_quote
-from backoffice.services import claims as claims_service
+from backoffice.services import claim_stats
 from backoffice.services.base import audit, emit, number, today_cn
 from backoffice.services.commands import Amount, Command, Reference, Text, takes
 from backoffice.services.notifications import queue
 from backoffice.services.policies import load_policy, quote_view
 from backoffice.services.products import load_product
-from backoffice.services.reminders import DEADLINE_NAMES
 from backoffice.store.db import Database
 from backoffice.store.models import (
     ChannelBinding,
@@ -338,7 +336,9 @@ def quarterly_report(db: Database, cmd: QuarterRef, actor: str = "") -> dict[str
             "by_type": _by(claims, "claim_type", CLAIM_TYPE_NAMES),
             "by_town": _by(claims, "town", None),
             "paid_in_quarter": _paid_between(s, policy, lo, hi),
-            "sla": _sla(s, claims, min(last, today_cn())),
+            "sla": claim_stats.sla_by_clock(s, and_(
+                ClaimRow.policy_id == policy.id, ClaimRow.reported_on >= first,
+                ClaimRow.reported_on <= last), min(last, today_cn())),
             "complaints": _complaints(s, policy, first, last),
             "satisfaction": _satisfaction(s, [c["claim_no"] for c in claims], lo, hi),
         }
@@ -407,19 +407,6 @@ def _paid_between(s: Session, policy: PolicyRow, lo: datetime, hi: datetime) -> 
                                   ClaimPayment.paid_at < hi)).one()
     return {"payments": int(count), "amount": fmt(from_fen(int(fen)))}
 
-
-def _sla(s: Session, claims: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
-    tally: dict[str, dict[str, int]] = {}
-    for c in claims:
-        for name, d in claims_service.deadlines(s, c["row"], today).items():
-            if name in NOTICE_CLOCKS:
-                continue
-            kind = "breached" if d["breached"] else "met" if d["done_on"] else "open"
-            tally.setdefault(name, {"met": 0, "breached": 0, "open": 0})[kind] += 1
-    return [{"deadline": name, "name": DEADLINE_NAMES.get(name, name), **t,
-             "compliance_pct": None if not t["met"] + t["breached"] else
-             f"{100 * t['met'] / (t['met'] + t['breached']):.1f}"}
-            for name, t in sorted(tally.items())]
 
 
 def _complaints(s: Session, policy: PolicyRow, first: date, last: date) -> dict[str, Any]:
