@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -28,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.ivr import Invalid, Stale, check_envelope
+from channels.ivr import Invalid, Stale, check_envelope, encodable, signed
 from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable, StatePut, clip
 from channels.router import Router
 from channels.state import EVENT_TTL, SharedState
@@ -57,19 +56,11 @@ def validate(data: Any, now: float | None = None) -> dict[str, Any]:
         raise Invalid("from", "from 须为发送方手机号")
     text = data.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT \
-            or "\x00" in text or not _encodable(text) or not _encodable(str(event_id)):
+            or "\x00" in text or not encodable(text) or not encodable(str(event_id)):
         raise Invalid("text", f"text 须为 1 至 {MAX_TEXT} 字的文本")
     check_envelope(data, now)
     return {"event_id": event_id, "from": re.sub(r"[ -]", "", sender.strip()),
             "text": text.strip()}
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class SmsChannel:
@@ -90,9 +81,7 @@ class SmsChannel:
         if len(raw) > MAX_BODY:
             return _error(413, "too_large", "请求体过大", "body")
         given = request.headers.get(SIGNATURE, "")
-        expected = hmac.new(self.secret, raw, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(given.strip().lower().encode("utf-8", "replace"),
-                                   expected.encode()):
+        if not signed(raw, given, self.secret):
             return _error(403, "bad_signature", "签名无效", SIGNATURE)
         try:
             push = validate(json.loads(raw.decode("utf-8")))

@@ -1486,7 +1486,9 @@ def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequire
         "missing_documents": [{"type": r.doc_type, "name": r.name} for r in reqs
                               if r.received_on is None],
         "documents": [
-            {"document_id": d.id, "doc_type": d.doc_type, "filename": d.filename,
+            {"document_id": d.id, "doc_type": d.doc_type,
+             "doc_type_name": next((r.name for r in reqs if r.doc_type == d.doc_type), None),
+             "filename": d.filename,
              "size": d.size, "uploaded_at": d.uploaded_at.isoformat(), "fields": d.fields,
              "needs_review": d.needs_review}
             for d in documents
