@@ -65,9 +65,9 @@ def test_db_upgrade_says_what_it_did(empty: Database, tmp_path: Path) -> None:
     first = _run(tmp_path, empty, "db", "upgrade")
     assert first.returncode == 0, first.stderr
     assert f"{OLDER} → {HEAD}" in first.stdout
-    assert json.loads(first.stdout.splitlines()[-1]) == {
-        "from": OLDER, "to": HEAD, "migrated": True,
-        "products_changed": ["CN-ELDER-ACC", "PA-GUARD"]}
+    report = json.loads(first.stdout.splitlines()[-1])
+    assert (report["from"], report["to"], report["migrated"]) == (OLDER, HEAD, True)
+    assert {"CN-ELDER-ACC", "PA-GUARD"} <= set(report["products_changed"])
     again = _run(tmp_path, empty, "db", "upgrade")
     assert f"已是最新版本 {HEAD}，未执行迁移" in again.stdout
     assert json.loads(again.stdout.splitlines()[-1])["migrated"] is False
