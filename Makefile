@@ -117,7 +117,8 @@ fonts: ## Install the Chinese fonts the OCR tests draw with (Debian, as root) wh
 	  exit 1; \
 	fi
 
-# A real TLS-terminating proxy for tests/test_trusted_proxy.py (Debian's nginx-light).
+# A real nginx for tests/test_trusted_proxy.py (TLS in front of the platform) and
+# tests/test_nginx_sticky.py (deploy/nginx: sticky routing to two platform processes).
 nginx: ## Install nginx-light for the trusted-proxy test (Debian, as root) when missing
 	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

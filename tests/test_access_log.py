@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from backoffice.store.db import Database
+from backoffice.store.migrate import upgrade
 from tests.channels.channel_kit import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +33,9 @@ def serve(tmp_path: Path) -> Iterator[tuple[str, Path]]:
            "XIAOBAO_RASA_URL": "http://127.0.0.1:9", "XIAOBAO_LOG_LEVEL": "INFO",
            "XIAOBAO_WECHAT_TOKEN": WECHAT_TOKEN, "XIAOBAO_IVR_SECRET": "access-log-ivr",
            "XIAOBAO_WECHAT_AES_KEY": "", "XIAOBAO_REDIS_URL": ""}
+    db = Database(f"sqlite:///{tmp_path / 'log.db'}")
+    upgrade(db)  # `xiaobao db upgrade`: serve never migrates
+    db.dispose()
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:

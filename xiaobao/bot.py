@@ -75,15 +75,17 @@ def reachable(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-def endpoints_file(action_port: int, directory: Path, actions_host: str = "127.0.0.1") -> Path:
+def endpoints_file(action_port: int, directory: Path, actions_host: str = "127.0.0.1",
+                   actions_url: str | None = None, name: str | None = None) -> Path:
     """endpoints.yml: the action server on this port and an SQL tracker store.
 
     The SQL tracker store reads only the last conversation session of a sender (the in-memory
     one deserialises the whole history on every turn): a user of many years costs like a new one.
     XIAOBAO_RASA_TRACKER_URL (a SQLAlchemy URL) puts it on PostgreSQL, `memory` in memory;
-    default SQLite in var/.
+    default SQLite in var/. `actions_url`: the action server elsewhere (`xiaobao rasa`), in
+    place of the local port.
     """
-    path = directory / f"endpoints-{action_port}.yml"
+    path = directory / (name or f"endpoints-{action_port}.yml")
     url = os.environ.get("XIAOBAO_RASA_TRACKER_URL", "")
     if url == "memory":  # Rasa's in-memory store: nothing survives a restart
         store = "  type: InMemoryTrackerStore\n"
@@ -96,20 +98,25 @@ def endpoints_file(action_port: int, directory: Path, actions_host: str = "127.0
                  f'  username: "{u.username or ""}"\n  password: "{u.password or ""}"\n')
     else:
         store = f'  type: SQL\n  dialect: "sqlite"\n  db: "{directory / "rasa-tracker.db"}"\n'
-    path.write_text(f'action_endpoint:\n  url: "http://{reachable(actions_host)}:{action_port}'
-                    f'/webhook"\n'
+    webhook = (actions_url.rstrip("/").removesuffix("/webhook") + "/webhook" if actions_url
+               else f"http://{reachable(actions_host)}:{action_port}/webhook")
+    path.write_text(f'action_endpoint:\n  url: "{webhook}"\n'
                     f"tracker_store:\n{store}")
     return path
 
 
 def rasa_command(model: Path, port: int, action_port: int, var_dir: Path, token: str,
-                 host: str = "127.0.0.1", actions_host: str = "127.0.0.1") -> list[str]:
+                 host: str = "127.0.0.1", actions_host: str = "127.0.0.1",
+                 actions_url: str | None = None) -> list[str]:
     """The Rasa server: REST channel and HTTP API on `host` only; the API (trackers, models)
     wants `token`, the REST webhook the platform talks to does not."""
+    endpoints = (endpoints_file(0, var_dir, actions_url=actions_url,
+                                name=f"endpoints-rasa-{port}.yml") if actions_url
+                 else endpoints_file(action_port, var_dir, actions_host))
     return [str(BOT_BIN / "python"), "bot/rasa_run.py", "run", "--enable-api",
             "--auth-token", token, "--interface", host, "--model", str(model),
             "--port", str(port), "--credentials", "bot/credentials.yml",
-            "--endpoints", str(endpoints_file(action_port, var_dir, actions_host))]
+            "--endpoints", str(endpoints)]
 
 
 def actions_command(port: int) -> list[str]:
@@ -131,6 +138,19 @@ def start_bot(model: Path, rasa_port: int, action_port: int, api_url: str, api_t
     rasa = subprocess.Popen(rasa_command(model, rasa_port, action_port, var_dir, rasa_token,
                                          host, actions_host), cwd=ROOT, env=env)
     return [actions, rasa]
+
+
+def run_foreground(cmd: Sequence[str], env: dict[str, str]) -> int:
+    """Become `cmd` (exec, from the repository root): a process manager's signals then reach
+    Rasa or the action server itself. Returns only when the program is missing."""
+    if not Path(cmd[0]).exists():
+        print(f"错误：{cmd[0]} 不存在：请先运行 make install-bot 构建 .venv-bot", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(ROOT)
+    os.execve(cmd[0], list(cmd), env)
+    return 0  # not reached
 
 
 def with_token(url: str, token: str) -> str:

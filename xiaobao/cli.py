@@ -18,20 +18,26 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from backoffice.demo import staff as demo_staff
 from backoffice.domain import staff as staff_roles
 from backoffice.domain.errors import DomainError
+from backoffice.scheduler.leader import leadership_for
 from backoffice.services import demo, group, products, scheme
 from backoffice.services import staff as staff_service
 from backoffice.store.db import Database
-from backoffice.store.migrate import upgrade
-from xiaobao import bot, logs
+from backoffice.store.migrate import current_revision, schema_state, upgrade
+from xiaobao import bot, logs, roles
 from xiaobao.config import Settings
 from xiaobao.health import announce_when_ready
 from xiaobao.platform import HEALTH, create_app
+from xiaobao.roles import schema_refusal
 
 log = logging.getLogger("xiaobao")
+#: `serve` / `scheduler`: the database's schema is not the one this version runs on.
+SCHEMA_REFUSED = 3
 
 
 def _db(settings: Settings) -> Database:
@@ -42,12 +48,45 @@ def _print_json(data: object) -> None:
     print(json.dumps(data, ensure_ascii=False), flush=True)
 
 
+def _where(url: str) -> str:
+    """A database URL as it may be printed: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "（无法解析的 XIAOBAO_DATABASE_URL）"
+
+
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """The one-off step before a version's processes start: says what it found and did."""
     db = _db(settings)
+    before = current_revision(db)
     upgrade(db)
+    after = current_revision(db)
     changed = products.install_products(db)
-    print(f"数据库已迁移到最新版本；产品目录更新：{', '.join(changed) or '无变化'}")
+    where = _where(settings.database_url)
+    if before == after:
+        print(f"数据库结构已是最新版本 {after}，未执行迁移（{where}）")
+    else:
+        print(f"数据库结构已迁移：{before or '空库'} → {after}（{where}）")
+    print(f"产品目录更新：{', '.join(changed) or '无变化'}")
+    _print_json({"from": before, "to": after, "migrated": before != after,
+                 "products_changed": changed})
     return 0
+
+
+def _schema_refused(db: Database, settings: Settings) -> int | None:
+    """The exit code when this process must not start on the database's schema (the reason
+    on standard error, no traceback); None when it may."""
+    try:
+        refusal = schema_refusal(schema_state(db))
+    except SQLAlchemyError as exc:
+        print(f"错误：数据库无法连接或读取（{type(exc).__name__}；"
+              f"{_where(settings.database_url)}）", file=sys.stderr)
+        return 1
+    if refusal is None:
+        return None
+    print(f"错误：{refusal}", file=sys.stderr)
+    return SCHEMA_REFUSED
 
 
 def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
@@ -162,14 +201,14 @@ def _banner(settings: Settings, base: str) -> str:
 
 
 def _serve(settings: Settings, db: Database, host: str, port: int,
-           scheduler: bool = True, procs: dict[str, subprocess.Popen[bytes]] | None = None
-           ) -> None:
+           scheduler: bool = True, procs: dict[str, subprocess.Popen[bytes]] | None = None,
+           role: str = "serve") -> None:
     """The platform; "小保平台已启动" is printed once the bot answers (xiaobao.health)."""
     base = f"http://{host}:{port}"
     print(f"平台进程启动中（{base}）；小保就绪后再打印地址与令牌", flush=True)
     if not settings.instance:  # one process per host and port: a restart takes its place
         settings = dataclasses.replace(settings, instance=f"{socket.gethostname()}:{port}")
-    app = create_app(settings, db, scheduler=scheduler)
+    app = create_app(settings, db, scheduler=scheduler, role=role)
     app.on_startup.append(_freeze_heap)  # last: after the app's own start-up
     app.cleanup_ctx.append(_announce(_banner(settings, base), settings.bot_start_timeout,
                                      procs))
@@ -211,11 +250,57 @@ async def _freeze_heap(_app: web.Application) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Gateway, API and desk. Several may run on one database: none migrates (unless asked
+    with --migrate, for one machine) and each refuses a schema it was not made for."""
     db = _db(settings)
-    upgrade(db)
-    products.install_products(db)
-    _serve(settings, db, args.host, args.port, not args.no_scheduler)
+    if args.migrate:
+        upgrade(db)
+        products.install_products(db)
+    else:
+        refused = _schema_refused(db, settings)
+        if refused is not None:
+            db.dispose()
+            return refused
+    _serve(settings, db, args.host, args.port, args.scheduler)
     return 0
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    """The scheduled jobs: active when this process holds the leadership, else standby."""
+    db = _db(settings)
+    refused = _schema_refused(db, settings)
+    if refused is not None:
+        db.dispose()
+        return refused
+    role = roles.SchedulerRole(db, settings.notify,
+                               leadership_for(settings.database_url, settings.var_dir),
+                               args.standby_poll)
+    print(f"调度器进程启动（健康检查 http://{args.host}:{args.port}/healthz）；"
+          f"另一调度器在运行时本进程待命，每 {args.standby_poll:g} 秒尝试接管", flush=True)
+    web.run_app(role.app(), host=args.host, port=args.port, print=None, access_log=None)
+    return 0
+
+
+def cmd_rasa(args: argparse.Namespace, settings: Settings) -> int:
+    """The Rasa server as `xiaobao up` starts it (bot/rasa_run.py), in the foreground."""
+    model = bot.model_path()
+    if not model.exists():
+        print(f"错误：模型 {model.name} 不存在：请先运行 `xiaobao train`", file=sys.stderr)
+        return 2
+    actions = args.actions_url or settings.actions_url or "http://127.0.0.1:5055"
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    cmd = bot.rasa_command(model, args.port, 0, settings.var_dir, settings.rasa_token,
+                           args.host, actions_url=actions)
+    return bot.run_foreground(cmd, bot.bot_env())
+
+
+def cmd_actions(args: argparse.Namespace, settings: Settings) -> int:
+    """The action server as `xiaobao up` starts it, in the foreground; it calls the
+    platform's API at --api-url (XIAOBAO_API_URL) with the API token."""
+    api = args.api_url or os.environ.get("XIAOBAO_API_URL") or "http://127.0.0.1:8000"
+    env = bot.bot_env(XIAOBAO_API_URL=api, XIAOBAO_API_TOKEN=settings.api_token,
+                      SANIC_HOST=args.host)
+    return bot.run_foreground(bot.actions_command(args.port), env)
 
 
 def up_settings(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -247,7 +332,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         _serve(settings, db, args.host, args.port, not args.no_scheduler,
-               dict(zip(("动作服务器", "Rasa 服务器"), procs, strict=False)))
+               dict(zip(("动作服务器", "Rasa 服务器"), procs, strict=False)), role="up")
     finally:
         bot.stop(procs)
     return 0
@@ -343,11 +428,37 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=fn)
         return p
 
-    p = add("serve", cmd_serve, "启动平台进程（渠道、后台 API、坐席台、调度器）")
+    p = add("serve", cmd_serve, "启动平台进程（渠道、后台 API、坐席台）；可运行多个。"
+            "不迁移数据库：数据库结构不是本版本所需时拒绝启动（先运行 xiaobao db upgrade）")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--scheduler", action="store_true",
+                   help="同时在本进程运行调度器（单机时；多进程部署请用 xiaobao scheduler）")
     p.add_argument("--no-scheduler", action="store_true",
-                   help="不启动调度器（另有进程运行定时任务时）")
+                   help="不运行调度器（默认即如此；保留以兼容旧脚本）")
+    p.add_argument("--migrate", action="store_true",
+                   help="启动前迁移数据库并更新产品目录"
+                   "（仅限单进程；多进程时用 xiaobao db upgrade）")
+
+    p = add("scheduler", cmd_scheduler, "启动调度器进程：同一数据库上只有一个在运行定时任务，"
+            "其余待命，运行者退出后接管")
+    p.add_argument("--host", default="127.0.0.1", help="健康检查的监听地址")
+    p.add_argument("--port", type=int, default=8001, help="健康检查（/healthz）的端口")
+    p.add_argument("--standby-poll", type=_poll_seconds, default=2.0,
+                   help="待命时每隔多少秒尝试接管、运行时每隔多少秒确认仍持有（0.1–60，默认 2）")
+
+    p = add("rasa", cmd_rasa, "启动 Rasa 服务器（与 xiaobao up 相同的方式：bot/rasa_run.py，"
+            "当前训练数据对应的模型）")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5005)
+    p.add_argument("--actions-url", help="动作服务器地址（默认 $XIAOBAO_ACTIONS_URL，"
+                   "否则 http://127.0.0.1:5055）")
+
+    p = add("actions", cmd_actions, "启动动作服务器（与 xiaobao up 相同的方式）")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5055)
+    p.add_argument("--api-url", help="平台 API 地址（默认 $XIAOBAO_API_URL，否则 "
+                   "http://127.0.0.1:8000）")
 
     p = add("up", cmd_up, "一键启动：迁移数据库，空库时生成演示数据，启动平台")
     p.add_argument("--host", default="127.0.0.1")
@@ -423,6 +534,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="材料类型（默认 auto：自动判断）")
     p.add_argument("--json", action="store_true", help="输出 JSON（见 CONTRACTS.md）")
     return parser
+
+
+def _poll_seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 60:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError("须为 0.1 至 60 之间的秒数")
+    return value
 
 
 def _positive(raw: str) -> int:

@@ -44,6 +44,7 @@ REGISTRY = web.AppKey("registry", CollectorRegistry)
 TOKEN = web.AppKey("api_token", str)
 SCHEDULER = web.AppKey("scheduler", PlatformScheduler)
 HEALTH = web.AppKey("health", Health)
+ROLE = web.AppKey("role", str)
 
 
 def _metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
@@ -82,6 +83,10 @@ async def healthz(request: web.Request) -> web.Response:
     """200 when every part is ready (database, Rasa with its model, action server), else 503
     naming the parts that are not; each part's state either way (xiaobao.health)."""
     ready, body = await request.app[HEALTH].report()
+    body["role"] = request.app[ROLE]  # serve, or up (everything in one process)
+    if SCHEDULER in request.app:  # only where this process runs the jobs itself
+        body["parts"]["scheduler"] = {  # type: ignore[index]
+            "state": "running" if request.app[SCHEDULER].running else "stopped"}
     return web.json_response(body, status=200 if ready else 503,
                              dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
@@ -140,7 +145,7 @@ async def plain_bodies(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 def create_app(settings: Settings, db: Database | None = None, *,
-               scheduler: bool = False) -> web.Application:
+               scheduler: bool = False, role: str = "serve") -> web.Application:
     db = db or Database(settings.database_url)
     hide_signed_queries()  # signed links and pushes carry credentials in their query
     registry = CollectorRegistry()
@@ -153,6 +158,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[DB] = db
     app[REGISTRY] = registry
     app[TOKEN] = settings.api_token
+    app[ROLE] = role
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     files = FileStore(settings.files_root)

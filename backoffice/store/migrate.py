@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import inspect
 
 from backoffice.store.db import Database
@@ -32,3 +36,35 @@ def current_revision(db: Database) -> str | None:
         return None
     with db.engine.connect() as conn:
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def expected_revisions(url: str) -> tuple[str, ...]:
+    """The schema revision(s) this code runs on: the migrations' head(s)."""
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config(url)).get_heads()))
+
+
+def known_revision(url: str, revision: str) -> bool:
+    """Whether `revision` is one of this code's migrations (else a newer version made it)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config(url)).get_revision(revision) \
+            is not None
+    except (CommandError, ResolutionError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    current: str | None
+    expected: tuple[str, ...]
+    known: bool
+
+    @property
+    def current_ok(self) -> bool:
+        return self.current in self.expected
+
+
+def schema_state(db: Database) -> SchemaState:
+    """Where the database's schema stands against this code's migrations (reads only)."""
+    current = current_revision(db)
+    return SchemaState(current, expected_revisions(db.url),
+                       current is not None and known_revision(db.url, current))

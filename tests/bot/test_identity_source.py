@@ -18,6 +18,7 @@ from test_actions_in_bot_env import RUN_ACTION, run_bot_python
 from backoffice.domain.identity import make_id_number
 from backoffice.services import bindings, limits
 from backoffice.store.db import Database
+from backoffice.store.migrate import upgrade
 from backoffice.store.models import AttemptLimit
 from tests.channels.channel_kit import free_port, wait_until_up
 
@@ -53,6 +54,9 @@ def platform(tmp_path: Path) -> Iterator[tuple[str, Database]]:
     env = {**os.environ, "XIAOBAO_DATABASE_URL": url, "XIAOBAO_API_TOKEN": TOKEN,
            "XIAOBAO_VAR_DIR": str(tmp_path), "XIAOBAO_RASA_URL": "http://127.0.0.1:9",
            "XIAOBAO_WECHAT_TOKEN": "", "XIAOBAO_LOG_LEVEL": "WARNING"}
+    migrated = Database(url)
+    upgrade(migrated)  # `xiaobao db upgrade`: serve never migrates
+    migrated.dispose()
     port = free_port()
     with (tmp_path / "serve.log").open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "xiaobao.cli", "serve", "--port",

@@ -31,6 +31,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from test_desk_browser import WAIT, _free_port, browser, login, shots, submit, wait_text
 
 from backoffice.demo.staff import seed_staff
+from backoffice.services.products import install_products
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
 
@@ -110,6 +111,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, rasa: str,
     url = f"sqlite:///{tmp / 'desk.db'}"
     db = Database(url)
     upgrade(db)
+    install_products(db)  # as `xiaobao db upgrade` does
     seed_staff(db)
     db.dispose()
     port = _free_port()

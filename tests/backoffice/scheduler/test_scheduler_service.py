@@ -95,12 +95,17 @@ async def test_the_platform_runs_the_scheduler(aiohttp_client: ClientFactory,
     assert scheduler.running
     health = await (await client.get("/healthz")).json()  # no bot here: 503, the rest up
     assert health["parts"]["database"]["state"] == "up" and health["not_ready"] == ["bot"]
+    assert health["role"] == "serve" and health["parts"]["scheduler"] == {"state": "running"}
     assert _stored_jobs(sqlite_db) == sorted(JOBS)
     await client.close()
     assert not scheduler.running
 
     plain = create_app(settings, sqlite_db)
     assert SCHEDULER not in plain
+    client = await aiohttp_client(plain)
+    health = await (await client.get("/healthz")).json()
+    assert "scheduler" not in health["parts"] and health["role"] == "serve"
+    await client.close()
 
 
 def test_serve_and_up_can_leave_the_scheduler_out() -> None:
