@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -256,13 +257,29 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.migrate:
         upgrade(db)
         products.install_products(db)
-    else:
-        refused = _schema_refused(db, settings)
-        if refused is not None:
-            db.dispose()
-            return refused
-    _serve(settings, db, args.host, args.port, args.scheduler)
+    elif _first_start(db):
+        try:
+            upgrade(db)
+            products.install_products(db)
+        except SQLAlchemyError:
+            log.info("another process set the empty database up first")
+    refused = _schema_refused(db, settings)
+    if refused is not None:
+        db.dispose()
+        return refused
+    _serve(settings, db, args.host, args.port, not args.no_scheduler)
     return 0
+
+
+def _first_start(db: Database) -> bool:
+    """A database with no schema at all is set up by the first process that meets it (one
+    machine, a first `make run`); an older schema is never migrated here. Two processes
+    meeting the same empty database: the loser's migration fails and it then finds the
+    schema the winner made."""
+    try:
+        return current_revision(db) is None and not inspect(db.engine).get_table_names()
+    except SQLAlchemyError:
+        return False  # unreachable: _schema_refused says so
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
@@ -428,14 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=fn)
         return p
 
-    p = add("serve", cmd_serve, "启动平台进程（渠道、后台 API、坐席台）；可运行多个。"
-            "不迁移数据库：数据库结构不是本版本所需时拒绝启动（先运行 xiaobao db upgrade）")
+    p = add("serve", cmd_serve, "启动平台进程（渠道、后台 API、坐席台、调度器）；可运行多个。"
+            "空库时建库；已有的旧结构不迁移，拒绝启动（先运行 xiaobao db upgrade）")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--scheduler", action="store_true",
-                   help="同时在本进程运行调度器（单机时；多进程部署请用 xiaobao scheduler）")
     p.add_argument("--no-scheduler", action="store_true",
-                   help="不运行调度器（默认即如此；保留以兼容旧脚本）")
+                   help="不在本进程运行调度器（多进程部署时由 xiaobao scheduler 运行）")
     p.add_argument("--migrate", action="store_true",
                    help="启动前迁移数据库并更新产品目录"
                    "（仅限单进程；多进程时用 xiaobao db upgrade）")

@@ -85,11 +85,21 @@ def test_a_role_refuses_an_older_schema_and_leaves_it(empty: Database, tmp_path:
     assert current_revision(empty) == OLDER  # nothing migrated
 
 
-def test_serve_refuses_an_empty_and_an_unknown_schema(empty: Database, tmp_path: Path) -> None:
+def test_serve_sets_up_only_a_database_with_nothing_in_it(empty: Database,
+                                                          tmp_path: Path) -> None:
+    assert cli._first_start(empty)  # a first `make run`: nothing to race with yet
+    with empty.engine.begin() as conn:  # someone else's table, no schema of ours
+        conn.execute(text("CREATE TABLE not_ours (id INTEGER)"))
+    assert not cli._first_start(empty)
     bare = _run(tmp_path, empty, "serve", "--port", "0")
     assert bare.returncode == cli.SCHEMA_REFUSED and "Traceback" not in bare.stderr
     assert "尚未迁移" in bare.stderr and "xiaobao db upgrade" in bare.stderr
     assert current_revision(empty) is None
+    with empty.engine.begin() as conn:
+        conn.execute(text("DROP TABLE not_ours"))
+
+
+def test_serve_refuses_an_unknown_schema(empty: Database, tmp_path: Path) -> None:
     upgrade(empty)
     with empty.engine.begin() as conn:  # as a newer version would leave it
         conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
@@ -108,11 +118,10 @@ def test_serve_refuses_a_database_it_cannot_reach(tmp_path: Path) -> None:
     assert "数据库无法连接" in proc.stderr and "secret-password" not in proc.stderr
 
 
-def test_serve_runs_no_scheduler_unless_asked() -> None:
+def test_serve_runs_the_scheduler_unless_told_not_to() -> None:
     parser = cli.build_parser()
-    assert parser.parse_args(["serve"]).scheduler is False
-    assert parser.parse_args(["serve", "--scheduler"]).scheduler is True
-    assert parser.parse_args(["serve", "--no-scheduler"]).scheduler is False  # old scripts
+    assert parser.parse_args(["serve"]).no_scheduler is False  # one machine: as before
+    assert parser.parse_args(["serve", "--no-scheduler"]).no_scheduler is True
     assert parser.parse_args(["serve"]).migrate is False
 
 
