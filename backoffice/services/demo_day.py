@@ -19,14 +19,16 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backoffice import clock
-from backoffice.domain.identity import luhn_ok
+from backoffice.domain.identity import luhn_ok, make_id_number
 from backoffice.domain.staff import CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR, COMPLAINT_HANDLER, Actor
 from backoffice.services import (
     appeals,
     claims,
     complaints,
     customer_answers,
+    endorsement_requests,
     home_visits,
+    policies,
     reminders,
     satisfaction,
 )
@@ -97,12 +99,13 @@ class DaySeed:
     home_visits: dict[str, int] = field(default_factory=dict)
     conversations: dict[str, int] = field(default_factory=dict)
     ratings: int = 0
+    policy_services: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"claims": {k: len(v) for k, v in self.claims.items()},
                 "complaints": self.complaints, "appeals": self.appeals,
                 "home_visits": self.home_visits, "conversations": self.conversations,
-                "ratings": self.ratings}
+                "ratings": self.ratings, "policy_services": self.policy_services}
 
 
 @dataclass
@@ -142,8 +145,12 @@ def seed_day(db: Database, policy_no: str, seed_value: int = 1) -> DaySeed:
         made.complaints = day.complaints(next(picked) for _ in range(len(COMPLAINTS)))
         made.home_visits = day.home_visits([next(picked) for _ in range(5)])
         made.conversations = day.conversations([next(picked) for _ in range(12)])
+        made.policy_services = day.policy_services(rng.randrange(10**6))
         walk.set(now)
-        reminders.deadline_checks(db, today)  # today's warnings and escalations
+        # today's firings of the daily jobs: notices due today, warnings and escalations
+        reminders.progress_notices(db, today)
+        reminders.documents_reminders(db, today)
+        reminders.deadline_checks(db, today)
     return made
 
 
@@ -186,6 +193,11 @@ class _Day:
         moment = datetime.combine(day, time(hour, self.rng.randrange(60)), SHANGHAI)
         self.walk.set(min(moment, self.end))
 
+    def tick(self) -> None:
+        """A turn of a conversation later (never past now)."""
+        self.walk.set(min(self.walk() + timedelta(seconds=self.rng.randint(40, 150)),
+                          self.end))
+
     def later(self, day: date) -> None:
         """The claim's next step: on `day`, never before its previous step."""
         before = self.walk()
@@ -197,7 +209,7 @@ class _Day:
 
     def claim(self, state: str, who: _Member) -> str:
         """A claim reported some days ago and taken to `state` by the steps that lead there."""
-        recent = state in ("held", "documents_pending", "under_review")
+        recent = state in ("held", "documents_pending", "under_review", "approved")
         ago = self.rng.randint(1, min(6, self.span)) if recent \
             else self.rng.randint(min(8, self.span), self.span)
         reported = self.today - timedelta(days=ago)
@@ -293,6 +305,9 @@ class _Day:
             "事故发生在保险期间开始前", "伤情为疾病所致，不属于意外伤害保险责任",
             "伤残鉴定等级未达到保险合同约定的评残标准"))])
 
+    def send_letter(self, claim_no: str) -> None:
+        self.step(claim_no, "send_rejection_letter", ADJUSTER, note="拒赔通知书已挂号寄出")
+
     def withdraw(self, claim_no: str) -> None:
         self.step(claim_no, "withdraw", ADJUSTER, note="家属来电撤案：已由其他保险赔付")
 
@@ -376,6 +391,32 @@ class _Day:
             counts[target] = counts.get(target, 0) + 1
         return counts
 
+    def policy_services(self, salt: int) -> int:
+        """The underwriter's day: beneficiary changes the bot took, applications referred
+        (declared hypertension) waiting for a decision."""
+        made = 0
+        for n, policy_no in enumerate(_individual_policies(self.db)):
+            self.at(self.today - timedelta(days=n + 1))
+            endorsement_requests.submit(self.db, {
+                "channel": "wechat", "user": f"oDemoHolder{n}", "policy_no": policy_no,
+                "kind": "change_beneficiary", "note": "客户经小保申请，待投保人签字确认",
+                "details": {"beneficiaries": [{"name": ("郑晓燕", "陈伟杰")[n],
+                                               "relation": "child"}]}}, "bot")
+            made += 1
+        for n, (name, gender, birth, job, cls, phone) in enumerate(_APPLICANTS):
+            self.at(self.today, 9 + n)
+            seq = 2 * (salt % 400 + n) + (1 if gender == "男" else 2)
+            policies.apply(self.db, {
+                "product_code": "PA-GUARD", "payment_mode": "single",
+                "insured": {"name": name, "id_number": make_id_number("440514", birth, seq),
+                            "phone": phone, "occupation": job, "occupation_class": cls,
+                            "address": "广东省汕头市潮南区峡山街道南中路18号"},
+                "health_declarations": {**_NO_HEALTH, "hypertension": True},
+                "coverages": [{"code": "accidental_death_disability",
+                               "sum_insured": "80000.00"}]}, AGENT)
+            made += 1
+        return made
+
     def conversations(self, people: list[_Member]) -> dict[str, int]:
         counts: dict[str, int] = {}
         for n, who in enumerate(people):
@@ -383,16 +424,19 @@ class _Day:
             channel = ("wechat", "web")[n % 2]
             user = (f"oDemo{self.rng.randrange(16**20):020x}" if channel == "wechat"
                     else f"web-{self.rng.randrange(16**16):016x}")
-            self.at(self.today, 8 + n % 10)
+            # the last hour and a half, a conversation every few minutes, a minute a turn
+            self.walk.set(self.end - timedelta(minutes=7 * (12 - n)))
             if target == "bot":
                 for said, answer in self.rng.sample(BOT_CHATS, 2):
                     turn = conv.user_message(self.db, channel, user, said, phone=who.phone)
                     conv.bot_messages(self.db, turn.conversation_id, [{"text": answer}])
+                    self.tick()
             else:
                 said, answer = AGENT_CHATS[n % len(AGENT_CHATS)]
                 first, reply = self.rng.choice(BOT_CHATS)
                 turn = conv.user_message(self.db, channel, user, first, phone=who.phone)
                 conv.bot_messages(self.db, turn.conversation_id, [{"text": reply}])
+                self.tick()
                 turn = conv.user_message(self.db, channel, user, said, phone=who.phone)
                 conv.bot_messages(self.db, turn.conversation_id, [
                     {"text": "好的，正在为您转接人工客服，请稍候。"},
@@ -400,9 +444,11 @@ class _Day:
                         "text": f"客户要求人工：{said}", "intent": "human_handoff",
                         "slots": {}}}}}])
                 if target in ("agent", "closed"):
+                    self.tick()
                     conv.take(self.db, {"conversation_id": turn.conversation_id,
                                         "agent": AGENT}, "channels")
                     conv.agent_message(self.db, turn.conversation_id, AGENT, answer)
+                    self.tick()
                     conv.user_message(self.db, channel, user, "好的，谢谢", phone=who.phone)
                 if target == "closed":
                     conv.close(self.db, turn.conversation_id, "已解决", AGENT)
@@ -412,6 +458,19 @@ class _Day:
                         customer_answers.reply(self.db, channel, user, "5")
             counts[target] = counts.get(target, 0) + 1
         return counts
+
+
+def _individual_policies(db: Database) -> list[str]:
+    with db.read() as s:
+        return list(s.execute(select(PolicyRow.policy_no).where(
+            PolicyRow.kind != "group", PolicyRow.status == "in_force",
+            PolicyRow.policy_no.is_not(None)).order_by(PolicyRow.id).limit(2)).scalars())
+
+
+_NO_HEALTH = {"hospitalised_now": False, "disability_existing": False, "epilepsy": False,
+              "hypertension": False, "diabetes": False}
+_APPLICANTS = (("黄志明", "男", date(1968, 8, 8), "货车司机", 3, "13622223333"),
+               ("郑秀兰", "女", date(1972, 3, 15), "个体商户", 2, "13622224444"))
 
 
 def _town(address: str) -> str:
@@ -441,7 +500,7 @@ _STEPS: dict[str, tuple[Callable[[_Day, str], None], ...]] = {
     "approved": (_D.documents_in, _D.approve),
     "paid": (_D.documents_in, _D.approve, _D.pay),
     "closed": (_D.documents_in, _D.approve, _D.pay, _D.close, _D.rate),
-    "rejected": (_D.documents_in, _D.reject),
+    "rejected": (_D.documents_in, _D.reject, _D.send_letter),
     "withdrawn": (_D.withdraw,),
 }
 

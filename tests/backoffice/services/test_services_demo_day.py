@@ -28,6 +28,7 @@ from backoffice.store.models import (
     ComplaintRow,
     Conversation,
     ConversationMessage,
+    EndorsementRequestRow,
     HomeVisit,
     Party,
     SatisfactionRow,
@@ -95,6 +96,10 @@ def test_the_rest_of_the_desk_is_busy_too(
     assert len(scores) >= 8 and {t for _, t in scores} >= {"claim", "conversation"}
     assert any(score <= 2 for score, _ in scores)  # an unhappy customer: a task for it
     assert made.ratings >= 7
+    with db.read() as s:  # the underwriter's part: beneficiary changes, referred applications
+        requests = s.execute(select(func.count()).select_from(EndorsementRequestRow)
+                             ).scalar_one()
+    assert requests >= 1 and made.policy_services == requests + 2
     # people as the district has them: Chinese names, addresses that name their town
     assert all(re.fullmatch(r"[\u4e00-\u9fff]{2,4}", name) for name, _ in people)
     assert all(re.search(r"潮南区.+?(镇|街道)", address or "") for _, address in people)
