@@ -49,6 +49,7 @@ CLAIM_PLAN: tuple[tuple[str, int], ...] = (
     ("adjudicated", 4), ("pending_approval", 3), ("approved", 4), ("paid", 4),
     ("closed", 14), ("rejected", 4), ("withdrawn", 3),
 )
+PEOPLE = sum(n for _, n in CLAIM_PLAN) + 10 + 5 + 12  # claims, complaints, visits, chats
 PLACES = ("家中", "菜市场", "村道", "祠堂门口", "自家楼梯", "田间小路", "公交站", "镇卫生院门口")
 HOW = ("不慎滑倒", "下楼梯踩空", "被电动车撞倒", "骑单车摔倒", "晾衣服时从凳子上跌落",
        "雨天路滑摔倒", "被门槛绊倒")
@@ -129,7 +130,9 @@ def seed_day(db: Database, policy_no: str, seed_value: int = 1) -> DaySeed:
     now = clock.utcnow()
     today = now.astimezone(SHANGHAI).date()
     rng = random.Random(seed_value * 7919)
-    members = _members(db, policy_no, 90)
+    members = _members(db, policy_no, PEOPLE)
+    if len(members) < PEOPLE:  # a roster too small for an office's day: none
+        return made
     start = _policy_start(db, policy_no)
     span = max(1, min(40, (today - start).days - 2))  # the weeks the claims come from
     with clock.manual_clock(now) as walk:
@@ -142,7 +145,7 @@ def seed_day(db: Database, policy_no: str, seed_value: int = 1) -> DaySeed:
         made.ratings = day.rated
         walk.set(now)
         customer_answers.ask_follow_ups(db, today)  # 回访 of the claims closed 3 days ago
-        made.complaints = day.complaints(next(picked) for _ in range(len(COMPLAINTS)))
+        made.complaints = day.complaints([next(picked) for _ in range(len(COMPLAINTS))])
         made.home_visits = day.home_visits([next(picked) for _ in range(5)])
         made.conversations = day.conversations([next(picked) for _ in range(12)])
         made.policy_services = day.policy_services(rng.randrange(10**6))
@@ -346,7 +349,7 @@ class _Day:
         if customer_answers.reply(self.db, asked[0] or "sms", asked[1], said) is not None:
             self.rated += 1
 
-    def complaints(self, people: Any) -> dict[str, int]:
+    def complaints(self, people: list[_Member]) -> dict[str, int]:
         counts: dict[str, int] = {}
         plan = ("acknowledged", "assigned", "investigating", "investigating", "decided",
                 "notified", "closed", "closed", "acknowledged", "decided")

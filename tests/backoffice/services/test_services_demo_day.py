@@ -133,3 +133,10 @@ def test_the_same_seed_gives_the_same_day_and_a_second_run_adds_nothing(
                 rows[0])
     finally:
         other.dispose()
+
+
+def test_a_roster_too_small_for_a_day_gets_none(sqlite_db: Database) -> None:
+    with manual_clock(NOW):
+        scheme = demo.seed(sqlite_db, members=demo_day.PEOPLE - 1, seed_value=2)
+        made = demo_day.seed_day(sqlite_db, scheme.group_policy_no, 2)
+    assert made.as_dict()["claims"] == {} and not demo_day.has_activity(sqlite_db)
