@@ -26,7 +26,7 @@ from backoffice.demo import staff as demo_staff
 from backoffice.domain import staff as staff_roles
 from backoffice.domain.errors import DomainError
 from backoffice.scheduler.leader import leadership_for
-from backoffice.services import demo, group, products, scheme
+from backoffice.services import demo, demo_day, group, products, scheme
 from backoffice.services import staff as staff_service
 from backoffice.store.db import Database
 from backoffice.store.migrate import current_revision, schema_state, upgrade
@@ -100,6 +100,7 @@ def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
     print(f"坐席台演示账号（仅限演示，密码见 README）：{', '.join(made) or '已存在'}")
     print(f"演示数据已生成：团体保单 {result.group_policy_no}，被保险人 {result.members:,} 人，"
           f"个人保单 {len(result.individual_policies)} 张，用时 {elapsed:.1f} 秒")
+    _seed_day(db, result.group_policy_no, args.seed)
     _print_json(result.as_dict())
     return 0
 
@@ -188,7 +189,20 @@ def _prepare(settings: Settings, members: int) -> Database:
         print(f"演示团体保单 {result.group_policy_no}；示例身份证号 "
               f"{', '.join(result.sample_id_numbers)}", flush=True)
         demo_staff.seed_staff(db)
+        _seed_day(db, result.group_policy_no, 1)
     return db
+
+
+def _seed_day(db: Database, policy_no: str, seed_value: int) -> None:
+    """The scheme's ordinary day on the demo desk: claims, complaints, conversations…"""
+    started = time.perf_counter()
+    made = demo_day.seed_day(db, policy_no, seed_value)
+    if made.claims:
+        claims_made = sum(len(v) for v in made.claims.values())
+        print(f"演示业务数据：理赔 {claims_made} 件、投诉 {sum(made.complaints.values())} 件、"
+              f"复核 {made.appeals} 件、上门服务 {sum(made.home_visits.values())} 件、"
+              f"会话 {sum(made.conversations.values())} 个，用时 "
+              f"{time.perf_counter() - started:.1f} 秒", flush=True)
 
 
 def _banner(settings: Settings, base: str) -> str:

@@ -13,6 +13,7 @@ from backoffice.store.db import Database
 DEMO_STAFF: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("agent.li", "李坐席", "cs_agent", None, "demo-agent-2026"),
     ("adjuster.chen", "陈理赔", "claims_adjuster", None, "demo-adjuster-2026"),
+    ("adjuster.zhou", "周理赔", "claims_adjuster", None, "demo-adjuster2-2026"),
     ("supervisor.zhao", "赵主管", "claims_supervisor", None, "demo-supervisor-2026"),
     ("handler.wang", "王投诉", "complaint_handler", None, "demo-handler-2026"),
     ("underwriter.sun", "孙核保", "underwriter", None, "demo-underwriter-2026"),

@@ -243,6 +243,11 @@ def _checked_report(cmd: ClaimReport) -> ClaimReport:
     day = business_date(cmd.incident_date, "incident_date")
     if day > today_cn():
         raise ValidationError("incident_date", "出险日期不能晚于今天")
+    bound = cmd.insured
+    if cmd.channel == "wechat" and bound is not None and bound.channel == "wechat" \
+            and "wechat_openid" not in cmd.facts:
+        # the bot's report for its bound WeChat user: the notices go back to that openid
+        return cmd.model_copy(update={"facts": {**cmd.facts, "wechat_openid": bound.user}})
     return cmd
 
 
