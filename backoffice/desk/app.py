@@ -79,7 +79,8 @@ _env.globals.update(ROLE_NAMES=roles.ROLE_NAMES, STATUS_NAMES=cp.STATUS_NAMES,
                     CLAIM_TYPE_NAMES=CLAIM_TYPE_NAMES)
 _env.globals.update(  # the claim page
     ACTION_NAMES=cl.ACTION_NAMES, CLAIM_STAGE_NAMES=cl.STAGE_NAMES,
-    APPROVAL_ROLE_NAMES=cl.ROLE_NAMES, TRACK_NAMES=TRACK_NAMES, DEADLINE_NAMES=CLOCK_NAMES)
+    APPROVAL_ROLE_NAMES=cl.ROLE_NAMES, TRACK_NAMES=TRACK_NAMES, DEADLINE_NAMES=CLOCK_NAMES,
+    FLAG_NAMES=integrity.CODE_NAMES)
 _env.globals.update(  # the handoff pages
     CHANNEL_NAMES={"wechat": "微信", "ivr": "电话", "web": "网页", "sms": "短信",
                    "desk": "柜面/坐席台", "api": "系统接口", "counter": "柜面", "phone": "电话"},
