@@ -919,6 +919,7 @@ async def search_page(request: web.Request) -> web.Response:
         return await _as_file(request, "search", result["items"], fmt)
     return page(request, "search.html", http_status=400 if error else 200, q=q[:100],
                 result=result, search_error=error, kinds=search.KIND_NAMES,
+                page_permission=search.PAGE_PERMISSION,
                 export_query=_export_query(request))
 
 

@@ -49,6 +49,10 @@ KIND_NAMES = {"person": "客户", "policy": "保单", "claim": "理赔", "compla
 KIND_PERMISSION = {"person": "policies.view", "policy": "policies.view",
                    "claim": "claims.lookup", "complaint": "complaints.view",
                    "conversation": "handoff.view"}
+# what a role must hold to open a hit's desk page (a claim's hit is shown to the customer
+# service, who may not open the claim's page)
+PAGE_PERMISSION = {"person": "desk.home", "policy": "desk.home", "claim": "claims.view",
+                   "complaint": "complaints.view", "conversation": "handoff.view"}
 CONVERSATION_STATE_NAMES = {"bot": "小保接待", "queued": "排队中", "agent": "人工服务中",
                             "closed": "已结束"}
 
