@@ -139,6 +139,8 @@ async def test_closed_conversations_and_their_transcripts(desk: Desk, world: Wor
 async def test_the_claims_list_as_csv_and_xlsx_matches_the_database_and_is_audited(
         desk: Desk, world: World) -> None:
     client = await desk("claims_supervisor")
+    page = await (await client.get("/desk/claims")).text()
+    assert "<title>理赔队列</title>" in page and 'id="export-claims-xlsx"' in page
     resp = await client.get("/desk/claims?format=xlsx")
     assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(await resp.read()))
