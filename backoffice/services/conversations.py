@@ -442,7 +442,7 @@ class ConversationQuery(Command):
     order: OneOf(("oldest", "newest")) | None = "oldest"
     limit: Count(HISTORY_LIMIT) | None = LIST_LIMIT
 
-    @field_validator("state", "queue", "channel", "order", "limit", mode="before")
+    @field_validator("state", "channel", "order", "limit", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
