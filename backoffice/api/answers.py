@@ -1037,6 +1037,59 @@ class RatingFigure(Answer):
     average: float | None
 
 
+class DaysToDecision(Answer):
+    median: float | None
+    p90: float | None
+
+
+class HandlerFigures(Answer):
+    """One staff member's figures in the window (see GET /stats/handlers)."""
+
+    username: str
+    name: str
+    role: str | None
+    role_name: str
+    claims_handled: int
+    claims_decided: int
+    days_to_decision: DaysToDecision
+    clocks_met: int
+    clocks_breached: int
+    sla_kept_pct: Percent | None = Field(description="clocks met / (met + breached).")
+    conversations_closed: int
+    ratings: int
+    average_rating: float | None
+    complaints_handled: int
+    complaints_about_claims: int
+
+
+class HandlerStats(Answer):
+    from_: Date = Field(alias="from")
+    to: Date
+    as_of: Date
+    items: list[HandlerFigures]
+
+
+class SearchHit(Answer):
+    """A hit and its desk page; ID and phone numbers masked for roles that need not see
+    them."""
+
+    kind: one_of(("person", "policy", "claim", "complaint", "conversation"))
+    kind_name: str
+    ref: str
+    title: str
+    status: str
+    link: str
+    id_number: str | None = absent()
+    phone: str | None = absent()
+
+
+class SearchResult(Answer):
+    query: str | None
+    taken_as: one_of(("id_number", "phone", "reference", "conversation", "name", "party"))
+    items: list[SearchHit]
+    counts: dict[str, int]
+
+
 class SatisfactionStats(Answer):
     """by_agent_queue: the agents' ratings per agents' queue of the rated conversation;
     by_claim_type, by_age_band, by_town: the ratings about a claim (a claim's own, or a
@@ -1352,6 +1405,8 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/group-policies/{policy_no}/disclosure.xlsx"): (200, None),
     ("GET", "/service-outlets"): (200, OutletList),
     ("GET", "/audit"): (200, AuditList),
+    ("GET", "/search"): (200, SearchResult),
+    ("GET", "/stats/handlers"): (200, HandlerStats),
     ("GET", "/notifications/dead"): (200, DeadLetterList),
     ("POST", "/notifications/dead/requeue"): (200, Requeued),
     ("POST", "/claims"): (201, Claim),

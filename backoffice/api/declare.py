@@ -22,7 +22,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from backoffice.domain.errors import ValidationError
-from backoffice.domain.staff import Actor
+from backoffice.domain.staff import Actor, sees_pii
+from backoffice.services import exports
 from backoffice.services.commands import Command
 from backoffice.services.running import run_use_case
 
@@ -72,6 +73,7 @@ class Operation:
     heavy: bool = False
     pii_area: str = ""
     description: str = ""
+    export: str = ""  # a list operation's items as a file: `?format=csv|xlsx` (views.exports)
 
     @property
     def path_fields(self) -> tuple[str, ...]:
@@ -199,14 +201,29 @@ def entry(op: Operation, db_of: Callable[[web.Request], Any]) -> Callable[
         if op.authorize is not None:
             cmd = op.authorize(actor, cmd) or cmd
         db = db_of(request)
+        fmt = exports.wanted(request.query.get("format")) if op.export else None
         if inspect.iscoroutinefunction(op.use_case):
             result = await op.use_case(Call(request, actor, db), cmd)
         else:
             result = await run_use_case(db, op.use_case, db, cmd, actor, heavy=op.heavy)
+        if fmt is not None:
+            return await export_response(op, db, actor, request, result, fmt)
         return respond(op, result)
 
     handle.__name__ = op.operation_id
     return handle
+
+
+async def export_response(op: Operation, db: Any, actor: Actor, request: web.Request,
+                          result: Any, fmt: str) -> web.Response:
+    """The operation's items as a file, masked as its JSON answer would be for the caller."""
+    pii = actor.role is None or sees_pii(actor.role, op.pii_area)
+    filters = {k: v for k, v in request.query.items() if k != "format"}
+    done = await run_use_case(db, exports.export, db, op.export, result.get("items", []), fmt,
+                              str(actor), filters, pii=pii, heavy=True)
+    return web.Response(body=done.body, content_type=done.media,
+                        headers={"Content-Disposition": done.disposition,
+                                 "X-Export-Rows": str(done.rows)})
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -17,6 +17,9 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from backoffice.api.answers import Error, answer_schemas
 from backoffice.api.declare import PUBLIC, Operation
 from backoffice.domain.adjudication import TRANSPORT_MODES
+from backoffice.views.exports import MEDIA as _EXPORT_MEDIA
+
+EXPORT_MEDIA = tuple(m for f, m in _EXPORT_MEDIA.items())
 
 Schema = dict[str, Any]
 MONEY_PATTERN = r"^-?[0-9]+\.[0-9]{2}$"
@@ -135,6 +138,11 @@ def _parameters(op: Operation, schema: Schema) -> list[Schema]:
                 for n, s in props.items() if n not in op.path_fields]
     out += [{"name": h, "in": "header", "required": h in required, "schema": props.get(h, {})}
             for h in op.headers.values()]
+    if op.export:
+        out.append({"name": "format", "in": "query", "required": False,
+                    "description": "`csv` or `xlsx`: the items as a file (same filters and "
+                    "masking; at most 5,000 rows; audited). Omitted: JSON.",
+                    "schema": {"type": "string", "enum": ["json", "csv", "xlsx"]}})
     return out
 
 
@@ -162,6 +170,9 @@ def _answer(op: Operation) -> Schema:
         ok["content"] = {op.media: {"schema": {"type": "string"}}}
     elif op.answer is not None:
         ok["content"] = {"application/json": {"schema": ref(op.answer.__name__)}}
+        if op.export:
+            ok["content"].update({media: {"schema": {"type": "string", "format": "binary"}}
+                                  for media in EXPORT_MEDIA})
     else:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     return ok

@@ -35,6 +35,7 @@ from backoffice.services import (
     endorsement_requests,
     endorsements,
     group,
+    handler_stats,
     home_visits,
     lookup,
     notifications,
@@ -44,6 +45,7 @@ from backoffice.services import (
     risk_review,
     satisfaction,
     scheme,
+    search,
     tasks,
 )
 
@@ -192,6 +194,15 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("GET", "/group-policies/{policy_no}/disclosure.xlsx", "getDisclosureXlsx",
         "The quarterly disclosure report as a workbook", "group", "supervisor.view",
         ep.disclosure_xlsx, media=ep.XLSX, errors=(NOT_FOUND,)),
+    _op("GET", "/search", "search",
+        "One search across people, policies, claims, complaints and conversations",
+        "search", "desk.home", search.search, a.SearchResult, export="search",
+        description="`q`: a name (or its beginning), an ID number, a phone number, a policy, "
+        "claim or complaint number, or a conversation's number (`#12`); at least 2 "
+        "characters, at most 100. `party`: one person's everything. `limit` (≤ 50) per kind. "
+        "Only the kinds the caller's role may see; ID and phone numbers masked for roles "
+        "that need not see them. A search by ID or phone number is written to the audit "
+        "log."),
     _op("GET", "/audit", "getAudit", "Audit log of one entity", "audit", "audit.view",
         answer_as("items", audit_log.entries), a.AuditList),
     # ---- the outbox's dead letters
@@ -209,7 +220,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="The same Idempotency-Key again answers 200 with the claim it made; "
         "another body under a used key is a 409."),
     _op("GET", "/claims", "findClaims", "Find claims", "claims", "claims.lookup", ep.search_claims,
-        a.ClaimList),
+        a.ClaimList, export="claims"),
     _op("GET", "/claims/{claim_no}", "getClaim", "One claim", "claims", "claims.view", ep.get_claim,
         a.Claim, errors=(NOT_FOUND,)),
     _op("GET", "/claims/{claim_no}/progress", "getClaimProgress",
@@ -234,6 +245,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "claims", "claims.work", claims.preview, a.AdjudicationPreview, errors=(NOT_FOUND,)),
     _op("GET", "/stats/claims", "getClaimStats", "Claims statistics", "stats", "supervisor.view",
         ep.claim_stats, a.ClaimStats, heavy=True),
+    _op("GET", "/stats/handlers", "getHandlerStats",
+        "Per staff member (绩效): cases handled and decided, time to decision, SLA kept, "
+        "satisfaction, complaints", "stats", "supervisor.view", handler_stats.handler_stats,
+        a.HandlerStats, heavy=True,
+        description="`from`/`to` (YYYY-MM-DD, default this year): claims reported in the "
+        "window by their handler; days from report to decision (approval or rejection) as "
+        "median and p90; the share of the claims' staff clocks met of those met or breached; "
+        "ratings given in the window of the member's conversations and claims; complaints "
+        "they handled and complaints about their claims."),
     _op("GET", "/stats/claims/charts", "getClaimCharts", "Claims charts (HTML with inline SVG)",
         "stats", "supervisor.view", ep.claim_charts, media="text/html", heavy=True),
     # ---- appeals of a rejection (复核申请): the customer's reasons, a clock, a supervisor decides
@@ -265,7 +285,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "`replay` true, no second step. A verified account is changed by two staff members "
         "only (409)."),
     _op("GET", "/appeals", "findAppeals", "Appeals, oldest first (open by default)", "appeals",
-        "appeals.view", answer_as("items", appeals.search), a.AppealList),
+        "appeals.view", answer_as("items", appeals.search), a.AppealList,
+        export="appeals"),
     _op("GET", "/appeals/{appeal_no}", "getAppeal", "One appeal", "appeals", "appeals.view",
         appeals.get, a.Appeal, errors=(NOT_FOUND,)),
     _op("POST", "/appeals/{appeal_no}/decision", "decideAppeal",
@@ -279,7 +300,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "complaints.create", complaints.intake, a.Complaint, status=201, service_actor="customer",
         errors=(NOT_FOUND,)),
     _op("GET", "/complaints", "findComplaints", "Find complaints (nearest due first)", "complaints",
-        "complaints.view", answer_as("items", complaints.search), a.ComplaintList),
+        "complaints.view", answer_as("items", complaints.search), a.ComplaintList,
+        export="complaints"),
     _op("GET", "/complaints/{complaint_no}", "getComplaint", "One complaint", "complaints",
         "complaints.view", complaints.get, a.Complaint, errors=(NOT_FOUND,)),
     _op("POST", "/complaints/{complaint_no}/transitions", "transitionComplaint",
@@ -292,7 +314,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(), pii_area="home_visits"),
     _op("GET", "/home-visits", "findHomeVisits", "Open home visits, nearest contact deadline first",
         "home-visits", "home_visits.view", answer_as("items", home_visits.search),
-        a.HomeVisitList, pii_area="home_visits"),
+        a.HomeVisitList, pii_area="home_visits", export="home_visits"),
     _op("GET", "/home-visits/{visit_no}", "getHomeVisit", "One home visit", "home-visits",
         "home_visits.view", home_visits.get, a.HomeVisit, errors=(NOT_FOUND,),
         pii_area="home_visits"),
@@ -306,7 +328,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Ratings per agent, queue, claim type, age band and town",
         "stats", "supervisor.view", ep.satisfaction_stats, a.SatisfactionStats),
     _op("GET", "/tasks", "findTasks", "Work queues: open tasks of every kind, oldest due first",
-        "tasks", "claims.view", answer_as("items", tasks.search), a.WorkTaskList,
+        "tasks", "claims.view", answer_as("items", tasks.search), a.WorkTaskList, export="tasks",
         description="`kind` (follow_up, registration_review, claim_review, deadline_warning, "
         "escalation, complaint_escalation, low_score, loss_ratio_alert), `status` (open, done, "
         "all), `assigned_to`, `limit` (≤ 500)."),
@@ -341,8 +363,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "endorsement-requests", "endorsement_requests.work", endorsement_requests.transition,
         a.EndorsementRequestView, errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
     # ---- handed-off conversations
-    _op("GET", "/conversations", "listConversations", "Conversations by state: the agents' queue",
-        "conversations", "handoff.view", conv_ops.list_conversations, a.ConversationList),
+    _op("GET", "/conversations", "listConversations",
+        "Conversations: the agents' queue, and the history (closed ones too)",
+        "conversations", "handoff.view", conv_ops.list_conversations, a.ConversationList,
+        export="conversations",
+        description="`state` (bot, queued, agent, closed), `queue`, `channel`, `phone` (the "
+        "customer's number: called or written from, given, or of the person a channel user "
+        "is bound to), `order` (`oldest` activity first, the queue's order; `newest` for the "
+        "history), `limit` (≤ 500)."),
     _op("GET", "/conversations/{conversation_id}", "getConversation",
         "One conversation with its transcript", "conversations", "handoff.view",
         conversations.get_conversation, a.ConversationDetail, errors=(NOT_FOUND,)),

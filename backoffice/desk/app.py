@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -38,11 +38,14 @@ from backoffice.services import (
     conversations,
     document_reading,
     endorsement_requests,
+    exports,
+    handler_stats,
     home_visits,
     policies,
     risk_review,
     satisfaction,
     scheme,
+    search,
     staff,
 )
 from backoffice.services.base import SHANGHAI, today_cn
@@ -252,11 +255,17 @@ async def complaints_page(request: web.Request) -> web.Response:
     status = q.get("status") if q.get("status") in cp.STATUSES else None
     query = {"status": status, "handler": user.username if mine else None,
              "open": not status, "q": (q.get("q") or "")[:100] or None}
+    fmt = _export_format(request)
+    if isinstance(fmt, web.Response):
+        return fmt
     items = await run(complaints.search, db_of(request), query, user.username,
-                      pii=roles.sees_pii(user.role))
+                      pii=roles.sees_pii(user.role),
+                      limit=exports.MAX_ROWS if fmt else 200)
+    if fmt:
+        return await _as_file(request, "complaints", items, fmt)
     return page(request, "complaints.html", items=items, mine=mine, status=status,
                 channels=cp.CHANNELS, categories=cp.CATEGORIES, statuses=cp.STATUSES,
-                live=True)
+                live=True, export_query=_export_query(request))
 
 
 async def complaint_create(request: web.Request) -> web.StreamResponse:
@@ -319,11 +328,25 @@ async def complaint_act(request: web.Request) -> web.StreamResponse:
 
 async def claims_page(request: web.Request) -> web.Response:
     db = db_of(request)
+    fmt = _export_format(request)
+    if isinstance(fmt, web.Response):
+        return fmt
+    status = request.query.get("status") or None
+    handler = (request.query.get("handler") or "")[:60] or None
+    try:  # every claim by the filters: the list the export gives
+        listed = await run(claims.search, db, status=status, handler=handler,
+                           limit=exports.MAX_ROWS if fmt else 200)
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    if fmt:
+        return await _as_file(request, "claims", listed, fmt)
     due = await run(claims.search, db, due_before="2999-12-31", limit=300)
     waiting = []
-    for status in ("reported", "documents_pending"):
-        waiting += await run(claims.search, db, status=status, limit=100)
-    return page(request, "claims.html", due=due, waiting=waiting, live=True)
+    for st in ("reported", "documents_pending"):
+        waiting += await run(claims.search, db, status=st, limit=100)
+    return page(request, "claims.html", due=due, waiting=waiting, live=True, listed=listed,
+                status=status or "", handler=handler or "", statuses=cl.STATUSES,
+                export_query=_export_query(request))
 
 
 def _mask_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -465,8 +488,14 @@ async def risk_act(request: web.Request) -> web.StreamResponse:
 
 async def home_visits_page(request: web.Request) -> web.Response:
     user = auth.user_of(request)
+    fmt = _export_format(request)
+    if isinstance(fmt, web.Response):
+        return fmt
     items = await run(home_visits.search, db_of(request), {}, user.username,
-                      pii=roles.sees_pii(user.role, "home_visits"))
+                      pii=roles.sees_pii(user.role, "home_visits"),
+                      limit=exports.MAX_ROWS if fmt else 200)
+    if fmt:
+        return await _as_file(request, "home_visits", items, fmt, area="home_visits")
     return page(request, "home_visits.html", items=items, live=True,
                 may_work=user.may("home_visits.work"))
 
@@ -492,7 +521,12 @@ async def home_visit_act(request: web.Request) -> web.StreamResponse:
 async def appeals_page(request: web.Request) -> web.Response:
     """Open appeals, oldest first, each with the rejection's reasons beside the customer's."""
     user = auth.user_of(request)
-    items = await run(appeals.search, db_of(request), {"limit": 300})
+    fmt = _export_format(request)
+    if isinstance(fmt, web.Response):
+        return fmt
+    items = await run(appeals.search, db_of(request), {"limit": 1000 if fmt else 300})
+    if fmt:
+        return await _as_file(request, "appeals", items, fmt)
     return page(request, "appeals.html", items=items, may_decide=user.may("appeals.decide"),
                 may_file=user.may("appeals.file"), working_days=appeals.working_days())
 
@@ -837,6 +871,113 @@ def _conversation_action(action: str) -> Handler:
     return handler
 
 
+# ---- the office's tools: search, conversation history, exports, per-handler figures --------
+
+def _export_format(request: web.Request) -> str | None | web.Response:
+    """`?format=csv|xlsx` as asked; None for the page; a 400 page for anything else."""
+    try:
+        return exports.wanted(request.query.get("format"))
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field} {exc.message}")
+
+
+def _export_query(request: web.Request) -> str:
+    """The page's own filters, for its export links."""
+    return urlencode([(k, v) for k, v in request.query.items()
+                      if k not in ("format", "msg", "err", "sig")])
+
+
+async def _as_file(request: web.Request, list_name: str, items: list[dict[str, Any]],
+                   fmt: str, area: str = "") -> web.Response:
+    """The list as shown to this role (masked as on the page), as a file; audited."""
+    user = auth.user_of(request)
+    db = db_of(request)
+    done = await run_use_case(db, exports.export, db, list_name, items, fmt, user.username,
+                              dict(request.query), pii=roles.sees_pii(user.role, area),
+                              heavy=True)
+    return web.Response(body=done.body, content_type=done.media, headers={
+        "Content-Disposition": done.disposition, "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff"})
+
+
+async def search_page(request: web.Request) -> web.Response:
+    """The one search box: people, policies, claims, complaints, conversations."""
+    user = auth.user_of(request)
+    fmt = _export_format(request)
+    if isinstance(fmt, web.Response):
+        return fmt
+    q = request.query.get("q", "")
+    raw = {"q": q, "party": request.query.get("party", ""), "limit": "50" if fmt else "20"}
+    result: dict[str, Any] = {"items": [], "counts": {}, "query": q, "taken_as": ""}
+    error = ""
+    if q.strip() or raw["party"]:
+        try:
+            result = await run(search.search, db_of(request), raw,
+                               roles.Actor(user.username, user.role))
+        except DomainError as exc:
+            error = exc.message
+    if fmt and not error:
+        return await _as_file(request, "search", result["items"], fmt)
+    return page(request, "search.html", http_status=400 if error else 200, q=q[:100],
+                result=result, search_error=error, kinds=search.KIND_NAMES,
+                page_permission=search.PAGE_PERMISSION,
+                export_query=_export_query(request))
+
+
+async def conversations_page(request: web.Request) -> web.Response:
+    """Conversation history, closed ones too, newest first: by state, channel, phone."""
+    user = auth.user_of(request)
+    fmt = _export_format(request)
+    if isinstance(fmt, web.Response):
+        return fmt
+    q = request.query
+    raw = {"state": q.get("state", ""), "channel": q.get("channel", ""),
+           "phone": q.get("phone", ""), "order": "newest",
+           "limit": str(conversations.HISTORY_LIMIT if fmt else 200)}
+    try:
+        items = await run(conversations.list_conversations, db_of(request), raw)
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    pii = roles.sees_pii(user.role)
+    if not pii:
+        for item in items:
+            item["user"] = mask_text(str(item["user"]))
+    if fmt:
+        return await _as_file(request, "conversations", items, fmt)
+    return page(request, "conversations.html", items=items, filters=raw,
+                states=conversations.STATES, channels=conversations.CHANNELS,
+                export_query=_export_query(request))
+
+
+async def transcript_page(request: web.Request) -> web.Response:
+    """A conversation's whole transcript (closed ones too): who said what, the handoff's
+    summary and how it ended."""
+    user = auth.user_of(request)
+    cid = _conversation_id(request)
+    try:
+        view = await run(conversations.get_conversation, db_of(request),
+                         {"conversation_id": cid})
+    except DomainError as exc:
+        return render_error(request, 404, exc.message)
+    pii = roles.sees_pii(user.role)
+    view = _masked_transcript(view, pii)
+    if not pii:
+        view["user"] = mask_text(str(view["user"]))
+    return page(request, "transcript.html", c=view)
+
+
+async def handlers_page(request: web.Request) -> web.Response:
+    """Per staff member figures (绩效) over a window of dates."""
+    q = request.query
+    window = {"from": q.get("from", ""), "to": q.get("to", "")}
+    try:
+        figures = await run_use_case(db_of(request), handler_stats.handler_stats, db_of(request),
+                                     {k: v for k, v in window.items() if v}, heavy=True)
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    return page(request, "handlers.html", figures=figures)
+
+
 # ---- staff administration ------------------------------------------------------------------
 
 async def staff_page(request: web.Request) -> web.Response:
@@ -896,6 +1037,10 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/supervisor/disclosure", disclosure_page, "supervisor.view"),
     ("GET", "/supervisor/disclosure.html", disclosure_html, "supervisor.view"),
     ("GET", "/supervisor/disclosure.xlsx", disclosure_xlsx, "supervisor.view"),
+    ("GET", "/supervisor/handlers", handlers_page, "supervisor.view"),
+    ("GET", "/search", search_page, "desk.home"),
+    ("GET", "/conversations", conversations_page, "handoff.view"),
+    ("GET", "/conversations/{conversation_id}", transcript_page, "handoff.view"),
     ("GET", "/handoff", handoff_page, "handoff.view"),
     ("GET", "/handoff/{conversation_id}", conversation_page, "handoff.view"),
     *[("POST", f"/handoff/{{conversation_id}}/{action}", _conversation_action(action),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import cn_identity
 
@@ -109,3 +110,41 @@ def mask_text(text: str) -> str:
     # the hidden characters become "*" in the text as written (full-width stays full-width)
     return "".join("*" if new == "*" and was != "*" else orig
                    for orig, was, new in zip(text, plain, masked, strict=True))
+
+
+# ---- a JSON value: by field name, and inside any text by shape --------------------------------
+
+_ID_KEYS = ("id_number",)
+_PHONE_KEYS = ("phone",)
+_CARD_KEYS = ("card_number", "account", "bank_account")
+_DROPPED = {"document_url"}  # a capability to the unmasked policy document
+
+
+def _mask_value(key: str, value: str) -> str:
+    if key.endswith(_ID_KEYS):
+        return mask_id_number(value)
+    if key.endswith(_PHONE_KEYS):
+        return mask_phone(value)
+    if key.endswith(_CARD_KEYS):
+        return mask_bank_card(value) if len(value) > 4 else value
+    return mask_text(value)
+
+
+def mask_personal(value: Any, key: str = "") -> Any:
+    """A JSON value with ID, phone and bank card numbers masked: by field name, and inside
+    any text (a transcript, a note) by their shape."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if k in _DROPPED:
+                continue
+            # an OCR field {"value": …, "confidence": …} is masked by the field's name
+            out[k] = mask_personal(v, k if k != "value" else key)
+        return out
+    if isinstance(value, list):
+        return [mask_personal(v, key) for v in value]
+    if isinstance(value, str):
+        return _mask_value(key, value)
+    return value
+
+

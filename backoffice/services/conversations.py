@@ -23,10 +23,16 @@ from backoffice.domain.agent_queue import QUEUES, queue_for_handoff
 from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.domain.staff import Actor
 from backoffice.services.base import SHANGHAI, audit
-from backoffice.services.commands import Command, OneOf, RowId, Text, takes
+from backoffice.services.commands import Command, Count, OneOf, RowId, Text, takes
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
-from backoffice.store.models import ChannelDedupe, Conversation, ConversationMessage
+from backoffice.store.models import (
+    ChannelBinding,
+    ChannelDedupe,
+    Conversation,
+    ConversationMessage,
+    Party,
+)
 
 # sms: a customer's SMS reply that answered no question, kept for the agents (channels/sms.py)
 CHANNELS = ("wechat", "ivr", "web", "sms")
@@ -420,32 +426,64 @@ def _summary(conv: Conversation) -> dict[str, Any]:
 
 
 LIST_LIMIT = 100
+HISTORY_LIMIT = 500
 
 
 class ConversationQuery(Command):
-    """The agents' list: by who owns the conversations (`state`) and the agents' `queue`."""
+    """The agents' list: by who owns the conversations (`state`, `closed` too) and the agents'
+    `queue`; the history's filters: `channel`, the customer's `phone` (the number they called
+    from or gave, or a channel user bound to a person with that number), `order` (oldest
+    activity first, the queue's order; `newest` for the history) and `limit`."""
 
     state: OneOf(STATES) | None = None
     queue: OneOf(QUEUES) | None = None
+    channel: OneOf(CHANNELS) | None = None
+    phone: Text(20) | None = None
+    order: OneOf(("oldest", "newest")) | None = "oldest"
+    limit: Count(HISTORY_LIMIT) | None = LIST_LIMIT
 
-    @field_validator("state", mode="before")
+    @field_validator("state", "channel", "order", "limit", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("order", mode="after")
+    @classmethod
+    def _default_order(cls, value: str | None) -> str:
+        return value or "oldest"
+
+    @field_validator("limit", mode="after")
+    @classmethod
+    def _default_limit(cls, value: int | None) -> int:
+        return value or LIST_LIMIT
+
+
+def _customer_filter(s: Session, phone: str) -> Any:
+    """Conversations of the customer with this phone number: by the number itself (a caller,
+    an SMS sender, a number given) or by a channel user bound to a person with it."""
+    bound = select(ChannelBinding.user).join(Party, Party.id == ChannelBinding.party_id).where(
+        Party.phone == phone)
+    return or_(Conversation.phone == phone, Conversation.user_id == phone,
+               Conversation.user_id.in_(bound))
 
 
 @takes(ConversationQuery)
 def list_conversations(db: Database, cmd: ConversationQuery, actor: str = ""
                        ) -> list[dict[str, Any]]:
-    """The conversations, oldest activity first; `state` and the agents' `queue` narrow."""
+    """The conversations, oldest activity first (or newest); the filters narrow."""
     with db.read() as s:
         stmt = select(Conversation)
         if cmd.state:
             stmt = stmt.where(Conversation.state == cmd.state)
         if cmd.queue:
             stmt = stmt.where(Conversation.queue == cmd.queue)
-        rows = s.execute(stmt.order_by(Conversation.updated_at.asc(), Conversation.id)
-                         .limit(LIST_LIMIT)).scalars()
+        if cmd.channel:
+            stmt = stmt.where(Conversation.channel == cmd.channel)
+        if cmd.phone:
+            stmt = stmt.where(_customer_filter(s, cmd.phone.replace(" ", "").replace("-", "")))
+        order = ((Conversation.updated_at.desc(), Conversation.id.desc())
+                 if cmd.order == "newest" else (Conversation.updated_at.asc(), Conversation.id))
+        rows = s.execute(stmt.order_by(*order).limit(cmd.limit or LIST_LIMIT)).scalars()
         return [_summary(row) for row in rows]
 
 

@@ -79,7 +79,7 @@ class ProductRow(Base):
 class Party(Base):
     __tablename__ = "parties"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(40), index=True)
     gender: Mapped[str] = mapped_column(String(6))
     birth_date: Mapped[date] = mapped_column(Date)
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
@@ -664,7 +664,7 @@ class ComplaintRow(Base):
     channel: Mapped[str] = mapped_column(String(20))
     channel_user: Mapped[str | None] = mapped_column(String(80))  # openid, caller number
     complainant_name: Mapped[str] = mapped_column(String(60))
-    complainant_phone: Mapped[str] = mapped_column(String(20))
+    complainant_phone: Mapped[str] = mapped_column(String(20), index=True)
     category: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(Text)
     claim_no: Mapped[str | None] = mapped_column(String(30), index=True)
@@ -772,7 +772,7 @@ class Conversation(Base):
     handoff_reason: Mapped[str | None] = mapped_column(String(30))
     handoff_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     disposition: Mapped[str | None] = mapped_column(String(60))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_user_at: Mapped[datetime | None]

@@ -364,7 +364,7 @@ DESK_OPS = {
     ("POST", "/home-visits/{visit_no}/transitions"), ("POST", "/satisfaction"),
     ("GET", "/stats/satisfaction"), ("GET", "/claims/{claim_no}"),
     ("POST", "/follow-ups/{task_id}/result"), ("GET", "/tasks"),
-    ("POST", "/tasks/{task_id}/close"),
+    ("POST", "/tasks/{task_id}/close"), ("GET", "/search"), ("GET", "/stats/handlers"),
 }
 
 
@@ -423,6 +423,10 @@ async def test_complaint_and_home_visit_answers(checked: CheckedApi, scheme: Sch
                                     "address": "两英镇", "reason": "办理保全"}, expect=201)
     await api.get("/home-visits", expect=200)
     await api.get(f"/home-visits/{visit['visit_no']}", expect=200)
+    await api.get("/search?q=13912345678", expect=200)  # the complainant's phone
+    await api.get(f"/search?q={no}", expect=200)
+    await api.get("/search?q=陈美", expect=200)
+    await api.get("/stats/handlers", expect=200)
     await api.get("/stats/satisfaction", expect=200)
     with db.transaction() as s:  # a 回访 task as a claim's close leaves it
         task = Task(kind="follow_up", claim_id=None, due_on=date(2026, 6, 1),
@@ -486,6 +490,8 @@ async def test_conversation_answers(checked: CheckedApi, db: Database) -> None:
     await api.post(f"/conversations/{second}/take", {"agent": "agent.li"}, expect=200)
     await api.post(f"/conversations/{second}/handback", {"agent": "agent.li"}, expect=200)
     await api.get(f"/conversations/{second}", expect=200)
+    await api.get("/conversations?state=closed&order=newest&channel=wechat&limit=5",
+                  expect=200)
     await api.get("/stats/satisfaction", expect=200)
     assert api.checked >= CONVERSATION_OPS, CONVERSATION_OPS - api.checked
 

@@ -649,7 +649,7 @@ async def test_hostile_paths_and_queries_never_yield_5xx(
         for segment in HOSTILE_SEGMENTS:
             path = template.format(**dict.fromkeys(names, segment))
             queries = ["", *(f"?{k}={segment}" for k in (
-                "id_number", "entity_type", "town", "service")),
+                "id_number", "entity_type", "town", "service", "q", "format", "phone")),
                 f"?entity_type=policy&entity_id={segment}", f"?{segment}={segment}"]
             for query in queries:
                 try:

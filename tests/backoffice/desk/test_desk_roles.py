@@ -69,6 +69,10 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
                 "&quarter=2026Q2", {}, "supervisor.view"),
         ("GET", f"/desk/supervisor/disclosure.xlsx?policy_no={world.group_policy_no}"
                 "&quarter=2026Q2", {}, "supervisor.view"),
+        ("GET", "/desk/supervisor/handlers", {}, "supervisor.view"),
+        ("GET", "/desk/search?q=13811112222", {}, "desk.home"),
+        ("GET", "/desk/conversations", {}, "handoff.view"),
+        ("GET", f"/desk/conversations/{h}", {}, "handoff.view"),
         ("GET", "/desk/handoff", {}, "handoff.view"),
         ("GET", f"/desk/handoff/{h}", {}, "handoff.view"),
         ("POST", f"/desk/handoff/{h}/take", {}, "handoff.work"),
