@@ -96,6 +96,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.view": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
     "tasks.take": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),
     "tasks.assign": frozenset({CLAIMS_SUPERVISOR}),
+    # a registration review (问题件) is decided by the claim's supervisor steps
+    "tasks.review": frozenset({CLAIMS_SUPERVISOR}),
     "bindings.manage": frozenset({CS_AGENT}),
     "audit.view": frozenset({CLAIMS_SUPERVISOR, ADMINISTRATOR}),
     "notifications.manage": frozenset({ADMINISTRATOR}),
