@@ -109,10 +109,17 @@ def view(task: Task, claim_no: str | None, policy_no: str | None, party: Party |
             "assigned_to": task.assigned_to, "status": status,
             "status_name": STATUS_NAMES.get(task.status, task.status), "note": task.note,
             "outcome": task.outcome,
-            "outcome_name": OUTCOME_NAMES.get(task.outcome or "") if task.outcome else None,
+            "outcome_name": _outcome_name(task.outcome),
             "result": task.result, "done_by": task.done_by,
             "done_at": task.done_at.isoformat() if task.done_at else None,
             "person": _person(party, today, pii)}
+
+
+def _outcome_name(outcome: str | None) -> str | None:
+    """In Chinese: a 回访 outcome, a bare close, or the claim step that finished the task."""
+    if not outcome:
+        return None
+    return OUTCOME_NAMES.get(outcome) or cl.ACTION_NAMES.get(outcome, outcome)
 
 
 def _person(party: Party | None, today: date, pii: bool) -> dict[str, Any] | None:
