@@ -1006,6 +1006,16 @@ class FollowUpTask(Answer):
     result: str | None = None
     done_by: str | None = None
     done_at: Timestamp | None = None
+    complaint_no: str | None = Field(default=None, description="The complaint opened when the "
+                                     "outcome is complaint_raised.")
+
+
+class TaskPerson(Answer):
+    """The insured a sampled 回访 is about (the phone masked for roles that need not see it)."""
+
+    name: str
+    phone: str | None
+    age: int
 
 
 class WorkTask(Answer):
@@ -1024,10 +1034,76 @@ class WorkTask(Answer):
     outcome: str | None
     result: str | None
     done_by: str | None
+    status_name: str = Field(default="", description="In Chinese.")
+    outcome_name: str | None = Field(default=None, description="In Chinese.")
+    done_at: Timestamp | None = None
+    person: TaskPerson | None = None
 
 
 class WorkTaskList(Answer):
     items: list[WorkTask]
+
+
+class TaskClaim(Answer):
+    claim_no: str
+    status: str
+    stage: str = Field(description="In Chinese.")
+    allowed_actions: list[str]
+
+
+class WorkTaskDetail(WorkTask):
+    """A task with what its action needs."""
+
+    claim: TaskClaim | None = None
+    failed_checks: list[str] = Field(default_factory=list, description="A registration "
+                                     "review's failed coverage checks, in Chinese.")
+
+
+class DocumentsOverdue(Answer):
+    """An open claim still missing documents past the reminder clock."""
+
+    claim_no: str
+    status: str
+    stage: str
+    handler: str | None
+    asked_on: Date
+    reminders_sent: int
+    reminder_days: list[Date]
+    overdue_since: Date
+    days_waiting: int
+    missing: list[str]
+    time_bar: Date
+
+
+class DocumentsOverdueList(Answer):
+    items: list[DocumentsOverdue]
+
+
+class ApprovalBarred(Answer):
+    username: str
+    why: str = Field(description="The deciding steps they took, in Chinese (four eyes).")
+
+
+class ApprovalWaiting(Answer):
+    claim_no: str
+    status: str
+    stage: str
+    amount: str
+    handler: str | None
+    may_approve: list[str] = Field(description="Active staff whose authority covers the "
+                                   "amount and who took no deciding step.")
+    barred: list[ApprovalBarred]
+
+
+class ApprovalLevel(Answer):
+    level: Literal["adjuster", "supervisor", "branch_head"]
+    level_name: str
+    limit: str | None = Field(description="The level's authority in yuan; null: no limit.")
+    claims: list[ApprovalWaiting]
+
+
+class ApprovalsWaiting(Answer):
+    levels: list[ApprovalLevel]
 
 
 class RatingFigure(Answer):
@@ -1400,6 +1476,11 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/group-policies/{policy_no}/loss-ratio"): (200, SchemeLossRatio),
     ("GET", "/tasks"): (200, WorkTaskList),
     ("POST", "/tasks/{task_id}/close"): (200, WorkTask),
+    ("GET", "/tasks/{task_id}"): (200, WorkTaskDetail),
+    ("POST", "/tasks/{task_id}/take"): (200, WorkTask),
+    ("POST", "/tasks/{task_id}/assignment"): (200, WorkTask),
+    ("GET", "/queues/documents-overdue"): (200, DocumentsOverdueList),
+    ("GET", "/queues/approvals"): (200, ApprovalsWaiting),
     ("GET", "/group-policies/{policy_no}/disclosure"): (200, Disclosure),
     ("GET", "/group-policies/{policy_no}/disclosure.html"): (200, None),
     ("GET", "/group-policies/{policy_no}/disclosure.xlsx"): (200, None),

@@ -47,6 +47,7 @@ from backoffice.services import (
     scheme,
     search,
     tasks,
+    work_queues,
 )
 
 NOT_FOUND, CONFLICT, UNPROCESSABLE, TOO_MANY = 404, 409, 422, 429
@@ -328,15 +329,46 @@ OPERATIONS: tuple[Operation, ...] = (
         "Ratings per agent, queue, claim type, age band and town",
         "stats", "supervisor.view", ep.satisfaction_stats, a.SatisfactionStats),
     _op("GET", "/tasks", "findTasks", "Work queues: open tasks of every kind, oldest due first",
-        "tasks", "claims.view", answer_as("items", tasks.search), a.WorkTaskList, export="tasks",
+        "tasks", "tasks.view", answer_as("items", tasks.search), a.WorkTaskList, export="tasks",
+        pii_area="follow_ups",
         description="`kind` (follow_up, registration_review, claim_review, deadline_warning, "
         "escalation, complaint_escalation, low_score, loss_ratio_alert), `status` (open, done, "
-        "all), `assigned_to`, `limit` (≤ 500)."),
+        "all), `assigned_to` (a username, or `none` for tasks nobody owns), `mine` (the "
+        "caller's own queue), `overdue`, `limit` (≤ 500)."),
+    _op("GET", "/tasks/{task_id}", "getTask", "One task with what its action needs", "tasks",
+        "tasks.view", tasks.get, a.WorkTaskDetail, errors=(NOT_FOUND,), pii_area="follow_ups",
+        description="A registration review (问题件) lists its failed checks and the claim's "
+        "allowed steps; it is closed by the claim's `register_anyway` (a supervisor, with a "
+        "reason) or `decline_registration` (with reasons for the letter), which record the "
+        "task's outcome."),
+    _op("POST", "/tasks/{task_id}/take", "takeTask", "Take a task as its owner", "tasks",
+        "tasks.take", tasks.take, a.WorkTask, body_required=False,
+        errors=(NOT_FOUND, CONFLICT), pii_area="follow_ups",
+        description="Taking one's own task again changes nothing. A task another staff member "
+        "owns, or a done one: 409 (a supervisor reassigns it)."),
+    _op("POST", "/tasks/{task_id}/assignment", "assignTask",
+        "A supervisor gives a task to a named staff member", "tasks", "tasks.assign",
+        tasks.assign, a.WorkTask, errors=(NOT_FOUND, CONFLICT), pii_area="follow_ups",
+        description="Body `{assigned_to}`: an active staff member's username (else 400). A "
+        "done task: 409. Audited with the owner before and after."),
     _op("POST", "/tasks/{task_id}/close", "closeTask",
         "Close a task that has no step of its own, with what was done", "tasks", "claims.work",
         tasks.close, a.WorkTask, errors=(NOT_FOUND, CONFLICT),
         description="A 回访 is closed by its result (/follow-ups/{task_id}/result) and a "
         "registration review by the claim's step: both 400. A done task: 409."),
+    _op("GET", "/queues/documents-overdue", "findDocumentsOverdue",
+        "Claims still missing documents past the reminder clock, longest waiting first",
+        "tasks", "claims.view", answer_as("items", work_queues.documents_overdue),
+        a.DocumentsOverdueList,
+        description="`after`: `second` (default: past the 10-working-day reminder) or `first` "
+        "(past the 5-working-day one). Derived from the claims' requirements: a document "
+        "received takes the claim off at once."),
+    _op("GET", "/queues/approvals", "findApprovalsWaiting",
+        "Claims waiting for approval, by the authority level their amount needs", "tasks",
+        "claims.view", work_queues.approvals_waiting, a.ApprovalsWaiting,
+        description="`level` (adjuster, supervisor, branch_head) narrows to one level. Each "
+        "claim names who may approve it: active staff whose authority covers the amount, "
+        "never one who took a deciding step (four eyes: they are listed under `barred`)."),
     _op("POST", "/follow-ups/{task_id}/result", "recordFollowUpResult",
         "The result of a 回访 (follow-up) call: reached, not reached or a complaint raised",
         "satisfaction", "satisfaction.record", customer_answers.record_follow_up,

@@ -21,6 +21,7 @@ from backoffice.desk.live import LiveHub
 from backoffice.domain import agent_queue, integrity
 from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
+from backoffice.domain import customer_answer as ca
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
 from backoffice.domain.clocks import CLOCK_NAMES
@@ -36,6 +37,7 @@ from backoffice.services import (
     claims,
     complaints,
     conversations,
+    customer_answers,
     document_reading,
     endorsement_requests,
     exports,
@@ -47,6 +49,8 @@ from backoffice.services import (
     scheme,
     search,
     staff,
+    tasks,
+    work_queues,
 )
 from backoffice.services.base import SHANGHAI, today_cn
 from backoffice.services.claim_stats import TRACK_NAMES
@@ -978,6 +982,138 @@ async def handlers_page(request: web.Request) -> web.Response:
     return page(request, "handlers.html", figures=figures)
 
 
+# ---- work queues (工作队列) -------------------------------------------------------------------
+
+def _task_id(request: web.Request) -> int:
+    raw = request.match_info["task_id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+def _task_filters(request: web.Request) -> tuple[dict[str, Any], str]:
+    """The queue's filters from the query: unknown values are dropped, not obeyed."""
+    q = request.query
+    owner = (q.get("owner") or "")[:40]
+    query: dict[str, Any] = {"status": q.get("status") if q.get("status") in tasks.STATUSES
+                             else "open", "overdue": q.get("overdue") == "1", "limit": 300}
+    if q.get("kind") in tasks.KIND_NAMES:
+        query["kind"] = q["kind"]
+    if owner == "mine":
+        query["mine"] = True
+    elif owner:
+        query["assigned_to"] = owner
+    return query, owner
+
+
+async def tasks_page(request: web.Request) -> web.Response:
+    """Every task kind in one queue, with filters by kind, status, owner and overdue."""
+    user = auth.user_of(request)
+    query, owner = _task_filters(request)
+    actor = roles.Actor(user.username, user.role)
+    try:
+        items = await run(tasks.search, db_of(request), query, actor)
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    people = await run(staff.list_staff, db_of(request))
+    return page(request, "tasks.html", items=items, query=query, owner=owner,
+                kinds=tasks.KIND_NAMES, people=[p["username"] for p in people])
+
+
+async def task_page(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    actor = roles.Actor(user.username, user.role)
+    try:
+        task = await run(tasks.get, db_of(request), {"task_id": _task_id(request)}, actor)
+    except DomainError as exc:
+        return render_error(request, 404, exc.message)
+    people = await run(staff.list_staff, db_of(request)) if user.may("tasks.assign") else []
+    review = [a for a in ("register_anyway", "decline_registration")
+              if task["claim"] and a in task["claim"]["allowed_actions"]
+              and roles.may_take_claim_action(user.role, a)]
+    return page(request, "task.html", t=task, outcomes=ca.OUTCOME_NAMES, review=review,
+                people=[p["username"] for p in people if p["active"]],
+                may_record=user.may("satisfaction.record"), may_close=user.may("claims.work"),
+                may_take=user.may("tasks.take"), may_assign=user.may("tasks.assign"))
+
+
+def _task_action(name: str) -> Handler:
+    """One action on a task, as the logged-in staff member; back to the task with a notice."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        user = auth.user_of(request)
+        actor = roles.Actor(user.username, user.role)
+        task_id = _task_id(request)
+        form = await request.post()
+        to = f"/desk/tasks/{task_id}"
+        try:
+            msg = await _act_on_task(request, name, task_id, form, actor)
+        except Forbidden as exc:
+            return render_error(request, 403, exc.message)
+        except DomainError as exc:
+            raise back(to, err=f"{exc.message}") from None
+        raise back(to, msg=msg)
+
+    handler.__name__ = f"task_{name}"
+    return handler
+
+
+async def _act_on_task(request: web.Request, name: str, task_id: int,
+                       form: MultiDictProxy[Any], actor: roles.Actor) -> str:
+    db = db_of(request)
+    ref = {"task_id": task_id}
+    if name == "take":
+        await run(tasks.take, db, ref, actor)
+        return "已领取"
+    if name == "assign":
+        done = await run(tasks.assign, db, {**ref, "assigned_to": _form_text(form, "assigned_to")},
+                         actor)
+        return f"已分派给 {done['assigned_to']}"
+    if name == "follow-up":
+        done = await run(customer_answers.record_follow_up, db, {
+            **ref, "outcome": _form_text(form, "outcome"),
+            "result": _form_text(form, "result")}, actor)
+        extra = f"，已登记投诉 {done['complaint_no']}" if done.get("complaint_no") else ""
+        return f"回访结果已登记：{done['outcome_name']}{extra}"
+    if name == "close":
+        await run(tasks.close, db, {**ref, "result": _form_text(form, "result")}, actor)
+        return "任务已办结"
+    return await _review_registration(db, task_id, form, actor)
+
+
+async def _review_registration(db: Database, task_id: int, form: MultiDictProxy[Any],
+                               actor: roles.Actor) -> str:
+    """问题件: the claim's own step (register anyway: a supervisor, with a reason; decline
+    with reasons for the letter), which closes the task with its outcome."""
+    action = _form_text(form, "action") or ""
+    if action not in ("register_anyway", "decline_registration"):
+        raise Forbidden("问题件只能仍予立案或不予立案", "action")
+    roles.authorize_claim_step(actor, action)
+    task = await run(tasks.get, db, {"task_id": task_id}, actor)
+    if task["kind"] != "registration_review" or task["claim"] is None:
+        raise NotFound("该任务不是问题件", "task_id")
+    raw: dict[str, Any] = {"claim_no": task["claim"]["claim_no"], "action": action}
+    if action == "register_anyway":
+        raw["note"] = _form_text(form, "note")
+    else:
+        raw["reasons"] = [r.strip() for r in (_form_text(form, "reasons") or "").splitlines()
+                          if r.strip()]
+    await run(claims.transition, db, raw, actor)
+    return "已仍予立案" if action == "register_anyway" else "已不予立案，拒赔通知书已生成"
+
+
+async def documents_overdue_page(request: web.Request) -> web.Response:
+    after = request.query.get("after") if request.query.get("after") in work_queues.STAGES \
+        else "second"
+    items = await run(work_queues.documents_overdue, db_of(request), {"after": after})
+    return page(request, "documents_overdue.html", items=items, after=after)
+
+
+async def approvals_page(request: web.Request) -> web.Response:
+    waiting = await run(work_queues.approvals_waiting, db_of(request), {})
+    return page(request, "approvals.html", levels=waiting["levels"])
+
+
 # ---- staff administration ------------------------------------------------------------------
 
 async def staff_page(request: web.Request) -> web.Response:
@@ -1046,6 +1182,15 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     *[("POST", f"/handoff/{{conversation_id}}/{action}", _conversation_action(action),
        "handoff.work")
       for action in ("take", "reply", "note", "transfer", "handback", "close")],
+    ("GET", "/tasks", tasks_page, "tasks.view"),
+    ("GET", "/tasks/{task_id}", task_page, "tasks.view"),
+    ("POST", "/tasks/{task_id}/take", _task_action("take"), "tasks.take"),
+    ("POST", "/tasks/{task_id}/assign", _task_action("assign"), "tasks.assign"),
+    ("POST", "/tasks/{task_id}/follow-up", _task_action("follow-up"), "satisfaction.record"),
+    ("POST", "/tasks/{task_id}/close", _task_action("close"), "claims.work"),
+    ("POST", "/tasks/{task_id}/review", _task_action("review"), "tasks.review"),
+    ("GET", "/queues/documents-overdue", documents_overdue_page, "claims.view"),
+    ("GET", "/queues/approvals", approvals_page, "claims.view"),
     ("GET", "/staff", staff_page, "staff.manage"),
     ("POST", "/staff", staff_add, "staff.manage"),
 ]

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from backoffice.domain.errors import ValidationError
+from backoffice.domain.follow_up_sample import SampleRule, parse_samples
 
 CLAIM_TYPES = ("death", "transport_death", "disability", "hospital_allowance", "medical")
 #: the types in plain words, as customers and staff say them
@@ -197,6 +198,8 @@ class Product:
     claim_documents: Mapping[str, tuple[DocumentRequirement, ...]]
     eligibility: Mapping[str, Any] = field(default_factory=dict)
     conditional_documents: tuple[ConditionalDocument, ...] = ()
+    #: 回访 samples of the scheme's insureds (backoffice.domain.follow_up_sample)
+    follow_up_samples: Mapping[str, SampleRule] = field(default_factory=dict)
 
     def coverage(self, code: str, field_name: str = "coverages") -> Coverage:
         for cov in self.coverages:
@@ -355,6 +358,7 @@ def parse_product(raw: Mapping[str, Any]) -> Product:
                 _conditional(c, f"conditional_documents[{i}]")
                 for i, c in enumerate(raw.get("conditional_documents", ()))
             ),
+            follow_up_samples=parse_samples(raw.get("follow_up_samples")),
         )
     except KeyError as exc:
         raise ValidationError(str(exc.args[0]), f"产品定义缺少字段 {exc.args[0]}") from None

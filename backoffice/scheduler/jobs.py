@@ -10,6 +10,9 @@
 | `documents_reminders` | daily 09:00 | missing documents told again after 5 and 10 working days |
 | `deadline_checks` | daily 09:00 | warnings one working day ahead, escalations after a breach |
 | `follow_up_visits` | daily 09:00 | a follow-up task per closed claim; 回访 question on day 3 |
+| `follow_up_first_month` | 1st, 16th 09:30 | 回访 of a sample of the last half-month's members |
+| `follow_up_quarterly` | 1 Jan/Apr/Jul/Oct, 09:40 | 回访 of a quarterly sample of the insureds |
+| `follow_up_yearly` | 1 Dec, 09:50 | 回访 of a yearly sample of the insureds |
 | `premium_reminders` | daily 09:00 | reminders 7 days ahead and on the due day |
 | `enrollment_notices` | hourly 09:10–19:10 | enrollment notices, a batch a run (WeChat or SMS) |
 | `loss_ratio_watch` | monthly, 1st, 06:00 | alert: projected loss ratio below 60 % or above 100 % |
@@ -38,6 +41,7 @@ from backoffice.services import (
     channel_state,
     complaints,
     customer_answers,
+    follow_up_samples,
     home_visits,
     reminders,
     scheme,
@@ -137,6 +141,14 @@ def _follow_up_visits(rt: Runtime, at: datetime) -> dict[str, Any]:
     return {**made, **customer_answers.ask_follow_ups(rt.db, business_day(at))}
 
 
+def _follow_up_sample(kind: str) -> Body:
+    def body(rt: Runtime, at: datetime) -> dict[str, Any]:
+        return follow_up_samples.open_samples(rt.db, kind, business_day(at))
+
+    body.__name__ = f"_follow_up_{kind}"
+    return body
+
+
 def _premium_reminders(rt: Runtime, at: datetime) -> dict[str, Any]:
     return reminders.premium_reminders(rt.db, business_day(at), clock.utcnow())
 
@@ -191,6 +203,17 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec("deadline_checks", NINE, _deadline_checks),
     JobSpec("follow_up_visits", NINE, _follow_up_visits),
     JobSpec("premium_reminders", NINE, _premium_reminders),
+    # 回访 samples (the product's rates): each period once per policy, the same people on a
+    # re-run (backoffice.services.follow_up_samples)
+    JobSpec("follow_up_first_month", {"day": "1,16", "hour": 9, "minute": 30},
+            _follow_up_sample("first_month"), misfire_grace=24 * 3600,
+            lookback=timedelta(days=17)),
+    JobSpec("follow_up_quarterly", {"month": "1,4,7,10", "day": 1, "hour": 9, "minute": 40},
+            _follow_up_sample("quarterly"), misfire_grace=24 * 3600,
+            lookback=timedelta(days=93)),
+    JobSpec("follow_up_yearly", {"month": 12, "day": 1, "hour": 9, "minute": 50},
+            _follow_up_sample("yearly"), misfire_grace=24 * 3600,
+            lookback=timedelta(days=366)),
     # daytime only (no SMS at night), a batch an hour: the gateway's budget, not a flood
     JobSpec("enrollment_notices", {"hour": "9-19", "minute": 10}, _enrollment_notices,
             slot="time", misfire_grace=3000, lookback=timedelta(hours=26)),

@@ -138,6 +138,9 @@ def _steps(s: Session, row: ClaimRow) -> list[tuple[str, str]]:
     return lasting + [(action, who) for action, who in rows[last + 1:]]
 
 
+claim_steps = _steps  # who did what, for the approvals queue's four-eyes check
+
+
 def write_back(s: Session, row: ClaimRow, claim: cl.Claim, action: str, actor: str,
                note: str | None = None) -> None:
     before = row.status
@@ -150,7 +153,7 @@ def write_back(s: Session, row: ClaimRow, claim: cl.Claim, action: str, actor: s
     row.reopen_count = claim.reopen_count
     s.add(ClaimEvent(claim_id=row.id, action=action, status=claim.status, actor=actor, note=note))
     if claim.status != before and (claim.status in _SETTLING or actor != "system"):
-        _settle_work(s, row)
+        _settle_work(s, row, action, actor, note)
     audit(s, actor, "claim", row.claim_no, action, {"status": before},
           {"status": claim.status, **({"note": note} if note else {})})
     emit(s, f"claim.{action}", {"claim_no": row.claim_no, "status": claim.status})
@@ -167,13 +170,19 @@ _DONE_WITH = {  # a task is finished once the claim reaches one of these statuse
 _SETTLING = (cl.APPROVED, cl.REJECTED, cl.WITHDRAWN)
 
 
-def _settle_work(s: Session, row: ClaimRow) -> None:
-    """Close the tasks the new status finishes; a decided claim no longer waits on documents."""
+def _settle_work(s: Session, row: ClaimRow, action: str = "", actor: str = "",
+                 note: str | None = None) -> None:
+    """Close the tasks the new status finishes, with the step that finished them as their
+    outcome (a 问题件 registered anyway or declined: who, why); a decided claim no longer waits
+    on documents."""
     for task in s.execute(select(Task).where(Task.claim_id == row.id,
                                              Task.status == "open")).scalars():
         kind = next((k for k in _DONE_WITH if task.kind.startswith(k)), None)
         if kind and row.status in _DONE_WITH[kind]:
-            task.status = "done"
+            task.status, task.outcome = "done", action[:20] or None
+            task.result, task.done_by, task.done_at = note, actor or None, utcnow()
+            audit(s, actor or "system", "task", str(task.id), action or "settled",
+                  {"status": "open"}, {"status": "done"})
     if row.status in (cl.REJECTED, cl.WITHDRAWN, cl.APPROVED):
         for pause in s.execute(select(ClaimPause).where(ClaimPause.claim_id == row.id,
                                                         ClaimPause.ended_on.is_(None))).scalars():

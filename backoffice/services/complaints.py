@@ -102,30 +102,36 @@ class ComplaintIntake(Command):
 def intake(db: Database, cmd: ComplaintIntake, actor: str = "customer") -> dict[str, Any]:
     """受理: the complaint gets its number and clock at once; the complainant is told both."""
     with db.transaction() as s:
-        if cmd.claim_no and s.execute(select(ClaimRow.id).where(
-                ClaimRow.claim_no == cmd.claim_no)).first() is None:
-            raise NotFound(f"案件 {cmd.claim_no} 不存在", "claim_no")
-        today = today_cn()
-        row = ComplaintRow(complaint_no=number(s, "C", today.year, 7), status=cp.RECEIVED,
-                           track=str(ComplaintTrack.STANDARD), received_on=today,
-                           due_on=cp.due_date(today, ComplaintTrack.STANDARD),
-                           channel=cmd.channel, channel_user=cmd.user,
-                           complainant_name=cmd.complainant.name,
-                           complainant_phone=cmd.complainant.phone, category=cmd.category,
-                           description=cmd.description, claim_no=cmd.claim_no,
-                           policy_no=cmd.policy_no)
-        s.add(row)
-        s.flush()
-        s.add(ComplaintEvent(complaint_id=row.id, action="intake", status=cp.RECEIVED,
-                             actor=actor, note=f"经 {row.channel} 收到投诉"))
-        audit(s, actor, "complaint", row.complaint_no, "intake", None, {"status": cp.RECEIVED})
-        c = to_domain(row)
-        c.acknowledge("system")
-        write_back(s, row, c, "acknowledge", "system", "已受理并编号")
-        _tell(s, row, "ack", "complaint_ack",
-              f"【小保】您的投诉已受理，编号 {row.complaint_no}。我们将在 {row.due_on} 前"
-              "处理并告知您结果。")
-        return view(s, row)
+        return view(s, open_complaint(s, cmd, actor))
+
+
+def open_complaint(s: Session, cmd: ComplaintIntake, actor: str) -> ComplaintRow:
+    """受理 inside the caller's transaction (a 回访 that raised a complaint opens it with its
+    result)."""
+    if cmd.claim_no and s.execute(select(ClaimRow.id).where(
+            ClaimRow.claim_no == cmd.claim_no)).first() is None:
+        raise NotFound(f"案件 {cmd.claim_no} 不存在", "claim_no")
+    today = today_cn()
+    row = ComplaintRow(complaint_no=number(s, "C", today.year, 7), status=cp.RECEIVED,
+                       track=str(ComplaintTrack.STANDARD), received_on=today,
+                       due_on=cp.due_date(today, ComplaintTrack.STANDARD),
+                       channel=cmd.channel, channel_user=cmd.user,
+                       complainant_name=cmd.complainant.name,
+                       complainant_phone=cmd.complainant.phone, category=cmd.category,
+                       description=cmd.description, claim_no=cmd.claim_no,
+                       policy_no=cmd.policy_no)
+    s.add(row)
+    s.flush()
+    s.add(ComplaintEvent(complaint_id=row.id, action="intake", status=cp.RECEIVED,
+                         actor=actor, note=f"经 {row.channel} 收到投诉"))
+    audit(s, actor, "complaint", row.complaint_no, "intake", None, {"status": cp.RECEIVED})
+    c = to_domain(row)
+    c.acknowledge("system")
+    write_back(s, row, c, "acknowledge", "system", "已受理并编号")
+    _tell(s, row, "ack", "complaint_ack",
+          f"【小保】您的投诉已受理，编号 {row.complaint_no}。我们将在 {row.due_on} 前"
+          "处理并告知您结果。")
+    return row
 
 
 # ---- staff actions ---------------------------------------------------------------------------

@@ -30,12 +30,15 @@ from backoffice.services.base import audit, today_cn
 from backoffice.services.claims import claim_contact
 from backoffice.services.commands import Command, OneOf, RowId, Text, takes
 from backoffice.services.complaint_steps import Score
+from backoffice.services.complaints import ComplaintIntake, open_complaint
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
 from backoffice.store.models import (
     ClaimRow,
     ComplaintRow,
     Conversation,
+    Party,
+    PolicyRow,
     SatisfactionRow,
     Task,
     utcnow,
@@ -206,13 +209,38 @@ def record_follow_up(db: Database, cmd: FollowUpResult, actor: str) -> dict[str,
             raise Conflict("该回访任务已有结果", "task_id")
         claim = s.get(ClaimRow, task.claim_id) if task.claim_id else None
         record_outcome(s, task, cmd.outcome, cmd.result, str(actor))
+        complaint_no = None
+        if cmd.outcome == ca.COMPLAINT_RAISED:
+            complaint_no = _open_complaint(s, task, claim, cmd.result, str(actor))
+            task.result = f"{task.result or ''}（已登记投诉 {complaint_no}）".lstrip()
         if cmd.score is not None and claim is not None:
             _rate_claim_too(s, claim.claim_no, cmd.score, cmd.result or "", "phone", str(actor))
         if cmd.outcome == ca.COMPLAINT_RAISED and not ca.is_low(cmd.score):
             satisfaction.low_score_task(s, "claims", f"follow_up:{task.id}", cmd.score,
                                         cmd.result, claim_no=claim.claim_no if claim else None,
                                         agent=claim.handler if claim else None)
-        return follow_up_view(task, claim)
+        return {**follow_up_view(task, claim), "complaint_no": complaint_no}
+
+
+def _open_complaint(s: Session, task: Task, claim: ClaimRow | None, said: str | None,
+                    actor: str) -> str:
+    """A complaint raised on a 回访 call is a complaint: taken down (受理) on its clock, in
+    the same transaction as the result, for the person called."""
+    party = s.get(Party, task.party_id) if task.party_id else None
+    name, phone = ((claim.reporter_name, claim.reporter_phone) if claim is not None
+                   else (party.name, party.phone) if party is not None else (None, None))
+    if not name or not phone:
+        raise ValidationError("outcome", "该回访对象没有联系电话，无法登记投诉；"
+                                         "请在投诉页登记并注明联系方式")
+    policy = s.get(PolicyRow, task.policy_id) if task.policy_id else None
+    row = open_complaint(s, ComplaintIntake.of({
+        "channel": "phone", "complainant": {"name": name, "phone": phone},
+        "category": "claims" if claim is not None else "service",
+        "description": said or "回访中客户提出投诉", "claim_no": claim.claim_no if claim else None,
+        "policy_no": policy.policy_no if policy else None}), actor)
+    audit(s, actor, "task", str(task.id), "complaint_opened", None,
+          {"complaint_no": row.complaint_no})
+    return row.complaint_no
 
 
 def follow_up_view(task: Task, claim: ClaimRow | None) -> dict[str, Any]:

@@ -527,6 +527,8 @@ class Task(Base):
     kind: Mapped[str] = mapped_column(String(30), index=True)
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
     policy_id: Mapped[int | None] = mapped_column(ForeignKey("policies.id"))
+    # a 回访 of a sample of the scheme's insureds is about a person, not a claim (0029)
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)
     due_on: Mapped[date] = mapped_column(Date)
     assigned_to: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(20), default="open")

@@ -284,6 +284,25 @@ async def _close_task(api: Api, w: World) -> tuple[dict[str, str], Any]:
     return {"task_id": str(task_id)}, {"result": "已催经办人当天审核"}
 
 
+def _open_task(w: World, kind: str) -> str:
+    with w.db.transaction() as s:
+        task = Task(kind=kind, due_on=date(2026, 6, 1), note="待处理",
+                    dedupe_key=f"{kind}:example:{uuid.uuid4().hex}")
+        s.add(task)
+        s.flush()
+        return str(task.id)
+
+
+@example("POST", "/tasks/{task_id}/take")
+async def _take_task(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    return {"task_id": _open_task(w, "low_score")}, {}
+
+
+@example("POST", "/tasks/{task_id}/assignment")
+async def _assign_task(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    return {"task_id": _open_task(w, "escalation")}, {"assigned_to": "handler.wang"}
+
+
 @example("POST", "/endorsement-requests")
 async def _bq(api: Api, w: World) -> tuple[dict[str, str], Any]:
     policy = await issue_policy(api)

@@ -365,6 +365,9 @@ DESK_OPS = {
     ("GET", "/stats/satisfaction"), ("GET", "/claims/{claim_no}"),
     ("POST", "/follow-ups/{task_id}/result"), ("GET", "/tasks"),
     ("POST", "/tasks/{task_id}/close"), ("GET", "/search"), ("GET", "/stats/handlers"),
+    ("GET", "/tasks/{task_id}"),
+    ("POST", "/tasks/{task_id}/take"), ("POST", "/tasks/{task_id}/assignment"),
+    ("GET", "/queues/documents-overdue"), ("GET", "/queues/approvals"),
 }
 
 
@@ -455,6 +458,26 @@ async def test_complaint_and_home_visit_answers(checked: CheckedApi, scheme: Sch
     assert closed["status"] == "done" and closed["result"] == "已催办"
     await api.post(f"/tasks/{warning_id}/close", {"result": "再办"}, expect=409)
     await api.error("GET", "/tasks?kind=lunch", 400, "invalid", "kind")
+    with db.transaction() as s:
+        escalation = Task(kind="escalation", due_on=date(2026, 6, 1), note="审核已超时",
+                          dedupe_key="escalation:answers:0")
+        s.add(escalation)
+        s.flush()
+        escalation_id = escalation.id
+    await api.get(f"/tasks/{escalation_id}", expect=200)
+    await api.post(f"/tasks/{escalation_id}/assignment", {"assigned_to": "agent.li"},
+                   expect=200)
+    await api.post(f"/tasks/{escalation_id}/take", None, expect=409)  # agent.li has it
+    with db.transaction() as s:
+        low = Task(kind="low_score", due_on=date(2026, 6, 1), note="2 分", dedupe_key="low:a:0")
+        s.add(low)
+        s.flush()
+        low_id = low.id
+    taken = await api.post(f"/tasks/{low_id}/take", None, expect=200)
+    assert taken["assigned_to"] and taken["status"] == "open"
+    await api.get("/tasks?assigned_to=agent.li&overdue=true", expect=200)
+    await api.get("/queues/documents-overdue?after=first", expect=200)
+    await api.get("/queues/approvals", expect=200)
     assert api.checked >= DESK_OPS, DESK_OPS - api.checked
 
 

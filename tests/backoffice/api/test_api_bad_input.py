@@ -558,6 +558,10 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
             "product_code": "CN-ELDER-ACC", "source": "o-hostile-1"})],
         ("POST", "/tasks/{task_id}/close"): [
             ("/tasks/999999999/close", {"result": "已处理"})],
+        ("POST", "/tasks/{task_id}/take"): [(None, {}), ("/tasks/999999999/take", {})],
+        ("POST", "/tasks/{task_id}/assignment"): [
+            (None, {"assigned_to": "agent.li"}),
+            ("/tasks/999999999/assignment", {"assigned_to": "handler.wang"})],
         ("POST", "/follow-ups/{task_id}/result"): [
             (None, {"outcome": "complaint_raised", "result": "电话里说要投诉", "score": 1}),
             ("/follow-ups/999999999/result", {"outcome": "not_reached"})],

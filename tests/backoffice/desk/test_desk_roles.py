@@ -7,6 +7,7 @@ import io
 import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from backoffice.clock import ManualClock
 from backoffice.desk.app import ROUTES
 from backoffice.domain import staff as roles
 from backoffice.services import staff
-from backoffice.store.models import StaffRow
+from backoffice.store.models import ClaimRow, StaffRow, Task
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
 
@@ -28,6 +29,7 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
     """(method, path, form, the permission that decides) for every desk route but login/ws."""
     c, k, h = world.complaint_no, world.claim_no, world.conversation_id
     r, a = world.request_no, world.application_no
+    t = _task(world)
     return [
         ("GET", "/desk/", {}, "desk.home"),
         ("GET", "/desk/api/summary", {}, "desk.home"),
@@ -81,11 +83,38 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
         ("POST", f"/desk/handoff/{h}/transfer", {"target": "queue"}, "handoff.work"),
         ("POST", f"/desk/handoff/{h}/handback", {}, "handoff.work"),
         ("POST", f"/desk/handoff/{h}/close", {"disposition": "已解决"}, "handoff.work"),
+        ("GET", "/desk/tasks?kind=follow_up&owner=mine&overdue=1", {}, "tasks.view"),
+        ("GET", f"/desk/tasks/{t}", {}, "tasks.view"),
+        ("POST", f"/desk/tasks/{t}/take", {}, "tasks.take"),
+        ("POST", f"/desk/tasks/{t}/assign", {"assigned_to": "agent.li"}, "tasks.assign"),
+        ("POST", f"/desk/tasks/{t}/follow-up", {"outcome": "not_reached", "result": "无人接听"},
+         "satisfaction.record"),
+        ("POST", f"/desk/tasks/{t}/close", {"result": "已处理"}, "claims.work"),
+        ("POST", f"/desk/tasks/{t}/review", {"action": "decline_registration",
+                                             "reasons": "不在保险期间"}, "tasks.review"),
+        ("GET", "/desk/queues/documents-overdue?after=first", {}, "claims.view"),
+        ("GET", "/desk/queues/approvals", {}, "claims.view"),
         ("GET", "/desk/staff", {}, "staff.manage"),
         ("POST", "/desk/staff", {"username": "new.person", "password": "a-long-password",
                                  "role": "cs_agent"}, "staff.manage"),
         ("POST", "/desk/logout", {}, "desk.home"),
     ]
+
+
+def _task(world: World) -> int:
+    """A 回访 task of the world's claim (made once)."""
+    key = "follow_up:desk-roles"
+    with world.db.transaction() as s:
+        found = s.execute(select(Task.id).where(Task.dedupe_key == key)).scalar()
+        if found is None:
+            claim_id = s.execute(select(ClaimRow.id).where(
+                ClaimRow.claim_no == world.claim_no)).scalar()
+            task = Task(kind="follow_up", claim_id=claim_id, due_on=date(2026, 6, 1),
+                        note="结案后一周内回访", dedupe_key=key)
+            s.add(task)
+            s.flush()
+            found = task.id
+        return int(found)
 
 
 def test_every_route_is_covered(world: World) -> None:

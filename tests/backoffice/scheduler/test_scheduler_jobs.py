@@ -63,6 +63,9 @@ def test_the_schedule_in_beijing_time() -> None:
         "deadline_checks": "2026-09-28T01:00:00+00:00",
         "follow_up_visits": "2026-09-28T01:00:00+00:00",
         "premium_reminders": "2026-09-28T01:00:00+00:00",
+        "follow_up_first_month": "2026-10-01T01:30:00+00:00",  # 1st and 16th, 09:30
+        "follow_up_quarterly": "2026-10-01T01:40:00+00:00",  # 1 Oct 09:40 Beijing
+        "follow_up_yearly": "2026-12-01T01:50:00+00:00",  # 1 Dec 09:50 Beijing
     }
 
 
