@@ -225,7 +225,8 @@ def up_settings(settings: Settings, args: argparse.Namespace) -> Settings:
     host = bot.reachable(settings.rasa_host)
     actions = bot.reachable(settings.actions_host)
     return dataclasses.replace(settings, rasa_url=f"http://{host}:{args.rasa_port}",
-                               actions_url=f"http://{actions}:{args.action_port}")
+                               actions_url=f"http://{actions}:{args.action_port}",
+                               rasa_urls=(), actions_urls=())
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
