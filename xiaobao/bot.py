@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -146,8 +147,9 @@ def tracker_env() -> dict[str, str]:
         if not url.startswith("postgresql"):
             raise SystemExit("XIAOBAO_RASA_TRACKER_SCHEMA needs a PostgreSQL "
                              "XIAOBAO_RASA_TRACKER_URL")
-        if not schema.replace("_", "").isalnum() or schema[0].isdigit():
-            raise SystemExit("XIAOBAO_RASA_TRACKER_SCHEMA: letters, digits and _ only")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+            raise SystemExit("XIAOBAO_RASA_TRACKER_SCHEMA: a lower-case identifier (a-z, 0-9 "
+                             "and _, not starting with a digit)")
         ensure_schema(url, schema)
         env["POSTGRESQL_SCHEMA"] = schema
     return env
@@ -166,12 +168,16 @@ def ensure_schema(url: str, schema: str) -> None:
     """CREATE SCHEMA IF NOT EXISTS on the tracker's database (the name is checked by the
     caller: an identifier, quoted)."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
 
     engine = create_engine(url if "+" in url.split(":", 1)[0]
                            else url.replace("postgresql", "postgresql+psycopg", 1))
     try:
         with engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    except SQLAlchemyError as exc:
+        raise SystemExit(f"XIAOBAO_RASA_TRACKER_SCHEMA: schema {schema} could not be made on "
+                         f"XIAOBAO_RASA_TRACKER_URL's database ({type(exc).__name__})") from None
     finally:
         engine.dispose()
 
