@@ -157,7 +157,9 @@ def rasas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rasas]:
            "XIAOBAO_LOG_LEVEL": "WARNING", "XIAOBAO_RASA_TOKEN": RASA_TOKEN,
            "XIAOBAO_RASA_URLS": ",".join(urls),
            "XIAOBAO_ACTIONS_URLS": ",".join(f"http://127.0.0.1:{a}" for _, a in pairs),
-           "XIAOBAO_REDIS_URL": "", "XIAOBAO_BACKOFFICE_URL": platform}
+           "XIAOBAO_REDIS_URL": "", "XIAOBAO_BACKOFFICE_URL": platform,
+           # two Rasa on a shared 2-core machine: a slow turn is not a dead instance here
+           "XIAOBAO_RASA_TIMEOUT": "90"}
     procs: dict[str, list[subprocess.Popen[bytes]]] = {}
     everything: list[subprocess.Popen[bytes]] = []
     try:
