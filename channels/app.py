@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter
 from backoffice.notifications.wechat import TokenCache, WeChatSender
 from channels.ivr import IvrChannel, IvrDialog
 from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable
-from channels.rasa import RasaClient
+from channels.rasa_pool import RasaPool
 from channels.readiness import BotReadiness
 from channels.router import Router
 from channels.sms import SmsChannel
@@ -42,8 +42,13 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
                    tokens: TokenCache, registry: CollectorRegistry | None = None) -> Router:
     """`tokens`: where WeChat access tokens are shared between processes."""
     rasa_timeout = float(os.environ.get("XIAOBAO_RASA_TIMEOUT", "30"))
-    rasa = RasaClient(settings.rasa_url, timeout=rasa_timeout)
-    readiness = BotReadiness(settings.rasa_url, settings.rasa_token, settings.actions_url)
+    # one sender, one Rasa instance (a consistent hash; moved only while its home is down)
+    paired = settings.actions_urls if len(settings.rasa_instances) > 1 else ()
+    rasa = RasaPool(settings.rasa_instances, actions_urls=paired, token=settings.rasa_token,
+                    timeout=rasa_timeout, registry=registry)
+    readiness = BotReadiness(settings.rasa_instances, settings.rasa_token,
+                             paired or settings.actions_url)
+    readiness.routing = rasa.states
     router = Router(backoffice, rasa, settings.var_dir / "channels-spool.jsonl",
                     settings.instance or None, readiness, settings.bot_start_wait)
     app[ROUTER] = router

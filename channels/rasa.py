@@ -20,7 +20,29 @@ log = logging.getLogger("xiaobao.channels.rasa")
 
 
 class RasaUnavailable(Exception):
-    """The turn got no usable answer: Rasa down, too slow, an error, or an empty list."""
+    """The turn got no usable answer: Rasa down, too slow, an error, or an empty list.
+
+    `kind` says what the gateway may do next (channels.rasa_pool): `refused` — the request
+    never reached Rasa (nothing ran: safe to send elsewhere); `lost` — the connection broke
+    during the turn (the process died); `timeout` — no answer in time (the turn may still be
+    running there); `answer` — Rasa answered with an error or an empty list."""
+
+    def __init__(self, why: str, kind: str = "answer") -> None:
+        super().__init__(why)
+        self.kind = kind
+
+
+def failure_kind(exc: BaseException) -> str:
+    """The `kind` of a client exception (the subclasses first: a connect timeout is also a
+    TimeoutError, a refused connection also a ClientOSError)."""
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return "refused"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    lost = aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientOSError
+    if isinstance(exc, lost):
+        return "lost"
+    return "answer"
 
 
 class RasaClient:
@@ -54,12 +76,12 @@ class RasaClient:
                     self.phone_url = None  # no phone channel in this Rasa: REST from now on
                     return await self.turn(sender, text, metadata)
                 if response.status != 200:
-                    raise RasaUnavailable(f"HTTP {response.status}")
+                    raise RasaUnavailable(f"HTTP {response.status}", "answer")
                 # JSON is UTF-8 (RFC 8259): no charset sniffing per turn
                 answer = json.loads(await response.read())
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(type(exc).__name__) from None
+            raise RasaUnavailable(type(exc).__name__, failure_kind(exc)) from None
         if not isinstance(answer, list) or not answer:
             # the REST channel's way of saying the turn failed
-            raise RasaUnavailable("empty answer")
+            raise RasaUnavailable("empty answer", "answer")
         return [m for m in answer if isinstance(m, dict)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -58,21 +59,40 @@ class _Answer:
 
 class BotReadiness:
     """The bot's parts as the platform sees them (`bot`: Rasa, `actions`: the action server).
-    `actions_url` empty: the action server is not probed (another network reaches it)."""
+    `actions_url` empty: the action server is not probed (another network reaches it).
+
+    Several Rasa instances (a list of URLs, XIAOBAO_RASA_URLS), each with its own action
+    server when as many action URLs are given: every one is probed; `bot` and `actions` are
+    up while at least one instance is (the gateway routes around the others), and
+    `instances()` reports each — `rasa-1`, `rasa-2`, … as the gateway's metrics name them."""
 
     PARTS = ("bot", "actions")
 
-    def __init__(self, rasa_url: str, rasa_token: str = "", actions_url: str = "", *,
+    def __init__(self, rasa_url: str | Sequence[str], rasa_token: str = "",
+                 actions_url: str | Sequence[str] = "", *,
                  cache_seconds: float = CACHE_SECONDS) -> None:
-        self.rasa_url = rasa_url.rstrip("/")
+        self.rasa_urls = [u.rstrip("/") for u in _listed(rasa_url)]
+        self.rasa_url = self.rasa_urls[0]
         self.rasa_token = rasa_token
-        self.actions_url = actions_url.rstrip("/")
+        self.actions_urls = [u.rstrip("/") for u in _listed(actions_url) if u]
+        self.actions_url = self.actions_urls[0] if self.actions_urls else ""
         self.cache_seconds = cache_seconds
         self.seen_up: set[str] = set()
         self._cached: dict[str, PartState] | None = None
+        self._instances: dict[str, dict[str, str]] = {}
+        #: the gateway's routing state per instance (channels.rasa_pool.RasaPool.states)
+        self.routing: Callable[[], dict[str, dict[str, str]]] | None = None
         self._at = 0.0
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def several(self) -> bool:
+        return len(self.rasa_urls) > 1
+
+    @property
+    def paired(self) -> bool:
+        return self.several and len(self.actions_urls) == len(self.rasa_urls)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -104,9 +124,43 @@ class BotReadiness:
         """Whether a part is not ready and was never up: the bot has not started yet."""
         return any(p.state == "starting" for p in (await self.parts()).values())
 
+    async def instances(self) -> dict[str, dict[str, str]]:
+        """Each Rasa instance (with its action server when paired) and, once the gateway
+        routes, whether it takes turns; empty with one instance."""
+        await self.parts()
+        routing = self.routing() if self.routing is not None else {}
+        return {name: {**state, **routing.get(name, {})}
+                for name, state in self._instances.items()}
+
     async def _probe(self) -> dict[str, PartState]:
-        rasa, actions = await asyncio.gather(self._rasa(), self._actions())
-        return {"bot": self._state("bot", rasa), "actions": self._state("actions", actions)}
+        if not self.several:
+            rasa, actions = await asyncio.gather(self._rasa(self.rasa_url),
+                                                 self._actions(self.actions_url))
+            return {"bot": self._state("bot", rasa),
+                    "actions": self._state("actions", actions)}
+        rasas = await asyncio.gather(*(self._rasa(u) for u in self.rasa_urls))
+        actions = await asyncio.gather(*(self._actions(u) for u in self.actions_urls)) \
+            if self.actions_urls else [None]
+        bots = [self._state(f"bot-{i + 1}", a) for i, a in enumerate(rasas)]
+        helpers = [self._state(f"actions-{i + 1}", a) for i, a in enumerate(actions)]
+        self._instances = {}
+        for i, bot in enumerate(bots):
+            state = bot.as_dict()
+            if self.paired:
+                state["actions"] = helpers[i].state
+            self._instances[f"rasa-{i + 1}"] = state
+        return {"bot": self._overall("bot", bots), "actions": self._overall("actions", helpers)}
+
+    def _overall(self, part: str, states: list[PartState]) -> PartState:
+        """Up while one instance is up; starting while none was ever up."""
+        up = [s for s in states if s.state == "up"]
+        if up:
+            self.seen_up.add(part)
+            return up[0] if len(up) == len(states) else PartState(
+                "up", f"{len(up)}_of_{len(states)}_up", up[0].model)
+        if any(s.state == "not_checked" for s in states):
+            return PartState("not_checked")
+        return PartState("down" if part in self.seen_up else "starting", states[0].detail)
 
     def _state(self, part: str, answer: _Answer | None) -> PartState:
         if answer is None:
@@ -132,9 +186,9 @@ class BotReadiness:
         except (aiohttp.ClientError, ValueError, OSError):
             return "unreachable"
 
-    async def _rasa(self) -> _Answer:
+    async def _rasa(self, url: str) -> _Answer:
         params = {"token": self.rasa_token} if self.rasa_token else {}
-        got = await self._get(f"{self.rasa_url}/status", params)
+        got = await self._get(f"{url}/status", params)
         if isinstance(got, str):
             return _Answer(False, got)
         status, body = got
@@ -148,11 +202,15 @@ class BotReadiness:
             return _Answer(True, "model_not_verified")
         return _Answer(False, f"http_{status}")
 
-    async def _actions(self) -> _Answer | None:
-        if not self.actions_url:
+    async def _actions(self, url: str) -> _Answer | None:
+        if not url:
             return None
-        got = await self._get(f"{self.actions_url}/health", {})
+        got = await self._get(f"{url}/health", {})
         if isinstance(got, str):
             return _Answer(False, got)
         status, _ = got
         return _Answer(True) if status == 200 else _Answer(False, f"http_{status}")
+
+
+def _listed(urls: str | Sequence[str]) -> list[str]:
+    return [urls] if isinstance(urls, str) else list(urls) or [""]

@@ -58,6 +58,7 @@ from channels.port import (
     for_transcript,
 )
 from channels.rasa import RasaClient, RasaUnavailable
+from channels.rasa_pool import RasaPool
 from channels.readiness import BotReadiness
 from xiaobao.logs import mask_text
 
@@ -277,7 +278,7 @@ class Router:
     restart (`xiaobao serve`: host and port, or XIAOBAO_INSTANCE) takes back what a killed
     process left unanswered."""
 
-    def __init__(self, backoffice: Backoffice, rasa: RasaClient, spool: Path,
+    def __init__(self, backoffice: Backoffice, rasa: RasaClient | RasaPool, spool: Path,
                  instance: str | None = None, readiness: BotReadiness | None = None,
                  start_wait: float = START_WAIT) -> None:
         self.backoffice = backoffice

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -77,13 +78,16 @@ def reachable(host: str) -> str:
 
 def endpoints_file(action_port: int, directory: Path, actions_host: str = "127.0.0.1",
                    actions_url: str | None = None, name: str | None = None) -> Path:
-    """endpoints.yml: the action server on this port and an SQL tracker store.
+    """endpoints.yml: the action server on this port, an SQL tracker store and, when
+    XIAOBAO_RASA_LOCK_URL is set, Rasa's lock store on Redis.
 
     The SQL tracker store reads only the last conversation session of a sender (the in-memory
     one deserialises the whole history on every turn): a user of many years costs like a new one.
     XIAOBAO_RASA_TRACKER_URL (a SQLAlchemy URL) puts it on PostgreSQL, `memory` in memory;
-    default SQLite in var/. `actions_url`: the action server elsewhere (`xiaobao rasa`), in
-    place of the local port.
+    default SQLite in var/. Several Rasa instances share one PostgreSQL store (a sender's
+    conversation continues on whichever instance takes its next turn), in its own schema when
+    XIAOBAO_RASA_TRACKER_SCHEMA is set (`tracker_env`), and one Redis lock store.
+    `actions_url`: the action server elsewhere (`xiaobao rasa`), in place of the local port.
     """
     path = directory / (name or f"endpoints-{action_port}.yml")
     url = os.environ.get("XIAOBAO_RASA_TRACKER_URL", "")
@@ -101,8 +105,84 @@ def endpoints_file(action_port: int, directory: Path, actions_host: str = "127.0
     webhook = (actions_url.rstrip("/").removesuffix("/webhook") + "/webhook" if actions_url
                else f"http://{reachable(actions_host)}:{action_port}/webhook")
     path.write_text(f'action_endpoint:\n  url: "{webhook}"\n'
-                    f"tracker_store:\n{store}")
+                    f"tracker_store:\n{store}{lock_store()}")
     return path
+
+
+LOCK_SECONDS = 10  # XIAOBAO_RASA_LOCK_SECONDS: how long a sender's lock outlives a dead holder
+
+
+def lock_store(url: str | None = None) -> str:
+    """The `lock_store:` section for XIAOBAO_RASA_LOCK_URL (redis://[:password@]host:port/db);
+    empty (Rasa's in-memory lock store, enough for one instance) when unset."""
+    from urllib.parse import unquote, urlsplit
+
+    url = os.environ.get("XIAOBAO_RASA_LOCK_URL", "") if url is None else url
+    if not url:
+        return ""
+    u = urlsplit(url)
+    if u.scheme != "redis" or not u.hostname:
+        raise SystemExit("XIAOBAO_RASA_LOCK_URL must be redis://[:password@]host:port/db")
+    db = u.path.lstrip("/") or "0"
+    if not db.isdigit():
+        raise SystemExit("XIAOBAO_RASA_LOCK_URL: the database is a number (redis://host/1)")
+    section = (f'lock_store:\n  type: "redis"\n  url: "{u.hostname}"\n  port: {u.port or 6379}\n'
+               f'  db: {int(db)}\n  key_prefix: "xiaobao"\n')
+    if u.password:
+        section += f'  password: "{unquote(u.password)}"\n'
+    return section
+
+
+def tracker_env() -> dict[str, str]:
+    """What Rasa reads from its environment about its stores: the PostgreSQL schema of the
+    tracker store (XIAOBAO_RASA_TRACKER_SCHEMA, created here when missing: Rasa only checks
+    it exists) and how long a lock on a sender lives (XIAOBAO_RASA_LOCK_SECONDS, default 10).
+
+    The lock's lifetime is short on purpose: when a Rasa process dies holding a sender's lock,
+    the instance that takes the sender's next turn waits for the lock to expire. The gateway
+    itself runs one turn of a sender at a time (channels.router.TurnOrder), so the lock only
+    guards against two platform processes sending one sender's turns at once — and a turn
+    longer than the lifetime is rare (the bot's turns take well under a second)."""
+    env = {"TICKET_LOCK_LIFETIME": str(_lock_seconds())}
+    schema = os.environ.get("XIAOBAO_RASA_TRACKER_SCHEMA", "").strip()
+    url = os.environ.get("XIAOBAO_RASA_TRACKER_URL", "")
+    if schema:
+        if not url.startswith("postgresql"):
+            raise SystemExit("XIAOBAO_RASA_TRACKER_SCHEMA needs a PostgreSQL "
+                             "XIAOBAO_RASA_TRACKER_URL")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+            raise SystemExit("XIAOBAO_RASA_TRACKER_SCHEMA: a lower-case identifier (a-z, 0-9 "
+                             "and _, not starting with a digit)")
+        ensure_schema(url, schema)
+        env["POSTGRESQL_SCHEMA"] = schema
+    return env
+
+
+def _lock_seconds() -> int:
+    raw = os.environ.get("XIAOBAO_RASA_LOCK_SECONDS", "").strip()
+    if not raw:
+        return LOCK_SECONDS
+    if not raw.isdigit() or not 1 <= int(raw) <= 3600:
+        raise SystemExit("XIAOBAO_RASA_LOCK_SECONDS must be a whole number from 1 to 3600")
+    return int(raw)
+
+
+def ensure_schema(url: str, schema: str) -> None:
+    """CREATE SCHEMA IF NOT EXISTS on the tracker's database (the name is checked by the
+    caller: an identifier, quoted)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url if "+" in url.split(":", 1)[0]
+                           else url.replace("postgresql", "postgresql+psycopg", 1))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    except SQLAlchemyError as exc:
+        raise SystemExit(f"XIAOBAO_RASA_TRACKER_SCHEMA: schema {schema} could not be made on "
+                         f"XIAOBAO_RASA_TRACKER_URL's database ({type(exc).__name__})") from None
+    finally:
+        engine.dispose()
 
 
 def rasa_command(model: Path, port: int, action_port: int, var_dir: Path, token: str,
@@ -131,12 +211,14 @@ def start_bot(model: Path, rasa_port: int, action_port: int, api_url: str, api_t
     as subprocesses listening on `actions_host` and `host` (loopback unless configured)."""
     var_dir.mkdir(parents=True, exist_ok=True)
     env = bot_env(XIAOBAO_API_URL=api_url, XIAOBAO_API_TOKEN=api_token)
+    stores = tracker_env()
     # bot/rasa_run.py is `rasa` without three per-turn costs (see its docstring); the action
     # server (rasa_sdk) takes its interface from SANIC_HOST only
     actions = subprocess.Popen(actions_command(action_port), cwd=ROOT,
                                env={**env, "SANIC_HOST": actions_host})
     rasa = subprocess.Popen(rasa_command(model, rasa_port, action_port, var_dir, rasa_token,
-                                         host, actions_host), cwd=ROOT, env=env)
+                                         host, actions_host), cwd=ROOT,
+                            env={**env, **stores})
     return [actions, rasa]
 
 

@@ -322,7 +322,7 @@ def cmd_rasa(args: argparse.Namespace, settings: Settings) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     cmd = bot.rasa_command(model, args.port, 0, settings.var_dir, settings.rasa_token,
                            args.host, actions_url=actions)
-    return bot.run_foreground(cmd, bot.bot_env())
+    return bot.run_foreground(cmd, bot.bot_env(**bot.tracker_env()))
 
 
 def cmd_actions(args: argparse.Namespace, settings: Settings) -> int:
@@ -341,7 +341,8 @@ def up_settings(settings: Settings, args: argparse.Namespace) -> Settings:
     host = bot.reachable(settings.rasa_host)
     actions = bot.reachable(settings.actions_host)
     return dataclasses.replace(settings, rasa_url=f"http://{host}:{args.rasa_port}",
-                               actions_url=f"http://{actions}:{args.action_port}")
+                               actions_url=f"http://{actions}:{args.action_port}",
+                               rasa_urls=(), actions_urls=())
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:

@@ -70,6 +70,12 @@ class Settings:
     #: (XIAOBAO_INSTANCE); the same name after a restart answers what a killed process left.
     #: Empty: `xiaobao serve` takes the host name and port.
     instance: str = ""
+    #: Several Rasa instances (XIAOBAO_RASA_URLS, comma-separated): the gateway sends each
+    #: sender to one of them by a consistent hash (channels.rasa_pool). Empty: `rasa_url`.
+    rasa_urls: tuple[str, ...] = ()
+    #: Each instance's own action server, in the same order (XIAOBAO_ACTIONS_URLS): probed
+    #: with its Rasa before the pair takes turns again, and reported by /healthz.
+    actions_urls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -79,6 +85,11 @@ class Settings:
     def files_root(self) -> Path:
         """`files_dir`, typed: always set after construction."""
         return self.files_dir or self.var_dir / "files"
+
+    @property
+    def rasa_instances(self) -> tuple[str, ...]:
+        """The Rasa instances the gateway talks to: XIAOBAO_RASA_URLS, else the one URL."""
+        return self.rasa_urls or (self.rasa_url,)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -104,6 +115,8 @@ class Settings:
             bot_start_wait=_seconds("XIAOBAO_BOT_START_RETRY_SECONDS", 6, 120),
             bot_start_timeout=_seconds("XIAOBAO_BOT_START_TIMEOUT", 300, 3600),
             trusted_proxies=_networks("XIAOBAO_TRUSTED_PROXIES"),
+            rasa_urls=_urls("XIAOBAO_RASA_URLS"),
+            actions_urls=_paired_urls("XIAOBAO_ACTIONS_URLS", "XIAOBAO_RASA_URLS"),
         )
 
 
@@ -146,3 +159,25 @@ def _networks(name: str) -> str:
         raise SystemExit(f"{name}: {exc} (addresses or CIDR networks, comma-separated)"
                          ) from None
     return raw
+
+
+def _urls(name: str) -> tuple[str, ...]:
+    """Comma-separated http(s) URLs, each once; empty: none."""
+    from urllib.parse import urlsplit
+
+    urls = tuple(u.strip().rstrip("/") for u in os.environ.get(name, "").split(",")
+                 if u.strip())
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SystemExit(f"{name}: {url!r} is not an http(s) URL (comma-separated URLs)")
+    if len(set(urls)) != len(urls):
+        raise SystemExit(f"{name}: each URL once")
+    return urls
+
+
+def _paired_urls(name: str, pairs: str) -> tuple[str, ...]:
+    urls = _urls(name)
+    if urls and len(urls) != len(_urls(pairs)):
+        raise SystemExit(f"{name}: one URL per URL of {pairs}, in the same order")
+    return urls

@@ -53,6 +53,8 @@ class Health:
         waiting = [name for name, part in parts.items() if not part.ready]
         body: dict[str, object] = {"status": "unavailable" if waiting else "ok",
                                    "parts": {k: p.as_dict() for k, p in parts.items()}}
+        if self.readiness.several:  # each Rasa instance, and whether the gateway uses it
+            body["rasa"] = await self.readiness.instances()
         if waiting:
             body["not_ready"] = waiting
             body["message"] = "未就绪：" + "、".join(describe(n, parts[n]) for n in waiting)
