@@ -163,6 +163,10 @@ def take(base: str, cases: dict[str, str], out: Path) -> list[Path]:
         ("underwriter.sun", f"/desk/endorsement-requests/{cases['request']}",
          "endorsement-request.png"),
         ("underwriter.sun", "/desk/underwriting", "underwriting.png"),
+        ("supervisor.zhao", "/desk/tasks", "tasks.png"),
+        ("supervisor.zhao", "/desk/queues/approvals", "approvals.png"),
+        ("supervisor.zhao", "/desk/conversations", "conversations.png"),
+        ("supervisor.zhao", "/desk/supervisor/handlers", "handlers.png"),
     ]
     written = []
     with chromium() as driver:
