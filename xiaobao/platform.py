@@ -30,7 +30,7 @@ from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import document_link_revision, get_policy
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
-from backoffice.store.files import FileStore
+from backoffice.store.stores import open_store
 from backoffice.views.document import render_policy_document
 from channels.app import READINESS, mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
@@ -155,7 +155,8 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[TOKEN] = settings.api_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    files = FileStore(settings.files_root)
+    files = open_store(settings.files_url, settings.files_root,
+                       endpoint_url=settings.s3_endpoint_url, region=settings.s3_region)
     api = create_api(db, settings.api_token, files, reader_from_env(),
                      staff_token_lifetime=settings.staff_token_ttl,
                      document_link_lifetime=settings.document_link_lifetime)
