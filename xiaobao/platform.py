@@ -80,8 +80,21 @@ def _metrics_middleware(registry: CollectorRegistry) -> web.Middleware:
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when every part is ready (database, Rasa with its model, action server), else 503
-    naming the parts that are not; each part's state either way (xiaobao.health)."""
-    ready, body = await request.app[HEALTH].report()
+    naming the parts that are not; each part's state either way (xiaobao.health).
+
+    `?parts=database` judges only the named parts (comma-separated): the readiness of a
+    process whose API and desk need only the database; `?parts=` judges none — the process
+    answers, its liveness. Kubernetes and compose probe these (deploy/)."""
+    only = None
+    if "parts" in request.query:
+        only = frozenset(p.strip() for p in request.query["parts"].split(",") if p.strip())
+        known = set(await request.app[HEALTH].parts())
+        if not only <= known:
+            return web.json_response(
+                {"error": {"code": "invalid", "field": "parts",
+                           "message": f"未知的部件：{'、'.join(sorted(only - known))[:200]}"}},
+                status=400, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+    ready, body = await request.app[HEALTH].report(only)
     return web.json_response(body, status=200 if ready else 503,
                              dumps=lambda d: json.dumps(d, ensure_ascii=False))
 
