@@ -23,7 +23,7 @@ from backoffice.services.products import install_products
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
 
-pytest_plugins = ["tests.bot_stack"]
+pytest_plugins = ["tests.bot_stack", "tests.s3_server"]
 
 os.environ.setdefault("XIAOBAO_CHEAP_PASSWORD_HASHES", "1")
 

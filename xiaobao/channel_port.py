@@ -32,7 +32,7 @@ from backoffice.domain.errors import Conflict, DomainError, Forbidden, NotFound,
 from backoffice.services import bindings, claims, document_reading
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
-from backoffice.store.files import FileStore
+from backoffice.store.files import DocumentStore
 from channels.backoffice import HttpBackoffice
 from channels.port import (
     Attachment,
@@ -62,7 +62,7 @@ class InProcessBackoffice:
     """The port with the back office in this process; `files` and `reader` are the API's
     (documents are then stored and read as an upload through the API would be)."""
 
-    def __init__(self, db: Database, files: FileStore | None = None,
+    def __init__(self, db: Database, files: DocumentStore | None = None,
                  reader: DocumentReader | None = None) -> None:
         self.db = db
         self.files = files

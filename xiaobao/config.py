@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,6 +39,12 @@ class Settings:
     var_dir: Path
     #: Uploaded claim documents (XIAOBAO_FILES_DIR); None means `<var_dir>/files`.
     files_dir: Path | None = None
+    #: Where uploaded documents live (XIAOBAO_FILES_URL): empty, the disk (files_dir);
+    #: s3://bucket/prefix, an S3-compatible object store, at XIAOBAO_S3_ENDPOINT_URL when that
+    #: is not AWS, in XIAOBAO_S3_REGION; credentials the standard AWS way (AWS_* variables).
+    files_url: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
     #: Senders (WeChat, SMS), token cache (Redis), retries: XIAOBAO_WECHAT_*, XIAOBAO_SMS_*, …
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     #: How long a staff member's API token lives (XIAOBAO_STAFF_TOKEN_TTL_MINUTES).
@@ -103,6 +110,9 @@ class Settings:
             var_dir=var_dir,
             files_dir=Path(os.environ["XIAOBAO_FILES_DIR"]).resolve()
             if os.environ.get("XIAOBAO_FILES_DIR") else None,
+            files_url=_files_url("XIAOBAO_FILES_URL"),
+            s3_endpoint_url=_http_url("XIAOBAO_S3_ENDPOINT_URL"),
+            s3_region=os.environ.get("XIAOBAO_S3_REGION", "").strip(),
             notify=NotifyConfig.from_env(),
             staff_token_ttl=_minutes("XIAOBAO_STAFF_TOKEN_TTL_MINUTES", 480),
             web_session_ttl=_minutes("XIAOBAO_WEB_SESSION_TTL_MINUTES", 120),
@@ -149,6 +159,25 @@ def _days(name: str, default: int) -> timedelta:
     if not raw.isdigit() or not 1 <= int(raw) <= 366:
         raise SystemExit(f"{name} must be a whole number of days from 1 to 366")
     return timedelta(days=int(raw))
+
+
+def _files_url(name: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        from backoffice.store.s3files import parse_url
+
+        try:
+            parse_url(raw)
+        except ValueError as exc:
+            raise SystemExit(f"{name}: {exc}") from None
+    return raw
+
+
+def _http_url(name: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if raw and not re.fullmatch(r"https?://[^\s/?#]+/?", raw):
+        raise SystemExit(f"{name} must be http(s)://host[:port], e.g. http://minio:9000")
+    return raw
 
 
 def _networks(name: str) -> str:

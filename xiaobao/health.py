@@ -47,10 +47,12 @@ class Health:
         database, bot = await asyncio.gather(self._database(), self.readiness.parts())
         return {"database": database, **bot}
 
-    async def report(self) -> tuple[bool, dict[str, object]]:
-        """(can serve, the /healthz body)."""
+    async def report(self, only: frozenset[str] | None = None) -> tuple[bool, dict[str, object]]:
+        """(can serve, the /healthz body); with `only`, only those parts are judged (every
+        part is still shown): a probe that needs the database alone, or none at all."""
         parts = await self.parts()
-        waiting = [name for name, part in parts.items() if not part.ready]
+        waiting = [name for name, part in parts.items()
+                   if not part.ready and (only is None or name in only)]
         body: dict[str, object] = {"status": "unavailable" if waiting else "ok",
                                    "parts": {k: p.as_dict() for k, p in parts.items()}}
         if self.readiness.several:  # each Rasa instance, and whether the gateway uses it

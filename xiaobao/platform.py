@@ -30,7 +30,7 @@ from backoffice.scheduler.service import PlatformScheduler
 from backoffice.services.policies import document_link_revision, get_policy
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
-from backoffice.store.files import FileStore
+from backoffice.store.stores import open_store
 from backoffice.views.document import render_policy_document
 from channels.app import READINESS, mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
@@ -81,8 +81,21 @@ def _metrics_middleware(registry: CollectorRegistry) -> web.Middleware:
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when every part is ready (database, Rasa with its model, action server), else 503
-    naming the parts that are not; each part's state either way (xiaobao.health)."""
-    ready, body = await request.app[HEALTH].report()
+    naming the parts that are not; each part's state either way (xiaobao.health).
+
+    `?parts=database` judges only the named parts (comma-separated): the readiness of a
+    process whose API and desk need only the database; `?parts=` judges none — the process
+    answers, its liveness. Kubernetes and compose probe these (deploy/)."""
+    only = None
+    if "parts" in request.query:
+        only = frozenset(p.strip() for p in request.query["parts"].split(",") if p.strip())
+        known = set(await request.app[HEALTH].parts())
+        if not only <= known:
+            return web.json_response(
+                {"error": {"code": "invalid", "field": "parts",
+                           "message": f"未知的部件：{'、'.join(sorted(only - known))[:200]}"}},
+                status=400, dumps=lambda d: json.dumps(d, ensure_ascii=False))
+    ready, body = await request.app[HEALTH].report(only)
     body["role"] = request.app[ROLE]  # serve, or up (everything in one process)
     if SCHEDULER in request.app:  # only where this process runs the jobs itself
         body["parts"]["scheduler"] = {  # type: ignore[index]
@@ -161,7 +174,8 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[ROLE] = role
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    files = FileStore(settings.files_root)
+    files = open_store(settings.files_url, settings.files_root,
+                       endpoint_url=settings.s3_endpoint_url, region=settings.s3_region)
     api = create_api(db, settings.api_token, files, reader_from_env(),
                      staff_token_lifetime=settings.staff_token_ttl,
                      document_link_lifetime=settings.document_link_lifetime)

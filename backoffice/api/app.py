@@ -38,6 +38,7 @@ from backoffice.domain.errors import (
     IllegalTransition,
     NotFound,
     Throttled,
+    Unavailable,
 )
 from backoffice.domain.errors import ValidationError as Invalid
 from backoffice.services import bindings, staff
@@ -54,7 +55,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (TooLarge, 413), (InvalidCredentials, 401), (NotFound, 404), (Conflict, 409),
     (IllegalTransition, 409), (Invalid, 400), (Forbidden, 403), (staff.TooManyLogins, 429),
-    (bindings.IdentityMismatch, 403), (bindings.TooManyAttempts, 429))
+    (bindings.IdentityMismatch, 403), (bindings.TooManyAttempts, 429), (Unavailable, 503))
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
@@ -71,7 +72,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except DomainError as exc:
         status = next((s for t, s in _STATUS if isinstance(exc, t)), 422)
         answer = error_response(status, exc.code, exc.message, exc.field)
-        if isinstance(exc, Throttled):  # clients and proxies know when to come back
+        if isinstance(exc, Throttled | Unavailable):  # clients know when to come back
             answer.headers["Retry-After"] = str(exc.retry_after)
         return answer
     except web.HTTPException as exc:

@@ -76,7 +76,7 @@ class SignIn(Command):
 LIFETIME_KEY = web.AppKey("staff_token_lifetime", timedelta)
 TOKEN_KEY = web.AppKey("api_token", str)
 LINK_LIFETIME_KEY = web.AppKey("document_link_lifetime", timedelta)
-FILES_KEY = web.AppKey("files", Any)  # backoffice.store.files.FileStore, from the platform
+FILES_KEY = web.AppKey("files", Any)  # backoffice.store.files.DocumentStore, from the platform
 READER_KEY = web.AppKey("document_reader", DocumentReader)
 
 

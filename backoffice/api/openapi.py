@@ -30,6 +30,7 @@ ERRORS = {
     403: "The caller's role may not do this", 404: "Not found",
     409: "Conflict or illegal state transition", 413: "Too large",
     422: "Refused by a business rule", 429: "Too many attempts: try again later",
+    503: "A store the request needs is unavailable: try again after Retry-After",
 }
 
 

@@ -230,7 +230,9 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", "/claims/{claim_no}/documents", "uploadClaimDocument",
         "Upload a document for a claim", "claims", "claims.report", ep.upload_document,
         a.DocumentReceipt, status=201, service_actor="customer", raw_body=ep.UPLOAD_BODY,
-        errors=(NOT_FOUND, 413, UNPROCESSABLE)),
+        errors=(NOT_FOUND, 413, UNPROCESSABLE, 503),
+        description="503 with Retry-After when the documents' object store does not answer; "
+        "nothing is recorded then."),
     _op("GET", "/claims/{claim_no}/documents/{document_id}", "getClaimDocument",
         "A claim document with what OCR read on it", "claims", "claims.view", ep.claim_document,
         a.ClaimDocumentReading, errors=(NOT_FOUND,)),

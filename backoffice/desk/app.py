@@ -25,7 +25,7 @@ from backoffice.domain import customer_answer as ca
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
 from backoffice.domain.clocks import CLOCK_NAMES
-from backoffice.domain.errors import DomainError, Forbidden, NotFound
+from backoffice.domain.errors import DomainError, Forbidden, NotFound, Unavailable
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.domain.masking import mask_text
 from backoffice.domain.product import CLAIM_TYPE_NAMES
@@ -56,12 +56,12 @@ from backoffice.services.base import SHANGHAI, today_cn
 from backoffice.services.claim_stats import TRACK_NAMES
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
-from backoffice.store.files import FileStore
+from backoffice.store.files import DocumentStore
 from backoffice.views import disclosure
 from backoffice.views.charts import render_claim_charts
 
 DB = web.AppKey("desk_db", Database)
-FILES = web.AppKey("desk_files", FileStore)
+FILES = web.AppKey("desk_files", DocumentStore)
 HUB = web.AppKey("desk_hub", LiveHub)
 HANDOFF = web.AppKey("desk_handoff", HandoffQueue)
 HOOKS = web.AppKey("desk_conversation_hooks", ConversationHooks)
@@ -438,6 +438,8 @@ async def claim_document(request: web.Request) -> web.StreamResponse:
     try:
         kind, name, data = await run(document_reading.document_file, db_of(request), files,
                                      no, doc, user.username, purpose)
+    except Unavailable as exc:  # the object store is down: nothing wrong with the request
+        return render_error(request, 503, exc.message)
     except DomainError as exc:
         return render_error(request, 404, exc.message)
     shown = kind != "application/octet-stream"
@@ -1198,7 +1200,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
 
 def create_desk(db: Database, handoff: HandoffQueue | None = None,
                 live: bool = True, hooks: ConversationHooks | None = None,
-                files: FileStore | None = None) -> web.Application:
+                files: DocumentStore | None = None) -> web.Application:
     """The /desk sub-application; `hooks` (the channels' router) delivers agents' messages
     and hands conversations back to the bot."""
     permissions = {(m, p): perm for m, p, _, perm in ROUTES}

@@ -66,3 +66,14 @@ class Forbidden(DomainError):
     """The caller is known but their role may not do this."""
 
     code = "forbidden"
+
+
+class Unavailable(DomainError):
+    """A store the request needs (the documents' object store) did not answer or refused
+    the service itself: not the caller's fault, so a 503 with Retry-After, never a traceback."""
+
+    code = "storage_unavailable"
+
+    def __init__(self, message: str, field: str | None = None, retry_after: int = 30) -> None:
+        super().__init__(message, field)
+        self.retry_after = max(1, int(retry_after))
