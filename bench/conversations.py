@@ -15,7 +15,10 @@ The stack is started once per run on a fresh temporary SQLite database with the 
 each on its own customer; what a conversation created is what appeared in the database while
 it ran.
 
-Usage: .venv/bin/python -m bench.conversations [--only NAME] [--json] [--model PATH]
+Usage: .venv/bin/python -m bench.conversations [--only NAME] [--json] [--model PATH] [--dir DIR]
+`--dir data/dev/conversations` plays the development set instead: conversations written to
+develop the bot against, whose failures and transcripts are for reading (the held-out set's
+are not: it gives the figure only).
 """
 
 from __future__ import annotations
