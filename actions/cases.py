@@ -52,6 +52,8 @@ CASE_SLOTS = ("case_kind", "case_choices", "case_claim_no", "case_account", "cas
 _ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _ORDINAL_RE = re.compile(r"^(?:第)?\s*([1-5一二两三四五])\s*(?:个|件|条|号)?$")
 _MIN_REASONS = 4  # characters of the customer's own reasons
+_NO_FIRST = re.compile(r"^\s*(不是|不对|不要|不用|不了|别|算了|再想想|我再想想)")
+_YES_FIRST = re.compile(r"^\s*(是|对|好|确认|没错|嗯|可以|行)")
 
 
 # ---- starting a journey --------------------------------------------------------------------
@@ -216,6 +218,11 @@ class ValidateCaseForm(AnswersOnly):
         intent = intent_of(tracker)
         if intent in ("affirm", "deny"):
             return {"case_confirmed": intent == "affirm"}
+        said = text_of(tracker)  # "是的，撤掉" / "不是，我再想想": the yes or no comes first
+        if _NO_FIRST.match(said):
+            return {"case_confirmed": False}
+        if _YES_FIRST.match(said):
+            return {"case_confirmed": True}
         if tracker.get_slot("case_kind") == BANK_ACCOUNT:  # another number: read back anew
             number, problem = card_in(text_of(tracker))
             if number:
