@@ -19,6 +19,10 @@ DEMO_STAFF: tuple[tuple[str, str, str, str | None, str], ...] = (
     ("underwriter.sun", "孙核保", "underwriter", None, "demo-underwriter-2026"),
     ("admin", "系统管理员", "administrator", None, "demo-admin-2026"),
 )
+#: each role's first demo account (claims adjusters are two, for the steps that want four eyes)
+USER_OF_ROLE: dict[str, str] = {}
+for _username, _, _role, _, _ in DEMO_STAFF:
+    USER_OF_ROLE.setdefault(_role, _username)
 
 
 def seed_staff(db: Database) -> list[str]:

@@ -1013,13 +1013,21 @@ async def tasks_page(request: web.Request) -> web.Response:
     user = auth.user_of(request)
     query, owner = _task_filters(request)
     actor = roles.Actor(user.username, user.role)
+    fmt = _export_format(request)
+    if isinstance(fmt, web.Response):
+        return fmt
+    if fmt:
+        query["limit"] = tasks.MAX_ITEMS
     try:
         items = await run(tasks.search, db_of(request), query, actor)
     except DomainError as exc:
         return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    if fmt:
+        return await _as_file(request, "tasks", items, fmt, area="follow_ups")
     people = await run(staff.list_staff, db_of(request))
     return page(request, "tasks.html", items=items, query=query, owner=owner,
-                kinds=tasks.KIND_NAMES, people=[p["username"] for p in people])
+                kinds=tasks.KIND_NAMES, people=[p["username"] for p in people],
+                export_query=_export_query(request))
 
 
 async def task_page(request: web.Request) -> web.Response:

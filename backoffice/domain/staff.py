@@ -90,7 +90,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "claims.lookup": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_ADJUSTER,
                                 CLAIMS_SUPERVISOR}),
     "complaints.act": frozenset({COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
-    "satisfaction.record": frozenset({CS_AGENT, COMPLAINT_HANDLER}),
+    # the queue's supervisor works the low-score follow-ups a bad rating opens
+    "satisfaction.record": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
     # the work queues (工作队列): seen and taken by whoever works a kind of them, given to a
     # named person by a supervisor
     "tasks.view": frozenset({CS_AGENT, COMPLAINT_HANDLER, CLAIMS_ADJUSTER, CLAIMS_SUPERVISOR}),

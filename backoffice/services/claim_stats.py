@@ -17,7 +17,7 @@ calendar, pauses for supplementary documents), so it reads the few date columns 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -191,33 +191,46 @@ def _cycle_times(s: Session, w: Window) -> dict[str, Any]:
     }
 
 
-def sla_by_clock(s: Session, claims: ColumnElement[bool], today: date) -> list[dict[str, Any]]:
-    """Met, breached and open per staff clock of the claims chosen by `claims` (a filter on
-    ClaimRow): the claims report's cohort, or a quarter of one group policy's claims."""
+_CLOCK_COLUMNS = (
+    ClaimRow.reported_on, ClaimRow.documents_complete_on, ClaimRow.reviewed_on,
+    ClaimRow.decided_on, ClaimRow.agreed_on, ClaimRow.approved_fen, ClaimRow.paid_on,
+    ClaimRow.advance_paid_on, ClaimRow.rejected_on, ClaimRow.letter_sent_on,
+    ClaimRow.special_case)
+
+
+def staff_clocks(s: Session, claims: ColumnElement[bool], today: date, *columns: Any
+                 ) -> Iterator[tuple[tuple[Any, ...], ClaimEvents, dict[str, Any]]]:
+    """Each claim chosen by `claims` (a filter on ClaimRow): the values of `columns`, its
+    events and its staff clocks on `today` — one reading for every report that counts them."""
     cohort = select(ClaimRow.id).where(claims).scalar_subquery()
     pauses: dict[int, list[tuple[date, date | None]]] = {}
     for claim_id, started, ended in s.execute(
             select(ClaimPause.claim_id, ClaimPause.started_on, ClaimPause.ended_on)
             .where(ClaimPause.claim_id.in_(cohort)).order_by(ClaimPause.id)).tuples():
         pauses.setdefault(claim_id, []).append((started, ended))
-    tally = {name: {"met": 0, "breached": 0, "open": 0} for name in DEADLINES}
-    rows = s.execute(select(
-        ClaimRow.id, ClaimRow.reported_on, ClaimRow.documents_complete_on, ClaimRow.reviewed_on,
-        ClaimRow.decided_on, ClaimRow.agreed_on, ClaimRow.approved_fen, ClaimRow.paid_on,
-        ClaimRow.advance_paid_on, ClaimRow.rejected_on, ClaimRow.letter_sent_on,
-        ClaimRow.special_case,
-    ).where(claims).execution_options(yield_per=2000)).tuples()
-    for (cid, reported, complete, reviewed, decided, agreed, approved_fen, paid, advance,
-         rejected, letter, special) in rows:
+    rows = s.execute(select(ClaimRow.id, *columns, *_CLOCK_COLUMNS).where(claims)
+                     .execution_options(yield_per=2000)).tuples()
+    n = len(columns)
+    for row in rows:
+        (reported, complete, reviewed, decided, agreed, approved_fen, paid, advance, rejected,
+         letter, special) = row[1 + n:]
         events = ClaimEvents(
             reported_on=reported,
             documents_complete_on=complete if complete and complete >= reported else None,
-            pauses=tuple(pauses.get(cid, ())), reviewed_on=reviewed, decided_on=decided,
+            pauses=tuple(pauses.get(row[0], ())), reviewed_on=reviewed, decided_on=decided,
             agreed_on=agreed, payout=None if approved_fen is None else from_fen(approved_fen),
             paid_on=paid, advance_paid_on=advance, rejected_on=rejected,
             letter_sent_on=letter, special_case=bool(special),
         )
-        for name, d in claim_deadlines(events, today).items():
+        yield tuple(row[1:1 + n]), events, claim_deadlines(events, today)
+
+
+def sla_by_clock(s: Session, claims: ColumnElement[bool], today: date) -> list[dict[str, Any]]:
+    """Met, breached and open per staff clock of the claims chosen by `claims` (a filter on
+    ClaimRow): the claims report's cohort, or a quarter of one group policy's claims."""
+    tally = {name: {"met": 0, "breached": 0, "open": 0} for name in DEADLINES}
+    for _, _, clocks in staff_clocks(s, claims, today):
+        for name, d in clocks.items():
             if d.breached:
                 tally[name]["breached"] += 1
             elif d.done_on is not None:

@@ -25,15 +25,20 @@ from pydantic import Field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from backoffice.domain.clocks import NOTICE_CLOCKS, ClaimEvents, claim_deadlines
-from backoffice.domain.money import from_fen
+from backoffice.domain.clocks import NOTICE_CLOCKS
 from backoffice.domain.staff import ROLE_NAMES
 from backoffice.services.base import today_cn
-from backoffice.services.claim_stats import Window, _pct, _quantile, _round1, parse_window
+from backoffice.services.claim_stats import (
+    Window,
+    _pct,
+    _quantile,
+    _round1,
+    parse_window,
+    staff_clocks,
+)
 from backoffice.services.commands import Command, Day, takes
 from backoffice.store.db import Database
 from backoffice.store.models import (
-    ClaimPause,
     ClaimRow,
     ComplaintRow,
     Conversation,
@@ -58,40 +63,20 @@ def _summary(days: list[int]) -> dict[str, float | None]:
 
 def _claims(s: Session, w: Window, today: date) -> dict[str, dict[str, Any]]:
     """handled, decided, days to decision, clocks met/breached, claim numbers: per handler."""
-    rows = s.execute(select(
-        ClaimRow.id, ClaimRow.claim_no, ClaimRow.handler, ClaimRow.reported_on,
-        ClaimRow.documents_complete_on, ClaimRow.reviewed_on, ClaimRow.decided_on,
-        ClaimRow.agreed_on, ClaimRow.approved_fen, ClaimRow.paid_on, ClaimRow.advance_paid_on,
-        ClaimRow.rejected_on, ClaimRow.letter_sent_on, ClaimRow.special_case,
-    ).where(ClaimRow.handler.is_not(None), ClaimRow.reported_on >= w.start,
-            ClaimRow.reported_on <= w.end)).tuples().all()
-    pauses: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
-    ids = [r[0] for r in rows]
-    for chunk in range(0, len(ids), 500):
-        for cid, started, ended in s.execute(
-                select(ClaimPause.claim_id, ClaimPause.started_on, ClaimPause.ended_on)
-                .where(ClaimPause.claim_id.in_(ids[chunk:chunk + 500]))
-                .order_by(ClaimPause.id)).tuples():
-            pauses[cid].append((started, ended))
     out: dict[str, dict[str, Any]] = defaultdict(lambda: {
         "handled": 0, "decided": 0, "days": [], "met": 0, "breached": 0, "claim_nos": []})
-    for (cid, no, handler, reported, complete, reviewed, decided, agreed, approved_fen, paid,
-         advance, rejected, letter, special) in rows:
+    chosen = and_(ClaimRow.handler.is_not(None), ClaimRow.reported_on >= w.start,
+                  ClaimRow.reported_on <= w.end)
+    for (no, handler), events, clocks in staff_clocks(s, chosen, today, ClaimRow.claim_no,
+                                                      ClaimRow.handler):
         f = out[handler]
         f["handled"] += 1
         f["claim_nos"].append(no)
-        decision = decided or rejected
+        decision = events.decided_on or events.rejected_on
         if decision is not None:
             f["decided"] += 1
-            f["days"].append((decision - reported).days)
-        events = ClaimEvents(
-            reported_on=reported,
-            documents_complete_on=complete if complete and complete >= reported else None,
-            pauses=tuple(pauses.get(cid, ())), reviewed_on=reviewed, decided_on=decided,
-            agreed_on=agreed, payout=None if approved_fen is None else from_fen(approved_fen),
-            paid_on=paid, advance_paid_on=advance, rejected_on=rejected,
-            letter_sent_on=letter, special_case=bool(special))
-        for name, d in claim_deadlines(events, today).items():
+            f["days"].append((decision - events.reported_on).days)
+        for name, d in clocks.items():
             if name in NOTICE_CLOCKS:  # the customer's notices are the scheduler's, not theirs
                 continue
             if d.breached:

@@ -18,7 +18,7 @@ from backoffice.api.app import create_api
 from backoffice.api.declare import PUBLIC
 from backoffice.api.operations import OPERATIONS
 from backoffice.clock import ManualClock, manual_clock
-from backoffice.demo.staff import DEMO_STAFF, seed_staff
+from backoffice.demo.staff import DEMO_STAFF, USER_OF_ROLE, seed_staff
 from backoffice.domain import claim as cl
 from backoffice.domain import staff as roles
 from backoffice.domain.staff import Actor
@@ -31,7 +31,6 @@ from xiaobao.config import Settings
 from xiaobao.platform import create_app
 
 PASSWORDS = {username: password for username, _, _, _, password in DEMO_STAFF}
-USER_OF_ROLE = {role: username for username, _, role, _, _ in DEMO_STAFF}
 START = datetime(2026, 6, 1, 9, 30, tzinfo=SHANGHAI)
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from desk_testkit import PASSWORDS, USER_OF_ROLE, World, login
+from desk_testkit import PASSWORDS, World, login
 
 from backoffice.clock import ManualClock, manual_clock
+from backoffice.demo.staff import USER_OF_ROLE
 from backoffice.services.base import SHANGHAI
 from backoffice.store.db import Database
 from xiaobao.config import Settings

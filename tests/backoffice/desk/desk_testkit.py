@@ -16,7 +16,6 @@ from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 
 PASSWORDS = {username: password for username, _, _, _, password in DEMO_STAFF}
-USER_OF_ROLE = {role: username for username, _, role, _, _ in DEMO_STAFF}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -1,6 +1,7 @@
-"""The 回访 queue in a real headless Chromium against `xiaobao serve`: a customer-service
-agent opens the queue, filters it to 回访, opens a task, records that the customer was reached
-with a satisfaction note; the task shows done with its result, and the audit log has it."""
+"""The 回访 queue in a real headless Chromium against `xiaobao serve`: the claims supervisor
+(who works the low-score follow-ups) opens the queue, filters it to 回访, opens a task, records
+that the customer was reached with a satisfaction note; the task shows done with its result, and
+the audit log has it."""
 
 from __future__ import annotations
 
@@ -58,10 +59,10 @@ def follow_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         yield {"base": base, "url": url, "task_id": task_id, "claim_no": claim["claim_no"]}
 
 
-def test_an_agent_works_a_follow_up_to_its_result(follow_up: dict[str, Any],
+def test_a_supervisor_works_a_follow_up_to_its_result(follow_up: dict[str, Any],
                                                   browser: WebDriver, shots: Path) -> None:
     base, task_id = follow_up["base"], follow_up["task_id"]
-    login(browser, base, "agent.li")
+    login(browser, base, "supervisor.zhao")
     browser.find_element(By.LINK_TEXT, "工作队列").click()
     Select(browser.find_element(By.NAME, "kind")).select_by_value("follow_up")
     browser.find_element(By.CSS_SELECTOR, "#task-filter button[type=submit]").click()
@@ -96,4 +97,4 @@ def test_an_agent_works_a_follow_up_to_its_result(follow_up: dict[str, Any],
     finally:
         db.dispose()
     assert [(e.actor, e.action, e.after["outcome"]) for e in entries] == [
-        ("agent.li", "follow_up_result", "reached")]
+        ("supervisor.zhao", "follow_up_result", "reached")]

@@ -5,12 +5,14 @@ with what is missing; approvals by authority level with who may approve (four ey
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
 
 from aiohttp.test_utils import TestClient
 from desk_testkit import CSRF, World
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from backoffice.clock import ManualClock
@@ -223,3 +225,28 @@ async def test_approvals_by_level_name_who_may_approve_never_the_decider(
     may, barred = cells["may-approve"], cells["barred"]
     assert "supervisor.zhao" in may and "adjuster.chen" not in may
     assert "adjuster.chen" in barred and "理算" in barred
+
+
+async def test_the_queue_exports_as_shown_and_the_export_is_audited(desk: Desk,
+                                                                     world: World) -> None:
+    follow_up = _task(world, "follow_up", "follow_up:desk:export", world.claim_no)
+    warning = _task(world, "deadline_warning", "deadline_warning:desk:export", world.claim_no)
+    supervisor = await desk("claims_supervisor")
+    page = await (await supervisor.get("/desk/tasks?kind=follow_up")).text()
+    assert 'id="export-tasks-xlsx"' in page and "kind=follow_up" in page
+    resp = await supervisor.get("/desk/tasks?kind=follow_up&format=xlsx")
+    assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(await resp.read()))
+    cells = [str(c.value) for row in book.active.iter_rows() for c in row]
+    assert str(follow_up) in cells and str(warning) not in cells  # the page's own filter
+    csv_body = (await (await supervisor.get("/desk/tasks?format=csv")).read()).decode("utf-8-sig")
+    assert world.claim_no in csv_body
+    bad = await supervisor.get("/desk/tasks?format=pdf")
+    assert bad.status == 400
+    with world.db.read() as s:
+        exported = [(e.actor, e.entity_id) for e in s.execute(select(AuditEntry).where(
+            AuditEntry.entity_type == "export").order_by(AuditEntry.id)).scalars()]
+    assert exported == [("supervisor.zhao", "tasks"), ("supervisor.zhao", "tasks")]
+    underwriter = await desk("underwriter")
+    refused = await underwriter.get("/desk/tasks?format=csv", allow_redirects=False)
+    assert refused.status in (302, 403)
