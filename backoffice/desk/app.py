@@ -784,16 +784,25 @@ def _masked_transcript(view: dict[str, Any], pii: bool) -> dict[str, Any]:
     return view
 
 
-async def conversation_page(request: web.Request) -> web.Response:
-    user = auth.user_of(request)
+async def _shown_conversation(request: web.Request
+                              ) -> tuple[int, dict[str, Any], bool] | web.Response:
+    """The conversation of the path, masked for the role: (id, view, sees PII), or a 404."""
     cid = _conversation_id(request)
     try:
         view = await run(conversations.get_conversation, db_of(request),
                          {"conversation_id": cid})
     except DomainError as exc:
         return render_error(request, 404, exc.message)
-    pii = roles.sees_pii(user.role)
-    view = _masked_transcript(view, pii)
+    pii = roles.sees_pii(auth.user_of(request).role)
+    return cid, _masked_transcript(view, pii), pii
+
+
+async def conversation_page(request: web.Request) -> web.Response:
+    user = auth.user_of(request)
+    shown = await _shown_conversation(request)
+    if isinstance(shown, web.Response):
+        return shown
+    cid, view, pii = shown
     beside = await run(agent_desk.customer, db_of(request), cid, pii=pii)
     people = await run(agent_desk.agents, db_of(request))
     return page(request, "conversation.html", c=view, customer=beside, live=True,
@@ -958,15 +967,10 @@ async def conversations_page(request: web.Request) -> web.Response:
 async def transcript_page(request: web.Request) -> web.Response:
     """A conversation's whole transcript (closed ones too): who said what, the handoff's
     summary and how it ended."""
-    user = auth.user_of(request)
-    cid = _conversation_id(request)
-    try:
-        view = await run(conversations.get_conversation, db_of(request),
-                         {"conversation_id": cid})
-    except DomainError as exc:
-        return render_error(request, 404, exc.message)
-    pii = roles.sees_pii(user.role)
-    view = _masked_transcript(view, pii)
+    shown = await _shown_conversation(request)
+    if isinstance(shown, web.Response):
+        return shown
+    _, view, pii = shown
     if not pii:
         view["user"] = mask_text(str(view["user"]))
     return page(request, "transcript.html", c=view)
