@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
-from desk_testkit import PASSWORDS, USER_OF_ROLE, World, login
+from desk_testkit import PASSWORDS, World, login
 from sqlalchemy import func, select
 
 from backoffice.clock import ManualClock
+from backoffice.demo.staff import USER_OF_ROLE
 from backoffice.store.db import Database
 from backoffice.store.models import ClaimDocument, ClaimEvent
 from tests.channels.channel_kit import free_port
