@@ -128,8 +128,9 @@ def unseal(blob: bytes, keyring: Keyring) -> bytes:
     """The document; UnknownKey naming a key id not configured, Tampered for changed bytes."""
     key_id, head, wrapped, body = _header(blob)
     data_key = _unwrap(wrapped, head, keyring.key(key_id))
+    view = memoryview(body)  # no copies of a 20 MB scan on the way to the cipher
     try:
-        return AESGCM(data_key).decrypt(body[:_NONCE], body[_NONCE:], _PREFIX)
+        return AESGCM(data_key).decrypt(view[:_NONCE], view[_NONCE:], _PREFIX)
     except InvalidTag:
         raise Tampered("the ciphertext does not pass its integrity check") from None
 
@@ -143,10 +144,10 @@ def rewrap(blob: bytes, keyring: Keyring) -> bytes | None:
     data_key = _unwrap(wrapped, head, keyring.key(key_id))
     new_id = keyring.current_id
     new_head = _PREFIX + bytes([len(new_id)]) + new_id.encode()
-    return new_head + _wrap(data_key, new_head, keyring.key(new_id)) + body
+    return b"".join((new_head, _wrap(data_key, new_head, keyring.key(new_id)), body))
 
 
-def _header(blob: bytes) -> tuple[str, bytes, bytes, bytes]:
+def _header(blob: bytes) -> tuple[str, bytes, bytes, memoryview]:
     """(key id, the authenticated head, the wrapped data key, nonce + ciphertext)."""
     if not is_sealed(blob):
         raise Tampered("not a sealed file")
@@ -158,7 +159,7 @@ def _header(blob: bytes) -> tuple[str, bytes, bytes, bytes]:
         key_id = ""
     if not _KEY_ID.match(key_id) or len(blob) < end + _WRAPPED + _NONCE + _TAG:
         raise Tampered("the header of the sealed file is malformed")
-    return key_id, blob[:end], blob[end:end + _WRAPPED], blob[end + _WRAPPED:]
+    return key_id, blob[:end], blob[end:end + _WRAPPED], memoryview(blob)[end + _WRAPPED:]
 
 
 def _wrap(data_key: bytes, head: bytes, master: bytes) -> bytes:
