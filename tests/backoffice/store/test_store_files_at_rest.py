@@ -6,6 +6,7 @@ two runs overlap; settings and the CLI refuse to run a real deployment without a
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from xiaobao.config import Settings
 
 A = Keyring.parse(Keyring.new_entry("key-a"))
 B_ENTRY = Keyring.new_entry("key-b")
-A_ENTRY = f"key-a:{__import__('base64').b64encode(A.key('key-a')).decode()}"
+A_ENTRY = f"key-a:{base64.b64encode(A.key('key-a')).decode()}"
 B_THEN_A = Keyring.parse(f"{B_ENTRY},{A_ENTRY}")
 B_ONLY = Keyring.parse(B_ENTRY)
 PHOTO = b"\xff\xd8\xff\xe0JFIF\x00discharge summary of 440582194507121234 " * 40
