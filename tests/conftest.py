@@ -30,6 +30,9 @@ from backoffice.store.migrate import upgrade
 pytest_plugins = ["tests.bot_stack", "tests.s3_server"]
 
 os.environ.setdefault("XIAOBAO_CHEAP_PASSWORD_HASHES", "1")
+# `xiaobao serve` started by a test seals documents under a demo key in its var/ (the
+# processes inherit it); production refuses to start without XIAOBAO_FILES_KEYS
+os.environ.setdefault("XIAOBAO_FILES_DEMO_KEY", "1")
 
 PG_URL = os.environ.get("XIAOBAO_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

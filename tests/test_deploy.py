@@ -127,7 +127,7 @@ def test_compose_keeps_state_in_three_volumes_and_secrets_out() -> None:
                    (DEPLOY / "compose.env.example").read_text().splitlines()
                    if line and not line.startswith("#"))
     for key, value in example.items():
-        if re.search(r"PASSWORD|SECRET|TOKEN|_KEY$", key):
+        if re.search(r"PASSWORD|SECRET|TOKEN|_KEYS?$", key):
             assert "change-me" in value or "demo" in value, key
 
 

@@ -174,8 +174,11 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[ROLE] = role
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    # sealed under settings.files_keys; `xiaobao serve` refuses to start without them
+    # (cli.files_keys_or_refuse), an embedding that passes none stores plaintext
     files = open_store(settings.files_url, settings.files_root,
-                       endpoint_url=settings.s3_endpoint_url, region=settings.s3_region)
+                       endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                       keyring=settings.files_keys)
     api = create_api(db, settings.api_token, files, reader_from_env(),
                      staff_token_lifetime=settings.staff_token_ttl,
                      document_link_lifetime=settings.document_link_lifetime)

@@ -33,6 +33,7 @@ from backoffice.domain import staff as roles
 from backoffice.domain.document_link import LINK_LIFETIME
 from backoffice.domain.errors import (
     Conflict,
+    Damaged,
     DomainError,
     Forbidden,
     IllegalTransition,
@@ -55,7 +56,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (TooLarge, 413), (InvalidCredentials, 401), (NotFound, 404), (Conflict, 409),
     (IllegalTransition, 409), (Invalid, 400), (Forbidden, 403), (staff.TooManyLogins, 429),
-    (bindings.IdentityMismatch, 403), (bindings.TooManyAttempts, 429), (Unavailable, 503))
+    (bindings.IdentityMismatch, 403), (bindings.TooManyAttempts, 429), (Unavailable, 503),
+    (Damaged, 409))
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:

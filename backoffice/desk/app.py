@@ -25,7 +25,7 @@ from backoffice.domain import customer_answer as ca
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import staff as roles
 from backoffice.domain.clocks import CLOCK_NAMES
-from backoffice.domain.errors import DomainError, Forbidden, NotFound, Unavailable
+from backoffice.domain.errors import Damaged, DomainError, Forbidden, NotFound, Unavailable
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.domain.masking import mask_text
 from backoffice.domain.product import CLAIM_TYPE_NAMES
@@ -440,6 +440,8 @@ async def claim_document(request: web.Request) -> web.StreamResponse:
                                      no, doc, user.username, purpose)
     except Unavailable as exc:  # the object store is down: nothing wrong with the request
         return render_error(request, 503, exc.message)
+    except Damaged as exc:  # the stored file was changed: refused, said so, never a 500
+        return render_error(request, 409, exc.message)
     except DomainError as exc:
         return render_error(request, 404, exc.message)
     shown = kind != "application/octet-stream"
