@@ -591,6 +591,11 @@ class WeChatChannel:
             return Reply([{"text": WELCOME}])
         if event == "scan":
             return Reply([{"text": "欢迎回来！请问有什么可以帮您？"}])
+        if event == "unsubscribe":
+            # the binding ends and the retention clock starts; WeChat delivers nothing to a
+            # user who left, so there is nothing to say. Only a signed, first-seen push gets
+            # here (the protocol's check and the dedupe key).
+            await self.backoffice.unsubscribed("wechat", user)
         return Reply([])  # unsubscribe, VIEW, template/send receipts: nothing to say
 
 

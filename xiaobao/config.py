@@ -83,6 +83,10 @@ class Settings:
     #: Each instance's own action server, in the same order (XIAOBAO_ACTIONS_URLS): probed
     #: with its Rasa before the pair takes turns again, and reported by /healthz.
     actions_urls: tuple[str, ...] = ()
+    #: The data-protection contact closing the privacy notice (XIAOBAO_PRIVACY_CONTACT), and
+    #: the notice's text file (XIAOBAO_PRIVACY_NOTICE_FILE; None: the packaged Chinese text).
+    privacy_contact: str = ""
+    privacy_notice_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -127,6 +131,9 @@ class Settings:
             trusted_proxies=_networks("XIAOBAO_TRUSTED_PROXIES"),
             rasa_urls=_urls("XIAOBAO_RASA_URLS"),
             actions_urls=_paired_urls("XIAOBAO_ACTIONS_URLS", "XIAOBAO_RASA_URLS"),
+            privacy_contact=os.environ.get("XIAOBAO_PRIVACY_CONTACT", "").strip()[:500],
+            privacy_notice_file=Path(os.environ["XIAOBAO_PRIVACY_NOTICE_FILE"]).resolve()
+            if os.environ.get("XIAOBAO_PRIVACY_NOTICE_FILE", "").strip() else None,
         )
 
 
