@@ -335,7 +335,10 @@ def unsubscribe(db: Database, cmd: ChannelUser, actor: str = "channel") -> dict[
             audit(s, actor, "party", str(row.party_id), "channel.unsubscribe",
                   {"channel": cmd.channel}, None)
             s.delete(row)
+        # a retry keeps the first time; a user who came back and wrote since starts anew
         s.execute(update(Conversation).where(
-            Conversation.channel == cmd.channel, Conversation.user_id == cmd.user)
+            Conversation.channel == cmd.channel, Conversation.user_id == cmd.user,
+            or_(Conversation.unsubscribed_at.is_(None),
+                Conversation.last_user_at > Conversation.unsubscribed_at))
             .values(unsubscribed_at=utcnow()))
     return {"unbound": row is not None}

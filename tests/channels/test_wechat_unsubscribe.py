@@ -11,13 +11,27 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from channel_kit import TOKEN, Platform, WeChatApiStandIn, openid, platform_env, start_platform
+from aiohttp.test_utils import TestServer
+from channel_kit import (
+    TOKEN,
+    Platform,
+    WeChatApiStandIn,
+    free_port,
+    openid,
+    platform_env,
+    start_platform,
+)
 from sqlalchemy import select
 from wechat_client import WeChatPusher, message_xml
 
+from backoffice.notifications.config import NotifyConfig
 from backoffice.services import conversations
 from backoffice.store.db import Database
 from backoffice.store.models import AuditEntry, ChannelBinding, Conversation, Party
+from channels.app import ROUTER
+from tests.conftest import fresh_database
+from xiaobao.config import Settings
+from xiaobao.platform import create_app
 
 NO_BOT = "http://127.0.0.1:9"
 
@@ -102,3 +116,36 @@ async def test_a_re_subscribe_must_identify_again(platform: Platform) -> None:
     stranger = openid()
     assert await pusher.push(message_xml(stranger, "event", {"Event": "unsubscribe",
                                                              "EventKey": ""})) == (200, "success")
+
+
+async def test_an_unsubscribe_the_back_office_missed_is_not_acknowledged(
+        tmp_path: Path, channel_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway in its own process, the back office down: no `success`, so WeChat retries,
+    and the retry after it is back ends the binding."""
+    port = free_port()  # nothing listens there yet
+    env = {**platform_env(None), "XIAOBAO_BACKOFFICE_URL": f"http://127.0.0.1:{port}"}
+    own = fresh_database("sqlite", tmp_path / "own")
+    gateway = await start_platform(tmp_path / "gateway", own, NO_BOT, env, monkeypatch)
+    user = openid()
+    _bind(channel_db, user)
+    event = message_xml(user, "event", {"Event": "unsubscribe", "EventKey": ""},
+                        created=1700000800)
+    try:
+        pusher = WeChatPusher(gateway.url("/wechat"))
+        status, _ = await pusher.push(event)
+        assert status == 503 and _state(channel_db, user)[0]  # not acknowledged, still bound
+        settings = Settings(database_url=channel_db.url, api_token=TOKEN, rasa_url=NO_BOT,
+                            log_level="INFO", var_dir=tmp_path / "backoffice",
+                            notify=NotifyConfig())
+        monkeypatch.setenv("XIAOBAO_BACKOFFICE_URL", "")
+        server = TestServer(create_app(settings, channel_db), host="127.0.0.1", port=port)
+        await server.start_server()
+        try:
+            assert await pusher.push(event) == (200, "success")  # WeChat's retry
+        finally:
+            await gateway.app[ROUTER].close()
+            await server.close()
+    finally:
+        await gateway.server.close()
+        own.dispose()
+    assert not _state(channel_db, user)[0]
