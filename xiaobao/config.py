@@ -100,6 +100,10 @@ class Settings:
     #: XIAOBAO_FILES_DEMO_KEY=1: without files_keys, `serve` and `files …` use the demo key
     #: generated into var/files-key instead of refusing to start (development, tests).
     files_demo_key: bool = False
+    #: The data-protection contact closing the privacy notice (XIAOBAO_PRIVACY_CONTACT), and
+    #: the notice's text file (XIAOBAO_PRIVACY_NOTICE_FILE; None: the packaged Chinese text).
+    privacy_contact: str = ""
+    privacy_notice_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -146,6 +150,9 @@ class Settings:
             actions_urls=_paired_urls("XIAOBAO_ACTIONS_URLS", "XIAOBAO_RASA_URLS"),
             files_keys=_keyring("XIAOBAO_FILES_KEYS"),
             files_demo_key=_flag("XIAOBAO_FILES_DEMO_KEY"),
+            privacy_contact=os.environ.get("XIAOBAO_PRIVACY_CONTACT", "").strip()[:500],
+            privacy_notice_file=Path(os.environ["XIAOBAO_PRIVACY_NOTICE_FILE"]).resolve()
+            if os.environ.get("XIAOBAO_PRIVACY_NOTICE_FILE", "").strip() else None,
         )
 
     def files_keyring(self, *, demo: bool = False) -> Keyring | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -32,6 +33,7 @@ from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
 from backoffice.store.stores import open_store
 from backoffice.views.document import render_policy_document
+from backoffice.views.privacy import DEFAULT_CONTACT, read_notice, render_privacy_page
 from channels.app import READINESS, mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
 from xiaobao.config import Settings
@@ -125,6 +127,18 @@ async def policy_document(request: web.Request) -> web.Response:
     return web.Response(text=render_policy_document(detail), content_type="text/html")
 
 
+def _privacy_page(settings: Settings) -> Callable[[web.Request], Any]:
+    """The full privacy notice, public: rendered once at start-up from the settings."""
+    page = render_privacy_page(read_notice(settings.privacy_notice_file),
+                               settings.privacy_contact or DEFAULT_CONTACT)
+
+    async def privacy(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "public, max-age=300"})
+
+    return privacy
+
+
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/api/v1/openapi.json")
 
@@ -159,6 +173,7 @@ async def plain_bodies(request: web.Request, handler: Handler) -> web.StreamResp
 
 def create_app(settings: Settings, db: Database | None = None, *,
                scheduler: bool = False, role: str = "serve") -> web.Application:
+    privacy = _privacy_page(settings)  # a notice that cannot be read stops the start here
     db = db or Database(settings.database_url)
     hide_signed_queries()  # signed links and pushes carry credentials in their query
     registry = CollectorRegistry()
@@ -189,6 +204,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
     api[HOOKS_KEY] = hooks
     app.add_subapp("/api/v1", api)
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
+    app.router.add_get("/privacy", privacy)
     app.add_subapp("/desk", create_desk(db, hooks=hooks, files=files))
     app.router.add_get("/", index)
 

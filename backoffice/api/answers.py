@@ -565,6 +565,44 @@ class AuditList(Answer):
     items: list[AuditEntry]
 
 
+class AccessLogItem(Answer):
+    """One display of a record's personal data, unmasked, to a staff member."""
+
+    id: int
+    at: Timestamp
+    staff: str
+    role: str
+    record_kind: str
+    record_id: str
+    door: str = Field(description="`desk` or `api`")
+    purpose: str = Field(description="The desk route or the API operation")
+    with_work: bool = Field(description="The record was theirs or their queue's to work on")
+
+
+class AccessLog(Answer):
+    items: list[AccessLogItem]
+
+
+class UnusualAccessDay(Answer):
+    staff: str
+    role: str
+    day: Date
+    records: Count
+    without_work: Count
+    without_work_records: list[str]
+    flags: list[Literal["over_threshold", "no_work"]]
+    flag_names: list[str]
+
+
+class UnusualAccess(Answer):
+    """Per staff member and day; flagged days first."""
+
+    from_: Date = Field(alias="from")
+    to: Date
+    threshold: int
+    items: list[UnusualAccessDay]
+
+
 class DeadLetter(Answer):
     """A notification that used up its tries (recipient masked)."""
 
@@ -1486,6 +1524,8 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/group-policies/{policy_no}/disclosure.xlsx"): (200, None),
     ("GET", "/service-outlets"): (200, OutletList),
     ("GET", "/audit"): (200, AuditList),
+    ("GET", "/access-log"): (200, AccessLog),
+    ("GET", "/access-log/unusual"): (200, UnusualAccess),
     ("GET", "/search"): (200, SearchResult),
     ("GET", "/stats/handlers"): (200, HandlerStats),
     ("GET", "/notifications/dead"): (200, DeadLetterList),

@@ -42,7 +42,7 @@ from backoffice.domain.errors import (
     Unavailable,
 )
 from backoffice.domain.errors import ValidationError as Invalid
-from backoffice.services import bindings, staff
+from backoffice.services import bindings, privacy_access, staff
 from backoffice.services.running import run_use_case
 
 log = logging.getLogger("xiaobao.api")
@@ -128,7 +128,22 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return error_response(403, "forbidden", f"您的角色（{actor.role_name}）无权调用此接口",
                               "Authorization")
     response = await handler(request)
-    return response if roles.sees_pii(user.role, op.pii_area) else masked_response(response)
+    if not roles.sees_pii(user.role, op.pii_area):
+        return masked_response(response)
+    await _log_shown(request, op, actor, response)
+    return response
+
+
+async def _log_shown(request: web.Request, op: Operation, actor: roles.Actor,
+                     response: web.StreamResponse) -> None:
+    """A staff member shown a record's personal data unmasked: one entry in the access log,
+    from the operation's declaration (`shows`), whatever the use case."""
+    record = op.shown_record(request.match_info)
+    if record is None or not 200 <= response.status < 300:
+        return
+    db = request.app[DB_KEY]
+    await run_use_case(db, privacy_access.record_shown, db, str(actor), actor.role or "",
+                       record[0], record[1], "api", op.operation_id)
 
 
 @web.middleware

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from backoffice.domain.access_log import record_of
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.staff import Actor, sees_pii
 from backoffice.services import exports
@@ -72,12 +73,21 @@ class Operation:
     also: tuple[int, ...] = ()  # other success statuses (a replayed report answers 200)
     heavy: bool = False
     pii_area: str = ""
+    # the path field naming the record whose personal data the answer shows: a staff member
+    # who sees it unmasked is written to the access log (backoffice.services.privacy_access)
+    shows: str = ""
     description: str = ""
     export: str = ""  # a list operation's items as a file: `?format=csv|xlsx` (views.exports)
 
     @property
     def path_fields(self) -> tuple[str, ...]:
         return tuple(p.strip("{}") for p in self.path.split("/") if p.startswith("{"))
+
+    def shown_record(self, path: Mapping[str, str]) -> tuple[str, str] | None:
+        """The (kind, id) of the record the answer shows, from the declared path field."""
+        if not self.shows or not path.get(self.shows):
+            return None
+        return record_of({self.shows: path[self.shows]})
 
     @property
     def reads_body(self) -> bool:

@@ -18,6 +18,7 @@ from backoffice.channel_hooks import ConversationHooks
 from backoffice.desk import auth
 from backoffice.desk.handoff import HandoffQueue
 from backoffice.desk.live import LiveHub
+from backoffice.domain import access_log as al
 from backoffice.domain import agent_queue, integrity
 from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
@@ -44,6 +45,7 @@ from backoffice.services import (
     handler_stats,
     home_visits,
     policies,
+    privacy_access,
     risk_review,
     satisfaction,
     scheme,
@@ -990,6 +992,84 @@ async def handlers_page(request: web.Request) -> web.Response:
     return page(request, "handlers.html", figures=figures)
 
 
+# ---- who looked (个人信息访问记录) --------------------------------------------------------------
+
+_ACCESS_FILTERS = ("staff", "record_kind", "record_id", "from", "to")
+
+
+async def access_log_page(request: web.Request) -> web.Response:
+    """The access log by staff member, record and days; this reading is logged too."""
+    user = auth.user_of(request)
+    query = {k: request.query[k].strip() for k in _ACCESS_FILTERS
+             if request.query.get(k, "").strip()}
+    try:
+        found = await run(privacy_access.entries, db_of(request), query,
+                          roles.Actor(user.username, user.role), door="desk",
+                          purpose="/desk/supervisor/access-log")
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    return page(request, "access_log.html", items=found["items"], query=query,
+                kinds=al.KIND_NAMES, role_names=roles.ROLE_NAMES)
+
+
+async def unusual_access_page(request: web.Request) -> web.Response:
+    """Per staff member and day: records opened unmasked, flagged over the threshold or
+    without work on them."""
+    user = auth.user_of(request)
+    query = {k: request.query[k].strip() for k in ("from", "to", "threshold")
+             if request.query.get(k, "").strip()}
+    try:
+        report = await run(privacy_access.unusual, db_of(request), query,
+                           roles.Actor(user.username, user.role), door="desk",
+                           purpose="/desk/supervisor/unusual-access")
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    return page(request, "unusual_access.html", report=report, role_names=roles.ROLE_NAMES)
+
+
+#: desk routes that show a record's personal data: (method, path) → (the path field naming the
+#: record, the area whose `sees_pii` decides whether it is shown unmasked; None: the page
+#: masks nothing for any role allowed on it). Each display is written to the access log by
+#: one middleware (`_access_log_middleware`), never by the pages themselves.
+SHOWS: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("GET", "/claims/{claim_no}"): ("claim_no", ""),
+    ("GET", "/claims/{claim_no}/documents/{document_id}"): ("document_id", None),
+    ("GET", "/complaints/{complaint_no}"): ("complaint_no", ""),
+    ("GET", "/conversations/{conversation_id}"): ("conversation_id", ""),
+    ("GET", "/handoff/{conversation_id}"): ("conversation_id", ""),
+    ("GET", "/tasks/{task_id}"): ("task_id", "follow_ups"),
+    ("GET", "/endorsement-requests/{request_no}"): ("request_no", None),
+}
+
+
+def _route_template(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else ""
+    return template[len(auth.PREFIX):] if template.startswith(auth.PREFIX) else template
+
+
+def _access_log_middleware(db: Database) -> Any:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        method = "GET" if request.method == "HEAD" else request.method
+        template = _route_template(request)
+        shown = SHOWS.get((method, template))
+        user = request.get(auth.USER_KEY)
+        if shown is None or user is None or response.status != 200:
+            return response
+        field, area = shown
+        if area is not None and not roles.sees_pii(user.role, area):
+            return response
+        record = al.record_of({field: request.match_info.get(field, "")})
+        if record is not None:
+            await run(privacy_access.record_shown, db, user.username, user.role, record[0],
+                      record[1], "desk", f"/desk{template}")
+        return response
+
+    return middleware
+
+
 # ---- work queues (工作队列) -------------------------------------------------------------------
 
 def _task_id(request: web.Request) -> int:
@@ -1190,6 +1270,8 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/supervisor/disclosure.html", disclosure_html, "supervisor.view"),
     ("GET", "/supervisor/disclosure.xlsx", disclosure_xlsx, "supervisor.view"),
     ("GET", "/supervisor/handlers", handlers_page, "supervisor.view"),
+    ("GET", "/supervisor/access-log", access_log_page, "privacy.audit"),
+    ("GET", "/supervisor/unusual-access", unusual_access_page, "privacy.audit"),
     ("GET", "/search", search_page, "desk.home"),
     ("GET", "/conversations", conversations_page, "handoff.view"),
     ("GET", "/conversations/{conversation_id}", transcript_page, "handoff.view"),
@@ -1218,7 +1300,8 @@ def create_desk(db: Database, handoff: HandoffQueue | None = None,
     """The /desk sub-application; `hooks` (the channels' router) delivers agents' messages
     and hands conversations back to the bot."""
     permissions = {(m, p): perm for m, p, _, perm in ROUTES}
-    app = web.Application(middlewares=[auth.make_middleware(db, permissions, render_error)])
+    app = web.Application(middlewares=[auth.make_middleware(db, permissions, render_error),
+                                       _access_log_middleware(db)])
     app[DB] = db
     app[HUB] = LiveHub(db)
     app[HANDOFF] = handoff or HandoffQueue()

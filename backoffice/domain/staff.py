@@ -101,6 +101,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.review": frozenset({CLAIMS_SUPERVISOR}),
     "bindings.manage": frozenset({CS_AGENT}),
     "audit.view": frozenset({CLAIMS_SUPERVISOR, ADMINISTRATOR}),
+    # who looked at personal data (个人信息访问记录) and the unusual-access report: supervisors
+    "privacy.audit": frozenset({CLAIMS_SUPERVISOR}),
     "notifications.manage": frozenset({ADMINISTRATOR}),
     # the channels' port to the back office (/api/v1/channel/…): the service token's alone
     "channel.port": frozenset(),

@@ -779,6 +779,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_user_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # the WeChat user unfollowed the account: their binding ended then, and the retention of
+    # what this conversation holds counts from here (migration 0031)
+    unsubscribed_at: Mapped[datetime | None]
 
 
 class ConversationMessage(Base):
@@ -855,3 +858,25 @@ class ChannelBinding(Base):
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# ---- who looked: every display of unmasked personal data to staff (append-only) --------------
+
+class AccessLogEntry(Base):
+    """A staff member was shown a record's personal data unmasked (an ID, phone or bank card
+    number, or a document image). The database refuses UPDATE, and DELETE of entries younger
+    than the retention (3 years): migration 0031's triggers."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_staff_at", "staff", "at"),
+                      Index("ix_access_log_record", "record_kind", "record_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    staff: Mapped[str] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(30))
+    record_kind: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(80))
+    door: Mapped[str] = mapped_column(String(10))  # desk | api
+    purpose: Mapped[str] = mapped_column(String(120))  # the desk route or the API operation
+    # whether the record was theirs or their queue's to work on when they opened it
+    with_work: Mapped[bool] = mapped_column(default=True)

@@ -72,6 +72,8 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", f"/desk/supervisor/disclosure.xlsx?policy_no={world.group_policy_no}"
                 "&quarter=2026Q2", {}, "supervisor.view"),
         ("GET", "/desk/supervisor/handlers", {}, "supervisor.view"),
+        ("GET", "/desk/supervisor/access-log?staff=adjuster.chen", {}, "privacy.audit"),
+        ("GET", "/desk/supervisor/unusual-access", {}, "privacy.audit"),
         ("GET", "/desk/search?q=13811112222", {}, "desk.home"),
         ("GET", "/desk/conversations", {}, "handoff.view"),
         ("GET", f"/desk/conversations/{h}", {}, "handoff.view"),
