@@ -58,6 +58,7 @@ def _fresh_sqlite(tmp_path: Path) -> Database:
         atexit.register(shutil.rmtree, template.parent, True)
         _SQLITE_TEMPLATE.append(template)
     path = tmp_path / "test.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_SQLITE_TEMPLATE[0], path)
     return Database(f"sqlite:///{path}")
 
