@@ -10,7 +10,8 @@ file read by the service), dates are passed in.
   its hash, kind and read fields stay;
 - failed-identification attempts and rate-limit counters: `attempt_days` (30) after the last
   failure; deleted;
-- the access log (who looked): `access_log_years` (3), by privacy_access.
+- the access log (who looked): 3 years, fixed by the database's triggers (migration 0031),
+  expired by privacy_access.
 
 The appeal period is not in the domain rules (rules.md is silent on how long a customer has to
 appeal a decision): 60 days is this project's default, set in the file.
@@ -29,7 +30,7 @@ from backoffice.domain.errors import ValidationError
 
 DATA_FILE = "retention.json"
 LIMITS = {"transcript_days": (1, 3650), "claim_archive_years": (1, 30), "appeal_days": (0, 3650),
-          "attempt_days": (1, 3650), "access_log_years": (3, 30)}
+          "attempt_days": (1, 3650)}
 
 # the purposes as the job and the CLI count them
 TRANSCRIPTS = "transcripts_unlinked"
@@ -46,7 +47,6 @@ class Rules:
     claim_archive_years: int = 5
     appeal_days: int = 60
     attempt_days: int = 30
-    access_log_years: int = 3
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -26,6 +26,7 @@ from sqlalchemy import JSON, String, Text, cast, or_, select
 from sqlalchemy.orm import Session
 
 from backoffice import clock
+from backoffice.domain import access_log as al
 from backoffice.domain import retention as rt
 from backoffice.domain import scheme as sch
 from backoffice.domain.errors import NotFound, ValidationError
@@ -236,7 +237,7 @@ def _access_log(s: Session, party: Party, claim_nos: list[str], out: Summary) ->
         AccessLogEntry.record_id.in_([party.id_number, str(party.id), *claim_nos])))
         .order_by(AccessLogEntry.at.desc()).limit(1)).scalar()
     if last is not None:
-        until = rt.add_years(last.astimezone(SHANGHAI).date(), rt.Rules().access_log_years)
+        until = (last + al.RETENTION).astimezone(SHANGHAI).date()
         out.kept.append({"record": "access_log", "until": until.isoformat(),
                          "why": "个人信息访问记录（只增不改，保存 3 年）",
                          "tables": ["access_log"]})

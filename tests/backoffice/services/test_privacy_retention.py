@@ -257,10 +257,33 @@ def test_the_settings_file_overrides_and_bad_values_are_named(tmp_path: Path) ->
     assert (rules.claim_archive_years, rules.appeal_days, rules.transcript_days) == (10, 90, 180)
     for bad, key in (({"transcript_days": 0}, "transcript_days"),
                      ({"appeal_days": "60"}, "appeal_days"),
-                     ({"access_log_years": 1}, "access_log_years"),  # the log's own 3 years
+                     ({"access_log_years": 5}, "access_log_years"),  # the triggers' 3 years
                      ({"keep_forever": True}, "keep_forever")):
         own.write_text(json.dumps(bad))
         with pytest.raises(ValidationError) as err:
             retention.load_rules(str(own))
         assert err.value.field == key
     assert rt.add_years(datetime(2028, 2, 29).date(), 5) == datetime(2033, 2, 28).date()
+
+
+def test_the_cli_dry_run_prints_counts_by_purpose_only(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    from xiaobao import cli
+
+    conversation(sqlite_db, "web-old", datetime.now(UTC) - timedelta(days=200))
+    monkeypatch.setenv("XIAOBAO_DATABASE_URL", str(sqlite_db.engine.url))
+    monkeypatch.setenv("XIAOBAO_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("XIAOBAO_RASA_TRACKER_URL", raising=False)
+    assert cli.main(["privacy", "retention", "--dry-run"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(out) == {"dry_run": True, rt.TRANSCRIPTS: 1, rt.LINKED_TRANSCRIPTS: 0,
+                               rt.DOCUMENT_FILES: 0, rt.ATTEMPTS: 0}
+    assert conversation_ids(sqlite_db)  # nothing deleted
+    own = tmp_path / "bad.json"
+    own.write_text(json.dumps({"transcript_days": -1}))
+    monkeypatch.setenv("XIAOBAO_RETENTION_FILE", str(own))
+    assert cli.main(["privacy", "retention"]) == 2  # refused, naming the setting
+    assert "transcript_days" in capsys.readouterr().err
+    assert conversation_ids(sqlite_db)
