@@ -287,3 +287,19 @@ def test_the_cli_dry_run_prints_counts_by_purpose_only(
     assert cli.main(["privacy", "retention"]) == 2  # refused, naming the setting
     assert "transcript_days" in capsys.readouterr().err
     assert conversation_ids(sqlite_db)
+
+
+def test_both_stores_delete_a_file_once_and_refuse_names_outside(
+    s3_endpoint: str, s3_bucket: str, files: FileStore
+) -> None:
+    from backoffice.store.stores import open_store
+
+    bucket = open_store(f"s3://{s3_bucket}/claims", Path("unused"), endpoint_url=s3_endpoint)
+    for store in (files, bucket):
+        relative, _ = store.save("C2026000001", "出院小结.jpg", b"scan")
+        assert store.delete(relative) is True
+        assert store.delete(relative) is False  # already gone: a re-run is harmless
+        with pytest.raises(FileNotFoundError):
+            store.read(relative)
+        with pytest.raises(ValueError):
+            store.delete("../outside.jpg")
