@@ -254,77 +254,110 @@ def _other_tracker_events(s: Session, bound: list[tuple[str, str]], kept: list[i
     return sum(tracker.delete_sender(f"{c}:{u}") for c, u in bound if (c, u) not in keep)
 
 
-def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
-                 tracker: retention.TrackerStore | None = None, now: datetime | None = None,
-                 rules: rt.Rules | None = None) -> dict[str, Any]:
-    """Anonymise party `party_id` (one transaction; files and tracker events are deleted on
-    the way). The summary: what was deleted (counts), what is kept and until when."""
+def _split_complaints(complaints: list[ComplaintRow], held: list[ClaimRow], today: date,
+                      rules: rt.Rules, out: Summary) -> list[ComplaintRow]:
+    """The complaints kept by rule (open, within the archive, or about a held claim), listed;
+    the others lose the complainant here (their free text goes in the sweep)."""
+    held_nos = {h.claim_no for h in held}
+    kept = []
+    for c in complaints:
+        until = rt.archive_until(c.closed_on, rules) if c.closed_on else None
+        if c.claim_no in held_nos or until is None or today <= until:
+            kept.append(c)
+            out.kept.append({"record": f"complaint {c.complaint_no}",
+                             "until": until.isoformat() if until else None,
+                             "why": "投诉未办结" if until is None else "投诉档案保存期限",
+                             "tables": ["complaints", "complaint_events"]})
+        else:
+            c.complainant_name, c.complainant_phone, c.channel_user = MASK, "", None
+    return kept
+
+
+def _split_conversations(s: Session, party: Party, bound: list[tuple[str, str]], today: date,
+                         rules: rt.Rules, out: Summary) -> tuple[list[int], list[int]]:
+    """(kept, to delete): a transcript linked to a claim or complaint still kept is kept."""
+    kept, gone = [], []
+    for conv in _conversations(s, party, bound):
+        linked, until, open_case = retention.kept_until(s, conv, rules)
+        if linked and (open_case or (until is not None and today <= until)):
+            kept.append(conv.id)
+            out.kept.append({"record": f"conversation {conv.id}",
+                             "until": until.isoformat() if until else None,
+                             "why": "关联理赔或投诉的档案",
+                             "tables": ["conversations", "conversation_messages"]})
+        else:
+            gone.append(conv.id)
+    return kept, gone
+
+
+def _unlink(s: Session, party: Party, out: Summary) -> None:
+    """The channel bindings, the history of their changes, the policies' debit accounts."""
+    bindings = list(s.execute(select(ChannelBinding).where(
+        ChannelBinding.party_id == party.id)).scalars())
+    for b in bindings:
+        s.delete(b)
+    out.count("channel_bindings", len(bindings))
+    updates = list(s.execute(select(PartyUpdate).where(PartyUpdate.party_id == party.id))
+                   .scalars())
+    for u in updates:
+        s.delete(u)
+    out.count("party_updates", len(updates))
+    for policy in s.execute(select(PolicyRow).where(
+            PolicyRow.applicant_party_id == party.id)).scalars():
+        policy.debit_account = None
+
+
+def _checked(party_id: object, actor: str) -> int:
     if not isinstance(party_id, int) or isinstance(party_id, bool) or party_id <= 0:
         raise ValidationError("party_id", "party_id 须为正整数")
     if not actor:
         raise ValidationError("actor", "须说明由谁执行删除")
+    return party_id
+
+
+def _load(s: Session, party_id: int) -> Party:
+    party = s.get(Party, party_id, with_for_update=True)
+    if party is None:
+        raise NotFound(f"当事人 {party_id} 不存在", "party_id")
+    if party.id_number.startswith(ERASED_ID):
+        raise ValidationError("party_id", "该当事人已删除")
+    return party
+
+
+def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
+                 tracker: retention.TrackerStore | None = None, now: datetime | None = None,
+                 rules: rt.Rules | None = None) -> dict[str, Any]:
+    """Anonymise party `party_id` in one transaction (the files and tracker events, outside
+    the database, are deleted on the way: a failed erasure is simply asked again). The
+    summary: what was deleted (counts), what is kept, why and until when."""
+    party_id = _checked(party_id, actor)
     now, rules = now or clock.utcnow(), rules or retention.load_rules()
     today = now.astimezone(SHANGHAI).date()
     out = Summary(party_id)
     with db.transaction() as s:
-        party = s.get(Party, party_id, with_for_update=True)
-        if party is None:
-            raise NotFound(f"当事人 {party_id} 不存在", "party_id")
-        if party.id_number.startswith(ERASED_ID):
-            raise ValidationError("party_id", "该当事人已删除")
+        party = _load(s, party_id)
         needles = [v for v in (party.id_number, party.phone, party.name) if v and len(v) >= 2]
         held, free = _held_claims(s, party, today, rules, out)
+        docs = _documents(s, free)
+        if docs and files is None:  # before anything is deleted
+            raise ValidationError("files", "删除材料原件须配置材料存储")
         bound = list(s.execute(select(ChannelBinding.channel, ChannelBinding.user).where(
             ChannelBinding.party_id == party.id)).tuples())
-        users = {u for _, u in bound}
         claim_nos = [c.claim_no for c in held + free]
-        complaints = _complaints(s, party, users, claim_nos)
-        kept_complaints = []
-        for c in complaints:
-            until = rt.archive_until(c.closed_on, rules) if c.closed_on else None
-            if c.claim_no in {h.claim_no for h in held} or until is None or today <= until:
-                kept_complaints.append(c)
-                out.kept.append({"record": f"complaint {c.complaint_no}",
-                                 "until": until.isoformat() if until else None,
-                                 "why": "投诉未办结" if until is None else "投诉档案保存期限",
-                                 "tables": ["complaints", "complaint_events"]})
-            else:
-                c.complainant_name, c.complainant_phone, c.channel_user = MASK, "", None
-        kept_convs, gone_convs = [], []
-        for conv in _conversations(s, party, bound):
-            linked, until, open_case = retention.kept_until(s, conv, rules)
-            if linked and (open_case or (until is not None and today <= until)):
-                kept_convs.append(conv.id)
-                out.kept.append({"record": f"conversation {conv.id}",
-                                 "until": until.isoformat() if until else None,
-                                 "why": "关联理赔或投诉的档案", "tables": ["conversations",
-                                                                "conversation_messages"]})
-            else:
-                gone_convs.append(conv.id)
+        kept_complaints = _split_complaints(
+            _complaints(s, party, {u for _, u in bound}, claim_nos), held, today, rules, out)
+        kept_convs, gone_convs = _split_conversations(s, party, bound, today, rules, out)
         out.count("tracker_events", retention.delete_conversations(s, gone_convs, tracker))
         out.count("tracker_events", _other_tracker_events(s, bound, kept_convs, tracker))
         out.count("conversations", len(gone_convs))
-        docs = _documents(s, free)
-        if docs and files is None:
-            raise ValidationError("files", "删除材料原件须配置材料存储")
         out.count("document_files", retention.drop_files(s, docs, files, actor) if docs else 0)
         for row in free:
             _anonymise_claim(s, row)
         out.count("claims_anonymised", len(free))
-        out.count("channel_bindings", len(bound))
-        for b in s.execute(select(ChannelBinding).where(ChannelBinding.party_id == party.id)
-                           ).scalars():
-            s.delete(b)
-        out.count("party_updates", len(s.execute(select(PartyUpdate).where(
-            PartyUpdate.party_id == party.id)).scalars().all()))
-        s.execute(PartyUpdate.__table__.delete().where(PartyUpdate.party_id == party.id))
+        _unlink(s, party, out)
         _access_log(s, party, claim_nos, out)
-        keep_identity = bool(held)
-        skip = _skip(s, held, kept_complaints, kept_convs, party, keep_identity)
-        for policy in s.execute(select(PolicyRow).where(
-                PolicyRow.applicant_party_id == party.id)).scalars():
-            policy.debit_account = None
-        _anonymise_party(party, keep_identity)
+        skip = _skip(s, held, kept_complaints, kept_convs, party, bool(held))
+        _anonymise_party(party, keep_identity=bool(held))
         s.flush()
         out.count("rows_scrubbed", sweep(s, needles, skip))
         audit(s, actor, "party", str(party.id), "erased", None, out.as_dict())

@@ -133,6 +133,12 @@ def test_after_the_archive_period_nothing_of_the_person_remains_but_the_access_l
     with db.read() as s:
         hashes = sorted(s.execute(select(ClaimDocument.sha256)).scalars())
 
+    with pytest.raises(ValidationError) as no_store:  # refused before anything goes
+        privacy_erasure.erase_person(db, p.id, "sup-1", tracker=retention.tracker_from_env())
+    assert no_store.value.field == "files"
+    assert tracker_senders(tracker) == {"wechat:openid-p": 3}
+    assert all(traces(db, needles).values())
+
     summary = privacy_erasure.erase_person(db, p.id, "sup-1", files=files,
                                            tracker=retention.tracker_from_env())
     assert [k["record"] for k in summary["kept"]] == ["access_log"]
