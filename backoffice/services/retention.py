@@ -145,7 +145,26 @@ def _summary_refs(conv: Conversation, key: str) -> set[str]:
     return {value} if isinstance(value, str) and value else set()
 
 
-def linked_claims(s: Session, conv: Conversation) -> list[ClaimRow]:
+class OpenidClaims:
+    """Which claims the bot reported for each WeChat user (the openid in the claim's facts),
+    read once per run rather than once per conversation."""
+
+    def __init__(self) -> None:
+        self._by_openid: dict[str, list[int]] | None = None
+
+    def ids(self, s: Session, openid: str) -> list[int]:
+        if self._by_openid is None:
+            self._by_openid = defaultdict(list)
+            for claim_id, value in s.execute(select(
+                    ClaimRow.id, ClaimRow.facts["wechat_openid"].as_string()).where(
+                    ClaimRow.channel == "wechat")).tuples():
+                if value:
+                    self._by_openid[value].append(claim_id)
+        return self._by_openid.get(openid, [])
+
+
+def linked_claims(s: Session, conv: Conversation, openids: OpenidClaims | None = None
+                  ) -> list[ClaimRow]:
     """Claims the conversation is about: named in its handoff, reported for its WeChat user,
     or reported from its phone number."""
     wanted: list[Any] = []
@@ -154,11 +173,9 @@ def linked_claims(s: Session, conv: Conversation) -> list[ClaimRow]:
     phones = {p for p in (conv.phone, conv.user_id if conv.channel != "wechat" else None) if p}
     if phones:
         wanted.append(ClaimRow.reporter_phone.in_(phones))
-    rows = list(s.execute(select(ClaimRow).where(or_(*wanted))).scalars()) if wanted else []
-    if conv.channel == "wechat":  # the bot's report keeps the openid in the facts
-        rows += [r for r in s.execute(select(ClaimRow).where(ClaimRow.channel == "wechat"))
-                 .scalars() if (r.facts or {}).get("wechat_openid") == conv.user_id]
-    return list({r.id: r for r in rows}.values())
+    if conv.channel == "wechat" and (ids := (openids or OpenidClaims()).ids(s, conv.user_id)):
+        wanted.append(ClaimRow.id.in_(ids))
+    return list(s.execute(select(ClaimRow).where(or_(*wanted))).scalars()) if wanted else []
 
 
 def linked_complaints(s: Session, conv: Conversation, claim_nos: Iterable[str]
@@ -174,10 +191,10 @@ def linked_complaints(s: Session, conv: Conversation, claim_nos: Iterable[str]
     return list(s.execute(select(ComplaintRow).where(or_(*wanted))).scalars())
 
 
-def kept_until(s: Session, conv: Conversation, rules: rt.Rules
-               ) -> tuple[bool, date | None, bool]:
+def kept_until(s: Session, conv: Conversation, rules: rt.Rules,
+               openids: OpenidClaims | None = None) -> tuple[bool, date | None, bool]:
     """(linked, the last day it is kept as a claim's or complaint's record, still open)."""
-    claims = linked_claims(s, conv)
+    claims = linked_claims(s, conv, openids)
     complaints = linked_complaints(s, conv, [c.claim_no for c in claims])
     ends: list[date | None] = [claim_end(c) for c in claims]
     ends += [c.closed_on for c in complaints]
@@ -218,10 +235,11 @@ def _due_conversations(s: Session, now: datetime, rules: rt.Rules, plan: Plan) -
     candidates = s.execute(select(Conversation).where(or_(
         Conversation.updated_at < cutoff, Conversation.unsubscribed_at < cutoff))
         .order_by(Conversation.id)).scalars()
+    openids = OpenidClaims()
     for conv in candidates:
         if not rt.transcript_due(last_message_at(s, conv), conv.unsubscribed_at, now, rules):
             continue
-        linked, until, open_case = kept_until(s, conv, rules)
+        linked, until, open_case = kept_until(s, conv, rules, openids)
         if not linked:
             plan.conversations[rt.TRANSCRIPTS].append(conv.id)
         elif not open_case and until is not None and today > until:

@@ -218,16 +218,22 @@ def test_a_claim_linked_transcript_goes_after_the_archive_period(
 ) -> None:
     scheme = demo.seed(db, members=12, seed_value=5)
     no = closed_claim(db, files, scheme)
-    linked = conversation(db, "openid-claim", CLOSED - timedelta(days=1), channel="wechat",
-                          summary={"claim_no": no})
-    events(tracker, "wechat:openid-claim", CLOSED - timedelta(days=1))
+    with db.transaction() as s:  # the bot's report for a bound WeChat user keeps the openid
+        row = s.execute(select(ClaimRow).where(ClaimRow.claim_no == no)).scalar_one()
+        row.facts = {**row.facts, "wechat_openid": "openid-bot"}
+    day = CLOSED - timedelta(days=1)
+    linked = {conversation(db, "openid-claim", day, channel="wechat", summary={"claim_no": no}),
+              conversation(db, "openid-bot", day, channel="wechat"),
+              conversation(db, "13912345678", day, channel="ivr")}  # the reporter's phone
+    unlinked = conversation(db, "13900000000", day, channel="ivr")
+    events(tracker, "wechat:openid-claim", day)
     five_years = datetime(2031, 3, 10, 2, 0, tzinfo=UTC)  # the last day it is kept
     clock.set(five_years)
     assert retention.run(db, files, retention.tracker_from_env())[rt.LINKED_TRANSCRIPTS] == 0
-    assert linked in conversation_ids(db)
+    assert conversation_ids(db) == linked and unlinked not in linked
     clock.set(five_years + timedelta(days=1))
-    assert retention.run(db, files, retention.tracker_from_env())[rt.LINKED_TRANSCRIPTS] == 1
-    assert linked not in conversation_ids(db) and tracker_senders(tracker) == {}
+    assert retention.run(db, files, retention.tracker_from_env())[rt.LINKED_TRANSCRIPTS] == 3
+    assert conversation_ids(db) == set() and tracker_senders(tracker) == {}
 
 
 def test_an_open_claim_keeps_its_transcript_and_its_photos(
