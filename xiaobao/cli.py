@@ -509,8 +509,7 @@ def cmd_privacy_retention(args: argparse.Namespace, settings: Settings) -> int:
         db.dispose()
         return refused
     try:
-        counts = retention.run(db, _document_store(settings), retention.tracker_from_env(),
-                               dry_run=args.dry_run)
+        counts = retention.run_from_env(db, _document_store(settings), dry_run=args.dry_run)
     finally:
         db.dispose()
     _print_json(counts)

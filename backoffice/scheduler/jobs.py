@@ -180,7 +180,7 @@ def _access_log_expiry(rt: Runtime, at: datetime) -> dict[str, Any]:
 
 
 def _retention(rt: Runtime, at: datetime) -> dict[str, Any]:
-    return retention.run(rt.db, rt.files, retention.tracker_from_env(), now=clock.utcnow())
+    return retention.run_from_env(rt.db, rt.files)
 
 
 def _dispatch(rt: Runtime, at: datetime) -> dict[str, Any]:

@@ -104,6 +104,9 @@ class TrackerStore:
         with self.engine.begin() as conn:
             return int(conn.execute(stmt).rowcount or 0)
 
+    def close(self) -> None:
+        self.engine.dispose()
+
     def count_sender(self, sender_id: str) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(self.table)
@@ -312,6 +315,16 @@ def drop_files(s: Session, ids: list[int], files: Any, actor: str) -> int:
         no = s.execute(select(ClaimRow.claim_no).where(ClaimRow.id == claim_id)).scalar_one()
         audit(s, actor, "claim", no, "document_files_deleted", None, {"documents": doc_ids})
     return gone
+
+
+def run_from_env(db: Database, files: Any, *, dry_run: bool = False) -> dict[str, Any]:
+    """One pass with the settings' rules and tracker store (the job, the CLI)."""
+    tracker = tracker_from_env()
+    try:
+        return run(db, files, tracker, dry_run=dry_run)
+    finally:
+        if tracker is not None:
+            tracker.close()
 
 
 def run(db: Database, files: Any, tracker: TrackerStore | None, *, now: datetime | None = None,
