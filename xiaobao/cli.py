@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import inspect
@@ -26,7 +27,7 @@ from backoffice.demo import staff as demo_staff
 from backoffice.domain import staff as staff_roles
 from backoffice.domain.errors import DomainError
 from backoffice.scheduler.leader import leadership_for
-from backoffice.services import demo, demo_day, group, products, scheme
+from backoffice.services import demo, demo_day, group, products, retention, scheme
 from backoffice.services import staff as staff_service
 from backoffice.store import resealing
 from backoffice.store.db import Database
@@ -333,7 +334,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         return refused
     role = roles.SchedulerRole(db, settings.notify,
                                leadership_for(settings.database_url, settings.var_dir),
-                               args.standby_poll)
+                               args.standby_poll, files=_document_store(settings))
     print(f"调度器进程启动（健康检查 http://{args.host}:{args.port}/healthz）；"
           f"另一调度器在运行时本进程待命，每 {args.standby_poll:g} 秒尝试接管", flush=True)
     web.run_app(role.app(), host=args.host, port=args.port, print=None, access_log=None)
@@ -493,6 +494,28 @@ def _files_run(settings: Settings, run: Callable[..., resealing.Tally]) -> int:
     return FILES_REFUSED if tally.failed else 0
 
 
+def _document_store(settings: Settings) -> Any:
+    """The configured document store (deleting needs no key: sealed or not, a file goes)."""
+    return open_store(settings.files_url, settings.files_root,
+                      endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                      keyring=settings.files_keys)
+
+
+def cmd_privacy_retention(args: argparse.Namespace, settings: Settings) -> int:
+    """One pass of the retention job now; --dry-run counts what would go, by purpose."""
+    db = _db(settings)
+    refused = _schema_refused(db, settings)
+    if refused is not None:
+        db.dispose()
+        return refused
+    try:
+        counts = retention.run_from_env(db, _document_store(settings), dry_run=args.dry_run)
+    finally:
+        db.dispose()
+    _print_json(counts)
+    return 0
+
+
 def cmd_files_encrypt(args: argparse.Namespace, settings: Settings) -> int:
     return _files_run(settings, resealing.encrypt_all)
 
@@ -591,6 +614,14 @@ def build_parser() -> argparse.ArgumentParser:
         "继续、平台不停机；已加密的不动）", files_sub)
     add("rewrap", cmd_files_rewrap, "把以旧密钥封装的数据密钥改用当前密钥封装（密文不变；之后可从 "
         "XIAOBAO_FILES_KEYS 中去掉旧密钥）", files_sub)
+
+    privacy_parser = sub.add_parser("privacy", help="个人信息保护", description="个人信息保护")
+    privacy_sub = privacy_parser.add_subparsers(dest="privacy_command", required=True,
+                                                metavar="COMMAND")
+    p = add("retention", cmd_privacy_retention, "按保存期限删除到期的会话记录、Rasa 追踪记录、"
+            "材料原件和失败计数（与调度任务 privacy_retention 相同）", privacy_sub)
+    p.add_argument("--dry-run", action="store_true",
+                   help="只按用途统计将删除的数量，不删除（不输出任何个人信息）")
 
     scheme_parser = sub.add_parser("scheme", help="统保方案", description="统保方案")
     scheme_sub = scheme_parser.add_subparsers(dest="scheme_command", required=True,

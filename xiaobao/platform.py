@@ -213,6 +213,6 @@ def create_app(settings: Settings, db: Database | None = None, *,
 
     app.on_cleanup.append(close_db)
     if scheduler:
-        app[SCHEDULER] = PlatformScheduler.from_config(db, settings.notify)
+        app[SCHEDULER] = PlatformScheduler.from_config(db, settings.notify, files)
         app.cleanup_ctx.append(_run_scheduler(app[SCHEDULER]))
     return app

@@ -19,6 +19,7 @@
 | `complaint_clocks` | daily 08:30 | complaint warnings 3 days ahead, escalation on a breach |
 | `home_visit_clocks` | every 15 min | home-visit warnings 4 h ahead, breaches flagged |
 | `privacy_access_log_expiry` | daily 03:40 | delete access-log entries older than 3 years |
+| `privacy_retention` | daily 03:50 | delete what is past its retention (domain.retention) |
 
 The job store keeps only `fire(job_id)` and the trigger; what a job needs at run time (the
 database, the senders) is this process's Runtime, installed when its scheduler starts.
@@ -46,6 +47,7 @@ from backoffice.services import (
     home_visits,
     privacy_access,
     reminders,
+    retention,
     scheme,
     staff,
 )
@@ -70,6 +72,8 @@ class Runtime:
     senders: Mapping[str, Sender]
     max_attempts: int = 6
     owner: str = field(default_factory=owner_id)
+    # the document store (retention deletes photos' files there); None: documents wait
+    files: Any = None
 
 
 Body = Callable[[Runtime, datetime], dict[str, Any]]
@@ -175,6 +179,10 @@ def _access_log_expiry(rt: Runtime, at: datetime) -> dict[str, Any]:
     return privacy_access.expire(rt.db, clock.utcnow())
 
 
+def _retention(rt: Runtime, at: datetime) -> dict[str, Any]:
+    return retention.run_from_env(rt.db, rt.files)
+
+
 def _dispatch(rt: Runtime, at: datetime) -> dict[str, Any]:
     total: dict[str, int] = {}
     for _ in range(DISPATCH_ROUNDS):
@@ -230,6 +238,9 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
             misfire_grace=15 * 60, lookback=timedelta(hours=1)),
     # who looked (个人信息访问记录) is kept 3 years; the database refuses younger deletions
     JobSpec("privacy_access_log_expiry", {"hour": 3, "minute": 40}, _access_log_expiry),
+    # retention by purpose (backoffice.domain.retention): from the state of the data, so a
+    # missed or repeated firing loses nothing and deletes nothing twice
+    JobSpec("privacy_retention", {"hour": 3, "minute": 50}, _retention),
 )
 JOBS: dict[str, JobSpec] = {spec.id: spec for spec in DEFAULT_JOBS}
 

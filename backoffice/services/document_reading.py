@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from backoffice.domain import claim as cl
 from backoffice.domain.errors import Damaged, DomainError, NotFound, Unavailable
 from backoffice.domain.identity import mask_bank_card, mask_id_number
+from backoffice.domain.retention import FILE_GONE
 from backoffice.services.base import audit
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -244,6 +245,8 @@ def document_file(db: Database, files: Any, claim_no: str, document_id: str, act
         if doc is None:
             raise NotFound(f"案件 {claim_no} 没有材料 {document_id}", "document_id")
         kind, name, path = doc.content_type, doc.filename, doc.storage_path
+        if not path:  # retention or erasure removed the original; the row keeps its hash
+            raise NotFound(f"材料 {document_id}：{FILE_GONE}", "document_id")
         audit(s, actor, "claim", claim_no, "view_document", None,
               {"document_id": doc.id, "purpose": purpose[:40]})
     try:

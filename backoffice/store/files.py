@@ -41,6 +41,8 @@ class DocumentStore(Protocol):
 
     def read(self, relative: str) -> bytes: ...
 
+    def delete(self, relative: str) -> bool: ...
+
 
 class StoredFiles(Protocol):
     """What `xiaobao files encrypt|rewrap` need: the stored bytes as they are, by name."""
@@ -125,6 +127,14 @@ class FileStore:
             f.flush()
             os.fsync(f.fileno())  # encrypting in place: the only copy is being replaced
         os.replace(tmp, target)
+
+    def delete(self, relative: str) -> bool:
+        """Remove the file (retention, erasure): whether it was there."""
+        try:
+            self._path(relative).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def names(self) -> Iterator[str]:
         if not self.root.is_dir():

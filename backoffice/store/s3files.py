@@ -124,6 +124,24 @@ class S3FileStore:
         except (ClientError, BotoCoreError) as exc:
             raise self._unavailable("put", relative, exc) from None
 
+    def delete(self, relative: str) -> bool:
+        """Remove the object (retention, erasure): whether it was there. S3 answers a delete
+        of a missing key as a success, so it is looked up first. On a bucket with versioning
+        the older versions stay: the bucket's lifecycle rule must expire them (README)."""
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.key(relative))
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return False
+            raise self._unavailable("head", relative, exc) from None
+        except BotoCoreError as exc:
+            raise self._unavailable("head", relative, exc) from None
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(relative))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unavailable("delete", relative, exc) from None
+        return True
+
     def names(self) -> Iterator[str]:
         """Every stored name under the prefix, page by page."""
         start = f"{self.prefix}/" if self.prefix else ""

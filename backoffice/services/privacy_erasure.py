@@ -1,0 +1,364 @@
+"""A deletion request (删除权, 个人信息保护法 Art. 47): `erase_person` anonymises one person.
+
+Removed or replaced: their name, ID number, phone, bank accounts and address (the address
+becomes its town); their transcripts and Rasa tracker events; their documents' files (the rows
+keep hash, kind and amounts); every other mention of their name, ID or phone number in free
+text and JSON (letters, notes, notices, the audit log's before/after). Kept, so that the
+statistics do not change: claim amounts, dates, type, status, the town, and the birth year
+(the age band; the birth date becomes 1 January of its year).
+
+What a law requires keeping is kept, listed with its until-date: a claim still open or inside
+the archive period (backoffice.domain.retention) keeps its own records — the claim row with
+the reporter and payee, its documents and letters, its linked transcripts — and the person's
+name and ID number on their party, which the claim names; the access log (who looked) is
+append-only for 3 years. Everything else goes now. The request workflow calls this.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, Text, cast, or_, select
+from sqlalchemy.orm import Session
+
+from backoffice import clock
+from backoffice.domain import access_log as al
+from backoffice.domain import retention as rt
+from backoffice.domain import scheme as sch
+from backoffice.domain.errors import NotFound, ValidationError
+from backoffice.services import retention
+from backoffice.services.base import SHANGHAI, audit
+from backoffice.store.db import Database
+from backoffice.store.models import (
+    AccessLogEntry,
+    AppealRow,
+    AuditEntry,
+    Base,
+    ChannelBinding,
+    ClaimDocument,
+    ClaimEvent,
+    ClaimFlag,
+    ClaimPayment,
+    ClaimRow,
+    ComplaintEvent,
+    ComplaintRow,
+    Conversation,
+    DocumentReading,
+    Letter,
+    Party,
+    PartyUpdate,
+    PolicyRow,
+)
+
+MASK = "＊＊"  # never longer than what it replaces (a name has 2+ characters)
+ERASED_ID = "ERASED"
+# claim-side tables whose rows belong to a claim: kept whole while the claim is held
+CLAIM_TABLES = ("claims", "claim_documents", "document_readings", "claim_events", "claim_flags",
+                "claim_payments", "letters", "appeals", "claim_requirements", "claim_pauses")
+NEVER_SWEPT = frozenset({"access_log", "alembic_version", "apscheduler_jobs"})
+
+
+@dataclass
+class Summary:
+    party_id: int
+    deleted: dict[str, int] = field(default_factory=dict)
+    kept: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.deleted[what] = self.deleted.get(what, 0) + n
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"party_id": self.party_id, "deleted": dict(sorted(self.deleted.items())),
+                "kept": self.kept}
+
+
+# ---- replacing the person's values wherever they are written ----------------------------
+
+def _forms(needles: Iterable[str]) -> list[str]:
+    """The values as text, and as JSON stores non-ASCII text (\\uXXXX escapes)."""
+    out = set()
+    for n in needles:
+        out.add(n)
+        out.add(json.dumps(n)[1:-1])
+    return sorted(out, key=len, reverse=True)
+
+
+def scrub(value: Any, needles: list[str]) -> Any:
+    """`value` with each needle replaced by MASK, through dicts and lists."""
+    if isinstance(value, str):
+        for n in needles:
+            value = value.replace(n, MASK)
+        return value
+    if isinstance(value, dict):
+        return {scrub(k, needles): scrub(v, needles) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, needles) for v in value]
+    return value
+
+
+def _text_columns(table: Any) -> list[Any]:
+    # Text and Unicode are Strings
+    return [c for c in table.columns if isinstance(c.type, String | JSON)]
+
+
+def sweep(s: Session, needles: list[str], skip: dict[str, set[Any]]) -> int:
+    """Every string and JSON column of every table: a row that mentions a needle has it
+    replaced. `skip`: per table, the primary keys of rows kept by rule. Erasure is rare, so
+    a LIKE over each table is affordable; the retention job never does this."""
+    forms = _forms(needles)
+    changed = 0
+    for table in Base.metadata.sorted_tables:
+        if table.name in NEVER_SWEPT:
+            continue
+        cols = _text_columns(table)
+        if not cols:
+            continue
+        hits = [cast(c, Text).contains(f, autoescape=True) for c in cols for f in forms]
+        pk = list(table.primary_key.columns)
+        for row in s.execute(select(table).where(or_(*hits))).mappings().all():
+            key = tuple(row[c.name] for c in pk)
+            if key in skip.get(table.name, set()):
+                continue
+            values = {c.name: scrub(row[c.name], needles) for c in cols
+                      if row[c.name] is not None and scrub(row[c.name], needles) != row[c.name]}
+            if values:
+                s.execute(table.update().where(*(c == k for c, k in zip(pk, key, strict=True)))
+                          .values(**values))
+                changed += 1
+    return changed
+
+
+# ---- what is held -----------------------------------------------------------------------------
+
+def _held_claims(s: Session, party: Party, today: date, rules: rt.Rules, out: Summary
+                 ) -> tuple[list[ClaimRow], list[ClaimRow]]:
+    held, free = [], []
+    for row in s.execute(select(ClaimRow).where(ClaimRow.insured_party_id == party.id)
+                         .order_by(ClaimRow.id)).scalars():
+        end = retention.claim_end(row)
+        until = None if end is None else rt.archive_until(end, rules)
+        if until is None or today <= until:
+            held.append(row)
+            out.kept.append({"record": f"claim {row.claim_no}",
+                             "until": until.isoformat() if until else None,
+                             "why": "理赔案件未结案" if until is None else "理赔档案保存期限",
+                             "tables": [*CLAIM_TABLES, "parties"]})
+        else:
+            free.append(row)
+    return held, free
+
+
+def _complaints(s: Session, party: Party, users: set[str], claim_nos: list[str]
+                ) -> list[ComplaintRow]:
+    about: list[Any] = []
+    if party.phone:
+        about.append(ComplaintRow.complainant_phone == party.phone)
+    if users:
+        about.append(ComplaintRow.channel_user.in_(users))
+    if claim_nos:
+        about.append(ComplaintRow.claim_no.in_(claim_nos))
+    return list(s.execute(select(ComplaintRow).where(or_(*about))).scalars()) if about else []
+
+
+def _conversations(s: Session, party: Party, bound: list[tuple[str, str]]) -> list[Conversation]:
+    about: list[Any] = [(Conversation.channel == c) & (Conversation.user_id == u)
+                        for c, u in bound]
+    if party.phone:
+        about += [Conversation.phone == party.phone, Conversation.user_id == party.phone]
+    return list(s.execute(select(Conversation).where(or_(*about))).scalars()) if about else []
+
+
+# ---- erasing -----------------------------------------------------------------------------
+
+def _anonymise_claim(s: Session, row: ClaimRow) -> None:
+    """The claim without anyone in it: amounts, dates, type, status and the town stay."""
+    row.reporter_name, row.reporter_phone = MASK, ""
+    row.bank_account = row.pending_bank_account = row.pending_bank_account_by = None
+    row.description = None
+    row.incident_place = sch.town_of(row.incident_place) if row.incident_place else None
+    row.facts = {k: v for k, v in (row.facts or {}).items() if k != "wechat_openid"}
+    for pay in s.execute(select(ClaimPayment).where(ClaimPayment.claim_id == row.id)).scalars():
+        pay.account = None
+    for appeal in s.execute(select(AppealRow).where(AppealRow.claim_id == row.id)).scalars():
+        appeal.channel_user, appeal.reasons = None, MASK
+
+
+def _anonymise_party(party: Party, keep_identity: bool) -> None:
+    if not keep_identity:
+        party.name = MASK
+        party.id_number = f"{ERASED_ID}{party.id:012d}"[:18]
+        party.birth_date = date(party.birth_date.year, 1, 1)  # the age band stays
+    party.phone = None
+    town = sch.town_of(party.address)
+    party.address = None if town == sch.UNKNOWN_TOWN else town  # the town stays
+    party.occupation = None
+
+
+def _documents(s: Session, claims: list[ClaimRow]) -> list[int]:
+    if not claims:
+        return []
+    return list(s.execute(select(ClaimDocument.id).where(
+        ClaimDocument.claim_id.in_([c.id for c in claims]),
+        ClaimDocument.storage_path != "")).scalars())
+
+
+def _skip(s: Session, held: list[ClaimRow], complaints: list[ComplaintRow],
+          conversations: list[int], party: Party, keep_identity: bool) -> dict[str, set[Any]]:
+    """Rows the sweep leaves alone: the held claims' records and the kept transcripts."""
+    ids = [c.id for c in held]
+    skip: dict[str, set[Any]] = {"claims": {(i,) for i in ids}}
+    for model, name in ((ClaimDocument, "claim_documents"), (ClaimEvent, "claim_events"),
+                        (ClaimFlag, "claim_flags"), (ClaimPayment, "claim_payments"),
+                        (Letter, "letters"), (AppealRow, "appeals")):
+        skip[name] = {(i,) for i in s.execute(select(model.id).where(
+            model.claim_id.in_(ids))).scalars()}
+    skip["document_readings"] = {(i,) for i in s.execute(select(DocumentReading.id).join(
+        ClaimDocument, ClaimDocument.id == DocumentReading.document_id).where(
+        ClaimDocument.claim_id.in_(ids))).scalars()}
+    skip["complaints"] = {(c.id,) for c in complaints}
+    skip["complaint_events"] = {(i,) for i in s.execute(select(ComplaintEvent.id).where(
+        ComplaintEvent.complaint_id.in_([c.id for c in complaints]))).scalars()}
+    skip["conversations"] = {(i,) for i in conversations}
+    skip["audit_log"] = {(i,) for i in s.execute(select(AuditEntry.id).where(
+        AuditEntry.entity_type == "claim",
+        AuditEntry.entity_id.in_([c.claim_no for c in held]))).scalars()}
+    if keep_identity:
+        skip["parties"] = {(party.id,)}
+    return skip
+
+
+def _access_log(s: Session, party: Party, claim_nos: list[str], out: Summary) -> None:
+    """Entries naming the person's records cannot change (append-only): listed as kept."""
+    last = s.execute(select(AccessLogEntry.at).where(or_(
+        AccessLogEntry.record_id.in_([party.id_number, str(party.id), *claim_nos])))
+        .order_by(AccessLogEntry.at.desc()).limit(1)).scalar()
+    if last is not None:
+        until = (last + al.RETENTION).astimezone(SHANGHAI).date()
+        out.kept.append({"record": "access_log", "until": until.isoformat(),
+                         "why": "个人信息访问记录（只增不改，保存 3 年）",
+                         "tables": ["access_log"]})
+
+
+def _other_tracker_events(s: Session, bound: list[tuple[str, str]], kept: list[int],
+                          tracker: retention.TrackerStore | None) -> int:
+    """A bound sender's tracker events beyond its conversations' (the bot's own turns before
+    the first stored line), unless a kept transcript is that sender's."""
+    if tracker is None:
+        return 0
+    keep = {(c.channel, c.user_id) for c in s.execute(select(Conversation).where(
+        Conversation.id.in_(kept))).scalars()} if kept else set()
+    return sum(tracker.delete_sender(f"{c}:{u}") for c, u in bound if (c, u) not in keep)
+
+
+def _split_complaints(complaints: list[ComplaintRow], held: list[ClaimRow], today: date,
+                      rules: rt.Rules, out: Summary) -> list[ComplaintRow]:
+    """The complaints kept by rule (open, within the archive, or about a held claim), listed;
+    the others lose the complainant here (their free text goes in the sweep)."""
+    held_nos = {h.claim_no for h in held}
+    kept = []
+    for c in complaints:
+        until = rt.archive_until(c.closed_on, rules) if c.closed_on else None
+        if c.claim_no in held_nos or until is None or today <= until:
+            kept.append(c)
+            out.kept.append({"record": f"complaint {c.complaint_no}",
+                             "until": until.isoformat() if until else None,
+                             "why": "投诉未办结" if until is None else "投诉档案保存期限",
+                             "tables": ["complaints", "complaint_events"]})
+        else:
+            c.complainant_name, c.complainant_phone, c.channel_user = MASK, "", None
+    return kept
+
+
+def _split_conversations(s: Session, party: Party, bound: list[tuple[str, str]], today: date,
+                         rules: rt.Rules, out: Summary) -> tuple[list[int], list[int]]:
+    """(kept, to delete): a transcript linked to a claim or complaint still kept is kept."""
+    kept, gone = [], []
+    for conv in _conversations(s, party, bound):
+        linked, until, open_case = retention.kept_until(s, conv, rules)
+        if linked and (open_case or (until is not None and today <= until)):
+            kept.append(conv.id)
+            out.kept.append({"record": f"conversation {conv.id}",
+                             "until": until.isoformat() if until else None,
+                             "why": "关联理赔或投诉的档案",
+                             "tables": ["conversations", "conversation_messages"]})
+        else:
+            gone.append(conv.id)
+    return kept, gone
+
+
+def _unlink(s: Session, party: Party, out: Summary) -> None:
+    """The channel bindings, the history of their changes, the policies' debit accounts."""
+    bindings = list(s.execute(select(ChannelBinding).where(
+        ChannelBinding.party_id == party.id)).scalars())
+    for b in bindings:
+        s.delete(b)
+    out.count("channel_bindings", len(bindings))
+    updates = list(s.execute(select(PartyUpdate).where(PartyUpdate.party_id == party.id))
+                   .scalars())
+    for u in updates:
+        s.delete(u)
+    out.count("party_updates", len(updates))
+    for policy in s.execute(select(PolicyRow).where(
+            PolicyRow.applicant_party_id == party.id)).scalars():
+        policy.debit_account = None
+
+
+def _checked(party_id: object, actor: str) -> int:
+    if not isinstance(party_id, int) or isinstance(party_id, bool) or party_id <= 0:
+        raise ValidationError("party_id", "party_id 须为正整数")
+    if not actor:
+        raise ValidationError("actor", "须说明由谁执行删除")
+    return party_id
+
+
+def _load(s: Session, party_id: int) -> Party:
+    party = s.get(Party, party_id, with_for_update=True)
+    if party is None:
+        raise NotFound(f"当事人 {party_id} 不存在", "party_id")
+    if party.id_number.startswith(ERASED_ID):
+        raise ValidationError("party_id", "该当事人已删除")
+    return party
+
+
+def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
+                 tracker: retention.TrackerStore | None = None, now: datetime | None = None,
+                 rules: rt.Rules | None = None) -> dict[str, Any]:
+    """Anonymise party `party_id` in one transaction (the files and tracker events, outside
+    the database, are deleted on the way: a failed erasure is simply asked again). The
+    summary: what was deleted (counts), what is kept, why and until when."""
+    party_id = _checked(party_id, actor)
+    now, rules = now or clock.utcnow(), rules or retention.load_rules()
+    today = now.astimezone(SHANGHAI).date()
+    out = Summary(party_id)
+    with db.transaction() as s:
+        party = _load(s, party_id)
+        needles = [v for v in (party.id_number, party.phone, party.name) if v and len(v) >= 2]
+        held, free = _held_claims(s, party, today, rules, out)
+        docs = _documents(s, free)
+        if docs and files is None:  # before anything is deleted
+            raise ValidationError("files", "删除材料原件须配置材料存储")
+        bound = list(s.execute(select(ChannelBinding.channel, ChannelBinding.user).where(
+            ChannelBinding.party_id == party.id)).tuples())
+        claim_nos = [c.claim_no for c in held + free]
+        kept_complaints = _split_complaints(
+            _complaints(s, party, {u for _, u in bound}, claim_nos), held, today, rules, out)
+        kept_convs, gone_convs = _split_conversations(s, party, bound, today, rules, out)
+        out.count("tracker_events", retention.delete_conversations(s, gone_convs, tracker))
+        out.count("tracker_events", _other_tracker_events(s, bound, kept_convs, tracker))
+        out.count("conversations", len(gone_convs))
+        out.count("document_files", retention.drop_files(s, docs, files, actor) if docs else 0)
+        for row in free:
+            _anonymise_claim(s, row)
+        out.count("claims_anonymised", len(free))
+        _unlink(s, party, out)
+        _access_log(s, party, claim_nos, out)
+        skip = _skip(s, held, kept_complaints, kept_convs, party, bool(held))
+        _anonymise_party(party, keep_identity=bool(held))
+        s.flush()
+        out.count("rows_scrubbed", sweep(s, needles, skip))
+        audit(s, actor, "party", str(party.id), "erased", None, out.as_dict())
+    return out.as_dict()
