@@ -144,7 +144,10 @@ def _privacy_export(files: DocumentStore) -> Callable[[web.Request], Any]:
         if refused:
             return web.Response(status=refused[0], text=refused[1], content_type="text/plain",
                                 headers={"Cache-Control": "no-store"})
-        body = await run_use_case(None, privacy_requests.build_export, db, files, no)
+        try:
+            body = await run_use_case(None, privacy_requests.build_export, db, files, no)
+        except NotFound:
+            return web.Response(status=410, text="个人信息已删除", content_type="text/plain")
         return web.Response(body=body, content_type="application/zip", headers={
             "Content-Disposition": f'attachment; filename="{no}.zip"',
             "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

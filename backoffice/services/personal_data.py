@@ -7,7 +7,8 @@ its update history, channel bindings, policies they hold or are insured by (and 
 beneficiary lines), roster memberships, beneficiary lines naming their ID number, claims of
 which they are the insured with every claim table under them, tasks, appeals, complaints about
 their claims or made from their phone, home visits for them, conversations of their bound
-channel users or their phone with the transcripts, satisfaction ratings of those subjects,
+channel users or their phone with the transcripts (a phone counts only when no other party
+has it: `own_phone`), satisfaction ratings of those subjects,
 notifications sent to them, audit entries about them, the access-log entries about their
 records, their own data-subject requests, and consents when a `consents` table exists. Rows are
 listed in an order a deleting job can follow children first (`reversed(...)`).
@@ -76,8 +77,19 @@ def _in(column: Any, values: Sequence[Any]) -> Any:
     return column.in_(values) if values else false()
 
 
+def own_phone(s: Session, party: Party) -> str | None:
+    """The party's phone when it is theirs alone: a number a family shares (one phone for a
+    household, a village head's for a roster) proves nothing about whose words or cases are
+    held under it, so rows found only by such a number are not counted as this person's."""
+    if not party.phone:
+        return None
+    sharing = s.execute(select(Party.id).where(Party.phone == party.phone).limit(2)).all()
+    return party.phone if len(sharing) == 1 else None
+
+
 def holdings(s: Session, party: Party) -> list[Holding]:
     """Every table's rows about `party`, parents before children."""
+    phone = own_phone(s, party)
     out: list[Holding] = [Holding("parties", [party])]
     add = out.append
     add(Holding("party_updates", _all(s, select(PartyUpdate).where(
@@ -96,7 +108,7 @@ def holdings(s: Session, party: Party) -> list[Holding]:
     claims = _all(s, select(ClaimRow).where(ClaimRow.insured_party_id == party.id)
                   .order_by(ClaimRow.id))
     out += _claim_holdings(s, claims)
-    complaints = _complaints(s, party, claims)
+    complaints = _complaints(s, phone, claims)
     add(Holding("complaints", complaints))
     add(Holding("complaint_events", _all(s, select(ComplaintEvent).where(
         _in(ComplaintEvent.complaint_id, _ids(complaints))).order_by(ComplaintEvent.id))))
@@ -104,14 +116,14 @@ def holdings(s: Session, party: Party) -> list[Holding]:
         Task.party_id == party.id, _in(Task.claim_id, _ids(claims)))).order_by(Task.id))))
     add(Holding("home_visits", _all(s, select(HomeVisit).where(or_(
         HomeVisit.id_number == party.id_number,
-        and_(HomeVisit.phone == party.phone, party.phone is not None))).order_by(HomeVisit.id))))
-    conversations = _conversations(s, party, bindings)
+        HomeVisit.phone == phone if phone else false())).order_by(HomeVisit.id))))
+    conversations = _conversations(s, phone, bindings)
     add(Holding("conversations", conversations))
     add(Holding("conversation_messages", _all(s, select(ConversationMessage).where(
         _in(ConversationMessage.conversation_id, _ids(conversations)))
         .order_by(ConversationMessage.id))))
     add(Holding("satisfaction", _satisfaction(s, claims, complaints, conversations)))
-    recipients = [r for r in [party.phone, *(b.user for b in bindings)] if r]
+    recipients = [r for r in [phone, *(b.user for b in bindings)] if r]
     add(Holding("notifications", _all(s, select(Notification).where(
         _in(Notification.recipient, recipients)).order_by(Notification.id))))
     add(Holding("audit_log", _audit(s, party, claims, complaints)))
@@ -139,20 +151,20 @@ def _claim_holdings(s: Session, claims: list[ClaimRow]) -> list[Holding]:
             Holding("document_readings", readings), *per_claim]
 
 
-def _complaints(s: Session, party: Party, claims: list[ClaimRow]) -> list[ComplaintRow]:
+def _complaints(s: Session, phone: str | None, claims: list[ClaimRow]) -> list[ComplaintRow]:
     nos = [c.claim_no for c in claims]
     mine = [_in(ComplaintRow.claim_no, nos)]
-    if party.phone:
-        mine.append(ComplaintRow.complainant_phone == party.phone)
+    if phone:
+        mine.append(ComplaintRow.complainant_phone == phone)
     return _all(s, select(ComplaintRow).where(or_(*mine)).order_by(ComplaintRow.id))
 
 
-def _conversations(s: Session, party: Party, bindings: list[ChannelBinding]
+def _conversations(s: Session, phone: str | None, bindings: list[ChannelBinding]
                    ) -> list[Conversation]:
     mine = [and_(Conversation.channel == b.channel, Conversation.user_id == b.user)
             for b in bindings]
-    if party.phone:
-        mine.append(Conversation.phone == party.phone)
+    if phone:
+        mine.append(Conversation.phone == phone)
     if not mine:
         return []
     return _all(s, select(Conversation).where(or_(*mine)).order_by(Conversation.id))

@@ -234,8 +234,10 @@ def _steps(s: Session, row: PrivacyRequestRow) -> list[dict[str, Any]]:
             for e in entries]
 
 
-def summary(row: PrivacyRequestRow, party: Party, today: date | None = None,
+def summary(row: PrivacyRequestRow, party: Party | None, today: date | None = None,
             pii: bool = True) -> dict[str, Any]:
+    """`party` None: the person was erased (the request itself is kept as the answer's
+    record)."""
     today = today or today_cn()
     d = pr.deadline(row.due_on, today, row.done_on)
     export = None
@@ -246,8 +248,7 @@ def summary(row: PrivacyRequestRow, party: Party, today: date | None = None,
         "privacy_request_no": row.request_no, "kind": row.kind,
         "kind_name": pr.KIND_NAMES[row.kind], "channel": row.channel,
         "status": row.status, "status_name": pr.STATUS_NAMES[row.status],
-        "party": {"id_number": party.id_number if pii else mask_id_number(party.id_number),
-                  "name": party.name if pii else mask_name(party.name)},
+        "party": _person(party, pii),
         "verified_by": row.verified_by, "details": row.details,
         "received_at": row.received_at.isoformat(), "received_by": row.received_by,
         "due_by": row.due_on.isoformat(),
@@ -262,10 +263,15 @@ def summary(row: PrivacyRequestRow, party: Party, today: date | None = None,
     }
 
 
+def _person(party: Party | None, pii: bool) -> dict[str, str]:
+    if party is None:
+        return {"id_number": "（已删除）", "name": "（已删除）"}
+    return {"id_number": party.id_number if pii else mask_id_number(party.id_number),
+            "name": party.name if pii else mask_name(party.name)}
+
+
 def view(s: Session, row: PrivacyRequestRow) -> dict[str, Any]:
-    party = s.get(Party, row.party_id)
-    assert party is not None  # a foreign key
-    out = summary(row, party)
+    out = summary(row, s.get(Party, row.party_id))
     out["steps"] = _steps(s, row)
     if row.kind == "deletion":
         out["retention"] = _retention(s, row.party_id)
@@ -306,7 +312,8 @@ class PrivacyRequestQuery(Command):
 def search(db: Database, cmd: PrivacyRequestQuery, actor: str = "") -> list[dict[str, Any]]:
     today = today_cn()
     with db.read() as s:
-        stmt = (select(PrivacyRequestRow, Party).join(Party, Party.id == PrivacyRequestRow.party_id)
+        stmt = (select(PrivacyRequestRow, Party)
+                .outerjoin(Party, Party.id == PrivacyRequestRow.party_id)
                 .order_by(PrivacyRequestRow.due_on, PrivacyRequestRow.id))
         if cmd.status == "open" or cmd.overdue:
             stmt = stmt.where(PrivacyRequestRow.status.in_(pr.OPEN))
@@ -350,7 +357,8 @@ def build_export(db: Database, files: DocumentStore, request_no: str) -> bytes:
     with db.transaction() as s:
         row = load(s, request_no)
         party = s.get(Party, row.party_id)
-        assert party is not None
+        if party is None:  # erased since: nothing is held any more
+            raise NotFound("该客户的个人信息已删除", "privacy_request_no")
         found = personal_data.holdings(s, party)
         docs = next(h.rows for h in found if h.table == "claim_documents")
         s.add(AccessLogEntry(staff="data_subject", role="data_subject",

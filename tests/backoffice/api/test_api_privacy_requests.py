@@ -16,7 +16,7 @@ from api_testkit import Api
 from sqlalchemy import func, select
 from test_api_claims_kit import Scheme, clock, report, report_body, scheme, staff_headers, upload
 
-from backoffice.services import conversations
+from backoffice.services import conversations, personal_data
 from backoffice.store.db import Database
 from backoffice.store.models import AccessLogEntry, Party
 
@@ -202,6 +202,22 @@ async def test_refusals_wrong_role_bad_input_and_nobody(api: Api, scheme: Scheme
     assert queue["items"] == []  # nothing was taken down by any refusal
     unknown = await api.client.get("/privacy-exports/GR2026999999?exp=9999999999&v=1&sig=00")
     assert unknown.status == 403
+
+
+def test_a_shared_phone_brings_no_one_elses_words(scheme: Scheme, db: Database) -> None:
+    """Rows found only by a phone number count as the person's when no one else has it."""
+    me, other = person(db, scheme.members[0]), person(db, scheme.members[1])
+    conversations.user_message(db, "ivr", "call-privacy-1", "家里电话打来的", phone=me.phone)
+
+    def transcript() -> list[str]:
+        with db.read() as s:
+            found = personal_data.holdings(s, s.get(Party, me.id))
+        return [m.text for h in found if h.table == "conversation_messages" for m in h.rows]
+
+    assert transcript() == ["家里电话打来的"]
+    with db.transaction() as s:
+        s.get(Party, other.id).phone = me.phone  # the household shares one number
+    assert transcript() == []
 
 
 def test_due_date_counts_working_days_only() -> None:
