@@ -32,7 +32,17 @@ from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_name
 from backoffice.services import bindings, personal_data
 from backoffice.services.base import audit, number, today_cn
-from backoffice.services.commands import Command, Count, Flag, IdNumber, OneOf, Phone, Text, takes
+from backoffice.services.commands import (
+    Command,
+    Count,
+    Flag,
+    IdNumber,
+    OneOf,
+    Phone,
+    Reference,
+    Text,
+    takes,
+)
 from backoffice.services.parties import find_party
 from backoffice.store.db import Database
 from backoffice.store.files import DocumentStore
@@ -143,7 +153,7 @@ class PrivacyRequestStep(Command):
     """start · complete {note?} · refuse {note: the reason} · renew_link (a done access or copy
     request: a new export link; the earlier one stops opening). The handler is the caller."""
 
-    privacy_request_no: Text(30, blank_ok=False)
+    privacy_request_no: Reference
     action: OneOf(pr.ACTIONS)
     note: Text(pr.MAX_TEXT) | None = None
 
@@ -221,7 +231,7 @@ def load(s: Session, request_no: str) -> PrivacyRequestRow:
     row = s.execute(select(PrivacyRequestRow).where(
         PrivacyRequestRow.request_no == request_no)).scalar()
     if row is None:
-        raise NotFound(f"个人信息请求 {request_no[:30]} 不存在", "privacy_request_no")
+        raise NotFound(f"个人信息请求 {request_no[:40]} 不存在", "privacy_request_no")
     return row
 
 
@@ -279,7 +289,7 @@ def view(s: Session, row: PrivacyRequestRow) -> dict[str, Any]:
 
 
 class PrivacyRequestRef(Command):
-    privacy_request_no: Text(30, blank_ok=False)
+    privacy_request_no: Reference
 
 
 @takes(PrivacyRequestRef)
