@@ -75,6 +75,12 @@ async def test_outlet_request_steps_and_export(desk: Desk, world: World,
     assert f'id="pr-{late}"' in queue and "已超时" in queue and f'id="pr-{no}"' not in queue
     done = await (await supervisor.get("/desk/privacy-requests?status=done")).text()
     assert f'id="pr-{no}"' in done and f'id="pr-{late}"' not in done
+    await supervisor.get(page_path)  # handler.wang's request: the supervisor has no work on it
+    with world.db.read() as s:
+        seen = s.execute(select(AccessLogEntry.staff, AccessLogEntry.with_work).where(
+            AccessLogEntry.record_kind == "privacy_request", AccessLogEntry.record_id == no,
+            AccessLogEntry.door == "desk")).all()
+    assert set(seen) == {("handler.wang", True), ("supervisor.zhao", False)}
     agent = await desk("cs_agent")
     assert (await agent.get("/desk/privacy-requests")).status == 403
     assert (await agent.get(page_path)).status == 403
