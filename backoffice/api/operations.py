@@ -16,6 +16,7 @@ from typing import Any
 from backoffice.api import answers as a
 from backoffice.api import conversations as conv_ops
 from backoffice.api import endpoints as ep
+from backoffice.api import privacy_ops
 from backoffice.api.channel_ops import CHANNEL_OPERATIONS
 from backoffice.api.declare import ANY_STAFF, PUBLIC, Nothing, Operation, answer_as
 from backoffice.api.openapi import document_of
@@ -43,6 +44,7 @@ from backoffice.services import (
     parties,
     policies,
     privacy_access,
+    privacy_requests,
     risk_review,
     satisfaction,
     scheme,
@@ -225,6 +227,34 @@ OPERATIONS: tuple[Operation, ...] = (
         "(default XIAOBAO_ACCESS_DAILY_THRESHOLD, 30). A day is flagged `over_threshold` "
         "above the threshold and `no_work` when a record was opened that was neither the "
         "staff member's nor their queue's (claim, complaint, task, conversation)."),
+    # ---- requests of the data subject (查阅、复制、更正、删除): a 15-working-day clock
+    _op("POST", "/privacy-requests", "createPrivacyRequest",
+        "Take down a person's request to see, copy, correct or delete their data",
+        "privacy", "privacy.requests", privacy_ops.create, a.PrivacyRequest, status=201,
+        errors=(NOT_FOUND,),
+        description="Body `{id_number, name, kind, channel, verified_by, phone?, policy_no?, "
+        "id_card_checked?, details?}`. Identity as the channels check it: the name, and the "
+        "phone on file (`verified_by: phone`) or one of the person's own policies "
+        "(`policy_no`); at an outlet the clerk may confirm the ID card was seen "
+        "(`id_card_seen` with `id_card_checked: true`). A mismatch is a 403 that does not "
+        "say which part; an ID number of nobody a 404. Due 15 working days after receipt."),
+    _op("GET", "/privacy-requests", "findPrivacyRequests",
+        "Requests of the data subject, nearest due first (open by default)", "privacy",
+        "privacy.requests", answer_as("items", privacy_requests.search), a.PrivacyRequestList,
+        description="`status` (received, in_progress, done, refused, open, all), `kind`, "
+        "`overdue` (open ones past their due date), `id_number`, `limit` (≤ 1000)."),
+    _op("GET", "/privacy-requests/{privacy_request_no}", "getPrivacyRequest",
+        "One request with its clock, steps and export link", "privacy", "privacy.requests",
+        privacy_ops.get, a.PrivacyRequest, errors=(NOT_FOUND,), shows="privacy_request_no"),
+    _op("POST", "/privacy-requests/{privacy_request_no}/steps", "stepPrivacyRequest",
+        "A step: start, complete, refuse (with the reason) or renew the export link",
+        "privacy", "privacy.requests", privacy_ops.step, a.PrivacyRequest,
+        errors=(NOT_FOUND, CONFLICT),
+        description="`complete` of an access or copy request opens its export "
+        "(`export_url`, 7 days by default); of a correction needs `note` saying what was "
+        "corrected (through `PATCH /parties/{id_number}`); of a deletion is a 409 until the "
+        "retention job erases (the request stays in progress, `retention` says what is "
+        "kept and until when)."),
     # ---- the outbox's dead letters
     _op("GET", "/notifications/dead", "listDeadLetters",
         "Dead-lettered notifications, newest first", "notifications", "notifications.manage",

@@ -24,6 +24,7 @@ from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import customer_answer as ca
 from backoffice.domain import endorsement_request as er
+from backoffice.domain import privacy_request as pr
 from backoffice.domain import staff as roles
 from backoffice.domain.clocks import CLOCK_NAMES
 from backoffice.domain.errors import Damaged, DomainError, Forbidden, NotFound, Unavailable
@@ -46,6 +47,7 @@ from backoffice.services import (
     home_visits,
     policies,
     privacy_access,
+    privacy_requests,
     risk_review,
     satisfaction,
     scheme,
@@ -571,6 +573,71 @@ async def appeal_act(request: web.Request) -> web.StreamResponse:
     raise back("/desk/appeals", msg=f"{no} {done['status_name']}，已告知客户")
 
 
+# ---- requests of the data subject (查阅、复制、更正、删除) ------------------------------------
+
+LINK_SECRET = web.AppKey("desk_link_secret", str)
+_PRIVACY_FILTERS = ("status", "kind", "overdue", "id_number")
+_PRIVACY_FORM = ("id_number", "name", "kind", "channel", "verified_by", "phone", "policy_no",
+                 "details")
+
+
+async def privacy_requests_page(request: web.Request) -> web.Response:
+    """The queue: open requests nearest due first, filtered by status, kind and overdue, each
+    with its clock; and the form an outlet clerk or a handler takes one down with."""
+    query = {k: request.query[k].strip() for k in _PRIVACY_FILTERS
+             if request.query.get(k, "").strip()}
+    try:
+        items = await run(privacy_requests.search, db_of(request), query)
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    return page(request, "privacy_requests.html", items=items, query=query, pr=pr)
+
+
+async def privacy_request_create(request: web.Request) -> web.StreamResponse:
+    user = auth.user_of(request)
+    form = await request.post()
+    raw: dict[str, Any] = {k: _form_text(form, k) for k in _PRIVACY_FORM}
+    raw["id_card_checked"] = form.get("id_card_checked") == "1"
+    try:
+        done = await run(privacy_requests.create, db_of(request), raw,
+                         roles.Actor(user.username, user.role))
+    except DomainError as exc:
+        raise back("/desk/privacy-requests", err=f"{exc.field or ''} {exc.message}".strip()
+                   ) from None
+    no = done["privacy_request_no"]
+    raise back(f"/desk/privacy-requests/{no}", msg=f"{no} 已受理，{done['due_by']} 前答复")
+
+
+async def privacy_request_page(request: web.Request) -> web.Response:
+    """One request: the person, how they were verified, the clock, the steps, the answer and,
+    for access and copy, the export's link to hand over."""
+    no = request.match_info["privacy_request_no"]
+    try:
+        item = await run(privacy_requests.get, db_of(request), {"privacy_request_no": no})
+    except DomainError as exc:
+        status = 404 if isinstance(exc, NotFound) else 400
+        return render_error(request, status, exc.message)
+    url = privacy_requests.export_url(request.app[LINK_SECRET], item) \
+        if LINK_SECRET in request.app else None
+    return page(request, "privacy_request.html", r=item, export_url=url, pr=pr)
+
+
+async def privacy_request_act(request: web.Request) -> web.StreamResponse:
+    """start · complete {note} · refuse {note} · renew_link, as the logged-in staff member."""
+    user = auth.user_of(request)
+    no = request.match_info["privacy_request_no"]
+    form = await request.post()
+    raw = {"privacy_request_no": no, "action": _form_text(form, "action"),
+           "note": _form_text(form, "note")}
+    to = f"/desk/privacy-requests/{quote(no)}"
+    try:
+        done = await run(privacy_requests.step, db_of(request), raw,
+                         roles.Actor(user.username, user.role))
+    except DomainError as exc:
+        raise back(to, err=exc.message) from None
+    raise back(to, msg=f"{no} {done['status_name']}")
+
+
 # ---- endorsement requests and underwriting (underwriters) ----------------------------------
 
 RELATION_NAMES = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母",
@@ -1039,6 +1106,7 @@ SHOWS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/handoff/{conversation_id}"): ("conversation_id", ""),
     ("GET", "/tasks/{task_id}"): ("task_id", "follow_ups"),
     ("GET", "/endorsement-requests/{request_no}"): ("request_no", None),
+    ("GET", "/privacy-requests/{privacy_request_no}"): ("privacy_request_no", None),
 }
 
 
@@ -1254,6 +1322,11 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/appeals", appeals_page, "appeals.view"),
     ("POST", "/appeals", appeal_file, "appeals.file"),
     ("POST", "/appeals/{appeal_no}/act", appeal_act, "appeals.decide"),
+    ("GET", "/privacy-requests", privacy_requests_page, "privacy.requests"),
+    ("POST", "/privacy-requests", privacy_request_create, "privacy.requests"),
+    ("GET", "/privacy-requests/{privacy_request_no}", privacy_request_page, "privacy.requests"),
+    ("POST", "/privacy-requests/{privacy_request_no}/act", privacy_request_act,
+     "privacy.requests"),
     ("POST", "/risk/{claim_no}/act", risk_act, "claims.decide_risk"),
     ("GET", "/home-visits", home_visits_page, "home_visits.view"),
     ("POST", "/home-visits/{visit_no}/act", home_visit_act, "home_visits.work"),
@@ -1296,7 +1369,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
 
 def create_desk(db: Database, handoff: HandoffQueue | None = None,
                 live: bool = True, hooks: ConversationHooks | None = None,
-                files: DocumentStore | None = None) -> web.Application:
+                files: DocumentStore | None = None, link_secret: str = "") -> web.Application:
     """The /desk sub-application; `hooks` (the channels' router) delivers agents' messages
     and hands conversations back to the bot."""
     permissions = {(m, p): perm for m, p, _, perm in ROUTES}
@@ -1307,6 +1380,8 @@ def create_desk(db: Database, handoff: HandoffQueue | None = None,
     app[HANDOFF] = handoff or HandoffQueue()
     if files is not None:
         app[FILES] = files
+    if link_secret:  # signs the data subject's export links shown to the handler
+        app[LINK_SECRET] = link_secret
     if hooks is not None:
         app[HOOKS] = hooks
     for method, path, handler, _ in ROUTES:

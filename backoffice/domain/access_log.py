@@ -28,12 +28,13 @@ RECORD_FIELDS: Mapping[str, str] = {
     "complaint_no": "complaint", "conversation_id": "conversation", "task_id": "task",
     "visit_no": "home_visit", "request_no": "endorsement_request", "appeal_no": "appeal",
     "policy_no": "policy", "application_no": "application", "letter_no": "claim",
+    "privacy_request_no": "privacy_request",
 }
 KIND_NAMES: Mapping[str, str] = {
     "document": "单证", "claim": "赔案", "party": "客户", "complaint": "投诉",
     "conversation": "会话", "task": "任务", "home_visit": "上门服务",
     "endorsement_request": "保全申请", "appeal": "复核申请", "policy": "保单",
-    "application": "投保单", "access_log": "访问记录",
+    "application": "投保单", "access_log": "访问记录", "privacy_request": "个人信息请求",
 }
 # the most specific field wins: a document of a claim is the document
 _PRECEDENCE = tuple(RECORD_FIELDS)

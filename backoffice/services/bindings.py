@@ -194,6 +194,15 @@ def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str 
     return policy_no in _own_policies(s, party)
 
 
+def proves_identity(s: Session, party: Party, phone: str | None, policy_no: str | None
+                    ) -> bool:
+    """The channels' rule, for staff who take a request in person or on the phone: the ID
+    number's party has this phone on file, or holds this policy of their own."""
+    if phone is None and not policy_no:
+        return False
+    return _matches(s, party, phone, policy_no)
+
+
 def _counted_source(source: str) -> str:
     """An address counts per address (an IPv6 client per /64); a source that is no address
     (a WeChat openid, a caller's number) counts as itself, never in one key shared by all."""

@@ -30,6 +30,7 @@ from backoffice.store.models import (
     Conversation,
     HomeVisit,
     Party,
+    PrivacyRequestRow,
     Task,
 )
 
@@ -101,6 +102,10 @@ def has_work(s: Session, staff: str, kind: str, record_id: str) -> bool:
         task_id = _int(record_id)
         task = s.get(Task, task_id) if task_id is not None else None
         return task is not None and task.assigned_to in (None, staff)
+    if kind == "privacy_request":  # a data subject's request: theirs, or nobody's yet
+        request = s.execute(select(PrivacyRequestRow).where(
+            PrivacyRequestRow.request_no == record_id)).scalar()
+        return request is not None and request.handler in (None, staff)
     if kind == "home_visit":
         visit = s.execute(select(HomeVisit).where(HomeVisit.visit_no == record_id)).scalar()
         return visit is not None and visit.assigned_to in (None, staff)

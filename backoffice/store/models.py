@@ -880,3 +880,30 @@ class AccessLogEntry(Base):
     purpose: Mapped[str] = mapped_column(String(120))  # the desk route or the API operation
     # whether the record was theirs or their queue's to work on when they opened it
     with_work: Mapped[bool] = mapped_column(default=True)
+
+
+# ---- requests of the data subject (查阅、复制、更正、删除; migration 0032) -----------------------
+
+class PrivacyRequestRow(Base):
+    """A person's request to see, copy, correct or delete what the platform holds about them.
+    Each step is an audit entry (entity `privacy_request`); `link_revision` is signed into the
+    export's link, so renewing the link ends the earlier one."""
+
+    __tablename__ = "privacy_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_no: Mapped[str] = mapped_column(String(30), unique=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    verified_by: Mapped[str] = mapped_column(String(20))
+    details: Mapped[str | None] = mapped_column(Text)  # what the person asks / says is wrong
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    received_by: Mapped[str] = mapped_column(String(60))
+    handler: Mapped[str | None] = mapped_column(String(60), index=True)
+    answer: Mapped[str | None] = mapped_column(Text)  # told the person: done, or why refused
+    done_on: Mapped[date | None] = mapped_column(Date)
+    link_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    link_expires_at: Mapped[datetime | None]

@@ -48,6 +48,7 @@ class World:
             id_number=self.insured_id, code="PA-GUARD",
             complaint_no=self.complaint_no, visit_no=self.visit_no,
             request_no=self.request_no, appeal_no="FH2026000001", task_id="1",
+            privacy_request_no="GR2026000001",
             channel="wechat", user="o-hostile",
         )
 
@@ -551,6 +552,11 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
         ],
         # the service token decides no appeal (403); a supervisor's bodies: test_api_appeals.py
         ("POST", "/appeals/{appeal_no}/decision"): [(None, {"action": "uphold", "note": "维持"})],
+        ("POST", "/privacy-requests"): [(None, {
+            "id_number": w.insured_id, "name": "申请人", "kind": "access", "channel": "outlet",
+            "verified_by": "id_card_seen", "id_card_checked": True, "details": "查阅"})],
+        ("POST", "/privacy-requests/{privacy_request_no}/steps"): [
+            (None, {"action": "refuse", "note": "非本人"})],
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
         ("POST", "/coverage-checks"): [(None, {
