@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from backoffice.api.declare import Call, reads
-from backoffice.api.endpoints import TOKEN_KEY
+from backoffice.api.endpoints import FILES_KEY, TOKEN_KEY
 from backoffice.services import privacy_requests as prs
 from backoffice.services.running import run_use_case
 
@@ -29,4 +29,5 @@ async def get(call: Call, cmd: prs.PrivacyRequestRef) -> dict[str, Any]:
 
 @reads(prs.PrivacyRequestStep)
 async def step(call: Call, cmd: prs.PrivacyRequestStep) -> dict[str, Any]:
-    return _with_link(call, await run_use_case(call.db, prs.step, call.db, cmd, call.actor))
+    return _with_link(call, await run_use_case(call.db, prs.step, call.db, cmd, call.actor,
+                                               files=call.request.app.get(FILES_KEY)))

@@ -632,7 +632,7 @@ async def privacy_request_act(request: web.Request) -> web.StreamResponse:
     to = f"/desk/privacy-requests/{quote(no)}"
     try:
         done = await run(privacy_requests.step, db_of(request), raw,
-                         roles.Actor(user.username, user.role))
+                         roles.Actor(user.username, user.role), files=request.app.get(FILES))
     except DomainError as exc:
         raise back(to, err=exc.message) from None
     raise back(to, msg=f"{no} {done['status_name']}")

@@ -6,19 +6,17 @@ An access or copy request, when done, gets an export: a ZIP of one JSON (everyth
 backoffice.services.personal_data finds about the person) and their documents' files, read
 through the file store (so opened, never the sealed bytes), behind a signed link that expires.
 A correction is made through the party's own edit step (parties.update_party), then marked
-done with what was corrected. A deletion is done by the erasure function
-`backoffice.services.privacy_erasure.erase_person` when the platform has it; until then the
-request stays in progress and its answer says what would be deleted and what is kept.
+done with what was corrected. A deletion is done by the erasure
+(backoffice.services.privacy_erasure.erase_person) when the request is completed; its answer
+says what was deleted and what is kept, until when.
 """
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import os
 import zipfile
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,7 +28,7 @@ from backoffice import clock
 from backoffice.domain import privacy_request as pr
 from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.domain.identity import mask_id_number, mask_name
-from backoffice.services import bindings, personal_data
+from backoffice.services import bindings, personal_data, retention
 from backoffice.services.base import audit, number, today_cn
 from backoffice.services.commands import (
     Command,
@@ -44,6 +42,7 @@ from backoffice.services.commands import (
     takes,
 )
 from backoffice.services.parties import find_party
+from backoffice.services.privacy_erasure import ERASED_ID, erase_person
 from backoffice.store.db import Database
 from backoffice.store.files import DocumentStore
 from backoffice.store.models import AccessLogEntry, AuditEntry, ClaimRow, Party, PrivacyRequestRow
@@ -51,7 +50,6 @@ from backoffice.store.models import AccessLogEntry, AuditEntry, ClaimRow, Party,
 ENTITY = "privacy_request"
 ARCHIVE_YEARS_VARIABLE = "XIAOBAO_CLAIMS_ARCHIVE_YEARS"
 LINK_DAYS_VARIABLE = "XIAOBAO_PRIVACY_EXPORT_LINK_DAYS"
-ERASURE_MODULE = "backoffice.services.privacy_erasure"
 
 
 def archive_years() -> int:
@@ -60,16 +58,6 @@ def archive_years() -> int:
 
 def link_lifetime() -> timedelta:
     return timedelta(days=pr.link_days(os.environ.get(LINK_DAYS_VARIABLE)))
-
-
-def _erasure() -> Callable[..., Any] | None:
-    """The erasure job's function, when this platform has one (issue 19, item 2)."""
-    try:
-        module = importlib.import_module(ERASURE_MODULE)
-    except ModuleNotFoundError:
-        return None
-    found = getattr(module, "erase_person", None)
-    return found if callable(found) else None
 
 
 # ---- taking a request down -------------------------------------------------------------------
@@ -159,20 +147,22 @@ class PrivacyRequestStep(Command):
 
 
 @takes(PrivacyRequestStep)
-def step(db: Database, cmd: PrivacyRequestStep, actor: str) -> dict[str, Any]:
+def step(db: Database, cmd: PrivacyRequestStep, actor: str,
+         files: DocumentStore | None = None) -> dict[str, Any]:
+    """`files`: the document store a deletion's erasure removes the person's files from."""
     note = pr.check_text(cmd.note, "note", cmd.action == "refuse")
-    erase = _erasure()
-    if cmd.action == "complete" and erase is not None:
+    if cmd.action == "complete":
         with db.read() as s:
             row = load(s, cmd.privacy_request_no)
-            if row.kind == "deletion" and row.status == pr.IN_PROGRESS:
-                erase(db, row.party_id, actor)
+            erasing = row.kind == "deletion" and row.status == pr.IN_PROGRESS
+        if erasing:
+            _erase(db, row.party_id, actor, files)
     with db.transaction() as s:
         _lock(s, cmd.privacy_request_no)
         row = load(s, cmd.privacy_request_no)
         before = {"status": row.status, "handler": row.handler}
         row.status = pr.next_status(row.status, cmd.action)
-        _apply(s, row, cmd.action, note, erase is not None, str(actor))
+        _apply(s, row, cmd.action, note, str(actor))
         audit(s, actor, ENTITY, row.request_no, cmd.action, before,
               {"status": row.status, "handler": row.handler, "note": note,
                "link_revision": row.link_revision if row.link_expires_at else None})
@@ -180,8 +170,22 @@ def step(db: Database, cmd: PrivacyRequestStep, actor: str) -> dict[str, Any]:
         return view(s, row)
 
 
+def _erase(db: Database, party_id: int, actor: str, files: DocumentStore | None) -> None:
+    """The person erased: from the database, Rasa's tracker store and the file store."""
+    with db.read() as s:
+        party = s.get(Party, party_id)
+        if party is None or party.id_number.startswith(ERASED_ID):
+            return  # erased already: a completion that failed after the erasure, asked again
+    tracker = retention.tracker_from_env()
+    try:
+        erase_person(db, party_id, actor, files=files, tracker=tracker)
+    finally:
+        if tracker is not None:
+            tracker.close()
+
+
 def _apply(s: Session, row: PrivacyRequestRow, action: str, note: str | None,
-           erased: bool, actor: str) -> None:
+           actor: str) -> None:
     if action == "start":
         row.handler = actor
     elif action == "refuse":
@@ -191,17 +195,13 @@ def _apply(s: Session, row: PrivacyRequestRow, action: str, note: str | None,
             raise Conflict("只有查阅、复制请求有导出文件", "action")
         _new_link(row)
     elif action == "complete":
-        _complete(s, row, note, erased, actor)
+        _complete(s, row, note, actor)
 
 
-def _complete(s: Session, row: PrivacyRequestRow, note: str | None, erased: bool,
-              actor: str) -> None:
+def _complete(s: Session, row: PrivacyRequestRow, note: str | None, actor: str) -> None:
     if row.kind == "correction" and not note:
         raise ValidationError("note", "请写明已更正的内容（经客户信息变更办理）")
     if row.kind == "deletion":
-        if not erased:
-            raise Conflict("删除由个人信息保留期限任务执行，本平台尚未启用该任务；请求保持处理中，"
-                           "答复见“删除与保留说明”", "action")
         note = "\n".join(t for t in (note, _retention(s, row.party_id)) if t)
     if row.kind in ("access", "copy"):
         _new_link(row)

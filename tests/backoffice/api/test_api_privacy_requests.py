@@ -163,12 +163,15 @@ async def test_correction_and_deletion(api: Api, scheme: Scheme, db: Database) -
 
     gone = await new_request(api, me, "deletion")
     await step(api, gone["privacy_request_no"], "start")
-    # no erasure job on this platform yet: the request stays in progress, the answer says
-    # what is kept and until when
-    held = await step(api, gone["privacy_request_no"], "complete", expect=409)
-    assert held["error"]["field"] == "action"
-    still = await as_staff(api, "GET", f"/privacy-requests/{gone['privacy_request_no']}")
-    assert still["status"] == "in_progress" and "保留" in still["retention"]
+    # completing a deletion erases the person; the answer says what is kept and until when
+    erased = await step(api, gone["privacy_request_no"], "complete")
+    assert erased["status"] == "done" and "保留" in erased["answer"]
+    with db.read() as s:
+        left = s.get(Party, me.id)
+        assert left is not None and me.id_number not in left.id_number
+        assert left.name != me.name and left.phone != me.phone
+    again = await step(api, gone["privacy_request_no"], "complete", expect=409)
+    assert again["error"]["field"] == "action"  # done once: not erased twice
 
 
 async def test_refusals_wrong_role_bad_input_and_nobody(api: Api, scheme: Scheme,
