@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from backoffice.domain.calendar import CN_CALENDAR, WorkingCalendar
-from backoffice.domain.clocks import Deadline
+from backoffice.domain.clocks import Deadline, day_clock_text
 from backoffice.domain.errors import IllegalTransition, ValidationError
 
 KINDS = ("access", "copy", "correction", "deletion")
@@ -111,12 +111,7 @@ def deadline(due: date, today: date, done_on: date | None = None) -> Deadline:
 
 
 def clock_text(d: Deadline, today: date) -> str:
-    if d.done_on is not None:
-        return f"已于 {d.done_on} 答复{'（超时）' if d.breached else ''}，时限 {d.due}"
-    if d.breached:
-        return f"已超时（应于 {d.due} 前答复）"
-    left = (d.due - today).days
-    return "今日到期" if left == 0 else f"{d.due} 前答复（剩余 {left} 日）"
+    return day_clock_text(d, today)
 
 
 # ---- the export's signed link -----------------------------------------------------------------
