@@ -46,24 +46,23 @@ class Tally:
 
 def encrypt_all(store: StoredFiles, keyring: Keyring, progress: Progress | None = None) -> Tally:
     """Seal every plaintext file under the current master key; sealed ones are left alone."""
-    tally = Tally()
-    for relative in store.names():
-        tally.files += 1
-        try:
-            _encrypt_one(store, keyring, relative, tally)
-        except (OSError, ValueError, Unavailable) as exc:
-            tally.refuse(relative, _reason(exc))
-        _report(progress, tally)
-    return tally
+    return _each_file(store, keyring, _encrypt_one, progress)
 
 
 def rewrap_all(store: StoredFiles, keyring: Keyring, progress: Progress | None = None) -> Tally:
     """Re-wrap the data key of every file sealed under another master key than the current."""
+    return _each_file(store, keyring, _rewrap_one, progress)
+
+
+def _each_file(store: StoredFiles, keyring: Keyring,
+               one: Callable[[StoredFiles, Keyring, str, Tally], None],
+               progress: Progress | None) -> Tally:
+    """`one` on every stored file; a file it cannot do is counted as refused, the run goes on."""
     tally = Tally()
     for relative in store.names():
         tally.files += 1
         try:
-            _rewrap_one(store, keyring, relative, tally)
+            one(store, keyring, relative, tally)
         except (OSError, ValueError, Unavailable) as exc:
             tally.refuse(relative, _reason(exc))
         _report(progress, tally)
