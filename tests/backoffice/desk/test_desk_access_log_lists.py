@@ -172,3 +172,22 @@ def test_every_desk_page_is_declared_showing_or_not() -> None:
     assert sorted(pages - set(SHOWS) - SHOWS_NOTHING) == []
     for field, _ in SHOWS.values():
         assert field == al.LIST or field in al.RECORD_FIELDS
+
+
+async def test_a_write_whose_answer_echoes_the_record_is_an_entry(
+        desk: Desk, world: World) -> None:
+    handler = await desk("complaint_handler")
+    headers = await _token(handler, "complaint_handler")
+    made = await handler.post("/api/v1/complaints", headers=headers, json={
+        "channel": "wechat", "user": "wechat:o-openid-9", "category": "claims",
+        "complainant": {"name": "陈美玲", "phone": "13912345678"}, "description": "理赔太慢"})
+    assert made.status == 201, await made.text()
+    no = (await made.json())["complaint_no"]
+    taken = await handler.post(f"/api/v1/complaints/{no}/transitions", headers=headers,
+                               json={"action": "take"})
+    assert taken.status == 200, await taken.text()
+    refused = await handler.post(f"/api/v1/complaints/{no}/transitions", headers=headers,
+                                 json={"action": "explode"})
+    assert refused.status == 400  # a refused write shows nothing
+    assert [(e.record_kind, e.record_id, e.purpose) for e in _rows(world)] == [
+        ("complaint", no, "intakeComplaint"), ("complaint", no, "transitionComplaint")]
