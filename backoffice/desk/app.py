@@ -116,13 +116,15 @@ SHOWN_ROWS = "desk_shown_rows"
 
 
 def _rows_shown(ctx: Mapping[str, Any]) -> int | None:
-    """How many records a list page shows (its `items` or `listed`, a search's result)."""
+    """How many records a list page shows (its `items` or `listed`, a search's result, the
+    risk queue)."""
     for key in ("items", "listed"):
         if isinstance(ctx.get(key), list):
             return len(ctx[key])
-    result = ctx.get("result")
-    if isinstance(result, dict) and isinstance(result.get("items"), list):
-        return len(result["items"])
+    for key in ("result", "queue"):
+        found = ctx.get(key)
+        if isinstance(found, dict) and isinstance(found.get("items"), list):
+            return len(found["items"])
     return None
 
 
@@ -1131,7 +1133,7 @@ SHOWS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/privacy-requests"): (al.LIST, None),
     ("GET", "/home-visits"): (al.LIST, "home_visits"),
     ("GET", "/endorsement-requests"): (al.LIST, None),
-    ("GET", "/underwriting"): (al.LIST, "policies"),
+    ("GET", "/underwriting"): (al.LIST, None),
     ("GET", "/search"): (al.LIST, ""),
     ("GET", "/conversations"): (al.LIST, ""),
     ("GET", "/handoff"): (al.LIST, ""),

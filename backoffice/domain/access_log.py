@@ -19,6 +19,7 @@ once as a list, not per row: the person a search looked up counts as a record.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -69,19 +70,37 @@ def record_of(path_fields: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
+_FILTER_NAME = re.compile(r"[a-z][a-z_]{0,19}")
+# a policy, claim or complaint number searched for: not personal, kept as written
+_RECORD_NUMBER = re.compile(r"[A-Za-z]{1,4}-?\d[\d-]{3,30}")
+
+
 def _masked_filter(key: str, value: str) -> str:
+    """A filter's value as the log keeps it: ID, phone and card numbers masked; a value that
+    may name a person (a name, a free search), or any non-ASCII text, by its first character
+    only; a record number or a party id kept."""
     masked = mask_text(value)
-    if key in PERSON_FILTERS and masked == value and value:
-        # a name or a number in no known shape: its first character only
+    if masked != value:
+        return masked[:24]
+    if key in PERSON_FILTERS and _RECORD_NUMBER.fullmatch(value):
+        return value[:24]
+    if key == "party" and value.isascii() and value.isdigit():  # a party id, as logged
+        return value[:12]
+    if key in PERSON_FILTERS or not value.isascii():
         return value[:1] + "＊"
-    return masked[:24]
+    return value[:24]
 
 
 def list_record_id(where: str, filters: Mapping[str, str]) -> str:
     """A list display's record id: the page or operation and its filters, personal values
-    masked (`findClaims?id_number=110101********1234`), at most 80 characters."""
-    parts = [f"{k[:20]}={_masked_filter(k, v.strip())}" for k, v in sorted(filters.items())
-             if k not in _NOT_FILTERS and v.strip()]
+    masked (`findClaims?id_number=110101********1234`), at most 80 characters. A filter
+    whose name is not a plain field name (it could hold anything) is kept as `?` only."""
+    parts = []
+    for k, v in sorted(filters.items()):
+        if k in _NOT_FILTERS or not v.strip():
+            continue
+        name = k if _FILTER_NAME.fullmatch(k) else "?"
+        parts.append(f"{name}={_masked_filter(k, v.strip())}")
     return (f"{where}?{'&'.join(parts)}" if parts else where)[:80]
 
 

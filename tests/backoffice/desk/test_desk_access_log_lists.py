@@ -110,14 +110,20 @@ async def test_an_empty_search_or_a_refused_one_leaves_nothing(
 
 def test_list_descriptions_keep_no_personal_value_in_clear() -> None:
     described = al.list_record_id("findX", {
-        "phone": "138 0013 8000", "q": "１１０１０１１９８００５０６０１２３", "name": "张三丰",
-        "party": "42", "status": "open", "format": "csv", "limit": "9"})
-    for clear in ("13800138000", "0013 8000", "张三丰", "三丰", "０５０６０１２３"):
-        assert clear not in described
-    assert "status=open" in described and "format" not in described and len(described) <= 80
+        "phone": "138 0013 8000", "q": "１１０１０１１９８００５０６０１２３", "name": "张三丰"}
+    ) + al.list_record_id("findX", {
+        "party": "42", "status": "open", "format": "csv", "limit": "9",
+        "110101198005060123": "x", "category": "王五"})
+    for clear in ("13800138000", "0013 8000", "张三丰", "三丰", "０５０６０１２３",
+                  "110101198005060123", "王五"):
+        assert clear not in described, clear
+    assert "status=open" in described and "?=x" in described and "party=42" in described
+    assert "format" not in described and "limit" not in described
+    assert len(al.list_record_id("findX", {f"k{i}": "v" * 30 for i in range(9)})) == 80
+    assert al.list_record_id("search", {"q": "C2026060100001"}) == "search?q=C2026060100001"
+    assert al.list_record_id("findX", {"q": "a" * 500}) == "findX?q=a＊"
     assert al.looked_up({"q": "110101198005060123", "name": "张三", "party": "42",
                          "status": "open"}) == [("party", "42"), ("number", "110101198005060123")]
-    assert al.list_record_id("findX", {"q": "a" * 500}) == "findX?q=a＊"
 
 
 # ---- every display of personal data is declared -----------------------------------------------
@@ -191,3 +197,17 @@ async def test_a_write_whose_answer_echoes_the_record_is_an_entry(
     assert refused.status == 400  # a refused write shows nothing
     assert [(e.record_kind, e.record_id, e.purpose) for e in _rows(world)] == [
         ("complaint", no, "intakeComplaint"), ("complaint", no, "transitionComplaint")]
+
+
+async def test_a_list_filtered_by_a_person_s_number_names_them(
+        desk: Desk, world: World) -> None:
+    wanted = world.members[2]
+    underwriter = await desk("underwriter")
+    headers = await _token(underwriter, "underwriter")
+    resp = await underwriter.get("/api/v1/policies", params={"id_number": wanted},
+                                 headers=headers)
+    assert resp.status == 200 and len((await resp.json())["items"]) == 1
+    party = str(_party_id(world, wanted))
+    assert [(e.record_kind, e.record_id, e.purpose.split(" · ")[0]) for e in _rows(world)] == [
+        ("list", f"findPolicies?id_number={mask_id_number(wanted)}", "findPolicies"),
+        ("party", party, "findPolicies")]
