@@ -589,6 +589,7 @@ class UnusualAccessDay(Answer):
     role: str
     day: Date
     records: Count
+    lists: Count = Field(description="Lists, searches and exports shown unmasked (once each)")
     without_work: Count
     without_work_records: list[str]
     flags: list[Literal["over_threshold", "no_work"]]

@@ -8,6 +8,7 @@ field. The store comes from the composition root (xiaobao.platform) as `db`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -17,7 +18,7 @@ from aiohttp import web
 from sqlalchemy.exc import DataError
 
 from backoffice.api.access import bearer, is_service_token, masked_response
-from backoffice.api.declare import PRINCIPAL_KEY, PUBLIC, Operation, dumps, entry
+from backoffice.api.declare import PRINCIPAL_KEY, PUBLIC, SHOWN_ROWS, Operation, dumps, entry
 from backoffice.api.endpoints import (
     FILES_KEY,
     LIFETIME_KEY,
@@ -29,6 +30,7 @@ from backoffice.api.endpoints import (
 )
 from backoffice.api.operations import OPERATIONS
 from backoffice.api.reading import DocumentReader
+from backoffice.domain import access_log as al
 from backoffice.domain import staff as roles
 from backoffice.domain.document_link import LINK_LIFETIME
 from backoffice.domain.errors import (
@@ -136,14 +138,32 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 async def _log_shown(request: web.Request, op: Operation, actor: roles.Actor,
                      response: web.StreamResponse) -> None:
-    """A staff member shown a record's personal data unmasked: one entry in the access log,
-    from the operation's declaration (`shows`), whatever the use case."""
-    record = op.shown_record(request.match_info)
-    if record is None or not 200 <= response.status < 300:
+    """A staff member shown personal data unmasked: one entry in the access log, from the
+    operation's declaration (`shows`), whatever the use case — the record, or the list."""
+    if not 200 <= response.status < 300 or op.shows in ("", al.NOTHING):
         return
     db = request.app[DB_KEY]
-    await run_use_case(db, privacy_access.record_shown, db, str(actor), actor.role or "",
-                       record[0], record[1], "api", op.operation_id)
+    answer = _json_answer(response)
+    if op.shows_list:
+        filters = dict(request.query)
+        count = request.get(SHOWN_ROWS)
+        if count is None and isinstance(answer, dict) and isinstance(answer.get("items"), list):
+            count = len(answer["items"])
+        await run_use_case(db, privacy_access.list_shown, db, str(actor), actor.role or "",
+                           op.operation_id, filters, count, "api")
+        return
+    record = op.shown_record(request.match_info, answer)
+    if record is not None:
+        await run_use_case(db, privacy_access.record_shown, db, str(actor),
+                           actor.role or "", record[0], record[1], "api", op.operation_id)
+
+
+def _json_answer(response: web.StreamResponse) -> Any:
+    """The JSON answer as sent (None for a file or a stream)."""
+    if not isinstance(response, web.Response) or response.content_type != "application/json":
+        return None
+    raw = response.body
+    return json.loads(raw) if isinstance(raw, bytes | bytearray) and raw else None
 
 
 @web.middleware

@@ -20,6 +20,7 @@ from backoffice.api import privacy_ops
 from backoffice.api.channel_ops import CHANNEL_OPERATIONS
 from backoffice.api.declare import ANY_STAFF, PUBLIC, Nothing, Operation, answer_as
 from backoffice.api.openapi import document_of
+from backoffice.domain import access_log as al
 from backoffice.domain import staff as roles
 from backoffice.services import (
     agent_desk,
@@ -107,37 +108,41 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", "/quotes", "createQuote", "Quote a premium", "policies", "products.view",
         policies.quote_request, a.Quote, errors=(NOT_FOUND,)),
     _op("GET", "/service-outlets", "listOutlets", "Service outlets", "outlets", "products.view",
-        answer_as("items", outlets.list_outlets), a.OutletList),
+        answer_as("items", outlets.list_outlets), a.OutletList, shows=al.NOTHING),
     # ---- new business and policy administration
     _op("POST", "/applications", "createApplication", "Apply for an individual policy", "policies",
         "policies.apply", policies.apply, a.PolicyDetail, status=201,
-        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies", shows="application_no"),
     _op("GET", "/applications/{application_no}", "getApplication", "One application", "policies",
         "policies.view", ep.get_application, a.PolicyDetail, errors=(NOT_FOUND,),
         pii_area="policies", shows="application_no"),
     _op("POST", "/applications/{application_no}/underwriting", "underwriteApplication",
         "Underwrite an application", "policies", "policies.underwrite", policies.run_underwriting,
-        a.PolicyDetail, body_required=False, errors=(NOT_FOUND, CONFLICT), pii_area="policies"),
+        a.PolicyDetail, body_required=False, errors=(NOT_FOUND, CONFLICT), pii_area="policies",
+        shows="application_no"),
     _op("POST", "/applications/{application_no}/payments", "payApplication",
         "Pay the first premium", "policies", "policies.underwrite", policies.record_payment,
-        a.PolicyDetail, status=201, errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies"),
+        a.PolicyDetail, status=201, errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies",
+        shows="application_no"),
     _op("POST", "/applications/{application_no}/issue", "issuePolicy", "Issue the policy",
         "policies", "policies.underwrite", ep.issue, a.PolicyDetail, body_required=False,
-        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies", shows="application_no"),
     _op("GET", "/policies", "findPolicies", "Policies of an insured", "policies", "policies.view",
-        answer_as("items", lookup.policies_for_id_number), a.PolicyList, pii_area="policies"),
+        answer_as("items", lookup.policies_for_id_number), a.PolicyList, pii_area="policies",
+        shows=al.LIST),
     _op("GET", "/policies/{policy_no}", "getPolicy", "One policy", "policies", "policies.view",
         ep.get_policy, a.PolicyDetail, errors=(NOT_FOUND,), pii_area="policies",
         shows="policy_no"),
     _op("POST", "/policies/{policy_no}/payments", "payPolicy", "Pay the next premium", "policies",
         "policies.underwrite", policies.record_payment, a.PolicyDetail, status=201,
-        errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies"),
+        errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies", shows="policy_no"),
     _op("POST", "/policies/{policy_no}/transitions", "transitionPolicy",
         "Move a policy along its lifecycle", "policies", "policies.underwrite", policies.transition,
-        a.PolicyDetail, errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+        a.PolicyDetail, errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies",
+        shows="policy_no"),
     _op("POST", "/policies/{policy_no}/endorsements", "endorsePolicy", "Endorse a policy (保全)",
         "policies", "policies.service", endorsements.endorse, a.EndorsementResult, status=201,
-        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies", shows="policy_no"),
     _op("POST", "/policies/{policy_no}/document-links/revocation", "revokeDocumentLinks",
         "Revoke every link to the policy's document given out so far (the answer has a new one)",
         "policies", "policies.underwrite", ep.revoke_document_links, a.DocumentLinksRevoked,
@@ -150,7 +155,7 @@ OPERATIONS: tuple[Operation, ...] = (
         shows="id_number"),
     _op("PATCH", "/parties/{id_number}", "updateParty", "Update a party's contact or occupation",
         "parties", "policies.service", parties.update_party, a.PartyUpdateResult,
-        errors=(NOT_FOUND,), pii_area="policies"),
+        errors=(NOT_FOUND,), pii_area="policies", shows="id_number"),
     _op("POST", "/group-policies", "createGroupPolicy", "Create a group policy", "group",
         "policies.underwrite", group.create_group_policy, a.GroupPolicy, status=201,
         errors=(NOT_FOUND,), pii_area="policies"),
@@ -208,9 +213,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "characters, at most 100. `party`: one person's everything. `limit` (≤ 50) per kind. "
         "Only the kinds the caller's role may see; ID and phone numbers masked for roles "
         "that need not see them. A search by ID or phone number is written to the audit "
-        "log."),
+        "log.", shows=al.LIST),
     _op("GET", "/audit", "getAudit", "Audit log of one entity", "audit", "audit.view",
-        answer_as("items", audit_log.entries), a.AuditList),
+        answer_as("items", audit_log.entries), a.AuditList, shows=al.LIST),
     # ---- who looked (个人信息访问记录): a supervisor reads; the reading is logged too
     _op("GET", "/access-log", "getAccessLog",
         "Who was shown personal data unmasked: staff, time, record, page or operation",
@@ -218,7 +223,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="Filters `staff`, `record_kind`, `record_id`, `from`/`to` (YYYY-MM-DD, "
         "Beijing time), `limit` (≤ 500); newest first. Every display of an unmasked ID, "
         "phone or bank card number or a document image to staff is an entry, kept 3 years "
-        "(the database refuses changes and earlier deletion)."),
+        "(the database refuses changes and earlier deletion).", shows=al.NOTHING),
     _op("GET", "/access-log/unusual", "getUnusualAccess",
         "Unusual access: per staff member and day, records opened unmasked and those "
         "without work on them", "audit", "privacy.audit", privacy_access.unusual,
@@ -226,7 +231,8 @@ OPERATIONS: tuple[Operation, ...] = (
         description="`from`/`to` (default the last 7 days, at most 92), `threshold` "
         "(default XIAOBAO_ACCESS_DAILY_THRESHOLD, 30). A day is flagged `over_threshold` "
         "above the threshold and `no_work` when a record was opened that was neither the "
-        "staff member's nor their queue's (claim, complaint, task, conversation)."),
+        "staff member's nor their queue's (claim, complaint, task, conversation).",
+        shows=al.NOTHING),
     # ---- requests of the data subject (查阅、复制、更正、删除): a 15-working-day clock
     _op("POST", "/privacy-requests", "createPrivacyRequest",
         "Take down a person's request to see, copy, correct or delete their data",
@@ -237,12 +243,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "phone on file (`verified_by: phone`) or one of the person's own policies "
         "(`policy_no`); at an outlet the clerk may confirm the ID card was seen "
         "(`id_card_seen` with `id_card_checked: true`). A mismatch is a 403 that does not "
-        "say which part; an ID number of nobody a 404. Due 15 working days after receipt."),
+        "say which part; an ID number of nobody a 404. Due 15 working days after receipt.",
+        shows="privacy_request_no"),
     _op("GET", "/privacy-requests", "findPrivacyRequests",
         "Requests of the data subject, nearest due first (open by default)", "privacy",
         "privacy.requests", answer_as("items", privacy_requests.search), a.PrivacyRequestList,
         description="`status` (received, in_progress, done, refused, open, all), `kind`, "
-        "`overdue` (open ones past their due date), `id_number`, `limit` (≤ 1000)."),
+        "`overdue` (open ones past their due date), `id_number`, `limit` (≤ 1000).",
+        shows=al.LIST),
     _op("GET", "/privacy-requests/{privacy_request_no}", "getPrivacyRequest",
         "One request with its clock, steps and export link", "privacy", "privacy.requests",
         privacy_ops.get, a.PrivacyRequest, errors=(NOT_FOUND,), shows="privacy_request_no"),
@@ -254,11 +262,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "(`export_url`, 7 days by default); of a correction needs `note` saying what was "
         "corrected (through `PATCH /parties/{id_number}`); of a deletion is a 409 until the "
         "retention job erases (the request stays in progress, `retention` says what is "
-        "kept and until when)."),
+        "kept and until when).", shows="privacy_request_no"),
     # ---- the outbox's dead letters
     _op("GET", "/notifications/dead", "listDeadLetters",
         "Dead-lettered notifications, newest first", "notifications", "notifications.manage",
-        ep.dead_letters, a.DeadLetterList),
+        ep.dead_letters, a.DeadLetterList, shows=al.LIST),
     _op("POST", "/notifications/dead/requeue", "requeueDeadLetters", "Try dead letters again",
         "notifications", "notifications.manage",
         answer_as("requeued", notifications.requeue_dead), a.Requeued, body_required=False),
@@ -270,7 +278,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="The same Idempotency-Key again answers 200 with the claim it made; "
         "another body under a used key is a 409."),
     _op("GET", "/claims", "findClaims", "Find claims", "claims", "claims.lookup", ep.search_claims,
-        a.ClaimList, export="claims"),
+        a.ClaimList, export="claims", shows=al.LIST),
     _op("GET", "/claims/{claim_no}", "getClaim", "One claim", "claims", "claims.view", ep.get_claim,
         a.Claim, errors=(NOT_FOUND,), shows="claim_no"),
     _op("GET", "/claims/{claim_no}/progress", "getClaimProgress",
@@ -292,7 +300,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "A letter of the claim (text)", "claims", "claims.view", ep.claim_letter,
         media="text/plain", errors=(NOT_FOUND,), shows="claim_no"),
     _op("GET", "/risk/flags", "getRiskQueue", "The risk review queue (风险核查)", "claims",
-        "claims.view", risk_review.queue, a.RiskQueue),
+        "claims.view", risk_review.queue, a.RiskQueue, shows=al.LIST),
     _op("POST", "/adjudication/preview", "previewAdjudication", "Adjudication preview (理算试算)",
         "claims", "claims.work", claims.preview, a.AdjudicationPreview, errors=(NOT_FOUND,)),
     _op("GET", "/stats/claims", "getClaimStats", "Claims statistics", "stats", "supervisor.view",
@@ -338,7 +346,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "only (409)."),
     _op("GET", "/appeals", "findAppeals", "Appeals, oldest first (open by default)", "appeals",
         "appeals.view", answer_as("items", appeals.search), a.AppealList,
-        export="appeals"),
+        export="appeals", shows=al.LIST),
     _op("GET", "/appeals/{appeal_no}", "getAppeal", "One appeal", "appeals", "appeals.view",
         appeals.get, a.Appeal, errors=(NOT_FOUND,), shows="appeal_no"),
     _op("POST", "/appeals/{appeal_no}/decision", "decideAppeal",
@@ -350,30 +358,30 @@ OPERATIONS: tuple[Operation, ...] = (
     # ---- complaints, home visits, satisfaction
     _op("POST", "/complaints", "intakeComplaint", "Take a complaint (投诉受理)", "complaints",
         "complaints.create", complaints.intake, a.Complaint, status=201, service_actor="customer",
-        errors=(NOT_FOUND,)),
+        errors=(NOT_FOUND,), shows="complaint_no"),
     _op("GET", "/complaints", "findComplaints", "Find complaints (nearest due first)", "complaints",
         "complaints.view", answer_as("items", complaints.search), a.ComplaintList,
-        export="complaints"),
+        export="complaints", shows=al.LIST),
     _op("GET", "/complaints/{complaint_no}", "getComplaint", "One complaint", "complaints",
         "complaints.view", complaints.get, a.Complaint, errors=(NOT_FOUND,),
         shows="complaint_no"),
     _op("POST", "/complaints/{complaint_no}/transitions", "transitionComplaint",
         "A staff step on a complaint", "complaints", "complaints.act", complaints.transition,
         a.Complaint, authorize=_authorize_complaint_step,
-        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE)),
+        errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), shows="complaint_no"),
     _op("POST", "/home-visits", "requestHomeVisit", "Request a home visit (上门服务)",
         "home-visits",
         "home_visits.work", home_visits.request, a.HomeVisit, status=201, service_actor="customer",
-        errors=(), pii_area="home_visits"),
+        errors=(), pii_area="home_visits", shows="visit_no"),
     _op("GET", "/home-visits", "findHomeVisits", "Open home visits, nearest contact deadline first",
         "home-visits", "home_visits.view", answer_as("items", home_visits.search),
-        a.HomeVisitList, pii_area="home_visits", export="home_visits"),
+        a.HomeVisitList, pii_area="home_visits", export="home_visits", shows=al.LIST),
     _op("GET", "/home-visits/{visit_no}", "getHomeVisit", "One home visit", "home-visits",
         "home_visits.view", home_visits.get, a.HomeVisit, errors=(NOT_FOUND,),
         pii_area="home_visits", shows="visit_no"),
     _op("POST", "/home-visits/{visit_no}/transitions", "transitionHomeVisit",
         "A staff step on a home visit", "home-visits", "home_visits.work", home_visits.transition,
-        a.HomeVisit, errors=(NOT_FOUND, UNPROCESSABLE), pii_area="home_visits"),
+        a.HomeVisit, errors=(NOT_FOUND, UNPROCESSABLE), pii_area="home_visits", shows="visit_no"),
     _op("POST", "/satisfaction", "rateService", "A customer's 1–5 rating", "satisfaction",
         "satisfaction.record", satisfaction.record, a.Satisfaction, status=201,
         errors=(NOT_FOUND, CONFLICT), service_actor="customer"),
@@ -386,7 +394,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="`kind` (follow_up, registration_review, claim_review, deadline_warning, "
         "escalation, complaint_escalation, low_score, loss_ratio_alert), `status` (open, done, "
         "all), `assigned_to` (a username, or `none` for tasks nobody owns), `mine` (the "
-        "caller's own queue), `overdue`, `limit` (≤ 500)."),
+        "caller's own queue), `overdue`, `limit` (≤ 500).", shows=al.LIST),
     _op("GET", "/tasks/{task_id}", "getTask", "One task with what its action needs", "tasks",
         "tasks.view", tasks.get, a.WorkTaskDetail, errors=(NOT_FOUND,), pii_area="follow_ups",
         description="A registration review (问题件) lists its failed checks and the claim's "
@@ -397,30 +405,31 @@ OPERATIONS: tuple[Operation, ...] = (
         "tasks.take", tasks.take, a.WorkTask, body_required=False,
         errors=(NOT_FOUND, CONFLICT), pii_area="follow_ups",
         description="Taking one's own task again changes nothing. A task another staff member "
-        "owns, or a done one: 409 (a supervisor reassigns it)."),
+        "owns, or a done one: 409 (a supervisor reassigns it).", shows="task_id"),
     _op("POST", "/tasks/{task_id}/assignment", "assignTask",
         "A supervisor gives a task to a named staff member", "tasks", "tasks.assign",
         tasks.assign, a.WorkTask, errors=(NOT_FOUND, CONFLICT), pii_area="follow_ups",
         description="Body `{assigned_to}`: an active staff member's username (else 400). A "
-        "done task: 409. Audited with the owner before and after."),
+        "done task: 409. Audited with the owner before and after.", shows="task_id"),
     _op("POST", "/tasks/{task_id}/close", "closeTask",
         "Close a task that has no step of its own, with what was done", "tasks", "claims.work",
         tasks.close, a.WorkTask, errors=(NOT_FOUND, CONFLICT),
         description="A 回访 is closed by its result (/follow-ups/{task_id}/result) and a "
-        "registration review by the claim's step: both 400. A done task: 409."),
+        "registration review by the claim's step: both 400. A done task: 409.", shows="task_id"),
     _op("GET", "/queues/documents-overdue", "findDocumentsOverdue",
         "Claims still missing documents past the reminder clock, longest waiting first",
         "tasks", "claims.view", answer_as("items", work_queues.documents_overdue),
         a.DocumentsOverdueList,
         description="`after`: `second` (default: past the 10-working-day reminder) or `first` "
         "(past the 5-working-day one). Derived from the claims' requirements: a document "
-        "received takes the claim off at once."),
+        "received takes the claim off at once.", shows=al.LIST),
     _op("GET", "/queues/approvals", "findApprovalsWaiting",
         "Claims waiting for approval, by the authority level their amount needs", "tasks",
         "claims.view", work_queues.approvals_waiting, a.ApprovalsWaiting,
         description="`level` (adjuster, supervisor, branch_head) narrows to one level. Each "
         "claim names who may approve it: active staff whose authority covers the amount, "
-        "never one who took a deciding step (four eyes: they are listed under `barred`)."),
+        "never one who took a deciding step (four eyes: they are listed under `barred`).",
+        shows=al.LIST),
     _op("POST", "/follow-ups/{task_id}/result", "recordFollowUpResult",
         "The result of a 回访 (follow-up) call: reached, not reached or a complaint raised",
         "satisfaction", "satisfaction.record", customer_answers.record_follow_up,
@@ -433,11 +442,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "Ask for an endorsement staff decide (保全申请)", "endorsement-requests",
         "policies.service",
         endorsement_requests.submit, a.EndorsementRequestView, status=201, service_actor="customer",
-        errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies"),
+        errors=(NOT_FOUND, UNPROCESSABLE), pii_area="policies", shows="request_no"),
     _op("GET", "/endorsement-requests", "findEndorsementRequests",
         "Endorsement requests, nearest due first", "endorsement-requests", "policies.view",
         answer_as("items", endorsement_requests.search), a.EndorsementRequestList,
-        pii_area="policies"),
+        pii_area="policies", shows=al.LIST),
     _op("GET", "/endorsement-requests/{request_no}", "getEndorsementRequest",
         "One endorsement request", "endorsement-requests", "policies.view",
         endorsement_requests.get, a.EndorsementRequestView, errors=(NOT_FOUND,),
@@ -445,7 +454,8 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("POST", "/endorsement-requests/{request_no}/transitions", "transitionEndorsementRequest",
         "Approve (applies the endorsement), reject with a reason, or withdraw",
         "endorsement-requests", "endorsement_requests.work", endorsement_requests.transition,
-        a.EndorsementRequestView, errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies"),
+        a.EndorsementRequestView, errors=(NOT_FOUND, CONFLICT, UNPROCESSABLE), pii_area="policies",
+        shows="request_no"),
     # ---- handed-off conversations
     _op("GET", "/conversations", "listConversations",
         "Conversations: the agents' queue, and the history (closed ones too)",
@@ -454,7 +464,7 @@ OPERATIONS: tuple[Operation, ...] = (
         description="`state` (bot, queued, agent, closed), `queue`, `channel`, `phone` (the "
         "customer's number: called or written from, given, or of the person a channel user "
         "is bound to), `order` (`oldest` activity first, the queue's order; `newest` for the "
-        "history), `limit` (≤ 500)."),
+        "history), `limit` (≤ 500).", shows=al.LIST),
     _op("GET", "/conversations/{conversation_id}", "getConversation",
         "One conversation with its transcript", "conversations", "handoff.view",
         conversations.get_conversation, a.ConversationDetail, errors=(NOT_FOUND,),

@@ -112,9 +112,26 @@ async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return await run_use_case(db, fn, *args, **kwargs)
 
 
+SHOWN_ROWS = "desk_shown_rows"
+
+
+def _rows_shown(ctx: Mapping[str, Any]) -> int | None:
+    """How many records a list page shows (its `items` or `listed`, a search's result, the
+    risk queue)."""
+    for key in ("items", "listed"):
+        if isinstance(ctx.get(key), list):
+            return len(ctx[key])
+    for key in ("result", "queue"):
+        found = ctx.get(key)
+        if isinstance(found, dict) and isinstance(found.get("items"), list):
+            return len(found["items"])
+    return None
+
+
 def page(request: web.Request, template: str, http_status: int = 200,
          **ctx: Any) -> web.Response:
     user = request.get(auth.USER_KEY)
+    request[SHOWN_ROWS] = _rows_shown(ctx)  # the access log's count for a list page
     html = _env.get_template(template).render(user=user, path=request.path,
                                               flash=_notice(request, "msg"),
                                               error=_notice(request, "err"), **ctx)
@@ -981,6 +998,7 @@ async def _as_file(request: web.Request, list_name: str, items: list[dict[str, A
     done = await run_use_case(db, exports.export, db, list_name, items, fmt, user.username,
                               dict(request.query), pii=roles.sees_pii(user.role, area),
                               heavy=True)
+    request[SHOWN_ROWS] = done.rows
     return web.Response(body=done.body, content_type=done.media, headers={
         "Content-Disposition": done.disposition, "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff"})
@@ -1094,10 +1112,11 @@ async def unusual_access_page(request: web.Request) -> web.Response:
     return page(request, "unusual_access.html", report=report, role_names=roles.ROLE_NAMES)
 
 
-#: desk routes that show a record's personal data: (method, path) → (the path field naming the
-#: record, the area whose `sees_pii` decides whether it is shown unmasked; None: the page
-#: masks nothing for any role allowed on it). Each display is written to the access log by
-#: one middleware (`_access_log_middleware`), never by the pages themselves.
+#: desk GET routes that show personal data: (method, path) → (the path field naming the
+#: record, or `al.LIST` for a list, a search or an export (`?format=csv|xlsx`); the area whose
+#: `sees_pii` decides whether it is shown unmasked; None: the page masks nothing for any role
+#: allowed on it). Each display is written to the access log by one middleware
+#: (`_access_log_middleware`), never by the pages themselves.
 SHOWS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/claims/{claim_no}"): ("claim_no", ""),
     ("GET", "/claims/{claim_no}/documents/{document_id}"): ("document_id", None),
@@ -1107,7 +1126,29 @@ SHOWS: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/tasks/{task_id}"): ("task_id", "follow_ups"),
     ("GET", "/endorsement-requests/{request_no}"): ("request_no", None),
     ("GET", "/privacy-requests/{privacy_request_no}"): ("privacy_request_no", None),
+    ("GET", "/claims"): (al.LIST, ""),
+    ("GET", "/complaints"): (al.LIST, ""),
+    ("GET", "/risk"): (al.LIST, ""),
+    ("GET", "/appeals"): (al.LIST, ""),
+    ("GET", "/privacy-requests"): (al.LIST, None),
+    ("GET", "/home-visits"): (al.LIST, "home_visits"),
+    ("GET", "/endorsement-requests"): (al.LIST, None),
+    ("GET", "/underwriting"): (al.LIST, None),
+    ("GET", "/search"): (al.LIST, ""),
+    ("GET", "/conversations"): (al.LIST, ""),
+    ("GET", "/handoff"): (al.LIST, ""),
+    ("GET", "/tasks"): (al.LIST, "follow_ups"),
+    ("GET", "/queues/documents-overdue"): (al.LIST, ""),
 }
+#: desk GET routes that show no customer's personal data unmasked (figures, forms, staff, the
+#: access log itself, which logs its own reading): declared, so no page is left undecided
+SHOWS_NOTHING: frozenset[tuple[str, str]] = frozenset({
+    ("GET", "/login"), ("GET", "/"), ("GET", "/api/summary"), ("GET", "/ws"),
+    ("GET", "/supervisor"), ("GET", "/supervisor/charts"), ("GET", "/supervisor/disclosure"),
+    ("GET", "/supervisor/disclosure.html"), ("GET", "/supervisor/disclosure.xlsx"),
+    ("GET", "/supervisor/handlers"), ("GET", "/supervisor/access-log"),
+    ("GET", "/supervisor/unusual-access"), ("GET", "/queues/approvals"), ("GET", "/staff"),
+})
 
 
 def _route_template(request: web.Request) -> str:
@@ -1128,6 +1169,11 @@ def _access_log_middleware(db: Database) -> Any:
             return response
         field, area = shown
         if area is not None and not roles.sees_pii(user.role, area):
+            return response
+        if field == al.LIST:
+            filters = {k: v for k, v in request.query.items() if k != "format"}
+            await run(privacy_access.list_shown, db, user.username, user.role,
+                      f"/desk{template}", filters, request.get(SHOWN_ROWS), "desk")
             return response
         record = al.record_of({field: request.match_info.get(field, "")})
         if record is not None:

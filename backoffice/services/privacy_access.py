@@ -63,8 +63,12 @@ def _claim_has_work(s: Session, staff: str, claim: ClaimRow | None) -> bool:
                                            Task.assigned_to == staff).limit(1)).first() is not None
 
 
-def _party_has_work(s: Session, staff: str, id_number: str) -> bool:
-    party = s.execute(select(Party).where(Party.id_number == id_number)).scalar()
+def _party_has_work(s: Session, staff: str, record_id: str) -> bool:
+    """A party named by their ID number (a page of theirs) or their party id (a search that
+    found them)."""
+    party_id = _int(record_id)
+    party = (s.get(Party, party_id) if party_id is not None else
+             s.execute(select(Party).where(Party.id_number == record_id)).scalar())
     if party is None:
         return False
     claims = s.execute(select(ClaimRow).where(ClaimRow.insured_party_id == party.id)).scalars()
@@ -119,6 +123,37 @@ def record_shown(db: Database, staff: str, role: str, kind: str, record_id: str,
     with db.transaction() as s:
         _write(s, staff, role, kind, record_id, door, purpose,
                has_work(s, staff, kind, record_id))
+
+
+def list_shown(db: Database, staff: str, role: str, where: str, filters: dict[str, str],
+               count: int | None, door: str) -> None:
+    """A list, a search or an export shown unmasked: one entry (kind `list`, its filters
+    masked, the count of records shown), and one per person a search by ID number, phone or
+    party id found (kind `party`, their party id), with or without work on them. A display
+    of no record (an empty search box) shows nobody and leaves nothing."""
+    if count == 0:
+        return
+    with db.transaction() as s:
+        _write(s, staff, role, al.LIST, al.list_record_id(where, filters), door,
+               al.list_purpose(where, count), True)
+        for party_id in _people(s, al.looked_up(filters)):
+            _write(s, staff, role, "party", str(party_id), door, f"{where} · 按证件号或电话查找",
+                   _party_has_work(s, staff, str(party_id)))
+
+
+def _people(s: Session, wanted: list[tuple[str, str]]) -> list[int]:
+    """The parties the look-ups name: one each, when exactly one matches."""
+    found: list[int] = []
+    for how, value in wanted[:5]:
+        if how == "party":
+            ids = [int(value)] if s.get(Party, int(value)) is not None else []
+        else:
+            plain = value.replace(" ", "").replace("-", "")
+            ids = list(s.execute(select(Party.id).where(or_(
+                Party.id_number == plain.upper(), Party.phone == plain)).limit(2)).scalars())
+        if len(ids) == 1 and ids[0] not in found:
+            found.append(ids[0])
+    return found
 
 
 def _write(s: Session, staff: str, role: str, kind: str, record_id: str, door: str,
@@ -225,7 +260,7 @@ def unusual(db: Database, cmd: UnusualQuery, actor: Any, *, door: str = "api",
 def _day(d: al.StaffDay, threshold: int) -> dict[str, Any]:
     flags = d.flags(threshold)
     return {"staff": d.staff, "role": d.role, "day": d.day.isoformat(),
-            "records": len(d.records), "without_work": len(d.without_work),
+            "records": len(d.records), "lists": d.lists, "without_work": len(d.without_work),
             "without_work_records": [f"{k}:{i}" for k, i in sorted(d.without_work)][:50],
             "flags": flags, "flag_names": [al.FLAG_NAMES[f] for f in flags]}
 

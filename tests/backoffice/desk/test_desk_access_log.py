@@ -45,7 +45,7 @@ async def test_an_unmasked_page_or_answer_leaves_exactly_one_entry(
     party = world.members[0]
     assert (await client.get(f"/api/v1/parties/{party}", headers=headers)).status == 200
     assert (await client.get(f"/api/v1/claims/{world.claim_no}", headers=headers)).status == 200
-    # a record that is not there, or a page that shows no record, writes nothing
+    # a record that is not there writes nothing; a list is one entry, not one per row
     assert (await client.get("/desk/claims/R-NONE")).status == 404
     assert (await client.get("/api/v1/parties/110101198005060123",
                              headers=headers)).status in (400, 404)
@@ -55,7 +55,8 @@ async def test_an_unmasked_page_or_answer_leaves_exactly_one_entry(
         (who, role, "document", str(world.document_id), "desk",
          "/desk/claims/{claim_no}/documents/{document_id}", True),
         (who, role, "party", party, "api", "getParty", True),
-        (who, role, "claim", world.claim_no, "api", "getClaim", True)]
+        (who, role, "claim", world.claim_no, "api", "getClaim", True),
+        (who, role, "list", "/desk/claims", "desk", "/desk/claims · 1 条", True)]
 
 
 async def test_a_masked_role_leaves_no_entry(desk: Desk, world: World) -> None:
