@@ -1,10 +1,11 @@
 """Who looked (个人信息访问记录): which shown pages and answers put a record's personal data
 unmasked in front of staff, and the supervisor's reading of the log. Pure.
 
-A record is named by its kind and id (a claim by its number, a party by its ID number, a
-document by its id). The desk's routes and the API's operations carry the record in a path
-field; `RECORD_FIELDS` says which field names which kind, so the two doors derive the record
-from their declarations the same way.
+A record is named by its kind and id (a claim by its number, a document by its id, a person by
+their party id: an ID number in a path is written as the party id it names, since the log
+outlives an erasure of the person and cannot change). The desk's routes and the API's
+operations carry the record in a path field; `RECORD_FIELDS` says which field names which
+kind, so the two doors derive the record from their declarations the same way.
 
 A list, a search or an export shown unmasked is one entry of kind `list`: its record id is the
 page or operation with a masked description of its filters (an ID number or phone searched

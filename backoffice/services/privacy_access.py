@@ -9,6 +9,7 @@ itself written to the log (record kind `access_log`).
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from backoffice import clock
 from backoffice.domain import access_log as al
 from backoffice.domain.errors import ValidationError
+from backoffice.domain.identity import mask_id_number
 from backoffice.services.base import SHANGHAI, today_cn
 from backoffice.services.commands import Command, Day, OneOf, Text, takes
 from backoffice.store.db import Database
@@ -116,11 +118,25 @@ def has_work(s: Session, staff: str, kind: str, record_id: str) -> bool:
     return True
 
 
+_ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
+
+
+def _party_key(s: Session, record_id: str) -> str:
+    """A person as the log names them: their party id, never their ID number (the log is kept
+    3 years and cannot be changed, past an erasure of the person)."""
+    if not _ID_NUMBER.match(record_id):
+        return record_id
+    found = s.execute(select(Party.id).where(Party.id_number == record_id.upper())).scalar()
+    return str(found) if found is not None else mask_id_number(record_id)
+
+
 def record_shown(db: Database, staff: str, role: str, kind: str, record_id: str, door: str,
                  purpose: str) -> None:
     """One display of a record's unmasked personal data to a staff member, stamped with the
     app's clock."""
     with db.transaction() as s:
+        if kind == "party":
+            record_id = _party_key(s, record_id)
         _write(s, staff, role, kind, record_id, door, purpose,
                has_work(s, staff, kind, record_id))
 
@@ -220,8 +236,13 @@ def entries(db: Database, cmd: AccessQuery, actor: Any, *, door: str = "api",
         stmt = stmt.where(AccessLogEntry.staff == cmd.staff)
     if cmd.record_kind:
         stmt = stmt.where(AccessLogEntry.record_kind == cmd.record_kind)
-    if cmd.record_id:
-        stmt = stmt.where(AccessLogEntry.record_id == cmd.record_id)
+    record_id = cmd.record_id
+    if record_id and cmd.record_kind in (None, "party") and _ID_NUMBER.match(record_id):
+        with db.read() as s:  # the log names people by party id
+            record_id = _party_key(s, record_id)
+        cmd = cmd.model_copy(update={"record_id": record_id})
+    if record_id:
+        stmt = stmt.where(AccessLogEntry.record_id == record_id)
     if cmd.from_:
         stmt = stmt.where(AccessLogEntry.at >= _bounds(cmd.from_, cmd.from_)[0])
     if cmd.to:

@@ -13,7 +13,7 @@ from desk_testkit import PASSWORDS, World, login
 from sqlalchemy import select, update
 
 from backoffice.demo.staff import USER_OF_ROLE
-from backoffice.store.models import AccessLogEntry, ClaimRow
+from backoffice.store.models import AccessLogEntry, ClaimRow, Party
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
 
@@ -44,6 +44,8 @@ async def test_an_unmasked_page_or_answer_leaves_exactly_one_entry(
     headers = await _token(client, "claims_adjuster")
     party = world.members[0]
     assert (await client.get(f"/api/v1/parties/{party}", headers=headers)).status == 200
+    with world.db.read() as s:
+        party_id = str(s.execute(select(Party.id).where(Party.id_number == party)).scalar_one())
     assert (await client.get(f"/api/v1/claims/{world.claim_no}", headers=headers)).status == 200
     # a record that is not there writes nothing; a list is one entry, not one per row
     assert (await client.get("/desk/claims/R-NONE")).status == 404
@@ -54,7 +56,7 @@ async def test_an_unmasked_page_or_answer_leaves_exactly_one_entry(
         (who, role, "claim", world.claim_no, "desk", "/desk/claims/{claim_no}", True),
         (who, role, "document", str(world.document_id), "desk",
          "/desk/claims/{claim_no}/documents/{document_id}", True),
-        (who, role, "party", party, "api", "getParty", True),
+        (who, role, "party", party_id, "api", "getParty", True),  # never the ID number
         (who, role, "claim", world.claim_no, "api", "getClaim", True),
         (who, role, "list", "/desk/claims", "desk", "/desk/claims · 1 条", True)]
 

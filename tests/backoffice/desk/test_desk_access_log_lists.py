@@ -211,3 +211,23 @@ async def test_a_list_filtered_by_a_person_s_number_names_them(
     assert [(e.record_kind, e.record_id, e.purpose.split(" · ")[0]) for e in _rows(world)] == [
         ("list", f"findPolicies?id_number={mask_id_number(wanted)}", "findPolicies"),
         ("party", party, "findPolicies")]
+
+
+async def test_a_person_opened_by_id_number_is_logged_by_party_id(desk: Desk,
+                                                                    world: World) -> None:
+    """The log outlives an erasure and cannot be changed: it names people by party id, and
+    a supervisor looking a person up in it by ID number finds them without writing it."""
+    wanted = world.members[2]
+    supervisor = await desk("claims_supervisor")
+    headers = await _token(supervisor, "claims_supervisor")
+    assert (await supervisor.get(f"/api/v1/parties/{wanted}", headers=headers)).status == 200
+    party = str(_party_id(world, wanted))
+    assert [(e.record_kind, e.record_id) for e in _rows(world)] == [("party", party)]
+    found = await supervisor.get("/api/v1/access-log", headers=headers,
+                                 params={"record_kind": "party", "record_id": wanted})
+    assert found.status == 200
+    assert [i["record_id"] for i in (await found.json())["items"]] == [party]
+    with world.db.read() as s:
+        for entry in s.execute(select(AccessLogEntry)).scalars():
+            for column in COLUMNS:
+                assert wanted not in str(getattr(entry, column)), (column, entry.record_id)
