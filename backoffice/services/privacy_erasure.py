@@ -192,7 +192,9 @@ def _anonymise_party(party: Party, keep_identity: bool) -> None:
         party.name = MASK
         party.id_number = f"{ERASED_ID}{party.id:012d}"[:18]
         party.birth_date = date(party.birth_date.year, 1, 1)  # the age band stays
-    party.phone = None
+        # kept with the identity while a claim holds it: when the claim's archive ends, the
+        # retention job's erasure must still find the phone in the claim's records
+        party.phone = None
     town = sch.town_of(party.address)
     party.address = None if town == sch.UNKNOWN_TOWN else town  # the town stays
     party.occupation = None
@@ -362,3 +364,54 @@ def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
         out.count("rows_scrubbed", sweep(s, needles, skip))
         audit(s, actor, "party", str(party.id), "erased", None, out.as_dict())
     return out.as_dict()
+
+
+# ---- the end of the archive period: the retention job's part -------------------------------
+
+def _claims_past_archive(s: Session, today: date, rules: rt.Rules) -> list[ClaimRow]:
+    """Closed claims whose archive period is over and which still name someone."""
+    rows = s.execute(select(ClaimRow).where(ClaimRow.status.in_(retention.CLOSED_CLAIM),
+                                            ClaimRow.reporter_name != MASK)).scalars()
+    out = []
+    for row in rows:
+        end = retention.claim_end(row)
+        if end is not None and today > rt.archive_until(end, rules):
+            out.append(row)
+    return out
+
+
+def _waiting_erasures(s: Session, today: date, rules: rt.Rules) -> list[int]:
+    """People whose erasure kept their identity for their claims, none of which is held any
+    more (each closed and past its archive period): their erasure is finished now."""
+    erased = {int(i) for i in s.execute(select(AuditEntry.entity_id).where(
+        AuditEntry.entity_type == "party", AuditEntry.action == "erased")).scalars()
+        if i.isdigit()}
+    due = []
+    for party_id in sorted(erased):
+        party = s.get(Party, party_id)
+        if party is None or party.id_number.startswith(ERASED_ID):
+            continue
+        held, _ = _held_claims(s, party, today, rules, Summary(party_id))
+        if not held:
+            due.append(party_id)
+    return due
+
+
+def past_archive(db: Database, files: Any, tracker: retention.TrackerStore | None,
+                 now: datetime, rules: rt.Rules) -> dict[str, int]:
+    """The retention job's end of the archive rule: a claim past its archive period loses
+    everyone in it (as an erasure anonymises a claim), and a person whose erasure kept them
+    for such a claim is erased now — the same erase_person, which finds nothing held."""
+    today = now.astimezone(SHANGHAI).date()
+    with db.transaction() as s:
+        # an erasure deletes files: without a store it waits for a run that has one
+        waiting = _waiting_erasures(s, today, rules) if files is not None else []
+        rows = _claims_past_archive(s, today, rules)
+        for row in rows:
+            _anonymise_claim(s, row)
+    done = 0
+    for party_id in waiting:
+        erase_person(db, party_id, retention.ACTOR, files=files, tracker=tracker, now=now,
+                     rules=rules)
+        done += 1
+    return {"claims_anonymised": len(rows), "erasures_completed": done}

@@ -345,7 +345,12 @@ def run(db: Database, files: Any, tracker: TrackerStore | None, *, now: datetime
         counts["files_removed"] = drop_files(s, due.documents, files, ACTOR) if due.documents \
             else 0
         s.execute(delete(AttemptLimit).where(AttemptLimit.key.in_(due.attempts)))
-        if any(counts[p] for p in rt.PURPOSES):
+    # the end of the archive rule: erase_person's own steps, each its own transaction
+    from backoffice.services import privacy_erasure  # it builds on this module
+
+    counts.update(privacy_erasure.past_archive(db, files, tracker, now, rules))
+    if any(counts[p] for p in (*rt.PURPOSES, "claims_anonymised", "erasures_completed")):
+        with db.transaction() as s:
             audit(s, ACTOR, "retention", now.astimezone(SHANGHAI).date().isoformat(), "run",
                   None, counts)
     return counts
