@@ -47,6 +47,7 @@ from backoffice.store.models import (
     ComplaintEvent,
     ComplaintRow,
     Conversation,
+    ConversationMessage,
     DocumentReading,
     Letter,
     Party,
@@ -165,10 +166,16 @@ def _complaints(s: Session, party: Party, users: set[str], claim_nos: list[str]
 
 
 def _conversations(s: Session, party: Party, bound: list[tuple[str, str]]) -> list[Conversation]:
+    """Theirs: on a bound channel user, from their phone, or where they typed their ID number
+    or phone (a web chat has neither binding nor phone; the name alone is too common)."""
     about: list[Any] = [(Conversation.channel == c) & (Conversation.user_id == u)
                         for c, u in bound]
     if party.phone:
         about += [Conversation.phone == party.phone, Conversation.user_id == party.phone]
+    said = [ConversationMessage.text.contains(v, autoescape=True)
+            for v in (party.id_number, party.phone) if v]
+    about.append(Conversation.id.in_(select(ConversationMessage.conversation_id)
+                                     .where(or_(*said))))
     return list(s.execute(select(Conversation).where(or_(*about))).scalars()) if about else []
 
 
@@ -246,14 +253,17 @@ def _access_log(s: Session, party: Party, claim_nos: list[str], out: Summary) ->
 
 
 def _other_tracker_events(s: Session, bound: list[tuple[str, str]], kept: list[int],
-                          tracker: retention.TrackerStore | None) -> int:
+                          tracker: retention.TrackerStore | None, values: list[str]) -> int:
     """A bound sender's tracker events beyond its conversations' (the bot's own turns before
-    the first stored line), unless a kept transcript is that sender's."""
+    the first stored line), and those of any sender whose events hold the ID number or phone,
+    unless a kept transcript is that sender's."""
     if tracker is None:
         return 0
-    keep = {(c.channel, c.user_id) for c in s.execute(select(Conversation).where(
+    keep = {f"{c.channel}:{c.user_id}" for c in s.execute(select(Conversation).where(
         Conversation.id.in_(kept))).scalars()} if kept else set()
-    return sum(tracker.delete_sender(f"{c}:{u}") for c, u in bound if (c, u) not in keep)
+    # and any sender whose events hold their ID number or phone (no stored line needed)
+    senders = {f"{c}:{u}" for c, u in bound} | tracker.senders_mentioning(values)
+    return sum(tracker.delete_sender(sender) for sender in sorted(senders - keep))
 
 
 def _split_complaints(complaints: list[ComplaintRow], held: list[ClaimRow], today: date,
@@ -350,7 +360,8 @@ def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
             _complaints(s, party, {u for _, u in bound}, claim_nos), held, today, rules, out)
         kept_convs, gone_convs = _split_conversations(s, party, bound, today, rules, out)
         out.count("tracker_events", retention.delete_conversations(s, gone_convs, tracker))
-        out.count("tracker_events", _other_tracker_events(s, bound, kept_convs, tracker))
+        out.count("tracker_events", _other_tracker_events(
+            s, bound, kept_convs, tracker, [v for v in (party.id_number, party.phone) if v]))
         out.count("conversations", len(gone_convs))
         out.count("document_files", retention.drop_files(s, docs, files, actor) if docs else 0)
         for row in free:

@@ -107,6 +107,17 @@ class TrackerStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def senders_mentioning(self, values: Iterable[str]) -> set[str]:
+        """Senders with an event whose data holds one of `values` (an erasure's search for
+        a person's ID number or phone: rare, so a LIKE over the table is affordable)."""
+        t = self.table
+        hits = [t.c.data.contains(v, autoescape=True) for v in values if v]
+        if not hits:
+            return set()
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(t.c.sender_id).where(or_(*hits)).distinct())
+                       .scalars())
+
     def count_sender(self, sender_id: str) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(self.table)
