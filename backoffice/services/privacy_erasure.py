@@ -137,9 +137,13 @@ def sweep(s: Session, needles: list[str], skip: dict[str, set[Any]]) -> int:
 
 def _held_claims(s: Session, party: Party, today: date, rules: rt.Rules, out: Summary
                  ) -> tuple[list[ClaimRow], list[ClaimRow]]:
+    """Their claims: as the insured, or as the reporter (by their phone: a child reporting for
+    a parent), split into those held by the archive rule and the others."""
+    theirs = ClaimRow.insured_party_id == party.id
+    if party.phone:
+        theirs = or_(theirs, ClaimRow.reporter_phone == party.phone)
     held, free = [], []
-    for row in s.execute(select(ClaimRow).where(ClaimRow.insured_party_id == party.id)
-                         .order_by(ClaimRow.id)).scalars():
+    for row in s.execute(select(ClaimRow).where(theirs).order_by(ClaimRow.id)).scalars():
         end = retention.claim_end(row)
         until = None if end is None else rt.archive_until(end, rules)
         if until is None or today <= until:
