@@ -361,7 +361,8 @@ def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
             ChannelBinding.party_id == party.id)).tuples())
         claim_nos = [c.claim_no for c in held + free]
         kept_complaints = _split_complaints(
-            _complaints(s, party, {u for _, u in bound}, claim_nos), held, today, rules, out)
+            _complaints(s, party, {u for _, u in bound} | {f"{c}:{u}" for c, u in bound},
+                        claim_nos), held, today, rules, out)
         kept_convs, gone_convs = _split_conversations(s, party, bound, today, rules, out)
         out.count("tracker_events", retention.delete_conversations(s, gone_convs, tracker))
         out.count("tracker_events", _other_tracker_events(

@@ -194,7 +194,10 @@ def linked_claims(s: Session, conv: Conversation, openids: OpenidClaims | None =
 
 def linked_complaints(s: Session, conv: Conversation, claim_nos: Iterable[str]
                       ) -> list[ComplaintRow]:
-    wanted: list[Any] = [(ComplaintRow.channel == conv.channel)
+    # a channel user is written bare (the bot) or as its sender id `wechat:<openid>` (the
+    # complaints' notices accept both): either is this conversation's user
+    wanted: list[Any] = [ComplaintRow.channel_user == sender_of(conv),
+                         (ComplaintRow.channel == conv.channel)
                          & (ComplaintRow.channel_user == conv.user_id)]
     if nos := _summary_refs(conv, "complaint_no"):
         wanted.append(ComplaintRow.complaint_no.in_(nos))
