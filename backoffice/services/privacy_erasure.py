@@ -50,9 +50,11 @@ from backoffice.store.models import (
     ConversationMessage,
     DocumentReading,
     Letter,
+    Notification,
     Party,
     PartyUpdate,
     PolicyRow,
+    SatisfactionRow,
 )
 
 MASK = "＊＊"  # never longer than what it replaces (a name has 2+ characters)
@@ -106,14 +108,16 @@ def _text_columns(table: Any) -> list[Any]:
     return [c for c in table.columns if isinstance(c.type, String | JSON)]
 
 
-def sweep(s: Session, needles: list[str], skip: dict[str, set[Any]]) -> int:
+def sweep(s: Session, needles: list[str], skip: dict[str, set[Any]],
+          only: dict[str, set[Any]] | None = None) -> int:
     """Every string and JSON column of every table: a row that mentions a needle has it
-    replaced. `skip`: per table, the primary keys of rows kept by rule. Erasure is rare, so
-    a LIKE over each table is affordable; the retention job never does this."""
+    replaced. `skip`: per table, the primary keys of rows kept by rule; `only`: when given,
+    just these rows (one claim's records). Erasure is rare, so a LIKE over each table is
+    affordable; the retention job sweeps only a claim's own rows."""
     forms = _forms(needles)
     changed = 0
     for table in Base.metadata.sorted_tables:
-        if table.name in NEVER_SWEPT:
+        if table.name in NEVER_SWEPT or (only is not None and not only.get(table.name)):
             continue
         cols = _text_columns(table)
         if not cols:
@@ -122,7 +126,8 @@ def sweep(s: Session, needles: list[str], skip: dict[str, set[Any]]) -> int:
         pk = list(table.primary_key.columns)
         for row in s.execute(select(table).where(or_(*hits))).mappings().all():
             key = tuple(row[c.name] for c in pk)
-            if key in skip.get(table.name, set()):
+            if key in skip.get(table.name, set()) or (
+                    only is not None and key not in only[table.name]):
                 continue
             values = {c.name: scrub(row[c.name], needles) for c in cols
                       if row[c.name] is not None and scrub(row[c.name], needles) != row[c.name]}
@@ -220,7 +225,8 @@ def _documents(s: Session, claims: list[ClaimRow]) -> list[int]:
 
 
 def _skip(s: Session, held: list[ClaimRow], complaints: list[ComplaintRow],
-          conversations: list[int], party: Party, keep_identity: bool) -> dict[str, set[Any]]:
+          conversations: list[int], party: Party | None, keep_identity: bool
+          ) -> dict[str, set[Any]]:
     """Rows the sweep leaves alone: the held claims' records and the kept transcripts."""
     ids = [c.id for c in held]
     skip: dict[str, set[Any]] = {"claims": {(i,) for i in ids}}
@@ -239,7 +245,7 @@ def _skip(s: Session, held: list[ClaimRow], complaints: list[ComplaintRow],
     skip["audit_log"] = {(i,) for i in s.execute(select(AuditEntry.id).where(
         AuditEntry.entity_type == "claim",
         AuditEntry.entity_id.in_([c.claim_no for c in held]))).scalars()}
-    if keep_identity:
+    if keep_identity and party is not None:
         skip["parties"] = {(party.id,)}
     return skip
 
@@ -396,6 +402,31 @@ def _claims_past_archive(s: Session, today: date, rules: rt.Rules) -> list[Claim
     return out
 
 
+def _forget_in_claim(s: Session, row: ClaimRow) -> None:
+    """The claim anonymised, and the names and numbers of its insured and reporter replaced in
+    its own records (documents' names and read fields, events, letters, its audit entries):
+    the insured may still be a customer, but this claim no longer holds anyone."""
+    insured = s.get(Party, row.insured_party_id)
+    values = [row.reporter_name, row.reporter_phone]
+    if insured is not None:
+        values += [insured.name, insured.id_number, insured.phone or ""]
+    needles = [v for v in values if v and len(v) >= 2 and v != MASK
+               and not v.startswith(ERASED_ID)]
+    # the claim's own rows, as an erasure of a held claim would leave them alone
+    own = {k: v for k, v in _skip(s, [row], [], [], None, False).items()
+           if k not in ("complaints", "complaint_events", "conversations")}
+    # and the messages sent about it, and its satisfaction question (the phone asked)
+    own["notifications"] = {(i,) for i in s.execute(select(Notification.id).where(
+        Notification.dedupe_key.contains(row.claim_no, autoescape=True))).scalars()}
+    own["satisfaction"] = {(i,) for i in s.execute(select(SatisfactionRow.id).where(
+        SatisfactionRow.subject_type == "claim",
+        SatisfactionRow.subject_id == row.claim_no)).scalars()}
+    _anonymise_claim(s, row)
+    s.flush()
+    if needles:
+        sweep(s, needles, {}, only=own)
+
+
 def _waiting_erasures(s: Session, today: date, rules: rt.Rules) -> list[int]:
     """People whose erasure kept their identity for their claims, none of which is held any
     more (each closed and past its archive period): their erasure is finished now."""
@@ -424,7 +455,7 @@ def past_archive(db: Database, files: Any, tracker: retention.TrackerStore | Non
         waiting = _waiting_erasures(s, today, rules) if files is not None else []
         rows = _claims_past_archive(s, today, rules)
         for row in rows:
-            _anonymise_claim(s, row)
+            _forget_in_claim(s, row)
     done = 0
     for party_id in waiting:
         erase_person(db, party_id, retention.ACTOR, files=files, tracker=tracker, now=now,

@@ -1,5 +1,6 @@
 """The end of the archive rule in the retention job: a closed claim past its archive period
-loses everyone in it (as an erasure anonymises a claim), whoever asked for nothing; a person
+loses everyone in it (as an erasure anonymises a claim; its own records, the messages sent
+about it and its satisfaction question too), whoever asked for nothing; a person
 whose erasure kept them for a claim is erased once that claim's archive period is over — not a
 day before, not without a file store, and only once. SQLite and PostgreSQL.
 
@@ -61,6 +62,10 @@ def test_a_claim_past_its_archive_period_is_anonymised_and_the_figures_stay(
         privacy_erasure.MASK, "", None, None)
     assert (row.incident_place, row.approved_fen, row.status) == ("峡山街道", 24000, "closed")
     assert stats(db, seeded.group_policy_no) == before
+    # the claim's own records name no one (its documents' names and read fields, its
+    # events, letters and audit entries); the person stays a customer elsewhere
+    assert traces(db, [p.id_number, PHONE, p.name]) == {
+        p.id_number: {"parties"}, PHONE: {"parties"}, p.name: {"parties"}}
     assert retention.run(db, files, None)["claims_anonymised"] == 0  # once
     with db.read() as s:  # nobody asked: the person is still a customer
         party = s.get(Party, p.id)
