@@ -81,11 +81,22 @@ class Summary:
 
 # ---- replacing the person's values wherever they are written ----------------------------
 
+def spellings(value: str) -> list[str]:
+    """A number as people also type it: an ID number grouped 6-8-4, a mobile number 3-4-4,
+    by spaces or dashes (the chat keeps what they typed)."""
+    cuts = {18: (6, 14), 11: (3, 7)}.get(len(value)) if value.isascii() else None
+    if cuts is None:
+        return [value]
+    a, b = cuts
+    return [value, *(sep.join((value[:a], value[a:b], value[b:])) for sep in (" ", "-"))]
+
+
 def _forms(needles: Iterable[str]) -> list[str]:
-    """The values as text, and as JSON stores non-ASCII text (\\uXXXX escapes)."""
+    """The values as text, as people group numbers, and as JSON stores non-ASCII text
+    (\\uXXXX escapes)."""
     out = set()
     for n in needles:
-        out.add(n)
+        out.update(spellings(n))
         out.add(json.dumps(n)[1:-1])
     return sorted(out, key=len, reverse=True)
 
@@ -184,8 +195,8 @@ def _conversations(s: Session, party: Party, bound: list[tuple[str, str]]) -> li
                         for c, u in bound]
     if party.phone:
         about += [Conversation.phone == party.phone, Conversation.user_id == party.phone]
-    said = [ConversationMessage.text.contains(v, autoescape=True)
-            for v in (party.id_number, party.phone) if v]
+    said = [ConversationMessage.text.contains(form, autoescape=True)
+            for v in (party.id_number, party.phone) if v for form in spellings(v)]
     about.append(Conversation.id.in_(select(ConversationMessage.conversation_id)
                                      .where(or_(*said))))
     return list(s.execute(select(Conversation).where(or_(*about))).scalars()) if about else []
@@ -375,7 +386,8 @@ def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
         kept_convs, gone_convs = _split_conversations(s, party, bound, today, rules, out)
         out.count("tracker_events", retention.delete_conversations(s, gone_convs, tracker))
         out.count("tracker_events", _other_tracker_events(
-            s, bound, kept_convs, tracker, [v for v in (party.id_number, party.phone) if v]))
+            s, bound, kept_convs, tracker,
+            [f for v in (party.id_number, party.phone) if v for f in spellings(v)]))
         out.count("conversations", len(gone_convs))
         out.count("document_files", retention.drop_files(s, docs, files, actor) if docs else 0)
         for row in free:

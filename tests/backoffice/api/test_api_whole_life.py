@@ -79,11 +79,17 @@ async def client(aiohttp_client: Any, db: Database, tmp_path: Path) -> TestClien
 # ---- the scan -------------------------------------------------------------------------------
 
 def forms(needles: list[str]) -> dict[str, str]:
-    """Each form searched for → the needle it stands for: as written, and as JSON escapes it."""
+    """Each form searched for → the needle it stands for: as written, as JSON escapes it, and
+    a number grouped as people write it (ID 6-8-4, phone 3-4-4, by spaces or dashes)."""
     out = {}
     for n in needles:
         out[n] = n
         out[json.dumps(n)[1:-1]] = n
+        cuts = {18: (6, 14), 11: (3, 7)}.get(len(n)) if n.isascii() else None
+        if cuts:
+            a, b = cuts
+            for sep in (" ", "-"):
+                out[sep.join((n[:a], n[a:b], n[b:]))] = n
     return out
 
 
@@ -131,6 +137,8 @@ async def chat(api: Api, db: Database, tracker_: Engine, p: Party) -> None:
                                       f"我是{p.name}，身份证{p.id_number}，电话{p.phone}，我摔伤住院了")
     conversations.bot_messages(db, turn.conversation_id,
                                [{"text": f"{p.name}您好，请上传出院小结等材料"}])
+    n = p.id_number
+    conversations.user_message(db, "wechat", OPENID, f"再说一遍：{n[:6]} {n[6:14]} {n[14:]}")
     at = app_clock.utcnow().timestamp()
     with tracker_.begin() as conn:
         conn.execute(retention.events_table().insert(), [
