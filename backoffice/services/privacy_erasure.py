@@ -12,6 +12,9 @@ the archive period (backoffice.domain.retention) keeps its own records — the c
 the reporter and payee, its documents and letters, its linked transcripts — and the person's
 name and ID number on their party, which the claim names; the access log (who looked) is
 append-only for 3 years. Everything else goes now. The request workflow calls this.
+
+When the archive period ends, the retention job (`past_archive`) anonymises the claim for
+everyone, and finishes the erasure of a person it kept, with this same function.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ Deleted means gone from every place that holds it: the database rows, Rasa's tra
 SQL tracker store's `events` table, by sender id), and the file or object store. Desk search is
 plain SQL over these tables (services/search.py): there is no separate index to purge.
 
+At the end of a claim's archive period the job anonymises it, and finishes the erasure of a
+person kept for it (backoffice.services.privacy_erasure.past_archive).
+
 The job works from the state of the data, not from its firing: a re-run finds nothing more to do.
 What it reports are counts by purpose, never a name or a number.
 """
