@@ -246,6 +246,9 @@ async def test_a_whole_life_then_deletion_and_retention_leave_nothing_but_what_i
     left = scan(db, tracker, store, needles)
     for needle, places in left.items():
         assert places <= allowed | {"tracker", "file name", "file content"}, (needle, places)
+    # and what is listed is really kept: the claim and complaint still name them, the
+    # claim's documents are still there to open
+    assert {"claims", "complaints", "file content"} <= left[p.name] | left[p.id_number]
     assert figures(db, scheme.policy_no) == stats
 
     # past the archive period (5 years after the close) and the transcripts' 180 days
