@@ -12,6 +12,9 @@ the archive period (backoffice.domain.retention) keeps its own records — the c
 the reporter and payee, its documents and letters, its linked transcripts — and the person's
 name and ID number on their party, which the claim names; the access log (who looked) is
 append-only for 3 years. Everything else goes now. The request workflow calls this.
+
+When the archive period ends, the retention job (`past_archive`) anonymises the claim for
+everyone, and finishes the erasure of a person it kept, with this same function.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, cast, or_, select
+from sqlalchemy import JSON, String, Text, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from backoffice import clock
@@ -47,11 +50,14 @@ from backoffice.store.models import (
     ComplaintEvent,
     ComplaintRow,
     Conversation,
+    ConversationMessage,
     DocumentReading,
     Letter,
+    Notification,
     Party,
     PartyUpdate,
     PolicyRow,
+    SatisfactionRow,
 )
 
 MASK = "＊＊"  # never longer than what it replaces (a name has 2+ characters)
@@ -78,11 +84,22 @@ class Summary:
 
 # ---- replacing the person's values wherever they are written ----------------------------
 
+def spellings(value: str) -> list[str]:
+    """A number as people also type it: an ID number grouped 6-8-4, a mobile number 3-4-4,
+    by spaces or dashes (the chat keeps what they typed)."""
+    cuts = {18: (6, 14), 11: (3, 7)}.get(len(value)) if value.isascii() else None
+    if cuts is None:
+        return [value]
+    a, b = cuts
+    return [value, *(sep.join((value[:a], value[a:b], value[b:])) for sep in (" ", "-"))]
+
+
 def _forms(needles: Iterable[str]) -> list[str]:
-    """The values as text, and as JSON stores non-ASCII text (\\uXXXX escapes)."""
+    """The values as text, as people group numbers, and as JSON stores non-ASCII text
+    (\\uXXXX escapes)."""
     out = set()
     for n in needles:
-        out.add(n)
+        out.update(spellings(n))
         out.add(json.dumps(n)[1:-1])
     return sorted(out, key=len, reverse=True)
 
@@ -105,23 +122,29 @@ def _text_columns(table: Any) -> list[Any]:
     return [c for c in table.columns if isinstance(c.type, String | JSON)]
 
 
-def sweep(s: Session, needles: list[str], skip: dict[str, set[Any]]) -> int:
+def sweep(s: Session, needles: list[str], skip: dict[str, set[Any]],
+          only: dict[str, set[Any]] | None = None) -> int:
     """Every string and JSON column of every table: a row that mentions a needle has it
-    replaced. `skip`: per table, the primary keys of rows kept by rule. Erasure is rare, so
-    a LIKE over each table is affordable; the retention job never does this."""
+    replaced. `skip`: per table, the primary keys of rows kept by rule; `only`: when given,
+    just these rows (one claim's records). Erasure is rare, so a LIKE over each table is
+    affordable; the retention job sweeps only a claim's own rows."""
     forms = _forms(needles)
     changed = 0
     for table in Base.metadata.sorted_tables:
-        if table.name in NEVER_SWEPT:
+        if table.name in NEVER_SWEPT or (only is not None and not only.get(table.name)):
             continue
         cols = _text_columns(table)
         if not cols:
             continue
         hits = [cast(c, Text).contains(f, autoescape=True) for c in cols for f in forms]
         pk = list(table.primary_key.columns)
-        for row in s.execute(select(table).where(or_(*hits))).mappings().all():
+        where = [or_(*hits)]
+        if only is not None and len(pk) == 1:  # by key: the retention job never scans a table
+            where.append(pk[0].in_([k[0] for k in only[table.name]]))
+        for row in s.execute(select(table).where(*where)).mappings().all():
             key = tuple(row[c.name] for c in pk)
-            if key in skip.get(table.name, set()):
+            if key in skip.get(table.name, set()) or (
+                    only is not None and key not in only[table.name]):
                 continue
             values = {c.name: scrub(row[c.name], needles) for c in cols
                       if row[c.name] is not None and scrub(row[c.name], needles) != row[c.name]}
@@ -136,9 +159,13 @@ def sweep(s: Session, needles: list[str], skip: dict[str, set[Any]]) -> int:
 
 def _held_claims(s: Session, party: Party, today: date, rules: rt.Rules, out: Summary
                  ) -> tuple[list[ClaimRow], list[ClaimRow]]:
+    """Their claims: as the insured, or as the reporter (by their phone: a child reporting for
+    a parent), split into those held by the archive rule and the others."""
+    theirs = ClaimRow.insured_party_id == party.id
+    if party.phone:
+        theirs = or_(theirs, ClaimRow.reporter_phone == party.phone)
     held, free = [], []
-    for row in s.execute(select(ClaimRow).where(ClaimRow.insured_party_id == party.id)
-                         .order_by(ClaimRow.id)).scalars():
+    for row in s.execute(select(ClaimRow).where(theirs).order_by(ClaimRow.id)).scalars():
         end = retention.claim_end(row)
         until = None if end is None else rt.archive_until(end, rules)
         if until is None or today <= until:
@@ -165,10 +192,16 @@ def _complaints(s: Session, party: Party, users: set[str], claim_nos: list[str]
 
 
 def _conversations(s: Session, party: Party, bound: list[tuple[str, str]]) -> list[Conversation]:
+    """Theirs: on a bound channel user, from their phone, or where they typed their ID number
+    or phone (a web chat has neither binding nor phone; the name alone is too common)."""
     about: list[Any] = [(Conversation.channel == c) & (Conversation.user_id == u)
                         for c, u in bound]
     if party.phone:
         about += [Conversation.phone == party.phone, Conversation.user_id == party.phone]
+    said = [ConversationMessage.text.contains(form, autoescape=True)
+            for v in (party.id_number, party.phone) if v for form in spellings(v)]
+    about.append(Conversation.id.in_(select(ConversationMessage.conversation_id)
+                                     .where(or_(*said))))
     return list(s.execute(select(Conversation).where(or_(*about))).scalars()) if about else []
 
 
@@ -192,7 +225,9 @@ def _anonymise_party(party: Party, keep_identity: bool) -> None:
         party.name = MASK
         party.id_number = f"{ERASED_ID}{party.id:012d}"[:18]
         party.birth_date = date(party.birth_date.year, 1, 1)  # the age band stays
-    party.phone = None
+        # kept with the identity while a claim holds it: when the claim's archive ends, the
+        # retention job's erasure must still find the phone in the claim's records
+        party.phone = None
     town = sch.town_of(party.address)
     party.address = None if town == sch.UNKNOWN_TOWN else town  # the town stays
     party.occupation = None
@@ -207,7 +242,8 @@ def _documents(s: Session, claims: list[ClaimRow]) -> list[int]:
 
 
 def _skip(s: Session, held: list[ClaimRow], complaints: list[ComplaintRow],
-          conversations: list[int], party: Party, keep_identity: bool) -> dict[str, set[Any]]:
+          conversations: list[int], party: Party | None, keep_identity: bool
+          ) -> dict[str, set[Any]]:
     """Rows the sweep leaves alone: the held claims' records and the kept transcripts."""
     ids = [c.id for c in held]
     skip: dict[str, set[Any]] = {"claims": {(i,) for i in ids}}
@@ -226,7 +262,7 @@ def _skip(s: Session, held: list[ClaimRow], complaints: list[ComplaintRow],
     skip["audit_log"] = {(i,) for i in s.execute(select(AuditEntry.id).where(
         AuditEntry.entity_type == "claim",
         AuditEntry.entity_id.in_([c.claim_no for c in held]))).scalars()}
-    if keep_identity:
+    if keep_identity and party is not None:
         skip["parties"] = {(party.id,)}
     return skip
 
@@ -244,14 +280,17 @@ def _access_log(s: Session, party: Party, claim_nos: list[str], out: Summary) ->
 
 
 def _other_tracker_events(s: Session, bound: list[tuple[str, str]], kept: list[int],
-                          tracker: retention.TrackerStore | None) -> int:
+                          tracker: retention.TrackerStore | None, values: list[str]) -> int:
     """A bound sender's tracker events beyond its conversations' (the bot's own turns before
-    the first stored line), unless a kept transcript is that sender's."""
+    the first stored line), and those of any sender whose events hold the ID number or phone,
+    unless a kept transcript is that sender's."""
     if tracker is None:
         return 0
-    keep = {(c.channel, c.user_id) for c in s.execute(select(Conversation).where(
+    keep = {f"{c.channel}:{c.user_id}" for c in s.execute(select(Conversation).where(
         Conversation.id.in_(kept))).scalars()} if kept else set()
-    return sum(tracker.delete_sender(f"{c}:{u}") for c, u in bound if (c, u) not in keep)
+    # and any sender whose events hold their ID number or phone (no stored line needed)
+    senders = {f"{c}:{u}" for c, u in bound} | tracker.senders_mentioning(values)
+    return sum(tracker.delete_sender(sender) for sender in sorted(senders - keep))
 
 
 def _split_complaints(complaints: list[ComplaintRow], held: list[ClaimRow], today: date,
@@ -345,10 +384,13 @@ def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
             ChannelBinding.party_id == party.id)).tuples())
         claim_nos = [c.claim_no for c in held + free]
         kept_complaints = _split_complaints(
-            _complaints(s, party, {u for _, u in bound}, claim_nos), held, today, rules, out)
+            _complaints(s, party, {u for _, u in bound} | {f"{c}:{u}" for c, u in bound},
+                        claim_nos), held, today, rules, out)
         kept_convs, gone_convs = _split_conversations(s, party, bound, today, rules, out)
         out.count("tracker_events", retention.delete_conversations(s, gone_convs, tracker))
-        out.count("tracker_events", _other_tracker_events(s, bound, kept_convs, tracker))
+        out.count("tracker_events", _other_tracker_events(
+            s, bound, kept_convs, tracker,
+            [f for v in (party.id_number, party.phone) if v for f in spellings(v)]))
         out.count("conversations", len(gone_convs))
         out.count("document_files", retention.drop_files(s, docs, files, actor) if docs else 0)
         for row in free:
@@ -362,3 +404,83 @@ def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
         out.count("rows_scrubbed", sweep(s, needles, skip))
         audit(s, actor, "party", str(party.id), "erased", None, out.as_dict())
     return out.as_dict()
+
+
+# ---- the end of the archive period: the retention job's part -------------------------------
+
+def _claims_past_archive(s: Session, today: date, rules: rt.Rules) -> list[ClaimRow]:
+    """Closed claims whose archive period is over and which still name someone."""
+    # a superset in SQL (a year has at least 365 days), the exact rule below
+    ended = func.coalesce(ClaimRow.closed_on, ClaimRow.rejected_on, ClaimRow.decided_on,
+                          ClaimRow.reported_on)
+    rows = s.execute(select(ClaimRow).where(
+        ClaimRow.status.in_(retention.CLOSED_CLAIM), ClaimRow.reporter_name != MASK,
+        ended < today - timedelta(days=365 * rules.claim_archive_years))).scalars()
+    out = []
+    for row in rows:
+        end = retention.claim_end(row)
+        if end is not None and today > rt.archive_until(end, rules):
+            out.append(row)
+    return out
+
+
+def _forget_in_claim(s: Session, row: ClaimRow) -> None:
+    """The claim anonymised, and the names and numbers of its insured and reporter replaced in
+    its own records (documents' names and read fields, events, letters, its audit entries):
+    the insured may still be a customer, but this claim no longer holds anyone."""
+    insured = s.get(Party, row.insured_party_id)
+    values = [row.reporter_name, row.reporter_phone]
+    if insured is not None:
+        values += [insured.name, insured.id_number, insured.phone or ""]
+    needles = [v for v in values if v and len(v) >= 2 and v != MASK
+               and not v.startswith(ERASED_ID)]
+    # the claim's own rows, as an erasure of a held claim would leave them alone
+    own = {k: v for k, v in _skip(s, [row], [], [], None, False).items()
+           if k not in ("complaints", "complaint_events", "conversations")}
+    # and the messages sent about it, and its satisfaction question (the phone asked)
+    own["notifications"] = {(i,) for i in s.execute(select(Notification.id).where(
+        Notification.dedupe_key.contains(row.claim_no, autoescape=True))).scalars()}
+    own["satisfaction"] = {(i,) for i in s.execute(select(SatisfactionRow.id).where(
+        SatisfactionRow.subject_type == "claim",
+        SatisfactionRow.subject_id == row.claim_no)).scalars()}
+    _anonymise_claim(s, row)
+    s.flush()
+    if needles:
+        sweep(s, needles, {}, only=own)
+
+
+def _waiting_erasures(s: Session, today: date, rules: rt.Rules) -> list[int]:
+    """People whose erasure kept their identity for their claims, none of which is held any
+    more (each closed and past its archive period): their erasure is finished now."""
+    erased = {int(i) for i in s.execute(select(AuditEntry.entity_id).where(
+        AuditEntry.entity_type == "party", AuditEntry.action == "erased")).scalars()
+        if i.isdigit()}
+    due = []
+    for party_id in sorted(erased):
+        party = s.get(Party, party_id)
+        if party is None or party.id_number.startswith(ERASED_ID):
+            continue
+        held, _ = _held_claims(s, party, today, rules, Summary(party_id))
+        if not held:
+            due.append(party_id)
+    return due
+
+
+def past_archive(db: Database, files: Any, tracker: retention.TrackerStore | None,
+                 now: datetime, rules: rt.Rules) -> dict[str, int]:
+    """The retention job's end of the archive rule: a claim past its archive period loses
+    everyone in it (as an erasure anonymises a claim), and a person whose erasure kept them
+    for such a claim is erased now — the same erase_person, which finds nothing held."""
+    today = now.astimezone(SHANGHAI).date()
+    with db.transaction() as s:
+        # an erasure deletes files: without a store it waits for a run that has one
+        waiting = _waiting_erasures(s, today, rules) if files is not None else []
+        rows = _claims_past_archive(s, today, rules)
+        for row in rows:
+            _forget_in_claim(s, row)
+    done = 0
+    for party_id in waiting:
+        erase_person(db, party_id, retention.ACTOR, files=files, tracker=tracker, now=now,
+                     rules=rules)
+        done += 1
+    return {"claims_anonymised": len(rows), "erasures_completed": done}

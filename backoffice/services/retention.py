@@ -6,6 +6,9 @@ Deleted means gone from every place that holds it: the database rows, Rasa's tra
 SQL tracker store's `events` table, by sender id), and the file or object store. Desk search is
 plain SQL over these tables (services/search.py): there is no separate index to purge.
 
+At the end of a claim's archive period the job anonymises it, and finishes the erasure of a
+person kept for it (backoffice.services.privacy_erasure.past_archive).
+
 The job works from the state of the data, not from its firing: a re-run finds nothing more to do.
 What it reports are counts by purpose, never a name or a number.
 """
@@ -107,6 +110,17 @@ class TrackerStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def senders_mentioning(self, values: Iterable[str]) -> set[str]:
+        """Senders with an event whose data holds one of `values` (an erasure's search for
+        a person's ID number or phone: rare, so a LIKE over the table is affordable)."""
+        t = self.table
+        hits = [t.c.data.contains(v, autoescape=True) for v in values if v]
+        if not hits:
+            return set()
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(t.c.sender_id).where(or_(*hits)).distinct())
+                       .scalars())
+
     def count_sender(self, sender_id: str) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(self.table)
@@ -183,7 +197,10 @@ def linked_claims(s: Session, conv: Conversation, openids: OpenidClaims | None =
 
 def linked_complaints(s: Session, conv: Conversation, claim_nos: Iterable[str]
                       ) -> list[ComplaintRow]:
-    wanted: list[Any] = [(ComplaintRow.channel == conv.channel)
+    # a channel user is written bare (the bot) or as its sender id `wechat:<openid>` (the
+    # complaints' notices accept both): either is this conversation's user
+    wanted: list[Any] = [ComplaintRow.channel_user == sender_of(conv),
+                         (ComplaintRow.channel == conv.channel)
                          & (ComplaintRow.channel_user == conv.user_id)]
     if nos := _summary_refs(conv, "complaint_no"):
         wanted.append(ComplaintRow.complaint_no.in_(nos))
@@ -345,7 +362,12 @@ def run(db: Database, files: Any, tracker: TrackerStore | None, *, now: datetime
         counts["files_removed"] = drop_files(s, due.documents, files, ACTOR) if due.documents \
             else 0
         s.execute(delete(AttemptLimit).where(AttemptLimit.key.in_(due.attempts)))
-        if any(counts[p] for p in rt.PURPOSES):
+    # the end of the archive rule: erase_person's own steps, each its own transaction
+    from backoffice.services import privacy_erasure  # it builds on this module
+
+    counts.update(privacy_erasure.past_archive(db, files, tracker, now, rules))
+    if any(counts[p] for p in (*rt.PURPOSES, "claims_anonymised", "erasures_completed")):
+        with db.transaction() as s:
             audit(s, ACTOR, "retention", now.astimezone(SHANGHAI).date().isoformat(), "run",
                   None, counts)
     return counts

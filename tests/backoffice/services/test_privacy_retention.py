@@ -165,7 +165,8 @@ def test_the_job_deletes_each_purpose_after_its_period_and_a_rerun_changes_nothi
 
     done = fire(db, files, RUN)
     assert done == {rt.TRANSCRIPTS: 1, rt.LINKED_TRANSCRIPTS: 0, rt.DOCUMENT_FILES: 4,
-                    rt.ATTEMPTS: 1, "tracker_events": 2, "files_removed": 4}
+                    rt.ATTEMPTS: 1, "tracker_events": 2, "files_removed": 4,
+                    "claims_anonymised": 0, "erasures_completed": 0}
     # 181 days: gone with its lines and its tracker; 179 days, the claim's, the unsubscribed
     # one (its clock started at the unsubscribe) stay
     assert conversation_ids(db) == {young, linked, left}
@@ -192,7 +193,8 @@ def test_the_job_deletes_each_purpose_after_its_period_and_a_rerun_changes_nothi
     assert fire(db, files, RUN) is None
     assert fire(db, files, RUN + timedelta(days=1)) == {
         rt.TRANSCRIPTS: 0, rt.LINKED_TRANSCRIPTS: 0, rt.DOCUMENT_FILES: 0, rt.ATTEMPTS: 0,
-        "tracker_events": 0, "files_removed": 0}
+        "tracker_events": 0, "files_removed": 0, "claims_anonymised": 0,
+        "erasures_completed": 0}
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(JobRun).where(
             JobRun.job == "privacy_retention")).scalar_one() == 2
