@@ -25,14 +25,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, cast, func, or_, select
+from sqlalchemy import JSON, String, Text, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from backoffice import clock
 from backoffice.domain import access_log as al
+from backoffice.domain import policy as pol
 from backoffice.domain import retention as rt
 from backoffice.domain import scheme as sch
-from backoffice.domain.errors import NotFound, ValidationError
+from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.services import retention
 from backoffice.services.base import SHANGHAI, audit
 from backoffice.store.db import Database
@@ -57,6 +58,7 @@ from backoffice.store.models import (
     Party,
     PartyUpdate,
     PolicyRow,
+    RosterMember,
     SatisfactionRow,
 )
 
@@ -346,6 +348,30 @@ def _unlink(s: Session, party: Party, out: Summary) -> None:
         policy.debit_account = None
 
 
+def in_force(s: Session, party: Party, today: date) -> list[tuple[str, date | None]]:
+    """The policies still covering or binding the person on `today` (insured, applicant or a
+    member of a group's roster): what performing them needs is kept until they end (个人信息
+    保护法 第13条第2项, 第47条), so the person is not erased before."""
+    running = and_(PolicyRow.status.in_(pol.COVERED),
+                   or_(PolicyRow.end_date.is_(None), PolicyRow.end_date >= today))
+    own = select(PolicyRow.policy_no, PolicyRow.end_date).where(running, or_(
+        PolicyRow.insured_party_id == party.id, PolicyRow.applicant_party_id == party.id))
+    member = select(PolicyRow.policy_no, PolicyRow.end_date).join(
+        RosterMember, RosterMember.policy_id == PolicyRow.id).where(
+        running, RosterMember.party_id == party.id,
+        or_(RosterMember.status == "active", RosterMember.ended_on >= today))
+    found = {(no or "", end) for no, end in s.execute(own.union(member)).tuples()}
+    return sorted(found, key=lambda policy: policy[0])
+
+
+def _not_in_force(s: Session, party: Party, today: date) -> None:
+    covering = in_force(s, party, today)
+    if covering:
+        named = "、".join(f"{no}（至 {end}）" if end else no for no, end in covering)
+        raise Conflict(f"该客户仍在保单 {named} 的保障期内：履行保险合同所需的信息须保留至保障"
+                       "终止，届时方可删除", "party_id")
+
+
 def _checked(party_id: object, actor: str) -> int:
     if not isinstance(party_id, int) or isinstance(party_id, bool) or party_id <= 0:
         raise ValidationError("party_id", "party_id 须为正整数")
@@ -375,6 +401,7 @@ def erase_person(db: Database, party_id: int, actor: str, *, files: Any = None,
     out = Summary(party_id)
     with db.transaction() as s:
         party = _load(s, party_id)
+        _not_in_force(s, party, today)
         needles = [v for v in (party.id_number, party.phone, party.name) if v and len(v) >= 2]
         held, free = _held_claims(s, party, today, rules, out)
         docs = _documents(s, free)
@@ -461,7 +488,7 @@ def _waiting_erasures(s: Session, today: date, rules: rt.Rules) -> list[int]:
         if party is None or party.id_number.startswith(ERASED_ID):
             continue
         held, _ = _held_claims(s, party, today, rules, Summary(party_id))
-        if not held:
+        if not held and not in_force(s, party, today):  # covered again since: kept as any insured
             due.append(party_id)
     return due
 

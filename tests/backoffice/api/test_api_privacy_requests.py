@@ -19,6 +19,7 @@ from test_api_claims_kit import Scheme, clock, report, report_body, scheme, staf
 from backoffice.services import conversations, personal_data
 from backoffice.store.db import Database
 from backoffice.store.models import AccessLogEntry, Party
+from tests.backoffice.services.test_privacy_erasure import cover_ended
 
 __all__ = ["clock", "scheme"]  # fixtures
 
@@ -163,6 +164,11 @@ async def test_correction_and_deletion(api: Api, scheme: Scheme, db: Database) -
 
     gone = await new_request(api, me, "deletion")
     await step(api, gone["privacy_request_no"], "start")
+    # still insured: the erasure is refused naming the policy, the request stays open
+    covered = await step(api, gone["privacy_request_no"], "complete", expect=409)
+    assert covered["error"]["field"] == "party_id"
+    assert scheme.policy_no in covered["error"]["message"]
+    cover_ended(db, me.id)
     # completing a deletion erases the person; the answer says what is kept and until when
     erased = await step(api, gone["privacy_request_no"], "complete")
     assert erased["status"] == "done" and "保留" in erased["answer"]

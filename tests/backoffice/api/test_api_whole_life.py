@@ -55,6 +55,7 @@ from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import AuditEntry, Base, Party
 from backoffice.store.sealing import Keyring
+from tests.backoffice.services.test_privacy_erasure import cover_ended
 from tests.backoffice.services.test_privacy_retention import tracker  # noqa: F401 (fixture)
 from xiaobao.config import Settings
 from xiaobao.platform import create_app
@@ -233,6 +234,7 @@ async def test_a_whole_life_then_deletion_and_retention_leave_nothing_but_what_i
     before = scan(db, tracker, store, needles)
     assert all(before.values()) and {"tracker", "file content"} <= before[p.id_number]
     assert "file bytes" not in before[p.id_number]  # sealed at rest
+    cover_ended(db, p.id)  # moved away: no policy in force keeps them any more
     stats = figures(db, scheme.policy_no)
 
     await deletion_request(api, p)

@@ -11,7 +11,7 @@ from backoffice.services import complaints, demo, privacy_erasure, retention
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import ChannelBinding
-from tests.backoffice.services.test_privacy_erasure import person
+from tests.backoffice.services.test_privacy_erasure import cover_ended, person
 from tests.backoffice.services.test_privacy_retention import (  # noqa: F401 (fixtures)
     CLOSED,
     clock,
@@ -39,6 +39,7 @@ def test_a_sender_id_complaint_keeps_its_chat_and_is_found_by_the_erasure(
     assert counts[rt.TRANSCRIPTS] == 1 and conversation_ids(db) == {chat}
     assert other not in conversation_ids(db)
 
+    cover_ended(db, p.id)
     summary = privacy_erasure.erase_person(db, p.id, "sup-1", files=files)
     kept = {k["record"] for k in summary["kept"]}
     assert {f"complaint {made['complaint_no']}", f"conversation {chat}"} <= kept

@@ -13,7 +13,7 @@ from backoffice.services import claims, demo, privacy_erasure, retention
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import ClaimRow, Party
-from tests.backoffice.services.test_privacy_erasure import PHONE, person, stats, traces
+from tests.backoffice.services.test_privacy_erasure import PHONE, cover_ended, person, stats, traces
 from tests.backoffice.services.test_privacy_retention import (  # noqa: F401 (fixtures)
     CARD,
     clock,
@@ -46,6 +46,7 @@ def test_a_reporter_is_kept_with_the_claim_they_reported_then_erased(
     child = person(db, seeded.sample_id_numbers[2])
     no = reported_for(db, seeded, child, seeded.sample_id_numbers[0])
     needles = [child.id_number, PHONE, child.name]
+    cover_ended(db, child.id)
     before = stats(db, seeded.group_policy_no)
     summary = privacy_erasure.erase_person(db, child.id, "sup-1", files=files,
                                            tracker=retention.tracker_from_env())

@@ -16,7 +16,7 @@ from backoffice.services import conversations, demo, privacy_erasure, retention
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import Conversation
-from tests.backoffice.services.test_privacy_erasure import PHONE, person, traces
+from tests.backoffice.services.test_privacy_erasure import PHONE, cover_ended, person, traces
 from tests.backoffice.services.test_privacy_retention import (  # noqa: F401 (fixtures)
     CLOSED,
     clock,
@@ -50,6 +50,7 @@ def test_chats_that_name_the_person_go_with_their_tracker_events(
     assert set(tracker_senders(tracker)) == {"web:web-by-id", "web:web-by-phone", "web:no-row",
                                              "web:web-other"}
 
+    cover_ended(db, p.id)
     summary = privacy_erasure.erase_person(db, p.id, "sup-1", files=files,
                                            tracker=retention.tracker_from_env())
     assert summary["deleted"]["conversations"] == 2

@@ -7,15 +7,16 @@ statistics and the quarterly figures are the same before and after. SQLite and P
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
 from backoffice.clock import ManualClock
-from backoffice.domain.errors import NotFound, ValidationError
+from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.services import claim_stats, claims, demo, privacy_erasure, retention, scheme
+from backoffice.services.base import today_cn
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import (
@@ -28,6 +29,7 @@ from backoffice.store.models import (
     ConversationMessage,
     Notification,
     Party,
+    RosterMember,
 )
 from tests.backoffice.services.test_privacy_retention import (  # noqa: F401 (fixtures)
     CARD,
@@ -52,6 +54,15 @@ def person(db: Database, id_number: str) -> Party:
         s.flush()
         s.expunge(p)
         return p
+
+
+def cover_ended(db: Database, party_id: int) -> None:
+    """The person left the scheme (moved away) yesterday: no policy in force keeps them."""
+    with db.transaction() as s:
+        for m in s.execute(select(RosterMember).where(RosterMember.party_id == party_id)
+                           ).scalars():
+            m.status, m.end_reason = "removed", "moved_away"
+            m.ended_on = today_cn() - timedelta(days=1)
 
 
 def the_claim(db: Database, store: FileStore, scheme_: demo.SeedResult, p: Party,
@@ -183,6 +194,10 @@ def test_an_open_claim_keeps_its_records_and_the_rest_goes(
     no = the_claim(db, files, seeded, p, close=False)
     chat(db, tracker, p, "openid-q")
     clock.advance(days=30)
+    with pytest.raises(Conflict) as covered:  # still insured: kept to perform the contract
+        privacy_erasure.erase_person(db, p.id, "sup-1", files=files)
+    assert covered.value.field == "party_id" and seeded.group_policy_no in covered.value.message
+    cover_ended(db, p.id)
     before = stats(db, seeded.group_policy_no)
     summary = privacy_erasure.erase_person(db, p.id, "sup-1", files=files,
                                            tracker=retention.tracker_from_env())

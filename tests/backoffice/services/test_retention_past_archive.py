@@ -22,6 +22,7 @@ from backoffice.store.models import ClaimRow, Party
 from tests.backoffice.services.test_privacy_erasure import (
     PHONE,
     chat,
+    cover_ended,
     person,
     stats,
     the_claim,
@@ -79,6 +80,7 @@ def test_an_erasure_that_kept_the_person_for_a_claim_is_finished_when_it_ends(
     p = person(db, seeded.sample_id_numbers[1])
     no = the_claim(db, files, seeded, p, close=False)
     chat(db, tracker, p, "openid-r")
+    cover_ended(db, p.id)
     summary = privacy_erasure.erase_person(db, p.id, "sup-1", files=files,
                                            tracker=retention.tracker_from_env())
     assert summary["kept"][0] == {**summary["kept"][0], "record": f"claim {no}", "until": None}
