@@ -27,7 +27,7 @@ from backoffice.demo import staff as demo_staff
 from backoffice.domain import staff as staff_roles
 from backoffice.domain.errors import DomainError
 from backoffice.scheduler.leader import leadership_for
-from backoffice.services import demo, demo_day, group, products, retention, scheme
+from backoffice.services import demo, demo_day, group, products, retention_job, scheme
 from backoffice.services import staff as staff_service
 from backoffice.store import resealing
 from backoffice.store.db import Database
@@ -509,7 +509,7 @@ def cmd_privacy_retention(args: argparse.Namespace, settings: Settings) -> int:
         db.dispose()
         return refused
     try:
-        counts = retention.run_from_env(db, _document_store(settings), dry_run=args.dry_run)
+        counts = retention_job.run_from_env(db, _document_store(settings), dry_run=args.dry_run)
     finally:
         db.dispose()
     _print_json(counts)

@@ -47,7 +47,7 @@ from backoffice.services import (
     home_visits,
     privacy_access,
     reminders,
-    retention,
+    retention_job,
     scheme,
     staff,
 )
@@ -180,7 +180,7 @@ def _access_log_expiry(rt: Runtime, at: datetime) -> dict[str, Any]:
 
 
 def _retention(rt: Runtime, at: datetime) -> dict[str, Any]:
-    return retention.run_from_env(rt.db, rt.files)
+    return retention_job.run_from_env(rt.db, rt.files)
 
 
 def _dispatch(rt: Runtime, at: datetime) -> dict[str, Any]:

@@ -7,7 +7,8 @@ SQL tracker store's `events` table, by sender id), and the file or object store.
 plain SQL over these tables (services/search.py): there is no separate index to purge.
 
 At the end of a claim's archive period the job anonymises it, and finishes the erasure of a
-person kept for it (backoffice.services.privacy_erasure.past_archive).
+person kept for it (backoffice.services.privacy_erasure.past_archive); the pass that runs both
+is backoffice.services.retention_job.
 
 The job works from the state of the data, not from its firing: a re-run finds nothing more to do.
 What it reports are counts by purpose, never a name or a number.
@@ -42,11 +43,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from backoffice import clock
 from backoffice.domain import claim as cl
 from backoffice.domain import retention as rt
 from backoffice.services.base import SHANGHAI, audit
-from backoffice.store.db import Database
 from backoffice.store.models import (
     AppealRow,
     AttemptLimit,
@@ -332,42 +331,3 @@ def drop_files(s: Session, ids: list[int], files: Any, actor: str) -> int:
         no = s.execute(select(ClaimRow.claim_no).where(ClaimRow.id == claim_id)).scalar_one()
         audit(s, actor, "claim", no, "document_files_deleted", None, {"documents": doc_ids})
     return gone
-
-
-def run_from_env(db: Database, files: Any, *, dry_run: bool = False) -> dict[str, Any]:
-    """One pass with the settings' rules and tracker store (the job, the CLI)."""
-    tracker = tracker_from_env()
-    try:
-        return run(db, files, tracker, dry_run=dry_run)
-    finally:
-        if tracker is not None:
-            tracker.close()
-
-
-def run(db: Database, files: Any, tracker: TrackerStore | None, *, now: datetime | None = None,
-        rules: rt.Rules | None = None, dry_run: bool = False) -> dict[str, Any]:
-    """One pass: counts by purpose of what is due, and (unless `dry_run`) deleted. Without a
-    file store the documents wait for a run that has one."""
-    now = now or clock.utcnow()
-    rules = rules or load_rules()
-    with db.transaction() as s:
-        due = plan(s, now, rules)
-        counts: dict[str, Any] = due.counts()
-        if dry_run:
-            return {"dry_run": True, **counts}
-        if files is None:
-            due.documents, counts[rt.DOCUMENT_FILES] = [], 0
-        convs = [i for ids in due.conversations.values() for i in ids]
-        counts["tracker_events"] = delete_conversations(s, convs, tracker)
-        counts["files_removed"] = drop_files(s, due.documents, files, ACTOR) if due.documents \
-            else 0
-        s.execute(delete(AttemptLimit).where(AttemptLimit.key.in_(due.attempts)))
-    # the end of the archive rule: erase_person's own steps, each its own transaction
-    from backoffice.services import privacy_erasure  # it builds on this module
-
-    counts.update(privacy_erasure.past_archive(db, files, tracker, now, rules))
-    if any(counts[p] for p in (*rt.PURPOSES, "claims_anonymised", "erasures_completed")):
-        with db.transaction() as s:
-            audit(s, ACTOR, "retention", now.astimezone(SHANGHAI).date().isoformat(), "run",
-                  None, counts)
-    return counts

@@ -47,6 +47,7 @@ from backoffice.services import (
     conversations,
     privacy_erasure,
     retention,
+    retention_job,
 )
 from backoffice.services import scheme as scheme_service
 from backoffice.services import staff as staff_service
@@ -257,7 +258,7 @@ async def test_a_whole_life_then_deletion_and_retention_leave_nothing_but_what_i
     last = max(date.fromisoformat(k["until"]) for k in summary["kept"] if k["until"])
     scheme.clock.set(datetime.combine(last + timedelta(days=1), time(10), SHANGHAI))
     stats = figures(db, scheme.policy_no)
-    done = retention.run_from_env(db, store)
+    done = retention_job.run_from_env(db, store)
     assert (done["claims_anonymised"], done["erasures_completed"]) == (1, 1)
     # the access log's triggers count its 3 years on the database's own clock, not the app's:
     # its expiry cannot be run ahead here; it is listed as kept, until before the claim's end

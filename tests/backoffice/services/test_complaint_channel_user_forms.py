@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from backoffice.clock import ManualClock
 from backoffice.domain import retention as rt
-from backoffice.services import complaints, demo, privacy_erasure, retention
+from backoffice.services import complaints, demo, privacy_erasure, retention_job
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import ChannelBinding
@@ -35,7 +35,7 @@ def test_a_sender_id_complaint_keeps_its_chat_and_is_found_by_the_erasure(
         "complainant": {"name": "匿名", "phone": "13700001111"}, "category": "service",
         "description": "客服态度不好"})
     clock.advance(days=200)  # past the transcripts' 180 days; the complaint is still open
-    counts = retention.run(db, files, None)
+    counts = retention_job.run(db, files, None)
     assert counts[rt.TRANSCRIPTS] == 1 and conversation_ids(db) == {chat}
     assert other not in conversation_ids(db)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from backoffice.clock import ManualClock
-from backoffice.services import claims, demo, privacy_erasure, retention
+from backoffice.services import claims, demo, privacy_erasure, retention, retention_job
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import ClaimRow, Party
@@ -61,7 +61,7 @@ def test_a_reporter_is_kept_with_the_claim_they_reported_then_erased(
 
     clock.set(DAY_AFTER)
     before = stats(db, seeded.group_policy_no)
-    assert retention.run(db, files, retention.tracker_from_env())["erasures_completed"] == 1
+    assert retention_job.run(db, files, retention.tracker_from_env())["erasures_completed"] == 1
     assert traces(db, needles) == {n: set() for n in needles}
     assert stats(db, seeded.group_policy_no) == before
     with db.read() as s:

@@ -22,7 +22,7 @@ from backoffice.clock import ManualClock, manual_clock
 from backoffice.domain import retention as rt
 from backoffice.domain.errors import NotFound, ValidationError
 from backoffice.scheduler import jobs
-from backoffice.services import claims, demo, document_reading, retention
+from backoffice.services import claims, demo, document_reading, retention, retention_job
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import (
@@ -158,7 +158,7 @@ def test_the_job_deletes_each_purpose_after_its_period_and_a_rerun_changes_nothi
                                 last_failure_at=RUN - timedelta(days=29))])
 
     clock.set(RUN)
-    dry = retention.run(db, files, retention.tracker_from_env(), dry_run=True)
+    dry = retention_job.run(db, files, retention.tracker_from_env(), dry_run=True)
     assert dry == {"dry_run": True, rt.TRANSCRIPTS: 1, rt.LINKED_TRANSCRIPTS: 0,
                    rt.DOCUMENT_FILES: 4, rt.ATTEMPTS: 1}
     assert conversation_ids(db) == {old, young, linked, left}  # a dry run deletes nothing
@@ -231,10 +231,10 @@ def test_a_claim_linked_transcript_goes_after_the_archive_period(
     events(tracker, "wechat:openid-claim", day)
     five_years = datetime(2031, 3, 10, 2, 0, tzinfo=UTC)  # the last day it is kept
     clock.set(five_years)
-    assert retention.run(db, files, retention.tracker_from_env())[rt.LINKED_TRANSCRIPTS] == 0
+    assert retention_job.run(db, files, retention.tracker_from_env())[rt.LINKED_TRANSCRIPTS] == 0
     assert conversation_ids(db) == linked and unlinked not in linked
     clock.set(five_years + timedelta(days=1))
-    assert retention.run(db, files, retention.tracker_from_env())[rt.LINKED_TRANSCRIPTS] == 3
+    assert retention_job.run(db, files, retention.tracker_from_env())[rt.LINKED_TRANSCRIPTS] == 3
     assert conversation_ids(db) == set() and tracker_senders(tracker) == {}
 
 
@@ -253,7 +253,7 @@ def test_an_open_claim_keeps_its_transcript_and_its_photos(
     conv = conversation(db, "openid-open", CLOSED - timedelta(days=1), channel="wechat",
                         summary={"claim_no": no})
     clock.set(CLOSED + timedelta(days=800))
-    counts = retention.run(db, files, None)
+    counts = retention_job.run(db, files, None)
     assert (counts[rt.LINKED_TRANSCRIPTS], counts[rt.DOCUMENT_FILES]) == (0, 0)
     assert conv in conversation_ids(db)
 

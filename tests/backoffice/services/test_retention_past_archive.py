@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 
 from backoffice.clock import ManualClock
-from backoffice.services import claims, demo, privacy_erasure, retention
+from backoffice.services import claims, demo, privacy_erasure, retention, retention_job
 from backoffice.store.db import Database
 from backoffice.store.files import FileStore
 from backoffice.store.models import ClaimRow, Party
@@ -52,11 +52,11 @@ def test_a_claim_past_its_archive_period_is_anonymised_and_the_figures_stay(
     p = person(db, seeded.sample_id_numbers[0])
     no = the_claim(db, files, seeded, p)
     clock.set(LAST_DAY)
-    assert retention.run(db, files, None)["claims_anonymised"] == 0  # not a day before
+    assert retention_job.run(db, files, None)["claims_anonymised"] == 0  # not a day before
     assert claim_row(db, no).reporter_name == p.name
     clock.set(DAY_AFTER)
     before = stats(db, seeded.group_policy_no)
-    done = retention.run(db, files, None)
+    done = retention_job.run(db, files, None)
     assert (done["claims_anonymised"], done["erasures_completed"]) == (1, 0)
     row = claim_row(db, no)
     assert (row.reporter_name, row.reporter_phone, row.bank_account, row.description) == (
@@ -67,7 +67,7 @@ def test_a_claim_past_its_archive_period_is_anonymised_and_the_figures_stay(
     # events, letters and audit entries); the person stays a customer elsewhere
     assert traces(db, [p.id_number, PHONE, p.name]) == {
         p.id_number: {"parties"}, PHONE: {"parties"}, p.name: {"parties"}}
-    assert retention.run(db, files, None)["claims_anonymised"] == 0  # once
+    assert retention_job.run(db, files, None)["claims_anonymised"] == 0  # once
     with db.read() as s:  # nobody asked: the person is still a customer
         party = s.get(Party, p.id)
         assert party is not None and party.id_number == p.id_number
@@ -88,12 +88,12 @@ def test_an_erasure_that_kept_the_person_for_a_claim_is_finished_when_it_ends(
                       "adj-1")
     needles = [p.id_number, PHONE, p.name]
     clock.set(LAST_DAY)
-    assert retention.run(db, files, None)["erasures_completed"] == 0  # not a day before
+    assert retention_job.run(db, files, None)["erasures_completed"] == 0  # not a day before
     clock.set(DAY_AFTER)
     before = stats(db, seeded.group_policy_no)
-    assert retention.run(db, None, None)["erasures_completed"] == 0  # no store: it waits
+    assert retention_job.run(db, None, None)["erasures_completed"] == 0  # no store: it waits
     assert traces(db, needles)[p.id_number]
-    done = retention.run(db, files, retention.tracker_from_env())
+    done = retention_job.run(db, files, retention.tracker_from_env())
     assert done["erasures_completed"] == 1
     assert traces(db, needles) == {p.id_number: {"access_log"}, PHONE: set(), p.name: set()}
     assert stats(db, seeded.group_policy_no) == before
@@ -101,4 +101,4 @@ def test_an_erasure_that_kept_the_person_for_a_claim_is_finished_when_it_ends(
         party = s.get(Party, p.id)
         assert party is not None and party.id_number.startswith(privacy_erasure.ERASED_ID)
         assert (party.name, party.phone) == (privacy_erasure.MASK, None)
-    assert retention.run(db, files, None)["erasures_completed"] == 0  # once
+    assert retention_job.run(db, files, None)["erasures_completed"] == 0  # once
