@@ -18,6 +18,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -65,6 +66,11 @@ class Bot:
 class Scheduler:
     process: subprocess.Popen[bytes]
     port: int
+
+    @property
+    def owner(self) -> str:
+        """How its firings name it in `job_runs` (the scheduler's lease owner)."""
+        return f"{socket.gethostname()}:{self.process.pid}"[:80]
 
     def leadership(self) -> str | None:
         try:
