@@ -6,7 +6,7 @@ to the first 1, then 2, Rasa processes); with `--kill`, in the last round one Ra
 process and the active scheduler are killed with SIGKILL in turn mid-load.
 
     python -m bench.cluster [--users 200] [--calls 50] [--turns 4] [--rasa 1,2] [--kill]
-        [--postgres-url URL] [--redis-url redis://localhost:6379/13]
+        [--settle 150] [--postgres-url URL] [--redis-url redis://localhost:6379/13]
 
 prints per round: completed turns/s, p50/p99 latency of acknowledged turns, CPU ms per turn
 (user + system time of every process of the cluster over the round ÷ turns), acknowledged but
@@ -53,7 +53,7 @@ def one_round(c: Cluster, rasas: int, args: argparse.Namespace, kill: bool) -> s
     load = asyncio.run(measured(c, drive(c, args.users, args.calls, args.turns, seed=rasas,
                                          kill_every=args.kill_every if kill else 0.0)))
     used = sum(last - load.cpu_at_start.get(pid, 0.0) for pid, last in load.cpu_last.items())
-    result = outcome(c, load)
+    result = outcome(c, load, settle=args.settle)
     done = result.answered + result.queued
     lat = sorted(load.latencies)
     kills = ", ".join(f"{what} at {at:.0f} s" for at, what in load.kills)
@@ -74,6 +74,9 @@ def main() -> None:
     parser.add_argument("--rasa", default="1,2", help="Rasa processes of each round")
     parser.add_argument("--kill", action="store_true", help="kills in the last round")
     parser.add_argument("--kill-every", type=float, default=8.0)
+    parser.add_argument("--settle", type=float, default=150.0,
+                        help="seconds to wait for the last answers (a turn caught by a Rasa's "
+                        "kill can wait up to XIAOBAO_RASA_TIMEOUT, 90 s)")
     parser.add_argument("--postgres-url", default=os.environ.get(
         "XIAOBAO_BENCH_POSTGRES_URL", DEFAULT_PG), help="a server to make the run's database on")
     parser.add_argument("--redis-url", default="redis://localhost:6379/13",
