@@ -119,15 +119,19 @@ fonts: ## Install the Chinese fonts the OCR tests draw with (Debian, as root) wh
 
 # A real nginx for tests/test_trusted_proxy.py (TLS in front of the platform) and
 # tests/test_nginx_sticky.py (deploy/nginx: sticky routing to two platform processes).
-nginx: ## Install nginx-light for the trusted-proxy test (Debian, as root) when missing
-	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+nginx: ## Install nginx-light and docker-compose for the proxy and deploy tests (Debian, as root) when missing
+	@missing=""; \
+	{ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || missing="nginx-light"; \
+	command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "==> apt-get install nginx-light"; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null 2>&1 || \
-	  { apt-get update -q >/dev/null && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light >/dev/null; }; \
+	  echo "==> apt-get install $$missing"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing \
+	    >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends $$missing >/dev/null; }; \
 	else \
-	  echo "error: the trusted-proxy test needs nginx: sudo apt-get install nginx-light" >&2; \
+	  echo "error: the proxy and deploy tests need: sudo apt-get install$$missing" >&2; \
 	  exit 1; \
 	fi
 

@@ -150,7 +150,8 @@ def start(tmp: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
         sys.exit(f"no model {model.name}: run `xiaobao train` first")
     api_port, rasa_port, action_port = free_port(), free_port(), free_port()
     # the platform's /healthz probes this Rasa and action server
-    env = {**os.environ, "XIAOBAO_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
+    env = {**os.environ, "XIAOBAO_FILES_DEMO_KEY": "1",  # documents under a demo key
+           "XIAOBAO_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
            "XIAOBAO_VAR_DIR": str(tmp), "XIAOBAO_API_TOKEN": TOKEN,
            "XIAOBAO_LOG_LEVEL": "WARNING", "XIAOBAO_RASA_TOKEN": RASA_TOKEN,
            "XIAOBAO_RASA_URL": f"http://127.0.0.1:{rasa_port}",

@@ -837,7 +837,8 @@ def start_stack(tmp: Path, model: Path) -> tuple[Stack, list[subprocess.Popen[by
     wechat.start()
     api_port, rasa_port, action_port = free_port(), free_port(), free_port()
     platform_url = f"http://127.0.0.1:{api_port}"
-    env = {**os.environ, "XIAOBAO_DATABASE_URL": f"sqlite:///{tmp / 'xiaobao.db'}",
+    env = {**os.environ, "XIAOBAO_FILES_DEMO_KEY": "1",  # documents under a demo key
+           "XIAOBAO_DATABASE_URL": f"sqlite:///{tmp / 'xiaobao.db'}",
            "XIAOBAO_VAR_DIR": str(tmp), "XIAOBAO_API_TOKEN": TOKEN,
            "XIAOBAO_LOG_LEVEL": "WARNING", "XIAOBAO_RASA_URL": f"http://127.0.0.1:{rasa_port}",
            "XIAOBAO_RASA_TOKEN": RASA_TOKEN,

@@ -55,7 +55,8 @@ TEXTS = {"fixture": ["你好"],
 
 def start_platform(stack: ExitStack, rasa_url: str, api_base: str, workdir: Path) -> str:
     port = free_port()
-    env = {**os.environ, "XIAOBAO_DATABASE_URL": f"sqlite:///{workdir / 'gateway.db'}",
+    env = {**os.environ, "XIAOBAO_FILES_DEMO_KEY": "1",  # documents under a demo key
+           "XIAOBAO_DATABASE_URL": f"sqlite:///{workdir / 'gateway.db'}",
            "XIAOBAO_VAR_DIR": str(workdir), "XIAOBAO_RASA_URL": rasa_url,
            "XIAOBAO_WECHAT_TOKEN": WECHAT_TOKEN, "XIAOBAO_WECHAT_APPID": APPID,
            "XIAOBAO_WECHAT_SECRET": "test-secret", "XIAOBAO_WECHAT_API_BASE": api_base,

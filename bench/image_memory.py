@@ -97,7 +97,8 @@ def _upload(base: str, claim_no: str, data: bytes) -> tuple[int, dict[str, objec
 
 
 def _start(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**os.environ, "XIAOBAO_DATABASE_URL": f"sqlite:///{workdir / 'images.db'}",
+    env = {**os.environ, "XIAOBAO_FILES_DEMO_KEY": "1",  # documents under a demo key
+           "XIAOBAO_DATABASE_URL": f"sqlite:///{workdir / 'images.db'}",
            "XIAOBAO_VAR_DIR": str(workdir), "XIAOBAO_API_TOKEN": TOKEN,
            "XIAOBAO_RASA_URL": "http://127.0.0.1:9", "XIAOBAO_WECHAT_TOKEN": "",
            "XIAOBAO_LOG_LEVEL": "WARNING"}

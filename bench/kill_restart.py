@@ -403,6 +403,7 @@ async def run_once(database_url: str, workdir: Path, seed: int, *, wechat_users:
     env.update({
         "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
         "XIAOBAO_DATABASE_URL": database_url, "XIAOBAO_VAR_DIR": str(workdir / "var"),
+        "XIAOBAO_FILES_DEMO_KEY": "1",
         "XIAOBAO_API_TOKEN": API_TOKEN, "XIAOBAO_RASA_URL": stand_in,
         "XIAOBAO_WECHAT_TOKEN": WECHAT_TOKEN, "XIAOBAO_WECHAT_APPID": APPID,
         "XIAOBAO_WECHAT_SECRET": SECRET, "XIAOBAO_WECHAT_API_BASE": stand_in,

@@ -57,6 +57,7 @@ PATHS = {
     "handback": "/channel/handbacks",
     "sms_message": "/channel/sms-messages",
     "call_rating": "/channel/call-ratings",
+    "unsubscribed": "/channel/unsubscriptions",
 }
 BATCH = 200  # turns of bot lines per request
 
@@ -161,6 +162,9 @@ class HttpBackoffice:
 
     async def call_rating(self, user: str, score: int) -> None:
         await self._post("call_rating", {"user": user, "score": score})
+
+    async def unsubscribed(self, channel: str, user: str) -> None:
+        await self._post("unsubscribed", {"channel": channel, "user": user})
 
     async def sms_message(self, phone: str, text: str, push_key: str) -> SmsAnswer:
         a = await self._post("sms_message", {"phone": phone, "text": text,

@@ -228,6 +228,11 @@ class Backoffice(Protocol):
         """A caller's keypad rating (1–5) of the call whose channel user is `user`."""
         ...
 
+    async def unsubscribed(self, channel: str, user: str) -> None:
+        """The user unfollowed the account: their binding ends (a re-subscribe identifies
+        again) and the retention clock of their conversations starts."""
+        ...
+
     # ---- the channels' shared state, without Redis (calls in progress, events seen) ---------
     async def state_claim(self, put: StatePut, read: Sequence[str] = ()) -> StateClaim:
         """`put` stored unless its key holds a live value, atomically (of two concurrent

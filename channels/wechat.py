@@ -197,6 +197,13 @@ def fingerprint(message: dict[str, str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def _unsubscribe(message: dict[str, str]) -> bool:
+    """The user unfollowed: their binding ends and the retention clock starts (nothing is said
+    back, WeChat delivers nothing to a user who left)."""
+    return (message.get("MsgType") == "event"
+            and message.get("Event", "").lower() == "unsubscribe")
+
+
 def dedupe_key(message: dict[str, str]) -> str:
     if message.get("MsgId"):
         return f"wechat:msg:{message['MsgId']}"
@@ -448,6 +455,10 @@ class WeChatChannel:
         said = bot_text(message)
         stored: Recorded | Reply | None = None
         try:
+            if _unsubscribe(message):
+                # before the acknowledgement, so a back office that is down gets WeChat's
+                # retry; ending a binding twice is harmless
+                await self.backoffice.unsubscribed("wechat", user)
             if said is None:
                 if not await self.deduper.first(key):
                     return web.Response(text="success")  # a retry: the first is answered

@@ -129,6 +129,7 @@ async def cluster(db: Database, tmp_path: Path) -> AsyncIterator[Cluster]:
         env.update({
             "PYTHONPATH": str(ROOT), "XIAOBAO_DATABASE_URL": db.url,
             "XIAOBAO_VAR_DIR": str(tmp_path / "var"), "XIAOBAO_API_TOKEN": "sticky-token",
+            "XIAOBAO_FILES_DEMO_KEY": "1",
             "XIAOBAO_RASA_URL": stand_in, "XIAOBAO_ACTIONS_URL": "",
             "XIAOBAO_WECHAT_TOKEN": WECHAT_TOKEN, "XIAOBAO_WECHAT_APPID": APPID,
             "XIAOBAO_WECHAT_SECRET": SECRET, "XIAOBAO_WECHAT_API_BASE": stand_in,

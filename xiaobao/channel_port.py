@@ -130,6 +130,9 @@ class InProcessBackoffice:
     async def call_rating(self, user: str, score: int) -> None:
         await self._op(ops.call_rating, ops.CallRatingIn, user=user, score=score)
 
+    async def unsubscribed(self, channel: str, user: str) -> None:
+        await self._op(ops.unsubscribe, ops.UnsubscribeIn, channel=channel, user=user)
+
     async def sms_message(self, phone: str, text: str, push_key: str) -> SmsAnswer:
         out = await self._op(ops.sms_message, ops.SmsMessageIn, phone=phone, text=text,
                              push_key=push_key)

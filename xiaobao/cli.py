@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import inspect
@@ -26,12 +27,14 @@ from backoffice.demo import staff as demo_staff
 from backoffice.domain import staff as staff_roles
 from backoffice.domain.errors import DomainError
 from backoffice.scheduler.leader import leadership_for
-from backoffice.services import demo, demo_day, group, products, scheme
+from backoffice.services import demo, demo_day, group, products, retention_job, scheme
 from backoffice.services import staff as staff_service
+from backoffice.store import resealing
 from backoffice.store.db import Database
 from backoffice.store.migrate import current_revision, schema_state, upgrade
+from backoffice.store.stores import open_store
 from xiaobao import bot, logs, roles
-from xiaobao.config import Settings
+from xiaobao.config import DEMO_FILES_KEY, Settings
 from xiaobao.health import announce_when_ready
 from xiaobao.platform import HEALTH, create_app
 from xiaobao.roles import schema_refusal
@@ -39,6 +42,10 @@ from xiaobao.roles import schema_refusal
 log = logging.getLogger("xiaobao")
 #: `serve` / `scheduler`: the database's schema is not the one this version runs on.
 SCHEMA_REFUSED = 3
+#: `serve`, `files …`: no master key for the uploaded documents (XIAOBAO_FILES_KEYS).
+NO_FILES_KEY = 4
+#: `files encrypt|rewrap`: some files could not be handled (named in the last line of JSON).
+FILES_REFUSED = 1
 
 
 def _db(settings: Settings) -> Database:
@@ -264,9 +271,31 @@ async def _freeze_heap(_app: web.Application) -> None:
     gc.freeze()
 
 
+def files_keys_or_refuse(settings: Settings, *, demo: bool = False) -> Settings | None:
+    """The settings with the documents' master keys, or None after saying why there are none:
+    a real deployment never stores documents in plaintext by omission. The demo (`xiaobao up`,
+    or XIAOBAO_FILES_DEMO_KEY=1) uses a key generated into var/files-key, and says so."""
+    keyring = settings.files_keyring(demo=demo)
+    if keyring is None:
+        print("错误：未配置上传材料的加密密钥 XIAOBAO_FILES_KEYS（kid:base64(32 字节)，逗号分隔，"
+              "第一个用于新文件；生成一个：echo \"k1:$(head -c 32 /dev/urandom | base64)\"）。"
+              "仅限开发与演示：XIAOBAO_FILES_DEMO_KEY=1 使用 var/files-key 中的演示密钥",
+              file=sys.stderr)
+        return None
+    if settings.files_keys is None:
+        print(f"上传材料以演示密钥加密（{settings.var_dir / DEMO_FILES_KEY}，仅限本机演示；"
+              "正式部署请设置 XIAOBAO_FILES_KEYS）", flush=True)
+    return dataclasses.replace(settings, files_keys=keyring)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Gateway, API and desk. Several may run on one database: none migrates (unless asked
-    with --migrate, for one machine) and each refuses a schema it was not made for."""
+    with --migrate, for one machine) and each refuses a schema it was not made for, or to
+    run without the documents' master keys."""
+    keyed = files_keys_or_refuse(settings)
+    if keyed is None:
+        return NO_FILES_KEY
+    settings = keyed
     db = _db(settings)
     if args.migrate:
         upgrade(db)
@@ -305,7 +334,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         return refused
     role = roles.SchedulerRole(db, settings.notify,
                                leadership_for(settings.database_url, settings.var_dir),
-                               args.standby_poll)
+                               args.standby_poll, files=_document_store(settings))
     print(f"调度器进程启动（健康检查 http://{args.host}:{args.port}/healthz）；"
           f"另一调度器在运行时本进程待命，每 {args.standby_poll:g} 秒尝试接管", flush=True)
     web.run_app(role.app(), host=args.host, port=args.port, print=None, access_log=None)
@@ -346,6 +375,7 @@ def up_settings(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    settings = files_keys_or_refuse(settings, demo=True) or settings  # the demo: never None
     db = _prepare(settings, args.members)
     procs: list[subprocess.Popen[bytes]] = []
     settings = up_settings(settings, args)
@@ -450,6 +480,50 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return bot.chat(url, args.user, platform, settings.rasa_url)
 
 
+def _files_run(settings: Settings, run: Callable[..., resealing.Tally]) -> int:
+    """One pass of `files encrypt` or `files rewrap` over the configured store."""
+    keyed = files_keys_or_refuse(settings)
+    if keyed is None or keyed.files_keys is None:
+        return NO_FILES_KEY
+    store = open_store(keyed.files_url, keyed.files_root, endpoint_url=keyed.s3_endpoint_url,
+                       region=keyed.s3_region, keyring=keyed.files_keys)
+    print(f"材料存储 {keyed.files_url or keyed.files_root}；当前密钥 "
+          f"{keyed.files_keys.current_id}（已配置 {', '.join(keyed.files_keys.ids)}）", flush=True)
+    tally = run(store, keyed.files_keys, lambda line: print(line, flush=True))
+    _print_json(dataclasses.asdict(tally))
+    return FILES_REFUSED if tally.failed else 0
+
+
+def _document_store(settings: Settings) -> Any:
+    """The configured document store (deleting needs no key: sealed or not, a file goes)."""
+    return open_store(settings.files_url, settings.files_root,
+                      endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                      keyring=settings.files_keys)
+
+
+def cmd_privacy_retention(args: argparse.Namespace, settings: Settings) -> int:
+    """One pass of the retention job now; --dry-run counts what would go, by purpose."""
+    db = _db(settings)
+    refused = _schema_refused(db, settings)
+    if refused is not None:
+        db.dispose()
+        return refused
+    try:
+        counts = retention_job.run_from_env(db, _document_store(settings), dry_run=args.dry_run)
+    finally:
+        db.dispose()
+    _print_json(counts)
+    return 0
+
+
+def cmd_files_encrypt(args: argparse.Namespace, settings: Settings) -> int:
+    return _files_run(settings, resealing.encrypt_all)
+
+
+def cmd_files_rewrap(args: argparse.Namespace, settings: Settings) -> int:
+    return _files_run(settings, resealing.rewrap_all)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xiaobao", description="小保：保险客服与后台平台")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -531,6 +605,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("disable", cmd_staff_disable, "停用账号（立即结束其坐席台会话和 API 令牌）", staff_sub)
     p.add_argument("username")
     p.add_argument("--enable", action="store_true", help="重新启用")
+
+    files_parser = sub.add_parser("files", help="上传材料的静态加密",
+                                  description="上传材料的静态加密")
+    files_sub = files_parser.add_subparsers(dest="files_command", required=True,
+                                            metavar="COMMAND")
+    add("encrypt", cmd_files_encrypt, "以当前密钥就地加密存储中的明文材料（可重复运行、可中断后"
+        "继续、平台不停机；已加密的不动）", files_sub)
+    add("rewrap", cmd_files_rewrap, "把以旧密钥封装的数据密钥改用当前密钥封装（密文不变；之后可从 "
+        "XIAOBAO_FILES_KEYS 中去掉旧密钥）", files_sub)
+
+    privacy_parser = sub.add_parser("privacy", help="个人信息保护", description="个人信息保护")
+    privacy_sub = privacy_parser.add_subparsers(dest="privacy_command", required=True,
+                                                metavar="COMMAND")
+    p = add("retention", cmd_privacy_retention, "按保存期限删除到期的会话记录、Rasa 追踪记录、"
+            "材料原件和失败计数（与调度任务 privacy_retention 相同）", privacy_sub)
+    p.add_argument("--dry-run", action="store_true",
+                   help="只按用途统计将删除的数量，不删除（不输出任何个人信息）")
 
     scheme_parser = sub.add_parser("scheme", help="统保方案", description="统保方案")
     scheme_sub = scheme_parser.add_subparsers(dest="scheme_command", required=True,

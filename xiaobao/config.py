@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from backoffice.notifications.config import NotifyConfig
+from backoffice.store.sealing import Keyring
 from xiaobao.proxies import parse_networks
 
 
@@ -17,17 +19,26 @@ def _var_dir() -> Path:
     return Path(os.environ.get("XIAOBAO_VAR_DIR", "var")).resolve()
 
 
-def _generated_secret(name: str) -> str:
+def _generated_secret(name: str, var_dir: Path | None = None,
+                      make: Callable[[], str] = lambda: secrets.token_urlsafe(24)) -> str:
     """A per-installation secret kept under var/ (mode 0600), made on first use."""
-    path = _var_dir() / name
+    path = (var_dir or _var_dir()) / name
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    value = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: theirs is the one
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as f:
         f.write(value + "\n")
     return value
+
+
+#: The demo's master key for uploaded documents, under var/ (`xiaobao up`, or any command with
+#: XIAOBAO_FILES_DEMO_KEY=1). DEMO ONLY: it sits beside the files it protects.
+DEMO_FILES_KEY = "files-key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,16 @@ class Settings:
     #: Each instance's own action server, in the same order (XIAOBAO_ACTIONS_URLS): probed
     #: with its Rasa before the pair takes turns again, and reported by /healthz.
     actions_urls: tuple[str, ...] = ()
+    #: Master keys of the uploaded documents' envelope encryption (XIAOBAO_FILES_KEYS:
+    #: `kid:base64(32 bytes)`, comma-separated, the first seals new files). None: not set.
+    files_keys: Keyring | None = None
+    #: XIAOBAO_FILES_DEMO_KEY=1: without files_keys, `serve` and `files …` use the demo key
+    #: generated into var/files-key instead of refusing to start (development, tests).
+    files_demo_key: bool = False
+    #: The data-protection contact closing the privacy notice (XIAOBAO_PRIVACY_CONTACT), and
+    #: the notice's text file (XIAOBAO_PRIVACY_NOTICE_FILE; None: the packaged Chinese text).
+    privacy_contact: str = ""
+    privacy_notice_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -127,7 +148,26 @@ class Settings:
             trusted_proxies=_networks("XIAOBAO_TRUSTED_PROXIES"),
             rasa_urls=_urls("XIAOBAO_RASA_URLS"),
             actions_urls=_paired_urls("XIAOBAO_ACTIONS_URLS", "XIAOBAO_RASA_URLS"),
+            files_keys=_keyring("XIAOBAO_FILES_KEYS"),
+            files_demo_key=_flag("XIAOBAO_FILES_DEMO_KEY"),
+            privacy_contact=os.environ.get("XIAOBAO_PRIVACY_CONTACT", "").strip()[:500],
+            privacy_notice_file=Path(os.environ["XIAOBAO_PRIVACY_NOTICE_FILE"]).resolve()
+            if os.environ.get("XIAOBAO_PRIVACY_NOTICE_FILE", "").strip() else None,
         )
+
+    def files_keyring(self, *, demo: bool = False) -> Keyring | None:
+        """The documents' master keys: XIAOBAO_FILES_KEYS; else, for the demo (`demo`, or
+        XIAOBAO_FILES_DEMO_KEY=1), the key generated into var/files-key; else None."""
+        if self.files_keys is not None:
+            return self.files_keys
+        if not (demo or self.files_demo_key):
+            return None
+        entry = _generated_secret(DEMO_FILES_KEY, self.var_dir,
+                                  lambda: Keyring.new_entry("demo"))
+        try:
+            return Keyring.parse(entry)
+        except ValueError as exc:
+            raise SystemExit(f"{self.var_dir / DEMO_FILES_KEY}: {exc}") from None
 
 
 def _minutes(name: str, default: int) -> timedelta:
@@ -159,6 +199,23 @@ def _days(name: str, default: int) -> timedelta:
     if not raw.isdigit() or not 1 <= int(raw) <= 366:
         raise SystemExit(f"{name} must be a whole number of days from 1 to 366")
     return timedelta(days=int(raw))
+
+
+def _keyring(name: str) -> Keyring | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return Keyring.parse(raw)
+    except ValueError as exc:  # the message never quotes key material
+        raise SystemExit(f"{name}: {exc}") from None
+
+
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip()
+    if raw not in ("", "0", "1"):
+        raise SystemExit(f"{name} must be 1 or 0")
+    return raw == "1"
 
 
 def _files_url(name: str) -> str:

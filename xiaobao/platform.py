@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import (
@@ -23,15 +24,18 @@ from backoffice.api.conversations import HOOKS_KEY
 from backoffice.api.reading import reader_from_env
 from backoffice.clock import utcnow
 from backoffice.desk.app import create_desk
-from backoffice.domain import document_link
+from backoffice.domain import document_link, privacy_request
 from backoffice.domain.errors import NotFound
 from backoffice.notifications.config import token_cache
 from backoffice.scheduler.service import PlatformScheduler
+from backoffice.services import privacy_requests
 from backoffice.services.policies import document_link_revision, get_policy
 from backoffice.services.running import run_use_case
 from backoffice.store.db import Database
+from backoffice.store.files import DocumentStore
 from backoffice.store.stores import open_store
 from backoffice.views.document import render_policy_document
+from backoffice.views.privacy import DEFAULT_CONTACT, read_notice, render_privacy_page
 from channels.app import READINESS, mount_channels
 from xiaobao.channel_port import AgentHooks, backoffice_port
 from xiaobao.config import Settings
@@ -125,6 +129,44 @@ async def policy_document(request: web.Request) -> web.Response:
     return web.Response(text=render_policy_document(detail), content_type="text/html")
 
 
+def _privacy_export(files: DocumentStore) -> Callable[[web.Request], Any]:
+    """A data subject's export (查阅、复制): the signature over the request, the expiry and the
+    link's revision is the credential, no staff login. A tampered link or one of a request
+    without an export is a 403, an expired one a 410: both before anything personal is read,
+    and neither is logged as access. Each serving (a replay too) is an access-log entry."""
+
+    async def export(request: web.Request) -> web.Response:
+        no = request.match_info["request_no"][:30]
+        db = request.app[DB]
+        revision, _ = await run_use_case(db, privacy_requests.link_state, db, no)
+        refused = privacy_request.link_refusal(request.app[TOKEN], no, request.query,
+                                               revision, utcnow())
+        if refused:
+            return web.Response(status=refused[0], text=refused[1], content_type="text/plain",
+                                headers={"Cache-Control": "no-store"})
+        try:
+            body = await run_use_case(None, privacy_requests.build_export, db, files, no)
+        except NotFound:
+            return web.Response(status=410, text="个人信息已删除", content_type="text/plain")
+        return web.Response(body=body, content_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{no}.zip"',
+            "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+    return export
+
+
+def _privacy_page(settings: Settings) -> Callable[[web.Request], Any]:
+    """The full privacy notice, public: rendered once at start-up from the settings."""
+    page = render_privacy_page(read_notice(settings.privacy_notice_file),
+                               settings.privacy_contact or DEFAULT_CONTACT)
+
+    async def privacy(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "public, max-age=300"})
+
+    return privacy
+
+
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/api/v1/openapi.json")
 
@@ -159,6 +201,7 @@ async def plain_bodies(request: web.Request, handler: Handler) -> web.StreamResp
 
 def create_app(settings: Settings, db: Database | None = None, *,
                scheduler: bool = False, role: str = "serve") -> web.Application:
+    privacy = _privacy_page(settings)  # a notice that cannot be read stops the start here
     db = db or Database(settings.database_url)
     hide_signed_queries()  # signed links and pushes carry credentials in their query
     registry = CollectorRegistry()
@@ -174,8 +217,11 @@ def create_app(settings: Settings, db: Database | None = None, *,
     app[ROLE] = role
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    # sealed under settings.files_keys; `xiaobao serve` refuses to start without them
+    # (cli.files_keys_or_refuse), an embedding that passes none stores plaintext
     files = open_store(settings.files_url, settings.files_root,
-                       endpoint_url=settings.s3_endpoint_url, region=settings.s3_region)
+                       endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                       keyring=settings.files_keys)
     api = create_api(db, settings.api_token, files, reader_from_env(),
                      staff_token_lifetime=settings.staff_token_ttl,
                      document_link_lifetime=settings.document_link_lifetime)
@@ -186,7 +232,10 @@ def create_app(settings: Settings, db: Database | None = None, *,
     api[HOOKS_KEY] = hooks
     app.add_subapp("/api/v1", api)
     app.router.add_get("/documents/policies/{policy_no}", policy_document)
-    app.add_subapp("/desk", create_desk(db, hooks=hooks, files=files))
+    app.router.add_get("/privacy", privacy)
+    app.router.add_get("/privacy-exports/{request_no}", _privacy_export(files))
+    app.add_subapp("/desk", create_desk(db, hooks=hooks, files=files,
+                                          link_secret=settings.api_token))
     app.router.add_get("/", index)
 
     async def close_db(_app: web.Application) -> None:
@@ -194,6 +243,6 @@ def create_app(settings: Settings, db: Database | None = None, *,
 
     app.on_cleanup.append(close_db)
     if scheduler:
-        app[SCHEDULER] = PlatformScheduler.from_config(db, settings.notify)
+        app[SCHEDULER] = PlatformScheduler.from_config(db, settings.notify, files)
         app.cleanup_ctx.append(_run_scheduler(app[SCHEDULER]))
     return app

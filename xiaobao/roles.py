@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -55,8 +56,10 @@ class SchedulerRole:
     stops again when the hold is lost. `poll`: seconds between tries (and checks)."""
 
     def __init__(self, db: Database, notify: NotifyConfig, leadership: Leadership,
-                 poll: float, specs: Sequence[JobSpec] | None = None) -> None:
+                 poll: float, specs: Sequence[JobSpec] | None = None, files: Any = None
+                 ) -> None:
         self.db = db
+        self.files = files  # the document store, for the retention job
         self.notify = notify
         self.leadership = leadership
         self.poll = poll
@@ -73,7 +76,7 @@ class SchedulerRole:
         if self.scheduler is None:
             if await asyncio.to_thread(self.leadership.acquire):
                 runtime = Runtime(self.db, build_senders(self.notify, self.db),
-                                  self.notify.max_attempts)
+                                  self.notify.max_attempts, files=self.files)
                 self.scheduler = PlatformScheduler(runtime, self.specs)
                 self.scheduler.start()
                 self.takeovers += 1

@@ -24,6 +24,7 @@ from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import integrity
+from backoffice.domain import privacy_request as pr
 from backoffice.domain.agent_queue import QUEUES
 from backoffice.domain.clocks import ComplaintTrack
 from backoffice.domain.endorsement import KINDS as ENDORSEMENT_KINDS
@@ -563,6 +564,45 @@ class AuditEntry(Answer):
 
 class AuditList(Answer):
     items: list[AuditEntry]
+
+
+class AccessLogItem(Answer):
+    """One display of a record's personal data, unmasked, to a staff member."""
+
+    id: int
+    at: Timestamp
+    staff: str
+    role: str
+    record_kind: str
+    record_id: str
+    door: str = Field(description="`desk` or `api`")
+    purpose: str = Field(description="The desk route or the API operation")
+    with_work: bool = Field(description="The record was theirs or their queue's to work on")
+
+
+class AccessLog(Answer):
+    items: list[AccessLogItem]
+
+
+class UnusualAccessDay(Answer):
+    staff: str
+    role: str
+    day: Date
+    records: Count
+    lists: Count = Field(description="Lists, searches and exports shown unmasked (once each)")
+    without_work: Count
+    without_work_records: list[str]
+    flags: list[Literal["over_threshold", "no_work"]]
+    flag_names: list[str]
+
+
+class UnusualAccess(Answer):
+    """Per staff member and day; flagged days first."""
+
+    from_: Date = Field(alias="from")
+    to: Date
+    threshold: int
+    items: list[UnusualAccessDay]
 
 
 class DeadLetter(Answer):
@@ -1281,6 +1321,55 @@ class AppealList(Answer):
     items: list[Appeal]
 
 
+class PrivacyRequestParty(Answer):
+    id_number: str
+    name: str
+
+
+class PrivacyRequestExport(Answer):
+    revision: int = Field(description="Signed into the link; renewing the link raises it.")
+    expires_at: Timestamp
+    expired: bool
+
+
+class PrivacyRequestStepEntry(Answer):
+    at: Timestamp
+    actor: str
+    action: str
+    status: str | None = None
+    note: str | None = None
+
+
+class PrivacyRequest(Answer):
+    privacy_request_no: str = Field(description="GR + year + 6 digits.")
+    kind: one_of(pr.KINDS)  # type: ignore[valid-type]
+    kind_name: str = absent()
+    channel: one_of(pr.CHANNELS)  # type: ignore[valid-type]
+    status: one_of(pr.STATUSES)  # type: ignore[valid-type]
+    status_name: str = absent()
+    party: PrivacyRequestParty
+    verified_by: one_of(pr.VERIFICATIONS)  # type: ignore[valid-type]
+    details: str | None = None
+    received_at: Timestamp
+    received_by: str = absent()
+    due_by: Date = Field(description="15 working days after receipt.")
+    clock: AppealClock
+    overdue: bool
+    handler: str | None = None
+    answer: str | None = Field(None, description="What the person is told: what was done, "
+                               "or why the request is refused.")
+    done_on: Date | None = None
+    export: PrivacyRequestExport | None = None
+    export_url: str | None = absent("The signed, expiring link to the export (access, copy).")
+    allowed_actions: list[one_of(pr.ACTIONS)] = absent()  # type: ignore[valid-type]
+    steps: list[PrivacyRequestStepEntry] = absent()
+    retention: str = absent("A deletion: what is deleted, what is kept and until when.")
+
+
+class PrivacyRequestList(Answer):
+    items: list[PrivacyRequest]
+
+
 class CustomerClaimStep(Answer):
     """The customer's own step on their claim (withdrawal, payout account), in plain words."""
 
@@ -1486,6 +1575,8 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("GET", "/group-policies/{policy_no}/disclosure.xlsx"): (200, None),
     ("GET", "/service-outlets"): (200, OutletList),
     ("GET", "/audit"): (200, AuditList),
+    ("GET", "/access-log"): (200, AccessLog),
+    ("GET", "/access-log/unusual"): (200, UnusualAccess),
     ("GET", "/search"): (200, SearchResult),
     ("GET", "/stats/handlers"): (200, HandlerStats),
     ("GET", "/notifications/dead"): (200, DeadLetterList),

@@ -8,6 +8,7 @@ field. The store comes from the composition root (xiaobao.platform) as `db`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -17,7 +18,7 @@ from aiohttp import web
 from sqlalchemy.exc import DataError
 
 from backoffice.api.access import bearer, is_service_token, masked_response
-from backoffice.api.declare import PRINCIPAL_KEY, PUBLIC, Operation, dumps, entry
+from backoffice.api.declare import PRINCIPAL_KEY, PUBLIC, SHOWN_ROWS, Operation, dumps, entry
 from backoffice.api.endpoints import (
     FILES_KEY,
     LIFETIME_KEY,
@@ -29,10 +30,12 @@ from backoffice.api.endpoints import (
 )
 from backoffice.api.operations import OPERATIONS
 from backoffice.api.reading import DocumentReader
+from backoffice.domain import access_log as al
 from backoffice.domain import staff as roles
 from backoffice.domain.document_link import LINK_LIFETIME
 from backoffice.domain.errors import (
     Conflict,
+    Damaged,
     DomainError,
     Forbidden,
     IllegalTransition,
@@ -41,7 +44,7 @@ from backoffice.domain.errors import (
     Unavailable,
 )
 from backoffice.domain.errors import ValidationError as Invalid
-from backoffice.services import bindings, staff
+from backoffice.services import bindings, privacy_access, staff
 from backoffice.services.running import run_use_case
 
 log = logging.getLogger("xiaobao.api")
@@ -55,7 +58,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (TooLarge, 413), (InvalidCredentials, 401), (NotFound, 404), (Conflict, 409),
     (IllegalTransition, 409), (Invalid, 400), (Forbidden, 403), (staff.TooManyLogins, 429),
-    (bindings.IdentityMismatch, 403), (bindings.TooManyAttempts, 429), (Unavailable, 503))
+    (bindings.IdentityMismatch, 403), (bindings.TooManyAttempts, 429), (Unavailable, 503),
+    (Damaged, 409))
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> web.Response:
@@ -126,7 +130,40 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return error_response(403, "forbidden", f"您的角色（{actor.role_name}）无权调用此接口",
                               "Authorization")
     response = await handler(request)
-    return response if roles.sees_pii(user.role, op.pii_area) else masked_response(response)
+    if not roles.sees_pii(user.role, op.pii_area):
+        return masked_response(response)
+    await _log_shown(request, op, actor, response)
+    return response
+
+
+async def _log_shown(request: web.Request, op: Operation, actor: roles.Actor,
+                     response: web.StreamResponse) -> None:
+    """A staff member shown personal data unmasked: one entry in the access log, from the
+    operation's declaration (`shows`), whatever the use case — the record, or the list."""
+    if not 200 <= response.status < 300 or op.shows in ("", al.NOTHING):
+        return
+    db = request.app[DB_KEY]
+    answer = _json_answer(response)
+    if op.shows_list:
+        filters = dict(request.query)
+        count = request.get(SHOWN_ROWS)
+        if count is None and isinstance(answer, dict) and isinstance(answer.get("items"), list):
+            count = len(answer["items"])
+        await run_use_case(db, privacy_access.list_shown, db, str(actor), actor.role or "",
+                           op.operation_id, filters, count, "api")
+        return
+    record = op.shown_record(request.match_info, answer)
+    if record is not None:
+        await run_use_case(db, privacy_access.record_shown, db, str(actor),
+                           actor.role or "", record[0], record[1], "api", op.operation_id)
+
+
+def _json_answer(response: web.StreamResponse) -> Any:
+    """The JSON answer as sent (None for a file or a stream)."""
+    if not isinstance(response, web.Response) or response.content_type != "application/json":
+        return None
+    raw = response.body
+    return json.loads(raw) if isinstance(raw, bytes | bytearray) and raw else None
 
 
 @web.middleware

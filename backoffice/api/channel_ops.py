@@ -307,6 +307,20 @@ def call_rating(db: Db, cmd: CallRatingIn) -> CallRatingOut:
     return CallRatingOut(**customer_answers.call_rating(db, cmd.user, cmd.score))
 
 
+class UnsubscribeIn(Command):
+    channel: Channel
+    user: User
+
+
+class UnsubscribedOut(Answer):
+    unbound: bool = Field(description="A binding to a party ended (false: there was none)")
+
+
+def unsubscribe(db: Db, cmd: UnsubscribeIn) -> UnsubscribedOut:
+    return UnsubscribedOut(**bindings.unsubscribe(db, {"channel": cmd.channel,
+                                                       "user": cmd.user}))
+
+
 def sms_message(db: Db, cmd: SmsMessageIn) -> SmsOut:
     return SmsOut(**customer_answers.sms_message(db, cmd.phone, cmd.text, cmd.push_key))
 
@@ -438,4 +452,7 @@ CHANNEL_OPERATIONS: tuple[Operation, ...] = (
          CallRatingOut, status=201),
     _row("/channel/handbacks", "channelHandback", "The conversation goes back to the bot",
          handback, HandbackIn, ConversationOut),
+    _row("/channel/unsubscriptions", "channelUnsubscribe",
+         "The user unfollowed: their binding ends and the retention clock starts",
+         unsubscribe, UnsubscribeIn, UnsubscribedOut),
 )

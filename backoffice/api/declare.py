@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from backoffice.domain.access_log import LIST, NOTHING, record_of
 from backoffice.domain.errors import ValidationError
 from backoffice.domain.staff import Actor, sees_pii
 from backoffice.services import exports
@@ -72,12 +73,32 @@ class Operation:
     also: tuple[int, ...] = ()  # other success statuses (a replayed report answers 200)
     heavy: bool = False
     pii_area: str = ""
+    # the field naming the record whose personal data the answer shows (in the path, else in
+    # the answer: a record just created), LIST for a list, a search or an export, NOTHING for
+    # no personal data: a staff member who sees it unmasked is written to the access log
+    # (backoffice.services.privacy_access)
+    shows: str = ""
     description: str = ""
     export: str = ""  # a list operation's items as a file: `?format=csv|xlsx` (views.exports)
 
     @property
     def path_fields(self) -> tuple[str, ...]:
         return tuple(p.strip("{}") for p in self.path.split("/") if p.startswith("{"))
+
+    @property
+    def shows_list(self) -> bool:
+        return self.shows == LIST
+
+    def shown_record(self, path: Mapping[str, str],
+                     answer: Any = None) -> tuple[str, str] | None:
+        """The (kind, id) of the record the answer shows, from the declared path field, else
+        from the answer's field of that name (a record just created)."""
+        if self.shows in ("", LIST, NOTHING):
+            return None
+        value = path.get(self.shows)
+        if not value and isinstance(answer, dict):
+            value = answer.get(self.shows)
+        return record_of({self.shows: str(value)}) if value not in (None, "") else None
 
     @property
     def reads_body(self) -> bool:
@@ -89,6 +110,7 @@ class Operation:
 
 
 PRINCIPAL_KEY = "api_principal"
+SHOWN_ROWS = "api_shown_rows"
 
 
 def actor_of(request: web.Request, op: Operation) -> Actor:
@@ -221,6 +243,7 @@ async def export_response(op: Operation, db: Any, actor: Actor, request: web.Req
     filters = {k: v for k, v in request.query.items() if k != "format"}
     done = await run_use_case(db, exports.export, db, op.export, result.get("items", []), fmt,
                               str(actor), filters, pii=pii, heavy=True)
+    request[SHOWN_ROWS] = done.rows  # the access log's count of records shown
     return web.Response(body=done.body, content_type=done.media,
                         headers={"Content-Disposition": done.disposition,
                                  "X-Export-Rows": str(done.rows)})

@@ -18,14 +18,16 @@ from backoffice.channel_hooks import ConversationHooks
 from backoffice.desk import auth
 from backoffice.desk.handoff import HandoffQueue
 from backoffice.desk.live import LiveHub
+from backoffice.domain import access_log as al
 from backoffice.domain import agent_queue, integrity
 from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
 from backoffice.domain import customer_answer as ca
 from backoffice.domain import endorsement_request as er
+from backoffice.domain import privacy_request as pr
 from backoffice.domain import staff as roles
 from backoffice.domain.clocks import CLOCK_NAMES
-from backoffice.domain.errors import DomainError, Forbidden, NotFound, Unavailable
+from backoffice.domain.errors import Damaged, DomainError, Forbidden, NotFound, Unavailable
 from backoffice.domain.identity import mask_id_number, mask_phone
 from backoffice.domain.masking import mask_text
 from backoffice.domain.product import CLAIM_TYPE_NAMES
@@ -44,6 +46,8 @@ from backoffice.services import (
     handler_stats,
     home_visits,
     policies,
+    privacy_access,
+    privacy_requests,
     risk_review,
     satisfaction,
     scheme,
@@ -108,9 +112,26 @@ async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return await run_use_case(db, fn, *args, **kwargs)
 
 
+SHOWN_ROWS = "desk_shown_rows"
+
+
+def _rows_shown(ctx: Mapping[str, Any]) -> int | None:
+    """How many records a list page shows (its `items` or `listed`, a search's result, the
+    risk queue)."""
+    for key in ("items", "listed"):
+        if isinstance(ctx.get(key), list):
+            return len(ctx[key])
+    for key in ("result", "queue"):
+        found = ctx.get(key)
+        if isinstance(found, dict) and isinstance(found.get("items"), list):
+            return len(found["items"])
+    return None
+
+
 def page(request: web.Request, template: str, http_status: int = 200,
          **ctx: Any) -> web.Response:
     user = request.get(auth.USER_KEY)
+    request[SHOWN_ROWS] = _rows_shown(ctx)  # the access log's count for a list page
     html = _env.get_template(template).render(user=user, path=request.path,
                                               flash=_notice(request, "msg"),
                                               error=_notice(request, "err"), **ctx)
@@ -440,6 +461,8 @@ async def claim_document(request: web.Request) -> web.StreamResponse:
                                      no, doc, user.username, purpose)
     except Unavailable as exc:  # the object store is down: nothing wrong with the request
         return render_error(request, 503, exc.message)
+    except Damaged as exc:  # the stored file was changed: refused, said so, never a 500
+        return render_error(request, 409, exc.message)
     except DomainError as exc:
         return render_error(request, 404, exc.message)
     shown = kind != "application/octet-stream"
@@ -565,6 +588,71 @@ async def appeal_act(request: web.Request) -> web.StreamResponse:
     except DomainError as exc:
         raise back("/desk/appeals", err=f"{no}：{exc.message}") from None
     raise back("/desk/appeals", msg=f"{no} {done['status_name']}，已告知客户")
+
+
+# ---- requests of the data subject (查阅、复制、更正、删除) ------------------------------------
+
+LINK_SECRET = web.AppKey("desk_link_secret", str)
+_PRIVACY_FILTERS = ("status", "kind", "overdue", "id_number")
+_PRIVACY_FORM = ("id_number", "name", "kind", "channel", "verified_by", "phone", "policy_no",
+                 "details")
+
+
+async def privacy_requests_page(request: web.Request) -> web.Response:
+    """The queue: open requests nearest due first, filtered by status, kind and overdue, each
+    with its clock; and the form an outlet clerk or a handler takes one down with."""
+    query = {k: request.query[k].strip() for k in _PRIVACY_FILTERS
+             if request.query.get(k, "").strip()}
+    try:
+        items = await run(privacy_requests.search, db_of(request), query)
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    return page(request, "privacy_requests.html", items=items, query=query, pr=pr)
+
+
+async def privacy_request_create(request: web.Request) -> web.StreamResponse:
+    user = auth.user_of(request)
+    form = await request.post()
+    raw: dict[str, Any] = {k: _form_text(form, k) for k in _PRIVACY_FORM}
+    raw["id_card_checked"] = form.get("id_card_checked") == "1"
+    try:
+        done = await run(privacy_requests.create, db_of(request), raw,
+                         roles.Actor(user.username, user.role))
+    except DomainError as exc:
+        raise back("/desk/privacy-requests", err=f"{exc.field or ''} {exc.message}".strip()
+                   ) from None
+    no = done["privacy_request_no"]
+    raise back(f"/desk/privacy-requests/{no}", msg=f"{no} 已受理，{done['due_by']} 前答复")
+
+
+async def privacy_request_page(request: web.Request) -> web.Response:
+    """One request: the person, how they were verified, the clock, the steps, the answer and,
+    for access and copy, the export's link to hand over."""
+    no = request.match_info["privacy_request_no"]
+    try:
+        item = await run(privacy_requests.get, db_of(request), {"privacy_request_no": no})
+    except DomainError as exc:
+        status = 404 if isinstance(exc, NotFound) else 400
+        return render_error(request, status, exc.message)
+    url = privacy_requests.export_url(request.app[LINK_SECRET], item) \
+        if LINK_SECRET in request.app else None
+    return page(request, "privacy_request.html", r=item, export_url=url, pr=pr)
+
+
+async def privacy_request_act(request: web.Request) -> web.StreamResponse:
+    """start · complete {note} · refuse {note} · renew_link, as the logged-in staff member."""
+    user = auth.user_of(request)
+    no = request.match_info["privacy_request_no"]
+    form = await request.post()
+    raw = {"privacy_request_no": no, "action": _form_text(form, "action"),
+           "note": _form_text(form, "note")}
+    to = f"/desk/privacy-requests/{quote(no)}"
+    try:
+        done = await run(privacy_requests.step, db_of(request), raw,
+                         roles.Actor(user.username, user.role), files=request.app.get(FILES))
+    except DomainError as exc:
+        raise back(to, err=exc.message) from None
+    raise back(to, msg=f"{no} {done['status_name']}")
 
 
 # ---- endorsement requests and underwriting (underwriters) ----------------------------------
@@ -910,6 +998,7 @@ async def _as_file(request: web.Request, list_name: str, items: list[dict[str, A
     done = await run_use_case(db, exports.export, db, list_name, items, fmt, user.username,
                               dict(request.query), pii=roles.sees_pii(user.role, area),
                               heavy=True)
+    request[SHOWN_ROWS] = done.rows
     return web.Response(body=done.body, content_type=done.media, headers={
         "Content-Disposition": done.disposition, "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff"})
@@ -986,6 +1075,113 @@ async def handlers_page(request: web.Request) -> web.Response:
     except DomainError as exc:
         return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
     return page(request, "handlers.html", figures=figures)
+
+
+# ---- who looked (个人信息访问记录) --------------------------------------------------------------
+
+_ACCESS_FILTERS = ("staff", "record_kind", "record_id", "from", "to")
+
+
+async def access_log_page(request: web.Request) -> web.Response:
+    """The access log by staff member, record and days; this reading is logged too."""
+    user = auth.user_of(request)
+    query = {k: request.query[k].strip() for k in _ACCESS_FILTERS
+             if request.query.get(k, "").strip()}
+    try:
+        found = await run(privacy_access.entries, db_of(request), query,
+                          roles.Actor(user.username, user.role), door="desk",
+                          purpose="/desk/supervisor/access-log")
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    return page(request, "access_log.html", items=found["items"], query=query,
+                kinds=al.KIND_NAMES, role_names=roles.ROLE_NAMES)
+
+
+async def unusual_access_page(request: web.Request) -> web.Response:
+    """Per staff member and day: records opened unmasked, flagged over the threshold or
+    without work on them."""
+    user = auth.user_of(request)
+    query = {k: request.query[k].strip() for k in ("from", "to", "threshold")
+             if request.query.get(k, "").strip()}
+    try:
+        report = await run(privacy_access.unusual, db_of(request), query,
+                           roles.Actor(user.username, user.role), door="desk",
+                           purpose="/desk/supervisor/unusual-access")
+    except DomainError as exc:
+        return render_error(request, 400, f"{exc.field or ''} {exc.message}".strip())
+    return page(request, "unusual_access.html", report=report, role_names=roles.ROLE_NAMES)
+
+
+#: desk GET routes that show personal data: (method, path) → (the path field naming the
+#: record, or `al.LIST` for a list, a search or an export (`?format=csv|xlsx`); the area whose
+#: `sees_pii` decides whether it is shown unmasked; None: the page masks nothing for any role
+#: allowed on it). Each display is written to the access log by one middleware
+#: (`_access_log_middleware`), never by the pages themselves.
+SHOWS: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("GET", "/claims/{claim_no}"): ("claim_no", ""),
+    ("GET", "/claims/{claim_no}/documents/{document_id}"): ("document_id", None),
+    ("GET", "/complaints/{complaint_no}"): ("complaint_no", ""),
+    ("GET", "/conversations/{conversation_id}"): ("conversation_id", ""),
+    ("GET", "/handoff/{conversation_id}"): ("conversation_id", ""),
+    ("GET", "/tasks/{task_id}"): ("task_id", "follow_ups"),
+    ("GET", "/endorsement-requests/{request_no}"): ("request_no", None),
+    ("GET", "/privacy-requests/{privacy_request_no}"): ("privacy_request_no", None),
+    ("GET", "/claims"): (al.LIST, ""),
+    ("GET", "/complaints"): (al.LIST, ""),
+    ("GET", "/risk"): (al.LIST, ""),
+    ("GET", "/appeals"): (al.LIST, ""),
+    ("GET", "/privacy-requests"): (al.LIST, None),
+    ("GET", "/home-visits"): (al.LIST, "home_visits"),
+    ("GET", "/endorsement-requests"): (al.LIST, None),
+    ("GET", "/underwriting"): (al.LIST, None),
+    ("GET", "/search"): (al.LIST, ""),
+    ("GET", "/conversations"): (al.LIST, ""),
+    ("GET", "/handoff"): (al.LIST, ""),
+    ("GET", "/tasks"): (al.LIST, "follow_ups"),
+    ("GET", "/queues/documents-overdue"): (al.LIST, ""),
+}
+#: desk GET routes that show no customer's personal data unmasked (figures, forms, staff, the
+#: access log itself, which logs its own reading): declared, so no page is left undecided
+SHOWS_NOTHING: frozenset[tuple[str, str]] = frozenset({
+    ("GET", "/login"), ("GET", "/"), ("GET", "/api/summary"), ("GET", "/ws"),
+    ("GET", "/supervisor"), ("GET", "/supervisor/charts"), ("GET", "/supervisor/disclosure"),
+    ("GET", "/supervisor/disclosure.html"), ("GET", "/supervisor/disclosure.xlsx"),
+    ("GET", "/supervisor/handlers"), ("GET", "/supervisor/access-log"),
+    ("GET", "/supervisor/unusual-access"), ("GET", "/queues/approvals"), ("GET", "/staff"),
+})
+
+
+def _route_template(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else ""
+    return template[len(auth.PREFIX):] if template.startswith(auth.PREFIX) else template
+
+
+def _access_log_middleware(db: Database) -> Any:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        method = "GET" if request.method == "HEAD" else request.method
+        template = _route_template(request)
+        shown = SHOWS.get((method, template))
+        user = request.get(auth.USER_KEY)
+        if shown is None or user is None or response.status != 200:
+            return response
+        field, area = shown
+        if area is not None and not roles.sees_pii(user.role, area):
+            return response
+        if field == al.LIST:
+            filters = {k: v for k, v in request.query.items() if k != "format"}
+            await run(privacy_access.list_shown, db, user.username, user.role,
+                      f"/desk{template}", filters, request.get(SHOWN_ROWS), "desk")
+            return response
+        record = al.record_of({field: request.match_info.get(field, "")})
+        if record is not None:
+            await run(privacy_access.record_shown, db, user.username, user.role, record[0],
+                      record[1], "desk", f"/desk{template}")
+        return response
+
+    return middleware
 
 
 # ---- work queues (工作队列) -------------------------------------------------------------------
@@ -1172,6 +1368,11 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/appeals", appeals_page, "appeals.view"),
     ("POST", "/appeals", appeal_file, "appeals.file"),
     ("POST", "/appeals/{appeal_no}/act", appeal_act, "appeals.decide"),
+    ("GET", "/privacy-requests", privacy_requests_page, "privacy.requests"),
+    ("POST", "/privacy-requests", privacy_request_create, "privacy.requests"),
+    ("GET", "/privacy-requests/{privacy_request_no}", privacy_request_page, "privacy.requests"),
+    ("POST", "/privacy-requests/{privacy_request_no}/act", privacy_request_act,
+     "privacy.requests"),
     ("POST", "/risk/{claim_no}/act", risk_act, "claims.decide_risk"),
     ("GET", "/home-visits", home_visits_page, "home_visits.view"),
     ("POST", "/home-visits/{visit_no}/act", home_visit_act, "home_visits.work"),
@@ -1188,6 +1389,8 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/supervisor/disclosure.html", disclosure_html, "supervisor.view"),
     ("GET", "/supervisor/disclosure.xlsx", disclosure_xlsx, "supervisor.view"),
     ("GET", "/supervisor/handlers", handlers_page, "supervisor.view"),
+    ("GET", "/supervisor/access-log", access_log_page, "privacy.audit"),
+    ("GET", "/supervisor/unusual-access", unusual_access_page, "privacy.audit"),
     ("GET", "/search", search_page, "desk.home"),
     ("GET", "/conversations", conversations_page, "handoff.view"),
     ("GET", "/conversations/{conversation_id}", transcript_page, "handoff.view"),
@@ -1212,16 +1415,19 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
 
 def create_desk(db: Database, handoff: HandoffQueue | None = None,
                 live: bool = True, hooks: ConversationHooks | None = None,
-                files: DocumentStore | None = None) -> web.Application:
+                files: DocumentStore | None = None, link_secret: str = "") -> web.Application:
     """The /desk sub-application; `hooks` (the channels' router) delivers agents' messages
     and hands conversations back to the bot."""
     permissions = {(m, p): perm for m, p, _, perm in ROUTES}
-    app = web.Application(middlewares=[auth.make_middleware(db, permissions, render_error)])
+    app = web.Application(middlewares=[auth.make_middleware(db, permissions, render_error),
+                                       _access_log_middleware(db)])
     app[DB] = db
     app[HUB] = LiveHub(db)
     app[HANDOFF] = handoff or HandoffQueue()
     if files is not None:
         app[FILES] = files
+    if link_secret:  # signs the data subject's export links shown to the handler
+        app[LINK_SECRET] = link_secret
     if hooks is not None:
         app[HOOKS] = hooks
     for method, path, handler, _ in ROUTES:

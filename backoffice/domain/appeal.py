@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from backoffice.domain.calendar import CN_CALENDAR, WorkingCalendar
-from backoffice.domain.clocks import Deadline
+from backoffice.domain.clocks import Deadline, day_clock_text
 from backoffice.domain.errors import Conflict, Forbidden, IllegalTransition, ValidationError
 
 OPEN = "open"
@@ -99,12 +99,7 @@ def deadline(due: date, today: date, days: int, decided_on: date | None = None) 
 
 
 def clock_text(d: Deadline, today: date) -> str:
-    if d.done_on is not None:
-        return f"已于 {d.done_on} 答复{'（超时）' if d.breached else ''}，时限 {d.due}"
-    if d.breached:
-        return f"已超时（应于 {d.due} 前答复）"
-    left = (d.due - today).days
-    return "今日到期" if left == 0 else f"{d.due} 前答复（剩余 {left} 日）"
+    return day_clock_text(d, today)
 
 
 def outcome_text(claim_no: str, status: str, note: str) -> str:

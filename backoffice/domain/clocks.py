@@ -92,6 +92,17 @@ class Deadline:
     done_on: date | None = None
 
 
+def day_clock_text(d: Deadline, today: date, act: str = "答复") -> str:
+    """A clock counted in days, in words: done (late or not), late, or the days left; `act`
+    is what stops it (答复, 办结)."""
+    if d.done_on is not None:
+        return f"已于 {d.done_on} {act}{'（超时）' if d.breached else ''}，时限 {d.due}"
+    if d.breached:
+        return f"已超时（应于 {d.due} 前{act}）"
+    left = (d.due - today).days
+    return "今日到期" if left == 0 else f"{d.due} 前{act}（剩余 {left} 日）"
+
+
 @dataclass(frozen=True)
 class TimedDeadline:
     """A clock counted in hours (home visits). `paused` is always False: these never pause."""

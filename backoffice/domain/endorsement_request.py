@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from backoffice.domain.clocks import Deadline, endorsement_request_deadline
+from backoffice.domain.clocks import Deadline, day_clock_text, endorsement_request_deadline
 from backoffice.domain.endorsement import KIND_NAMES, KINDS, RELATIONS
 from backoffice.domain.errors import IllegalTransition, ValidationError
 from backoffice.domain.identity import parse_id_number
@@ -142,9 +142,4 @@ def due_date(submitted_on: date) -> date:
 
 
 def clock_text(d: Deadline, today: date) -> str:
-    if d.done_on is not None:
-        return f"已于 {d.done_on} 办结{'（超时）' if d.breached else ''}，时限 {d.due}"
-    if d.breached:
-        return f"已超时（应于 {d.due} 前办结）"
-    left = (d.due - today).days
-    return "今日到期" if left == 0 else f"{d.due} 前办结（剩余 {left} 日）"
+    return day_clock_text(d, today, "办结")

@@ -77,3 +77,10 @@ class Unavailable(DomainError):
     def __init__(self, message: str, field: str | None = None, retry_after: int = 30) -> None:
         super().__init__(message, field)
         self.retry_after = max(1, int(retry_after))
+
+
+class Damaged(DomainError):
+    """A stored document failed its integrity check (changed ciphertext, header or bytes): the
+    request is fine, the file is not; said plainly, never a traceback."""
+
+    code = "integrity_failed"

@@ -106,6 +106,8 @@ def pct(ratio: Decimal | None) -> str:
 
 _QUARTER = re.compile(r"^(\d{4})[-_ ]?Q([1-4])$", re.IGNORECASE)
 _TOWN = re.compile(r"([\u4e00-\u9fff]{1,8}?(?:街道|镇|乡))")
+_TOWN_SUFFIX = re.compile(r"街道|镇|乡")
+_CJK = re.compile(r"[\u4e00-\u9fff]{1,8}")
 UNKNOWN_TOWN = "未详"
 
 
@@ -121,10 +123,19 @@ def parse_quarter(raw: object) -> tuple[date, date]:
 
 def town_of(address: str | None) -> str:
     """The town (镇/街道/乡) of an address as the roster writes it ("潮南区峡山街道1号" →
-    "峡山街道"); the county part before it is dropped. UNKNOWN_TOWN when none is named."""
+    "峡山街道"); the county part before it is dropped. UNKNOWN_TOWN when none is named.
+    The county part ends at the last 区/县/市 before the town's suffix: a village's 社区 after
+    it is not a county (the town of "…潮南区峡山街道洋汾陈社区…" is 峡山街道), and the town
+    of a town is itself (an erased person's address keeps only its town)."""
     if not address:
         return UNKNOWN_TOWN
-    rest = re.split(r"[区县市]", address, maxsplit=3)[-1] if re.search(r"[区县市]", address) \
-        else address
-    match = _TOWN.search(rest) or _TOWN.search(address)
-    return match.group(1) if match else UNKNOWN_TOWN
+    suffix = _TOWN_SUFFIX.search(address)
+    if suffix is None:
+        return UNKNOWN_TOWN
+    head = address[:suffix.start()]
+    cut = max(head.rfind(c) for c in "区县市") + 1
+    name = head[cut:]
+    if not name or not _CJK.fullmatch(name):
+        match = _TOWN.search(address)
+        return match.group(1) if match else UNKNOWN_TOWN
+    return name + suffix.group(0)

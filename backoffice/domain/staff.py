@@ -101,6 +101,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "tasks.review": frozenset({CLAIMS_SUPERVISOR}),
     "bindings.manage": frozenset({CS_AGENT}),
     "audit.view": frozenset({CLAIMS_SUPERVISOR, ADMINISTRATOR}),
+    # who looked at personal data (个人信息访问记录) and the unusual-access report: supervisors
+    "privacy.audit": frozenset({CLAIMS_SUPERVISOR}),
+    # requests of the data subject (查阅、复制、更正、删除): the roles that already see a
+    # person's data unmasked and answer them on a legal clock — complaint handlers (a request
+    # is often a grievance, worked like one) and claims supervisors (who read the access log);
+    # not agents or adjusters: an export hands over everything held about a person
+    "privacy.requests": frozenset({COMPLAINT_HANDLER, CLAIMS_SUPERVISOR}),
     "notifications.manage": frozenset({ADMINISTRATOR}),
     # the channels' port to the back office (/api/v1/channel/…): the service token's alone
     "channel.port": frozenset(),

@@ -18,6 +18,8 @@
 | `loss_ratio_watch` | monthly, 1st, 06:00 | alert: projected loss ratio below 60 % or above 100 % |
 | `complaint_clocks` | daily 08:30 | complaint warnings 3 days ahead, escalation on a breach |
 | `home_visit_clocks` | every 15 min | home-visit warnings 4 h ahead, breaches flagged |
+| `privacy_access_log_expiry` | daily 03:40 | delete access-log entries older than 3 years |
+| `privacy_retention` | daily 03:50 | delete what is past its retention (domain.retention) |
 
 The job store keeps only `fire(job_id)` and the trigger; what a job needs at run time (the
 database, the senders) is this process's Runtime, installed when its scheduler starts.
@@ -43,7 +45,9 @@ from backoffice.services import (
     customer_answers,
     follow_up_samples,
     home_visits,
+    privacy_access,
     reminders,
+    retention_job,
     scheme,
     staff,
 )
@@ -68,6 +72,8 @@ class Runtime:
     senders: Mapping[str, Sender]
     max_attempts: int = 6
     owner: str = field(default_factory=owner_id)
+    # the document store (retention deletes photos' files there); None: documents wait
+    files: Any = None
 
 
 Body = Callable[[Runtime, datetime], dict[str, Any]]
@@ -169,6 +175,14 @@ def _home_visit_clocks(rt: Runtime, at: datetime) -> dict[str, Any]:
     return home_visits.clock_checks(rt.db, clock.utcnow())
 
 
+def _access_log_expiry(rt: Runtime, at: datetime) -> dict[str, Any]:
+    return privacy_access.expire(rt.db, clock.utcnow())
+
+
+def _retention(rt: Runtime, at: datetime) -> dict[str, Any]:
+    return retention_job.run_from_env(rt.db, rt.files)
+
+
 def _dispatch(rt: Runtime, at: datetime) -> dict[str, Any]:
     total: dict[str, int] = {}
     for _ in range(DISPATCH_ROUNDS):
@@ -222,6 +236,11 @@ DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec("complaint_clocks", {"hour": 8, "minute": 30}, _complaint_clocks),
     JobSpec("home_visit_clocks", {"minute": "*/15"}, _home_visit_clocks, slot="time",
             misfire_grace=15 * 60, lookback=timedelta(hours=1)),
+    # who looked (个人信息访问记录) is kept 3 years; the database refuses younger deletions
+    JobSpec("privacy_access_log_expiry", {"hour": 3, "minute": 40}, _access_log_expiry),
+    # retention by purpose (backoffice.domain.retention): from the state of the data, so a
+    # missed or repeated firing loses nothing and deletes nothing twice
+    JobSpec("privacy_retention", {"hour": 3, "minute": 50}, _retention),
 )
 JOBS: dict[str, JobSpec] = {spec.id: spec for spec in DEFAULT_JOBS}
 

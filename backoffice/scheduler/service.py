@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -46,8 +47,9 @@ class PlatformScheduler:
         )
 
     @classmethod
-    def from_config(cls, db: Database, config: NotifyConfig) -> PlatformScheduler:
-        return cls(Runtime(db, build_senders(config, db), config.max_attempts))
+    def from_config(cls, db: Database, config: NotifyConfig, files: Any = None
+                    ) -> PlatformScheduler:
+        return cls(Runtime(db, build_senders(config, db), config.max_attempts, files=files))
 
     @property
     def running(self) -> bool:

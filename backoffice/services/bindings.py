@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import WithJsonSchema, field_validator, model_validator
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
@@ -45,6 +45,7 @@ from backoffice.store.db import Database
 from backoffice.store.models import (
     ChannelBinding,
     ClaimRow,
+    Conversation,
     Party,
     PolicyRow,
     RosterMember,
@@ -193,6 +194,15 @@ def _matches(s: Session, party: Party | None, phone: str | None, policy_no: str 
     return policy_no in _own_policies(s, party)
 
 
+def proves_identity(s: Session, party: Party, phone: str | None, policy_no: str | None
+                    ) -> bool:
+    """The channels' rule, for staff who take a request in person or on the phone: the ID
+    number's party has this phone on file, or holds this policy of their own."""
+    if phone is None and not policy_no:
+        return False
+    return _matches(s, party, phone, policy_no)
+
+
 def _counted_source(source: str) -> str:
     """An address counts per address (an IPv6 client per /64); a source that is no address
     (a WeChat openid, a caller's number) counts as itself, never in one key shared by all."""
@@ -319,3 +329,25 @@ def unbind(db: Database, cmd: ChannelUser, actor: str = "bot") -> dict[str, Any]
         audit(s, actor, "party", str(row.party_id), "channel.unbind", {"channel": channel}, None)
         s.delete(row)
     return {"unbound": True}
+
+
+@takes(ChannelUser)
+def unsubscribe(db: Database, cmd: ChannelUser, actor: str = "channel") -> dict[str, Any]:
+    """The user unfollowed the account (WeChat `unsubscribe`): their binding to a party ends,
+    so a re-subscribe must identify again, and the time is kept on their conversations, where
+    the retention of what they hold counts from. Nothing to unbind is no error: the event may
+    come for a user who never identified, or come again."""
+    with db.transaction() as s:
+        row = s.execute(select(ChannelBinding).where(
+            ChannelBinding.channel == cmd.channel, ChannelBinding.user == cmd.user)).scalar()
+        if row is not None:
+            audit(s, actor, "party", str(row.party_id), "channel.unsubscribe",
+                  {"channel": cmd.channel}, None)
+            s.delete(row)
+        # a retry keeps the first time; a user who came back and wrote since starts anew
+        s.execute(update(Conversation).where(
+            Conversation.channel == cmd.channel, Conversation.user_id == cmd.user,
+            or_(Conversation.unsubscribed_at.is_(None),
+                Conversation.last_user_at > Conversation.unsubscribed_at))
+            .values(unsubscribed_at=utcnow()))
+    return {"unbound": row is not None}

@@ -1502,7 +1502,9 @@ def _assemble_view(row: ClaimRow, policy_no: str | None, reqs: list[ClaimRequire
         "documents": [
             {"document_id": d.id, "doc_type": d.doc_type,
              "doc_type_name": next((r.name for r in reqs if r.doc_type == d.doc_type), None),
-             "filename": d.filename,
+             "filename": d.filename, "sha256": d.sha256,
+             # retention or erasure deleted the original: the hash and fields stay
+             "file_deleted": not d.storage_path,
              "size": d.size, "uploaded_at": d.uploaded_at.isoformat(), "fields": d.fields,
              "needs_review": d.needs_review}
             for d in documents

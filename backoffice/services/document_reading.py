@@ -10,6 +10,7 @@ decides on nothing the OCR was unsure of.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import date
@@ -19,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.domain import claim as cl
-from backoffice.domain.errors import DomainError, NotFound
+from backoffice.domain.errors import Damaged, DomainError, NotFound, Unavailable
 from backoffice.domain.identity import mask_bank_card, mask_id_number
+from backoffice.domain.retention import FILE_GONE
 from backoffice.services.base import audit
 from backoffice.store.db import Database
 from backoffice.store.models import (
@@ -31,6 +33,9 @@ from backoffice.store.models import (
     PolicyRow,
     utcnow,
 )
+from backoffice.store.sealing import Tampered, UnknownKey
+
+log = logging.getLogger("xiaobao.files")
 
 #: Fields read with less confidence than this go to a person.
 REVIEW_BELOW = float(os.environ.get("XIAOBAO_OCR_REVIEW_BELOW", "0.85"))
@@ -240,10 +245,21 @@ def document_file(db: Database, files: Any, claim_no: str, document_id: str, act
         if doc is None:
             raise NotFound(f"案件 {claim_no} 没有材料 {document_id}", "document_id")
         kind, name, path = doc.content_type, doc.filename, doc.storage_path
+        if not path:  # retention or erasure removed the original; the row keeps its hash
+            raise NotFound(f"材料 {document_id}：{FILE_GONE}", "document_id")
         audit(s, actor, "claim", claim_no, "view_document", None,
               {"document_id": doc.id, "purpose": purpose[:40]})
     try:
         data = files.read(path)
+    except UnknownKey as exc:  # the operator's to fix: the settings lack an older key
+        log.error("document %s is sealed under key %r, not configured", document_id,
+                  exc.key_id)
+        raise Unavailable(f"材料 {document_id} 的加密密钥 {exc.key_id} 未配置"
+                          "（XIAOBAO_FILES_KEYS），请联系管理员", "document_id") from None
+    except Tampered:
+        log.error("document %s of claim %s failed its integrity check", document_id, claim_no)
+        raise Damaged(f"材料 {document_id} 的文件未通过完整性校验（存储的内容被改动），"
+                      "已拒绝显示", "document_id") from None
     except (OSError, ValueError):
         raise NotFound(f"材料 {document_id} 的文件已不在存储中", "document_id") from None
     shown = kind if kind in SHOWN_TYPES else "application/octet-stream"

@@ -779,6 +779,9 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_user_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # the WeChat user unfollowed the account: their binding ended then, and the retention of
+    # what this conversation holds counts from here (migration 0031)
+    unsubscribed_at: Mapped[datetime | None]
 
 
 class ConversationMessage(Base):
@@ -855,3 +858,52 @@ class ChannelBinding(Base):
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# ---- who looked: every display of unmasked personal data to staff (append-only) --------------
+
+class AccessLogEntry(Base):
+    """A staff member was shown a record's personal data unmasked (an ID, phone or bank card
+    number, or a document image). The database refuses UPDATE, and DELETE of entries younger
+    than the retention (3 years): migration 0031's triggers."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_staff_at", "staff", "at"),
+                      Index("ix_access_log_record", "record_kind", "record_id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    staff: Mapped[str] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(30))
+    record_kind: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(80))
+    door: Mapped[str] = mapped_column(String(10))  # desk | api
+    purpose: Mapped[str] = mapped_column(String(120))  # the desk route or the API operation
+    # whether the record was theirs or their queue's to work on when they opened it
+    with_work: Mapped[bool] = mapped_column(default=True)
+
+
+# ---- requests of the data subject (查阅、复制、更正、删除; migration 0032) -----------------------
+
+class PrivacyRequestRow(Base):
+    """A person's request to see, copy, correct or delete what the platform holds about them.
+    Each step is an audit entry (entity `privacy_request`); `link_revision` is signed into the
+    export's link, so renewing the link ends the earlier one."""
+
+    __tablename__ = "privacy_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_no: Mapped[str] = mapped_column(String(30), unique=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    verified_by: Mapped[str] = mapped_column(String(20))
+    details: Mapped[str | None] = mapped_column(Text)  # what the person asks / says is wrong
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    received_by: Mapped[str] = mapped_column(String(60))
+    handler: Mapped[str | None] = mapped_column(String(60), index=True)
+    answer: Mapped[str | None] = mapped_column(Text)  # told the person: done, or why refused
+    done_on: Mapped[date | None] = mapped_column(Date)
+    link_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    link_expires_at: Mapped[datetime | None]

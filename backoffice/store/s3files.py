@@ -7,8 +7,9 @@ AWS_DEFAULT_REGION); credentials come the standard AWS way (AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY, a profile, or the instance's role).
 
 Every object is written with server-side encryption (AES256) and its SHA-256 checksum, which
-S3 verifies on arrival (moto, the test stand-in, does not); reads check the bytes against the
-digest in their name. The
+S3 verifies on arrival (moto, the test stand-in, does not). With a keyring the body is the
+document sealed by the platform itself (sealing.py: the bucket's operator and S3 never see the
+plaintext); reads open it and check the document against the digest in its name. The
 callers are synchronous use cases that already run in a worker thread, so the synchronous
 client (thread-safe) is used as is.
 """
@@ -19,6 +20,7 @@ import base64
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -26,14 +28,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from backoffice.domain.errors import Unavailable
-from backoffice.store.files import address
+from backoffice.store.files import address, for_storage, opened
+from backoffice.store.sealing import Keyring, SealError
 
 log = logging.getLogger("xiaobao.files")
 
 SSE = "AES256"
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _SEGMENT = re.compile(r"^[0-9A-Za-z._\-\u4e00-\u9fff]+$")
-_ADDRESSED = re.compile(r"^([0-9a-f]{16})-")
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 UNAVAILABLE = "材料存储暂时不可用，请稍后再试"
 
@@ -53,13 +55,16 @@ def parse_url(url: str) -> tuple[str, str]:
 
 
 class S3FileStore:
-    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+    def __init__(self, client: Any, bucket: str, prefix: str = "",
+                 keyring: Keyring | None = None) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.keyring = keyring
 
     @classmethod
-    def from_url(cls, url: str, *, endpoint_url: str = "", region: str = "") -> S3FileStore:
+    def from_url(cls, url: str, *, endpoint_url: str = "", region: str = "",
+                 keyring: Keyring | None = None) -> S3FileStore:
         bucket, prefix = parse_url(url)
         config = Config(
             connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"},
@@ -71,7 +76,7 @@ class S3FileStore:
             response_checksum_validation="when_required")
         client = boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url or None, region_name=region or None, config=config)
-        return cls(client, bucket, prefix)
+        return cls(client, bucket, prefix, keyring)
 
     def key(self, relative: str) -> str:
         """The object key of a stored name; ValueError for one that would leave the prefix."""
@@ -84,18 +89,20 @@ class S3FileStore:
     def save(self, folder: str, filename: str, data: bytes) -> tuple[str, str]:
         """Put the object encrypted at rest; returns (name relative to the prefix, sha256)."""
         relative, digest = address(folder, filename, data)
-        checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
-        try:
-            self.client.put_object(
-                Bucket=self.bucket, Key=self.key(relative), Body=data, ServerSideEncryption=SSE,
-                ChecksumSHA256=checksum, Metadata={"sha256": digest})
-        except (ClientError, BotoCoreError) as exc:
-            raise self._unavailable("put", relative, exc) from None
+        self.write_stored(relative, for_storage(data, self.keyring), digest)
         return relative, digest
 
     def read(self, relative: str) -> bytes:
-        """The object's bytes; FileNotFoundError when it is gone, ValueError for a name
-        outside the prefix or bytes that do not match their address."""
+        """The document; FileNotFoundError when it is gone, ValueError for a name outside the
+        prefix or bytes that fail their checks (sealing.Tampered, sealing.UnknownKey)."""
+        try:
+            return opened(relative, self.read_stored(relative), self.keyring)
+        except SealError as exc:
+            log.error("object %s/%s refused: %s", self.bucket, _short(relative), exc)
+            raise
+
+    def read_stored(self, relative: str) -> bytes:
+        """The object's bytes as stored (sealed or not)."""
         key = self.key(relative)
         try:
             data: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
@@ -105,11 +112,47 @@ class S3FileStore:
             raise self._unavailable("get", relative, exc) from None
         except BotoCoreError as exc:
             raise self._unavailable("get", relative, exc) from None
-        named = _ADDRESSED.match(relative.rsplit("/", 1)[-1])
-        if named and hashlib.sha256(data).hexdigest()[:16] != named.group(1):
-            log.error("object %s/%s does not match its digest", self.bucket, _short(relative))
-            raise ValueError("stored bytes do not match their digest")
         return data
+
+    def write_stored(self, relative: str, blob: bytes, digest: str) -> None:
+        """Put one object whole (S3 replaces it at once); `digest` is the document's."""
+        checksum = base64.b64encode(hashlib.sha256(blob).digest()).decode()
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.key(relative), Body=blob, ServerSideEncryption=SSE,
+                ChecksumSHA256=checksum, Metadata={"sha256": digest})
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unavailable("put", relative, exc) from None
+
+    def delete(self, relative: str) -> bool:
+        """Remove the object (retention, erasure): whether it was there. S3 answers a delete
+        of a missing key as a success, so it is looked up first. On a bucket with versioning
+        the older versions stay: the bucket's lifecycle rule must expire them (README)."""
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.key(relative))
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return False
+            raise self._unavailable("head", relative, exc) from None
+        except BotoCoreError as exc:
+            raise self._unavailable("head", relative, exc) from None
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(relative))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unavailable("delete", relative, exc) from None
+        return True
+
+    def names(self) -> Iterator[str]:
+        """Every stored name under the prefix, page by page."""
+        start = f"{self.prefix}/" if self.prefix else ""
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=start)
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    yield item["Key"][len(start):]
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unavailable("list", start, exc) from None
 
     def _unavailable(self, verb: str, relative: str, exc: Exception) -> Unavailable:
         # the operator learns which bucket and why; the caller only that the store is down

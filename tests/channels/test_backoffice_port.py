@@ -323,6 +323,9 @@ HOSTILE: list[tuple[str, dict[str, Any], str, list[Any]]] = [
     ("/channel/agent-messages", {"conversation_id": 1, "agent": "a1", "text": "您好"},
      "text", ["", LONG, [], None]),
     ("/channel/handbacks", {"conversation_id": 1}, "conversation_id", ["x", 0, False]),
+    ("/channel/unsubscriptions", {"channel": "wechat", "user": "o1"}, "user",
+     ["", "u" * 81, 1, None]),
+    ("/channel/unsubscriptions", {"channel": "wechat", "user": "o1"}, "channel", ["fax", 1]),
     ("/channel/state/claim", STATE, "key", ["", "k" * 201, 1, None, ["k"], "k\ud800"]),
     ("/channel/state/claim", STATE, "value",
      [[], "x", None, 1, {"a": "字" * 70_000}, {"a": float("nan")}, {"a": "\ud800"}]),
@@ -540,6 +543,20 @@ async def test_unanswered_messages_through_the_port(port: Backoffice,
     with pytest.raises(BackofficeRefused) as refused:
         await port.settle([first.message_id], "pending")
     assert refused.value.field == "state"
+
+
+async def test_an_unsubscribe_through_the_port(port: Backoffice, channel_db: Database) -> None:
+    """The user unfollowed: their conversations keep the time; unbound or not, no error."""
+    user = "o" + uuid.uuid4().hex[:20]
+    turn = await port.user_message("wechat", user, "你好")
+    assert turn is not None
+    await port.unsubscribed("wechat", user)
+    with channel_db.read() as s:
+        conversation = s.get(Conversation, turn.conversation_id)
+        assert conversation is not None and conversation.unsubscribed_at is not None
+    with pytest.raises(BackofficeRefused) as refused:
+        await port.unsubscribed("fax", user)
+    assert refused.value.field == "channel"
 
 
 async def test_both_adapters_refuse_alike(port: Backoffice) -> None:

@@ -36,7 +36,8 @@ def _env(tmp: Path, url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
     env["PYTHONPATH"] = str(ROOT)
     env.update({"XIAOBAO_DATABASE_URL": url, "XIAOBAO_VAR_DIR": str(tmp / "var"),
-                "PYTHONIOENCODING": "utf-8", "XIAOBAO_RASA_URL": "http://127.0.0.1:9"})
+                "PYTHONIOENCODING": "utf-8", "XIAOBAO_RASA_URL": "http://127.0.0.1:9",
+                "XIAOBAO_FILES_DEMO_KEY": "1"})
     return env
 
 

@@ -40,7 +40,7 @@ from test_api_staff_access import (  # the fixtures too
 
 from backoffice.api.operations import OPERATIONS
 from backoffice.domain import staff as roles
-from backoffice.services import appeals, claims, complaints, home_visits
+from backoffice.services import appeals, claims, complaints, home_visits, privacy_requests
 from backoffice.store.db import Database
 from backoffice.store.models import AuditEntry, Party, Task
 
@@ -217,6 +217,24 @@ async def _appeal_decision(api: Api, w: World) -> tuple[dict[str, str], Any]:
     made = appeals.file(w.db, {"claim_no": _rejected_claim(w), "reasons": "有新的病历"},
                         "agent.li")
     return {"appeal_no": made["appeal_no"]}, {"action": "uphold", "note": "病历不改变结论"}
+
+
+def _privacy_body(w: World, kind: str = "access") -> dict[str, Any]:
+    with w.db.read() as s:
+        party = s.execute(select(Party).where(Party.id_number == w.members[2])).scalar_one()
+    return {"id_number": party.id_number, "name": party.name, "kind": kind,
+            "channel": "phone", "verified_by": "phone", "phone": party.phone}
+
+
+@example("POST", "/privacy-requests")
+async def _privacy_request(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    return {}, _privacy_body(w)
+
+
+@example("POST", "/privacy-requests/{privacy_request_no}/steps")
+async def _privacy_request_step(api: Api, w: World) -> tuple[dict[str, str], Any]:
+    made = privacy_requests.create(w.db, _privacy_body(w, "copy"), "handler.wang")
+    return {"privacy_request_no": made["privacy_request_no"]}, {"action": "start"}
 
 
 @example("POST", "/adjudication/preview")

@@ -368,6 +368,7 @@ DESK_OPS = {
     ("GET", "/tasks/{task_id}"),
     ("POST", "/tasks/{task_id}/take"), ("POST", "/tasks/{task_id}/assignment"),
     ("GET", "/queues/documents-overdue"), ("GET", "/queues/approvals"),
+    ("GET", "/access-log"), ("GET", "/access-log/unusual"),
 }
 
 
@@ -478,6 +479,13 @@ async def test_complaint_and_home_visit_answers(checked: CheckedApi, scheme: Sch
     await api.get("/tasks?assigned_to=agent.li&overdue=true", expect=200)
     await api.get("/queues/documents-overdue?after=first", expect=200)
     await api.get("/queues/approvals", expect=200)
+    # a supervisor's own token (the first expired while the clock ran): the access log
+    supervisor = await staff_headers(api, "supervisor.zhao", fresh=True,
+                                     password=PASSWORDS["supervisor.zhao"])
+    await api.call("GET", "/access-log/unusual?threshold=1", headers=supervisor, expect=200)
+    log = await api.call("GET", "/access-log?staff=supervisor.zhao", headers=supervisor,
+                         expect=200)
+    assert log["items"][0]["purpose"] == "getUnusualAccess"  # reading the log is logged
     assert api.checked >= DESK_OPS, DESK_OPS - api.checked
 
 

@@ -48,6 +48,7 @@ class World:
             id_number=self.insured_id, code="PA-GUARD",
             complaint_no=self.complaint_no, visit_no=self.visit_no,
             request_no=self.request_no, appeal_no="FH2026000001", task_id="1",
+            privacy_request_no="GR2026000001",
             channel="wechat", user="o-hostile",
         )
 
@@ -385,7 +386,7 @@ async def test_bad_fields_are_named_and_change_nothing(api: Api, world: World) -
 
 async def test_reinstatement_with_bad_payment_changes_nothing(api: Api, world: World) -> None:
     move = f"/policies/{world.lapsed_no}/transitions"
-    before = await api.get(f"/policies/{world.lapsed_no}", expect=200)
+    before = linkless(await api.get(f"/policies/{world.lapsed_no}", expect=200))
     base = {"action": "reinstate", "today": before["grace_ends_on"],
             "health_declarations": HEALTH_NO}
     # a day within the grace period is before the lapse; use the day after the lapse
@@ -398,7 +399,7 @@ async def test_reinstatement_with_bad_payment_changes_nothing(api: Api, world: W
                     {**base, "payment": {"amount": world.arrears, "method": "IOU"}})
     await api.error("POST", move, 400, "invalid", "health_declarations.hospitalised_now",
                     {**base, "health_declarations": {}, "payment": {"amount": world.arrears}})
-    assert await api.get(f"/policies/{world.lapsed_no}", expect=200) == before
+    assert linkless(await api.get(f"/policies/{world.lapsed_no}", expect=200)) == before
     back = await api.post(move, {**base, "payment": {"amount": world.arrears}}, expect=200)
     assert back["status"] == "in_force"
 
@@ -551,6 +552,11 @@ def bases(w: World) -> dict[tuple[str, str], list[tuple[str | None, dict[str, An
         ],
         # the service token decides no appeal (403); a supervisor's bodies: test_api_appeals.py
         ("POST", "/appeals/{appeal_no}/decision"): [(None, {"action": "uphold", "note": "维持"})],
+        ("POST", "/privacy-requests"): [(None, {
+            "id_number": w.insured_id, "name": "申请人", "kind": "access", "channel": "outlet",
+            "verified_by": "id_card_seen", "id_card_checked": True, "details": "查阅"})],
+        ("POST", "/privacy-requests/{privacy_request_no}/steps"): [
+            (None, {"action": "refuse", "note": "非本人"})],
         ("POST", "/satisfaction"): [(None, {"subject_type": "conversation", "subject_id": "c-1",
                                             "score": 3, "channel": "wechat", "comment": "好"})],
         ("POST", "/coverage-checks"): [(None, {

@@ -23,7 +23,7 @@ GOOD_PATH = {"code": "PA-GUARD", "application_no": "A2026000001", "policy_no": "
              "document_id": "1", "letter_no": "L202600000001", "complaint_no": "C2026000001",
              "visit_no": "V2026000001", "conversation_id": "1", "channel": "wechat",
              "user": "o-someone", "request_no": "BQ2026000001", "appeal_no": "FH2026000001",
-             "task_id": "1"}
+             "privacy_request_no": "GR2026000001", "task_id": "1"}
 # a request line beyond 8,190 bytes is refused by the HTTP parser before any route (a bare 400)
 LINE_LIMIT = 8190
 HOSTILE = ["²", "４２", "١٢", "9" * 4_000, "9" * 10_000, "-1", "0", "1e999", "..%2F..%2Fetc",

@@ -132,7 +132,8 @@ def calls(w: World, role: str) -> list[tuple[str, str, str, Any]]:
             "id_number": w.members[0], "claim_no": w.claim_no, "document_id": "999999",
             "letter_no": "L000000", "complaint_no": w.complaint_no, "visit_no": "V000000",
             "conversation_id": str(w.conversation_id), "channel": "wechat", "user": "o-nobody",
-                "request_no": "BQ2026000000", "appeal_no": "FH2026000000", "task_id": "999999"}
+                "request_no": "BQ2026000000", "appeal_no": "FH2026000000",
+                "privacy_request_no": "GR2026000000", "task_id": "999999"}
     bodies: dict[str, Any] = {
         "/claims/{claim_no}/transitions": {"action": "assign", "handler": "adjuster.chen"},
         # the step each role's permission is for (an extension is a supervisor's)

@@ -33,7 +33,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from backoffice.demo.staff import DEMO_STAFF, seed_staff
-from backoffice.services import claims, home_visits
+from backoffice.services import claims, home_visits, privacy_access
 from backoffice.services.base import today_cn
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
@@ -75,7 +75,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                              "reason": "行动不便，需上门收取理赔材料"})
     db.dispose()
     with serve(tmp, url) as base:
-        yield {"base": base, "claim_no": claim["claim_no"],
+        yield {"base": base, "claim_no": claim["claim_no"], "url": url,
                "individual_policy_no": result.individual_policies[0]}
 
 
@@ -301,3 +301,29 @@ def test_underwriter_approves_a_beneficiary_change_and_decides_a_referral(
         "details": {"beneficiaries": [{"name": "郑晓燕", "relation": "child"}]}})
     WebDriverWait(browser, WAIT).until(ec.visibility_of_element_located((By.ID, "changed")))
     assert "加费承保" in browser.find_element(By.CLASS_NAME, "flash").text
+
+
+def test_supervisor_reads_who_looked_and_the_unusual_access(
+        platform: dict[str, Any], browser: WebDriver, shots: Path) -> None:
+    base, claim_no = platform["base"], platform["claim_no"]
+    login(browser, base, "adjuster.chen")
+    browser.get(base + f"/desk/claims/{claim_no}")  # shown unmasked: an entry
+    db = Database(platform["url"])
+    try:  # another adjuster opened a person nobody gave them work on
+        privacy_access.record_shown(db, "adjuster.zhou", "claims_adjuster", "party",
+                                    "110101198005060123", "api", "getParty")
+    finally:
+        db.dispose()
+
+    login(browser, base, "supervisor.zhao")
+    browser.get(base + "/desk/supervisor/access-log?staff=adjuster.chen")
+    row = browser.find_element(By.CSS_SELECTOR, "#access-log tr[data-kind='claim']")
+    assert claim_no in row.text and "/desk/claims/{claim_no}" in row.text
+    browser.save_screenshot(str(shots / "access-log.png"))
+    browser.find_element(By.LINK_TEXT, "异常访问报告").click()
+    flagged = WebDriverWait(browser, WAIT).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, "#unusual-access tr.flagged[data-staff='adjuster.zhou']")))
+    assert "未分配给本人" in flagged.text and "party:110101198005060123" in flagged.text
+    chen = browser.find_element(By.CSS_SELECTOR, "#unusual-access tr[data-staff='adjuster.chen']")
+    assert "flagged" not in (chen.get_attribute("class") or "")
+    browser.save_screenshot(str(shots / "unusual-access.png"))

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from backoffice.clock import ManualClock
 from backoffice.desk.app import ROUTES
 from backoffice.domain import staff as roles
-from backoffice.services import staff
-from backoffice.store.models import ClaimRow, StaffRow, Task
+from backoffice.services import privacy_requests, staff
+from backoffice.store.models import ClaimRow, Party, PrivacyRequestRow, StaffRow, Task
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
 
@@ -53,6 +53,13 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", "/desk/appeals", {}, "appeals.view"),
         ("POST", "/desk/appeals", {"claim_no": k, "reasons": "不服拒赔"}, "appeals.file"),
         ("POST", "/desk/appeals/FH0/act", {"action": "uphold", "note": "维持"}, "appeals.decide"),
+        ("GET", "/desk/privacy-requests?status=all&overdue=1", {}, "privacy.requests"),
+        ("POST", "/desk/privacy-requests", {"id_number": world.members[1], "name": "nobody",
+                                            "kind": "access", "channel": "outlet",
+                                            "verified_by": "id_card_seen"}, "privacy.requests"),
+        ("GET", f"/desk/privacy-requests/{_privacy_request(world)}", {}, "privacy.requests"),
+        ("POST", f"/desk/privacy-requests/{_privacy_request(world)}/act", {"action": "start"},
+         "privacy.requests"),
         ("GET", "/desk/home-visits", {}, "home_visits.view"),
         ("POST", "/desk/home-visits/V0/act", {"action": "contact"}, "home_visits.work"),
         ("GET", "/desk/endorsement-requests", {}, "endorsement_requests.work"),
@@ -72,6 +79,8 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
         ("GET", f"/desk/supervisor/disclosure.xlsx?policy_no={world.group_policy_no}"
                 "&quarter=2026Q2", {}, "supervisor.view"),
         ("GET", "/desk/supervisor/handlers", {}, "supervisor.view"),
+        ("GET", "/desk/supervisor/access-log?staff=adjuster.chen", {}, "privacy.audit"),
+        ("GET", "/desk/supervisor/unusual-access", {}, "privacy.audit"),
         ("GET", "/desk/search?q=13811112222", {}, "desk.home"),
         ("GET", "/desk/conversations", {}, "handoff.view"),
         ("GET", f"/desk/conversations/{h}", {}, "handoff.view"),
@@ -99,6 +108,20 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
                                  "role": "cs_agent"}, "staff.manage"),
         ("POST", "/desk/logout", {}, "desk.home"),
     ]
+
+
+def _privacy_request(world: World) -> str:
+    """An access request of the world's first member (made once)."""
+    with world.db.read() as s:
+        party = s.execute(select(Party).where(Party.id_number == world.members[0])).scalar_one()
+        found = s.execute(select(PrivacyRequestRow.request_no).where(
+            PrivacyRequestRow.party_id == party.id)).scalar()
+    if found is None:
+        found = privacy_requests.create(world.db, {
+            "id_number": party.id_number, "name": party.name, "kind": "access",
+            "channel": "phone", "verified_by": "phone", "phone": party.phone},
+            "handler.wang")["privacy_request_no"]
+    return str(found)
 
 
 def _task(world: World) -> int:

@@ -56,6 +56,8 @@ def test_the_schedule_in_beijing_time() -> None:
         "home_visit_clocks": "2026-09-27T16:00:00+00:00",  # every quarter hour
         "auto_enrollment": "2026-09-30T17:00:00+00:00",  # 1 Oct 01:00 Beijing
         "job_runs_prune": "2026-09-27T19:15:00+00:00",
+        "privacy_access_log_expiry": "2026-09-27T19:40:00+00:00",  # 03:40 Beijing
+        "privacy_retention": "2026-09-27T19:50:00+00:00",  # 03:50 Beijing
         "progress_notices": "2026-09-28T01:00:00+00:00",
         "documents_reminders": "2026-09-28T01:00:00+00:00",
         "enrollment_notices": "2026-09-28T01:10:00+00:00",  # 09:10 Beijing, daytime only
