@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,12 +28,19 @@ def _generated_secret(name: str, var_dir: Path | None = None,
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = make()
+    # written whole beside it, then linked into place: a process starting at the same moment
+    # either makes the link first or reads a complete file, never an empty one
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: theirs is the one
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
+        with os.fdopen(fd, "w") as f:
+            f.write(value + "\n")
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process made it first: theirs is the one
+            return path.read_text().strip()
+    finally:
+        os.unlink(tmp)
     return value
 
 

@@ -258,3 +258,27 @@ def test_cli_encrypts_then_rewraps_the_disk_store(
     monkeypatch.delenv("XIAOBAO_FILES_KEYS")
     monkeypatch.setenv("XIAOBAO_FILES_DEMO_KEY", "0")
     assert main(["files", "encrypt"]) == NO_FILES_KEY
+
+
+def test_processes_starting_together_share_one_demo_key(tmp_path: Path) -> None:
+    """Several platform processes on one var/ make the demo key at the same moment: each
+    gets the same whole key, none an empty or half-written file."""
+    for round_ in range(20):
+        var = tmp_path / f"var{round_}"
+        start = threading.Barrier(6)
+        got: list[str] = []
+
+        def make(var: Path = var, start: threading.Barrier = start,
+                 got: list[str] = got) -> None:
+            start.wait()
+            keyring = Settings(database_url="sqlite://", api_token="t", rasa_url="",
+                               log_level="INFO", var_dir=var).files_keyring(demo=True)
+            got.append(repr(keyring) + (keyring.key("demo").hex() if keyring else ""))
+
+        threads = [threading.Thread(target=make) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(got) == 6 and len(set(got)) == 1 and "demo" in got[0]
+        assert [p.name for p in var.iterdir()] == ["files-key"]  # no temporary file left
