@@ -65,7 +65,10 @@ def test_a_supervisor_works_a_follow_up_to_its_result(follow_up: dict[str, Any],
     login(browser, base, "supervisor.zhao")
     browser.find_element(By.LINK_TEXT, "工作队列").click()
     Select(browser.find_element(By.NAME, "kind")).select_by_value("follow_up")
+    unfiltered = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "#task-filter button[type=submit]").click()
+    # the unfiltered list shows the task too: wait for the filtered page, not its row
+    WebDriverWait(browser, WAIT).until(ec.staleness_of(unfiltered))
     row = WebDriverWait(browser, WAIT).until(ec.presence_of_element_located(
         (By.ID, f"task-{task_id}")))
     assert "回访" in row.text and follow_up["claim_no"] in row.text and "待办" in row.text
