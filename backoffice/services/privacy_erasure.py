@@ -380,12 +380,16 @@ def _checked(party_id: object, actor: str) -> int:
     return party_id
 
 
+class AlreadyErased(Conflict):
+    """The person was erased already (by another request meanwhile, or before)."""
+
+
 def _load(s: Session, party_id: int) -> Party:
     party = s.get(Party, party_id, with_for_update=True)
     if party is None:
         raise NotFound(f"当事人 {party_id} 不存在", "party_id")
     if party.id_number.startswith(ERASED_ID):
-        raise ValidationError("party_id", "该当事人已删除")
+        raise AlreadyErased("该当事人已删除", "party_id")
     return party
 
 

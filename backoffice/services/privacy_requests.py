@@ -42,7 +42,7 @@ from backoffice.services.commands import (
     takes,
 )
 from backoffice.services.parties import find_party
-from backoffice.services.privacy_erasure import ERASED_ID, erase_person
+from backoffice.services.privacy_erasure import ERASED_ID, AlreadyErased, erase_person
 from backoffice.store.db import Database
 from backoffice.store.files import DocumentStore
 from backoffice.store.models import AccessLogEntry, AuditEntry, ClaimRow, Party, PrivacyRequestRow
@@ -179,6 +179,8 @@ def _erase(db: Database, party_id: int, actor: str, files: DocumentStore | None)
     tracker = retention.tracker_from_env()
     try:
         erase_person(db, party_id, actor, files=files, tracker=tracker)
+    except AlreadyErased:
+        pass  # a second completion at the same moment: its status step then says 409
     finally:
         if tracker is not None:
             tracker.close()

@@ -5,6 +5,7 @@ who does not exist, a tampered, expired or replayed link)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -241,3 +242,26 @@ def test_due_date_counts_working_days_only() -> None:
     assert pr.deadline(date(2026, 6, 23), date(2026, 6, 24)).breached
     assert pr.deadline(date(2026, 6, 23), date(2026, 6, 30), date(2026, 6, 22)).breached is False
     assert timedelta(days=7) == pr.LINK_LIFETIME
+
+
+async def test_two_completions_of_one_deletion_at_once_erase_once(api: Api, scheme: Scheme,
+                                                                  db: Database) -> None:
+    me = person(db, scheme.members[0])
+    gone = await new_request(api, me, "deletion")
+    no = gone["privacy_request_no"]
+    await step(api, no, "start")
+    cover_ended(db, me.id)
+    headers = {**await staff_headers(api, SUPERVISOR), "Content-Type": "application/json"}
+
+    async def complete() -> tuple[int, Any]:
+        async with api.client.post(f"/api/v1/privacy-requests/{no}/steps", headers=headers,
+                                   data=json.dumps({"action": "complete"})) as resp:
+            return resp.status, await resp.json()
+
+    answers = sorted(await asyncio.gather(complete(), complete()), key=lambda a: a[0])
+    assert [status for status, _ in answers] == [200, 409], answers
+    assert answers[0][1]["status"] == "done"
+    assert answers[1][1]["error"]["code"] == "illegal_transition"
+    with db.read() as s:
+        left = s.get(Party, me.id)
+        assert left is not None and me.id_number not in left.id_number

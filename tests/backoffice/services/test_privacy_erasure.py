@@ -175,8 +175,8 @@ def test_after_the_archive_period_nothing_of_the_person_remains_but_the_access_l
         assert sorted(s.execute(select(ClaimDocument.sha256)).scalars()) == hashes
         erased = s.execute(select(AuditEntry).where(AuditEntry.action == "erased")).scalar_one()
         assert (erased.actor, erased.entity_id) == ("sup-1", str(p.id))
-    # a second request finds no one left to erase; a bad id is refused naming it
-    with pytest.raises(ValidationError) as again:
+    # a second request finds no one left to erase (409); a bad id is refused naming it
+    with pytest.raises(privacy_erasure.AlreadyErased) as again:
         privacy_erasure.erase_person(db, p.id, "sup-1", files=files)
     assert again.value.field == "party_id"
     for bad in (0, -1, True, "1"):
