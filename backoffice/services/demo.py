@@ -82,8 +82,10 @@ def _register_residents(db: Database, people: list[Person], registered_on: date)
                      "id_number_hash": hashes[p.id_number],
                      "phone_hash": keyed_hash("phone", p.phone)}
                     for p in missing]
-            for pid, idn in s.execute(insert(Party).returning(Party.id, Party.id_number), rows):
-                parties[idn] = pid
+            idn_of = {h: i for i, h in hashes.items()}
+            for pid, h in s.execute(insert(Party).returning(Party.id, Party.id_number_hash),
+                                    rows):
+                parties[idn_of[h]] = pid
         known = set(s.execute(select(Resident.party_id)).scalars())
         new = [{"party_id": parties[i], "area_code": AREA_CODE, "registered_on": registered_on}
                for i in ids if parties[i] not in known]

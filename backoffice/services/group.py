@@ -462,8 +462,9 @@ def _enroll_generic(s: Session, policy: PolicyRow, batch: list[tuple[int, Person
         for _, p in batch if p.id_number not in known
     ]
     if new:
-        for pid, idn in s.execute(insert(Party).returning(Party.id, Party.id_number), new):
-            known[idn] = (pid, "")
+        idn_of = {h: i for i, h in hashes.items()}
+        for pid, h in s.execute(insert(Party).returning(Party.id, Party.id_number_hash), new):
+            known[idn_of[h]] = (pid, "")
     enroll = [{"policy_id": policy.id, "party_id": pid, "enrolled_on": enrolled_on,
                "status": "active", "source": source}
               for pid in _to_enroll(batch, known, members, result)]
