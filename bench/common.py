@@ -15,10 +15,26 @@ from sqlalchemy.engine import make_url
 
 from backoffice.demo.people import Person
 from backoffice.services.products import install_products
+from backoffice.store import fieldseal
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import FieldKeys
 from backoffice.store.migrate import upgrade
+from backoffice.store.sealing import Keyring
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@localhost:5432/bench"
+
+
+def _bench_field_keys() -> None:
+    """The benches' databases are throw-away: without XIAOBAO_FIELDS_KEYS set, keys made for
+    this run seal the personal numbers, and the processes a bench starts inherit them."""
+    if not os.environ.get("XIAOBAO_FIELDS_KEYS"):
+        os.environ["XIAOBAO_FIELDS_KEYS"] = Keyring.new_entry("bench")
+        os.environ["XIAOBAO_FIELDS_HASH_KEY"] = FieldKeys.new_hash_key()
+    fieldseal.install(FieldKeys.parse(os.environ["XIAOBAO_FIELDS_KEYS"],
+                                      os.environ.get("XIAOBAO_FIELDS_HASH_KEY", "")))
+
+
+_bench_field_keys()
 SCHEME_PRODUCT = "CN-ELDER-ACC"
 SCHEME_APPLICANT = "汕头市潮南区人民政府"
 ROSTER_HEADER = "name,gender,birth_date,id_number,phone,address\n"

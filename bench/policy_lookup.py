@@ -43,7 +43,9 @@ from backoffice.demo.people import Person, generate_people, generate_people_turn
 from backoffice.domain.identity import age_on
 from backoffice.services import group, lookup, policies
 from backoffice.services.base import today_cn
+from backoffice.store import fieldseal
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     Counter,
     Party,
@@ -128,13 +130,20 @@ def _chunks(items: Iterable[Person], size: int) -> Iterator[list[Person]]:
         yield chunk
 
 
-def _party_row(p: Person, now: Any) -> tuple[Any, ...]:
-    return (p.name, p.gender, p.birth_date, p.id_number, p.phone, p.address, p.occupation,
-            p.occupation_class, now, now)
+def _party_row(p: Person, now: Any, sealed: bool = False) -> tuple[Any, ...]:
+    """A party's values; the ID and phone numbers sealed here when `sealed` (COPY writes
+    the stored text), else by the column type on the way in, and hashed either way."""
+    idn, phone = p.id_number, p.phone
+    if sealed:
+        idn = fieldseal.seal("id_number", idn)
+        phone = None if phone is None else fieldseal.seal("phone", phone)
+    return (p.name, p.gender, p.birth_date, idn, keyed_hash("id_number", p.id_number), phone,
+            keyed_hash("phone", p.phone), p.address, p.occupation, p.occupation_class, now, now)
 
 
-_PARTY_COLUMNS = ("name", "gender", "birth_date", "id_number", "phone", "address",
-                  "occupation", "occupation_class", "created_at", "updated_at")
+_PARTY_COLUMNS = ("name", "gender", "birth_date", "id_number", "id_number_hash", "phone",
+                  "phone_hash", "address", "occupation", "occupation_class", "created_at",
+                  "updated_at")
 
 
 def _insert_parties(db: Database, people: Iterable[Person], keep: int,
@@ -155,7 +164,7 @@ def _insert_parties(db: Database, people: Iterable[Person], keep: int,
         cur = raw.driver_connection.cursor()  # type: ignore[union-attr]
         with cur.copy(f"COPY parties ({', '.join(_PARTY_COLUMNS)}) FROM STDIN") as copy:
             for p in people:
-                copy.write_row(_party_row(p, now))
+                copy.write_row(_party_row(p, now, sealed=True))
                 if len(kept) < keep and wanted(p):
                     kept.append(p)
         raw.commit()
@@ -237,11 +246,11 @@ def _clone_policies(db: Database, templates: Sequence[str], people: Sequence[Per
                         _rows_of(conn, inst, inst.c.policy_id == row["id"]),
                         _rows_of(conn, pay, pay.c.policy_id == row["id"])))
         ids: dict[str, int] = {}
-        idns = [p.id_number for p in people]
-        for i in range(0, len(idns), 5000):
+        hashes = [keyed_hash("id_number", p.id_number) for p in people]
+        for i in range(0, len(hashes), 5000):
             ids.update((idn, pid) for pid, idn in conn.execute(
                 select(parties.c.id, parties.c.id_number)
-                .where(parties.c.id_number.in_(idns[i:i + 5000]))))
+                .where(parties.c.id_number_hash.in_(hashes[i:i + 5000]))))
         last = conn.execute(select(pol.c.application_no, pol.c.policy_no)
                             .where(pol.c.kind == "individual").order_by(pol.c.id.desc())
                             .limit(1)).one()
@@ -378,8 +387,9 @@ def pick_samples(db: Database, n_random: int, n_individual: int, n_unknown: int,
             randoms += conn.execute(select(parties.c.id_number)
                                     .where(parties.c.id.in_(wanted[i:i + 5000]))).scalars()
         unknown = [p.id_number for p in generate_people_turning(n_unknown, seed, today_cn())]
-        present = set(conn.execute(select(parties.c.id_number)
-                                   .where(parties.c.id_number.in_(unknown))).scalars())
+        present = set(conn.execute(select(parties.c.id_number).where(
+            parties.c.id_number_hash.in_([keyed_hash("id_number", i) for i in unknown]))
+        ).scalars())
     samples = [("group + individual" if i in holders else "group only", i) for i in randoms]
     samples += [("group + individual", i)
                 for i in rng.sample(sorted(holders), min(n_individual, len(holders)))]

@@ -13,6 +13,8 @@ parameters turns it off.
 from __future__ import annotations
 
 import atexit
+import base64
+import hashlib
 import os
 import shutil
 import tempfile
@@ -24,6 +26,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from backoffice.services.products import install_products
+from backoffice.store import fieldseal
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
 
@@ -33,6 +36,14 @@ os.environ.setdefault("XIAOBAO_CHEAP_PASSWORD_HASHES", "1")
 # `xiaobao serve` started by a test seals documents under a demo key in its var/ (the
 # processes inherit it); production refuses to start without XIAOBAO_FILES_KEYS
 os.environ.setdefault("XIAOBAO_FILES_DEMO_KEY", "1")
+# ID, phone and bank card numbers are sealed in the database under these keys, the same in
+# this process and in every process a test starts on the same database (test keys only)
+os.environ.setdefault("XIAOBAO_FIELDS_KEYS", "test:" + base64.b64encode(
+    hashlib.sha256(b"xiaobao test fields key").digest()).decode())
+os.environ.setdefault("XIAOBAO_FIELDS_HASH_KEY", base64.b64encode(
+    hashlib.sha256(b"xiaobao test hash key").digest()).decode())
+fieldseal.install(fieldseal.FieldKeys.parse(os.environ["XIAOBAO_FIELDS_KEYS"],
+                                            os.environ["XIAOBAO_FIELDS_HASH_KEY"]))
 
 PG_URL = os.environ.get("XIAOBAO_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])

@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError, StatementError
 
 from backoffice.demo import staff as demo_staff
 from backoffice.domain import staff as staff_roles
@@ -29,12 +29,12 @@ from backoffice.domain.errors import DomainError
 from backoffice.scheduler.leader import leadership_for
 from backoffice.services import demo, demo_day, group, products, retention_job, scheme
 from backoffice.services import staff as staff_service
-from backoffice.store import resealing
+from backoffice.store import fieldrewrap, fieldseal, resealing
 from backoffice.store.db import Database
 from backoffice.store.migrate import current_revision, schema_state, upgrade
 from backoffice.store.stores import open_store
 from xiaobao import bot, logs, roles
-from xiaobao.config import DEMO_FILES_KEY, Settings
+from xiaobao.config import DEMO_FIELDS_KEY, DEMO_FILES_KEY, Settings
 from xiaobao.health import announce_when_ready
 from xiaobao.platform import HEALTH, create_app
 from xiaobao.roles import schema_refusal
@@ -46,6 +46,14 @@ SCHEMA_REFUSED = 3
 NO_FILES_KEY = 4
 #: `files encrypt|rewrap`: some files could not be handled (named in the last line of JSON).
 FILES_REFUSED = 1
+#: any command on the database: no keys for the ID, phone and bank card numbers
+#: (XIAOBAO_FIELDS_KEYS, XIAOBAO_FIELDS_HASH_KEY), or keys that do not open what is stored.
+NO_FIELDS_KEY = 5
+FIELDS_KEYS_HELP = ("个人信息字段（身份证号、手机号、银行卡号）的密钥：XIAOBAO_FIELDS_KEYS"
+                    "（kid:base64(32 字节)，逗号分隔，第一个用于新值）与 XIAOBAO_FIELDS_HASH_KEY"
+                    "（base64(32 字节)，查找散列）；生成：echo \"k1:$(head -c 32 /dev/urandom | "
+                    "base64)\"、head -c 32 /dev/urandom | base64。仅限开发与演示："
+                    "XIAOBAO_FILES_DEMO_KEY=1 使用 var/ 中的演示密钥")
 
 
 def _db(settings: Settings) -> Database:
@@ -296,6 +304,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if keyed is None:
         return NO_FILES_KEY
     settings = keyed
+    if not fieldseal.is_installed():
+        print(f"错误：未配置{FIELDS_KEYS_HELP}", file=sys.stderr)
+        return NO_FIELDS_KEY
     db = _db(settings)
     if args.migrate:
         upgrade(db)
@@ -306,12 +317,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             products.install_products(db)
         except SQLAlchemyError:
             log.info("another process set the empty database up first")
-    refused = _schema_refused(db, settings)
+    refused = _schema_refused(db, settings) or _fields_refused(db)
     if refused is not None:
         db.dispose()
         return refused
     _serve(settings, db, args.host, args.port, not args.no_scheduler)
     return 0
+
+
+def _fields_refused(db: Database) -> int | None:
+    """NO_FIELDS_KEY after saying why when the configured column keys do not open what the
+    database holds (a wrong key, a key id dropped too early); None when they do."""
+    try:
+        problem = fieldrewrap.check_keys(db)
+    except SQLAlchemyError:
+        return None  # unreachable: _schema_refused said so already
+    if problem is None:
+        return None
+    print(f"错误：{problem}。{FIELDS_KEYS_HELP}", file=sys.stderr)
+    return NO_FIELDS_KEY
 
 
 def _first_start(db: Database) -> bool:
@@ -524,6 +548,24 @@ def cmd_files_rewrap(args: argparse.Namespace, settings: Settings) -> int:
     return _files_run(settings, resealing.rewrap_all)
 
 
+def cmd_fields_rewrap(args: argparse.Namespace, settings: Settings) -> int:
+    """Every sealed column value under an older key moved to the current one, in batches,
+    while the platform serves; the last line is JSON (no value, only where)."""
+    keys = fieldseal.installed()
+    db = _db(settings)
+    try:
+        refused = _schema_refused(db, settings)
+        if refused is not None:
+            return refused
+        print(f"当前字段密钥 {keys.keyring.current_id}（已配置 {', '.join(keys.keyring.ids)}）",
+              flush=True)
+        tally = fieldrewrap.rewrap_all(db, lambda line: print(line, flush=True))
+    finally:
+        db.dispose()
+    _print_json(dataclasses.asdict(tally))
+    return FILES_REFUSED if tally.failed or tally.raced else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xiaobao", description="小保：保险客服与后台平台")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -615,6 +657,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("rewrap", cmd_files_rewrap, "把以旧密钥封装的数据密钥改用当前密钥封装（密文不变；之后可从 "
         "XIAOBAO_FILES_KEYS 中去掉旧密钥）", files_sub)
 
+    fields_parser = sub.add_parser("fields", help="数据库中个人信息字段的加密",
+                                   description="数据库中个人信息字段的加密")
+    fields_sub = fields_parser.add_subparsers(dest="fields_command", required=True,
+                                              metavar="COMMAND")
+    add("rewrap", cmd_fields_rewrap, "把以旧密钥加密的身份证号、手机号、银行卡号改用当前密钥"
+        "加密（分批、平台不停机；查找散列不变；之后可从 XIAOBAO_FIELDS_KEYS 中去掉旧密钥）",
+        fields_sub)
+
     privacy_parser = sub.add_parser("privacy", help="个人信息保护", description="个人信息保护")
     privacy_sub = privacy_parser.add_subparsers(dest="privacy_command", required=True,
                                                 metavar="COMMAND")
@@ -678,11 +728,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
     logs.configure(settings.log_level)
+    keys = settings.field_keys(demo=args.fn is cmd_up)
+    fieldseal.install(keys)
+    if keys is not None and settings.fields_keys is None and args.fn in (cmd_up, cmd_serve):
+        print(f"个人信息字段以演示密钥加密（{settings.var_dir / DEMO_FIELDS_KEY}，仅限本机演示；"
+              "正式部署请设置 XIAOBAO_FIELDS_KEYS 与 XIAOBAO_FIELDS_HASH_KEY）", flush=True)
     try:
         return int(args.fn(args, settings))
     except DomainError as exc:
         print(f"错误 [{exc.field or '-'}]：{exc.message}", file=sys.stderr)
         return 2
+    except (fieldseal.FieldKeysMissing, fieldseal.SealError, StatementError) as exc:
+        cause = exc.orig if isinstance(exc, StatementError) else exc
+        if isinstance(cause, fieldseal.FieldKeysMissing):
+            print(f"错误：未配置{FIELDS_KEYS_HELP}", file=sys.stderr)
+        elif isinstance(cause, fieldseal.SealError):
+            print(f"错误：数据库中的个人信息字段无法解密（{cause}）。{FIELDS_KEYS_HELP}",
+                  file=sys.stderr)
+        else:
+            raise
+        return NO_FIELDS_KEY
     except KeyboardInterrupt:
         return 130
 

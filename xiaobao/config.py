@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from backoffice.notifications.config import NotifyConfig
+from backoffice.store.fieldseal import FieldKeys
 from backoffice.store.sealing import Keyring
 from xiaobao.proxies import parse_networks
 
@@ -47,6 +48,10 @@ def _generated_secret(name: str, var_dir: Path | None = None,
 #: The demo's master key for uploaded documents, under var/ (`xiaobao up`, or any command with
 #: XIAOBAO_FILES_DEMO_KEY=1). DEMO ONLY: it sits beside the files it protects.
 DEMO_FILES_KEY = "files-key"
+#: The demo's keys of the personal-number columns (fieldseal), under var/, made with the
+#: documents' demo key and on the same conditions. DEMO ONLY.
+DEMO_FIELDS_KEY = "fields-key"
+DEMO_FIELDS_HASH_KEY = "fields-hash-key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +117,10 @@ class Settings:
     #: the notice's text file (XIAOBAO_PRIVACY_NOTICE_FILE; None: the packaged Chinese text).
     privacy_contact: str = ""
     privacy_notice_file: Path | None = None
+    #: Keys of the ID, phone and bank card numbers in the database (XIAOBAO_FIELDS_KEYS:
+    #: `kid:base64(32 bytes)`, comma-separated, the first seals new values; and
+    #: XIAOBAO_FIELDS_HASH_KEY: base64 of 32 bytes, the lookup hashes). None: not set.
+    fields_keys: FieldKeys | None = None
 
     def __post_init__(self) -> None:
         if self.files_dir is None:
@@ -158,6 +167,7 @@ class Settings:
             actions_urls=_paired_urls("XIAOBAO_ACTIONS_URLS", "XIAOBAO_RASA_URLS"),
             files_keys=_keyring("XIAOBAO_FILES_KEYS"),
             files_demo_key=_flag("XIAOBAO_FILES_DEMO_KEY"),
+            fields_keys=_field_keys(),
             privacy_contact=os.environ.get("XIAOBAO_PRIVACY_CONTACT", "").strip()[:500],
             privacy_notice_file=Path(os.environ["XIAOBAO_PRIVACY_NOTICE_FILE"]).resolve()
             if os.environ.get("XIAOBAO_PRIVACY_NOTICE_FILE", "").strip() else None,
@@ -176,6 +186,36 @@ class Settings:
             return Keyring.parse(entry)
         except ValueError as exc:
             raise SystemExit(f"{self.var_dir / DEMO_FILES_KEY}: {exc}") from None
+
+
+    def field_keys(self, *, demo: bool = False) -> FieldKeys | None:
+        """The column keys: XIAOBAO_FIELDS_KEYS + XIAOBAO_FIELDS_HASH_KEY; else, for the demo
+        (`demo`, or XIAOBAO_FILES_DEMO_KEY=1), keys generated into var/; else None."""
+        if self.fields_keys is not None:
+            return self.fields_keys
+        if not (demo or self.files_demo_key):
+            return None
+        entry = _generated_secret(DEMO_FIELDS_KEY, self.var_dir,
+                                  lambda: Keyring.new_entry("demo"))
+        hash_key = _generated_secret(DEMO_FIELDS_HASH_KEY, self.var_dir,
+                                     FieldKeys.new_hash_key)
+        try:
+            return FieldKeys.parse(entry, hash_key)
+        except ValueError as exc:
+            raise SystemExit(f"{self.var_dir}/{DEMO_FIELDS_KEY}: {exc}") from None
+
+
+def _field_keys() -> FieldKeys | None:
+    keys = os.environ.get("XIAOBAO_FIELDS_KEYS", "").strip()
+    hash_key = os.environ.get("XIAOBAO_FIELDS_HASH_KEY", "").strip()
+    if not keys and not hash_key:
+        return None
+    if not keys or not hash_key:
+        raise SystemExit("XIAOBAO_FIELDS_KEYS and XIAOBAO_FIELDS_HASH_KEY are set together")
+    try:
+        return FieldKeys.parse(keys, hash_key)
+    except ValueError as exc:  # the message never quotes key material
+        raise SystemExit(str(exc)) from None
 
 
 def _minutes(name: str, default: int) -> timedelta:

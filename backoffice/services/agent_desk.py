@@ -26,6 +26,7 @@ from backoffice.services.conversations import AgentStep, agent_of
 from backoffice.services.lookup import policies_for_id_number
 from backoffice.store import models
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     AuditEntry,
     ClaimRow,
@@ -204,7 +205,8 @@ def _party_ids(s: Session, conv: Conversation, summary: dict[str, Any]) -> set[i
     if bound is not None:
         return {bound}
     if conv.phone:
-        found.update(s.execute(select(Party.id).where(Party.phone == conv.phone)).scalars())
+        found.update(s.execute(select(Party.id).where(
+            Party.phone_hash == keyed_hash("phone", conv.phone))).scalars())
     policy_no, claim_no = summary.get("policy_no"), summary.get("claim_no")
     if isinstance(policy_no, str) and policy_no:
         found.update(s.execute(select(PolicyRow.insured_party_id).where(
@@ -229,7 +231,8 @@ def _complaints(s: Session, conv: Conversation, phones: list[str],
                 claim_nos: list[str]) -> list[ComplaintRow]:
     wanted = [ComplaintRow.channel_user == conv.user_id]
     if phones:
-        wanted.append(ComplaintRow.complainant_phone.in_(phones))
+        wanted.append(ComplaintRow.complainant_phone_hash.in_(
+            [keyed_hash("phone", p) for p in phones]))
     if claim_nos:
         wanted.append(ComplaintRow.claim_no.in_(claim_nos))
     return list(s.execute(select(ComplaintRow).where(or_(*wanted))

@@ -42,6 +42,7 @@ from backoffice.services.commands import (
 )
 from backoffice.services.parties import find_party
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     ChannelBinding,
     ClaimRow,
@@ -212,7 +213,8 @@ def _counted_source(source: str) -> str:
 
 def _sharing(s: Session, phone: str) -> list[Party]:
     """The parties whose phone on file is `phone` (a family may share one)."""
-    return list(s.execute(select(Party).where(Party.phone == phone).order_by(Party.id)
+    return list(s.execute(select(Party).where(Party.phone_hash == keyed_hash("phone", phone))
+                          .order_by(Party.id)
                           .limit(MAX_SHARING)).scalars())
 
 
@@ -220,10 +222,12 @@ def _caller_party(s: Session, cmd: Identification) -> Party | None:
     """The one party with the caller's number whose ID number ends with `id_last6`, or who
     holds `policy_no`; None when none or several do. However many share the number (a village
     head's phone for a whole roster): the match is not limited to the first MAX_SHARING."""
-    with_phone = select(Party).where(Party.phone == cmd.phone)
-    if cmd.id_last6 is not None:
-        found = list(s.execute(with_phone.where(Party.id_number.endswith(cmd.id_last6))
-                               .limit(2)).scalars())
+    with_phone = select(Party).where(Party.phone_hash == keyed_hash("phone", cmd.phone))
+    if cmd.id_last6 is not None:  # the ID numbers are sealed: compared once opened
+        last6 = cmd.id_last6.upper()
+        ids = [pid for pid, idn in s.execute(select(Party.id, Party.id_number).where(
+            Party.phone_hash == keyed_hash("phone", cmd.phone))) if idn.upper().endswith(last6)]
+        found = [p for p in (s.get(Party, pid) for pid in ids[:2]) if p is not None]
     else:
         policy_no = (cmd.policy_no or "").upper()
         found = [p for p in s.execute(with_phone.limit(MAX_POLICY_HOLDERS)).scalars()

@@ -62,6 +62,7 @@ from backoffice.services.parties import find_party
 from backoffice.services.policies import BankCard
 from backoffice.services.products import load_product, product_of
 from backoffice.store.db import Database, pipelined
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.files import FileStore
 from backoffice.store.models import (
     AuditEntry,
@@ -279,7 +280,7 @@ def _policy_and_insured(s: Session, policy_no: str, id_number: str
         select(PolicyRow, Party, RosterMember.enrolled_on, RosterMember.ended_on,
                RosterMember.end_reason, ProductRow).select_from(PolicyRow)
         .join(ProductRow, ProductRow.code == PolicyRow.product_code)
-        .outerjoin(Party, Party.id_number == id_number)
+        .outerjoin(Party, Party.id_number_hash == keyed_hash("id_number", id_number))
         .outerjoin(RosterMember, and_(RosterMember.policy_id == PolicyRow.id,
                                       RosterMember.party_id == Party.id,
                                       RosterMember.status.in_(("active", "removed"))))

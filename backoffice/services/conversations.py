@@ -26,6 +26,7 @@ from backoffice.services.base import SHANGHAI, audit
 from backoffice.services.commands import Command, Count, OneOf, RowId, Text, takes
 from backoffice.services.notifications import queue
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     ChannelBinding,
     ChannelDedupe,
@@ -462,7 +463,7 @@ def _customer_filter(s: Session, phone: str) -> Any:
     """Conversations of the customer with this phone number: by the number itself (a caller,
     an SMS sender, a number given) or by a channel user bound to a person with it."""
     bound = select(ChannelBinding.user).join(Party, Party.id == ChannelBinding.party_id).where(
-        Party.phone == phone)
+        Party.phone_hash == keyed_hash("phone", phone))
     return or_(Conversation.phone == phone, Conversation.user_id == phone,
                Conversation.user_id.in_(bound))
 

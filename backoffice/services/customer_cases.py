@@ -68,7 +68,8 @@ def _complaints(s: Session, party: Party, channel: str, user: str) -> list[Compl
 
 def _visits(s: Session, party: Party, channel: str, user: str) -> list[HomeVisit]:
     return list(s.execute(select(HomeVisit).where(or_(
-        HomeVisit.id_number == party.id_number, _own_channel_user(HomeVisit, channel, user)))
+        HomeVisit.id_number_hash == party.id_number_hash,
+        _own_channel_user(HomeVisit, channel, user)))
         .order_by(HomeVisit.requested_at.desc(), HomeVisit.id.desc())).scalars())
 
 

@@ -18,6 +18,7 @@ from backoffice.demo.people import Person, generate_people, generate_people_turn
 from backoffice.services import group, outlets, policies, products
 from backoffice.services.base import today_cn
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import Party, PolicyRow, Resident, RosterMember
 
 SCHEME_PRODUCT = "CN-ELDER-ACC"
@@ -69,15 +70,22 @@ def _register_residents(db: Database, people: list[Person], registered_on: date)
     """The area's household registry: scheme members and those about to turn 60."""
     with db.transaction() as s:
         ids = {p.id_number for p in people}
-        parties = dict(s.execute(select(Party.id_number, Party.id)).all())
+        # by keyed hash: the ID numbers are sealed
+        hashes = {p.id_number: keyed_hash("id_number", p.id_number) for p in people}
+        by_hash = dict(s.execute(select(Party.id_number_hash, Party.id)).all())
+        parties = {i: by_hash[h] for i, h in hashes.items() if h in by_hash}
         missing = [p for p in people if p.id_number not in parties]
         if missing:
             rows = [{"name": p.name, "gender": p.gender, "birth_date": p.birth_date,
                      "id_number": p.id_number, "phone": p.phone, "address": p.address,
-                     "occupation": p.occupation, "occupation_class": p.occupation_class}
+                     "occupation": p.occupation, "occupation_class": p.occupation_class,
+                     "id_number_hash": hashes[p.id_number],
+                     "phone_hash": keyed_hash("phone", p.phone)}
                     for p in missing]
-            for pid, idn in s.execute(insert(Party).returning(Party.id, Party.id_number), rows):
-                parties[idn] = pid
+            idn_of = {h: i for i, h in hashes.items()}
+            for pid, h in s.execute(insert(Party).returning(Party.id, Party.id_number_hash),
+                                    rows):
+                parties[idn_of[h]] = pid
         known = set(s.execute(select(Resident.party_id)).scalars())
         new = [{"party_id": parties[i], "area_code": AREA_CODE, "registered_on": registered_on}
                for i in ids if parties[i] not in known]
@@ -97,7 +105,8 @@ def _sample_individual_policies(db: Database, people: list[Person]) -> list[str]
     issued = []
     for person, (mode, freq, health, occ) in zip(people, plans, strict=False):
         with db.read() as s:
-            party = s.execute(select(Party.id).where(Party.id_number == person.id_number)).scalar()
+            party = s.execute(select(Party.id).where(
+                Party.id_number_hash == keyed_hash("id_number", person.id_number))).scalar()
             has = party is not None and s.execute(
                 select(PolicyRow.id).where(PolicyRow.insured_party_id == party)).first()
         if has:

@@ -44,7 +44,9 @@ from backoffice.services.commands import (
 )
 from backoffice.services.policies import ProductCode, load_policy, quote_view
 from backoffice.services.products import load_product
+from backoffice.store import fieldseal
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     ClaimEvent,
     ClaimRow,
@@ -316,14 +318,20 @@ def _enroll(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
     if sql is None:
         _enroll_generic(s, policy, batch, members, enrolled_on, source, result)
         return
-    rows = [
-        (p.name, p.gender, p.birth_date.isoformat(), p.id_number, p.phone, p.address,
-         p.occupation, p.occupation_class)
+    keys = fieldseal.installed()
+    hashes = {p.id_number: keyed_hash("id_number", p.id_number, keys) for _, p in batch}
+    rows = [  # sealed and hashed here: the statements below only move them
+        (p.name, p.gender, p.birth_date.isoformat(), hashes[p.id_number],
+         fieldseal.seal("id_number", p.id_number, keys),
+         None if p.phone is None else fieldseal.seal("phone", p.phone, keys),
+         keyed_hash("phone", p.phone, keys), p.address, p.occupation, p.occupation_class)
         for _, p in batch
     ]
-    known, created = sql.find_or_create(s, rows, utcnow())
-    for pid, idn in created:
-        known[idn] = (pid, "")
+    by_hash, created = sql.find_or_create(s, rows, utcnow())
+    idn_of = {h: idn for idn, h in hashes.items()}
+    known = {idn_of[h]: found for h, found in by_hash.items()}
+    for pid, h in created:
+        known[idn_of[h]] = (pid, "")
     enroll = _to_enroll(batch, known, members, result)
     if enroll:
         s.execute(sql.enroll, {"policy_id": policy.id, "party_ids": _json(enroll),
@@ -335,11 +343,13 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-# A batch of parties as JSON: [[name, gender, birth_date (ISO), id_number, phone, address,
-# occupation, occupation_class], ...]. Dates as ISO text are what SQLAlchemy's SQLite Date
-# stores; PostgreSQL casts them.
-_PARTY_INSERT = ("INSERT INTO parties (name, gender, birth_date, id_number, phone, address, "
-                 "occupation, occupation_class, created_at, updated_at) ")
+# A batch of parties as JSON: [[name, gender, birth_date (ISO), id_number_hash, id_number
+# (sealed), phone (sealed), phone_hash, address, occupation, occupation_class], ...]: a
+# party is found by the keyed hash of its ID number (fieldseal). Dates as ISO text are what
+# SQLAlchemy's SQLite Date stores; PostgreSQL casts them.
+_PARTY_INSERT = ("INSERT INTO parties (name, gender, birth_date, id_number_hash, id_number, "
+                 "phone, phone_hash, address, occupation, occupation_class, created_at, "
+                 "updated_at) ")
 _TYPES = (bindparam("now", type_=UTCDateTime()), bindparam("enrolled_on", type_=Date()))
 
 
@@ -348,15 +358,15 @@ class _SetSQL:
     """The statements of `_enroll` for one dialect, and how to run the first part."""
 
     dialect: str
-    known: Any  # (id, id_number, name) of the batch's existing parties, as one JSON array
+    known: Any  # (id, id_number_hash, name) of the batch's existing parties, one JSON array
     create: Any  # insert the parties not found; PostgreSQL: also the known ones and new ids
-    created: Any  # SQLite: (id, id_number) of the parties of the given ID numbers
+    created: Any  # SQLite: (id, id_number_hash) of the parties of the given hashes
     enroll: Any  # roster rows for the given party ids, in their order
 
     def find_or_create(self, s: Session, rows: list[tuple[Any, ...]], now: Any
                        ) -> tuple[dict[str, tuple[int, str]], list[tuple[int, str]]]:
-        """The batch's known parties {id_number: (id, name)}, and (id, id_number) of the
-        parties created for the others — the same as a SELECT, then an INSERT of those not
+        """The batch's known parties {id_number_hash: (id, name)}, and (id, id_number_hash)
+        of the parties created for the others — the same as a SELECT, then an INSERT of those not
         found, in one transaction."""
         if self.dialect == "postgresql":  # one statement (data-modifying CTE)
             found, new_ids = s.execute(self.create, {"rows": _json(rows), "now": now}).one()
@@ -379,18 +389,19 @@ _SET_SQL = {
     "sqlite": _SetSQL(
         "sqlite",
         known=text(
-            "SELECT json_group_array(json_array(p.id, p.id_number, p.name)) FROM parties AS p "
-            "WHERE p.id_number IN (SELECT value FROM json_each(:ids))"),
+            "SELECT json_group_array(json_array(p.id, p.id_number_hash, p.name)) "
+            "FROM parties AS p WHERE p.id_number_hash IN (SELECT value FROM json_each(:ids))"),
         create=text(
             _PARTY_INSERT
             + "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
             "json_extract(value, '$[2]'), json_extract(value, '$[3]'), "
             "json_extract(value, '$[4]'), json_extract(value, '$[5]'), "
-            "json_extract(value, '$[6]'), json_extract(value, '$[7]'), :now, :now "
+            "json_extract(value, '$[6]'), json_extract(value, '$[7]'), "
+            "json_extract(value, '$[8]'), json_extract(value, '$[9]'), :now, :now "
             "FROM json_each(:rows) ORDER BY key").bindparams(*_TYPES[:1]),
         created=text(
-            "SELECT json_group_array(json_array(p.id, p.id_number)) FROM parties AS p "
-            "WHERE p.id_number IN (SELECT value FROM json_each(:ids))"),
+            "SELECT json_group_array(json_array(p.id, p.id_number_hash)) FROM parties AS p "
+            "WHERE p.id_number_hash IN (SELECT value FROM json_each(:ids))"),
         enroll=text(
             "INSERT INTO roster_members (policy_id, party_id, enrolled_on, status, source) "
             "SELECT :policy_id, value, :enrolled_on, 'active', :source "
@@ -402,23 +413,25 @@ _SET_SQL = {
         create=text(
             "WITH input AS ("
             " SELECT t.ord, t.e ->> 0 AS name, t.e ->> 1 AS gender,"
-            " CAST(t.e ->> 2 AS DATE) AS birth_date, t.e ->> 3 AS id_number,"
-            " t.e ->> 4 AS phone, t.e ->> 5 AS address, t.e ->> 6 AS occupation,"
-            " CAST(t.e ->> 7 AS INTEGER) AS occupation_class"
+            " CAST(t.e ->> 2 AS DATE) AS birth_date, t.e ->> 3 AS id_number_hash,"
+            " t.e ->> 4 AS id_number, t.e ->> 5 AS phone, t.e ->> 6 AS phone_hash,"
+            " t.e ->> 7 AS address, t.e ->> 8 AS occupation,"
+            " CAST(t.e ->> 9 AS INTEGER) AS occupation_class"
             " FROM jsonb_array_elements(CAST(:rows AS JSONB)) WITH ORDINALITY AS t(e, ord)"
             "), known AS ("  # = ANY(ARRAY(…)): an index scan, never a hash join
-            " SELECT p.id, p.id_number, p.name FROM parties AS p"
-            " WHERE p.id_number = ANY (ARRAY(SELECT id_number FROM input))"
+            " SELECT p.id, p.id_number_hash, p.name FROM parties AS p"
+            " WHERE p.id_number_hash = ANY (ARRAY(SELECT id_number_hash FROM input))"
             "), created AS ("
             f" {_PARTY_INSERT}"
-            " SELECT name, gender, birth_date, id_number, phone, address, occupation,"
-            " occupation_class, :now, :now FROM input"
-            " WHERE id_number NOT IN (SELECT id_number FROM known) ORDER BY ord"
-            " RETURNING id, id_number"
+            " SELECT name, gender, birth_date, id_number_hash, id_number, phone, phone_hash,"
+            " address, occupation, occupation_class, :now, :now FROM input"
+            " WHERE id_number_hash NOT IN (SELECT id_number_hash FROM known) ORDER BY ord"
+            " RETURNING id, id_number_hash"
             ") SELECT"
             " (SELECT json_agg(json_build_array(id, id_number, name)) FROM known),"
             " (SELECT json_agg(c.id ORDER BY i.ord) FROM created AS c"
-            "  JOIN input AS i ON i.id_number = c.id_number)").bindparams(*_TYPES[:1]),
+            "  JOIN input AS i ON i.id_number_hash = c.id_number_hash)")
+        .bindparams(*_TYPES[:1]),
         created=None,
         enroll=text(
             "INSERT INTO roster_members (policy_id, party_id, enrolled_on, status, source) "
@@ -433,22 +446,25 @@ def _enroll_generic(s: Session, policy: PolicyRow, batch: list[tuple[int, Person
                     members: set[int], enrolled_on: date, source: str,
                     result: ImportResult) -> None:
     """`_enroll` for databases other than SQLite and PostgreSQL: executemany."""
-    ids = [p.id_number for _, p in batch]
+    hashes = {p.id_number: keyed_hash("id_number", p.id_number) for _, p in batch}
     known = {
         idn: (pid, name) for pid, idn, name in s.execute(
-            select(Party.id, Party.id_number, Party.name).where(Party.id_number.in_(ids)))
+            select(Party.id, Party.id_number, Party.name)
+            .where(Party.id_number_hash.in_(list(hashes.values()))))
     }
     now = utcnow()
     new = [
         {"name": p.name, "gender": p.gender, "birth_date": p.birth_date,
-         "id_number": p.id_number, "phone": p.phone, "address": p.address,
+         "id_number": p.id_number, "id_number_hash": hashes[p.id_number], "phone": p.phone,
+         "phone_hash": keyed_hash("phone", p.phone), "address": p.address,
          "occupation": p.occupation, "occupation_class": p.occupation_class,
          "created_at": now, "updated_at": now}
         for _, p in batch if p.id_number not in known
     ]
     if new:
-        for pid, idn in s.execute(insert(Party).returning(Party.id, Party.id_number), new):
-            known[idn] = (pid, "")
+        idn_of = {h: i for i, h in hashes.items()}
+        for pid, h in s.execute(insert(Party).returning(Party.id, Party.id_number_hash), new):
+            known[idn_of[h]] = (pid, "")
     enroll = [{"policy_id": policy.id, "party_id": pid, "enrolled_on": enrolled_on,
                "status": "active", "source": source}
               for pid in _to_enroll(batch, known, members, result)]
@@ -590,7 +606,8 @@ def _members(s: Session, policy: PolicyRow, id_numbers: list[str]) -> dict[str, 
     found = s.execute(
         select(RosterMember, Party.id_number, Party.name, Party.birth_date)
         .join(Party, Party.id == RosterMember.party_id)
-        .where(RosterMember.policy_id == policy.id, Party.id_number.in_(id_numbers))
+        .where(RosterMember.policy_id == policy.id, Party.id_number_hash.in_(
+            [keyed_hash("id_number", i) for i in id_numbers]))
         .order_by(Party.id).with_for_update(of=Party)
     ).all()
     return {idn: _Member(row, name, birth) for row, idn, name, birth in found}

@@ -72,7 +72,7 @@ _INSURED_CLAIMS = select(
     ClaimRow.approved_fen, ClaimRow.payable_fen, ClaimRow.allowance_days_by_year,
 ).where(ClaimRow.insured_party_id == bindparam("insured"), ClaimRow.id != bindparam("claim"))
 _REPORTER_LATEST = select(ClaimRow.claim_no, ClaimRow.insured_party_id).where(
-    ClaimRow.reporter_phone == bindparam("phone"), ClaimRow.reported_on >= bindparam("since"),
+    ClaimRow.reporter_phone_hash == bindparam("phone"), ClaimRow.reported_on >= bindparam("since"),
     ClaimRow.insured_party_id != bindparam("insured")).limit(50).subquery()
 _NONE = [null()] * 7
 _AROUND = union_all(
@@ -102,7 +102,7 @@ def around(s: Session, row: ClaimRow) -> Around:
     death: date | None = None
     for kind, no, who, status, claim_type, day, facts, approved, payable, by_year in s.execute(
             _AROUND, {"insured": row.insured_party_id, "claim": row.id,
-                      "phone": row.reporter_phone,
+                      "phone": row.reporter_phone_hash,
                       "since": row.reported_on - timedelta(days=365)}):
         if kind == "claim":
             claims.append(_other(no, status, claim_type, day, facts, approved, payable, by_year))

@@ -17,6 +17,7 @@ from backoffice.services.parties import party_view
 from backoffice.services.policies import coverage_view, policy_summary
 from backoffice.services.products import load_product
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import Party, PolicyCoverage, PolicyRow, ProductRow, RosterMember
 
 _INDIVIDUAL, _GROUP = 0, 1
@@ -29,10 +30,10 @@ def _policies_statement() -> Any:
     Issued individual policies where the person is the insured (kind 0) and group policies
     with the person on the roster (kind 1, with the membership), individual first, each by
     policy id: the order of the two queries this replaces. No rows: unknown person, or no
-    policies. Built once; the ID number is its only parameter.
+    policies. Built once; the ID number's keyed hash is its only parameter.
     """
     party_id = select(Party.id).where(
-        Party.id_number == bindparam("id_number")).scalar_subquery()
+        Party.id_number_hash == bindparam("id_number")).scalar_subquery()
     links = union_all(
         select(PolicyRow.id.label("policy_id"), literal(_INDIVIDUAL, Integer()).label("kind"),
                cast(null(), Date()).label("enrolled_on"),
@@ -48,7 +49,7 @@ def _policies_statement() -> Any:
         select(PolicyRow, Party, links.c.kind, links.c.enrolled_on, links.c.member_status,
                links.c.ended_on, links.c.end_reason, ProductRow.updated_at)
         .join(links, links.c.policy_id == PolicyRow.id)
-        .join(Party, Party.id_number == bindparam("id_number"))
+        .join(Party, Party.id_number_hash == bindparam("id_number"))
         .outerjoin(ProductRow, ProductRow.code == PolicyRow.product_code)
         .options(
             # only what the views below read (anything else would load on access)
@@ -101,7 +102,7 @@ def policies_for_id_number(db: Database, cmd: FindPolicies, actor: str) -> list[
         if not db.is_sqlite:
             s.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         s.autoflush = False  # a read: nothing to flush, ever
-        rows = s.execute(_POLICIES, {"id_number": idn}).unique().all()
+        rows = s.execute(_POLICIES, {"id_number": keyed_hash("id_number", idn)}).unique().all()
         items = []
         for row, party, kind, enrolled_on, member_status, ended_on, end_reason, version in rows:
             product = _product(s, row.product_code, version)

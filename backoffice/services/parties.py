@@ -35,6 +35,7 @@ from backoffice.services.commands import (
     takes,
 )
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import Party, PartyUpdate
 
 
@@ -95,7 +96,8 @@ def party_view(p: Party, *, masked: bool = True) -> dict[str, Any]:
 
 
 def find_party(session: Session, id_number: str) -> Party | None:
-    return session.execute(select(Party).where(Party.id_number == id_number)).scalar()
+    return session.execute(select(Party).where(
+        Party.id_number_hash == keyed_hash("id_number", id_number))).scalar()
 
 
 def ensure_party(session: Session, person: PersonData, actor: str, field: str) -> Party:

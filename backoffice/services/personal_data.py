@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Table, and_, false, or_, select
 from sqlalchemy.orm import Session
 
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     AccessLogEntry,
     AppealRow,
@@ -83,7 +84,7 @@ def own_phone(s: Session, party: Party) -> str | None:
     held under it, so rows found only by such a number are not counted as this person's."""
     if not party.phone:
         return None
-    sharing = s.execute(select(Party.id).where(Party.phone == party.phone).limit(2)).all()
+    sharing = s.execute(select(Party.id).where(Party.phone_hash == party.phone_hash).limit(2)).all()
     return party.phone if len(sharing) == 1 else None
 
 
@@ -101,7 +102,7 @@ def holdings(s: Session, party: Party) -> list[Holding]:
         .order_by(PolicyRow.id))
     add(Holding("policies", policies))
     add(Holding("beneficiaries", _all(s, select(Beneficiary).where(or_(
-        Beneficiary.id_number == party.id_number,
+        Beneficiary.id_number_hash == party.id_number_hash,
         _in(Beneficiary.policy_id, _ids(policies)))).order_by(Beneficiary.id))))
     add(Holding("roster_members", _all(s, select(RosterMember).where(
         RosterMember.party_id == party.id).order_by(RosterMember.id))))
@@ -115,8 +116,9 @@ def holdings(s: Session, party: Party) -> list[Holding]:
     add(Holding("tasks", _all(s, select(Task).where(or_(
         Task.party_id == party.id, _in(Task.claim_id, _ids(claims)))).order_by(Task.id))))
     add(Holding("home_visits", _all(s, select(HomeVisit).where(or_(
-        HomeVisit.id_number == party.id_number,
-        HomeVisit.phone == phone if phone else false())).order_by(HomeVisit.id))))
+        HomeVisit.id_number_hash == party.id_number_hash,
+        HomeVisit.phone_hash == keyed_hash("phone", phone)
+        if phone else false())).order_by(HomeVisit.id))))
     conversations = _conversations(s, phone, bindings)
     add(Holding("conversations", conversations))
     add(Holding("conversation_messages", _all(s, select(ConversationMessage).where(
@@ -155,7 +157,7 @@ def _complaints(s: Session, phone: str | None, claims: list[ClaimRow]) -> list[C
     nos = [c.claim_no for c in claims]
     mine = [_in(ComplaintRow.claim_no, nos)]
     if phone:
-        mine.append(ComplaintRow.complainant_phone == phone)
+        mine.append(ComplaintRow.complainant_phone_hash == keyed_hash("phone", phone))
     return _all(s, select(ComplaintRow).where(or_(*mine)).order_by(ComplaintRow.id))
 
 

@@ -24,6 +24,7 @@ from backoffice.domain.identity import mask_id_number
 from backoffice.services.base import SHANGHAI, today_cn
 from backoffice.services.commands import Command, Day, OneOf, Text, takes
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     AccessLogEntry,
     ClaimDocument,
@@ -70,7 +71,8 @@ def _party_has_work(s: Session, staff: str, record_id: str) -> bool:
     found them)."""
     party_id = _int(record_id)
     party = (s.get(Party, party_id) if party_id is not None else
-             s.execute(select(Party).where(Party.id_number == record_id)).scalar())
+             s.execute(select(Party).where(
+                 Party.id_number_hash == keyed_hash("id_number", record_id))).scalar())
     if party is None:
         return False
     claims = s.execute(select(ClaimRow).where(ClaimRow.insured_party_id == party.id)).scalars()
@@ -126,7 +128,8 @@ def _party_key(s: Session, record_id: str) -> str:
     3 years and cannot be changed, past an erasure of the person)."""
     if not _ID_NUMBER.match(record_id):
         return record_id
-    found = s.execute(select(Party.id).where(Party.id_number == record_id.upper())).scalar()
+    found = s.execute(select(Party.id).where(
+        Party.id_number_hash == keyed_hash("id_number", record_id))).scalar()
     return str(found) if found is not None else mask_id_number(record_id)
 
 
@@ -166,7 +169,8 @@ def _people(s: Session, wanted: list[tuple[str, str]]) -> list[int]:
         else:
             plain = value.replace(" ", "").replace("-", "")
             ids = list(s.execute(select(Party.id).where(or_(
-                Party.id_number == plain.upper(), Party.phone == plain)).limit(2)).scalars())
+                Party.id_number_hash == keyed_hash("id_number", plain),
+                Party.phone_hash == keyed_hash("phone", plain))).limit(2)).scalars())
         if len(ids) == 1 and ids[0] not in found:
             found.append(ids[0])
     return found

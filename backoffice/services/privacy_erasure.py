@@ -165,7 +165,7 @@ def _held_claims(s: Session, party: Party, today: date, rules: rt.Rules, out: Su
     a parent), split into those held by the archive rule and the others."""
     theirs = ClaimRow.insured_party_id == party.id
     if party.phone:
-        theirs = or_(theirs, ClaimRow.reporter_phone == party.phone)
+        theirs = or_(theirs, ClaimRow.reporter_phone_hash == party.phone_hash)
     held, free = [], []
     for row in s.execute(select(ClaimRow).where(theirs).order_by(ClaimRow.id)).scalars():
         end = retention.claim_end(row)
@@ -185,7 +185,7 @@ def _complaints(s: Session, party: Party, users: set[str], claim_nos: list[str]
                 ) -> list[ComplaintRow]:
     about: list[Any] = []
     if party.phone:
-        about.append(ComplaintRow.complainant_phone == party.phone)
+        about.append(ComplaintRow.complainant_phone_hash == party.phone_hash)
     if users:
         about.append(ComplaintRow.channel_user.in_(users))
     if claim_nos:

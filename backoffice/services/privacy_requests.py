@@ -44,6 +44,7 @@ from backoffice.services.commands import (
 from backoffice.services.parties import find_party
 from backoffice.services.privacy_erasure import ERASED_ID, AlreadyErased, erase_person
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.files import DocumentStore
 from backoffice.store.models import AccessLogEntry, AuditEntry, ClaimRow, Party, PrivacyRequestRow
 
@@ -336,7 +337,7 @@ def search(db: Database, cmd: PrivacyRequestQuery, actor: str = "") -> list[dict
         if cmd.kind:
             stmt = stmt.where(PrivacyRequestRow.kind == cmd.kind)
         if cmd.id_number:
-            stmt = stmt.where(Party.id_number == cmd.id_number)
+            stmt = stmt.where(Party.id_number_hash == keyed_hash("id_number", cmd.id_number))
         return [summary(r, p, today) for r, p in s.execute(stmt.limit(cmd.limit)).all()]
 
 

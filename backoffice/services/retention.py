@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from backoffice.domain import claim as cl
 from backoffice.domain import retention as rt
 from backoffice.services.base import SHANGHAI, audit
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     AppealRow,
     AttemptLimit,
@@ -188,7 +189,7 @@ def linked_claims(s: Session, conv: Conversation, openids: OpenidClaims | None =
         wanted.append(ClaimRow.claim_no.in_(nos))
     phones = {p for p in (conv.phone, conv.user_id if conv.channel != "wechat" else None) if p}
     if phones:
-        wanted.append(ClaimRow.reporter_phone.in_(phones))
+        wanted.append(ClaimRow.reporter_phone_hash.in_([keyed_hash("phone", p) for p in phones]))
     if conv.channel == "wechat" and (ids := (openids or OpenidClaims()).ids(s, conv.user_id)):
         wanted.append(ClaimRow.id.in_(ids))
     return list(s.execute(select(ClaimRow).where(or_(*wanted))).scalars()) if wanted else []
@@ -204,7 +205,7 @@ def linked_complaints(s: Session, conv: Conversation, claim_nos: Iterable[str]
     if nos := _summary_refs(conv, "complaint_no"):
         wanted.append(ComplaintRow.complaint_no.in_(nos))
     if conv.phone:
-        wanted.append(ComplaintRow.complainant_phone == conv.phone)
+        wanted.append(ComplaintRow.complainant_phone_hash == keyed_hash("phone", conv.phone))
     if claim_nos := list(claim_nos):
         wanted.append(ComplaintRow.claim_no.in_(claim_nos))
     return list(s.execute(select(ComplaintRow).where(or_(*wanted))).scalars())

@@ -30,6 +30,7 @@ from backoffice.domain.product import CLAIM_TYPE_NAMES
 from backoffice.services.base import audit
 from backoffice.services.commands import Command, Count, RowId, Text, takes
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     ChannelBinding,
     ClaimRow,
@@ -199,10 +200,12 @@ class _Finder:
     def by_phone_cases(self, phone: str) -> None:
         """Claims reported, complaints made and conversations held from a phone number."""
         for row in self._rows("claim", select(ClaimRow).where(
-                ClaimRow.reporter_phone == phone).order_by(ClaimRow.id.desc())):
+                ClaimRow.reporter_phone_hash == keyed_hash("phone", phone))
+                .order_by(ClaimRow.id.desc())):
             self.claim(row)
         for row in self._rows("complaint", select(ComplaintRow).where(
-                ComplaintRow.complainant_phone == phone).order_by(ComplaintRow.id.desc())):
+                ComplaintRow.complainant_phone_hash == keyed_hash("phone", phone))
+                .order_by(ComplaintRow.id.desc())):
             self.complaint(row)
         for column in (Conversation.phone, Conversation.user_id):  # the caller's number
             for row in self._rows("conversation", select(Conversation).where(
@@ -241,9 +244,10 @@ def _run(f: _Finder, cmd: SearchQuery) -> tuple[str, list[Party]]:
     kind, value = classify(q)
     people: list[Party] = []
     if kind == "id_number":
-        people = f.people(select(Party).where(Party.id_number == value))
+        people = f.people(select(Party).where(
+            Party.id_number_hash == keyed_hash("id_number", value)))
     elif kind == "phone":
-        people = f.people(select(Party).where(Party.phone == value))
+        people = f.people(select(Party).where(Party.phone_hash == keyed_hash("phone", value)))
         f.by_phone_cases(value)
     elif kind == "reference":
         f.reference(value)

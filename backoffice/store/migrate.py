@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -25,10 +26,34 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    with db.engine.begin() as conn:
-        cfg = alembic_config(db.url)
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _run(db, command.upgrade, revision)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    _run(db, command.downgrade, revision)
+
+
+def _run(db: Database, step: Any, revision: str) -> None:
+    """One transaction. On SQLite the foreign keys are off meanwhile (a migration that
+    rebuilds a table others refer to copies it, drops it and renames the copy: SQLite's
+    own procedure) and checked before the commit."""
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg = alembic_config(db.url)
+                cfg.attributes["connection"] = conn
+                step(cfg, revision)
+                if db.is_sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"migration left a broken reference: {tuple(broken)}")
+        finally:
+            if db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def current_revision(db: Database) -> str | None:

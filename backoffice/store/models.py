@@ -25,9 +25,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from backoffice import clock
+from backoffice.store.fieldseal import HASH_LENGTH, Sealed, keyed_hash
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -82,13 +83,21 @@ class Party(Base):
     name: Mapped[str] = mapped_column(String(40), index=True)
     gender: Mapped[str] = mapped_column(String(6))
     birth_date: Mapped[date] = mapped_column(Date)
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    # sealed at rest (fieldseal); found by the keyed hash beside it (migration 0033)
+    id_number: Mapped[str] = mapped_column(Sealed("id_number"))
+    id_number_hash: Mapped[str] = mapped_column(String(HASH_LENGTH), unique=True)
+    phone: Mapped[str | None] = mapped_column(Sealed("phone"))
+    phone_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
     occupation: Mapped[str | None] = mapped_column(String(60))
     occupation_class: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @validates("id_number", "phone")
+    def _hash(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_hash", keyed_hash(key, value))
+        return value
 
 
 class PartyUpdate(Base):
@@ -134,7 +143,7 @@ class PolicyRow(Base):
     term_months: Mapped[int] = mapped_column(Integer)
     payment_mode: Mapped[str] = mapped_column(String(20))
     frequency: Mapped[str] = mapped_column(String(20))
-    debit_account: Mapped[str | None] = mapped_column(String(30))
+    debit_account: Mapped[str | None] = mapped_column(Sealed("bank_account"))
     loading_pct: Mapped[str] = mapped_column(String(10), default="0")  # decimal text
     annual_premium_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     instalment_fen: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -185,8 +194,14 @@ class Beneficiary(Base):
     policy_id: Mapped[int] = mapped_column(ForeignKey("policies.id"), index=True)
     name: Mapped[str] = mapped_column(String(40))
     relation: Mapped[str] = mapped_column(String(20))
-    id_number: Mapped[str] = mapped_column(String(18))
+    id_number: Mapped[str] = mapped_column(Sealed("id_number"))
+    id_number_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)
     share_pct: Mapped[int] = mapped_column(Integer)
+
+    @validates("id_number")
+    def _hash(self, key: str, value: str) -> str:
+        self.id_number_hash = keyed_hash(key, value)
+        return value
 
 
 class PremiumInstalment(Base):
@@ -247,7 +262,7 @@ class EndorsementRequestRow(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     channel_user: Mapped[str | None] = mapped_column(String(80))  # openid, caller number
-    phone: Mapped[str | None] = mapped_column(String(20))  # where notices go without WeChat
+    phone: Mapped[str | None] = mapped_column(Sealed("phone"))  # where notices go without WeChat
     note: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_on: Mapped[date] = mapped_column(Date)
@@ -368,7 +383,8 @@ class ClaimRow(Base):
     cause: Mapped[str | None] = mapped_column(String(40))
     reporter_name: Mapped[str] = mapped_column(String(40))
     reporter_relation: Mapped[str] = mapped_column(String(20))
-    reporter_phone: Mapped[str] = mapped_column(String(20), index=True)
+    reporter_phone: Mapped[str] = mapped_column(Sealed("phone"))
+    reporter_phone_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     reported_at: Mapped[datetime] = mapped_column(default=utcnow)
     reported_on: Mapped[date] = mapped_column(Date)
@@ -396,14 +412,19 @@ class ClaimRow(Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     next_progress_notice_on: Mapped[date | None] = mapped_column(Date, index=True)
-    bank_account: Mapped[str | None] = mapped_column(String(30))  # the verified payee
+    bank_account: Mapped[str | None] = mapped_column(Sealed("bank_account"))  # verified payee
     # a staff member's change of the payee, until another one confirms it (four eyes)
-    pending_bank_account: Mapped[str | None] = mapped_column(String(30))
+    pending_bank_account: Mapped[str | None] = mapped_column(Sealed("bank_account"))
     pending_bank_account_by: Mapped[str | None] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("reporter_phone")
+    def _hash(self, key: str, value: str) -> str:
+        self.reporter_phone_hash = keyed_hash("phone", value)
+        return value
 
 
 class ClaimRequirement(Base):
@@ -489,7 +510,7 @@ class ClaimPayment(Base):
     kind: Mapped[str] = mapped_column(String(20))  # advance | final
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(30), default="bank_transfer")
-    account: Mapped[str | None] = mapped_column(String(30))
+    account: Mapped[str | None] = mapped_column(Sealed("bank_account"))
     reference: Mapped[str | None] = mapped_column(String(60))
     paid_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(60))
@@ -666,7 +687,8 @@ class ComplaintRow(Base):
     channel: Mapped[str] = mapped_column(String(20))
     channel_user: Mapped[str | None] = mapped_column(String(80))  # openid, caller number
     complainant_name: Mapped[str] = mapped_column(String(60))
-    complainant_phone: Mapped[str] = mapped_column(String(20), index=True)
+    complainant_phone: Mapped[str] = mapped_column(Sealed("phone"))
+    complainant_phone_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)
     category: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(Text)
     claim_no: Mapped[str | None] = mapped_column(String(30), index=True)
@@ -688,6 +710,11 @@ class ComplaintRow(Base):
     escalated_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    @validates("complainant_phone")
+    def _hash(self, key: str, value: str) -> str:
+        self.complainant_phone_hash = keyed_hash("phone", value)
+        return value
 
 
 class ComplaintEvent(Base):
@@ -712,8 +739,10 @@ class HomeVisit(Base):
     channel: Mapped[str] = mapped_column(String(20))
     channel_user: Mapped[str | None] = mapped_column(String(80))
     name: Mapped[str] = mapped_column(String(60))
-    phone: Mapped[str] = mapped_column(String(20))
-    id_number: Mapped[str | None] = mapped_column(String(18))
+    phone: Mapped[str] = mapped_column(Sealed("phone"))
+    phone_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)
+    id_number: Mapped[str | None] = mapped_column(Sealed("id_number"))
+    id_number_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)
     address: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     preferred_time: Mapped[str | None] = mapped_column(String(100))
@@ -726,6 +755,11 @@ class HomeVisit(Base):
     scheduled_for: Mapped[datetime | None]
     visited_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
+
+    @validates("phone", "id_number")
+    def _hash(self, key: str, value: str | None) -> str | None:
+        setattr(self, f"{key}_hash", keyed_hash(key, value))
+        return value
 
 
 class SatisfactionRow(Base):

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from backoffice.domain.identity import make_id_number
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     ChannelBinding,
     ClaimRow,
@@ -43,7 +44,8 @@ def db_of(bot_stack: BotStack) -> Database:
 def party(bot_stack: BotStack, id_number: str) -> Party:
     db = db_of(bot_stack)
     with db.read() as s:
-        found = s.execute(select(Party).where(Party.id_number == id_number)).scalar_one()
+        found = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", id_number))).scalar_one()
         s.expunge(found)
     db.dispose()
     return found

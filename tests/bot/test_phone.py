@@ -20,6 +20,7 @@ import aiohttp
 from sqlalchemy import select
 
 from actions.ear import grouped_id, grouped_phone
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import ClaimRow, Conversation, Party
 from channels.ivr import spell
 from tests.bot_stack import BotStack, new_sender
@@ -107,7 +108,8 @@ def party_id(stack: BotStack, id_number: str) -> int:
     db = stack.db()
     try:
         with db.read() as s:
-            return int(s.execute(select(Party.id).where(Party.id_number == id_number))
+            return int(s.execute(select(Party.id).where(
+                    Party.id_number_hash == keyed_hash("id_number", id_number)))
                        .scalar_one())
     finally:
         db.dispose()

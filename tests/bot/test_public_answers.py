@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import ChannelBinding, Party
 from tests.bot.test_actions_in_bot_env import RUN_ACTION, closed_port, run_bot_python
 from tests.bot_stack import BotStack, new_sender
@@ -155,7 +156,8 @@ def test_an_identified_user_gets_the_same_public_answer_without_a_new_check(
     no_id_asked(bot_stack, sender, said)
     db = bot_stack.db()
     with db.read() as s:
-        party = s.execute(select(Party).where(Party.id_number == insured)).scalar_one()
+        party = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", insured))).scalar_one()
         binding = s.execute(select(ChannelBinding).where(
             ChannelBinding.user == sender.split(":")[1])).scalar_one()
         assert binding.party_id == party.id

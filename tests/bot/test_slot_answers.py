@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from actions.dates import spoken
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import ChannelBinding, ClaimRow, Party
 from tests.bot_stack import BotStack, new_sender
 
@@ -68,7 +69,8 @@ def party_id(bot_stack: BotStack, id_number: str) -> int:
     db = bot_stack.db()
     try:
         with db.read() as s:
-            return int(s.execute(select(Party.id).where(Party.id_number == id_number)).scalar_one())
+            return int(s.execute(select(Party.id).where(
+                    Party.id_number_hash == keyed_hash("id_number", id_number))).scalar_one())
     finally:
         db.dispose()
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from wechat_client import WeChatPusher, reply_text, text_xml
 
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import Conversation
 
 REDIS = "redis://localhost:6379/0"
@@ -137,7 +138,8 @@ def _bound_with_a_claim(db: Database, user: str) -> str:
     result = seed(db, members=5, seed_value=11)
     insured = result.sample_id_numbers[0]
     with db.read() as s:
-        phone = s.execute(select(Party.phone).where(Party.id_number == insured)).scalar_one()
+        phone = s.execute(select(Party.phone).where(
+                Party.id_number_hash == keyed_hash("id_number", insured))).scalar_one()
     bindings.bind(db, {"channel": "wechat", "user": user, "id_number": insured, "phone": phone})
     _, claim = claims.report(db, {
         "policy_no": result.group_policy_no, "insured_id_number": insured,

@@ -42,6 +42,7 @@ from backoffice.api.operations import OPERATIONS
 from backoffice.domain import staff as roles
 from backoffice.services import appeals, claims, complaints, home_visits, privacy_requests
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AuditEntry, Party, Task
 
 Example = Callable[[Api, World], Awaitable[tuple[dict[str, str], Any]]]
@@ -221,7 +222,8 @@ async def _appeal_decision(api: Api, w: World) -> tuple[dict[str, str], Any]:
 
 def _privacy_body(w: World, kind: str = "access") -> dict[str, Any]:
     with w.db.read() as s:
-        party = s.execute(select(Party).where(Party.id_number == w.members[2])).scalar_one()
+        party = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", w.members[2]))).scalar_one()
     return {"id_number": party.id_number, "name": party.name, "kind": kind,
             "channel": "phone", "verified_by": "phone", "phone": party.phone}
 
@@ -477,7 +479,8 @@ async def test_the_customers_own_steps_are_the_customers_never_the_body(
     """The channels' port acts as `customer` for the bound customer's steps on their claim
     (撤案, 收款账户, 复核): a body or header naming someone else changes nothing."""
     with world.db.read() as s:
-        phone = s.execute(select(Party.phone).where(Party.id_number == world.members[0])).scalar()
+        phone = s.execute(select(Party.phone).where(
+                Party.id_number_hash == keyed_hash("id_number", world.members[0]))).scalar()
     await api.post("/bindings", {"channel": "wechat", "user": "o-own-steps",
                                  "id_number": world.members[0], "phone": phone}, expect=200)
     who = {"channel": "wechat", "user": "o-own-steps"}

@@ -28,6 +28,7 @@ from backoffice.domain.calendar import CN_CALENDAR
 from backoffice.domain.errors import DomainError
 from backoffice.services import appeals
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AppealRow, Notification, Party
 
 __all__ = ["clock", "scheme"]  # fixtures
@@ -48,7 +49,8 @@ async def rejected(api: Api, scheme: Scheme, insured: str | None = None) -> str:
 async def bind(api: Api, db: Database, id_number: str, user: str) -> None:
     """The customer identifies themself on WeChat, as the bot does it."""
     with db.read() as s:
-        phone = s.execute(select(Party.phone).where(Party.id_number == id_number)).scalar()
+        phone = s.execute(select(Party.phone).where(
+                Party.id_number_hash == keyed_hash("id_number", id_number))).scalar()
     await api.post("/bindings", {"channel": "wechat", "user": user, "id_number": id_number,
                                  "phone": phone}, expect=200)
 

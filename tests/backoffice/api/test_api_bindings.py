@@ -8,6 +8,7 @@ from api_testkit import Api, application, id_number, issue_policy, person
 from sqlalchemy import select
 from test_api_claims_kit import Scheme, clock, scheme  # noqa: F401 (fixtures)
 
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import Party
 
 BIRTH = date(1956, 3, 4)
@@ -142,7 +143,8 @@ async def test_a_group_policys_number_proves_nobody(api: Api, scheme: Scheme  # 
                     {"channel": "web", "user": "w-group-1", "id_number": member,
                      "policy_no": scheme.policy_no})
     with api.client.__dict__["db"].read() as s:
-        phone = s.execute(select(Party.phone).where(Party.id_number == member)).scalar_one()
+        phone = s.execute(select(Party.phone).where(
+                Party.id_number_hash == keyed_hash("id_number", member))).scalar_one()
     if phone:
         err = await api.call("POST", "/bindings", expect=403, json_body={
             "channel": "ivr", "user": "call-group-1", "phone": phone,

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from test_api_claims_kit import Scheme, act, clock, scheme  # noqa: F401 (fixtures)
 
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import ClaimRow, Party
 
 BIRTH = date(1956, 3, 4)
@@ -162,7 +163,8 @@ async def test_a_group_policys_number_names_nobody(api: Api, db: Database,
     """A complaint naming the scheme's policy number is not every member's case."""
     with db.read() as s:
         members = list(s.execute(select(Party).where(
-            Party.id_number.in_(scheme.members), Party.phone.is_not(None))).scalars())
+            Party.id_number_hash.in_([keyed_hash("id_number", v) for v in scheme.members]),
+            Party.phone.is_not(None))).scalars())
     first, second = members[:2]
     made = await api.post("/complaints", {
         "channel": "web", "user": "w-1", "category": "policy_service",

@@ -24,6 +24,7 @@ from test_api_staff_access import (  # the fixtures too
 
 from backoffice.clock import ManualClock
 from backoffice.services import bindings, staff
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AttemptLimit, AuditEntry, ChannelBinding, Party
 
 __all__ = ["clock", "world"]  # fixtures, shared with test_api_staff_access
@@ -130,7 +131,8 @@ async def test_delays_grow_per_failure_and_age_out(api: Api, world: World,
 
 def _phone_of(world: World, id_number: str) -> str:
     with world.db.read() as s:
-        party = s.execute(select(Party).where(Party.id_number == id_number)).scalar_one()
+        party = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", id_number))).scalar_one()
     assert party.phone
     return str(party.phone)
 

@@ -9,6 +9,7 @@ from api_testkit import Api, application, id_number, issue_policy, person
 
 from backoffice.services.outlets import install_outlets
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 
 OUTLETS: list[dict[str, Any]] = [
     {"code": "T-XS-01", "name": "峡山街道服务点", "town": "峡山街道",
@@ -89,7 +90,8 @@ async def test_party_changes_are_in_the_audit_log(api: Api, db: Database) -> Non
     await api.patch(f"/parties/{idn}", {"phone": "13700001111"},
                     headers={"X-Actor": "agent-007"}, expect=200)
     with db.read() as s:
-        party_id = s.execute(select(Party.id).where(Party.id_number == idn)).scalar_one()
+        party_id = s.execute(select(Party.id).where(
+                Party.id_number_hash == keyed_hash("id_number", idn))).scalar_one()
     log = await api.get(f"/audit?entity_type=party&entity_id={party_id}", expect=200)
     actions = [(x["action"], x["actor"]) for x in log["items"]]
     assert actions == [("register", "api"), ("party_update", "api")]  # X-Actor decides nothing

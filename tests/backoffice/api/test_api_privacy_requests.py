@@ -19,6 +19,7 @@ from test_api_claims_kit import Scheme, clock, report, report_body, scheme, staf
 
 from backoffice.services import conversations, personal_data
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AccessLogEntry, Party
 from tests.backoffice.services.test_privacy_erasure import cover_ended
 
@@ -30,7 +31,8 @@ PHOTO = b"\xff\xd8\xff\xe0JFIF-privacy-export-original-bytes\xff\xd9"
 
 def person(db: Database, id_number: str) -> Party:
     with db.read() as s:
-        return s.execute(select(Party).where(Party.id_number == id_number)).scalar_one()
+        return s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", id_number))).scalar_one()
 
 
 def body(p: Party, kind: str = "access", **extra: Any) -> dict[str, Any]:

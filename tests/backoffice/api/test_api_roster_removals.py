@@ -23,6 +23,7 @@ from test_api_claims_kit import (
 
 from backoffice.services import group
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AuditEntry, OutboxEvent, Party
 
 __all__ = ["clock", "scheme"]  # fixtures
@@ -125,7 +126,7 @@ async def _party_id(api: Api, scheme: Scheme, who: int) -> int:
     db: Database = api.client.__dict__["db"]
     with db.read() as s:
         return int(s.execute(select(Party.id).where(
-            Party.id_number == scheme.members[who])).scalar_one())
+            Party.id_number_hash == keyed_hash("id_number", scheme.members[who]))).scalar_one())
 
 
 async def test_a_death_on_the_roster_flags_claims_for_a_later_incident(
@@ -203,7 +204,7 @@ async def test_a_person_on_no_roster_is_not_found(api: Api, scheme: Scheme) -> N
 def _names(db: Database, scheme: Scheme) -> list[str]:
     with db.read() as s:
         found = dict(s.execute(select(Party.id_number, Party.name).where(
-            Party.id_number.in_(scheme.members))).all())
+            Party.id_number_hash.in_([keyed_hash("id_number", v) for v in scheme.members]))).all())
     return [found[m] for m in scheme.members]
 
 

@@ -53,6 +53,7 @@ from backoffice.services import scheme as scheme_service
 from backoffice.services import staff as staff_service
 from backoffice.services.base import SHANGHAI
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.files import FileStore
 from backoffice.store.models import AuditEntry, Base, Party
 from backoffice.store.sealing import Keyring
@@ -224,7 +225,8 @@ async def test_a_whole_life_then_deletion_and_retention_leave_nothing_but_what_i
         tmp_path: Path) -> None:
     store = FileStore(tmp_path / "files", KEYS)
     with db.read() as s:
-        p = s.execute(select(Party).where(Party.id_number == scheme.members[0])).scalar_one()
+        p = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", scheme.members[0]))).scalar_one()
         s.expunge(p)
     needles = [p.id_number, p.phone, p.name]
     await chat(api, db, tracker, p)

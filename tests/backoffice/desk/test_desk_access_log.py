@@ -13,6 +13,7 @@ from desk_testkit import PASSWORDS, World, login
 from sqlalchemy import select, update
 
 from backoffice.demo.staff import USER_OF_ROLE
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AccessLogEntry, ClaimRow, Party
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
@@ -45,7 +46,8 @@ async def test_an_unmasked_page_or_answer_leaves_exactly_one_entry(
     party = world.members[0]
     assert (await client.get(f"/api/v1/parties/{party}", headers=headers)).status == 200
     with world.db.read() as s:
-        party_id = str(s.execute(select(Party.id).where(Party.id_number == party)).scalar_one())
+        party_id = str(s.execute(select(Party.id).where(
+                Party.id_number_hash == keyed_hash("id_number", party))).scalar_one())
     assert (await client.get(f"/api/v1/claims/{world.claim_no}", headers=headers)).status == 200
     # a record that is not there writes nothing; a list is one entry, not one per row
     assert (await client.get("/desk/claims/R-NONE")).status == 404

@@ -19,6 +19,7 @@ from backoffice.desk.app import ROUTES, SHOWS, SHOWS_NOTHING
 from backoffice.domain import access_log as al
 from backoffice.domain import staff as roles
 from backoffice.domain.identity import mask_id_number
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AccessLogEntry, Party
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
@@ -41,7 +42,8 @@ async def _token(client: TestClient, role: str) -> dict[str, str]:
 
 def _party_id(world: World, id_number: str) -> int:
     with world.db.read() as s:
-        return s.execute(select(Party.id).where(Party.id_number == id_number)).scalar_one()
+        return s.execute(select(Party.id).where(
+                Party.id_number_hash == keyed_hash("id_number", id_number))).scalar_one()
 
 
 async def test_a_search_by_id_number_names_the_person_never_the_number(

@@ -17,6 +17,7 @@ from backoffice.domain.errors import Conflict, ValidationError
 from backoffice.domain.staff import CLAIMS_SUPERVISOR, CS_AGENT, Actor
 from backoffice.services import agent_desk, conversations
 from backoffice.store import models
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import ConversationMessage, Notification, Party, SatisfactionRow
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
@@ -157,7 +158,7 @@ async def test_an_agent_works_a_conversation_on_the_desk(desk: Desk, world: Worl
 def test_a_bound_customer_is_found_by_the_binding(world: World) -> None:
     with world.db.transaction() as s:
         party_id = s.execute(select(Party.id).where(
-            Party.id_number == world.members[0])).scalar_one()
+            Party.id_number_hash == keyed_hash("id_number", world.members[0]))).scalar_one()
         s.add(models.ChannelBinding(channel="web", user="web-bound", party_id=party_id))
     turn = conversations.user_message(world.db, "web", "web-bound", "转人工")
     beside = agent_desk.customer(world.db, turn.conversation_id, pii=True)
@@ -188,7 +189,9 @@ async def test_a_reply_to_a_phone_caller_goes_by_sms(desk: Desk, world: World,
     # a customer with that number is shown as matched, not identified: the number proves
     # nothing, and the agent is told to check before saying anything personal
     with world.db.transaction() as s:
-        s.execute(update(Party).where(Party.id_number == world.members[1]).values(phone=caller))
+        s.execute(update(Party).where(
+            Party.id_number_hash == keyed_hash("id_number", world.members[1]))
+            .values(phone=caller, phone_hash=keyed_hash("phone", caller)))
     page = await (await agent.get(f"/desk/handoff/{turn.conversation_id}")).text()
     assert 'id="customer-unverified"' in page and "尚未核验身份" in page
     assert not agent_desk.customer(world.db, turn.conversation_id, pii=False)["identified"]

@@ -18,6 +18,7 @@ from sqlalchemy import select, text, update
 
 from backoffice.domain.staff import Actor
 from backoffice.services import agent_desk, claims, conversations, satisfaction
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AuditEntry, ClaimRow, ComplaintRow, Party, SatisfactionRow
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
@@ -26,7 +27,8 @@ PHONE = "13811112222"
 
 def _party(world: World) -> Party:
     with world.db.read() as s:
-        return s.execute(select(Party).where(Party.id_number == world.members[0])).scalar_one()
+        return s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", world.members[0]))).scalar_one()
 
 
 def _results(page: str) -> str:

@@ -28,6 +28,7 @@ from backoffice.services import agent_desk, claims, conversations
 from backoffice.services.base import today_cn
 from backoffice.services.demo import seed
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.migrate import upgrade
 from backoffice.store.models import ClaimRow, Party
 
@@ -51,7 +52,8 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "reporter": {"name": "林小红", "relation": "child", "phone": f"1381111222{n}"}})
     with db.read() as s:
         customer = s.execute(select(Party).where(
-            Party.id_number == result.sample_id_numbers[0])).scalar_one()
+                Party.id_number_hash == keyed_hash("id_number", result.sample_id_numbers[0])
+                )).scalar_one()
     phone = customer.phone
     assert phone
     turn = conversations.user_message(db, "ivr", phone, "我想问一下理赔要交什么材料")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from backoffice.clock import ManualClock
 from backoffice.services import privacy_requests
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AccessLogEntry, Party
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
@@ -35,7 +36,8 @@ async def form_post(client: TestClient, page: str, target: str, **form: str) -> 
 async def test_outlet_request_steps_and_export(desk: Desk, world: World,
                                                clock: ManualClock) -> None:
     with world.db.read() as s:
-        me = s.execute(select(Party).where(Party.id_number == world.members[0])).scalar_one()
+        me = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", world.members[0]))).scalar_one()
     handler = await desk("complaint_handler")
     to = await form_post(handler, "/desk/privacy-requests", "/desk/privacy-requests",
                          id_number=me.id_number, name=me.name, kind="copy", channel="outlet",

@@ -20,6 +20,7 @@ from backoffice.clock import ManualClock
 from backoffice.desk.app import ROUTES
 from backoffice.domain import staff as roles
 from backoffice.services import privacy_requests, staff
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import ClaimRow, Party, PrivacyRequestRow, StaffRow, Task
 
 Desk = Callable[[str | None], Awaitable[TestClient]]
@@ -113,7 +114,8 @@ def cases(world: World) -> list[tuple[str, str, dict[str, Any], str]]:
 def _privacy_request(world: World) -> str:
     """An access request of the world's first member (made once)."""
     with world.db.read() as s:
-        party = s.execute(select(Party).where(Party.id_number == world.members[0])).scalar_one()
+        party = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", world.members[0]))).scalar_one()
         found = s.execute(select(PrivacyRequestRow.request_no).where(
             PrivacyRequestRow.party_id == party.id)).scalar()
     if found is None:

@@ -105,7 +105,7 @@ def test_quarterly_and_yearly_samples_keep_the_unreachable_and_say_how(
     _scheme(db, world, 15)
     with db.transaction() as s:  # a member auto-enrolled from the residents' list: no phone
         first = s.execute(select(RosterMember.party_id).order_by(RosterMember.id)).scalar()
-        s.execute(update(Party).where(Party.id == first).values(phone=None))
+        s.execute(update(Party).where(Party.id == first).values(phone=None, phone_hash=None))
     _run(db, world, "follow_up_quarterly", date(2026, 4, 1))
     quarterly = _samples(db, "quarterly")
     assert len(quarterly) == 10  # 1 % of 15, the floor of 10

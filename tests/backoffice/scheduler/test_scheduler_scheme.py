@@ -19,6 +19,7 @@ from backoffice.domain.identity import make_id_number
 from backoffice.domain.scheme import LossRatio, loss_ratio
 from backoffice.services import claims, complaints, group, scheme
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     AuditEntry,
     ChannelBinding,
@@ -169,10 +170,12 @@ def test_enrollment_notices_go_in_batches_once_each_by_wechat_where_bound(
         db: Database, world: World) -> None:
     policy_no = _scheme(db, world, 5)
     with db.transaction() as s:
-        party = s.execute(select(Party).where(Party.id_number == _idn(2))).scalar_one()
+        party = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", _idn(2)))).scalar_one()
         s.add(ChannelBinding(channel="wechat", user="oMember-2", party_id=party.id))
-        s.execute(Party.__table__.update().where(Party.id_number == _idn(4))
-                  .values(phone=None))
+        s.execute(Party.__table__.update().where(
+                Party.id_number_hash == keyed_hash("id_number", _idn(4)))
+                  .values(phone=None, phone_hash=None))
     day = date(2026, 1, 5)
     runs = [scheme.enrollment_notices(db, day, per_run=2) for _ in range(4)]
     assert [r["queued"] + r["no_contact"] for r in runs] == [2, 2, 1, 0]  # 2 a run at most

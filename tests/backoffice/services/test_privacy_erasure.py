@@ -18,6 +18,7 @@ from backoffice.domain.errors import Conflict, NotFound, ValidationError
 from backoffice.services import claim_stats, claims, demo, privacy_erasure, retention, scheme
 from backoffice.services.base import today_cn
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.files import FileStore
 from backoffice.store.models import (
     AccessLogEntry,
@@ -49,7 +50,8 @@ AFTER_ARCHIVE = datetime(2031, 4, 1, 2, 0, tzinfo=UTC)  # closed 10 March 2026 +
 
 def person(db: Database, id_number: str) -> Party:
     with db.transaction() as s:
-        p = s.execute(select(Party).where(Party.id_number == id_number)).scalar_one()
+        p = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", id_number))).scalar_one()
         p.phone = PHONE
         s.flush()
         s.expunge(p)

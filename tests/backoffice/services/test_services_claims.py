@@ -31,6 +31,7 @@ from backoffice.domain.errors import (
 from backoffice.domain.staff import CLAIMS_ADJUSTER, Actor
 from backoffice.services import claims, demo, staff
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.files import FileStore
 from backoffice.store.models import (
     AuditEntry,
@@ -749,7 +750,8 @@ def test_rejection_letter_with_reasons_sent_on_its_clock(
     [letter] = view["letters"]
     with db.read() as s:
         insured = s.execute(select(Party.name).where(
-            Party.id_number == scheme.sample_id_numbers[0])).scalar_one()
+            Party.id_number_hash == keyed_hash("id_number", scheme.sample_id_numbers[0])
+        )).scalar_one()
     assert letter["body"].startswith("拒绝赔付通知书\n\n陈小明 先生/女士：\n\n")
     assert (f"您于 2026-03-10 报案的被保险人 {insured} 于 2026-03-01 发生的保险事故"
             f"（报案号 {sent_in_time}）") in letter["body"]
@@ -771,7 +773,8 @@ def test_rejection_letter_with_reasons_sent_on_its_clock(
         "letters"]
     with db.read() as s:
         second = s.execute(select(Party.name).where(
-            Party.id_number == scheme.sample_id_numbers[1])).scalar_one()
+            Party.id_number_hash == keyed_hash("id_number", scheme.sample_id_numbers[1])
+        )).scalar_one()
     assert late_letter["body"].startswith(f"拒绝赔付通知书\n\n{second} 先生/女士：\n\n")
 
     on(clock, D(2026, 3, 12))

@@ -25,8 +25,8 @@ TABLES = (Party, PolicyRow, RosterMember, Resident, ServiceOutlet, Payment, Prem
 
 def _people(db: Database) -> list[tuple[str, str, str]]:
     with db.read() as s:
-        return [tuple(r) for r in s.execute(  # type: ignore[misc]
-            select(Party.id_number, Party.name, Party.gender).order_by(Party.id_number)).all()]
+        return sorted(tuple(r) for r in s.execute(  # type: ignore[misc]
+            select(Party.id_number, Party.name, Party.gender)).all())  # sealed: sorted here
 
 
 def _counts(db: Database) -> dict[str, int]:

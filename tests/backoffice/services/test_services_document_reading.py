@@ -13,6 +13,7 @@ from test_services_claims import body, clock, files, scheme
 
 from backoffice.services import claims, demo
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.files import FileStore
 from backoffice.store.models import ClaimRow, DocumentReading, Party
 
@@ -27,7 +28,8 @@ def reading(doc_type: str, confidence: float = 0.98, **fields: Any) -> dict[str,
 
 def insured(db: Database, id_number: str) -> Party:
     with db.read() as s:
-        party = s.execute(select(Party).where(Party.id_number == id_number)).scalar_one()
+        party = s.execute(select(Party).where(
+                Party.id_number_hash == keyed_hash("id_number", id_number))).scalar_one()
         s.expunge(party)
         return party
 

@@ -14,6 +14,7 @@ from backoffice.domain.errors import DomainError, ValidationError
 from backoffice.domain.identity import make_id_number
 from backoffice.services import group
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     AuditEntry,
     OutboxEvent,
@@ -72,11 +73,11 @@ def _import(db: Database, policy_no: str, lines: Iterable[str]) -> group.ImportR
 
 def _roster(db: Database, policy_no: str) -> list[tuple[str, str, date, str]]:
     with db.read() as s:
-        return [tuple(r) for r in s.execute(  # type: ignore[misc]
+        return sorted(tuple(r) for r in s.execute(  # type: ignore[misc]
             select(Party.id_number, Party.name, RosterMember.enrolled_on, RosterMember.source)
             .join(RosterMember, RosterMember.party_id == Party.id)
             .join(PolicyRow, PolicyRow.id == RosterMember.policy_id)
-            .where(PolicyRow.policy_no == policy_no).order_by(Party.id_number)).all()]
+            .where(PolicyRow.policy_no == policy_no)).all())  # sealed: sorted here
 
 
 def _count(db: Database, model: type) -> int:
@@ -113,7 +114,8 @@ def test_good_rows_are_imported_and_priced(db: Database, scheme: str) -> None:
     assert _premium_fen(db, scheme) == 3 * 1000  # 10 元 per member
     with db.read() as s:
         party = s.execute(select(Party).where(
-            Party.id_number == _idn(date(1960, 12, 31), 5))).scalar_one()
+                Party.id_number_hash == keyed_hash("id_number", _idn(date(1960, 12, 31), 5))
+                )).scalar_one()
     assert (party.gender, party.birth_date, party.phone) == ("male", date(1960, 12, 31),
                                                              "13800001111")
 
@@ -167,7 +169,7 @@ def test_blank_lines_bom_and_quoted_commas(db: Database, scheme: str) -> None:
     assert [(e.line, e.field) for e in result.errors] == [(7, "name")]
     with db.read() as s:
         address = s.execute(select(Party.address).where(
-            Party.id_number == _idn(b, 2))).scalar_one()
+            Party.id_number_hash == keyed_hash("id_number", _idn(b, 2)))).scalar_one()
     assert address == '潮南区陈店镇,新乡村 "东" 巷'
 
 
@@ -372,7 +374,7 @@ def _remove(db: Database, policy_no: str, idn: str, reason: str, day: date,
 def _member(db: Database, idn: str) -> RosterMember:
     with db.read() as s:
         return s.execute(select(RosterMember).join(Party, Party.id == RosterMember.party_id)
-                         .where(Party.id_number == idn)).scalar_one()
+                         .where(Party.id_number_hash == keyed_hash("id_number", idn))).scalar_one()
 
 
 def test_a_removal_keeps_the_row_reprices_and_is_audited_once(

@@ -1,0 +1,236 @@
+"""Personal numbers in database columns encrypted at rest, with a keyed hash for lookups.
+
+ID numbers, phone numbers and bank card numbers are stored sealed (AES-256-GCM, a random
+nonce per value) under a master key of XIAOBAO_FIELDS_KEYS, named by its key id as the
+documents' are (sealing.Keyring: the first key seals, older ones still open, `xiaobao fields
+rewrap` moves every value to the current key while the platform serves). A sealed value is
+text:
+
+    "x1:" key id ":" base64(nonce (12) | ciphertext | tag (16))
+
+The associated data is the kind of value ("id_number", "phone", "bank_account"): a sealed
+phone number copied into an ID number column does not open.
+
+Where a column is searched (a person by ID number or by phone) a second column holds
+HMAC-SHA256 of the normalised value (an ID number upper-cased, a phone number as its digits)
+under its own key, XIAOBAO_FIELDS_HASH_KEY, and the queries compare that:
+`Party.id_number_hash == keyed_hash("id_number", value)`. A sealed column refuses to be
+compared in SQL (its ciphertext never equals anything), so a query that forgot the hash
+fails in the tests instead of finding nothing.
+
+The keys are installed once per process (`install`), by the CLI from the settings, by the
+tests from their environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import String, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import operators
+
+from backoffice.store.sealing import Keyring, SealError, Tampered, UnknownKey
+
+PREFIX = "x1:"
+_NONCE = 12
+KINDS = ("id_number", "phone", "bank_account")
+#: what the sealed columns are declared as (the longest plaintext, a 30-digit account, with
+#: a 32-character key id is 113 characters)
+SEALED_LENGTH = 160
+HASH_LENGTH = 64
+
+
+class FieldKeysMissing(RuntimeError):
+    """No keys were installed in this process: nothing personal can be read or written."""
+
+    def __init__(self) -> None:
+        super().__init__("未配置个人信息字段的加密密钥 XIAOBAO_FIELDS_KEYS 与 "
+                         "XIAOBAO_FIELDS_HASH_KEY")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldKeys:
+    """The master keys that seal column values, and the key of the lookup hashes."""
+
+    keyring: Keyring
+    hash_key: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.hash_key) != 32:
+            raise ValueError("the hash key is not 32 bytes")
+
+    def __repr__(self) -> str:  # never key material
+        return f"FieldKeys({', '.join(self.keyring.ids)}; hash key)"
+
+    @classmethod
+    def parse(cls, keys: str, hash_key: str) -> FieldKeys:
+        """XIAOBAO_FIELDS_KEYS (`kid:base64[,…]`) and XIAOBAO_FIELDS_HASH_KEY (base64 of 32
+        bytes); ValueError naming the setting, never quoting key material."""
+        try:
+            keyring = Keyring.parse(keys)
+        except ValueError as exc:
+            raise ValueError(f"XIAOBAO_FIELDS_KEYS: {exc}") from None
+        try:
+            raw = base64.b64decode(hash_key.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError("XIAOBAO_FIELDS_HASH_KEY: not base64 of 32 bytes")
+        return cls(keyring, raw)
+
+    @staticmethod
+    def new_hash_key() -> str:
+        return base64.b64encode(os.urandom(32)).decode()
+
+
+_installed: list[FieldKeys] = []
+
+
+def install(keys: FieldKeys | None) -> None:
+    """The keys this process seals, opens and hashes with (None: none)."""
+    _installed[:] = [keys] if keys is not None else []
+
+
+def installed() -> FieldKeys:
+    if not _installed:
+        raise FieldKeysMissing()
+    return _installed[0]
+
+
+def is_installed() -> bool:
+    return bool(_installed)
+
+
+# ---- normalised values and their keyed hash ---------------------------------------------------
+
+def normalise(kind: str, value: str) -> str:
+    """The form two spellings of one number share: an ID number stripped and upper-cased
+    (the check character X), a phone number or an account as its digits."""
+    if kind == "id_number":
+        return value.strip().upper()
+    if kind in ("phone", "bank_account"):
+        return re.sub(r"\D", "", value)
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def keyed_hash(kind: str, value: str | None, keys: FieldKeys | None = None) -> str | None:
+    """Hex HMAC-SHA256 of the normalised value under the hash key; None for None or empty."""
+    if value is None:
+        return None
+    plain = normalise(kind, value)
+    if not plain:
+        return None
+    key = (keys or installed()).hash_key
+    return hmac.new(key, f"{kind}:{plain}".encode(), hashlib.sha256).hexdigest()
+
+
+# ---- sealing one value ----------------------------------------------------------------------
+
+def is_sealed(text: str | None) -> bool:
+    return bool(text) and text.startswith(PREFIX)  # type: ignore[union-attr]
+
+
+def key_id_of(text: str) -> str:
+    if not is_sealed(text):
+        raise Tampered("not a sealed value")
+    return text[len(PREFIX):].partition(":")[0]
+
+
+def seal(kind: str, value: str, keys: FieldKeys | None = None) -> str:
+    keyring = (keys or installed()).keyring
+    key_id = keyring.current_id
+    nonce = os.urandom(_NONCE)
+    body = AESGCM(keyring.key(key_id)).encrypt(nonce, value.encode(), kind.encode())
+    return f"{PREFIX}{key_id}:{base64.b64encode(nonce + body).decode()}"
+
+
+def unseal(kind: str, text: str, keys: FieldKeys | None = None) -> str:
+    """The value; UnknownKey naming a key id not configured, Tampered otherwise."""
+    keyring = (keys or installed()).keyring
+    key_id, sep, encoded = text[len(PREFIX):].partition(":") if is_sealed(text) else ("", "", "")
+    if not sep:
+        raise Tampered("not a sealed value")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise Tampered("a sealed value is malformed") from None
+    if len(raw) < _NONCE + 16:
+        raise Tampered("a sealed value is malformed")
+    try:
+        return AESGCM(keyring.key(key_id)).decrypt(raw[:_NONCE], raw[_NONCE:],
+                                                   kind.encode()).decode()
+    except InvalidTag:
+        raise Tampered("a sealed value does not pass its integrity check "
+                       "(another key under the same id, or changed bytes)") from None
+
+
+def reseal(kind: str, text: str, keys: FieldKeys | None = None) -> str | None:
+    """The value sealed under the current key, or None when it already is."""
+    keys = keys or installed()
+    if key_id_of(text) == keys.keyring.current_id:
+        return None
+    return seal(kind, unseal(kind, text, keys), keys)
+
+
+class Sealed(TypeDecorator[str]):
+    """A column whose values are stored sealed; Python sees the plaintext. Comparing it in
+    SQL is refused: compare its keyed hash column."""
+
+    impl = String(SEALED_LENGTH)
+    cache_ok = True
+
+    def __init__(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        super().__init__()
+        self.kind = kind
+
+    class Comparator(TypeDecorator.Comparator[str]):
+        def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+            if op in (operators.is_, operators.is_not) or (
+                    op in (operators.eq, operators.ne) and other and other[0] is None):
+                return super().operate(op, *other, **kwargs)
+            raise TypeError(f"{self.expr} is stored sealed: compare its keyed hash column "
+                            "(fieldseal.keyed_hash), never the column itself")
+
+        def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+            raise TypeError(f"{self.expr} is stored sealed: compare its keyed hash column")
+
+    comparator_factory = Comparator
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return seal(self.kind, value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return unseal(self.kind, value)
+
+
+__all__ = [
+    "FieldKeys",
+    "FieldKeysMissing",
+    "SealError",
+    "Sealed",
+    "Tampered",
+    "UnknownKey",
+    "install",
+    "installed",
+    "keyed_hash",
+    "normalise",
+    "reseal",
+    "seal",
+    "unseal",
+]
