@@ -49,6 +49,9 @@ ANSWER_STATES = ("pending", "answered", "queued", "agents")
 ANSWER_LEASE = timedelta(minutes=10)
 # an instance lease: at least a second, at most an hour
 LEASE_SECONDS = (1.0, 3600.0)
+# a process whose lease ran out this long ago and that left nothing pending is forgotten (a
+# name taken by each new container would otherwise stay for good)
+FORGET_INSTANCES = timedelta(days=1)
 UNANSWERED_BATCH = 500
 
 
@@ -370,6 +373,10 @@ def unanswered(db: Database, answerer: str, after: int = 0,
                                      _INSTANCES.c.name.in_(pending))
             .values(generation=_INSTANCES.c.generation + 1)
             .returning(_INSTANCES.c.name)).scalars())
+        if takeover and not after:  # processes gone for a day with nothing left: forgotten
+            conn.execute(delete(_INSTANCES).where(
+                _INSTANCES.c.lease_until < now - FORGET_INSTANCES,
+                _INSTANCES.c.name.not_in(pending.where(_MESSAGES.c.answerer.is_not(None)))))
         unleased = and_(_MESSAGES.c.lease_until < now, _MESSAGES.c.answerer.not_in(
             select(_INSTANCES.c.name)))
         whose = [unleased] + ([_MESSAGES.c.answerer.in_(dead)] if dead else [])

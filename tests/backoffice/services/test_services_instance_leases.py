@@ -94,6 +94,25 @@ def test_a_restart_under_the_same_name_does_not_claim_what_was_taken_over(
         assert answerers(db, ids + later) == {**{i: "b:1" for i in ids}, later[0]: "a:1"}
 
 
+def test_a_process_gone_for_a_day_with_nothing_left_is_forgotten(db: Database) -> None:
+    with clock.manual_clock(T0) as now:
+        for name in ("gone:1", "gone:2", "b:1"):
+            conv.renew_lease(db, name, None, 20)
+        store(db, "gone:2", 1)
+        now.advance(hours=25)
+        conv.renew_lease(db, "b:1", 1, 20)
+        assert len(conv.unanswered(db, "b:1", takeover=True)) == 1  # gone:2's, taken over
+        with db.read() as s:
+            assert set(s.execute(select(PlatformInstance.name)).scalars()) == {"gone:2", "b:1"}
+        conv.unanswered(db, "b:1", takeover=True)  # nothing of gone:2 pending any more
+        with db.read() as s:
+            assert set(s.execute(select(PlatformInstance.name)).scalars()) == {"b:1"}
+        # a process forgotten while it was only stalled registers again at its renewal
+        assert conv.renew_lease(db, "gone:1", 1, 20) == conv.Lease(1)
+        with db.read() as s:
+            assert s.get(PlatformInstance, "gone:1") is not None
+
+
 def test_a_process_of_an_earlier_version_keeps_its_ten_minute_lease(db: Database) -> None:
     with clock.manual_clock(T0) as now:
         conv.renew_lease(db, "b:1", None, 20)
