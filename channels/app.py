@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from backoffice.notifications.wechat import TokenCache, WeChatSender
 from channels.ivr import IvrChannel, IvrDialog
+from channels.lease import InstanceLease
 from channels.port import Backoffice, BackofficeRefused, BackofficeUnavailable
 from channels.rasa_pool import RasaPool
 from channels.readiness import BotReadiness
@@ -51,6 +52,8 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
     readiness.routing = rasa.states
     router = Router(backoffice, rasa, settings.var_dir / "channels-spool.jsonl",
                     settings.instance or None, readiness, settings.bot_start_wait)
+    router.lease = InstanceLease(backoffice, router.instance, settings.instance_lease,
+                                 settings.takeover_interval)
     app[ROUTER] = router
     app[READINESS] = readiness
     # state several platform processes must share: in Redis when configured
@@ -87,7 +90,10 @@ def mount_channels(app: web.Application, settings: Settings, backoffice: Backoff
         # before the server listens: the messages left unanswered take their places in their
         # senders' order first (their answers run in the background)
         recovery = None if await recover_once(router) else asyncio.create_task(recover(router))
+        # then, every few seconds: the lease renewed, and what dead processes left taken over
+        takeover = asyncio.create_task(keep_lease(router))
         yield
+        takeover.cancel()
         if recovery is not None:
             recovery.cancel()
         if WECHAT in app:
@@ -112,6 +118,23 @@ async def recover_once(router: Router) -> bool:
         log.warning("unanswered messages not recovered yet: the back office is unavailable")
         return False
     return True
+
+
+async def keep_lease(router: Router) -> None:
+    """This process's lease renewed every interval, and the pending messages of processes
+    whose lease ran out taken over and answered in their senders' order (Router.recover)."""
+    lease = router.lease
+    if lease is None:
+        return
+    while True:
+        await asyncio.sleep(lease.interval)
+        try:
+            await lease.renew()
+            await router.recover(takeover=True)
+        except (BackofficeUnavailable, BackofficeRefused) as exc:
+            log.warning("the instance lease was not renewed: %s", exc)
+        except Exception:  # the next round tries again
+            log.exception("the instance lease or the takeover failed")
 
 
 async def recover(router: Router) -> None:

@@ -27,6 +27,7 @@ from channels.port import (
     Binding,
     Delivery,
     HandedBack,
+    Lease,
     Message,
     SmsAnswer,
     StateClaim,
@@ -47,6 +48,7 @@ PATHS = {
     "bot_failed": "/channel/bot-failures",
     "settle": "/channel/settled-messages",
     "unanswered": "/channel/unanswered-messages",
+    "renew_lease": "/channel/instance-leases",
     "offline_notice": "/channel/offline-notices",
     "first_seen": "/channel/push-keys",
     "forget_seen_before": "/channel/push-keys/forget",
@@ -134,8 +136,10 @@ class HttpBackoffice:
                                              "state": state})
         return int(answer.get("settled") or 0)
 
-    async def unanswered(self, answerer: str, after: int = 0) -> list[Unanswered]:
-        answer = await self._post("unanswered", {"answerer": answerer, "after": after})
+    async def unanswered(self, answerer: str, after: int = 0, *,
+                         takeover: bool = False) -> list[Unanswered]:
+        answer = await self._post("unanswered", {"answerer": answerer, "after": after,
+                                                 "takeover": takeover})
         try:
             return [Unanswered(int(i["message_id"]), int(i["conversation_id"]),
                                str(i["channel"]), str(i["user"]), i.get("phone"),
@@ -143,6 +147,17 @@ class HttpBackoffice:
                     for i in answer.get("items") or ()]
         except (KeyError, TypeError, ValueError):
             raise BackofficeUnavailable("an unexpected answer on unanswered") from None
+
+    async def renew_lease(self, answerer: str, generation: int | None, seconds: int,
+                          held: Sequence[int] = ()) -> Lease:
+        answer = await self._post("renew_lease", {"answerer": answerer,
+                                                  "generation": generation,
+                                                  "seconds": seconds, "held": list(held)})
+        try:
+            return Lease(int(answer["generation"]),
+                         tuple(int(i) for i in answer.get("taken") or ()))
+        except (KeyError, TypeError, ValueError):
+            raise BackofficeUnavailable("an unexpected answer on instance-leases") from None
 
     async def bot_failed(self, conversation_id: int, reason: str, note: str) -> Turn:
         return _turn(await self._post("bot_failed", {

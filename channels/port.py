@@ -28,8 +28,9 @@ from typing import Any, Protocol
 from backoffice.channel_hooks import ConversationHooks
 
 __all__ = ["MAX_TEXT", "Attachment", "Backoffice", "BackofficeRefused", "BackofficeUnavailable",
-           "Binding", "ConversationHooks", "Delivery", "HandedBack", "Message", "SmsAnswer",
-           "StateClaim", "StatePut", "Turn", "Unanswered", "Upload", "clip", "for_transcript"]
+           "Binding", "ConversationHooks", "Delivery", "HandedBack", "Lease", "Message",
+           "SmsAnswer", "StateClaim", "StatePut", "Turn", "Unanswered", "Upload", "clip",
+           "for_transcript"]
 
 MAX_TEXT = 4000  # characters of a line the transcript keeps
 KEPT = ("buttons", "image", "custom")  # what the transcript keeps of a bot message besides text
@@ -87,6 +88,15 @@ class Unanswered:
     user: str
     phone: str | None
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A platform process's lease as renewed: its generation (another when a process took
+    its messages over) and, of the messages it holds, those now another's."""
+
+    generation: int
+    taken: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +205,19 @@ class Backoffice(Protocol):
         `agents`; how many were still pending."""
         ...
 
-    async def unanswered(self, answerer: str, after: int = 0) -> list[Unanswered]:
+    async def unanswered(self, answerer: str, after: int = 0, *,
+                         takeover: bool = False) -> list[Unanswered]:
         """Claim, for `answerer`, the pending user messages it answers now (its own from
-        before a restart, and those whose answerer's lease ran out), after id `after`, in
-        order; at most a batch (call again with the last id)."""
+        before a restart, and those of processes whose lease ran out; with `takeover` only
+        the latter), after id `after`, in order; at most a batch (call again with the last
+        id)."""
+        ...
+
+    async def renew_lease(self, answerer: str, generation: int | None, seconds: int,
+                          held: Sequence[int] = ()) -> Lease:
+        """This platform process's lease renewed for `seconds` (registered when `generation`
+        is None or another process took its messages over meanwhile); which of the messages
+        it `held` are now another's."""
         ...
 
     async def bot_failed(self, conversation_id: int, reason: str, note: str) -> Turn:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from channels.lease import InstanceLease
 from channels.port import (
     Backoffice,
     BackofficeRefused,
@@ -295,6 +296,9 @@ class Router:
         self.preparers: dict[str, Preparer] = {}
         self.recovering: set[asyncio.Task[None]] = set()
         self.recovery_slots = asyncio.Semaphore(RECOVERY_AT_ONCE)
+        # this process's lease on the messages it answers (channels.lease); None: no lease
+        # is kept (a process alone), and every answer is handed out
+        self.lease: InstanceLease | None = None
 
     async def close(self) -> None:
         """At shutdown: the bot's answers not yet in the transcript are written; recovery
@@ -363,12 +367,28 @@ class Router:
                 return Reply([], duplicate=True)
             # its place is taken before the sender's next message can be stored
             key = self.locks.reserve(sender, turn.message_id or 0)
+            if self.lease is not None and turn.state == "bot":
+                self.lease.hold(turn.message_id)
         return Recorded(channel, user, text, phone, dict(metadata or {}), turn, key)
 
     async def answer(self, recorded: Recorded) -> Reply:
         """The stored message's turn, after the sender's earlier ones."""
-        return await self.locks.run(recorded.sender, recorded.key,
-                                    lambda: self._turn(recorded))
+        try:
+            return await self.locks.run(recorded.sender, recorded.key,
+                                        lambda: self._turn(recorded))
+        finally:
+            if self.lease is not None:
+                self.lease.release(recorded.turn.message_id)
+
+    async def _ours(self, message_id: int | None) -> bool:
+        """Whether this process may still hand out an answer to the message: not when
+        another process took it over while this one was too slow to renew its lease (that
+        one answers it)."""
+        if self.lease is None or await self.lease.ours(message_id):
+            return True
+        log.warning("message %s was taken over by another process: its answer here is "
+                    "dropped", message_id)
+        return False
 
     async def _turn(self, rec: Recorded) -> Reply:
         await self.lines.written(rec.sender)
@@ -392,13 +412,22 @@ class Router:
                        metadata: dict[str, Any], answering: int | None = None) -> Reply:
         """`answering`: the id of the user's message the turn answers (marked answered with
         the bot's lines, or queued when the bot fails)."""
+        taken = Reply([], conversation_id=conversation_id, duplicate=True)
+        if not await self._ours(answering):  # taken over while it waited for its turn
+            return taken
         try:
             answer = await self._bot_turn(sender, text, metadata)
         except BotStarting:
+            if not await self._ours(answering):
+                return taken
             return self._bot_starting(sender, conversation_id, answering)
         except RasaUnavailable as exc:
             log.warning("bot turn failed for %s: %s", mask_text(sender), exc)
+            if not await self._ours(answering):
+                return taken
             return await self._bot_failed(conversation_id, str(exc), answering)
+        if not await self._ours(answering):
+            return taken
         if not handoff_in(answer):
             # nobody's ownership changes: the lines are written after the answer is sent
             self.lines.add(sender, conversation_id, for_transcript(answer), answering)
@@ -466,17 +495,23 @@ class Router:
 
     # ---- start-up: what a killed process stored but did not answer ---------------------------
 
-    async def recover(self) -> int:
+    async def recover(self, takeover: bool = False) -> int:
         """Claim the messages this instance (before a restart) or a process whose lease ran
         out left unanswered, take their places in their senders' order now (before any new
-        message of theirs), and answer them in the background; how many were claimed."""
+        message of theirs), and answer them in the background; how many were claimed.
+        `takeover`: a running process's periodic look for what dead processes left (its own
+        pending messages are its turns in progress, not claimed again). At start-up the
+        lease is renewed first, so nobody takes over what this start claims."""
+        if self.lease is not None and not takeover:
+            await self.lease.renew()
         claimed: list[Unanswered] = []
-        while batch := await self.backoffice.unanswered(self.instance,
-                                                        claimed[-1].message_id if claimed
-                                                        else 0):
+        while batch := await self.backoffice.unanswered(
+                self.instance, claimed[-1].message_id if claimed else 0, takeover=takeover):
             claimed.extend(batch)
         senders: dict[str, list[tuple[Unanswered, tuple[int, int]]]] = {}
         for item in claimed:
+            if self.lease is not None:
+                self.lease.hold(item.message_id)
             sender = f"{item.channel}:{item.user}"
             senders.setdefault(sender, []).append((item, self.locks.reserve(sender,
                                                                               item.message_id)))
@@ -485,8 +520,8 @@ class Router:
             self.recovering.add(task)
             task.add_done_callback(self.recovering.discard)
         if claimed:
-            log.warning("answering %d message(s) stored but not answered before a restart",
-                        len(claimed))
+            log.warning("answering %d message(s) stored but not answered %s", len(claimed),
+                        "by a process whose lease ran out" if takeover else "before a restart")
         return len(claimed)
 
     async def _recover_sender(self, sender: str,
@@ -502,6 +537,9 @@ class Router:
                     with_agents = with_agents or reply.handoff
                 except Exception:  # the sender's later messages must still have their turn
                     log.exception("a message stored before a restart stays unanswered")
+                finally:
+                    if self.lease is not None:
+                        self.lease.release(item.message_id)
 
     async def _recover_one(self, item: Unanswered, with_agents: bool) -> Reply:
         if with_agents:
@@ -514,7 +552,8 @@ class Router:
         said = await self._prepared(item.channel, item.user, item.text, meta, item.message_id)
         reply = said if isinstance(said, Reply) else await self._ask_bot(
             item.conversation_id, f"{item.channel}:{item.user}", said, meta, item.message_id)
-        await self.deliver(item.channel, item.user, reply.messages, item.phone)
+        if not reply.duplicate:  # taken over meanwhile: the other process delivers
+            await self.deliver(item.channel, item.user, reply.messages, item.phone)
         return reply
 
     # ---- agents: the back office's hooks (refusals reach the back office's caller) ----------

@@ -42,6 +42,7 @@ from channels.port import (
     Binding,
     Delivery,
     HandedBack,
+    Lease,
     Message,
     SmsAnswer,
     StateClaim,
@@ -107,9 +108,17 @@ class InProcessBackoffice:
         return (await self._op(ops.settle, ops.SettleIn, message_ids=list(message_ids),
                                state=state)).settled
 
-    async def unanswered(self, answerer: str, after: int = 0) -> list[Unanswered]:
-        out = await self._op(ops.unanswered, ops.UnansweredIn, answerer=answerer, after=after)
+    async def unanswered(self, answerer: str, after: int = 0, *,
+                         takeover: bool = False) -> list[Unanswered]:
+        out = await self._op(ops.unanswered, ops.UnansweredIn, answerer=answerer, after=after,
+                             takeover=takeover)
         return [Unanswered(**item.model_dump()) for item in out.items]
+
+    async def renew_lease(self, answerer: str, generation: int | None, seconds: int,
+                          held: Sequence[int] = ()) -> Lease:
+        out = await self._op(ops.renew_lease, ops.LeaseIn, answerer=answerer,
+                             generation=generation, seconds=seconds, held=list(held))
+        return Lease(out.generation, tuple(out.taken))
 
     async def bot_failed(self, conversation_id: int, reason: str, note: str) -> Turn:
         return _turn(await self._op(ops.bot_failed, ops.BotFailedIn,

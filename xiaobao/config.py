@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from backoffice.notifications.config import NotifyConfig
 from backoffice.store.fieldseal import FieldKeys
@@ -101,6 +102,13 @@ class Settings:
     #: (XIAOBAO_INSTANCE); the same name after a restart answers what a killed process left.
     #: Empty: `xiaobao serve` takes the host name and port.
     instance: str = ""
+    #: How long a platform process's lease on the messages it answers lasts, in whole
+    #: seconds (XIAOBAO_INSTANCE_LEASE_SECONDS), and how often it is renewed and the other
+    #: processes' leases are checked (XIAOBAO_TAKEOVER_INTERVAL_SECONDS): a dead process's
+    #: pending messages are taken over between lease − interval and lease + interval after
+    #: its death.
+    instance_lease: int = 20
+    takeover_interval: float = 5.0
     #: Several Rasa instances (XIAOBAO_RASA_URLS, comma-separated): the gateway sends each
     #: sender to one of them by a consistent hash (channels.rasa_pool). Empty: `rasa_url`.
     rasa_urls: tuple[str, ...] = ()
@@ -156,6 +164,7 @@ class Settings:
             web_session_ttl=_minutes("XIAOBAO_WEB_SESSION_TTL_MINUTES", 120),
             document_link_lifetime=_days("XIAOBAO_DOCUMENT_LINK_DAYS", 30),
             instance=os.environ.get("XIAOBAO_INSTANCE", "").strip()[:100],
+            **_lease("XIAOBAO_INSTANCE_LEASE_SECONDS", "XIAOBAO_TAKEOVER_INTERVAL_SECONDS"),
             rasa_token=os.environ.get("XIAOBAO_RASA_TOKEN") or _generated_secret("rasa-token"),
             rasa_host=os.environ.get("XIAOBAO_RASA_HOST") or "127.0.0.1",
             actions_host=os.environ.get("XIAOBAO_ACTIONS_HOST") or "127.0.0.1",
@@ -238,6 +247,20 @@ def _seconds(name: str, default: float, most: float) -> float:
     if not 0 <= value <= most:  # also refuses nan and inf
         raise SystemExit(f"{name} must be a number of seconds from 0 to {most:g}")
     return value
+
+
+def _lease(lease_name: str, interval_name: str) -> dict[str, Any]:
+    """The instance lease (whole seconds, 3–3600) and its renewal interval (0.1–600 s),
+    which must be less than a third of the lease."""
+    raw = os.environ.get(lease_name, "").strip() or "20"
+    if not raw.isdigit() or not 3 <= int(raw) <= 3600:
+        raise SystemExit(f"{lease_name} must be a whole number of seconds from 3 to 3600")
+    lease = int(raw)
+    interval = _seconds(interval_name, min(5.0, lease / 4), 600)
+    if not 0.1 <= interval <= lease / 3:
+        raise SystemExit(f"{interval_name} must be from 0.1 s to a third of "
+                         f"{lease_name} ({lease / 3:g} s)")
+    return {"instance_lease": lease, "takeover_interval": interval}
 
 
 def _days(name: str, default: int) -> timedelta:

@@ -35,6 +35,7 @@ PERMISSION = "channel.port"  # in no role's PERMISSIONS: the service token only
 MAX_TEXT = conv.MAX_TEXT
 MAX_MESSAGES = 100  # bot messages of one turn
 MAX_ANSWERS = 1000  # turns in one batch of bot lines
+MAX_HELD = 20000  # messages one platform process answers at once
 
 Db = Any  # the unit of work the composition root hands the API
 Channel = Literal[bindings.CHANNELS]  # type: ignore[valid-type]
@@ -137,6 +138,18 @@ class SettleIn(Command):
 class UnansweredIn(Command):
     answerer: Answerer
     after: Annotated[StrictInt, Field(ge=0, le=10**15)] = 0
+    # true: only what processes whose lease ran out left (a running process's periodic
+    # takeover); false: at start-up, its own from before a restart too
+    takeover: StrictBool = False
+
+
+class LeaseIn(Command):
+    answerer: Answerer
+    # the generation the process holds (null: it registers)
+    generation: Annotated[StrictInt, Field(ge=1, le=2**62)] | None = None
+    seconds: Annotated[StrictInt, Field(ge=1, le=3600)]
+    # the pending messages the process is answering: the answer names those taken over
+    held: Annotated[list[MessageId], Field(max_length=MAX_HELD)] = []
 
 
 class BotFailedIn(Command):
@@ -243,6 +256,11 @@ class UnansweredOut(Answer):
     items: list[UnansweredItem]
 
 
+class LeaseOut(Answer):
+    generation: int
+    taken: list[int] = Field(description="Of the messages held, those another process took over")
+
+
 class Done(Answer):
     done: bool = True
 
@@ -347,7 +365,12 @@ def unanswered(db: Db, cmd: UnansweredIn) -> UnansweredOut:
     return UnansweredOut(items=[
         UnansweredItem(message_id=u.message_id, conversation_id=u.conversation_id,
                        channel=u.channel, user=u.user, phone=u.phone, text=u.text)
-        for u in conv.unanswered(db, cmd.answerer, cmd.after)])
+        for u in conv.unanswered(db, cmd.answerer, cmd.after, takeover=cmd.takeover)])
+
+
+def renew_lease(db: Db, cmd: LeaseIn) -> LeaseOut:
+    lease = conv.renew_lease(db, cmd.answerer, cmd.generation, cmd.seconds, cmd.held)
+    return LeaseOut(generation=lease.generation, taken=list(lease.taken))
 
 
 def bot_failed(db: Db, cmd: BotFailedIn) -> TurnOut:
@@ -423,6 +446,9 @@ CHANNEL_OPERATIONS: tuple[Operation, ...] = (
     _row("/channel/unanswered-messages", "channelUnansweredMessages",
          "Claim the pending user messages a restarted platform process answers, in order",
          unanswered, UnansweredIn, UnansweredOut),
+    _row("/channel/instance-leases", "channelRenewLease",
+         "A platform process's lease renewed; which of its messages another process took over",
+         renew_lease, LeaseIn, LeaseOut),
     _row("/channel/bot-failures", "channelBotFailed",
          "The bot could not answer: the conversation goes to the agents", bot_failed,
          BotFailedIn, TurnOut),

@@ -33,6 +33,7 @@ from backoffice.store.models import (
     Conversation,
     ConversationMessage,
     Party,
+    PlatformInstance,
 )
 
 # sms: a customer's SMS reply that answered no question, kept for the agents (channels/sms.py)
@@ -43,9 +44,15 @@ HANDOFF_REASONS = ("user_request", "fallback", "anger", "complaint", "backoffice
 MAX_TEXT = 4000
 # what became of a user's message to the bot (ConversationMessage.answer_state)
 ANSWER_STATES = ("pending", "answered", "queued", "agents")
-# how long a platform process may take to answer a message it stored before another process
-# may answer it instead (its own restart answers it at once)
+# how long a message stays its answerer's when the answerer keeps no instance lease (a process
+# of an earlier version): then another process may answer it (its own restart answers it at
+# once). A process that renews its PlatformInstance lease keeps its messages while it does.
 ANSWER_LEASE = timedelta(minutes=10)
+# an instance lease: at least a second, at most an hour
+LEASE_SECONDS = (1.0, 3600.0)
+# a process whose lease ran out this long ago and that left nothing pending is forgotten (a
+# name taken by each new container would otherwise stay for good)
+FORGET_INSTANCES = timedelta(days=1)
 UNANSWERED_BATCH = 500
 
 
@@ -69,6 +76,15 @@ class Unanswered:
     user: str
     phone: str | None
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A platform process's lease as renewed: its generation (bumped whenever another process
+    took over its messages) and, of the messages it said it holds, those taken over."""
+
+    generation: int
+    taken: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,26 +318,81 @@ def settle(db: Database, message_ids: Sequence[int], state: str) -> int:
         return _settle(conn, message_ids, state)
 
 
-def unanswered(db: Database, answerer: str, after: int = 0,
-               limit: int = UNANSWERED_BATCH) -> list[Unanswered]:
-    """Claim the user's messages still pending that `answerer` may answer now: its own (a
-    restarted process: the one that stored them is gone) and those whose answerer's lease ran
-    out, in order, after message id `after`. The claim is one UPDATE … RETURNING, so two
-    processes starting together never claim the same message. Pending messages of
-    conversations the agents own (or closed) are left to the agents, not returned."""
+_INSTANCES = PlatformInstance.__table__
+
+
+def renew_lease(db: Database, name: str, generation: int | None, seconds: float,
+                held: Sequence[int] = ()) -> Lease:
+    """A platform process's lease renewed for `seconds` from now. With the `generation` it
+    had, the renewal holds only if nobody took its messages over meanwhile; otherwise (and at
+    the first renewal, `generation` None) the process is registered again under the current
+    generation, and the answer names which of the messages it `held` another process took
+    (they are no longer its to answer)."""
+    if not LEASE_SECONDS[0] <= seconds <= LEASE_SECONDS[1]:
+        raise ValidationError("seconds", "租约时长须在 1 至 3600 秒之间")
+    name = name[:100]
     now = clock.utcnow()
-    claimable = and_(_MESSAGES.c.answer_state == "pending", _MESSAGES.c.id > after,
-                     or_(_MESSAGES.c.answerer == answerer[:100],
-                         _MESSAGES.c.lease_until < now))
-    not_bot = select(_CONVERSATIONS.c.id).where(_CONVERSATIONS.c.state != "bot")
-    first = (select(_MESSAGES.c.id).where(claimable).order_by(_MESSAGES.c.id).limit(limit)
-             .scalar_subquery())
+    until = now + timedelta(seconds=seconds)
+    row = _INSTANCES.c
     with db.engine.begin() as conn:
+        if generation is not None and conn.execute(
+                update(_INSTANCES).where(row.name == name, row.generation == generation)
+                .values(lease_until=until, renewed_at=now)).rowcount:
+            return Lease(generation)
+        current = conn.execute(update(_INSTANCES).where(row.name == name)
+                               .values(lease_until=until, renewed_at=now)
+                               .returning(row.generation)).scalar()
+        if current is None:
+            conn.execute(insert(_INSTANCES).values(name=name, lease_until=until, generation=1,
+                                                   started_at=now, renewed_at=now))
+            current = 1
+        taken: tuple[int, ...] = ()
+        if generation is not None and held:
+            taken = tuple(sorted(int(i) for i in conn.execute(
+                select(_MESSAGES.c.id).where(_MESSAGES.c.id.in_(sorted(set(held))),
+                                             _MESSAGES.c.answerer != name)).scalars()))
+    return Lease(int(current), taken)
+
+
+def unanswered(db: Database, answerer: str, after: int = 0,
+               limit: int = UNANSWERED_BATCH, takeover: bool = False) -> list[Unanswered]:
+    """Claim the user's messages still pending that `answerer` may answer now, in order,
+    after message id `after`: those of processes whose instance lease ran out (taken over:
+    their generation is bumped in the same transaction, so such a process, if only slow,
+    learns it at its next renewal), those of an answerer that keeps no lease once their own
+    lease ran out, and — at start-up, not with `takeover` — its own (a restarted process:
+    the one that stored them is gone; it renews its lease first). The claim is one
+    UPDATE … RETURNING, so two processes claiming together never claim the same message.
+    Pending messages of conversations the agents own (or closed) are left to the agents,
+    not returned."""
+    me = answerer[:100]
+    now = clock.utcnow()
+    pending = select(_MESSAGES.c.answerer).where(_MESSAGES.c.answer_state == "pending")
+    with db.engine.begin() as conn:
+        dead = list(conn.execute(
+            update(_INSTANCES).where(_INSTANCES.c.lease_until < now, _INSTANCES.c.name != me,
+                                     _INSTANCES.c.name.in_(pending))
+            .values(generation=_INSTANCES.c.generation + 1)
+            .returning(_INSTANCES.c.name)).scalars())
+        if takeover and not after:  # processes gone for a day with nothing left: forgotten
+            conn.execute(delete(_INSTANCES).where(
+                _INSTANCES.c.lease_until < now - FORGET_INSTANCES,
+                _INSTANCES.c.name.not_in(pending.where(_MESSAGES.c.answerer.is_not(None)))))
+        unleased = and_(_MESSAGES.c.lease_until < now, _MESSAGES.c.answerer.not_in(
+            select(_INSTANCES.c.name)))
+        whose = [unleased] + ([_MESSAGES.c.answerer.in_(dead)] if dead else [])
+        if not takeover:
+            whose.append(_MESSAGES.c.answerer == me)
+        claimable = and_(_MESSAGES.c.answer_state == "pending", _MESSAGES.c.id > after,
+                         or_(*whose))
+        not_bot = select(_CONVERSATIONS.c.id).where(_CONVERSATIONS.c.state != "bot")
+        first = (select(_MESSAGES.c.id).where(claimable).order_by(_MESSAGES.c.id).limit(limit)
+                 .scalar_subquery())
         conn.execute(update(_MESSAGES).where(claimable, _MESSAGES.c.conversation_id.in_(not_bot))
                      .values(answer_state="agents", lease_until=None))
         claimed = conn.execute(
             update(_MESSAGES).where(claimable, _MESSAGES.c.id.in_(first))
-            .values(answerer=answerer[:100], lease_until=now + ANSWER_LEASE)
+            .values(answerer=me, lease_until=now + ANSWER_LEASE)
             .returning(_MESSAGES.c.id, _MESSAGES.c.conversation_id, _MESSAGES.c.text)).all()
         if not claimed:
             return []

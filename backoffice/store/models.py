@@ -832,10 +832,26 @@ class ConversationMessage(Base):
     # a user's message to the bot: `pending` until answered (`answered`), queued for an agent
     # because the bot could not answer (`queued`), or left to the agents who own the
     # conversation (`agents`); None for other lines. A pending message belongs to `answerer`
-    # (a platform process) until `lease_until`: after a crash it is answered at start-up.
+    # (a platform process) while its PlatformInstance lease lives (or, for an answerer that
+    # never kept one, until `lease_until`): then another process takes it over.
     answer_state: Mapped[str | None] = mapped_column(String(10), index=True)
-    answerer: Mapped[str | None] = mapped_column(String(100))
+    answerer: Mapped[str | None] = mapped_column(String(100), index=True)
     lease_until: Mapped[datetime | None]
+
+
+class PlatformInstance(Base):
+    """A platform process (`xiaobao serve`, by its XIAOBAO_INSTANCE name) that answers the
+    user messages it stores: alive while it renews `lease_until` every few seconds. Once the
+    lease has run out, another process takes over its pending messages and bumps
+    `generation`, so the process, if it was only slow, learns at its next renewal that the
+    messages it held are no longer its own."""
+
+    __tablename__ = "platform_instances"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    lease_until: Mapped[datetime] = mapped_column(index=True)
+    generation: Mapped[int] = mapped_column(default=1)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    renewed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ChannelDedupe(Base):

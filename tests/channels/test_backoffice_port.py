@@ -10,6 +10,7 @@ agent once the back office is back. The port's contract holds for both adapters 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
@@ -363,6 +364,17 @@ HOSTILE: list[tuple[str, dict[str, Any], str, list[Any]]] = [
     ("/channel/unanswered-messages", {"answerer": "h:1"}, "answerer", ["", "a" * 101, 1, None]),
     ("/channel/unanswered-messages", {"answerer": "h:1"}, "after",
      [-1, "0", 1.5, True, 10**16]),
+    ("/channel/unanswered-messages", {"answerer": "h:1"}, "takeover", ["true", 1, None, []]),
+    ("/channel/instance-leases", {"answerer": "h:1", "seconds": 20}, "answerer",
+     ["", "a" * 101, 1, None]),
+    ("/channel/instance-leases", {"answerer": "h:1", "seconds": 20}, "seconds",
+     [0, -1, 3601, "20", 2.5, True, None, 10**20]),
+    ("/channel/instance-leases", {"answerer": "h:1", "seconds": 20}, "generation",
+     [0, -1, "1", 1.5, True, 2**63]),
+    ("/channel/instance-leases", {"answerer": "h:1", "seconds": 20, "held": [1]}, "held",
+     ["1", {"id": 1}, [1] * 20001]),
+    ("/channel/instance-leases", {"answerer": "h:1", "seconds": 20, "held": [1]}, "held[0]",
+     [0, -1, "1", True, 10**16]),
 ]
 
 
@@ -543,6 +555,27 @@ async def test_unanswered_messages_through_the_port(port: Backoffice,
     with pytest.raises(BackofficeRefused) as refused:
         await port.settle([first.message_id], "pending")
     assert refused.value.field == "state"
+
+
+async def test_leases_and_the_takeover_through_the_port(port: Backoffice,
+                                                       channel_db: Database) -> None:
+    """A process registers its lease and keeps its messages while it renews; once the lease
+    ran out another takes them over (once), and the slow one hears which at its renewal."""
+    user = "web-" + uuid.uuid4().hex[:12]
+    slow, other = "slow:" + uuid.uuid4().hex[:6], "other:" + uuid.uuid4().hex[:6]
+    lease = await port.renew_lease(slow, None, 1)
+    assert lease.taken == ()
+    assert (await port.renew_lease(other, None, 60)).taken == ()
+    turn = await port.user_message("web", user, "一", answerer=slow)
+    assert turn is not None and turn.message_id
+    assert await port.unanswered(other, takeover=True) == []  # the lease holds
+    await asyncio.sleep(1.2)
+    claimed = await port.unanswered(other, takeover=True)
+    assert [u.message_id for u in claimed] == [turn.message_id]
+    assert await port.unanswered(other, takeover=True) == []
+    late = await port.renew_lease(slow, lease.generation, 20, [turn.message_id])
+    assert late.generation != lease.generation and late.taken == (turn.message_id,)
+    assert (await port.renew_lease(slow, late.generation, 20)).taken == ()
 
 
 async def test_an_unsubscribe_through_the_port(port: Backoffice, channel_db: Database) -> None:
