@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -355,11 +356,16 @@ class ActionHandoff(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         angry = is_angry(text_of(tracker))
         form = tracker.active_loop_name
-        dispatcher.utter_message(text="好的，正在为您转接人工客服，请稍候。您刚才说的情况我已转告客服，不用重复。")
-        note = f"客户在{FORM_NAMES[form]}中途要求转人工" if form in FORM_NAMES else "客户要求转人工"
-        handoff(dispatcher, tracker, "anger" if angry else "user_request", note)
+        to_a_person(dispatcher, tracker, form, "anger" if angry else "user_request")
         return [ActiveLoop(None), SlotSet("requested_slot", None),
                 *(forget_form(tracker, domain, form) if form else [])]
+
+
+def to_a_person(dispatcher: CollectingDispatcher, tracker: Tracker, form: str | None,
+                reason: str) -> None:
+    dispatcher.utter_message(text="好的，正在为您转接人工客服，请稍候。您刚才说的情况我已转告客服，不用重复。")
+    note = f"客户在{FORM_NAMES[form]}中途要求转人工" if form in FORM_NAMES else "客户要求转人工"
+    handoff(dispatcher, tracker, reason, note)
 
 
 def forget_form(tracker: Tracker, domain: dict[str, Any], form: str | None) -> list[EventType]:
@@ -387,8 +393,19 @@ class ActionStopForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         form = stopped_form(tracker)
+        if asks_for_a_person(text_of(tracker)):  # "算了，你帮我转人工吧": a person, not a stop
+            to_a_person(dispatcher, tracker, form, "user_request")
+            return [SlotSet("requested_slot", None), *forget_form(tracker, domain, form)]
         dispatcher.utter_message(response="utter_form_stopped" if form else "utter_stop_idle")
         return forget_form(tracker, domain, form)
+
+
+# a person asked for inside words of giving up ("算了，转人工吧"); not "不用转人工"
+_A_PERSON = re.compile(r"(?<!不)(?<!不用)(?<!不要)(?:转|找|要|接|叫)个?(?:人工|真人|客服)")
+
+
+def asks_for_a_person(text: str) -> bool:
+    return _A_PERSON.search(text) is not None
 
 
 def stopped_form(tracker: Tracker) -> str | None:

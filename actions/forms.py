@@ -952,6 +952,10 @@ class ValidateComplaintForm(AnswersOnly):
         value = free_answer(tracker, "complaint_description")
         if value is None and intent_of(tracker) == "complain" and len(text_of(tracker)) >= 12:
             value = text_of(tracker)
+        elif value is not None:  # the opening's own facts ("一个多月了还没赔") stay with it
+            opening = complaint_opening(tracker)
+            if opening and opening not in value:
+                value = f"{opening}；{value}"
         return {"complaint_description": value} if value else {}
 
     async def extract_complaint_outcome(self, dispatcher: CollectingDispatcher,
@@ -985,6 +989,26 @@ _CATEGORIES = [("claim_delay", ("慢", "拖", "久", "还没赔", "不给钱")),
 CATEGORY_NAMES = {"claim_delay": "理赔时效", "claim_decision": "理赔结果", "service_attit"
                                                                    "ude": "服务态度",
                   "billing": "收费问题", "sales": "销售行为", "other": "其他"}
+
+
+# a bare request to complain says nothing the handler needs
+_BARE_COMPLAINT = re.compile(r"[我要想你们对的再就吧啊呀了，,。！!\s]|投诉|一下|反映")
+
+
+def complaint_opening(tracker: Tracker) -> str | None:
+    """The message that started the complaint form, when it says more than "我要投诉"."""
+    opening, last_user, running = None, None, False
+    for event in tracker.events:
+        if event.get("event") == "user":
+            last_user = str(event.get("text") or "").strip()
+        elif event.get("event") == "active_loop":
+            started = event.get("name") == "complaint_form"
+            if started and not running:  # not the form run again after a digression
+                opening = last_user
+            running = started or (running and event.get("name") is not None)
+    if not opening or len(_BARE_COMPLAINT.sub("", opening)) < 4:
+        return None
+    return opening
 
 
 def complaint_category(text: str) -> str | None:
