@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -29,6 +28,7 @@ from actions.common import (
 )
 from actions.coverage_check import offer_check
 from actions.forms import FORM_EXTRAS, FORM_NAMES, MISSES
+from actions.person_words import asks_for_a_person
 
 Binding = dict[str, Any]
 Answer = Callable[[CollectingDispatcher, Tracker, Binding], Awaitable[list[EventType]]]
@@ -355,10 +355,28 @@ class ActionHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         angry = is_angry(text_of(tracker))
-        form = tracker.active_loop_name
-        to_a_person(dispatcher, tracker, form, "anger" if angry else "user_request")
-        return [ActiveLoop(None), SlotSet("requested_slot", None),
-                *(forget_form(tracker, domain, form) if form else [])]
+        return handed_to_a_person(dispatcher, tracker, domain, "anger" if angry else "user_request")
+
+
+def handed_to_a_person(dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any], reason: str = "user_request") -> list[EventType]:
+    """The handoff with the form under way, if any, ended and forgotten (its answers go in
+    the summary)."""
+    form = tracker.active_loop_name
+    to_a_person(dispatcher, tracker, form, reason)
+    return [ActiveLoop(None), SlotSet("requested_slot", None),
+            *(forget_form(tracker, domain, form) if form else [])]
+
+
+def person_asked(dispatcher: CollectingDispatcher, tracker: Tracker,
+                 domain: dict[str, Any]) -> list[EventType] | None:
+    """Words asking for a person ("算了，你帮我转人工吧") that the NLU did not classify as
+    human_handoff (nlu_fallback between stop and handoff, a bare answer): a handoff all the
+    same, in a form or not; None when the words ask for nobody."""
+    if not asks_for_a_person(text_of(tracker)):
+        return None
+    return handed_to_a_person(dispatcher, tracker, domain,
+                              "anger" if is_angry(text_of(tracker)) else "user_request")
 
 
 def to_a_person(dispatcher: CollectingDispatcher, tracker: Tracker, form: str | None,
@@ -400,14 +418,6 @@ class ActionStopForm(Action):
         return forget_form(tracker, domain, form)
 
 
-# a person asked for inside words of giving up ("算了，转人工吧"); not "不用转人工"
-_A_PERSON = re.compile(r"(?<!不)(?<!不用)(?<!不要)(?:转|找|要|接|叫)个?(?:人工|真人|客服)")
-
-
-def asks_for_a_person(text: str) -> bool:
-    return _A_PERSON.search(text) is not None
-
-
 def stopped_form(tracker: Tracker) -> str | None:
     """The form action_deactivate_loop ended just before this action, if it did."""
     if tracker.latest_action_name != "action_deactivate_loop":
@@ -447,6 +457,9 @@ class ActionDefaultFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        handed = person_asked(dispatcher, tracker, domain)
+        if handed is not None:
+            return handed
         if is_angry(text_of(tracker)):
             dispatcher.utter_message(text="非常抱歉让您不满意，马上为您转接人工客服。")
             handoff(dispatcher, tracker, "anger", "客户情绪激动")
@@ -723,6 +736,9 @@ class ActionYesNo(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        handed = person_asked(dispatcher, tracker, domain)
+        if handed is not None:  # "不用了，转人工吧" taken as a no
+            return handed
         pending = tracker.get_slot("pending_action")
         intent = intent_of(tracker)
         if pending == "document_confirm" and intent in ("affirm", "deny"):

@@ -268,6 +268,20 @@ def test_giving_up_for_a_person_hands_off_with_what_was_said(bot_stack: BotStack
     assert claims_of(bot_stack, insured) == []
 
 
+def test_giving_up_a_complaint_for_a_person_in_other_words_hands_off(
+        bot_stack: BotStack) -> None:
+    """However the words are classified (a stop, 转人工, or neither for sure), a person asked
+    for is a handoff, not an answer to the question pending."""
+    chat = WebChat(bot_stack)
+    chat.fill(chat.say("我要投诉"), COMPLAINT, until="怎么称呼您")
+    handed = chat.say("不弄了，还是给我接个客服吧")
+    assert "人工客服" in handed and chat.state == "queued", handed
+    summary = chat.handed_off()
+    assert summary["slots"]["complaint_outcome"] == "希望尽快处理赔款"
+    assert "complainant_name" not in summary["slots"]
+    assert count(bot_stack, ComplaintRow.channel_user, chat.user) == 0
+
+
 def test_handoff_at_the_id_question_is_not_an_id_number(bot_stack: BotStack) -> None:
     """Before: 转人工 at the ID number's question was answered "身份证号码好像不对"."""
     talk = Talk(bot_stack)
