@@ -257,7 +257,12 @@ def not_free_text(tracker: Tracker) -> bool:
     if intent == "complain" and tracker.active_loop_name == "complaint_form":
         return False
     sure = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0)
-    return sure >= _SURE
+    return sure >= _SURE or bool(_SMALL_TALK.fullmatch(text_of(tracker)))
+
+
+# nothing but greetings, thanks or goodbyes: never an answer, however unsure the classifier
+_SMALL_TALK = re.compile(r"(?:谢谢|多谢|感谢|谢了|你好|您好|在吗|在不在|再见|拜拜|麻烦了|辛苦了|"
+                         r"[你您啊呀哈哦嗯的了吧啦哈]|[\s，,。.！!～~])+")
 
 
 # free-text answers a later correction may name by their earlier value
