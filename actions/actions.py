@@ -28,6 +28,7 @@ from actions.common import (
 )
 from actions.coverage_check import offer_check
 from actions.forms import FORM_EXTRAS, FORM_NAMES, MISSES
+from actions.person_words import asks_for_a_person
 
 Binding = dict[str, Any]
 Answer = Callable[[CollectingDispatcher, Tracker, Binding], Awaitable[list[EventType]]]
@@ -354,12 +355,35 @@ class ActionHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         angry = is_angry(text_of(tracker))
-        form = tracker.active_loop_name
-        dispatcher.utter_message(text="好的，正在为您转接人工客服，请稍候。您刚才说的情况我已转告客服，不用重复。")
-        note = f"客户在{FORM_NAMES[form]}中途要求转人工" if form in FORM_NAMES else "客户要求转人工"
-        handoff(dispatcher, tracker, "anger" if angry else "user_request", note)
-        return [ActiveLoop(None), SlotSet("requested_slot", None),
-                *(forget_form(tracker, domain, form) if form else [])]
+        return handed_to_a_person(dispatcher, tracker, domain, "anger" if angry else "user_request")
+
+
+def handed_to_a_person(dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any], reason: str = "user_request") -> list[EventType]:
+    """The handoff with the form under way, if any, ended and forgotten (its answers go in
+    the summary)."""
+    form = tracker.active_loop_name
+    to_a_person(dispatcher, tracker, form, reason)
+    return [ActiveLoop(None), SlotSet("requested_slot", None),
+            *(forget_form(tracker, domain, form) if form else [])]
+
+
+def person_asked(dispatcher: CollectingDispatcher, tracker: Tracker,
+                 domain: dict[str, Any]) -> list[EventType] | None:
+    """Words asking for a person ("算了，你帮我转人工吧") that the NLU did not classify as
+    human_handoff (nlu_fallback between stop and handoff, a bare answer): a handoff all the
+    same, in a form or not; None when the words ask for nobody."""
+    if not asks_for_a_person(text_of(tracker)):
+        return None
+    return handed_to_a_person(dispatcher, tracker, domain,
+                              "anger" if is_angry(text_of(tracker)) else "user_request")
+
+
+def to_a_person(dispatcher: CollectingDispatcher, tracker: Tracker, form: str | None,
+                reason: str) -> None:
+    dispatcher.utter_message(text="好的，正在为您转接人工客服，请稍候。您刚才说的情况我已转告客服，不用重复。")
+    note = f"客户在{FORM_NAMES[form]}中途要求转人工" if form in FORM_NAMES else "客户要求转人工"
+    handoff(dispatcher, tracker, reason, note)
 
 
 def forget_form(tracker: Tracker, domain: dict[str, Any], form: str | None) -> list[EventType]:
@@ -387,6 +411,9 @@ class ActionStopForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         form = stopped_form(tracker)
+        if asks_for_a_person(text_of(tracker)):  # "算了，你帮我转人工吧": a person, not a stop
+            to_a_person(dispatcher, tracker, form, "user_request")
+            return [SlotSet("requested_slot", None), *forget_form(tracker, domain, form)]
         dispatcher.utter_message(response="utter_form_stopped" if form else "utter_stop_idle")
         return forget_form(tracker, domain, form)
 
@@ -430,6 +457,9 @@ class ActionDefaultFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        handed = person_asked(dispatcher, tracker, domain)
+        if handed is not None:
+            return handed
         if is_angry(text_of(tracker)):
             dispatcher.utter_message(text="非常抱歉让您不满意，马上为您转接人工客服。")
             handoff(dispatcher, tracker, "anger", "客户情绪激动")
@@ -706,6 +736,9 @@ class ActionYesNo(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        handed = person_asked(dispatcher, tracker, domain)
+        if handed is not None:  # "不用了，转人工吧" taken as a no
+            return handed
         pending = tracker.get_slot("pending_action")
         intent = intent_of(tracker)
         if pending == "document_confirm" and intent in ("affirm", "deny"):

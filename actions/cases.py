@@ -52,6 +52,8 @@ CASE_SLOTS = ("case_kind", "case_choices", "case_claim_no", "case_account", "cas
 _ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _ORDINAL_RE = re.compile(r"^(?:第)?\s*([1-5一二两三四五])\s*(?:个|件|条|号)?$")
 _MIN_REASONS = 4  # characters of the customer's own reasons
+_NO_FIRST = re.compile(r"^\s*(不是|不对|不要|不用|不了|别|算了|再想想|我再想想)")
+_YES_FIRST = re.compile(r"^\s*(是|对|好|确认|没错|嗯|可以|行)")
 
 
 # ---- starting a journey --------------------------------------------------------------------
@@ -62,10 +64,20 @@ async def _candidates(tracker: Tracker, kind: str) -> list[dict[str, Any]]:
     return [c for c in cases.get("claims") or [] if c.get("status") in _STEP_STATUSES[kind]]
 
 
+def _request_text(tracker: Tracker, intent: str) -> str:
+    """The latest message asking for the journey (before the identification's answers)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and ((event.get("parse_data") or {}).get(
+                "intent") or {}).get("name") == intent:
+            return str(event.get("text") or "")
+    return text_of(tracker)
+
+
 class StartCase(PersonalAction):
     """Identification first; then the customer's claims that allow the step, and the form."""
 
     kind = ""  # the subclasses' name() is action_start_<kind>; this one is abstract
+    intent = ""
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      binding: Binding) -> list[EventType]:
@@ -76,12 +88,15 @@ class StartCase(PersonalAction):
                 text=_NONE_TEXT[self.kind] + "需要的话可以说“查理赔进度”或“转人工”。")
             return reset
         numbers = [str(c["number"]) for c in found]
-        asked = (entity(tracker, "claim_no") or "").upper()
+        # the request may have come before the identification: its words, not the last answer
+        said = _request_text(tracker, self.intent)
+        named = CLAIM_RE.search(said)
+        asked = (entity(tracker, "claim_no") or (named.group(1) if named else "")).upper()
         chosen = asked if asked in numbers else (numbers[0] if len(numbers) == 1 else None)
         events = [*reset, SlotSet("case_kind", self.kind), SlotSet("case_choices", numbers),
                   SlotSet("case_claim_no", chosen)]
         if self.kind == BANK_ACCOUNT:  # "收款账号 6222 …": the number said with the request
-            number, _ = card_in(text_of(tracker))
+            number, _ = card_in(said)
             if number:
                 events.append(SlotSet("case_account", number))
         return [*events, FollowupAction("case_form")]
@@ -90,6 +105,7 @@ class StartCase(PersonalAction):
 @personal
 class ActionStartWithdraw(StartCase):
     kind = WITHDRAW
+    intent = "withdraw_claim"
 
     def name(self) -> str:
         return f"action_start_{self.kind}"
@@ -98,6 +114,7 @@ class ActionStartWithdraw(StartCase):
 @personal
 class ActionStartBankAccount(StartCase):
     kind = BANK_ACCOUNT
+    intent = "give_bank_account"
 
     def name(self) -> str:
         return f"action_start_{self.kind}"
@@ -106,6 +123,7 @@ class ActionStartBankAccount(StartCase):
 @personal
 class ActionStartAppeal(StartCase):
     kind = APPEAL
+    intent = "appeal_rejection"
 
     def name(self) -> str:
         return f"action_start_{self.kind}"
@@ -200,6 +218,11 @@ class ValidateCaseForm(AnswersOnly):
         intent = intent_of(tracker)
         if intent in ("affirm", "deny"):
             return {"case_confirmed": intent == "affirm"}
+        said = text_of(tracker)  # "是的，撤掉" / "不是，我再想想": the yes or no comes first
+        if _NO_FIRST.match(said):
+            return {"case_confirmed": False}
+        if _YES_FIRST.match(said):
+            return {"case_confirmed": True}
         if tracker.get_slot("case_kind") == BANK_ACCOUNT:  # another number: read back anew
             number, problem = card_in(text_of(tracker))
             if number:

@@ -50,6 +50,7 @@ from actions.common import (
 from actions.dates import parse_date, spoken
 from actions.ear import DIGIT_SLOTS, grouped_id, grouped_phone
 from actions.names import bare_name, person_name
+from actions.person_words import asks_for_a_person
 from actions.spoken import ID_SHAPE, digits_of, id_number_in, phone_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -97,8 +98,8 @@ def not_an_answer(tracker: Tracker) -> bool:
     if not tracker.get_slot("requested_slot"):
         return False
     intent = intent_of(tracker)
-    if intent in _LEAVING:
-        return True
+    if intent in _LEAVING or asks_for_a_person(text_of(tracker)):
+        return True  # a person asked for, however classified ("算了，你帮我转人工吧")
     sure = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0)
     return (intent in DIGRESSIONS and (sure >= _SURE or reads_as_question(text_of(tracker)))
             and not said_again(tracker))
@@ -231,12 +232,37 @@ def requested(tracker: Tracker, slot: str) -> bool:
 def free_answer(tracker: Tracker, slot: str) -> str | None:
     """The whole message as the answer to the question just asked (free-text slots); not a
     correction of an earlier answer ("不对，不是菜市场，是在家门口" asked about the injury)."""
-    if not requested(tracker, slot) or intent_of(tracker) in _NOT_ANSWERS:
+    if not requested(tracker, slot) or not_free_text(tracker):
         return None
     text = text_of(tracker)
     if not text or text.startswith("/") or corrected_slot(tracker, slot):
         return None
     return text
+
+
+# said in passing rather than as an answer, when the classifier is sure of it: an answer to a
+# free-text question ("希望有人回电话") taken for a greeting at 0.47 is still the answer
+_SOCIAL = frozenset({"greet", "goodbye", "thank", "bot_challenge", "complain"})
+
+
+def not_free_text(tracker: Tracker) -> bool:
+    """The message is no answer to a free-text question: a handoff, a question, an upload;
+    a greeting, thanks or a complaint only when the classifier is sure of it — and inside
+    the complaint form a complaint's words are the answers it asks for."""
+    intent = intent_of(tracker)
+    if intent not in _NOT_ANSWERS:
+        return False
+    if intent not in _SOCIAL:
+        return True
+    if intent == "complain" and tracker.active_loop_name == "complaint_form":
+        return False
+    sure = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0)
+    return sure >= _SURE or bool(_SMALL_TALK.fullmatch(text_of(tracker)))
+
+
+# nothing but greetings, thanks or goodbyes: never an answer, however unsure the classifier
+_SMALL_TALK = re.compile(r"(?:谢谢|多谢|感谢|谢了|你好|您好|在吗|在不在|再见|拜拜|麻烦了|辛苦了|"
+                         r"[你您啊呀哈哦嗯的了吧啦哈]|[\s，,。.！!～~])+")
 
 
 # free-text answers a later correction may name by their earlier value
@@ -950,8 +976,13 @@ class ValidateComplaintForm(AnswersOnly):
     async def extract_complaint_description(self, dispatcher: CollectingDispatcher,
                                             tracker: Tracker, domain: DomainDict) -> Slots:
         value = free_answer(tracker, "complaint_description")
-        if value is None and intent_of(tracker) == "complain" and len(text_of(tracker)) >= 12:
-            value = text_of(tracker)
+        if value is None and intent_of(tracker) == "complain" and len(text_of(tracker)) >= 12 \
+                and not tracker.get_slot("complaint_description") and not not_an_answer(tracker):
+            value = text_of(tracker)  # the opening, or a complaint said before it was asked
+        elif value is not None:  # the opening's own facts ("一个多月了还没赔") stay with it
+            opening = complaint_opening(tracker)
+            if opening and opening not in value:
+                value = f"{opening}；{value}"
         return {"complaint_description": value} if value else {}
 
     async def extract_complaint_outcome(self, dispatcher: CollectingDispatcher,
@@ -985,6 +1016,26 @@ _CATEGORIES = [("claim_delay", ("慢", "拖", "久", "还没赔", "不给钱")),
 CATEGORY_NAMES = {"claim_delay": "理赔时效", "claim_decision": "理赔结果", "service_attit"
                                                                    "ude": "服务态度",
                   "billing": "收费问题", "sales": "销售行为", "other": "其他"}
+
+
+# a bare request to complain says nothing the handler needs
+_BARE_COMPLAINT = re.compile(r"[我要想你们对的再就吧啊呀了，,。！!\s]|投诉|一下|反映")
+
+
+def complaint_opening(tracker: Tracker) -> str | None:
+    """The message that started the complaint form, when it says more than "我要投诉"."""
+    opening, last_user, running = None, None, False
+    for event in tracker.events:
+        if event.get("event") == "user":
+            last_user = str(event.get("text") or "").strip()
+        elif event.get("event") == "active_loop":
+            started = event.get("name") == "complaint_form"
+            if started and not running:  # not the form run again after a digression
+                opening = last_user
+            running = started or (running and event.get("name") is not None)
+    if not opening or len(_BARE_COMPLAINT.sub("", opening)) < 4:
+        return None
+    return opening
 
 
 def complaint_category(text: str) -> str | None:

@@ -15,7 +15,10 @@ The stack is started once per run on a fresh temporary SQLite database with the 
 each on its own customer; what a conversation created is what appeared in the database while
 it ran.
 
-Usage: .venv/bin/python -m bench.conversations [--only NAME] [--json] [--model PATH]
+Usage: .venv/bin/python -m bench.conversations [--only NAME] [--json] [--model PATH] [--dir DIR]
+`--dir data/dev/conversations` plays the development set instead: conversations written to
+develop the bot against, whose failures and transcripts are for reading (the held-out set's
+are not: it gives the figure only).
 """
 
 from __future__ import annotations
@@ -87,9 +90,9 @@ TOPICS: list[tuple[str, tuple[str, ...]]] = [
     ("claim_type", ("哪一种", "哪一类", "理赔类型", "属于哪", "哪种情况")),
     ("rating", ("打分", "评分", "满意")),
     ("police", ("报警", "报案回执", "交警")),
+    ("bank", ("银行", "卡号", "账户", "账号")),  # before photos: "…卡号，也可以拍一张银行卡照片"
     ("photos", ("照片", "相片", "拍")),
     ("ticket", ("车票", "船票", "机票", "票据")),
-    ("bank", ("银行", "卡号", "账户", "账号")),
     ("reasons", ("复核的理由", "理由", "为什么不同意", "哪里不同意", "原因")),
     ("category", ("哪方面", "哪一方面", "什么方面")),
     ("wish", ("怎么处理", "希望", "诉求")),

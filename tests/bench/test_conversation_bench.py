@@ -27,6 +27,7 @@ from tests.bot_stack import TOKEN, BotStack
 from tests.channels.channel_kit import IVR_SECRET, WECHAT_TOKEN
 
 TINY = Path(__file__).resolve().parent / "conversations"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_dates_are_resolved_as_people_mean_them() -> None:
@@ -68,6 +69,13 @@ def test_the_held_out_set_loads_and_names_every_journey() -> None:
     assert len(scripts) >= 60
     assert {s.channel for s in scripts} == {"web", "wechat", "ivr"}
     assert len({s.group for s in scripts}) >= 10
+
+
+def test_the_dev_set_loads_apart_from_the_held_out_set() -> None:
+    dev = load(ROOT / "data" / "dev" / "conversations")
+    assert len(dev) >= 30
+    assert {s.channel for s in dev} == {"web", "wechat", "ivr"}
+    assert not {s.name for s in dev} & {s.name for s in load(CONVERSATIONS)}
 
 
 def test_a_name_used_twice_is_refused(tmp_path: Path) -> None:

@@ -458,3 +458,31 @@ def test_chaoshan_kinship_words_name_the_relation() -> None:
     print(json.dumps([relation_of(t) for t in said]))
     """.replace("\n    ", "\n"))
     assert out == ["other", "other", "other", "parent", "parent", "sibling", "self"]
+
+
+def test_a_free_text_answer_is_kept_unless_the_classifier_is_sure_it_is_something_else() -> None:
+    """An outcome wanted ("想让你们给个说法") read as a greeting at 0.5 is still the answer; a
+    greeting the classifier is sure of is not; a complaint's words answer the complaint form
+    (its description), not another form's question."""
+    out = run_bot_python("""
+    import json
+    from rasa_sdk import Tracker
+    from actions.forms import free_answer
+    def said(text, intent, sure, slot, form):
+        message = {"text": text, "intent": {"name": intent, "confidence": sure}, "entities": []}
+        t = Tracker("web:1", {"requested_slot": slot}, message,
+                    [{"event": "user", "text": text, "parse_data": message}], False, None,
+                    {"name": form}, "action_listen")
+        return free_answer(t, slot)
+    print(json.dumps([
+        said("想让你们给个说法", "greet", 0.5, "complaint_outcome", "complaint_form"),
+        said("你好", "greet", 0.98, "complaint_outcome", "complaint_form"),
+        said("交了材料三个礼拜都没人理", "complain", 0.99, "complaint_description",
+             "complaint_form"),
+        said("你们服务太差了", "complain", 0.97, "injury", "incident_form"),
+        said("医生态度不太好", "complain", 0.6, "injury", "incident_form"),
+        said("谢谢你啊", "thank", 0.95, "hospital", "incident_form"),
+    ], ensure_ascii=False))
+    """.replace("\n    ", "\n"))
+    assert out == ["想让你们给个说法", None, "交了材料三个礼拜都没人理", None, "医生态度不太好",
+                   None]

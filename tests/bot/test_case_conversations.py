@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from backoffice.store.models import AppealRow, ClaimEvent, ClaimRow
+from backoffice.store.models import AppealRow, ClaimEvent, ClaimRow, SatisfactionRow
 from bench.ocr_synth import make_sample
 from tests.bot.test_conversations import SHANGHAI, _claims_of, db_of, open_claim, texts
 from tests.bot_stack import BotStack, new_sender
@@ -177,4 +177,38 @@ def test_on_the_phone_a_card_number_said_aloud_is_read_back_for_the_ear(
     assert "尾号 3 4 4 6" in read_back and CARD not in read_back, read_back
     done = texts(bot_stack.say(sender, "对", phone=phone))
     assert "收款账户已设为" in done, done
+    assert _claim(bot_stack, claim_no).bank_account == CARD
+
+
+def test_a_rating_said_in_the_chat_rates_the_newest_closed_claim(bot_stack: BotStack) -> None:
+    insured, _, phone = bot_stack.member(47)
+    older, newer, _open = _claims_of(bot_stack, insured, [
+        {"status": "closed"}, {"status": "closed"}, {}])
+    sender = new_sender("web")
+    asked = texts(bot_stack.say(sender, "收到短信让我打分，我打4分，就是有点慢"))
+    assert "核验身份" in asked, asked
+    bot_stack.say(sender, insured)
+    done = texts(bot_stack.say(sender, phone))
+    assert "身份核验通过" in done and newer in done and "4 分" in done, done
+    db = db_of(bot_stack)
+    with db.read() as s:
+        rows = list(s.execute(select(SatisfactionRow).where(
+            SatisfactionRow.subject_id.in_([older, newer]))).scalars())
+        assert [(r.subject_id, r.score, r.channel) for r in rows] == [(newer, 4, "web")]
+        assert "有点慢" in (rows[0].comment or "")
+    db.dispose()
+    again = texts(bot_stack.say(sender, "5分"))  # rated once: the second is not taken
+    assert "已经评价过" in again, again
+
+
+def test_a_card_number_said_before_the_identification_is_kept(bot_stack: BotStack) -> None:
+    insured, _, phone = bot_stack.member(48)
+    [claim_no] = _claims_of(bot_stack, insured, [{}])
+    sender = new_sender("web")
+    asked = texts(bot_stack.say(sender, "收款卡号 6222 0202 0011 2233 446"))
+    assert "核验身份" in asked, asked
+    bot_stack.say(sender, insured)
+    read_back = texts(bot_stack.say(sender, phone))  # the phone is no card number
+    assert "**** 3446" in read_back and claim_no in read_back, read_back
+    bot_stack.say(sender, "对")
     assert _claim(bot_stack, claim_no).bank_account == CARD

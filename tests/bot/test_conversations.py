@@ -195,6 +195,35 @@ def test_complaint_is_filed_with_the_complainants_name(bot_stack: BotStack) -> N
     assert ack.channel == "wechat" and complaint["complaint_no"] in ack.text
 
 
+def test_a_complaints_opening_words_stay_in_its_description(bot_stack: BotStack) -> None:
+    sender = new_sender("web")
+    first = bot_stack.say(sender, "一个多月了还没赔，投诉")
+    replies = answer_form(bot_stack, sender, first, {
+        "哪方面": "理赔慢", "发生了什么": "材料都交齐了一直说在审核",
+        "怎么处理": "尽快赔付", "怎么称呼": "我叫陈丽华", "联系电话": "13811113333"})
+    found = re.search(r"投诉编号 ([A-Z0-9]+)", texts(replies))
+    assert found, texts(replies)
+    complaint = bot_stack.api("GET", f"/complaints/{found.group(1)}")
+    assert "一个多月了还没赔" in complaint["description"], complaint["description"]
+    assert "一直说在审核" in complaint["description"]
+
+
+def test_a_short_complaints_facts_stay_when_the_description_sounds_like_a_complaint(
+        bot_stack: BotStack) -> None:
+    """The opening's facts (too short to be the description) go before the description, and
+    a description that reads as a complaint itself is still the answer to its question."""
+    sender = new_sender("wechat")
+    first = bot_stack.say(sender, "赔款拖了好久，投诉你们")
+    replies = answer_form(bot_stack, sender, first, {
+        "哪方面": "理赔太慢", "发生了什么": "你们太不负责了，打了五六次电话都说还在走流程",
+        "怎么处理": "给个准确的到账时间", "怎么称呼": "我叫黄志强", "联系电话": "13811114444"})
+    found = re.search(r"投诉编号 ([A-Z0-9]+)", texts(replies))
+    assert found, texts(replies)
+    complaint = bot_stack.api("GET", f"/complaints/{found.group(1)}")
+    assert complaint["description"].startswith("赔款拖了好久"), complaint["description"]
+    assert "走流程" in complaint["description"]
+
+
 def test_home_visit_for_an_elderly_mother(bot_stack: BotStack) -> None:
     sender = new_sender("wechat")
     openid = sender.split(":")[1]

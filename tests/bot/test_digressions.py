@@ -256,6 +256,32 @@ def test_handoff_inside_the_incident_report_carries_what_was_said(bot_stack: Bot
     assert claims_of(bot_stack, insured) == []
 
 
+def test_giving_up_for_a_person_hands_off_with_what_was_said(bot_stack: BotStack) -> None:
+    insured, _, _ = bot_stack.member(49)
+    chat = WebChat(bot_stack)
+    chat.fill(chat.say("我妈今天早上在菜市场摔倒了"), {**INCIDENT, ASK_INSURED_ID: insured},
+              until=ASK_HOSPITAL)
+    handed = chat.say("算了，你帮我转人工吧")  # a stop's words, but a person is asked for
+    assert "人工客服" in handed and chat.state == "queued", handed
+    summary = chat.handed_off()
+    assert summary["slots"]["incident_place"] == "菜市场"
+    assert claims_of(bot_stack, insured) == []
+
+
+def test_giving_up_a_complaint_for_a_person_in_other_words_hands_off(
+        bot_stack: BotStack) -> None:
+    """However the words are classified (a stop, 转人工, or neither for sure), a person asked
+    for is a handoff, not an answer to the question pending."""
+    chat = WebChat(bot_stack)
+    chat.fill(chat.say("我要投诉"), COMPLAINT, until="怎么称呼您")
+    handed = chat.say("不弄了，还是给我接个客服吧")
+    assert "人工客服" in handed and chat.state == "queued", handed
+    summary = chat.handed_off()
+    assert summary["slots"]["complaint_outcome"] == "希望尽快处理赔款"
+    assert "complainant_name" not in summary["slots"]
+    assert count(bot_stack, ComplaintRow.channel_user, chat.user) == 0
+
+
 def test_handoff_at_the_id_question_is_not_an_id_number(bot_stack: BotStack) -> None:
     """Before: 转人工 at the ID number's question was answered "身份证号码好像不对"."""
     talk = Talk(bot_stack)

@@ -74,6 +74,8 @@ def low_tasks(db: Database) -> list[Task]:
     ("5", 5, None), ("五", 5, None), ("满意", 4, None), ("非常满意", 5, None),
     ("不满意", 2, None), ("一般", 3, None), ("3分，态度还行", 3, "态度还行"), ("５", 5, None),
     ("五星", 5, None), ("给4分 很耐心", 4, "很耐心"), ("非常不满意！太慢", 1, "太慢"),
+    ("打个五分", 5, None), ("我就给你们打四分", 4, None), ("评分：3", 3, None),
+    ("给个2分，太慢", 2, "太慢"),
 ])
 def test_ratings_as_people_say_them(text: str, score: int, comment: str | None) -> None:
     assert ca.read_rating(text) == ca.RatingAnswer(score, comment)
