@@ -20,7 +20,9 @@ from wechat_client import WeChatPusher, message_xml, reply_text, text_xml
 from backoffice.store.models import Notification
 from bench.ocr_synth import discharge_photo
 from channels.ivr import spell
-from tests.bot_stack import BotStack
+from tests.bot_stack import AGREE, BotStack, asks_consent
+
+_NOTICE_START = "【个人信息告知】"
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -51,7 +53,11 @@ class WeChatUser:
         return text
 
     async def say(self, text: str) -> str:
-        return await self.send(text_xml(self.openid, text))
+        said = await self.send(text_xml(self.openid, text))
+        if asks_consent(said):  # the user agrees (tests/bot_stack.py)
+            before = said.split(_NOTICE_START)[0]
+            said = before + await self.send(text_xml(self.openid, AGREE))
+        return said
 
     async def answer(self, said: str, answers: dict[str, str], limit: int = 12) -> str:
         """Answer the bot's questions by what they ask until it stops asking."""
