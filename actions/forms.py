@@ -100,6 +100,10 @@ def not_an_answer(tracker: Tracker) -> bool:
     intent = intent_of(tracker)
     if intent in _LEAVING:
         return True
+    text = text_of(tracker)
+    if (requested(tracker, "incident_confirmed") and correcting(text)
+            and not reads_as_question(text)):
+        return False  # "不是住院，是伤残" at the read-back corrects it, however sure NLU is
     sure = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0)
     return (intent in DIGRESSIONS and (sure >= _SURE or reads_as_question(text_of(tracker)))
             and not said_again(tracker))
