@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from backoffice.domain import consent
 from backoffice.store.models import ClaimRow, ConsentRecord
-from tests.bot.test_conversations import answer_form, db_of, texts
+from tests.bot.test_conversations import _claims_of, answer_form, db_of, texts
 from tests.bot_stack import BotStack, asks_consent, new_sender
 
 NOTICE = consent.packaged()
@@ -124,6 +124,32 @@ def test_on_the_phone_the_notice_is_the_short_spoken_one(bot_stack: BotStack) ->
     bot_stack.say(sender, "同意", consent=False, phone="13922330003")
     kept = record(bot_stack, sender)
     assert kept["decision"] == "given" and kept["notice_sha256"] == consent.sha256(NOTICE.voice)
+
+
+def test_the_bank_account_step_of_a_customer_identified_earlier_asks_first(
+        bot_stack: BotStack) -> None:
+    """Identified in an earlier conversation, no consent on record: the payout account is not
+    asked before the notice; a refusal sets nothing; agreeing goes on to the card number."""
+    insured, _, phone = bot_stack.member(47)
+    [claim_no] = _claims_of(bot_stack, insured, [{}])
+    sender = new_sender("web")
+    bot_stack.api("POST", "/bindings", {"channel": "web", "user": sender.split(":", 1)[1],
+                                        "id_number": insured, "phone": phone})
+    asked = texts(bot_stack.say(sender, "我要设置收款账户", consent=False))
+    assert asks_consent(asked.splitlines()[-1]), asked  # the notice, not the card question
+    refused = texts(bot_stack.say(sender, "不同意", consent=False))
+    assert "95500" in refused, refused
+    db = db_of(bot_stack)
+    try:
+        with db.read() as s:
+            assert s.execute(select(ClaimRow.bank_account).where(
+                ClaimRow.claim_no == claim_no)).scalar() is None
+    finally:
+        db.dispose()
+    again = texts(bot_stack.say(sender, "我要设置收款账户"))  # the kit agrees this time
+    assert "银行卡号" in again.splitlines()[-1] and not asks_consent(again), again
+    assert decisions(bot_stack, sender) == ["refused", "given"]
+    assert record(bot_stack, sender)["consent_given"] is True
 
 
 def bot_stack_slots(bot_stack: BotStack, sender: str) -> dict[str, Any]:
