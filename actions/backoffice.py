@@ -155,6 +155,21 @@ class Client:
         return list(data.get("items", data) if isinstance(data, dict) else data)
 
 
+    async def consent_notice(self, channel: str) -> dict[str, Any]:
+        """The short notice to show before sensitive data is asked for (texts are settings)."""
+        return await self.get(f"/channel/consent-notice?channel={_seg(channel)}")
+
+    async def consent(self, channel: str, user: str) -> dict[str, Any]:
+        """The channel user's consent decision that counts (`decision` None: none)."""
+        return await self.get(f"/channel/consents/{_seg(channel)}/{_seg(user)}")
+
+    async def record_consent(self, channel: str, user: str, decision: str, version: str,
+                             sha256: str) -> dict[str, Any]:
+        return await self.post("/channel/consents", {
+            "channel": channel, "user": user, "decision": decision,
+            "notice_version": version, "notice_sha256": sha256})
+
+
 def _seg(value: str) -> str:
     from urllib.parse import quote
 

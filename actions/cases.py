@@ -30,6 +30,7 @@ from actions.common import (
     intent_of,
     text_of,
 )
+from actions.consent import AsksConsent
 from actions.forms import AnswersOnly, free_answer, requested
 
 Slots = dict[str, Any]
@@ -153,12 +154,15 @@ def propose_bank_card(claim_no: str, document_id: str, doc: dict[str, Any]
 
 # ---- the form ------------------------------------------------------------------------------
 
-class ValidateCaseForm(AnswersOnly):
+class ValidateCaseForm(AsksConsent, AnswersOnly):
     def name(self) -> str:
         return "validate_case_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
+    def needs_consent(self, tracker: Tracker) -> bool:
+        return tracker.get_slot("case_kind") == BANK_ACCOUNT  # a bank card number is asked
+
+    async def form_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                         tracker: Tracker, domain: DomainDict) -> list[str]:
         kind = tracker.get_slot("case_kind")
         middle = {BANK_ACCOUNT: ["case_account"], APPEAL: ["case_reasons"]}.get(str(kind), [])
         if kind == BANK_ACCOUNT and tracker.get_slot("case_document_id"):

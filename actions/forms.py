@@ -47,6 +47,7 @@ from actions.common import (
     text_of,
     valid_id_number,
 )
+from actions.consent import AsksConsent, tell_family
 from actions.dates import parse_date, spoken
 from actions.ear import DIGIT_SLOTS, grouped_id, grouped_phone
 from actions.names import bare_name, person_name
@@ -98,8 +99,12 @@ def not_an_answer(tracker: Tracker) -> bool:
     if not tracker.get_slot("requested_slot"):
         return False
     intent = intent_of(tracker)
-    if intent in _LEAVING or asks_for_a_person(text_of(tracker)):
+    text = text_of(tracker)
+    if intent in _LEAVING or asks_for_a_person(text):
         return True  # a person asked for, however classified ("算了，你帮我转人工吧")
+    if (requested(tracker, "incident_confirmed") and correcting(text)
+            and not reads_as_question(text)):
+        return False  # "不是住院，是伤残" at the read-back corrects it, however sure NLU is
     sure = float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0)
     return (intent in DIGRESSIONS and (sure >= _SURE or reads_as_question(text_of(tracker)))
             and not said_again(tracker))
@@ -137,7 +142,8 @@ QUESTION_NAMES = {"id_number": "身份证号码", "identity_proof": "手机号�
                   "incident_date": "事故日期", "relation": "与出险人的关系",
                   "reporter_name": "报案人姓名", "complainant_name": "投诉人姓名",
                   "visit_name": "老人姓名", "beneficiary_name": "受益人姓名",
-                  "claim_type": "理赔类型", "incident_confirmed": "核对报案信息"}
+                  "claim_type": "理赔类型", "incident_confirmed": "核对报案信息",
+                  "privacy_consent": "是否同意处理敏感个人信息"}
 _BOOKKEEPING = ("requested_slot", MISSES, "keypad")
 _HELPERS = ("phone_offer",)
 
@@ -477,7 +483,7 @@ def calling_number(tracker: Tracker) -> str | None:
     return caller_phone(tracker) if channel == "ivr" else None
 
 
-class ValidateIdentifyForm(AnswersOnly):
+class ValidateIdentifyForm(AsksConsent, AnswersOnly):
     """Identification. On a call with a caller number the form asks first for the last 6 of
     the ID number (or a policy number) to go with that number; after one mismatch, or when
     the caller gives the whole ID number, it goes on as everywhere else: the ID number, then
@@ -486,8 +492,8 @@ class ValidateIdentifyForm(AnswersOnly):
     def name(self) -> str:
         return "validate_identify_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
+    async def form_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                         tracker: Tracker, domain: DomainDict) -> list[str]:
         if calling_number(tracker) and tracker.get_slot("id_last6") != SWITCHED:
             return ["id_last6"]
         return domain_slots
@@ -619,12 +625,12 @@ def is_masked(id_number: str | None) -> bool:
     return bool(id_number) and "*" in str(id_number)
 
 
-class ValidateIncidentForm(AnswersOnly):
+class ValidateIncidentForm(AsksConsent, AnswersOnly):
     def name(self) -> str:
         return "validate_incident_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
+    async def form_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                         tracker: Tracker, domain: DomainDict) -> list[str]:
         slots = list(domain_slots)
         if "claim_type" in slots and transport_case(tracker):
             # the seed's call script, once the type is settled: police, photos (, ticket)
@@ -824,6 +830,8 @@ class ValidateIncidentForm(AnswersOnly):
         if value not in RELATION_NAMES:
             return {"relation": None}
         slots: Slots = {"relation": value}
+        if value != "self":  # what is kept about the insured, and why (the contract)
+            await tell_family(dispatcher, tracker)
         if value == "self" and not tracker.get_slot("insured_id_number"):
             known = tracker.get_slot("id_number") or await bound_id_masked(tracker)
             if known:

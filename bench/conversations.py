@@ -52,6 +52,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backoffice.domain import consent  # noqa: E402
 from backoffice.services import satisfaction  # noqa: E402
 from backoffice.store.db import Database  # noqa: E402
 from backoffice.store.models import (  # noqa: E402
@@ -428,6 +429,13 @@ def _check_reply(reply: str, turn: dict[str, Any], where: str) -> list[str]:
     return unmet
 
 
+# the consent notice (actions/consent.py): how it starts and the question that ends it
+_NOTICE = consent.packaged()
+NOTICE_STARTS = (_NOTICE.chat[:8], _NOTICE.voice[:8])
+CONSENT_ASKED = (_NOTICE.chat.strip().splitlines()[-1][-12:], _NOTICE.voice.strip()[-12:])
+AGREE = "同意"
+
+
 class Player:
     def __init__(self, stack: Stack, script: Script, today: date) -> None:
         self.stack = stack
@@ -523,6 +531,11 @@ class Player:
             reply = self.client.say(text)
         self.played.transcript.append((("按键 " if key else "") + text, reply))
         self.last = reply
+        if text != AGREE and any(m in reply for m in CONSENT_ASKED):
+            # asked for consent to sensitive data: a person agrees
+            starts = [reply.index(m) for m in NOTICE_STARTS if m in reply]
+            before = reply[:min(starts)].strip() if starts else ""
+            return (before + "\n" if before else "") + self.send(AGREE)
         return reply
 
     def answer_block(self, answers: dict[str, str], before: str | None, limit: int = 16

@@ -30,6 +30,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
+from backoffice.domain import consent
 from backoffice.store.db import Database
 from backoffice.store.models import Party, PolicyRow, RosterMember
 from tests.channels.channel_kit import APPID, IVR_SECRET, WECHAT_TOKEN, WeChatApiStandIn
@@ -38,6 +39,18 @@ from xiaobao import bot
 TOKEN = "test-bot-token"
 RASA_TOKEN = "test-rasa-token"
 XIAOBAO = Path(sys.executable).parent / "xiaobao"
+
+
+# The consent notice (actions/consent.py) is answered here, once for every test: a person
+# agrees when asked. Its question is the end of the packaged texts, written and spoken.
+_NOTICE = consent.packaged()
+CONSENT_ASKED = (_NOTICE.chat.strip().splitlines()[-1][-12:], _NOTICE.voice.strip()[-12:])
+AGREE = "同意"
+
+
+def asks_consent(said: str) -> bool:
+    """The bot's turn ends with the consent notice's question."""
+    return any(marker in said for marker in CONSENT_ASKED)
 
 
 def free_port() -> int:
@@ -97,11 +110,20 @@ class BotStack:
     def url(self, path: str) -> str:
         return f"{self.platform_url}{path}"
 
-    def say(self, sender: str, text: str, **meta: str) -> list[dict[str, Any]]:
-        """One turn straight over Rasa's REST channel, with the metadata the router sends."""
+    def say(self, sender: str, text: str, consent: bool = True,
+            **meta: str) -> list[dict[str, Any]]:
+        """One turn straight over Rasa's REST channel, with the metadata the router sends.
+        When the bot asks for consent to sensitive data, the user agrees (`consent`), and the
+        turn's replies are those before the notice and those after the agreement."""
         channel, _, user = sender.partition(":")
-        return bot.say(f"{self.rasa_url}/webhooks/rest/webhook", sender, text,
-                       {"channel": channel, "user": user, **meta})
+        url = f"{self.rasa_url}/webhooks/rest/webhook"
+        metadata = {"channel": channel, "user": user, **meta}
+        replies = bot.say(url, sender, text, metadata)
+        asked = next((i for i, r in enumerate(replies) if asks_consent(str(r.get("text") or ""))),
+                     None)
+        if not consent or asked is None:
+            return replies
+        return replies[:asked] + bot.say(url, sender, AGREE, metadata)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         req = urllib.request.Request(

@@ -22,6 +22,7 @@ from pydantic_core import core_schema
 from backoffice.domain import appeal as ap
 from backoffice.domain import claim as cl
 from backoffice.domain import complaint as cp
+from backoffice.domain import consent as cs
 from backoffice.domain import endorsement_request as er
 from backoffice.domain import integrity
 from backoffice.domain import privacy_request as pr
@@ -1498,6 +1499,42 @@ class Unbound(Answer):
     unbound: bool
 
 
+class ConsentNotice(Answer):
+    """The short notice to show before sensitive data is asked for, with what to name when
+    recording a decision on it."""
+
+    version: str
+    channel: str
+    text: str = Field(description="The chat text, or on `ivr` the shorter one read aloud.")
+    sha256: str = Field(description="SHA-256 (hex) of `text`, to send with the decision.")
+    family_text: str = Field(description="Told to a family member reporting for an insured: "
+                             "what is kept about the insured and why (the contract).")
+    refused_text: str
+    withdrawn_text: str
+
+
+class Consent(Answer):
+    """The channel user's decision that counts (`decision` null: none recorded)."""
+
+    channel: str
+    user: str
+    decision: one_of(cs.DECISIONS) | None
+    consent_given: bool
+    notice_version: str | None
+    notice_sha256: str | None
+    decided_at: Timestamp | None
+
+
+class ConsentLine(Consent):
+    decision_name: str
+
+
+class ConsentHistory(Answer):
+    """A person's decisions on the consent notice, newest first."""
+
+    items: list[ConsentLine]
+
+
 class CoverageAnswer(Answer):
     """Whether the person checked is covered today by the product; nothing more of them."""
 
@@ -1621,6 +1658,10 @@ ANSWERS: dict[tuple[str, str], tuple[int, type[BaseModel] | None]] = {
     ("POST", "/appeals/{appeal_no}/decision"): (200, Appeal),
     ("POST", "/channel/claims/{claim_no}/withdrawal"): (200, CustomerClaimStep),
     ("POST", "/channel/claims/{claim_no}/bank-account"): (200, CustomerClaimStep),
+    ("GET", "/channel/consent-notice"): (200, ConsentNotice),
+    ("GET", "/channel/consents/{channel}/{user}"): (200, Consent),
+    ("POST", "/channel/consents"): (201, Consent),
+    ("GET", "/parties/{id_number}/consents"): (200, ConsentHistory),
     ("POST", "/endorsement-requests"): (201, EndorsementRequestView),
     ("GET", "/endorsement-requests"): (200, EndorsementRequestList),
     ("GET", "/endorsement-requests/{request_no}"): (200, EndorsementRequestView),

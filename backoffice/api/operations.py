@@ -29,6 +29,7 @@ from backoffice.services import (
     bindings,
     claims,
     complaints,
+    consents,
     conversations,
     coverage_checks,
     customer_answers,
@@ -344,6 +345,27 @@ OPERATIONS: tuple[Operation, ...] = (
         "of the claim read by OCR; the customer confirmed it. The same account again: "
         "`replay` true, no second step. A verified account is changed by two staff members "
         "only (409)."),
+    # ---- separate consent to sensitive personal information (the bot's short notice)
+    _op("GET", "/channel/consent-notice", "channelConsentNotice",
+        "The short notice the bot shows before it asks for sensitive data", "channel",
+        "channel.port", consents.notice, a.ConsentNotice, service_actor="bot",
+        description="`channel` (query, default wechat): on `ivr` the text read aloud. The "
+        "texts are settings (XIAOBAO_CONSENT_NOTICE_FILE, XIAOBAO_PRIVACY_URL)."),
+    _op("GET", "/channel/consents/{channel}/{user}", "channelGetConsent",
+        "The channel user's consent decision that counts", "channel", "channel.port",
+        consents.current, a.Consent, service_actor="bot"),
+    _op("POST", "/channel/consents", "channelRecordConsent",
+        "Record a channel user's decision on the notice: given, refused or withdrawn",
+        "channel", "channel.port", consents.record, a.Consent, status=201,
+        service_actor="bot",
+        description="`notice_version` must be the version in force and `notice_sha256` the "
+        "SHA-256 of one of its texts (written or spoken); a withdrawal may also name the "
+        "version and hash of the consent it withdraws. The party is the channel user's "
+        "binding, when there is one (decisions made before identifying get it then)."),
+    _op("GET", "/parties/{id_number}/consents", "getPartyConsents",
+        "A person's decisions on the consent notice, newest first", "parties",
+        "policies.view", consents.of_party, a.ConsentHistory, errors=(NOT_FOUND,),
+        shows="id_number"),
     _op("GET", "/appeals", "findAppeals", "Appeals, oldest first (open by default)", "appeals",
         "appeals.view", answer_as("items", appeals.search), a.AppealList,
         export="appeals", shows=al.LIST),

@@ -46,6 +46,7 @@ from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import (
     ChannelBinding,
     ClaimRow,
+    ConsentRecord,
     Conversation,
     Party,
     PolicyRow,
@@ -292,6 +293,10 @@ def bind(db: Database, cmd: Identification, actor: str = "bot") -> dict[str, Any
             s.add(ChannelBinding(channel=channel, user=user, party_id=party.id))
         else:
             row.party_id = party.id
+        # decisions on the consent notice made before identifying are now known to be theirs
+        s.execute(update(ConsentRecord).where(
+            ConsentRecord.channel == channel, ConsentRecord.channel_user == user,
+            ConsentRecord.party_id.is_(None)).values(party_id=party.id))
         own = limits.key(ID_LIMIT, party.id_number)
         limits.clear(s, [*keys[:2], own])
         limits.release(s, [k for k in keys[2:] if k != own])

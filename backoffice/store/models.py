@@ -910,6 +910,25 @@ class ChannelBinding(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+# ---- separate consent to sensitive personal information, given in the chat ------------------
+
+class ConsentRecord(Base):
+    """One decision of a channel user on the short notice (given, refused, withdrawn), with
+    the notice's version and the SHA-256 of the text they were shown; the latest counts.
+    `party_id` is the party the channel user was bound to at the time, when they were."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_channel_user", "channel", "channel_user", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    channel_user: Mapped[str] = mapped_column(String(128))
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), index=True)
+    notice_version: Mapped[str] = mapped_column(String(40))
+    notice_sha256: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(20))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ---- who looked: every display of unmasked personal data to staff (append-only) --------------
 
 class AccessLogEntry(Base):

@@ -127,7 +127,7 @@ def test_names_as_people_say_them_and_who_is_asked_for_theirs() -> None:
     def asked(relation):
         t = Tracker("web:1", {"relation": relation}, {}, [], False, None, {}, "action_listen")
         form = ValidateIncidentForm()
-        return asyncio.run(form.required_slots(slots, CollectingDispatcher(), t, {}))
+        return asyncio.run(form.form_slots(slots, CollectingDispatcher(), t, {}))
     d = CollectingDispatcher()
     answers = [name_answer("reporter_name", x, d) for x in ("李丽", "李3", "")]
     def heard(text, intent):
@@ -243,7 +243,7 @@ def test_the_phone_asks_for_the_last_six_as_callers_say_or_key_them() -> None:
         return {
             "extracted": [await form.extract_id_last6(d, tracker(t, intents.get(t, "inform")),
                                                       {}) for t in said],
-            "slots": [await form.required_slots(domain_slots, d, t, {}) for t in (
+            "slots": [await form.form_slots(domain_slots, d, t, {}) for t in (
                 tracker("x"), tracker("x", channel="web"), tracker("x", phone=None),
                 tracker("x", phone="0754-1234567"), tracker("x", slots={"id_last6": "-"}))],
         }

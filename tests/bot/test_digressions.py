@@ -19,7 +19,7 @@ from backoffice.store.models import (
     HomeVisit,
 )
 from tests.bot.test_conversations import handoffs, individual_policy, party, texts
-from tests.bot_stack import RASA_TOKEN, BotStack, new_sender
+from tests.bot_stack import AGREE, RASA_TOKEN, BotStack, asks_consent, new_sender
 
 # what the forms ask (bot/domain.yml), by a part of the question
 ASK_RELATION = "本人，还是您的家人"
@@ -117,7 +117,8 @@ class WebChat:
     def say(self, text: str) -> str:
         answer = self._post("/chat/messages", {"text": text}, self.token)
         self.state = answer["state"]
-        return "\n".join(str(m["text"]) for m in answer["messages"] if m.get("text"))
+        said = "\n".join(str(m["text"]) for m in answer["messages"] if m.get("text"))
+        return self.say(AGREE) if asks_consent(said) else said  # tests/bot_stack.py
 
     def fill(self, said: str, answers: dict[str, str], until: str) -> str:
         for _ in range(14):

@@ -23,7 +23,7 @@ from actions.ear import grouped_id, grouped_phone
 from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import ClaimRow, Conversation, Party
 from channels.ivr import spell
-from tests.bot_stack import BotStack, new_sender
+from tests.bot_stack import AGREE, CONSENT_ASKED, BotStack, asks_consent, new_sender
 from tests.channels.channel_kit import ivr_event, signed_start
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -69,6 +69,11 @@ class Call:
             assert r.status == 200, await r.text()
             actions = list((await r.json())["actions"])
         self.heard += [a["text"] for a in actions if a["type"] == "say"]
+        asked = next((i for i, a in enumerate(actions)
+                      if a["type"] == "say" and asks_consent(a["text"])), None)
+        if asked is not None and event != "hangup":  # the caller agrees (tests/bot_stack.py)
+            before = [a for a in actions[:asked] if a["type"] == "say"]
+            return before + await self.event("speech", text=AGREE, confidence=0.9)
         return actions
 
     async def say(self, text: str) -> list[dict[str, Any]]:
@@ -86,7 +91,8 @@ def spoken(actions: list[dict[str, Any]]) -> str:
 
 def family_answers(insured: str) -> dict[str, str]:
     """A daughter reporting for her mother, as she says it (the ID number in numerals)."""
-    return {"本人，还是您的家人": "是我妈", "身份证": said_in_numerals(insured),
+    return {CONSENT_ASKED[1]: AGREE,  # asked first, and its text names 身份证 too
+            "本人，还是您的家人": "是我妈", "身份证": said_in_numerals(insured),
             "哪天": "昨天", "什么地方": "菜市场",
             "经过": "买菜的时候地上湿滑摔倒了", "伤得怎么样": "右手腕骨折了",
             "医院": "潮南区人民医院", "哪种情况": "住院了",

@@ -20,7 +20,9 @@ from wechat_client import WeChatPusher, message_xml, reply_text, text_xml
 from backoffice.store.models import Notification
 from bench.ocr_synth import discharge_photo
 from channels.ivr import spell
-from tests.bot_stack import BotStack
+from tests.bot_stack import AGREE, BotStack, asks_consent
+
+_NOTICE_START = "【个人信息告知】"
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -51,7 +53,11 @@ class WeChatUser:
         return text
 
     async def say(self, text: str) -> str:
-        return await self.send(text_xml(self.openid, text))
+        said = await self.send(text_xml(self.openid, text))
+        if asks_consent(said):  # the user agrees (tests/bot_stack.py)
+            before = said.split(_NOTICE_START)[0]
+            said = before + await self.send(text_xml(self.openid, AGREE))
+        return said
 
     async def answer(self, said: str, answers: dict[str, str], limit: int = 12) -> str:
         """Answer the bot's questions by what they ask until it stops asking."""
@@ -163,7 +169,13 @@ class Caller:
         async with aiohttp.ClientSession() as http, http.post(
                 self.url, data=body, headers=headers) as r:
             assert r.status == 200
-            return list((await r.json())["actions"])
+            actions = list((await r.json())["actions"])
+        asked = next((i for i, a in enumerate(actions)
+                      if a["type"] == "say" and asks_consent(a["text"])), None)
+        if asked is not None and event != "hangup":  # the caller agrees (tests/bot_stack.py)
+            before = [a for a in actions[:asked] if a["type"] == "say"]
+            return before + await self.actions("speech", text=AGREE, confidence=0.9)
+        return actions
 
 
 def spoken(actions: list[dict[str, Any]]) -> str:

@@ -565,9 +565,27 @@ async def test_customer_step_answers(checked: CheckedApi, scheme: Scheme, db: Da
     assert api.checked >= CUSTOMER_STEP_OPS, CUSTOMER_STEP_OPS - api.checked
 
 
+CONSENT_OPS = {("GET", "/channel/consent-notice"), ("GET", "/channel/consents/{channel}/{user}"),
+               ("POST", "/channel/consents"), ("GET", "/parties/{id_number}/consents")}
+
+
+async def test_consent_answers(checked: CheckedApi, scheme: Scheme, db: Database) -> None:
+    api = checked
+    user = "o-answers-consent"
+    shown = await api.get("/channel/consent-notice?channel=wechat")
+    await api.get(f"/channel/consents/wechat/{user}")  # none yet: nulls
+    await appeal_kit.bind(api, db, scheme.members[0], user)
+    await api.post("/channel/consents", {"channel": "wechat", "user": user, "decision": "given",
+                                         "notice_version": shown["version"],
+                                         "notice_sha256": shown["sha256"]})
+    await api.get(f"/channel/consents/wechat/{user}")
+    await api.get(f"/parties/{scheme.members[0]}/consents")
+    assert api.checked >= CONSENT_OPS, CONSENT_OPS - api.checked
+
+
 def test_every_json_answer_is_met_by_a_walk() -> None:
     walked = POLICY_OPS | GROUP_OPS | CLAIM_OPS | DESK_OPS | CONVERSATION_OPS | APPEAL_OPS \
-        | CUSTOMER_STEP_OPS
+        | CUSTOMER_STEP_OPS | CONSENT_OPS
     assert walked <= set(ANSWERS)
     assert JSON_ANSWERS - walked == set()
 

@@ -14,7 +14,8 @@ complaint inside their archive period, the transcripts linked to them, the acces
 the archive period and the job, nothing. The claims statistics and the quarterly disclosure
 are the same before and after each step.
 
-Consent in the chat is not built yet: the walk has no consent step.
+The chat starts as the bot's does: the short notice, and the person's consent recorded before
+they give their ID number (tests/bot/test_consent_conversations.py walks it with the bot).
 """
 
 from __future__ import annotations
@@ -133,7 +134,12 @@ def figures(db: Database, policy_no: str) -> dict[str, Any]:
 # ---- the life -------------------------------------------------------------------------------
 
 async def chat(api: Api, db: Database, tracker_: Engine, p: Party) -> None:
-    """Bound on WeChat, the person tells the bot who they are; the bot's tracker holds it."""
+    """Consent given, bound on WeChat, the person tells the bot who they are; the bot's
+    tracker holds it."""
+    shown = await api.get("/channel/consent-notice?channel=wechat", expect=200)
+    await api.post("/channel/consents", {"channel": "wechat", "user": OPENID,
+                                         "decision": "given", "notice_version": shown["version"],
+                                         "notice_sha256": shown["sha256"]}, expect=201)
     await api.post("/bindings", {"channel": "wechat", "user": OPENID,
                                  "id_number": p.id_number, "phone": p.phone}, expect=200)
     turn = conversations.user_message(db, "wechat", OPENID,

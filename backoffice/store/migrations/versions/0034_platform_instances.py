@@ -2,7 +2,7 @@
 process renews it every few seconds, another takes over a dead one's pending messages
 
 Revision ID: 0034
-Revises: 0032
+Revises: 0033
 Create Date: 2026-12-08
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from backoffice.store.models import UTCDateTime
 
 revision = "0034"
-down_revision = "0032"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
