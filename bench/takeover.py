@@ -297,11 +297,15 @@ def main() -> None:
                         help="XIAOBAO_TAKEOVER_INTERVAL_SECONDS")
     parser.add_argument("--database-url", default="",
                         help="default: a fresh SQLite file per run")
+    parser.add_argument("--keep", default="",
+                        help="a folder for each run's processes' logs (default: deleted)")
     args = parser.parse_args()
     for run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="xiaobao-takeover-") as tmp:
-            url = args.database_url or f"sqlite:///{Path(tmp) / 'takeover.db'}"
-            result = asyncio.run(run_once(args.mode, url, Path(tmp), users=args.users,
+            work = Path(args.keep) / f"run-{run + 1}" if args.keep else Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            url = args.database_url or f"sqlite:///{work / 'takeover.db'}"
+            result = asyncio.run(run_once(args.mode, url, work, users=args.users,
                                           per_user=args.per_user, lease=args.lease,
                                           interval=args.interval))
         print(f"run {run + 1}: {result.line()}", flush=True)
