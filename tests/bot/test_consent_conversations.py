@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backoffice.domain import consent
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import ClaimRow, ConsentRecord
 from tests.bot.test_conversations import _claims_of, answer_form, db_of, texts
 from tests.bot_stack import BotStack, asks_consent, new_sender
@@ -42,7 +43,7 @@ def claims_reported_by(bot_stack: BotStack, phone: str) -> int:
     try:
         with db.read() as s:
             return int(s.execute(select(func.count()).select_from(ClaimRow).where(
-                ClaimRow.reporter_phone == phone)).scalar_one())
+                ClaimRow.reporter_phone_hash == keyed_hash("phone", phone))).scalar_one())
     finally:
         db.dispose()
 
