@@ -351,8 +351,11 @@ def _first_start(db: Database) -> bool:
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     """The scheduled jobs: active when this process holds the leadership, else standby."""
+    if not fieldseal.is_installed():
+        print(f"错误：未配置{FIELDS_KEYS_HELP}", file=sys.stderr)
+        return NO_FIELDS_KEY
     db = _db(settings)
-    refused = _schema_refused(db, settings)
+    refused = _schema_refused(db, settings) or _fields_refused(db)
     if refused is not None:
         db.dispose()
         return refused
