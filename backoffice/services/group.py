@@ -428,7 +428,7 @@ _SET_SQL = {
             " WHERE id_number_hash NOT IN (SELECT id_number_hash FROM known) ORDER BY ord"
             " RETURNING id, id_number_hash"
             ") SELECT"
-            " (SELECT json_agg(json_build_array(id, id_number, name)) FROM known),"
+            " (SELECT json_agg(json_build_array(id, id_number_hash, name)) FROM known),"
             " (SELECT json_agg(c.id ORDER BY i.ord) FROM created AS c"
             "  JOIN input AS i ON i.id_number_hash = c.id_number_hash)")
         .bindparams(*_TYPES[:1]),
