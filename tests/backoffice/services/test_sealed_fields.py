@@ -9,6 +9,7 @@ migration 0033 converts rows written before it — on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 import subprocess
 import sys
@@ -176,6 +177,11 @@ def test_a_value_moved_to_another_kind_or_changed_does_not_open(
         "phone", "13800000001")
     assert fieldseal.keyed_hash("phone", "138-0000-0001") == fieldseal.keyed_hash(
         "phone", "13800000001")
+    # it is HMAC-SHA256 of "kind:normalised value" under the hash key
+    assert fieldseal.keyed_hash("id_number", " 11010119900307001x ") == hmac.digest(
+        test_keys.hash_key, b"id_number:11010119900307001X", "sha256").hex()
+    # a fresh nonce every time: the same number never seals to the same text
+    assert len({fieldseal.seal("phone", "13800000001") for _ in range(5000)}) == 5000
 
 
 def test_rotation_keeps_every_row_readable(db: Database, factory: Factory,
