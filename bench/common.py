@@ -24,7 +24,7 @@ from backoffice.store.sealing import Keyring
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@localhost:5432/bench"
 
 
-def _bench_field_keys() -> None:
+def field_keys_for_run() -> None:
     """The benches' databases are throw-away: without XIAOBAO_FIELDS_KEYS set, keys made for
     this run seal the personal numbers, and the processes a bench starts inherit them."""
     if not os.environ.get("XIAOBAO_FIELDS_KEYS"):
@@ -34,7 +34,7 @@ def _bench_field_keys() -> None:
                                       os.environ.get("XIAOBAO_FIELDS_HASH_KEY", "")))
 
 
-_bench_field_keys()
+field_keys_for_run()
 SCHEME_PRODUCT = "CN-ELDER-ACC"
 SCHEME_APPLICANT = "汕头市潮南区人民政府"
 ROSTER_HEADER = "name,gender,birth_date,id_number,phone,address\n"

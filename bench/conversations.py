@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from backoffice.domain import consent  # noqa: E402
 from backoffice.services import satisfaction  # noqa: E402
 from backoffice.store.db import Database  # noqa: E402
+from backoffice.store.fieldseal import keyed_hash  # noqa: E402
 from backoffice.store.models import (  # noqa: E402
     AppealRow,
     ClaimRow,
@@ -66,6 +67,7 @@ from backoffice.store.models import (  # noqa: E402
     RosterMember,
     SatisfactionRow,
 )
+from bench.common import field_keys_for_run  # noqa: E402
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CONVERSATIONS = ROOT / "data" / "eval" / "conversations"
@@ -625,7 +627,8 @@ class Judge:
 
     def _party_id(self, id_number: str) -> int | None:
         with self.db.read() as s:
-            return s.execute(select(Party.id).where(Party.id_number == id_number)).scalar()
+            return s.execute(select(Party.id).where(
+                Party.id_number_hash == keyed_hash("id_number", id_number))).scalar()
 
     def _claim(self, spec: dict[str, Any]) -> str | None:
         claims = self._new_claims()
@@ -921,6 +924,7 @@ def report(results: list[Result], as_json: bool, run_on: date) -> None:
 
 
 def main() -> int:
+    field_keys_for_run()  # the processes started share this run's column keys
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", help="run this conversation (repeatable)")

@@ -44,6 +44,7 @@ from sqlalchemy import select, text
 from backoffice.store.db import Database
 from backoffice.store.migrate import upgrade
 from backoffice.store.models import Conversation, ConversationMessage
+from bench.common import field_keys_for_run
 
 ROOT = Path(__file__).resolve().parents[1]
 WECHAT_TOKEN = "kill-test-token"
@@ -447,6 +448,7 @@ async def run_once(database_url: str, workdir: Path, seed: int, *, wechat_users:
 
 
 def main() -> None:
+    field_keys_for_run()  # the processes started share this run's column keys
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=20261207)

@@ -351,8 +351,11 @@ def _first_start(db: Database) -> bool:
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     """The scheduled jobs: active when this process holds the leadership, else standby."""
+    if not fieldseal.is_installed():
+        print(f"错误：未配置{FIELDS_KEYS_HELP}", file=sys.stderr)
+        return NO_FIELDS_KEY
     db = _db(settings)
-    refused = _schema_refused(db, settings)
+    refused = _schema_refused(db, settings) or _fields_refused(db)
     if refused is not None:
         db.dispose()
         return refused
@@ -566,6 +569,12 @@ def cmd_fields_rewrap(args: argparse.Namespace, settings: Settings) -> int:
     return FILES_REFUSED if tally.failed or tally.raced else 0
 
 
+#: the commands that read or write the database (the others never need the column keys)
+_USES_DATABASE = (cmd_db_upgrade, cmd_demo_seed, cmd_import_roster, cmd_scheme_renew,
+                  cmd_scheme_loss_ratio, cmd_staff_add, cmd_staff_disable, cmd_serve, cmd_up,
+                  cmd_scheduler, cmd_privacy_retention, cmd_fields_rewrap)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xiaobao", description="小保：保险客服与后台平台")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -728,11 +737,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
     logs.configure(settings.log_level)
-    keys = settings.field_keys(demo=args.fn is cmd_up)
+    # the long-running processes (and the rotation) need the keys set, or the demo's consent
+    # (XIAOBAO_FILES_DEMO_KEY=1, `xiaobao up`); a one-off command on the embedded setup
+    # (demo seed, import-roster, db upgrade…) uses the demo keys under var/, and says so
+    keys = settings.field_keys(demo=args.fn in _USES_DATABASE and args.fn not in (
+        cmd_serve, cmd_scheduler, cmd_fields_rewrap))
     fieldseal.install(keys)
-    if keys is not None and settings.fields_keys is None and args.fn in (cmd_up, cmd_serve):
-        print(f"个人信息字段以演示密钥加密（{settings.var_dir / DEMO_FIELDS_KEY}，仅限本机演示；"
-              "正式部署请设置 XIAOBAO_FIELDS_KEYS 与 XIAOBAO_FIELDS_HASH_KEY）", flush=True)
+    if keys is not None and settings.fields_keys is None and args.fn in _USES_DATABASE:
+        print(f"注意：个人信息字段以演示密钥加密（{settings.var_dir / DEMO_FIELDS_KEY}，仅限本机"
+              "演示；正式部署请设置 XIAOBAO_FIELDS_KEYS 与 XIAOBAO_FIELDS_HASH_KEY）",
+              file=sys.stderr if args.fn is not cmd_up else sys.stdout, flush=True)
     try:
         return int(args.fn(args, settings))
     except DomainError as exc:

@@ -320,11 +320,9 @@ def _enroll(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
         return
     keys = fieldseal.installed()
     hashes = {p.id_number: keyed_hash("id_number", p.id_number, keys) for _, p in batch}
-    rows = [  # sealed and hashed here: the statements below only move them
-        (p.name, p.gender, p.birth_date.isoformat(), hashes[p.id_number],
-         fieldseal.seal("id_number", p.id_number, keys),
-         None if p.phone is None else fieldseal.seal("phone", p.phone, keys),
-         keyed_hash("phone", p.phone, keys), p.address, p.occupation, p.occupation_class)
+    rows = [  # the numbers are sealed (and the phone hashed) only for the rows inserted
+        (p.name, p.gender, p.birth_date.isoformat(), hashes[p.id_number], p.id_number,
+         p.phone, None, p.address, p.occupation, p.occupation_class)
         for _, p in batch
     ]
     by_hash, created = sql.find_or_create(s, rows, utcnow())
@@ -369,7 +367,8 @@ class _SetSQL:
         of the parties created for the others — the same as a SELECT, then an INSERT of those not
         found, in one transaction."""
         if self.dialect == "postgresql":  # one statement (data-modifying CTE)
-            found, new_ids = s.execute(self.create, {"rows": _json(rows), "now": now}).one()
+            found, new_ids = s.execute(self.create, {"rows": _json([_sealed(r) for r in rows]),
+                                                     "now": now}).one()
             known = {idn: (pid, name) for pid, idn, name in found or ()}
             fresh = [r[3] for r in rows if r[3] not in known]
             return known, list(zip(new_ids or (), fresh, strict=True))
@@ -379,10 +378,19 @@ class _SetSQL:
         new = [r for r in rows if r[3] not in known]
         if not new:
             return known, []
-        s.execute(self.create, {"rows": _json(new), "now": now})
+        s.execute(self.create, {"rows": _json([_sealed(r) for r in new]), "now": now})
         created = json.loads(s.execute(self.created, {"ids": _json([r[3] for r in new])})
                              .scalar_one())
         return known, [(pid, idn) for pid, idn in created]
+
+
+def _sealed(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A batch row as stored: its ID and phone numbers sealed, its phone hashed (fieldseal);
+    the statements only move them."""
+    idn, phone = row[4], row[5]
+    return (*row[:4], fieldseal.seal("id_number", idn),
+            None if phone is None else fieldseal.seal("phone", phone),
+            keyed_hash("phone", phone), *row[7:])
 
 
 _SET_SQL = {
@@ -428,7 +436,7 @@ _SET_SQL = {
             " WHERE id_number_hash NOT IN (SELECT id_number_hash FROM known) ORDER BY ord"
             " RETURNING id, id_number_hash"
             ") SELECT"
-            " (SELECT json_agg(json_build_array(id, id_number, name)) FROM known),"
+            " (SELECT json_agg(json_build_array(id, id_number_hash, name)) FROM known),"
             " (SELECT json_agg(c.id ORDER BY i.ord) FROM created AS c"
             "  JOIN input AS i ON i.id_number_hash = c.id_number_hash)")
         .bindparams(*_TYPES[:1]),

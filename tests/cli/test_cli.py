@@ -68,6 +68,8 @@ def _env(tmp: Path, url: str) -> dict[str, str]:
         p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p)
     env.update({"XIAOBAO_DATABASE_URL": url, "XIAOBAO_VAR_DIR": str(tmp / "var"),
                 "PYTHONIOENCODING": "utf-8"})
+    # the column keys of this process (conftest), which reads what the commands wrote
+    env.update({k: v for k, v in os.environ.items() if k.startswith("XIAOBAO_FIELDS_")})
     return env
 
 

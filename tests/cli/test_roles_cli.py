@@ -38,6 +38,8 @@ def _env(tmp: Path, url: str) -> dict[str, str]:
     env.update({"XIAOBAO_DATABASE_URL": url, "XIAOBAO_VAR_DIR": str(tmp / "var"),
                 "PYTHONIOENCODING": "utf-8", "XIAOBAO_RASA_URL": "http://127.0.0.1:9",
                 "XIAOBAO_FILES_DEMO_KEY": "1"})
+    # the column keys of this process (conftest), which reads what the commands wrote
+    env.update({k: v for k, v in os.environ.items() if k.startswith("XIAOBAO_FIELDS_")})
     return env
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 from desk_testkit import CSRF, World
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from backoffice.clock import ManualClock
 from backoffice.domain.errors import Conflict, ValidationError
@@ -189,7 +189,7 @@ async def test_a_reply_to_a_phone_caller_goes_by_sms(desk: Desk, world: World,
     # a customer with that number is shown as matched, not identified: the number proves
     # nothing, and the agent is told to check before saying anything personal
     with world.db.transaction() as s:
-        s.execute(update(Party).where(
+        s.execute(Party.__table__.update().where(  # Core: the sealed column as a value
             Party.id_number_hash == keyed_hash("id_number", world.members[1]))
             .values(phone=caller, phone_hash=keyed_hash("phone", caller)))
     page = await (await agent.get(f"/desk/handoff/{turn.conversation_id}")).text()

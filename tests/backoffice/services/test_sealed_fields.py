@@ -9,6 +9,7 @@ migration 0033 converts rows written before it — on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import base64
+import hmac
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from backoffice.domain.identity import make_id_number
-from backoffice.services import bindings, complaints, lookup, policies, search
+from backoffice.services import bindings, complaints, group, lookup, policies, search
 from backoffice.store import fieldrewrap, fieldseal
 from backoffice.store.db import Database
 from backoffice.store.migrate import current_revision, downgrade, upgrade
@@ -176,6 +177,11 @@ def test_a_value_moved_to_another_kind_or_changed_does_not_open(
         "phone", "13800000001")
     assert fieldseal.keyed_hash("phone", "138-0000-0001") == fieldseal.keyed_hash(
         "phone", "13800000001")
+    # it is HMAC-SHA256 of "kind:normalised value" under the hash key
+    assert fieldseal.keyed_hash("id_number", " 11010119900307001x ") == hmac.digest(
+        test_keys.hash_key, b"id_number:11010119900307001X", "sha256").hex()
+    # a fresh nonce every time: the same number never seals to the same text
+    assert len({fieldseal.seal("phone", "13800000001") for _ in range(5000)}) == 5000
 
 
 def test_rotation_keeps_every_row_readable(db: Database, factory: Factory,
@@ -279,3 +285,32 @@ def test_migration_seals_rows_written_before_it(db: Database) -> None:
         assert conn.execute(text("SELECT id_number, phone FROM parties")).one() == (
             idn.lower(), "13900000007")
     upgrade(db)
+
+
+def test_roster_import_seals_finds_again_and_matches_any_spelling(db: Database,
+                                                                  factory: Factory) -> None:
+    """The roster import's set statements (SQLite and PostgreSQL) match parties by keyed
+    hash: a party already known (made by an application, ID number with X) is enrolled, not
+    created twice; the same file again imports nothing; what is stored is sealed."""
+    known = _x_person(factory)
+    policy_no = _issued_with_card(db, factory, known)  # the party exists before the import
+    scheme = group.create_group_policy(db, {"product_code": "CN-ELDER-ACC",
+                                            "applicant_name": "汕头市潮南区人民政府",
+                                            "start_date": "2026-01-01"}, "admin")["policy_no"]
+    fresh = factory.person(date(1958, 2, 20), area="440514")
+    lines = ["name,gender,birth_date,id_number,phone,address\n"] + [
+        f"{p['name']},男,{p['birth_date']},{idn},{p['phone']},{p['address']}\n"
+        for p, idn in ((known, known["id_number"].lower()), (fresh, fresh["id_number"]))]
+    first = group.import_roster(db, scheme, lines, "importer", date(2026, 3, 1))
+    assert (first.imported, first.skipped, first.errors) == (2, 0, [])
+    again = group.import_roster(db, scheme, lines, "importer", date(2026, 3, 1))
+    assert (again.imported, again.skipped) == (0, 2)
+    with db.read() as s:
+        assert len(s.execute(select(Party)).scalars().all()) == 2
+    assert [i["policy_no"] for i in lookup.policies_for_id_number(
+        db, {"id_number": known["id_number"]}, "a")] == [policy_no, scheme]
+    assert [i["policy_no"] for i in lookup.policies_for_id_number(
+        db, {"id_number": fresh["id_number"]}, "a")] == [scheme]
+    dump = _raw_dump(db)
+    for clear in (known["id_number"], fresh["id_number"], fresh["phone"]):
+        assert clear not in dump
