@@ -319,11 +319,12 @@ def _enroll(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
         _enroll_generic(s, policy, batch, members, enrolled_on, source, result)
         return
     keys = fieldseal.installed()
-    hashes = {p.id_number: keyed_hash("id_number", p.id_number, keys) for _, p in batch}
+    id_hashes = fieldseal.keyed_hashes("id_number", [p.id_number for _, p in batch], keys)
+    hashes = {p.id_number: h for (_, p), h in zip(batch, id_hashes, strict=True)}
     rows = [  # the numbers are sealed (and the phone hashed) only for the rows inserted
-        (p.name, p.gender, p.birth_date.isoformat(), hashes[p.id_number], p.id_number,
+        (p.name, p.gender, p.birth_date.isoformat(), h, p.id_number,
          p.phone, None, p.address, p.occupation, p.occupation_class)
-        for _, p in batch
+        for (_, p), h in zip(batch, id_hashes, strict=True)
     ]
     by_hash, created = sql.find_or_create(s, rows, utcnow())
     idn_of = {h: idn for idn, h in hashes.items()}
@@ -367,7 +368,7 @@ class _SetSQL:
         of the parties created for the others — the same as a SELECT, then an INSERT of those not
         found, in one transaction."""
         if self.dialect == "postgresql":  # one statement (data-modifying CTE)
-            found, new_ids = s.execute(self.create, {"rows": _json([_sealed(r) for r in rows]),
+            found, new_ids = s.execute(self.create, {"rows": _json(_sealed(rows)),
                                                      "now": now}).one()
             known = {idn: (pid, name) for pid, idn, name in found or ()}
             fresh = [r[3] for r in rows if r[3] not in known]
@@ -378,19 +379,22 @@ class _SetSQL:
         new = [r for r in rows if r[3] not in known]
         if not new:
             return known, []
-        s.execute(self.create, {"rows": _json([_sealed(r) for r in new]), "now": now})
+        s.execute(self.create, {"rows": _json(_sealed(new)), "now": now})
         created = json.loads(s.execute(self.created, {"ids": _json([r[3] for r in new])})
                              .scalar_one())
         return known, [(pid, idn) for pid, idn in created]
 
 
-def _sealed(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A batch row as stored: its ID and phone numbers sealed, its phone hashed (fieldseal);
-    the statements only move them."""
-    idn, phone = row[4], row[5]
-    return (*row[:4], fieldseal.seal("id_number", idn),
-            None if phone is None else fieldseal.seal("phone", phone),
-            keyed_hash("phone", phone), *row[7:])
+def _sealed(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Batch rows as stored: their ID and phone numbers sealed, their phones hashed
+    (fieldseal), a batch at a time; the statements only move them."""
+    keys = fieldseal.installed()
+    phones = [r[5] for r in rows]
+    id_numbers = fieldseal.seal_many("id_number", [r[4] for r in rows], keys)
+    sealed_phones = fieldseal.seal_many("phone", phones, keys)
+    phone_hashes = fieldseal.keyed_hashes("phone", phones, keys)
+    return [(*r[:4], idn, phone, phone_hash, *r[7:]) for r, idn, phone, phone_hash
+            in zip(rows, id_numbers, sealed_phones, phone_hashes, strict=True)]
 
 
 _SET_SQL = {
