@@ -177,9 +177,11 @@ def import_roster(
             select(RosterMember.party_id).where(RosterMember.policy_id == policy.id)
         ).scalars())
         row_errors: list[RowError] = []
-        with _read_ahead(_valid_batches(lines, min_age, enrolled_on, row_errors)) as batches:
-            for batch in batches:
-                _enroll(s, policy, batch, members, enrolled_on, "import", result)
+        keys = fieldseal.installed()
+        with _read_ahead(_hashed(_valid_batches(lines, min_age, enrolled_on, row_errors),
+                                 keys)) as batches:
+            for batch, id_hashes in batches:
+                _enroll(s, policy, batch, id_hashes, members, enrolled_on, "import", result)
         result.errors.extend(row_errors)
         _reprice_group(s, policy, product)
         result.errors.sort(key=lambda e: e.line)
@@ -221,6 +223,14 @@ def _valid_batches(lines: Iterable[str], min_age: int | None, enrolled_on: date,
             yield batch
             batch = []
     yield batch
+
+
+def _hashed(batches: Iterator[list[tuple[int, PersonData]]], keys: fieldseal.FieldKeys
+            ) -> Iterator[tuple[list[tuple[int, PersonData]], list[str | None]]]:
+    """Each batch with the keyed hashes of its ID numbers, made on the read-ahead thread
+    while the database writes the batch before."""
+    for batch in batches:
+        yield batch, fieldseal.keyed_hashes("id_number", [p.id_number for _, p in batch], keys)
 
 
 _T = TypeVar("_T")
@@ -304,7 +314,8 @@ _SWITCH_INTERVAL = _ShortSwitchInterval(0.001)
 
 
 def _enroll(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
-            members: set[int], enrolled_on: date, source: str, result: ImportResult) -> None:
+            id_hashes: list[str | None], members: set[int], enrolled_on: date, source: str,
+            result: ImportResult) -> None:
     """Find or create the parties of a batch, then add those not yet on the roster.
 
     On SQLite and PostgreSQL a batch travels as one JSON parameter and comes back as one
@@ -318,8 +329,6 @@ def _enroll(s: Session, policy: PolicyRow, batch: list[tuple[int, PersonData]],
     if sql is None:
         _enroll_generic(s, policy, batch, members, enrolled_on, source, result)
         return
-    keys = fieldseal.installed()
-    id_hashes = fieldseal.keyed_hashes("id_number", [p.id_number for _, p in batch], keys)
     hashes = {p.id_number: h for (_, p), h in zip(batch, id_hashes, strict=True)}
     rows = [  # the numbers are sealed (and the phone hashed) only for the rows inserted
         (p.name, p.gender, p.birth_date.isoformat(), h, p.id_number,
