@@ -13,7 +13,8 @@ phone number copied into an ID number column does not open.
 
 Where a column is searched (a person by ID number or by phone) a second column holds
 HMAC-SHA256 of the normalised value (an ID number upper-cased, a phone number as its digits)
-under its own key, XIAOBAO_FIELDS_HASH_KEY, and the queries compare that:
+under its own key, XIAOBAO_FIELDS_HASH_KEY, kept to its first 128 bits (32 hex characters:
+ample for an equality index, and a narrower one), and the queries compare that:
 `Party.id_number_hash == keyed_hash("id_number", value)`. A sealed column refuses to be
 compared in SQL (its ciphertext never equals anything), so a query that forgot the hash
 fails in the tests instead of finding nothing.
