@@ -13,7 +13,8 @@ phone number copied into an ID number column does not open.
 
 Where a column is searched (a person by ID number or by phone) a second column holds
 HMAC-SHA256 of the normalised value (an ID number upper-cased, a phone number as its digits)
-under its own key, XIAOBAO_FIELDS_HASH_KEY, and the queries compare that:
+under its own key, XIAOBAO_FIELDS_HASH_KEY, kept to its first 128 bits (32 hex characters:
+ample for an equality index, and a narrower one), and the queries compare that:
 `Party.id_number_hash == keyed_hash("id_number", value)`. A sealed column refuses to be
 compared in SQL (its ciphertext never equals anything), so a query that forgot the hash
 fails in the tests instead of finding nothing.
@@ -30,6 +31,7 @@ import hashlib
 import os
 import re
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +49,9 @@ KINDS = ("id_number", "phone", "bank_account")
 #: what the sealed columns are declared as (the longest plaintext, a 30-digit account, with
 #: a 32-character key id is 113 characters)
 SEALED_LENGTH = 160
-HASH_LENGTH = 64
+#: hex characters of a keyed hash: HMAC-SHA256 truncated to 128 bits (RFC 2104 §5), ample for an
+#: equality index and half the width of the full digest in every index entry
+HASH_LENGTH = 32
 
 
 class FieldKeysMissing(RuntimeError):
@@ -113,29 +117,52 @@ def is_installed() -> bool:
 
 # ---- normalised values and their keyed hash ---------------------------------------------------
 
+_NON_DIGITS = re.compile(r"\D")
+
+
 def normalise(kind: str, value: str) -> str:
     """The form two spellings of one number share: an ID number stripped and upper-cased
     (the check character X), a phone number or an account as its digits."""
     if kind == "id_number":
         return value.strip().upper()
     if kind in ("phone", "bank_account"):
-        return re.sub(r"\D", "", value)
+        return _NON_DIGITS.sub("", value)
     raise ValueError(f"unknown kind {kind!r}")
 
 
 def keyed_hash(kind: str, value: str | None, keys: FieldKeys | None = None) -> str | None:
-    """Hex HMAC-SHA256 of the normalised value under the hash key; None for None or empty."""
-    if value is None:
-        return None
-    plain = normalise(kind, value)
-    if not plain:
-        return None
+    """Hex HMAC-SHA256 of the normalised value under the hash key, truncated to its first
+    128 bits (HASH_LENGTH hex characters); None for None or empty."""
+    return keyed_hashes(kind, [value], keys)[0]
+
+
+def keyed_hashes(kind: str, values: Iterable[str | None], keys: FieldKeys | None = None
+                 ) -> list[str | None]:
+    """`keyed_hash` of each value, in order: one loop over primed states for a batch."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
     inner, outer = _hmac_pads((keys or installed()).hash_key)
-    h = inner.copy()
-    h.update(f"{kind}:{plain}".encode())
-    o = outer.copy()
-    o.update(h.digest())
-    return o.hexdigest()
+    prefix = f"{kind}:"
+    digits_only = kind != "id_number"
+    out: list[str | None] = []
+    append = out.append
+    for value in values:
+        if value is None:
+            append(None)
+            continue
+        if digits_only:
+            plain = value if value.isascii() and value.isdigit() else _NON_DIGITS.sub("", value)
+        else:
+            plain = value.strip().upper()
+        if not plain:
+            append(None)
+            continue
+        h = inner.copy()
+        h.update((prefix + plain).encode())
+        o = outer.copy()
+        o.update(h.digest())
+        append(o.hexdigest()[:HASH_LENGTH])
+    return out
 
 
 _pads: dict[bytes, tuple[Any, Any]] = {}
@@ -203,6 +230,11 @@ class _Nonces:
             self.at += _NONCE
             return nonce
 
+    @staticmethod
+    def take_many(n: int) -> bytes:
+        """n fresh nonces end to end, from one os.urandom call (never from the pool)."""
+        return os.urandom(_NONCE * n) if n else b""
+
 
 _nonces = _Nonces()
 
@@ -213,6 +245,31 @@ def seal(kind: str, value: str, keys: FieldKeys | None = None) -> str:
     nonce = _nonces.take()
     body = _cipher(keyring.key(key_id)).encrypt(nonce, value.encode(), kind.encode())
     return f"{PREFIX}{key_id}:{base64.b64encode(nonce + body).decode()}"
+
+
+def seal_many(kind: str, values: Sequence[str | None], keys: FieldKeys | None = None
+              ) -> list[str | None]:
+    """`seal` of each value (None stays None), in order: one key lookup, and the nonces from
+    one os.urandom call, for a batch."""
+    keyring = (keys or installed()).keyring
+    key_id = keyring.current_id
+    encrypt = _cipher(keyring.key(key_id)).encrypt
+    aad = kind.encode()
+    head = f"{PREFIX}{key_id}:"
+    nonces = _nonces.take_many(len(values))
+    b64 = binascii.b2a_base64
+    out: list[str | None] = []
+    append = out.append
+    at = 0
+    for value in values:
+        if value is None:
+            append(None)
+        else:
+            nonce = nonces[at:at + _NONCE]
+            append(head + b64(nonce + encrypt(nonce, value.encode(), aad),
+                              newline=False).decode())
+        at += _NONCE
+    return out
 
 
 def unseal(kind: str, text: str, keys: FieldKeys | None = None) -> str:
@@ -290,8 +347,10 @@ __all__ = [
     "install",
     "installed",
     "keyed_hash",
+    "keyed_hashes",
     "normalise",
     "reseal",
     "seal",
+    "seal_many",
     "unseal",
 ]

@@ -27,7 +27,8 @@ branch_labels = None
 depends_on = None
 
 SEALED = sa.String(length=fieldseal.SEALED_LENGTH)
-HASH = sa.String(length=fieldseal.HASH_LENGTH)
+#: a keyed hash: HMAC-SHA256 truncated to 128 bits, as hex (fieldseal.HASH_LENGTH)
+HASH = sa.String(length=32)
 
 #: table → [(column, kind, its length before, hashed, nullable)]
 COLUMNS: dict[str, list[tuple[str, str, int, bool, bool]]] = {
