@@ -22,6 +22,7 @@ from test_api_staff_access import (  # the fixtures too
 from backoffice.domain.staff import Actor
 from backoffice.services import agent_desk, conversations
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import keyed_hash
 from backoffice.store.models import AuditEntry, Party
 
 __all__ = ["clock", "world"]
@@ -167,10 +168,12 @@ def test_the_phone_id_and_name_look_ups_use_their_indexes(world: World) -> None:
     with db.read() as s:
         party = s.execute(select(Party).limit(1)).scalar_one()
     checks = {
-        "SELECT * FROM parties WHERE id_number = :v": party.id_number,
-        "SELECT * FROM parties WHERE phone = :v": PHONE,
-        "SELECT * FROM claims WHERE reporter_phone = :v": PHONE,
-        "SELECT * FROM complaints WHERE complainant_phone = :v": PHONE,
+        # sealed numbers are found by their keyed hash (fieldseal)
+        "SELECT * FROM parties WHERE id_number_hash = :v": keyed_hash("id_number",
+                                                                      party.id_number),
+        "SELECT * FROM parties WHERE phone_hash = :v": keyed_hash("phone", PHONE),
+        "SELECT * FROM claims WHERE reporter_phone_hash = :v": keyed_hash("phone", PHONE),
+        "SELECT * FROM complaints WHERE complainant_phone_hash = :v": keyed_hash("phone", PHONE),
         "SELECT * FROM conversations WHERE phone = :v": PHONE,
         "SELECT * FROM conversations WHERE user_id = :v": PHONE,
         "SELECT * FROM parties WHERE name >= :v AND name < :v || 'z'": party.name[:1],
