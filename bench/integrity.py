@@ -51,7 +51,9 @@ from backoffice.services import integrity as integrity_service
 from backoffice.services.base import today_cn
 from backoffice.services.document_reading import INSURED_NAME
 from backoffice.services.products import load_product
+from backoffice.store import fieldseal
 from backoffice.store.db import Database
+from backoffice.store.fieldseal import Sealed
 from backoffice.store.models import ClaimDocument, ClaimFlag, ClaimRow, Party, RosterMember
 from bench.common import (
     SCHEME_APPLICANT,
@@ -559,9 +561,27 @@ def _copy_value(v: Any) -> Any:
     return json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
 
 
+def _sealed(table: Table, rows: Iterable[dict[str, Any]], seal: bool
+            ) -> Iterator[dict[str, Any]]:
+    """Each row with the keyed hashes of its sealed numbers, and those numbers sealed when
+    `seal` (COPY bypasses the column type that seals them on an INSERT)."""
+    kinds = {c.name: c.type.kind for c in table.columns if isinstance(c.type, Sealed)}
+    for row in rows:
+        row = dict(row)
+        for name, kind in kinds.items():
+            if name not in row:
+                continue
+            if f"{name}_hash" in table.c:
+                row[f"{name}_hash"] = fieldseal.keyed_hash(kind, row[name])
+            if seal and row[name]:
+                row[name] = fieldseal.seal(kind, row[name])
+        yield row
+
+
 def bulk(db: Database, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     """Rows into `table`: COPY on PostgreSQL, Core executemany in chunks on SQLite."""
     n = 0
+    rows = _sealed(table, rows, seal=not db.is_sqlite)
     if db.is_sqlite:
         with db.engine.begin() as conn:
             chunk: list[dict[str, Any]] = []

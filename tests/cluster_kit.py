@@ -271,6 +271,8 @@ def cluster(workdir: Path, pg_url: str, redis_url: str, *, rasas: int = 2, platf
             # platform process that is up
             proxy = f"http://127.0.0.1:{listen}"
             env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
+            # the suite's column keys (conftest): the processes read and write what this one does
+            env.update({k: v for k, v in os.environ.items() if k.startswith("XIAOBAO_FIELDS_")})
             env.update({
                 "PYTHONPATH": str(ROOT), "XIAOBAO_DATABASE_URL": database_url,
                 "XIAOBAO_VAR_DIR": str(workdir / "var"), "XIAOBAO_API_TOKEN": TOKEN,

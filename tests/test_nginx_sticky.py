@@ -126,6 +126,8 @@ async def cluster(db: Database, tmp_path: Path) -> AsyncIterator[Cluster]:
     processes = []
     for n, port in enumerate(ports):
         env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
+        # the suite's column keys (conftest): the processes read and write what this one does
+        env.update({k: v for k, v in os.environ.items() if k.startswith("XIAOBAO_FIELDS_")})
         env.update({
             "PYTHONPATH": str(ROOT), "XIAOBAO_DATABASE_URL": db.url,
             "XIAOBAO_VAR_DIR": str(tmp_path / "var"), "XIAOBAO_API_TOKEN": "sticky-token",

@@ -25,6 +25,7 @@ from backoffice import clock
 from backoffice.notifications.config import NotifyConfig, build_senders
 from backoffice.scheduler.jobs import JOBS, Runtime, run
 from backoffice.services.base import SHANGHAI
+from backoffice.store import fieldseal
 from backoffice.store.db import Database
 
 
@@ -65,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.slot and len(times) > 1:
         print("--slot names one firing", file=sys.stderr)
         return 2
+    keys, hash_key = (os.environ.get(f"XIAOBAO_FIELDS_{k}", "") for k in ("KEYS", "HASH_KEY"))
+    if keys and hash_key:  # the jobs read sealed numbers (a notice's phone, a party's ID)
+        fieldseal.install(fieldseal.FieldKeys.parse(keys, hash_key))
     db = Database(args.database_url)
     config = NotifyConfig.from_env()
     runtime = Runtime(db, build_senders(config, db), config.max_attempts)

@@ -54,6 +54,8 @@ class Terminal:
 
 async def _terminal(*args: str, tmp: Path) -> Terminal:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
+    # the suite's column keys (conftest): the processes read and write what this one does
+    env.update({k: v for k, v in os.environ.items() if k.startswith("XIAOBAO_FIELDS_")})
     # this checkout's code, whichever checkout the environment was installed from
     env.update({"PYTHONIOENCODING": "utf-8", "XIAOBAO_VAR_DIR": str(tmp / "chat-var"),
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),

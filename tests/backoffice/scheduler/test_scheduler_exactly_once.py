@@ -23,6 +23,8 @@ HERE = Path(__file__).parent
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
+    # the suite's column keys (conftest): the processes read and write what this one does
+    env.update({k: v for k, v in os.environ.items() if k.startswith("XIAOBAO_FIELDS_")})
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 

@@ -55,6 +55,8 @@ class Scheduler:
 
 def _start(db: Database, tmp_path: Path, name: str) -> Scheduler:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XIAOBAO_")}
+    # the suite's column keys (conftest): the processes read and write what this one does
+    env.update({k: v for k, v in os.environ.items() if k.startswith("XIAOBAO_FIELDS_")})
     env.update({"XIAOBAO_DATABASE_URL": db.url, "XIAOBAO_VAR_DIR": str(tmp_path / "var"),
                 "XIAOBAO_API_TOKEN": "failover-token", "XIAOBAO_LOG_LEVEL": "INFO",
                 "PYTHONPATH": str(ROOT)})
