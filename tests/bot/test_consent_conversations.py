@@ -131,7 +131,7 @@ def test_the_bank_account_step_of_a_customer_identified_earlier_asks_first(
         bot_stack: BotStack) -> None:
     """Identified in an earlier conversation, no consent on record: the payout account is not
     asked before the notice; a refusal sets nothing; agreeing goes on to the card number."""
-    insured, _, phone = bot_stack.member(47)
+    insured, _, phone = bot_stack.member(52)  # nobody else's: one claim only
     [claim_no] = _claims_of(bot_stack, insured, [{}])
     sender = new_sender("web")
     bot_stack.api("POST", "/bindings", {"channel": "web", "user": sender.split(":", 1)[1],
