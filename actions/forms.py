@@ -130,10 +130,12 @@ FORM_EXTRAS = {"incident_form": ["reporter_name", "phone_offer"],
                "identify_form": ["id_last6"], "complaint_form": ["phone_offer"],
                "home_visit_form": ["phone_offer"],
                "case_form": ["case_kind", "case_choices", "case_account", "case_document_id",
-                             "case_account_masked", "case_reasons"]}
+                             "case_account_masked", "case_reasons"],
+               "privacy_request_form": ["pdr_details"]}
 FORM_NAMES = {"incident_form": "报案", "complaint_form": "投诉", "contact_form": "修改联系方式",
               "beneficiary_form": "变更受益人", "home_visit_form": "预约上门服务",
-              "identify_form": "核验身份", "case_form": "撤案、收款账户或复核"}
+              "identify_form": "核验身份", "case_form": "撤案、收款账户或复核",
+              "privacy_request_form": "个人信息查阅、复制、更正或删除申请"}
 # what the agent reads for the question given up on
 QUESTION_NAMES = {"id_number": "身份证号码", "identity_proof": "手机号码或保单号",
                   "id_last6": "身份证后6位", "insured_id_number": "出险人身份证号码",
@@ -143,7 +145,9 @@ QUESTION_NAMES = {"id_number": "身份证号码", "identity_proof": "手机号�
                   "reporter_name": "报案人姓名", "complainant_name": "投诉人姓名",
                   "visit_name": "老人姓名", "beneficiary_name": "受益人姓名",
                   "claim_type": "理赔类型", "incident_confirmed": "核对报案信息",
-                  "privacy_consent": "是否同意处理敏感个人信息"}
+                  "privacy_consent": "是否同意处理敏感个人信息",
+                  "pdr_kind": "个人信息申请的种类", "pdr_details": "更正的内容",
+                  "pdr_confirmed": "核对个人信息申请"}
 _BOOKKEEPING = ("requested_slot", MISSES, "keypad")
 _HELPERS = ("phone_offer",)
 

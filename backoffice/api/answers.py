@@ -1351,6 +1351,9 @@ class PrivacyRequest(Answer):
     party: PrivacyRequestParty
     verified_by: one_of(pr.VERIFICATIONS)  # type: ignore[valid-type]
     details: str | None = None
+    user_channel: str | None = Field(None, description="Made in the chat: the channel "
+                                     "(wechat, web, ivr) of the user who asked.")
+    channel_user: str | None = Field(None, description="Made in the chat: that channel user.")
     received_at: Timestamp
     received_by: str = absent()
     due_by: Date = Field(description="15 working days after receipt.")
@@ -1365,6 +1368,8 @@ class PrivacyRequest(Answer):
     allowed_actions: list[one_of(pr.ACTIONS)] = absent()  # type: ignore[valid-type]
     steps: list[PrivacyRequestStepEntry] = absent()
     retention: str = absent("A deletion: what is deleted, what is kept and until when.")
+    replay: bool = absent("Filed in the chat: true when an open request of the same person and "
+                          "kind was there already, whose number this is (nothing new filed).")
 
 
 class PrivacyRequestList(Answer):

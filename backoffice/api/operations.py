@@ -264,6 +264,16 @@ OPERATIONS: tuple[Operation, ...] = (
         "corrected (through `PATCH /parties/{id_number}`); of a deletion is a 409 until the "
         "retention job erases (the request stays in progress, `retention` says what is "
         "kept and until when).", shows="privacy_request_no"),
+    _op("POST", "/channel/privacy-requests", "channelFilePrivacyRequest",
+        "The identified customer's own request to see, copy, correct or delete their data",
+        "channel", "channel.port", privacy_requests.create_for_customer, a.PrivacyRequest,
+        status=201, service_actor="customer", errors=(NOT_FOUND,),
+        description="Body `{channel, user, kind, details?, phone? | policy_no?}`: the person "
+        "is the channel user's binding (none: 404 naming `user`), and `phone` or `policy_no` "
+        "the proof the bot's identification took, checked again by the channels' rule "
+        "(a mismatch: 403). A correction needs `details`. Recorded with channel `chat` "
+        "(`phone` from ivr), the channel and channel user, due 15 working days after receipt. "
+        "An open request of the same person and kind: that one's answer, `replay` true."),
     # ---- the outbox's dead letters
     _op("GET", "/notifications/dead", "listDeadLetters",
         "Dead-lettered notifications, newest first", "notifications", "notifications.manage",

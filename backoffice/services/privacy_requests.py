@@ -136,6 +136,72 @@ def create(db: Database, cmd: PrivacyRequestIn, actor: str) -> dict[str, Any]:
         return view(s, row)
 
 
+# ---- a request made in the chat --------------------------------------------------------------
+
+class ChannelPrivacyRequestIn(Command):
+    """The identified channel user's own request, filed by the bot: the kind, the details (a
+    correction: what is wrong and what is right) and the proof the bot's identification took,
+    `phone` (the phone on file) or `policy_no` (one of their own policies)."""
+
+    channel: OneOf(bindings.CHANNELS)
+    user: Text(128, blank_ok=False)
+    kind: OneOf(pr.KINDS)
+    phone: Phone | None = None
+    policy_no: Text(40) | None = None
+    details: Text(pr.MAX_TEXT) | None = None
+
+    @field_validator("phone", "policy_no", "details", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+def _chat_proof(cmd: ChannelPrivacyRequestIn) -> str:
+    if cmd.phone is None and not cmd.policy_no:
+        raise ValidationError("phone", "须提供核验身份时的 phone 或 policy_no 之一")
+    if cmd.phone is not None and cmd.policy_no:
+        raise ValidationError("policy_no", "phone 与 policy_no 只能提供其一")
+    return "phone" if cmd.phone is not None else "policy_no"
+
+
+@takes(ChannelPrivacyRequestIn)
+def create_for_customer(db: Database, cmd: ChannelPrivacyRequestIn, actor: str = "customer"
+                        ) -> dict[str, Any]:
+    """The request of the person the channel user is bound to, who proved it as the channels
+    do (bindings.proves_identity). An open request of theirs of the same kind is answered
+    instead of a second one (`replay` true)."""
+    verified_by = _chat_proof(cmd)
+    details = pr.check_text(cmd.details, "details", cmd.kind == "correction")
+    with db.transaction() as s:
+        party = bindings.bound_party(s, cmd.channel, cmd.user)
+        if party is None:
+            raise NotFound("该渠道用户尚未核验身份", "user")
+        policy_no = cmd.policy_no.upper() if cmd.policy_no else None
+        if not bindings.proves_identity(s, party, cmd.phone, policy_no):
+            raise bindings.IdentityMismatch("身份信息核对不一致，请重新核验身份", verified_by)
+        # the person's row first: two identical requests at once queue, the second sees the first
+        s.execute(update(Party).where(Party.id == party.id).values(id=Party.id))
+        open_one = s.execute(select(PrivacyRequestRow).where(
+            PrivacyRequestRow.party_id == party.id, PrivacyRequestRow.kind == cmd.kind,
+            PrivacyRequestRow.status.in_(pr.OPEN)).order_by(PrivacyRequestRow.id)).scalar()
+        if open_one is not None:
+            return {**view(s, open_one), "replay": True}
+        today = today_cn()
+        row = PrivacyRequestRow(
+            request_no=number(s, "GR", today.year, 6), party_id=party.id, kind=cmd.kind,
+            channel="phone" if cmd.channel == "ivr" else "chat", status=pr.RECEIVED,
+            verified_by=verified_by, details=details, received_on=today,
+            due_on=pr.due_date(today), received_by=str(actor), user_channel=cmd.channel,
+            channel_user=cmd.user)
+        s.add(row)
+        s.flush()
+        audit(s, actor, ENTITY, row.request_no, "receive", None,
+              {"status": row.status, "kind": row.kind, "channel": row.channel,
+               "verified_by": row.verified_by, "details": details,
+               "user_channel": cmd.channel})
+        return {**view(s, row), "replay": False}
+
+
 # ---- the steps -------------------------------------------------------------------------------
 
 class PrivacyRequestStep(Command):
@@ -263,6 +329,7 @@ def summary(row: PrivacyRequestRow, party: Party | None, today: date | None = No
         "status": row.status, "status_name": pr.STATUS_NAMES[row.status],
         "party": _person(party, pii),
         "verified_by": row.verified_by, "details": row.details,
+        "user_channel": row.user_channel, "channel_user": row.channel_user,
         "received_at": row.received_at.isoformat(), "received_by": row.received_by,
         "due_by": row.due_on.isoformat(),
         "clock": {"due": d.due.isoformat(), "breached": d.breached,

@@ -976,3 +976,6 @@ class PrivacyRequestRow(Base):
     done_on: Mapped[date | None] = mapped_column(Date)
     link_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     link_expires_at: Mapped[datetime | None]
+    # made in the chat: the channel (wechat, web, ivr) and channel user the bot identified
+    user_channel: Mapped[str | None] = mapped_column(String(20))
+    channel_user: Mapped[str | None] = mapped_column(String(128))
