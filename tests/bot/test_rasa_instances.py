@@ -43,7 +43,7 @@ from backoffice.store.models import (
 )
 from channels.ring import HashRing
 from channels.router import BOT_DOWN
-from tests.bot_stack import TOKEN
+from tests.bot_stack import AGREE, TOKEN, asks_consent
 from tests.cluster_kit import (
     Cluster,
     claim_for_documents,
@@ -113,6 +113,8 @@ class Customer:
         if "报案成功" in "\n".join(self.replies[-1]):
             return None
         question = self.asked[-1]
+        if asks_consent(question):
+            return AGREE  # the notice before the first ID number: a person agrees
         return next((a for key, a in self.answers().items() if key in question), None)
 
     def turn(self, platform: str) -> None:
