@@ -81,7 +81,7 @@ class FieldKeys:
         """XIAOBAO_FIELDS_KEYS (`kid:base64[,…]`) and XIAOBAO_FIELDS_HASH_KEY (base64 of 32
         bytes); ValueError naming the setting, never quoting key material."""
         try:
-            keyring = Keyring.parse(keys)
+            keyring = Keyring.parse(keys, "XIAOBAO_FIELDS_KEYS")
         except ValueError as exc:
             raise ValueError(f"XIAOBAO_FIELDS_KEYS: {exc}") from None
         try:

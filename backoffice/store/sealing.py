@@ -42,11 +42,10 @@ class Tampered(SealError):
 
 
 class UnknownKey(SealError):
-    """The file's master key is not among the configured ones."""
+    """The master key a file or a column value was sealed under is not configured."""
 
-    def __init__(self, key_id: str) -> None:
-        super().__init__(f"the file is sealed under master key {key_id!r}, "
-                         "which XIAOBAO_FILES_KEYS does not list")
+    def __init__(self, key_id: str, setting: str = "XIAOBAO_FILES_KEYS") -> None:
+        super().__init__(f"sealed under master key {key_id!r}, which {setting} does not list")
         self.key_id = key_id
 
 
@@ -55,6 +54,7 @@ class Keyring:
     """The master keys by id; the first is the one new files are sealed under."""
 
     keys: tuple[tuple[str, bytes], ...]
+    setting: str = "XIAOBAO_FILES_KEYS"  # where the keys come from: named when one is missing
 
     def __post_init__(self) -> None:
         if not self.keys:
@@ -82,10 +82,10 @@ class Keyring:
         for kid, key in self.keys:
             if kid == key_id:
                 return key
-        raise UnknownKey(key_id)
+        raise UnknownKey(key_id, self.setting)
 
     @classmethod
-    def parse(cls, text: str) -> Keyring:
+    def parse(cls, text: str, setting: str = "XIAOBAO_FILES_KEYS") -> Keyring:
         """`kid:base64(32 bytes)[,kid:base64…]`; ValueError that never quotes key material."""
         keys = []
         for n, item in enumerate((i.strip() for i in text.split(",") if i.strip()), 1):
@@ -98,7 +98,7 @@ class Keyring:
                 raise ValueError(f"entry {n} is not kid:base64 of 32 bytes "
                                  "(kid: 1–32 letters, digits, . _ -)")
             keys.append((key_id.strip(), key))
-        return cls(tuple(keys))
+        return cls(tuple(keys), setting)
 
     @staticmethod
     def new_entry(key_id: str) -> str:

@@ -173,6 +173,11 @@ def test_a_value_moved_to_another_kind_or_changed_does_not_open(
         fieldseal.unseal("phone", sealed,
                          fieldseal.FieldKeys(Keyring.parse(Keyring.new_entry("k9")),
                                              os.urandom(32)))
+    elsewhere = fieldseal.FieldKeys.parse(Keyring.new_entry("k9"),
+                                          base64.b64encode(os.urandom(32)).decode())
+    with pytest.raises(fieldseal.UnknownKey) as unknown:  # the operator is told which setting
+        fieldseal.unseal("phone", sealed, elsewhere)
+    assert "XIAOBAO_FIELDS_KEYS" in str(unknown.value) and "FILES" not in str(unknown.value)
     assert fieldseal.keyed_hash("phone", "13800000001", other) != fieldseal.keyed_hash(
         "phone", "13800000001")
     assert fieldseal.keyed_hash("phone", "138-0000-0001") == fieldseal.keyed_hash(
